@@ -1,0 +1,58 @@
+# make run   -> install everything, create the database with demo data, serve on :8080
+# make test  -> install everything (Chromium too, when root) and run the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+TRANSLATIONS := integrity/translations
+
+.PHONY: install run test lint chromium translations babel-extract babel-update babel-compile clean
+
+install: $(VENV)/.installed node_modules/.installed translations
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d $(TRANSLATIONS) --statistics 2>&1 | tail -n 1
+
+run: install
+	$(BIN)/integrity init
+	$(BIN)/integrity demo
+	$(BIN)/integrity serve --host $(HOST) --port $(PORT)
+
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium is missing: install Debian's 'chromium' package (browser tests will be skipped)"; fi
+
+test: install chromium
+	$(BIN)/python -m pytest
+	if compgen -G "tests/js/*.test.mjs" >/dev/null; then npm test --silent; fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy integrity crypto admin surveys
+
+babel-extract: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(TRANSLATIONS)/messages.pot --no-location --sort-output .
+
+babel-update: babel-extract
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
+
+babel-compile: translations
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Administration: users, channels, units, categories, settings."""

@@ -1,0 +1,75 @@
+"""The integrity reporting and survey application."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from integrity.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the application from ``config`` (settings, or overrides of the environment)."""
+    from integrity import db, errors, i18n, logs, security
+    from integrity.auth.services import Hasher
+    from integrity.extensions import babel, csrf, limiter
+
+    settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(
+        SECRET_KEY=settings.load_secret_key(),
+        SESSION_COOKIE_NAME="integrity_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.https,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.idle_timeout_minutes),
+        PREFERRED_URL_SCHEME="https" if settings.https else "http",
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_KEY_PREFIX="integrity",
+        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "integrity" / "translations"),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+    )
+    app.extensions["integrity.settings"] = settings
+    app.extensions["integrity.hasher"] = Hasher(
+        settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
+    )
+
+    logs.install_privacy_filters()
+    app.logger.setLevel(settings.log_level)
+    db.init_app(app, settings.database_url)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(i18n.template_globals())
+    security.init_app(app, https=settings.https)
+    errors.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from admin.views import bp as admin_bp
+    from integrity import access, i18n
+    from integrity.auth.views import bp as auth_bp
+    from integrity.auth.views import load_user
+    from integrity.cases import bp as cases_bp
+    from integrity.dashboard import bp as dashboard_bp
+    from integrity.reporting import bp as reporting_bp
+
+    app.before_request(load_user)
+    for blueprint in (reporting_bp, auth_bp, cases_bp, dashboard_bp, admin_bp, i18n.bp):
+        app.register_blueprint(blueprint)
+    access.check_every_blueprint_declared(app)

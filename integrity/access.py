@@ -1,0 +1,76 @@
+"""Who may reach what: every blueprint declares its audience, and everyone else is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, g, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from integrity.models import Role, User
+
+PUBLIC = frozenset({"public"})
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_user() -> User | None:
+    user: User | None = g.get("user")
+    return user
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to return to after signing in, or None for anything else."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _refusal(roles: frozenset[str]) -> Response | None:
+    user = current_user()
+    if user is None:
+        if request.method in ("GET", "HEAD"):
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(401)
+    if user.role not in roles:
+        abort(403)
+    if user.must_change_password and request.endpoint != "auth.password":
+        return redirect(url_for("auth.password"))
+    return None
+
+
+def restrict(blueprint: Blueprint, *roles: Role) -> Blueprint:
+    """Admit only signed-in users of ``roles`` to every view of ``blueprint``."""
+    allowed = frozenset(role.value for role in roles)
+    blueprint.allowed_roles = allowed  # type: ignore[attr-defined]
+    blueprint.before_request(lambda: _refusal(allowed))
+    return blueprint
+
+
+def public(blueprint: Blueprint) -> Blueprint:
+    """Mark ``blueprint`` as open to anyone (reporters, respondents, the sign-in pages)."""
+    blueprint.allowed_roles = PUBLIC  # type: ignore[attr-defined]
+    return blueprint
+
+
+def login_required(view: F) -> F:
+    """For the few public-blueprint views any signed-in staff member may use."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        refusal = _refusal(frozenset(role.value for role in Role))
+        return refusal if refusal is not None else view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check_every_blueprint_declared(app: Flask) -> None:
+    """Refuse to start if a blueprint forgot to say who may use it (deny by default)."""
+    for name, blueprint in app.blueprints.items():
+        if not hasattr(blueprint, "allowed_roles"):
+            raise RuntimeError(f"Blueprint {name!r} does not declare its audience")

@@ -1,0 +1,42 @@
+"""Sign-in and account forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+from integrity.auth.services import MIN_PASSWORD_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    # For inspectors the page's script replaces the passphrase with a derived value before
+    # sending it; the server treats whatever arrives here as the credential to check.
+    password = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=1024)])
+    next = HiddenField()
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Six-digit code from your authenticator app"),
+        validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Enter six digits."))],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7},
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current passphrase"), validators=[DataRequired()])
+    new = PasswordField(
+        _l("New passphrase"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New passphrase again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two passphrases differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons such as sign out."""

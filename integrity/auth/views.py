@@ -1,0 +1,256 @@
+"""Sign-in in two steps (passphrase, then code), enrolment, sign-out, passphrase change."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from integrity.access import current_user, login_required, public, safe_next
+from integrity.auth import services
+from integrity.auth.forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm
+from integrity.config import Settings
+from integrity.db import get_session
+from integrity.extensions import limiter
+from integrity.models import Role, User
+
+bp = public(Blueprint("auth", __name__, url_prefix="/staff"))
+
+PENDING_SECONDS = 300
+HOME_BY_ROLE = {
+    Role.ADMIN: "admin.index",
+    Role.INSPECTOR: "cases.inbox",
+    Role.MANAGER: "dashboard.index",
+}
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["integrity.settings"]
+    return settings
+
+
+def _hasher() -> services.Hasher:
+    hasher: services.Hasher = current_app.extensions["integrity.hasher"]
+    return hasher
+
+
+def _login_key() -> str:
+    # Keyed hash of the account name: limits follow the account, never the client address.
+    email = services.normalise_email(request.form.get("email", ""))
+    secret = current_app.secret_key
+    assert isinstance(secret, str)
+    return "login:" + hmac.new(secret.encode(), email.encode(), hashlib.sha256).hexdigest()
+
+
+def _pending_key() -> str:
+    return f"totp:{(session.get('pending') or {}).get('uid', 'none')}"
+
+
+def _pending_user() -> User | None:
+    """The user who passed the passphrase step in the last few minutes, if any."""
+    pending = session.get("pending")
+    if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        session.pop("pending", None)
+        return None
+    user = get_session().get(User, pending["uid"])
+    return user if user is not None and user.active else None
+
+
+def home_for(user: User) -> str:
+    return url_for(HOME_BY_ROLE[user.role_enum])
+
+
+def _complete_login(user: User) -> Response:
+    """Open the session and send the user on; the caller has checked every factor."""
+    next_url = safe_next((session.get("pending") or {}).get("next"))
+    db = get_session()
+    token = services.open_session(db, user)
+    db.commit()
+    session.clear()
+    session["sid"] = token
+    if user.must_change_password:
+        return redirect(url_for("auth.password"))
+    return redirect(next_url or home_for(user))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: _settings().ratelimit_login, key_func=_login_key, methods=["POST"])
+@limiter.limit(
+    lambda: _settings().ratelimit_global_login,
+    key_func=lambda: "login-all",
+    methods=["POST"],
+    scope="login-all",
+)
+def login() -> str | Response:
+    if current_user() is not None:
+        return redirect(home_for(current_user()))  # type: ignore[arg-type]
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        db = get_session()
+        user = services.authenticate(db, _hasher(), form.email.data, form.password.data)
+        if user is None:
+            form.password.errors.append(_("That e-mail address and passphrase do not match."))
+        else:
+            db.commit()
+            session.clear()
+            session["pending"] = {"uid": user.id, "at": time.time(), "next": form.next.data}
+            if user.totp_enabled:
+                return redirect(url_for("auth.code"))
+            if user.role_enum.requires_totp:
+                return redirect(url_for("auth.enrol"))
+            return _complete_login(user)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(lambda: _settings().ratelimit_totp, key_func=_pending_key, methods=["POST"])
+def code() -> str | Response:
+    user = _pending_user()
+    if user is None or not user.totp_enabled:
+        flash(_("Please sign in again."), "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if services.verify_totp(user, form.code.data):
+            return _complete_login(user)
+        form.code.errors.append(_("That code is not valid. Wait for a new one and retry."))
+    return render_template("auth/code.html", form=form)
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@limiter.limit(lambda: _settings().ratelimit_totp, key_func=_pending_key, methods=["POST"])
+def enrol() -> str | Response:
+    """First sign-in of an admin or inspector: set up the authenticator before going on."""
+    user = _pending_user()
+    if user is None or user.totp_enabled:
+        return redirect(url_for("auth.login"))
+    return _enrolment(user, on_success=lambda: _complete_login(user))
+
+
+@bp.route("/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor() -> str | Response:
+    """A signed-in user (a manager, typically) turns the optional second factor on."""
+    user = g.user
+    if user.totp_enabled:
+        return redirect(url_for("auth.account"))
+
+    def done() -> Response:
+        get_session().commit()
+        flash(_("Two-factor sign-in is now on."), "success")
+        return redirect(url_for("auth.account"))
+
+    return _enrolment(user, on_success=done)
+
+
+def _enrolment(user: User, on_success: Callable[[], Response]) -> str | Response:
+    secret = session.get("enrol_secret") or services.new_totp_secret()
+    session["enrol_secret"] = secret
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_totp(user, secret, form.code.data)
+        except services.AccountError as exc:
+            form.code.errors.append(str(exc))
+        else:
+            session.pop("enrol_secret", None)
+            return on_success()
+    return render_template(
+        "auth/enrol.html",
+        form=form,
+        secret=secret,
+        qr_svg=services.totp_qr_svg(secret, user.email),
+    )
+
+
+@bp.route("/account")
+@login_required
+def account() -> str:
+    return render_template("auth/account.html", user=g.user, form=EmptyForm())
+
+
+@bp.route("/two-factor/off", methods=["POST"])
+@login_required
+def two_factor_off() -> Response:
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            services.disable_totp(g.user)
+        except services.AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            get_session().commit()
+            flash(_("Two-factor sign-in is now off."), "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> str | Response:
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            services.change_password(_hasher(), g.user, form.current.data, form.new.data)
+        except services.AccountError as exc:
+            form.new.errors.append(str(exc))
+        else:
+            services.close_other_sessions(db, g.user, keep_token=session.get("sid"))
+            db.commit()
+            flash(_("Your passphrase has been changed. Other sessions were signed out."), "success")
+            return redirect(home_for(g.user))
+    return render_template("auth/password.html", form=form, forced=g.user.must_change_password)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    form = EmptyForm()
+    token = session.get("sid")
+    if form.validate_on_submit() and token:
+        db = get_session()
+        services.close_session(db, token)
+        db.commit()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/")
+@login_required
+def home() -> Response:
+    return redirect(home_for(g.user))
+
+
+def load_user() -> None:
+    """Before each request: who is signed in, with the idle timeout applied."""
+    g.user = None
+    token = session.get("sid")
+    if not token:
+        return
+    db = get_session()
+    user = services.resolve_session(
+        db, token, timedelta(minutes=_settings().idle_timeout_minutes)
+    )
+    if db.dirty or db.deleted:
+        db.commit()
+    if user is None:
+        session.clear()
+        flash(_("Your session has ended. Please sign in again."), "info")
+        return
+    g.user = user

@@ -1,0 +1,134 @@
+"""Settings: read once from ``INTEGRITY_*`` environment variables, passed into the factory."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the application cannot use."""
+
+
+def _as_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{value!r} is not a yes/no value")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an installation can configure; each field is ``INTEGRITY_<NAME>``."""
+
+    data_dir: Path = field(default_factory=lambda: Path.cwd() / "data")
+    database_url: str = ""
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8080"
+    onion_url: str = ""
+    # Outgoing mail (survey codes, notifications to staff).
+    mail_host: str = "127.0.0.1"
+    mail_port: int = 25
+    mail_username: str = ""
+    mail_password: str = ""
+    mail_starttls: bool = False
+    mail_sender: str = "integrity@localhost"
+    # Argon2id cost for staff password hashes (argon2-cffi units: passes, KiB).
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    argon2_parallelism: int = 1
+    # Argon2id cost of the reporting protocol's receipt derivation (libsodium units).
+    kdf_opslimit: int = 3
+    kdf_memlimit: int = 67108864
+    pow_bits: int = 16
+    # Rate limits, in Flask-Limiter's notation.
+    ratelimit_login: str = "10 per minute;50 per hour"
+    ratelimit_totp: str = "5 per minute;20 per hour"
+    ratelimit_global_login: str = "300 per minute"
+    redis_url: str = ""
+    idle_timeout_minutes: int = 30
+    languages: tuple[str, ...] = ("en",)
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Build settings from ``INTEGRITY_*`` variables, then apply keyword overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f"INTEGRITY_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _parse(f, raw)
+        values.update(overrides)
+        return cls(**values).resolved()
+
+    def resolved(self) -> Settings:
+        """Fill the defaults that depend on other settings and check ranges."""
+        data_dir = Path(self.data_dir).expanduser().resolve()
+        database_url = self.database_url or f"sqlite:///{data_dir / 'integrity.db'}"
+        if database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        if not 0 <= self.pow_bits <= 24:
+            raise ConfigError("INTEGRITY_POW_BITS must be between 0 and 24")
+        if self.idle_timeout_minutes < 1:
+            raise ConfigError("INTEGRITY_IDLE_TIMEOUT_MINUTES must be at least 1")
+        if not self.languages:
+            raise ConfigError("INTEGRITY_LANGUAGES must name at least one language")
+        return dataclasses.replace(self, data_dir=data_dir, database_url=database_url)
+
+    @property
+    def https(self) -> bool:
+        """Whether the public address is served over TLS (cookies Secure, HSTS on)."""
+        return self.public_url.startswith("https://")
+
+    def load_secret_key(self) -> str:
+        """The configured secret key, else the one ``integrity init`` wrote into the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / SECRET_KEY_FILE
+        if not path.exists():
+            raise ConfigError(
+                f"No secret key: set INTEGRITY_SECRET_KEY or run 'integrity init' to create {path}"
+            )
+        return path.read_text().strip()
+
+
+def ensure_secret_key(settings: Settings) -> Path | None:
+    """Write a fresh secret key into the data folder unless one exists or one is configured."""
+    if settings.secret_key:
+        return None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return None
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48) + "\n")
+    return path
+
+
+def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "bool":
+            return _as_bool(raw)
+        if kind == "Path":
+            return Path(raw)
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"INTEGRITY_{f.name.upper()}: {exc}") from exc
+    return raw

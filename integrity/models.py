@@ -1,0 +1,178 @@
+"""Models shared by every part of the application: staff, organisation, channels."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Optional
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from integrity.db import Base
+
+
+def utcnow() -> datetime:
+    """Now in UTC, without tzinfo (every stored time is UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def today() -> date:
+    """Today's date in UTC: the only time a reporter-side row carries is a day."""
+    return datetime.now(UTC).date()
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    INSPECTOR = "inspector"
+    MANAGER = "manager"
+
+    @property
+    def requires_totp(self) -> bool:
+        """Admins and inspectors must use a second factor; for managers it is optional."""
+        return self in (Role.ADMIN, Role.INSPECTOR)
+
+
+class UnitKind(enum.StrEnum):
+    AGENCY = "agency"
+    REGION = "region"
+    CROSSING_POINT = "crossing_point"
+    HEADQUARTERS = "headquarters"
+
+
+class CrossingType(enum.StrEnum):
+    LAND = "land"
+    SEA = "sea"
+    AIR = "air"
+
+
+class ChannelState(enum.StrEnum):
+    OPEN = "open"
+    HIDDEN = "hidden"
+    CLOSED = "closed"
+
+
+def _one_of(column: str, values: type[enum.StrEnum], name: str) -> CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (_one_of("role", Role, "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    # Argon2id hash of what the login form sends: the passphrase, or for inspectors a value
+    # their browser derives from it (so the server never sees what unwraps their key).
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    # The last TOTP time step accepted, so a code cannot be replayed within its window.
+    totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_on: Mapped[date] = mapped_column(Date, default=today)
+    last_login_on: Mapped[Optional[date]] = mapped_column(Date)
+
+    sessions: Mapped[list[StaffSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_secret is not None
+
+
+class StaffSession(Base):
+    """A signed-in staff member; the cookie holds a token whose hash is stored here."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+
+class OrgUnit(Base):
+    """A node of the organisation: agency, region, border crossing point or headquarters."""
+
+    __tablename__ = "org_units"
+    __table_args__ = (
+        _one_of("kind", UnitKind, "kind"),
+        CheckConstraint(
+            "crossing_type IS NULL OR crossing_type IN ('land', 'sea', 'air')",
+            name="crossing_type",
+        ),
+        CheckConstraint("headcount >= 0", name="headcount"),
+        UniqueConstraint("parent_id", "name", name="uq_org_units_parent_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("org_units.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    crossing_type: Mapped[Optional[str]] = mapped_column(String(8))
+    headcount: Mapped[int] = mapped_column(Integer, default=0)
+
+    parent: Mapped[Optional[OrgUnit]] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[OrgUnit]] = relationship(back_populates="parent")
+
+
+class Channel(Base):
+    """A reporting channel: where reports go and who may read them."""
+
+    __tablename__ = "channels"
+    __table_args__ = (_one_of("state", ChannelState, "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    allow_exclusion: Mapped[bool] = mapped_column(Boolean, default=False)
+    retention_days: Mapped[int] = mapped_column(Integer, default=1825)
+    asks_category: Mapped[bool] = mapped_column(Boolean, default=True)
+    asks_unit: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str] = mapped_column(String(8), default=ChannelState.OPEN.value)
+
+    categories: Mapped[list[Category]] = relationship(
+        back_populates="channel", order_by="Category.position", cascade="all, delete-orphan"
+    )
+
+
+class Category(Base):
+    """A kind of wrongdoing a reporter may pick; retired ones stay on old cases."""
+
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("channel_id", "slug", name="uq_categories_channel_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    channel: Mapped[Channel] = relationship(back_populates="categories")

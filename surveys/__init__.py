@@ -1,0 +1,1 @@
+"""Integrity surveys: definitions, waves, anonymous access codes, responses, estimators."""

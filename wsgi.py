@@ -1,0 +1,3 @@
+from integrity import create_app
+
+app = create_app()
