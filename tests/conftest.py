@@ -1,0 +1,192 @@
+"""Fixtures: a fresh application and database per test, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from integrity import create_app
+from integrity.auth.services import Hasher, create_user
+from integrity.config import Settings
+from integrity.db import new_session
+from integrity.migrate import upgrade
+from integrity.models import Role
+
+POSTGRES_URL = os.environ.get("INTEGRITY_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+TEST_PASSWORD = "correct horse battery staple"
+# Argon2 at its cheapest, so tests run fast; test_auth_services checks the real parameters.
+FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
+
+
+def _pg_admin() -> psycopg.Connection:
+    return psycopg.connect(POSTGRES_URL, autocommit=True)
+
+
+def _pg_url(database: str) -> str:
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    return f"{base}/{database}"
+
+
+def create_pg_database(template: str | None = None) -> str:
+    """A new, uniquely named PostgreSQL database (cloned from ``template`` if given)."""
+    name = f"integrity_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        clause = f" TEMPLATE {template}" if template else ""
+        conn.execute(f"CREATE DATABASE {name}{clause}")
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    with _pg_admin() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Migrate once per backend; each test then clones the result."""
+    folder = tmp_path_factory.mktemp("template")
+    sqlite_file = folder / "template.db"
+    upgrade(f"sqlite:///{sqlite_file}")
+    templates = {"sqlite": str(sqlite_file)}
+    if POSTGRES_URL:
+        name = create_pg_database()
+        upgrade(_pg_url(name).replace("postgresql://", "postgresql+psycopg://", 1))
+        templates["postgresql"] = name
+    yield templates
+    if "postgresql" in templates:
+        drop_pg_database(templates["postgresql"])
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, schema_templates: dict[str, str], tmp_path: Path
+) -> Iterator[str]:
+    """A migrated, empty database of its own for one test."""
+    if request.param == "sqlite":
+        target = tmp_path / "data" / "integrity.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(schema_templates["sqlite"], target)
+        yield f"sqlite:///{target}"
+        return
+    name = create_pg_database(template=schema_templates["postgresql"])
+    yield _pg_url(name)
+    drop_pg_database(name)
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "secret_key": "test-secret-key",
+        **FAST_ARGON2,
+    }
+    values.update(overrides)
+    # An empty environment: nothing from the machine leaks into the tests.
+    return Settings.from_env(environ={}, **values)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    """Override in a test module to configure the app differently."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str, settings_overrides: dict[str, object]) -> Iterator[Flask]:
+    application = create_app(make_settings(tmp_path, database_url, **settings_overrides))
+    yield application
+    application.extensions["integrity.engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[Session]:
+    """A session of the test's own; no application context stays pushed (that would share g)."""
+    session = new_session(app)
+    yield session
+    session.close()
+
+
+@dataclass
+class Account:
+    id: int
+    email: str
+    password: str
+    totp_secret: str | None
+    role: Role
+
+
+@pytest.fixture
+def make_account(app: Flask, db: Session):
+    """Create a staff account; admins and inspectors get a second factor unless told not to."""
+    counter = iter(range(1, 1000))
+
+    def make(role: Role, *, totp: bool | None = None, must_change: bool = False) -> Account:
+        secret = pyotp.random_base32() if (role.requires_totp if totp is None else totp) else None
+        email = f"{role.value}{next(counter)}@example.org"
+        hasher: Hasher = app.extensions["integrity.hasher"]
+        user = create_user(
+            db, hasher, email=email, name=f"Test {role.value}", role=role,
+            password=TEST_PASSWORD, totp_secret=secret, must_change_password=must_change,
+        )
+        db.commit()
+        return Account(user.id, email, TEST_PASSWORD, secret, role)
+
+    return make
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                        r'type="hidden" name="csrf_token" value="([^"]+)"|'
+                        r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    """The CSRF token of the form on the page at ``url``."""
+    html = client.get(url).get_data(as_text=True)
+    match = CSRF_FIELD.search(html)
+    assert match, f"no CSRF token on {url}"
+    return next(group for group in match.groups() if group)
+
+
+def totp_now(secret: str) -> str:
+    return pyotp.TOTP(secret).now()
+
+
+@pytest.fixture
+def login(client: FlaskClient):
+    """Sign ``account`` in through both steps, as a browser would."""
+
+    def do(account: Account) -> None:
+        token = csrf_token(client, "/staff/login")
+        response = client.post(
+            "/staff/login",
+            data={"csrf_token": token, "email": account.email, "password": account.password},
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        if account.totp_secret:
+            assert response.headers["Location"].endswith("/staff/login/code")
+            token = csrf_token(client, "/staff/login/code")
+            response = client.post(
+                "/staff/login/code",
+                data={"csrf_token": token, "code": totp_now(account.totp_secret)},
+            )
+            assert response.status_code == 302, response.get_data(as_text=True)
+
+    return do

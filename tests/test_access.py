@@ -1,0 +1,112 @@
+"""Security headers on every page; each role refused everywhere but its own blueprints."""
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from integrity.access import PUBLIC
+from integrity.models import Role
+
+
+def _get_pages(app: Flask) -> list[tuple[str, str]]:
+    """(blueprint, path) of every GET route that takes no argument."""
+    pages = []
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static":
+            pages.append((rule.endpoint.partition(".")[0], rule.rule))
+    return sorted(pages)
+
+
+def _restricted(app: Flask) -> dict[str, frozenset[str]]:
+    return {name: bp.allowed_roles for name, bp in app.blueprints.items()
+            if bp.allowed_roles is not PUBLIC}
+
+
+def _assert_security_headers(response, path: str) -> None:
+    csp = response.headers.get("Content-Security-Policy", "")
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp.replace("wasm-unsafe-eval", "")
+    assert "frame-ancestors 'none'" in csp, path
+    assert "default-src 'none'" in csp, path
+    assert response.headers.get("Referrer-Policy") == "no-referrer", path
+    assert "camera=()" in response.headers.get("Permissions-Policy", ""), path
+    assert response.headers.get("X-Content-Type-Options") == "nosniff", path
+    assert response.headers.get("Cache-Control") == "no-store", path
+
+
+def test_every_blueprint_declares_who_may_use_it(app: Flask) -> None:
+    restricted = _restricted(app)
+    assert restricted == {
+        "cases": {"inspector"},
+        "dashboard": {"manager", "admin"},
+        "admin": {"admin"},
+    }
+
+
+def test_security_headers_on_every_page_for_every_audience(app, client, make_account):
+    pages = _get_pages(app)
+    assert len(pages) >= 8
+    for _, path in pages:
+        _assert_security_headers(client.get(path), path)
+    for role in Role:
+        user_client = app.test_client()
+        account = make_account(role)
+        _sign_in(user_client, account)
+        for _, path in pages:
+            _assert_security_headers(user_client.get(path), f"{role}: {path}")
+    # Error pages carry them too.
+    _assert_security_headers(client.get("/no/such/page"), "404")
+
+
+def _sign_in(client: FlaskClient, account) -> None:
+    from tests.conftest import csrf_token, totp_now
+
+    client.post("/staff/login", data={"csrf_token": csrf_token(client, "/staff/login"),
+                                      "email": account.email, "password": account.password})
+    if account.totp_secret:
+        client.post("/staff/login/code", data={
+            "csrf_token": csrf_token(client, "/staff/login/code"),
+            "code": totp_now(account.totp_secret)})
+
+
+def test_hsts_only_when_served_over_https(tmp_path, database_url) -> None:
+    from integrity import create_app
+    from tests.conftest import make_settings
+
+    plain = create_app(make_settings(tmp_path, database_url)).test_client().get("/")
+    assert "Strict-Transport-Security" not in plain.headers
+    tls = create_app(make_settings(tmp_path, database_url, public_url="https://r.example"))
+    response = tls.test_client().get("/")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_static_files_are_cacheable(client) -> None:
+    with client.get("/static/css/site.css") as response:
+        assert response.status_code == 200
+        assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_reaches_its_own_blueprints_and_is_refused_elsewhere(
+    app, make_account, role: Role
+) -> None:
+    client = app.test_client()
+    _sign_in(client, make_account(role))
+    restricted = _restricted(app)
+    checked = 0
+    for blueprint, path in _get_pages(app):
+        if blueprint not in restricted:
+            continue
+        expected = 200 if role.value in restricted[blueprint] else 403
+        assert client.get(path).status_code == expected, (role, path)
+        checked += 1
+    assert checked >= 3
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(app, client) -> None:
+    restricted = _restricted(app)
+    for blueprint, path in _get_pages(app):
+        if blueprint in restricted:
+            response = client.get(path)
+            assert response.status_code == 302, path
+            assert "/staff/login?next=" in response.headers["Location"], path
+    assert client.post("/admin/").status_code in (401, 405)

@@ -1,0 +1,220 @@
+"""Signing in with a passphrase and a second factor, and everything around it."""
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from integrity.models import Role, StaffSession, User
+from tests.conftest import TEST_PASSWORD, csrf_token, totp_now
+
+
+def _post_login(client: FlaskClient, email: str, password: str):
+    token = csrf_token(client, "/staff/login")
+    return client.post(
+        "/staff/login", data={"csrf_token": token, "email": email, "password": password}
+    )
+
+
+def _post_code(client: FlaskClient, code: str, url: str = "/staff/login/code"):
+    return client.post(url, data={"csrf_token": csrf_token(client, url), "code": code})
+
+
+def test_inspector_signs_in_with_passphrase_then_code(client, make_account) -> None:
+    inspector = make_account(Role.INSPECTOR)
+    response = _post_login(client, inspector.email, inspector.password)
+    assert response.headers["Location"].endswith("/staff/login/code")
+    # The passphrase alone does not open the workspace.
+    assert client.get("/cases/").status_code == 302
+    response = _post_code(client, totp_now(inspector.totp_secret))
+    assert response.headers["Location"].endswith("/cases/")
+    page = client.get("/cases/")
+    assert page.status_code == 200
+    assert "Test inspector" in page.get_data(as_text=True)
+
+
+def test_wrong_totp_is_refused_and_does_not_sign_in(client, make_account) -> None:
+    admin = make_account(Role.ADMIN)
+    _post_login(client, admin.email, admin.password)
+    right = totp_now(admin.totp_secret)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    response = _post_code(client, wrong)
+    assert response.status_code == 200
+    assert "That code is not valid" in response.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_code_cannot_be_used_twice(app: Flask, make_account, db: Session) -> None:
+    admin = make_account(Role.ADMIN)
+    code = totp_now(admin.totp_secret)
+    first, second = app.test_client(), app.test_client()
+    _post_login(first, admin.email, admin.password)
+    assert _post_code(first, code).status_code == 302
+    _post_login(second, admin.email, admin.password)
+    assert _post_code(second, code).status_code == 200
+    assert second.get("/admin/").status_code == 302
+
+
+def test_wrong_passphrase_says_so_without_naming_which_part(client, make_account) -> None:
+    manager = make_account(Role.MANAGER)
+    wrong_password = _post_login(client, manager.email, "not the passphrase at all")
+    unknown = _post_login(client, "nobody@example.org", "not the passphrase at all")
+    for response in (wrong_password, unknown):
+        assert response.status_code == 200
+        assert "do not match" in response.get_data(as_text=True)
+
+
+def test_manager_without_second_factor_signs_in_with_passphrase(client, make_account) -> None:
+    manager = make_account(Role.MANAGER)
+    response = _post_login(client, manager.email, manager.password)
+    assert response.headers["Location"].endswith("/dashboard/")
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_admin_without_second_factor_must_enrol_first(client, make_account, db: Session) -> None:
+    admin = make_account(Role.ADMIN, totp=False)
+    response = _post_login(client, admin.email, admin.password)
+    assert response.headers["Location"].endswith("/staff/login/enrol")
+    page = client.get("/staff/login/enrol").get_data(as_text=True)
+    assert "<svg" in page
+    secret = page.split('id="totp-secret">')[1].split("<")[0]
+    response = _post_code(client, pyotp.TOTP(secret).now(), url="/staff/login/enrol")
+    assert response.headers["Location"].endswith("/admin/")
+    db.expire_all()
+    assert db.get(User, admin.id).totp_secret == secret
+
+
+def test_manager_may_turn_on_the_optional_second_factor(client, login, make_account, db) -> None:
+    manager = make_account(Role.MANAGER)
+    login(manager)
+    page = client.get("/staff/two-factor").get_data(as_text=True)
+    secret = page.split('id="totp-secret">')[1].split("<")[0]
+    response = _post_code(client, pyotp.TOTP(secret).now(), url="/staff/two-factor")
+    assert response.headers["Location"].endswith("/staff/account")
+    db.expire_all()
+    assert db.get(User, manager.id).totp_enabled
+    client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/account")})
+    assert _post_login(client, manager.email, manager.password).headers["Location"].endswith(
+        "/staff/login/code"
+    )
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"ratelimit_login": "3 per minute", "ratelimit_totp": "3 per minute"}
+
+
+def test_repeated_login_attempts_get_429(client, make_account) -> None:
+    manager = make_account(Role.MANAGER)
+    codes = [_post_login(client, manager.email, "wrong passphrase!").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    # Even the right passphrase is refused while the limit holds.
+    response = _post_login(client, manager.email, manager.password)
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+
+
+def test_login_limit_follows_the_account_not_the_client(client, make_account) -> None:
+    first, second = make_account(Role.MANAGER), make_account(Role.MANAGER)
+    for _ in range(3):
+        _post_login(client, first.email, "wrong passphrase!")
+    assert _post_login(client, first.email, "wrong passphrase!").status_code == 429
+    assert _post_login(client, second.email, second.password).status_code == 302
+
+
+def test_repeated_totp_attempts_get_429(client, make_account) -> None:
+    admin = make_account(Role.ADMIN)
+    _post_login(client, admin.email, admin.password)
+    codes = [_post_code(client, "000000").status_code for _ in range(4)]
+    assert codes[-1] == 429
+
+
+def test_post_without_csrf_token_is_refused(client, make_account) -> None:
+    manager = make_account(Role.MANAGER)
+    response = client.post("/staff/login", data={"email": manager.email, "password": TEST_PASSWORD})
+    assert response.status_code == 400
+    assert "form expired" in response.get_data(as_text=True)
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_logout_ends_the_session_on_the_server(client, login, make_account, db) -> None:
+    manager = make_account(Role.MANAGER)
+    login(manager)
+    cookie = client.get_cookie("integrity_session").value
+    client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/account")})
+    assert client.get("/dashboard/").status_code == 302
+    # Replaying the old cookie does not bring the session back.
+    client.set_cookie("integrity_session", cookie)
+    assert client.get("/dashboard/").status_code == 302
+    assert db.scalar(select(StaffSession).where(StaffSession.user_id == manager.id)) is None
+
+
+def test_idle_session_expires(client, login, make_account, db: Session) -> None:
+    manager = make_account(Role.MANAGER)
+    login(manager)
+    assert client.get("/dashboard/").status_code == 200
+    for record in db.scalars(select(StaffSession)):
+        record.last_seen_at -= timedelta(minutes=31)
+    db.commit()
+    response = client.get("/dashboard/")
+    assert response.status_code == 302
+    assert "/staff/login" in response.headers["Location"]
+
+
+def test_password_change_replaces_the_old_passphrase(client, login, make_account) -> None:
+    manager = make_account(Role.MANAGER)
+    login(manager)
+    new = "a new and longer passphrase"
+    response = client.post(
+        "/staff/password",
+        data={"csrf_token": csrf_token(client, "/staff/password"), "current": manager.password,
+              "new": new, "confirm": new},
+    )
+    assert response.status_code == 302
+    other = client.application.test_client()
+    assert _post_login(other, manager.email, manager.password).status_code == 200
+    assert _post_login(other, manager.email, new).status_code == 302
+
+
+def test_password_change_needs_the_current_one(client, login, make_account) -> None:
+    manager = make_account(Role.MANAGER)
+    login(manager)
+    new = "a new and longer passphrase"
+    response = client.post(
+        "/staff/password",
+        data={"csrf_token": csrf_token(client, "/staff/password"), "current": "wrong one!",
+              "new": new, "confirm": new},
+    )
+    assert response.status_code == 200
+    assert "current passphrase is not correct" in response.get_data(as_text=True)
+
+
+def test_one_time_passphrase_must_be_changed_before_anything_else(client, login, make_account):
+    manager = make_account(Role.MANAGER, must_change=True)
+    login(manager)
+    response = client.get("/dashboard/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/password")
+
+
+def test_deactivated_user_cannot_sign_in(client, make_account, db: Session) -> None:
+    manager = make_account(Role.MANAGER)
+    db.execute(update(User).where(User.id == manager.id).values(active=False))
+    db.commit()
+    assert _post_login(client, manager.email, manager.password).status_code == 200
+
+
+def test_sign_in_returns_to_a_local_page_only(client, make_account) -> None:
+    manager = make_account(Role.MANAGER)
+    for target, expected in (("/staff/account", "/staff/account"),
+                             ("https://evil.example/", "/dashboard/"),
+                             ("//evil.example/", "/dashboard/")):
+        token = csrf_token(client, "/staff/login")
+        response = client.post("/staff/login", data={
+            "csrf_token": token, "email": manager.email, "password": manager.password,
+            "next": target})
+        assert response.headers["Location"].endswith(expected)
+        client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/account")})
