@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from babel import Locale
-from flask import Blueprint, current_app, make_response, redirect, request
+from flask import Blueprint, current_app, has_request_context, make_response, redirect, request
 from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
@@ -22,6 +22,8 @@ def languages() -> tuple[str, ...]:
 
 def select_locale() -> str:
     """The locale for this request, always one of the configured languages."""
+    if not has_request_context():
+        return languages()[0]
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in languages():
         return chosen

@@ -1,0 +1,141 @@
+"""The served application records no client address and no user agent, in logs or storage."""
+
+import http.client
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import FAST_ARGON2
+
+INTEGRITY = str(Path(sys.executable).with_name("integrity"))
+CLIENT_ADDRESS = "127.0.0.77"
+FORWARDED_ADDRESS = "198.51.100.23"
+USER_AGENT = "ProbeAgent/7.7 (distinctive-user-agent)"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _request(port: int, method: str, path: str, body: str | None = None,
+             cookie: str | None = None) -> http.client.HTTPResponse:
+    """One request from a distinctive loopback address, with telltale headers."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                            source_address=(CLIENT_ADDRESS, 0))
+    headers = {"User-Agent": USER_AGENT, "X-Forwarded-For": FORWARDED_ADDRESS,
+               "X-Real-IP": FORWARDED_ADDRESS}
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if cookie:
+        headers["Cookie"] = cookie
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+def _exercise(port: int) -> None:
+    """Pages, a failed sign-in and a successful one, a 404."""
+    assert _request(port, "GET", "/").status == 200
+    assert _request(port, "GET", "/no/such/page?x=1").status == 404
+    page = _request(port, "GET", "/staff/login")
+    cookie = page.getheader("Set-Cookie").split(";")[0]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                            source_address=(CLIENT_ADDRESS, 0))
+    connection.request("GET", "/staff/login", headers={"Cookie": cookie, "User-Agent": USER_AGENT})
+    html = connection.getresponse().read().decode()
+    connection.close()
+    token = html.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    for password in ("wrong passphrase!", "demo-manager-passphrase"):
+        body = urlencode({"csrf_token": token, "email": "manager@demo.invalid", "password": password})
+        response = _request(port, "POST", "/staff/login", body=body, cookie=cookie)
+        assert response.status in (200, 302)
+    assert response.status == 302
+
+
+def _assert_nothing_identifying(text: str, where: str) -> None:
+    for needle in (CLIENT_ADDRESS, FORWARDED_ADDRESS, USER_AGENT, "ProbeAgent", "distinctive-user"):
+        assert needle not in text, f"{needle!r} found in {where}"
+
+
+def _scan_folder(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for needle in (CLIENT_ADDRESS, FORWARDED_ADDRESS, "ProbeAgent"):
+                assert needle.encode() not in data, f"{needle!r} found in {path}"
+
+
+def test_served_app_logs_and_stores_no_client_address_or_user_agent(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTEGRITY_")}
+    env["INTEGRITY_DATA_DIR"] = str(tmp_path / "data")
+    env.update({f"INTEGRITY_{k.upper()}": str(v) for k, v in FAST_ARGON2.items()})
+    for command in (["init"], ["demo"]):
+        subprocess.run([INTEGRITY, *command], env=env, check=True, capture_output=True, timeout=120)
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen([INTEGRITY, "serve", "--port", str(port)], env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            _exercise(port)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    text = log_path.read_text()
+    assert '"GET /" 200' in text and '"POST /staff/login" 302' in text, text
+    assert '"GET /no/such/page" 404' in text
+    _assert_nothing_identifying(text, "the server log")
+    _scan_folder(tmp_path / "data")
+
+
+def test_development_server_log_lines_carry_no_client_address(app, caplog) -> None:
+    port = _free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            assert _request(port, "GET", "/").status == 200
+            assert _request(port, "GET", "/staff/login").status == 200
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+    lines = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
+    assert any("GET / HTTP/1.1" in line for line in lines), lines
+    for line in lines:
+        _assert_nothing_identifying(line, "werkzeug's log")
+
+
+@pytest.mark.parametrize("message", [
+    "Invalid request from ip=10.2.3.4: bad",
+    "peer fe80::1 went away",
+    "client 2001:db8:0:0:0:0:0:1 closed",
+])
+def test_stray_addresses_in_server_messages_are_scrubbed(message: str) -> None:
+    from integrity.logs import AddressScrubber
+
+    record = logging.LogRecord("gunicorn.error", logging.INFO, __file__, 1, message, (), None)
+    AddressScrubber().filter(record)
+    assert "[address]" in record.getMessage()
+    assert "10.2.3.4" not in record.getMessage()
