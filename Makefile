@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 TRANSLATIONS := integrity/translations
 
-.PHONY: install run test lint chromium translations babel-extract babel-update babel-compile clean
+.PHONY: install run test lint lint-only chromium translations babel-extract babel-update babel-compile clean
 
 install: $(VENV)/.installed node_modules/.installed translations
 
@@ -38,13 +38,11 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Chromium is missing: install Debian's 'chromium' package (browser tests will be skipped)"; fi
 
-test: install chromium
+test: install chromium lint-only
 	$(BIN)/python -m pytest
 	if compgen -G "tests/js/*.test.mjs" >/dev/null; then npm test --silent; fi
 
-lint: install
-	$(BIN)/ruff check .
-	$(BIN)/mypy integrity crypto admin surveys
+lint: install lint-only
 
 babel-extract: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(TRANSLATIONS)/messages.pot --no-location --sort-output .
@@ -56,3 +54,7 @@ babel-compile: translations
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+
+lint-only:
+	$(BIN)/ruff check .
+	$(BIN)/mypy integrity crypto admin surveys

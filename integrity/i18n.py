@@ -37,7 +37,8 @@ def text_direction() -> str:
 
 def language_choices() -> list[tuple[str, str]]:
     """Each configured language with its name written in that language."""
-    return [(code, Locale.parse(code).get_display_name(code).capitalize()) for code in languages()]
+    return [(code, (Locale.parse(code).get_display_name(code) or code).capitalize())
+            for code in languages()]
 
 
 @bp.route("/language")

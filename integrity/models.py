@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from typing import Optional
 
 from sqlalchemy import (
     Boolean,
@@ -80,12 +79,12 @@ class User(Base):
     # their browser derives from it (so the server never sees what unwraps their key).
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
     # The last TOTP time step accepted, so a code cannot be replayed within its window.
-    totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_on: Mapped[date] = mapped_column(Date, default=today)
-    last_login_on: Mapped[Optional[date]] = mapped_column(Date)
+    last_login_on: Mapped[date | None] = mapped_column(Date)
 
     sessions: Mapped[list[StaffSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -129,15 +128,15 @@ class OrgUnit(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    parent_id: Mapped[Optional[int]] = mapped_column(
+    parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("org_units.id", ondelete="RESTRICT"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
-    crossing_type: Mapped[Optional[str]] = mapped_column(String(8))
+    crossing_type: Mapped[str | None] = mapped_column(String(8))
     headcount: Mapped[int] = mapped_column(Integer, default=0)
 
-    parent: Mapped[Optional[OrgUnit]] = relationship(remote_side=[id], back_populates="children")
+    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[OrgUnit]] = relationship(back_populates="parent")
 
 

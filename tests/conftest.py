@@ -105,7 +105,9 @@ def settings_overrides() -> dict[str, object]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, database_url: str, settings_overrides: dict[str, object]) -> Iterator[Flask]:
+def app(
+    tmp_path: Path, database_url: str, settings_overrides: dict[str, object]
+) -> Iterator[Flask]:
     application = create_app(make_settings(tmp_path, database_url, **settings_overrides))
     yield application
     application.extensions["integrity.engine"].dispose()

@@ -1,7 +1,6 @@
 """Real Chromium against the served application: sign-in with TOTP, phone width, keyboard."""
 
 import os
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path

@@ -35,7 +35,11 @@ def test_environment_variables_are_parsed_by_type(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("INTEGRITY_POW_BITS", "25"), ("INTEGRITY_POW_BITS", "many"), ("INTEGRITY_MAIL_STARTTLS", "perhaps")],
+    [
+        ("INTEGRITY_POW_BITS", "25"),
+        ("INTEGRITY_POW_BITS", "many"),
+        ("INTEGRITY_MAIL_STARTTLS", "perhaps"),
+    ],
 )
 def test_unusable_values_are_refused_with_the_setting_named(name: str, value: str) -> None:
     with pytest.raises(ConfigError):

@@ -59,7 +59,9 @@ def _exercise(port: int) -> None:
     connection.close()
     token = html.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     for password in ("wrong passphrase!", "demo-manager-passphrase"):
-        body = urlencode({"csrf_token": token, "email": "manager@demo.invalid", "password": password})
+        body = urlencode(
+            {"csrf_token": token, "email": "manager@demo.invalid", "password": password}
+        )
         response = _request(port, "POST", "/staff/login", body=body, cookie=cookie)
         assert response.status in (200, 302)
     assert response.status == 302

@@ -19,7 +19,10 @@ class LoginForm(FlaskForm):
 class CodeForm(FlaskForm):
     code = StringField(
         _l("Six-digit code from your authenticator app"),
-        validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Enter six digits."))],
+        validators=[
+            DataRequired(),
+            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Enter six digits.")),
+        ],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 7},
     )
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from functools import cached_property
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 import pyotp
 import segno
 from argon2 import PasswordHasher
-from flask_babel import lazy_gettext as _l
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 

@@ -3,8 +3,8 @@
 from flask import Blueprint, render_template
 
 from integrity.access import restrict
-from integrity.db import get_session
 from integrity.dashboard.services import staff_by_unit_kind
+from integrity.db import get_session
 from integrity.models import Role
 
 bp = restrict(Blueprint("dashboard", __name__, url_prefix="/dashboard"), Role.MANAGER, Role.ADMIN)
