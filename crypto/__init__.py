@@ -1,1 +1,51 @@
-"""The reporting protocol (shared/protocol-v1.md) on PyNaCl: no Flask, no database."""
+"""The reporting protocol (shared/protocol-v1.md) on PyNaCl: no Flask, no database.
+
+The browser module ``static/js/protocol.js`` mirrors these functions one for one, and both
+are tested against ``tests/vectors/protocol-v1.json``.
+"""
+
+from crypto.documents import (
+    SLOT_BYTES,
+    SealedDocument,
+    check_payload_length,
+    open_document,
+    open_key_slot,
+    open_payload,
+    pad,
+    seal_document,
+    seal_key,
+    seal_payload,
+    unpad,
+)
+from crypto.encoding import b64decode, b64encode
+from crypto.errors import (
+    CryptoError,
+    DecryptionError,
+    EncodingError,
+    KeyFileError,
+    ReceiptError,
+    ShapeError,
+    TooLargeError,
+)
+from crypto.keys import (
+    KeyPair,
+    ReporterKeys,
+    derive_reporter_keys,
+    dump_key_file,
+    fingerprint,
+    load_key_file,
+    lookup_hash,
+)
+from crypto.pow import solve_work, verify_work
+from crypto.receipt import format_receipt, generate_receipt, normalise_receipt
+from crypto.stream import check_stream_length, open_file, seal_file, valid_stream_length
+
+__all__ = [
+    "SLOT_BYTES", "CryptoError", "DecryptionError", "EncodingError", "KeyFileError", "KeyPair",
+    "ReceiptError", "ReporterKeys", "SealedDocument", "ShapeError", "TooLargeError",
+    "b64decode", "b64encode", "check_payload_length", "check_stream_length",
+    "derive_reporter_keys", "dump_key_file", "fingerprint", "format_receipt",
+    "generate_receipt", "load_key_file", "lookup_hash", "normalise_receipt", "open_document",
+    "open_file", "open_key_slot", "open_payload", "pad", "seal_document", "seal_file",
+    "seal_key", "seal_payload", "solve_work", "unpad", "valid_stream_length", "verify_work",
+]

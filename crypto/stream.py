@@ -1,0 +1,107 @@
+"""Attachments: crypto_secretstream_xchacha20poly1305 in 64 KiB chunks, the last tagged FINAL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+import nacl.bindings as sodium
+import nacl.exceptions
+import nacl.utils
+
+from crypto.errors import DecryptionError, ShapeError, TooLargeError
+
+HEADER_BYTES = 24
+CHUNK_PLAIN = 65536
+CHUNK_OVERHEAD = 17  # 1 tag byte + 16 MAC bytes
+CHUNK_SEALED = CHUNK_PLAIN + CHUNK_OVERHEAD
+KEY_BYTES = 32
+TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+
+
+def sealed_length(plain_length: int) -> int:
+    """Length of the stream that seals ``plain_length`` bytes (at least one chunk)."""
+    chunks = max(1, -(-plain_length // CHUNK_PLAIN))
+    return HEADER_BYTES + plain_length + chunks * CHUNK_OVERHEAD
+
+
+def valid_stream_length(length: int) -> bool:
+    """Whether ``length`` is a header, full chunks, and a final chunk of 17 to 65,553 bytes."""
+    body = length - HEADER_BYTES
+    if body < CHUNK_OVERHEAD:
+        return False
+    last = body % CHUNK_SEALED
+    return last == 0 or last >= CHUNK_OVERHEAD
+
+
+def check_stream_length(length: int, max_length: int) -> None:
+    """The server's check of an uploaded stream's length (it cannot read the content)."""
+    if length > max_length:
+        raise TooLargeError("The attachment is larger than this server accepts.")
+    if not valid_stream_length(length):
+        raise ShapeError(
+            "The attachment is not a secretstream of 65,536-byte chunks with a final chunk."
+        )
+
+
+def _chunks(source: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+    """Plaintext chunks of 64 KiB with a flag on the last one (an empty file gives one)."""
+    current = source.read(CHUNK_PLAIN)
+    while True:
+        following = source.read(CHUNK_PLAIN) if len(current) == CHUNK_PLAIN else b""
+        if not following:
+            yield current, True
+            return
+        yield current, False
+        current = following
+
+
+def seal_chunks(chunks: Iterable[tuple[bytes, bool]], key: bytes) -> Iterator[bytes]:
+    """The header, then each (plaintext, is_last) chunk sealed; the last is tagged FINAL."""
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    yield sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key)
+    for plain, last in chunks:
+        if len(plain) > CHUNK_PLAIN or (not last and len(plain) != CHUNK_PLAIN):
+            raise ShapeError("Every chunk but the last holds exactly 65,536 bytes.")
+        tag = TAG_FINAL if last else TAG_MESSAGE
+        yield sodium.crypto_secretstream_xchacha20poly1305_push(state, plain, None, tag)
+
+
+def seal_file(source: BinaryIO, target: BinaryIO, key: bytes | None = None) -> bytes:
+    """Seal ``source`` into ``target`` chunk by chunk; returns the file key."""
+    key = key if key is not None else nacl.utils.random(KEY_BYTES)
+    for piece in seal_chunks(_chunks(source), key):
+        target.write(piece)
+    return key
+
+
+def open_chunks(source: BinaryIO, key: bytes) -> Iterator[bytes]:
+    """Plaintext chunks of a sealed stream; fails unless it ends exactly at a FINAL chunk."""
+    header = source.read(HEADER_BYTES)
+    if len(header) != HEADER_BYTES:
+        raise DecryptionError("The attachment ends before its header.")
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    try:
+        sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header, key)
+        while True:
+            sealed = source.read(CHUNK_SEALED)
+            if not sealed:
+                raise DecryptionError("The attachment was cut short: no final chunk.")
+            plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(state, sealed, None)
+            yield plain
+            if tag == TAG_FINAL:
+                break
+    except nacl.exceptions.CryptoError as exc:
+        raise DecryptionError("The attachment does not open with this key.") from exc
+    if source.read(1):
+        raise DecryptionError("The attachment has data after its final chunk.")
+
+
+def open_file(source: BinaryIO, target: BinaryIO, key: bytes) -> int:
+    """Open a sealed stream into ``target``; returns the plaintext length."""
+    total = 0
+    for plain in open_chunks(source, key):
+        target.write(plain)
+        total += len(plain)
+    return total
