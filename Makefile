@@ -10,7 +10,7 @@ TRANSLATIONS := integrity/translations
 
 .PHONY: install run test lint lint-only chromium translations babel-extract babel-update babel-compile clean
 
-install: $(VENV)/.installed node_modules/.installed translations
+install: $(VENV)/.installed node_modules/.installed static/dist/.built translations
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The page scripts, bundled with libsodium into static/dist/ (served with Subresource Integrity).
+static/dist/.built: node_modules/.installed $(wildcard static/js/*.mjs)
+	npm run --silent build
 	touch $@
 
 translations: $(VENV)/.installed

@@ -18,6 +18,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the application from ``config`` (settings, or overrides of the environment)."""
     from integrity import db, errors, i18n, logs, security
     from integrity.auth.services import Hasher
+    from integrity.reporting.storage import AttachmentStore
     from integrity.extensions import babel, csrf, limiter
 
     settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
@@ -38,10 +39,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_KEY_PREFIX="integrity",
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "integrity" / "translations"),
-        MAX_CONTENT_LENGTH=1024 * 1024,
+        # JSON bodies: a report's payload in base64 and its key slots. Uploads set their own.
+        MAX_CONTENT_LENGTH=2 * settings.max_payload_bytes + 256 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     app.extensions["integrity.settings"] = settings
+    app.extensions["integrity.attachments"] = AttachmentStore(settings.data_dir / "attachments")
     app.extensions["integrity.hasher"] = Hasher(
         settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
     )
@@ -68,8 +71,9 @@ def _register_blueprints(app: Flask) -> None:
     from integrity.cases import bp as cases_bp
     from integrity.dashboard import bp as dashboard_bp
     from integrity.reporting import bp as reporting_bp
+    from integrity.reporting.api import bp as api_bp
 
     app.before_request(load_user)
-    for blueprint in (reporting_bp, auth_bp, cases_bp, dashboard_bp, admin_bp, i18n.bp):
+    for blueprint in (reporting_bp, api_bp, auth_bp, cases_bp, dashboard_bp, admin_bp, i18n.bp):
         app.register_blueprint(blueprint)
     access.check_every_blueprint_declared(app)

@@ -50,10 +50,24 @@ class Settings:
     kdf_opslimit: int = 3
     kdf_memlimit: int = 67108864
     pow_bits: int = 16
+    pow_ttl_seconds: int = 600
+    pad_block: int = 1024
+    # Size limits of the reporting API (bytes).
+    max_payload_bytes: int = 1024 * 1024 + 40
+    max_attachment_bytes: int = 50 * 1024 * 1024
+    max_report_attachment_bytes: int = 200 * 1024 * 1024
+    max_attachments: int = 20
+    unclaimed_upload_minutes: int = 60
     # Rate limits, in Flask-Limiter's notation.
     ratelimit_login: str = "10 per minute;50 per hour"
     ratelimit_totp: str = "5 per minute;20 per hour"
     ratelimit_global_login: str = "300 per minute"
+    # Anonymous API, per client address (a keyed hash, held in memory or Redis only).
+    ratelimit_reports: str = "10 per hour;30 per day"
+    ratelimit_uploads: str = "60 per hour"
+    ratelimit_messages: str = "30 per hour"
+    ratelimit_mailbox_failures: str = "10 per 15 minutes"
+    ratelimit_pow: str = "60 per hour"
     redis_url: str = ""
     idle_timeout_minutes: int = 30
     languages: tuple[str, ...] = ("en",)

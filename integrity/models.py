@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
+from typing import Optional
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -79,12 +83,17 @@ class User(Base):
     # their browser derives from it (so the server never sees what unwraps their key).
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
     # The last TOTP time step accepted, so a code cannot be replayed within its window.
-    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
+    # An inspector's X25519 public key: reports are sealed to it. The private key never
+    # reaches the server in clear (offline key file, or wrapped in the browser).
+    public_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    # Offline inspectors keep their key in a file and read cases with `integrity decrypt`.
+    can_sign_in: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_on: Mapped[date] = mapped_column(Date, default=today)
-    last_login_on: Mapped[date | None] = mapped_column(Date)
+    last_login_on: Mapped[Optional[date]] = mapped_column(Date)
 
     sessions: Mapped[list[StaffSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -128,16 +137,49 @@ class OrgUnit(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    parent_id: Mapped[int | None] = mapped_column(
+    parent_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("org_units.id", ondelete="RESTRICT"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
-    crossing_type: Mapped[str | None] = mapped_column(String(8))
+    crossing_type: Mapped[Optional[str]] = mapped_column(String(8))
     headcount: Mapped[int] = mapped_column(Integer, default=0)
 
-    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id], back_populates="children")
+    parent: Mapped[Optional[OrgUnit]] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[OrgUnit]] = relationship(back_populates="parent")
+
+
+channel_recipients = Table(
+    "channel_recipients",
+    Base.metadata,
+    Column("channel_id", ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class QuestionKind(enum.StrEnum):
+    SHORT_TEXT = "short_text"
+    LONG_TEXT = "long_text"
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    DATE = "date"
+    YES_NO = "yes_no"
+
+    @property
+    def has_options(self) -> bool:
+        return self in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
+
+
+class Installation(Base):
+    """Parameters fixed when the installation is created (one row)."""
+
+    __tablename__ = "installation"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Salt of the receipt derivation: published, fixed for the life of the installation.
+    kdf_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    recovery_public_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
 
 
 class Channel(Base):
@@ -159,6 +201,11 @@ class Channel(Base):
     categories: Mapped[list[Category]] = relationship(
         back_populates="channel", order_by="Category.position", cascade="all, delete-orphan"
     )
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="channel", order_by="Question.position", cascade="all, delete-orphan"
+    )
+    recipients: Mapped[list[User]] = relationship(secondary=channel_recipients,
+                                                  order_by="User.name")
 
 
 class Category(Base):
@@ -175,3 +222,29 @@ class Category(Base):
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     channel: Mapped[Channel] = relationship(back_populates="categories")
+
+
+class Question(Base):
+    """One field of a channel's questionnaire; its key names the answer inside the payload."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        _one_of("kind", QuestionKind, "kind"),
+        UniqueConstraint("channel_id", "key", name="uq_questions_channel_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(500))
+    help_text: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    options: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    channel: Mapped[Channel] = relationship(back_populates="questions")
+
+    @property
+    def kind_enum(self) -> QuestionKind:
+        return QuestionKind(self.kind)

@@ -3,12 +3,12 @@
 from alembic import context
 from sqlalchemy import pool
 
-import integrity.models  # noqa: F401  (registers the models on the metadata)
 from integrity.config import Settings
-from integrity.db import Base, make_engine
+from integrity.db import make_engine
+from integrity.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata()
 
 
 def _url() -> str:

@@ -7,7 +7,8 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from integrity.db import Base, make_engine
+from integrity.db import make_engine
+from integrity.schema import metadata
 from integrity.migrate import alembic_config, downgrade, upgrade
 from tests.conftest import POSTGRES_URL, _pg_url, create_pg_database, drop_pg_database
 
@@ -32,7 +33,7 @@ def _tables(url: str) -> set[str]:
 
 def test_head_creates_every_model_table_and_base_removes_them(empty_database: str) -> None:
     upgrade(empty_database)
-    assert _tables(empty_database) == set(Base.metadata.tables)
+    assert _tables(empty_database) == set(metadata().tables)
     upgrade(empty_database)  # idempotent at head
     downgrade(empty_database, "base")
     assert _tables(empty_database) == set()
@@ -46,7 +47,7 @@ def test_each_revision_upgrades_and_downgrades_in_turn(empty_database: str) -> N
         upgrade(empty_database, revision.revision)
         downgrade(empty_database, revision.down_revision or "base")
         upgrade(empty_database, revision.revision)
-    assert _tables(empty_database) == set(Base.metadata.tables)
+    assert _tables(empty_database) == set(metadata().tables)
 
 
 def test_models_and_migrations_agree(empty_database: str) -> None:
@@ -58,6 +59,6 @@ def test_models_and_migrations_agree(empty_database: str) -> None:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert compare_metadata(context, Base.metadata) == []
+            assert compare_metadata(context, metadata()) == []
     finally:
         engine.dispose()

@@ -240,6 +240,8 @@ def home() -> Response:
 def load_user() -> None:
     """Before each request: who is signed in, with the idle timeout applied."""
     g.user = None
+    if request.blueprint == "api":
+        return  # the reporting API takes no cookie and has no ambient authority
     token = session.get("sid")
     if not token:
         return

@@ -1,0 +1,142 @@
+"""The reporting API, protocol v1: JSON in and out, no cookie, no form token."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request, send_file
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from integrity.access import public
+from integrity.config import Settings
+from integrity.db import get_session
+from integrity.extensions import csrf, limiter
+from integrity.reporting import services
+from integrity.reporting.services import ProtocolError
+from integrity.reporting.storage import AttachmentStore
+
+bp = public(Blueprint("api", __name__, url_prefix="/api/v1"))
+csrf.exempt(bp)
+
+
+def settings() -> Settings:
+    value: Settings = current_app.extensions["integrity.settings"]
+    return value
+
+
+def attachment_store() -> AttachmentStore:
+    store: AttachmentStore = current_app.extensions["integrity.attachments"]
+    return store
+
+
+def address_key() -> str:
+    """A keyed hash of the client address, for rate limits held in memory or Redis only.
+
+    The address itself is never stored or logged; behind a reverse proxy every client shares
+    the proxy's address, so the limits then apply to all clients together.
+    """
+    secret = current_app.secret_key
+    assert isinstance(secret, str)
+    address = (request.remote_addr or "").encode()
+    return hmac.new(secret.encode(), b"address:" + address, hashlib.sha256).hexdigest()[:32]
+
+
+def _limit(name: str) -> Callable[[], str]:
+    return lambda: str(getattr(settings(), name))
+
+
+@bp.errorhandler(ProtocolError)
+def _refused(error: ProtocolError) -> tuple[Response, int]:
+    return jsonify(error=str(error)), error.status
+
+
+def _json_body() -> Any:
+    if request.mimetype != "application/json":
+        raise ProtocolError(_("This address accepts only application/json bodies."), 415)
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ProtocolError(_("The request body is not valid JSON."))
+    return body
+
+
+@bp.get("/config")
+def config() -> Response:
+    db = get_session()
+    answer = services.public_config(db, settings())
+    db.commit()  # the first call fixes the installation's salt
+    return jsonify(answer)
+
+
+@bp.get("/pow")
+@limiter.limit(_limit("ratelimit_pow"), key_func=address_key)
+def pow_challenge() -> Response:
+    db = get_session()
+    answer = services.issue_challenge(db, settings())
+    db.commit()
+    return jsonify(answer)
+
+
+@bp.post("/attachments")
+@limiter.limit(_limit("ratelimit_uploads"), key_func=address_key)
+def upload_attachment() -> tuple[Response, int]:
+    if request.mimetype != "application/octet-stream":
+        raise ProtocolError(_("Attachments are sent as application/octet-stream."), 415)
+    request.max_content_length = settings().max_attachment_bytes
+    db = get_session()
+    attachment = services.receive_attachment(
+        db, settings(), attachment_store(), request.stream, request.content_length
+    )
+    db.commit()
+    return jsonify(id=attachment.id), 201
+
+
+@bp.post("/reports")
+@limiter.limit(_limit("ratelimit_reports"), key_func=address_key)
+def file_report() -> tuple[Response, int]:
+    db = get_session()
+    services.file_report(db, settings(), attachment_store(), _json_body())
+    db.commit()
+    return jsonify(status="received"), 201
+
+
+def _mailbox_failed(response: Response) -> bool:
+    return response.status_code == 404
+
+
+# Failed lookups, counted together across the mailbox routes: receipts cannot be guessed
+# at speed from one address.
+mailbox_failures = limiter.shared_limit(
+    _limit("ratelimit_mailbox_failures"), scope="mailbox-failures", key_func=address_key,
+    deduct_when=_mailbox_failed,
+)
+
+
+@bp.post("/mailbox")
+@mailbox_failures
+def mailbox() -> Response:
+    db = get_session()
+    report = services.find_report(db, _json_body())
+    return jsonify(services.mailbox_view(db, report))
+
+
+@bp.post("/mailbox/messages")
+@mailbox_failures
+@limiter.limit(_limit("ratelimit_messages"), key_func=address_key)
+def mailbox_message() -> tuple[Response, int]:
+    db = get_session()
+    services.post_reporter_message(db, settings(), attachment_store(), _json_body())
+    db.commit()
+    return jsonify(status="received"), 201
+
+
+@bp.post("/mailbox/attachment")
+@mailbox_failures
+def mailbox_attachment() -> Response:
+    db = get_session()
+    attachment = services.mailbox_attachment(db, _json_body())
+    return send_file(attachment_store().path(attachment.id), mimetype="application/octet-stream",
+                     max_age=0)

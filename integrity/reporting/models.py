@@ -1,0 +1,150 @@
+"""Reports, their thread and attachments: ciphertext plus the few cleartext routing fields."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from integrity.db import Base
+from integrity.models import Category, Channel, OrgUnit, User, today
+
+
+class Status(enum.StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+
+
+class Sender(enum.StrEnum):
+    REPORTER = "reporter"
+    INSPECTOR = "inspector"
+
+
+report_readers = Table(
+    "report_readers",
+    Base.metadata,
+    Column("report_id", ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Report(Base):
+    """A filed report. Only the channel, optional category and unit, and the day are clear."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('new', 'acknowledged', 'in_progress', 'closed')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    category_id: Mapped[Optional[int]] = mapped_column(ForeignKey("categories.id"))
+    org_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_units.id"))
+    # A day, never a time: the order of filing within a day must not be recoverable.
+    created_on: Mapped[date] = mapped_column(Date, default=today, index=True)
+    # crypto_generichash(lookup): the mailbox finds the report by it; the lookup is not stored.
+    lookup_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    reporter_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
+
+    channel: Mapped[Channel] = relationship()
+    category: Mapped[Optional[Category]] = relationship()
+    org_unit: Mapped[Optional[OrgUnit]] = relationship()
+    readers: Mapped[list[User]] = relationship(secondary=report_readers, order_by="User.id")
+    key_slots: Mapped[list[KeySlot]] = relationship(
+        primaryjoin="and_(KeySlot.report_id == Report.id, KeySlot.message_id.is_(None))",
+        viewonly=True,
+    )
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="report", order_by="Message.id", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Message(Base):
+    """One message of the thread between the reporter and the inspectors."""
+
+    __tablename__ = "messages"
+    __table_args__ = (CheckConstraint("sender IN ('reporter', 'inspector')", name="sender"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    sender: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    sent_on: Mapped[date] = mapped_column(Date, default=today)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+    report: Mapped[Report] = relationship(back_populates="messages")
+    key_slots: Mapped[list[KeySlot]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class KeySlot(Base):
+    """A document key sealed to one reader: an inspector's id, "reporter" or "recovery"."""
+
+    __tablename__ = "key_slots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    reader: Mapped[str] = mapped_column(String(32))
+    slot: Mapped[bytes] = mapped_column(LargeBinary(80))
+
+
+class Attachment(Base):
+    """A sealed file on disk, named by a random id; its key and name are inside a payload."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    report_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE")
+    )
+    # Set only while no report claims the upload, so stale uploads can be removed; cleared
+    # on claim, since a filed report carries no time of day.
+    uploaded_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
+
+
+class PowChallenge(Base):
+    """An issued proof-of-work challenge, deleted when redeemed: each is good once."""
+
+    __tablename__ = "pow_challenges"
+
+    challenge: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    bits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+__all__ = [
+    "Attachment", "KeySlot", "Message", "PowChallenge", "Report", "Sender", "Status",
+    "report_readers",
+]

@@ -1,0 +1,12 @@
+"""The complete schema: importing every package's models registers them on the metadata."""
+
+from sqlalchemy import MetaData
+
+from integrity.db import Base
+
+
+def metadata() -> MetaData:
+    import integrity.models  # noqa: F401
+    import integrity.reporting.models  # noqa: F401
+
+    return Base.metadata
