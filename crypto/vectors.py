@@ -66,7 +66,8 @@ def deterministic() -> dict[str, Any]:
         },
         "derivations": derivations,
         "padding": [
-            {"plain_hex": data.hex(), "block": block, "padded_hex": documents.pad(data, block).hex()}
+            {"plain_hex": data.hex(), "block": block,
+             "padded_hex": documents.pad(data, block).hex()}
             for data, block in ((b"", 16), (b"abc", 16), (bytes(16), 16), (b"x" * 1023, 1024))
         ],
         "document": {

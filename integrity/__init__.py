@@ -18,8 +18,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the application from ``config`` (settings, or overrides of the environment)."""
     from integrity import db, errors, i18n, logs, security
     from integrity.auth.services import Hasher
-    from integrity.reporting.storage import AttachmentStore
     from integrity.extensions import babel, csrf, limiter
+    from integrity.reporting.storage import AttachmentStore
 
     settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
     app = Flask(

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crypto import KeyPair
 from integrity.auth.services import Hasher, create_user
+from integrity.channels import add_channel
 from integrity.models import Category, Channel, CrossingType, OrgUnit, Role, UnitKind, User
 
 
@@ -127,16 +129,14 @@ def load_organisation(session: Session) -> None:
 def load_channel(session: Session) -> Channel:
     channel = session.scalar(select(Channel).where(Channel.slug == INTEGRITY_CHANNEL))
     if channel is None:
-        channel = Channel(
-            slug=INTEGRITY_CHANNEL,
-            name="Integrity and anti-corruption",
+        channel = add_channel(
+            session, INTEGRITY_CHANNEL, "Integrity and anti-corruption",
+            allow_exclusion=True,
             description=(
                 "Report bribery, collusion in smuggling, abuse of authority and other breaches "
                 "of integrity by staff of the border and customs services."
             ),
-            allow_exclusion=True,
         )
-        session.add(channel)
     known = {category.slug for category in channel.categories}
     for position, (slug, name) in enumerate(CATEGORIES):
         if slug not in known:
@@ -158,8 +158,27 @@ def load_accounts(session: Session, hasher: Hasher) -> list[DemoAccount]:
     return created
 
 
+# The demo inspector's key pair, fixed and therefore public: demo reports are not secret.
+DEMO_INSPECTOR_KEY = KeyPair.from_secret_key(bytes.fromhex("d3" * 32))
+
+
+def load_inspector_key(session: Session, channel: Channel) -> None:
+    """Give the demo inspector its (published) key and make it a recipient of the channel."""
+    email = next(a.email for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
+    inspector = session.scalar(select(User).where(User.email == email))
+    if inspector is None:
+        return
+    if inspector.public_key is None:
+        inspector.public_key = DEMO_INSPECTOR_KEY.public_key
+    if inspector not in channel.recipients:
+        channel.recipients.append(inspector)
+    session.flush()
+
+
 def load(session: Session, hasher: Hasher) -> list[DemoAccount]:
     """Load every piece of demo data; running it again adds nothing twice."""
     load_organisation(session)
-    load_channel(session)
-    return load_accounts(session, hasher)
+    channel = load_channel(session)
+    created = load_accounts(session, hasher)
+    load_inspector_key(session, channel)
+    return created

@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from crypto import KeyPair
 from integrity import create_app
 from integrity.auth.services import Hasher, create_user
 from integrity.config import Settings
@@ -29,6 +30,8 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 TEST_PASSWORD = "correct horse battery staple"
 # Argon2 at its cheapest, so tests run fast; test_auth_services checks the real parameters.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
+# The receipt derivation and proof of work at a cost tests can afford.
+FAST_PROTOCOL = {"kdf_opslimit": 1, "kdf_memlimit": 65536, "pow_bits": 4}
 
 
 def _pg_admin() -> psycopg.Connection:
@@ -92,6 +95,7 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         "database_url": database_url,
         "secret_key": "test-secret-key",
         **FAST_ARGON2,
+        **FAST_PROTOCOL,
     }
     values.update(overrides)
     # An empty environment: nothing from the machine leaks into the tests.
@@ -192,3 +196,34 @@ def login(client: FlaskClient):
             assert response.status_code == 302, response.get_data(as_text=True)
 
     return do
+
+
+@dataclass
+class ChannelSetup:
+    slug: str
+    inspectors: dict[str, KeyPair]  # recipient id -> key pair
+
+
+@pytest.fixture
+def channel(db: Session) -> ChannelSetup:
+    """The demo channel (questionnaire, categories) with two offline inspectors as recipients."""
+    from integrity.channels import add_offline_inspector
+    from integrity.demo import load_channel, load_organisation
+
+    load_organisation(db)
+    ch = load_channel(db)
+    inspectors = {}
+    for n in (1, 2):
+        pair = KeyPair.generate()
+        user = add_offline_inspector(db, name=f"Inspector {n}", email=f"insp{n}@example.org",
+                                     public_key=pair.public_key, channel=ch)
+        inspectors[str(user.id)] = pair
+    db.commit()
+    return ChannelSetup(ch.slug, inspectors)
+
+
+@pytest.fixture
+def reporter(client: FlaskClient):
+    from tests.protocol_client import ReporterClient
+
+    return ReporterClient(client)

@@ -54,7 +54,9 @@ def test_generated_receipts_are_20_digits_and_spread() -> None:
     assert {r[0] for r in drawn} == set("0123456789")
 
 
-@pytest.mark.parametrize("case", VECTORS["derivations"], ids=lambda c: f"{c['receipt']}-{c['opslimit']}")
+@pytest.mark.parametrize(
+    "case", VECTORS["derivations"], ids=lambda c: f"{c['receipt']}-{c['opslimit']}"
+)
 def test_reporter_keys_follow_from_the_receipt(case) -> None:
     derived = crypto.derive_reporter_keys(
         case["receipt"], crypto.b64decode(case["salt"]), case["opslimit"], case["memlimit"]

@@ -8,8 +8,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from integrity.db import make_engine
-from integrity.schema import metadata
 from integrity.migrate import alembic_config, downgrade, upgrade
+from integrity.schema import metadata
 from tests.conftest import POSTGRES_URL, _pg_url, create_pg_database, drop_pg_database
 
 

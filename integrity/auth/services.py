@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from integrity.models import Role, StaffSession, User, today, utcnow
 
 MIN_PASSWORD_LENGTH = 12
+# Stored for accounts that never sign in (offline inspectors): no passphrase matches it.
+UNUSABLE_PASSWORD_HASH = "!no-sign-in"  # noqa: S105
 TOTP_ISSUER = "Integrity"
 
 
@@ -103,7 +105,7 @@ def create_user(
 def authenticate(session: Session, hasher: Hasher, email: str, password: str) -> User | None:
     """The active user with this e-mail and passphrase, else None, in similar time either way."""
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.active:
+    if user is None or not user.active or not user.can_sign_in:
         hasher.verify(hasher.dummy_hash, password)
         return None
     if not hasher.verify(user.password_hash, password):

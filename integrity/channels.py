@@ -1,0 +1,160 @@
+"""Channels, their questionnaires and recipients: setting them up and checking answers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integrity.auth.services import UNUSABLE_PASSWORD_HASH, AccountError, normalise_email
+from integrity.models import Channel, Question, QuestionKind, Role, User
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+MAX_SHORT_TEXT = 500
+MAX_LONG_TEXT = 20000
+
+
+class ChannelError(ValueError):
+    """A channel set-up request that cannot be carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    key: str
+    kind: QuestionKind
+    label: str
+    required: bool = False
+    help_text: str = ""
+    options: tuple[str, ...] = ()
+
+
+# The questionnaire a new channel starts with; administrators edit it afterwards.
+DEFAULT_QUESTIONNAIRE = (
+    QuestionSpec("what", QuestionKind.LONG_TEXT, "What happened?", True,
+                 "Describe what you saw or know: what was done, by whom (roles are enough), "
+                 "and what was exchanged. Do not write your own name."),
+    QuestionSpec("when", QuestionKind.DATE, "When did it happen?", False,
+                 "The day, or the first day if it happened more than once."),
+    QuestionSpec("where", QuestionKind.SHORT_TEXT, "Where did it happen?", False,
+                 "For example the lane, office or shift."),
+    QuestionSpec("ongoing", QuestionKind.YES_NO, "Is it still going on?"),
+    QuestionSpec("how_known", QuestionKind.SINGLE_CHOICE, "How do you know about it?", False, "",
+                 ("I saw it myself", "I was asked to take part", "Someone told me",
+                  "I found it in documents or records", "Other")),
+    QuestionSpec("evidence", QuestionKind.MULTIPLE_CHOICE, "What could support it?", False,
+                 "Tick all that apply. You can attach files below.",
+                 ("Documents", "Photos or video", "Messages", "Other witnesses",
+                  "Records in a system")),
+    QuestionSpec("reported_before", QuestionKind.YES_NO,
+                 "Have you reported this anywhere before?"),
+)
+
+
+def add_channel(
+    session: Session, slug: str, name: str, *, allow_exclusion: bool = False,
+    description: str = "", questionnaire: tuple[QuestionSpec, ...] = DEFAULT_QUESTIONNAIRE,
+) -> Channel:
+    """Create a channel with a questionnaire; the caller commits."""
+    if not SLUG.match(slug):
+        raise ChannelError(_l("A channel's short name uses lower-case letters, digits and "
+                              "hyphens."))
+    if session.scalar(select(Channel.id).where(Channel.slug == slug)) is not None:
+        raise ChannelError(_l("A channel with that short name already exists."))
+    if not name.strip():
+        raise ChannelError(_l("A channel needs a name."))
+    channel = Channel(slug=slug, name=name.strip(), description=description,
+                      allow_exclusion=allow_exclusion)
+    channel.questions = [
+        Question(key=q.key, kind=q.kind.value, label=q.label, help_text=q.help_text,
+                 required=q.required, options=list(q.options), position=i)
+        for i, q in enumerate(questionnaire)
+    ]
+    session.add(channel)
+    session.flush()
+    return channel
+
+
+def get_channel(session: Session, slug: str) -> Channel:
+    channel = session.scalar(select(Channel).where(Channel.slug == slug))
+    if channel is None:
+        raise ChannelError(_l("There is no channel “%(slug)s”.", slug=slug))
+    return channel
+
+
+def add_offline_inspector(
+    session: Session, *, name: str, email: str, public_key: bytes, channel: Channel
+) -> User:
+    """An inspector whose private key lives in a file offline, as a recipient of ``channel``.
+
+    Adding the same inspector again (same e-mail, same key) adds the channel only.
+    """
+    if len(public_key) != 32:
+        raise ChannelError(_l("A public key is 32 bytes."))
+    email = normalise_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        if "@" not in email:
+            raise AccountError(_l("That is not an e-mail address."))
+        # No usable password hash: this inspector reads cases offline and never signs in.
+        user = User(email=email, name=name.strip(), role=Role.INSPECTOR.value,
+                    password_hash=UNUSABLE_PASSWORD_HASH, can_sign_in=False, public_key=public_key)
+        session.add(user)
+    elif user.role != Role.INSPECTOR.value:
+        raise ChannelError(_l("That e-mail address belongs to a user who is not an inspector."))
+    elif user.public_key not in (None, public_key):
+        raise ChannelError(_l("That inspector already has a different public key."))
+    else:
+        user.public_key = public_key
+    if user not in channel.recipients:
+        channel.recipients.append(user)
+    session.flush()
+    return user
+
+
+def check_answers(channel: Channel, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Answers as the questionnaire asks for them: required ones present, each of its type.
+
+    Used by the server-side (no JavaScript) form, where the server sees the answers in memory
+    before sealing them; returns the answers to seal, without empty ones.
+    """
+    clean: dict[str, Any] = {}
+    for question in channel.questions:
+        value = answers.get(question.key)
+        if value in (None, "", []):
+            if question.required:
+                raise ChannelError(_l("Please answer “%(label)s”.", label=question.label))
+            continue
+        clean[question.key] = _check_value(question, value)
+    return clean
+
+
+def _check_value(question: Question, value: Any) -> Any:
+    kind = question.kind_enum
+    if kind in (QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT):
+        limit = MAX_SHORT_TEXT if kind is QuestionKind.SHORT_TEXT else MAX_LONG_TEXT
+        if not isinstance(value, str) or len(value) > limit:
+            raise ChannelError(_l("“%(label)s” is too long.", label=question.label))
+        return value.strip()
+    if kind is QuestionKind.DATE:
+        try:
+            return date.fromisoformat(str(value)).isoformat()
+        except ValueError as exc:
+            raise ChannelError(_l("“%(label)s” is not a date.", label=question.label)) from exc
+    if kind is QuestionKind.YES_NO:
+        if value not in ("yes", "no"):
+            raise ChannelError(_l("Answer “%(label)s” with yes or no.", label=question.label))
+        return value
+    options = list(question.options or [])
+    chosen = value if isinstance(value, list) else [value]
+    if any(choice not in options for choice in chosen) or (
+        kind is QuestionKind.SINGLE_CHOICE and len(chosen) != 1
+    ):
+        raise ChannelError(_l("Choose among the offered answers to “%(label)s”.",
+                              label=question.label))
+    return chosen if kind is QuestionKind.MULTIPLE_CHOICE else chosen[0]

@@ -1,0 +1,546 @@
+// The reporting protocol (shared/protocol-v1.md) for the browser, on libsodium-wrappers-sumo.
+// It mirrors the Python package crypto/ function for function (camelCase names), and both are
+// tested against tests/vectors/protocol-v1.json. Call `await ready()` once before anything else.
+
+import _sodium from "libsodium-wrappers-sumo";
+
+let sodiumReady = false;
+
+/** Load libsodium (WebAssembly); every function below needs this promise to have resolved. */
+export async function ready() {
+  await _sodium.ready;
+  sodiumReady = true;
+}
+
+function sodium() {
+  if (!sodiumReady) throw new CryptoError("The protocol module is not ready: await ready() first.");
+  return _sodium;
+}
+
+// ---------------------------------------------------------------- errors (crypto/errors.py)
+
+/** Base of every error this library raises. */
+export class CryptoError extends Error {}
+/** A value is not canonical base64url without padding, or not the expected length. */
+export class EncodingError extends CryptoError {}
+/** A receipt is not exactly 20 digits. */
+export class ReceiptError extends CryptoError {}
+/** A payload, key slot or stream does not have the shape the protocol requires. */
+export class ShapeError extends CryptoError {}
+/** Ciphertext did not open with the key given (wrong key, or tampered data). */
+export class DecryptionError extends CryptoError {}
+/** A key file cannot be read as one of the project's key files. */
+export class KeyFileError extends CryptoError {}
+/** Well formed, but larger than the limit in force. */
+export class TooLargeError extends ShapeError {}
+
+export const ERROR_CLASSES = {
+  CryptoError, EncodingError, ReceiptError, ShapeError, DecryptionError, KeyFileError, TooLargeError,
+};
+// Set on the prototype rather than from the constructor's name, which minifying renames.
+for (const [name, cls] of Object.entries(ERROR_CLASSES)) {
+  Object.defineProperty(cls.prototype, "name", { value: name, writable: true, configurable: true });
+}
+
+// ---------------------------------------------------------------- bytes
+
+const textEncoder = new TextEncoder();
+
+function concatBytes(pieces) {
+  const out = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
+}
+
+function toBytes(data, what = "value") {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError(`The ${what} must be bytes (a Uint8Array).`);
+}
+
+// ---------------------------------------------------------------- encoding (crypto/encoding.py)
+
+const B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const B64_VALUES = new Map([...B64_ALPHABET].map((ch, i) => [ch, i]));
+const B64_TEXT = /^[A-Za-z0-9_-]*$/;
+
+/** Encode bytes as base64url with no `=` padding. */
+export function b64encode(bytes) {
+  const data = toBytes(bytes);
+  const out = [];
+  for (let i = 0; i < data.length; i += 3) {
+    const left = data.length - i;
+    const n = (data[i] << 16) | ((left > 1 ? data[i + 1] : 0) << 8) | (left > 2 ? data[i + 2] : 0);
+    out.push(B64_ALPHABET[(n >> 18) & 63], B64_ALPHABET[(n >> 12) & 63]);
+    if (left > 1) out.push(B64_ALPHABET[(n >> 6) & 63]);
+    if (left > 2) out.push(B64_ALPHABET[n & 63]);
+  }
+  return out.join("");
+}
+
+/** Decode canonical unpadded base64url, optionally requiring `length` bytes; else EncodingError. */
+export function b64decode(text, length = null, what = "value") {
+  if (typeof text !== "string" || !B64_TEXT.test(text) || text.length % 4 === 1) {
+    throw new EncodingError(`The ${what} is not base64url without padding.`);
+  }
+  const data = new Uint8Array(Math.floor((text.length * 3) / 4));
+  let acc = 0;
+  let bits = 0;
+  let j = 0;
+  for (const ch of text) {
+    acc = ((acc << 6) | B64_VALUES.get(ch)) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      data[j++] = (acc >> bits) & 0xff;
+    }
+  }
+  if (b64encode(data) !== text) {
+    // Stray low bits in the last character: another text for the same bytes.
+    throw new EncodingError(`The ${what} is not canonical base64url.`);
+  }
+  if (length !== null && length !== undefined && data.length !== length) {
+    throw new EncodingError(`The ${what} must be ${length} bytes.`);
+  }
+  return data;
+}
+
+// ---------------------------------------------------------------- receipts (crypto/receipt.py)
+
+export const RECEIPT_DIGITS = 20;
+
+/** 20 digits drawn uniformly from the cryptographic RNG (about 66 bits). */
+export function generateReceipt() {
+  // Five independent uniform draws below 10^4 (libsodium rejects instead of taking a modulo)
+  // make one uniform draw below 10^20, which a JavaScript number cannot hold exactly.
+  const s = sodium();
+  let digits = "";
+  for (let i = 0; i < RECEIPT_DIGITS / 4; i++) {
+    digits += String(s.randombytes_uniform(10000)).padStart(4, "0");
+  }
+  return digits;
+}
+
+/** Remove every non-digit; refuse (ReceiptError) anything but exactly 20 digits. */
+export function normaliseReceipt(text) {
+  const digits = typeof text === "string" ? text.replace(/[^0-9]/g, "") : "";
+  if (digits.length !== RECEIPT_DIGITS) throw new ReceiptError("A receipt has exactly 20 digits.");
+  return digits;
+}
+
+/** `12345678901234567890` as `1234 5678 9012 3456 7890`. */
+export function formatReceipt(receipt) {
+  return normaliseReceipt(receipt).match(/.{4}/g).join(" ");
+}
+
+// ---------------------------------------------------------------- keys (crypto/keys.py)
+
+export const SALT_BYTES = 16;
+export const KEY_BYTES = 32;
+const LOOKUP_CONTEXT = textEncoder.encode("integrity/v1/lookup");
+const REPORTER_BOX_CONTEXT = textEncoder.encode("integrity/v1/reporter-box");
+const KEY_FILE_KIND = "integrity-x25519-key";
+
+function generichash(data, key = null) {
+  return sodium().crypto_generichash(32, data, key);
+}
+
+/** `crypto_pwhash(32, ascii(receipt), salt, opslimit, memlimit, ARGON2ID13)`. */
+export function deriveSeed(receipt, salt, opslimit, memlimit) {
+  const digits = normaliseReceipt(receipt);
+  const s = sodium();
+  return s.crypto_pwhash(KEY_BYTES, textEncoder.encode(digits), toBytes(salt, "salt"),
+    opslimit, memlimit, s.crypto_pwhash_ALG_ARGON2ID13);
+}
+
+/** The lookup token, its hash, and the reporter's box key pair that follow from the seed. */
+export function reporterKeysFromSeed(seed) {
+  const lookup = generichash(LOOKUP_CONTEXT, seed);
+  const pair = sodium().crypto_box_seed_keypair(generichash(REPORTER_BOX_CONTEXT, seed));
+  return { lookup, lookupHash: lookupHash(lookup), publicKey: pair.publicKey, secretKey: pair.privateKey };
+}
+
+/** Everything the receipt gives its holder: `{lookup, lookupHash, publicKey, secretKey}`. */
+export function deriveReporterKeys(receipt, salt, opslimit, memlimit) {
+  return reporterKeysFromSeed(deriveSeed(receipt, salt, opslimit, memlimit));
+}
+
+/** What the server stores in place of the lookup token: `crypto_generichash(32, lookup)`. */
+export function lookupHash(lookup) {
+  return generichash(toBytes(lookup, "lookup"));
+}
+
+/** A fresh X25519 key pair `{publicKey, secretKey}`. */
+export function generateKeyPair() {
+  const pair = sodium().crypto_box_keypair();
+  return { publicKey: pair.publicKey, secretKey: pair.privateKey };
+}
+
+/** The key pair `{publicKey, secretKey}` of an X25519 secret key. */
+export function keyPairFromSecretKey(secretKey) {
+  const sk = toBytes(secretKey, "secret key");
+  if (sk.length !== KEY_BYTES) throw new ShapeError(`A secret key is ${KEY_BYTES} bytes.`);
+  return { publicKey: sodium().crypto_scalarmult_base(sk), secretKey: sk };
+}
+
+/** A short, readable fingerprint of a public key for comparing by eye. */
+export function fingerprint(publicKey) {
+  const digest = sodium().to_hex(generichash(toBytes(publicKey, "public key")).subarray(0, 10));
+  return digest.match(/.{4}/g).join(" ");
+}
+
+/** The JSON of an offline key file, byte for byte as crypto/keys.py writes it. */
+export function dumpKeyFile(pair, label) {
+  const text = JSON.stringify({
+    kind: KEY_FILE_KIND, version: 1, label,
+    public_key: b64encode(pair.publicKey), secret_key: b64encode(pair.secretKey),
+  }, null, 2);
+  // Python's json.dumps escapes every non-ASCII character (ensure_ascii) in lower-case hex.
+  return text.replace(/[\u0080-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`) + "\n";
+}
+
+/** Read a key file written by dumpKeyFile (or the CLI) and check its halves belong together. */
+export function loadKeyFile(text) {
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new KeyFileError("The key file is not JSON.");
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data) || data.kind !== KEY_FILE_KIND) {
+    throw new KeyFileError("This is not an X25519 key file of this system.");
+  }
+  const pair = keyPairFromSecretKey(b64decode(data.secret_key, KEY_BYTES, "secret key"));
+  if (b64encode(pair.publicKey) !== data.public_key) {
+    throw new KeyFileError("The key file's public key does not match its secret key.");
+  }
+  return pair;
+}
+
+// ---------------------------------------------------------------- documents (crypto/documents.py)
+
+export const NONCE_BYTES = 24;
+export const MAC_BYTES = 16;
+export const SLOT_BYTES = 80; // crypto_box_seal of a 32-byte key: 32 ephemeral + 32 + 16 MAC
+export const PAYLOAD_OVERHEAD = NONCE_BYTES + MAC_BYTES;
+
+/** `sodium_pad`: ISO/IEC 7816-4 padding up to a multiple of `block`. */
+export function pad(plain, block) {
+  return sodium().pad(toBytes(plain), block);
+}
+
+/** `sodium_unpad`; DecryptionError when the padding is not valid. */
+export function unpad(padded, block) {
+  try {
+    return sodium().unpad(toBytes(padded), block);
+  } catch {
+    throw new DecryptionError("The document's padding is not valid.");
+  }
+}
+
+/** UTF-8 JSON with no spaces, as Python's `json.dumps(..., ensure_ascii=False, separators=(",", ":"))`. */
+export function encodeJson(document) {
+  // Identical for objects, arrays, strings, integers, booleans and null, which is all a document
+  // holds; the two differ on floats such as 1.0 (JavaScript writes 1) and on NaN.
+  return textEncoder.encode(JSON.stringify(document));
+}
+
+/** One key slot: `crypto_box_seal(key, publicKey)`. */
+export function sealKey(key, publicKey) {
+  return sodium().crypto_box_seal(toBytes(key, "key"), toBytes(publicKey, "public key"));
+}
+
+/** The document key in `slot`, for the holder of `secretKey`. */
+export function openKeySlot(slot, secretKey) {
+  const sealed = toBytes(slot, "key slot");
+  if (sealed.length !== SLOT_BYTES) throw new ShapeError(`A key slot is ${SLOT_BYTES} bytes.`);
+  const pair = keyPairFromSecretKey(secretKey);
+  try {
+    return sodium().crypto_box_seal_open(sealed, pair.publicKey, pair.secretKey);
+  } catch {
+    throw new DecryptionError("This key cannot open that key slot.");
+  }
+}
+
+/** `nonce || crypto_secretbox_easy(sodium_pad(plain), nonce, key)`, with a random nonce by default. */
+export function sealPayload(plain, key, padBlock, nonce = null) {
+  const s = sodium();
+  const n = nonce === null || nonce === undefined ? s.randombytes_buf(NONCE_BYTES) : toBytes(nonce, "nonce");
+  return concatBytes([n, s.crypto_secretbox_easy(pad(plain, padBlock), n, toBytes(key, "key"))]);
+}
+
+/** The plaintext of a payload; DecryptionError for a wrong key, tampering or bad padding. */
+export function openPayload(payload, key, padBlock) {
+  const data = toBytes(payload, "payload");
+  if (data.length < PAYLOAD_OVERHEAD) throw new DecryptionError("The document does not open with this key.");
+  let padded;
+  try {
+    padded = sodium().crypto_secretbox_open_easy(data.subarray(NONCE_BYTES), data.subarray(0, NONCE_BYTES),
+      toBytes(key, "key"));
+  } catch {
+    throw new DecryptionError("The document does not open with this key.");
+  }
+  return unpad(padded, padBlock);
+}
+
+/** Seal `document` (JSON) so each reader (`{id: publicKey}` or a Map) can open it: `{payload, keySlots, key}`. */
+export function sealDocument(document, readers, padBlock) {
+  const key = sodium().randombytes_buf(KEY_BYTES);
+  const payload = sealPayload(encodeJson(document), key, padBlock);
+  const entries = readers instanceof Map ? [...readers.entries()] : Object.entries(readers);
+  const keySlots = Object.fromEntries(entries.map(([reader, publicKey]) => [reader, sealKey(key, publicKey)]));
+  return { payload, keySlots, key }; // the document key; callers drop it once the slots are made
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The JSON object sealed in `payload`, opened through the reader's `slot`. */
+export function openDocument(payload, slot, secretKey, padBlock) {
+  const plain = openPayload(payload, openKeySlot(slot, secretKey), padBlock);
+  let document;
+  try {
+    document = JSON.parse(strictUtf8.decode(plain));
+  } catch {
+    throw new DecryptionError("The document is not UTF-8 JSON.");
+  }
+  if (document === null || typeof document !== "object" || Array.isArray(document)) {
+    throw new DecryptionError("The document is not a JSON object.");
+  }
+  return document;
+}
+
+/** The server's shape check: `40 + k * padBlock` bytes for k >= 1 (ShapeError), within the limit (TooLargeError). */
+export function checkPayloadLength(length, padBlock, maxLength) {
+  const padded = length - PAYLOAD_OVERHEAD;
+  if (padded < padBlock || padded % padBlock) {
+    throw new ShapeError(`The payload must be 40 bytes plus a whole number of ${padBlock}-byte blocks.`);
+  }
+  if (length > maxLength) throw new TooLargeError("The payload is larger than this server accepts.");
+}
+
+// ---------------------------------------------------------------- streams (crypto/stream.py)
+
+export const HEADER_BYTES = 24;
+export const CHUNK_PLAIN = 65536;
+export const CHUNK_OVERHEAD = 17; // 1 tag byte + 16 MAC bytes
+export const CHUNK_SEALED = CHUNK_PLAIN + CHUNK_OVERHEAD;
+
+/** Length of the stream that seals `plainLength` bytes (at least one chunk). */
+export function sealedLength(plainLength) {
+  const chunks = Math.max(1, Math.ceil(plainLength / CHUNK_PLAIN));
+  return HEADER_BYTES + plainLength + chunks * CHUNK_OVERHEAD;
+}
+
+/** Whether `length` is a header, full chunks, and a final chunk of 17 to 65,553 bytes. */
+export function validStreamLength(length) {
+  const body = length - HEADER_BYTES;
+  if (body < CHUNK_OVERHEAD) return false;
+  const last = body % CHUNK_SEALED;
+  return last === 0 || last >= CHUNK_OVERHEAD;
+}
+
+/** The server's check of an uploaded stream's length: TooLargeError, or ShapeError. */
+export function checkStreamLength(length, maxLength) {
+  if (length > maxLength) throw new TooLargeError("The attachment is larger than this server accepts.");
+  if (!validStreamLength(length)) {
+    throw new ShapeError("The attachment is not a secretstream of 65,536-byte chunks with a final chunk.");
+  }
+}
+
+function isBlob(source) {
+  return typeof Blob !== "undefined" && source instanceof Blob;
+}
+
+async function readRange(source, start, end) {
+  if (!isBlob(source)) return source.subarray(start, end);
+  const piece = new Uint8Array(await source.slice(start, end).arrayBuffer());
+  if (piece.length !== end - start) throw new ShapeError("The file changed while it was being read.");
+  return piece;
+}
+
+/** Seal a Blob (File) or bytes in 64 KiB chunks, the last tagged FINAL: `{key, parts}` for `new Blob(parts)`. */
+export async function sealStream(source, key = null, onProgress = null) {
+  const s = sodium();
+  const input = isBlob(source) ? source : toBytes(source, "file");
+  const total = isBlob(input) ? input.size : input.length;
+  const fileKey = key === null || key === undefined ? s.randombytes_buf(KEY_BYTES) : toBytes(key, "key");
+  const { state, header } = s.crypto_secretstream_xchacha20poly1305_init_push(fileKey);
+  const parts = [header];
+  // The size is known, so is the last chunk: an empty file is one empty FINAL chunk, and a
+  // multiple of 64 KiB ends with a full FINAL chunk, as crypto/stream.py reads it.
+  const chunks = Math.max(1, Math.ceil(total / CHUNK_PLAIN));
+  for (let i = 0; i < chunks; i++) {
+    const start = i * CHUNK_PLAIN;
+    const end = Math.min(total, start + CHUNK_PLAIN);
+    const plain = await readRange(input, start, end);
+    const tag = i === chunks - 1
+      ? s.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+      : s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+    parts.push(s.crypto_secretstream_xchacha20poly1305_push(state, plain, null, tag));
+    if (onProgress) onProgress(end, total);
+  }
+  return { key: fileKey, parts };
+}
+
+/** The plaintext of a sealed stream (Blob or bytes); DecryptionError for a wrong key, truncation or trailing data. */
+export async function openStream(sealed, key, onProgress = null) {
+  const s = sodium();
+  const input = isBlob(sealed) ? sealed : toBytes(sealed, "attachment");
+  const total = isBlob(input) ? input.size : input.length;
+  if (total < HEADER_BYTES) throw new DecryptionError("The attachment ends before its header.");
+  const wrongKey = () => new DecryptionError("The attachment does not open with this key.");
+  let state;
+  try {
+    state = s.crypto_secretstream_xchacha20poly1305_init_pull(await readRange(input, 0, HEADER_BYTES),
+      toBytes(key, "key"));
+  } catch {
+    throw wrongKey();
+  }
+  const pieces = [];
+  let position = HEADER_BYTES;
+  for (;;) {
+    if (position >= total) throw new DecryptionError("The attachment was cut short: no final chunk.");
+    const end = Math.min(total, position + CHUNK_SEALED);
+    const chunk = await readRange(input, position, end);
+    position = end;
+    let opened;
+    try {
+      opened = s.crypto_secretstream_xchacha20poly1305_pull(state, chunk, null); // false when forged
+    } catch {
+      opened = false; // shorter than a tag and MAC
+    }
+    if (!opened) throw wrongKey();
+    pieces.push(opened.message);
+    if (onProgress) onProgress(position, total);
+    if (opened.tag === s.crypto_secretstream_xchacha20poly1305_TAG_FINAL) break;
+  }
+  if (position < total) throw new DecryptionError("The attachment has data after its final chunk.");
+  return concatBytes(pieces);
+}
+
+// ---------------------------------------------------------------- proof of work (crypto/pow.py)
+
+export const MAX_NONCE = 2n ** 64n - 1n;
+const TWO_32 = 2 ** 32;
+
+function isNonce(nonce) {
+  if (typeof nonce === "bigint") return nonce >= 0n && nonce <= MAX_NONCE;
+  return Number.isSafeInteger(nonce) && nonce >= 0;
+}
+
+function writeLe64(view, offset, nonce) {
+  if (typeof nonce === "bigint") {
+    view.setBigUint64(offset, nonce, true);
+  } else {
+    view.setUint32(offset, nonce >>> 0, true);
+    view.setUint32(offset + 4, Math.floor(nonce / TWO_32), true);
+  }
+}
+
+/** `crypto_generichash(32, challenge || le64(nonce))`; the nonce is a safe integer Number or a BigInt. */
+export function workHash(challenge, nonce) {
+  if (!isNonce(nonce)) throw new RangeError("The nonce is not a uint64.");
+  const c = toBytes(challenge, "challenge");
+  const input = new Uint8Array(c.length + 8);
+  input.set(c);
+  writeLe64(new DataView(input.buffer), c.length, nonce);
+  return generichash(input);
+}
+
+/** Zero bits at the start, most significant bit of byte 0 first. */
+export function leadingZeroBits(digest) {
+  let count = 0;
+  for (const byte of digest) {
+    if (byte) return count + Math.clz32(byte) - 24;
+    count += 8;
+  }
+  return count;
+}
+
+/** Whether `nonce` (a uint64 as Number or BigInt) solves `challenge` at `bits`. */
+export function verifyWork(challenge, nonce, bits) {
+  if (!isNonce(nonce)) return false;
+  return leadingZeroBits(workHash(challenge, nonce)) >= bits;
+}
+
+/** The smallest nonce from `start` that solves `challenge`, as a Number; onProgress(tried, expected) now and then. */
+export function solveWork(challenge, bits, onProgress = null, start = 0) {
+  const s = sodium();
+  const c = toBytes(challenge, "challenge");
+  // One buffer rewritten in place: this loop runs about 2^bits times.
+  const input = new Uint8Array(c.length + 8);
+  input.set(c);
+  const view = new DataView(input.buffer);
+  const expected = 2 ** bits;
+  for (let nonce = start; nonce <= Number.MAX_SAFE_INTEGER; nonce++) {
+    writeLe64(view, c.length, nonce);
+    if (leadingZeroBits(s.crypto_generichash(32, input, null)) >= bits) return nonce;
+    if (onProgress && (nonce - start + 1) % 65536 === 0) onProgress(nonce - start + 1, expected);
+  }
+  throw new RangeError("No nonce below 2^53 solves this challenge.");
+}
+
+// ---------------------------------------------------------------- worker client (see worker.mjs)
+
+function rebuildError(error) {
+  const known = Object.prototype.hasOwnProperty.call(ERROR_CLASSES, error?.name);
+  const cls = known ? ERROR_CLASSES[error.name] : Error;
+  const err = new cls(error?.message ?? "The worker failed.");
+  if (cls === Error && error?.name) err.name = error.name;
+  return err;
+}
+
+/** Calls into static/dist/worker.js from a page: `await client.call(op, args, onProgress)`. */
+export class WorkerClient {
+  /** Start the worker at `url` (classic by default), or wrap a Worker-like object with postMessage. */
+  constructor(urlOrWorker, options = undefined) {
+    this.worker = typeof urlOrWorker === "string" || urlOrWorker instanceof URL
+      ? new Worker(urlOrWorker, options)
+      : urlOrWorker;
+    this.pending = new Map();
+    this.nextId = 1;
+    this.worker.onmessage = (event) => this.receive(event.data);
+    this.worker.onerror = (event) => {
+      // The script failed to load or threw outside a request (for example blocked by CSP).
+      this.failAll(new Error(event?.message || "The worker failed."));
+    };
+  }
+
+  /** Send `{id, op, ...args}`; resolves with the result, rejects with the error rebuilt as its class. */
+  call(op, args = {}, onProgress = null) {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.worker.postMessage({ ...args, id, op });
+    });
+  }
+
+  /** Stop the worker; every call still pending is rejected. */
+  terminate() {
+    if (typeof this.worker.terminate === "function") this.worker.terminate();
+    this.failAll(new Error("The worker was stopped."));
+  }
+
+  receive(message) {
+    const call = this.pending.get(message?.id);
+    if (!call) return;
+    if ("progress" in message) {
+      if (call.onProgress) call.onProgress(message.progress);
+      return;
+    }
+    this.pending.delete(message.id);
+    if ("error" in message) call.reject(rebuildError(message.error));
+    else call.resolve(message.result);
+  }
+
+  failAll(error) {
+    const calls = [...this.pending.values()];
+    this.pending.clear();
+    for (const call of calls) call.reject(error);
+  }
+}

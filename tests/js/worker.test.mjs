@@ -1,0 +1,156 @@
+// The worker's message handler (static/js/worker.mjs) and WorkerClient, run in Node without a Worker.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { before, describe, test } from "node:test";
+
+import * as p from "../../static/js/protocol.mjs";
+import { WorkerClient } from "../../static/js/protocol.mjs";
+import { handleRequest } from "../../static/js/worker.mjs";
+
+const vectors = JSON.parse(readFileSync(new URL("../vectors/protocol-v1.json", import.meta.url), "utf8"));
+const cheap = vectors.derivations.find((d) => d.receipt === "12345678901234567890" && d.opslimit === 2);
+const powVector = vectors.pow.find((v) => v.bits === 12);
+const plainBytes = (length) => Uint8Array.from({ length }, (_, i) => (i * 31 + 7) % 251);
+
+// Every message goes through structuredClone, as postMessage would copy it.
+async function run(request) {
+  const messages = [];
+  await handleRequest(structuredClone(request), (message) => messages.push(structuredClone(message)));
+  return messages;
+}
+
+function finalOf(messages, id) {
+  for (const message of messages) assert.equal(message.id, id);
+  const progress = messages.slice(0, -1).map((m) => m.progress);
+  for (const value of progress) assert.ok(value >= 0 && value <= 1, String(value));
+  assert.deepEqual(progress, [...progress].sort((a, b) => a - b), "progress only grows");
+  return { progress, last: messages.at(-1) };
+}
+
+// A Worker-like object that answers through handleRequest, for WorkerClient.
+class FakeWorker {
+  postMessage(data) {
+    handleRequest(structuredClone(data), (message) => this.onmessage({ data: structuredClone(message) }));
+  }
+
+  terminate() {
+    this.terminated = true;
+  }
+}
+
+before(async () => {
+  await p.ready();
+});
+
+describe("worker handler", () => {
+  test("derive gives the vector keys, with a start and an end", async () => {
+    for (const salt of [p.b64decode(cheap.salt), cheap.salt]) {
+      const { progress, last } = finalOf(await run({
+        id: 7, op: "derive", receipt: p.formatReceipt(cheap.receipt), salt,
+        opslimit: cheap.opslimit, memlimit: cheap.memlimit,
+      }), 7);
+      assert.deepEqual(progress, [0, 1]);
+      const r = last.result;
+      assert.ok(r.lookup instanceof Uint8Array);
+      assert.equal(p.b64encode(r.lookup), cheap.lookup);
+      assert.equal(p.b64encode(r.lookupHash), cheap.lookup_hash);
+      assert.equal(p.b64encode(r.publicKey), cheap.reporter_public_key);
+      assert.equal(p.b64encode(r.secretKey), cheap.reporter_secret_key);
+    }
+  });
+
+  test("seal gives a Blob of the sealed stream, with progress per chunk", async () => {
+    const plain = plainBytes(200000);
+    const { progress, last } = finalOf(await run({ id: "s1", op: "seal", file: new Blob([plain]) }), "s1");
+    assert.equal(progress.length, 1 + 4); // a start, then each of the four chunks
+    assert.equal(progress.at(-1), 1);
+    const { key, blob } = last.result;
+    assert.ok(blob instanceof Blob);
+    assert.equal(blob.type, "application/octet-stream");
+    assert.equal(blob.size, p.sealedLength(plain.length));
+    assert.deepEqual(await p.openStream(blob, key), plain);
+  });
+
+  test("seal of an empty file", async () => {
+    const { last } = finalOf(await run({ id: 2, op: "seal", file: new Blob([]) }), 2);
+    assert.equal(last.result.blob.size, p.sealedLength(0));
+    assert.deepEqual(await p.openStream(last.result.blob, last.result.key), new Uint8Array(0));
+  });
+
+  test("pow finds the vector nonce", async () => {
+    for (const challenge of [powVector.challenge, p.b64decode(powVector.challenge)]) {
+      const { progress, last } = finalOf(await run({ id: 3, op: "pow", challenge, bits: powVector.bits }), 3);
+      assert.deepEqual(last.result, { nonce: powVector.nonce });
+      assert.equal(progress[0], 0);
+      assert.equal(progress.at(-1), 1);
+    }
+  });
+
+  test("pow reports progress while it works", async () => {
+    const { progress, last } = finalOf(await run({ id: 4, op: "pow", challenge: powVector.challenge, bits: 18 }), 4);
+    assert.ok(p.verifyWork(p.b64decode(powVector.challenge), last.result.nonce, 18));
+    assert.equal(progress.length, 2 + Math.floor(last.result.nonce / 65536));
+  });
+
+  test("errors come back as {name, message}", async () => {
+    const cases = [
+      [{ id: 1, op: "derive", receipt: "123", salt: cheap.salt, opslimit: 2, memlimit: 8388608 }, "ReceiptError"],
+      [{ id: 1, op: "derive", receipt: cheap.receipt, salt: "AA==", opslimit: 2, memlimit: 8388608 }, "EncodingError"],
+      [{ id: 1, op: "derive", receipt: cheap.receipt, salt: new Uint8Array(15), opslimit: 2, memlimit: 8388608 },
+        "ShapeError"],
+      [{ id: 1, op: "pow", challenge: 5, bits: 1 }, "ShapeError"],
+      [{ id: 1, op: "seal", file: "not base64!" }, "EncodingError"],
+      [{ id: 1, op: "toString" }, "TypeError"],
+      [{ id: 1, op: "nothing" }, "TypeError"],
+    ];
+    for (const [request, name] of cases) {
+      const messages = await run(request);
+      const last = messages.at(-1);
+      assert.equal(last.id, 1);
+      assert.equal(last.error.name, name, JSON.stringify(last));
+      assert.equal(typeof last.error.message, "string");
+      assert.ok(last.error.message.length > 0);
+      assert.ok(!("result" in last));
+    }
+  });
+});
+
+describe("WorkerClient", () => {
+  test("resolves results, reports progress, and numbers its calls", async () => {
+    const client = new WorkerClient(new FakeWorker());
+    const progress = [];
+    const [keys, work] = await Promise.all([
+      client.call("derive", { receipt: cheap.receipt, salt: cheap.salt, opslimit: cheap.opslimit,
+        memlimit: cheap.memlimit }, (value) => progress.push(value)),
+      client.call("pow", { challenge: powVector.challenge, bits: powVector.bits }),
+    ]);
+    assert.equal(p.b64encode(keys.lookup), cheap.lookup);
+    assert.equal(p.b64encode(keys.secretKey), cheap.reporter_secret_key);
+    assert.equal(work.nonce, powVector.nonce);
+    assert.deepEqual(progress, [0, 1]);
+    assert.equal(client.pending.size, 0);
+  });
+
+  test("rejects with the protocol's error classes", async () => {
+    const client = new WorkerClient(new FakeWorker());
+    await assert.rejects(client.call("derive", { receipt: "12", salt: cheap.salt, opslimit: 2, memlimit: 8388608 }),
+      (err) => err instanceof p.ReceiptError && err.name === "ReceiptError");
+    await assert.rejects(client.call("fly"), (err) => err.name === "TypeError" && /Unknown operation/.test(err.message));
+  });
+
+  test("terminate rejects what is pending; a worker error fails every call", async () => {
+    const silent = { postMessage() {}, terminate() { this.stopped = true; } };
+    const client = new WorkerClient(silent);
+    const pending = client.call("pow", { challenge: powVector.challenge, bits: 1 });
+    client.terminate();
+    assert.equal(silent.stopped, true);
+    await assert.rejects(pending, /stopped/);
+
+    const broken = { postMessage() {} };
+    const other = new WorkerClient(broken);
+    const calls = [other.call("seal", { file: new Blob([]) }), other.call("pow", {})];
+    broken.onerror({ message: "Refused to load the worker." });
+    for (const call of calls) await assert.rejects(call, /Refused to load/);
+  });
+});
