@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -55,6 +58,12 @@ def init() -> None:
     if created:
         click.echo(f"Wrote a new secret key to {created}")
     upgrade(settings.database_url)
+    from integrity.reporting.services import installation
+
+    app = _app()
+    with _session(app) as session:
+        installation(session)  # fixes the receipt-derivation salt for good
+        session.commit()
     click.echo("Database is at the latest schema.")
 
 
@@ -127,3 +136,131 @@ def demo() -> None:
         if account.totp_secret:
             line += f"  TOTP key {account.totp_secret}"
         click.echo(line + ("" if account in created else "  (already present)"))
+
+
+@main.group()
+def channel() -> None:
+    """Reporting channels."""
+
+
+@channel.command("add")
+@click.argument("slug")
+@click.option("--name", required=True, help="Name shown to reporters.")
+@click.option("--allow-exclusion", is_flag=True,
+              help="Let reporters leave out inspectors (a report about an inspector).")
+def channel_add(slug: str, name: str, allow_exclusion: bool) -> None:
+    """Add a channel with the default questionnaire."""
+    from integrity.channels import ChannelError, add_channel
+
+    app = _app()
+    with _session(app) as session:
+        try:
+            add_channel(session, slug, name, allow_exclusion=allow_exclusion)
+        except ChannelError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+    click.echo(f"Added channel {slug}. Add inspectors with 'integrity inspector add'.")
+
+
+@main.command()
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--label", default="offline inspector key", help="A note stored in the file.")
+def keygen(out: Path, label: str) -> None:
+    """Make an X25519 key pair offline; writes the key file and prints the public key."""
+    from crypto import KeyPair, b64encode, dump_key_file, fingerprint
+
+    if out.exists():
+        raise click.ClickException(f"{out} exists; refusing to overwrite a key file.")
+    pair = KeyPair.generate()
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(dump_key_file(pair, label))
+    click.echo(f"Wrote the private key to {out}: keep it offline; whoever holds it reads cases.")
+    click.echo(f"Public key: {b64encode(pair.public_key)}")
+    click.echo(f"Fingerprint: {fingerprint(pair.public_key)}")
+
+
+@main.group()
+def inspector() -> None:
+    """Inspectors who receive reports."""
+
+
+@inspector.command("add")
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.option("--public-key", "public_key", required=True, help="base64url, from keygen.")
+@click.option("--channel", "channels", required=True, multiple=True,
+              help="A channel whose reports this inspector receives (repeatable).")
+def inspector_add(name: str, email: str, public_key: str, channels: tuple[str, ...]) -> None:
+    """Add an inspector whose private key lives offline, as a recipient of channels."""
+    from crypto import EncodingError, b64decode, fingerprint
+    from integrity.auth.services import AccountError
+    from integrity.channels import ChannelError, add_offline_inspector, get_channel
+
+    try:
+        key = b64decode(public_key, 32, what="public key")
+    except EncodingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    app = _app()
+    with _session(app) as session:
+        try:
+            for slug in channels:
+                add_offline_inspector(session, name=name, email=email, public_key=key,
+                                      channel=get_channel(session, slug))
+        except (ChannelError, AccountError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+    click.echo(f"{name} receives reports of: {', '.join(channels)} "
+               f"(key fingerprint {fingerprint(key)}).")
+
+
+@main.command("purge-uploads")
+def purge_uploads() -> None:
+    """Delete uploaded attachments that no report claimed within the hour."""
+    from integrity.reporting.services import purge_unclaimed_attachments
+
+    app = _app()
+    with _session(app) as session:
+        removed = purge_unclaimed_attachments(
+            session, app.extensions["integrity.settings"], app.extensions["integrity.attachments"]
+        )
+        session.commit()
+    click.echo(f"Removed {removed} unclaimed upload(s).")
+
+
+@main.command()
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def export(out: Path) -> None:
+    """Write every report, message and attachment as ciphertext, for offline reading."""
+    from integrity.reporting.export import attachments_folder, write_export
+
+    app = _app()
+    with _session(app) as session:
+        count = write_export(session, app.extensions["integrity.attachments"],
+                             app.extensions["integrity.settings"].pad_block, out)
+    click.echo(f"Exported {count} report(s) to {out} (sealed files in {attachments_folder(out)}).")
+
+
+@main.command()
+@click.option("--key-file", "key_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--files", "files", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the decrypted attachments into this folder.")
+@click.argument("export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def decrypt(key_file: Path, files: Path | None, export_file: Path) -> None:
+    """Open an export with an inspector's or the recovery key file; needs no server."""
+    from crypto import CryptoError, load_key_file
+    from crypto.offline import open_export
+    from integrity.reporting.export import attachments_folder
+
+    try:
+        pair = load_key_file(key_file.read_text())
+        data = json.loads(export_file.read_text())
+        opened = open_export(data, pair.secret_key, attachments_folder(export_file), files)
+    except (CryptoError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"Cannot open the export: {exc}") from exc
+    if data["reports"] and not opened["reports"]:
+        raise click.ClickException(
+            f"This key opens none of the {len(data['reports'])} report(s) in the export."
+        )
+    click.echo(json.dumps(opened, indent=2, ensure_ascii=False))

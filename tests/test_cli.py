@@ -99,3 +99,69 @@ def test_commands_without_init_explain_what_to_do(env) -> None:
     result = run(env, "demo")
     assert result.returncode != 0
     assert "integrity init" in result.stderr
+
+
+def test_offline_inspector_export_and_decrypt_round_trip(env, tmp_path: Path) -> None:
+    """keygen, channel add, inspector add, a report through the API, export, decrypt."""
+    import json as jsonlib
+
+    from integrity import create_app
+    from tests.conftest import FAST_PROTOCOL
+    from tests.protocol_client import ReporterClient, Upload
+
+    assert run(env, "init").returncode == 0
+    key_file = tmp_path / "inspector.key"
+    made = run(env, "keygen", "--out", str(key_file))
+    assert made.returncode == 0, made.stderr
+    public_key = made.stdout.split("Public key: ")[1].split()[0]
+    assert key_file.stat().st_mode & 0o077 == 0
+    assert run(env, "keygen", "--out", str(key_file)).returncode != 0  # never overwrites
+    assert run(env, "channel", "add", "customs", "--name", "Customs integrity",
+               "--allow-exclusion").returncode == 0
+    added = run(env, "inspector", "add", "--name", "Offline Olga", "--email", "olga@example.org",
+                "--public-key", public_key, "--channel", "customs")
+    assert added.returncode == 0, added.stderr
+    bad = run(env, "inspector", "add", "--name", "X", "--email", "x@example.org",
+              "--public-key", "AAAA", "--channel", "customs")
+    assert bad.returncode != 0 and "32 bytes" in bad.stderr
+
+    overrides = {k.removeprefix("INTEGRITY_").lower(): v for k, v in env.items()
+                 if k.startswith("INTEGRITY_")}
+    overrides.update(FAST_PROTOCOL)
+    overrides.update({k: int(v) for k, v in overrides.items() if str(v).isdigit()})
+    app = create_app(overrides)
+    reporter = ReporterClient(app.test_client())
+    reporter.file("customs", {"what": "Seized cigarettes resold"},
+                  uploads=[Upload("ledger.csv", "text/csv", b"date,boxes\n2026-11-01,40\n")])
+    app.extensions["integrity.engine"].dispose()
+
+    out = tmp_path / "export.json"
+    exported = run(env, "export", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert "Seized" not in out.read_text()
+    files = tmp_path / "files"
+    opened = run(env, "decrypt", "--key-file", str(key_file), "--files", str(files), str(out))
+    assert opened.returncode == 0, opened.stderr
+    result = jsonlib.loads(opened.stdout)
+    (report,) = result["reports"]
+    assert report["document"]["answers"] == {"what": "Seized cigarettes resold"}
+    (written,) = report["files"]
+    assert Path(written).read_bytes() == b"date,boxes\n2026-11-01,40\n"
+
+    other_key = tmp_path / "other.key"
+    run(env, "keygen", "--out", str(other_key))
+    refused = run(env, "decrypt", "--key-file", str(other_key), str(out))
+    assert refused.returncode != 0
+    assert "opens none of the 1 report" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    garbage = tmp_path / "garbage.key"
+    garbage.write_text("{}")
+    refused = run(env, "decrypt", "--key-file", str(garbage), str(out))
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+
+
+def test_purge_uploads_command_runs(env) -> None:
+    run(env, "init")
+    result = run(env, "purge-uploads")
+    assert result.returncode == 0, result.stderr
+    assert "Removed 0 unclaimed" in result.stdout

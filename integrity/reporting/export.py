@@ -1,0 +1,77 @@
+"""Exports for the offline viewing station: every report as ciphertext, blobs alongside."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+import crypto
+from integrity.models import today
+from integrity.reporting.models import Attachment, KeySlot, Report
+from integrity.reporting.storage import AttachmentStore
+
+EXPORT_FORMAT = "integrity-export"
+
+
+def attachments_folder(export_file: Path) -> Path:
+    """Where the sealed attachment files of an export are written: beside the JSON."""
+    return export_file.with_name(export_file.name + ".attachments")
+
+
+def build_export(session: Session, pad_block: int) -> dict[str, Any]:
+    """Every report with its thread, key slots and attachment references; ciphertext only."""
+    slots: dict[tuple[int, int | None], dict[str, str]] = {}
+    for slot in session.scalars(select(KeySlot)):
+        slots.setdefault((slot.report_id, slot.message_id), {})[slot.reader] = (
+            crypto.b64encode(slot.slot)
+        )
+    files: dict[int, list[dict[str, Any]]] = {}
+    for attachment in session.scalars(select(Attachment).where(Attachment.report_id.isnot(None))):
+        files.setdefault(attachment.report_id or 0, []).append(
+            {"id": attachment.id, "size": attachment.size}
+        )
+    reports = session.scalars(
+        select(Report).options(selectinload(Report.messages)).order_by(Report.id)
+    )
+    return {
+        "format": EXPORT_FORMAT, "version": 1, "exported_on": today().isoformat(),
+        "pad_block": pad_block,
+        "reports": [_report(report, slots, files.get(report.id, [])) for report in reports],
+    }
+
+
+def _report(report: Report, slots: dict[tuple[int, int | None], dict[str, str]],
+            files: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": str(report.id), "channel": report.channel.slug,
+        "category": report.category.slug if report.category else None,
+        "org_unit": report.org_unit.name if report.org_unit else None,
+        "created_on": report.created_on.isoformat(), "status": report.status,
+        "payload": crypto.b64encode(report.payload), "key_slots": slots.get((report.id, None), {}),
+        "messages": [
+            {"id": str(m.id), "from": m.sender, "sent_on": m.sent_on.isoformat(),
+             "payload": crypto.b64encode(m.payload), "key_slots": slots.get((report.id, m.id), {})}
+            for m in report.messages
+        ],
+        "attachments": files,
+    }
+
+
+def write_export(session: Session, store: AttachmentStore, pad_block: int, out: Path) -> int:
+    """Write the export JSON to ``out`` and the sealed files beside it; returns the count."""
+    export = build_export(session, pad_block)
+    folder = attachments_folder(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for report in export["reports"]:
+        for attachment in report["attachments"]:
+            shutil.copyfile(store.path(attachment["id"]), folder / attachment["id"])
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(export, handle, indent=1)
+    return len(export["reports"])
