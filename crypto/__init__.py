@@ -1,6 +1,6 @@
 """The reporting protocol (shared/protocol-v1.md) on PyNaCl: no Flask, no database.
 
-The browser module ``static/js/protocol.js`` mirrors these functions one for one, and both
+The browser module ``static/js/protocol.mjs`` mirrors these functions one for one, and both
 are tested against ``tests/vectors/protocol-v1.json``.
 """
 

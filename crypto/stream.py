@@ -57,15 +57,36 @@ def _chunks(source: BinaryIO) -> Iterator[tuple[bytes, bool]]:
         current = following
 
 
-def seal_chunks(chunks: Iterable[tuple[bytes, bool]], key: bytes) -> Iterator[bytes]:
-    """The header, then each (plaintext, is_last) chunk sealed; the last is tagged FINAL."""
-    state = sodium.crypto_secretstream_xchacha20poly1305_state()
-    yield sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key)
-    for plain, last in chunks:
+class StreamSealer:
+    """Incremental sealing for data that arrives piece by piece (an upload being parsed)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        self.header: bytes = sodium.crypto_secretstream_xchacha20poly1305_init_push(
+            self._state, key
+        )
+        self.finished = False
+
+    def push(self, plain: bytes, last: bool) -> bytes:
+        """Seal one chunk: exactly 65,536 bytes, or up to that for the last one."""
+        if self.finished:
+            raise ShapeError("The stream is already finished.")
         if len(plain) > CHUNK_PLAIN or (not last and len(plain) != CHUNK_PLAIN):
             raise ShapeError("Every chunk but the last holds exactly 65,536 bytes.")
+        self.finished = last
         tag = TAG_FINAL if last else TAG_MESSAGE
-        yield sodium.crypto_secretstream_xchacha20poly1305_push(state, plain, None, tag)
+        sealed: bytes = sodium.crypto_secretstream_xchacha20poly1305_push(
+            self._state, plain, None, tag
+        )
+        return sealed
+
+
+def seal_chunks(chunks: Iterable[tuple[bytes, bool]], key: bytes) -> Iterator[bytes]:
+    """The header, then each (plaintext, is_last) chunk sealed; the last is tagged FINAL."""
+    sealer = StreamSealer(key)
+    yield sealer.header
+    for plain, last in chunks:
+        yield sealer.push(plain, last)
 
 
 def seal_file(source: BinaryIO, target: BinaryIO, key: bytes | None = None) -> bytes:

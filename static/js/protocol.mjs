@@ -34,6 +34,7 @@ export class KeyFileError extends CryptoError {}
 /** Well formed, but larger than the limit in force. */
 export class TooLargeError extends ShapeError {}
 
+/** The error classes by name, to rebuild an error that crossed postMessage as `{name, message}`. */
 export const ERROR_CLASSES = {
   CryptoError, EncodingError, ReceiptError, ShapeError, DecryptionError, KeyFileError, TooLargeError,
 };
@@ -246,7 +247,8 @@ export function unpad(padded, block) {
 /** UTF-8 JSON with no spaces, as Python's `json.dumps(..., ensure_ascii=False, separators=(",", ":"))`. */
 export function encodeJson(document) {
   // Identical for objects, arrays, strings, integers, booleans and null, which is all a document
-  // holds; the two differ on floats such as 1.0 (JavaScript writes 1) and on NaN.
+  // holds; the two differ on floats such as 1.0 (JavaScript writes 1), on NaN, and on key order
+  // when a key looks like an integer (JavaScript puts those first).
   return textEncoder.encode(JSON.stringify(document));
 }
 
@@ -526,6 +528,7 @@ export class WorkerClient {
     this.failAll(new Error("The worker was stopped."));
   }
 
+  /** Handle one message from the worker (installed as its onmessage). */
   receive(message) {
     const call = this.pending.get(message?.id);
     if (!call) return;
@@ -538,6 +541,7 @@ export class WorkerClient {
     else call.resolve(message.result);
   }
 
+  /** Reject every pending call with `error`. */
   failAll(error) {
     const calls = [...this.pending.values()];
     this.pending.clear();

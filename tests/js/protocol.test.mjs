@@ -1,8 +1,11 @@
 // static/js/protocol.mjs against the shared vectors (tests/vectors/protocol-v1.json), and round trips.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { before, describe, test } from "node:test";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 import * as p from "../../static/js/protocol.mjs";
 
@@ -413,5 +416,37 @@ describe("proof of work", () => {
     assert.ok(p.verifyWork(challenge, nonce, 17));
     assert.equal(calls.length, Math.floor(nonce / 65536)); // one call per 65,536 failed tries
     for (const [, expected] of calls) assert.equal(expected, 2 ** 17);
+  });
+});
+
+describe("built bundle static/dist/protocol.js", () => {
+  const bundle = fileURLToPath(new URL("../../static/dist/protocol.js", import.meta.url));
+  const skip = !existsSync(bundle) && "not built: npm run build";
+
+  test("is self-contained and gives the vectors' bytes", { skip }, async () => {
+    assert.doesNotMatch(readFileSync(bundle, "utf8"), /\bfrom\s*["']|\bimport\s*\(|\brequire\s*\(/);
+    // Node reads a .js file outside a "type": "module" package as CommonJS, so load a copy.
+    const dir = mkdtempSync(join(tmpdir(), "protocol-bundle-"));
+    try {
+      copyFileSync(bundle, join(dir, "protocol.mjs"));
+      const b = await import(pathToFileURL(join(dir, "protocol.mjs")).href);
+      await b.ready();
+      const d = vectors.derivations.find((v) => v.opslimit === 2);
+      const keys = b.deriveReporterKeys(d.receipt, b.b64decode(d.salt), d.opslimit, d.memlimit);
+      assert.equal(b.b64encode(keys.secretKey), d.reporter_secret_key);
+      const doc = vectors.document;
+      const payload = b.sealPayload(b.encodeJson(JSON.parse(doc.json)), b.b64decode(doc.key), doc.pad_block,
+        b.b64decode(doc.nonce));
+      assert.equal(b.b64encode(payload), doc.payload);
+      assert.deepEqual(await b.openStream(b.b64decode(vectors.stream.sealed), b.b64decode(vectors.stream.key)),
+        plainBytes(vectors.stream.plain_length));
+      assert.equal(b.solveWork(b.b64decode(vectors.pow[2].challenge), vectors.pow[2].bits), vectors.pow[2].nonce);
+      // Minifying renames classes; the error names must survive it (the worker sends them).
+      assert.throws(() => b.normaliseReceipt("1"), (err) => err instanceof b.ReceiptError && err.name === "ReceiptError");
+      assert.equal(new b.TooLargeError("x").name, "TooLargeError");
+      assert.equal(typeof b.WorkerClient, "function");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

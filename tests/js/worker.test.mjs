@@ -1,8 +1,10 @@
 // The worker's message handler (static/js/worker.mjs) and WorkerClient, run in Node without a Worker.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 
 import * as p from "../../static/js/protocol.mjs";
 import { WorkerClient } from "../../static/js/protocol.mjs";
@@ -152,5 +154,51 @@ describe("WorkerClient", () => {
     const calls = [other.call("seal", { file: new Blob([]) }), other.call("pow", {})];
     broken.onerror({ message: "Refused to load the worker." });
     for (const call of calls) await assert.rejects(call, /Refused to load/);
+  });
+});
+
+describe("built bundle static/dist/worker.js", () => {
+  const bundle = fileURLToPath(new URL("../../static/dist/worker.js", import.meta.url));
+  const skip = !existsSync(bundle) && "not built: npm run build";
+
+  // A Node thread dressed as a classic Web Worker: `self` is a WorkerGlobalScope with postMessage.
+  const SCOPE = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    class WorkerGlobalScope {}
+    const scope = new WorkerGlobalScope();
+    scope.postMessage = (message, transfer) => parentPort.postMessage(message, transfer);
+    globalThis.WorkerGlobalScope = WorkerGlobalScope;
+    globalThis.self = scope;
+    require("node:vm").runInThisContext(workerData.code, { filename: "worker.js" });
+    parentPort.on("message", (data) => scope.onmessage({ data }));
+  `;
+
+  test("runs as a classic worker script and answers every operation", { skip }, async () => {
+    const code = readFileSync(bundle, "utf8");
+    assert.doesNotMatch(code, /\bfrom\s*["']|\bimport\s*\(|\brequire\s*\(|\bexport\s*\{/);
+    const thread = new Worker(SCOPE, { eval: true, workerData: { code } });
+    const port = { postMessage: (message) => thread.postMessage(message), terminate: () => thread.terminate() };
+    const client = new WorkerClient(port);
+    thread.on("message", (data) => port.onmessage({ data }));
+    try {
+      const plain = plainBytes(70000);
+      const progress = [];
+      const [keys, sealed, work] = await Promise.all([
+        client.call("derive", { receipt: cheap.receipt, salt: cheap.salt, opslimit: cheap.opslimit,
+          memlimit: cheap.memlimit }),
+        client.call("seal", { file: new Blob([plain]) }, (value) => progress.push(value)),
+        client.call("pow", { challenge: powVector.challenge, bits: powVector.bits }),
+      ]);
+      assert.equal(p.b64encode(keys.lookupHash), cheap.lookup_hash);
+      assert.equal(p.b64encode(keys.publicKey), cheap.reporter_public_key);
+      assert.equal(sealed.blob.size, p.sealedLength(plain.length));
+      assert.deepEqual(await p.openStream(sealed.blob, sealed.key), plain);
+      assert.deepEqual(progress.at(-1), 1);
+      assert.equal(work.nonce, powVector.nonce);
+      await assert.rejects(client.call("derive", { receipt: "1", salt: cheap.salt, opslimit: 2, memlimit: 8388608 }),
+        p.ReceiptError);
+    } finally {
+      client.terminate();
+    }
   });
 });
