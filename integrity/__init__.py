@@ -16,10 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the application from ``config`` (settings, or overrides of the environment)."""
-    from integrity import db, errors, i18n, logs, security
+    from integrity import db, errors, i18n, logs, security, static_files
     from integrity.auth.services import Hasher
     from integrity.extensions import babel, csrf, limiter
     from integrity.reporting.storage import AttachmentStore
+    from integrity.reporting.uploads import IntegrityRequest, discard_unfinished_uploads
 
     settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
     app = Flask(
@@ -43,6 +44,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=2 * settings.max_payload_bytes + 256 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
+    app.request_class = IntegrityRequest
+    app.teardown_request(discard_unfinished_uploads)
     app.extensions["integrity.settings"] = settings
     app.extensions["integrity.attachments"] = AttachmentStore(settings.data_dir / "attachments")
     app.extensions["integrity.hasher"] = Hasher(
@@ -58,6 +61,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(i18n.template_globals())
     security.init_app(app, https=settings.https)
+    static_files.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
     return app

@@ -1,12 +1,188 @@
-"""The anonymous reporting channel: public pages for staff who report."""
+"""The anonymous reporting channel: public pages for staff who report.
 
-from flask import Blueprint, render_template
+Each page works as a plain HTML form; with JavaScript the page script seals in the browser
+and talks to the API instead (static/js/report.mjs, static/js/mailbox.mjs).
+"""
 
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from crypto import format_receipt
+from crypto.offline import safe_file_name
 from integrity.access import public
+from integrity.auth.forms import EmptyForm
+from integrity.channels import ChannelError
+from integrity.config import Settings
+from integrity.db import get_session
+from integrity.extensions import limiter
+from integrity.models import Channel, ChannelState, OrgUnit
+from integrity.reporting import plain, services
+from integrity.reporting.api import address_key, attachment_store, mailbox_failures
+from integrity.reporting.services import ProtocolError
+from integrity.reporting.uploads import SealingSink
 
 bp = public(Blueprint("reporting", __name__))
 
 
+def _settings() -> Settings:
+    value: Settings = current_app.extensions["integrity.settings"]
+    return value
+
+
+def _open_channel(slug: str) -> Channel:
+    channel = get_session().scalar(select(Channel).where(Channel.slug == slug))
+    if channel is None or channel.state == ChannelState.CLOSED.value:
+        abort(404)
+    return channel
+
+
 @bp.route("/")
 def index() -> str:
-    return render_template("reporting/index.html")
+    channels = services.open_channels(get_session())
+    return render_template("reporting/index.html", channels=channels)
+
+
+@bp.route("/report")
+def choose() -> str | Response:
+    channels = services.open_channels(get_session())
+    if len(channels) == 1:
+        return redirect(url_for("reporting.form", slug=channels[0].slug))
+    return render_template("reporting/choose.html", channels=channels)
+
+
+def _form_context(channel: Channel, **extra: Any) -> dict[str, Any]:
+    db = get_session()
+    return {
+        "channel": channel,
+        "recipients": services.channel_recipients(channel),
+        "categories": [c for c in channel.categories if not c.retired],
+        "units": list(db.scalars(select(OrgUnit).order_by(OrgUnit.name))),
+        "settings": _settings(),
+        "form": EmptyForm(),
+        "values": {},
+        **extra,
+    }
+
+
+@bp.route("/report/<slug>")
+def form(slug: str) -> str:
+    return render_template("reporting/form.html", **_form_context(_open_channel(slug)))
+
+
+def _answers_from_form(channel: Channel) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for question in channel.questions:
+        name = f"q-{question.key}"
+        if question.kind == "multiple_choice":
+            answers[question.key] = request.form.getlist(name)
+        else:
+            answers[question.key] = request.form.get(name, "")
+    return answers
+
+
+def _uploads(field: str) -> list[tuple[SealingSink, str, str]]:
+    """The files of a form field, already sealed on disk as they arrived (empty inputs left out)."""
+    return [(storage.stream, safe_file_name(storage.filename, "file"),
+             storage.mimetype or "application/octet-stream")
+            for storage in request.files.getlist(field)
+            if storage.filename and isinstance(storage.stream, SealingSink)]
+
+
+@bp.route("/report/<slug>", methods=["POST"])
+@limiter.limit(lambda: _settings().ratelimit_reports, key_func=address_key)
+def file_plain(slug: str) -> str | tuple[str, int]:
+    """The form sent without JavaScript: the server seals in memory and shows the receipt."""
+    # The form token was checked before the view (CSRFProtect), while the body was parsed.
+    channel = _open_channel(slug)
+    filing = plain.PlainFiling(
+        category=request.form.get("category") or None,
+        org_unit=request.form.get("org_unit") or None,
+        excluded=request.form.getlist("exclude"),
+        answers=_answers_from_form(channel),
+        uploads=_uploads("files"),
+    )
+    db = get_session()
+    try:
+        receipt = plain.file_plain_report(db, _settings(), attachment_store(), channel, filing)
+    except (ProtocolError, ChannelError) as exc:
+        db.rollback()
+        status = getattr(exc, "status", 400)
+        context = _form_context(channel, error=str(exc), values=request.form)
+        return render_template("reporting/form.html", **context), status
+    db.commit()
+    return render_template("reporting/receipt.html", receipt=format_receipt(receipt),
+                           channel=channel)
+
+
+@bp.route("/mailbox")
+def mailbox() -> str:
+    return render_template("reporting/mailbox.html", form=EmptyForm(), opened=None)
+
+
+def _render_mailbox(receipt: str, **extra: Any) -> str:
+    opened = plain.open_plain_mailbox(get_session(), _settings(), receipt)
+    return render_template("reporting/mailbox.html", form=EmptyForm(), opened=opened,
+                           receipt=format_receipt(opened.receipt), **extra)
+
+
+@bp.route("/mailbox", methods=["POST"])
+@mailbox_failures
+def mailbox_open() -> str | tuple[str, int]:
+    """Open the mailbox without JavaScript: the receipt is used in memory for this request."""
+    try:
+        return _render_mailbox(request.form.get("receipt", ""))
+    except ProtocolError as exc:
+        page = render_template("reporting/mailbox.html", form=EmptyForm(), opened=None,
+                               error=str(exc))
+        return page, exc.status
+
+
+@bp.route("/mailbox/reply", methods=["POST"])
+@mailbox_failures
+@limiter.limit(lambda: _settings().ratelimit_messages, key_func=address_key)
+def mailbox_reply() -> str | tuple[str, int]:
+    receipt = request.form.get("receipt", "")
+    db = get_session()
+    try:
+        plain.reply_plain(db, _settings(), attachment_store(), receipt,
+                          request.form.get("text", ""), _uploads("files"))
+    except ProtocolError as exc:
+        db.rollback()
+        if exc.status == 404:
+            page = render_template("reporting/mailbox.html", form=EmptyForm(), opened=None,
+                                   error=str(exc))
+            return page, 404
+        return _render_mailbox(receipt, error=str(exc)), exc.status
+    db.commit()
+    return _render_mailbox(receipt, notice=_("Your message was sent."))
+
+
+@bp.route("/mailbox/file", methods=["POST"])
+@mailbox_failures
+def mailbox_file() -> Response:
+    """An attachment, decrypted on the way out, for readers without JavaScript."""
+    try:
+        entry, chunks = plain.plain_attachment(
+            get_session(), _settings(), attachment_store(), request.form.get("receipt", ""),
+            request.form.get("attachment", ""))
+    except ProtocolError as exc:
+        abort(exc.status)
+    name = safe_file_name(entry.get("name"), "attachment")
+    # Always a download, never rendered here: the content is the reporter's, not ours.
+    return Response(stream_with_context(chunks), mimetype="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -85,7 +85,6 @@ def pow_challenge() -> Response:
 def upload_attachment() -> tuple[Response, int]:
     if request.mimetype != "application/octet-stream":
         raise ProtocolError(_("Attachments are sent as application/octet-stream."), 415)
-    request.max_content_length = settings().max_attachment_bytes
     db = get_session()
     attachment = services.receive_attachment(
         db, settings(), attachment_store(), request.stream, request.content_length

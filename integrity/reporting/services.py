@@ -289,12 +289,12 @@ def check_filing(session: Session, settings: Settings, body: object) -> Filing:
     if body.get("protocol") != 1:
         raise ProtocolError(_l("Only protocol version 1 is understood."))
     channel = _channel(session, body.get("channel"))
-    category = _category(channel, body.get("category"))
-    org_unit = _org_unit(session, channel, body.get("org_unit"))
+    category = resolve_category(channel, body.get("category"))
+    org_unit = resolve_org_unit(session, channel, body.get("org_unit"))
     lookup = _b64(body, "lookup", 32)
     reporter_public_key = _b64(body, "reporter_public_key", 32)
     payload = _payload(body, settings)
-    readers = _readers(channel, _string_list(body, "excluded"))
+    readers = resolve_readers(channel, _string_list(body, "excluded"))
     expected = {str(user.id) for user in readers} | {REPORTER}
     if installation(session).recovery_public_key is not None:
         expected.add(RECOVERY)
@@ -313,7 +313,7 @@ def _channel(session: Session, slug: object) -> Channel:
     return channel
 
 
-def _category(channel: Channel, slug: object) -> Category | None:
+def resolve_category(channel: Channel, slug: object) -> Category | None:
     if slug is None:
         return None
     for category in channel.categories:
@@ -322,7 +322,7 @@ def _category(channel: Channel, slug: object) -> Category | None:
     raise ProtocolError(_l("The category is not one of this channel's categories."))
 
 
-def _org_unit(session: Session, channel: Channel, unit_id: object) -> OrgUnit | None:
+def resolve_org_unit(session: Session, channel: Channel, unit_id: object) -> OrgUnit | None:
     if unit_id is None:
         return None
     unit = (
@@ -334,7 +334,7 @@ def _org_unit(session: Session, channel: Channel, unit_id: object) -> OrgUnit | 
     return unit
 
 
-def _readers(channel: Channel, excluded: list[str]) -> list[User]:
+def resolve_readers(channel: Channel, excluded: list[str]) -> list[User]:
     recipients = channel_recipients(channel)
     if not recipients:
         raise ProtocolError(_l("This channel has no inspector with a key yet and cannot take "

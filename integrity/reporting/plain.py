@@ -1,0 +1,159 @@
+"""The server-side (no JavaScript) path: the server draws the receipt, derives and seals in
+memory, and stores exactly the rows the browser path stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+import crypto
+from crypto.stream import open_chunks
+from integrity.channels import check_answers
+from integrity.config import Settings
+from integrity.models import Channel
+from integrity.reporting import services
+from integrity.reporting.models import Attachment, Report, Sender
+from integrity.reporting.services import RECOVERY, REPORTER, Filing, ProtocolError
+from integrity.reporting.storage import AttachmentStore
+from integrity.reporting.uploads import SealingSink
+
+
+@dataclass(frozen=True)
+class PlainFiling:
+    category: str | None
+    org_unit: str | None
+    excluded: list[str]
+    answers: dict[str, Any]
+    uploads: list[tuple[SealingSink, str, str]]  # sink, file name, media type
+
+
+def _entries(uploads: list[tuple[SealingSink, str, str]]) -> list[dict[str, Any]]:
+    return [{"id": sink.attachment_id, "name": name, "type": kind, "size": sink.size,
+             "key": crypto.b64encode(sink.key)} for sink, name, kind in uploads]
+
+
+def _attachment_rows(session: Session, settings: Settings,
+                     uploads: list[tuple[SealingSink, str, str]]) -> list[Attachment]:
+    if len(uploads) > settings.max_attachments:
+        raise ProtocolError(_l("A report or message takes at most %(count)d attachments.",
+                               count=settings.max_attachments), 413)
+    if sum(sink.sealed_size for sink, _, _ in uploads) > settings.max_report_attachment_bytes:
+        raise ProtocolError(_l("The attachments together are larger than this server accepts."),
+                            413)
+    rows = []
+    for sink, _, _ in uploads:
+        sink.finish()
+        rows.append(Attachment(id=sink.attachment_id, size=sink.sealed_size))
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def _readers_with_keys(session: Session, readers: list[Any], reporter_key: bytes
+                       ) -> dict[str, bytes]:
+    keys = {str(user.id): user.public_key for user in readers}
+    keys[REPORTER] = reporter_key
+    recovery = services.installation(session).recovery_public_key
+    if recovery is not None:
+        keys[RECOVERY] = recovery
+    return keys
+
+
+def file_plain_report(
+    session: Session, settings: Settings, store: AttachmentStore, channel: Channel,
+    form: PlainFiling,
+) -> str:
+    """Seal and store a report sent without JavaScript; returns its new receipt."""
+    category = services.resolve_category(channel, form.category or None)
+    org_unit = services.resolve_org_unit(session, channel, form.org_unit or None)
+    readers = services.resolve_readers(channel, form.excluded)
+    answers = check_answers(channel, form.answers)
+    inst = services.installation(session)
+    receipt = crypto.generate_receipt()
+    keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, settings.kdf_opslimit,
+                                       settings.kdf_memlimit)
+    attachments = _attachment_rows(session, settings, form.uploads)
+    sealed = crypto.seal_document({"answers": answers, "attachments": _entries(form.uploads)},
+                                  _readers_with_keys(session, readers, keys.public_key),
+                                  settings.pad_block)
+    services.store_filing(session, store, Filing(
+        channel, category, org_unit, keys.lookup_hash, keys.public_key, sealed.payload,
+        dict(sealed.key_slots), readers, attachments,
+    ))
+    for sink, _, _ in form.uploads:
+        sink.kept = True  # type: ignore[attr-defined]
+    return receipt
+
+
+@dataclass
+class OpenedMailbox:
+    receipt: str
+    report: Report
+    document: dict[str, Any]
+    messages: list[tuple[Any, dict[str, Any]]]
+
+
+def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) -> OpenedMailbox:
+    """Derive from the receipt in memory, find the report and open the whole thread."""
+    try:
+        receipt = crypto.normalise_receipt(receipt_text)
+    except crypto.ReceiptError as exc:
+        raise ProtocolError(_l("A receipt has exactly 20 digits."), 400) from exc
+    inst = services.installation(session)
+    keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, settings.kdf_opslimit,
+                                       settings.kdf_memlimit)
+    report = services.find_report(session, {"lookup": crypto.b64encode(keys.lookup)})
+    view = services.mailbox_view(session, report)
+
+    def opened(item: dict[str, Any]) -> dict[str, Any]:
+        return crypto.open_document(crypto.b64decode(item["payload"]),
+                                    crypto.b64decode(item["key_slot"]), keys.secret_key,
+                                    settings.pad_block)
+
+    messages = [(m, opened(m)) for m in view["messages"]]
+    return OpenedMailbox(receipt, report, opened(view["report"]), messages)
+
+
+def reply_plain(
+    session: Session, settings: Settings, store: AttachmentStore, receipt_text: str,
+    text: str, uploads: list[tuple[SealingSink, str, str]],
+) -> None:
+    """A reporter's message sent without JavaScript, sealed to the case's readers."""
+    if not text.strip() and not uploads:
+        raise ProtocolError(_l("Write a message or attach a file."))
+    mailbox = open_plain_mailbox(session, settings, receipt_text)
+    report = mailbox.report
+    attachments = _attachment_rows(session, settings, uploads)
+    sealed = crypto.seal_document(
+        {"text": text.strip(), "attachments": _entries(uploads)},
+        _readers_with_keys(session, services.mailbox_readers(report),
+                           report.reporter_public_key),
+        settings.pad_block,
+    )
+    services.add_message(session, store, report, Sender.REPORTER, None, sealed.payload,
+                         sealed.key_slots, attachments)
+    for sink, _, _ in uploads:
+        sink.kept = True  # type: ignore[attr-defined]
+
+
+def _decrypted(store: AttachmentStore, attachment_id: str, key: bytes) -> Iterator[bytes]:
+    with store.open(attachment_id) as sealed:
+        yield from open_chunks(sealed, key)
+
+
+def plain_attachment(
+    session: Session, settings: Settings, store: AttachmentStore, receipt_text: str,
+    attachment_id: str,
+) -> tuple[dict[str, Any], Iterator[bytes]]:
+    """An attachment of the thread, decrypted chunk by chunk as it is sent."""
+    mailbox = open_plain_mailbox(session, settings, receipt_text)
+    documents = [mailbox.document] + [doc for _, doc in mailbox.messages]
+    for document in documents:
+        for entry in document.get("attachments", []):
+            if entry.get("id") == attachment_id:
+                return entry, _decrypted(store, attachment_id, crypto.b64decode(entry["key"], 32))
+    raise ProtocolError(_l("Nothing matches this receipt."), 404)

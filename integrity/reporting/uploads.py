@@ -1,0 +1,129 @@
+"""Files uploaded through plain HTML forms: sealed while they stream in, never on disk in clear.
+
+Werkzeug's form parser normally spools uploads larger than 500 KB to a temporary file. The
+request class below replaces that: on the reporter pages each file part is sealed chunk by
+chunk into the attachment store, anywhere else uploads stay in memory (and are small).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import IO, Any
+
+import nacl.utils
+from flask import Request, current_app, g
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from crypto.stream import CHUNK_PLAIN, KEY_BYTES, StreamSealer
+from integrity.reporting.storage import AttachmentStore, new_attachment_id
+
+# Endpoints whose file parts are report attachments, sealed as they arrive.
+SEALED_UPLOAD_ENDPOINTS = {"reporting.file_plain", "reporting.mailbox_reply"}
+
+
+class SealingSink(io.RawIOBase):
+    """A write-only file that seals what it is given into a new attachment file."""
+
+    def __init__(self, store: AttachmentStore, max_bytes: int) -> None:
+        super().__init__()
+        self.attachment_id = new_attachment_id()
+        self.key = nacl.utils.random(KEY_BYTES)
+        self.size = 0
+        self.sealed_size = 0
+        self._max_bytes = max_bytes
+        self._store = store
+        self._buffer = bytearray()
+        self._sealer = StreamSealer(self.key)
+        store.root.mkdir(parents=True, exist_ok=True)
+        self._partial = store.root / f".{self.attachment_id}.part"
+        self._file: IO[bytes] | None = self._partial.open("xb")
+        self._emit(self._sealer.header)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        piece = bytes(data)
+        self.size += len(piece)
+        if self.size > self._max_bytes:
+            raise RequestEntityTooLarge()
+        self._buffer += piece
+        # Keep at least one byte back: the last chunk is only known once the part has ended.
+        while len(self._buffer) > CHUNK_PLAIN:
+            self._emit(self._sealer.push(bytes(self._buffer[:CHUNK_PLAIN]), last=False))
+            del self._buffer[:CHUNK_PLAIN]
+        return len(piece)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        # The parser rewinds its container when a part ends; there is nothing to rewind.
+        return 0
+
+    def _emit(self, sealed: bytes) -> None:
+        assert self._file is not None
+        self._file.write(sealed)
+        self.sealed_size += len(sealed)
+
+    def finish(self) -> None:
+        """Seal the last chunk and move the file into place under its id."""
+        self._emit(self._sealer.push(bytes(self._buffer), last=True))
+        self._buffer.clear()
+        assert self._file is not None
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._file = None
+        self._partial.rename(self._store.path(self.attachment_id))
+
+    def discard(self) -> None:
+        """Remove whatever was written (a refused or abandoned upload)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._buffer.clear()
+        self._partial.unlink(missing_ok=True)
+        self._store.path(self.attachment_id).unlink(missing_ok=True)
+
+
+def _upload_limit(endpoint: str | None) -> int | None:
+    settings = current_app.extensions["integrity.settings"]
+    if endpoint in SEALED_UPLOAD_ENDPOINTS:
+        return int(settings.max_report_attachment_bytes) + 2 * 1024 * 1024
+    if endpoint == "api.upload_attachment":
+        return int(settings.max_attachment_bytes)
+    return None
+
+
+class IntegrityRequest(Request):
+    """The application's request class: uploads never reach a temporary file."""
+
+    @property  # type: ignore[override]
+    def max_content_length(self) -> int | None:
+        """Larger bodies where attachments are taken, known before the body is parsed."""
+        limit = _upload_limit(self.endpoint)
+        return limit if limit is not None else Request.max_content_length.fget(self)  # type: ignore[attr-defined]
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        Request.max_content_length.fset(self, value)  # type: ignore[attr-defined]
+
+    def _get_file_stream(
+        self, total_content_length: int | None, content_type: str | None,
+        filename: str | None = None, content_length: int | None = None,
+    ) -> IO[bytes]:
+        if self.endpoint in SEALED_UPLOAD_ENDPOINTS:
+            settings = current_app.extensions["integrity.settings"]
+            sink = SealingSink(current_app.extensions["integrity.attachments"],
+                               settings.max_attachment_bytes)
+            g.setdefault("upload_sinks", []).append(sink)
+            return sink  # type: ignore[return-value]
+        return io.BytesIO()
+
+
+def discard_unfinished_uploads(_exc: BaseException | None = None) -> None:
+    """After each request: remove sealed uploads that no stored report or message took."""
+    for sink in g.pop("upload_sinks", []):
+        if not getattr(sink, "kept", False):
+            sink.discard()
+
+

@@ -1,0 +1,137 @@
+"""The reporter pages without JavaScript: the server seals in memory and stores the same rows."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from sqlalchemy import func, select
+
+import crypto
+from integrity.reporting.models import Attachment, KeySlot, Message, Report
+from tests.conftest import csrf_token
+from tests.protocol_client import ReporterClient
+
+RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
+MARKER = b"DISTINCTIVE-ATTACHMENT-MARKER"
+
+
+def _file_plain(client, channel, **extra):
+    url = f"/report/{channel.slug}"
+    data = {"csrf_token": csrf_token(client, url),
+            "q-what": "Officer at lane 4 asks 20 EUR per car.", "q-when": "2026-11-20",
+            "q-ongoing": "yes", "q-evidence": ["Photos or video", "Messages"],
+            "category": "bribery", **extra}
+    return client.post(url, data=data, content_type="multipart/form-data")
+
+
+def test_landing_page_says_what_is_secret_and_what_is_not(client, channel) -> None:
+    html = client.get("/").get_data(as_text=True)
+    for words in ("What stays secret", "What the server sees in clear", "Tor Browser",
+                  "The day you report (not the time)"):
+        assert words in html
+
+
+def test_report_form_follows_the_questionnaire_and_states_its_mode(client, channel) -> None:
+    html = client.get(f"/report/{channel.slug}").get_data(as_text=True)
+    assert 'data-mode="plain"' in html and "Basic mode" in html
+    assert 'name="q-what"' in html and 'type="date"' in html and 'name="q-evidence"' in html
+    assert 'name="exclude"' in html  # the demo channel allows exclusion
+    assert 'enctype="multipart/form-data"' in html
+    assert 'integrity="sha384-' in html or "dist/report.js" in html
+
+
+def test_plain_form_files_a_report_with_a_file_sealed_as_it_streams(
+    client, channel, db, app
+) -> None:
+    photo = MARKER + bytes(range(256)) * 800  # about 200 KB: more than three chunks
+    response = _file_plain(client, channel, files=(io.BytesIO(photo), "lane4.jpg", "image/jpeg"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    receipt = RECEIPT.search(html).group(1)
+    assert "cannot be recovered" in html
+    assert response.headers["Cache-Control"] == "no-store"
+    report = db.scalar(select(Report))
+    assert report.category.slug == "bribery" and report.org_unit is None
+    # The same rows as the browser path: slots for every inspector and the reporter.
+    readers = {slot.reader for slot in report.key_slots}
+    assert readers == set(channel.inspectors) | {"reporter"}
+    reader_id, pair = next(iter(channel.inspectors.items()))
+    slot = next(s.slot for s in report.key_slots if s.reader == reader_id)
+    document = crypto.open_document(report.payload, slot, pair.secret_key, 1024)
+    assert document["answers"] == {"what": "Officer at lane 4 asks 20 EUR per car.",
+                                   "when": "2026-11-20", "ongoing": "yes",
+                                   "evidence": ["Photos or video", "Messages"]}
+    (entry,) = document["attachments"]
+    assert entry["name"] == "lane4.jpg" and entry["type"] == "image/jpeg"
+    assert entry["size"] == len(photo)
+    store = app.extensions["integrity.attachments"]
+    with store.open(entry["id"]) as sealed:
+        plain = io.BytesIO()
+        crypto.open_file(sealed, plain, crypto.b64decode(entry["key"]))
+    assert plain.getvalue() == photo
+    assert db.get(Attachment, entry["id"]).report_id == report.id
+    # Nothing readable was left in the data folder, not even in a temporary file.
+    for path in store.root.parent.rglob("*"):
+        if path.is_file():
+            assert MARKER not in path.read_bytes(), path
+    # The reporter's client (protocol only) opens the report with the printed receipt.
+    box = ReporterClient(client).mailbox(receipt)
+    assert box["report"]["document"]["answers"]["ongoing"] == "yes"
+
+
+def test_plain_form_refuses_missing_required_answer_and_stores_nothing(client, channel, db):
+    response = _file_plain(client, channel, **{"q-what": ""})
+    assert response.status_code == 400
+    assert "Please answer" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Report)) == 0
+    assert db.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def test_plain_form_with_a_refused_file_leaves_no_file_behind(client, channel, db, app) -> None:
+    response = _file_plain(client, channel, **{"q-what": "",
+                                                "files": (io.BytesIO(MARKER * 10), "a.txt")})
+    assert response.status_code == 400
+    folder = app.extensions["integrity.attachments"].root
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_plain_mailbox_opens_the_thread_and_takes_a_reply(client, channel, db) -> None:
+    html = _file_plain(client, channel).get_data(as_text=True)
+    receipt = RECEIPT.search(html).group(1)
+    token = csrf_token(client, "/mailbox")
+    page = client.post("/mailbox", data={"csrf_token": token, "receipt": receipt})
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Officer at lane 4 asks 20 EUR per car." in text
+    assert "Received, not yet acknowledged" in text
+    reply = client.post("/mailbox/reply", data={
+        "csrf_token": token, "receipt": receipt.replace(" ", "-"),
+        "text": "It happens on night shifts.",
+        "files": (io.BytesIO(b"shift plan"), "plan.txt", "text/plain"),
+    }, content_type="multipart/form-data")
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    assert "Your message was sent." in reply.get_data(as_text=True)
+    assert "It happens on night shifts." in reply.get_data(as_text=True)
+    message = db.scalar(select(Message))
+    reader_id, pair = next(iter(channel.inspectors.items()))
+    slot = db.scalar(select(KeySlot.slot).where(KeySlot.message_id == message.id,
+                                                KeySlot.reader == reader_id))
+    document = crypto.open_document(message.payload, slot, pair.secret_key, 1024)
+    assert document["text"] == "It happens on night shifts."
+    (entry,) = document["attachments"]
+    download = client.post("/mailbox/file", data={"csrf_token": token, "receipt": receipt,
+                                                   "attachment": entry["id"]})
+    assert download.status_code == 200
+    assert download.get_data() == b"shift plan"
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert 'filename="plan.txt"' in download.headers["Content-Disposition"]
+    download.close()
+
+
+def test_plain_mailbox_with_unknown_receipt_says_so(client, channel) -> None:
+    token = csrf_token(client, "/mailbox")
+    for receipt in ("1234 5678 9012 3456 7890", "12"):
+        page = client.post("/mailbox", data={"csrf_token": token, "receipt": receipt})
+        assert page.status_code in (400, 404)
+        assert "receipt" in page.get_data(as_text=True).lower()
