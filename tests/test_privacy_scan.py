@@ -1,0 +1,167 @@
+"""After reports are filed both ways through the served application, nothing readable is at
+rest: no plaintext, receipt, lookup token, reporter key or client address in the database,
+the data folder or the server log."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+import crypto
+from integrity.db import make_engine
+from integrity.schema import metadata
+from tests.conftest import (
+    FAST_ARGON2,
+    FAST_PROTOCOL,
+    POSTGRES_URL,
+    _pg_url,
+    create_pg_database,
+    drop_pg_database,
+)
+from tests.http_adapter import HttpClient, multipart
+from tests.protocol_client import ReporterClient, Upload
+
+INTEGRITY = str(Path(sys.executable).with_name("integrity"))
+CLIENT_ADDRESS = "127.0.0.88"
+USER_AGENT = "ScanProbe/3.1 (telltale-agent)"
+API_TEXT = "API-PLAINTEXT: the customs chief waves trucks through for cash"
+FORM_TEXT = "FORM-PLAINTEXT: fuel smuggled in the ambulance on Thursdays"
+REPLY_TEXT = "REPLY-PLAINTEXT: the plate number is KX-4411"
+FILE_MARKER = b"FILE-PLAINTEXT-MARKER-0123456789"
+RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
+def served(request: pytest.FixtureRequest, tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTEGRITY_")}
+    env["INTEGRITY_DATA_DIR"] = str(tmp_path / "data")
+    for name, value in {**FAST_ARGON2, **FAST_PROTOCOL}.items():
+        env[f"INTEGRITY_{name.upper()}"] = str(value)
+    database = None
+    if request.param == "postgresql":
+        database = create_pg_database()
+        env["INTEGRITY_DATABASE_URL"] = _pg_url(database)
+    for command in (["init"], ["demo"]):
+        subprocess.run([INTEGRITY, *command], env=env, check=True, capture_output=True,
+                       timeout=120)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log_path = tmp_path / "server.log"
+    log = log_path.open("w")
+    server = subprocess.Popen([INTEGRITY, "serve", "--port", str(port)], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    url = env.get("INTEGRITY_DATABASE_URL") or f"sqlite:///{tmp_path / 'data' / 'integrity.db'}"
+    yield {"port": port, "log": log_path, "data": tmp_path / "data",
+           "url": url.replace("postgresql://", "postgresql+psycopg://", 1), "server": server}
+    if server.poll() is None:
+        server.terminate()
+        server.wait(timeout=30)
+    log.close()
+    if database:
+        drop_pg_database(database)
+
+
+def _client(port: int) -> HttpClient:
+    return HttpClient(port, source=CLIENT_ADDRESS,
+                      headers={"User-Agent": USER_AGENT, "X-Forwarded-For": "203.0.113.50"})
+
+
+def _file_through_the_form(port: int) -> str:
+    http = _client(port)
+    page = http.get("/report/integrity").get_data(as_text=True)
+    token = TOKEN.search(page).group(1)
+    body, kind = multipart(
+        {"csrf_token": token, "q-what": FORM_TEXT, "q-ongoing": "yes", "category": "bribery"},
+        {"files": ("evidence.txt", "text/plain", FILE_MARKER * 3000)},
+    )
+    answer = http.post("/report/integrity", data=body, content_type=kind)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    receipt = RECEIPT.search(answer.get_data(as_text=True)).group(1)
+    opened = http.post("/mailbox", data={"csrf_token": token, "receipt": receipt})
+    assert FORM_TEXT in opened.get_data(as_text=True)
+    return receipt
+
+
+def _needles(receipts: list[str], keys: list[crypto.ReporterKeys]) -> dict[str, bytes]:
+    needles = {
+        "api text": API_TEXT.encode(), "form text": FORM_TEXT.encode(),
+        "reply text": REPLY_TEXT.encode(), "file marker": FILE_MARKER,
+        "client address": CLIENT_ADDRESS.encode(), "forwarded address": b"203.0.113.50",
+        "user agent": b"telltale-agent",
+    }
+    for n, (receipt, derived) in enumerate(zip(receipts, keys, strict=True)):
+        needles[f"receipt {n}"] = receipt.encode()
+        needles[f"formatted receipt {n}"] = crypto.format_receipt(receipt).encode()
+        needles[f"lookup {n}"] = derived.lookup
+        needles[f"lookup b64 {n}"] = crypto.b64encode(derived.lookup).encode()
+        needles[f"lookup hex {n}"] = derived.lookup.hex().encode()
+        needles[f"reporter secret key {n}"] = derived.secret_key
+    return needles
+
+
+def _scan_database(url: str, needles: dict[str, bytes]) -> int:
+    engine = make_engine(url)
+    cells = 0
+    try:
+        with engine.connect() as connection:
+            for table in metadata().sorted_tables:
+                for row in connection.execute(select(table)):
+                    for value in row:
+                        if value is None:
+                            continue
+                        data = value if isinstance(value, bytes) else str(value).encode()
+                        cells += 1
+                        for name, needle in needles.items():
+                            assert needle not in data, f"{name} found in table {table.name}"
+    finally:
+        engine.dispose()
+    return cells
+
+
+def test_nothing_readable_at_rest_after_filing_both_ways(served) -> None:
+    port = served["port"]
+    reporter = ReporterClient(_client(port))
+    filed = reporter.file("integrity", {"what": API_TEXT},
+                          uploads=[Upload("photo.jpg", "image/jpeg", FILE_MARKER * 5000)],
+                          category="smuggling-collusion")
+    assert reporter.reply(filed.receipt, REPLY_TEXT,
+                          [Upload("more.txt", "text/plain", FILE_MARKER)]).status_code == 201
+    box = reporter.mailbox(filed.receipt)
+    assert box["report"]["document"]["answers"]["what"] == API_TEXT
+    form_receipt = crypto.normalise_receipt(_file_through_the_form(port))
+
+    served["server"].terminate()
+    served["server"].wait(timeout=30)
+    derived = [reporter.derive(filed.receipt), reporter.derive(form_receipt)]
+    needles = _needles([filed.receipt, form_receipt], derived)
+
+    assert _scan_database(served["url"], needles) > 50
+    scanned = 0
+    for path in served["data"].rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            scanned += 1
+            for name, needle in needles.items():
+                assert needle not in data, f"{name} found in {path.name}"
+    assert scanned >= 5  # secret key, database, four attachment files
+    log = served["log"].read_bytes()
+    assert b'"POST /api/v1/reports" 201' in log and b'"POST /report/integrity" 200' in log
+    for name, needle in needles.items():
+        assert needle not in log, f"{name} found in the server log"
