@@ -115,6 +115,8 @@ class KeySlot(Base):
     reader: Mapped[str] = mapped_column(String(32))
     slot: Mapped[bytes] = mapped_column(LargeBinary(80))
 
+    report: Mapped[Report] = relationship()
+
 
 class Attachment(Base):
     """A sealed file on disk, named by a random id; its key and name are inside a payload."""

@@ -37,7 +37,8 @@ def _entries(uploads: list[tuple[SealingSink, str, str]]) -> list[dict[str, Any]
 
 
 def _attachment_rows(session: Session, settings: Settings,
-                     uploads: list[tuple[SealingSink, str, str]]) -> list[Attachment]:
+                     uploads: list[tuple[SealingSink, str, str]]) -> list[str]:
+    """Finish the sealed files and record them; returns their ids."""
     if len(uploads) > settings.max_attachments:
         raise ProtocolError(_l("A report or message takes at most %(count)d attachments.",
                                count=settings.max_attachments), 413)
@@ -50,16 +51,14 @@ def _attachment_rows(session: Session, settings: Settings,
         rows.append(Attachment(id=sink.attachment_id, size=sink.sealed_size))
     session.add_all(rows)
     session.flush()
-    return rows
+    return [row.id for row in rows]
 
 
-def _readers_with_keys(session: Session, readers: list[Any], reporter_key: bytes
-                       ) -> dict[str, bytes]:
-    keys = {str(user.id): user.public_key for user in readers}
-    keys[REPORTER] = reporter_key
-    recovery = services.installation(session).recovery_public_key
-    if recovery is not None:
-        keys[RECOVERY] = recovery
+def _with_reporter(readers: dict[str, bytes], reporter_key: bytes,
+                   recovery_key: bytes | None) -> dict[str, bytes]:
+    keys = {**readers, REPORTER: reporter_key}
+    if recovery_key is not None:
+        keys[RECOVERY] = recovery_key
     return keys
 
 
@@ -68,21 +67,20 @@ def file_plain_report(
     form: PlainFiling,
 ) -> str:
     """Seal and store a report sent without JavaScript; returns its new receipt."""
-    category = services.resolve_category(channel, form.category or None)
-    org_unit = services.resolve_org_unit(session, channel, form.org_unit or None)
-    readers = services.resolve_readers(channel, form.excluded)
+    route = services.route_for(session, channel.slug, form.category, form.org_unit)
+    readers = services.resolve_readers(route, form.excluded)
     answers = check_answers(channel, form.answers)
     inst = services.installation(session)
     receipt = crypto.generate_receipt()
     keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, settings.kdf_opslimit,
                                        settings.kdf_memlimit)
-    attachments = _attachment_rows(session, settings, form.uploads)
+    attachment_ids = _attachment_rows(session, settings, form.uploads)
     sealed = crypto.seal_document({"answers": answers, "attachments": _entries(form.uploads)},
-                                  _readers_with_keys(session, readers, keys.public_key),
+                                  _with_reporter(readers, keys.public_key, route.recovery_key),
                                   settings.pad_block)
     services.store_filing(session, store, Filing(
-        channel, category, org_unit, keys.lookup_hash, keys.public_key, sealed.payload,
-        dict(sealed.key_slots), readers, attachments,
+        route, keys.lookup_hash, keys.public_key, sealed.payload, dict(sealed.key_slots),
+        [int(rid) for rid in readers], attachment_ids,
     ))
     for sink, _, _ in form.uploads:
         sink.kept = True  # type: ignore[attr-defined]
@@ -127,15 +125,16 @@ def reply_plain(
         raise ProtocolError(_l("Write a message or attach a file."))
     mailbox = open_plain_mailbox(session, settings, receipt_text)
     report = mailbox.report
-    attachments = _attachment_rows(session, settings, uploads)
+    attachment_ids = _attachment_rows(session, settings, uploads)
+    readers = {str(user.id): user.public_key or b"" for user in services.mailbox_readers(report)}
     sealed = crypto.seal_document(
         {"text": text.strip(), "attachments": _entries(uploads)},
-        _readers_with_keys(session, services.mailbox_readers(report),
-                           report.reporter_public_key),
+        _with_reporter(readers, report.reporter_public_key,
+                       services.installation(session).recovery_public_key),
         settings.pad_block,
     )
     services.add_message(session, store, report, Sender.REPORTER, None, sealed.payload,
-                         sealed.key_slots, attachments)
+                         sealed.key_slots, attachment_ids)
     for sink, _, _ in uploads:
         sink.kept = True  # type: ignore[attr-defined]
 

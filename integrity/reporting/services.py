@@ -10,10 +10,11 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,8 +28,10 @@ from integrity.models import (
     OrgUnit,
     Role,
     User,
+    today,
     utcnow,
 )
+from integrity.models import channel_recipients as recipients_table
 from integrity.reporting.models import (
     Attachment,
     KeySlot,
@@ -36,10 +39,15 @@ from integrity.reporting.models import (
     PowChallenge,
     Report,
     Sender,
+    Status,
+    report_readers,
 )
 from integrity.reporting.storage import AttachmentStore, new_attachment_id
 
 REPORTER = "reporter"
+# Core tables for the filing hot path (cheaper than ORM statements).
+REPORTS = cast(Table, Report.__table__)
+KEY_SLOTS = cast(Table, KeySlot.__table__)
 RECOVERY = "recovery"
 
 
@@ -164,15 +172,17 @@ def redeem_challenge(session: Session, settings: Settings, pow_field: object) ->
     except crypto.EncodingError as exc:
         raise ProtocolError(exc, 400) from exc
     nonce = pow_field.get("nonce")
-    row = session.get(PowChallenge, challenge)
-    if row is None or row.expires_at < utcnow():
+    # Deleting the row is what makes a challenge single-use across every worker; a refusal
+    # below rolls the deletion back with the rest of the request.
+    bits = session.execute(
+        delete(PowChallenge)
+        .where(PowChallenge.challenge == challenge, PowChallenge.expires_at >= utcnow())
+        .returning(PowChallenge.bits)
+    ).scalar()
+    if bits is None:
         raise ProtocolError(_l("The proof of work is unknown, expired or already used."), 429)
-    if not crypto.verify_work(challenge, nonce, row.bits):  # type: ignore[arg-type]
+    if not crypto.verify_work(challenge, nonce, bits):  # type: ignore[arg-type]
         raise ProtocolError(_l("The proof of work does not solve its challenge."), 429)
-    # Deleting the row is what makes the challenge single-use across every worker.
-    spent = session.execute(delete(PowChallenge).where(PowChallenge.challenge == challenge))
-    if getattr(spent, "rowcount", 0) != 1:
-        raise ProtocolError(_l("The proof of work is unknown, expired or already used."), 429)
 
 
 # --- shapes -------------------------------------------------------------------------------
@@ -246,16 +256,14 @@ def _claimable_attachments(
     return found
 
 
-def _claim(session: Session, store: AttachmentStore, attachments: list[Attachment],
-           report: Report, message: Message | None) -> None:
-    ids = [a.id for a in attachments]
+def _claim(session: Session, store: AttachmentStore, ids: list[str], report_id: int,
+           message_id: int | None) -> None:
     if not ids:
         return
     claimed = session.execute(
         update(Attachment)
         .where(Attachment.id.in_(ids), Attachment.report_id.is_(None))
-        .values(report_id=report.id, message_id=message.id if message else None,
-                uploaded_at=None)
+        .values(report_id=report_id, message_id=message_id, uploaded_at=None)
         .execution_options(synchronize_session=False)
     )
     if getattr(claimed, "rowcount", 0) != len(ids):
@@ -265,21 +273,123 @@ def _claim(session: Session, store: AttachmentStore, attachments: list[Attachmen
 
 
 # --- filing -------------------------------------------------------------------------------
+#
+# Filing is the hot path of the API, so it reads everything it needs in one statement and
+# writes with three (report, readers, key slots), in Core rather than through the ORM.
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a report goes: the channel's routing facts, read in one round trip."""
+
+    channel_id: int
+    allow_exclusion: bool
+    recovery_key: bytes | None
+    recipients: dict[str, bytes]  # recipient id -> public key, in id order
+    category_id: int | None
+    org_unit_id: int | None
 
 
 @dataclass(frozen=True)
 class Filing:
     """A checked report, ready to store."""
 
-    channel: Channel
-    category: Category | None
-    org_unit: OrgUnit | None
+    route: Route
     lookup_hash: bytes
     reporter_public_key: bytes
     payload: bytes
     slots: dict[str, bytes]
-    readers: list[User]
-    attachments: list[Attachment]
+    reader_ids: list[int]
+    attachment_ids: list[str]
+
+
+def _unit_id(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isdigit() and len(value) < 12:
+        return int(value)
+    raise ProtocolError(_l("The organisational unit is unknown."))
+
+
+def route_for(session: Session, slug: object, category: object = None,
+              org_unit: object = None) -> Route:
+    """The routing of a report to channel ``slug``; unknown names are refused with 400."""
+    if not isinstance(slug, str):
+        raise ProtocolError(_l("The field “channel” must name a channel."))
+    if category is not None and not isinstance(category, str):
+        raise ProtocolError(_l("The category is not one of this channel's categories."))
+    unit_id = _unit_id(org_unit)
+    query = _route_query(category is not None, unit_id is not None)
+    params = {"slug": slug, "category": category, "unit_id": unit_id}
+    rows = session.execute(query, params).all()
+    if not rows and session.get(Installation, 1) is None:
+        installation(session)  # first use of a new installation
+        rows = session.execute(query, params).all()
+    if not rows or rows[0].state == ChannelState.CLOSED.value:
+        raise ProtocolError(_l("There is no open channel “%(slug)s”.", slug=slug))
+    first = rows[0]
+    if category is not None and first.category_id is None:
+        raise ProtocolError(_l("The category is not one of this channel's categories."))
+    if unit_id is not None and first.unit_id is None:
+        raise ProtocolError(_l("The organisational unit is unknown."))
+    recipients = {str(row.user_id): row.public_key for row in rows if row.user_id is not None}
+    return Route(first.channel_id, first.allow_exclusion, first.recovery_public_key,
+                 recipients, first.category_id, unit_id)
+
+
+@lru_cache(maxsize=4)
+def _route_query(with_category: bool, with_unit: bool) -> Any:
+    """The routing query, built once per shape; values come in as bound parameters."""
+    channels, users = cast(Table, Channel.__table__), cast(Table, User.__table__)
+    categories, units = cast(Table, Category.__table__), cast(Table, OrgUnit.__table__)
+    installations = cast(Table, Installation.__table__)
+    active_inspector = and_(
+        users.c.id == recipients_table.c.user_id, users.c.active.is_(True),
+        users.c.role == Role.INSPECTOR.value, users.c.public_key.isnot(None),
+    )
+    query = (
+        select(channels.c.id.label("channel_id"), channels.c.state, channels.c.allow_exclusion,
+               installations.c.recovery_public_key, users.c.id.label("user_id"),
+               users.c.public_key,
+               (categories.c.id if with_category else null()).label("category_id"),
+               (units.c.id if with_unit else null()).label("unit_id"))
+        .select_from(channels)
+        .join(installations, installations.c.id == 1)
+        .outerjoin(recipients_table, recipients_table.c.channel_id == channels.c.id)
+        .outerjoin(users, active_inspector)
+        .where(channels.c.slug == bindparam("slug"))
+        .order_by(users.c.id)
+    )
+    if with_category:
+        query = query.outerjoin(categories, and_(
+            categories.c.channel_id == channels.c.id, categories.c.slug == bindparam("category"),
+            categories.c.retired.is_(False)))
+    if with_unit:
+        query = query.outerjoin(units, units.c.id == bindparam("unit_id"))
+    return query
+
+
+def resolve_readers(route: Route, excluded: list[str]) -> dict[str, bytes]:
+    """The recipients left once the reporter's exclusions are applied (at least one)."""
+    if not route.recipients:
+        raise ProtocolError(_l("This channel has no inspector with a key yet and cannot take "
+                               "reports."))
+    if excluded and not route.allow_exclusion:
+        raise ProtocolError(_l("This channel does not allow excluding inspectors."))
+    if set(excluded) - route.recipients.keys():
+        raise ProtocolError(_l("An excluded inspector is not a recipient of this channel."))
+    readers = {rid: key for rid, key in route.recipients.items() if rid not in excluded}
+    if not readers:
+        raise ProtocolError(_l("At least one inspector must remain to receive the report."))
+    return readers
+
+
+def expected_readers(readers: Mapping[str, bytes], recovery_key: bytes | None) -> set[str]:
+    """The key slots a document must carry: its inspectors, the reporter, the recovery key."""
+    expected = set(readers) | {REPORTER}
+    if recovery_key is not None:
+        expected.add(RECOVERY)
+    return expected
 
 
 def check_filing(session: Session, settings: Settings, body: object) -> Filing:
@@ -288,91 +398,45 @@ def check_filing(session: Session, settings: Settings, body: object) -> Filing:
         raise ProtocolError(_l("The request body must be a JSON object."))
     if body.get("protocol") != 1:
         raise ProtocolError(_l("Only protocol version 1 is understood."))
-    channel = _channel(session, body.get("channel"))
-    category = resolve_category(channel, body.get("category"))
-    org_unit = resolve_org_unit(session, channel, body.get("org_unit"))
+    route = route_for(session, body.get("channel"), body.get("category"), body.get("org_unit"))
     lookup = _b64(body, "lookup", 32)
     reporter_public_key = _b64(body, "reporter_public_key", 32)
     payload = _payload(body, settings)
-    readers = resolve_readers(channel, _string_list(body, "excluded"))
-    expected = {str(user.id) for user in readers} | {REPORTER}
-    if installation(session).recovery_public_key is not None:
-        expected.add(RECOVERY)
-    slots = _key_slots(body, expected)
+    readers = resolve_readers(route, _string_list(body, "excluded"))
+    slots = _key_slots(body, expected_readers(readers, route.recovery_key))
     attachments = _claimable_attachments(session, settings, _string_list(body, "attachments"))
-    return Filing(channel, category, org_unit, crypto.lookup_hash(lookup), reporter_public_key,
-                  payload, slots, readers, attachments)
+    return Filing(route, crypto.lookup_hash(lookup), reporter_public_key, payload, slots,
+                  [int(rid) for rid in readers], [a.id for a in attachments])
 
 
-def _channel(session: Session, slug: object) -> Channel:
-    if not isinstance(slug, str):
-        raise ProtocolError(_l("The field “channel” must name a channel."))
-    channel = session.scalar(select(Channel).where(Channel.slug == slug))
-    if channel is None or channel.state == ChannelState.CLOSED.value:
-        raise ProtocolError(_l("There is no open channel “%(slug)s”.", slug=slug))
-    return channel
-
-
-def resolve_category(channel: Channel, slug: object) -> Category | None:
-    if slug is None:
-        return None
-    for category in channel.categories:
-        if category.slug == slug and not category.retired:
-            return category
-    raise ProtocolError(_l("The category is not one of this channel's categories."))
-
-
-def resolve_org_unit(session: Session, channel: Channel, unit_id: object) -> OrgUnit | None:
-    if unit_id is None:
-        return None
-    unit = (
-        session.get(OrgUnit, int(unit_id))
-        if isinstance(unit_id, str) and unit_id.isdigit() and len(unit_id) < 12 else None
-    )
-    if unit is None:
-        raise ProtocolError(_l("The organisational unit is unknown."))
-    return unit
-
-
-def resolve_readers(channel: Channel, excluded: list[str]) -> list[User]:
-    recipients = channel_recipients(channel)
-    if not recipients:
-        raise ProtocolError(_l("This channel has no inspector with a key yet and cannot take "
-                               "reports."))
-    if excluded and not channel.allow_exclusion:
-        raise ProtocolError(_l("This channel does not allow excluding inspectors."))
-    known = {str(user.id) for user in recipients}
-    if set(excluded) - known:
-        raise ProtocolError(_l("An excluded inspector is not a recipient of this channel."))
-    readers = [user for user in recipients if str(user.id) not in excluded]
-    if not readers:
-        raise ProtocolError(_l("At least one inspector must remain to receive the report."))
-    return readers
-
-
-def store_filing(session: Session, store: AttachmentStore, filing: Filing) -> Report:
-    """Add the report, its key slots, readers and attachments; 409 if the lookup is taken."""
-    if session.scalar(select(Report.id).where(Report.lookup_hash == filing.lookup_hash)):
-        raise ProtocolError(_l("This receipt is already in use: draw a new one."), 409)
-    report = Report(
-        channel=filing.channel, category=filing.category, org_unit=filing.org_unit,
-        lookup_hash=filing.lookup_hash, reporter_public_key=filing.reporter_public_key,
-        payload=filing.payload, readers=list(filing.readers),
-    )
-    session.add(report)
+def store_filing(session: Session, store: AttachmentStore, filing: Filing) -> int:
+    """Add the report, its readers, key slots and attachments; 409 if the lookup is taken."""
+    route = filing.route
     try:
-        session.flush()
+        report_id = int(session.execute(
+            insert(REPORTS).values(
+                channel_id=route.channel_id, category_id=route.category_id,
+                org_unit_id=route.org_unit_id, created_on=today(),
+                lookup_hash=filing.lookup_hash, reporter_public_key=filing.reporter_public_key,
+                payload=filing.payload, status=Status.NEW.value,
+            ).returning(REPORTS.c.id)
+        ).scalar_one())
     except IntegrityError as exc:
+        # The unique lookup hash is what refuses a receipt already in use.
         raise ProtocolError(_l("This receipt is already in use: draw a new one."), 409) from exc
-    session.add_all(KeySlot(report_id=report.id, reader=reader, slot=slot)
-                    for reader, slot in filing.slots.items())
-    _claim(session, store, filing.attachments, report, None)
-    return report
+    session.execute(insert(report_readers),
+                    [{"report_id": report_id, "user_id": uid} for uid in filing.reader_ids])
+    session.execute(insert(KEY_SLOTS), [
+        {"report_id": report_id, "message_id": None, "reader": reader, "slot": slot}
+        for reader, slot in filing.slots.items()
+    ])
+    _claim(session, store, filing.attachment_ids, report_id, None)
+    return report_id
 
 
 def file_report(
     session: Session, settings: Settings, store: AttachmentStore, body: object
-) -> Report:
+) -> int:
     """Check, spend the proof of work, and store a report; the caller commits."""
     filing = check_filing(session, settings, body)
     redeem_challenge(session, settings, body.get("pow") if isinstance(body, dict) else None)
@@ -479,18 +543,18 @@ def post_reporter_message(
     report = find_report(session, body)
     assert isinstance(body, dict)
     payload = _payload(body, settings)
-    expected = {str(user.id) for user in mailbox_readers(report)} | {REPORTER}
-    if installation(session).recovery_public_key is not None:
-        expected.add(RECOVERY)
-    slots = _key_slots(body, expected)
+    readers = {str(user.id): user.public_key or b"" for user in mailbox_readers(report)}
+    slots = _key_slots(body, expected_readers(readers,
+                                              installation(session).recovery_public_key))
     attachments = _claimable_attachments(session, settings, _string_list(body, "attachments"))
-    return add_message(session, store, report, Sender.REPORTER, None, payload, slots, attachments)
+    return add_message(session, store, report, Sender.REPORTER, None, payload, slots,
+                       [a.id for a in attachments])
 
 
 def add_message(
     session: Session, store: AttachmentStore, report: Report, sender: Sender,
     author: User | None, payload: bytes, slots: Mapping[str, bytes],
-    attachments: list[Attachment],
+    attachment_ids: list[str],
 ) -> Message:
     """Store a message of the thread with its key slots and attachments."""
     message = Message(report=report, sender=sender.value, author_id=author.id if author else None,
@@ -499,7 +563,7 @@ def add_message(
     session.flush()
     session.add_all(KeySlot(report_id=report.id, message_id=message.id, reader=reader, slot=slot)
                     for reader, slot in slots.items())
-    _claim(session, store, attachments, report, message)
+    _claim(session, store, attachment_ids, report.id, message.id)
     return message
 
 

@@ -1,0 +1,225 @@
+"""Ingest benchmark: sealed reports per second through the real API under gunicorn (2 workers)
+on PostgreSQL, beside a bare Flask JSON endpoint on the same stack, in the same run; and the
+server's memory while it receives a 50 MB attachment.
+
+    .venv/bin/python bench/ingest.py [--requests 3000] [--threads 8]
+
+Needs PostgreSQL at INTEGRITY_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1/test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import crypto  # noqa: E402
+
+BIN = Path(sys.executable).parent
+POSTGRES = os.environ.get("INTEGRITY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def _database() -> str:
+    name = f"integrity_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return name
+
+
+def _drop(name: str) -> None:
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _url(name: str) -> str:
+    return POSTGRES.rsplit("/", 1)[0] + "/" + name
+
+
+def _bodies(config: dict, count: int) -> list[bytes]:
+    """Sealed reports as a browser would send them (the client-side work is done up front)."""
+    channel = next(c for c in config["channels"] if c["slug"] == "integrity")
+    readers = {r["id"]: crypto.b64decode(r["public_key"]) for r in channel["recipients"]}
+    bodies = []
+    for _ in range(count):
+        reporter = crypto.KeyPair.generate()
+        lookup = os.urandom(32)
+        sealed = crypto.seal_document(
+            {"answers": {"what": "x" * 600}, "attachments": []},
+            {**readers, "reporter": reporter.public_key}, config["pad_block"])
+        bodies.append(json.dumps({
+            "protocol": 1, "channel": "integrity", "category": "bribery", "org_unit": None,
+            "lookup": crypto.b64encode(lookup),
+            "reporter_public_key": crypto.b64encode(reporter.public_key),
+            "payload": crypto.b64encode(sealed.payload),
+            "key_slots": {k: crypto.b64encode(v) for k, v in sealed.key_slots.items()},
+            "excluded": [], "attachments": []}).encode())
+    return bodies
+
+
+def _load(port: int, bodies: list[bytes], threads: int) -> tuple[float, int]:
+    """Send every body once over keep-alive connections; returns (requests/s, failures)."""
+    chunks = [bodies[i::threads] for i in range(threads)]
+    failures = [0] * threads
+
+    def worker(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for body in chunks[index]:
+            connection.request("POST", "/api/v1/reports", body=body,
+                               headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 201:
+                failures[index] += 1
+        connection.close()
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return len(bodies) / (time.perf_counter() - started), sum(failures)
+
+
+def _rss_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0
+
+
+def _workers(master: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True)
+    return [int(pid) for pid in out.stdout.split()]
+
+
+def _upload_memory(port: int, master: int) -> tuple[float, float]:
+    """Peak resident memory growth of the workers while one 50 MB attachment arrives."""
+    sealed = io.BytesIO()
+    crypto.seal_file(io.BytesIO(os.urandom(50_000_000)), sealed)  # under the 50 MiB limit
+    body = sealed.getvalue()
+    workers = _workers(master)
+    # Warm each worker with a small upload so that first-request imports are not counted.
+    small = io.BytesIO()
+    crypto.seal_file(io.BytesIO(b"warm"), small)
+    for _ in range(4):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("POST", "/api/v1/attachments", body=small.getvalue(),
+                           headers={"Content-Type": "application/octet-stream"})
+        connection.getresponse().read()
+        connection.close()
+    before = {pid: _rss_kib(pid, "VmRSS:") for pid in workers}
+    for pid in workers:  # reset the high-water mark so VmHWM shows this upload's peak
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    connection.request("POST", "/api/v1/attachments", body=body,
+                       headers={"Content-Type": "application/octet-stream"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 201, response.status
+    growth = max(_rss_kib(pid, "VmHWM:") - before[pid] for pid in workers) / 1024
+    return len(body) / 1024 / 1024, growth
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+
+    app_db, base_db = _database(), _database()
+    data = Path(tempfile.mkdtemp(prefix="integrity-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTEGRITY_")}
+    env.update({"INTEGRITY_DATA_DIR": str(data), "INTEGRITY_DATABASE_URL": _url(app_db),
+                "INTEGRITY_POW_BITS": "0", "INTEGRITY_KDF_OPSLIMIT": "1",
+                "INTEGRITY_KDF_MEMLIMIT": "65536",
+                "INTEGRITY_RATELIMIT_REPORTS": "10000000 per hour",
+                "INTEGRITY_RATELIMIT_UPLOADS": "10000000 per hour",
+                "BENCH_DATABASE_URL": _url(base_db).replace("postgresql://",
+                                                            "postgresql+psycopg://", 1)})
+    servers = []
+    try:
+        for command in (["init"], ["demo"]):
+            subprocess.run([str(BIN / "integrity"), *command], env=env, check=True,
+                           capture_output=True)
+        with psycopg.connect(_url(base_db), autocommit=True) as conn:
+            conn.execute("CREATE TABLE baseline_rows (id SERIAL PRIMARY KEY, body BYTEA)")
+        app_port, base_port = _free_port(), _free_port()
+        servers.append(subprocess.Popen(
+            [str(BIN / "integrity"), "serve", "--port", str(app_port), "--workers", "2"],
+            env=env, stdout=subprocess.DEVNULL, stderr=open(data / "server.log", "w")))
+        servers.append(subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "python:integrity.gunicorn_conf", "--workers", "2",
+             "--bind", f"127.0.0.1:{base_port}", "bench.baseline_app:app"],
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+            stderr=open(data / "baseline.log", "w")))
+        _wait(app_port)
+        _wait(base_port)
+        connection = http.client.HTTPConnection("127.0.0.1", app_port)
+        connection.request("GET", "/api/v1/config")
+        config = json.loads(connection.getresponse().read())
+        bodies = _bodies(config, args.requests)
+        warm = args.requests // 10
+        _load(app_port, _bodies(config, warm), args.threads)
+        _load(base_port, bodies[:warm], args.threads)
+        # Alternate the two, twice, so that neither gets a quieter machine.
+        results: dict[str, list[float]] = {"api": [], "baseline": []}
+        half = len(bodies) // 2
+        for part in (bodies[:half], bodies[half:]):
+            for name, port in (("api", app_port), ("baseline", base_port)):
+                rate, failures = _load(port, part, args.threads)
+                assert failures == 0, f"{name}: {failures} failed requests"
+                results[name].append(rate)
+        api = sum(results["api"]) / 2
+        baseline = sum(results["baseline"]) / 2
+        size, growth = _upload_memory(app_port, servers[0].pid)
+        print(f"reports filed through /api/v1/reports : {api:8.1f} per second")
+        print(f"bare Flask JSON endpoint, same stack   : {baseline:8.1f} per second")
+        print(f"ratio api / baseline                   : {api / baseline:8.2f}  (goal >= 0.7)")
+        print(f"attachment upload of {size:.1f} MB: worker peak memory grew {growth:.1f} MB "
+              "(goal < 10)")
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+        if os.environ.get("BENCH_DEBUG"):
+            print((data / "server.log").read_text()[-3000:], (data / "baseline.log").read_text())
+        _drop(app_db)
+        _drop(base_db)
+
+
+if __name__ == "__main__":
+    main()
