@@ -129,7 +129,15 @@ def demo() -> None:
     with _session(app) as session:
         created = demo_data.load(session, app.extensions["integrity.hasher"])
         session.commit()
+    key_file = app.extensions["integrity.settings"].data_dir / "demo-inspector.key"
+    if not key_file.exists():
+        from crypto import dump_key_file
+
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(dump_key_file(demo_data.DEMO_INSPECTOR_KEY, "demo inspector (public)"))
     click.echo("Demo data is loaded.")
+    click.echo(f"The demo inspector's key file (demo reports are not secret): {key_file}")
     click.echo("Demo accounts (see README.md):")
     for account in demo_data.DEMO_ACCOUNTS:
         line = f"  {account.role.value:<9} {account.email:<24} {account.password}"
