@@ -126,6 +126,8 @@ def check_answers(channel: Channel, answers: Mapping[str, Any]) -> dict[str, Any
     clean: dict[str, Any] = {}
     for question in channel.questions:
         value = answers.get(question.key)
+        if isinstance(value, str):
+            value = value.strip()
         if value in (None, "", []):
             if question.required:
                 raise ChannelError(_l("Please answer “%(label)s”.", label=question.label))

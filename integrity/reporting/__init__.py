@@ -34,6 +34,7 @@ from integrity.models import Channel, ChannelState, OrgUnit
 from integrity.reporting import plain, services
 from integrity.reporting.api import address_key, attachment_store, mailbox_failures
 from integrity.reporting.services import ProtocolError
+from integrity.reporting.strings import mailbox_strings, report_strings
 from integrity.reporting.uploads import SealingSink
 
 bp = public(Blueprint("reporting", __name__))
@@ -75,6 +76,7 @@ def _form_context(channel: Channel, **extra: Any) -> dict[str, Any]:
         "settings": _settings(),
         "form": EmptyForm(),
         "values": {},
+        "page_strings": report_strings(_settings()),
         **extra,
     }
 
@@ -129,15 +131,20 @@ def file_plain(slug: str) -> str | tuple[str, int]:
                            channel=channel)
 
 
+def _mailbox_page(**context: Any) -> str:
+    context.setdefault("opened", None)
+    return render_template("reporting/mailbox.html", form=EmptyForm(),
+                           page_strings=mailbox_strings(_settings()), **context)
+
+
 @bp.route("/mailbox")
 def mailbox() -> str:
-    return render_template("reporting/mailbox.html", form=EmptyForm(), opened=None)
+    return _mailbox_page()
 
 
 def _render_mailbox(receipt: str, **extra: Any) -> str:
     opened = plain.open_plain_mailbox(get_session(), _settings(), receipt)
-    return render_template("reporting/mailbox.html", form=EmptyForm(), opened=opened,
-                           receipt=format_receipt(opened.receipt), **extra)
+    return _mailbox_page(opened=opened, receipt=format_receipt(opened.receipt), **extra)
 
 
 @bp.route("/mailbox", methods=["POST"])
@@ -147,9 +154,7 @@ def mailbox_open() -> str | tuple[str, int]:
     try:
         return _render_mailbox(request.form.get("receipt", ""))
     except ProtocolError as exc:
-        page = render_template("reporting/mailbox.html", form=EmptyForm(), opened=None,
-                               error=str(exc))
-        return page, exc.status
+        return _mailbox_page(error=str(exc)), exc.status
 
 
 @bp.route("/mailbox/reply", methods=["POST"])
@@ -164,9 +169,7 @@ def mailbox_reply() -> str | tuple[str, int]:
     except ProtocolError as exc:
         db.rollback()
         if exc.status == 404:
-            page = render_template("reporting/mailbox.html", form=EmptyForm(), opened=None,
-                                   error=str(exc))
-            return page, 404
+            return _mailbox_page(error=str(exc)), 404
         return _render_mailbox(receipt, error=str(exc)), exc.status
     db.commit()
     return _render_mailbox(receipt, notice=_("Your message was sent."))

@@ -109,6 +109,7 @@ def public_config(session: Session, settings: Settings) -> dict[str, Any]:
         "pow_bits": settings.pow_bits,
         "max_attachment_bytes": settings.max_attachment_bytes,
         "max_attachments": settings.max_attachments,
+        "max_report_attachment_bytes": settings.max_report_attachment_bytes,
         "channels": [_channel_config(channel) for channel in open_channels(session)],
         "org_units": [
             {"id": str(unit.id), "name": unit.name,
@@ -527,6 +528,9 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
              "public_key": crypto.b64encode(user.public_key or b"")}
             for user in mailbox_readers(report)
         ],
+        # The questionnaire, so a client can label answers even once the channel is closed.
+        "questions": [{"key": q.key, "kind": q.kind, "label": q.label}
+                      for q in report.channel.questions],
         "messages": [
             {"id": str(message.id), "from": message.sender,
              "sent_on": message.sent_on.isoformat(), "payload": crypto.b64encode(message.payload),

@@ -4,6 +4,15 @@
 
 import _sodium from "libsodium-wrappers-sumo";
 
+import {
+  CHUNK_OVERHEAD, CHUNK_PLAIN, CHUNK_SEALED, CryptoError, DecryptionError, HEADER_BYTES, KeyFileError,
+  RECEIPT_DIGITS, ShapeError, TooLargeError, b64decode, b64encode, normaliseReceipt, toBytes,
+} from "./worker-client.mjs";
+
+// What needs no libsodium lives in worker-client.mjs (the pages import only that); it is part
+// of this module's interface all the same.
+export * from "./worker-client.mjs";
+
 let sodiumReady = false;
 
 /** Load libsodium (WebAssembly); every function below needs this promise to have resolved. */
@@ -15,32 +24,6 @@ export async function ready() {
 function sodium() {
   if (!sodiumReady) throw new CryptoError("The protocol module is not ready: await ready() first.");
   return _sodium;
-}
-
-// ---------------------------------------------------------------- errors (crypto/errors.py)
-
-/** Base of every error this library raises. */
-export class CryptoError extends Error {}
-/** A value is not canonical base64url without padding, or not the expected length. */
-export class EncodingError extends CryptoError {}
-/** A receipt is not exactly 20 digits. */
-export class ReceiptError extends CryptoError {}
-/** A payload, key slot or stream does not have the shape the protocol requires. */
-export class ShapeError extends CryptoError {}
-/** Ciphertext did not open with the key given (wrong key, or tampered data). */
-export class DecryptionError extends CryptoError {}
-/** A key file cannot be read as one of the project's key files. */
-export class KeyFileError extends CryptoError {}
-/** Well formed, but larger than the limit in force. */
-export class TooLargeError extends ShapeError {}
-
-/** The error classes by name, to rebuild an error that crossed postMessage as `{name, message}`. */
-export const ERROR_CLASSES = {
-  CryptoError, EncodingError, ReceiptError, ShapeError, DecryptionError, KeyFileError, TooLargeError,
-};
-// Set on the prototype rather than from the constructor's name, which minifying renames.
-for (const [name, cls] of Object.entries(ERROR_CLASSES)) {
-  Object.defineProperty(cls.prototype, "name", { value: name, writable: true, configurable: true });
 }
 
 // ---------------------------------------------------------------- bytes
@@ -57,63 +40,7 @@ function concatBytes(pieces) {
   return out;
 }
 
-function toBytes(data, what = "value") {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError(`The ${what} must be bytes (a Uint8Array).`);
-}
-
-// ---------------------------------------------------------------- encoding (crypto/encoding.py)
-
-const B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-const B64_VALUES = new Map([...B64_ALPHABET].map((ch, i) => [ch, i]));
-const B64_TEXT = /^[A-Za-z0-9_-]*$/;
-
-/** Encode bytes as base64url with no `=` padding. */
-export function b64encode(bytes) {
-  const data = toBytes(bytes);
-  const out = [];
-  for (let i = 0; i < data.length; i += 3) {
-    const left = data.length - i;
-    const n = (data[i] << 16) | ((left > 1 ? data[i + 1] : 0) << 8) | (left > 2 ? data[i + 2] : 0);
-    out.push(B64_ALPHABET[(n >> 18) & 63], B64_ALPHABET[(n >> 12) & 63]);
-    if (left > 1) out.push(B64_ALPHABET[(n >> 6) & 63]);
-    if (left > 2) out.push(B64_ALPHABET[n & 63]);
-  }
-  return out.join("");
-}
-
-/** Decode canonical unpadded base64url, optionally requiring `length` bytes; else EncodingError. */
-export function b64decode(text, length = null, what = "value") {
-  if (typeof text !== "string" || !B64_TEXT.test(text) || text.length % 4 === 1) {
-    throw new EncodingError(`The ${what} is not base64url without padding.`);
-  }
-  const data = new Uint8Array(Math.floor((text.length * 3) / 4));
-  let acc = 0;
-  let bits = 0;
-  let j = 0;
-  for (const ch of text) {
-    acc = ((acc << 6) | B64_VALUES.get(ch)) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      data[j++] = (acc >> bits) & 0xff;
-    }
-  }
-  if (b64encode(data) !== text) {
-    // Stray low bits in the last character: another text for the same bytes.
-    throw new EncodingError(`The ${what} is not canonical base64url.`);
-  }
-  if (length !== null && length !== undefined && data.length !== length) {
-    throw new EncodingError(`The ${what} must be ${length} bytes.`);
-  }
-  return data;
-}
-
 // ---------------------------------------------------------------- receipts (crypto/receipt.py)
-
-export const RECEIPT_DIGITS = 20;
 
 /** 20 digits drawn uniformly from the cryptographic RNG (about 66 bits). */
 export function generateReceipt() {
@@ -125,18 +52,6 @@ export function generateReceipt() {
     digits += String(s.randombytes_uniform(10000)).padStart(4, "0");
   }
   return digits;
-}
-
-/** Remove every non-digit; refuse (ReceiptError) anything but exactly 20 digits. */
-export function normaliseReceipt(text) {
-  const digits = typeof text === "string" ? text.replace(/[^0-9]/g, "") : "";
-  if (digits.length !== RECEIPT_DIGITS) throw new ReceiptError("A receipt has exactly 20 digits.");
-  return digits;
-}
-
-/** `12345678901234567890` as `1234 5678 9012 3456 7890`. */
-export function formatReceipt(receipt) {
-  return normaliseReceipt(receipt).match(/.{4}/g).join(" ");
 }
 
 // ---------------------------------------------------------------- keys (crypto/keys.py)
@@ -327,17 +242,6 @@ export function checkPayloadLength(length, padBlock, maxLength) {
 
 // ---------------------------------------------------------------- streams (crypto/stream.py)
 
-export const HEADER_BYTES = 24;
-export const CHUNK_PLAIN = 65536;
-export const CHUNK_OVERHEAD = 17; // 1 tag byte + 16 MAC bytes
-export const CHUNK_SEALED = CHUNK_PLAIN + CHUNK_OVERHEAD;
-
-/** Length of the stream that seals `plainLength` bytes (at least one chunk). */
-export function sealedLength(plainLength) {
-  const chunks = Math.max(1, Math.ceil(plainLength / CHUNK_PLAIN));
-  return HEADER_BYTES + plainLength + chunks * CHUNK_OVERHEAD;
-}
-
 /** Whether `length` is a header, full chunks, and a final chunk of 17 to 65,553 bytes. */
 export function validStreamLength(length) {
   const body = length - HEADER_BYTES;
@@ -485,66 +389,4 @@ export function solveWork(challenge, bits, onProgress = null, start = 0) {
     if (onProgress && (nonce - start + 1) % 65536 === 0) onProgress(nonce - start + 1, expected);
   }
   throw new RangeError("No nonce below 2^53 solves this challenge.");
-}
-
-// ---------------------------------------------------------------- worker client (see worker.mjs)
-
-function rebuildError(error) {
-  const known = Object.prototype.hasOwnProperty.call(ERROR_CLASSES, error?.name);
-  const cls = known ? ERROR_CLASSES[error.name] : Error;
-  const err = new cls(error?.message ?? "The worker failed.");
-  if (cls === Error && error?.name) err.name = error.name;
-  return err;
-}
-
-/** Calls into static/dist/worker.js from a page: `await client.call(op, args, onProgress)`. */
-export class WorkerClient {
-  /** Start the worker at `url` (classic by default), or wrap a Worker-like object with postMessage. */
-  constructor(urlOrWorker, options = undefined) {
-    this.worker = typeof urlOrWorker === "string" || urlOrWorker instanceof URL
-      ? new Worker(urlOrWorker, options)
-      : urlOrWorker;
-    this.pending = new Map();
-    this.nextId = 1;
-    this.worker.onmessage = (event) => this.receive(event.data);
-    this.worker.onerror = (event) => {
-      // The script failed to load or threw outside a request (for example blocked by CSP).
-      this.failAll(new Error(event?.message || "The worker failed."));
-    };
-  }
-
-  /** Send `{id, op, ...args}`; resolves with the result, rejects with the error rebuilt as its class. */
-  call(op, args = {}, onProgress = null) {
-    return new Promise((resolve, reject) => {
-      const id = this.nextId++;
-      this.pending.set(id, { resolve, reject, onProgress });
-      this.worker.postMessage({ ...args, id, op });
-    });
-  }
-
-  /** Stop the worker; every call still pending is rejected. */
-  terminate() {
-    if (typeof this.worker.terminate === "function") this.worker.terminate();
-    this.failAll(new Error("The worker was stopped."));
-  }
-
-  /** Handle one message from the worker (installed as its onmessage). */
-  receive(message) {
-    const call = this.pending.get(message?.id);
-    if (!call) return;
-    if ("progress" in message) {
-      if (call.onProgress) call.onProgress(message.progress);
-      return;
-    }
-    this.pending.delete(message.id);
-    if ("error" in message) call.reject(rebuildError(message.error));
-    else call.resolve(message.result);
-  }
-
-  /** Reject every pending call with `error`. */
-  failAll(error) {
-    const calls = [...this.pending.values()];
-    this.pending.clear();
-    for (const call of calls) call.reject(error);
-  }
 }

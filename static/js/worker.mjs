@@ -1,12 +1,24 @@
-// The heavy work of the reporting pages, off the main thread (bundled as static/dist/worker.js,
-// a classic worker). Requests are `{id, op, ...}`; answers are `{id, progress}` (0 to 1) while
-// working, then `{id, result}` or `{id, error: {name, message}}`. Pages use WorkerClient.
+// The cryptography of the reporting pages, off the main thread (bundled as static/dist/worker.js,
+// a classic worker): the only place a page loads libsodium. Requests are `{id, op, ...}`;
+// answers are `{id, progress}` (0 to 1) while working, then `{id, result}` or
+// `{id, error: {name, message}}`. Pages use WorkerClient (static/js/worker-client.mjs).
+//
+// Operations:
+//   ping                                              -> {ready: true} once libsodium is loaded
+//   receipt                                           -> {receipt}: 20 fresh digits
+//   derive  {receipt, salt, opslimit, memlimit}        -> {lookup, lookupHash, publicKey, secretKey}
+//   seal    {file: Blob}                               -> {key, blob}: the sealed stream (progress)
+//   pow     {challenge, bits}                          -> {nonce} (progress)
+//   seal-document {document, readers: {id: key}, padBlock} -> {payload, keySlots: {id: slot}} (b64)
+//   open-document {payload, slot, secretKey, padBlock} -> the document (an object)
+//   open-stream   {blob, key}                          -> {blob}: the plaintext (progress)
+// Binary inputs may be bytes or the b64 text the API gives.
 
 import {
-  SALT_BYTES, ShapeError, b64decode, deriveReporterKeys, ready, sealStream, solveWork,
+  KEY_BYTES, SALT_BYTES, SLOT_BYTES, ShapeError, b64decode, b64encode, deriveReporterKeys, generateReceipt,
+  openDocument, openStream, ready, sealDocument, sealStream, solveWork,
 } from "./protocol.mjs";
 
-// Binary inputs may come as bytes or as the b64 text the API gives.
 function binary(value, what, length = null) {
   if (typeof value === "string") return b64decode(value, length, what);
   if (!(value instanceof Uint8Array)) throw new ShapeError(`The ${what} must be bytes or base64url.`);
@@ -14,7 +26,31 @@ function binary(value, what, length = null) {
   return value;
 }
 
+function padBlock(value) {
+  if (!Number.isSafeInteger(value) || value < 1 || value > 1 << 24) {
+    throw new ShapeError("The pad block must be a positive whole number of bytes.");
+  }
+  return value;
+}
+
+function plainObject(value, what) {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ShapeError(`The ${what} must be an object.`);
+  }
+  return value;
+}
+
 const OPERATIONS = {
+  // -> {ready: true}: handleRequest has awaited libsodium before any operation runs.
+  ping() {
+    return [{ ready: true }, []];
+  },
+
+  // -> {receipt}: 20 digits from libsodium's RNG.
+  receipt() {
+    return [{ receipt: generateReceipt() }, []];
+  },
+
   // {receipt, salt, opslimit, memlimit} -> {lookup, lookupHash, publicKey, secretKey}
   derive(request, progress) {
     progress(0);
@@ -43,6 +79,35 @@ const OPERATIONS = {
       (tried, expected) => progress(1 - Math.exp(-tried / expected)));
     progress(1);
     return [{ nonce }, []];
+  },
+
+  // {document, readers: {id: public key}, padBlock} -> {payload, keySlots: {id: slot}}, as b64.
+  // The document key never leaves the worker: it is wiped once the slots are made.
+  "seal-document"(request) {
+    const document = plainObject(request.document, "document");
+    const readers = Object.entries(plainObject(request.readers, "readers"));
+    if (!readers.length) throw new ShapeError("A document needs at least one reader.");
+    const keys = Object.fromEntries(readers.map(([id, key]) => [id, binary(key, `public key of “${id}”`, KEY_BYTES)]));
+    const sealed = sealDocument(document, keys, padBlock(request.padBlock));
+    sealed.key.fill(0);
+    const keySlots = Object.fromEntries(Object.entries(sealed.keySlots).map(([id, slot]) => [id, b64encode(slot)]));
+    return [{ payload: b64encode(sealed.payload), keySlots }, []];
+  },
+
+  // {payload, slot, secretKey, padBlock} -> the JSON object sealed in the payload.
+  "open-document"(request) {
+    const document = openDocument(binary(request.payload, "payload"), binary(request.slot, "key slot", SLOT_BYTES),
+      binary(request.secretKey, "secret key", KEY_BYTES), padBlock(request.padBlock));
+    return [document, []];
+  },
+
+  // {blob: Blob, key} -> {blob}: the opened stream, as an application/octet-stream Blob.
+  async "open-stream"(request, progress) {
+    const sealed = request.blob instanceof Blob ? request.blob : binary(request.blob, "attachment");
+    const key = binary(request.key, "key", KEY_BYTES);
+    progress(0);
+    const plain = await openStream(sealed, key, (done, total) => progress(total ? done / total : 1));
+    return [{ blob: new Blob([plain], { type: "application/octet-stream" }) }, []];
   },
 };
 

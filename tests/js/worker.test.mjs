@@ -95,6 +95,83 @@ describe("worker handler", () => {
     assert.equal(progress.length, 2 + Math.floor(last.result.nonce / 65536));
   });
 
+  test("ping answers once libsodium is ready; receipt draws 20 fresh digits", async () => {
+    const { last } = finalOf(await run({ id: 11, op: "ping" }), 11);
+    assert.deepEqual(last.result, { ready: true });
+    const receipts = new Set();
+    for (let i = 0; i < 20; i++) {
+      const { progress, last: answer } = finalOf(await run({ id: i, op: "receipt" }), i);
+      assert.deepEqual(progress, []);
+      assert.match(answer.result.receipt, /^[0-9]{20}$/);
+      receipts.add(answer.result.receipt);
+    }
+    assert.equal(receipts.size, 20);
+  });
+
+  test("seal-document seals for every reader (b64 or bytes) and keeps the key inside", async () => {
+    const readers = { 5: p.generateKeyPair(), 9: p.generateKeyPair(), reporter: p.generateKeyPair() };
+    const document = { answers: { what: "Ünïcode ✓", evidence: ["Documents"] }, attachments: [] };
+    const { progress, last } = finalOf(await run({
+      id: "d1", op: "seal-document", document, padBlock: 1024,
+      readers: { 5: p.b64encode(readers[5].publicKey), 9: readers[9].publicKey,
+        reporter: p.b64encode(readers.reporter.publicKey) },
+    }), "d1");
+    assert.deepEqual(progress, []);
+    const { payload, keySlots } = last.result;
+    assert.deepEqual(Object.keys(last.result).sort(), ["keySlots", "payload"]); // no document key
+    assert.equal(typeof payload, "string");
+    p.checkPayloadLength(p.b64decode(payload).length, 1024, 1 << 20);
+    assert.deepEqual(Object.keys(keySlots).sort(), ["5", "9", "reporter"]);
+    for (const [id, pair] of Object.entries(readers)) {
+      const slot = p.b64decode(keySlots[id], p.SLOT_BYTES);
+      assert.deepEqual(p.openDocument(p.b64decode(payload), slot, pair.secretKey, 1024), document);
+    }
+  });
+
+  test("seal-document pads to the block it is given", async () => {
+    const pair = p.generateKeyPair();
+    const { last } = finalOf(await run({
+      id: 1, op: "seal-document", document: { text: "x".repeat(300) }, readers: { r: pair.publicKey }, padBlock: 256,
+    }), 1);
+    assert.equal(p.b64decode(last.result.payload).length, 40 + 2 * 256);
+  });
+
+  test("open-document opens the vector payload through each slot, b64 or bytes", async () => {
+    const doc = vectors.document;
+    const expected = JSON.parse(doc.json);
+    const inspector = { payload: doc.payload, slot: vectors.key_slots.inspector, secretKey: doc.inspector_secret_key };
+    const reporter = { payload: p.b64decode(doc.payload), slot: p.b64decode(vectors.key_slots.reporter),
+      secretKey: p.b64decode(cheap.reporter_secret_key) };
+    for (const request of [inspector, reporter]) {
+      const { progress, last } = finalOf(await run({ id: 8, op: "open-document", padBlock: doc.pad_block, ...request }), 8);
+      assert.deepEqual(progress, []);
+      assert.deepEqual(last.result, expected);
+    }
+  });
+
+  test("open-stream gives the plaintext as a Blob, with progress per chunk", async () => {
+    const v = vectors.stream;
+    const expected = plainBytes(v.plain_length);
+    const chunks = Math.max(1, Math.ceil(v.plain_length / 65536));
+    for (const blob of [new Blob([p.b64decode(v.sealed)]), v.sealed]) {
+      for (const key of [v.key, p.b64decode(v.key)]) {
+        const { progress, last } = finalOf(await run({ id: "o", op: "open-stream", blob, key }), "o");
+        assert.equal(progress.length, 1 + chunks);
+        assert.equal(progress.at(-1), 1);
+        assert.ok(last.result.blob instanceof Blob);
+        assert.equal(last.result.blob.type, "application/octet-stream");
+        assert.deepEqual(new Uint8Array(await last.result.blob.arrayBuffer()), expected);
+      }
+    }
+  });
+
+  test("seal then open-stream round-trips a file", async () => {
+    const plain = plainBytes(150 * 1024);
+    const sealed = (await run({ id: 1, op: "seal", file: new Blob([plain]) })).at(-1).result;
+    const opened = (await run({ id: 2, op: "open-stream", blob: sealed.blob, key: p.b64encode(sealed.key) })).at(-1);
+    assert.deepEqual(new Uint8Array(await opened.result.blob.arrayBuffer()), plain);
+  });
+
   test("errors come back as {name, message}", async () => {
     const cases = [
       [{ id: 1, op: "derive", receipt: "123", salt: cheap.salt, opslimit: 2, memlimit: 8388608 }, "ReceiptError"],
@@ -103,7 +180,21 @@ describe("worker handler", () => {
         "ShapeError"],
       [{ id: 1, op: "pow", challenge: 5, bits: 1 }, "ShapeError"],
       [{ id: 1, op: "seal", file: "not base64!" }, "EncodingError"],
+      [{ id: 1, op: "seal-document", document: [], readers: { r: cheap.reporter_public_key }, padBlock: 64 },
+        "ShapeError"],
+      [{ id: 1, op: "seal-document", document: {}, readers: {}, padBlock: 64 }, "ShapeError"],
+      [{ id: 1, op: "seal-document", document: {}, readers: { r: "AAAA" }, padBlock: 64 }, "EncodingError"],
+      [{ id: 1, op: "seal-document", document: {}, readers: { r: cheap.reporter_public_key }, padBlock: 0 },
+        "ShapeError"],
+      [{ id: 1, op: "open-document", payload: vectors.document.payload, slot: vectors.key_slots.inspector,
+        secretKey: cheap.reporter_secret_key, padBlock: vectors.document.pad_block }, "DecryptionError"],
+      [{ id: 1, op: "open-document", payload: vectors.document.payload, slot: "AAAA",
+        secretKey: cheap.reporter_secret_key, padBlock: vectors.document.pad_block }, "EncodingError"],
+      [{ id: 1, op: "open-stream", blob: new Blob([p.b64decode(vectors.stream.sealed)]),
+        key: p.b64encode(new Uint8Array(32)) }, "DecryptionError"],
+      [{ id: 1, op: "open-stream", blob: 42, key: vectors.stream.key }, "ShapeError"],
       [{ id: 1, op: "toString" }, "TypeError"],
+      [{ id: 1, op: "__proto__" }, "TypeError"],
       [{ id: 1, op: "nothing" }, "TypeError"],
     ];
     for (const [request, name] of cases) {
@@ -197,6 +288,20 @@ describe("built bundle static/dist/worker.js", () => {
       assert.equal(work.nonce, powVector.nonce);
       await assert.rejects(client.call("derive", { receipt: "1", salt: cheap.salt, opslimit: 2, memlimit: 8388608 }),
         p.ReceiptError);
+      assert.deepEqual(await client.call("ping"), { ready: true });
+      assert.match((await client.call("receipt")).receipt, /^[0-9]{20}$/);
+      const pair = p.generateKeyPair();
+      const document = { text: "through the bundle", attachments: [] };
+      const sealedDoc = await client.call("seal-document", {
+        document, readers: { reporter: p.b64encode(pair.publicKey) }, padBlock: 1024,
+      });
+      assert.deepEqual(await client.call("open-document", {
+        payload: sealedDoc.payload, slot: sealedDoc.keySlots.reporter, secretKey: pair.secretKey, padBlock: 1024,
+      }), document);
+      const opened = await client.call("open-stream", { blob: sealed.blob, key: sealed.key });
+      assert.deepEqual(new Uint8Array(await opened.blob.arrayBuffer()), plain);
+      await assert.rejects(client.call("open-stream", { blob: sealed.blob, key: new Uint8Array(32) }),
+        p.DecryptionError);
     } finally {
       client.terminate();
     }

@@ -1,0 +1,124 @@
+"""Browser benchmark: receipt derivation in headless Chromium through the page's real code
+path (the Web Worker, started from a Blob URL under the page's Content-Security-Policy)
+beside PyNaCl native, and attachment sealing throughput in the worker.
+
+    .venv/bin/python bench/browser.py [--rounds 5] [--megabytes 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import crypto  # noqa: E402
+from integrity import create_app  # noqa: E402
+from integrity.db import new_session  # noqa: E402
+from integrity.migrate import upgrade  # noqa: E402
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+# Runs in the page: start the worker as the page does, then time one operation.
+START_WORKER = """async () => {
+  const form = document.querySelector('[data-worker]');
+  const url = form.dataset.worker, integrity = form.dataset.workerIntegrity;
+  const response = await fetch(url, integrity ? {integrity} : {});
+  const blobUrl = URL.createObjectURL(await response.blob());
+  window.benchWorker = new Worker(blobUrl);
+  window.benchCall = (message, transfer = []) => new Promise((resolve, reject) => {
+    const id = Math.random();
+    const listener = (event) => {
+      if (event.data.id !== id || event.data.progress !== undefined) return;
+      window.benchWorker.removeEventListener('message', listener);
+      event.data.error ? reject(new Error(event.data.error.message)) : resolve(event.data.result);
+    };
+    window.benchWorker.addEventListener('message', listener);
+    window.benchWorker.postMessage({...message, id}, transfer);
+  });
+  await window.benchCall({op: 'ping'}).catch(() => null);
+}"""
+
+DERIVE = """async ([receipt, salt, opslimit, memlimit]) => {
+  const started = performance.now();
+  await window.benchCall({op: 'derive', receipt, salt, opslimit, memlimit});
+  return performance.now() - started;
+}"""
+
+SEAL = """async (megabytes) => {
+  const bytes = new Uint8Array(megabytes * 1024 * 1024);
+  for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
+  const file = new Blob([bytes]);
+  const started = performance.now();
+  const result = await window.benchCall({op: 'seal', file});
+  const elapsed = performance.now() - started;
+  return [elapsed, result.blob.size];
+}"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--megabytes", type=int, default=50)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from integrity import demo
+
+    folder = Path(tempfile.mkdtemp(prefix="integrity-bench-"))
+    url = f"sqlite:///{folder / 'integrity.db'}"
+    upgrade(url)
+    app = create_app({"data_dir": folder, "database_url": url, "secret_key": "bench"})
+    session = new_session(app)
+    demo.load(session, app.extensions["integrity.hasher"])
+    session.commit()
+    session.close()
+    settings = app.extensions["integrity.settings"]
+    salt = bytes(range(16))
+    receipt = "12345678901234567890"
+    ops, mem = settings.kdf_opslimit, settings.kdf_memlimit
+
+    native = []
+    for _ in range(args.rounds):
+        started = time.perf_counter()
+        crypto.derive_reporter_keys(receipt, salt, ops, mem)
+        native.append((time.perf_counter() - started) * 1000)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                 args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_port}/report/integrity")
+            page.evaluate(START_WORKER)
+            page.evaluate(DERIVE, [receipt, crypto.b64encode(salt), ops, mem])  # warm-up
+            browser_ms = [page.evaluate(DERIVE, [receipt, crypto.b64encode(salt), ops, mem])
+                          for _ in range(args.rounds)]
+            seal_ms, sealed_size = page.evaluate(SEAL, args.megabytes)
+            browser.close()
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    n, b = statistics.median(native), statistics.median(browser_ms)
+    print(f"Argon2id derivation (ops {ops}, {mem // 1048576} MiB), median of {args.rounds}:")
+    print(f"  PyNaCl native            : {n:8.1f} ms")
+    print(f"  Chromium, page worker    : {b:8.1f} ms")
+    print(f"  ratio browser / native   : {b / n:8.2f}  (goal <= 3)")
+    rate = args.megabytes / (seal_ms / 1000)
+    print(f"Sealing {args.megabytes} MiB in the worker: {seal_ms:.0f} ms, {rate:.0f} MiB/s "
+          f"(sealed {sealed_size} bytes; goal >= 150 MB/s)")
+
+
+if __name__ == "__main__":
+    main()

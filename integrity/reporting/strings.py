@@ -1,0 +1,65 @@
+"""The sentences the reporter page scripts show, translated on the server and handed to the
+page as JSON (``data-strings``); placeholders such as %(label)s are filled in by the script."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from integrity.config import Settings
+
+
+def _shared(settings: Settings) -> dict[str, str]:
+    return {
+        "tooManyFiles": _("A report or message takes at most %(count)d attachments.",
+                          count=settings.max_attachments),
+        "fileTooLarge": _("The file “%(name)s” is larger than the %(size)s this server accepts "
+                          "for one file."),
+        "network": _("The server could not be reached. Check your connection and try again."),
+        "server": _("The server could not handle the request (error %(status)s). Please try "
+                    "again later."),
+        "files": _("Files (optional)"),
+    }
+
+
+def report_strings(settings: Settings) -> dict[str, str]:
+    return {
+        **_shared(settings),
+        "preparing": _("Preparing your receipt…"),
+        "files": _("Locking and sending files…"),
+        "pow": _("Proving this is not an automated flood…"),
+        "sealing": _("Locking your report…"),
+        "sending": _("Sending your report…"),
+        "required": _("Please answer “%(label)s”."),
+        "notDate": _("“%(label)s” is not a date."),
+        "noneLeft": _("At least one inspector must remain to receive the report."),
+        "closed": _("This channel does not take reports at the moment. Please try again later."),
+        "failed": _("Your report could not be locked on this device. Please try again."),
+    }
+
+
+def mailbox_strings(settings: Settings) -> dict[str, str]:
+    return {
+        **_shared(settings),
+        "opening": _("Opening your mailbox…"),
+        "unlocking": _("Unlocking the file…"),
+        "sendingReply": _("Locking and sending your message…"),
+        "receiptInvalid": _("A receipt has exactly 20 digits."),
+        "statusLabel": _("Status"),
+        "sentOn": _("Sent on"),
+        "yourReport": _("Your report"),
+        "messages": _("Messages"),
+        "you": _("You"),
+        "inspector": _("Inspector"),
+        "noMessages": _("No messages yet."),
+        "write": _("Write to the inspectors"),
+        "yourMessage": _("Your message"),
+        "send": _("Send"),
+        "download": _("Download %(name)s"),
+        "emptyReply": _("Write a message or attach a file."),
+        "sent": _("Your message was sent."),
+        "status_new": _("Received, not yet acknowledged"),
+        "status_acknowledged": _("Acknowledged"),
+        "status_in_progress": _("Being looked into"),
+        "status_closed": _("Closed"),
+        "failed": _("Your mailbox could not be opened on this device. Please try again."),
+    }

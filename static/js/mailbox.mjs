@@ -1,0 +1,338 @@
+// The mailbox in protected mode (bundled as static/dist/mailbox.js): the receipt is turned into
+// keys on this device, the report and its thread are opened here, files are unlocked here, and
+// replies are sealed here before they are sent. The receipt and the lookup live in memory only:
+// never in a URL, storage or a cookie. Without the worker the plain form is left to the server.
+
+import {
+  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings, readersFor,
+  sealAndUpload, setBusy, setHidden, showError, showFieldError, startProtectedMode,
+} from "./page.mjs";
+import { b64encode, normaliseReceipt, sealedLength } from "./worker-client.mjs";
+
+// English defaults; the template may give translations in #mailbox-form's data-strings (JSON).
+export const STRINGS = {
+  opening: "Opening your mailbox…",
+  unlocking: "Unlocking the file…",
+  sendingReply: "Locking and sending your message…",
+  receiptInvalid: "A receipt has exactly 20 digits.",
+  statusLabel: "Status",
+  sentOn: "Sent on",
+  yourReport: "Your report",
+  messages: "Messages",
+  you: "You",
+  inspector: "Inspector",
+  noMessages: "No messages yet.",
+  write: "Write to the inspectors",
+  yourMessage: "Your message",
+  files: "Files (optional)",
+  send: "Send",
+  download: "Download %(name)s",
+  emptyReply: "Write a message or attach a file.",
+  sent: "Your message was sent.",
+  status_new: "Received, not yet acknowledged",
+  status_acknowledged: "Acknowledged",
+  status_in_progress: "Being looked into",
+  status_closed: "Closed",
+  tooManyFiles: "A report or message takes at most %(count)d attachments.",
+  fileTooLarge: "The file “%(name)s” is larger than the %(size)s this server accepts for one file.",
+  failed: "Your mailbox could not be opened on this device. Please try again.",
+  network: "The server could not be reached. Check your connection and try again.",
+  server: "The server could not handle the request (error %(status)s). Please try again later.",
+};
+
+/** A file name from inside a payload, harmless as a download name (no path, no control characters). */
+export function safeFileName(name, fallback = "attachment") {
+  const cleaned = String(name ?? "")
+    .replace(/[\u0000-\u001f\u007f<>:"/\\|?*]+/g, "_")
+    .replace(/^[\s.]+|[\s.]+$/g, "")
+    .slice(0, 120);
+  return cleaned || fallback;
+}
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "className") node.className = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Save `blob` as a download named `name`: through <a download>, never shown in the page. */
+function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = element("a", { href: url, download: name, rel: "noopener" });
+  setHidden(link, true);
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+/** Everything one opened mailbox needs, held in memory for this page only. */
+class Mailbox {
+  constructor({ client, api, strings, config, keys, view, progressArea }) {
+    this.client = client;
+    this.api = api;
+    this.strings = strings;
+    this.config = config;
+    this.lookup = b64encode(keys.lookup);
+    this.secretKey = keys.secretKey;
+    this.publicKey = b64encode(keys.publicKey);
+    this.view = view;
+    this.progressArea = progressArea;
+    this.box = null;
+  }
+
+  /** Fetch the mailbox and open the report and every message in the worker. */
+  async load() {
+    const box = await this.api.post("/mailbox", { lookup: this.lookup });
+    const padBlock = this.config.pad_block;
+    const open = (item) => this.client.call("open-document", {
+      payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock,
+    });
+    box.report.document = await open(box.report);
+    for (const message of box.messages) message.document = await open(message);
+    this.box = box;
+    return box;
+  }
+
+  questions() {
+    const channel = (this.config.channels || []).find((c) => c.slug === this.box.report.channel);
+    return channel?.questions || [];
+  }
+
+  renderAnswers() {
+    const answers = this.box.report.document.answers || {};
+    const list = element("dl", { className: "answers", id: "report-answers" });
+    const shown = new Set();
+    const add = (label, value) => {
+      list.append(element("dt", {}, label), element("dd", {}, Array.isArray(value) ? value.join(", ") : String(value)));
+    };
+    for (const question of this.questions()) {
+      if (Object.prototype.hasOwnProperty.call(answers, question.key)) {
+        add(question.label, answers[question.key]);
+        shown.add(question.key);
+      }
+    }
+    // Answers to questions the channel no longer asks (or a closed channel): by their key.
+    for (const [key, value] of Object.entries(answers)) if (!shown.has(key)) add(key, value);
+    return list;
+  }
+
+  renderFiles(document) {
+    const entries = Array.isArray(document.attachments) ? document.attachments : [];
+    if (!entries.length) return null;
+    const list = element("ul", { className: "files" });
+    for (const entry of entries) {
+      const button = element("button", { type: "button", className: "link-button" },
+        fill(this.strings.download, { name: safeFileName(entry.name) }));
+      button.addEventListener("click", () => this.download(entry, button));
+      list.append(element("li", {}, button, ` (${(Number(entry.size || 0) / 1024).toFixed(1)} KB)`));
+    }
+    return list;
+  }
+
+  renderThread() {
+    const messages = this.box.messages;
+    if (!messages.length) return element("p", { className: "empty", id: "thread" }, this.strings.noMessages);
+    const thread = element("ol", { className: "thread", id: "thread" });
+    for (const message of messages) {
+      const who = message.from === "reporter" ? this.strings.you : this.strings.inspector;
+      thread.append(element("li", { className: `message-${message.from === "reporter" ? "reporter" : "inspector"}` },
+        element("p", { className: "meta" }, `${who} · ${message.sent_on}`),
+        element("p", { className: "text" }, String(message.document.text ?? "")),
+        this.renderFiles(message.document)));
+    }
+    return thread;
+  }
+
+  renderReplyForm() {
+    const s = this.strings;
+    const form = element("form", { className: "stack wide", id: "reply-form", novalidate: true },
+      element("div", { className: "field" },
+        element("label", { for: "reply-text" }, s.yourMessage),
+        element("textarea", { id: "reply-text", name: "text", rows: "5", maxlength: "20000" })),
+      element("div", { className: "field" },
+        element("label", { for: "reply-files" }, s.files),
+        element("input", { type: "file", id: "reply-files", name: "files", multiple: true })));
+    if (this.progressArea) form.append(this.progressArea);
+    form.append(element("button", { type: "submit", className: "primary" }, s.send));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (form.getAttribute("aria-busy") !== "true") this.reply(form);
+    });
+    return form;
+  }
+
+  /** Draw the opened mailbox into the view, with `notice` on top when given. */
+  render(notice = "") {
+    const s = this.strings;
+    const report = this.box.report;
+    const status = s[`status_${report.status}`] || report.status;
+    const notes = notice ? element("p", { className: "message message-success", role: "status", tabindex: "-1" }, notice)
+      : null;
+    this.view.replaceChildren(...[
+      notes,
+      element("dl", { className: "facts" },
+        element("dt", {}, s.statusLabel), element("dd", { id: "report-status" }, status),
+        element("dt", {}, s.sentOn), element("dd", {}, report.created_on)),
+      element("h2", {}, s.yourReport),
+      this.renderAnswers(),
+      this.renderFiles(report.document),
+      element("h2", {}, s.messages),
+      this.renderThread(),
+      element("h2", {}, s.write),
+      this.renderReplyForm(),
+    ].filter(Boolean));
+    setHidden(this.view, false);
+    return notes;
+  }
+
+  progress() {
+    return new Progress(this.progressArea);
+  }
+
+  async download(entry, button) {
+    clearError();
+    const progress = this.progress();
+    button.disabled = true;
+    try {
+      progress.step(this.strings.unlocking, 0);
+      const sealed = await this.api.postForBlob("/mailbox/attachment", { lookup: this.lookup, id: entry.id });
+      const { blob } = await this.client.call("open-stream", { blob: sealed, key: entry.key },
+        (value) => progress.set(value));
+      saveBlob(blob, safeFileName(entry.name));
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      progress.hide();
+      button.disabled = false;
+    }
+  }
+
+  async reply(form) {
+    const s = this.strings;
+    clearError();
+    clearFieldErrors(form);
+    const textarea = form.querySelector("#reply-text");
+    const input = form.querySelector("#reply-files");
+    const text = textarea.value.trim();
+    const files = [...input.files];
+    if (!text && !files.length) {
+      showFieldError(textarea.closest(".field"), [textarea], s.emptyReply, "reply-text-error");
+      textarea.focus();
+      return;
+    }
+    const limit = fileLimitError(files, this.config, s, sealedLength);
+    if (limit) {
+      showFieldError(input.closest(".field"), [input], limit, "reply-files-error");
+      input.focus();
+      return;
+    }
+    const progress = this.progress();
+    setBusy(form, true);
+    try {
+      progress.step(s.sendingReply, 0);
+      const uploads = await sealAndUpload(this.client, this.api, files, (value) => progress.set(value * 0.9));
+      const sealed = await this.client.call("seal-document", {
+        document: { text, attachments: uploads.entries },
+        readers: readersFor(this.box.recipients, this.publicKey, this.config.recovery_key),
+        padBlock: this.config.pad_block,
+      });
+      await this.api.post("/mailbox/messages", {
+        lookup: this.lookup, payload: sealed.payload, key_slots: sealed.keySlots, attachments: uploads.ids,
+      });
+      progress.set(1);
+      await this.load();
+      progress.hide();
+      this.render(s.sent)?.focus();
+    } catch (err) {
+      progress.hide();
+      setBusy(form, false);
+      this.fail(err);
+    }
+  }
+
+  fail(err) {
+    if (!(err instanceof ApiError)) console.error(err);
+    showError(this.view, err instanceof ApiError ? err.message : this.strings.failed).focus();
+  }
+}
+
+async function openMailbox(form, client, api, strings) {
+  clearError();
+  clearFieldErrors(form);
+  const input = byId("receipt-input");
+  let receipt;
+  try {
+    receipt = normaliseReceipt(input.value);
+  } catch {
+    showFieldError(input.closest(".field"), [input], strings.receiptInvalid, "receipt-input-error");
+    input.focus();
+    return;
+  }
+  const progressArea = byId("progress-area");
+  const progress = new Progress(progressArea);
+  setBusy(form, true);
+  try {
+    progress.step(strings.opening, null);
+    const config = await api.get("/config");
+    const keys = await client.call("derive", {
+      receipt, salt: config.salt, opslimit: config.argon2id.opslimit, memlimit: config.argon2id.memlimit,
+    });
+    receipt = null;
+    const mailbox = new Mailbox({ client, api, strings, config, keys, view: byId("mailbox-view"), progressArea });
+    await mailbox.load();
+    input.value = ""; // the receipt leaves the page; the keys stay in this closure only
+    progress.hide();
+    setHidden(form, true);
+    mailbox.render();
+    mailbox.view.tabIndex = -1;
+    mailbox.view.focus();
+  } catch (err) {
+    progress.hide();
+    if (!(err instanceof ApiError)) console.error(err);
+    showError(form, err instanceof ApiError ? err.message : strings.failed).focus();
+  } finally {
+    setBusy(form, false);
+  }
+}
+
+function main() {
+  const form = byId("mailbox-form");
+  if (!form) return; // the server opened the mailbox (basic mode): nothing to do here
+  const strings = pageStrings(form, STRINGS);
+  new Progress().hide(); // in case the stylesheet shows the hidden progress area
+  const api = new Api(form.dataset.api || "/api/v1", strings);
+  let client;
+  let working = false;
+  const started = startProtectedMode(form, "mailbox").then((value) => {
+    client = value;
+  });
+  form.addEventListener("submit", async (event) => {
+    if (client === null) return; // basic mode: the plain form goes to the server
+    event.preventDefault();
+    if (working) return;
+    working = true;
+    try {
+      if (client === undefined) {
+        await started;
+        if (client === null) {
+          form.submit();
+          return;
+        }
+      }
+      await openMailbox(form, client, api, strings);
+    } finally {
+      working = false;
+    }
+  });
+}
+
+if (typeof document !== "undefined") main();

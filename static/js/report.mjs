@@ -1,0 +1,265 @@
+// The report form in protected mode (bundled as static/dist/report.js). When this browser can
+// run the worker (WebAssembly, libsodium), the report is sealed on this device and filed through
+// the API: the server receives ciphertext only. Otherwise the plain form is left as it is and
+// the server seals it on arrival (basic mode).
+
+import {
+  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings, readersFor,
+  sealAndUpload, setBusy, setHidden, showError, showFieldError, startProtectedMode,
+} from "./page.mjs";
+import { b64encode, formatReceipt, sealedLength } from "./worker-client.mjs";
+
+// English defaults; the template may give translations in #report-form's data-strings (JSON).
+export const STRINGS = {
+  preparing: "Preparing your receipt…",
+  files: "Locking and sending files…",
+  pow: "Proving this is not an automated flood…",
+  sealing: "Locking your report…",
+  sending: "Sending your report…",
+  required: "Please answer “%(label)s”.",
+  notDate: "“%(label)s” is not a date.",
+  tooManyFiles: "A report or message takes at most %(count)d attachments.",
+  fileTooLarge: "The file “%(name)s” is larger than the %(size)s this server accepts for one file.",
+  noneLeft: "At least one inspector must remain to receive the report.",
+  closed: "This channel does not take reports at the moment. Please try again later.",
+  failed: "Your report could not be locked on this device. Please try again.",
+  network: "The server could not be reached. Check your connection and try again.",
+  server: "The server could not handle the request (error %(status)s). Please try again later.",
+};
+
+const TEXT_KINDS = new Set(["short_text", "long_text"]);
+const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function isDay(text) {
+  const match = ISO_DAY.exec(text);
+  if (!match) return false;
+  const [year, month, day] = match.slice(1).map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/** A question's label as the page shows it, without the "(required)" mark. */
+export function questionLabel(field) {
+  const heading = field.querySelector("legend") || field.querySelector("label");
+  if (!heading) return field.dataset.question;
+  const copy = heading.cloneNode(true);
+  for (const mark of copy.querySelectorAll(".required")) mark.remove();
+  return copy.textContent.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * The answers as the server's no-JavaScript path reads the same form (integrity/channels.py
+ * check_answers): text trimmed, a date as YYYY-MM-DD, yes/no and a single choice as strings,
+ * a multiple choice as a list; empty answers left out. `problems` lists fields to fix.
+ */
+export function collectAnswers(form, strings = STRINGS) {
+  const answers = {};
+  const problems = [];
+  for (const field of form.querySelectorAll(".field[data-question]")) {
+    const key = field.dataset.question;
+    const kind = field.dataset.kind;
+    const name = `q-${key}`;
+    const controls = [...form.querySelectorAll("input, textarea, select")].filter((element) => element.name === name);
+    let value;
+    if (kind === "multiple_choice") {
+      value = controls.filter((control) => control.checked).map((control) => control.value);
+    } else if (kind === "single_choice" || kind === "yes_no") {
+      value = controls.find((control) => control.checked)?.value ?? "";
+    } else {
+      value = controls[0]?.value ?? "";
+      if (TEXT_KINDS.has(kind) || kind === "date") value = value.trim();
+    }
+    const empty = value === "" || (Array.isArray(value) && value.length === 0);
+    if (empty) {
+      if (field.hasAttribute("data-required")) {
+        problems.push({ field, controls, message: fill(strings.required, { label: questionLabel(field) }) });
+      }
+      continue;
+    }
+    if (kind === "date" && !isDay(value)) {
+      problems.push({ field, controls, message: fill(strings.notDate, { label: questionLabel(field) }) });
+      continue;
+    }
+    answers[key] = value;
+  }
+  return { answers, problems };
+}
+
+/** The optional cleartext details: `null` when not given, as the plain form sends them. */
+function cleartext(form, name) {
+  const control = form.elements.namedItem(name);
+  return control && "value" in control && control.value ? control.value : null;
+}
+
+function checkedValues(form, name) {
+  return [...form.querySelectorAll("input[type=checkbox]")]
+    .filter((box) => box.name === name && box.checked)
+    .map((box) => box.value);
+}
+
+function fileList(form) {
+  const input = form.querySelector("input[type=file][name=files]");
+  return input ? [...input.files] : [];
+}
+
+function wireReceiptButtons() {
+  const receipt = byId("receipt");
+  const copy = byId("copy-receipt");
+  const print = byId("print-receipt");
+  if (copy && !copy.dataset.wired) {
+    copy.dataset.wired = "1";
+    setHidden(copy, false);
+    copy.addEventListener("click", async () => {
+      const text = receipt.textContent.trim();
+      try {
+        await navigator.clipboard.writeText(text);
+        if (copy.dataset.copied) copy.textContent = copy.dataset.copied;
+      } catch {
+        // No clipboard here: select the receipt so it can be copied by hand.
+        const range = document.createRange();
+        range.selectNodeContents(receipt);
+        const selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+      }
+    });
+  }
+  if (print && !print.dataset.wired) {
+    print.dataset.wired = "1";
+    setHidden(print, false);
+    print.addEventListener("click", () => window.print());
+  }
+}
+
+function showReceipt(form, receipt) {
+  const panel = byId("receipt-panel");
+  byId("receipt").textContent = formatReceipt(receipt);
+  clearError();
+  form.reset(); // the answers leave the page as well
+  setHidden(form, true);
+  setHidden(panel, false);
+  wireReceiptButtons();
+  panel.focus();
+}
+
+/** File the report: derive, seal and upload files, prove work, seal the document, POST. */
+async function fileReport(form, client, api, strings) {
+  clearError();
+  clearFieldErrors(form);
+  const { answers, problems } = collectAnswers(form, strings);
+  if (problems.length) {
+    problems.forEach(({ field, controls, message }, i) => {
+      showFieldError(field, controls, message, `${field.dataset.question}-error`);
+      if (i === 0) (controls.find((control) => control.checked) || controls[0])?.focus();
+    });
+    return;
+  }
+  const files = fileList(form);
+  const excluded = checkedValues(form, "exclude");
+  const progress = new Progress();
+  setBusy(form, true);
+  try {
+    progress.step(strings.preparing, null);
+    const config = await api.get("/config");
+    const channel = (config.channels || []).find((c) => c.slug === form.dataset.channel);
+    if (!channel || channel.accepts_reports === false || !(channel.recipients || []).length) {
+      throw new ApiError(strings.closed);
+    }
+    const limit = fileLimitError(files, config, strings, sealedLength);
+    if (limit) throw new ApiError(limit);
+    const recipients = channel.recipients.filter((recipient) => !excluded.includes(recipient.id));
+    if (!recipients.length) throw new ApiError(strings.noneLeft);
+
+    const derive = async () => {
+      const { receipt } = await client.call("receipt");
+      progress.step(strings.preparing, null);
+      const keys = await client.call("derive", {
+        receipt, salt: config.salt, opslimit: config.argon2id.opslimit, memlimit: config.argon2id.memlimit,
+      });
+      return { receipt, keys };
+    };
+    let { receipt, keys } = await derive();
+
+    let uploads = { ids: [], entries: [] };
+    if (files.length) {
+      progress.step(strings.files, 0);
+      uploads = await sealAndUpload(client, api, files, (value) => progress.set(value));
+    }
+    const document = { answers, attachments: uploads.entries };
+
+    for (let attempt = 0; ; attempt++) {
+      let pow;
+      if (config.pow_bits > 0) {
+        progress.step(strings.pow, 0);
+        const challenge = await api.get("/pow");
+        const { nonce } = await client.call("pow", { challenge: challenge.challenge, bits: challenge.bits },
+          (value) => progress.set(value));
+        pow = { challenge: challenge.challenge, nonce };
+      }
+      progress.step(strings.sealing, null);
+      const sealed = await client.call("seal-document", {
+        document, readers: readersFor(recipients, b64encode(keys.publicKey), config.recovery_key),
+        padBlock: config.pad_block,
+      });
+      const body = {
+        protocol: 1, channel: channel.slug,
+        category: cleartext(form, "category"), org_unit: cleartext(form, "org_unit"),
+        lookup: b64encode(keys.lookup), reporter_public_key: b64encode(keys.publicKey),
+        payload: sealed.payload, key_slots: sealed.keySlots, excluded, attachments: uploads.ids,
+      };
+      if (pow) body.pow = pow;
+      progress.step(strings.sending, null);
+      try {
+        await api.post("/reports", body);
+        break;
+      } catch (err) {
+        // The receipt is already taken (about one chance in 10^20): draw another, keep the files.
+        if (!(err instanceof ApiError) || err.status !== 409 || attempt > 0) throw err;
+        ({ receipt, keys } = await derive());
+      }
+    }
+    keys.secretKey.fill(0);
+    progress.hide();
+    showReceipt(form, receipt);
+  } catch (err) {
+    progress.hide();
+    const box = showError(form, err instanceof ApiError ? err.message : strings.failed);
+    if (!(err instanceof ApiError)) console.error(err);
+    box.focus();
+  } finally {
+    setBusy(form, false);
+  }
+}
+
+function main() {
+  const form = byId("report-form");
+  if (!form) return;
+  const strings = pageStrings(form, STRINGS);
+  new Progress().hide(); // in case the stylesheet shows the hidden progress area
+  const api = new Api(form.dataset.api || "/api/v1", strings);
+  let client;
+  let working = false;
+  const started = startProtectedMode(form, "report").then((value) => {
+    client = value;
+  });
+  form.addEventListener("submit", async (event) => {
+    if (client === null) return; // basic mode: the plain form goes to the server
+    event.preventDefault();
+    if (working) return;
+    working = true;
+    try {
+      if (client === undefined) {
+        await started; // sent before the check ended
+        if (client === null) {
+          form.submit();
+          return;
+        }
+      }
+      await fileReport(form, client, api, strings);
+    } finally {
+      working = false;
+    }
+  });
+}
+
+if (typeof document !== "undefined") main();
