@@ -103,6 +103,8 @@ class Mailbox {
   }
 
   questions() {
+    // The mailbox answer carries the questionnaire; the config only lists open channels.
+    if (Array.isArray(this.box.questions)) return this.box.questions;
     const channel = (this.config.channels || []).find((c) => c.slug === this.box.report.channel);
     return channel?.questions || [];
   }
