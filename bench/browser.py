@@ -54,7 +54,9 @@ DERIVE = """async ([receipt, salt, opslimit, memlimit]) => {
 
 SEAL = """async (megabytes) => {
   const bytes = new Uint8Array(megabytes * 1024 * 1024);
-  for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
+  for (let i = 0; i < bytes.length; i += 65536) {
+    crypto.getRandomValues(bytes.subarray(i, i + 65536));
+  }
   const file = new Blob([bytes]);
   const started = performance.now();
   const result = await window.benchCall({op: 'seal', file});
@@ -105,7 +107,9 @@ def main() -> None:
             page.evaluate(DERIVE, [receipt, crypto.b64encode(salt), ops, mem])  # warm-up
             browser_ms = [page.evaluate(DERIVE, [receipt, crypto.b64encode(salt), ops, mem])
                           for _ in range(args.rounds)]
-            seal_ms, sealed_size = page.evaluate(SEAL, args.megabytes)
+            seals = [page.evaluate(SEAL, args.megabytes) for _ in range(args.rounds)]
+            seal_ms = statistics.median(ms for ms, _ in seals)
+            sealed_size = seals[0][1]
             browser.close()
     finally:
         server.shutdown()
@@ -116,8 +120,9 @@ def main() -> None:
     print(f"  Chromium, page worker    : {b:8.1f} ms")
     print(f"  ratio browser / native   : {b / n:8.2f}  (goal <= 3)")
     rate = args.megabytes / (seal_ms / 1000)
-    print(f"Sealing {args.megabytes} MiB in the worker: {seal_ms:.0f} ms, {rate:.0f} MiB/s "
-          f"(sealed {sealed_size} bytes; goal >= 150 MB/s)")
+    print(f"Sealing {args.megabytes} MiB in the worker, median of {args.rounds}: {seal_ms:.0f} ms,"
+          f" {rate:.0f} MiB/s = {rate * 1.048576:.0f} MB/s (sealed {sealed_size} bytes; "
+          "goal >= 150 MB/s)")
 
 
 if __name__ == "__main__":

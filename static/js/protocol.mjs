@@ -269,6 +269,8 @@ async function readRange(source, start, end) {
   return piece;
 }
 
+const READ_WINDOW = 64 * CHUNK_PLAIN;
+
 /** Seal a Blob (File) or bytes in 64 KiB chunks, the last tagged FINAL: `{key, parts}` for `new Blob(parts)`. */
 export async function sealStream(source, key = null, onProgress = null) {
   const s = sodium();
@@ -280,15 +282,24 @@ export async function sealStream(source, key = null, onProgress = null) {
   // The size is known, so is the last chunk: an empty file is one empty FINAL chunk, and a
   // multiple of 64 KiB ends with a full FINAL chunk, as crypto/stream.py reads it.
   const chunks = Math.max(1, Math.ceil(total / CHUNK_PLAIN));
+  // Read the file a few megabytes at a time: one read per 64 KiB chunk costs more than the
+  // sealing itself. Progress is reported once per window.
+  let window = new Uint8Array(0);
+  let windowStart = 0;
   for (let i = 0; i < chunks; i++) {
     const start = i * CHUNK_PLAIN;
     const end = Math.min(total, start + CHUNK_PLAIN);
-    const plain = await readRange(input, start, end);
-    const tag = i === chunks - 1
+    if (end > windowStart + window.length) {
+      windowStart = start;
+      window = await readRange(input, start, Math.min(total, start + READ_WINDOW));
+    }
+    const plain = window.subarray(start - windowStart, end - windowStart);
+    const last = i === chunks - 1;
+    const tag = last
       ? s.crypto_secretstream_xchacha20poly1305_TAG_FINAL
       : s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
     parts.push(s.crypto_secretstream_xchacha20poly1305_push(state, plain, null, tag));
-    if (onProgress) onProgress(end, total);
+    if (onProgress && (last || end === windowStart + window.length)) onProgress(end, total);
   }
   return { key: fileKey, parts };
 }
