@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 
 from crypto.errors import ReceiptError
 
@@ -15,8 +16,12 @@ def generate_receipt() -> str:
 
 
 def normalise_receipt(text: str) -> str:
-    """Remove every non-digit; refuse anything but exactly 20 digits."""
-    digits = "".join(ch for ch in text if "0" <= ch <= "9")
+    """Keep the digits, of any script, as ASCII; refuse anything but exactly 20 of them.
+
+    A phone set to Arabic or Persian types ٠١٢… or ۰۱۲…: those are digits too.
+    """
+    digits = "".join(str(unicodedata.decimal(ch)) for ch in text
+                     if unicodedata.category(ch) == "Nd")
     if len(digits) != RECEIPT_DIGITS:
         raise ReceiptError("A receipt has exactly 20 digits.")
     return digits

@@ -92,9 +92,27 @@ export const RECEIPT_DIGITS = 20;
 
 /** Remove every non-digit; refuse (ReceiptError) anything but exactly 20 digits. */
 export function normaliseReceipt(text) {
-  const digits = typeof text === "string" ? text.replace(/[^0-9]/g, "") : "";
+  let digits = "";
+  for (const ch of typeof text === "string" ? text : "") {
+    const value = decimalValue(ch);
+    if (value !== null) digits += value;
+  }
   if (digits.length !== RECEIPT_DIGITS) throw new ReceiptError("A receipt has exactly 20 digits.");
   return digits;
+}
+
+const DECIMAL = /^\p{Nd}$/u;
+
+// The value of a decimal digit of any script (Arabic-Indic, Persian, Devanagari, fullwidth…),
+// as Python's unicodedata.decimal gives it: Unicode encodes each script's digits as whole
+// runs of ten, 0 to 9, so the value is the distance from the start of the run of digits.
+function decimalValue(ch) {
+  if (ch >= "0" && ch <= "9") return ch.charCodeAt(0) - 48;
+  if (!DECIMAL.test(ch)) return null;
+  const cp = ch.codePointAt(0);
+  let start = cp;
+  while (DECIMAL.test(String.fromCodePoint(start - 1))) start -= 1;
+  return (cp - start) % 10;
 }
 
 /** `12345678901234567890` as `1234 5678 9012 3456 7890`. */
