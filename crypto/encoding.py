@@ -7,7 +7,7 @@ import re
 
 from crypto.errors import EncodingError
 
-_ALPHABET = re.compile(r"^[A-Za-z0-9_-]*$")
+_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def b64encode(data: bytes) -> str:
@@ -17,7 +17,7 @@ def b64encode(data: bytes) -> str:
 
 def b64decode(text: object, length: int | None = None, *, what: str = "value") -> bytes:
     """Decode canonical unpadded base64url, optionally requiring ``length`` bytes."""
-    if not isinstance(text, str) or not _ALPHABET.match(text) or len(text) % 4 == 1:
+    if not isinstance(text, str) or not _ALPHABET.fullmatch(text) or len(text) % 4 == 1:
         raise EncodingError(f"The {what} is not base64url without padding.")
     data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     if b64encode(data) != text:

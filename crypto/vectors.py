@@ -56,7 +56,7 @@ def deterministic() -> dict[str, Any]:
             {"bytes_hex": data.hex(), "b64": b64encode(data)}
             for data in (b"", b"\x00", b"\xfb\xff", b"\xff\xfe\xfd", bytes(range(32)))
         ],
-        "base64url_invalid": ["AA==", "A", "AB+/", "AB/", "A B", "AAB", "Zm9v\n", "Zh"],
+        "base64url_invalid": ["AA==", "A", "AB+/", "AB/", "A B", "AAB", "Zm9v\n", "Zh", "AAA\n"],
         "receipts": {
             "valid": [{"input": "1234 5678 9012 3456 7890", "normalised": "12345678901234567890"},
                       {"input": "1234-5678-9012-3456-7890", "normalised": "12345678901234567890"},

@@ -62,7 +62,8 @@ def init() -> None:
 
     app = _app()
     with _session(app) as session:
-        installation(session)  # fixes the receipt-derivation salt for good
+        # Fixes the salt, Argon2id cost and padding of the reporting protocol for good.
+        installation(session, app.extensions["integrity.settings"])
         session.commit()
     click.echo("Database is at the latest schema.")
 
@@ -245,7 +246,7 @@ def export(out: Path) -> None:
     app = _app()
     with _session(app) as session:
         count = write_export(session, app.extensions["integrity.attachments"],
-                             app.extensions["integrity.settings"].pad_block, out)
+                             app.extensions["integrity.settings"], out)
     click.echo(f"Exported {count} report(s) to {out} (sealed files in {attachments_folder(out)}).")
 
 

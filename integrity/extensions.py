@@ -6,7 +6,8 @@ from flask_wtf.csrf import CSRFProtect
 
 
 def _no_default_key() -> str:
-    # Every limit names its own key: the project never keys a limit on a client address.
+    # Every limit names its own key (an account, or a keyed hash of the address held only in
+    # the limiter's storage); nothing falls back to the raw client address.
     return "global"
 
 

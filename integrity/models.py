@@ -179,6 +179,11 @@ class Installation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Salt of the receipt derivation: published, fixed for the life of the installation.
     kdf_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    # Argon2id cost and padding block, fixed too: receipts and documents made under them must
+    # keep opening whatever the settings say later.
+    kdf_opslimit: Mapped[int] = mapped_column(Integer)
+    kdf_memlimit: Mapped[int] = mapped_column(Integer)
+    pad_block: Mapped[int] = mapped_column(Integer)
     recovery_public_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
 
 

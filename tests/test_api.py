@@ -320,3 +320,43 @@ def test_unclaimed_uploads_are_removed_after_an_hour(app, reporter, channel, db)
     assert removed == 1
     assert not store.path(stale_id).exists() and db.get(Attachment, stale_id) is None
     assert store.path(claimed.attachment_ids[0]).exists()
+
+
+def test_odd_values_get_400_not_500(reporter, channel, db) -> None:
+    """Inputs that look almost right: a trailing newline, other scripts' digits, true as 1."""
+    for change, words in (({"lookup": crypto.b64encode(bytes(30)) + "AA\n"}, "base64url"),
+                          ({"org_unit": "²"}, "unit"), ({"org_unit": "١"}, "unit"),
+                          ({"protocol": True}, "version 1"), ({"protocol": 1.0}, "version 1")):
+        filed = reporter.report_body(channel.slug, ANSWERS)
+        filed.body = _mutate(filed.body, **change)
+        _refused(reporter.send(filed).response, 400, words)
+    response = reporter.http.post("/api/v1/mailbox", json={"lookup": "AAAA\n"})
+    assert response.status_code == 404
+    assert _rows(db)["reports"] == 0
+
+
+def test_protocol_parameters_stay_fixed_once_the_installation_exists(app, reporter, channel):
+    """Receipts and documents keep opening if the settings change later."""
+    from integrity import create_app
+    from tests.conftest import make_settings
+
+    filed = reporter.file(channel.slug, ANSWERS)
+    settings = app.extensions["integrity.settings"]
+    changed = create_app(make_settings(settings.data_dir.parent, settings.database_url,
+                                       kdf_opslimit=2, kdf_memlimit=131072, pad_block=512))
+    try:
+        later = ReporterClient(changed.test_client())
+        assert later.config["argon2id"] == reporter.config["argon2id"]
+        assert later.config["pad_block"] == 1024
+        assert later.mailbox(filed.receipt)["report"]["document"]["answers"] == ANSWERS
+    finally:
+        changed.extensions["integrity.engine"].dispose()
+
+
+def test_message_ids_are_places_in_the_thread(reporter, channel) -> None:
+    filed = reporter.file(channel.slug, ANSWERS)
+    other = reporter.file(channel.slug, ANSWERS)
+    for text in ("one", "two"):
+        assert reporter.reply(other.receipt, text).status_code == 201
+        assert reporter.reply(filed.receipt, text).status_code == 201
+    assert [m["id"] for m in reporter.mailbox(filed.receipt)["messages"]] == ["1", "2"]

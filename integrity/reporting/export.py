@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 import crypto
+from integrity.config import Settings
 from integrity.models import today
 from integrity.reporting.models import Attachment, KeySlot, Report
+from integrity.reporting.services import installation
 from integrity.reporting.storage import AttachmentStore
 
 EXPORT_FORMAT = "integrity-export"
@@ -24,7 +26,7 @@ def attachments_folder(export_file: Path) -> Path:
     return export_file.with_name(export_file.name + ".attachments")
 
 
-def build_export(session: Session, pad_block: int) -> dict[str, Any]:
+def build_export(session: Session, settings: Settings) -> dict[str, Any]:
     """Every report with its thread, key slots and attachment references; ciphertext only."""
     slots: dict[tuple[int, int | None], dict[str, str]] = {}
     for slot in session.scalars(select(KeySlot)):
@@ -41,7 +43,7 @@ def build_export(session: Session, pad_block: int) -> dict[str, Any]:
     )
     return {
         "format": EXPORT_FORMAT, "version": 1, "exported_on": today().isoformat(),
-        "pad_block": pad_block,
+        "pad_block": installation(session, settings).pad_block,
         "reports": [_report(report, slots, files.get(report.id, [])) for report in reports],
     }
 
@@ -63,9 +65,9 @@ def _report(report: Report, slots: dict[tuple[int, int | None], dict[str, str]],
     }
 
 
-def write_export(session: Session, store: AttachmentStore, pad_block: int, out: Path) -> int:
+def write_export(session: Session, store: AttachmentStore, settings: Settings, out: Path) -> int:
     """Write the export JSON to ``out`` and the sealed files beside it; returns the count."""
-    export = build_export(session, pad_block)
+    export = build_export(session, settings)
     folder = attachments_folder(out)
     folder.mkdir(parents=True, exist_ok=True)
     for report in export["reports"]:

@@ -67,17 +67,17 @@ def file_plain_report(
     form: PlainFiling,
 ) -> str:
     """Seal and store a report sent without JavaScript; returns its new receipt."""
-    route = services.route_for(session, channel.slug, form.category, form.org_unit)
+    route = services.route_for(session, settings, channel.slug, form.category, form.org_unit)
     readers = services.resolve_readers(route, form.excluded)
     answers = check_answers(channel, form.answers)
-    inst = services.installation(session)
+    inst = services.installation(session, settings)
     receipt = crypto.generate_receipt()
-    keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, settings.kdf_opslimit,
-                                       settings.kdf_memlimit)
+    keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
+                                       inst.kdf_memlimit)
     attachment_ids = _attachment_rows(session, settings, form.uploads)
     sealed = crypto.seal_document({"answers": answers, "attachments": _entries(form.uploads)},
                                   _with_reporter(readers, keys.public_key, route.recovery_key),
-                                  settings.pad_block)
+                                  inst.pad_block)
     services.store_filing(session, store, Filing(
         route, keys.lookup_hash, keys.public_key, sealed.payload, dict(sealed.key_slots),
         [int(rid) for rid in readers], attachment_ids,
@@ -101,16 +101,16 @@ def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) 
         receipt = crypto.normalise_receipt(receipt_text)
     except crypto.ReceiptError as exc:
         raise ProtocolError(_l("A receipt has exactly 20 digits."), 400) from exc
-    inst = services.installation(session)
-    keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, settings.kdf_opslimit,
-                                       settings.kdf_memlimit)
+    inst = services.installation(session, settings)
+    keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
+                                       inst.kdf_memlimit)
     report = services.find_report(session, {"lookup": crypto.b64encode(keys.lookup)})
     view = services.mailbox_view(session, report)
 
     def opened(item: dict[str, Any]) -> dict[str, Any]:
         return crypto.open_document(crypto.b64decode(item["payload"]),
                                     crypto.b64decode(item["key_slot"]), keys.secret_key,
-                                    settings.pad_block)
+                                    inst.pad_block)
 
     messages = [(m, opened(m)) for m in view["messages"]]
     return OpenedMailbox(receipt, report, opened(view["report"]), messages)
@@ -125,13 +125,14 @@ def reply_plain(
         raise ProtocolError(_l("Write a message or attach a file."))
     mailbox = open_plain_mailbox(session, settings, receipt_text)
     report = mailbox.report
+    inst = services.installation(session, settings)
     attachment_ids = _attachment_rows(session, settings, uploads)
     readers = {str(user.id): user.public_key or b"" for user in services.mailbox_readers(report)}
     sealed = crypto.seal_document(
         {"text": text.strip(), "attachments": _entries(uploads)},
         _with_reporter(readers, report.reporter_public_key,
-                       services.installation(session).recovery_public_key),
-        settings.pad_block,
+                       inst.recovery_public_key),
+        inst.pad_block,
     )
     services.add_message(session, store, report, Sender.REPORTER, None, sealed.payload,
                          sealed.key_slots, attachment_ids)

@@ -62,14 +62,17 @@ class ProtocolError(Exception):
 # --- installation -------------------------------------------------------------------------
 
 
-def installation(session: Session) -> Installation:
-    """The installation's fixed parameters, created with a fresh salt the first time."""
+def installation(session: Session, settings: Settings) -> Installation:
+    """The installation's fixed parameters: a fresh salt and the configured cost the first
+    time, and the same values ever after."""
     row = session.get(Installation, 1)
     if row is not None:
         return row
     try:
         with session.begin_nested():
-            row = Installation(id=1, kdf_salt=secrets.token_bytes(crypto.keys.SALT_BYTES))
+            row = Installation(id=1, kdf_salt=secrets.token_bytes(crypto.keys.SALT_BYTES),
+                               kdf_opslimit=settings.kdf_opslimit,
+                               kdf_memlimit=settings.kdf_memlimit, pad_block=settings.pad_block)
             session.add(row)
     except IntegrityError:
         row = session.get(Installation, 1)
@@ -97,13 +100,13 @@ def open_channels(session: Session) -> list[Channel]:
 
 def public_config(session: Session, settings: Settings) -> dict[str, Any]:
     """``GET /api/v1/config``: everything a client needs to derive, seal and file."""
-    inst = installation(session)
+    inst = installation(session, settings)
     units = session.scalars(select(OrgUnit).order_by(OrgUnit.parent_id, OrgUnit.name))
     return {
         "protocol": 1,
         "salt": crypto.b64encode(inst.kdf_salt),
-        "argon2id": {"opslimit": settings.kdf_opslimit, "memlimit": settings.kdf_memlimit},
-        "pad_block": settings.pad_block,
+        "argon2id": {"opslimit": inst.kdf_opslimit, "memlimit": inst.kdf_memlimit},
+        "pad_block": inst.pad_block,
         "recovery_key": crypto.b64encode(inst.recovery_public_key)
         if inst.recovery_public_key else None,
         "pow_bits": settings.pow_bits,
@@ -198,10 +201,10 @@ def _b64(body: Mapping[str, Any], field: str, length: int | None = None) -> byte
         raise ProtocolError(exc) from exc
 
 
-def _payload(body: Mapping[str, Any], settings: Settings) -> bytes:
+def _payload(body: Mapping[str, Any], settings: Settings, pad_block: int) -> bytes:
     payload = _b64(body, "payload")
     try:
-        crypto.check_payload_length(len(payload), settings.pad_block, settings.max_payload_bytes)
+        crypto.check_payload_length(len(payload), pad_block, settings.max_payload_bytes)
     except crypto.TooLargeError as exc:
         raise ProtocolError(exc, 413) from exc
     except crypto.ShapeError as exc:
@@ -285,6 +288,7 @@ class Route:
 
     channel_id: int
     allow_exclusion: bool
+    pad_block: int
     recovery_key: bytes | None
     recipients: dict[str, bytes]  # recipient id -> public key, in id order
     category_id: int | None
@@ -307,12 +311,12 @@ class Filing:
 def _unit_id(value: object) -> int | None:
     if value is None:
         return None
-    if isinstance(value, str) and value.isdigit() and len(value) < 12:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
         return int(value)
     raise ProtocolError(_l("The organisational unit is unknown."))
 
 
-def route_for(session: Session, slug: object, category: object = None,
+def route_for(session: Session, settings: Settings, slug: object, category: object = None,
               org_unit: object = None) -> Route:
     """The routing of a report to channel ``slug``; unknown names are refused with 400."""
     if not isinstance(slug, str):
@@ -324,7 +328,7 @@ def route_for(session: Session, slug: object, category: object = None,
     params = {"slug": slug, "category": category, "unit_id": unit_id}
     rows = session.execute(query, params).all()
     if not rows and session.get(Installation, 1) is None:
-        installation(session)  # first use of a new installation
+        installation(session, settings)  # first use of a new installation
         rows = session.execute(query, params).all()
     if not rows or rows[0].state == ChannelState.CLOSED.value:
         raise ProtocolError(_l("There is no open channel “%(slug)s”.", slug=slug))
@@ -334,7 +338,8 @@ def route_for(session: Session, slug: object, category: object = None,
     if unit_id is not None and first.unit_id is None:
         raise ProtocolError(_l("The organisational unit is unknown."))
     recipients = {str(row.user_id): row.public_key for row in rows if row.user_id is not None}
-    return Route(first.channel_id, first.allow_exclusion, first.recovery_public_key,
+    return Route(first.channel_id, first.allow_exclusion, first.pad_block,
+                 first.recovery_public_key,
                  recipients, first.category_id, unit_id)
 
 
@@ -350,7 +355,8 @@ def _route_query(with_category: bool, with_unit: bool) -> Any:
     )
     query = (
         select(channels.c.id.label("channel_id"), channels.c.state, channels.c.allow_exclusion,
-               installations.c.recovery_public_key, users.c.id.label("user_id"),
+               installations.c.pad_block, installations.c.recovery_public_key,
+               users.c.id.label("user_id"),
                users.c.public_key,
                (categories.c.id if with_category else null()).label("category_id"),
                (units.c.id if with_unit else null()).label("unit_id"))
@@ -397,12 +403,13 @@ def check_filing(session: Session, settings: Settings, body: object) -> Filing:
     """Every shape rule of ``POST /api/v1/reports``; raises ``ProtocolError`` on the first."""
     if not isinstance(body, dict):
         raise ProtocolError(_l("The request body must be a JSON object."))
-    if body.get("protocol") != 1:
+    if type(body.get("protocol")) is not int or body["protocol"] != 1:
         raise ProtocolError(_l("Only protocol version 1 is understood."))
-    route = route_for(session, body.get("channel"), body.get("category"), body.get("org_unit"))
+    route = route_for(session, settings, body.get("channel"), body.get("category"),
+                      body.get("org_unit"))
     lookup = _b64(body, "lookup", 32)
     reporter_public_key = _b64(body, "reporter_public_key", 32)
-    payload = _payload(body, settings)
+    payload = _payload(body, settings, route.pad_block)
     readers = resolve_readers(route, _string_list(body, "excluded"))
     slots = _key_slots(body, expected_readers(readers, route.recovery_key))
     attachments = _claimable_attachments(session, settings, _string_list(body, "attachments"))
@@ -459,6 +466,9 @@ def receive_attachment(
             raise ProtocolError(exc, 413) from exc
         except crypto.ShapeError as exc:
             raise ProtocolError(exc) from exc
+    # Stale uploads go as new ones arrive, so none outlives its hour by much even without
+    # the scheduler.
+    purge_unclaimed_attachments(session, settings, store, limit=20)
     attachment_id = new_attachment_id()
     try:
         size = store.write_stream(attachment_id, stream, settings.max_attachment_bytes)
@@ -474,13 +484,14 @@ def receive_attachment(
 
 
 def purge_unclaimed_attachments(
-    session: Session, settings: Settings, store: AttachmentStore, now: datetime | None = None
+    session: Session, settings: Settings, store: AttachmentStore, now: datetime | None = None,
+    limit: int | None = None,
 ) -> int:
     """Delete uploads that no report claimed within the configured time; returns how many."""
     cutoff = (now or utcnow()) - timedelta(minutes=settings.unclaimed_upload_minutes)
     stale = list(session.scalars(select(Attachment).where(
         Attachment.report_id.is_(None), Attachment.uploaded_at < cutoff
-    )))
+    ).limit(limit)))
     for attachment in stale:
         store.shred(attachment.id)
         session.delete(attachment)
@@ -496,10 +507,9 @@ def find_report(session: Session, body: object) -> Report:
     try:
         digest = crypto.lookup_hash(crypto.b64decode(lookup, 32))
     except crypto.EncodingError:
-        # Hash anyway so a malformed lookup costs what a wrong one does.
-        crypto.lookup_hash(secrets.token_bytes(32))
-        digest = b""
-    report = session.scalar(select(Report).where(Report.lookup_hash == digest)) if digest else None
+        # Look up a random hash instead: a malformed lookup costs what a wrong one does.
+        digest = crypto.lookup_hash(secrets.token_bytes(32))
+    report = session.scalar(select(Report).where(Report.lookup_hash == digest))
     if report is None:
         raise ProtocolError(_l("Nothing matches this receipt."), 404)
     return report
@@ -532,10 +542,13 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
         "questions": [{"key": q.key, "kind": q.kind, "label": q.label}
                       for q in report.channel.questions],
         "messages": [
-            {"id": str(message.id), "from": message.sender,
+            # The id is the message's place in the thread: database ids would tell how many
+            # messages the whole installation stored in between.
+            {"id": str(position), "from": message.sender,
              "sent_on": message.sent_on.isoformat(), "payload": crypto.b64encode(message.payload),
              "key_slot": crypto.b64encode(by_message[message.id])}
-            for message in report.messages if message.id in by_message
+            for position, message in enumerate(report.messages, start=1)
+            if message.id in by_message
         ],
     }
 
@@ -546,10 +559,10 @@ def post_reporter_message(
     """``POST /api/v1/mailbox/messages``: a reporter's message sealed to the case's readers."""
     report = find_report(session, body)
     assert isinstance(body, dict)
-    payload = _payload(body, settings)
+    inst = installation(session, settings)
+    payload = _payload(body, settings, inst.pad_block)
     readers = {str(user.id): user.public_key or b"" for user in mailbox_readers(report)}
-    slots = _key_slots(body, expected_readers(readers,
-                                              installation(session).recovery_public_key))
+    slots = _key_slots(body, expected_readers(readers, inst.recovery_public_key))
     attachments = _claimable_attachments(session, settings, _string_list(body, "attachments"))
     return add_message(session, store, report, Sender.REPORTER, None, payload, slots,
                        [a.id for a in attachments])
