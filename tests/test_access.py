@@ -72,11 +72,15 @@ def test_hsts_only_when_served_over_https(tmp_path, database_url) -> None:
     from integrity import create_app
     from tests.conftest import make_settings
 
-    plain = create_app(make_settings(tmp_path, database_url)).test_client().get("/")
-    assert "Strict-Transport-Security" not in plain.headers
+    plain = create_app(make_settings(tmp_path, database_url))
     tls = create_app(make_settings(tmp_path, database_url, public_url="https://r.example"))
-    response = tls.test_client().get("/")
-    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    try:
+        assert "Strict-Transport-Security" not in plain.test_client().get("/").headers
+        response = tls.test_client().get("/")
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    finally:
+        for app in (plain, tls):
+            app.extensions["integrity.engine"].dispose()
 
 
 def test_static_files_are_cacheable(client) -> None:
