@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -28,6 +29,13 @@ class Status(enum.StrEnum):
     ACKNOWLEDGED = "acknowledged"
     IN_PROGRESS = "in_progress"
     CLOSED = "closed"
+
+
+class Outcome(enum.StrEnum):
+    SUBSTANTIATED = "substantiated"
+    PARTLY_SUBSTANTIATED = "partly_substantiated"
+    UNSUBSTANTIATED = "unsubstantiated"
+    NOT_IN_SCOPE = "not_in_scope"
 
 
 class Sender(enum.StrEnum):
@@ -51,6 +59,12 @@ class Report(Base):
         CheckConstraint(
             "status IN ('new', 'acknowledged', 'in_progress', 'closed')", name="status"
         ),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ('substantiated', 'partly_substantiated', "
+            "'unsubstantiated', 'not_in_scope')", name="outcome"
+        ),
+        CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name="closed_outcome"),
+        Index("ix_reports_status_created_on", "status", "created_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,10 +78,20 @@ class Report(Base):
     reporter_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
+    # Workflow days (EU Directive 2019/1937 Art. 9): acknowledge within 7 days, feedback
+    # within 3 months. Days only, like the filing day.
+    acknowledged_on: Mapped[Optional[date]] = mapped_column(Date)
+    feedback_on: Mapped[Optional[date]] = mapped_column(Date)
+    closed_on: Mapped[Optional[date]] = mapped_column(Date)
+    outcome: Mapped[Optional[str]] = mapped_column(String(24))
+    assignee_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
     channel: Mapped[Channel] = relationship()
     category: Mapped[Optional[Category]] = relationship()
     org_unit: Mapped[Optional[OrgUnit]] = relationship()
+    assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])
     readers: Mapped[list[User]] = relationship(secondary=report_readers, order_by="User.id")
     key_slots: Mapped[list[KeySlot]] = relationship(
         primaryjoin="and_(KeySlot.report_id == Report.id, KeySlot.message_id.is_(None))",
