@@ -102,7 +102,7 @@ def user_add(role: str, email: str, name: str, password_stdin: bool) -> None:
     app = _app()
     with _session(app) as session:
         try:
-            create_user(
+            created = create_user(
                 session,
                 app.extensions["integrity.hasher"],
                 email=email,
@@ -113,6 +113,7 @@ def user_add(role: str, email: str, name: str, password_stdin: bool) -> None:
             )
         except AccountError as exc:
             raise click.ClickException(str(exc)) from exc
+        _audit(session, "user_added", f"user:{created.id}", {"role": role})
         session.commit()
     click.echo(f"Added {role} {email}.")
     if not password_stdin:
@@ -167,6 +168,7 @@ def channel_add(slug: str, name: str, allow_exclusion: bool) -> None:
             add_channel(session, slug, name, allow_exclusion=allow_exclusion)
         except ChannelError as exc:
             raise click.ClickException(str(exc)) from exc
+        _audit(session, "channel_added", f"channel:{slug}", {"allow_exclusion": allow_exclusion})
         session.commit()
     click.echo(f"Added channel {slug}. Add inspectors with 'integrity inspector add'.")
 
@@ -214,10 +216,12 @@ def inspector_add(name: str, email: str, public_key: str, channels: tuple[str, .
     with _session(app) as session:
         try:
             for slug in channels:
-                add_offline_inspector(session, name=name, email=email, public_key=key,
-                                      channel=get_channel(session, slug))
+                user = add_offline_inspector(session, name=name, email=email, public_key=key,
+                                             channel=get_channel(session, slug))
         except (ChannelError, AccountError) as exc:
             raise click.ClickException(str(exc)) from exc
+        _audit(session, "key_added", f"user:{user.id}",
+               {"fingerprint": fingerprint(key), "channels": list(channels)})
         session.commit()
     click.echo(f"{name} receives reports of: {', '.join(channels)} "
                f"(key fingerprint {fingerprint(key)}).")
@@ -247,6 +251,8 @@ def export(out: Path) -> None:
     with _session(app) as session:
         count = write_export(session, app.extensions["integrity.attachments"],
                              app.extensions["integrity.settings"], out)
+        _audit(session, "export", "reports", {"reports": count})
+        session.commit()
     click.echo(f"Exported {count} report(s) to {out} (sealed files in {attachments_folder(out)}).")
 
 
@@ -273,3 +279,82 @@ def decrypt(key_file: Path, files: Path | None, export_file: Path) -> None:
             f"This key opens none of the {len(data['reports'])} report(s) in the export."
         )
     click.echo(json.dumps(opened, indent=2, ensure_ascii=False))
+
+
+@main.group("recovery-key")
+def recovery_key() -> None:
+    """The offline recovery key."""
+
+
+@recovery_key.command("init")
+@click.option("--sheet", "sheet", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("recovery-key-sheet.html"), show_default=True,
+              help="Where to write the printable sheet (it holds the private key).")
+def recovery_key_init(sheet: Path) -> None:
+    """Make the recovery key: only the public half is stored; the private half is shown once."""
+    from crypto import b64encode, dump_key_file, fingerprint
+    from integrity.recovery import RecoveryKeyError, create_recovery_key, recovery_sheet
+
+    if sheet.exists():
+        raise click.ClickException(f"{sheet} exists; refusing to overwrite it.")
+    app = _app()
+    settings = app.extensions["integrity.settings"]
+    with _session(app) as session:
+        try:
+            pair = create_recovery_key(session, settings)
+        except RecoveryKeyError as exc:
+            raise click.ClickException(str(exc)) from exc
+        fd = os.open(sheet, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(recovery_sheet(pair, settings.public_url))
+        _audit(session, "recovery_key_created", "installation",
+               {"fingerprint": fingerprint(pair.public_key)})
+        session.commit()
+    click.echo("Recovery key made. Every report and message from now on is also sealed to it.")
+    click.echo(f"Fingerprint: {fingerprint(pair.public_key)}")
+    click.echo(f"Public key: {b64encode(pair.public_key)}")
+    click.echo(f"Printable sheet (holds the private key): {sheet}")
+    click.echo("Private key file, shown only this once; print it, then clear this screen:")
+    click.echo(dump_key_file(pair, "recovery key"))
+
+
+def _audit(session: Session, action: str, subject: str, details: dict[str, object]) -> None:
+    """Record a command-line action in the audit log."""
+    from integrity.audit import record
+
+    record(session, actor=None, actor_label="cli", action=action, subject=subject,
+           details=details)
+
+
+@main.command()
+def purge() -> None:
+    """Delete closed cases whose retention period is over (files overwritten first)."""
+    from integrity.cases.retention import purge_cases
+    from integrity.models import today
+
+    app = _app()
+    with _session(app) as session:
+        purged = purge_cases(session, app.extensions["integrity.attachments"], today())
+        session.commit()
+    click.echo(f"Deleted {len(purged)} case(s) past their retention period.")
+
+
+@main.group()
+def audit() -> None:
+    """The append-only, hash-chained audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exits with status 1 at the first broken entry."""
+    from integrity.audit import verify
+
+    app = _app()
+    with _session(app) as session:
+        result = verify(session)
+    if result.ok:
+        click.echo(f"Audit log intact: {result.checked} entries.")
+        return
+    where = f" at entry {result.first_broken}" if result.first_broken is not None else ""
+    click.echo(f"Audit log broken{where}: {result.reason}", err=True)
+    sys.exit(1)

@@ -6,6 +6,7 @@ from integrity.db import Base
 
 
 def metadata() -> MetaData:
+    import integrity.audit  # noqa: F401
     import integrity.models  # noqa: F401
     import integrity.reporting.models  # noqa: F401
 

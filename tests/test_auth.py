@@ -218,3 +218,22 @@ def test_sign_in_returns_to_a_local_page_only(client, make_account) -> None:
             "next": target})
         assert response.headers["Location"].endswith(expected)
         client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/account")})
+
+
+def test_sign_ins_and_failures_are_audited_without_what_was_typed(client, make_account, db):
+    from integrity.audit import AuditEntry, verify
+
+    admin = make_account(Role.ADMIN)
+    _post_login(client, "typo-secret-passphrase@example.org", "whatever it was!")
+    _post_login(client, admin.email, "wrong passphrase!!")
+    _post_login(client, admin.email, admin.password)
+    _post_code(client, totp_now(admin.totp_secret))
+    db.expire_all()
+    entries = list(db.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    assert [(e.action, e.actor) for e in entries] == [
+        ("login_failed", "unknown account"),
+        ("login_failed", admin.email),
+        ("login", admin.email),
+    ]
+    assert all("typo-secret" not in e.details + e.actor for e in entries)
+    assert verify(db).ok

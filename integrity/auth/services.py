@@ -102,6 +102,11 @@ def create_user(
     return user
 
 
+def find_user(session: Session, email: str) -> User | None:
+    """The account with this e-mail address, if any."""
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
 def authenticate(session: Session, hasher: Hasher, email: str, password: str) -> User | None:
     """The active user with this e-mail and passphrase, else None, in similar time either way."""
     user = session.scalar(select(User).where(User.email == normalise_email(email)))

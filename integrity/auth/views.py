@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from integrity.access import current_user, login_required, public, safe_next
+from integrity.audit import record
 from integrity.auth import services
 from integrity.auth.forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm
 from integrity.config import Settings
@@ -81,6 +82,7 @@ def _complete_login(user: User) -> Response:
     next_url = safe_next((session.get("pending") or {}).get("next"))
     db = get_session()
     token = services.open_session(db, user)
+    record(db, actor=user, action="login")
     db.commit()
     session.clear()
     session["sid"] = token
@@ -105,6 +107,11 @@ def login() -> str | Response:
         db = get_session()
         user = services.authenticate(db, _hasher(), form.email.data, form.password.data)
         if user is None:
+            # An unknown address is not written down: people type passphrases into it.
+            known = services.find_user(db, form.email.data)
+            record(db, actor=known, actor_label=None if known else "unknown account",
+                   action="login_failed", details={"step": "passphrase"})
+            db.commit()
             form.password.errors.append(_("That e-mail address and passphrase do not match."))
         else:
             db.commit()
@@ -129,6 +136,9 @@ def code() -> str | Response:
     if form.validate_on_submit():
         if services.verify_totp(user, form.code.data):
             return _complete_login(user)
+        db = get_session()
+        record(db, actor=user, action="login_failed", details={"step": "second factor"})
+        db.commit()
         form.code.errors.append(_("That code is not valid. Wait for a new one and retry."))
     return render_template("auth/code.html", form=form)
 
@@ -170,6 +180,7 @@ def _enrolment(user: User, on_success: Callable[[], Response]) -> str | Response
             form.code.errors.append(str(exc))
         else:
             session.pop("enrol_secret", None)
+            record(get_session(), actor=user, action="second_factor_enrolled")
             return on_success()
     return render_template(
         "auth/enrol.html",
@@ -195,6 +206,7 @@ def two_factor_off() -> Response:
         except services.AccountError as exc:
             flash(str(exc), "error")
         else:
+            record(get_session(), actor=g.user, action="second_factor_removed")
             get_session().commit()
             flash(_("Two-factor sign-in is now off."), "success")
     return redirect(url_for("auth.account"))
@@ -212,6 +224,7 @@ def password() -> str | Response:
             form.new.errors.append(str(exc))
         else:
             services.close_other_sessions(db, g.user, keep_token=session.get("sid"))
+            record(db, actor=g.user, action="password_changed")
             db.commit()
             flash(_("Your passphrase has been changed. Other sessions were signed out."), "success")
             return redirect(home_for(g.user))
@@ -225,6 +238,7 @@ def logout() -> Response:
     if form.validate_on_submit() and token:
         db = get_session()
         services.close_session(db, token)
+        record(db, actor=g.get("user"), action="logout")
         db.commit()
     session.clear()
     flash(_("You are signed out."), "info")

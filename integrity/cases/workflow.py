@@ -1,0 +1,76 @@
+"""Case workflow: new, acknowledged, in progress, closed with an outcome; assignment.
+
+Every change is audited with what changed, never with content.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from integrity.audit import record
+from integrity.models import User, today
+from integrity.reporting.models import Outcome, Report, Status
+
+# Allowed moves; a closed case can be reopened (to in progress) if new facts arrive.
+TRANSITIONS = {
+    Status.NEW: {Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.CLOSED},
+    Status.ACKNOWLEDGED: {Status.IN_PROGRESS, Status.CLOSED},
+    Status.IN_PROGRESS: {Status.CLOSED},
+    Status.CLOSED: {Status.IN_PROGRESS},
+}
+
+
+class WorkflowError(ValueError):
+    """A change the workflow does not allow; the message says why."""
+
+
+def _check_reader(report: Report, user: User) -> None:
+    if user not in report.readers:
+        raise WorkflowError(_l("Only an inspector the case was sealed to can change it."))
+
+
+def change_status(session: Session, report: Report, actor: User, status: Status,
+                  outcome: Outcome | None = None, on: date | None = None) -> None:
+    """Move the case to ``status``; closing needs an outcome. Acknowledging dates it."""
+    _check_reader(report, actor)
+    current = Status(report.status)
+    if status not in TRANSITIONS[current]:
+        raise WorkflowError(_l("A case cannot go from “%(old)s” to “%(new)s”.",
+                               old=current.value, new=status.value))
+    if (status is Status.CLOSED) != (outcome is not None):
+        raise WorkflowError(_l("Closing a case needs an outcome, and only closing takes one."))
+    day = on or today()
+    if report.acknowledged_on is None and status is not Status.NEW:
+        # Any step beyond "new" tells the reporter the report was received.
+        report.acknowledged_on = day
+    report.status = status.value
+    report.outcome = outcome.value if outcome else None
+    report.closed_on = day if status is Status.CLOSED else None
+    record(session, actor=actor, action="status_changed", subject=f"report:{report.id}",
+           details={"from": current.value, "to": status.value,
+                    **({"outcome": outcome.value} if outcome else {})})
+
+
+def note_feedback(report: Report, on: date | None = None) -> None:
+    """An inspector's message to the reporter counts as feedback (and as acknowledgement)."""
+    day = on or today()
+    if report.acknowledged_on is None:
+        report.acknowledged_on = day
+        if report.status == Status.NEW.value:
+            report.status = Status.ACKNOWLEDGED.value
+    if report.feedback_on is None:
+        report.feedback_on = day
+
+
+def assign(session: Session, report: Report, actor: User, assignee: User | None) -> None:
+    """Make ``assignee`` (an inspector who can read the case) responsible, or nobody."""
+    _check_reader(report, actor)
+    if assignee is not None and assignee not in report.readers:
+        raise WorkflowError(_l("A case can only be assigned to an inspector who can read it."))
+    previous = report.assignee_id
+    report.assignee_id = assignee.id if assignee else None
+    record(session, actor=actor, action="assigned", subject=f"report:{report.id}",
+           details={"from": previous, "to": report.assignee_id})
