@@ -347,13 +347,17 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Check the audit log's hash chain; exits with status 1 at the first broken entry."""
-    from integrity.audit import verify
+    from integrity.audit import AuditHead, verify
 
     app = _app()
     with _session(app) as session:
         result = verify(session)
+        head = session.get(AuditHead, 1)
     if result.ok:
         click.echo(f"Audit log intact: {result.checked} entries.")
+        if head is not None:
+            # Noted outside the database, this lets a later check catch a rewritten tail.
+            click.echo(f"Head: entry {head.seq}, hash {head.hash.hex()}")
         return
     where = f" at entry {result.first_broken}" if result.first_broken is not None else ""
     click.echo(f"Audit log broken{where}: {result.reason}", err=True)
