@@ -276,7 +276,9 @@ def test_audit_verify_command_exits_0_then_1_after_tampering(cli_env, tmp_path: 
         app.extensions["integrity.engine"].dispose()
     intact = _run(cli_env, "audit", "verify")
     assert intact.returncode == 0, intact.stderr
-    assert intact.stdout.strip() == f"Audit log intact: {count} entries."
+    first, head = intact.stdout.strip().splitlines()
+    assert first == f"Audit log intact: {count} entries."
+    assert head.startswith(f"Head: entry {count}, hash ") and len(head.split()[-1]) == 64
 
     engine = make_engine(app.extensions["integrity.settings"].database_url)
     try:
