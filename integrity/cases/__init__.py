@@ -1,13 +1,107 @@
-"""The inspectors' workspace."""
+"""The inspectors' workspace: the inbox and the case pages."""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from integrity.access import restrict
-from integrity.models import Role
+from integrity.audit import record
+from integrity.cases.deadlines import deadlines
+from integrity.cases.forms import AssignForm, StatusForm
+from integrity.cases.inbox import InboxFilters, case_for, inbox
+from integrity.cases.workflow import WorkflowError, assign, change_status
+from integrity.db import get_session
+from integrity.models import Channel, Role, User, today
+from integrity.reporting.models import Outcome, Report, Status
 
 bp = restrict(Blueprint("cases", __name__, url_prefix="/cases"), Role.INSPECTOR)
 
 
-@bp.route("/")
-def inbox() -> str:
-    return render_template("cases/inbox.html")
+@bp.route("/", endpoint="inbox")
+def inbox_page() -> str:
+    filters = InboxFilters.parse(request.args)
+    page = request.args.get("page", 1, type=int) or 1
+    db = get_session()
+    result = inbox(db, g.user, filters, page, today())
+    channels = list(db.scalars(select(Channel).order_by(Channel.name)))
+    return render_template("cases/inbox.html", inbox=result, filters=filters,
+                           channels=channels, statuses=list(Status))
+
+
+def _case(report_id: int) -> Report:
+    report = case_for(get_session(), g.user, report_id)
+    if report is None:
+        abort(404)  # not 403: an inspector the case was not sealed to must not learn it exists
+    return report
+
+
+def _flash_errors(form: FlaskForm) -> None:
+    for field in form:
+        for error in field.errors:
+            flash(f"{field.label.text}: {error}", "error")
+
+
+def _assign_form(report: Report) -> AssignForm:
+    form = AssignForm(assignee=str(report.assignee_id or ""))
+    form.assignee.choices = [SelectChoice("", _("Nobody"))] + [
+        SelectChoice(str(user.id), user.name) for user in report.readers if user.active
+    ]
+    return form
+
+
+@bp.route("/<int:report_id>")
+def case(report_id: int) -> str:
+    report = _case(report_id)
+    db = get_session()
+    record(db, actor=g.user, action="case_opened", subject=f"report:{report.id}")
+    db.commit()
+    return render_template(
+        "cases/case.html", report=report,
+        due=deadlines(report.created_on, report.acknowledged_on, report.feedback_on, today()),
+        status_form=StatusForm(), assign_form=_assign_form(report),
+    )
+
+
+@bp.route("/<int:report_id>/status", methods=["POST"])
+def status(report_id: int) -> Response:
+    report = _case(report_id)
+    form = StatusForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            change_status(db, report, g.user, Status(form.status.data),
+                          Outcome(form.outcome.data) if form.outcome.data else None)
+        except WorkflowError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+        else:
+            db.commit()
+            flash(_("The case's status was changed."), "success")
+    else:
+        _flash_errors(form)
+    return redirect(url_for("cases.case", report_id=report_id))
+
+
+@bp.route("/<int:report_id>/assign", methods=["POST"])
+def assignment(report_id: int) -> Response:
+    report = _case(report_id)
+    form = _assign_form(report)
+    if form.validate_on_submit():
+        db = get_session()
+        chosen = db.get(User, int(form.assignee.data)) if form.assignee.data else None
+        try:
+            assign(db, report, g.user, chosen)
+        except WorkflowError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+        else:
+            db.commit()
+            flash(_("The case was assigned."), "success")
+    else:
+        _flash_errors(form)
+    return redirect(url_for("cases.case", report_id=report_id))

@@ -1,0 +1,28 @@
+"""Forms of the case page."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField
+from wtforms.validators import DataRequired
+
+STATUS_CHOICES = [
+    SelectChoice("acknowledged", _l("Acknowledged")),
+    SelectChoice("in_progress", _l("In progress")),
+    SelectChoice("closed", _l("Closed")),
+]
+OUTCOME_CHOICES = [
+    SelectChoice("", _l("No outcome (only when not closing)")),
+    SelectChoice("substantiated", _l("Substantiated")),
+    SelectChoice("partly_substantiated", _l("Partly substantiated")),
+    SelectChoice("unsubstantiated", _l("Unsubstantiated")),
+    SelectChoice("not_in_scope", _l("Not in scope")),
+]
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("New status"), choices=STATUS_CHOICES, validators=[DataRequired()])
+    outcome = SelectField(_l("Outcome"), choices=OUTCOME_CHOICES)
+
+
+class AssignForm(FlaskForm):
+    assignee = SelectField(_l("Responsible inspector"), choices=[])

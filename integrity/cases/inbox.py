@@ -1,0 +1,154 @@
+"""The inspector's inbox: the cases sealed to them, newest first, filtered and paginated.
+
+Only cleartext metadata is read here (channel, category, unit, days, status); content is
+opened in the inspector's browser.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS, Deadlines, add_months
+from integrity.cases.deadlines import deadlines as deadlines_of
+from integrity.models import Category, Channel, OrgUnit, User
+from integrity.reporting.models import Report, Status, report_readers
+
+PER_PAGE = 25
+
+
+class DeadlineFilter(enum.StrEnum):
+    ACKNOWLEDGE_OVERDUE = "acknowledge_overdue"
+    FEEDBACK_OVERDUE = "feedback_overdue"
+    OVERDUE = "overdue"
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    status: Status | None = None
+    channel: str | None = None
+    category: str | None = None
+    deadline: DeadlineFilter | None = None
+
+    @classmethod
+    def parse(cls, args: Any) -> InboxFilters:
+        """Filters from query-string values; unknown values are ignored."""
+        def pick(enum_type: type[enum.StrEnum], value: str | None) -> Any:
+            return enum_type(value) if value in {e.value for e in enum_type} else None
+
+        return cls(status=pick(Status, args.get("status")), channel=args.get("channel") or None,
+                   category=args.get("category") or None,
+                   deadline=pick(DeadlineFilter, args.get("deadline")))
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    created_on: date
+    status: str
+    outcome: str | None
+    channel: str
+    category: str | None
+    unit: str | None
+    assignee: str | None
+    deadlines: Deadlines
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow]
+    page: int
+    pages: int
+    total: int
+
+
+def feedback_start_cutoff(today: date) -> date:
+    """The earliest start day whose feedback deadline is not yet past on ``today``.
+
+    Feedback is due ``FEEDBACK_MONTHS`` after its start day (clamped at month ends); a case
+    is overdue when its start day is before this cutoff. Computed here so the query stays
+    portable across databases.
+    """
+    day = add_months(today, -FEEDBACK_MONTHS) - timedelta(days=3)
+    while add_months(day, FEEDBACK_MONTHS) < today:
+        day += timedelta(days=1)
+    return day
+
+
+def _deadline_condition(kind: DeadlineFilter, today: date) -> Any:
+    acknowledge_late = and_(Report.acknowledged_on.is_(None),
+                            Report.created_on < today - timedelta(days=ACKNOWLEDGE_DAYS))
+    cutoff = feedback_start_cutoff(today)
+    feedback_late = and_(
+        Report.feedback_on.is_(None), Report.status != Status.CLOSED.value,
+        or_(and_(Report.acknowledged_on.isnot(None), Report.acknowledged_on < cutoff),
+            and_(Report.acknowledged_on.is_(None),
+                 Report.created_on < cutoff - timedelta(days=ACKNOWLEDGE_DAYS))),
+    )
+    if kind is DeadlineFilter.ACKNOWLEDGE_OVERDUE:
+        return acknowledge_late
+    if kind is DeadlineFilter.FEEDBACK_OVERDUE:
+        return feedback_late
+    return or_(acknowledge_late, feedback_late)
+
+
+def _conditions(user: User, filters: InboxFilters, today: date) -> list[Any]:
+    conditions: list[Any] = [report_readers.c.user_id == user.id]
+    if filters.status is not None:
+        conditions.append(Report.status == filters.status.value)
+    if filters.channel is not None:
+        conditions.append(Channel.slug == filters.channel)
+    if filters.category is not None:
+        conditions.append(Category.slug == filters.category)
+    if filters.deadline is not None:
+        conditions.append(_deadline_condition(filters.deadline, today))
+    return conditions
+
+
+def inbox(session: Session, user: User, filters: InboxFilters, page: int, today: date,
+          per_page: int = PER_PAGE) -> InboxPage:
+    """One page of the cases sealed to ``user``, newest first."""
+    assignee = aliased(User)
+    base = (
+        select(Report.id)
+        .join(report_readers, report_readers.c.report_id == Report.id)
+        .join(Channel, Channel.id == Report.channel_id)
+        .outerjoin(Category, Category.id == Report.category_id)
+        .where(*_conditions(user, filters, today))
+    )
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = session.execute(
+        select(Report.id, Report.created_on, Report.status, Report.outcome,
+               Report.acknowledged_on, Report.feedback_on, Channel.name, Category.name,
+               OrgUnit.name, assignee.name)
+        .join(report_readers, report_readers.c.report_id == Report.id)
+        .join(Channel, Channel.id == Report.channel_id)
+        .outerjoin(Category, Category.id == Report.category_id)
+        .outerjoin(OrgUnit, OrgUnit.id == Report.org_unit_id)
+        .outerjoin(assignee, assignee.id == Report.assignee_id)
+        .where(*_conditions(user, filters, today))
+        .order_by(Report.created_on.desc(), Report.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    )
+    items = [
+        InboxRow(rid, created, status, outcome, channel, category, unit, assignee_name,
+                 deadlines_of(created, acknowledged, feedback, today))
+        for (rid, created, status, outcome, acknowledged, feedback, channel, category, unit,
+             assignee_name) in rows
+    ]
+    return InboxPage(items, page, pages, total)
+
+
+def case_for(session: Session, user: User, report_id: int) -> Report | None:
+    """The case if it was sealed to ``user``; None otherwise (it may as well not exist)."""
+    report = session.get(Report, report_id)
+    if report is None or user not in report.readers:
+        return None
+    return report

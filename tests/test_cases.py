@@ -1,0 +1,139 @@
+"""The inspectors' inbox and case pages: who sees what, filters, workflow through the pages."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from crypto import KeyPair
+from integrity.audit import AuditEntry, verify
+from integrity.cases.deadlines import add_months
+from integrity.cases.inbox import feedback_start_cutoff
+from integrity.models import Channel, Role, User
+from integrity.reporting.models import Report
+from tests.conftest import csrf_token
+from tests.protocol_client import ReporterClient
+
+ANSWERS = {"what": "Lorries from one haulier pass lane 3 unchecked."}
+
+
+@pytest.fixture
+def inspectors(db, make_account, channel):
+    """Two inspectors who sign in, both recipients of the channel."""
+    accounts = []
+    ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    for _ in range(2):
+        account = make_account(Role.INSPECTOR)
+        user = db.get(User, account.id)
+        user.public_key = KeyPair.generate().public_key
+        ch.recipients.append(user)
+        accounts.append(account)
+    db.commit()
+    return accounts
+
+
+def _file(client, channel, excluded=()) -> int:
+    ReporterClient(client).file(channel.slug, ANSWERS, category="waving-through",
+                                excluded=list(excluded))
+    engine = client.application.extensions["integrity.engine"]
+    with engine.connect() as connection:
+        return max(connection.execute(select(Report.id)).scalars())
+
+
+def test_inspector_sees_only_the_cases_sealed_to_them(app, client, login, channel, inspectors,
+                                                      db) -> None:
+    first, second = inspectors
+    shared = _file(client, channel)
+    excluded = _file(client, channel, excluded=[str(second.id)])
+    login(second)
+    page = client.get("/cases/").get_data(as_text=True)
+    assert f"/cases/{shared}" in page and f"/cases/{excluded}" not in page
+    assert "1 case" in page
+    # The excluded inspector does not even learn the case exists.
+    assert client.get(f"/cases/{excluded}").status_code == 404
+    assert client.get("/cases/999999").status_code == 404
+    assert client.post(f"/cases/{excluded}/status", data={
+        "csrf_token": csrf_token(client, "/cases/"), "status": "acknowledged"}).status_code == 404
+    other = app.test_client()
+    from tests.test_access import _sign_in
+
+    _sign_in(other, first)
+    assert f"/cases/{excluded}" in other.get("/cases/").get_data(as_text=True)
+    assert "Waving through without checks" in other.get(f"/cases/{excluded}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
+def test_managers_and_admins_get_403_on_every_case_route(app, make_account, role, channel,
+                                                         client) -> None:
+    from tests.test_access import _sign_in
+
+    report_id = _file(client, channel)
+    other = app.test_client()
+    _sign_in(other, make_account(role))
+    token = csrf_token(other, "/staff/account")
+    for method, path in (("GET", "/cases/"), ("GET", f"/cases/{report_id}"),
+                         ("POST", f"/cases/{report_id}/status"),
+                         ("POST", f"/cases/{report_id}/assign")):
+        response = other.open(path, method=method, data={"csrf_token": token})
+        assert response.status_code == 403, (method, path)
+        assert ANSWERS["what"] not in response.get_data(as_text=True)
+
+
+def test_status_and_assignment_through_the_case_page_are_audited(client, login, channel,
+                                                                  inspectors, db) -> None:
+    first, second = inspectors
+    report_id = _file(client, channel)
+    login(first)
+    assert client.get(f"/cases/{report_id}").status_code == 200
+    token = csrf_token(client, f"/cases/{report_id}")
+    refused = client.post(f"/cases/{report_id}/status",
+                          data={"csrf_token": token, "status": "closed", "outcome": ""})
+    assert refused.status_code == 302
+    client.post(f"/cases/{report_id}/status",
+                data={"csrf_token": token, "status": "acknowledged", "outcome": ""})
+    client.post(f"/cases/{report_id}/assign", data={"csrf_token": token,
+                                                    "assignee": str(second.id)})
+    client.post(f"/cases/{report_id}/status", data={
+        "csrf_token": token, "status": "closed", "outcome": "substantiated"})
+    db.expire_all()
+    report = db.get(Report, report_id)
+    assert (report.status, report.outcome, report.assignee_id) == ("closed", "substantiated",
+                                                                   second.id)
+    actions = [e.action for e in db.scalars(select(AuditEntry).order_by(AuditEntry.seq))
+               if e.subject == f"report:{report_id}"]
+    assert actions.count("case_opened") >= 1
+    changes = [a for a in actions if a != "case_opened"]
+    assert changes == ["status_changed", "assigned", "status_changed"]
+    assert verify(db).ok
+
+
+def test_deadline_filters_find_overdue_cases(client, login, channel, inspectors, db) -> None:
+    first, _ = inspectors
+    today = date.today()
+    ids = [_file(client, channel) for _ in range(3)]
+    db.execute(update(Report).where(Report.id == ids[0])
+               .values(created_on=today - timedelta(days=8)))            # acknowledge overdue
+    db.execute(update(Report).where(Report.id == ids[1])
+               .values(created_on=today - timedelta(days=200),
+                       acknowledged_on=today - timedelta(days=199)))   # feedback overdue
+    db.commit()
+    login(first)
+
+    def listed(deadline: str) -> set[int]:
+        html = client.get(f"/cases/?deadline={deadline}").get_data(as_text=True)
+        return {i for i in ids if f"/cases/{i}\"" in html}
+
+    assert listed("acknowledge_overdue") == {ids[0]}
+    assert listed("feedback_overdue") == {ids[1]}
+    assert listed("overdue") == {ids[0], ids[1]}
+    assert "Overdue: acknowledge by" in client.get("/cases/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("today", [date(2026, 5, 31), date(2027, 3, 1), date(2028, 2, 29),
+                                   date(2028, 5, 31), date(2026, 12, 1)])
+def test_feedback_cutoff_matches_the_deadline_rule(today: date) -> None:
+    cutoff = feedback_start_cutoff(today)
+    assert add_months(cutoff, 3) >= today
+    assert add_months(cutoff - timedelta(days=1), 3) < today
