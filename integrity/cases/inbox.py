@@ -102,26 +102,33 @@ def _conditions(user: User, filters: InboxFilters, today: date) -> list[Any]:
     if filters.status is not None:
         conditions.append(Report.status == filters.status.value)
     if filters.channel is not None:
-        conditions.append(Channel.slug == filters.channel)
+        conditions.append(Report.channel_id.in_(
+            select(Channel.id).where(Channel.slug == filters.channel).scalar_subquery()))
     if filters.category is not None:
-        conditions.append(Category.slug == filters.category)
+        conditions.append(Report.category_id.in_(
+            select(Category.id).where(Category.slug == filters.category).scalar_subquery()))
     if filters.deadline is not None:
         conditions.append(_deadline_condition(filters.deadline, today))
     return conditions
+
+
+def _count(session: Session, user: User, filters: InboxFilters, today: date) -> int:
+    """How many cases match; without filters, from the readers index alone."""
+    if filters == InboxFilters():
+        query = select(func.count()).select_from(report_readers).where(
+            report_readers.c.user_id == user.id)
+    else:
+        query = (select(func.count()).select_from(Report)
+                 .join(report_readers, report_readers.c.report_id == Report.id)
+                 .where(*_conditions(user, filters, today)))
+    return session.scalar(query) or 0
 
 
 def inbox(session: Session, user: User, filters: InboxFilters, page: int, today: date,
           per_page: int = PER_PAGE) -> InboxPage:
     """One page of the cases sealed to ``user``, newest first."""
     assignee = aliased(User)
-    base = (
-        select(Report.id)
-        .join(report_readers, report_readers.c.report_id == Report.id)
-        .join(Channel, Channel.id == Report.channel_id)
-        .outerjoin(Category, Category.id == Report.category_id)
-        .where(*_conditions(user, filters, today))
-    )
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    total = _count(session, user, filters, today)
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     rows = session.execute(
