@@ -1,7 +1,9 @@
 """The reporting protocol (shared/protocol-v1.md) on PyNaCl: no Flask, no database.
 
 The browser module ``static/js/protocol.mjs`` mirrors these functions one for one, and both
-are tested against ``tests/vectors/protocol-v1.json``.
+are tested against ``tests/vectors/protocol-v1.json``. Inspector sign-in and key wrapping
+(``crypto.staff_keys``, mirrored by ``static/js/staff-keys.mjs``) have their own vectors,
+``tests/vectors/staff-keys-v1.json``.
 """
 
 from crypto.documents import (
@@ -38,14 +40,24 @@ from crypto.keys import (
 )
 from crypto.pow import solve_work, verify_work
 from crypto.receipt import format_receipt, generate_receipt, normalise_receipt
+from crypto.staff_keys import (
+    StaffKeys,
+    derive_staff_keys,
+    login_value,
+    new_staff_salt,
+    rewrap_private_key,
+    unwrap_private_key,
+    wrap_private_key,
+)
 from crypto.stream import check_stream_length, open_file, seal_file, valid_stream_length
 
 __all__ = [
     "SLOT_BYTES", "CryptoError", "DecryptionError", "EncodingError", "KeyFileError", "KeyPair",
-    "ReceiptError", "ReporterKeys", "SealedDocument", "ShapeError", "TooLargeError",
+    "ReceiptError", "ReporterKeys", "SealedDocument", "ShapeError", "StaffKeys", "TooLargeError",
     "b64decode", "b64encode", "check_payload_length", "check_stream_length",
-    "derive_reporter_keys", "dump_key_file", "fingerprint", "format_receipt",
-    "generate_receipt", "load_key_file", "lookup_hash", "normalise_receipt", "open_document",
-    "open_file", "open_key_slot", "open_payload", "pad", "seal_document", "seal_file",
-    "seal_key", "seal_payload", "solve_work", "unpad", "valid_stream_length", "verify_work",
+    "derive_reporter_keys", "derive_staff_keys", "dump_key_file", "fingerprint", "format_receipt",
+    "generate_receipt", "load_key_file", "login_value", "lookup_hash", "new_staff_salt",
+    "normalise_receipt", "open_document", "open_file", "open_key_slot", "open_payload", "pad",
+    "rewrap_private_key", "seal_document", "seal_file", "seal_key", "seal_payload", "solve_work",
+    "unpad", "unwrap_private_key", "valid_stream_length", "verify_work", "wrap_private_key",
 ]

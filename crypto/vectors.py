@@ -1,5 +1,8 @@
 """Test vectors for protocol v1, from fixed inputs: ``python -m crypto.vectors > FILE``.
 
+``python -m crypto.vectors --staff`` writes the inspector key vectors instead
+(``tests/vectors/staff-keys-v1.json``, see ``staff_vectors``).
+
 Deterministic values (derivations, hashes, padding, secretbox under a fixed nonce) are
 recomputed by the tests; the randomised ones (sealed-box key slots, stream headers) were
 drawn once and are checked by opening them.
@@ -12,8 +15,8 @@ import json
 import sys
 from typing import Any
 
-from crypto import documents, keys, pow, stream
-from crypto.encoding import b64encode
+from crypto import documents, keys, pow, staff_keys, stream
+from crypto.encoding import b64decode, b64encode
 
 SALT = bytes(range(16))
 RECEIPTS = ("00000000000000000000", "12345678901234567890", "99999999999999999999")
@@ -121,7 +124,83 @@ def randomised() -> dict[str, Any]:
     }
 
 
+STAFF_SALT = bytes(range(16, 32))
+STAFF_OTHER_SALT = bytes(range(48, 64))
+# (name, passphrase). Names sharing a prefix before "/" are one passphrase typed differently:
+# NFKC makes them the same bytes. Escapes keep editors from normalising the source.
+STAFF_PASSPHRASES = (
+    ("pass-phrase/ascii", "Pass phrase"),
+    ("pass-phrase/fullwidth", "Ｐａｓｓ phrase"),
+    ("pass-phrase/fullwidth-ideographic-space", "Ｐａｓｓ\u3000ｐｈｒａｓｅ"),
+    ("lower-case/ascii", "pass phrase"),  # NFKC does not fold case
+    ("cafe/precomposed", "Café crème brûlée"),
+    ("cafe/decomposed", "Cafe\u0301 cre\u0300me bru\u0302le\u0301e"),
+    ("arabic/letters", "كلمة سر لا تنسى"),
+    # The same words in presentation forms (initial, medial, final; the lam-alef ligature).
+    ("arabic/presentation-forms",
+     "\ufedb\ufee0\ufee4\ufe94 \ufeb3\ufeae \ufefb \ufe97\ufee8\ufeb4\ufef0"),
+    # NFKC leaves Arabic-Indic digits alone: these two are different passphrases.
+    ("arabic-digits/arabic-indic", "كلمة سر ١٢٣"),
+    ("arabic-digits/ascii", "كلمة سر 123"),
+)
+STAFF_SECRET_KEY = bytes(range(200, 232))
+STAFF_NONCES = (bytes(range(160, 184)), bytes(range(184, 208)))
+
+
+def staff_derivation(
+    name: str, passphrase: str, salt: bytes, cost: tuple[int, int]
+) -> dict[str, Any]:
+    """One derivation vector: every intermediate value of the passphrase under ``salt``."""
+    master = staff_keys.derive_staff_master(passphrase, salt, *cost)
+    derived = staff_keys.staff_keys_from_master(master)
+    return {
+        "name": name, "passphrase": passphrase,
+        "passphrase_utf8_hex": passphrase.encode("utf-8").hex(),
+        "nfkc_utf8_hex": staff_keys.normalise_passphrase(passphrase).hex(),
+        "salt": b64encode(salt), "opslimit": cost[0], "memlimit": cost[1],
+        "master": b64encode(master), "auth_value": b64encode(derived.auth_value),
+        "login_value": staff_keys.login_value(derived),
+        "wrapping_key": b64encode(derived.wrapping_key),
+    }
+
+
+def staff_vectors() -> dict[str, Any]:
+    """Inspector sign-in and key wrapping vectors; every value is deterministic."""
+    cheap, real = COSTS[1], COSTS[0]
+    derivations = [staff_derivation(name, text, STAFF_SALT, cheap)
+                   for name, text in STAFF_PASSPHRASES]
+    derivations.append(staff_derivation("pass-phrase/ascii", "Pass phrase", STAFF_SALT, real))
+    derivations.append(staff_derivation("pass-phrase/ascii", "Pass phrase", STAFF_OTHER_SALT,
+                                        cheap))
+    inspector = keys.KeyPair.from_secret_key(STAFF_SECRET_KEY)
+    wraps = []
+    for derivation, nonce in zip((derivations[0], derivations[6]), STAFF_NONCES, strict=True):
+        wrapping_key = b64decode(derivation["wrapping_key"])
+        wraps.append({
+            "derivation": derivation["name"], "wrapping_key": b64encode(wrapping_key),
+            "nonce": b64encode(nonce), "secret_key": b64encode(inspector.secret_key),
+            "public_key": b64encode(inspector.public_key),
+            "wrapped": b64encode(staff_keys.wrap_private_key(inspector.secret_key, wrapping_key,
+                                                              nonce)),
+        })
+    return {
+        "scheme": "integrity/v1 staff keys",
+        "contexts": {"login": staff_keys.LOGIN_CONTEXT.decode("ascii"),
+                     "wrap": staff_keys.WRAP_CONTEXT.decode("ascii")},
+        "sizes": {"salt": staff_keys.SALT_BYTES, "master": staff_keys.KEY_BYTES,
+                  "auth_value": staff_keys.KEY_BYTES, "wrapping_key": staff_keys.KEY_BYTES,
+                  "wrapped": staff_keys.WRAPPED_BYTES},
+        "derivations": derivations,
+        "wraps": wraps,
+        "wrapped_invalid_lengths": [0, 24, 40, 71, 73, 80],
+    }
+
+
 def main() -> None:
+    if "--staff" in sys.argv[1:]:
+        json.dump(staff_vectors(), sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
     json.dump({**deterministic(), **randomised()}, sys.stdout, indent=1, ensure_ascii=False)
     sys.stdout.write("\n")
 

@@ -12,12 +12,19 @@
 //   seal-document {document, readers: {id: key}, padBlock} -> {payload, keySlots: {id: slot}} (b64)
 //   open-document {payload, slot, secretKey, padBlock} -> the document (an object)
 //   open-stream   {blob, key}                          -> {blob}: the plaintext (progress)
+//   staff-derive  {passphrase, salt, opslimit, memlimit} -> {loginValue (b64), wrappingKey} (progress)
+//   staff-wrap    {secretKey, wrappingKey}             -> {wrapped} (b64, 72 bytes)
+//   staff-unwrap  {wrapped, wrappingKey, publicKey?}   -> {secretKey}
+//   staff-keypair                                      -> {publicKey, secretKey}: a fresh X25519 pair
 // Binary inputs may be bytes or the b64 text the API gives.
 
 import {
-  KEY_BYTES, SALT_BYTES, SLOT_BYTES, ShapeError, b64decode, b64encode, deriveReporterKeys, generateReceipt,
-  openDocument, openStream, ready, sealDocument, sealStream, solveWork,
+  KEY_BYTES, SALT_BYTES, SLOT_BYTES, ShapeError, b64decode, b64encode, deriveReporterKeys, generateKeyPair,
+  generateReceipt, openDocument, openStream, ready, sealDocument, sealStream, solveWork,
 } from "./protocol.mjs";
+import {
+  deriveStaffKeys, loginValue, unwrapPrivateKey, wrapPrivateKey,
+} from "./staff-keys.mjs";
 
 function binary(value, what, length = null) {
   if (typeof value === "string") return b64decode(value, length, what);
@@ -108,6 +115,43 @@ const OPERATIONS = {
     progress(0);
     const plain = await openStream(sealed, key, (done, total) => progress(total ? done / total : 1));
     return [{ blob: new Blob([plain], { type: "application/octet-stream" }) }, []];
+  },
+
+  // {passphrase, salt, opslimit, memlimit} -> {loginValue (b64), wrappingKey}: Argon2id, once.
+  // The master and the authentication value stay here; only what the page needs goes back.
+  "staff-derive"(request, progress) {
+    if (typeof request.passphrase !== "string") throw new ShapeError("The passphrase must be text.");
+    const salt = binary(request.salt, "salt", SALT_BYTES);
+    progress(0);
+    const keys = deriveStaffKeys(request.passphrase, salt, request.opslimit, request.memlimit);
+    progress(1);
+    const result = { loginValue: loginValue(keys), wrappingKey: keys.wrappingKey };
+    keys.authValue.fill(0);
+    return [result, [keys.wrappingKey.buffer]];
+  },
+
+  // {secretKey, wrappingKey} -> {wrapped}: nonce || secretbox, as b64 for the API.
+  "staff-wrap"(request) {
+    const wrapped = wrapPrivateKey(binary(request.secretKey, "secret key", KEY_BYTES),
+      binary(request.wrappingKey, "wrapping key", KEY_BYTES));
+    return [{ wrapped: b64encode(wrapped) }, []];
+  },
+
+  // {wrapped, wrappingKey, publicKey?} -> {secretKey}; DecryptionError for a wrong passphrase,
+  // ShapeError for a wrapped key that is not 72 bytes (b64 or not).
+  "staff-unwrap"(request) {
+    const publicKey = request.publicKey === undefined || request.publicKey === null
+      ? null
+      : binary(request.publicKey, "public key", KEY_BYTES);
+    const secretKey = unwrapPrivateKey(binary(request.wrapped, "wrapped private key"),
+      binary(request.wrappingKey, "wrapping key", KEY_BYTES), publicKey);
+    return [{ secretKey }, [secretKey.buffer]];
+  },
+
+  // -> {publicKey, secretKey}: a fresh X25519 key pair, made on this device.
+  "staff-keypair"() {
+    const pair = generateKeyPair();
+    return [{ publicKey: pair.publicKey, secretKey: pair.secretKey }, [pair.publicKey.buffer, pair.secretKey.buffer]];
   },
 };
 

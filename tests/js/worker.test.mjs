@@ -307,3 +307,153 @@ describe("built bundle static/dist/worker.js", () => {
     }
   });
 });
+
+describe("worker staff-key operations", () => {
+  const staff = JSON.parse(readFileSync(new URL("../vectors/staff-keys-v1.json", import.meta.url), "utf8"));
+  const cheapStaff = staff.derivations.filter((d) => d.opslimit === 2);
+  const wrap = staff.wraps[0];
+
+  test("staff-derive gives the vector login value and wrapping key, with a start and an end", async () => {
+    for (const d of cheapStaff) {
+      for (const salt of [d.salt, p.b64decode(d.salt)]) {
+        const { progress, last } = finalOf(await run({
+          id: "k", op: "staff-derive", passphrase: d.passphrase, salt, opslimit: d.opslimit, memlimit: d.memlimit,
+        }), "k");
+        assert.deepEqual(progress, [0, 1]);
+        // Only what the page needs: no master, no raw authentication value.
+        assert.deepEqual(Object.keys(last.result).sort(), ["loginValue", "wrappingKey"]);
+        assert.equal(last.result.loginValue, d.login_value);
+        assert.ok(last.result.wrappingKey instanceof Uint8Array);
+        assert.equal(p.b64encode(last.result.wrappingKey), d.wrapping_key, d.name);
+      }
+    }
+  });
+
+  test("staff-derive at the real cost", async () => {
+    const d = staff.derivations.find((v) => v.opslimit === 3);
+    const { last } = finalOf(await run({ id: 1, op: "staff-derive", passphrase: d.passphrase, salt: d.salt,
+      opslimit: d.opslimit, memlimit: d.memlimit }), 1);
+    assert.equal(last.result.loginValue, d.login_value);
+    assert.equal(p.b64encode(last.result.wrappingKey), d.wrapping_key);
+  });
+
+  test("staff-unwrap opens the vector wrapped keys (b64 or bytes), checking the public key when given", async () => {
+    for (const w of staff.wraps) {
+      for (const request of [
+        { wrapped: w.wrapped, wrappingKey: w.wrapping_key },
+        { wrapped: p.b64decode(w.wrapped), wrappingKey: p.b64decode(w.wrapping_key), publicKey: w.public_key },
+        { wrapped: w.wrapped, wrappingKey: p.b64decode(w.wrapping_key), publicKey: p.b64decode(w.public_key) },
+      ]) {
+        const { progress, last } = finalOf(await run({ id: 2, op: "staff-unwrap", ...request }), 2);
+        assert.deepEqual(progress, []);
+        assert.ok(last.result.secretKey instanceof Uint8Array);
+        assert.equal(p.b64encode(last.result.secretKey), w.secret_key);
+      }
+    }
+  });
+
+  test("staff-keypair, staff-wrap and staff-unwrap round-trip a key made in the worker", async () => {
+    const pairs = [];
+    for (let i = 0; i < 3; i++) pairs.push((await run({ id: i, op: "staff-keypair" })).at(-1).result);
+    assert.equal(new Set(pairs.map((pair) => p.b64encode(pair.secretKey))).size, 3);
+    const pair = pairs[0];
+    assert.equal(p.b64encode(p.keyPairFromSecretKey(pair.secretKey).publicKey), p.b64encode(pair.publicKey));
+    const keys = (await run({ id: 3, op: "staff-derive", passphrase: "Ｐａｓｓ phrase", salt: p.b64encode(new Uint8Array(16)),
+      opslimit: 2, memlimit: 8388608 })).at(-1).result;
+    const { progress, last } = finalOf(await run({ id: 4, op: "staff-wrap", secretKey: pair.secretKey,
+      wrappingKey: keys.wrappingKey }), 4);
+    assert.deepEqual(progress, []);
+    assert.deepEqual(Object.keys(last.result), ["wrapped"]);
+    assert.equal(typeof last.result.wrapped, "string");
+    assert.equal(p.b64decode(last.result.wrapped).length, 72);
+    const opened = (await run({ id: 5, op: "staff-unwrap", wrapped: last.result.wrapped,
+      wrappingKey: p.b64encode(keys.wrappingKey), publicKey: pair.publicKey })).at(-1);
+    assert.deepEqual(opened.result.secretKey, pair.secretKey);
+  });
+
+  test("staff-wrap with the vector key gives a wrapped key that unwraps to it", async () => {
+    const { last } = finalOf(await run({ id: 6, op: "staff-wrap", secretKey: wrap.secret_key,
+      wrappingKey: wrap.wrapping_key }), 6);
+    assert.notEqual(last.result.wrapped, wrap.wrapped); // a fresh nonce
+    const secret = (await run({ id: 7, op: "staff-unwrap", wrapped: last.result.wrapped,
+      wrappingKey: wrap.wrapping_key, publicKey: wrap.public_key })).at(-1).result.secretKey;
+    assert.equal(p.b64encode(secret), wrap.secret_key);
+  });
+
+  test("staff errors come back as {name, message}", async () => {
+    const other = staff.wraps[1];
+    const short = p.b64encode(p.b64decode(wrap.wrapped).subarray(0, 71));
+    const cases = [
+      [{ op: "staff-derive", passphrase: 42, salt: staff.derivations[0].salt, opslimit: 2, memlimit: 8388608 },
+        "ShapeError"],
+      [{ op: "staff-derive", passphrase: "x", salt: p.b64encode(new Uint8Array(15)), opslimit: 2, memlimit: 8388608 },
+        "EncodingError"],
+      [{ op: "staff-derive", passphrase: "x", salt: new Uint8Array(15), opslimit: 2, memlimit: 8388608 }, "ShapeError"],
+      [{ op: "staff-unwrap", wrapped: wrap.wrapped, wrappingKey: other.wrapping_key }, "DecryptionError"],
+      [{ op: "staff-unwrap", wrapped: wrap.wrapped, wrappingKey: wrap.wrapping_key,
+        publicKey: p.b64encode(p.generateKeyPair().publicKey) }, "DecryptionError"],
+      [{ op: "staff-unwrap", wrapped: short, wrappingKey: wrap.wrapping_key }, "ShapeError"],
+      [{ op: "staff-unwrap", wrapped: p.b64decode(short), wrappingKey: wrap.wrapping_key }, "ShapeError"],
+      [{ op: "staff-unwrap", wrapped: wrap.wrapped, wrappingKey: "AAAA" }, "EncodingError"],
+      [{ op: "staff-unwrap", wrapped: wrap.wrapped, wrappingKey: wrap.wrapping_key, publicKey: 7 }, "ShapeError"],
+      [{ op: "staff-wrap", secretKey: new Uint8Array(31), wrappingKey: wrap.wrapping_key }, "ShapeError"],
+      [{ op: "staff-wrap", secretKey: wrap.secret_key }, "ShapeError"],
+    ];
+    for (const [request, name] of cases) {
+      const last = (await run({ id: 1, ...request })).at(-1);
+      assert.equal(last.id, 1);
+      assert.equal(last.error?.name, name, JSON.stringify([request, last]));
+      assert.ok(last.error.message.length > 0);
+      assert.ok(!("result" in last));
+    }
+    const wrong = (await run({ id: 1, op: "staff-unwrap", wrapped: wrap.wrapped, wrappingKey: other.wrapping_key })).at(-1);
+    assert.equal(wrong.error.message, "The passphrase does not unlock this key.");
+  });
+
+  test("WorkerClient rebuilds a wrong passphrase as a DecryptionError", async () => {
+    const client = new WorkerClient(new FakeWorker());
+    await assert.rejects(client.call("staff-unwrap", { wrapped: wrap.wrapped, wrappingKey: staff.wraps[1].wrapping_key }),
+      (err) => err instanceof p.DecryptionError);
+    const progress = [];
+    const keys = await client.call("staff-derive", { passphrase: cheapStaff[0].passphrase, salt: cheapStaff[0].salt,
+      opslimit: 2, memlimit: 8388608 }, (value) => progress.push(value));
+    assert.equal(keys.loginValue, cheapStaff[0].login_value);
+    assert.deepEqual(progress, [0, 1]);
+  });
+
+  const bundle = fileURLToPath(new URL("../../static/dist/worker.js", import.meta.url));
+  const skip = !existsSync(bundle) && "not built: npm run build";
+  test("the built bundle answers the staff operations", { skip }, async () => {
+    const code = readFileSync(bundle, "utf8");
+    const scope = `
+      const { parentPort, workerData } = require("node:worker_threads");
+      class WorkerGlobalScope {}
+      const scope = new WorkerGlobalScope();
+      scope.postMessage = (message, transfer) => parentPort.postMessage(message, transfer);
+      globalThis.WorkerGlobalScope = WorkerGlobalScope;
+      globalThis.self = scope;
+      require("node:vm").runInThisContext(workerData.code, { filename: "worker.js" });
+      parentPort.on("message", (data) => scope.onmessage({ data }));
+    `;
+    const thread = new Worker(scope, { eval: true, workerData: { code } });
+    const port = { postMessage: (message) => thread.postMessage(message), terminate: () => thread.terminate() };
+    const client = new WorkerClient(port);
+    thread.on("message", (data) => port.onmessage({ data }));
+    try {
+      const d = cheapStaff.find((v) => v.name === "arabic/presentation-forms");
+      const keys = await client.call("staff-derive", { passphrase: d.passphrase, salt: d.salt, opslimit: d.opslimit,
+        memlimit: d.memlimit });
+      assert.equal(keys.loginValue, d.login_value);
+      assert.equal(p.b64encode(keys.wrappingKey), d.wrapping_key);
+      const pair = await client.call("staff-keypair");
+      const { wrapped } = await client.call("staff-wrap", { secretKey: pair.secretKey, wrappingKey: keys.wrappingKey });
+      const { secretKey } = await client.call("staff-unwrap", { wrapped, wrappingKey: keys.wrappingKey,
+        publicKey: pair.publicKey });
+      assert.deepEqual(secretKey, pair.secretKey);
+      await assert.rejects(client.call("staff-unwrap", { wrapped: wrap.wrapped, wrappingKey: keys.wrappingKey }),
+        p.DecryptionError);
+    } finally {
+      client.terminate();
+    }
+  });
+});

@@ -1,0 +1,126 @@
+// Inspector sign-in and key wrapping from one passphrase (docs/inspector-keys.md), on
+// libsodium-wrappers-sumo. It mirrors crypto/staff_keys.py function for function (camelCase
+// names), and both are tested against tests/vectors/staff-keys-v1.json. Call `await ready()`
+// (the one of protocol.mjs, re-exported here) before anything else. Pages reach these functions
+// through the worker (static/js/worker.mjs), so Argon2id never runs on the main thread.
+
+import _sodium from "libsodium-wrappers-sumo";
+
+import { CryptoError, DecryptionError, ShapeError, b64encode, ready, toBytes } from "./protocol.mjs";
+
+export { ready };
+
+export const SALT_BYTES = 16;
+export const KEY_BYTES = 32;
+export const NONCE_BYTES = 24;
+export const MAC_BYTES = 16;
+export const WRAPPED_BYTES = NONCE_BYTES + MAC_BYTES + KEY_BYTES; // 72
+const textEncoder = new TextEncoder();
+export const LOGIN_CONTEXT = textEncoder.encode("integrity/v1/staff-login");
+export const WRAP_CONTEXT = textEncoder.encode("integrity/v1/staff-wrap");
+
+function sodium() {
+  // The functions below appear on the module object once its WebAssembly has loaded.
+  if (typeof _sodium.crypto_pwhash !== "function") {
+    throw new CryptoError("The protocol module is not ready: await ready() first.");
+  }
+  return _sodium;
+}
+
+function checkLength(value, length, what) {
+  const bytes = toBytes(value, what);
+  if (bytes.length !== length) throw new ShapeError(`The ${what} must be ${length} bytes.`);
+  return bytes;
+}
+
+/** `utf8(NFKC(passphrase))`: the same passphrase typed on any keyboard gives these bytes. */
+export function normalisePassphrase(passphrase) {
+  if (typeof passphrase !== "string") throw new TypeError("The passphrase must be text.");
+  return textEncoder.encode(passphrase.normalize("NFKC"));
+}
+
+/** `crypto_pwhash(32, utf8(NFKC(passphrase)), salt, opslimit, memlimit, ARGON2ID13)`. */
+export function deriveStaffMaster(passphrase, salt, opslimit, memlimit) {
+  const s = sodium();
+  const bytes = normalisePassphrase(passphrase);
+  try {
+    return s.crypto_pwhash(KEY_BYTES, bytes, checkLength(salt, SALT_BYTES, "salt"), opslimit, memlimit,
+      s.crypto_pwhash_ALG_ARGON2ID13);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** The two independent values `{authValue, wrappingKey}` that follow from the master, one keyed hash each. */
+export function staffKeysFromMaster(master) {
+  const key = checkLength(master, KEY_BYTES, "master key");
+  const s = sodium();
+  return {
+    authValue: s.crypto_generichash(KEY_BYTES, LOGIN_CONTEXT, key),
+    wrappingKey: s.crypto_generichash(KEY_BYTES, WRAP_CONTEXT, key),
+  };
+}
+
+/** The sign-in value and the wrapping key `{authValue, wrappingKey}` of `passphrase` under the inspector's salt. */
+export function deriveStaffKeys(passphrase, salt, opslimit, memlimit) {
+  const master = deriveStaffMaster(passphrase, salt, opslimit, memlimit);
+  try {
+    return staffKeysFromMaster(master);
+  } finally {
+    master.fill(0); // only the two derived values leave this function
+  }
+}
+
+/** What the sign-in form sends in place of the passphrase: `b64(authValue)`. */
+export function loginValue(keys) {
+  return b64encode(checkLength(keys?.authValue, KEY_BYTES, "authentication value"));
+}
+
+/** A fresh per-inspector salt (16 random bytes), drawn when the passphrase is set. */
+export function newStaffSalt() {
+  return sodium().randombytes_buf(SALT_BYTES);
+}
+
+/** `nonce || crypto_secretbox_easy(secretKey, nonce, wrappingKey)`: 72 bytes, with a random nonce by default. */
+export function wrapPrivateKey(secretKey, wrappingKey, nonce = null) {
+  const s = sodium();
+  const sk = checkLength(secretKey, KEY_BYTES, "secret key");
+  const key = checkLength(wrappingKey, KEY_BYTES, "wrapping key");
+  const n = nonce === null || nonce === undefined ? s.randombytes_buf(NONCE_BYTES) : checkLength(nonce, NONCE_BYTES, "nonce");
+  const box = s.crypto_secretbox_easy(sk, n, key);
+  const wrapped = new Uint8Array(WRAPPED_BYTES);
+  wrapped.set(n);
+  wrapped.set(box, NONCE_BYTES);
+  return wrapped;
+}
+
+/** The secret key in `wrapped`; checked against `expectedPublicKey` when given (DecryptionError if not its key). */
+export function unwrapPrivateKey(wrapped, wrappingKey, expectedPublicKey = null) {
+  const s = sodium();
+  const data = checkLength(wrapped, WRAPPED_BYTES, "wrapped private key");
+  const key = checkLength(wrappingKey, KEY_BYTES, "wrapping key");
+  let secretKey;
+  try {
+    secretKey = s.crypto_secretbox_open_easy(data.subarray(NONCE_BYTES), data.subarray(0, NONCE_BYTES), key);
+  } catch {
+    throw new DecryptionError("The passphrase does not unlock this key.");
+  }
+  if (expectedPublicKey !== null && expectedPublicKey !== undefined) {
+    const expected = checkLength(expectedPublicKey, KEY_BYTES, "public key");
+    if (!s.memcmp(s.crypto_scalarmult_base(secretKey), expected)) {
+      secretKey.fill(0);
+      throw new DecryptionError("The unwrapped key does not belong to this public key.");
+    }
+  }
+  return secretKey;
+}
+
+/** The same private key wrapped under a new passphrase's key, for a passphrase change. */
+export function rewrapPrivateKey(wrapped, oldWrappingKey, newWrappingKey, expectedPublicKey = null) {
+  const secretKey = unwrapPrivateKey(wrapped, oldWrappingKey, expectedPublicKey);
+  try {
+    return wrapPrivateKey(secretKey, newWrappingKey);
+  } finally {
+    secretKey.fill(0);
+  }
+}
