@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -14,10 +25,12 @@ from integrity.audit import record
 from integrity.cases.deadlines import deadlines
 from integrity.cases.forms import AssignForm, StatusForm
 from integrity.cases.inbox import InboxFilters, case_for, inbox
+from integrity.cases.thread import case_data, post_message
 from integrity.cases.workflow import WorkflowError, assign, change_status
 from integrity.db import get_session
 from integrity.models import Channel, Role, User, today
 from integrity.reporting.models import Outcome, Report, Status
+from integrity.reporting.services import ProtocolError
 
 bp = restrict(Blueprint("cases", __name__, url_prefix="/cases"), Role.INSPECTOR)
 
@@ -105,3 +118,41 @@ def assignment(report_id: int) -> Response:
     else:
         _flash_errors(form)
     return redirect(url_for("cases.case", report_id=report_id))
+
+
+@bp.errorhandler(ProtocolError)
+def _refused(error: ProtocolError) -> tuple[Response, int]:
+    return jsonify(error=str(error)), error.status
+
+
+@bp.route("/<int:report_id>/data")
+def data(report_id: int) -> Response:
+    """The case's ciphertext and this inspector's key slots, for the page's script."""
+    report = _case(report_id)
+    return jsonify(case_data(get_session(), current_app.extensions["integrity.settings"],
+                             report, g.user))
+
+
+def _post(report_id: int, *, note: bool) -> tuple[Response, int]:
+    report = _case(report_id)
+    body = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    if body is None:
+        raise ProtocolError(_("The request body must be a JSON object."))
+    db = get_session()
+    post_message(db, current_app.extensions["integrity.settings"],
+                 current_app.extensions["integrity.attachments"], report, g.user, body,
+                 note=note)
+    db.commit()
+    return jsonify(status="received"), 201
+
+
+@bp.route("/<int:report_id>/messages", methods=["POST"])
+def message(report_id: int) -> tuple[Response, int]:
+    """A reply to the reporter, sealed in the inspector's browser (form token in a header)."""
+    return _post(report_id, note=False)
+
+
+@bp.route("/<int:report_id>/notes", methods=["POST"])
+def note(report_id: int) -> tuple[Response, int]:
+    """An internal note, sealed to the case's inspectors only."""
+    return _post(report_id, note=True)

@@ -41,6 +41,8 @@ class Outcome(enum.StrEnum):
 class Sender(enum.StrEnum):
     REPORTER = "reporter"
     INSPECTOR = "inspector"
+    # An internal note: sealed to the case's inspectors only, never shown to the reporter.
+    NOTE = "note"
 
 
 report_readers = Table(
@@ -107,7 +109,9 @@ class Message(Base):
     """One message of the thread between the reporter and the inspectors."""
 
     __tablename__ = "messages"
-    __table_args__ = (CheckConstraint("sender IN ('reporter', 'inspector')", name="sender"),)
+    __table_args__ = (
+        CheckConstraint("sender IN ('reporter', 'inspector', 'note')", name="sender"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(

@@ -547,7 +547,8 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
             {"id": str(position), "from": message.sender,
              "sent_on": message.sent_on.isoformat(), "payload": crypto.b64encode(message.payload),
              "key_slot": crypto.b64encode(by_message[message.id])}
-            for position, message in enumerate(report.messages, start=1)
+            for position, message in enumerate(
+                (m for m in report.messages if m.sender != Sender.NOTE.value), start=1)
             if message.id in by_message
         ],
     }
@@ -589,6 +590,9 @@ def mailbox_attachment(session: Session, body: object) -> Attachment:
     report = find_report(session, body)
     attachment_id = body.get("id") if isinstance(body, dict) else None
     attachment = session.get(Attachment, attachment_id) if isinstance(attachment_id, str) else None
-    if attachment is None or attachment.report_id != report.id:
+    if attachment is None or attachment.report_id != report.id or (
+        attachment.message_id is not None
+        and session.get(Message, attachment.message_id).sender == Sender.NOTE.value  # type: ignore[union-attr]
+    ):
         raise ProtocolError(_l("Nothing matches this receipt."), 404)
     return attachment

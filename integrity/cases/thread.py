@@ -1,0 +1,83 @@
+"""What the case page's script needs to open a case, and the messages inspectors send.
+
+The server hands out ciphertext and the caller's own key slots only; the browser opens them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from integrity.audit import record
+from integrity.cases.workflow import note_feedback
+from integrity.config import Settings
+from integrity.models import User
+from integrity.reporting import services
+from integrity.reporting.models import Attachment, KeySlot, Message, Report, Sender
+from integrity.reporting.services import ProtocolError
+from integrity.reporting.storage import AttachmentStore
+
+
+def case_data(session: Session, settings: Settings, report: Report, user: User
+              ) -> dict[str, Any]:
+    """The case as ciphertext, each document with ``user``'s key slot, and who can read it."""
+    inst = services.installation(session, settings)
+    mine = {message_id: slot for message_id, slot in session.execute(
+        select(KeySlot.message_id, KeySlot.slot)
+        .where(KeySlot.report_id == report.id, KeySlot.reader == str(user.id)))}
+    attachments = {a.id: a.size for a in session.scalars(
+        select(Attachment).where(Attachment.report_id == report.id))}
+    return {
+        "id": str(report.id), "pad_block": inst.pad_block,
+        "recovery_key": crypto.b64encode(inst.recovery_public_key)
+        if inst.recovery_public_key else None,
+        "reporter_public_key": crypto.b64encode(report.reporter_public_key),
+        "readers": [{"id": str(u.id), "name": u.name,
+                     "public_key": crypto.b64encode(u.public_key or b"")}
+                    for u in services.mailbox_readers(report)],
+        "report": {"payload": crypto.b64encode(report.payload),
+                   "key_slot": _slot(mine.get(None))},
+        "messages": [
+            {"id": str(m.id), "from": m.sender, "sent_on": m.sent_on.isoformat(),
+             "author": m.author_id and str(m.author_id),
+             "payload": crypto.b64encode(m.payload), "key_slot": _slot(mine.get(m.id))}
+            for m in report.messages
+        ],
+        "attachment_sizes": attachments,
+    }
+
+
+def _slot(slot: bytes | None) -> str | None:
+    return crypto.b64encode(slot) if slot is not None else None
+
+
+def post_message(session: Session, settings: Settings, store: AttachmentStore, report: Report,
+                 user: User, body: object, *, note: bool) -> Message:
+    """An inspector's reply to the reporter, or an internal note for the case's inspectors.
+
+    A reply is sealed to the reporter, every reader of the case and the recovery key; a note
+    to the readers and the recovery key only, never to the reporter.
+    """
+    if not isinstance(body, dict):
+        raise ProtocolError(_l("The request body must be a JSON object."))
+    inst = services.installation(session, settings)
+    payload = services._payload(body, settings, inst.pad_block)
+    readers = {str(u.id): u.public_key or b"" for u in services.mailbox_readers(report)}
+    expected = services.expected_readers(readers, inst.recovery_public_key)
+    if note:
+        expected.discard(services.REPORTER)
+    slots = services._key_slots(body, expected)
+    attachments = services._claimable_attachments(
+        session, settings, services._string_list(body, "attachments"))
+    sender = Sender.NOTE if note else Sender.INSPECTOR
+    message = services.add_message(session, store, report, sender, user, payload, slots,
+                                   [a.id for a in attachments])
+    if not note:
+        note_feedback(report)
+    record(session, actor=user, action="note_written" if note else "message_sent",
+           subject=f"report:{report.id}", details={"attachments": len(attachments)})
+    return message
