@@ -27,6 +27,7 @@ from sqlalchemy import insert, select, update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import crypto  # noqa: E402
 from integrity import create_app  # noqa: E402
 from integrity.auth.services import create_user  # noqa: E402
 from integrity.db import new_session  # noqa: E402
@@ -88,7 +89,12 @@ def _signed_in(app, email: str, secret: str):
     client = app.test_client()
     page = client.get("/staff/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    client.post("/staff/login", data={"csrf_token": token, "email": email, "password": PASSWORD})
+    params = client.post("/staff/login/params", json={"email": email},
+                         headers={"X-CSRFToken": token}).get_json()
+    keys = crypto.derive_staff_keys(PASSWORD, crypto.b64decode(params["salt"]),
+                                    params["opslimit"], params["memlimit"])
+    client.post("/staff/login", data={"csrf_token": token, "email": email,
+                                      "password": crypto.login_value(keys), "derived": "1"})
     page = client.get("/staff/login/code").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     answer = client.post("/staff/login/code",

@@ -49,7 +49,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["integrity.settings"] = settings
     app.extensions["integrity.attachments"] = AttachmentStore(settings.data_dir / "attachments")
     app.extensions["integrity.hasher"] = Hasher(
-        settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism
+        settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
+        settings.kdf_opslimit, settings.kdf_memlimit,
     )
 
     logs.install_privacy_filters()

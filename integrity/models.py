@@ -89,6 +89,12 @@ class User(Base):
     # An inspector's X25519 public key: reports are sealed to it. The private key never
     # reaches the server in clear (offline key file, or wrapped in the browser).
     public_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    # The passphrase is split in the browser (docs/inspector-keys.md): the salt and cost of
+    # that derivation, and the private key wrapped under the derived wrapping key.
+    login_salt: Mapped[Optional[bytes]] = mapped_column(LargeBinary(16))
+    login_opslimit: Mapped[Optional[int]] = mapped_column(Integer)
+    login_memlimit: Mapped[Optional[int]] = mapped_column(Integer)
+    wrapped_secret_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(72))
     # Offline inspectors keep their key in a file and read cases with `integrity decrypt`.
     can_sign_in: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

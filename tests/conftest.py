@@ -171,6 +171,25 @@ def csrf_token(client: FlaskClient, url: str) -> str:
     return next(group for group in match.groups() if group)
 
 
+def login_value(client: FlaskClient, email: str, passphrase: str) -> str:
+    """What the sign-in page's script sends: the passphrase split with the account's salt."""
+    import crypto
+
+    token = csrf_token(client, "/staff/login")
+    params = client.post("/staff/login/params", json={"email": email},
+                         headers={"X-CSRFToken": token}).get_json()
+    keys = crypto.derive_staff_keys(passphrase, crypto.b64decode(params["salt"]),
+                                    params["opslimit"], params["memlimit"])
+    return crypto.login_value(keys)
+
+
+def sign_in_form(client: FlaskClient, email: str, passphrase: str) -> dict[str, str]:
+    """The sign-in form as the page's script submits it."""
+    value = login_value(client, email, passphrase)
+    return {"csrf_token": csrf_token(client, "/staff/login"), "email": email,
+            "password": value, "derived": "1"}
+
+
 def totp_now(secret: str) -> str:
     return pyotp.TOTP(secret).now()
 
@@ -180,10 +199,8 @@ def login(client: FlaskClient):
     """Sign ``account`` in through both steps, as a browser would."""
 
     def do(account: Account) -> None:
-        token = csrf_token(client, "/staff/login")
         response = client.post(
-            "/staff/login",
-            data={"csrf_token": token, "email": account.email, "password": account.password},
+            "/staff/login", data=sign_in_form(client, account.email, account.password)
         )
         assert response.status_code == 302, response.get_data(as_text=True)
         if account.totp_secret:

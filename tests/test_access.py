@@ -58,10 +58,9 @@ def test_security_headers_on_every_page_for_every_audience(app, client, make_acc
 
 
 def _sign_in(client: FlaskClient, account) -> None:
-    from tests.conftest import csrf_token, totp_now
+    from tests.conftest import csrf_token, sign_in_form, totp_now
 
-    client.post("/staff/login", data={"csrf_token": csrf_token(client, "/staff/login"),
-                                      "email": account.email, "password": account.password})
+    client.post("/staff/login", data=sign_in_form(client, account.email, account.password))
     if account.totp_secret:
         client.post("/staff/login/code", data={
             "csrf_token": csrf_token(client, "/staff/login/code"),

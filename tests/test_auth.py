@@ -10,10 +10,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from integrity.models import Role, StaffSession, User
-from tests.conftest import TEST_PASSWORD, csrf_token, totp_now
+from tests.conftest import TEST_PASSWORD, csrf_token, sign_in_form, totp_now
 
 
 def _post_login(client: FlaskClient, email: str, password: str):
+    """Sign in as the page's script does: the passphrase is split first."""
+    return client.post("/staff/login", data=sign_in_form(client, email, password))
+
+
+def _post_plain_login(client: FlaskClient, email: str, password: str):
+    """Sign in with the script off: the passphrase itself goes to the server."""
     token = csrf_token(client, "/staff/login")
     return client.post(
         "/staff/login", data={"csrf_token": token, "email": email, "password": password}
@@ -237,3 +243,45 @@ def test_sign_ins_and_failures_are_audited_without_what_was_typed(client, make_a
     ]
     assert all("typo-secret" not in e.details + e.actor for e in entries)
     assert verify(db).ok
+
+
+def test_without_javascript_managers_sign_in_but_inspectors_are_refused(client, make_account):
+    manager = make_account(Role.MANAGER)
+    assert _post_plain_login(client, manager.email, manager.password).status_code == 302
+    other = client.application.test_client()
+    inspector = make_account(Role.INSPECTOR)
+    refused = _post_plain_login(other, inspector.email, inspector.password)
+    assert refused.status_code == 200
+    assert "do not match" in refused.get_data(as_text=True)
+    assert _post_login(other, inspector.email, inspector.password).status_code == 302
+
+
+def test_the_server_stores_no_passphrase_only_the_hash_of_a_derived_value(
+    client, make_account, db
+) -> None:
+    import crypto
+
+    inspector = make_account(Role.INSPECTOR)
+    user = db.get(User, inspector.id)
+    assert user.login_salt is not None and len(user.login_salt) == 16
+    value = sign_in_form(client, inspector.email, inspector.password)["password"]
+    assert value != inspector.password and len(crypto.b64decode(value)) == 32
+    assert inspector.password not in user.password_hash
+    from argon2 import PasswordHasher
+
+    assert PasswordHasher().verify(user.password_hash, value)
+
+
+def test_login_parameters_do_not_tell_who_has_an_account(client, make_account) -> None:
+    inspector = make_account(Role.INSPECTOR)
+    token = csrf_token(client, "/staff/login")
+
+    def params(email: str) -> dict:
+        return client.post("/staff/login/params", json={"email": email},
+                           headers={"X-CSRFToken": token}).get_json()
+
+    real, fake = params(inspector.email), params("nobody-here@example.org")
+    assert set(real) == set(fake) == {"salt", "opslimit", "memlimit"}
+    assert params("nobody-here@example.org") == fake  # stable, like a real one
+    assert fake["salt"] != real["salt"] and len(fake["salt"]) == len(real["salt"])
+    assert client.post("/staff/login/params", json={"email": "x@example.org"}).status_code == 400

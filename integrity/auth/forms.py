@@ -14,6 +14,8 @@ class LoginForm(FlaskForm):
     # sending it; the server treats whatever arrives here as the credential to check.
     password = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=1024)])
     next = HiddenField()
+    # Set to "1" by the page's script when ``password`` holds the derived login value.
+    derived = HiddenField()
 
 
 class CodeForm(FlaskForm):
@@ -28,6 +30,10 @@ class CodeForm(FlaskForm):
 
 
 class PasswordChangeForm(FlaskForm):
+    # With the page's script: "1", and the fields hold derived values (docs/inspector-keys.md).
+    derived = HiddenField()
+    new_salt = HiddenField()
+    new_wrapped_key = HiddenField()
     current = PasswordField(_l("Current passphrase"), validators=[DataRequired()])
     new = PasswordField(
         _l("New passphrase"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
@@ -16,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+import crypto
 from integrity.models import Role, StaffSession, User, today, utcnow
 
 MIN_PASSWORD_LENGTH = 12
@@ -29,12 +31,19 @@ class AccountError(ValueError):
 
 
 class Hasher:
-    """Argon2id with the installation's cost, plus a dummy hash for unknown accounts."""
+    """Argon2id with the installation's cost, plus a dummy hash for unknown accounts.
 
-    def __init__(self, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    ``login_opslimit`` and ``login_memlimit`` are the cost of the passphrase split done in the
+    browser (docs/inspector-keys.md) for new passphrases.
+    """
+
+    def __init__(self, time_cost: int, memory_cost: int, parallelism: int,
+                 login_opslimit: int = 3, login_memlimit: int = 67108864) -> None:
         self.argon2 = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
         )
+        self.login_opslimit = login_opslimit
+        self.login_memlimit = login_memlimit
 
     @cached_property
     def dummy_hash(self) -> str:
@@ -88,15 +97,16 @@ def create_user(
         raise AccountError(_l("A name is required."))
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise AccountError(_l("An account with that e-mail address already exists."))
-    check_new_password(password)
     user = User(
         email=email,
         name=name.strip(),
         role=role.value,
-        password_hash=hasher.hash(password),
         must_change_password=must_change_password,
         totp_secret=totp_secret,
     )
+    # The server knows this first passphrase (it printed or read it); the account must
+    # change it at first sign-in, in the browser, where the split happens on the device.
+    set_passphrase(hasher, user, password)
     session.add(user)
     session.flush()
     return user
@@ -107,27 +117,120 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def authenticate(session: Session, hasher: Hasher, email: str, password: str) -> User | None:
-    """The active user with this e-mail and passphrase, else None, in similar time either way."""
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None or not user.active or not user.can_sign_in:
-        hasher.verify(hasher.dummy_hash, password)
+@dataclass(frozen=True)
+class LoginParams:
+    """What the browser needs to split a passphrase: the salt and the Argon2id cost."""
+
+    salt: bytes
+    opslimit: int
+    memlimit: int
+
+    def as_json(self) -> dict[str, object]:
+        return {"salt": crypto.b64encode(self.salt), "opslimit": self.opslimit,
+                "memlimit": self.memlimit}
+
+
+def login_params(hasher: Hasher, secret_key: str, session: Session, email: str) -> LoginParams:
+    """The account's derivation parameters; for an unknown address, made-up ones that look
+    the same and stay the same, so the answer does not tell who has an account."""
+    user = find_user(session, email)
+    if user is not None and user.login_salt is not None and user.can_sign_in:
+        return LoginParams(user.login_salt, user.login_opslimit or hasher.login_opslimit,
+                           user.login_memlimit or hasher.login_memlimit)
+    fake = hmac.new(secret_key.encode(), b"login-salt:" + normalise_email(email).encode(),
+                    hashlib.sha256).digest()[:16]
+    return LoginParams(fake, hasher.login_opslimit, hasher.login_memlimit)
+
+
+def derived_login_value(passphrase: str, params: LoginParams) -> str:
+    """What the browser sends instead of the passphrase (crypto/staff_keys.py)."""
+    keys = crypto.derive_staff_keys(passphrase, params.salt, params.opslimit, params.memlimit)
+    return crypto.login_value(keys)
+
+
+def set_passphrase(hasher: Hasher, user: User, passphrase: str) -> None:
+    """Set a passphrase the server was given (a first one, or without JavaScript)."""
+    check_new_password(passphrase)
+    params = LoginParams(crypto.new_staff_salt(), hasher.login_opslimit, hasher.login_memlimit)
+    set_login_value(hasher, user, derived_login_value(passphrase, params), params)
+
+
+def set_login_value(hasher: Hasher, user: User, value: str, params: LoginParams) -> None:
+    """Store the hash of a login value derived in the browser, with its parameters."""
+    try:
+        crypto.b64decode(value, 32, what="login value")
+    except crypto.EncodingError as exc:
+        raise AccountError(_l("The sign-in value sent by the page is not valid.")) from exc
+    user.password_hash = hasher.hash(value)
+    user.login_salt = params.salt
+    user.login_opslimit = params.opslimit
+    user.login_memlimit = params.memlimit
+
+
+def authenticate(session: Session, hasher: Hasher, email: str, secret: str, *,
+                 derived: bool) -> User | None:
+    """The active user with this e-mail and credential, else None, in similar time either way.
+
+    ``secret`` is the login value the page derived (``derived``), or, without JavaScript,
+    the passphrase itself. Inspectors' keys are unlocked by that passphrase, so the server
+    refuses to take an inspector's passphrase: their sign-in needs the page's script.
+    """
+    user = find_user(session, email)
+    usable = user is not None and user.active and user.can_sign_in and user.login_salt
+    if not derived and usable and user is not None and user.role_enum is Role.INSPECTOR:
+        usable = False
+    if not usable or user is None:
+        hasher.verify(hasher.dummy_hash, secret)
         return None
-    if not hasher.verify(user.password_hash, password):
+    candidate = secret if derived else derived_login_value(
+        secret, LoginParams(user.login_salt or b"", user.login_opslimit or 0,
+                            user.login_memlimit or 0))
+    if not hasher.verify(user.password_hash, candidate):
         return None
     if hasher.argon2.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
+        user.password_hash = hasher.hash(candidate)
     return user
 
 
-def change_password(hasher: Hasher, user: User, current: str, new: str) -> None:
-    """Replace the passphrase after checking the current one."""
-    if not hasher.verify(user.password_hash, current):
+@dataclass(frozen=True)
+class PassphraseChange:
+    """A change of passphrase as the page sends it, or as typed without JavaScript."""
+
+    current: str
+    new: str
+    derived: bool
+    new_salt: bytes | None = None
+    new_wrapped_key: bytes | None = None
+
+
+def change_password(hasher: Hasher, user: User, change: PassphraseChange) -> None:
+    """Replace the passphrase after checking the current one (and re-wrap the key)."""
+    current_params = LoginParams(user.login_salt or b"", user.login_opslimit or 0,
+                                 user.login_memlimit or 0)
+    if change.derived:
+        current = change.current
+    elif user.role_enum is Role.INSPECTOR:
+        raise AccountError(_l("Changing an inspector's passphrase needs JavaScript: the key "
+                              "is re-locked on this device."))
+    else:
+        current = derived_login_value(change.current, current_params)
+    if not user.login_salt or not hasher.verify(user.password_hash, current):
         raise AccountError(_l("The current passphrase is not correct."))
-    if new == current:
+    if change.new == change.current:
         raise AccountError(_l("The new passphrase must differ from the current one."))
-    check_new_password(new)
-    user.password_hash = hasher.hash(new)
+    if not change.derived:
+        set_passphrase(hasher, user, change.new)
+    else:
+        if change.new_salt is None or len(change.new_salt) != 16:
+            raise AccountError(_l("The sign-in value sent by the page is not valid."))
+        if user.wrapped_secret_key is not None:
+            if change.new_wrapped_key is None or len(change.new_wrapped_key) != 72:
+                raise AccountError(_l("The page did not re-lock your key; nothing was "
+                                      "changed."))
+            user.wrapped_secret_key = change.new_wrapped_key
+        set_login_value(hasher, user, change.new, LoginParams(
+            change.new_salt, user.login_opslimit or hasher.login_opslimit,
+            user.login_memlimit or hasher.login_memlimit))
     user.must_change_password = False
 
 

@@ -13,6 +13,7 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -22,6 +23,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+import crypto
 from integrity.access import current_user, login_required, public, safe_next
 from integrity.audit import record
 from integrity.auth import services
@@ -105,7 +107,8 @@ def login() -> str | Response:
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         db = get_session()
-        user = services.authenticate(db, _hasher(), form.email.data, form.password.data)
+        user = services.authenticate(db, _hasher(), form.email.data, form.password.data,
+                                     derived=form.derived.data == "1")
         if user is None:
             # An unknown address is not written down: people type passphrases into it.
             known = services.find_user(db, form.email.data)
@@ -219,7 +222,7 @@ def password() -> str | Response:
     if form.validate_on_submit():
         db = get_session()
         try:
-            services.change_password(_hasher(), g.user, form.current.data, form.new.data)
+            services.change_password(_hasher(), g.user, _passphrase_change(form))
         except services.AccountError as exc:
             form.new.errors.append(str(exc))
         else:
@@ -229,6 +232,40 @@ def password() -> str | Response:
             flash(_("Your passphrase has been changed. Other sessions were signed out."), "success")
             return redirect(home_for(g.user))
     return render_template("auth/password.html", form=form, forced=g.user.must_change_password)
+
+
+def _passphrase_change(form: PasswordChangeForm) -> services.PassphraseChange:
+    derived = form.derived.data == "1"
+
+    def optional_b64(value: str | None) -> bytes | None:
+        try:
+            return crypto.b64decode(value) if value else None
+        except crypto.EncodingError:
+            return None
+
+    return services.PassphraseChange(
+        current=form.current.data, new=form.new.data, derived=derived,
+        new_salt=optional_b64(form.new_salt.data) if derived else None,
+        new_wrapped_key=optional_b64(form.new_wrapped_key.data) if derived else None,
+    )
+
+
+# Only the global ceiling: the answer reveals nothing (unknown addresses get stable made-up
+# parameters) and guessing still goes through the limited sign-in itself.
+@bp.route("/login/params", methods=["POST"])
+@limiter.limit(
+    lambda: _settings().ratelimit_global_login, key_func=lambda: "login-all", scope="login-all"
+)
+def login_params() -> Response:
+    """The salt and cost the sign-in page needs to split a passphrase on the device."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    if not isinstance(email, str) or not email.strip():
+        return jsonify(error=_("Enter your e-mail address.")), 400  # type: ignore[return-value]
+    secret = current_app.secret_key
+    assert isinstance(secret, str)
+    params = services.login_params(_hasher(), secret, get_session(), email)
+    return jsonify(params.as_json())
 
 
 @bp.route("/logout", methods=["POST"])
