@@ -125,3 +125,44 @@ def test_pages_fit_a_360_pixel_phone_and_work_by_keyboard(browser, base_url) -> 
     )
     assert unlabelled == []
     context.close()
+
+
+def test_inspector_changes_a_one_time_passphrase_in_the_browser(page, base_url, make_account,
+                                                                db, app) -> None:
+    """The first passphrase (printed by the server) is replaced on the device; neither the
+    old nor the new passphrase is sent, and the new one signs in."""
+    from integrity.models import User
+
+    inspector = make_account(Role.INSPECTOR, must_change=True)
+    bodies: list[str] = []
+    page.on("request", lambda request: bodies.append(request.post_data or ""))
+    page.goto(f"{base_url}/staff/login")
+    page.wait_for_selector('#login-form[data-ready="1"]')
+    page.get_by_label("E-mail address").fill(inspector.email)
+    page.get_by_label("Passphrase").fill(inspector.password)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/staff/login/code")
+    page.get_by_label("Six-digit code from your authenticator app").fill(
+        totp_now(inspector.totp_secret))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/staff/password")
+    page.wait_for_selector('#password-form[data-ready="1"]')
+    new = "a brand new passphrase for the key"
+    page.get_by_label("Current passphrase").fill(inspector.password)
+    page.get_by_label("New passphrase", exact=True).fill(new)
+    page.get_by_label("New passphrase again").fill(new)
+    page.get_by_role("button", name="Change passphrase").click()
+    page.wait_for_url("**/cases/")
+    for secret in (inspector.password, new):
+        assert not any(secret in body or secret.replace(" ", "+") in body for body in bodies)
+    db.expire_all()
+    user = db.get(User, inspector.id)
+    assert not user.must_change_password
+    # The new passphrase works (split the same way), the old one does not.
+    from tests.conftest import sign_in_form
+
+    client = app.test_client()
+    assert client.post("/staff/login", data=sign_in_form(
+        client, inspector.email, inspector.password)).status_code == 200
+    assert client.post("/staff/login", data=sign_in_form(
+        client, inspector.email, new)).status_code == 302
