@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from crypto import b64encode
+from crypto import b64encode, fingerprint
 from integrity.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +62,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["b64"] = b64encode
+    app.jinja_env.filters["fingerprint"] = fingerprint
     app.jinja_env.globals.update(i18n.template_globals())
     security.init_app(app, https=settings.https)
     static_files.init_app(app)

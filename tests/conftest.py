@@ -144,7 +144,8 @@ def make_account(app: Flask, db: Session):
     """Create a staff account; admins and inspectors get a second factor unless told not to."""
     counter = iter(range(1, 1000))
 
-    def make(role: Role, *, totp: bool | None = None, must_change: bool = False) -> Account:
+    def make(role: Role, *, totp: bool | None = None, must_change: bool = False,
+             key: bool = True) -> Account:
         secret = pyotp.random_base32() if (role.requires_totp if totp is None else totp) else None
         email = f"{role.value}{next(counter)}@example.org"
         hasher: Hasher = app.extensions["integrity.hasher"]
@@ -152,6 +153,10 @@ def make_account(app: Flask, db: Session):
             db, hasher, email=email, name=f"Test {role.value}", role=role,
             password=TEST_PASSWORD, totp_secret=secret, must_change_password=must_change,
         )
+        if role is Role.INSPECTOR and key:
+            # As if made at first sign-in (tests that need the real thing pass key=False).
+            user.public_key = KeyPair.generate().public_key
+            user.wrapped_secret_key = os.urandom(72)
         db.commit()
         return Account(user.id, email, TEST_PASSWORD, secret, role)
 

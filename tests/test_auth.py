@@ -285,3 +285,35 @@ def test_login_parameters_do_not_tell_who_has_an_account(client, make_account) -
     assert params("nobody-here@example.org") == fake  # stable, like a real one
     assert fake["salt"] != real["salt"] and len(fake["salt"]) == len(real["salt"])
     assert client.post("/staff/login/params", json={"email": "x@example.org"}).status_code == 400
+
+
+def test_inspector_without_a_key_is_sent_to_make_one_first(client, login, make_account, db):
+    import crypto
+
+    inspector = make_account(Role.INSPECTOR, key=False)
+    login(inspector)
+    response = client.get("/cases/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/key")
+    token = csrf_token(client, "/staff/key")
+    pair = crypto.KeyPair.generate()
+    body = {"public_key": crypto.b64encode(pair.public_key),
+            "wrapped_key": crypto.b64encode(bytes(72))}
+    assert client.post("/staff/key", json={"public_key": "short", "wrapped_key": "x"},
+                       headers={"X-CSRFToken": token}).status_code == 400
+    assert client.post("/staff/key", json=body).status_code == 400  # no form token
+    saved = client.post("/staff/key", json=body, headers={"X-CSRFToken": token})
+    assert saved.status_code == 201 and saved.get_json()["next"].endswith("/cases/")
+    again = client.post("/staff/key", json=body, headers={"X-CSRFToken": token})
+    assert again.status_code == 400 and "already have a key" in again.get_json()["error"]
+    assert client.get("/cases/").status_code == 200
+    db.expire_all()
+    assert db.get(User, inspector.id).public_key == pair.public_key
+
+
+def test_only_inspectors_have_keys(client, login, make_account) -> None:
+    login(make_account(Role.MANAGER))
+    token = csrf_token(client, "/staff/account")
+    response = client.post("/staff/key", json={"public_key": "x", "wrapped_key": "y"},
+                           headers={"X-CSRFToken": token})
+    assert response.status_code == 400
+    assert client.get("/staff/key").status_code == 302

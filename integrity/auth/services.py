@@ -192,6 +192,23 @@ def authenticate(session: Session, hasher: Hasher, email: str, secret: str, *,
     return user
 
 
+def set_inspector_key(user: User, public_key: object, wrapped_key: object) -> None:
+    """Store a key pair made in the browser: the public key, the private key only wrapped.
+
+    Refused when the inspector already has a key: replacing it would lock them out of every
+    case sealed to the old one (an administrator's reset does that, knowingly).
+    """
+    if user.public_key is not None:
+        raise AccountError(_l("You already have a key."))
+    try:
+        public = crypto.b64decode(public_key, 32, what="public key")
+        wrapped = crypto.b64decode(wrapped_key, 72, what="wrapped key")
+    except crypto.EncodingError as exc:
+        raise AccountError(str(exc)) from exc
+    user.public_key = public
+    user.wrapped_secret_key = wrapped
+
+
 @dataclass(frozen=True)
 class PassphraseChange:
     """A change of passphrase as the page sends it, or as typed without JavaScript."""

@@ -307,3 +307,32 @@ def load_user() -> None:
         flash(_("Your session has ended. Please sign in again."), "info")
         return
     g.user = user
+
+
+@bp.route("/key")
+@login_required
+def key() -> str | Response:
+    """An inspector's key: made in the browser at first sign-in, wrapped there."""
+    if g.user.role != Role.INSPECTOR.value:
+        return redirect(home_for(g.user))
+    return render_template("auth/key.html", user=g.user, form=EmptyForm())
+
+
+@bp.route("/key", methods=["POST"])
+@login_required
+def key_save() -> tuple[Response, int] | Response:
+    """Store the public key and the wrapped private key the page made (form token in a header)."""
+    body = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    db = get_session()
+    try:
+        if g.user.role != Role.INSPECTOR.value:
+            raise services.AccountError(_("Only inspectors have keys."))
+        if not isinstance(body, dict):
+            raise services.AccountError(_("The request body must be a JSON object."))
+        services.set_inspector_key(g.user, body.get("public_key"), body.get("wrapped_key"))
+    except services.AccountError as exc:
+        return jsonify(error=str(exc)), 400
+    record(db, actor=g.user, action="key_changed", subject=f"user:{g.user.id}",
+           details={"fingerprint": crypto.fingerprint(g.user.public_key or b"")})
+    db.commit()
+    return jsonify(status="saved", next=home_for(g.user)), 201
