@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +58,42 @@ def create_pg_database(template: str | None = None) -> str:
 def drop_pg_database(name: str) -> None:
     with _pg_admin() as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextlib.contextmanager
+def cli_environment(data_dir: Path, backend: str) -> Iterator[dict[str, str]]:
+    """Environment variables for running the ``integrity`` command against a fresh database."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("INTEGRITY_")}
+    environment["INTEGRITY_DATA_DIR"] = str(data_dir)
+    environment.update({f"INTEGRITY_{k.upper()}": str(v) for k, v in FAST_ARGON2.items()})
+    name = None
+    if backend == "postgresql":
+        name = create_pg_database()
+        environment["INTEGRITY_DATABASE_URL"] = _pg_url(name)
+    try:
+        yield environment
+    finally:
+        if name:
+            drop_pg_database(name)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    """Wait until something listens on ``port`` (a server started in another process)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing listens on port {port}")
 
 
 @pytest.fixture(scope="session")

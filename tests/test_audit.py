@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -23,11 +22,8 @@ from integrity.audit import GENESIS, AuditEntry, AuditHead, entries, entry_hash,
 from integrity.db import make_engine
 from integrity.models import Role, User
 from tests.conftest import (
-    FAST_ARGON2,
     POSTGRES_URL,
-    _pg_url,
-    create_pg_database,
-    drop_pg_database,
+    cli_environment,
     make_settings,
 )
 
@@ -247,16 +243,8 @@ def test_admin_page_sends_anonymous_visitors_to_sign_in(app, client) -> None:
 
 @pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
 def cli_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("INTEGRITY_")}
-    environment["INTEGRITY_DATA_DIR"] = str(tmp_path / "data")
-    environment.update({f"INTEGRITY_{k.upper()}": str(v) for k, v in FAST_ARGON2.items()})
-    name = None
-    if request.param == "postgresql":
-        name = create_pg_database()
-        environment["INTEGRITY_DATABASE_URL"] = _pg_url(name)
-    yield environment
-    if name:
-        drop_pg_database(name)
+    with cli_environment(tmp_path / "data", request.param) as environment:
+        yield environment
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

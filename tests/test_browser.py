@@ -55,22 +55,26 @@ def page(browser):
     context.close()
 
 
+def sign_in_in_browser(page, base_url: str, account) -> None:
+    """Both sign-in steps, typed into the pages as a person would."""
+    page.goto(f"{base_url}/staff/login")
+    page.wait_for_selector('#login-form[data-ready="1"]')
+    page.get_by_label("E-mail address").fill(account.email)
+    page.get_by_label("Passphrase").fill(account.password)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/staff/login/code")
+    page.get_by_label("Six-digit code from your authenticator app").fill(
+        totp_now(account.totp_secret))
+    page.get_by_role("button", name="Sign in").click()
+
+
 def test_inspector_signs_in_with_totp_in_chromium(page, base_url, make_account) -> None:
     inspector = make_account(Role.INSPECTOR)
     sent: list[str] = []
     bodies: list[str] = []
     page.on("request", lambda request: sent.append(request.url))
     page.on("request", lambda request: bodies.append(request.post_data or ""))
-    page.goto(f"{base_url}/staff/login")
-    page.wait_for_selector('#login-form[data-ready="1"]')
-    page.get_by_label("E-mail address").fill(inspector.email)
-    page.get_by_label("Passphrase").fill(inspector.password)
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url("**/staff/login/code")
-    page.get_by_label("Six-digit code from your authenticator app").fill(
-        totp_now(inspector.totp_secret)
-    )
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_in_browser(page, base_url, inspector)
     page.wait_for_url("**/cases/")
     assert page.get_by_role("heading", level=1).inner_text() == "Cases"
     assert page.get_by_role("button", name="Sign out").is_visible()
@@ -136,15 +140,7 @@ def test_inspector_changes_a_one_time_passphrase_in_the_browser(page, base_url, 
     inspector = make_account(Role.INSPECTOR, must_change=True, key=False)
     bodies: list[str] = []
     page.on("request", lambda request: bodies.append(request.post_data or ""))
-    page.goto(f"{base_url}/staff/login")
-    page.wait_for_selector('#login-form[data-ready="1"]')
-    page.get_by_label("E-mail address").fill(inspector.email)
-    page.get_by_label("Passphrase").fill(inspector.password)
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url("**/staff/login/code")
-    page.get_by_label("Six-digit code from your authenticator app").fill(
-        totp_now(inspector.totp_secret))
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_in_browser(page, base_url, inspector)
     page.wait_for_url("**/staff/password")
     page.wait_for_selector('#password-form[data-ready="1"]')
     new = "a brand new passphrase for the key"

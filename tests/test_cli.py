@@ -1,6 +1,5 @@
 """The ``integrity`` command, run as an administrator would run it."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,24 +9,15 @@ from sqlalchemy import func, select
 
 from integrity.db import make_engine
 from integrity.models import Category, Channel, OrgUnit, User
-from tests.conftest import FAST_ARGON2, POSTGRES_URL, _pg_url, create_pg_database, drop_pg_database
+from tests.conftest import POSTGRES_URL, cli_environment
 
 INTEGRITY = str(Path(sys.executable).with_name("integrity"))
 
 
 @pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
 def env(request: pytest.FixtureRequest, tmp_path: Path):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("INTEGRITY_")}
-    environment["INTEGRITY_DATA_DIR"] = str(tmp_path / "data")
-    for name, value in FAST_ARGON2.items():
-        environment[f"INTEGRITY_{name.upper()}"] = str(value)
-    name = None
-    if request.param == "postgresql":
-        name = create_pg_database()
-        environment["INTEGRITY_DATABASE_URL"] = _pg_url(name)
-    yield environment
-    if name:
-        drop_pg_database(name)
+    with cli_environment(tmp_path / "data", request.param) as environment:
+        yield environment
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -7,14 +7,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import FAST_ARGON2
+from tests.conftest import FAST_ARGON2, wait_for_port
 
 INTEGRITY = str(Path(sys.executable).with_name("integrity"))
 CLIENT_ADDRESS = "127.0.0.77"
@@ -92,13 +91,7 @@ def test_served_app_logs_and_stores_no_client_address_or_user_agent(tmp_path: Pa
         server = subprocess.Popen([INTEGRITY, "serve", "--port", str(port)], env=env,
                                   stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            wait_for_port(port)
             _exercise(port)
         finally:
             server.terminate()

@@ -9,7 +9,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from tests.conftest import (
     _pg_url,
     create_pg_database,
     drop_pg_database,
+    wait_for_port,
 )
 from tests.http_adapter import HttpClient, multipart
 from tests.protocol_client import ReporterClient, Upload
@@ -60,13 +60,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path):
     log = log_path.open("w")
     server = subprocess.Popen([INTEGRITY, "serve", "--port", str(port)], env=env, stdout=log,
                               stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
+    wait_for_port(port)
     url = env.get("INTEGRITY_DATABASE_URL") or f"sqlite:///{tmp_path / 'data' / 'integrity.db'}"
     yield {"port": port, "log": log_path, "data": tmp_path / "data",
            "url": url.replace("postgresql://", "postgresql+psycopg://", 1), "server": server}

@@ -354,3 +354,34 @@ export function readersFor(recipients, reporterPublicKey, recoveryKey) {
   if (recoveryKey) readers.recovery = recoveryKey;
   return readers;
 }
+
+/**
+ * Take over `form`'s submission once protected mode is on: `work(client)` runs instead of
+ * the plain submission, once at a time. A submission made while the check is still running
+ * waits for it; in basic mode the plain form goes to the server as it is.
+ */
+export function interceptInProtectedMode(form, kind, work) {
+  let client;
+  let working = false;
+  const started = startProtectedMode(form, kind).then((value) => {
+    client = value;
+  });
+  form.addEventListener("submit", async (event) => {
+    if (client === null) return; // basic mode: the plain form goes to the server
+    event.preventDefault();
+    if (working) return;
+    working = true;
+    try {
+      if (client === undefined) {
+        await started; // sent before the check ended
+        if (client === null) {
+          form.submit();
+          return;
+        }
+      }
+      await work(client);
+    } finally {
+      working = false;
+    }
+  });
+}

@@ -5,7 +5,7 @@
 
 import {
   Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings, readersFor,
-  sealAndUpload, setBusy, setHidden, showError, showFieldError, startProtectedMode,
+  interceptInProtectedMode, sealAndUpload, setBusy, setHidden, showError, showFieldError,
 } from "./page.mjs";
 import { b64encode, formatReceipt, sealedLength } from "./worker-client.mjs";
 
@@ -237,29 +237,7 @@ function main() {
   const strings = pageStrings(form, STRINGS);
   new Progress().hide(); // in case the stylesheet shows the hidden progress area
   const api = new Api(form.dataset.api || "/api/v1", strings);
-  let client;
-  let working = false;
-  const started = startProtectedMode(form, "report").then((value) => {
-    client = value;
-  });
-  form.addEventListener("submit", async (event) => {
-    if (client === null) return; // basic mode: the plain form goes to the server
-    event.preventDefault();
-    if (working) return;
-    working = true;
-    try {
-      if (client === undefined) {
-        await started; // sent before the check ended
-        if (client === null) {
-          form.submit();
-          return;
-        }
-      }
-      await fileReport(form, client, api, strings);
-    } finally {
-      working = false;
-    }
-  });
+  interceptInProtectedMode(form, "report", (client) => fileReport(form, client, api, strings));
 }
 
 if (typeof document !== "undefined") main();
