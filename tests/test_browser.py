@@ -173,3 +173,21 @@ def test_inspector_changes_a_one_time_passphrase_in_the_browser(page, base_url, 
         client, inspector.email, inspector.password)).status_code == 200
     assert client.post("/staff/login", data=sign_in_form(
         client, inspector.email, new)).status_code == 302
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"idle_timeout_minutes": 1}
+
+
+def test_an_idle_tab_forgets_what_it_unlocked(page, base_url, make_account) -> None:
+    inspector = make_account(Role.INSPECTOR)
+    page.clock.install()
+    sign_in_in_browser(page, base_url, inspector)
+    page.wait_for_url("**/cases/")
+    assert page.evaluate("sessionStorage.getItem('integrity.wrappingKey')")
+    page.clock.fast_forward(30_000)
+    assert page.evaluate("sessionStorage.getItem('integrity.wrappingKey')")
+    with page.expect_navigation():
+        page.clock.fast_forward(31_000)
+    assert page.evaluate("sessionStorage.getItem('integrity.wrappingKey')") is None

@@ -1,4 +1,23 @@
-// Forget whatever this tab unlocked when its owner signs out.
-for (const form of document.querySelectorAll('form[data-signout]')) {
-  form.addEventListener("submit", () => sessionStorage.clear());
+// Forget whatever this tab unlocked when its owner signs out, or when the session has been
+// idle for as long as the server allows (the server ends it then too).
+const WRAPPING_KEY = "integrity.wrappingKey";
+
+for (const form of document.querySelectorAll("form[data-signout]")) {
+  form.addEventListener("submit", () => sessionStorage.removeItem(WRAPPING_KEY));
+}
+
+const minutes = Number(document.body.dataset.idleMinutes);
+if (minutes > 0) {
+  let timer;
+  const restart = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      sessionStorage.removeItem(WRAPPING_KEY);
+      window.location.reload(); // the server now answers with the sign-in page
+    }, minutes * 60 * 1000);
+  };
+  for (const name of ["pointerdown", "keydown", "scroll"]) {
+    addEventListener(name, restart, { passive: true });
+  }
+  restart();
 }
