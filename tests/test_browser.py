@@ -191,3 +191,37 @@ def test_an_idle_tab_forgets_what_it_unlocked(page, base_url, make_account) -> N
     with page.expect_navigation():
         page.clock.fast_forward(31_000)
     assert page.evaluate("sessionStorage.getItem('integrity.wrappingKey')") is None
+
+
+def test_inspector_opens_a_case_and_its_thread_in_the_browser(page, base_url, make_account,
+                                                              db, app, channel) -> None:
+    from sqlalchemy import select
+
+    import crypto
+    from integrity.models import Channel, User
+    from tests.protocol_client import ReporterClient
+
+    inspector = make_account(Role.INSPECTOR, key=False)
+    user = db.get(User, inspector.id)
+    pair = crypto.KeyPair.generate()
+    wrapping = crypto.derive_staff_keys(inspector.password, user.login_salt,
+                                        user.login_opslimit, user.login_memlimit).wrapping_key
+    user.public_key = pair.public_key
+    user.wrapped_secret_key = crypto.wrap_private_key(pair.secret_key, wrapping)
+    db.scalar(select(Channel).where(Channel.slug == channel.slug)).recipients.append(user)
+    db.commit()
+    text = "The duty officer keeps seized cigarettes in his car."
+    reporter = ReporterClient(app.test_client())
+    filed = reporter.file(channel.slug, {"what": text})
+    assert reporter.reply(filed.receipt, "It happened twice in October.").status_code == 201
+    bodies: list[str] = []
+    page.on("request", lambda request: bodies.append(request.post_data or ""))
+    sign_in_in_browser(page, base_url, inspector)
+    page.wait_for_url("**/cases/")
+    page.locator("table a").first.click()
+    page.wait_for_selector('#case-content[data-opened="1"]')
+    assert text in page.inner_text("#case-answers")
+    assert "It happened twice in October." in page.inner_text("#case-thread")
+    for secret in (text, crypto.b64encode(pair.secret_key), crypto.b64encode(wrapping)):
+        assert not any(secret in body for body in bodies)
+    assert page.console_errors == []

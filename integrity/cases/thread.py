@@ -48,6 +48,7 @@ def case_data(session: Session, settings: Settings, report: Report, user: User
             for m in report.messages
         ],
         "attachment_sizes": attachments,
+        "questions": [{"key": q.key, "label": q.label} for q in report.channel.questions],
     }
 
 
