@@ -66,14 +66,14 @@ def post_message(session: Session, settings: Settings, store: AttachmentStore, r
     if not isinstance(body, dict):
         raise ProtocolError(_l("The request body must be a JSON object."))
     inst = services.installation(session, settings)
-    payload = services._payload(body, settings, inst.pad_block)
+    payload = services.checked_payload(body, settings, inst.pad_block)
     readers = {str(u.id): u.public_key or b"" for u in services.mailbox_readers(report)}
     expected = services.expected_readers(readers, inst.recovery_public_key)
     if note:
         expected.discard(services.REPORTER)
-    slots = services._key_slots(body, expected)
-    attachments = services._claimable_attachments(
-        session, settings, services._string_list(body, "attachments"))
+    slots = services.checked_key_slots(body, expected)
+    attachments = services.checked_claimable_attachments(
+        session, settings, services.checked_string_list(body, "attachments"))
     sender = Sender.NOTE if note else Sender.INSPECTOR
     message = services.add_message(session, store, report, sender, user, payload, slots,
                                    [a.id for a in attachments])

@@ -201,7 +201,8 @@ def _b64(body: Mapping[str, Any], field: str, length: int | None = None) -> byte
         raise ProtocolError(exc) from exc
 
 
-def _payload(body: Mapping[str, Any], settings: Settings, pad_block: int) -> bytes:
+def checked_payload(body: Mapping[str, Any], settings: Settings, pad_block: int) -> bytes:
+    """A payload field, checked for base64url and the padded length; 413 past the limit."""
     payload = _b64(body, "payload")
     try:
         crypto.check_payload_length(len(payload), pad_block, settings.max_payload_bytes)
@@ -212,7 +213,8 @@ def _payload(body: Mapping[str, Any], settings: Settings, pad_block: int) -> byt
     return payload
 
 
-def _key_slots(body: Mapping[str, Any], expected: set[str]) -> dict[str, bytes]:
+def checked_key_slots(body: Mapping[str, Any], expected: set[str]) -> dict[str, bytes]:
+    """The key slots, 80 bytes each, naming exactly the ``expected`` readers."""
     raw = body.get("key_slots")
     if not isinstance(raw, dict) or not raw:
         raise ProtocolError(_l("The field “key_slots” must be an object of key slots."))
@@ -232,7 +234,8 @@ def _key_slots(body: Mapping[str, Any], expected: set[str]) -> dict[str, bytes]:
     return slots
 
 
-def _string_list(body: Mapping[str, Any], field: str) -> list[str]:
+def checked_string_list(body: Mapping[str, Any], field: str) -> list[str]:
+    """A list of unique strings (or an absent field, as an empty list)."""
     value = body.get(field, [])
     if value is None:
         return []
@@ -243,9 +246,10 @@ def _string_list(body: Mapping[str, Any], field: str) -> list[str]:
     return value
 
 
-def _claimable_attachments(
+def checked_claimable_attachments(
     session: Session, settings: Settings, ids: Sequence[str]
 ) -> list[Attachment]:
+    """The uploads named, if none belongs to a report yet and they fit the limits."""
     if len(ids) > settings.max_attachments:
         raise ProtocolError(_l("A report or message takes at most %(count)d attachments.",
                                count=settings.max_attachments), 413)
@@ -409,10 +413,11 @@ def check_filing(session: Session, settings: Settings, body: object) -> Filing:
                       body.get("org_unit"))
     lookup = _b64(body, "lookup", 32)
     reporter_public_key = _b64(body, "reporter_public_key", 32)
-    payload = _payload(body, settings, route.pad_block)
-    readers = resolve_readers(route, _string_list(body, "excluded"))
-    slots = _key_slots(body, expected_readers(readers, route.recovery_key))
-    attachments = _claimable_attachments(session, settings, _string_list(body, "attachments"))
+    payload = checked_payload(body, settings, route.pad_block)
+    readers = resolve_readers(route, checked_string_list(body, "excluded"))
+    slots = checked_key_slots(body, expected_readers(readers, route.recovery_key))
+    attachments = checked_claimable_attachments(
+        session, settings, checked_string_list(body, "attachments"))
     return Filing(route, crypto.lookup_hash(lookup), reporter_public_key, payload, slots,
                   [int(rid) for rid in readers], [a.id for a in attachments])
 
@@ -561,10 +566,11 @@ def post_reporter_message(
     report = find_report(session, body)
     assert isinstance(body, dict)
     inst = installation(session, settings)
-    payload = _payload(body, settings, inst.pad_block)
+    payload = checked_payload(body, settings, inst.pad_block)
     readers = {str(user.id): user.public_key or b"" for user in mailbox_readers(report)}
-    slots = _key_slots(body, expected_readers(readers, inst.recovery_public_key))
-    attachments = _claimable_attachments(session, settings, _string_list(body, "attachments"))
+    slots = checked_key_slots(body, expected_readers(readers, inst.recovery_public_key))
+    attachments = checked_claimable_attachments(
+        session, settings, checked_string_list(body, "attachments"))
     return add_message(session, store, report, Sender.REPORTER, None, payload, slots,
                        [a.id for a in attachments])
 
