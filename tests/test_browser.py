@@ -208,7 +208,9 @@ def test_inspector_opens_a_case_and_its_thread_in_the_browser(page, base_url, ma
                                         user.login_opslimit, user.login_memlimit).wrapping_key
     user.public_key = pair.public_key
     user.wrapped_secret_key = crypto.wrap_private_key(pair.secret_key, wrapping)
-    db.scalar(select(Channel).where(Channel.slug == channel.slug)).recipients.append(user)
+    row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    assert row is not None
+    row.recipients.append(user)
     db.commit()
     text = "The duty officer keeps seized cigarettes in his car."
     reporter = ReporterClient(app.test_client())
