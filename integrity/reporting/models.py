@@ -52,6 +52,15 @@ report_readers = Table(
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
+# The inspectors the reporter left out. The server is told at filing (the request names
+# them), and keeps it so that a case is never shared with, nor shown to, one of them.
+report_exclusions = Table(
+    "report_exclusions",
+    Base.metadata,
+    Column("report_id", ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
 
 class Report(Base):
     """A filed report. Only the channel, optional category and unit, and the day are clear."""

@@ -81,6 +81,7 @@ def file_plain_report(
     services.store_filing(session, store, Filing(
         route, keys.lookup_hash, keys.public_key, sealed.payload, dict(sealed.key_slots),
         [int(rid) for rid in readers], attachment_ids,
+        [int(rid) for rid in route.recipients if rid not in readers],
     ))
     for sink, _, _ in form.uploads:
         sink.kept = True  # type: ignore[attr-defined]

@@ -40,6 +40,7 @@ from integrity.reporting.models import (
     Report,
     Sender,
     Status,
+    report_exclusions,
     report_readers,
 )
 from integrity.reporting.storage import AttachmentStore, new_attachment_id
@@ -310,6 +311,7 @@ class Filing:
     slots: dict[str, bytes]
     reader_ids: list[int]
     attachment_ids: list[str]
+    excluded_ids: list[int]
 
 
 def _unit_id(value: object) -> int | None:
@@ -419,7 +421,8 @@ def check_filing(session: Session, settings: Settings, body: object) -> Filing:
     attachments = checked_claimable_attachments(
         session, settings, checked_string_list(body, "attachments"))
     return Filing(route, crypto.lookup_hash(lookup), reporter_public_key, payload, slots,
-                  [int(rid) for rid in readers], [a.id for a in attachments])
+                  [int(rid) for rid in readers], [a.id for a in attachments],
+                  [int(rid) for rid in route.recipients if rid not in readers])
 
 
 def store_filing(session: Session, store: AttachmentStore, filing: Filing) -> int:
@@ -443,6 +446,9 @@ def store_filing(session: Session, store: AttachmentStore, filing: Filing) -> in
         {"report_id": report_id, "message_id": None, "reader": reader, "slot": slot}
         for reader, slot in filing.slots.items()
     ])
+    if filing.excluded_ids:
+        session.execute(insert(report_exclusions),
+                        [{"report_id": report_id, "user_id": uid} for uid in filing.excluded_ids])
     _claim(session, store, filing.attachment_ids, report_id, None)
     return report_id
 
