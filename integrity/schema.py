@@ -9,5 +9,6 @@ def metadata() -> MetaData:
     import integrity.audit  # noqa: F401
     import integrity.models  # noqa: F401
     import integrity.reporting.models  # noqa: F401
+    import surveys.models  # noqa: F401
 
     return Base.metadata
