@@ -73,9 +73,15 @@ def test_managers_and_admins_get_403_on_every_case_route(app, make_account, role
     other = app.test_client()
     _sign_in(other, make_account(role))
     token = csrf_token(other, "/staff/account")
-    for method, path in (("GET", "/cases/"), ("GET", f"/cases/{report_id}"),
-                         ("POST", f"/cases/{report_id}/status"),
-                         ("POST", f"/cases/{report_id}/assign")):
+    values = {"report_id": report_id, "attachment_id": "a" * 32}
+    routes = [(method, rule.rule, {k: values[k] for k in rule.arguments})
+              for rule in app.url_map.iter_rules() if rule.endpoint.startswith("cases.")
+              for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    assert len(routes) >= 9  # every route of the blueprint, as the URL map lists them
+    for method, rule, arguments in routes:
+        path = rule
+        for name, value in arguments.items():
+            path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
         response = other.open(path, method=method, data={"csrf_token": token})
         assert response.status_code == 403, (method, path)
         assert ANSWERS["what"] not in response.get_data(as_text=True)

@@ -195,6 +195,8 @@ def authenticate(session: Session, hasher: Hasher, email: str, secret: str, *,
 def set_inspector_key(user: User, public_key: object, wrapped_key: object) -> None:
     """Store a key pair made in the browser: the public key, the private key only wrapped.
 
+    With no wrapped key, the public key of an offline key file (``integrity keygen``): the
+    private key stays in the file, which the inspector loads into the case page.
     Refused when the inspector already has a key: replacing it would lock them out of every
     case sealed to the old one (an administrator's reset does that, knowingly).
     """
@@ -202,7 +204,8 @@ def set_inspector_key(user: User, public_key: object, wrapped_key: object) -> No
         raise AccountError(_l("You already have a key."))
     try:
         public = crypto.b64decode(public_key, 32, what="public key")
-        wrapped = crypto.b64decode(wrapped_key, 72, what="wrapped key")
+        wrapped = (None if wrapped_key is None
+                   else crypto.b64decode(wrapped_key, 72, what="wrapped key"))
     except crypto.EncodingError as exc:
         raise AccountError(str(exc)) from exc
     user.public_key = public

@@ -12,6 +12,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -25,12 +26,14 @@ from integrity.audit import record
 from integrity.cases.deadlines import deadlines
 from integrity.cases.forms import AssignForm, StatusForm
 from integrity.cases.inbox import InboxFilters, case_for, inbox
+from integrity.cases.sharing import case_attachment, share_case
 from integrity.cases.thread import case_data, post_message
 from integrity.cases.workflow import WorkflowError, assign, change_status
 from integrity.db import get_session
 from integrity.models import Channel, Role, User, today
 from integrity.reporting.models import Outcome, Report, Status
 from integrity.reporting.services import ProtocolError
+from integrity.reporting.strings import case_strings
 
 bp = restrict(Blueprint("cases", __name__, url_prefix="/cases"), Role.INSPECTOR)
 
@@ -77,6 +80,7 @@ def case(report_id: int) -> str:
         "cases/case.html", report=report,
         due=deadlines(report.created_on, report.acknowledged_on, report.feedback_on, today()),
         status_form=StatusForm(), assign_form=_assign_form(report),
+        page_strings=case_strings(current_app.extensions["integrity.settings"]),
     )
 
 
@@ -156,3 +160,25 @@ def message(report_id: int) -> tuple[Response, int]:
 def note(report_id: int) -> tuple[Response, int]:
     """An internal note, sealed to the case's inspectors only."""
     return _post(report_id, note=True)
+
+
+@bp.route("/<int:report_id>/share", methods=["POST"])
+def share(report_id: int) -> tuple[Response, int]:
+    """Add a reader: the key slots were re-sealed to them in the sharing inspector's browser."""
+    report = _case(report_id)
+    body = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    db = get_session()
+    target = share_case(db, report, g.user, body)
+    db.commit()
+    return jsonify(status="shared", inspector=str(target.id), name=target.name), 201
+
+
+@bp.route("/<int:report_id>/attachments/<attachment_id>")
+def attachment(report_id: int, attachment_id: str) -> Response:
+    """A sealed file of this case, as stored: the browser opens it with the key in a payload."""
+    report = _case(report_id)
+    found = case_attachment(get_session(), report, attachment_id)
+    if found is None:
+        abort(404)
+    store = current_app.extensions["integrity.attachments"]
+    return send_file(store.path(found.id), mimetype="application/octet-stream", max_age=0)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.audit import record
+from integrity.cases.sharing import share_candidates
 from integrity.cases.workflow import note_feedback
 from integrity.config import Settings
 from integrity.models import User
@@ -33,6 +34,8 @@ def case_data(session: Session, settings: Settings, report: Report, user: User
         select(Attachment).where(Attachment.report_id == report.id))}
     return {
         "id": str(report.id), "pad_block": inst.pad_block,
+        "max_attachments": settings.max_attachments,
+        "max_attachment_bytes": settings.max_attachment_bytes,
         "recovery_key": crypto.b64encode(inst.recovery_public_key)
         if inst.recovery_public_key else None,
         "reporter_public_key": crypto.b64encode(report.reporter_public_key),
@@ -49,6 +52,10 @@ def case_data(session: Session, settings: Settings, report: Report, user: User
         ],
         "attachment_sizes": attachments,
         "questions": [{"key": q.key, "label": q.label} for q in report.channel.questions],
+        # Whom the page may offer to share the case with (never an excluded inspector).
+        "share_candidates": [{"id": str(u.id), "name": u.name,
+                              "public_key": crypto.b64encode(u.public_key or b"")}
+                             for u in share_candidates(session, report)],
     }
 
 

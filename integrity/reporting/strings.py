@@ -63,3 +63,29 @@ def mailbox_strings(settings: Settings) -> dict[str, str]:
         "status_closed": _("Closed"),
         "failed": _("Your mailbox could not be opened on this device. Please try again."),
     }
+
+
+def case_strings(settings: Settings) -> dict[str, str]:
+    """The inspector's case page (static/js/case.mjs)."""
+    return {
+        **_shared(settings),
+        "reporter": _("Reporter"),
+        "inspector": _("Inspector"),
+        "note": _("Internal note"),
+        "locked": _("This browser does not hold your unlocked key: sign out and sign in again "
+                    "with JavaScript on."),
+        "failed": _("The case could not be opened with your key."),
+        "wrongKeyFile": _("This key file is not the key of your account."),
+        "badKeyFile": _("This file is not a key file of this system."),
+        "download": _("Save %(name)s"),
+        "unlocking": _("Unlocking the file…"),
+        "sending": _("Locking and sending…"),
+        "sharing": _("Sealing the case to the inspector…"),
+        "empty": _("Write a message or attach a file."),
+        "emptyNote": _("Write the note."),
+        "sent": _("Your message was sent to the reporter."),
+        "noted": _("The note was saved."),
+        "shared": _("The case was shared with %(name)s."),
+        "chooseInspector": _("Choose an inspector."),
+        "noFiles": _("No files."),
+    }

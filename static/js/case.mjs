@@ -1,14 +1,45 @@
-// The case page: the inspector's key is unwrapped in the worker with the wrapping key this
-// tab derived at sign-in, and the report and its thread are opened there. Nothing readable
-// goes back to the server.
+// The case page (bundled as static/dist/case.js). The inspector's key is unwrapped in the
+// worker with the wrapping key this tab derived at sign-in, or read from an offline key file;
+// the report, its files and its thread are opened there; replies, notes and shares are sealed
+// there. Only ciphertext and key slots go back to the server.
 
-import { startWorker } from "./worker-client.mjs";
+import {
+  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings, readersFor,
+  safeFileName, saveBlob, sealAndUpload, setBusy, setHidden, showError, showFieldError,
+} from "./page.mjs";
+import { b64decode, b64encode, sealedLength, startWorker } from "./worker-client.mjs";
 
 const WRAPPING_KEY = "integrity.wrappingKey";
+const OFFLINE_KEY = "integrity.offlineKey"; // a key file's secret key, for this tab only
+const REPORT_DOCUMENT = "report";
 
-function element(tag, text) {
+const STRINGS = {
+  reporter: "Reporter",
+  inspector: "Inspector",
+  note: "Internal note",
+  locked: "This browser does not hold your unlocked key.",
+  failed: "The case could not be opened with your key.",
+  wrongKeyFile: "This key file is not the key of your account.",
+  badKeyFile: "This file is not a key file of this system.",
+  download: "Save %(name)s",
+  unlocking: "Unlocking the file…",
+  sending: "Locking and sending…",
+  sharing: "Sealing the case to the inspector…",
+  empty: "Write a message or attach a file.",
+  emptyNote: "Write the note.",
+  sent: "Your message was sent to the reporter.",
+  noted: "The note was saved.",
+  shared: "The case was shared with %(name)s.",
+  chooseInspector: "Choose an inspector.",
+  noFiles: "No files.",
+  tooManyFiles: "A report or message takes at most %(count)d attachments.",
+  fileTooLarge: "The file “%(name)s” is larger than the %(size)s this server accepts for one file.",
+};
+
+function element(tag, text, className) {
   const node = document.createElement(tag);
   if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
   return node;
 }
 
@@ -16,56 +47,295 @@ function shown(value) {
   return Array.isArray(value) ? value.join(", ") : String(value);
 }
 
-async function main() {
-  const area = document.getElementById("case-content");
-  if (!area) return;
-  const strings = JSON.parse(area.dataset.strings || "{}");
-  const locked = document.getElementById("case-locked");
-  const wrappingKey = sessionStorage.getItem(WRAPPING_KEY);
-  if (!wrappingKey || !area.dataset.wrapped) {
-    locked.textContent = strings.locked;
-    return;
+/** Staff calls: same-origin with the session cookie and the form token. */
+class StaffApi extends Api {
+  constructor(csrf, strings) {
+    super("", strings);
+    this.csrf = csrf;
   }
-  let client;
-  try {
-    client = await startWorker(area.dataset.worker, area.dataset.workerIntegrity);
+
+  request(path, init) {
+    return super.request(path, { ...init, credentials: "same-origin" });
+  }
+
+  headers(extra = {}) {
+    return super.headers({ "X-CSRFToken": this.csrf, ...extra });
+  }
+}
+
+class Case {
+  constructor(area, client, secretKey) {
+    this.area = area;
+    this.client = client;
+    this.secretKey = secretKey;
+    this.strings = pageStrings(area, STRINGS);
+    this.staff = new StaffApi(area.dataset.csrf, this.strings);
+    this.api = new Api(area.dataset.api, this.strings);
+    this.progress = new Progress(byId("progress-area"));
+    this.data = null;
+  }
+
+  open(item) {
+    return this.client.call("open-document", {
+      payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock: this.data.pad_block,
+    });
+  }
+
+  async load() {
+    this.data = await this.staff.get(this.area.dataset.data);
+    this.report = await this.open(this.data.report);
+    this.messages = [];
+    for (const message of this.data.messages) {
+      // A message sealed before this inspector could read the case has no slot for them.
+      if (message.key_slot) this.messages.push({ ...message, document: await this.open(message) });
+    }
+    this.render();
+  }
+
+  render() {
+    const answers = byId("case-answers");
+    answers.replaceChildren();
+    const labels = new Map((this.data.questions || []).map((q) => [q.key, q.label]));
+    for (const [key, value] of Object.entries(this.report.answers || {})) {
+      answers.append(element("dt", labels.get(key) || key), element("dd", shown(value)));
+    }
+    setHidden(answers, false);
+    const files = byId("case-file-list");
+    files.replaceChildren(...this.fileItems(this.report));
+    if (!files.children.length) files.append(element("li", this.strings.noFiles));
+    setHidden(byId("case-files"), false);
+    const thread = byId("case-thread");
+    thread.replaceChildren();
+    for (const message of this.messages) {
+      const item = element("li", undefined, `message-${message.from}`);
+      item.append(element("p", `${this.strings[message.from] || message.from} · ${message.sent_on}`, "meta"));
+      item.append(element("p", message.document.text || "", "text"));
+      const attached = this.fileItems(message.document);
+      if (attached.length) {
+        const list = element("ul", undefined, "files");
+        list.append(...attached);
+        item.append(list);
+      }
+      thread.append(item);
+    }
+    setHidden(thread, false);
+    const select = byId("share-inspector");
+    const options = this.data.share_candidates.map((c) => {
+      const option = element("option", c.name);
+      option.value = c.id;
+      return option;
+    });
+    const none = element("option", this.strings.chooseInspector);
+    none.value = "";
+    select.replaceChildren(none, ...options);
+    setHidden(byId("share-form"), !options.length);
+    setHidden(byId("share-heading"), !options.length);
+    setHidden(byId("case-actions"), false);
+  }
+
+  fileItems(document) {
+    const entries = Array.isArray(document.attachments) ? document.attachments : [];
+    return entries.map((entry) => {
+      const item = element("li");
+      const button = element("button", fill(this.strings.download, { name: safeFileName(entry.name) }));
+      button.type = "button";
+      button.addEventListener("click", () => this.download(entry, button));
+      item.append(button);
+      return item;
+    });
+  }
+
+  async download(entry, button) {
+    clearError();
+    button.disabled = true;
+    try {
+      this.progress.step(this.strings.unlocking, 0);
+      const response = await this.staff.request(this.area.dataset.attachments + encodeURIComponent(entry.id),
+        { method: "GET", headers: this.staff.headers() });
+      const sealed = await response.blob();
+      const { blob } = await this.client.call("open-stream", { blob: sealed, key: entry.key },
+        (value) => this.progress.set(value));
+      saveBlob(new Blob([blob], { type: entry.type || "application/octet-stream" }), safeFileName(entry.name));
+    } catch (err) {
+      this.fail(err, button);
+    } finally {
+      this.progress.hide();
+      button.disabled = false;
+    }
+  }
+
+  /** The case's readers as seal-document wants them; with the reporter for a reply. */
+  readers(withReporter) {
+    const readers = readersFor(this.data.readers, this.data.reporter_public_key, this.data.recovery_key);
+    if (!withReporter) delete readers.reporter;
+    return readers;
+  }
+
+  async send(form, { note }) {
+    const s = this.strings;
+    clearError();
+    clearFieldErrors(form);
+    const textarea = form.querySelector("textarea");
+    const input = form.querySelector("input[type=file]");
+    const text = textarea.value.trim();
+    const files = input ? [...input.files] : [];
+    if (!text && !files.length) {
+      showFieldError(textarea.closest(".field"), [textarea], note ? s.emptyNote : s.empty, `${textarea.id}-error`);
+      textarea.focus();
+      return;
+    }
+    const config = { max_attachments: this.data.max_attachments, max_attachment_bytes: this.data.max_attachment_bytes };
+    const limit = fileLimitError(files, config, s, sealedLength);
+    if (limit) {
+      showFieldError(input.closest(".field"), [input], limit, `${input.id}-error`);
+      input.focus();
+      return;
+    }
+    setBusy(form, true);
+    try {
+      this.progress.step(s.sending, 0);
+      const uploads = await sealAndUpload(this.client, this.api, files, (value) => this.progress.set(value * 0.9));
+      const sealed = await this.client.call("seal-document", {
+        document: { text, attachments: uploads.entries }, readers: this.readers(!note), padBlock: this.data.pad_block,
+      });
+      await this.staff.post(this.area.dataset[note ? "notes" : "messages"], {
+        payload: sealed.payload, key_slots: sealed.keySlots, attachments: uploads.ids,
+      });
+      textarea.value = "";
+      if (input) input.value = "";
+      await this.load();
+      this.announce(note ? s.noted : s.sent);
+    } catch (err) {
+      this.fail(err, form);
+    } finally {
+      this.progress.hide();
+      setBusy(form, false);
+    }
+  }
+
+  async share(form) {
+    clearError();
+    clearFieldErrors(form);
+    const select = byId("share-inspector");
+    const target = this.data.share_candidates.find((c) => c.id === select.value);
+    if (!target) {
+      showFieldError(select.closest(".field"), [select], this.strings.chooseInspector, "share-inspector-error");
+      select.focus();
+      return;
+    }
+    setBusy(form, true);
+    try {
+      this.progress.step(this.strings.sharing, null);
+      const documents = [[REPORT_DOCUMENT, this.data.report.key_slot],
+        ...this.messages.map((message) => [message.id, message.key_slot])];
+      const { slots } = await this.client.call("reseal", {
+        slots: documents.map(([, slot]) => slot), secretKey: this.secretKey, publicKey: target.public_key,
+      });
+      await this.staff.post(this.area.dataset.share, {
+        inspector: target.id, key_slots: Object.fromEntries(documents.map(([id], i) => [id, slots[i]])),
+      });
+      await this.load();
+      this.announce(fill(this.strings.shared, { name: target.name }));
+    } catch (err) {
+      this.fail(err, form);
+    } finally {
+      this.progress.hide();
+      setBusy(form, false);
+    }
+  }
+
+  announce(message) {
+    let box = byId("case-announce");
+    if (!box) {
+      box = element("p", "", "notice success");
+      box.id = "case-announce";
+      box.setAttribute("role", "status");
+      byId("case-actions").prepend(box);
+    }
+    box.textContent = message;
+  }
+
+  fail(err, anchor) {
+    if (!(err instanceof ApiError)) console.error(err);
+    showError(anchor, err instanceof ApiError ? err.message : this.strings.failed).focus();
+  }
+}
+
+class Locked extends Error {}
+
+/**
+ * The inspector's secret key: unwrapped with this tab's wrapping key when the account's key
+ * was made in the browser, or read from the offline key file `integrity keygen` wrote.
+ */
+async function secretKeyFor(area, client, strings) {
+  if (area.dataset.wrapped) {
+    const wrappingKey = sessionStorage.getItem(WRAPPING_KEY);
+    if (!wrappingKey) throw new Locked(strings.locked);
     const { secretKey } = await client.call("staff-unwrap", {
       wrapped: area.dataset.wrapped, wrappingKey, publicKey: area.dataset.public,
     });
-    const response = await fetch(area.dataset.data, { credentials: "same-origin", cache: "no-store" });
-    if (!response.ok) throw new Error(`case data: ${response.status}`);
-    const data = await response.json();
-    const open = (item) => client.call("open-document", {
-      payload: item.payload, slot: item.key_slot, secretKey, padBlock: data.pad_block,
+    return secretKey;
+  }
+  const kept = sessionStorage.getItem(OFFLINE_KEY);
+  if (kept) return b64decode(kept, 32, "secret key");
+  const form = byId("key-file-form");
+  setHidden(form, false);
+  return new Promise((resolve) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearFieldErrors(form);
+      const input = byId("key-file");
+      try {
+        const pair = await client.call("key-file", { text: await input.files[0].text() });
+        if (b64encode(pair.publicKey) !== area.dataset.public) {
+          showFieldError(input.closest(".field"), [input], strings.wrongKeyFile, "key-file-error");
+          return;
+        }
+        sessionStorage.setItem(OFFLINE_KEY, b64encode(pair.secretKey));
+        input.value = "";
+        setHidden(form, true);
+        resolve(pair.secretKey);
+      } catch {
+        showFieldError(input.closest(".field"), [input], strings.badKeyFile, "key-file-error");
+      }
     });
-    const report = await open(data.report);
-    const answers = document.getElementById("case-answers");
-    const labels = new Map((data.questions || []).map((q) => [q.key, q.label]));
-    for (const [key, value] of Object.entries(report.answers || {})) {
-      answers.append(element("dt", labels.get(key) || key), element("dd", shown(value)));
-    }
-    answers.hidden = false;
-    const thread = document.getElementById("case-thread");
-    for (const message of data.messages) {
-      if (!message.key_slot) continue; // sealed before this inspector could read the case
-      const document_ = await open(message);
-      const item = element("li");
-      item.className = `message-${message.from}`;
-      item.append(element("p", `${strings[message.from] || message.from} · ${message.sent_on}`));
-      item.firstChild.className = "meta";
-      const text = element("p", document_.text || "");
-      text.className = "text";
-      item.append(text);
-      thread.append(item);
-    }
-    thread.hidden = false;
-    locked.hidden = true;
-    secretKey.fill(0);
-    area.dataset.opened = "1";
+  });
+}
+
+async function main() {
+  const area = byId("case-content");
+  if (!area) return;
+  const strings = pageStrings(area, STRINGS);
+  const locked = byId("case-locked");
+  let client;
+  try {
+    client = await startWorker(area.dataset.worker, area.dataset.workerIntegrity);
   } catch {
     locked.textContent = strings.failed;
-  } finally {
-    if (client) client.terminate();
+    return;
+  }
+  try {
+    const secretKey = await secretKeyFor(area, client, strings);
+    const page = new Case(area, client, secretKey);
+    await page.load();
+    byId("reply-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      page.send(event.currentTarget, { note: false });
+    });
+    byId("note-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      page.send(event.currentTarget, { note: true });
+    });
+    byId("share-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      page.share(event.currentTarget);
+    });
+    setHidden(locked, true);
+    area.dataset.opened = "1";
+  } catch (err) {
+    if (!(err instanceof ApiError) && !(err instanceof Locked)) console.error(err);
+    locked.textContent = err instanceof Locked ? err.message : strings.failed;
+    setHidden(locked, false);
   }
 }
 

@@ -5,6 +5,12 @@
 import { b64encode, startWorker } from "./worker-client.mjs";
 
 const WRAPPING_KEY = "integrity.wrappingKey";
+const OFFLINE_KEY = "integrity.offlineKey"; // a key file read on the case page
+
+function forget() {
+  sessionStorage.removeItem(WRAPPING_KEY);
+  sessionStorage.removeItem(OFFLINE_KEY);
+}
 
 function csrfToken(form) {
   return form.querySelector('input[name="csrf_token"]')?.value || "";
@@ -31,7 +37,7 @@ function showProgress(form, on) {
 function main() {
   const form = document.getElementById("login-form");
   if (!form) return;
-  sessionStorage.removeItem(WRAPPING_KEY); // a new sign-in starts with nothing unlocked
+  forget(); // a new sign-in starts with nothing unlocked
   // The handler is attached at once, before the worker is up, so that a quick submission
   // still waits for the split instead of sending the passphrase itself.
   const worker = startWorker(form.dataset.worker, form.dataset.workerIntegrity).then(

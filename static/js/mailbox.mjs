@@ -5,9 +5,11 @@
 
 import {
   Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings, readersFor,
-  interceptInProtectedMode, sealAndUpload, setBusy, setHidden, showError, showFieldError,
+  interceptInProtectedMode, safeFileName, saveBlob, sealAndUpload, setBusy, setHidden, showError, showFieldError,
 } from "./page.mjs";
 import { b64encode, normaliseReceipt, sealedLength } from "./worker-client.mjs";
+
+export { safeFileName };
 
 // English defaults; the template may give translations in #mailbox-form's data-strings (JSON).
 export const STRINGS = {
@@ -40,15 +42,6 @@ export const STRINGS = {
   server: "The server could not handle the request (error %(status)s). Please try again later.",
 };
 
-/** A file name from inside a payload, harmless as a download name (no path, no control characters). */
-export function safeFileName(name, fallback = "attachment") {
-  const cleaned = String(name ?? "")
-    .replace(/[\u0000-\u001f\u007f<>:"/\\|?*]+/g, "_")
-    .replace(/^[\s.]+|[\s.]+$/g, "")
-    .slice(0, 120);
-  return cleaned || fallback;
-}
-
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
@@ -61,17 +54,6 @@ function element(tag, attributes = {}, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
-}
-
-/** Save `blob` as a download named `name`: through <a download>, never shown in the page. */
-function saveBlob(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const link = element("a", { href: url, download: name, rel: "noopener" });
-  setHidden(link, true);
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 /** Everything one opened mailbox needs, held in memory for this page only. */

@@ -48,6 +48,29 @@ export function formatBytes(bytes) {
   return `${Math.max(1, Math.floor(bytes / 1024))} KB`;
 }
 
+/** A file name from inside a payload, harmless as a download name (no path, no control characters). */
+export function safeFileName(name, fallback = "attachment") {
+  const cleaned = String(name ?? "")
+    .replace(/[\u0000-\u001f\u007f<>:"/\\|?*]+/g, "_")
+    .replace(/^[\s.]+|[\s.]+$/g, "")
+    .slice(0, 120);
+  return cleaned || fallback;
+}
+
+/** Save `blob` as a download named `name`: through <a download>, never shown in the page. */
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  link.rel = "noopener";
+  setHidden(link, true);
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
 // ---------------------------------------------------------------- protected mode
 
 // English fallbacks for the #mode line; the template may give translated ones as

@@ -1,9 +1,15 @@
 // Forget whatever this tab unlocked when its owner signs out, or when the session has been
 // idle for as long as the server allows (the server ends it then too).
 const WRAPPING_KEY = "integrity.wrappingKey";
+const OFFLINE_KEY = "integrity.offlineKey"; // a key file read on the case page
+
+function forget() {
+  sessionStorage.removeItem(WRAPPING_KEY);
+  sessionStorage.removeItem(OFFLINE_KEY);
+}
 
 for (const form of document.querySelectorAll("form[data-signout]")) {
-  form.addEventListener("submit", () => sessionStorage.removeItem(WRAPPING_KEY));
+  form.addEventListener("submit", () => forget());
 }
 
 const minutes = Number(document.body.dataset.idleMinutes);
@@ -12,7 +18,7 @@ if (minutes > 0) {
   const restart = () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      sessionStorage.removeItem(WRAPPING_KEY);
+      forget();
       window.location.reload(); // the server now answers with the sign-in page
     }, minutes * 60 * 1000);
   };

@@ -16,11 +16,15 @@
 //   staff-wrap    {secretKey, wrappingKey}             -> {wrapped} (b64, 72 bytes)
 //   staff-unwrap  {wrapped, wrappingKey, publicKey?}   -> {secretKey}
 //   staff-keypair                                      -> {publicKey, secretKey}: a fresh X25519 pair
+//   key-file      {text}                               -> {publicKey, secretKey} of an offline key file
+//   reseal        {slots: [slot], secretKey, publicKey} -> {slots: [slot]} (b64): each slot's key
+//                                                         sealed anew to publicKey
 // Binary inputs may be bytes or the b64 text the API gives.
 
 import {
   KEY_BYTES, SALT_BYTES, SLOT_BYTES, ShapeError, b64decode, b64encode, deriveReporterKeys, generateKeyPair,
-  generateReceipt, openDocument, openStream, ready, sealDocument, sealStream, solveWork,
+  generateReceipt, loadKeyFile, openDocument, openKeySlot, openStream, ready, sealDocument, sealKey, sealStream,
+  solveWork,
 } from "./protocol.mjs";
 import {
   deriveStaffKeys, loginValue, unwrapPrivateKey, wrapPrivateKey,
@@ -152,6 +156,30 @@ const OPERATIONS = {
   "staff-keypair"() {
     const pair = generateKeyPair();
     return [{ publicKey: pair.publicKey, secretKey: pair.secretKey }, [pair.publicKey.buffer, pair.secretKey.buffer]];
+  },
+
+  // {text} -> {publicKey, secretKey}: the pair in a key file `integrity keygen` wrote.
+  "key-file"(request) {
+    if (typeof request.text !== "string") throw new ShapeError("The key file must be text.");
+    const pair = loadKeyFile(request.text);
+    return [{ publicKey: pair.publicKey, secretKey: pair.secretKey }, [pair.publicKey.buffer, pair.secretKey.buffer]];
+  },
+
+  // {slots: [slot], secretKey, publicKey} -> {slots}: sharing a case. Each document key is
+  // opened with secretKey and sealed to publicKey; the keys never leave the worker.
+  reseal(request) {
+    if (!Array.isArray(request.slots)) throw new ShapeError("The key slots must be a list.");
+    const secretKey = binary(request.secretKey, "secret key", KEY_BYTES);
+    const publicKey = binary(request.publicKey, "public key", KEY_BYTES);
+    const slots = request.slots.map((slot) => {
+      const key = openKeySlot(binary(slot, "key slot", SLOT_BYTES), secretKey);
+      try {
+        return b64encode(sealKey(key, publicKey));
+      } finally {
+        key.fill(0);
+      }
+    });
+    return [{ slots }, []];
   },
 };
 

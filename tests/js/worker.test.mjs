@@ -209,6 +209,61 @@ describe("worker handler", () => {
   });
 });
 
+describe("sharing a case", () => {
+  const doc = vectors.document;
+  const slot = vectors.key_slots.inspector;
+
+  test("reseal opens the vector slot and seals the same document key to another reader", async () => {
+    const other = p.generateKeyPair();
+    const { progress, last } = finalOf(await run({
+      id: 1, op: "reseal", slots: [slot, slot], secretKey: doc.inspector_secret_key, publicKey: other.publicKey,
+    }), 1);
+    assert.deepEqual(progress, []);
+    assert.equal(last.result.slots.length, 2);
+    assert.notEqual(last.result.slots[0], last.result.slots[1]); // a fresh ephemeral key each time
+    for (const resealed of last.result.slots) {
+      assert.equal(p.b64decode(resealed).length, p.SLOT_BYTES);
+      assert.equal(p.b64encode(p.openKeySlot(p.b64decode(resealed), other.secretKey)), doc.key);
+      const opened = p.openDocument(p.b64decode(doc.payload), p.b64decode(resealed), other.secretKey, doc.pad_block);
+      assert.deepEqual(opened, JSON.parse(doc.json));
+    }
+    // The original holder cannot open what went to the other reader.
+    assert.throws(() => p.openKeySlot(p.b64decode(last.result.slots[0]), p.b64decode(doc.inspector_secret_key)),
+      p.DecryptionError);
+  });
+
+  test("reseal refuses a key that does not open the slot, and shapes that are wrong", async () => {
+    const other = p.generateKeyPair();
+    const cases = [
+      [{ slots: [slot], secretKey: other.secretKey, publicKey: other.publicKey }, "DecryptionError"],
+      [{ slots: slot, secretKey: doc.inspector_secret_key, publicKey: other.publicKey }, "ShapeError"],
+      [{ slots: [slot.slice(0, 40)], secretKey: doc.inspector_secret_key, publicKey: other.publicKey },
+        "EncodingError"],
+      [{ slots: [slot], secretKey: doc.inspector_secret_key, publicKey: new Uint8Array(31) }, "ShapeError"],
+    ];
+    for (const [index, [request, name]] of cases.entries()) {
+      const { last } = finalOf(await run({ id: index, op: "reseal", ...request }), index);
+      assert.equal(last.error?.name, name, JSON.stringify(request));
+    }
+  });
+
+  test("key-file reads what dumpKeyFile writes and refuses halves that do not belong together", async () => {
+    const pair = p.keyPairFromSecretKey(p.b64decode(doc.inspector_secret_key));
+    const text = p.dumpKeyFile(pair, "Offline inspector");
+    const { last } = finalOf(await run({ id: 1, op: "key-file", text }), 1);
+    assert.equal(p.b64encode(last.result.secretKey), doc.inspector_secret_key);
+    assert.equal(p.b64encode(last.result.publicKey), doc.inspector_public_key);
+    const other = JSON.parse(text);
+    other.public_key = p.b64encode(p.generateKeyPair().publicKey);
+    for (const [request, name] of [
+      [{ text: JSON.stringify(other) }, "KeyFileError"], [{ text: "{}" }, "KeyFileError"], [{ text: 7 }, "ShapeError"],
+    ]) {
+      const { last: refused } = finalOf(await run({ id: 2, op: "key-file", ...request }), 2);
+      assert.equal(refused.error?.name, name);
+    }
+  });
+});
+
 describe("WorkerClient", () => {
   test("resolves results, reports progress, and numbers its calls", async () => {
     const client = new WorkerClient(new FakeWorker());

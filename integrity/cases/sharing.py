@@ -1,0 +1,115 @@
+"""Sharing a case with another inspector: the browser re-seals the case's keys to them.
+
+The server never sees a document key. It checks that the new reader may receive the case
+(an active inspector with a key, not already a reader, not one the reporter excluded) and
+that a new key slot arrives for every document the sharing inspector could open, then adds
+the reader and the slots in one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, insert, select
+from sqlalchemy.orm import Session
+
+import crypto
+from integrity.audit import record
+from integrity.models import Role, User
+from integrity.reporting.models import (
+    Attachment,
+    KeySlot,
+    Report,
+    report_exclusions,
+    report_readers,
+)
+from integrity.reporting.services import ProtocolError
+
+REPORT_DOCUMENT = "report"  # the key of the report's own slot in a share request
+
+
+def is_excluded(session: Session, report: Report, user: User) -> bool:
+    """Whether the reporter left ``user`` out of this report."""
+    return bool(session.scalar(select(exists().where(
+        report_exclusions.c.report_id == report.id, report_exclusions.c.user_id == user.id))))
+
+
+def share_candidates(session: Session, report: Report) -> list[User]:
+    """The inspectors the case may be shared with: active, with a key, neither reading it
+    already nor excluded by the reporter."""
+    readers = select(report_readers.c.user_id).where(report_readers.c.report_id == report.id)
+    excluded = select(report_exclusions.c.user_id).where(
+        report_exclusions.c.report_id == report.id)
+    return list(session.scalars(
+        select(User).where(
+            User.role == Role.INSPECTOR.value, User.active.is_(True),
+            User.public_key.isnot(None), User.id.not_in(readers), User.id.not_in(excluded),
+        ).order_by(User.name, User.id)))
+
+
+def documents_of(session: Session, report: Report, user: User) -> list[str]:
+    """The documents ``user`` holds a key slot for, as a share request names them."""
+    return [REPORT_DOCUMENT if message_id is None else str(message_id)
+            for message_id in session.scalars(
+                select(KeySlot.message_id).where(KeySlot.report_id == report.id,
+                                                 KeySlot.reader == str(user.id))
+                .order_by(KeySlot.message_id.is_not(None), KeySlot.message_id))]
+
+
+def share_case(session: Session, report: Report, sharer: User, body: object) -> User:
+    """Add the inspector named in ``body`` as a reader, with the key slots sealed to them.
+
+    ``body`` is ``{"inspector": "<id>", "key_slots": {"report": slot, "<message id>": slot}}``
+    with a slot for exactly the documents the sharing inspector can open. The caller commits.
+    """
+    if not isinstance(body, dict):
+        raise ProtocolError(_l("The request body must be a JSON object."))
+    target = _target(session, report, body.get("inspector"))
+    slots = _slots(body.get("key_slots"), set(documents_of(session, report, sharer)))
+    session.execute(insert(report_readers).values(report_id=report.id, user_id=target.id))
+    session.execute(insert(KeySlot), [
+        {"report_id": report.id,
+         "message_id": None if document == REPORT_DOCUMENT else int(document),
+         "reader": str(target.id), "slot": slot}
+        for document, slot in slots.items()
+    ])
+    session.expire(report, ["readers"])
+    record(session, actor=sharer, action="case_shared", subject=f"report:{report.id}",
+           details={"with": target.id, "documents": len(slots)})
+    return target
+
+
+def _target(session: Session, report: Report, value: Any) -> User:
+    unknown = ProtocolError(_l("This inspector cannot receive the case."))
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+        raise unknown
+    target = session.get(User, int(value))
+    if (target is None or target.role != Role.INSPECTOR.value or not target.active
+            or target.public_key is None or is_excluded(session, report, target)):
+        # One sentence for every reason: the refusal does not tell who was excluded.
+        raise unknown
+    if target in report.readers:
+        raise ProtocolError(_l("This inspector already reads the case."), 409)
+    return target
+
+
+def _slots(raw: Any, expected: set[str]) -> dict[str, bytes]:
+    if not isinstance(raw, dict) or not raw:
+        raise ProtocolError(_l("The field “key_slots” must be an object of key slots."))
+    if set(raw) != expected:
+        raise ProtocolError(_l("A share needs a key slot for every document you can open, "
+                               "and no other."))
+    slots = {}
+    for document, value in raw.items():
+        try:
+            slots[document] = crypto.b64decode(value, crypto.SLOT_BYTES, what="key slot")
+        except crypto.EncodingError as exc:
+            raise ProtocolError(exc) from exc
+    return slots
+
+
+def case_attachment(session: Session, report: Report, attachment_id: str) -> Attachment | None:
+    """An attachment of this case (of the report or one of its messages), or None."""
+    return session.scalar(select(Attachment).where(
+        Attachment.id == attachment_id, Attachment.report_id == report.id))
