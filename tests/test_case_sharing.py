@@ -74,7 +74,8 @@ def test_a_shared_case_opens_for_the_new_reader_with_its_whole_thread(app, db, c
     data = client.get(f"/cases/{report_id}/data").get_json()
     headers = {"X-CSRFToken": csrf_token(client, f"/cases/{report_id}")}
     reply = _seal(data, {"text": "Which lorries?", "attachments": []}, note=False)
-    assert client.post(f"/cases/{report_id}/messages", json=reply, headers=headers).status_code == 201
+    sent = client.post(f"/cases/{report_id}/messages", json=reply, headers=headers)
+    assert sent.status_code == 201
     data = client.get(f"/cases/{report_id}/data").get_json()
     candidates = {c["id"]: c for c in data["share_candidates"]}
     assert str(outsider.id) in candidates

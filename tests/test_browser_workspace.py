@@ -1,0 +1,245 @@
+"""The inspectors' workspace end to end in real Chromium: an inspector makes a key at first
+sign-in, a report filed through the JavaScript page is opened in the case page with its file,
+the inspector and the reporter write to each other, the case is closed, shared with an
+inspector whose key lives in a file, and never reaches the inspector the reporter excluded.
+The server never receives the passphrase, the wrapping key or a private key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote_plus
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from integrity.audit import verify
+from integrity.db import Base
+from integrity.models import Channel, Role, User
+from tests.conftest import ChannelSetup
+from tests.test_access import _sign_in
+from tests.test_browser import CHROMIUM, sign_in_in_browser
+from tests.test_browser_reporting import (  # noqa: F401 (fixtures)
+    EVIDENCE,
+    REPORT_MARKER,
+    RecordingApp,
+    Sent,
+    base_url,
+    browser,
+    file_with_javascript,
+    playwright_instance,
+    recorder,
+    server,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
+]
+
+INSPECTOR_REPLY = "Thank you. Was anyone else at lane 4 that night? MARKER-INSPECTOR-5ab2"
+REPORTER_ANSWER = "The relief officer saw it too. MARKER-ANSWER-93c0"
+
+
+@pytest.fixture
+def open_page(browser):  # noqa: F811 (the fixture imported above)
+    """New pages, each in a context of its own (a person of their own), recording requests."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.console_errors = []
+        page.sent = []
+        page.on("console",
+                lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+        page.on("request", lambda r: page.sent.append(Sent(r.url, r.method, r.post_data_buffer)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def _wrapping_key(db: Session, account) -> bytes:
+    user = db.get(User, account.id)
+    return crypto.derive_staff_keys(account.password, user.login_salt, user.login_opslimit,
+                                    user.login_memlimit).wrapping_key
+
+
+def _add_recipient(db: Session, slug: str, user_id: int) -> None:
+    channel = db.scalar(select(Channel).where(Channel.slug == slug))
+    user = db.get(User, user_id)
+    assert channel is not None and user is not None
+    channel.recipients.append(user)
+    db.commit()
+
+
+def _every_stored_value(db: Session) -> bytes:
+    """Every value of every row of every table, as bytes, for a search of the database."""
+    db.expire_all()
+    parts = []
+    for table in Base.metadata.sorted_tables:
+        for row in db.execute(select(table)).all():
+            for value in row:
+                if isinstance(value, bytes):
+                    parts.append(value)
+                    parts.append(crypto.b64encode(value).encode())
+                elif value is not None:
+                    parts.append(str(value).encode())
+    return b"\n".join(parts)
+
+
+def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp,  # noqa: F811
+                              app: Flask, db: Session, channel: ChannelSetup,
+                              make_account) -> None:
+    from playwright.sync_api import expect
+
+    first = make_account(Role.INSPECTOR, key=False)
+    offline = make_account(Role.INSPECTOR, key=False)
+    excluded = make_account(Role.INSPECTOR, key=False)
+    excluded_user = db.get(User, excluded.id)
+    excluded_user.public_key = crypto.KeyPair.generate().public_key
+    db.commit()
+    _add_recipient(db, channel.slug, excluded.id)
+
+    # 1. The first inspector signs in and makes a key in the browser.
+    inspector = open_page()
+    sign_in_in_browser(inspector, base_url, first)
+    inspector.wait_for_url("**/staff/key")
+    inspector.wait_for_selector('#key-setup[data-ready="1"]')
+    inspector.get_by_role("button", name="Make my key").click()
+    inspector.wait_for_url("**/cases/")
+    db.expire_all()
+    user = db.get(User, first.id)
+    assert user.public_key is not None and user.wrapped_secret_key is not None
+    wrapping_key = _wrapping_key(db, first)
+    secret_key = crypto.unwrap_private_key(user.wrapped_secret_key, wrapping_key)
+    _add_recipient(db, channel.slug, first.id)
+
+    # 2. A reporter files through the JavaScript page, leaving one inspector out.
+    reporter = open_page()
+    receipt = file_with_javascript(reporter, base_url, channel, exclude=str(excluded.id))
+
+    # 3. The inspector opens the case: answers and the file, decrypted in the page.
+    inspector.goto(f"{base_url}/cases/")
+    inspector.locator("table a").first.click()
+    inspector.wait_for_selector('#case-content[data-opened="1"]')
+    report_path = inspector.url.removeprefix(base_url)
+    expect(inspector.locator("#case-answers")).to_contain_text(REPORT_MARKER)
+    with inspector.expect_download() as info:
+        inspector.get_by_role("button", name="Save evidence.bin").click()
+    assert info.value.suggested_filename == "evidence.bin"
+    assert Path(info.value.path()).read_bytes() == EVIDENCE
+
+    # 4. ...and replies to the reporter, sealed in the page.
+    inspector.fill("#reply-text", INSPECTOR_REPLY)
+    inspector.get_by_role("button", name="Send to the reporter").click()
+    expect(inspector.locator("#case-announce")).to_have_text(
+        "Your message was sent to the reporter.")
+    expect(inspector.locator("#case-thread")).to_contain_text(INSPECTOR_REPLY)
+    inspector.fill("#note-text", "Check the lane 4 roster. MARKER-NOTE-77e1")
+    inspector.get_by_role("button", name="Save the note").click()
+    expect(inspector.locator("#case-announce")).to_have_text("The note was saved.")
+
+    # 5. The reporter reads the reply in the mailbox and answers.
+    reporter.goto(f"{base_url}/mailbox")
+    reporter.fill("#receipt-input", crypto.format_receipt(receipt))
+    reporter.get_by_role("button", name="Open").click()
+    thread = reporter.locator("#thread")
+    expect(thread).to_contain_text(INSPECTOR_REPLY)
+    expect(thread).not_to_contain_text("MARKER-NOTE")
+    reporter.fill("#reply-text", REPORTER_ANSWER)
+    reporter.get_by_role("button", name="Send").click()
+    expect(reporter.get_by_text("Your message was sent.")).to_be_visible()
+
+    # 6. The inspector sees the answer and closes the case with an outcome.
+    inspector.reload()
+    inspector.wait_for_selector('#case-content[data-opened="1"]')
+    expect(inspector.locator("#case-thread")).to_contain_text(REPORTER_ANSWER)
+    inspector.select_option("#status", "closed")
+    inspector.select_option("#outcome", "substantiated")
+    inspector.get_by_role("button", name="Change status").click()
+    expect(inspector.locator("#case-status")).to_contain_text("Closed (Substantiated)")
+
+    # 7. An inspector whose key was made offline registers its public half from the file.
+    offline_pair = crypto.KeyPair.generate()
+    key_file = {"name": "inspector.key", "mimeType": "application/json",
+                "buffer": crypto.dump_key_file(offline_pair, "Offline").encode()}
+    second = open_page()
+    sign_in_in_browser(second, base_url, offline)
+    second.wait_for_url("**/staff/key")
+    second.wait_for_selector('#key-setup[data-ready="1"]')
+    second.set_input_files("#key-file", files=[key_file])
+    second.get_by_role("button", name="Use this key").click()
+    second.wait_for_url("**/cases/")
+    db.expire_all()
+    offline_user = db.get(User, offline.id)
+    assert offline_user.public_key == offline_pair.public_key
+    assert offline_user.wrapped_secret_key is None
+    expect(second.locator("body")).not_to_contain_text(report_path)
+
+    # 8. The first inspector shares the case; the excluded one is not offered.
+    inspector.reload()
+    inspector.wait_for_selector('#case-content[data-opened="1"]')
+    options = inspector.locator("#share-inspector option").evaluate_all(
+        "options => options.map(o => o.value)")
+    assert str(offline.id) in options and str(excluded.id) not in options
+    inspector.select_option("#share-inspector", str(offline.id))
+    inspector.get_by_role("button", name="Share").click()
+    expect(inspector.locator("#case-announce")).to_contain_text("The case was shared with")
+
+    # 9. The second inspector loads the key file into the case page and reads everything.
+    second.goto(f"{base_url}/cases/")
+    second.locator(f'a[href="{report_path}"]').click()
+    second.set_input_files("#key-file", files=[key_file])
+    second.get_by_role("button", name="Open the case").click()
+    second.wait_for_selector('#case-content[data-opened="1"]')
+    expect(second.locator("#case-answers")).to_contain_text(REPORT_MARKER)
+    expect(second.locator("#case-thread")).to_contain_text(INSPECTOR_REPLY)
+    expect(second.locator("#case-thread")).to_contain_text(REPORTER_ANSWER)
+    expect(second.locator("#case-thread")).to_contain_text("MARKER-NOTE-77e1")
+    with second.expect_download() as info:
+        second.get_by_role("button", name="Save evidence.bin").click()
+    assert Path(info.value.path()).read_bytes() == EVIDENCE
+    # The page keeps the key for this tab only: signing out forgets it.
+    assert second.evaluate("sessionStorage.getItem('integrity.offlineKey')")
+    second.get_by_role("button", name="Sign out").click()
+    assert second.evaluate("sessionStorage.length") == 0
+
+    # 10. The excluded inspector does not see the case or learn that it exists.
+    left_out = app.test_client()
+    _sign_in(left_out, excluded)
+    assert report_path not in left_out.get("/cases/").get_data(as_text=True)
+    assert left_out.get(report_path).status_code == 404
+    assert left_out.get(f"{report_path}/data").status_code == 404
+
+    # The server never received the passphrase, the wrapping key or a private key...
+    forbidden = {
+        "passphrase": first.password.encode(),
+        "passphrase (form)": quote_plus(first.password).encode(),
+        "wrapping key": crypto.b64encode(wrapping_key).encode(),
+        "secret key": crypto.b64encode(secret_key).encode(),
+        "offline secret key": crypto.b64encode(offline_pair.secret_key).encode(),
+        "reply": INSPECTOR_REPLY.encode(), "note": b"MARKER-NOTE-77e1",
+    }
+    for page in (inspector, second):
+        for sent in page.sent:
+            for what, value in forbidden.items():
+                assert sent.body is None or value not in sent.body, f"{what} sent to {sent.url}"
+    for received in recorder.received:
+        for what, value in forbidden.items():
+            assert value not in received.body, f"{what} reached {received.path}"
+    # ...and does not hold them.
+    stored = _every_stored_value(db)
+    for what, value in {**forbidden, "secret key (raw)": secret_key,
+                        "offline secret key (raw)": offline_pair.secret_key,
+                        "wrapping key (raw)": wrapping_key}.items():
+        assert value not in stored, f"{what} is in the database"
+    assert verify(db).ok
+    assert inspector.console_errors == [] and second.console_errors == []
+    assert reporter.console_errors == []
