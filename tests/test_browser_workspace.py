@@ -206,6 +206,13 @@ def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp, 
     with second.expect_download() as info:
         second.get_by_role("button", name="Save evidence.bin").click()
     assert Path(info.value.path()).read_bytes() == EVIDENCE
+    # The case page and the inbox fit a small phone.
+    second.set_viewport_size({"width": 360, "height": 640})
+    for path in (report_path, "/cases/"):
+        if path != report_path:
+            second.goto(f"{base_url}{path}")
+        width = second.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"{path} is {width}px wide"
     # The page keeps the key for this tab only: signing out forgets it.
     assert second.evaluate("sessionStorage.getItem('integrity.offlineKey')")
     second.get_by_role("button", name="Sign out").click()
