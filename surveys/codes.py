@@ -1,0 +1,232 @@
+"""One-time anonymous access codes: issued per unit, stored only as a keyed hash.
+
+A code is 12 characters of Crockford's base32 (no I, L, O or U; typed O reads as 0, I and L
+as 1), shown in three groups of four: 60 random bits. The database keeps HMAC-SHA256 of it
+under the installation's secret key, the wave, the unit and a used flag; nothing else.
+Without the secret key (which is not in the database) a copy of the database cannot even
+test whether a given code is among them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from urllib.parse import urlencode
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from integrity.config import Settings
+from integrity.models import OrgUnit
+from surveys.models import AccessCode, Survey, Wave, WaveState
+from surveys.waves import SurveyError
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12
+GROUP = 4
+MAX_CODES_PER_UNIT = 5000
+_READS_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_SYSTEM_RANDOM = secrets.SystemRandom()
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A code as it is handed out, once: printed on a slip or sent in one e-mail."""
+
+    code: str
+    unit_id: int
+    unit_name: str
+
+
+def generate_code() -> str:
+    """A fresh random code, grouped for reading: ``7KQ2-M9XD-4RTB``."""
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i:i + GROUP] for i in range(0, CODE_LENGTH, GROUP))
+
+
+def normalise_code(text: str) -> str | None:
+    """The code's 12 characters as typed (any case, spaces or dashes), or None if it is none."""
+    compact = "".join(text.split()).replace("-", "").upper().translate(_READS_AS)
+    if len(compact) != CODE_LENGTH or any(c not in ALPHABET for c in compact):
+        return None
+    return compact
+
+
+def format_code(code: str) -> str:
+    compact = normalise_code(code) or code
+    return "-".join(compact[i:i + GROUP] for i in range(0, len(compact), GROUP))
+
+
+def code_hash(secret: bytes, code: str) -> bytes:
+    """HMAC-SHA256 of the normalised code under the installation's secret key."""
+    compact = normalise_code(code)
+    if compact is None:
+        raise SurveyError(_l("An access code has 12 letters and digits."))
+    return hmac.new(secret, b"integrity-survey-code:" + compact.encode(), hashlib.sha256).digest()
+
+
+def survey_link(public_url: str, code: str | None = None) -> str:
+    """The address a respondent opens, with the code filled in when given (QR codes, e-mail)."""
+    base = public_url.rstrip("/") + "/survey"
+    return f"{base}?{urlencode({'code': format_code(code)})}" if code else base
+
+
+def _check_wave(wave: Wave) -> None:
+    if wave.state == WaveState.CLOSED.value:
+        raise SurveyError(_l("Codes cannot be issued for a closed wave."))
+
+
+def _store(session: Session, secret: bytes, wave: Wave, unit: OrgUnit, codes: list[str]) -> None:
+    rows = [AccessCode(code_hash=code_hash(secret, code), wave_id=wave.id, org_unit_id=unit.id,
+                       used=False) for code in codes]
+    # Inserted in random order: where a row lands says nothing of which slip or address.
+    _SYSTEM_RANDOM.shuffle(rows)
+    session.add_all(rows)
+    session.flush()
+
+
+def issue_codes(
+    session: Session, secret: bytes, wave: Wave, counts: Mapping[OrgUnit, int]
+) -> list[IssuedCode]:
+    """``counts[unit]`` fresh codes for each unit; the only time the codes exist in clear."""
+    _check_wave(wave)
+    for count in counts.values():
+        if not 1 <= count <= MAX_CODES_PER_UNIT:
+            raise SurveyError(_l("Issue between 1 and %(count)d codes per unit at a time.",
+                                 count=MAX_CODES_PER_UNIT))
+    issued: list[IssuedCode] = []
+    for unit, count in counts.items():
+        codes = _fresh_codes(count)
+        _store(session, secret, wave, unit, codes)
+        issued.extend(IssuedCode(code, unit.id, unit.name) for code in codes)
+    return issued
+
+
+def _fresh_codes(count: int) -> list[str]:
+    codes: set[str] = set()
+    while len(codes) < count:
+        codes.add(generate_code())
+    return list(codes)
+
+
+def find_code(session: Session, secret: bytes, text: str) -> AccessCode | None:
+    """The stored code matching what the respondent typed, if any."""
+    if normalise_code(text) is None:
+        return None
+    return session.get(AccessCode, code_hash(secret, text))
+
+
+def redeem_code(session: Session, code: AccessCode) -> bool:
+    """Mark ``code`` used unless it already is; False when another submission got there first.
+
+    A conditional UPDATE: of two submissions racing with one code, the second waits for the
+    first's transaction and then matches no row, whatever the database.
+    """
+    result = session.execute(
+        update(AccessCode)
+        .where(AccessCode.code_hash == code.code_hash, AccessCode.used.is_(False))
+        .values(used=True)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+@dataclass(frozen=True)
+class UnitRate:
+    unit_id: int
+    unit_name: str
+    issued: int
+    used: int
+
+    @property
+    def rate(self) -> float:
+        """Codes used / codes issued."""
+        return self.used / self.issued if self.issued else 0.0
+
+
+def response_rates(session: Session, wave: Wave) -> list[UnitRate]:
+    """Per unit: codes issued and codes used in ``wave``."""
+    rows = session.execute(
+        select(OrgUnit.id, OrgUnit.name, func.count(),
+               func.sum(case((AccessCode.used.is_(True), 1), else_=0)))
+        .join(AccessCode, AccessCode.org_unit_id == OrgUnit.id)
+        .where(AccessCode.wave_id == wave.id)
+        .group_by(OrgUnit.id, OrgUnit.name)
+        .order_by(OrgUnit.name)
+    )
+    return [UnitRate(uid, name, int(issued), int(used or 0)) for uid, name, issued, used in rows]
+
+
+# ---------------------------------------------------------------- e-mail
+
+
+@dataclass(frozen=True)
+class Mailing:
+    sent: int
+    failed: list[int]  # positions in the address list that could not be sent to
+
+
+def code_message(settings: Settings, survey: Survey, unit_name: str, code: str,
+                 address: str) -> EmailMessage:
+    """The e-mail carrying one code: the link with the code, the code, what is kept."""
+    message = EmailMessage()
+    message["From"] = settings.mail_sender
+    message["To"] = address
+    message["Subject"] = str(_l("Your access code for the survey “%(title)s”",
+                                title=survey.title))
+    message.set_content("\n\n".join(str(part) for part in (
+        _l("You are invited to answer the anonymous survey “%(title)s”.", title=survey.title),
+        _l("Open this address to answer:"),
+        "    " + survey_link(settings.public_url, code),
+        _l("Or open %(address)s and type this code: %(code)s",
+           address=survey_link(settings.public_url), code=format_code(code)),
+        _l("The code can be used once. It counts your answers for %(unit)s and for nothing "
+           "else: the system keeps no list of who received which code, does not keep this "
+           "address, and stores your answers without the code.", unit=unit_name),
+    )) + "\n")
+    return message
+
+
+def email_codes(
+    session: Session, secret: bytes, settings: Settings, wave: Wave, unit: OrgUnit,
+    addresses: Sequence[str],
+) -> Mailing:
+    """Send one fresh code to each address; only the codes actually sent are stored.
+
+    The addresses are used for sending and forgotten: nothing records them, nor which code
+    went where (codes are stored in random order).
+    """
+    from surveys.mail import Mailer, MailError
+
+    _check_wave(wave)
+    for number, raw in enumerate(addresses, start=1):
+        address = raw.strip()
+        if address and ("@" not in address or any(c.isspace() for c in address)
+                        or len(address) > 254):
+            raise SurveyError(_l("Line %(number)d is not an e-mail address.", number=number))
+    # One code per person, however often the address appears.
+    wanted = list({a.strip().lower(): a.strip() for a in addresses if a.strip()}.values())
+    if not wanted:
+        raise SurveyError(_l("Give at least one e-mail address."))
+    if len(wanted) > MAX_CODES_PER_UNIT:
+        raise SurveyError(_l("Issue between 1 and %(count)d codes per unit at a time.",
+                             count=MAX_CODES_PER_UNIT))
+    sent: list[str] = []
+    failed: list[int] = []
+    with Mailer(settings) as mailer:
+        for number, (address, code) in enumerate(
+                zip(wanted, _fresh_codes(len(wanted)), strict=True), start=1):
+            try:
+                mailer.send(code_message(settings, wave.survey, unit.name, code, address))
+            except MailError:
+                failed.append(number)
+                continue
+            sent.append(code)
+    if sent:
+        _store(session, secret, wave, unit, sent)
+    return Mailing(len(sent), failed)

@@ -1,0 +1,20 @@
+"""Forms of the survey pages. The answers themselves are checked by surveys.services."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Access code"),
+        validators=[DataRequired(message=_l("Type the code from your slip or e-mail.")),
+                    Length(max=40)],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
+                   "maxlength": 40, "autocorrect": "off"},
+    )
+
+
+class AnswersForm(FlaskForm):
+    """The questionnaire: only the form token here; its fields follow the survey definition."""
