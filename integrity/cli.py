@@ -362,3 +362,8 @@ def audit_verify() -> None:
     where = f" at entry {result.first_broken}" if result.first_broken is not None else ""
     click.echo(f"Audit log broken{where}: {result.reason}", err=True)
     sys.exit(1)
+
+
+from surveys.cli import survey  # noqa: E402 (the group uses the helpers above)
+
+main.add_command(survey)
