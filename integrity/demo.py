@@ -181,4 +181,7 @@ def load(session: Session, hasher: Hasher) -> list[DemoAccount]:
     channel = load_channel(session)
     created = load_accounts(session, hasher)
     load_inspector_key(session, channel)
+    from surveys.demo import load_demo_survey
+
+    load_demo_survey(session)
     return created
