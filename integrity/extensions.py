@@ -1,8 +1,16 @@
 """Extensions created unbound here and bound to an application in ``create_app``."""
 
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
+from limits import RateLimitItem, parse_many
+from werkzeug.exceptions import TooManyRequests
 
 
 def _no_default_key() -> str:
@@ -14,3 +22,42 @@ def _no_default_key() -> str:
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=_no_default_key, headers_enabled=True)
+
+
+class RateLimited(TooManyRequests):
+    """A limit counted by ``count_request`` is exceeded (429), with the headers to send."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__()
+        self.rate_limit_headers = headers
+
+
+@lru_cache(maxsize=64)
+def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
+    return tuple(sorted(parse_many(limits)))  # shortest window first, as Flask-Limiter does
+
+
+def count_request(limits: str, key: str) -> dict[str, str]:
+    """Count this request against ``limits`` under ``key`` exactly as ``limiter.limit`` would.
+
+    Same storage, strategy and counter keys as a decorated view, without Flask-Limiter's
+    per-request bookkeeping, which costs more than the count itself on a busy route. Returns
+    the rate-limit headers for the response; raises ``RateLimited`` at the first limit exceeded.
+    """
+    if not (limiter.enabled and limiter.initialized):
+        return {}
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    identifiers = [prefix, key, request.endpoint or ""] if prefix else [key, request.endpoint or ""]
+    strategy = limiter.limiter
+    items = _parsed(limits)
+    for item in items:
+        if not strategy.hit(item, *identifiers):
+            raise RateLimited(_headers(item, identifiers))
+    return _headers(items[0], identifiers) if items else {}
+
+
+def _headers(item: RateLimitItem, identifiers: list[str]) -> dict[str, str]:
+    window = limiter.limiter.get_window_stats(item, *identifiers)
+    reset_at = int(window.reset_time + 1)
+    return {"X-RateLimit-Limit": str(item.amount), "X-RateLimit-Remaining": str(window.remaining),
+            "X-RateLimit-Reset": str(reset_at), "Retry-After": str(int(reset_at - time.time()))}

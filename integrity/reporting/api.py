@@ -7,14 +7,15 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, send_file
+from flask import Blueprint, current_app, g, jsonify, request, send_file
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from integrity.access import public
 from integrity.config import Settings
 from integrity.db import get_session
-from integrity.extensions import csrf, limiter
+from integrity.errors import MESSAGES
+from integrity.extensions import RateLimited, count_request, csrf, limiter
 from integrity.reporting import services
 from integrity.reporting.services import ProtocolError
 from integrity.reporting.storage import AttachmentStore
@@ -49,9 +50,26 @@ def _limit(name: str) -> Callable[[], str]:
     return lambda: str(getattr(settings(), name))
 
 
+def _count(limits: str) -> None:
+    """Count the request against ``limits`` per address; the headers go on any answer."""
+    g.rate_limit_headers = count_request(limits, address_key())
+
+
 @bp.errorhandler(ProtocolError)
 def _refused(error: ProtocolError) -> tuple[Response, int]:
     return jsonify(error=str(error)), error.status
+
+
+@bp.errorhandler(RateLimited)
+def _rate_limited(error: RateLimited) -> tuple[Response, int]:
+    g.rate_limit_headers = error.rate_limit_headers
+    return jsonify(error=str(MESSAGES[429])), 429
+
+
+@bp.after_request
+def _rate_limit_headers(response: Response) -> Response:
+    response.headers.update(g.pop("rate_limit_headers", None) or {})
+    return response
 
 
 def _json_body() -> Any:
@@ -94,8 +112,8 @@ def upload_attachment() -> tuple[Response, int]:
 
 
 @bp.post("/reports")
-@limiter.limit(_limit("ratelimit_reports"), key_func=address_key)
 def file_report() -> tuple[Response, int]:
+    _count(settings().ratelimit_reports)  # the busiest route: the light path, same counters
     db = get_session()
     services.file_report(db, settings(), attachment_store(), _json_body())
     db.commit()
