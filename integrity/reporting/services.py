@@ -14,7 +14,22 @@ from functools import lru_cache
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, and_, bindparam, delete, insert, null, select, update
+from sqlalchemy import (
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    null,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,6 +64,7 @@ REPORTER = "reporter"
 # Core tables for the filing hot path (cheaper than ORM statements).
 REPORTS = cast(Table, Report.__table__)
 KEY_SLOTS = cast(Table, KeySlot.__table__)
+LOOKUP_CONSTRAINT = "uq_reports_lookup_hash"
 RECOVERY = "recovery"
 
 
@@ -284,7 +300,7 @@ def _claim(session: Session, store: AttachmentStore, ids: list[str], report_id: 
 # --- filing -------------------------------------------------------------------------------
 #
 # Filing is the hot path of the API, so it reads everything it needs in one statement and
-# writes with three (report, readers, key slots), in Core rather than through the ORM.
+# writes with one on PostgreSQL (three or four elsewhere), in Core rather than through the ORM.
 
 
 @dataclass(frozen=True)
@@ -427,19 +443,39 @@ def check_filing(session: Session, settings: Settings, body: object) -> Filing:
 
 def store_filing(session: Session, store: AttachmentStore, filing: Filing) -> int:
     """Add the report, its readers, key slots and attachments; 409 if the lookup is taken."""
-    route = filing.route
     try:
-        report_id = int(session.execute(
-            insert(REPORTS).values(
-                channel_id=route.channel_id, category_id=route.category_id,
-                org_unit_id=route.org_unit_id, created_on=today(),
-                lookup_hash=filing.lookup_hash, reporter_public_key=filing.reporter_public_key,
-                payload=filing.payload, status=Status.NEW.value,
-            ).returning(REPORTS.c.id)
-        ).scalar_one())
+        if session.get_bind().dialect.name == "postgresql":
+            report_id = _insert_at_once(session, filing)
+        else:
+            report_id = _insert_one_by_one(session, filing)
     except IntegrityError as exc:
+        if not _lookup_taken(exc):
+            raise
         # The unique lookup hash is what refuses a receipt already in use.
         raise ProtocolError(_l("This receipt is already in use: draw a new one."), 409) from exc
+    _claim(session, store, filing.attachment_ids, report_id, None)
+    return report_id
+
+
+def _report_values(filing: Filing) -> dict[str, Any]:
+    route = filing.route
+    return {"channel_id": route.channel_id, "category_id": route.category_id,
+            "org_unit_id": route.org_unit_id, "created_on": today(),
+            "lookup_hash": filing.lookup_hash, "reporter_public_key": filing.reporter_public_key,
+            "payload": filing.payload, "status": Status.NEW.value}
+
+
+def _lookup_taken(error: IntegrityError) -> bool:
+    diag = getattr(error.orig, "diag", None)  # PostgreSQL names the constraint
+    if diag is not None:
+        return bool(diag.constraint_name == LOOKUP_CONSTRAINT)
+    return "lookup_hash" in str(error.orig)
+
+
+def _insert_one_by_one(session: Session, filing: Filing) -> int:
+    report_id = int(session.execute(
+        insert(REPORTS).values(_report_values(filing)).returning(REPORTS.c.id)
+    ).scalar_one())
     session.execute(insert(report_readers),
                     [{"report_id": report_id, "user_id": uid} for uid in filing.reader_ids])
     session.execute(insert(KEY_SLOTS), [
@@ -449,8 +485,44 @@ def store_filing(session: Session, store: AttachmentStore, filing: Filing) -> in
     if filing.excluded_ids:
         session.execute(insert(report_exclusions),
                         [{"report_id": report_id, "user_id": uid} for uid in filing.excluded_ids])
-    _claim(session, store, filing.attachment_ids, report_id, None)
     return report_id
+
+
+def _insert_at_once(session: Session, filing: Filing) -> int:
+    # One round trip instead of three or four; the statement stores all of it or nothing.
+    params = _report_values(filing)
+    params.update(reader_ids=filing.reader_ids, readers=list(filing.slots),
+                  slots=list(filing.slots.values()), excluded_ids=filing.excluded_ids)
+    statement = _insert_statement(bool(filing.excluded_ids))
+    return int(session.execute(statement, params).scalar_one())
+
+
+@lru_cache(maxsize=2)
+def _insert_statement(with_exclusions: bool) -> Any:
+    """PostgreSQL: the report, its readers, key slots (and exclusions) in one statement."""
+    columns = ("channel_id", "category_id", "org_unit_id", "created_on", "lookup_hash",
+               "reporter_public_key", "payload", "status")
+    report = (insert(REPORTS).values({name: bindparam(name) for name in columns})
+              .returning(REPORTS.c.id).cte("report"))
+
+    def users(table: Table, name: str) -> Any:
+        ids = func.unnest(bindparam(name, type_=ARRAY(Integer)))
+        return insert(table).from_select(["report_id", "user_id"], select(report.c.id, ids))
+
+    slots = (func.unnest(bindparam("readers", type_=ARRAY(String)),
+                         bindparam("slots", type_=ARRAY(LargeBinary)))
+             .table_valued("reader", "slot").render_derived("slot_rows"))
+    parts = [
+        users(report_readers, "reader_ids").cte("readers"),
+        insert(KEY_SLOTS).from_select(
+            ["report_id", "message_id", "reader", "slot"],
+            select(report.c.id, null(), slots.c.reader, slots.c.slot)
+            .select_from(report.join(slots, true())),
+        ).cte("slots"),
+    ]
+    if with_exclusions:
+        parts.append(users(report_exclusions, "excluded_ids").cte("exclusions"))
+    return select(report.c.id).add_cte(*parts)
 
 
 def file_report(
