@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
+from typing import Any
 
 from flask import current_app, request
 from flask_babel import Babel
@@ -19,9 +20,30 @@ def _no_default_key() -> str:
     return "global"
 
 
+class _Limiter(Limiter):
+    """Flask-Limiter, without its before-request pass on the views that count for themselves.
+
+    That pass only adds limits set for every route (application-wide or default limits), and
+    this application sets none; ``count_request`` does the view's own counting.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.self_counted: set[str] = set()  # endpoints that call count_request
+
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        if (in_middleware and request.endpoint in self.self_counted
+                and not (self.limit_manager.application_limits
+                         or self.limit_manager.default_limits)):
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=_no_default_key, headers_enabled=True)
+limiter = _Limiter(key_func=_no_default_key, headers_enabled=True)
 
 
 class RateLimited(TooManyRequests):
@@ -35,6 +57,11 @@ class RateLimited(TooManyRequests):
 @lru_cache(maxsize=64)
 def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
     return tuple(sorted(parse_many(limits)))  # shortest window first, as Flask-Limiter does
+
+
+def counts_itself(endpoint: str) -> None:
+    """Declare that view ``endpoint`` calls ``count_request`` for its rate limits."""
+    limiter.self_counted.add(endpoint)
 
 
 def count_request(limits: str, key: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from integrity.access import public
 from integrity.config import Settings
 from integrity.db import get_session
 from integrity.errors import MESSAGES
-from integrity.extensions import RateLimited, count_request, csrf, limiter
+from integrity.extensions import RateLimited, count_request, counts_itself, csrf, limiter
 from integrity.reporting import services
 from integrity.reporting.services import ProtocolError
 from integrity.reporting.storage import AttachmentStore
@@ -118,6 +118,9 @@ def file_report() -> tuple[Response, int]:
     services.file_report(db, settings(), attachment_store(), _json_body())
     db.commit()
     return jsonify(status="received"), 201
+
+
+counts_itself("api.file_report")
 
 
 def _mailbox_failed(response: Response) -> bool:
