@@ -73,13 +73,62 @@ def init() -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@click.option("--scheduler/--no-scheduler", "with_scheduler", default=None,
+              help="Run the scheduler in this process [default: on with SQLite only; with "
+                   "PostgreSQL run `integrity scheduler` once for the installation].")
+def serve(host: str, port: int, workers: int, threads: int,
+          with_scheduler: bool | None) -> None:
     """Serve the application with gunicorn (the production server)."""
+    from integrity.scheduler import Scheduler
     from integrity.server import serve as run_server
 
     app = _app()
+    settings: Settings = app.extensions["integrity.settings"]
+    if with_scheduler is None:
+        with_scheduler = settings.database_url.startswith("sqlite")
+    scheduler = None
+    if with_scheduler:
+        # An application of its own, so the workers forked below share nothing with it.
+        scheduler = Scheduler(_app())
+        scheduler.start()
+        click.echo("The scheduler runs in this process.")
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C stops)")
-    run_server(app, host, port, workers, threads)
+    try:
+        run_server(app, host, port, workers, threads)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+
+
+@main.command("scheduler")
+@click.option("--lease-seconds", default=60.0, show_default=True, type=float,
+              help="How long the lease lasts without renewal: a standby takes over after it.")
+def scheduler_command(lease_seconds: float) -> None:
+    """Run the scheduler (one per installation): waves, upload and retention purges.
+
+    A second one started beside it waits as a standby and takes over if the first stops.
+    """
+    import signal
+    import threading
+
+    from integrity.scheduler import Scheduler
+
+    scheduler = Scheduler(_app(), lease_seconds=lease_seconds)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    scheduler.start()
+    click.echo(f"Scheduler {scheduler.holder} started; it runs jobs while it holds the lease.")
+    announced = False
+    while not stop.wait(0.5):
+        if scheduler.holds_lease() and not announced:
+            click.echo("This scheduler holds the lease and runs the jobs.")
+            announced = True
+        elif not scheduler.holds_lease() and announced:
+            click.echo("This scheduler lost the lease and waits as a standby.")
+            announced = False
+    scheduler.shutdown()
+    click.echo("Scheduler stopped; its jobs stay stored for the next start.")
 
 
 @main.group()

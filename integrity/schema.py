@@ -9,6 +9,7 @@ def metadata() -> MetaData:
     import integrity.audit  # noqa: F401
     import integrity.models  # noqa: F401
     import integrity.reporting.models  # noqa: F401
+    import integrity.scheduler  # noqa: F401
     import surveys.models  # noqa: F401
 
     return Base.metadata

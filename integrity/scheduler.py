@@ -1,0 +1,418 @@
+"""The one scheduler: APScheduler 3 with its jobs in the application database.
+
+It opens and closes survey waves on their days, plans the next wave of recurring surveys,
+removes uploads no report claimed, and deletes cases past their retention period.
+
+Jobs live in the ``scheduler_jobs`` table (APScheduler's SQLAlchemy job store), so a restart
+loses none; every job coalesces and has no misfire limit, so a job that fell due while the
+scheduler was down runs once when it is back. Exactly one scheduler runs jobs: a lease row
+in ``scheduler_lease`` names the holder until a time, renewed while it lives. Another
+scheduler started beside it waits as a standby and takes over once the lease runs out.
+
+Run it as ``integrity scheduler`` (one process for the whole installation), or in-process
+under ``integrity serve`` for the embedded default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    LargeBinary,
+    String,
+    Table,
+    Unicode,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
+
+from integrity.db import Base, make_engine, new_session
+
+log = logging.getLogger(__name__)
+
+JOBS_TABLE = "scheduler_jobs"
+LEASE_NAME = "scheduler"
+
+
+# APScheduler's job store table, declared here as APScheduler makes it, so that migrations
+# create it and the schema checks know it.
+jobs_table = Table(
+    JOBS_TABLE,
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
+
+
+class SchedulerLease(Base):
+    """Who runs jobs, until when (one row per scheduler name)."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# --- the clock ----------------------------------------------------------------------------
+
+
+class Clock:
+    """Real time, in UTC. A wave's day starts at midnight UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def start_of(self, day: date) -> datetime:
+        """When ``day`` begins: the run time of a job due on that day."""
+        return datetime.combine(day, time(), UTC)
+
+
+@dataclass
+class FastClock(Clock):
+    """A controlled clock for tests and drills: from ``started`` on, each day lasts
+    ``seconds_per_day`` real seconds, ``first_day`` being the day at ``started``."""
+
+    first_day: date
+    seconds_per_day: float = 1.0
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def today(self) -> date:
+        elapsed = (datetime.now(UTC) - self.started).total_seconds()
+        return self.first_day + timedelta(days=int(elapsed // self.seconds_per_day))
+
+    def start_of(self, day: date) -> datetime:
+        offset = (day - self.first_day).days * self.seconds_per_day
+        return self.started + timedelta(seconds=offset)
+
+
+# --- the lease ------------------------------------------------------------------------------
+
+
+def take_lease(session: Session, holder: str, seconds: float,
+               now: datetime | None = None) -> bool:
+    """Take or renew the lease for ``holder``; False while another holder's is current."""
+    moment = (now or datetime.now(UTC)).replace(tzinfo=None)
+    until = moment + timedelta(seconds=seconds)
+    result = session.execute(
+        update(SchedulerLease)
+        .where(SchedulerLease.name == LEASE_NAME,
+               (SchedulerLease.holder == holder) | (SchedulerLease.expires_at < moment))
+        .values(holder=holder, expires_at=until)
+    )
+    if not getattr(result, "rowcount", 0):
+        if session.get(SchedulerLease, LEASE_NAME) is not None:
+            session.rollback()
+            return False
+        try:
+            session.execute(insert(SchedulerLease).values(name=LEASE_NAME, holder=holder,
+                                                          expires_at=until))
+        except IntegrityError:  # another scheduler inserted it first
+            session.rollback()
+            return False
+    session.commit()
+    return True
+
+
+def release_lease(session: Session, holder: str) -> None:
+    session.execute(update(SchedulerLease).where(
+        SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder,
+    ).values(expires_at=datetime(1970, 1, 1)))
+    session.commit()
+
+
+def lease_holder(session: Session, now: datetime | None = None) -> str | None:
+    """The holder of a current lease, if any."""
+    moment = (now or datetime.now(UTC)).replace(tzinfo=None)
+    lease = session.get(SchedulerLease, LEASE_NAME)
+    return lease.holder if lease is not None and lease.expires_at >= moment else None
+
+
+# --- jobs -----------------------------------------------------------------------------------
+#
+# Jobs are stored by reference ("integrity.scheduler:open_wave") with plain arguments, and run
+# against the scheduler of this process.
+
+_current: Scheduler | None = None
+
+
+def _run(task: Callable[[Scheduler, Session], Any]) -> Any:
+    scheduler = _current
+    if scheduler is None or not scheduler.holds_lease():
+        # Not the lease holder (any more): leave the job to the scheduler that is.
+        log.warning("a job came due in a scheduler that does not hold the lease; skipped")
+        return None
+    with scheduler.app.app_context():
+        session = new_session(scheduler.app)
+        try:
+            result = task(scheduler, session)
+            session.commit()
+            return result
+        finally:
+            session.close()
+
+
+def open_wave(wave_id: int) -> None:
+    """Open one wave on its first day (nothing if it is no longer scheduled)."""
+    from surveys.models import Wave, WaveState
+    from surveys.waves import SurveyError
+    from surveys.waves import open_wave as open_it
+
+    def task(scheduler: Scheduler, session: Session) -> None:
+        wave = session.get(Wave, wave_id)
+        if wave is None or wave.state != WaveState.SCHEDULED.value:
+            return
+        try:
+            open_it(session, wave, scheduler.clock.today())
+        except SurveyError as exc:
+            log.warning("wave %s was not opened: %s", wave_id, exc)
+            return
+        _audit(session, "wave_opened", wave_id)
+
+    _run(task)
+    _plan()
+
+
+def close_wave(wave_id: int) -> None:
+    """Close one wave the day after its last day, then plan what follows."""
+    from surveys.models import Wave, WaveState
+    from surveys.waves import close_wave as close_it
+
+    def task(scheduler: Scheduler, session: Session) -> None:
+        wave = session.get(Wave, wave_id)
+        if wave is None or wave.state == WaveState.CLOSED.value:
+            return
+        close_it(session, wave, scheduler.clock.today())
+        _audit(session, "wave_closed", wave_id)
+        scheduler.compact_after_close = True
+
+    _run(task)
+    _plan()
+    scheduler = _current
+    if scheduler is not None and scheduler.compact_after_close:
+        from surveys.waves import compact_storage
+
+        scheduler.compact_after_close = False
+        try:
+            compact_storage(scheduler.engine)
+        except Exception:  # the wave is closed; compaction is tidying and can run again
+            log.exception("the survey tables could not be compacted after a wave closed")
+
+
+def plan_waves() -> None:
+    """Plan the next wave of recurring surveys and a job for every wave's next step."""
+    _plan()
+
+
+def _plan() -> None:
+    # Jobs are stored only once the waves are committed: on SQLite a job store write inside
+    # an open write transaction would wait for itself.
+    steps = _run(lambda scheduler, session: scheduler.plan_waves(session))
+    scheduler = _current
+    if scheduler is not None and steps:
+        scheduler.add_wave_jobs(steps)
+
+
+def purge_uploads() -> int:
+    """Remove uploads no report claimed in time."""
+    from integrity.reporting.services import purge_unclaimed_attachments
+
+    def task(scheduler: Scheduler, session: Session) -> int:
+        return purge_unclaimed_attachments(session, scheduler.app.extensions[
+            "integrity.settings"], scheduler.app.extensions["integrity.attachments"])
+
+    return int(_run(task) or 0)
+
+
+def purge_cases() -> int:
+    """Delete closed cases past their channel's retention period."""
+    from integrity.cases.retention import purge_cases as purge
+
+    def task(scheduler: Scheduler, session: Session) -> int:
+        return len(purge(session, scheduler.app.extensions["integrity.attachments"],
+                         scheduler.clock.today()))
+
+    return int(_run(task) or 0)
+
+
+def _audit(session: Session, action: str, wave_id: int) -> None:
+    from integrity.audit import record
+
+    record(session, actor=None, action=action, subject=f"wave:{wave_id}")
+
+
+# --- the scheduler --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaveStep:
+    wave_id: int
+    action: str  # "open" or "close"
+    day: date
+
+
+class Scheduler:
+    """APScheduler with the database job store, run only while this process holds the lease."""
+
+    def __init__(self, app: Flask, *, clock: Clock | None = None, lease_seconds: float = 60,
+                 holder: str | None = None) -> None:
+        self.app = app
+        self.clock = clock or Clock()
+        self.lease_seconds = lease_seconds
+        self.holder = holder or f"{os.getpid()}-{secrets.token_hex(6)}"
+        self.engine: Engine = app.extensions["integrity.engine"]
+        self.compact_after_close = False
+        self._held = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # The job store gets an engine of its own, since APScheduler disposes of it on
+        # shutdown; without a pool, as it connects rarely and leaves no connection behind.
+        store_engine = make_engine(app.extensions["integrity.settings"].database_url,
+                                   poolclass=NullPool)
+        self.aps = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=store_engine, tablename=JOBS_TABLE)},
+            executors={"default": {"type": "threadpool", "max_workers": 2}},
+            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+            timezone=UTC,
+        )
+
+    # The lease loop: take the lease, start jobs, renew; or wait as a standby.
+
+    def start(self) -> None:
+        """Start in the background: run jobs as soon as the lease is ours."""
+        global _current
+        if _current is not None and _current is not self:
+            raise RuntimeError("A scheduler already runs in this process.")
+        _current = self
+        self._thread = threading.Thread(target=self._keep_lease, name="scheduler-lease",
+                                        daemon=True)
+        self._thread.start()
+
+    def _keep_lease(self) -> None:
+        interval = max(0.2, self.lease_seconds / 3)
+        while not self._stop.is_set():
+            try:
+                with self.app.app_context():
+                    session = new_session(self.app)
+                    try:
+                        held = take_lease(session, self.holder, self.lease_seconds)
+                    finally:
+                        session.close()
+            except Exception:  # a database hiccup: keep trying, and stop running jobs
+                log.exception("the scheduler could not reach its lease")
+                held = False
+            if held and not self._held:
+                self._begin()
+            elif not held and self._held:
+                log.warning("the scheduler lost its lease; its jobs stop here")
+                self._held = False
+                self.aps.pause()
+            self._stop.wait(interval)
+
+    def _begin(self) -> None:
+        self._held = True
+        if self.aps.running:
+            self.aps.resume()
+        else:
+            self.aps.start()
+        self.install_jobs()
+        log.info("the scheduler holds the lease and runs jobs")
+
+    def holds_lease(self) -> bool:
+        return self._held and not self._stop.is_set()
+
+    def wait_until_running(self, seconds: float = 30) -> bool:
+        """Block until this scheduler runs jobs (for the command line and tests)."""
+        deadline = datetime.now(UTC) + timedelta(seconds=seconds)
+        while datetime.now(UTC) < deadline:
+            if self._held:
+                return True
+            self._stop.wait(0.05)
+        return False
+
+    def shutdown(self) -> None:
+        """Stop running jobs and give the lease back; jobs stay stored for the next start."""
+        global _current
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.aps.running:
+            self.aps.shutdown(wait=True)
+        if self._held:
+            with self.app.app_context():
+                session = new_session(self.app)
+                try:
+                    release_lease(session, self.holder)
+                finally:
+                    session.close()
+        self._held = False
+        if _current is self:
+            _current = None
+
+    # Jobs
+
+    def install_jobs(self) -> None:
+        """The standing jobs, under fixed ids (replacing what an earlier start stored)."""
+        add = self.aps.add_job
+        add("integrity.scheduler:purge_uploads", "interval", minutes=15, id="purge-uploads",
+            replace_existing=True)
+        add("integrity.scheduler:purge_cases", "cron", hour=3, minute=0, id="purge-cases",
+            replace_existing=True)
+        add("integrity.scheduler:plan_waves", "cron", hour=0, minute=5, id="plan-waves",
+            replace_existing=True)
+        # Once now as well: waves made since the last start get their jobs.
+        add("integrity.scheduler:plan_waves", "date", run_date=self.clock.now(),
+            id="plan-waves-now", replace_existing=True)
+
+    def plan_waves(self, session: Session) -> list[WaveStep]:
+        """Plan the next wave of recurring surveys; then the next step of every wave not yet
+        closed: opening on its first day, closing the day after its last."""
+        from surveys.models import Survey, Wave, WaveState
+        from surveys.waves import plan_next_wave
+
+        today = self.clock.today()
+        for survey in session.scalars(select(Survey).where(
+                Survey.recurrence_months.isnot(None))):
+            plan_next_wave(session, survey, today)
+        session.flush()
+        steps = []
+        for wave in session.scalars(select(Wave).where(Wave.state != WaveState.CLOSED.value)):
+            if wave.state == WaveState.SCHEDULED.value:
+                steps.append(WaveStep(wave.id, "open", wave.opens_on))
+            else:
+                steps.append(WaveStep(wave.id, "close", wave.closes_on + timedelta(days=1)))
+        return steps
+
+    def add_wave_jobs(self, steps: list[WaveStep]) -> list[str]:
+        """A stored job per step; job ids are stable, so planning twice changes nothing."""
+        planned = []
+        for step in steps:
+            job_id = f"wave-{step.wave_id}-{step.action}"
+            if self.aps.get_job(job_id) is None:
+                self.aps.add_job(f"integrity.scheduler:{step.action}_wave", "date",
+                                 args=[step.wave_id], run_date=self.clock.start_of(step.day),
+                                 id=job_id, replace_existing=True)
+            planned.append(job_id)
+        return planned

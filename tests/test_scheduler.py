@@ -1,0 +1,208 @@
+"""The scheduler against the real APScheduler job store in the application database: waves open
+and close on their days under a controlled clock, jobs survive a restart and a job due while
+the scheduler was down runs once, and the lease keeps a second scheduler from running jobs."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from integrity.audit import AuditEntry, verify
+from integrity.scheduler import (
+    FastClock,
+    Scheduler,
+    SchedulerLease,
+    jobs_table,
+    lease_holder,
+    release_lease,
+    take_lease,
+)
+from surveys.models import Survey, Wave, WaveState
+from surveys.waves import create_wave
+from tests.conftest import cli_environment
+
+INTEGRITY = str(Path(sys.executable).with_name("integrity"))
+FIRST_DAY = date(2027, 3, 1)
+SECONDS_PER_DAY = 1.5
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def _state(db: Session, wave_id: int) -> str:
+    db.expire_all()
+    wave = db.get(Wave, wave_id)
+    assert wave is not None
+    state = wave.state
+    db.rollback()  # hold no transaction open while the scheduler works
+    return state
+
+
+def _audited(db: Session, action: str) -> int:
+    count = db.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == action)) or 0
+    db.rollback()
+    return count
+
+
+def _wave(db: Session, opens: int, closes: int) -> int:
+    """A survey with one wave open from day ``opens`` to day ``closes`` after FIRST_DAY."""
+    survey = Survey(title="Integrity drill", introduction="", definition="{}")
+    db.add(survey)
+    db.flush()
+    wave = create_wave(db, survey, FIRST_DAY + timedelta(days=opens),
+                       FIRST_DAY + timedelta(days=closes))
+    db.commit()
+    return wave.id
+
+
+def test_the_lease_admits_one_holder_at_a_time(db: Session) -> None:
+    start = datetime(2027, 1, 1, 12, 0, tzinfo=UTC)
+    assert take_lease(db, "first", 60, now=start)
+    assert not take_lease(db, "second", 60, now=start + timedelta(seconds=10))
+    assert take_lease(db, "first", 60, now=start + timedelta(seconds=30))  # renewed
+    assert not take_lease(db, "second", 60, now=start + timedelta(seconds=80))
+    assert lease_holder(db, now=start + timedelta(seconds=80)) == "first"
+    # Once it runs out, the standby takes it.
+    assert take_lease(db, "second", 60, now=start + timedelta(seconds=91))
+    assert not take_lease(db, "first", 60, now=start + timedelta(seconds=92))
+    release_lease(db, "second")
+    assert lease_holder(db, now=start + timedelta(seconds=93)) is None
+    assert take_lease(db, "first", 60, now=start + timedelta(seconds=93))
+    assert db.scalar(select(func.count()).select_from(SchedulerLease)) == 1
+
+
+def test_a_wave_opens_and_closes_on_its_days(app, db: Session) -> None:
+    wave_id = _wave(db, opens=1, closes=2)
+    clock = FastClock(FIRST_DAY, SECONDS_PER_DAY)
+    scheduler = Scheduler(app, clock=clock, lease_seconds=3)
+    scheduler.start()
+    try:
+        assert scheduler.wait_until_running()
+        assert _state(db, wave_id) == WaveState.SCHEDULED.value
+        assert _wait_for(lambda: _state(db, wave_id) == WaveState.OPEN.value)
+        # Opened on day 1, not before.
+        assert clock.today() >= FIRST_DAY + timedelta(days=1)
+        assert _wait_for(lambda: _state(db, wave_id) == WaveState.CLOSED.value)
+        # Closed once its last day (day 2) was over.
+        assert clock.today() >= FIRST_DAY + timedelta(days=3)
+    finally:
+        scheduler.shutdown()
+    assert _audited(db, "wave_opened") == 1 and _audited(db, "wave_closed") == 1
+    assert verify(db).ok
+
+
+def test_jobs_survive_a_restart_and_a_missed_one_runs_once(app, db: Session) -> None:
+    wave_id = _wave(db, opens=0, closes=1)
+    clock = FastClock(FIRST_DAY, 4)  # days long enough to stop the scheduler within one
+    scheduler = Scheduler(app, clock=clock, lease_seconds=3)
+    scheduler.start()
+    try:
+        assert scheduler.wait_until_running()
+        assert _wait_for(lambda: _state(db, wave_id) == WaveState.OPEN.value)
+    finally:
+        scheduler.shutdown()
+    # The closing job is stored in the database, with the standing jobs.
+    db.expire_all()
+    stored = set(db.scalars(select(jobs_table.c.id)))
+    assert {f"wave-{wave_id}-close", "purge-uploads", "purge-cases", "plan-waves"} <= stored
+    # It falls due (day 2 begins) while no scheduler runs: nothing closes the wave.
+    assert _state(db, wave_id) == WaveState.OPEN.value
+    _wait_for(lambda: clock.today() >= FIRST_DAY + timedelta(days=2), seconds=15)
+    time.sleep(0.5)
+    assert _state(db, wave_id) == WaveState.OPEN.value
+    # A new scheduler runs the missed job once, as soon as it holds the lease.
+    again = Scheduler(app, clock=clock, lease_seconds=3)
+    again.start()
+    try:
+        assert again.wait_until_running()
+        assert _wait_for(lambda: _state(db, wave_id) == WaveState.CLOSED.value)
+        time.sleep(1)
+    finally:
+        again.shutdown()
+    assert _audited(db, "wave_opened") == 1 and _audited(db, "wave_closed") == 1
+    db.expire_all()
+    assert f"wave-{wave_id}-close" not in set(db.scalars(select(jobs_table.c.id)))
+
+
+def test_a_recurring_survey_gets_its_next_wave_planned(app, db: Session) -> None:
+    survey = Survey(title="Quarterly", introduction="", definition="{}", recurrence_months=3,
+                    open_days=21)
+    db.add(survey)
+    db.commit()
+    clock = FastClock(FIRST_DAY, 3600)
+    scheduler = Scheduler(app, clock=clock, lease_seconds=3)
+    scheduler.start()
+    try:
+        assert scheduler.wait_until_running()
+        assert _wait_for(lambda: bool(db.scalars(select(Wave).where(
+            Wave.survey_id == survey.id)).all()))
+        db.expire_all()
+        [wave] = db.scalars(select(Wave).where(Wave.survey_id == survey.id)).all()
+        assert (wave.opens_on, wave.closes_on) == (FIRST_DAY, FIRST_DAY + timedelta(days=20))
+        assert _wait_for(lambda: _state(db, wave.id) == WaveState.OPEN.value)
+    finally:
+        scheduler.shutdown()
+
+
+def _start(environment: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [INTEGRITY, "scheduler", "--lease-seconds", "2"],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    return output
+
+
+def test_a_second_scheduler_waits_until_the_first_stops(tmp_path, database_url: str) -> None:
+    from integrity.db import make_engine
+
+    backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    with cli_environment(tmp_path / "data", backend) as environment:
+        url = environment.get("INTEGRITY_DATABASE_URL",
+                              f"sqlite:///{tmp_path / 'data' / 'integrity.db'}")
+        subprocess.run([INTEGRITY, "init"], env=environment,
+                       check=True, capture_output=True)
+        first = _start(environment)
+        engine = make_engine(url)
+
+        def holder() -> str | None:
+            with Session(engine) as session:
+                return lease_holder(session)
+
+        try:
+            assert _wait_for(lambda: holder() is not None, seconds=30)
+            first_holder = holder()
+            second = _start(environment)
+            time.sleep(3)  # longer than a lease: the first keeps renewing it
+            assert holder() == first_holder
+            first_output = _stop(first)
+            assert "holds the lease" in first_output
+            # The first gave the lease back; the standby takes over and runs the jobs.
+            assert _wait_for(lambda: holder() not in (None, first_holder), seconds=30)
+            second_output = _stop(second)
+        finally:
+            for process in (first, locals().get("second")):
+                if process is not None and process.poll() is None:
+                    process.kill()
+            engine.dispose()
+    assert "holds the lease" in second_output
+    assert first_holder is not None and first_holder.split("-")[0] == str(first.pid)
