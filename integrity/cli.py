@@ -93,10 +93,13 @@ def serve(host: str, port: int, workers: int, threads: int,
         scheduler.start()
         click.echo("The scheduler runs in this process.")
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C stops)")
+    master = os.getpid()
     try:
         run_server(app, host, port, workers, threads)
     finally:
-        if scheduler is not None:
+        # Workers are forked inside run_server and leave through here too; only the process
+        # that started the scheduler stops it.
+        if scheduler is not None and os.getpid() == master:
             scheduler.shutdown()
 
 
