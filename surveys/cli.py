@@ -74,7 +74,7 @@ def survey_list() -> None:
 
     with _context() as (_app, session):
         counts = dict(session.execute(
-            select(Response.wave_id, func.count()).group_by(Response.wave_id)).tuples().all())
+            select(Response.wave_id, func.count()).group_by(Response.wave_id)).all())
         surveys = list_surveys(session)
         if not surveys:
             click.echo("No surveys yet. Import one with 'integrity survey import'.")

@@ -71,7 +71,7 @@ def open_link_surveys(session: Session) -> list[tuple[Survey, Wave]]:
         .where(Survey.open_link.is_(True), Wave.state == WaveState.OPEN.value)
         .order_by(Survey.title)
     )
-    return [(survey, wave) for survey, wave in rows.tuples()]
+    return [(survey, wave) for survey, wave in rows]
 
 
 # ---------------------------------------------------------------- answers

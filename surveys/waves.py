@@ -143,7 +143,8 @@ def compact_storage(engine: Engine) -> None:
     SQLite: checkpoint the write-ahead log and VACUUM (the tables are already ordered by
     their random keys). PostgreSQL: CLUSTER each table on its random primary key, which
     rewrites it in key order and leaves the old row versions behind for good. Run it after a
-    wave closes; it takes a short exclusive lock on those tables.
+    wave closes; it takes a short exclusive lock on those tables, and gives up (raising
+    OperationalError, nothing changed) rather than wait more than a few seconds for it.
     """
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if engine.dialect.name == "sqlite":
@@ -151,6 +152,8 @@ def compact_storage(engine: Engine) -> None:
             connection.execute(text("VACUUM"))
             connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
             return
+        # Waiting for the lock would queue every request behind it: give up instead.
+        connection.execute(text("SET lock_timeout = '5s'"))
         for table in SURVEY_TABLES:
             # Fixed table and index names from this module, never user input.
             connection.execute(text(f"CLUSTER {table} USING pk_{table}"))
