@@ -209,8 +209,12 @@ def email_codes(
         if address and ("@" not in address or any(c.isspace() for c in address)
                         or len(address) > 254):
             raise SurveyError(_l("Line %(number)d is not an e-mail address.", number=number))
-    # One code per person, however often the address appears.
-    wanted = list({a.strip().lower(): a.strip() for a in addresses if a.strip()}.values())
+    # One code per person, however often (and in whatever case) the address appears.
+    unique: dict[str, str] = {}
+    for raw in addresses:
+        if raw.strip():
+            unique.setdefault(raw.strip().lower(), raw.strip())
+    wanted = list(unique.values())
     if not wanted:
         raise SurveyError(_l("Give at least one e-mail address."))
     if len(wanted) > MAX_CODES_PER_UNIT:

@@ -1,0 +1,137 @@
+"""Codes by e-mail, through a real SMTP server (aiosmtpd) on loopback: one code per address,
+and no address kept anywhere."""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import dataclass, field
+from email.policy import default as default_policy
+
+import pytest
+from sqlalchemy import func, select
+
+from integrity.models import OrgUnit
+from integrity.schema import metadata
+from surveys.codes import code_hash, email_codes, find_code
+from surveys.mail import MailError
+from surveys.models import AccessCode, Wave
+from surveys.waves import SurveyError
+from tests.conftest import free_port
+from tests.test_surveys_responses import SECRET, open_survey
+
+CODE_IN_TEXT = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})\b")
+REFUSED = "gone@example.org"
+
+
+@dataclass
+class Received:
+    port: int
+    messages: list[tuple[list[str], bytes]] = field(default_factory=list)
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        if address == REFUSED:
+            return "550 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp():
+    from aiosmtpd.controller import Controller
+
+    handler = Received(free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def settings_overrides(smtp: Received) -> dict[str, object]:
+    return {"mail_host": "127.0.0.1", "mail_port": smtp.port, "mail_sender": "survey@example.org",
+            "public_url": "https://integrity.example"}
+
+
+ADDRESSES = ["ana@example.org", "  bo@example.org ", "", "Ana@example.org", "cy@example.org"]
+
+
+def _settings(app):
+    return app.extensions["integrity.settings"]
+
+
+def test_each_address_gets_one_working_code_and_no_address_is_kept(app, db, smtp) -> None:
+    setup = open_survey(db)
+    wave = db.get(Wave, setup.wave_id)
+    unit = db.get(OrgUnit, setup.units[1])
+    before = db.scalar(select(func.count()).select_from(AccessCode))
+    mailing = email_codes(db, SECRET, _settings(app), wave, unit, ADDRESSES)
+    db.commit()
+    assert (mailing.sent, mailing.failed) == (3, [])
+    assert sorted(to for to, _ in smtp.messages) == [
+        ["ana@example.org"], ["bo@example.org"], ["cy@example.org"]]
+    codes = []
+    for _, raw in smtp.messages:
+        message = email.message_from_bytes(raw, policy=default_policy)
+        assert message["From"] == "survey@example.org"
+        body = message.get_content()
+        found = set(CODE_IN_TEXT.findall(body))
+        assert len(found) == 1, body
+        code = found.pop()
+        assert f"https://integrity.example/survey?code={code}" in body
+        assert "does not keep this address" in body
+        codes.append(code)
+        stored = find_code(db, SECRET, code)
+        assert stored is not None and stored.org_unit_id == unit.id and not stored.used
+    assert len(set(codes)) == 3
+    assert db.scalar(select(func.count()).select_from(AccessCode)) == before + 3
+    # No address, nor any part of one, in the database.
+    with db.get_bind().connect() as connection:
+        for table in metadata().sorted_tables:
+            for row in connection.execute(select(table)):
+                for value in row:
+                    data = value if isinstance(value, bytes) else str(value).encode()
+                    for needle in (b"@example.org", b"ana@", b"bo@", b"cy@"):
+                        assert needle.lower() not in data.lower(), table.name
+
+
+def test_a_refused_address_gets_no_stored_code(app, db, smtp) -> None:
+    setup = open_survey(db)
+    wave = db.get(Wave, setup.wave_id)
+    unit = db.get(OrgUnit, setup.units[0])
+    before = db.scalar(select(func.count()).select_from(AccessCode))
+    mailing = email_codes(db, SECRET, _settings(app), wave, unit,
+                          ["ana@example.org", REFUSED, "cy@example.org"])
+    db.commit()
+    assert (mailing.sent, mailing.failed) == (2, [2])
+    assert db.scalar(select(func.count()).select_from(AccessCode)) == before + 2
+    sent = {CODE_IN_TEXT.search(raw.decode()).group(1) for _, raw in smtp.messages}
+    assert {h for (h,) in db.execute(select(AccessCode.code_hash))} >= {
+        code_hash(SECRET, c) for c in sent}
+
+
+def test_bad_lines_are_refused_before_anything_is_sent(app, db, smtp) -> None:
+    setup = open_survey(db)
+    wave = db.get(Wave, setup.wave_id)
+    unit = db.get(OrgUnit, setup.units[0])
+    with pytest.raises(SurveyError, match="Line 2 is not an e-mail address."):
+        email_codes(db, SECRET, _settings(app), wave, unit, ["ana@example.org", "not an address"])
+    with pytest.raises(SurveyError, match="at least one e-mail address"):
+        email_codes(db, SECRET, _settings(app), wave, unit, ["", "  "])
+    assert smtp.messages == []
+
+
+def test_an_unreachable_mail_server_sends_and_stores_nothing(app, db) -> None:
+    import dataclasses
+
+    setup = open_survey(db)
+    before = db.scalar(select(func.count()).select_from(AccessCode))
+    settings = dataclasses.replace(_settings(app), mail_port=free_port())
+    with pytest.raises(MailError, match="cannot reach the mail server"):
+        email_codes(db, SECRET, settings, db.get(Wave, setup.wave_id),
+                    db.get(OrgUnit, setup.units[0]), ["ana@example.org"])
+    assert db.scalar(select(func.count()).select_from(AccessCode)) == before
