@@ -70,6 +70,9 @@ class Settings:
     ratelimit_pow: str = "60 per hour"
     redis_url: str = ""
     idle_timeout_minutes: int = 30
+    # Survey figures from fewer responses are withheld (sensitive: randomized-response items).
+    survey_min_responses: int = 10
+    survey_min_sensitive: int = 20
     languages: tuple[str, ...] = ("en",)
     log_level: str = "INFO"
 
@@ -97,6 +100,9 @@ class Settings:
             raise ConfigError("INTEGRITY_POW_BITS must be between 0 and 24")
         if self.idle_timeout_minutes < 1:
             raise ConfigError("INTEGRITY_IDLE_TIMEOUT_MINUTES must be at least 1")
+        if min(self.survey_min_responses, self.survey_min_sensitive) < 1:
+            raise ConfigError("INTEGRITY_SURVEY_MIN_RESPONSES and INTEGRITY_SURVEY_MIN_SENSITIVE "
+                              "must be at least 1")
         if not self.languages:
             raise ConfigError("INTEGRITY_LANGUAGES must name at least one language")
         return dataclasses.replace(self, data_dir=data_dir, database_url=database_url)

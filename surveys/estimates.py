@@ -154,6 +154,30 @@ def likert_index(
     return Estimate(value, max(0.0, value - half), min(100.0, value + half), se, n)
 
 
+def mean(
+    n: int,
+    total: float,
+    total_squares: float,
+    *,
+    confidence: float = 0.95,
+    population: int | None = None,
+) -> Estimate:
+    """A mean from its moments (n, Σx, Σx²), with a Student t interval and the finite-population
+    correction: se = s/sqrt(n)·fpc, s² = (Σx² − (Σx)²/n)/(n − 1) (Cochran 1977, ch. 2).
+
+    For figures aggregated in SQL: multi-item indices (each respondent's mean item score) and
+    number questions. The interval is not clipped; the caller knows the scale.
+    """
+    if n < 2:
+        raise ValueError("a mean needs at least two responses")
+    _check_confidence(confidence)
+    value = total / n
+    variance = max(0.0, (total_squares - total * total / n) / (n - 1))
+    se = math.sqrt(variance / n) * _fpc(n, population)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
+    return Estimate(value, value - half, value + half, se, n)
+
+
 def crosswise(same_answers: int, n: int, p: float, *, confidence: float = 0.95) -> Estimate:
     """Prevalence from the crosswise model (Yu, Tian & Tang 2008).
 
