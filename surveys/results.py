@@ -404,10 +404,12 @@ def _index_results(definition: Definition, moments: Mapping[str, Mapping[int | N
         known = [unit for unit in per_unit if unit is not None]
         cells = [(make(per_unit[unit], None), headcounts[unit]) for unit in known
                  if headcounts.get(unit) and per_unit[unit][0] >= 2]
-        if overall.shown and cells and len(cells) == len(known):
+        if (overall.shown and cells and len(cells) == len(known)
+                and all(units[unit].shown for unit in known)):
             # Weighted by headcount, so that a unit that answered more does not count for
-            # more. Every unit's own estimate goes in, withheld or not: the weighted wave
-            # figure does not show them one by one.
+            # more. Only when every unit's figure is published: beside the unweighted wave
+            # figure, a weighted one is a second equation in the units' means, and with a
+            # withheld unit the two together could give it away.
             w = estimates.weighted(cells)
             weighted = Figure(Estimate(w.value, max(0.0, w.low), min(100.0, w.high), w.se,
                                        w.n), overall.n)
@@ -508,3 +510,27 @@ def previous_wave(session: Session, wave: Wave) -> Wave | None:
 
 def finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class WaveLine:
+    wave: Wave
+    responses: int
+    issued: int
+    used: int
+
+
+def survey_overview(session: Session) -> list[tuple[Survey, list[WaveLine]]]:
+    """Each survey with its waves, the responses and codes of each (newest survey first)."""
+    responses = {wave_id: count for wave_id, count in session.execute(
+        select(Response.wave_id, func.count()).group_by(Response.wave_id))}
+    codes = {wave_id: (issued, int(used or 0)) for wave_id, issued, used in session.execute(
+        select(AccessCode.wave_id, func.count(),
+               func.sum(case((AccessCode.used.is_(True), 1), else_=0)))
+        .group_by(AccessCode.wave_id))}
+    overview = []
+    for survey in session.scalars(select(Survey).order_by(Survey.id.desc())):
+        lines = [WaveLine(wave, responses.get(wave.id, 0), *codes.get(wave.id, (0, 0)))
+                 for wave in waves_of(session, survey)]
+        overview.append((survey, lines))
+    return overview

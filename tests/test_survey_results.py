@@ -144,13 +144,18 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
     assert leadership.overall.estimate.value == pytest.approx(statistics.fmean(scores))
     assert leadership.overall.estimate.se == pytest.approx(expected.se)
     assert leadership.overall.estimate.low == pytest.approx(max(0, expected.low))
-    # Weighted by headcount: the units' own means, 400 : 150 : 12.
+    # No weighted figure while a unit is withheld: beside the unweighted one it would be a
+    # second equation giving the withheld means away.
+    assert leadership.units[small.id].estimate is None
+    assert leadership.weighted is None
+    # With every unit published, the weighted figure is the units' means, 400 : 150 : 12.
     unit_means = {uid: statistics.fmean(score(a) for a in answers)
                   for uid, answers in raw.items()}
-    assert leadership.weighted.estimate.value == pytest.approx(
+    low = wave_results(db, wave, Thresholds(index=3, distribution=3, sensitive=3))
+    weighted = low.index("leadership").weighted
+    assert weighted.estimate.value == pytest.approx(
         (400 * unit_means[big.id] + 150 * unit_means[medium.id] + 12 * unit_means[small.id])
         / 562)
-    assert leadership.units[small.id].estimate is None
 
     # Yes/no: the share of "yes" among those who said yes or no.
     aware = results.question("aware")
