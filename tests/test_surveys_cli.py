@@ -1,0 +1,117 @@
+"""``integrity survey ...`` run as an administrator would run it."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from integrity.db import make_engine
+from surveys.models import AccessCode, Response
+from tests.conftest import POSTGRES_URL, cli_environment
+from tests.test_surveys_definitions import EVERY_TYPE
+
+INTEGRITY = str(Path(sys.executable).with_name("integrity"))
+
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
+def env(request: pytest.FixtureRequest, tmp_path: Path):
+    with cli_environment(tmp_path / "data", request.param) as environment:
+        result = run(environment, "init")
+        assert result.returncode == 0, result.stderr
+        yield environment
+
+
+def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([INTEGRITY, *args], env=env, input=stdin, capture_output=True,
+                          text=True, timeout=120)
+
+
+def _count(env: dict[str, str], model, *where) -> int:
+    url = env.get("INTEGRITY_DATABASE_URL", f"sqlite:///{env['INTEGRITY_DATA_DIR']}/integrity.db")
+    engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(func.count()).select_from(model).where(*where))
+    finally:
+        engine.dispose()
+
+
+def test_import_export_round_trip_and_refusals(env, tmp_path: Path) -> None:
+    source = tmp_path / "survey.json"
+    source.write_text(json.dumps(EVERY_TYPE))
+    added = run(env, "survey", "import", str(source))
+    assert added.returncode == 0, added.stderr
+    assert "Added survey 1: Every kind of question (9 questions)." in added.stdout
+    exported = run(env, "survey", "export", "1")
+    assert exported.returncode == 0 and json.loads(exported.stdout) == EVERY_TYPE
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({**EVERY_TYPE, "title": ""}))
+    refused = run(env, "survey", "import", str(broken))
+    assert refused.returncode != 0 and "A survey needs a title." in refused.stderr
+    assert "Error: There is no survey number 7." in run(env, "survey", "export", "7").stderr
+    listed = run(env, "survey", "list").stdout
+    assert "Every kind of question  (access codes)" in listed
+
+
+def test_the_template_is_installed_from_the_question_bank(env) -> None:
+    assert "border-integrity-perception: Border integrity perception survey" in run(
+        env, "survey", "templates").stdout
+    added = run(env, "survey", "import", "--template", "border-integrity-perception")
+    assert added.returncode == 0, added.stderr
+    assert "Border integrity perception survey" in added.stdout
+    exported = json.loads(run(env, "survey", "export", "1").stdout)
+    assert exported["recurrence"] == {"months": 6, "open_days": 21}
+    assert run(env, "survey", "import").returncode != 0  # neither a file nor a template
+
+
+def test_a_wave_with_printed_codes_from_the_command_line(env, tmp_path: Path) -> None:
+    assert run(env, "demo").returncode == 0
+    source = tmp_path / "survey.json"
+    source.write_text(json.dumps(EVERY_TYPE))
+    assert run(env, "survey", "import", str(source)).returncode == 0
+    survey_id = re.search(r"^\s*(\d+)\s+Every kind", run(env, "survey", "list").stdout,
+                          re.MULTILINE).group(1)
+    added = run(env, "survey", "wave", "add", survey_id, "--opens", "2026-01-05",
+                "--closes", "2099-01-25")
+    assert added.returncode == 0, added.stderr
+    wave_id = re.search(r"\(id (\d+)\)", added.stdout).group(1)
+    assert run(env, "survey", "wave", "open", wave_id).returncode == 0
+    before = _count(env, AccessCode)
+    slips = tmp_path / "slips.pdf"
+    issued = run(env, "survey", "codes", wave_id, "--unit", "3", "--unit", "4", "--count", "9",
+                 "--out", str(slips))
+    assert issued.returncode == 0, issued.stderr
+    assert "Issued 18 code(s) for 2 unit(s)" in issued.stdout
+    assert _count(env, AccessCode) == before + 18
+    pdf = slips.read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf)) == 3  # 9 + 9 slips, 8 a page
+    assert stat.S_IMODE(slips.stat().st_mode) == 0o600
+    again = run(env, "survey", "codes", wave_id, "--unit", "3", "--count", "1", "--out",
+                str(slips))
+    assert again.returncode != 0 and "refusing to overwrite" in again.stderr
+    rates = run(env, "survey", "rates", wave_id).stdout
+    assert re.search(r": 0/9 \(0%\)", rates)
+    closed = run(env, "survey", "wave", "close", wave_id)
+    assert closed.returncode == 0, closed.stderr
+    refused = run(env, "survey", "codes", wave_id, "--unit", "3", "--count", "1", "--out",
+                  str(tmp_path / "more.pdf"))
+    assert "Codes cannot be issued for a closed wave." in refused.stderr
+    assert run(env, "survey", "compact").returncode == 0
+
+
+def test_the_demo_has_a_closed_wave_with_responses_and_an_open_wave(env) -> None:
+    assert run(env, "demo").returncode == 0
+    listed = run(env, "survey", "list").stdout
+    assert re.search(r"wave 1 \[id \d+\]: .* closed, \d{3} response\(s\)", listed), listed
+    assert re.search(r"wave 2 \[id \d+\]: .* open, 0 response\(s\)", listed), listed
+    assert _count(env, Response) >= 200
+    assert run(env, "demo").returncode == 0  # again: nothing added twice
+    assert run(env, "survey", "list").stdout == listed
