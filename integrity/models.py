@@ -128,6 +128,20 @@ class StaffSession(Base):
     user: Mapped[User] = relationship(back_populates="sessions")
 
 
+class Invitation(Base):
+    """A one-time set-up link: only a hash of its token is kept, until it is used or expires."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
 class OrgUnit(Base):
     """A node of the organisation: agency, region, border crossing point or headquarters."""
 
@@ -259,3 +273,14 @@ class Question(Base):
     @property
     def kind_enum(self) -> QuestionKind:
         return QuestionKind(self.kind)
+
+
+class StoredSetting(Base):
+    """A setting changed on the administration's settings page; it overrides the environment."""
+
+    __tablename__ = "settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # JSON text of the value (a number or a string).
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
