@@ -39,6 +39,7 @@ def test_every_blueprint_declares_who_may_use_it(app: Flask) -> None:
         "cases": {"inspector"},
         "dashboard": {"manager", "admin"},
         "admin": {"admin"},
+        "survey_admin": {"admin"},
     }
 
 
