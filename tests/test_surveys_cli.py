@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from integrity.db import make_engine
+from surveys.codes import code_hash
 from surveys.models import AccessCode, Response
 from tests.conftest import POSTGRES_URL, cli_environment
 from tests.test_surveys_definitions import EVERY_TYPE
@@ -113,5 +114,9 @@ def test_the_demo_has_a_closed_wave_with_responses_and_an_open_wave(env) -> None
     assert re.search(r"wave 1 \[id \d+\]: .* closed, \d{3} response\(s\)", listed), listed
     assert re.search(r"wave 2 \[id \d+\]: .* open, 0 response\(s\)", listed), listed
     assert _count(env, Response) >= 200
+    # The published demo codes open the open wave on this installation.
+    secret = (Path(env["INTEGRITY_DATA_DIR"]) / "secret_key").read_text().strip().encode()
+    assert _count(env, AccessCode, AccessCode.code_hash == code_hash(secret, "DEMO-CODE-0001"),
+                  AccessCode.used.is_(False)) == 1
     assert run(env, "demo").returncode == 0  # again: nothing added twice
     assert run(env, "survey", "list").stdout == listed
