@@ -1,0 +1,538 @@
+"""Report figures for managers: volume, deadlines, outcomes and backlog, never a case.
+
+Everything is counted in the database (GROUP BY over the reports' cleartext metadata: the
+day of filing, status, outcome, workflow days, channel, category, unit), then added up here
+over months into quarters and over the organisation tree. Medians come from per-day
+histograms counted the same way, so they add up too. Deadlines follow the deadlines service
+(integrity.cases.deadlines): acknowledged on time means by day 7 after filing, feedback on
+time means by the same day 3 months after the acknowledgement (or after day 7).
+
+Breakdown cells with too few reports are withheld, with complementary cells, by the same
+rules as survey figures (surveys.suppression).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS
+from integrity.dashboard.sqldates import MONTH_STEP, DateSql, day_key
+from integrity.models import Category, Channel, OrgUnit
+from integrity.reporting.models import Message, Outcome, Report, Sender, Status
+from surveys.suppression import ItemKind, Reason, Thresholds, suppressed
+
+TOTAL = "total"
+NOT_GIVEN = "none"
+OUTCOMES = tuple(outcome.value for outcome in Outcome)
+SUBSTANTIATED = (Outcome.SUBSTANTIATED.value, Outcome.PARTLY_SUBSTANTIATED.value)
+
+
+class Granularity(enum.StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+class Dimension(enum.StrEnum):
+    UNIT = "unit"
+    CHANNEL = "channel"
+    CATEGORY = "category"
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A calendar month or quarter."""
+
+    granularity: Granularity
+    year: int
+    number: int  # the month (1-12) or the quarter (1-4)
+
+    @classmethod
+    def of(cls, granularity: Granularity, day: date) -> Period:
+        if granularity is Granularity.QUARTER:
+            return cls(granularity, day.year, (day.month - 1) // 3 + 1)
+        return cls(granularity, day.year, day.month)
+
+    @property
+    def months(self) -> int:
+        return 3 if self.granularity is Granularity.QUARTER else 1
+
+    @property
+    def start(self) -> date:
+        first_month = (self.number - 1) * 3 + 1 if self.months == 3 else self.number
+        return date(self.year, first_month, 1)
+
+    @property
+    def end(self) -> date:
+        return self.next().start - timedelta(days=1)
+
+    def next(self) -> Period:
+        index = self.year * 12 + (self.start.month - 1) + self.months
+        return Period.of(self.granularity, date(index // 12, index % 12 + 1, 1))
+
+    @property
+    def key(self) -> str:
+        if self.granularity is Granularity.QUARTER:
+            return f"{self.year}-Q{self.number}"
+        return f"{self.year}-{self.number:02d}"
+
+    @property
+    def label(self) -> str:
+        if self.granularity is Granularity.QUARTER:
+            return f"{self.year} Q{self.number}"
+        return f"{self.year}-{self.number:02d}"
+
+
+def periods(granularity: Granularity, start: date, end: date) -> list[Period]:
+    """Every period from the one holding ``start`` to the one holding ``end``."""
+    result, period = [], Period.of(granularity, start)
+    while period.start <= end:
+        result.append(period)
+        period = period.next()
+    return result
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Only the reports of one unit (with the units under it), channel or category."""
+
+    dimension: Dimension
+    id: int | None  # None: the reports that did not name one (category, unit)
+
+    @property
+    def key(self) -> str:
+        return f"{self.dimension.value}:{self.id if self.id is not None else NOT_GIVEN}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Scope | None:
+        """``unit:5``, ``channel:2``, ``category:none``; None for anything else."""
+        name, _, value = (text or "").partition(":")
+        if name not in {d.value for d in Dimension}:
+            return None
+        if value == NOT_GIVEN and name != Dimension.CHANNEL.value:
+            return cls(Dimension(name), None)
+        return cls(Dimension(name), int(value)) if value.isdigit() else None
+
+
+@dataclass(frozen=True)
+class KpiQuery:
+    """The reports filed from ``start`` to ``end`` (whole periods), optionally in a scope."""
+
+    granularity: Granularity
+    start: date
+    end: date
+    scope: Scope | None = None
+
+    @classmethod
+    def recent(cls, today: date, granularity: Granularity = Granularity.QUARTER,
+               count: int | None = None) -> KpiQuery:
+        """The last ``count`` periods up to today's (4 quarters or 12 months)."""
+        count = count or (4 if granularity is Granularity.QUARTER else 12)
+        first = Period.of(granularity, today)
+        for _ in range(count - 1):
+            first = _previous(first)
+        return cls(granularity, first.start, Period.of(granularity, today).end)
+
+    @property
+    def periods(self) -> list[Period]:
+        return periods(self.granularity, self.start, self.end)
+
+    def with_scope(self, scope: Scope | None) -> KpiQuery:
+        return replace(self, scope=scope)
+
+
+def _previous(period: Period) -> Period:
+    return Period.of(period.granularity, period.start - timedelta(days=1))
+
+
+# --- counting in the database ---------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Counts behind one cell; tallies of disjoint sets of reports add up."""
+
+    received: int = 0
+    acknowledge_due: int = 0
+    acknowledged_in_time: int = 0
+    feedback_due: int = 0
+    feedback_in_time: int = 0
+    closed: int = 0
+    came_back: int = 0
+    open: int = 0
+    overdue: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    days_to_acknowledge: Counter[int] = field(default_factory=Counter)
+    days_to_close: Counter[int] = field(default_factory=Counter)
+
+    def add(self, other: Tally) -> None:
+        for name in ("received", "acknowledge_due", "acknowledged_in_time", "feedback_due",
+                     "feedback_in_time", "closed", "came_back", "open", "overdue"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.outcomes.update(other.outcomes)
+        self.days_to_acknowledge.update(other.days_to_acknowledge)
+        self.days_to_close.update(other.days_to_close)
+
+
+def _sum(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _conditions(query: KpiQuery, units: UnitTree) -> list[Any]:
+    conditions: list[Any] = [Report.created_on >= query.start, Report.created_on <= query.end]
+    scope = query.scope
+    if scope is None:
+        return conditions
+    column = {Dimension.UNIT: Report.org_unit_id, Dimension.CHANNEL: Report.channel_id,
+              Dimension.CATEGORY: Report.category_id}[scope.dimension]
+    if scope.id is None:
+        conditions.append(column.is_(None))
+    elif scope.dimension is Dimension.UNIT:
+        conditions.append(column.in_(sorted(units.subtree(scope.id))))
+    else:
+        conditions.append(column == scope.id)
+    return conditions
+
+
+def count_reports(session: Session, query: KpiQuery, today: date, group: Mapping[str, Any],
+                  units: UnitTree) -> dict[tuple[Any, ...], Tally]:
+    """One tally per value of the ``group`` columns (name -> SQL expression)."""
+    sql = DateSql(session.get_bind().dialect.name)
+    where = _conditions(query, units)
+    columns = [expression.label(name) for name, expression in group.items()]
+    acknowledged = Report.acknowledged_on.isnot(None)
+    acknowledge_late_now = and_(Report.acknowledged_on.is_(None),
+                                Report.created_on < today - timedelta(days=ACKNOWLEDGE_DAYS))
+    # Feedback is due FEEDBACK_MONTHS after the acknowledgement, or after day 7 without one.
+    start = func.coalesce(Report.acknowledged_on,
+                          sql.plus_days(Report.created_on, ACKNOWLEDGE_DAYS))
+    feedback_key = sql.day_key(start) + FEEDBACK_MONTHS * MONTH_STEP
+    feedback_past = feedback_key < literal(day_key(today))
+    is_open = Report.status != Status.CLOSED.value
+    came_back = Report.id.in_(select(Message.report_id)
+                              .where(Message.sender == Sender.REPORTER.value))
+    counts = session.execute(
+        select(*columns, func.count(),
+               _sum(or_(acknowledged, acknowledge_late_now)),
+               _sum(and_(acknowledged, Report.acknowledged_on
+                         <= sql.plus_days(Report.created_on, ACKNOWLEDGE_DAYS))),
+               _sum(or_(Report.feedback_on.isnot(None), feedback_past)),
+               _sum(and_(Report.feedback_on.isnot(None),
+                         sql.day_key(Report.feedback_on) <= feedback_key)),
+               _sum(Report.status == Status.CLOSED.value),
+               _sum(came_back),
+               _sum(is_open),
+               _sum(and_(is_open, or_(acknowledge_late_now,
+                                      and_(Report.feedback_on.is_(None), feedback_past)))),
+               *(_sum(Report.outcome == outcome) for outcome in OUTCOMES))
+        .where(*where).group_by(*columns))
+    width = len(columns)
+    tallies: dict[tuple[Any, ...], Tally] = {}
+    for row in counts:
+        key = tuple(row[:width])
+        values = [int(v or 0) for v in row[width:]]
+        tally = Tally(*values[:9])
+        tally.outcomes.update({o: n for o, n in zip(OUTCOMES, values[9:], strict=True) if n})
+        tallies[key] = tally
+    for days, attribute, condition, later in (
+            ("ack", "days_to_acknowledge", acknowledged, Report.acknowledged_on),
+            ("close", "days_to_close", and_(Report.status == Status.CLOSED.value,
+                                            Report.closed_on.isnot(None)), Report.closed_on)):
+        spread = sql.days_between(later, Report.created_on).label(f"days_{days}")
+        for row in session.execute(select(*columns, spread, func.count())
+                                   .where(*where, condition).group_by(*columns, spread)):
+            key = tuple(row[:width])
+            histogram: Counter[int] = getattr(tallies.setdefault(key, Tally()), attribute)
+            histogram[int(row[width])] += int(row[width + 1])
+    return tallies
+
+
+# --- the organisation ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitNode:
+    id: int
+    parent_id: int | None
+    name: str
+    headcount: int
+
+
+class UnitTree:
+    """The organisational units, for subtrees, headcounts and roll-ups."""
+
+    def __init__(self, nodes: Iterable[UnitNode]) -> None:
+        self.nodes = {node.id: node for node in nodes}
+        self.children: dict[int | None, list[int]] = {}
+        for node in sorted(self.nodes.values(), key=lambda n: n.name):
+            parent = node.parent_id if node.parent_id in self.nodes else None
+            self.children.setdefault(parent, []).append(node.id)
+
+    @classmethod
+    def load(cls, session: Session) -> UnitTree:
+        rows = session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name,
+                                      OrgUnit.headcount))
+        return cls(UnitNode(uid, parent, name, headcount or 0)
+                   for uid, parent, name, headcount in rows)
+
+    def subtree(self, unit_id: int) -> set[int]:
+        found, todo = set(), [unit_id]
+        while todo:
+            current = todo.pop()
+            if current not in found:
+                found.add(current)
+                todo.extend(self.children.get(current, []))
+        return found
+
+    def headcount(self, unit_id: int | None = None) -> int:
+        """Staff of a unit and every unit under it; of the whole organisation for None."""
+        ids = self.subtree(unit_id) if unit_id is not None else set(self.nodes)
+        return sum(self.nodes[uid].headcount for uid in ids if uid in self.nodes)
+
+    def ancestors(self, unit_id: int) -> list[int]:
+        """The unit and every unit above it."""
+        chain: list[int] = []
+        current: int | None = unit_id
+        while current is not None and current in self.nodes and current not in chain:
+            chain.append(current)
+            current = self.nodes[current].parent_id
+        return chain
+
+    def depth(self, unit_id: int) -> int:
+        return len(self.ancestors(unit_id)) - 1
+
+    def ordered(self, root: int | None = None) -> list[int]:
+        """Units depth first, siblings by name."""
+        result: list[int] = []
+        for child in self.children.get(root, []):
+            result.append(child)
+            result.extend(self.ordered(child))
+        return result
+
+
+# --- from counts to figures ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``part`` of ``whole``; no value when the whole is zero."""
+
+    part: int
+    whole: int
+
+    @property
+    def value(self) -> float | None:
+        return self.part / self.whole if self.whole else None
+
+
+def median(histogram: Mapping[int, int]) -> float | None:
+    """The median of the values counted in ``histogram`` (the mean of the middle two)."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    wanted = [(total - 1) // 2, total // 2]
+    found: list[int] = []
+    seen = 0
+    for value in sorted(histogram):
+        count = histogram[value]
+        while wanted and wanted[0] < seen + count:
+            found.append(value)
+            wanted.pop(0)
+        seen += count
+    return (found[0] + found[1]) / 2
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the dashboard shows of one cell."""
+
+    received: int
+    per_100_staff: float | None
+    acknowledged_in_time: Ratio
+    median_days_to_acknowledge: float | None
+    feedback_in_time: Ratio
+    median_days_to_close: float | None
+    closed: int
+    outcomes: dict[str, int]
+    substantiated: Ratio
+    came_back: Ratio
+    open: int
+    overdue: int
+
+
+def figures(tally: Tally, headcount: int | None) -> Figures:
+    in_scope = tally.closed - tally.outcomes.get(Outcome.NOT_IN_SCOPE.value, 0)
+    return Figures(
+        received=tally.received,
+        per_100_staff=100 * tally.received / headcount if headcount else None,
+        acknowledged_in_time=Ratio(tally.acknowledged_in_time, tally.acknowledge_due),
+        median_days_to_acknowledge=median(tally.days_to_acknowledge),
+        feedback_in_time=Ratio(tally.feedback_in_time, tally.feedback_due),
+        median_days_to_close=median(tally.days_to_close),
+        closed=tally.closed,
+        outcomes={outcome: tally.outcomes.get(outcome, 0) for outcome in OUTCOMES},
+        substantiated=Ratio(sum(tally.outcomes.get(o, 0) for o in SUBSTANTIATED), in_scope),
+        came_back=Ratio(tally.came_back, tally.received),
+        open=tally.open,
+        overdue=tally.overdue,
+    )
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a table: a period or a unit, channel or category; withheld without figures."""
+
+    key: str
+    label: str
+    figures: Figures | None
+    withheld: Reason | None = None
+    depth: int = 0
+
+
+@dataclass(frozen=True)
+class KpiTable:
+    query: KpiQuery
+    title_key: str  # "periods", or the dimension of a breakdown
+    rows: list[Row]
+    total: Row
+    threshold: int
+    withheld: Reason | None = None  # the whole scope is withheld
+
+    def row(self, key: str) -> Row | None:
+        return next((r for r in self.rows if r.key == key), None)
+
+
+def _withhold(counts: dict[Any, int], parent: dict[Any, Any], threshold: int
+              ) -> dict[Any, Reason]:
+    thresholds = Thresholds(index=threshold, distribution=threshold, sensitive=threshold)
+    return suppressed(counts, kind=ItemKind.DISTRIBUTION, thresholds=thresholds, parent=parent)
+
+
+def _scope_withheld(session: Session, query: KpiQuery, today: date, threshold: int,
+                    units: UnitTree) -> Reason | None:
+    """Why the scope's figures must not be shown at all: it is withheld in its breakdown."""
+    scope = query.scope
+    if scope is None:
+        return None
+    table = breakdown(session, query.with_scope(None), scope.dimension, today, threshold, units)
+    row = table.row(scope.key)
+    if row is None:
+        return Reason.TOO_FEW if threshold > 0 else None
+    return row.withheld
+
+
+def _headcount(query: KpiQuery, units: UnitTree) -> int | None:
+    scope = query.scope
+    if scope is None:
+        return units.headcount() or None
+    if scope.dimension is Dimension.UNIT and scope.id is not None:
+        return units.headcount(scope.id) or None
+    return None
+
+
+def period_table(session: Session, query: KpiQuery, today: date, threshold: int,
+                 units: UnitTree | None = None) -> KpiTable:
+    """The figures of each period of ``query``, and of all of them together.
+
+    Over the whole organisation every period is shown. Within a scope, periods are cells of
+    the scope's breakdown in time and are withheld like any breakdown cell.
+    """
+    units = units or UnitTree.load(session)
+    sql = DateSql(session.get_bind().dialect.name)
+    tallies = count_reports(session, query, today, {
+        "year": sql.part("year", Report.created_on),
+        "month": sql.part("month", Report.created_on)}, units)
+    per_period: dict[Period, Tally] = {period: Tally() for period in query.periods}
+    for (year, month), tally in tallies.items():
+        period = Period.of(query.granularity, date(int(year), int(month), 1))
+        per_period.setdefault(period, Tally()).add(tally)
+    total = Tally()
+    for tally in per_period.values():
+        total.add(tally)
+    headcount = _headcount(query, units)
+    hidden: dict[Any, Reason] = {}
+    scope_reason = _scope_withheld(session, query, today, threshold, units)
+    if query.scope is not None:
+        counts: dict[Any, int] = {TOTAL: total.received}
+        counts.update({p.key: t.received for p, t in per_period.items()})
+        hidden = _withhold(counts, {p.key: TOTAL for p in per_period}, threshold)
+    rows = []
+    for period in sorted(per_period):
+        reason = scope_reason or hidden.get(period.key)
+        rows.append(Row(period.key, period.label, None if reason else
+                        figures(per_period[period], headcount), reason))
+    total_row = Row(TOTAL, "", None if scope_reason else figures(total, headcount),
+                    scope_reason)
+    return KpiTable(query, "periods", rows, total_row, threshold, scope_reason)
+
+
+def breakdown(session: Session, query: KpiQuery, dimension: Dimension, today: date,
+              threshold: int, units: UnitTree | None = None) -> KpiTable:
+    """The figures of each unit (rolled up the tree), channel or category over the query."""
+    units = units or UnitTree.load(session)
+    column = {Dimension.UNIT: Report.org_unit_id, Dimension.CHANNEL: Report.channel_id,
+              Dimension.CATEGORY: Report.category_id}[dimension]
+    tallies = {key[0]: tally for key, tally in
+               count_reports(session, query, today, {"cell": column}, units).items()}
+    total = Tally()
+    for tally in tallies.values():
+        total.add(tally)
+    cells: dict[str, Tally] = {}
+    parent: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    depth: dict[str, int] = {}
+    order: list[str] = []
+    if dimension is Dimension.UNIT:
+        rolled: dict[int, Tally] = {}
+        scope = query.scope
+        inside = (units.subtree(scope.id) if scope and scope.dimension is Dimension.UNIT
+                  and scope.id is not None else None)
+        for unit_id, tally in tallies.items():
+            if unit_id is None:
+                continue
+            for ancestor in units.ancestors(unit_id):
+                if inside is None or ancestor in inside:
+                    rolled.setdefault(ancestor, Tally()).add(tally)
+        for uid in units.ordered():
+            if uid in rolled:
+                key = f"unit:{uid}"
+                up = units.nodes[uid].parent_id
+                cells[key], labels[key] = rolled[uid], units.nodes[uid].name
+                parent[key] = f"unit:{up}" if up in rolled else TOTAL
+                depth[key] = units.depth(uid)
+                order.append(key)
+    else:
+        model = Channel if dimension is Dimension.CHANNEL else Category
+        names = dict(session.execute(select(model.id, model.name)  # type: ignore[attr-defined]
+                                     .where(model.id.in_([k for k in tallies if k is not None]))
+                                     ).all())
+        for cell_id in sorted((k for k in tallies if k is not None),
+                              key=lambda k: (names.get(k, ""), k)):
+            key = f"{dimension.value}:{cell_id}"
+            cells[key], labels[key], parent[key] = tallies[cell_id], names.get(cell_id, ""), TOTAL
+            order.append(key)
+    if None in tallies:
+        key = f"{dimension.value}:{NOT_GIVEN}"
+        cells[key], labels[key], parent[key] = tallies[None], "", TOTAL
+        order.append(key)
+    counts: dict[Any, int] = {TOTAL: total.received}
+    counts.update({key: tally.received for key, tally in cells.items()})
+    hidden = _withhold(counts, parent, threshold)
+    scope_reason = _scope_withheld(session, query, today, threshold, units)
+    rows = []
+    for key in order:
+        reason = scope_reason or hidden.get(key)
+        headcount = (units.headcount(int(key.split(":")[1])) or None
+                     if dimension is Dimension.UNIT and not key.endswith(NOT_GIVEN) else None)
+        rows.append(Row(key, labels[key], None if reason else figures(cells[key], headcount),
+                        reason, depth.get(key, 0)))
+    total_row = Row(TOTAL, "", None if scope_reason else figures(total, _headcount(query, units)),
+                    scope_reason)
+    return KpiTable(query, dimension.value, rows, total_row, threshold, scope_reason)
