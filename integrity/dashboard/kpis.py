@@ -238,7 +238,10 @@ def count_reports(session: Session, query: KpiQuery, today: date, group: Mapping
     for row in counts:
         key = tuple(row[:width])
         values = [int(v or 0) for v in row[width:]]
-        tally = Tally(*values[:9])
+        (received, acknowledge_due, acknowledged_in_time, feedback_due, feedback_in_time,
+         closed, returned, is_open_count, overdue) = values[:9]
+        tally = Tally(received, acknowledge_due, acknowledged_in_time, feedback_due,
+                      feedback_in_time, closed, returned, is_open_count, overdue)
         tally.outcomes.update({o: n for o, n in zip(OUTCOMES, values[9:], strict=True) if n})
         tallies[key] = tally
     for days, attribute, condition, later in (
