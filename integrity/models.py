@@ -284,3 +284,43 @@ class StoredSetting(Base):
     # JSON text of the value (a number or a string).
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CampaignKind(enum.StrEnum):
+    POSTERS = "posters"
+    TRAINING = "training"
+    E_LEARNING = "e_learning"
+    LEADERSHIP = "leadership"  # messages from leadership
+
+
+campaign_units = Table(
+    "campaign_units",
+    Base.metadata,
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("org_unit_id", ForeignKey("org_units.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)
+
+
+class Campaign(Base):
+    """An awareness campaign: what, when and for which units; the dashboard measures it."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        _one_of("kind", CampaignKind, "kind"),
+        CheckConstraint("ends_on >= starts_on", name="dates"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_on: Mapped[date] = mapped_column(Date, default=today)
+
+    # The units named when the campaign was recorded; the units under them are reached too.
+    units: Mapped[list[OrgUnit]] = relationship(secondary=campaign_units, order_by="OrgUnit.name")
