@@ -1,17 +1,21 @@
 """Administration pages; administrators never see report content."""
 
-from flask import Blueprint, render_template, request
-from flask_babel import lazy_gettext as _l
+from __future__ import annotations
 
-from admin.services import list_users
-from integrity.access import restrict
+from flask import render_template, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from admin import channel_views, settings_views, unit_views, user_views  # noqa: F401 (routes)
+from admin.blueprint import bp
 from integrity.audit import entries, verify
 from integrity.db import get_session
-from integrity.models import Role
+from integrity.models import Channel, OrgUnit, User
 
-bp = restrict(Blueprint("admin", __name__, url_prefix="/admin"), Role.ADMIN)
+__all__ = ["AUDIT_ACTIONS", "bp"]
 
-# What the audit page's filter offers; an action missing here still shows, under its code.
+# What the audit page's filter offers: every action the system records. An action missing
+# here still shows, under its code (tests/test_admin_audit.py checks the list is complete).
 AUDIT_ACTIONS = {
     "login": _l("Signed in"),
     "login_failed": _l("Failed sign-in"),
@@ -19,27 +23,69 @@ AUDIT_ACTIONS = {
     "password_changed": _l("Passphrase changed"),
     "second_factor_enrolled": _l("Two-factor sign-in set up"),
     "second_factor_removed": _l("Two-factor sign-in removed"),
+    "key_changed": _l("Key changed"),
     "case_opened": _l("Case opened"),
     "status_changed": _l("Status changed"),
     "assigned": _l("Case assigned"),
-    "shared": _l("Case shared"),
+    "case_shared": _l("Case shared"),
+    "message_sent": _l("Message sent to the reporter"),
+    "note_written": _l("Internal note written"),
     "export": _l("Export"),
-    "user_added": _l("Account added"),
-    "channel_added": _l("Channel added"),
-    "key_added": _l("Inspector key added"),
-    "key_changed": _l("Key changed"),
-    "recovery_key_created": _l("Recovery key made"),
     "case_purged": _l("Case deleted after retention"),
+    "user_added": _l("Account added"),
+    "user_invited": _l("Account invited"),
+    "invitation_renewed": _l("New set-up link"),
+    "invitation_accepted": _l("Account set up"),
+    "user_deactivated": _l("Account deactivated"),
+    "user_reactivated": _l("Account reactivated"),
+    "role_changed": _l("Role changed"),
+    "second_factor_reset": _l("Second factor reset"),
+    "key_added": _l("Inspector key added"),
+    "recovery_key_created": _l("Recovery key made"),
+    "channel_added": _l("Channel added"),
+    "channel_changed": _l("Channel changed"),
+    "channel_state_changed": _l("Channel opened, hidden or closed"),
+    "question_added": _l("Question added"),
+    "question_changed": _l("Question changed"),
+    "question_moved": _l("Question moved"),
+    "question_removed": _l("Question removed"),
+    "category_added": _l("Category added"),
+    "category_renamed": _l("Category renamed"),
+    "category_moved": _l("Category moved"),
+    "category_retired": _l("Category retired"),
+    "category_restored": _l("Category restored"),
+    "unit_added": _l("Unit added"),
+    "unit_changed": _l("Unit changed"),
+    "units_imported": _l("Units imported"),
+    "settings_changed": _l("Settings changed"),
+    "mail_test_sent": _l("Test message sent"),
+    "survey_created": _l("Survey created"),
+    "survey_imported": _l("Survey imported"),
+    "survey_exported": _l("Survey exported"),
+    "survey_changed": _l("Survey changed"),
+    "survey_question_added": _l("Survey question added"),
+    "survey_question_changed": _l("Survey question changed"),
+    "survey_question_moved": _l("Survey question moved"),
+    "survey_question_removed": _l("Survey question removed"),
+    "survey_section_changed": _l("Survey section changed"),
+    "wave_added": _l("Survey wave planned"),
+    "wave_opened": _l("Survey wave opened"),
+    "wave_closed": _l("Survey wave closed"),
+    "codes_issued": _l("Survey codes issued"),
+    "codes_mailed": _l("Survey codes e-mailed"),
 }
 
 
 @bp.route("/")
 def index() -> str:
-    page = request.args.get("page", 1, type=int) or 1
-    query = request.args.get("q", "").strip()
-    return render_template(
-        "admin/index.html", users=list_users(get_session(), query=query, page=page), query=query
-    )
+    """The overview: what can be set up, with a few counts."""
+    db = get_session()
+    counts = {
+        "users": db.scalar(select(func.count(User.id))) or 0,
+        "channels": db.scalar(select(func.count(Channel.id))) or 0,
+        "units": db.scalar(select(func.count(OrgUnit.id))) or 0,
+    }
+    return render_template("admin/index.html", counts=counts)
 
 
 @bp.route("/audit")

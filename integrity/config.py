@@ -75,6 +75,9 @@ class Settings:
     survey_min_sensitive: int = 20
     languages: tuple[str, ...] = ("en",)
     log_level: str = "INFO"
+    # Retention period offered to a new channel (days), and how long a set-up link lasts.
+    default_retention_days: int = 1825
+    invitation_hours: int = 72
 
     @classmethod
     def from_env(
@@ -102,6 +105,9 @@ class Settings:
             raise ConfigError("INTEGRITY_IDLE_TIMEOUT_MINUTES must be at least 1")
         if min(self.survey_min_responses, self.survey_min_sensitive) < 1:
             raise ConfigError("INTEGRITY_SURVEY_MIN_RESPONSES and INTEGRITY_SURVEY_MIN_SENSITIVE "
+                              "must be at least 1")
+        if self.default_retention_days < 1 or self.invitation_hours < 1:
+            raise ConfigError("INTEGRITY_DEFAULT_RETENTION_DAYS and INTEGRITY_INVITATION_HOURS "
                               "must be at least 1")
         if not self.languages:
             raise ConfigError("INTEGRITY_LANGUAGES must name at least one language")

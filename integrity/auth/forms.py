@@ -49,3 +49,21 @@ class PasswordChangeForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons such as sign out."""
+
+
+class SetupForm(FlaskForm):
+    """The first passphrase, chosen on the page a set-up link opens."""
+
+    # With the page's script: "1", ``new`` and ``confirm`` hold the derived login value.
+    derived = HiddenField()
+    new_salt = HiddenField()
+    new = PasswordField(
+        _l("Passphrase"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Passphrase again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two passphrases differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )

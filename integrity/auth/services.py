@@ -90,13 +90,7 @@ def create_user(
     totp_secret: str | None = None,
 ) -> User:
     """Add a staff account; the caller commits."""
-    email = normalise_email(email)
-    if "@" not in email:
-        raise AccountError(_l("That is not an e-mail address."))
-    if not name.strip():
-        raise AccountError(_l("A name is required."))
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise AccountError(_l("An account with that e-mail address already exists."))
+    email = check_new_account(session, email, name)
     user = User(
         email=email,
         name=name.strip(),
@@ -110,6 +104,18 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def check_new_account(session: Session, email: str, name: str) -> str:
+    """The normalised address of a new account, or AccountError saying what is wrong."""
+    email = normalise_email(email)
+    if "@" not in email:
+        raise AccountError(_l("That is not an e-mail address."))
+    if not name.strip():
+        raise AccountError(_l("A name is required."))
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AccountError(_l("An account with that e-mail address already exists."))
+    return email
 
 
 def find_user(session: Session, email: str) -> User | None:

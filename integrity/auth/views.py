@@ -26,12 +26,12 @@ from werkzeug.wrappers import Response
 import crypto
 from integrity.access import current_user, login_required, public, safe_next
 from integrity.audit import record
-from integrity.auth import services
-from integrity.auth.forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm
+from integrity.auth import invitations, services
+from integrity.auth.forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm, SetupForm
 from integrity.config import Settings
 from integrity.db import get_session
 from integrity.extensions import limiter
-from integrity.models import Role, User
+from integrity.models import Invitation, Role, User
 
 bp = public(Blueprint("auth", __name__, url_prefix="/staff"))
 
@@ -248,6 +248,58 @@ def _passphrase_change(form: PasswordChangeForm) -> services.PassphraseChange:
         new_salt=optional_b64(form.new_salt.data) if derived else None,
         new_wrapped_key=optional_b64(form.new_wrapped_key.data) if derived else None,
     )
+
+
+@bp.route("/setup/<token>")
+def setup_link(token: str) -> str | Response | tuple[str, int]:
+    """A set-up link: remember which invitation in the session, and drop the token from the
+    address bar (and so from what the next pages could leak)."""
+    invitation = invitations.find(get_session(), token)
+    if invitation is None:
+        return render_template("admin/setup_invalid.html"), 404
+    session.clear()
+    session["setup"] = {"id": invitation.id, "at": time.time()}
+    return redirect(url_for("auth.setup"))
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> str | Response | tuple[str, int]:
+    """The invitee chooses a passphrase, then goes on to the second factor and the key."""
+    db = get_session()
+    invitation_id = (session.get("setup") or {}).get("id")
+    invitation = db.get(Invitation, invitation_id) if invitation_id else None
+    if not invitations.is_live(invitation):
+        session.pop("setup", None)
+        return render_template("admin/setup_invalid.html"), 404
+    assert invitation is not None
+    user = invitation.user
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            invitations.accept(db, _hasher(), invitation, _first_passphrase(form))
+        except services.AccountError as exc:
+            form.new.errors.append(str(exc))
+        else:
+            record(db, actor=user, action="invitation_accepted", subject=f"user:{user.id}")
+            db.commit()
+            session.clear()
+            session["pending"] = {"uid": user.id, "at": time.time(), "next": ""}
+            if user.role_enum.requires_totp:
+                return redirect(url_for("auth.enrol"))
+            return _complete_login(user)
+    return render_template("admin/setup.html", form=form, user=user,
+                           opslimit=_hasher().login_opslimit, memlimit=_hasher().login_memlimit)
+
+
+def _first_passphrase(form: SetupForm) -> invitations.FirstPassphrase:
+    derived = form.derived.data == "1"
+    salt = None
+    if derived:
+        try:
+            salt = crypto.b64decode(form.new_salt.data or "")
+        except crypto.EncodingError:
+            salt = None
+    return invitations.FirstPassphrase(new=form.new.data, derived=derived, salt=salt)
 
 
 # Only the global ceiling: the answer reveals nothing (unknown addresses get stable made-up

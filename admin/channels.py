@@ -1,0 +1,336 @@
+"""Channels, their questionnaires and categories, as the administration edits them.
+
+Every change is recorded in the audit log by the function that makes it; the caller commits.
+The reporter form (/report/<slug>), /api/v1/config and the server-side check of answers
+(integrity.channels.check_answers) all read the questionnaire from the database, so an edit
+here changes all three at once.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from admin.paging import Page, contains, paginate
+from integrity.audit import record
+from integrity.channels import ChannelError, add_channel
+from integrity.models import (
+    Category,
+    Channel,
+    ChannelState,
+    Question,
+    QuestionKind,
+    Role,
+    User,
+)
+
+MAX_LABEL = 500
+MAX_HELP = 2000
+MAX_OPTION = 200
+MAX_OPTIONS = 30
+MAX_DESCRIPTION = 5000
+
+
+def list_channels(session: Session, *, query: str = "", page: int = 1) -> Page[Channel]:
+    statement = select(Channel).order_by(Channel.name, Channel.id)
+    if query:
+        statement = statement.where(or_(contains(Channel.name, query),
+                                        contains(Channel.slug, query)))
+    return paginate(session, statement, page)
+
+
+def eligible_recipients(session: Session) -> list[User]:
+    """Inspectors a channel may send reports to: active, with a key."""
+    return list(session.scalars(select(User).where(
+        User.role == Role.INSPECTOR.value, User.active.is_(True), User.public_key.isnot(None),
+    ).order_by(User.name, User.id)))
+
+
+@dataclass(frozen=True)
+class ChannelFields:
+    name: str
+    description: str
+    allow_exclusion: bool
+    retention_days: int
+    asks_category: bool
+    asks_unit: bool
+    recipient_ids: Sequence[int]
+
+
+def _check_fields(fields: ChannelFields) -> None:
+    if not fields.name.strip():
+        raise ChannelError(_l("A channel needs a name."))
+    if len(fields.description) > MAX_DESCRIPTION:
+        raise ChannelError(_l("Keep the description under %(count)d characters.",
+                              count=MAX_DESCRIPTION))
+    if not 1 <= fields.retention_days <= 36500:
+        raise ChannelError(_l("The retention period is from 1 to 36500 days."))
+
+
+def _recipients(session: Session, ids: Sequence[int]) -> list[User]:
+    eligible = {user.id: user for user in eligible_recipients(session)}
+    if any(i not in eligible for i in ids):
+        raise ChannelError(_l("Reports can go only to active inspectors who have a key."))
+    return [eligible[i] for i in dict.fromkeys(ids)]
+
+
+def _apply(channel: Channel, fields: ChannelFields, recipients: list[User]) -> dict[str, Any]:
+    """Set the fields; returns what changed, for the audit log (ids and flags, no text)."""
+    changed: dict[str, Any] = {}
+    for name in ("name", "description", "allow_exclusion", "retention_days", "asks_category",
+                 "asks_unit"):
+        value = getattr(fields, name)
+        value = value.strip() if isinstance(value, str) else value
+        if getattr(channel, name) != value:
+            setattr(channel, name, value)
+            changed[name] = value if not isinstance(value, str) else True
+    before = {user.id for user in channel.recipients}
+    after = {user.id for user in recipients}
+    if before != after:
+        channel.recipients = recipients
+        changed["recipients_added"] = sorted(after - before)
+        changed["recipients_removed"] = sorted(before - after)
+    return changed
+
+
+def create_channel(session: Session, actor: User, slug: str, fields: ChannelFields) -> Channel:
+    """A new channel with the default questionnaire, which the editor then changes."""
+    _check_fields(fields)
+    recipients = _recipients(session, fields.recipient_ids)
+    channel = add_channel(session, slug.strip(), fields.name)
+    _apply(channel, fields, recipients)
+    session.flush()
+    record(session, actor=actor, action="channel_added", subject=f"channel:{channel.slug}",
+           details={"allow_exclusion": channel.allow_exclusion,
+                    "retention_days": channel.retention_days,
+                    "recipients": [user.id for user in recipients]})
+    return channel
+
+
+def update_channel(session: Session, actor: User, channel: Channel,
+                   fields: ChannelFields) -> bool:
+    """Change the channel's settings and recipients; False when nothing changed."""
+    _check_fields(fields)
+    changed = _apply(channel, fields, _recipients(session, fields.recipient_ids))
+    if changed:
+        record(session, actor=actor, action="channel_changed", subject=f"channel:{channel.slug}",
+               details=changed)
+    return bool(changed)
+
+
+def set_state(session: Session, actor: User, channel: Channel, state: ChannelState) -> None:
+    """Open, hide (not listed; its link still works) or close (no new reports) a channel.
+
+    Its cases stay as they are in every state.
+    """
+    if channel.state == state.value:
+        raise ChannelError(_l("The channel is already in that state."))
+    before = channel.state
+    channel.state = state.value
+    record(session, actor=actor, action="channel_state_changed",
+           subject=f"channel:{channel.slug}", details={"from": before, "to": state.value})
+
+
+# --- the questionnaire ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionFields:
+    kind: QuestionKind
+    label: str
+    help_text: str
+    required: bool
+    options: Sequence[str]
+
+
+def _clean_options(fields: QuestionFields) -> list[str]:
+    if not fields.kind.has_options:
+        return []
+    options = [" ".join(option.split()) for option in fields.options]
+    options = [option for option in options if option]
+    if len(options) < 2:
+        raise ChannelError(_l("A choice question needs at least two answers, one per line."))
+    if len(options) > MAX_OPTIONS:
+        raise ChannelError(_l("A choice question takes at most %(count)d answers.",
+                              count=MAX_OPTIONS))
+    if any(len(option) > MAX_OPTION for option in options):
+        raise ChannelError(_l("Keep each answer under %(count)d characters.", count=MAX_OPTION))
+    if len(set(options)) != len(options):
+        raise ChannelError(_l("Each answer may appear only once."))
+    return options
+
+
+def _checked(fields: QuestionFields) -> tuple[str, str, list[str]]:
+    label = " ".join(fields.label.split())
+    if not label:
+        raise ChannelError(_l("A question needs a label."))
+    if len(label) > MAX_LABEL:
+        raise ChannelError(_l("Keep the label under %(count)d characters.", count=MAX_LABEL))
+    help_text = fields.help_text.strip()
+    if len(help_text) > MAX_HELP:
+        raise ChannelError(_l("Keep the help text under %(count)d characters.", count=MAX_HELP))
+    return label, help_text, _clean_options(fields)
+
+
+def question_key(label: str) -> str:
+    """A key for a new question: readable, and never one an earlier question had.
+
+    Old reports carry their answers under the keys of their day; a random suffix keeps a new
+    question from taking over the answers of one that was removed.
+    """
+    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^a-z0-9]+", "_", ascii_label.lower()).strip("_")[:40] or "question"
+    return f"{stem}_{secrets.token_hex(3)}"
+
+
+def add_question(session: Session, actor: User, channel: Channel,
+                 fields: QuestionFields) -> Question:
+    label, help_text, options = _checked(fields)
+    position = max((q.position for q in channel.questions), default=-1) + 1
+    question = Question(key=question_key(label), kind=fields.kind.value, label=label,
+                        help_text=help_text, required=fields.required, options=options,
+                        position=position)
+    channel.questions.append(question)
+    session.flush()
+    record(session, actor=actor, action="question_added", subject=f"channel:{channel.slug}",
+           details={"question": question.key, "kind": question.kind,
+                    "required": question.required})
+    return question
+
+
+def update_question(session: Session, actor: User, question: Question,
+                    fields: QuestionFields) -> None:
+    label, help_text, options = _checked(fields)
+    changed = [name for name, value in (("kind", fields.kind.value), ("label", label),
+                                         ("help_text", help_text),
+                                         ("required", fields.required), ("options", options))
+               if getattr(question, name) != value]
+    if not changed:
+        return
+    question.kind, question.label, question.help_text = fields.kind.value, label, help_text
+    question.required, question.options = fields.required, options
+    record(session, actor=actor, action="question_changed",
+           subject=f"channel:{question.channel.slug}",
+           details={"question": question.key, "fields": changed})
+
+
+def _renumber(items: Sequence[Any]) -> None:
+    for position, item in enumerate(items):
+        item.position = position
+
+
+def _moved(items: list[Any], item: Any, step: int) -> bool:
+    index = items.index(item)
+    target = index + step
+    if not 0 <= target < len(items):
+        return False
+    items[index], items[target] = items[target], items[index]
+    _renumber(items)
+    return True
+
+
+def move_question(session: Session, actor: User, question: Question, step: int) -> bool:
+    """Move a question up (-1) or down (+1); False at either end."""
+    channel = question.channel
+    ordered = sorted(channel.questions, key=lambda q: (q.position, q.id))
+    if not _moved(ordered, question, step):
+        return False
+    record(session, actor=actor, action="question_moved", subject=f"channel:{channel.slug}",
+           details={"question": question.key, "position": question.position + 1})
+    return True
+
+
+def remove_question(session: Session, actor: User, question: Question) -> None:
+    """Take a question off the form; answers already filed keep it, under its key."""
+    channel = question.channel
+    key = question.key
+    channel.questions.remove(question)
+    session.flush()
+    _renumber(sorted(channel.questions, key=lambda q: (q.position, q.id)))
+    record(session, actor=actor, action="question_removed", subject=f"channel:{channel.slug}",
+           details={"question": key})
+
+
+# --- categories ---------------------------------------------------------------------------
+
+
+def list_categories(session: Session, channel: Channel, *, query: str = "",
+                    page: int = 1) -> Page[Category]:
+    statement = select(Category).where(Category.channel_id == channel.id).order_by(
+        Category.position, Category.id)
+    if query:
+        statement = statement.where(contains(Category.name, query))
+    return paginate(session, statement, page)
+
+
+def _category_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ChannelError(_l("A category needs a name."))
+    if len(name) > 200:
+        raise ChannelError(_l("Keep the name under %(count)d characters.", count=200))
+    return name
+
+
+def _category_slug(session: Session, channel: Channel, name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:50] or "category"
+    taken = set(session.scalars(select(Category.slug).where(Category.channel_id == channel.id)))
+    slug, n = stem, 2
+    while slug in taken:
+        slug, n = f"{stem}-{n}", n + 1
+    return slug
+
+
+def add_category(session: Session, actor: User, channel: Channel, name: str) -> Category:
+    name = _category_name(name)
+    if session.scalar(select(Category.id).where(Category.channel_id == channel.id,
+                                                func.lower(Category.name) == name.lower())):
+        raise ChannelError(_l("This channel already has a category of that name."))
+    position = (session.scalar(select(func.max(Category.position)).where(
+        Category.channel_id == channel.id)) or 0) + 1
+    category = Category(channel_id=channel.id, slug=_category_slug(session, channel, name),
+                        name=name, position=position)
+    session.add(category)
+    session.flush()
+    record(session, actor=actor, action="category_added", subject=f"category:{category.id}",
+           details={"channel": channel.slug, "slug": category.slug})
+    return category
+
+
+def rename_category(session: Session, actor: User, category: Category, name: str) -> None:
+    """A new name; the short name (slug) stays, so old cases and statistics keep it."""
+    name = _category_name(name)
+    if name == category.name:
+        return
+    category.name = name
+    record(session, actor=actor, action="category_renamed", subject=f"category:{category.id}",
+           details={"channel": category.channel.slug})
+
+
+def move_category(session: Session, actor: User, category: Category, step: int) -> bool:
+    ordered = sorted(category.channel.categories, key=lambda c: (c.position, c.id))
+    if not _moved(ordered, category, step):
+        return False
+    record(session, actor=actor, action="category_moved", subject=f"category:{category.id}",
+           details={"position": category.position + 1})
+    return True
+
+
+def set_retired(session: Session, actor: User, category: Category, retired: bool) -> None:
+    """Retire a category (reporters no longer see it; old cases and statistics keep it),
+    or bring it back."""
+    if category.retired == retired:
+        raise ChannelError(_l("The category is already retired.") if retired else
+                           _l("The category is not retired."))
+    category.retired = retired
+    record(session, actor=actor, action="category_retired" if retired else "category_restored",
+           subject=f"category:{category.id}", details={"channel": category.channel.slug})

@@ -1,0 +1,185 @@
+"""Staff accounts: the list, invitations, roles, deactivation, second-factor resets."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from admin import users
+from admin.blueprint import actor, bp, list_args, one, settings
+from admin.forms import ConfirmForm, InviteForm, ResetForm, RoleForm, SendLinkForm
+from admin.mail import MailError, send_setup_link
+from integrity.auth.invitations import pending
+from integrity.auth.services import AccountError
+from integrity.db import get_session
+from integrity.models import Role, User
+
+
+def _setup_url(token: str) -> str:
+    # The installation's public address, not the one this request came in on.
+    return settings().public_url.rstrip("/") + url_for("auth.setup_link", token=token)
+
+
+@bp.route("/users")
+def user_list() -> str:
+    query, page = list_args()
+    role = request.args.get("role", "")
+    db = get_session()
+    found = users.list_users(db, query=query, role=role, page=page)
+    return render_template("admin/users.html", users=found, query=query, role=role,
+                           invitations=users.invitations_of(db, found.items),
+                           expired=users.invitation_expired)
+
+
+def _link_page(user: User, token: str, send: bool) -> str:
+    """The set-up link, shown this once (it is stored only as a hash)."""
+    link = _setup_url(token)
+    mailed = None
+    if send:
+        try:
+            send_setup_link(settings(), user, link, settings().invitation_hours)
+            mailed = True
+        except MailError:
+            mailed = False
+    return render_template("admin/link.html", user=user, link=link, mailed=mailed,
+                           hours=settings().invitation_hours)
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+def invite() -> str:
+    form = InviteForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            user, token = users.invite(db, actor(), email=form.email.data, name=form.name.data,
+                                       role=Role(form.role.data),
+                                       hours=settings().invitation_hours)
+        except AccountError as exc:
+            db.rollback()
+            form.email.errors.append(str(exc))
+        else:
+            db.commit()
+            return _link_page(user, token, bool(form.send.data))
+    return render_template("admin/invite.html", form=form, hours=settings().invitation_hours)
+
+
+@bp.route("/users/<int:user_id>")
+def user(user_id: int) -> str:
+    account = one(User, user_id)
+    db = get_session()
+    invitation = pending(db, account)
+    return render_template(
+        "admin/user.html", user=account, invitation=invitation,
+        expired=users.invitation_expired(invitation), role_form=RoleForm(role=account.role),
+        last_admin=users.is_last_admin(db, account),
+        cases=users.cases_at_stake(db, account) if account.role == Role.INSPECTOR.value else [],
+    )
+
+
+def _done(message: str, account: User) -> Response:
+    flash(message, "success")
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+def _refused(exc: AccountError, account: User) -> Response:
+    get_session().rollback()
+    flash(str(exc), "error")
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+@bp.route("/users/<int:user_id>/link", methods=["GET", "POST"])
+def new_link(user_id: int) -> str | Response:
+    """A new set-up link for an account not set up yet; the old link stops working."""
+    account = one(User, user_id)
+    form = SendLinkForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            token = users.renew_link(db, actor(), account, settings().invitation_hours)
+        except AccountError as exc:
+            return _refused(exc, account)
+        db.commit()
+        return _link_page(account, token, bool(form.send.data))
+    return render_template("admin/confirm_link.html", user=account, form=form,
+                           hours=settings().invitation_hours)
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
+def deactivate(user_id: int) -> str | Response:
+    account = one(User, user_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            users.deactivate(get_session(), actor(), account)
+        except AccountError as exc:
+            return _refused(exc, account)
+        get_session().commit()
+        return _done(_("%(name)s can no longer sign in.", name=account.name), account)
+    return render_template("admin/confirm_user.html", user=account, form=form,
+                           action="deactivate",
+                           last_admin=users.is_last_admin(get_session(), account))
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["GET", "POST"])
+def reactivate(user_id: int) -> str | Response:
+    account = one(User, user_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            users.reactivate(get_session(), actor(), account)
+        except AccountError as exc:
+            return _refused(exc, account)
+        get_session().commit()
+        return _done(_("%(name)s can sign in again.", name=account.name), account)
+    return render_template("admin/confirm_user.html", user=account, form=form,
+                           action="reactivate", last_admin=False)
+
+
+@bp.route("/users/<int:user_id>/role", methods=["GET", "POST"])
+def role(user_id: int) -> str | Response:
+    """Step one (GET, from the user page) says what the change does; step two makes it."""
+    account = one(User, user_id)
+    form = RoleForm(request.form if request.method == "POST" else request.args,
+                    meta={"csrf": request.method == "POST"})
+    if not form.validate():
+        flash(_("Choose one of the roles."), "error")
+        return redirect(url_for("admin.user", user_id=account.id))
+    new_role = Role(form.role.data)
+    if request.method == "POST":
+        try:
+            users.change_role(get_session(), actor(), account, new_role)
+        except AccountError as exc:
+            return _refused(exc, account)
+        get_session().commit()
+        return _done(_("%(name)s has a new role.", name=account.name), account)
+    return render_template("admin/confirm_role.html", user=account,
+                           form=RoleForm(role=new_role.value), new_role=new_role.value,
+                           last_admin=users.is_last_admin(get_session(), account))
+
+
+@bp.route("/users/<int:user_id>/reset", methods=["GET", "POST"])
+def reset(user_id: int) -> str | Response:
+    """Reset a lost second factor (and, for an inspector, the key pair), with a reason."""
+    account = one(User, user_id)
+    db = get_session()
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            outcome = users.reset_second_factor(
+                db, actor(), account, form.reason.data,
+                passphrase_lost=bool(form.passphrase_lost.data),
+                hours=settings().invitation_hours)
+        except AccountError as exc:
+            db.rollback()
+            form.reason.errors.append(str(exc))
+        else:
+            db.commit()
+            return render_template("admin/reset_done.html", user=account, outcome=outcome,
+                                   open_cases=users.open_cases,
+                                   link=_setup_url(outcome.token) if outcome.token else None,
+                                   hours=settings().invitation_hours)
+    cases = users.cases_at_stake(db, account) if account.role == Role.INSPECTOR.value else []
+    return render_template("admin/reset.html", user=account, form=form,
+                           to_share=users.open_cases([c for c in cases if c.others]),
+                           unreadable=users.open_cases([c for c in cases if not c.others]))
