@@ -271,6 +271,42 @@ async function readRange(source, start, end) {
 
 const READ_WINDOW = 64 * CHUNK_PLAIN;
 
+/**
+ * Pushes chunks through libsodium's own functions with one input and one output buffer kept in
+ * its memory for the whole file, instead of the wrappers' allocation and copies per call; null
+ * when the module does not expose them (then the wrappers are used).
+ */
+function rawPusher(state) {
+  const L = _sodium.libsodium;
+  if (!L || typeof L._crypto_secretstream_xchacha20poly1305_push !== "function"
+      || typeof L._malloc !== "function" || typeof L._free !== "function") return null;
+  const input = L._malloc(CHUNK_PLAIN);
+  const output = L._malloc(CHUNK_SEALED);
+  if (!input || !output) {
+    if (input) L._free(input);
+    if (output) L._free(output);
+    return null;
+  }
+  return {
+    /** Seal `plain` with `tag` into `target` at `offset`; returns the sealed length. */
+    push(plain, tag, target, offset) {
+      L.HEAPU8.set(plain, input); // HEAPU8 is read anew each time: memory may have grown
+      // (state, c, clen_p, m, mlen low/high, ad, adlen low/high, tag)
+      if (L._crypto_secretstream_xchacha20poly1305_push(state, output, 0, input, plain.length, 0, 0, 0, 0, tag) !== 0) {
+        throw new CryptoError("A chunk could not be sealed.");
+      }
+      const sealed = plain.length + CHUNK_OVERHEAD;
+      target.set(L.HEAPU8.subarray(output, output + sealed), offset);
+      return sealed;
+    },
+    free() {
+      L.HEAPU8.fill(0, input, input + CHUNK_PLAIN); // no plaintext left behind in its memory
+      L._free(input);
+      L._free(output);
+    },
+  };
+}
+
 /** Seal a Blob (File) or bytes in 64 KiB chunks, the last tagged FINAL: `{key, parts}` for `new Blob(parts)`. */
 export async function sealStream(source, key = null, onProgress = null) {
   const s = sodium();
@@ -282,24 +318,44 @@ export async function sealStream(source, key = null, onProgress = null) {
   // The size is known, so is the last chunk: an empty file is one empty FINAL chunk, and a
   // multiple of 64 KiB ends with a full FINAL chunk, as crypto/stream.py reads it.
   const chunks = Math.max(1, Math.ceil(total / CHUNK_PLAIN));
-  // Read the file a few megabytes at a time: one read per 64 KiB chunk costs more than the
-  // sealing itself. Progress is reported once per window.
-  let window = new Uint8Array(0);
-  let windowStart = 0;
-  for (let i = 0; i < chunks; i++) {
-    const start = i * CHUNK_PLAIN;
-    const end = Math.min(total, start + CHUNK_PLAIN);
-    if (end > windowStart + window.length) {
-      windowStart = start;
-      window = await readRange(input, start, Math.min(total, start + READ_WINDOW));
+  const raw = rawPusher(state);
+  let next = null;
+  try {
+    // Read the file a few megabytes at a time and seal each window into one part: a read or
+    // a Blob part per 64 KiB chunk costs more than the sealing itself. The next window is
+    // being read (by the browser, off this thread) while this one is sealed.
+    const windowAt = (first) => {
+      const start = first * CHUNK_PLAIN;
+      return first < chunks ? readRange(input, start, Math.min(total, start + READ_WINDOW)) : null;
+    };
+    next = windowAt(0);
+    for (let first = 0; first < chunks; first += READ_WINDOW / CHUNK_PLAIN) {
+      const start = first * CHUNK_PLAIN;
+      const end = Math.min(total, start + READ_WINDOW);
+      const window = await next;
+      next = windowAt(first + READ_WINDOW / CHUNK_PLAIN);
+      const count = Math.min(chunks - first, READ_WINDOW / CHUNK_PLAIN);
+      const out = new Uint8Array(end - start + count * CHUNK_OVERHEAD);
+      let offset = 0;
+      for (let i = 0; i < count; i++) {
+        const plain = window.subarray(i * CHUNK_PLAIN, Math.min(window.length, (i + 1) * CHUNK_PLAIN));
+        const tag = first + i === chunks - 1
+          ? s.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+          : s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+        if (raw) {
+          offset += raw.push(plain, tag, out, offset);
+        } else {
+          const sealed = s.crypto_secretstream_xchacha20poly1305_push(state, plain, null, tag);
+          out.set(sealed, offset);
+          offset += sealed.length;
+        }
+      }
+      parts.push(out);
+      if (onProgress) onProgress(end, total);
     }
-    const plain = window.subarray(start - windowStart, end - windowStart);
-    const last = i === chunks - 1;
-    const tag = last
-      ? s.crypto_secretstream_xchacha20poly1305_TAG_FINAL
-      : s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
-    parts.push(s.crypto_secretstream_xchacha20poly1305_push(state, plain, null, tag));
-    if (onProgress && (last || end === windowStart + window.length)) onProgress(end, total);
+  } finally {
+    if (raw) raw.free();
+    if (next) next.catch(() => {}); // a read still under way when sealing stopped
   }
   return { key: fileKey, parts };
 }
