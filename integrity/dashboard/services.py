@@ -31,3 +31,26 @@ def staff_by_unit_kind(session: Session) -> list[KindCount]:
         KindCount(UnitKind(kind), crossing, int(units), int(headcount or 0))
         for kind, crossing, units, headcount in rows
     ]
+
+
+def unit_choices(session: Session) -> list[tuple[int, str]]:
+    """Every unit, depth first, indented by its depth (for lists of checkboxes and selects)."""
+    from integrity.dashboard.kpis import UnitTree
+
+    tree = UnitTree.load(session)
+    return [(uid, "\u2003" * tree.depth(uid) + tree.nodes[uid].name) for uid in tree.ordered()]
+
+
+def scope_choices(session: Session) -> list[tuple[str, str]]:
+    """What the figures can be limited to: a unit (and those under it), a channel, a category."""
+    from flask_babel import gettext as _
+
+    from integrity.models import Category, Channel
+
+    choices = [(f"unit:{uid}", name) for uid, name in unit_choices(session)]
+    choices += [(f"channel:{cid}", _("Channel: %(name)s", name=name)) for cid, name in
+                session.execute(select(Channel.id, Channel.name).order_by(Channel.name))]
+    choices += [(f"category:{cid}", _("Category: %(name)s", name=name)) for cid, name in
+                session.execute(select(Category.id, Category.name)
+                                .order_by(Category.position, Category.id))]
+    return choices

@@ -1,0 +1,243 @@
+"""The PDF integrity report (built in the background, its progress polled) and the posters.
+
+A report is built in a thread of the worker that was asked for it; its progress and the
+finished file are kept under the data folder, so any worker can answer the status requests
+and hand out the file. Each job belongs to the account that started it. Finished files are
+removed after an hour.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
+
+from integrity.audit import record
+from integrity.dashboard import bp, pages
+from integrity.dashboard.forms import PosterForm, ReportForm, choices
+from integrity.dashboard.kpis import Granularity, KpiQuery, Period, Scope
+from integrity.dashboard.posters import Poster, poster_pdf, poster_png, reporting_address
+from integrity.dashboard.report_pdf import ReportSpec, build_report
+from integrity.dashboard.services import scope_choices
+from integrity.db import get_session, new_session
+from integrity.i18n import RTL_SCRIPTS, language_choices, languages, text_direction
+from integrity.models import Channel, ChannelState, today
+from surveys.models import Survey
+from surveys.results import thresholds_from
+
+log = logging.getLogger(__name__)
+KEEP_SECONDS = 3600
+STALE_SECONDS = 300  # a job silent this long died with its worker
+
+
+def _folder(app: Flask | None = None) -> Path:
+    folder = Path((app or current_app).extensions["integrity.settings"].data_dir) / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _write_status(folder: Path, token: str, status: dict[str, Any]) -> None:
+    status["updated"] = time.time()
+    temporary = folder / f"{token}.json.tmp"
+    temporary.write_text(json.dumps(status))
+    os.replace(temporary, folder / f"{token}.json")
+
+
+def _read_status(token: str) -> dict[str, Any]:
+    """The job's status if it belongs to the signed-in user; 404 otherwise."""
+    if not token.isalnum() or len(token) > 64:
+        abort(404)
+    path = _folder() / f"{token}.json"
+    try:
+        status: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        abort(404)
+    if status.get("owner") != g.user.id:
+        abort(404)
+    if status["state"] == "running" and time.time() - status["updated"] > STALE_SECONDS:
+        status.update(state="failed", message=_("The report was interrupted. Please start it "
+                                                "again."))
+    return status
+
+
+def _sweep(folder: Path) -> None:
+    cutoff = time.time() - KEEP_SECONDS
+    for path in folder.iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            continue
+
+
+def _run(app: Flask, token: str, spec: ReportSpec, owner: int, locale: str) -> None:
+    folder = _folder(app)
+    status: dict[str, Any] = {"owner": owner, "state": "running", "step": 0, "steps": 1,
+                              "message": ""}
+
+    def progress(step: int, steps: int, what: str) -> None:
+        status.update(step=step, steps=steps, message=what)
+        _write_status(folder, token, status)
+
+    with app.app_context():
+        session = new_session(app)
+        try:
+            with force_locale(locale):
+                data = build_report(session, spec, progress)
+                (folder / f"{token}.pdf").write_bytes(data)
+                status.update(state="done", step=status["steps"], message=_("The report is "
+                                                                             "ready."))
+        except Exception:  # noqa: BLE001  (any failure becomes a message, never a 500)
+            log.exception("The integrity report could not be built")
+            with force_locale(locale):
+                status.update(state="failed",
+                              message=_("The report could not be built. Please try again."))
+        finally:
+            session.close()
+            _write_status(folder, token, status)
+
+
+def _report_form() -> ReportForm:
+    db = get_session()
+    form = ReportForm()
+    form.scope.choices = choices([("", _("the whole organisation")), *scope_choices(db)])
+    form.survey.choices = choices([("", _("none"))] + [
+        (sid, title) for sid, title in db.execute(select(Survey.id, Survey.title)
+                                                   .order_by(Survey.id.desc()))])
+    if request.method == "GET":
+        recent = KpiQuery.recent(today())
+        form.start.data, form.end.data = recent.start, recent.end
+        newest = form.survey.choices[1].value if len(form.survey.choices) > 1 else ""
+        form.survey.data = newest
+    return form
+
+
+@bp.route("/report", methods=["GET", "POST"])
+def report() -> str | BaseResponse:
+    """Choose the periods and scope of the PDF report, and start building it."""
+    form = _report_form()
+    if not form.validate_on_submit():
+        return render_template("dashboard/report.html", form=form)
+    granularity = Granularity(form.granularity.data) if form.granularity.data in {
+        g_.value for g_ in Granularity} else Granularity.QUARTER
+    start, end = sorted([form.start.data, form.end.data])  # type: ignore[type-var]
+    query = KpiQuery(granularity, Period.of(granularity, start).start,
+                     Period.of(granularity, end).end)
+    if len(query.periods) > 60:
+        query = KpiQuery(granularity, query.periods[-60].start, query.end)
+    labels = {c.value: c.label for c in form.scope.choices}  # type: ignore[union-attr]
+    scope_value = form.scope.data if form.scope.data in labels else ""
+    query = query.with_scope(Scope.parse(scope_value))
+    survey_id = int(form.survey.data) if (form.survey.data or "").isdigit() else None
+    settings = current_app.extensions["integrity.settings"]
+    spec = ReportSpec(query, survey_id, str(labels.get(scope_value, "")).strip(), today(),
+                      pages.threshold(), thresholds_from(settings), text_direction() == "rtl")
+    folder = _folder()
+    _sweep(folder)
+    token = secrets.token_hex(16)
+    _write_status(folder, token, {"owner": g.user.id, "state": "running", "step": 0,
+                                  "steps": 1, "message": _("Starting")})
+    db = get_session()
+    record(db, actor=g.user, action="export", subject="dashboard:report",
+           details={"start": query.start.isoformat(), "end": query.end.isoformat(),
+                    "scope": scope_value or "all"})
+    db.commit()
+    worker = threading.Thread(target=_run, args=(current_app._get_current_object(),  # type: ignore[attr-defined]
+                                                  token, spec, g.user.id, str(get_locale())),
+                              name=f"report-{token[:8]}", daemon=True)
+    worker.start()
+    return redirect(url_for("dashboard.report_progress", token=token))
+
+
+@bp.route("/report/<token>")
+def report_progress(token: str) -> str:
+    """How far the report is; refreshes itself (a module script, or a meta refresh)."""
+    return render_template("dashboard/report_progress.html", token=token,
+                           status=_read_status(token))
+
+
+@bp.route("/report/<token>/status")
+def report_status(token: str) -> Response:
+    status = _read_status(token)
+    return jsonify(state=status["state"], step=status["step"], steps=status["steps"],
+                   message=status["message"],
+                   download=url_for("dashboard.report_file", token=token)
+                   if status["state"] == "done" else None)
+
+
+@bp.route("/report/<token>.pdf")
+def report_file(token: str) -> Response:
+    status = _read_status(token)
+    path = _folder() / f"{token}.pdf"
+    if status["state"] != "done" or not path.is_file():
+        abort(404)
+    return Response(path.read_bytes(), mimetype="application/pdf", headers={
+        "Content-Disposition": 'attachment; filename="integrity-report.pdf"'})
+
+
+# --- posters ---------------------------------------------------------------------------------
+
+
+def _poster_form() -> PosterForm:
+    db = get_session()
+    form = PosterForm(request.args)
+    form.channel.choices = choices(db.execute(
+        select(Channel.slug, Channel.name).where(Channel.state != ChannelState.CLOSED.value)
+        .order_by(Channel.name)).tuples())
+    form.language.choices = choices(language_choices())
+    if not form.language.data:
+        form.language.data = str(get_locale())
+    return form
+
+
+@bp.route("/posters")
+def posters() -> str:
+    form = _poster_form()
+    return render_template("dashboard/posters.html", form=form)
+
+
+@bp.route("/posters/poster.<fmt>")
+def poster(fmt: str) -> Response:
+    """The poster for a channel in a language, as a PDF to print or a PNG."""
+    if fmt not in ("pdf", "png"):
+        abort(404)
+    form = _poster_form()
+    if not form.validate():
+        abort(404)
+    db = get_session()
+    channel = db.scalar(select(Channel).where(Channel.slug == form.channel.data))
+    language = form.language.data if form.language.data in languages() else languages()[0]
+    if channel is None:
+        abort(404)
+    settings = current_app.extensions["integrity.settings"]
+    onion = reporting_address(settings.onion_url, channel.slug) if settings.onion_url else None
+    with force_locale(language):
+        design = Poster(channel.name, reporting_address(settings.public_url, channel.slug),
+                        onion, form.size.data if form.size.data in ("A4", "A3") else "A4",
+                        language.split("_")[0] in RTL_SCRIPTS)
+        data = poster_pdf(design) if fmt == "pdf" else poster_png(design)
+    name = f"poster-{channel.slug}-{language}-{design.size}.{fmt}"
+    return Response(data, mimetype="application/pdf" if fmt == "pdf" else "image/png",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,328 @@
+"""What the dashboard pages, charts and exports show, built from the services and cached.
+
+Report figures are cached under a fingerprint of what they depend on: the audit log's head
+(every status change, acknowledgement, feedback and deletion of a case is audited), the newest
+report and message, the organisation and the day. Survey trends are cached under the waves'
+states and response counts. A changed fingerprint is a new key, so nothing stale is served.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from integrity.audit import AuditHead
+from integrity.dashboard import kpis
+from integrity.dashboard.cache import cached, fingerprint
+from integrity.dashboard.campaigns import CampaignEffects, spans
+from integrity.dashboard.charts import Chart, Series, Span
+from integrity.dashboard.kpis import Dimension, Figures, KpiQuery, KpiTable, Ratio, UnitTree
+from integrity.dashboard.trends import SurveyTrends, Trend, survey_fingerprint, survey_trends
+from integrity.models import OrgUnit
+from integrity.reporting.models import Message, Report
+from surveys.models import Survey
+from surveys.results import Figure, thresholds_from
+from surveys.suppression import Reason
+
+OUTCOME_LABELS = {
+    "substantiated": _l("Substantiated"),
+    "partly_substantiated": _l("Partly substantiated"),
+    "unsubstantiated": _l("Unsubstantiated"),
+    "not_in_scope": _l("Not in scope"),
+}
+DIMENSION_LABELS = {
+    Dimension.UNIT: _l("Unit"),
+    Dimension.CHANNEL: _l("Channel"),
+    Dimension.CATEGORY: _l("Category"),
+}
+
+
+def settings() -> Any:
+    return current_app.extensions["integrity.settings"]
+
+
+def threshold() -> int:
+    return int(settings().survey_min_responses)
+
+
+# --- report figures ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportFigures:
+    periods: KpiTable
+    breakdown: KpiTable
+    units: UnitTree
+
+
+def _units_fingerprint(session: Session) -> str:
+    rows = session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name,
+                                  OrgUnit.headcount).order_by(OrgUnit.id)).all()
+    return fingerprint([tuple(row) for row in rows])
+
+
+def data_fingerprint(session: Session, today: date) -> str:
+    """What the report figures depend on, read cheaply (three index look-ups)."""
+    return fingerprint(session.scalar(select(AuditHead.seq)),
+                       session.scalar(select(func.max(Report.id))),
+                       session.scalar(select(func.max(Message.id))),
+                       _units_fingerprint(session), today.isoformat())
+
+
+def report_figures(session: Session, query: KpiQuery, dimension: Dimension,
+                   today: date) -> ReportFigures:
+    """The period table and the breakdown of ``query``, cached by their data."""
+    k = threshold()
+    key = ("reports", data_fingerprint(session, today), query, dimension, k)
+
+    def compute() -> ReportFigures:
+        units = UnitTree.load(session)
+        return ReportFigures(kpis.period_table(session, query, today, k, units),
+                             kpis.breakdown(session, query, dimension, today, k, units), units)
+
+    return cached(key, compute)
+
+
+def trend_figures(session: Session, survey: Survey) -> SurveyTrends:
+    """Every opened wave of ``survey`` through the results service, cached by its data."""
+    thresholds = thresholds_from(settings())
+    key = ("trends", fingerprint(survey_fingerprint(session, survey),
+                                 _units_fingerprint(session)), thresholds)
+    return cached(key, lambda: survey_trends(session, survey, thresholds))
+
+
+def campaign_spans(session: Session) -> tuple[Span, ...]:
+    return tuple(Span(s.name, s.starts_on, s.ends_on) for s in spans(session))
+
+
+# --- formatting ----------------------------------------------------------------------------
+
+
+def percent(ratio: Ratio) -> str:
+    return "–" if ratio.value is None else f"{100 * ratio.value:.0f} %"
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" if digits else f"{value:.0f}"
+
+
+def row_label(row: kpis.Row) -> str:
+    if row.key == kpis.TOTAL:
+        return _("All reports")
+    if row.key.endswith(":" + kpis.NOT_GIVEN):
+        return _("Not given")
+    return row.label
+
+
+def withheld_text(reason: Reason | None) -> str:
+    from surveys.result_labels import withheld_reason
+
+    return withheld_reason(reason)
+
+
+# --- charts ----------------------------------------------------------------------------------
+
+
+def _period_bounds(table: KpiTable) -> tuple[tuple[date, ...], tuple[date, ...]]:
+    found = {p.key: p for p in table.query.periods}
+    rows = [found[row.key] for row in table.rows if row.key in found]
+    return tuple(p.start for p in rows), tuple(p.end for p in rows)
+
+
+def _alt(kind: str, title: str, labels: Sequence[str], series: Sequence[Series],
+         spans_: Sequence[Span], unit: str = "") -> str:
+    parts = [f"{kind}: {title}."]
+    for s in series:
+        values = ", ".join(f"{label} {'–' if v is None else f'{v:.1f}{unit}'}"
+                           for label, v in zip(labels, s.values, strict=True))
+        parts.append(f"{s.label}: {values}.")
+    for span in spans_:
+        parts.append(_("Shaded: campaign %(name)s, %(start)s to %(end)s.", name=span.label,
+                       start=span.starts_on.isoformat(), end=span.ends_on.isoformat()))
+    return " ".join(parts)
+
+
+def _visible(spans_: Iterable[Span], starts: Sequence[date], ends: Sequence[date]
+             ) -> tuple[Span, ...]:
+    if not starts:
+        return ()
+    return tuple(s for s in spans_ if s.ends_on >= starts[0] and s.starts_on <= ends[-1])
+
+
+def reports_chart(table: KpiTable, spans_: Sequence[Span]) -> Chart:
+    starts, ends = _period_bounds(table)
+    labels = tuple(row.label for row in table.rows)
+    series = (Series(str(_l("Reports received")),
+                     tuple(float(r.figures.received) if r.figures else None
+                           for r in table.rows)),)
+    shown = _visible(spans_, starts, ends)
+    title = _("Reports received per quarter") if table.query.granularity == "quarter" else _(
+        "Reports received per month")
+    return Chart("bar", title, _("Reports"), labels, starts, ends, series, shown, None,
+                 _alt(_("Bar chart"), title, labels, series, shown), (_("campaign"),))
+
+
+def deadlines_chart(table: KpiTable, spans_: Sequence[Span]) -> Chart:
+    starts, ends = _period_bounds(table)
+    labels = tuple(row.label for row in table.rows)
+
+    def share(row: kpis.Row, name: str) -> float | None:
+        if row.figures is None:
+            return None
+        value = getattr(row.figures, name).value
+        return None if value is None else 100 * value
+
+    series = (Series(_("Acknowledged within 7 days"),
+                     tuple(share(r, "acknowledged_in_time") for r in table.rows)),
+              Series(_("Feedback within 3 months"),
+                     tuple(share(r, "feedback_in_time") for r in table.rows)))
+    shown = _visible(spans_, starts, ends)
+    title = _("Deadlines met (per cent of the reports due)")
+    return Chart("line", title, _("Per cent"), labels, starts, ends, series, shown, 100,
+                 _alt(_("Line chart"), title, labels, series, shown, " %"), (_("campaign"),))
+
+
+def _estimate_parts(figures: Sequence[Figure | None]) -> tuple[tuple[float | None, ...], ...]:
+    values, lows, highs = [], [], []
+    for figure in figures:
+        estimate = figure.estimate if figure is not None else None
+        values.append(estimate.value if estimate else None)
+        lows.append(estimate.low if estimate else None)
+        highs.append(estimate.high if estimate else None)
+    return tuple(values), tuple(lows), tuple(highs)
+
+
+def trend_chart(trend: Trend, spans_: Sequence[Span]) -> Chart:
+    labels = tuple(_("Wave %(number)d", number=p.wave.number) + "\n"
+                   + p.wave.opens_on.strftime("%Y-%m") for p in trend.points)
+    starts = tuple(p.wave.opens_on for p in trend.points)
+    ends = tuple(p.wave.closes_on for p in trend.points)
+    values, lows, highs = _estimate_parts([p.overall for p in trend.points])
+    series = (Series(_("All respondents"), values, lows, highs),)
+    shown = _visible(spans_, starts, ends)
+    y_label = _("Per cent") if trend.percent else _("Index (0 to 100)")
+    alt = _alt(_("Line chart"), trend.label, [label.replace("\n", " ") for label in labels],
+               series, shown, " %" if trend.percent else "")
+    return Chart("line", trend.label, y_label, labels, starts, ends, series, shown, 100, alt,
+                 (_("campaign"),))
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+
+WITHHELD = "withheld"
+
+
+def _csv(rows: Iterable[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        # A leading =, +, - or @ would be read as a formula by spreadsheet programs.
+        writer.writerow(["'" + cell if isinstance(cell, str) and cell[:1] in "=+-@" else cell
+                         for cell in row])
+    return buffer.getvalue()
+
+
+KPI_HEADER = ("reports", "per_100_staff", "acknowledged_in_7_days", "acknowledge_due",
+              "median_days_to_acknowledge", "feedback_in_3_months", "feedback_due",
+              "median_days_to_close", "closed", *kpis.OUTCOMES, "substantiated_share",
+              "came_back", "open", "overdue")
+
+
+def _kpi_cells(f: Figures | None) -> list[object]:
+    if f is None:
+        return [WITHHELD] * len(KPI_HEADER)
+
+    def share(ratio: Ratio) -> object:
+        return "" if ratio.value is None else round(ratio.value, 4)
+
+    return [f.received, "" if f.per_100_staff is None else round(f.per_100_staff, 3),
+            f.acknowledged_in_time.part, f.acknowledged_in_time.whole,
+            "" if f.median_days_to_acknowledge is None else f.median_days_to_acknowledge,
+            f.feedback_in_time.part, f.feedback_in_time.whole,
+            "" if f.median_days_to_close is None else f.median_days_to_close, f.closed,
+            *(f.outcomes[o] for o in kpis.OUTCOMES), share(f.substantiated),
+            f.came_back.part, f.open, f.overdue]
+
+
+def kpi_csv(table: KpiTable) -> str:
+    first = "period" if table.title_key == "periods" else table.title_key
+    lines: list[Sequence[object]] = [(first, *KPI_HEADER)]
+    for row in [*table.rows, table.total]:
+        lines.append((row_label(row), *_kpi_cells(row.figures)))
+    return _csv(lines)
+
+
+def _figure_cells(figure: Figure | None) -> list[object]:
+    if figure is None:
+        return ["", "", "", ""]
+    if figure.estimate is None:
+        return [WITHHELD, WITHHELD, WITHHELD, WITHHELD]
+    e = figure.estimate
+    return [round(e.value, 2), round(e.low, 2), round(e.high, 2), e.n]
+
+
+def trends_csv(trends: SurveyTrends) -> str:
+    lines: list[Sequence[object]] = [("series", "unit", "wave", "opens_on", "value", "low",
+                                      "high", "answers", "response_rate")]
+    for trend in trends.trends:
+        for point in trend.points:
+            rate = point.wave.rate
+            lines.append((trend.label, "", point.wave.number, point.wave.opens_on.isoformat(),
+                          *_figure_cells(point.overall),
+                          "" if rate is None else round(rate, 4)))
+            for uid, name in sorted(trends.units.items(), key=lambda item: item[1]):
+                if uid in point.units:
+                    unit_rate = trends.unit_rates.get(point.wave.id, {}).get(uid)
+                    lines.append((trend.label, name, point.wave.number,
+                                  point.wave.opens_on.isoformat(),
+                                  *_figure_cells(point.units[uid]),
+                                  "" if unit_rate is None else round(unit_rate, 4)))
+    return _csv(lines)
+
+
+def effects_csv(result: CampaignEffects) -> str:
+    lines: list[Sequence[object]] = [("series", "target_before", "target_after",
+                                      "others_before", "others_after", "difference",
+                                      "low", "high", "target_units", "other_units", "reading")]
+    for effect in result.effects:
+        def value(estimate: Any) -> object:
+            return "" if estimate is None else round(estimate.value, 2)
+
+        e = effect.estimate
+        lines.append((effect.label, value(effect.target.before), value(effect.target.after),
+                      value(effect.others.before), value(effect.others.after), value(e),
+                      "" if e is None else round(e.low, 2), "" if e is None else round(e.high, 2),
+                      effect.target.units, effect.others.units, effect.reading))
+    volume = result.volume
+    if volume is not None:
+        def count(n: int | None) -> object:
+            return WITHHELD if n is None else n
+
+        lines.append(())
+        lines.append(("reports", "target_before", "target_after", "others_before",
+                      "others_after", "days_before", "days_after"))
+        lines.append(("reports", count(volume.target_before), count(volume.target_after),
+                      count(volume.others_before), count(volume.others_after),
+                      volume.before_days, volume.after_days))
+    return _csv(lines)
+
+
+def campaigns_csv(items: Iterable[Any]) -> str:
+    lines: list[Sequence[object]] = [("name", "kind", "starts_on", "ends_on", "units", "note")]
+    for c in items:
+        lines.append((c.name, c.kind, c.starts_on.isoformat(), c.ends_on.isoformat(),
+                      "; ".join(u.name for u in c.units), c.note))
+    return _csv(lines)

@@ -1,0 +1,268 @@
+"""Survey trends and campaign effects: the series taken from the results service, the
+difference in differences checked against a computation by hand, the change in report volume,
+and campaigns recorded through the pages with an audit entry; SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from integrity.audit import AuditEntry
+from integrity.dashboard.campaigns import (
+    CampaignData,
+    campaign_effects,
+    save_campaign,
+)
+from integrity.dashboard.trends import survey_trends
+from integrity.models import Campaign, CampaignKind, Channel, OrgUnit, Role, User
+from integrity.reporting.models import Report
+from surveys.definitions import NO, YES
+from surveys.models import Answer, Response, Survey, Wave
+from surveys.results import wave_results
+from surveys.suppression import Thresholds
+from tests.conftest import csrf_token
+from tests.test_access import _sign_in
+
+DEFINITION = {
+    "title": "Speaking up",
+    "sections": [{"title": "All", "questions": [
+        {"key": "climate", "type": "agreement", "index": "reporting_climate",
+         "text": "If I saw a colleague take a bribe, I would report it."},
+        {"key": "channel_aware", "type": "yesno",
+         "text": "Do you know of a way to report corruption anonymously?"},
+        {"key": "fear_retaliation", "type": "agreement", "reverse": True,
+         "text": "People who report wrongdoing here suffer for it."},
+    ]}],
+}
+Z95 = 1.959963984540054
+
+# unit -> wave -> the points answered to "climate" (one respondent each)
+POINTS = {
+    "T1": {1: [2, 3, 3, 2, 4, 3, 2, 3, 3, 2, 3, 4], 2: [4, 4, 5, 3, 4, 4, 5, 4, 3, 4, 4, 5]},
+    "T2": {1: [3, 3, 2, 2, 3, 4, 3, 2, 3, 3, 2], 2: [4, 3, 4, 4, 5, 3, 4, 4, 3, 4, 5]},
+    "O1": {1: [3, 3, 4, 2, 3, 3, 4, 3, 2, 3, 3, 4, 3], 2: [3, 4, 3, 3, 3, 4, 3, 2, 4, 3, 3, 4, 3]},
+    "O2": {1: [2, 3, 3, 3, 4, 2, 3, 3, 3, 2, 4], 2: [3, 3, 2, 4, 3, 3, 3, 4, 2, 3, 3]},
+}
+HEADCOUNTS = {"T1": 40, "T2": 25, "O1": 60, "O2": 30}
+
+
+@pytest.fixture
+def surveyed(db: Session):
+    region = OrgUnit(name="Target region", kind="region", headcount=0)
+    elsewhere = OrgUnit(name="Other region", kind="region", headcount=0)
+    db.add_all([region, elsewhere])
+    db.flush()
+    units = {}
+    for name, headcount in HEADCOUNTS.items():
+        parent = region if name.startswith("T") else elsewhere
+        units[name] = OrgUnit(name=name, kind="crossing_point", crossing_type="land",
+                              headcount=headcount, parent_id=parent.id)
+        db.add(units[name])
+    survey = Survey(title="Speaking up", introduction="", definition=json.dumps(DEFINITION))
+    db.add(survey)
+    db.flush()
+    waves = {}
+    for number, opens in ((1, date(2027, 1, 4)), (2, date(2027, 5, 3))):
+        waves[number] = Wave(survey_id=survey.id, number=number, opens_on=opens,
+                             closes_on=opens.replace(day=opens.day + 20), state="closed")
+        db.add(waves[number])
+    db.flush()
+    for name, per_wave in POINTS.items():
+        for number, points in per_wave.items():
+            for i, point in enumerate(points):
+                response = Response(wave_id=waves[number].id, org_unit_id=units[name].id)
+                db.add(response)
+                db.flush()
+                db.add_all([
+                    Answer(response_id=response.id, question="climate", choice=point),
+                    Answer(response_id=response.id, question="fear_retaliation",
+                           choice=6 - point),
+                    Answer(response_id=response.id, question="channel_aware",
+                           choice=YES if (i + number) % 3 else NO)])
+    campaign = Campaign(name="Posters at the crossings", kind="posters",
+                        starts_on=date(2027, 2, 1), ends_on=date(2027, 3, 31), note="")
+    campaign.units = [region]
+    db.add(campaign)
+    db.commit()
+    return {"units": units, "survey": survey, "waves": waves, "campaign": campaign,
+            "region": region}
+
+
+def _by_hand(points: list[int], headcount: int) -> tuple[float, float]:
+    """A unit's index and its standard error, from the raw points."""
+    scores = [(p - 1) * 25 for p in points]
+    n = len(scores)
+    fpc = math.sqrt((headcount - n) / (headcount - 1))
+    return statistics.fmean(scores), statistics.stdev(scores) / math.sqrt(n) * fpc
+
+
+def _group(names: list[str], wave: int) -> tuple[float, float]:
+    """Headcount-weighted value and variance of a group of units."""
+    total = sum(HEADCOUNTS[n] for n in names)
+    value = variance = 0.0
+    for name in names:
+        mean, se = _by_hand(POINTS[name][wave], HEADCOUNTS[name])
+        weight = HEADCOUNTS[name] / total
+        value += weight * mean
+        variance += (weight * se) ** 2
+    return value, variance
+
+
+def test_trends_take_every_wave_from_the_results_service(db: Session, surveyed) -> None:
+    thresholds = Thresholds(index=10, distribution=10, sensitive=20)
+    trends = survey_trends(db, surveyed["survey"], thresholds)
+    assert [w.number for w in trends.waves] == [1, 2]
+    assert [t.key for t in trends.trends] == ["reporting_climate", "awareness",
+                                              "fear_retaliation"]
+    climate = trends.trend("reporting_climate")
+    for point in climate.points:
+        expected = wave_results(db, db.get(Wave, point.wave.id), thresholds)
+        assert point.overall.estimate == expected.index("reporting_climate").overall.estimate
+    # A share is shown in per cent; an item worded against what the series measures reads
+    # the right way round ("fear", not "no fear").
+    awareness = trends.trend("awareness")
+    assert awareness.percent
+    first = wave_results(db, db.get(Wave, awareness.points[0].wave.id), thresholds)
+    assert awareness.points[0].overall.estimate.value == pytest.approx(
+        100 * first.question("channel_aware").headline.estimate.value)
+    fear = trends.trend("fear_retaliation")
+    all_points = POINTS["T1"][1] + POINTS["T2"][1] + POINTS["O1"][1] + POINTS["O2"][1]
+    assert fear.points[0].overall.estimate.value == pytest.approx(
+        statistics.fmean((6 - p - 1) * 25 for p in all_points))
+
+
+def test_difference_in_differences_matches_a_computation_by_hand(db: Session,
+                                                                 surveyed) -> None:
+    trends = survey_trends(db, surveyed["survey"], Thresholds(10, 10, 20))
+    result = campaign_effects(db, surveyed["campaign"], trends, date(2027, 6, 30), 10)
+    assert result.before.number == 1 and result.after.number == 2
+    assert result.targets == {surveyed["region"].id, surveyed["units"]["T1"].id,
+                              surveyed["units"]["T2"].id}
+    effect = next(e for e in result.effects if e.key == "reporting_climate")
+    tb, tb_var = _group(["T1", "T2"], 1)
+    ta, ta_var = _group(["T1", "T2"], 2)
+    ob, ob_var = _group(["O1", "O2"], 1)
+    oa, oa_var = _group(["O1", "O2"], 2)
+    did = (ta - tb) - (oa - ob)
+    se = math.sqrt(tb_var + ta_var + ob_var + oa_var)
+    assert effect.target.before.value == pytest.approx(tb)
+    assert effect.others.after.value == pytest.approx(oa)
+    assert (effect.target.units, effect.others.units) == (2, 2)
+    assert effect.estimate.value == pytest.approx(did)
+    assert effect.estimate.se == pytest.approx(se)
+    assert effect.estimate.low == pytest.approx(did - Z95 * se)
+    assert effect.estimate.high == pytest.approx(did + Z95 * se)
+    assert did > 20 and effect.reading == "up" and effect.improved is True
+    fear = next(e for e in result.effects if e.key == "fear_retaliation")
+    assert fear.estimate.value == pytest.approx(-did) and fear.improved is True
+
+
+def test_an_effect_needs_published_units_on_both_sides(db: Session, surveyed) -> None:
+    trends = survey_trends(db, surveyed["survey"], Thresholds(12, 12, 20))
+    # With 12 answers needed, T2 and O2 (11 each) are withheld: each side keeps one unit.
+    result = campaign_effects(db, surveyed["campaign"], trends, date(2027, 6, 30), 10)
+    effect = next(e for e in result.effects if e.key == "reporting_climate")
+    assert (effect.target.units, effect.others.units) == (1, 1)
+    strict = survey_trends(db, surveyed["survey"], Thresholds(14, 14, 20))
+    none = campaign_effects(db, surveyed["campaign"], strict, date(2027, 6, 30), 10)
+    assert all(e.estimate is None and e.missing for e in none.effects)
+    assert none.effects[0].reading == "unknown"
+
+
+def test_report_volume_before_and_after(db: Session, surveyed) -> None:
+    channel = Channel(slug="v", name="V")
+    db.add(channel)
+    db.flush()
+    units = surveyed["units"]
+
+    def file(unit: str, day: date, count: int) -> None:
+        for _ in range(count):
+            db.add(Report(channel_id=channel.id, org_unit_id=units[unit].id, created_on=day,
+                          lookup_hash=os.urandom(32), reporter_public_key=os.urandom(32),
+                          payload=b"x", status="new"))
+
+    file("T1", date(2027, 1, 15), 3)
+    file("T2", date(2026, 11, 15), 2)  # 78 days before the start: inside the window
+    file("T1", date(2026, 10, 1), 9)  # 123 days before: outside
+    file("T1", date(2027, 4, 20), 12)
+    file("O1", date(2027, 1, 20), 11)
+    file("O2", date(2027, 5, 1), 13)
+    file("O1", date(2027, 2, 15), 50)  # during the campaign: in neither window
+    db.commit()
+    result = campaign_effects(db, surveyed["campaign"], None, date(2027, 6, 30), 5)
+    volume = result.volume
+    assert (volume.target_before, volume.target_after) == (5, 12)
+    assert (volume.others_before, volume.others_after) == (11, 13)
+    assert (volume.target_staff, volume.others_staff) == (65, 90)
+    assert volume.after_days == 91
+    assert volume.rate(volume.target_after, 65, 91) == pytest.approx(12 / 65 * 100 * 30 / 91)
+    # With 6 needed the five target reports before are withheld, and so are the others then.
+    hidden = campaign_effects(db, surveyed["campaign"], None, date(2027, 6, 30), 6).volume
+    assert hidden.target_before is None and hidden.others_before is None
+    assert hidden.target_after == 12
+
+
+def test_saving_a_campaign_is_audited(db: Session, surveyed, make_account) -> None:
+    account = make_account(Role.MANAGER)
+    actor = db.get(User, account.id)
+    data = CampaignData("E-learning on gifts", CampaignKind.E_LEARNING, date(2027, 9, 1),
+                        date(2027, 9, 30), [surveyed["units"]["O1"].id], "Mandatory module")
+    campaign = save_campaign(db, actor, data)
+    db.commit()
+    entry = db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+    assert entry.action == "campaign_added" and entry.subject == f"campaign:{campaign.id}"
+    assert entry.facts["units"] == [surveyed["units"]["O1"].id]
+    assert "Mandatory" not in entry.details
+
+
+def test_managers_record_change_and_remove_campaigns_through_the_pages(
+        app, db: Session, surveyed, make_account) -> None:
+    client = app.test_client()
+    _sign_in(client, make_account(Role.MANAGER))
+    page = client.get("/dashboard/campaigns/new")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'for="name"' in html and 'for="starts_on"' in html
+    token = csrf_token(client, "/dashboard/campaigns/new")
+    unit = surveyed["units"]["T1"].id
+    refused = client.post("/dashboard/campaigns/new", data={
+        "csrf_token": token, "name": "Backwards", "kind": "training",
+        "starts_on": "2027-10-10", "ends_on": "2027-10-01", "units": [str(unit)], "note": ""})
+    assert refused.status_code == 200
+    assert "cannot end before it starts" in refused.get_data(as_text=True)
+    created = client.post("/dashboard/campaigns/new", data={
+        "csrf_token": token, "name": "Leadership letter", "kind": "leadership",
+        "starts_on": "2027-10-01", "ends_on": "2027-10-10", "units": [str(unit)],
+        "note": "Signed by the director"})
+    assert created.status_code == 302
+    campaign = db.scalar(select(Campaign).where(Campaign.name == "Leadership letter"))
+    assert campaign is not None and [u.id for u in campaign.units] == [unit]
+    campaign_id = campaign.id
+    listing = client.get("/dashboard/campaigns/").get_data(as_text=True)
+    assert "Leadership letter" in listing and "Posters at the crossings" in listing
+    effect_page = client.get(f"/dashboard/campaigns/{surveyed['campaign'].id}")
+    assert effect_page.status_code == 200
+    assert "Reporting climate" in effect_page.get_data(as_text=True)
+    edit = f"/dashboard/campaigns/{campaign_id}/edit"
+    changed = client.post(edit, data={
+        "csrf_token": csrf_token(client, edit), "name": "Leadership letter 2",
+        "kind": "leadership", "starts_on": "2027-10-01", "ends_on": "2027-10-12",
+        "units": [str(unit)], "note": ""})
+    assert changed.status_code == 302
+    db.expire_all()
+    assert db.get(Campaign, campaign_id).ends_on == date(2027, 10, 12)
+    removed = client.post(f"/dashboard/campaigns/{campaign_id}/delete",
+                          data={"csrf_token": csrf_token(client, edit)})
+    assert removed.status_code == 302
+    db.expire_all()
+    assert db.get(Campaign, campaign_id) is None
+    actions = list(db.scalars(select(AuditEntry.action).where(
+        AuditEntry.subject == f"campaign:{campaign_id}").order_by(AuditEntry.seq)))
+    assert actions == ["campaign_added", "campaign_changed", "campaign_deleted"]
