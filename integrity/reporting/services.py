@@ -30,6 +30,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,7 +66,9 @@ REPORTER = "reporter"
 # Core tables for the filing hot path (cheaper than ORM statements).
 REPORTS = cast(Table, Report.__table__)
 KEY_SLOTS = cast(Table, KeySlot.__table__)
+CHALLENGES = cast(Table, PowChallenge.__table__)
 LOOKUP_CONSTRAINT = "uq_reports_lookup_hash"
+WORK_GONE = _l("The proof of work is unknown, expired or already used.")
 RECOVERY = "recovery"
 
 
@@ -85,15 +89,16 @@ def installation(session: Session, settings: Settings) -> Installation:
     row = session.get(Installation, 1)
     if row is not None:
         return row
-    try:
-        with session.begin_nested():
-            row = Installation(id=1, kdf_salt=secrets.token_bytes(crypto.keys.SALT_BYTES),
-                               kdf_opslimit=settings.kdf_opslimit,
-                               kdf_memlimit=settings.kdf_memlimit, pad_block=settings.pad_block)
-            session.add(row)
-    except IntegrityError:
-        row = session.get(Installation, 1)
-        assert row is not None
+    # Concurrent first uses each offer a row; the first one written stays. No savepoint is
+    # needed, so this also works on a connection without a transaction (see file_report).
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(dialect_insert(Installation).values(
+        id=1, kdf_salt=secrets.token_bytes(crypto.keys.SALT_BYTES),
+        kdf_opslimit=settings.kdf_opslimit, kdf_memlimit=settings.kdf_memlimit,
+        pad_block=settings.pad_block,
+    ).on_conflict_do_nothing())
+    row = session.get(Installation, 1)
+    assert row is not None
     return row
 
 
@@ -184,15 +189,10 @@ def issue_challenge(session: Session, settings: Settings) -> dict[str, Any]:
 
 def redeem_challenge(session: Session, settings: Settings, pow_field: object) -> None:
     """Check and spend a proof of work; missing, wrong, expired or reused ones get 429."""
-    if settings.pow_bits == 0:
+    work = checked_work(settings, pow_field)
+    if work is None:
         return
-    if not isinstance(pow_field, dict):
-        raise ProtocolError(_l("A proof of work is required: get one from /api/v1/pow."), 429)
-    try:
-        challenge = crypto.b64decode(pow_field.get("challenge"), 16, what="challenge")
-    except crypto.EncodingError as exc:
-        raise ProtocolError(exc, 400) from exc
-    nonce = pow_field.get("nonce")
+    challenge, nonce = work
     # Deleting the row is what makes a challenge single-use across every worker; a refusal
     # below rolls the deletion back with the rest of the request.
     bits = session.execute(
@@ -200,10 +200,38 @@ def redeem_challenge(session: Session, settings: Settings, pow_field: object) ->
         .where(PowChallenge.challenge == challenge, PowChallenge.expires_at >= utcnow())
         .returning(PowChallenge.bits)
     ).scalar()
+    verify_work(challenge, nonce, bits)
+
+
+def checked_work(settings: Settings, pow_field: object) -> tuple[bytes, object] | None:
+    """The (challenge, nonce) offered when proof of work is on; 429 if none, 400 if malformed."""
+    if settings.pow_bits == 0:
+        return None
+    if not isinstance(pow_field, dict):
+        raise ProtocolError(_l("A proof of work is required: get one from /api/v1/pow."), 429)
+    try:
+        challenge = crypto.b64decode(pow_field.get("challenge"), 16, what="challenge")
+    except crypto.EncodingError as exc:
+        raise ProtocolError(exc, 400) from exc
+    return challenge, pow_field.get("nonce")
+
+
+def verify_work(challenge: bytes, nonce: object, bits: int | None) -> None:
+    """429 unless ``nonce`` solves ``challenge``, an unspent challenge of ``bits`` bits."""
     if bits is None:
-        raise ProtocolError(_l("The proof of work is unknown, expired or already used."), 429)
+        raise ProtocolError(WORK_GONE, 429)
     if not crypto.verify_work(challenge, nonce, bits):  # type: ignore[arg-type]
         raise ProtocolError(_l("The proof of work does not solve its challenge."), 429)
+
+
+def _offered_challenge(settings: Settings, pow_field: object) -> bytes | None:
+    # Read before the shape checks, so the routing query can look the challenge up; its
+    # refusals come after them, in the order redeem_challenge gives them.
+    try:
+        work = checked_work(settings, pow_field)
+    except ProtocolError:
+        return None
+    return work[0] if work else None
 
 
 # --- shapes -------------------------------------------------------------------------------
@@ -300,7 +328,7 @@ def _claim(session: Session, store: AttachmentStore, ids: list[str], report_id: 
 # --- filing -------------------------------------------------------------------------------
 #
 # Filing is the hot path of the API, so it reads everything it needs in one statement and
-# writes with one on PostgreSQL (three or four elsewhere), in Core rather than through the ORM.
+# writes with one on PostgreSQL (three to five elsewhere), in Core rather than through the ORM.
 
 
 @dataclass(frozen=True)
@@ -314,6 +342,7 @@ class Route:
     recipients: dict[str, bytes]  # recipient id -> public key, in id order
     category_id: int | None
     org_unit_id: int | None
+    work_bits: int | None = None  # bits of the offered proof-of-work challenge, while unspent
 
 
 @dataclass(frozen=True)
@@ -339,15 +368,18 @@ def _unit_id(value: object) -> int | None:
 
 
 def route_for(session: Session, settings: Settings, slug: object, category: object = None,
-              org_unit: object = None) -> Route:
-    """The routing of a report to channel ``slug``; unknown names are refused with 400."""
+              org_unit: object = None, challenge: bytes | None = None) -> Route:
+    """The routing of a report to channel ``slug``; unknown names are refused with 400.
+
+    With a proof-of-work ``challenge``, the same query reads its bits (if it is unspent)."""
     if not isinstance(slug, str):
         raise ProtocolError(_l("The field “channel” must name a channel."))
     if category is not None and not isinstance(category, str):
         raise ProtocolError(_l("The category is not one of this channel's categories."))
     unit_id = _unit_id(org_unit)
-    query = _route_query(category is not None, unit_id is not None)
-    params = {"slug": slug, "category": category, "unit_id": unit_id}
+    query = _route_query(category is not None, unit_id is not None, challenge is not None)
+    params = {"slug": slug, "category": category, "unit_id": unit_id, "challenge": challenge,
+              "now": utcnow()}
     rows = session.execute(query, params).all()
     if not rows and session.get(Installation, 1) is None:
         installation(session, settings)  # first use of a new installation
@@ -362,11 +394,11 @@ def route_for(session: Session, settings: Settings, slug: object, category: obje
     recipients = {str(row.user_id): row.public_key for row in rows if row.user_id is not None}
     return Route(first.channel_id, first.allow_exclusion, first.pad_block,
                  first.recovery_public_key,
-                 recipients, first.category_id, unit_id)
+                 recipients, first.category_id, unit_id, first.work_bits)
 
 
-@lru_cache(maxsize=4)
-def _route_query(with_category: bool, with_unit: bool) -> Any:
+@lru_cache(maxsize=8)
+def _route_query(with_category: bool, with_unit: bool, with_work: bool) -> Any:
     """The routing query, built once per shape; values come in as bound parameters."""
     channels, users = cast(Table, Channel.__table__), cast(Table, User.__table__)
     categories, units = cast(Table, Category.__table__), cast(Table, OrgUnit.__table__)
@@ -375,13 +407,19 @@ def _route_query(with_category: bool, with_unit: bool) -> Any:
         users.c.id == recipients_table.c.user_id, users.c.active.is_(True),
         users.c.role == Role.INSPECTOR.value, users.c.public_key.isnot(None),
     )
+    work_bits = (
+        select(CHALLENGES.c.bits).where(CHALLENGES.c.challenge == bindparam("challenge"),
+                                        CHALLENGES.c.expires_at >= bindparam("now"))
+        .scalar_subquery() if with_work else null()
+    )
     query = (
         select(channels.c.id.label("channel_id"), channels.c.state, channels.c.allow_exclusion,
                installations.c.pad_block, installations.c.recovery_public_key,
                users.c.id.label("user_id"),
                users.c.public_key,
                (categories.c.id if with_category else null()).label("category_id"),
-               (units.c.id if with_unit else null()).label("unit_id"))
+               (units.c.id if with_unit else null()).label("unit_id"),
+               work_bits.label("work_bits"))
         .select_from(channels)
         .join(installations, installations.c.id == 1)
         .outerjoin(recipients_table, recipients_table.c.channel_id == channels.c.id)
@@ -421,14 +459,17 @@ def expected_readers(readers: Mapping[str, bytes], recovery_key: bytes | None) -
     return expected
 
 
-def check_filing(session: Session, settings: Settings, body: object) -> Filing:
-    """Every shape rule of ``POST /api/v1/reports``; raises ``ProtocolError`` on the first."""
+def check_filing(session: Session, settings: Settings, body: object,
+                 challenge: bytes | None = None) -> Filing:
+    """Every shape rule of ``POST /api/v1/reports``; raises ``ProtocolError`` on the first.
+
+    With a proof-of-work ``challenge``, its bits come back in ``filing.route.work_bits``."""
     if not isinstance(body, dict):
         raise ProtocolError(_l("The request body must be a JSON object."))
     if type(body.get("protocol")) is not int or body["protocol"] != 1:
         raise ProtocolError(_l("Only protocol version 1 is understood."))
     route = route_for(session, settings, body.get("channel"), body.get("category"),
-                      body.get("org_unit"))
+                      body.get("org_unit"), challenge)
     lookup = _b64(body, "lookup", 32)
     reporter_public_key = _b64(body, "reporter_public_key", 32)
     payload = checked_payload(body, settings, route.pad_block)
@@ -441,18 +482,25 @@ def check_filing(session: Session, settings: Settings, body: object) -> Filing:
                   [int(rid) for rid in route.recipients if rid not in readers])
 
 
-def store_filing(session: Session, store: AttachmentStore, filing: Filing) -> int:
-    """Add the report, its readers, key slots and attachments; 409 if the lookup is taken."""
+def store_filing(session: Session, store: AttachmentStore, filing: Filing,
+                 spend: bytes | None = None) -> int:
+    """Add the report, its readers, key slots and attachments; 409 if the lookup is taken.
+
+    On PostgreSQL, the proof-of-work challenge ``spend`` (already verified) is deleted by the
+    same statement, which stores nothing if it is gone (429)."""
     try:
         if session.get_bind().dialect.name == "postgresql":
-            report_id = _insert_at_once(session, filing)
+            report_id = _insert_at_once(session, filing, spend)
         else:
+            assert spend is None, "redeem_challenge spends the work elsewhere"
             report_id = _insert_one_by_one(session, filing)
     except IntegrityError as exc:
         if not _lookup_taken(exc):
             raise
         # The unique lookup hash is what refuses a receipt already in use.
         raise ProtocolError(_l("This receipt is already in use: draw a new one."), 409) from exc
+    if report_id is None:  # spent by a concurrent request, or expired, since it was read
+        raise ProtocolError(WORK_GONE, 429)
     _claim(session, store, filing.attachment_ids, report_id, None)
     return report_id
 
@@ -488,22 +536,33 @@ def _insert_one_by_one(session: Session, filing: Filing) -> int:
     return report_id
 
 
-def _insert_at_once(session: Session, filing: Filing) -> int:
-    # One round trip instead of three or four; the statement stores all of it or nothing.
+def _insert_at_once(session: Session, filing: Filing, spend: bytes | None) -> int | None:
+    # One round trip instead of three to six; the statement stores all of it or nothing.
     params = _report_values(filing)
     params.update(reader_ids=filing.reader_ids, readers=list(filing.slots),
-                  slots=list(filing.slots.values()), excluded_ids=filing.excluded_ids)
-    statement = _insert_statement(bool(filing.excluded_ids))
-    return int(session.execute(statement, params).scalar_one())
+                  slots=list(filing.slots.values()), excluded_ids=filing.excluded_ids,
+                  challenge=spend, now=utcnow())
+    statement = _insert_statement(bool(filing.excluded_ids), spend is not None)
+    report_id = session.execute(statement, params).scalar()
+    return None if report_id is None else int(report_id)
 
 
-@lru_cache(maxsize=2)
-def _insert_statement(with_exclusions: bool) -> Any:
-    """PostgreSQL: the report, its readers, key slots (and exclusions) in one statement."""
+@lru_cache(maxsize=4)
+def _insert_statement(with_exclusions: bool, spending: bool) -> Any:
+    """PostgreSQL: the report, its readers, key slots (and exclusions) in one statement; with
+    ``spending``, the proof-of-work challenge is deleted first and the rest depends on it."""
     columns = ("channel_id", "category_id", "org_unit_id", "created_on", "lookup_hash",
                "reporter_public_key", "payload", "status")
-    report = (insert(REPORTS).values({name: bindparam(name) for name in columns})
-              .returning(REPORTS.c.id).cte("report"))
+    values = [bindparam(name, type_=REPORTS.c[name].type) for name in columns]
+    if spending:
+        spent = (delete(CHALLENGES)
+                 .where(CHALLENGES.c.challenge == bindparam("challenge"),
+                        CHALLENGES.c.expires_at >= bindparam("now"))
+                 .returning(CHALLENGES.c.challenge).cte("spent"))
+        stored = insert(REPORTS).from_select(columns, select(*values).select_from(spent))
+    else:
+        stored = insert(REPORTS).values(dict(zip(columns, values, strict=True)))
+    report = stored.returning(REPORTS.c.id).cte("report")
 
     def users(table: Table, name: str) -> Any:
         ids = func.unnest(bindparam(name, type_=ARRAY(Integer)))
@@ -528,10 +587,26 @@ def _insert_statement(with_exclusions: bool) -> Any:
 def file_report(
     session: Session, settings: Settings, store: AttachmentStore, body: object
 ) -> int:
-    """Check, spend the proof of work, and store a report; the caller commits."""
-    filing = check_filing(session, settings, body)
-    redeem_challenge(session, settings, body.get("pow") if isinstance(body, dict) else None)
-    return store_filing(session, store, filing)
+    """Check, spend the proof of work, and store a report; the caller commits.
+
+    On PostgreSQL the routing query also reads the challenge's bits, and the statement that
+    stores the report spends the challenge: one read and one write. The write is atomic on its
+    own, so a report without attachments needs no transaction around the two (the session
+    starts in autocommit and the caller's commit finds nothing left to do); claiming
+    attachments is a second write, so those reports get a transaction as before.
+    """
+    pow_field = body.get("pow") if isinstance(body, dict) else None
+    if session.get_bind().dialect.name != "postgresql":
+        filing = check_filing(session, settings, body)
+        redeem_challenge(session, settings, pow_field)
+        return store_filing(session, store, filing)
+    if not session.in_transaction() and not (isinstance(body, dict) and body.get("attachments")):
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    filing = check_filing(session, settings, body, _offered_challenge(settings, pow_field))
+    work = checked_work(settings, pow_field)
+    if work is not None:
+        verify_work(*work, filing.route.work_bits)
+    return store_filing(session, store, filing, work[0] if work else None)
 
 
 # --- attachments --------------------------------------------------------------------------
