@@ -73,6 +73,9 @@ AUDIT_ACTIONS = {
     "wave_closed": _l("Survey wave closed"),
     "codes_issued": _l("Survey codes issued"),
     "codes_mailed": _l("Survey codes e-mailed"),
+    "campaign_added": _l("Campaign added"),
+    "campaign_changed": _l("Campaign changed"),
+    "campaign_deleted": _l("Campaign deleted"),
 }
 
 
