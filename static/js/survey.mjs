@@ -173,6 +173,7 @@ export function start() {
   const marked = form.querySelector(".survey-question.has-error");
   const first = marked ? pager.sections.indexOf(marked.closest("[data-section]")) : pager.active()[0]?.index ?? 0;
   pager.go(first);
+  byId("form-error")?.focus(); // the list of what to fix, read out first
   form.addEventListener("change", () => {
     applyConditions(form);
     pager.refresh();
