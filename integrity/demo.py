@@ -6,7 +6,9 @@ installation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -184,4 +186,164 @@ def load(session: Session, hasher: Hasher) -> list[DemoAccount]:
     from surveys.demo import load_demo_survey
 
     load_demo_survey(session)
+    load_demo_cases(session)
+    load_demo_campaigns(session)
     return created
+
+
+# --- the dashboard: cases over the last eighteen months, campaigns, one more survey wave ------
+
+DEMO_CAMPAIGN = "Speak-up posters at the northern crossings"
+WHAT = (
+    "A driver was asked for cash to skip the inspection queue.",
+    "Seized cigarettes went missing from the store room.",
+    "A shift supervisor lets one broker's trucks through without checks.",
+    "Postings to the airport are said to be bought.",
+    "An officer stamps passports without looking at the travellers.",
+)
+
+
+def _sealed(document: Mapping[str, object], readers: dict[str, bytes], pad_block: int
+            ) -> tuple[bytes, dict[str, bytes]]:
+    import crypto
+
+    sealed = crypto.seal_document(document, readers, pad_block)
+    return sealed.payload, sealed.key_slots
+
+
+def load_demo_cases(session: Session, count: int = 240) -> None:
+    """Sealed demo cases, readable by the demo inspector, with deadlines met and missed."""
+    import os
+    import random
+    from datetime import timedelta
+
+    from integrity.models import Installation, today
+    from integrity.reporting.models import KeySlot, Message, Report, report_readers
+
+    email = next(a.email for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
+    inspector = session.scalar(select(User).where(User.email == email))
+    channel = session.scalar(select(Channel).where(Channel.slug == INTEGRITY_CHANNEL))
+    if inspector is None or channel is None or inspector.public_key is None:
+        return
+    if session.scalar(select(Report.id).where(Report.channel_id == channel.id).limit(1)):
+        return
+    pad_block = session.scalar(select(Installation.pad_block)) or 1024
+    units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)))
+    northern = {u.id for u in units if u.parent and u.parent.name.startswith("Northern")}
+    categories = [c.id for c in channel.categories]
+    rng = random.Random(1937)  # noqa: S311 (demo data, not secrets)
+    day = today()
+    campaign_end = day - timedelta(days=70)
+    for _ in range(count):
+        age = rng.randrange(0, 540)
+        created = day - timedelta(days=age)
+        unit = rng.choice(units) if rng.random() < 0.9 else None
+        if (unit is not None and unit.id in northern and created > campaign_end
+                and rng.random() < 0.5):
+            age = rng.randrange(0, 70)  # the posters brought more reports from the north
+            created = day - timedelta(days=age)
+        readers = {str(inspector.id): inspector.public_key, "reporter": os.urandom(32)}
+        payload, slots = _sealed({"answers": {"what": rng.choice(WHAT), "ongoing": "yes"},
+                                  "attachments": []}, readers, pad_block)
+        acknowledged: date | None = created + timedelta(days=rng.choice([1, 2, 3, 5, 7, 9, 12]))
+        if acknowledged is not None and (acknowledged > day or rng.random() > 0.95):
+            acknowledged = None
+        feedback = (acknowledged + timedelta(days=rng.randrange(15, 110))
+                    if acknowledged else None)
+        feedback = feedback if feedback and feedback <= day else None
+        closed = (feedback + timedelta(days=rng.randrange(0, 60))
+                  if feedback and rng.random() < 0.7 else None)
+        closed = closed if closed and closed <= day else None
+        status = "closed" if closed else "in_progress" if acknowledged else "new"
+        report = Report(channel_id=channel.id, category_id=rng.choice(categories),
+                        org_unit_id=unit.id if unit else None, created_on=created,
+                        lookup_hash=os.urandom(32), reporter_public_key=readers["reporter"],
+                        payload=payload, status=status, acknowledged_on=acknowledged,
+                        feedback_on=feedback, closed_on=closed,
+                        outcome=rng.choice(["substantiated", "partly_substantiated",
+                                            "unsubstantiated", "unsubstantiated",
+                                            "not_in_scope"]) if closed else None)
+        session.add(report)
+        session.flush()
+        session.execute(report_readers.insert().values(report_id=report.id,
+                                                       user_id=inspector.id))
+        session.add_all(KeySlot(report_id=report.id, reader=reader, slot=slot)
+                        for reader, slot in slots.items())
+        if acknowledged and rng.random() < 0.4:
+            text = {"text": "I can tell you more: it happens on the night shift.",
+                    "attachments": []}
+            payload, slots = _sealed(text, readers, pad_block)
+            message = Message(report_id=report.id, sender="reporter", payload=payload,
+                              sent_on=min(day, acknowledged + timedelta(days=3)))
+            session.add(message)
+            session.flush()
+            session.add_all(KeySlot(report_id=report.id, message_id=message.id, reader=reader,
+                                    slot=slot) for reader, slot in slots.items())
+    session.flush()
+
+
+def load_demo_campaigns(session: Session) -> None:
+    """Two campaigns, and a survey wave after the first so that its effect can be read."""
+    from datetime import timedelta
+
+    from integrity.models import Campaign, today
+
+    if session.scalar(select(Campaign.id).where(Campaign.name == DEMO_CAMPAIGN)):
+        return
+    day = today()
+    regions = list(session.scalars(select(OrgUnit).where(OrgUnit.kind == UnitKind.REGION.value)))
+    north = [u for u in regions if u.name.startswith("Northern")]
+    agencies = list(session.scalars(select(OrgUnit).where(OrgUnit.kind
+                                                         == UnitKind.AGENCY.value)))
+    if not north or not agencies:
+        return
+    session.add(Campaign(name=DEMO_CAMPAIGN, kind="posters", starts_on=day - timedelta(95),
+                         ends_on=day - timedelta(70), units=north,
+                         note="Posters with the reporting QR code in every booth and canteen."))
+    session.add(Campaign(name="Integrity e-learning for all staff", kind="e_learning",
+                         starts_on=day - timedelta(30), ends_on=day - timedelta(12),
+                         units=agencies, note="A 40-minute module on gifts and reporting."))
+    session.flush()
+    _wave_after_campaign(session, {u.id for r in north for u in r.children}, day)
+
+
+def _wave_after_campaign(session: Session, north: set[int], day: date) -> None:
+    """A closed wave between the campaign and the open demo wave; the north answers better."""
+    import math
+    import random
+    from datetime import timedelta
+
+    from flask import current_app, has_app_context
+    from sqlalchemy import update
+
+    from surveys.bank import load_template
+    from surveys.codes import issue_codes
+    from surveys.demo import TEMPLATE
+    from surveys.demo import _simulated_answers as simulated  # the demo survey's simulation
+    from surveys.models import AccessCode, Survey, WaveState
+    from surveys.services import check_answers, store_response
+    from surveys.waves import create_wave
+
+    definition = load_template(TEMPLATE)
+    survey = session.scalar(select(Survey).where(Survey.title == definition.title))
+    if survey is None or not has_app_context():
+        return
+    units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)
+                                 .order_by(OrgUnit.id)))
+    wave = create_wave(session, survey, day - timedelta(62), day - timedelta(42))
+    secret = str(current_app.secret_key).encode()
+    issue_codes(session, secret, wave, {u: math.ceil(u.headcount * 0.9) for u in units})
+    rng = random.Random(2027)  # noqa: S311 (simulated answers, not secrets)
+    for unit in units:
+        climate = rng.gauss(0, 0.6) + (0.9 if unit.id in north else 0.0)
+        answered = round(math.ceil(unit.headcount * 0.9) * rng.uniform(0.5, 0.75))
+        for _ in range(answered):
+            form = simulated(definition, rng, climate + rng.gauss(0, 1))
+            store_response(session, wave, unit.id, check_answers(definition, form))
+        used = select(AccessCode.code_hash).where(
+            AccessCode.wave_id == wave.id, AccessCode.org_unit_id == unit.id).limit(answered)
+        session.execute(update(AccessCode).where(AccessCode.code_hash.in_(used))
+                        .values(used=True).execution_options(synchronize_session=False))
+    # Made after the fact, so never opened through the scheduler: closed as it is stored.
+    wave.state = WaveState.CLOSED.value
+    session.flush()

@@ -203,9 +203,9 @@ def report_file(token: str) -> Response:
 def _poster_form() -> PosterForm:
     db = get_session()
     form = PosterForm(request.args)
-    form.channel.choices = choices(db.execute(
+    form.channel.choices = choices((slug, name) for slug, name in db.execute(
         select(Channel.slug, Channel.name).where(Channel.state != ChannelState.CLOSED.value)
-        .order_by(Channel.name)).tuples())
+        .order_by(Channel.name)))
     form.language.choices = choices(language_choices())
     if not form.language.data:
         form.language.data = str(get_locale())

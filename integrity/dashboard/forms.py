@@ -87,6 +87,7 @@ class FilterForm(FlaskForm):
         query = KpiQuery(granularity, first.start, last.end)
         if len(query.periods) > MAX_PERIODS:
             query = KpiQuery(granularity, query.periods[-MAX_PERIODS].start, last.end)
+        self.start.data, self.end.data = query.start, query.end
         known = {choice.value for choice in self.scope.choices}  # type: ignore[union-attr]
         scope = Scope.parse(self.scope.data) if self.scope.data in known else None
         return query.with_scope(scope)

@@ -142,7 +142,8 @@ def _pick(results: WaveResults, spec: SeriesSpec) -> tuple[Figure | None, dict[i
 def _waves(session: Session, survey: Survey) -> list[Wave]:
     return list(session.scalars(
         select(Wave).where(Wave.survey_id == survey.id,
-                           Wave.state != WaveState.SCHEDULED.value).order_by(Wave.number)))
+                           Wave.state != WaveState.SCHEDULED.value)
+        .order_by(Wave.opens_on, Wave.number)))
 
 
 def survey_fingerprint(session: Session, survey: Survey) -> list[object]:
