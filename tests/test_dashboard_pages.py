@@ -153,7 +153,7 @@ def test_charts_are_valid_svg_and_png_and_mirror_for_right_to_left(app, make_acc
     client = _manager(app, make_account)
     svg = client.get("/dashboard/charts/trend.svg?series=reporting_climate")
     assert svg.mimetype == "image/svg+xml"
-    root = ET.fromstring(svg.data)
+    root = ET.fromstring(svg.data)  # noqa: S314 (our own output)
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     title = root.find("{http://www.w3.org/2000/svg}title")
     assert title is not None and "Reporting climate" in title.text
@@ -171,7 +171,7 @@ def test_charts_are_valid_svg_and_png_and_mirror_for_right_to_left(app, make_acc
     client.set_cookie("lang", "ar")
     assert '<html lang="ar" dir="rtl">' in client.get("/dashboard/").get_data(as_text=True)
     rtl = client.get("/dashboard/charts/reports.svg").data
-    ET.fromstring(rtl)
+    ET.fromstring(rtl)  # noqa: S314 (our own output)
     assert rtl != ltr
     assert client.get("/dashboard/charts/nothing.svg").status_code == 404
     assert client.get("/dashboard/charts/reports.gif").status_code == 404
