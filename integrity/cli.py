@@ -174,6 +174,32 @@ def user_add(role: str, email: str, name: str, password_stdin: bool) -> None:
         click.echo("At first sign-in the account will be asked to set up two-factor sign-in.")
 
 
+@user.command("invite")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+def user_invite(role: str, email: str, name: str) -> None:
+    """Add a staff account and print its one-time set-up link (the first administrator's,
+    for instance); the person chooses the passphrase on their own device."""
+    from integrity.auth.invitations import invite
+    from integrity.auth.services import AccountError
+
+    app = _app()
+    with _session(app) as session:
+        settings: Settings = app.extensions["integrity.settings"]
+        try:
+            created, token = invite(session, email=email, name=name, role=Role(role),
+                                    hours=settings.invitation_hours)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+        _audit(session, "user_invited", f"user:{created.id}",
+               {"role": role, "hours": settings.invitation_hours})
+        session.commit()
+    click.echo(f"Invited {role} {created.email}.")
+    click.echo(f"Set-up link (shown once, works once, for {settings.invitation_hours} hours): "
+               f"{settings.public_url.rstrip('/')}/staff/setup/{token}")
+
+
 @main.command()
 def demo() -> None:
     """Load demo data (fixed, published credentials: never on a real installation)."""
