@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 TRANSLATIONS := integrity/translations
 
-.PHONY: install run test lint lint-only chromium translations babel-extract babel-update babel-compile clean
+.PHONY: install run test lint lint-only chromium test-tools translations babel-extract babel-update babel-compile clean
 
 install: $(VENV)/.installed node_modules/.installed static/dist/.built translations
 
@@ -43,7 +43,14 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Chromium is missing: install Debian's 'chromium' package (browser tests will be skipped)"; fi
 
-test: install chromium lint-only
+# pdftoppm and pdftotext (the PDF report and poster tests) and zbarimg (reads the posters' QR codes).
+test-tools:
+	@if command -v pdftoppm >/dev/null && command -v zbarimg >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils zbar-tools >/dev/null; \
+	else echo "poppler-utils or zbar-tools is missing: install Debian's packages (PDF and poster tests will be skipped)"; fi
+
+test: install chromium test-tools lint-only
 	$(BIN)/python -m pytest
 	if compgen -G "tests/js/*.test.mjs" >/dev/null; then npm test --silent; fi
 
