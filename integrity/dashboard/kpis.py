@@ -20,11 +20,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS
-from integrity.dashboard.sqldates import MONTH_STEP, DateSql, day_key
+from integrity.dashboard.sqldates import DateSql
 from integrity.models import Category, Channel, OrgUnit
 from integrity.reporting.models import Message, Outcome, Report, Sender, Status
 from surveys.suppression import ItemKind, Reason, Thresholds, suppressed
@@ -213,8 +213,7 @@ def count_reports(session: Session, query: KpiQuery, today: date, group: Mapping
     # Feedback is due FEEDBACK_MONTHS after the acknowledgement, or after day 7 without one.
     start = func.coalesce(Report.acknowledged_on,
                           sql.plus_days(Report.created_on, ACKNOWLEDGE_DAYS))
-    feedback_key = sql.day_key(start) + FEEDBACK_MONTHS * MONTH_STEP
-    feedback_past = feedback_key < literal(day_key(today))
+    feedback_past = sql.months_after_before(start, FEEDBACK_MONTHS, today)
     is_open = Report.status != Status.CLOSED.value
     came_back = Report.id.in_(select(Message.report_id)
                               .where(Message.sender == Sender.REPORTER.value))
@@ -225,7 +224,8 @@ def count_reports(session: Session, query: KpiQuery, today: date, group: Mapping
                          <= sql.plus_days(Report.created_on, ACKNOWLEDGE_DAYS))),
                _sum(or_(Report.feedback_on.isnot(None), feedback_past)),
                _sum(and_(Report.feedback_on.isnot(None),
-                         sql.day_key(Report.feedback_on) <= feedback_key)),
+                         sql.on_or_before_months_after(Report.feedback_on, start,
+                                                       FEEDBACK_MONTHS))),
                _sum(Report.status == Status.CLOSED.value),
                _sum(came_back),
                _sum(is_open),

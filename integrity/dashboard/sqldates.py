@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Integer, cast, extract, func, literal
+from sqlalchemy import Date, Integer, cast, extract, func, literal, text
 from sqlalchemy.sql.elements import ColumnElement
 
 # A day as one increasing number: (year·12 + month)·32 + day. Months are 32 apart, so "the
@@ -37,6 +37,20 @@ class DateSql:
         if self.sqlite:
             return cast(func.julianday(later) - func.julianday(earlier), Integer)
         return cast(later - earlier, Integer)
+
+    def on_or_before_months_after(self, day: Any, start: Any, months: int) -> ColumnElement[bool]:
+        """``day`` <= the same day ``months`` after ``start`` (the month's last day where it
+        has fewer days), as integrity.cases.deadlines.add_months counts."""
+        if self.sqlite:
+            return self.day_key(day) <= self.day_key(start) + months * MONTH_STEP  # type: ignore[no-any-return]
+        # PostgreSQL's date + interval clamps to the month's last day, as add_months does.
+        return day <= cast(start + text(f"interval '{int(months)} months'"), Date)  # type: ignore[no-any-return]
+
+    def months_after_before(self, start: Any, months: int, day: date) -> ColumnElement[bool]:
+        """The same day ``months`` after ``start`` is before ``day``."""
+        if self.sqlite:
+            return self.day_key(start) + months * MONTH_STEP < literal(day_key(day))  # type: ignore[no-any-return]
+        return cast(start + text(f"interval '{int(months)} months'"), Date) < day  # type: ignore[no-any-return]
 
     def part(self, field: str, column: Any) -> ColumnElement[int]:
         return cast(extract(field, column), Integer)
