@@ -266,3 +266,15 @@ def test_managers_record_change_and_remove_campaigns_through_the_pages(
     actions = list(db.scalars(select(AuditEntry.action).where(
         AuditEntry.subject == f"campaign:{campaign_id}").order_by(AuditEntry.seq)))
     assert actions == ["campaign_added", "campaign_changed", "campaign_deleted"]
+
+
+def test_a_closed_wave_summary_is_stored_and_read_back_unchanged(db: Session, surveyed) -> None:
+    from integrity.dashboard.trends import summarise, summary_from_json, summary_json
+
+    wave = surveyed["waves"][1]
+    summary = summarise(wave_results(db, wave, Thresholds(10, 10, 20)))
+    stored = json.loads(json.dumps(summary_json(summary)))
+    assert summary_from_json(stored) == summary
+    assert summary.series["reporting_climate"][0].estimate is not None
+    withheld = summarise(wave_results(db, wave, Thresholds(12, 12, 20)))
+    assert summary_from_json(json.loads(json.dumps(summary_json(withheld)))) == withheld

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -27,12 +30,21 @@ from integrity.dashboard.cache import cached, fingerprint
 from integrity.dashboard.campaigns import CampaignEffects, spans
 from integrity.dashboard.charts import Chart, Series, Span
 from integrity.dashboard.kpis import Dimension, Figures, KpiQuery, KpiTable, Ratio, UnitTree
-from integrity.dashboard.trends import SurveyTrends, Trend, survey_fingerprint, survey_trends
+from integrity.dashboard.trends import (
+    SurveyTrends,
+    Trend,
+    WaveSummary,
+    summarise,
+    summary_from_json,
+    summary_json,
+    survey_fingerprint,
+    survey_trends,
+)
 from integrity.models import OrgUnit
 from integrity.reporting.models import Message, Report
-from surveys.models import Survey
-from surveys.results import Figure, thresholds_from
-from surveys.suppression import Reason
+from surveys.models import Response, Survey, Wave, WaveState
+from surveys.results import Figure, thresholds_from, wave_results
+from surveys.suppression import Reason, Thresholds
 
 OUTCOME_LABELS = {
     "substantiated": _l("Substantiated"),
@@ -93,12 +105,44 @@ def report_figures(session: Session, query: KpiQuery, dimension: Dimension,
     return cached(key, compute)
 
 
+def _stored_summary(session: Session, wave: Wave, thresholds: Thresholds,
+                    units: str) -> WaveSummary:
+    """A wave's summary; a closed wave's is kept under the data folder, since it no longer
+    changes (its key holds the response count, the definition, the thresholds and units)."""
+    def compute() -> WaveSummary:
+        return summarise(wave_results(session, wave, thresholds))
+
+    if wave.state != WaveState.CLOSED.value:
+        return compute()
+    responses = session.scalar(select(func.count()).select_from(Response)
+                               .where(Response.wave_id == wave.id))
+    key = fingerprint(wave.id, wave.opens_on, wave.closes_on, responses,
+                      wave.survey.definition, asdict(thresholds), units)
+    folder = Path(settings().data_dir) / "cache"
+    path = folder / f"wave-{wave.id}-{key}.json"
+    try:
+        return summary_from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    summary = compute()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(summary_json(summary)))
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only data folder only costs the next request the same work
+    return summary
+
+
 def trend_figures(session: Session, survey: Survey) -> SurveyTrends:
     """Every opened wave of ``survey`` through the results service, cached by its data."""
     thresholds = thresholds_from(settings())
-    key = ("trends", fingerprint(survey_fingerprint(session, survey),
-                                 _units_fingerprint(session)), thresholds)
-    return cached(key, lambda: survey_trends(session, survey, thresholds))
+    units = _units_fingerprint(session)
+    key = ("trends", fingerprint(survey_fingerprint(session, survey), units), thresholds)
+    return cached(key, lambda: survey_trends(
+        session, survey, thresholds,
+        lambda wave: _stored_summary(session, wave, thresholds, units)))
 
 
 def campaign_spans(session: Session) -> tuple[Span, ...]:

@@ -23,7 +23,7 @@ from integrity.dashboard import kpis, pages
 from integrity.dashboard.campaigns import CampaignEffects, campaign_effects
 from integrity.dashboard.charts import Chart, Span, draw_into, drawing_lock
 from integrity.dashboard.kpis import Dimension, KpiQuery, Ratio, UnitTree
-from integrity.dashboard.trends import SurveyTrends, survey_trends
+from integrity.dashboard.trends import SurveyTrends
 from integrity.models import Campaign
 from surveys.models import Survey
 from surveys.suppression import Thresholds
@@ -284,7 +284,7 @@ def build_report(session: Session, spec: ReportSpec, progress: Progress) -> byte
     with drawing_lock(), matplotlib.rc_context({"pdf.fonttype": 42, "font.size": 9}):
         figures += _figures_pages(spec, session, units, spans)
     progress(2, steps, _("Reading the survey waves"))
-    trends = survey_trends(session, survey, spec.thresholds) if survey else None
+    trends = pages.trend_figures(session, survey) if survey else None
     progress(3, steps, _("Drawing the trends"))
     with drawing_lock(), matplotlib.rc_context({"pdf.fonttype": 42, "font.size": 9}):
         figures += _trend_pages(spec, trends, spans)

@@ -7,9 +7,10 @@ follow, puts them on one 0-100 scale, and lines the waves up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -19,7 +20,7 @@ from surveys.definitions import QuestionType
 from surveys.estimates import Estimate
 from surveys.models import Response, Survey, Wave, WaveState
 from surveys.results import Figure, WaveResults, wave_results
-from surveys.suppression import ItemKind, Thresholds
+from surveys.suppression import ItemKind, Reason, Thresholds
 
 
 @dataclass(frozen=True)
@@ -156,55 +157,134 @@ def survey_fingerprint(session: Session, survey: Survey) -> list[object]:
              for w in _waves(session, survey)]]
 
 
-def survey_trends(session: Session, survey: Survey, thresholds: Thresholds) -> SurveyTrends:
-    """The headline series of every opened wave of ``survey``."""
-    all_results = [wave_results(session, wave, thresholds) for wave in _waves(session, survey)]
-    return trends_from(survey, all_results, thresholds)
+Picked = tuple[Figure | None, dict[int, Figure], bool]
 
 
-def trends_from(survey: Survey, all_results: Sequence[WaveResults],
+@dataclass
+class WaveSummary:
+    """What the trends take from one wave's results: small, and stored for closed waves."""
+
+    wave: WaveInfo
+    series: dict[str, Picked]
+    exposure: list[tuple[str, str, Figure | None, dict[int, Figure]]]
+    units: dict[int, str]
+    rates: dict[int, float | None]
+
+
+def summarise(results: WaveResults) -> WaveSummary:
+    """The headline figures of one wave, from the results service."""
+    info = WaveInfo(results.wave.id, results.wave.number, results.wave.opens_on,
+                    results.wave.closes_on, results.wave.state, results.responses,
+                    results.issued, results.used)
+    series = {}
+    for spec in SERIES:
+        picked = _pick(results, spec)
+        if picked is not None:
+            series[spec.key] = picked
+    exposure = []
+    for result in results.questions:
+        if result.kind is ItemKind.SENSITIVE:
+            units = {uid: f for uid, f in ((u, _scaled(fig, 100.0, False))
+                                           for u, fig in result.units.items()) if f}
+            exposure.append((result.question.key, result.question.text,
+                             _scaled(result.headline, 100.0, False), units))
+    return WaveSummary(info, series, exposure, dict(results.units),
+                       {rate.unit_id: rate.rate for rate in results.rates})
+
+
+def survey_trends(session: Session, survey: Survey, thresholds: Thresholds,
+                  summary_of: Callable[[Wave], WaveSummary] | None = None) -> SurveyTrends:
+    """The headline series of every opened wave of ``survey``, in the order they opened."""
+    def compute(wave: Wave) -> WaveSummary:
+        return summarise(wave_results(session, wave, thresholds))
+
+    make = summary_of or compute
+    return trends_from(survey.id, survey.title, [make(w) for w in _waves(session, survey)],
+                       thresholds)
+
+
+def trends_from(survey_id: int, title: str, summaries: Sequence[WaveSummary],
                 thresholds: Thresholds) -> SurveyTrends:
-    waves = [WaveInfo(r.wave.id, r.wave.number, r.wave.opens_on, r.wave.closes_on, r.wave.state,
-                      r.responses, r.issued, r.used) for r in all_results]
+    waves = [s.wave for s in summaries]
     units: dict[int, str] = {}
     unit_rates: dict[int, dict[int, float | None]] = {}
-    for results in all_results:
-        units.update(results.units)
-        unit_rates[results.wave.id] = {rate.unit_id: rate.rate for rate in results.rates}
+    for summary in summaries:
+        units.update(summary.units)
+        unit_rates[summary.wave.id] = summary.rates
     trends: list[Trend] = []
     for spec in SERIES:
-        picked = [(info, _pick(results, spec)) for info, results in zip(waves, all_results,
-                                                                          strict=True)]
+        picked = [(s.wave, s.series.get(spec.key)) for s in summaries]
         if not any(found for _, found in picked):
             continue
         percent = any(found[2] for _, found in picked if found)
         trends.append(Trend(spec.key, str(spec.label), percent, spec.better, False,
                             [Point(info, found[0], found[1]) if found else Point(info, None)
                              for info, found in picked]))
-    trends.extend(_exposure(waves, all_results))
-    return SurveyTrends(survey.id, survey.title, waves, trends, units, unit_rates, thresholds)
-
-
-def _exposure(waves: list[WaveInfo], all_results: Sequence[WaveResults]) -> list[Trend]:
-    """One series per randomized-response question: the estimated share for whom it is true."""
-    keys: dict[str, str] = {}
-    for results in all_results:
-        for result in results.questions:
-            if result.kind is ItemKind.SENSITIVE:
-                keys.setdefault(result.question.key, result.question.text)
-    trends = []
-    for key, text in keys.items():
+    texts: dict[str, str] = {}
+    for summary in summaries:
+        for key, text, _, _ in summary.exposure:
+            texts.setdefault(key, text)
+    for key, text in texts.items():
         points = []
-        for info, results in zip(waves, all_results, strict=True):
-            question = results.question(key)
-            if question is None:
-                points.append(Point(info, None))
-                continue
-            units = {uid: f for uid, f in ((u, _scaled(fig, 100.0, False))
-                                           for u, fig in question.units.items()) if f}
-            points.append(Point(info, _scaled(question.headline, 100.0, False), units))
+        for summary in summaries:
+            found = next((e for e in summary.exposure if e[0] == key), None)
+            points.append(Point(summary.wave, found[2], found[3]) if found
+                          else Point(summary.wave, None))
         trends.append(Trend(f"exposure:{key}", text, True, "down", True, points))
-    return trends
+    return SurveyTrends(survey_id, title, waves, trends, units, unit_rates, thresholds)
+
+
+# --- stored summaries ------------------------------------------------------------------------
+
+
+def _figure_json(figure: Figure | None) -> Any:
+    if figure is None:
+        return None
+    e = figure.estimate
+    return {"e": None if e is None else [e.value, e.low, e.high, e.se, e.n], "n": figure.n,
+            "w": figure.withheld.value if figure.withheld else None}
+
+
+def _figure_from(data: Any) -> Figure | None:
+    if data is None:
+        return None
+    e = data["e"]
+    return Figure(None if e is None else Estimate(*e), data["n"],
+                  Reason(data["w"]) if data["w"] else None)
+
+
+def _units_json(units: dict[int, Figure]) -> dict[str, Any]:
+    return {str(uid): _figure_json(f) for uid, f in units.items()}
+
+
+def _units_from(data: dict[str, Any]) -> dict[int, Figure]:
+    return {int(uid): f for uid, f in ((u, _figure_from(v)) for u, v in data.items())
+            if f is not None}
+
+
+def summary_json(summary: WaveSummary) -> dict[str, Any]:
+    """A wave's summary as JSON-able data (stored for closed waves, which do not change)."""
+    w = summary.wave
+    return {
+        "wave": [w.id, w.number, w.opens_on.isoformat(), w.closes_on.isoformat(), w.state,
+                 w.responses, w.issued, w.used],
+        "series": {k: [_figure_json(o), _units_json(u), share]
+                   for k, (o, u, share) in summary.series.items()},
+        "exposure": [[k, t, _figure_json(o), _units_json(u)] for k, t, o, u in summary.exposure],
+        "units": {str(k): v for k, v in summary.units.items()},
+        "rates": {str(k): v for k, v in summary.rates.items()},
+    }
+
+
+def summary_from_json(data: dict[str, Any]) -> WaveSummary:
+    wid, number, opens, closes, state, responses, issued, used = data["wave"]
+    info = WaveInfo(wid, number, date.fromisoformat(opens), date.fromisoformat(closes), state,
+                    responses, issued, used)
+    series = {k: (_figure_from(o), _units_from(u), bool(share))
+              for k, (o, u, share) in data["series"].items()}
+    exposure = [(k, t, _figure_from(o), _units_from(u)) for k, t, o, u in data["exposure"]]
+    return WaveSummary(info, series, exposure, {int(k): v for k, v in data["units"].items()},
+                       {int(k): v for k, v in data["rates"].items()})
 
 
 def latest_survey(session: Session) -> Survey | None:
