@@ -214,10 +214,13 @@ def refresh(app: Flask, *, force: bool = False) -> None:
     if not force and now - state.checked < REFRESH_SECONDS:
         return
     state.checked = now
+    table = StoredSetting.__table__
     try:
-        # A connection of its own: a failure here must not spoil the context's session.
+        # A connection of its own: a failure here must not spoil the context's session. Core
+        # only, no ORM: this runs as the scheduler's thread starts, while gunicorn may fork
+        # workers, and must not be the one configuring the mappers at that moment.
         with app.extensions["integrity.engine"].connect() as connection:
-            rows = connection.execute(select(StoredSetting.name, StoredSetting.value)).all()
+            rows = connection.execute(select(table.c.name, table.c.value)).all()
     except SQLAlchemyError:
         return  # no database or no settings table yet (before `integrity init`)
     overrides = _decoded(rows)
