@@ -3,8 +3,11 @@
     .venv/bin/python bench/dashboard.py [--answers 1000000] [--cases 100000] [--repeat 20]
 
 1. Server time of the dashboard pages (a Flask test client in this process: no network, no
-   browser): cold, the first request of a new application (empty caches, new connections),
-   and warm, the median of the following requests. Goals: cold under 1 s, warm under 100 ms.
+   browser): cold, the first request of a new application (empty in-process caches, new
+   connections), and warm, the median of the following requests. Goals: cold under 1 s, warm
+   under 100 ms. The first computation of the survey trends, which reads every closed wave
+   through the results service and stores its summary under the data folder, is printed
+   apart: it happens once per closed wave, not once per process.
 2. The report figures' aggregation (integrity.dashboard.kpis, uncached) beside hand-written
    SQL computing the same aggregates over the same rows, alternated in the same run.
    Goal: at most 2 times the hand-written SQL.
@@ -203,6 +206,12 @@ def _pages(settings: dict, repeat: int) -> None:
              "survey trends (/dashboard/trends)": "/dashboard/trends",
              "campaign effect": "/dashboard/campaigns/1",
              "trend chart (SVG)": "/dashboard/charts/trend.svg?series=reporting_climate"}
+    # The very first look at the trends reads every closed wave through the results service
+    # and stores each wave's summary under the data folder; later processes read those.
+    app = create_app(settings)
+    first = _time(_signed_in(app), "/dashboard/trends")
+    app.extensions["integrity.engine"].dispose()
+    print(f"survey trends, first computation of the four closed waves: {first:.0f} ms")
     print(f"{'page':36s} {'cold':>9s} {'warm':>9s}   goals: cold < 1000 ms, warm < 100 ms")
     for label, path in paths.items():
         app = create_app(settings)
