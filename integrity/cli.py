@@ -79,28 +79,36 @@ def init() -> None:
 def serve(host: str, port: int, workers: int, threads: int,
           with_scheduler: bool | None) -> None:
     """Serve the application with gunicorn (the production server)."""
-    from integrity.scheduler import Scheduler
     from integrity.server import serve as run_server
 
     app = _app()
     settings: Settings = app.extensions["integrity.settings"]
     if with_scheduler is None:
         with_scheduler = settings.database_url.startswith("sqlite")
-    scheduler = None
+    hooks = _scheduler_hooks(settings) if with_scheduler else {}
     if with_scheduler:
-        # An application of its own, so the workers forked below share nothing with it.
-        scheduler = Scheduler(_app())
-        scheduler.start()
-        click.echo("The scheduler runs in this process.")
+        click.echo("The scheduler runs in the server's worker process.")
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C stops)")
-    master = os.getpid()
-    try:
-        run_server(app, host, port, workers, threads)
-    finally:
-        # Workers are forked inside run_server and leave through here too; only the process
-        # that started the scheduler stops it.
-        if scheduler is not None and os.getpid() == master:
+    run_server(app, host, port, workers, threads, hooks)
+
+
+def _scheduler_hooks(settings: Settings) -> dict[str, object]:
+    """gunicorn hooks that run the scheduler inside each worker once it is forked (never in
+    the master: a thread running there while a worker is forked could leave a lock held in
+    the child). With several workers the lease lets one of them run the jobs."""
+    from integrity.scheduler import Scheduler
+
+    def start(worker: object) -> None:
+        scheduler = Scheduler(create_app(settings))
+        scheduler.start()
+        worker.integrity_scheduler = scheduler  # type: ignore[attr-defined]
+
+    def stop(_server: object, worker: object) -> None:
+        scheduler = getattr(worker, "integrity_scheduler", None)
+        if scheduler is not None:
             scheduler.shutdown()
+
+    return {"post_worker_init": start, "worker_exit": stop}
 
 
 @main.command("scheduler")

@@ -32,5 +32,8 @@ class Server(BaseApplication):  # type: ignore[misc]
         return self.application
 
 
-def serve(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
-    Server(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads}).run()
+def serve(app: Flask, host: str, port: int, workers: int, threads: int,
+          hooks: dict[str, Any] | None = None) -> None:
+    """Run gunicorn; ``hooks`` are extra server hooks (for example ``post_worker_init``)."""
+    Server(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                 **(hooks or {})}).run()
