@@ -19,6 +19,7 @@ from integrity.extensions import RateLimited, count_request, counts_itself, csrf
 from integrity.reporting import services
 from integrity.reporting.services import ProtocolError
 from integrity.reporting.storage import AttachmentStore
+from integrity.security import set_headers
 
 bp = public(Blueprint("api", __name__, url_prefix="/api/v1"))
 csrf.exempt(bp)
@@ -68,7 +69,7 @@ def _rate_limited(error: RateLimited) -> tuple[Response, int]:
 
 @bp.after_request
 def _rate_limit_headers(response: Response) -> Response:
-    response.headers.update(g.pop("rate_limit_headers", None) or {})
+    set_headers(response.headers, g.pop("rate_limit_headers", {}).items())
     return response
 
 
