@@ -19,6 +19,7 @@ from integrity.auth.services import AccountError
 from integrity.cases.sharing import share_candidates
 from integrity.models import Channel, Invitation, Role, StaffSession, User, utcnow
 from integrity.reporting.models import KeySlot, Report, report_readers
+from integrity.schema import metadata
 from tests.conftest import TEST_PASSWORD, ChannelSetup, csrf_token, sign_in_form
 from tests.test_admin_pages import post, signed_in
 
@@ -44,6 +45,17 @@ def _path(link: str) -> str:
     return "/" + link.split("/", 3)[3]
 
 
+def _every_stored_value(db: Session) -> bytes:
+    """Every value of every table, as text and bytes, to search the database."""
+    db.expire_all()
+    parts = []
+    for table in metadata().sorted_tables:
+        for row in db.execute(select(table)).all():
+            parts.extend(value if isinstance(value, bytes) else str(value).encode()
+                         for value in row if value is not None)
+    return b"\n".join(parts)
+
+
 def _actions(db: Session) -> list[str]:
     return list(db.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
 
@@ -56,6 +68,7 @@ def test_an_invitation_link_works_once_and_only_its_hash_is_stored(app, db, admi
     user = db.scalar(select(User).where(User.email == "mira@example.org"))
     invitation = db.scalar(select(Invitation).where(Invitation.user_id == user.id))
     assert invitation.token_hash == hashlib.sha256(token.encode()).digest()
+    assert token.encode() not in _every_stored_value(db)
     assert timedelta(hours=71) < invitation.expires_at - utcnow() <= timedelta(hours=72)
     # Nothing signs in to the account before the link is used.
     visitor = app.test_client()
