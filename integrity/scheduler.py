@@ -219,6 +219,24 @@ def close_wave(wave_id: int) -> None:
             compact_storage(scheduler.engine)
         except Exception:  # the wave is closed; compaction is tidying and can run again
             log.exception("the survey tables could not be compacted after a wave closed")
+    _run(_summarise_wave(wave_id))
+
+
+def _summarise_wave(wave_id: int) -> Callable[[Scheduler, Session], None]:
+    """The dashboard's summary of a closed wave, worked out once now rather than on the
+    first manager's visit."""
+    def task(scheduler: Scheduler, session: Session) -> None:
+        from integrity.dashboard.pages import store_wave_summary
+        from surveys.models import Wave
+
+        wave = session.get(Wave, wave_id)
+        if wave is not None:
+            try:
+                store_wave_summary(session, wave)
+            except Exception:  # a figure for later; the next visit computes it instead
+                log.exception("the summary of wave %s could not be stored", wave_id)
+
+    return task
 
 
 def plan_waves() -> None:

@@ -4,6 +4,7 @@ the scheduler was down runs once, and the lease keeps a second scheduler from ru
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -28,10 +29,11 @@ from integrity.scheduler import (
 from surveys.models import Survey, Wave, WaveState
 from surveys.waves import create_wave
 from tests.conftest import cli_environment
+from tests.test_survey_results import DEFINITION
 
 INTEGRITY = str(Path(sys.executable).with_name("integrity"))
 FIRST_DAY = date(2027, 3, 1)
-SECONDS_PER_DAY = 1.5
+SECONDS_PER_DAY = 2.5  # long enough for a loaded machine to keep to its days
 
 
 def _wait_for(condition: Callable[[], bool], seconds: float = 20) -> bool:
@@ -61,7 +63,8 @@ def _audited(db: Session, action: str) -> int:
 
 def _wave(db: Session, opens: int, closes: int) -> int:
     """A survey with one wave open from day ``opens`` to day ``closes`` after FIRST_DAY."""
-    survey = Survey(title="Integrity drill", introduction="", definition="{}")
+    survey = Survey(title="Integrity drill", introduction="",
+                    definition=json.dumps(DEFINITION))
     db.add(survey)
     db.flush()
     wave = create_wave(db, survey, FIRST_DAY + timedelta(days=opens),
@@ -100,6 +103,9 @@ def test_a_wave_opens_and_closes_on_its_days(app, db: Session) -> None:
         assert _wait_for(lambda: _state(db, wave_id) == WaveState.CLOSED.value)
         # Closed once its last day (day 2) was over.
         assert clock.today() >= FIRST_DAY + timedelta(days=3)
+        # The dashboard's summary of the closed wave is worked out and kept as it closes.
+        cache = app.extensions["integrity.settings"].data_dir / "cache"
+        assert _wait_for(lambda: bool(list(cache.glob(f"wave-{wave_id}-*.json"))))
     finally:
         scheduler.shutdown()
     assert _audited(db, "wave_opened") == 1 and _audited(db, "wave_closed") == 1
@@ -131,6 +137,8 @@ def test_jobs_survive_a_restart_and_a_missed_one_runs_once(app, db: Session) -> 
     try:
         assert again.wait_until_running()
         assert _wait_for(lambda: _state(db, wave_id) == WaveState.CLOSED.value)
+        cache = app.extensions["integrity.settings"].data_dir / "cache"
+        assert _wait_for(lambda: bool(list(cache.glob(f"wave-{wave_id}-*.json"))))
         time.sleep(1)
     finally:
         again.shutdown()
@@ -140,8 +148,8 @@ def test_jobs_survive_a_restart_and_a_missed_one_runs_once(app, db: Session) -> 
 
 
 def test_a_recurring_survey_gets_its_next_wave_planned(app, db: Session) -> None:
-    survey = Survey(title="Quarterly", introduction="", definition="{}", recurrence_months=3,
-                    open_days=21)
+    survey = Survey(title="Quarterly", introduction="", definition=json.dumps(DEFINITION),
+                    recurrence_months=3, open_days=21)
     db.add(survey)
     db.commit()
     clock = FastClock(FIRST_DAY, 3600)

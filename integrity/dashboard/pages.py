@@ -135,6 +135,12 @@ def _stored_summary(session: Session, wave: Wave, thresholds: Thresholds,
     return summary
 
 
+def store_wave_summary(session: Session, wave: Wave) -> None:
+    """Work out and keep a closed wave's summary now, so that no manager waits for it (the
+    scheduler calls this when it closes a wave)."""
+    _stored_summary(session, wave, thresholds_from(settings()), _units_fingerprint(session))
+
+
 def trend_figures(session: Session, survey: Survey) -> SurveyTrends:
     """Every opened wave of ``survey`` through the results service, cached by its data."""
     thresholds = thresholds_from(settings())
