@@ -380,10 +380,11 @@ def route_for(session: Session, settings: Settings, slug: object, category: obje
     query = _route_query(category is not None, unit_id is not None, challenge is not None)
     params = {"slug": slug, "category": category, "unit_id": unit_id, "challenge": challenge,
               "now": utcnow()}
-    rows = session.execute(query, params).all()
+    # Core statements go to the session's connection directly: the ORM has nothing to add.
+    rows = session.connection().execute(query, params).all()
     if not rows and session.get(Installation, 1) is None:
         installation(session, settings)  # first use of a new installation
-        rows = session.execute(query, params).all()
+        rows = session.connection().execute(query, params).all()
     if not rows or rows[0].state == ChannelState.CLOSED.value:
         raise ProtocolError(_l("There is no open channel “%(slug)s”.", slug=slug))
     first = rows[0]
@@ -543,7 +544,7 @@ def _insert_at_once(session: Session, filing: Filing, spend: bytes | None) -> in
                   slots=list(filing.slots.values()), excluded_ids=filing.excluded_ids,
                   challenge=spend, now=utcnow())
     statement = _insert_statement(bool(filing.excluded_ids), spend is not None)
-    report_id = session.execute(statement, params).scalar()
+    report_id = session.connection().execute(statement, params).scalar()
     return None if report_id is None else int(report_id)
 
 
