@@ -15,6 +15,7 @@ under ``integrity serve`` for the embedded default.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -22,7 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -158,6 +159,26 @@ def lease_holder(session: Session, now: datetime | None = None) -> str | None:
 _current: Scheduler | None = None
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _job(function: F) -> F:
+    """A job: skipped unless this process's scheduler holds the lease, and counted while it
+    runs, so that shutting down waits for it before APScheduler takes its own locks."""
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        scheduler = _current
+        if scheduler is None or not scheduler.begin_job():
+            log.warning("a job came due in a scheduler that does not hold the lease; skipped")
+            return None
+        try:
+            return function(*args, **kwargs)
+        finally:
+            scheduler.end_job()
+
+    return cast(F, run)
+
+
 def _run(task: Callable[[Scheduler, Session], Any]) -> Any:
     scheduler = _current
     if scheduler is None or not scheduler.holds_lease():
@@ -174,6 +195,7 @@ def _run(task: Callable[[Scheduler, Session], Any]) -> Any:
             session.close()
 
 
+@_job
 def open_wave(wave_id: int) -> None:
     """Open one wave on its first day (nothing if it is no longer scheduled)."""
     from surveys.models import Wave, WaveState
@@ -195,6 +217,7 @@ def open_wave(wave_id: int) -> None:
     _plan()
 
 
+@_job
 def close_wave(wave_id: int) -> None:
     """Close one wave the day after its last day, then plan what follows."""
     from surveys.models import Wave, WaveState
@@ -239,6 +262,7 @@ def _summarise_wave(wave_id: int) -> Callable[[Scheduler, Session], None]:
     return task
 
 
+@_job
 def plan_waves() -> None:
     """Plan the next wave of recurring surveys and a job for every wave's next step."""
     _plan()
@@ -253,6 +277,7 @@ def _plan() -> None:
         scheduler.add_wave_jobs(steps)
 
 
+@_job
 def purge_uploads() -> int:
     """Remove uploads no report claimed in time."""
     from integrity.reporting.services import purge_unclaimed_attachments
@@ -264,6 +289,7 @@ def purge_uploads() -> int:
     return int(_run(task) or 0)
 
 
+@_job
 def purge_cases() -> int:
     """Delete closed cases past their channel's retention period."""
     from integrity.cases.retention import purge_cases as purge
@@ -304,6 +330,8 @@ class Scheduler:
         self.compact_after_close = False
         self._held = False
         self._stop = threading.Event()
+        self._jobs = threading.Condition()  # guards _running and the start of each job
+        self._running = 0
         self._thread: threading.Thread | None = None
         # The job store gets an engine of its own, since APScheduler disposes of it on
         # shutdown; without a pool, as it connects rarely and leaves no connection behind.
@@ -358,6 +386,18 @@ class Scheduler:
         self.install_jobs()
         log.info("the scheduler holds the lease and runs jobs")
 
+    def begin_job(self) -> bool:
+        with self._jobs:
+            if not self.holds_lease():
+                return False
+            self._running += 1
+            return True
+
+    def end_job(self) -> None:
+        with self._jobs:
+            self._running -= 1
+            self._jobs.notify_all()
+
     def holds_lease(self) -> bool:
         return self._held and not self._stop.is_set()
 
@@ -373,7 +413,11 @@ class Scheduler:
     def shutdown(self) -> None:
         """Stop running jobs and give the lease back; jobs stay stored for the next start."""
         global _current
-        self._stop.set()
+        with self._jobs:
+            self._stop.set()  # no job starts from here on
+            # Jobs under way finish first: APScheduler's shutdown holds the lock their calls
+            # into it need, and would wait for them forever.
+            self._jobs.wait_for(lambda: self._running == 0, timeout=120)
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self.aps.running:
