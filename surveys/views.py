@@ -81,7 +81,9 @@ def _start_page(error: str | None = None, code: str = "") -> str:
     if error:
         form.code.errors = [error]
     return render_template("surveys/start.html", form=form,
-                           open_surveys=services.open_link_surveys(get_session()))
+                           open_surveys=services.open_link_surveys(get_session()),
+                           min_responses=current_app.extensions[
+                               "integrity.settings"].survey_min_responses)
 
 
 def _admit(code: str) -> str | tuple[str, int]:

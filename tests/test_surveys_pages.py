@@ -34,7 +34,7 @@ def test_the_start_page_asks_for_a_code_and_says_what_is_kept(client) -> None:
     assert response.status_code == 200
     assert '<label for="code">Access code</label>' in html
     for words in ("What is kept, and what is not", "not stored with your answers",
-                  "not the time", "never for fewer than five people"):
+                  "not the time", "never for fewer than 10 people"):
         assert words in html
     assert response.headers["Cache-Control"] == "no-store"
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
