@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+import subprocess
 
 import pytest
 from sqlalchemy import select
@@ -135,3 +137,21 @@ def test_the_link_carries_the_code_for_the_qr_code() -> None:
     assert survey_link("https://i.example/", "7kq2m9xd4rtb") == (
         "https://i.example/survey?code=7KQ2-M9XD-4RTB")
     assert survey_link("https://i.example") == "https://i.example/survey"
+
+
+@pytest.mark.skipif(not (shutil.which("pdftoppm") and shutil.which("zbarimg")),
+                    reason="poppler-utils and zbar-tools are not installed")
+def test_each_slips_qr_code_opens_the_survey_with_its_own_code(tmp_path) -> None:
+    slips = [IssuedCode(generate_code(), 1, "Sotra airport cargo terminal")
+             for _ in range(SLIPS_PER_PAGE + 2)]
+    pdf = tmp_path / "slips.pdf"
+    pdf.write_bytes(slips_pdf(slips, "Border integrity perception survey",
+                              "https://integrity.example"))
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdf), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert len(pages) == 2
+    decoded = subprocess.run(["zbarimg", "--raw", "-q", *map(str, pages)], capture_output=True,
+                             text=True, timeout=60).stdout.split()
+    assert sorted(decoded) == sorted(survey_link("https://integrity.example", s.code)
+                                     for s in slips)
