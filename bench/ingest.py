@@ -2,7 +2,12 @@
 on PostgreSQL, beside a bare Flask JSON endpoint on the same stack, in the same run; and the
 server's memory while it receives a 50 MB attachment.
 
-    .venv/bin/python bench/ingest.py [--requests 3000] [--threads 8]
+    .venv/bin/python bench/ingest.py [--requests 3000] [--threads 8] [--cpu]
+                                     [--server-threads N]
+
+With --cpu it also prints the CPU time each request costs the server's workers, their
+PostgreSQL backends and the load-generating client: on a small machine where all three share
+the cores, these figures are steadier than the rates.
 
 Needs PostgreSQL at INTEGRITY_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1/test).
 """
@@ -10,6 +15,7 @@ Needs PostgreSQL at INTEGRITY_TEST_POSTGRES_URL (default postgresql://postgres@1
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import io
 import json
@@ -21,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -125,6 +132,54 @@ def _workers(master: int) -> list[int]:
     return [int(pid) for pid in out.stdout.split()]
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time so far of ``pids`` (processes that have ended count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _backends(database: str) -> list[int]:
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                            (database,)).fetchall()
+    return [pid for (pid,) in rows]
+
+
+class CpuMeter:
+    """CPU milliseconds per request of the workers, their database backends and the client."""
+
+    def __init__(self, master: int, database: str) -> None:
+        self.master, self.database = master, database
+        self.totals = {"workers": 0.0, "postgres": 0.0, "client": 0.0}
+        self.requests = 0
+
+    def _snapshot(self) -> dict[str, float]:
+        times = os.times()
+        return {"workers": _cpu_seconds(_workers(self.master)),
+                "postgres": _cpu_seconds(_backends(self.database)),
+                "client": times.user + times.system}
+
+    def measure(self, run: Callable[[], tuple[float, int]], requests: int) -> tuple[float, int]:
+        before = self._snapshot()
+        result = run()
+        after = self._snapshot()
+        for name in self.totals:
+            self.totals[name] += after[name] - before[name]
+        self.requests += requests
+        return result
+
+    def summary(self) -> str:
+        parts = [f"{name} {seconds * 1000 / self.requests:.2f}"
+                 for name, seconds in self.totals.items()]
+        return ", ".join(parts) + f", total {sum(self.totals.values()) * 1000 / self.requests:.2f}"
+
+
 def _upload_memory(port: int, master: int) -> tuple[float, float]:
     """Peak resident memory growth of the workers while one 50 MB attachment arrives."""
     sealed = io.BytesIO()
@@ -158,6 +213,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--server-threads", type=int, default=None,
+                        help="threads per worker for both servers (default: the deployment's)")
+    parser.add_argument("--cpu", action="store_true",
+                        help="also print CPU milliseconds per request, by process")
     args = parser.parse_args()
 
     app_db, base_db = _database(), _database()
@@ -170,6 +229,8 @@ def main() -> None:
                 "INTEGRITY_RATELIMIT_UPLOADS": "10000000 per hour",
                 "BENCH_DATABASE_URL": _url(base_db).replace("postgresql://",
                                                             "postgresql+psycopg://", 1)})
+    # Both servers run with the same gunicorn settings: the deployment's, or these threads.
+    threads = ["--threads", str(args.server_threads)] if args.server_threads else []
     servers = []
     try:
         for command in (["init"], ["demo"]):
@@ -179,11 +240,12 @@ def main() -> None:
             conn.execute("CREATE TABLE baseline_rows (id SERIAL PRIMARY KEY, body BYTEA)")
         app_port, base_port = _free_port(), _free_port()
         servers.append(subprocess.Popen(
-            [str(BIN / "integrity"), "serve", "--port", str(app_port), "--workers", "2"],
+            [str(BIN / "integrity"), "serve", "--port", str(app_port), "--workers", "2",
+             *threads],
             env=env, stdout=subprocess.DEVNULL, stderr=open(data / "server.log", "w")))
         servers.append(subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", "python:integrity.gunicorn_conf", "--workers", "2",
-             "--bind", f"127.0.0.1:{base_port}", "bench.baseline_app:app"],
+             *threads, "--bind", f"127.0.0.1:{base_port}", "bench.baseline_app:app"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
             stderr=open(data / "baseline.log", "w")))
         _wait(app_port)
@@ -197,10 +259,13 @@ def main() -> None:
         _load(base_port, bodies[:warm], args.threads)
         # Alternate the two, twice, so that neither gets a quieter machine.
         results: dict[str, list[float]] = {"api": [], "baseline": []}
+        meters = {"api": CpuMeter(servers[0].pid, app_db),
+                  "baseline": CpuMeter(servers[1].pid, base_db)}
         half = len(bodies) // 2
         for part in (bodies[:half], bodies[half:]):
             for name, port in (("api", app_port), ("baseline", base_port)):
-                rate, failures = _load(port, part, args.threads)
+                rate, failures = meters[name].measure(
+                    functools.partial(_load, port, part, args.threads), len(part))
                 assert failures == 0, f"{name}: {failures} failed requests"
                 results[name].append(rate)
         api = sum(results["api"]) / 2
@@ -209,6 +274,9 @@ def main() -> None:
         print(f"reports filed through /api/v1/reports : {api:8.1f} per second")
         print(f"bare Flask JSON endpoint, same stack   : {baseline:8.1f} per second")
         print(f"ratio api / baseline                   : {api / baseline:8.2f}  (goal >= 0.7)")
+        if args.cpu:
+            print(f"CPU ms per report filed   : {meters['api'].summary()}")
+            print(f"CPU ms per baseline request: {meters['baseline'].summary()}")
         print(f"attachment upload of {size:.1f} MB: worker peak memory grew {growth:.1f} MB "
               "(goal < 10)")
     finally:
