@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -36,6 +35,7 @@ from sqlalchemy import insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.ingest import _database, _drop, _free_port, _url, _wait  # noqa: E402
 from integrity import create_app  # noqa: E402
 from integrity.config import Settings  # noqa: E402
 from integrity.db import new_session  # noqa: E402
@@ -49,28 +49,10 @@ from surveys.models import AccessCode, Wave, WaveState  # noqa: E402
 from surveys.results import wave_results  # noqa: E402
 from surveys.services import create_survey  # noqa: E402
 
-POSTGRES = os.environ.get("INTEGRITY_TEST_POSTGRES_URL",
-                          "postgresql://postgres@127.0.0.1:5432/test")
 SECRET = "survey-benchmark-secret"
 BIN = Path(sys.executable).parent
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
                    r'type="hidden" name="csrf_token" value="([^"]+)"')
-
-
-def _database() -> str:
-    name = f"integrity_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return name
-
-
-def _drop(name: str) -> None:
-    with psycopg.connect(POSTGRES, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def _url(name: str) -> str:
-    return POSTGRES.rsplit("/", 1)[0] + "/" + name
 
 
 def _settings(data_dir: Path, url: str) -> Settings:
@@ -201,27 +183,6 @@ def bench_http(responses: int, threads: int) -> None:
                   f"{answers} answers")
     finally:
         _drop(name)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(port: int) -> None:
-    import socket
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 # --- 2. results over a million answers -----------------------------------------------------

@@ -59,12 +59,17 @@ def copy_survey(session: Session, survey: Survey) -> Survey:
     return create_survey(session, parse_definition(data))
 
 
+def definition_data(survey: Survey) -> dict[str, Any]:
+    """The survey's definition as JSON data."""
+    return definition_json(survey_definition(survey))
+
+
 def editable(session: Session, survey: Survey) -> dict[str, Any]:
     """The definition as data to change; refused once the survey is locked."""
     if locked(session, survey):
         raise DefinitionError(_l("A wave of this survey has opened: its questions can no "
                                  "longer change. Copy it into a new survey instead."))
-    return definition_json(survey_definition(survey))
+    return definition_data(survey)
 
 
 def _find(data: dict[str, Any], key: str) -> tuple[int, int]:

@@ -400,16 +400,23 @@ def _fields_from(form: QuestionForm, qtype: QuestionType) -> dict[str, Any]:
     return fields
 
 
-@bp.route("/<int:survey_id>/questions/<key>", methods=["GET", "POST"])
-def question(survey_id: int, key: str) -> str | WerkzeugResponse:
+def _editable_question(survey_id: int, key: str
+                       ) -> tuple[Survey, dict[str, Any] | None, dict[str, Any]]:
+    """The survey, its definition as data (None once locked) and question ``key`` (404)."""
     survey = _survey(survey_id)
     data = _editable(survey)
-    if data is None:
-        return redirect(url_for(".edit", survey_id=survey.id))
     try:
-        raw = builder.question_data(data, key)
+        raw = builder.question_data(data or builder.definition_data(survey), key)
     except DefinitionError:
         abort(404)
+    return survey, data, raw
+
+
+@bp.route("/<int:survey_id>/questions/<key>", methods=["GET", "POST"])
+def question(survey_id: int, key: str) -> str | WerkzeugResponse:
+    survey, data, raw = _editable_question(survey_id, key)
+    if data is None:
+        return redirect(url_for(".edit", survey_id=survey.id))
     qtype = QuestionType(raw["type"])
     form = _question_form(data, key)
     if form.validate_on_submit():
@@ -441,14 +448,9 @@ def move(survey_id: int, key: str) -> WerkzeugResponse:
 
 @bp.route("/<int:survey_id>/questions/<key>/remove", methods=["GET", "POST"])
 def remove(survey_id: int, key: str) -> str | WerkzeugResponse:
-    survey = _survey(survey_id)
-    data = _editable(survey)
+    survey, data, raw = _editable_question(survey_id, key)
     if data is None:
         return redirect(url_for(".edit", survey_id=survey.id))
-    try:
-        raw = builder.question_data(data, key)
-    except DefinitionError:
-        abort(404)
     form = EmptyForm()
     if form.validate_on_submit():
         try:
