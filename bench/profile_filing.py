@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--callers", default="", help="print the callers of functions matching")
+    parser.add_argument("--callees", default="", help="print what functions matching call")
     args = parser.parse_args()
 
     name = _database()
@@ -103,6 +104,8 @@ def main() -> None:
         stats.sort_stats(args.sort).print_stats(args.top)
         if args.callers:
             stats.print_callers(args.callers)
+        if args.callees:
+            stats.print_callees(args.callees)
         print("own time by package, ms per filing:")
         for package, seconds in sorted(_by_package(stats).items(), key=lambda kv: -kv[1]):
             print(f"  {seconds * 1000 / args.requests:6.3f}  {package}")

@@ -38,7 +38,7 @@ from crypto.keys import (
     load_key_file,
     lookup_hash,
 )
-from crypto.pow import solve_work, verify_work
+from crypto.pow import achieved_bits, solve_work, verify_work
 from crypto.receipt import format_receipt, generate_receipt, normalise_receipt
 from crypto.staff_keys import (
     StaffKeys,
@@ -54,7 +54,7 @@ from crypto.stream import check_stream_length, open_file, seal_file, valid_strea
 __all__ = [
     "SLOT_BYTES", "CryptoError", "DecryptionError", "EncodingError", "KeyFileError", "KeyPair",
     "ReceiptError", "ReporterKeys", "SealedDocument", "ShapeError", "StaffKeys", "TooLargeError",
-    "b64decode", "b64encode", "check_payload_length", "check_stream_length",
+    "achieved_bits", "b64decode", "b64encode", "check_payload_length", "check_stream_length",
     "derive_reporter_keys", "derive_staff_keys", "dump_key_file", "fingerprint", "format_receipt",
     "generate_receipt", "load_key_file", "login_value", "lookup_hash", "new_staff_salt",
     "normalise_receipt", "open_document", "open_file", "open_key_slot", "open_payload", "pad",

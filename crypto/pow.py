@@ -27,11 +27,16 @@ def leading_zero_bits(digest: bytes) -> int:
     return count
 
 
+def achieved_bits(challenge: bytes, nonce: object) -> int:
+    """The zero bits ``nonce`` achieves on ``challenge``; -1 if it is not a uint64."""
+    if not isinstance(nonce, int) or isinstance(nonce, bool) or not 0 <= nonce <= MAX_NONCE:
+        return -1
+    return leading_zero_bits(work_hash(challenge, nonce))
+
+
 def verify_work(challenge: bytes, nonce: int, bits: int) -> bool:
     """Whether ``nonce`` (a uint64) solves ``challenge`` at ``bits``."""
-    if not isinstance(nonce, int) or isinstance(nonce, bool) or not 0 <= nonce <= MAX_NONCE:
-        return False
-    return leading_zero_bits(work_hash(challenge, nonce)) >= bits
+    return achieved_bits(challenge, nonce) >= max(bits, 0)
 
 
 def solve_work(challenge: bytes, bits: int, start: int = 0) -> int:

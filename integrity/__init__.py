@@ -20,6 +20,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from integrity import db, errors, i18n, logs, security, static_files
     from integrity.auth.services import Hasher
     from integrity.extensions import babel, csrf, limiter
+    from integrity.reporting.services import RouteCache
     from integrity.reporting.storage import AttachmentStore
     from integrity.reporting.uploads import IntegrityRequest, discard_unfinished_uploads
 
@@ -50,6 +51,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.teardown_request(discard_unfinished_uploads)
     app.extensions["integrity.settings"] = settings
     app.extensions["integrity.attachments"] = AttachmentStore(settings.data_dir / "attachments")
+    app.extensions["integrity.routes"] = RouteCache()
     app.extensions["integrity.hasher"] = Hasher(
         settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
         settings.kdf_opslimit, settings.kdf_memlimit,

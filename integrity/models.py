@@ -205,6 +205,10 @@ class Installation(Base):
     kdf_memlimit: Mapped[int] = mapped_column(Integer)
     pad_block: Mapped[int] = mapped_column(Integer)
     recovery_public_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    # Moved on by database triggers whenever anything a report's routing depends on changes
+    # (channels, their recipients and categories, inspectors' keys, units, the two columns
+    # above): a route read at one version still holds while the row shows that version.
+    routing_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Channel(Base):

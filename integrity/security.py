@@ -1,11 +1,15 @@
-"""Response headers every page carries: CSP, no referrer, no caching of private pages."""
+"""Response headers every page carries: CSP, no referrer, no caching of private pages; and
+no session cookie on the reporting API."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.datastructures import Headers
+
+API_PREFIX = "/api/"
 
 # No inline script or style anywhere; 'wasm-unsafe-eval' lets libsodium's WebAssembly run.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -44,8 +48,19 @@ PERMISSIONS_POLICY = ", ".join(
 )
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions everywhere but the reporting API, which has no ambient
+    authority: there a session is never read from a cookie, and never written to one."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(API_PREFIX):
+            return None  # Flask then uses a null session and saves nothing
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask, *, https: bool) -> None:
-    """Add the security headers to every response of ``app``."""
+    """Add the security headers to every response of ``app``; keep sessions off the API."""
+    app.session_interface = CookieSessions()
     every = [
         ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
         ("Referrer-Policy", "no-referrer"),

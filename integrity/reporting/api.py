@@ -116,7 +116,8 @@ def upload_attachment() -> tuple[Response, int]:
 def file_report() -> tuple[Response, int]:
     _count(settings().ratelimit_reports)  # the busiest route: the light path, same counters
     db = get_session()
-    services.file_report(db, settings(), attachment_store(), _json_body())
+    services.file_report(db, settings(), attachment_store(), _json_body(),
+                         current_app.extensions["integrity.routes"])
     db.commit()
     return jsonify(status="received"), 201
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
@@ -96,6 +96,8 @@ def installation(session: Session, settings: Settings) -> Installation:
         id=1, kdf_salt=secrets.token_bytes(crypto.keys.SALT_BYTES),
         kdf_opslimit=settings.kdf_opslimit, kdf_memlimit=settings.kdf_memlimit,
         pad_block=settings.pad_block,
+        # A random start: an installation made again never repeats the versions of the last.
+        routing_version=secrets.randbits(30),
     ).on_conflict_do_nothing())
     row = session.get(Installation, 1)
     assert row is not None
@@ -329,6 +331,8 @@ def _claim(session: Session, store: AttachmentStore, ids: list[str], report_id: 
 #
 # Filing is the hot path of the API, so it reads everything it needs in one statement and
 # writes with one on PostgreSQL (three to five elsewhere), in Core rather than through the ORM.
+# On PostgreSQL the read is usually skipped: routes are kept (``RouteCache``) and the write
+# itself checks that they still hold.
 
 
 @dataclass(frozen=True)
@@ -343,6 +347,39 @@ class Route:
     category_id: int | None
     org_unit_id: int | None
     work_bits: int | None = None  # bits of the offered proof-of-work challenge, while unspent
+    version: int = 0  # the installation's routing version when this was read
+    kept: bool = False  # from a RouteCache: read earlier, to be confirmed by the write
+
+
+RouteKey = tuple[str, "str | None", "int | None"]
+
+
+class RouteCache:
+    """Routes read earlier, by (channel, category, unit), all of one routing version.
+
+    Nothing here is trusted on its own: a report filed on a kept route is stored only if the
+    installation's routing version is still the one the route was read at (database triggers
+    move it on every change a route depends on), and is otherwise checked again against a
+    fresh read. Safe to share between threads: entries are replaced, never changed.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._version: int | None = None
+        self._routes: dict[RouteKey, Route] = {}
+
+    def get(self, key: RouteKey) -> Route | None:
+        return self._routes.get(key)
+
+    def keep(self, key: RouteKey, route: Route) -> None:
+        routes = self._routes
+        if route.version != self._version or len(routes) >= self.limit:
+            routes, self._version = {}, route.version
+        routes[key] = replace(route, work_bits=None, kept=True)
+        self._routes = routes
+
+    def forget(self) -> None:
+        self._routes = {}
 
 
 @dataclass(frozen=True)
@@ -368,15 +405,21 @@ def _unit_id(value: object) -> int | None:
 
 
 def route_for(session: Session, settings: Settings, slug: object, category: object = None,
-              org_unit: object = None, challenge: bytes | None = None) -> Route:
+              org_unit: object = None, challenge: bytes | None = None,
+              routes: RouteCache | None = None, fresh: bool = False) -> Route:
     """The routing of a report to channel ``slug``; unknown names are refused with 400.
 
-    With a proof-of-work ``challenge``, the same query reads its bits (if it is unspent)."""
+    With a proof-of-work ``challenge``, the same query reads its bits (if it is unspent).
+    With ``routes``, a kept route is returned when there is one and ``fresh`` is not asked
+    for (``kept``, without the bits), and a route read is kept there."""
     if not isinstance(slug, str):
         raise ProtocolError(_l("The field “channel” must name a channel."))
     if category is not None and not isinstance(category, str):
         raise ProtocolError(_l("The category is not one of this channel's categories."))
     unit_id = _unit_id(org_unit)
+    key = (slug, category, unit_id)
+    if routes is not None and not fresh and (kept := routes.get(key)) is not None:
+        return kept
     query = _route_query(category is not None, unit_id is not None, challenge is not None)
     params = {"slug": slug, "category": category, "unit_id": unit_id, "challenge": challenge,
               "now": utcnow()}
@@ -393,9 +436,12 @@ def route_for(session: Session, settings: Settings, slug: object, category: obje
     if unit_id is not None and first.unit_id is None:
         raise ProtocolError(_l("The organisational unit is unknown."))
     recipients = {str(row.user_id): row.public_key for row in rows if row.user_id is not None}
-    return Route(first.channel_id, first.allow_exclusion, first.pad_block,
-                 first.recovery_public_key,
-                 recipients, first.category_id, unit_id, first.work_bits)
+    route = Route(first.channel_id, first.allow_exclusion, first.pad_block,
+                  first.recovery_public_key, recipients, first.category_id, unit_id,
+                  first.work_bits, first.routing_version)
+    if routes is not None:
+        routes.keep(key, route)
+    return route
 
 
 @lru_cache(maxsize=8)
@@ -416,6 +462,7 @@ def _route_query(with_category: bool, with_unit: bool, with_work: bool) -> Any:
     query = (
         select(channels.c.id.label("channel_id"), channels.c.state, channels.c.allow_exclusion,
                installations.c.pad_block, installations.c.recovery_public_key,
+               installations.c.routing_version,
                users.c.id.label("user_id"),
                users.c.public_key,
                (categories.c.id if with_category else null()).label("category_id"),
@@ -461,16 +508,18 @@ def expected_readers(readers: Mapping[str, bytes], recovery_key: bytes | None) -
 
 
 def check_filing(session: Session, settings: Settings, body: object,
-                 challenge: bytes | None = None) -> Filing:
+                 challenge: bytes | None = None, routes: RouteCache | None = None,
+                 fresh: bool = False) -> Filing:
     """Every shape rule of ``POST /api/v1/reports``; raises ``ProtocolError`` on the first.
 
-    With a proof-of-work ``challenge``, its bits come back in ``filing.route.work_bits``."""
+    With a proof-of-work ``challenge``, its bits come back in ``filing.route.work_bits``
+    (unless the route was ``kept`` in ``routes``: see ``route_for``)."""
     if not isinstance(body, dict):
         raise ProtocolError(_l("The request body must be a JSON object."))
     if type(body.get("protocol")) is not int or body["protocol"] != 1:
         raise ProtocolError(_l("Only protocol version 1 is understood."))
     route = route_for(session, settings, body.get("channel"), body.get("category"),
-                      body.get("org_unit"), challenge)
+                      body.get("org_unit"), challenge, routes, fresh)
     lookup = _b64(body, "lookup", 32)
     reporter_public_key = _b64(body, "reporter_public_key", 32)
     payload = checked_payload(body, settings, route.pad_block)
@@ -484,15 +533,19 @@ def check_filing(session: Session, settings: Settings, body: object,
 
 
 def store_filing(session: Session, store: AttachmentStore, filing: Filing,
-                 spend: bytes | None = None) -> int:
+                 spend: bytes | None = None, achieved_bits: int = -1) -> int | None:
     """Add the report, its readers, key slots and attachments; 409 if the lookup is taken.
 
     On PostgreSQL, the proof-of-work challenge ``spend`` (already verified) is deleted by the
-    same statement, which stores nothing if it is gone (429)."""
+    same statement, which stores nothing if it is gone (429). On a ``kept`` route (PostgreSQL
+    only) the statement also confirms the route, and the work if it was not verified: it
+    stores and spends nothing, and None comes back, unless the routing version is still the
+    route's and the challenge asks for no more than ``achieved_bits``."""
     try:
         if session.get_bind().dialect.name == "postgresql":
-            report_id = _insert_at_once(session, filing, spend)
+            report_id = _insert_at_once(session, filing, spend, achieved_bits)
         else:
+            assert not filing.route.kept, "routes are kept on PostgreSQL only"
             assert spend is None, "redeem_challenge spends the work elsewhere"
             report_id = _insert_one_by_one(session, filing)
     except IntegrityError as exc:
@@ -500,8 +553,10 @@ def store_filing(session: Session, store: AttachmentStore, filing: Filing,
             raise
         # The unique lookup hash is what refuses a receipt already in use.
         raise ProtocolError(_l("This receipt is already in use: draw a new one."), 409) from exc
-    if report_id is None:  # spent by a concurrent request, or expired, since it was read
-        raise ProtocolError(WORK_GONE, 429)
+    if report_id is None:
+        if filing.route.kept:
+            return None
+        raise ProtocolError(WORK_GONE, 429)  # spent or expired since it was read
     _claim(session, store, filing.attachment_ids, report_id, None)
     return report_id
 
@@ -537,30 +592,45 @@ def _insert_one_by_one(session: Session, filing: Filing) -> int:
     return report_id
 
 
-def _insert_at_once(session: Session, filing: Filing, spend: bytes | None) -> int | None:
+def _insert_at_once(session: Session, filing: Filing, spend: bytes | None,
+                    achieved_bits: int) -> int | None:
     # One round trip instead of three to six; the statement stores all of it or nothing.
     params = _report_values(filing)
     params.update(reader_ids=filing.reader_ids, readers=list(filing.slots),
                   slots=list(filing.slots.values()), excluded_ids=filing.excluded_ids,
-                  challenge=spend, now=utcnow())
-    statement = _insert_statement(bool(filing.excluded_ids), spend is not None)
+                  challenge=spend, now=utcnow(), routing_version=filing.route.version,
+                  achieved_bits=achieved_bits)
+    statement = _insert_statement(bool(filing.excluded_ids), spend is not None,
+                                  filing.route.kept)
     report_id = session.connection().execute(statement, params).scalar()
     return None if report_id is None else int(report_id)
 
 
-@lru_cache(maxsize=4)
-def _insert_statement(with_exclusions: bool, spending: bool) -> Any:
+@lru_cache(maxsize=8)
+def _insert_statement(with_exclusions: bool, spending: bool, confirming: bool) -> Any:
     """PostgreSQL: the report, its readers, key slots (and exclusions) in one statement; with
-    ``spending``, the proof-of-work challenge is deleted first and the rest depends on it."""
+    ``spending``, the proof-of-work challenge is deleted first and the rest depends on it.
+    With ``confirming``, all of it also depends on the routing version being unchanged and
+    the challenge asking for no more bits than were achieved."""
     columns = ("channel_id", "category_id", "org_unit_id", "created_on", "lookup_hash",
                "reporter_public_key", "payload", "status")
     values = [bindparam(name, type_=REPORTS.c[name].type) for name in columns]
+    conditions = []
+    if confirming:
+        installations = cast(Table, Installation.__table__)
+        current = (select(installations.c.routing_version).where(installations.c.id == 1)
+                   .scalar_subquery())
+        conditions.append(current == bindparam("routing_version"))
     if spending:
         spent = (delete(CHALLENGES)
                  .where(CHALLENGES.c.challenge == bindparam("challenge"),
-                        CHALLENGES.c.expires_at >= bindparam("now"))
+                        CHALLENGES.c.expires_at >= bindparam("now"), *conditions,
+                        *([CHALLENGES.c.bits <= bindparam("achieved_bits")] if confirming
+                          else []))
                  .returning(CHALLENGES.c.challenge).cte("spent"))
         stored = insert(REPORTS).from_select(columns, select(*values).select_from(spent))
+    elif confirming:
+        stored = insert(REPORTS).from_select(columns, select(*values).where(*conditions))
     else:
         stored = insert(REPORTS).values(dict(zip(columns, values, strict=True)))
     report = stored.returning(REPORTS.c.id).cte("report")
@@ -585,9 +655,8 @@ def _insert_statement(with_exclusions: bool, spending: bool) -> Any:
     return select(report.c.id).add_cte(*parts)
 
 
-def file_report(
-    session: Session, settings: Settings, store: AttachmentStore, body: object
-) -> int:
+def file_report(session: Session, settings: Settings, store: AttachmentStore, body: object,
+                routes: RouteCache | None = None) -> int:
     """Check, spend the proof of work, and store a report; the caller commits.
 
     On PostgreSQL the routing query also reads the challenge's bits, and the statement that
@@ -595,19 +664,40 @@ def file_report(
     own, so a report without attachments needs no transaction around the two (the session
     starts in autocommit and the caller's commit finds nothing left to do); claiming
     attachments is a second write, so those reports get a transaction as before.
+
+    With ``routes``, the read is skipped when the route is kept there: the write confirms
+    the route and the work itself, and when it cannot (the routing changed, or the work does
+    not hold) the report is checked again on a fresh read, which also explains any refusal.
     """
     pow_field = body.get("pow") if isinstance(body, dict) else None
     if session.get_bind().dialect.name != "postgresql":
         filing = check_filing(session, settings, body)
         redeem_challenge(session, settings, pow_field)
-        return store_filing(session, store, filing)
+        report_id = store_filing(session, store, filing)
+        assert report_id is not None
+        return report_id
     if not session.in_transaction() and not (isinstance(body, dict) and body.get("attachments")):
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    filing = check_filing(session, settings, body, _offered_challenge(settings, pow_field))
+    challenge = _offered_challenge(settings, pow_field)
+    try:
+        filing = check_filing(session, settings, body, challenge, routes)
+    except ProtocolError:
+        if routes is None:
+            raise
+        # The refusal may come from a kept route that is out of date: a fresh read decides.
+        filing = check_filing(session, settings, body, challenge, routes, fresh=True)
     work = checked_work(settings, pow_field)
+    if filing.route.kept:
+        report_id = store_filing(session, store, filing, work[0] if work else None,
+                                 crypto.achieved_bits(*work) if work else -1)
+        if report_id is not None:
+            return report_id
+        filing = check_filing(session, settings, body, challenge, routes, fresh=True)
     if work is not None:
         verify_work(*work, filing.route.work_bits)
-    return store_filing(session, store, filing, work[0] if work else None)
+    report_id = store_filing(session, store, filing, work[0] if work else None)
+    assert report_id is not None
+    return report_id
 
 
 # --- attachments --------------------------------------------------------------------------

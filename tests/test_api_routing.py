@@ -1,0 +1,210 @@
+"""Filing keeps up with the channel: routes kept between filings never outlive a change, the
+proof of work is spent once however many requests race for it, and floods get 429."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+import crypto
+from integrity.models import (
+    Category,
+    Channel,
+    ChannelState,
+    Installation,
+    OrgUnit,
+    Role,
+    User,
+    today,
+)
+from integrity.reporting import services
+from integrity.reporting.models import KeySlot, PowChallenge, Report, Status
+from tests.protocol_client import ReporterClient
+
+ANSWERS = {"what": "Goods seized at the depot were sold on by the night shift."}
+
+
+def _version(db: Session) -> int:
+    db.expire_all()
+    version: int = db.scalar(select(Installation.routing_version))
+    return version
+
+
+def _count(db: Session, model: type) -> int:
+    db.expire_all()
+    return int(db.scalar(select(func.count()).select_from(model)))
+
+
+def _fresh(reporter: ReporterClient) -> ReporterClient:
+    """The same client with the configuration read again, as a page loaded now would."""
+    return ReporterClient(reporter.http)
+
+
+def _refused(response, status: int, words: str) -> None:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert words.lower() in response.get_json()["error"].lower()
+
+
+def test_routing_version_moves_with_everything_a_route_depends_on(app: Flask, db: Session,
+                                                                   channel) -> None:
+    services.installation(db, app.extensions["integrity.settings"])
+    db.commit()
+    ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    inspector = db.get(User, int(next(iter(channel.inspectors))))
+    unit = db.scalars(select(OrgUnit)).first()
+    assert ch is not None and inspector is not None and unit is not None
+
+    def retire_category() -> None:
+        ch.categories[0].retired = True
+
+    def set_recovery_key() -> None:
+        inst = db.get(Installation, 1)
+        assert inst is not None
+        inst.recovery_public_key = crypto.KeyPair.generate().public_key
+
+    changes: list[tuple[str, Callable[[], object]]] = [
+        ("close the channel", lambda: setattr(ch, "state", ChannelState.CLOSED.value)),
+        ("allow exclusion", lambda: setattr(ch, "allow_exclusion", not ch.allow_exclusion)),
+        ("remove a recipient", lambda: ch.recipients.remove(inspector)),
+        ("add a recipient", lambda: ch.recipients.append(inspector)),
+        ("add a category", lambda: db.add(Category(channel=ch, slug="new", name="New"))),
+        ("retire a category", retire_category),
+        ("add a unit", lambda: db.add(OrgUnit(name="Lane 9", parent_id=unit.id, kind=unit.kind))),
+        ("rename a unit", lambda: setattr(unit, "name", unit.name + " (north)")),
+        ("change a key", lambda: setattr(inspector, "public_key",
+                                         crypto.KeyPair.generate().public_key)),
+        ("deactivate", lambda: setattr(inspector, "active", False)),
+        ("change role", lambda: setattr(inspector, "role", Role.MANAGER.value)),
+        ("set the recovery key", set_recovery_key),
+    ]
+    for what, change in changes:
+        before = _version(db)
+        change()
+        db.commit()
+        assert _version(db) > before, what
+    # What a route does not depend on leaves the version alone.
+    before = _version(db)
+    inspector.name = "Renamed inspector"
+    db.add(Report(channel_id=ch.id, created_on=today(), lookup_hash=os.urandom(32),
+                  reporter_public_key=os.urandom(32), payload=b"x", status=Status.NEW.value))
+    db.commit()
+    assert _version(db) == before
+
+
+def test_a_route_kept_from_an_earlier_filing_follows_every_change(
+    reporter: ReporterClient, channel, db: Session
+) -> None:
+    reporter.file(channel.slug, ANSWERS, category="bribery")  # the route is read and kept
+    ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    assert ch is not None
+    first, second = (db.get(User, int(rid)) for rid in channel.inspectors)
+
+    # An inspector taken off the channel: a report still sealed to them is refused ...
+    ch.recipients.remove(second)
+    db.commit()
+    stale = reporter.send(reporter.report_body(channel.slug, ANSWERS, category="bribery"))
+    _refused(stale.response, 400, "key slot")
+    assert _count(db, Report) == 1
+    # ... and one sealed to those left is taken, with no slot for the one removed.
+    current = _fresh(reporter)
+    filed = current.file(channel.slug, ANSWERS, category="bribery")
+    slots = db.scalars(select(KeySlot.reader).join(Report, KeySlot.report_id == Report.id)
+                       .where(Report.lookup_hash == crypto.lookup_hash(filed.keys.lookup)))
+    assert set(slots) == {str(first.id), "reporter"}
+
+    # A new recipient: the kept route must not refuse the reports sealed to them.
+    ch.recipients.append(second)
+    db.commit()
+    _fresh(reporter).file(channel.slug, ANSWERS, category="bribery")
+
+    # An inspector's key replaced: reports sealed to the old key are refused.
+    second.public_key = crypto.KeyPair.generate().public_key
+    db.commit()
+    _refused(current.send(current.report_body(channel.slug, ANSWERS)).response, 400, "key slot")
+
+    # A category retired, then the channel closed.
+    category = db.scalar(select(Category).where(Category.slug == "bribery"))
+    category.retired = True
+    db.commit()
+    latest = _fresh(reporter)
+    _refused(latest.send(latest.report_body(channel.slug, ANSWERS, category="bribery")).response,
+             400, "category")
+    ch.state = ChannelState.CLOSED.value
+    db.commit()
+    _refused(latest.send(latest.report_body(channel.slug, ANSWERS)).response, 400,
+             "no open channel")
+    assert _count(db, Report) == 3
+
+
+def test_a_filing_on_a_kept_route_is_one_statement(
+    app: Flask, reporter: ReporterClient, channel, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("routes are kept on PostgreSQL; SQLite reads them in its own transaction")
+    reporter.file(channel.slug, ANSWERS)
+    filed = reporter.report_body(channel.slug, ANSWERS)
+    filed.body["pow"] = reporter.pow()
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = app.extensions["integrity.engine"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert reporter.send(filed).response.status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(statements) == 1, statements
+    assert "DELETE FROM pow_challenges" in statements[0]
+    assert "INSERT INTO reports" in statements[0]
+
+
+def test_a_proof_of_work_raced_by_many_requests_files_one_report(
+    app: Flask, reporter: ReporterClient, channel, db: Session
+) -> None:
+    reporter.file(channel.slug, ANSWERS)  # a kept route, where there is one
+    solved = reporter.pow()
+    bodies = []
+    for _ in range(6):
+        filed = reporter.report_body(channel.slug, ANSWERS)
+        filed.body["pow"] = solved
+        bodies.append(filed.body)
+    start = threading.Barrier(len(bodies))
+    statuses: list[int] = []
+
+    def send(body: dict[str, object]) -> None:
+        client = app.test_client()
+        start.wait()
+        statuses.append(client.post("/api/v1/reports", json=body).status_code)
+
+    threads = [threading.Thread(target=send, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201] + [429] * (len(bodies) - 1)
+    assert _count(db, Report) == 2
+    assert _count(db, PowChallenge) == 0
+
+
+@pytest.mark.parametrize("settings_overrides", [{"ratelimit_reports": "3 per hour"}])
+def test_a_flood_of_filings_gets_429_and_stores_nothing(reporter: ReporterClient, channel,
+                                                        db: Session,
+                                                        settings_overrides: object) -> None:
+    for _ in range(3):
+        response = reporter.file(channel.slug, ANSWERS).response
+        assert int(response.headers["X-RateLimit-Limit"]) == 3
+    flooded = reporter.send(reporter.report_body(channel.slug, ANSWERS)).response
+    _refused(flooded, 429, "")
+    error = flooded.get_json()["error"]
+    assert error.endswith(".") and "\n" not in error
+    assert int(flooded.headers["Retry-After"]) > 0
+    assert flooded.headers["X-RateLimit-Remaining"] == "0"
+    assert _count(db, Report) == 3
