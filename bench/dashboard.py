@@ -41,7 +41,7 @@ from integrity import create_app  # noqa: E402
 from integrity.auth.services import create_user  # noqa: E402
 from integrity.dashboard import kpis  # noqa: E402
 from integrity.dashboard.kpis import Dimension, Granularity, KpiQuery, UnitTree  # noqa: E402
-from integrity.db import new_session  # noqa: E402
+from integrity.db import dispose, new_session  # noqa: E402
 from integrity.demo import load_channel, load_organisation  # noqa: E402
 from integrity.migrate import upgrade  # noqa: E402
 from integrity.models import Campaign, Category, OrgUnit, Role  # noqa: E402
@@ -210,7 +210,7 @@ def _pages(settings: dict, repeat: int) -> None:
     # and stores each wave's summary under the data folder; later processes read those.
     app = create_app(settings)
     first = _time(_signed_in(app), "/dashboard/trends")
-    app.extensions["integrity.engine"].dispose()
+    dispose(app)
     print(f"survey trends, first computation of the four closed waves: {first:.0f} ms")
     print(f"{'page':36s} {'cold':>9s} {'warm':>9s}   goals: cold < 1000 ms, warm < 100 ms")
     for label, path in paths.items():
@@ -220,7 +220,7 @@ def _pages(settings: dict, repeat: int) -> None:
         warm = statistics.median(_time(client, path) for _ in range(repeat))
         verdict = "ok" if cold < 1000 and warm < 100 else "MISSED"
         print(f"{label:36s} {cold:7.0f} ms {warm:7.1f} ms   {verdict}")
-        app.extensions["integrity.engine"].dispose()
+        dispose(app)
 
 
 def _aggregation(settings: dict, url: str, repeat: int) -> None:
@@ -259,7 +259,7 @@ def _aggregation(settings: dict, url: str, repeat: int) -> None:
     ratio = ours_median / hand_median
     print(f"  ratio (ours / hand SQL, medians): {ratio:.2f}   goal: at most 2   "
           f"{'ok' if ratio <= 2 else 'MISSED'}")
-    app.extensions["integrity.engine"].dispose()
+    dispose(app)
 
 
 def main() -> None:
@@ -280,7 +280,7 @@ def main() -> None:
             app = create_app(settings)
             started = time.perf_counter()
             _fill(app, url, args.answers, args.cases)
-            app.extensions["integrity.engine"].dispose()
+            dispose(app)
             print(f"{args.answers:,} survey answers (4 waves) and {args.cases:,} cases written "
                   f"in {time.perf_counter() - started:.0f} s")
             _pages(settings, args.repeat)

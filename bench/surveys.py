@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.ingest import _database, _drop, _free_port, _url, _wait  # noqa: E402
 from integrity import create_app  # noqa: E402
 from integrity.config import Settings  # noqa: E402
-from integrity.db import new_session  # noqa: E402
+from integrity.db import dispose, new_session  # noqa: E402
 from integrity.demo import load_organisation  # noqa: E402
 from integrity.migrate import upgrade  # noqa: E402
 from integrity.models import OrgUnit  # noqa: E402
@@ -136,7 +136,7 @@ def bench_http(responses: int, threads: int) -> None:
             upgrade(settings.database_url)
             app = create_app(settings)
             codes, definition = _setup_wave(app, responses)
-            app.extensions["integrity.engine"].dispose()
+            dispose(app)
             port = _free_port()
             env = {**{k: v for k, v in os.environ.items() if not k.startswith("INTEGRITY_")},
                    "INTEGRITY_DATA_DIR": tmp, "INTEGRITY_DATABASE_URL": url,
@@ -318,7 +318,7 @@ def bench_results(target: int, repeat: int) -> None:
                   f"median {hand_warm * 1000:.0f} ms")
             print(f"  ratio (wave_results / hand SQL, medians): {ours_warm / hand_warm:.2f} "
                   f"(goal: at most 2)")
-            app.extensions["integrity.engine"].dispose()
+            dispose(app)
     finally:
         _drop(name)
 

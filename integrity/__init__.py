@@ -51,7 +51,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.teardown_request(discard_unfinished_uploads)
     app.extensions["integrity.settings"] = settings
     app.extensions["integrity.attachments"] = AttachmentStore(settings.data_dir / "attachments")
-    app.extensions["integrity.routes"] = RouteCache()
     app.extensions["integrity.hasher"] = Hasher(
         settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
         settings.kdf_opslimit, settings.kdf_memlimit,
@@ -60,6 +59,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     logs.install_privacy_filters()
     app.logger.setLevel(settings.log_level)
     db.init_app(app, settings.database_url)
+    # PostgreSQL files a report in one statement; the routes it needs are kept (see RouteCache).
+    autocommit = app.extensions.get("integrity.autocommit_engine")
+    app.extensions["integrity.routes"] = RouteCache(autocommit) if autocommit else None
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

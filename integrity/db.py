@@ -47,7 +47,20 @@ def init_app(app: Flask, url: str) -> None:
     engine = make_engine(url)
     app.extensions["integrity.engine"] = engine
     app.extensions["integrity.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    if engine.dialect.name == "postgresql":
+        # For statements that stand alone (filing a report): connections that stay in
+        # autocommit, instead of being switched into it and back for each request.
+        app.extensions["integrity.autocommit_engine"] = make_engine(
+            url, isolation_level="AUTOCOMMIT")
     app.teardown_appcontext(_close_session)
+
+
+def dispose(app: Flask) -> None:
+    """Close the pooled connections of every engine of ``app``."""
+    for name in ("integrity.engine", "integrity.autocommit_engine"):
+        engine = app.extensions.get(name)
+        if engine is not None:
+            engine.dispose()
 
 
 def get_session() -> Session:

@@ -24,7 +24,7 @@ from crypto import KeyPair
 from integrity import create_app
 from integrity.auth.services import Hasher, create_user
 from integrity.config import Settings
-from integrity.db import new_session
+from integrity.db import dispose, new_session
 from integrity.migrate import upgrade
 from integrity.models import Role
 
@@ -153,7 +153,7 @@ def app(
 ) -> Iterator[Flask]:
     application = create_app(make_settings(tmp_path, database_url, **settings_overrides))
     yield application
-    application.extensions["integrity.engine"].dispose()
+    dispose(application)
 
 
 @pytest.fixture

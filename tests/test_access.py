@@ -5,6 +5,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from integrity.access import PUBLIC
+from integrity.db import dispose
 from integrity.models import Role
 
 
@@ -80,7 +81,7 @@ def test_hsts_only_when_served_over_https(tmp_path, database_url) -> None:
         assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     finally:
         for app in (plain, tls):
-            app.extensions["integrity.engine"].dispose()
+            dispose(app)
 
 
 def test_static_files_are_cacheable(client) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from admin import settings as stored_settings
 from integrity import create_app
 from integrity.audit import AuditEntry, verify
+from integrity.db import dispose
 from integrity.models import Role, StoredSetting
 from tests.conftest import free_port, make_settings
 from tests.test_admin_pages import post, signed_in
@@ -88,7 +89,7 @@ def test_a_saved_setting_overrides_the_environment_everywhere(app, db, admin, tm
         with other.app_context():
             assert other.extensions["integrity.settings"].survey_min_responses == 12
     finally:
-        other.extensions["integrity.engine"].dispose()
+        dispose(other)
 
     # Saving the environment's value removes the override.
     post(client, "/admin/settings", _form(app, pow_bits=4))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from crypto import stream
+from integrity.db import dispose
 from integrity.reporting.models import Attachment, KeySlot, Message, PowChallenge, Report
 from tests.protocol_client import ReporterClient, Upload
 
@@ -350,7 +351,7 @@ def test_protocol_parameters_stay_fixed_once_the_installation_exists(app, report
         assert later.config["pad_block"] == 1024
         assert later.mailbox(filed.receipt)["report"]["document"]["answers"] == ANSWERS
     finally:
-        changed.extensions["integrity.engine"].dispose()
+        dispose(changed)
 
 
 def test_message_ids_are_places_in_the_thread(reporter, channel) -> None:

@@ -155,12 +155,14 @@ def test_a_filing_on_a_kept_route_is_one_statement(
     def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
         statements.append(statement)
 
-    engine = app.extensions["integrity.engine"]
-    event.listen(engine, "before_cursor_execute", seen)
+    engines = [app.extensions["integrity.engine"], app.extensions["integrity.autocommit_engine"]]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", seen)
     try:
         assert reporter.send(filed).response.status_code == 201
     finally:
-        event.remove(engine, "before_cursor_execute", seen)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)
     assert len(statements) == 1, statements
     assert "DELETE FROM pow_challenges" in statements[0]
     assert "INSERT INTO reports" in statements[0]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from integrity import create_app
 from integrity.audit import GENESIS, AuditEntry, AuditHead, entries, entry_hash, record, verify
-from integrity.db import make_engine
+from integrity.db import dispose, make_engine
 from integrity.models import Role, User
 from tests.conftest import (
     POSTGRES_URL,
@@ -261,7 +261,7 @@ def test_audit_verify_command_exits_0_then_1_after_tampering(cli_env, tmp_path: 
             target = made[2].seq
             count = session.scalar(select(func.count()).select_from(AuditEntry))
     finally:
-        app.extensions["integrity.engine"].dispose()
+        dispose(app)
     intact = _run(cli_env, "audit", "verify")
     assert intact.returncode == 0, intact.stderr
     first, head = intact.stdout.strip().splitlines()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from integrity.db import make_engine
+from integrity.db import dispose, make_engine
 from integrity.models import Category, Channel, OrgUnit, User
 from tests.conftest import POSTGRES_URL, cli_environment
 
@@ -123,7 +123,7 @@ def test_offline_inspector_export_and_decrypt_round_trip(env, tmp_path: Path) ->
     reporter = ReporterClient(app.test_client())
     reporter.file("customs", {"what": "Seized cigarettes resold"},
                   uploads=[Upload("ledger.csv", "text/csv", b"date,boxes\n2026-11-01,40\n")])
-    app.extensions["integrity.engine"].dispose()
+    dispose(app)
 
     out = tmp_path / "export.json"
     exported = run(env, "export", "--out", str(out))

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 
 import crypto
 from integrity.cases.retention import purge_cases
+from integrity.db import dispose
 from integrity.models import Channel
 from integrity.recovery import RecoveryKeyError, create_recovery_key
 from integrity.reporting.models import Attachment, KeySlot, Message, Report
@@ -83,7 +84,7 @@ def test_recovery_key_init_prints_once_and_decrypt_accepts_it(tmp_path: Path) ->
     try:
         ReporterClient(app.test_client()).file("integrity", ANSWERS)
     finally:
-        app.extensions["integrity.engine"].dispose()
+        dispose(app)
     assert run("export", "--out", str(tmp_path / "export.json")).returncode == 0
     opened = run("decrypt", "--key-file", str(tmp_path / "recovery.key"),
                  str(tmp_path / "export.json"))

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -355,7 +356,8 @@ RouteKey = tuple[str, "str | None", "int | None"]
 
 
 class RouteCache:
-    """Routes read earlier, by (channel, category, unit), all of one routing version.
+    """Routes read earlier, by (channel, category, unit), all of one routing version, and the
+    ``engine`` (PostgreSQL, in autocommit) that reads them and stores reports filed on them.
 
     Nothing here is trusted on its own: a report filed on a kept route is stored only if the
     installation's routing version is still the one the route was read at (database triggers
@@ -363,7 +365,8 @@ class RouteCache:
     fresh read. Safe to share between threads: entries are replaced, never changed.
     """
 
-    def __init__(self, limit: int = 4096) -> None:
+    def __init__(self, engine: Engine, limit: int = 4096) -> None:
+        self.engine = engine
         self.limit = limit
         self._version: int | None = None
         self._routes: dict[RouteKey, Route] = {}
@@ -423,8 +426,12 @@ def route_for(session: Session, settings: Settings, slug: object, category: obje
     query = _route_query(category is not None, unit_id is not None, challenge is not None)
     params = {"slug": slug, "category": category, "unit_id": unit_id, "challenge": challenge,
               "now": utcnow()}
-    # Core statements go to the session's connection directly: the ORM has nothing to add.
-    rows = session.connection().execute(query, params).all()
+    # Core statements go to a connection directly: the ORM has nothing to add.
+    if routes is not None:
+        with routes.engine.connect() as connection:
+            rows = connection.execute(query, params).all()
+    else:
+        rows = session.connection().execute(query, params).all()
     if not rows and session.get(Installation, 1) is None:
         installation(session, settings)  # first use of a new installation
         rows = session.connection().execute(query, params).all()
@@ -533,17 +540,22 @@ def check_filing(session: Session, settings: Settings, body: object,
 
 
 def store_filing(session: Session, store: AttachmentStore, filing: Filing,
-                 spend: bytes | None = None, achieved_bits: int = -1) -> int | None:
+                 spend: bytes | None = None, achieved_bits: int = -1,
+                 routes: RouteCache | None = None) -> int | None:
     """Add the report, its readers, key slots and attachments; 409 if the lookup is taken.
 
     On PostgreSQL, the proof-of-work challenge ``spend`` (already verified) is deleted by the
     same statement, which stores nothing if it is gone (429). On a ``kept`` route (PostgreSQL
     only) the statement also confirms the route, and the work if it was not verified: it
     stores and spends nothing, and None comes back, unless the routing version is still the
-    route's and the challenge asks for no more than ``achieved_bits``."""
+    route's and the challenge asks for no more than ``achieved_bits``. With ``routes`` and no
+    attachment to claim, the statement runs on its own in autocommit, outside the session."""
     try:
-        if session.get_bind().dialect.name == "postgresql":
-            report_id = _insert_at_once(session, filing, spend, achieved_bits)
+        if routes is not None and not filing.attachment_ids:
+            with routes.engine.connect() as connection:
+                report_id = _insert_at_once(connection, filing, spend, achieved_bits)
+        elif session.get_bind().dialect.name == "postgresql":
+            report_id = _insert_at_once(session.connection(), filing, spend, achieved_bits)
         else:
             assert not filing.route.kept, "routes are kept on PostgreSQL only"
             assert spend is None, "redeem_challenge spends the work elsewhere"
@@ -592,7 +604,7 @@ def _insert_one_by_one(session: Session, filing: Filing) -> int:
     return report_id
 
 
-def _insert_at_once(session: Session, filing: Filing, spend: bytes | None,
+def _insert_at_once(connection: Connection, filing: Filing, spend: bytes | None,
                     achieved_bits: int) -> int | None:
     # One round trip instead of three to six; the statement stores all of it or nothing.
     params = _report_values(filing)
@@ -602,7 +614,7 @@ def _insert_at_once(session: Session, filing: Filing, spend: bytes | None,
                   achieved_bits=achieved_bits)
     statement = _insert_statement(bool(filing.excluded_ids), spend is not None,
                                   filing.route.kept)
-    report_id = session.connection().execute(statement, params).scalar()
+    report_id = connection.execute(statement, params).scalar()
     return None if report_id is None else int(report_id)
 
 
@@ -661,9 +673,10 @@ def file_report(session: Session, settings: Settings, store: AttachmentStore, bo
 
     On PostgreSQL the routing query also reads the challenge's bits, and the statement that
     stores the report spends the challenge: one read and one write. The write is atomic on its
-    own, so a report without attachments needs no transaction around the two (the session
-    starts in autocommit and the caller's commit finds nothing left to do); claiming
-    attachments is a second write, so those reports get a transaction as before.
+    own, so a report without attachments needs no transaction around the two: with ``routes``
+    both run in autocommit outside the session, which the caller's commit then finds empty.
+    Claiming attachments is a second write, so those reports are stored in the session's
+    transaction.
 
     With ``routes``, the read is skipped when the route is kept there: the write confirms
     the route and the work itself, and when it cannot (the routing changed, or the work does
@@ -676,8 +689,6 @@ def file_report(session: Session, settings: Settings, store: AttachmentStore, bo
         report_id = store_filing(session, store, filing)
         assert report_id is not None
         return report_id
-    if not session.in_transaction() and not (isinstance(body, dict) and body.get("attachments")):
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     challenge = _offered_challenge(settings, pow_field)
     try:
         filing = check_filing(session, settings, body, challenge, routes)
@@ -687,15 +698,16 @@ def file_report(session: Session, settings: Settings, store: AttachmentStore, bo
         # The refusal may come from a kept route that is out of date: a fresh read decides.
         filing = check_filing(session, settings, body, challenge, routes, fresh=True)
     work = checked_work(settings, pow_field)
+    spend = work[0] if work else None
     if filing.route.kept:
-        report_id = store_filing(session, store, filing, work[0] if work else None,
-                                 crypto.achieved_bits(*work) if work else -1)
+        report_id = store_filing(session, store, filing, spend,
+                                 crypto.achieved_bits(*work) if work else -1, routes)
         if report_id is not None:
             return report_id
         filing = check_filing(session, settings, body, challenge, routes, fresh=True)
     if work is not None:
         verify_work(*work, filing.route.work_bits)
-    report_id = store_filing(session, store, filing, work[0] if work else None)
+    report_id = store_filing(session, store, filing, spend, routes=routes)
     assert report_id is not None
     return report_id
 
