@@ -29,7 +29,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, **{"pool_pre_ping": True, **kwargs})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -49,9 +49,11 @@ def init_app(app: Flask, url: str) -> None:
     app.extensions["integrity.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     if engine.dialect.name == "postgresql":
         # For statements that stand alone (filing a report): connections that stay in
-        # autocommit, instead of being switched into it and back for each request.
+        # autocommit, instead of being switched into it and back for each request. They are
+        # not tested before use: reporting.services.RouteCache.run does the work again on a
+        # new connection when one turns out to be closed, and nothing needs resetting.
         app.extensions["integrity.autocommit_engine"] = make_engine(
-            url, isolation_level="AUTOCOMMIT")
+            url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None)
     app.teardown_appcontext(_close_session)
 
 

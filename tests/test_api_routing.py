@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Callable
 
+import psycopg
 import pytest
 from flask import Flask
 from sqlalchemy import event, func, select
@@ -25,6 +26,7 @@ from integrity.models import (
 )
 from integrity.reporting import services
 from integrity.reporting.models import KeySlot, PowChallenge, Report, Status
+from tests.conftest import POSTGRES_URL
 from tests.protocol_client import ReporterClient
 
 ANSWERS = {"what": "Goods seized at the depot were sold on by the night shift."}
@@ -210,3 +212,21 @@ def test_a_flood_of_filings_gets_429_and_stores_nothing(reporter: ReporterClient
     assert int(flooded.headers["Retry-After"]) > 0
     assert flooded.headers["X-RateLimit-Remaining"] == "0"
     assert _count(db, Report) == 3
+
+
+def test_filing_survives_the_database_dropping_its_connections(
+    reporter: ReporterClient, channel, db: Session, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no connections to drop")
+    reporter.file(channel.slug, ANSWERS)  # the pools now hold open connections
+    database = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        dropped = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()", (database,)).fetchone()
+    assert dropped is not None and dropped[0] >= 1
+    db.close()  # the test's own session lost its connection too
+    filed = reporter.file(channel.slug, ANSWERS)
+    assert filed.response.get_json() == {"status": "received"}
+    assert _count(db, Report) == 2

@@ -7,11 +7,11 @@ caller commits; a refusal raises ``ProtocolError`` and leaves nothing behind.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
@@ -353,6 +353,7 @@ class Route:
 
 
 RouteKey = tuple[str, "str | None", "int | None"]
+T = TypeVar("T")
 
 
 class RouteCache:
@@ -370,6 +371,22 @@ class RouteCache:
         self.limit = limit
         self._version: int | None = None
         self._routes: dict[RouteKey, Route] = {}
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` on a connection of ``engine``, in autocommit.
+
+        Connections are not tested before use. One found closed (the database restarted, or
+        dropped it) is discarded with the rest of the pool and the work is done again on a
+        new one: a statement that could not be sent has done nothing.
+        """
+        for attempt in range(2):
+            try:
+                with self.engine.connect() as connection:
+                    return work(connection)
+            except DBAPIError as exc:
+                if attempt or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     def get(self, key: RouteKey) -> Route | None:
         return self._routes.get(key)
@@ -428,8 +445,7 @@ def route_for(session: Session, settings: Settings, slug: object, category: obje
               "now": utcnow()}
     # Core statements go to a connection directly: the ORM has nothing to add.
     if routes is not None:
-        with routes.engine.connect() as connection:
-            rows = connection.execute(query, params).all()
+        rows = routes.run(lambda connection: connection.execute(query, params).all())
     else:
         rows = session.connection().execute(query, params).all()
     if not rows and session.get(Installation, 1) is None:
@@ -552,8 +568,8 @@ def store_filing(session: Session, store: AttachmentStore, filing: Filing,
     attachment to claim, the statement runs on its own in autocommit, outside the session."""
     try:
         if routes is not None and not filing.attachment_ids:
-            with routes.engine.connect() as connection:
-                report_id = _insert_at_once(connection, filing, spend, achieved_bits)
+            report_id = routes.run(
+                lambda connection: _insert_at_once(connection, filing, spend, achieved_bits))
         elif session.get_bind().dialect.name == "postgresql":
             report_id = _insert_at_once(session.connection(), filing, spend, achieved_bits)
         else:
