@@ -269,7 +269,9 @@ async function readRange(source, start, end) {
   return piece;
 }
 
-const READ_WINDOW = 64 * CHUNK_PLAIN;
+const FIRST_WINDOW = 16; // chunks: 1 MiB
+const READ_WINDOW = 64; // chunks: 4 MiB
+const READ_AHEAD = 2; // windows asked for ahead of the one being sealed
 
 /**
  * Pushes chunks through libsodium's own functions with one input and one output buffer kept in
@@ -322,19 +324,25 @@ export async function sealStream(source, key = null, onProgress = null) {
   let next = null;
   try {
     // Read the file a few megabytes at a time and seal each window into one part: a read or
-    // a Blob part per 64 KiB chunk costs more than the sealing itself. The next window is
-    // being read (by the browser, off this thread) while this one is sealed.
-    const windowAt = (first) => {
-      const start = first * CHUNK_PLAIN;
-      return first < chunks ? readRange(input, start, Math.min(total, start + READ_WINDOW)) : null;
+    // a Blob part per 64 KiB chunk costs more than the sealing itself. The next windows are
+    // being read (by the browser, off this thread) while this one is sealed; the first is
+    // small, so that sealing starts soon.
+    const windows = []; // [first chunk, chunk count]
+    for (let first = 0, count = FIRST_WINDOW; first < chunks; first += count, count = READ_WINDOW) {
+      windows.push([first, Math.min(count, chunks - first)]);
+    }
+    const read = (index) => {
+      if (index >= windows.length) return null;
+      const [first, count] = windows[index];
+      return readRange(input, first * CHUNK_PLAIN, Math.min(total, (first + count) * CHUNK_PLAIN));
     };
-    next = windowAt(0);
-    for (let first = 0; first < chunks; first += READ_WINDOW / CHUNK_PLAIN) {
+    next = Array.from({ length: READ_AHEAD }, (_, index) => read(index));
+    for (let index = 0; index < windows.length; index++) {
+      const [first, count] = windows[index];
       const start = first * CHUNK_PLAIN;
-      const end = Math.min(total, start + READ_WINDOW);
-      const window = await next;
-      next = windowAt(first + READ_WINDOW / CHUNK_PLAIN);
-      const count = Math.min(chunks - first, READ_WINDOW / CHUNK_PLAIN);
+      const end = Math.min(total, (first + count) * CHUNK_PLAIN);
+      const window = await next.shift();
+      next.push(read(index + READ_AHEAD));
       const out = new Uint8Array(end - start + count * CHUNK_OVERHEAD);
       let offset = 0;
       for (let i = 0; i < count; i++) {
@@ -355,7 +363,7 @@ export async function sealStream(source, key = null, onProgress = null) {
     }
   } finally {
     if (raw) raw.free();
-    if (next) next.catch(() => {}); // a read still under way when sealing stopped
+    for (const pending of next || []) pending?.catch(() => {}); // reads under way when sealing stopped
   }
   return { key: fileKey, parts };
 }
