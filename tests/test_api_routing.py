@@ -230,3 +230,26 @@ def test_filing_survives_the_database_dropping_its_connections(
     filed = reporter.file(channel.slug, ANSWERS)
     assert filed.response.get_json() == {"status": "received"}
     assert _count(db, Report) == 2
+
+
+def test_a_hidden_channel_is_unlisted_but_takes_reports_by_its_slug(
+    client, reporter: ReporterClient, channel, db: Session
+) -> None:
+    ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    assert ch is not None
+    ch.state = ChannelState.HIDDEN.value
+    db.commit()
+    listed = client.get("/api/v1/config").get_json()["channels"]
+    assert channel.slug not in [c["slug"] for c in listed]
+    named = client.get(f"/api/v1/config?channel={channel.slug}").get_json()["channels"]
+    assert [c["slug"] for c in named if c["slug"] == channel.slug] == [channel.slug]
+    # The page shared by direct link names the channel, and so can file to it.
+    linked = ReporterClient(client)
+    linked._config = client.get(f"/api/v1/config?channel={channel.slug}").get_json()
+    linked.file(channel.slug, ANSWERS)
+    # Naming a closed channel lists nothing more.
+    ch.state = ChannelState.CLOSED.value
+    db.commit()
+    closed = client.get(f"/api/v1/config?channel={channel.slug}").get_json()["channels"]
+    assert channel.slug not in [c["slug"] for c in closed]
+    assert _count(db, Report) == 1

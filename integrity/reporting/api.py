@@ -85,7 +85,7 @@ def _json_body() -> Any:
 @bp.get("/config")
 def config() -> Response:
     db = get_session()
-    answer = services.public_config(db, settings())
+    answer = services.public_config(db, settings(), request.args.get("channel"))
     db.commit()  # the first call fixes the installation's salt
     return jsonify(answer)
 

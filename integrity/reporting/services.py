@@ -123,10 +123,18 @@ def open_channels(session: Session) -> list[Channel]:
     ))
 
 
-def public_config(session: Session, settings: Settings) -> dict[str, Any]:
-    """``GET /api/v1/config``: everything a client needs to derive, seal and file."""
+def public_config(session: Session, settings: Settings,
+                  unlisted: str | None = None) -> dict[str, Any]:
+    """``GET /api/v1/config``: everything a client needs to derive, seal and file.
+
+    Hidden channels are not listed, but still take reports sent to their slug; ``unlisted``
+    names one to add (``?channel=slug``, from the form shared by its direct link)."""
     inst = installation(session, settings)
     units = session.scalars(select(OrgUnit).order_by(OrgUnit.parent_id, OrgUnit.name))
+    channels = open_channels(session)
+    if unlisted:
+        channels += session.scalars(select(Channel).where(
+            Channel.slug == unlisted, Channel.state == ChannelState.HIDDEN.value))
     return {
         "protocol": 1,
         "salt": crypto.b64encode(inst.kdf_salt),
@@ -138,7 +146,7 @@ def public_config(session: Session, settings: Settings) -> dict[str, Any]:
         "max_attachment_bytes": settings.max_attachment_bytes,
         "max_attachments": settings.max_attachments,
         "max_report_attachment_bytes": settings.max_report_attachment_bytes,
-        "channels": [_channel_config(channel) for channel in open_channels(session)],
+        "channels": [_channel_config(channel) for channel in channels],
         "org_units": [
             {"id": str(unit.id), "name": unit.name,
              "parent": str(unit.parent_id) if unit.parent_id is not None else None}

@@ -160,7 +160,8 @@ async function fileReport(form, client, api, strings) {
   setBusy(form, true);
   try {
     progress.step(strings.preparing, null);
-    const config = await api.get("/config");
+    // Naming the channel lists it even when it is hidden (a form shared by direct link).
+    const config = await api.get(`/config?channel=${encodeURIComponent(form.dataset.channel)}`);
     const channel = (config.channels || []).find((c) => c.slug === form.dataset.channel);
     if (!channel || channel.accepts_reports === false || !(channel.recipients || []).length) {
       throw new ApiError(strings.closed);
