@@ -11,7 +11,6 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from limits import RateLimitItem, parse_many
-from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 
@@ -44,7 +43,8 @@ class _Limiter(Limiter):
 
 csrf = CSRFProtect()
 babel = Babel()
-limiter = _Limiter(key_func=_no_default_key, headers_enabled=True)
+# Fixed windows: count_request relies on it (a hit is an increment of one counter).
+limiter = _Limiter(key_func=_no_default_key, headers_enabled=True, strategy="fixed-window")
 
 
 class RateLimited(TooManyRequests):
@@ -76,19 +76,13 @@ def count_request(limits: str, key: str) -> dict[str, str]:
         return {}
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
     identifiers = [prefix, key, request.endpoint or ""] if prefix else [key, request.endpoint or ""]
-    strategy = limiter.limiter
-    items = _parsed(limits)
-    if not isinstance(strategy, FixedWindowRateLimiter):
-        for item in items:
-            if not strategy.hit(item, *identifiers):
-                raise RateLimited(_headers(item, identifiers))
-        return _headers(items[0], identifiers) if items else {}
+    storage = limiter.limiter.storage
     # A fixed window's hit is an increment: its result gives the headers without reading the
     # counter again (one storage call fewer per limit, a round trip with Redis).
     shown: tuple[RateLimitItem, str, int] | None = None
-    for item in items:
+    for item in _parsed(limits):
         counter = item.key_for(*identifiers)
-        count = strategy.storage.incr(counter, item.get_expiry())
+        count = storage.incr(counter, item.get_expiry())
         if count > item.amount:
             raise RateLimited(_window_headers(item, counter, 0))
         if shown is None:
@@ -96,16 +90,7 @@ def count_request(limits: str, key: str) -> dict[str, str]:
     return _window_headers(*shown) if shown else {}
 
 
-def _headers(item: RateLimitItem, identifiers: list[str]) -> dict[str, str]:
-    window = limiter.limiter.get_window_stats(item, *identifiers)
-    return _header_values(item, window.remaining, window.reset_time)
-
-
 def _window_headers(item: RateLimitItem, counter: str, remaining: int) -> dict[str, str]:
-    return _header_values(item, remaining, limiter.limiter.storage.get_expiry(counter))
-
-
-def _header_values(item: RateLimitItem, remaining: int, reset_time: float) -> dict[str, str]:
-    reset_at = int(reset_time + 1)
+    reset_at = int(limiter.limiter.storage.get_expiry(counter) + 1)
     return {"X-RateLimit-Limit": str(item.amount), "X-RateLimit-Remaining": str(remaining),
             "X-RateLimit-Reset": str(reset_at), "Retry-After": str(int(reset_at - time.time()))}

@@ -406,9 +406,6 @@ class RouteCache:
         routes[key] = replace(route, work_bits=None, kept=True)
         self._routes = routes
 
-    def forget(self) -> None:
-        self._routes = {}
-
 
 @dataclass(frozen=True)
 class Filing:
