@@ -40,7 +40,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         IDLE_MINUTES=settings.idle_timeout_minutes,
         PREFERRED_URL_SCHEME="https" if settings.https else "http",
         WTF_CSRF_TIME_LIMIT=None,
-        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_STORAGE_URI=settings.redis_url or "integrity-memory://",
         RATELIMIT_KEY_PREFIX="integrity",
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "integrity" / "translations"),
         # JSON bodies: a report's payload in base64 and its key slots. Uploads set their own.

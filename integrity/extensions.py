@@ -11,6 +11,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
 
 
@@ -18,6 +19,47 @@ def _no_default_key() -> str:
     # Every limit names its own key (an account, or a keyed hash of the address held only in
     # the limiter's storage); nothing falls back to the raw client address.
     return "global"
+
+
+class MemoryCounters(MemoryStorage):
+    """limits' in-memory storage (``integrity-memory://``), without its expiry thread.
+
+    limits' own starts a thread every 10 ms while counters change, and each walks every
+    counter: a flood from many addresses makes that walk long and frequent. Here a counter
+    is dropped when it is next read after its window ends (as limits' own does too), and the
+    others are swept in the request that counts, at most once every ``SWEEP_SECONDS``.
+    Fixed windows only (the limiter's strategy): moving windows would still use the thread.
+    """
+
+    STORAGE_SCHEME = ["integrity-memory"]
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False,
+                 **options: str) -> None:
+        super().__init__(uri, wrap_exceptions, **options)
+        self.timer.cancel()  # the one started by the constructor
+        self.timer.join()
+        self.swept_at = time.time()
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        now = time.time()
+        if now - self.swept_at >= self.SWEEP_SECONDS:
+            self.sweep(now)
+        self.get(key)  # drops the counter if its window has ended
+        with self.locks[key]:
+            self.storage[key] += amount
+            if self.storage[key] == amount:
+                self.expirations[key] = now + expiry
+        return self.storage.get(key, 0)
+
+    def sweep(self, now: float) -> None:
+        """Drop every counter whose window has ended."""
+        self.swept_at = now
+        for key, expires_at in list(self.expirations.items()):
+            if expires_at <= now:
+                self.storage.pop(key, None)
+                self.expirations.pop(key, None)
+                self.locks.pop(key, None)
 
 
 class _Limiter(Limiter):

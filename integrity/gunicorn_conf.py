@@ -3,12 +3,35 @@
 The access log names the request and its outcome, never the client address or user agent.
 """
 
+from datetime import timedelta
+from typing import Any
+
+from gunicorn.glogging import Logger
+
 from integrity.logs import ACCESS_LOG_FORMAT, install_privacy_filters
+
+
+class AccessLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger, with an access-log record that holds only what ACCESS_LOG_FORMAT
+    prints. gunicorn's own puts the client address, every request and response header and
+    the whole WSGI environment in each record's arguments, where a handler could find them;
+    building that costs more than the rest of the log line on a busy route, too."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any],
+              request_time: timedelta) -> dict[str, Any]:
+        status = resp.status
+        if isinstance(status, str):
+            status = status.split(None, 1)[0]
+        return {"m": environ.get("REQUEST_METHOD"), "U": environ.get("PATH_INFO"), "s": status,
+                "B": getattr(resp, "sent", None),
+                "M": request_time.seconds * 1000 + request_time.microseconds // 1000}
+
 
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
 access_log_format = ACCESS_LOG_FORMAT
+logger_class = AccessLogger
 # Requests from the reverse proxy carry no forwarded address that anything here would read.
 forwarded_allow_ips = ""
 proxy_allow_ips = ""

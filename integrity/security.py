@@ -1,5 +1,6 @@
 """Response headers every page carries: CSP, no referrer, no caching of private pages; and
-no session cookie on the reporting API."""
+no session cookie on the reporting API, whose JSON answers carry the headers that matter to
+a response no browser renders as a page."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+# The reporting API answers with JSON or ciphertext, never a document: nothing in it may run,
+# be framed or be embedded by another origin.
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
@@ -61,6 +66,7 @@ class CookieSessions(SecureCookieSessionInterface):
 def init_app(app: Flask, *, https: bool) -> None:
     """Add the security headers to every response of ``app``; keep sessions off the API."""
     app.session_interface = CookieSessions()
+    hsts = [("Strict-Transport-Security", "max-age=63072000; includeSubDomains")] if https else []
     every = [
         ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
         ("Referrer-Policy", "no-referrer"),
@@ -69,15 +75,22 @@ def init_app(app: Flask, *, https: bool) -> None:
         ("X-Frame-Options", "DENY"),
         ("Cross-Origin-Opener-Policy", "same-origin"),
         ("Cross-Origin-Resource-Policy", "same-origin"),
+        *hsts,
     ]
-    if https:
-        every.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
     # Anything but the public static files may show something private.
     private = [*every, ("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+    # Referrer, permissions and opener policies apply to documents; an API answer is none.
+    api = [("Content-Security-Policy", API_CONTENT_SECURITY_POLICY),
+           ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+           ("Cross-Origin-Resource-Policy", "same-origin"), ("Cache-Control", "no-store"),
+           *hsts]
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        set_headers(response.headers, every if request.endpoint == "static" else private)
+        if request.path.startswith(API_PREFIX):
+            set_headers(response.headers, api)
+        else:
+            set_headers(response.headers, every if request.endpoint == "static" else private)
         return response
 
 

@@ -23,15 +23,24 @@ def _restricted(app: Flask) -> dict[str, frozenset[str]]:
             if bp.allowed_roles is not PUBLIC}
 
 
-def _assert_security_headers(response, path: str) -> None:
+def _assert_security_headers(response, path: str, role: Role | None = None) -> None:
+    where = f"{role}: {path}" if role else path
     csp = response.headers.get("Content-Security-Policy", "")
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp.replace("wasm-unsafe-eval", "")
-    assert "frame-ancestors 'none'" in csp, path
-    assert "default-src 'none'" in csp, path
-    assert response.headers.get("Referrer-Policy") == "no-referrer", path
-    assert "camera=()" in response.headers.get("Permissions-Policy", ""), path
-    assert response.headers.get("X-Content-Type-Options") == "nosniff", path
-    assert response.headers.get("Cache-Control") == "no-store", path
+    assert "frame-ancestors 'none'" in csp, where
+    assert "default-src 'none'" in csp, where
+    assert response.headers.get("X-Content-Type-Options") == "nosniff", where
+    assert response.headers.get("X-Frame-Options") == "DENY", where
+    assert response.headers.get("Cross-Origin-Resource-Policy") == "same-origin", where
+    assert response.headers.get("Cache-Control") == "no-store", where
+    if path.startswith("/api/"):
+        # JSON answers are no document: nothing in them runs, and document policies are moot.
+        assert csp == "default-src 'none'; frame-ancestors 'none'; sandbox", where
+        assert "Permissions-Policy" not in response.headers, where
+    else:
+        assert response.headers.get("Referrer-Policy") == "no-referrer", where
+        assert "camera=()" in response.headers.get("Permissions-Policy", ""), where
+        assert response.headers.get("Cross-Origin-Opener-Policy") == "same-origin", where
 
 
 def test_every_blueprint_declares_who_may_use_it(app: Flask) -> None:
@@ -54,9 +63,10 @@ def test_security_headers_on_every_page_for_every_audience(app, client, make_acc
         account = make_account(role)
         _sign_in(user_client, account)
         for _, path in pages:
-            _assert_security_headers(user_client.get(path), f"{role}: {path}")
+            _assert_security_headers(user_client.get(path), path, role)
     # Error pages carry them too.
-    _assert_security_headers(client.get("/no/such/page"), "404")
+    _assert_security_headers(client.get("/no/such/page"), "/no/such/page")
+    _assert_security_headers(client.get("/api/v1/no-such-thing"), "/api/v1/no-such-thing")
 
 
 def _sign_in(client: FlaskClient, account) -> None:

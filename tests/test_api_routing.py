@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 
 import psycopg
@@ -14,6 +15,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 import crypto
+from integrity.extensions import MemoryCounters, limiter
 from integrity.models import (
     Category,
     Channel,
@@ -28,6 +30,8 @@ from integrity.reporting import services
 from integrity.reporting.models import KeySlot, PowChallenge, Report, Status
 from tests.conftest import POSTGRES_URL
 from tests.protocol_client import ReporterClient
+
+REDIS_URL = os.environ.get("INTEGRITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 ANSWERS = {"what": "Goods seized at the depot were sold on by the night shift."}
 
@@ -198,10 +202,19 @@ def test_a_proof_of_work_raced_by_many_requests_files_one_report(
     assert _count(db, PowChallenge) == 0
 
 
-@pytest.mark.parametrize("settings_overrides", [{"ratelimit_reports": "3 per hour"}])
-def test_a_flood_of_filings_gets_429_and_stores_nothing(reporter: ReporterClient, channel,
-                                                        db: Session,
-                                                        settings_overrides: object) -> None:
+@pytest.mark.parametrize("settings_overrides", [
+    {"ratelimit_reports": "3 per hour"},
+    {"ratelimit_reports": "3 per hour", "redis_url": REDIS_URL},
+], ids=["memory", "redis"])
+def test_a_flood_of_filings_gets_429_and_stores_nothing(app: Flask, reporter: ReporterClient,
+                                                        channel, db: Session,
+                                                        settings_overrides: dict) -> None:
+    storage = limiter.limiter.storage
+    if "redis_url" in settings_overrides:
+        assert type(storage).__name__ == "RedisStorage"
+        storage.reset()  # counters left by an earlier run in the same hour
+    else:
+        assert isinstance(storage, MemoryCounters)
     for _ in range(3):
         response = reporter.file(channel.slug, ANSWERS).response
         assert int(response.headers["X-RateLimit-Limit"]) == 3
@@ -212,6 +225,22 @@ def test_a_flood_of_filings_gets_429_and_stores_nothing(reporter: ReporterClient
     assert int(flooded.headers["Retry-After"]) > 0
     assert flooded.headers["X-RateLimit-Remaining"] == "0"
     assert _count(db, Report) == 3
+    if isinstance(storage, MemoryCounters):  # counted without starting a thread
+        assert not storage.timer.is_alive()
+
+
+def test_memory_counters_end_with_their_window_and_are_swept() -> None:
+    counters = MemoryCounters("integrity-memory://")
+    assert not counters.timer.is_alive()
+    assert [counters.incr("a", 0.2), counters.incr("a", 0.2), counters.incr("b", 60)] == [1, 2, 1]
+    time.sleep(0.25)
+    assert counters.incr("a", 0.2) == 1  # a new window
+    counters.incr("old", 0.05)
+    time.sleep(0.1)
+    counters.SWEEP_SECONDS = 0  # the next count sweeps
+    counters.incr("b", 60)
+    assert set(counters.storage) == {"a", "b"}  # "old" went without being read again
+    assert counters.get("b") == 2
 
 
 def test_filing_survives_the_database_dropping_its_connections(

@@ -134,3 +134,30 @@ def test_stray_addresses_in_server_messages_are_scrubbed(message: str) -> None:
     AddressScrubber().filter(record)
     assert "[address]" in record.getMessage()
     assert "10.2.3.4" not in record.getMessage()
+
+
+def test_gunicorn_access_records_hold_only_the_logged_fields() -> None:
+    import re
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import SafeAtoms
+
+    from integrity.gunicorn_conf import AccessLogger
+    from integrity.logs import ACCESS_LOG_FORMAT
+
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/reports", "QUERY_STRING": "x=1",
+               "REMOTE_ADDR": CLIENT_ADDRESS, "HTTP_USER_AGENT": USER_AGENT,
+               "HTTP_X_FORWARDED_FOR": FORWARDED_ADDRESS, "SERVER_PROTOCOL": "HTTP/1.1",
+               "RAW_URI": "/api/v1/reports?x=1"}
+    response = SimpleNamespace(status="201 CREATED", sent=42,
+                               headers=[("Content-Type", "application/json")])
+    request = SimpleNamespace(headers=[("User-Agent", USER_AGENT),
+                                       ("X-Forwarded-For", FORWARDED_ADDRESS)])
+    atoms = AccessLogger(Config()).atoms(response, request, environ,
+                                         timedelta(seconds=1, microseconds=2500))
+    # Exactly the fields the format prints, and nothing that could identify the client.
+    assert set(atoms) == set(re.findall(r"%\((\w+)\)s", ACCESS_LOG_FORMAT))
+    _assert_nothing_identifying(repr(atoms), "an access record's arguments")
+    assert ACCESS_LOG_FORMAT % SafeAtoms(atoms) == '"POST /api/v1/reports" 201 42 1002ms'
