@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,26 @@ from integrity.config import Settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class Integrity(Flask):
+    """Flask, remembering for each view and hook whether it is a coroutine function.
+
+    Flask asks ``ensure_sync`` that of every hook on every request (about ten times a
+    request here), through ``inspect``; the answer never changes for a function."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = super().ensure_sync(func)
+            # Bounded: functions passed to after_this_request are new on every request.
+            if len(self._synced) < 1024:
+                self._synced[func] = synced
+        return synced
+
+
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the application from ``config`` (settings, or overrides of the environment)."""
     from integrity import db, errors, i18n, logs, security, static_files
@@ -25,7 +45,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from integrity.reporting.uploads import IntegrityRequest, discard_unfinished_uploads
 
     settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
-    app = Flask(
+    app = Integrity(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -67,9 +67,9 @@ def dispose(app: Flask) -> None:
 
 def get_session() -> Session:
     """The database session of the current request or application context."""
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["integrity.sessionmaker"]()
-    session: Session = g.db_session
+    session: Session | None = g.get("db_session")
+    if session is None:
+        session = g.db_session = current_app.extensions["integrity.sessionmaker"]()
     return session
 
 

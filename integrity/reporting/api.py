@@ -114,9 +114,10 @@ def upload_attachment() -> tuple[Response, int]:
 
 @bp.post("/reports")
 def file_report() -> tuple[Response, int]:
-    _count(settings().ratelimit_reports)  # the busiest route: the light path, same counters
+    current = settings()
+    _count(current.ratelimit_reports)  # the busiest route: the light path, same counters
     db = get_session()
-    services.file_report(db, settings(), attachment_store(), _json_body(),
+    services.file_report(db, current, attachment_store(), _json_body(),
                          current_app.extensions["integrity.routes"])
     if db.in_transaction():  # often not: on PostgreSQL most reports are stored in autocommit
         db.commit()
