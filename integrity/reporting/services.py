@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
+import psycopg
 from flask_babel import lazy_gettext as _l
+from psycopg.rows import namedtuple_row
 from sqlalchemy import (
     Integer,
     LargeBinary,
@@ -33,8 +35,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
@@ -380,22 +382,45 @@ class RouteCache:
         self.limit = limit
         self._version: int | None = None
         self._routes: dict[RouteKey, Route] = {}
+        self._compiled: dict[Any, tuple[str, dict[str, Any]]] = {}
 
-    def run(self, work: Callable[[Connection], T]) -> T:
-        """``work(connection)`` on a connection of ``engine``, in autocommit.
+    def run(self, statement: Any, params: dict[str, Any]) -> list[Any]:
+        """The rows of ``statement`` (built once, as the statements here are), on a pooled
+        connection of ``engine`` in autocommit.
 
-        Connections are not tested before use. One found closed (the database restarted, or
-        dropped it) is discarded with the rest of the pool and the work is done again on a
-        new one: a statement that could not be sent has done nothing.
+        The statement goes to the driver compiled once, without SQLAlchemy's per-execution
+        work, which took as long as the round trip itself. Connections are not tested before
+        use: when one is found broken (the database restarted, or dropped it), the pool is
+        replaced and the statement sent again on a new connection; a statement that could
+        not be sent has done nothing.
         """
+        sql, defaults = self._compile(statement)
         for attempt in range(2):
+            connection = self.engine.raw_connection()
             try:
-                with self.engine.connect() as connection:
-                    return work(connection)
-            except DBAPIError as exc:
-                if attempt or not exc.connection_invalidated:
+                cursor = connection.cursor(row_factory=namedtuple_row)
+                try:
+                    cursor.execute(sql, {**defaults, **params})
+                    return list(cursor.fetchall()) if cursor.description else []
+                finally:
+                    cursor.close()
+            except psycopg.OperationalError:
+                driver = connection.dbapi_connection
+                if attempt or driver is None or not (driver.broken or driver.closed):
                     raise
+                connection.invalidate()
+                self.engine.dispose()  # its other connections went with the same server
+            finally:
+                connection.close()
         raise AssertionError("unreachable")
+
+    def _compile(self, statement: Any) -> tuple[str, dict[str, Any]]:
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            done = statement.compile(dialect=self.engine.dialect)
+            # Values the statement holds itself (a literal compared with a column) go along.
+            compiled = self._compiled[statement] = (str(done), dict(done.params))
+        return compiled
 
     def get(self, key: RouteKey) -> Route | None:
         return self._routes.get(key)
@@ -450,8 +475,9 @@ def route_for(session: Session, settings: Settings, slug: object, category: obje
     params = {"slug": slug, "category": category, "unit_id": unit_id, "challenge": challenge,
               "now": utcnow()}
     # Core statements go to a connection directly: the ORM has nothing to add.
+    rows: Sequence[Any]
     if routes is not None:
-        rows = routes.run(lambda connection: connection.execute(query, params).all())
+        rows = routes.run(query, params)
     else:
         rows = session.connection().execute(query, params).all()
     if not rows and session.get(Installation, 1) is None:
@@ -574,15 +600,17 @@ def store_filing(session: Session, store: AttachmentStore, filing: Filing,
     attachment to claim, the statement runs on its own in autocommit, outside the session."""
     try:
         if routes is not None and not filing.attachment_ids:
-            report_id = routes.run(
-                lambda connection: _insert_at_once(connection, filing, spend, achieved_bits))
+            report_id = _insert_at_once(routes.run, filing, spend, achieved_bits)
         elif session.get_bind().dialect.name == "postgresql":
-            report_id = _insert_at_once(session.connection(), filing, spend, achieved_bits)
+            connection = session.connection()
+            report_id = _insert_at_once(
+                lambda statement, params: connection.execute(statement, params).all(),
+                filing, spend, achieved_bits)
         else:
             assert not filing.route.kept, "routes are kept on PostgreSQL only"
             assert spend is None, "redeem_challenge spends the work elsewhere"
             report_id = _insert_one_by_one(session, filing)
-    except IntegrityError as exc:
+    except (IntegrityError, psycopg.IntegrityError) as exc:  # through SQLAlchemy, or not
         if not _lookup_taken(exc):
             raise
         # The unique lookup hash is what refuses a receipt already in use.
@@ -603,11 +631,12 @@ def _report_values(filing: Filing) -> dict[str, Any]:
             "payload": filing.payload, "status": Status.NEW.value}
 
 
-def _lookup_taken(error: IntegrityError) -> bool:
-    diag = getattr(error.orig, "diag", None)  # PostgreSQL names the constraint
+def _lookup_taken(error: IntegrityError | psycopg.IntegrityError) -> bool:
+    driver_error = getattr(error, "orig", error)
+    diag = getattr(driver_error, "diag", None)  # PostgreSQL names the constraint
     if diag is not None:
         return bool(diag.constraint_name == LOOKUP_CONSTRAINT)
-    return "lookup_hash" in str(error.orig)
+    return "lookup_hash" in str(driver_error)
 
 
 def _insert_one_by_one(session: Session, filing: Filing) -> int:
@@ -626,8 +655,8 @@ def _insert_one_by_one(session: Session, filing: Filing) -> int:
     return report_id
 
 
-def _insert_at_once(connection: Connection, filing: Filing, spend: bytes | None,
-                    achieved_bits: int) -> int | None:
+def _insert_at_once(run: Callable[[Any, dict[str, Any]], Sequence[Any]], filing: Filing,
+                    spend: bytes | None, achieved_bits: int) -> int | None:
     # One round trip instead of three to six; the statement stores all of it or nothing.
     # Lists go as one text or bytea value each, split by the statement: psycopg spends ten
     # times longer adapting four small arrays than these four strings.
@@ -639,8 +668,8 @@ def _insert_at_once(connection: Connection, filing: Filing, spend: bytes | None,
                   achieved_bits=achieved_bits)
     statement = _insert_statement(bool(filing.excluded_ids), spend is not None,
                                   filing.route.kept)
-    report_id = connection.execute(statement, params).scalar()
-    return None if report_id is None else int(report_id)
+    rows = run(statement, params)
+    return int(rows[0][0]) if rows else None
 
 
 @lru_cache(maxsize=8)
