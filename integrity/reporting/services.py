@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import psycopg
 from flask_babel import lazy_gettext as _l
@@ -364,7 +364,6 @@ class Route:
 
 
 RouteKey = tuple[str, "str | None", "int | None"]
-T = TypeVar("T")
 
 
 class RouteCache:
@@ -684,8 +683,7 @@ def _insert_statement(with_exclusions: bool, spending: bool, confirming: bool) -
     conditions = []
     if confirming:
         installations = cast(Table, Installation.__table__)
-        current = (select(installations.c.routing_version)
-                   .where(installations.c.id == literal_column("1", Integer))
+        current = (select(installations.c.routing_version).where(installations.c.id == 1)
                    .scalar_subquery())
         conditions.append(current == bindparam("routing_version"))
     if spending:
