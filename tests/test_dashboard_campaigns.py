@@ -278,3 +278,29 @@ def test_a_closed_wave_summary_is_stored_and_read_back_unchanged(db: Session, su
     assert summary.series["reporting_climate"][0].estimate is not None
     withheld = summarise(wave_results(db, wave, Thresholds(12, 12, 20)))
     assert summary_from_json(json.loads(json.dumps(summary_json(withheld)))) == withheld
+
+
+def test_csv_cells_are_guarded_against_formulas_and_empty_cells_stay_empty(
+        app, db: Session, surveyed, make_account) -> None:
+    import csv
+    import io
+
+    for name, note in (("=HYPERLINK(\"http://x\")", "+1"), ("@SUM(A1)", "-2"),
+                       ("\tcmd", "\rcmd"), ("Plain - name", "")):
+        campaign = Campaign(name=name, kind="posters", starts_on=date(2027, 8, 1),
+                            ends_on=date(2027, 8, 2), note=note)
+        campaign.units = [surveyed["region"]]
+        db.add(campaign)
+    db.commit()
+    client = app.test_client()
+    _sign_in(client, make_account(Role.MANAGER))
+    text = client.get("/dashboard/export/campaigns.csv").get_data(as_text=True)
+    rows = {row[0]: row for row in csv.reader(io.StringIO(text, newline=""))}
+    # An empty note is an empty cell, not a lone quote.
+    assert rows["Posters at the crossings"][5] == ""
+    assert rows["Plain - name"][5] == ""
+    # Text that a spreadsheet would run as a formula starts with a quote.
+    assert rows["'=HYPERLINK(\"http://x\")"][5] == "'+1"
+    assert rows["'@SUM(A1)"][5] == "'-2"
+    assert rows["'\tcmd"][5] == "'\rcmd"
+    assert rows["Plain - name"][1:4] == ["posters", "2027-08-01", "2027-08-02"]

@@ -275,13 +275,23 @@ def trend_chart(trend: Trend, spans_: Sequence[Span]) -> Chart:
 WITHHELD = "withheld"
 
 
+# A cell starting with one of these is read as a formula by spreadsheet programs.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(cell: object) -> object:
+    """``cell`` as written to CSV: text that would start a formula gets a leading quote; an
+    empty cell stays empty."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def _csv(rows: Iterable[Sequence[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
-        # A leading =, +, - or @ would be read as a formula by spreadsheet programs.
-        writer.writerow(["'" + cell if isinstance(cell, str) and cell[:1] in "=+-@" else cell
-                         for cell in row])
+        writer.writerow([csv_cell(cell) for cell in row])
     return buffer.getvalue()
 
 
