@@ -51,7 +51,7 @@ from surveys.models import Survey, Wave
 from surveys.results import response_rates
 from surveys.services import create_survey, export_survey, survey_definition
 from surveys.slips import slips_pdf
-from surveys.waves import SurveyError, close_wave, create_wave, open_wave
+from surveys.waves import TIME_ORDER, SurveyError, close_wave, create_wave, open_wave
 
 bp = restrict(Blueprint("survey_admin", __name__, url_prefix="/admin/surveys"), Role.ADMIN)
 
@@ -544,7 +544,7 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
     mail_form = MailForm()
     mail_form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
     wave_list = list(db.scalars(select(Wave).where(Wave.survey_id == survey.id)
-                                .order_by(Wave.number.desc())))
+                                .order_by(*(column.desc() for column in TIME_ORDER))))
     return render_template("survey_admin/waves.html", survey=survey, waves=wave_list,
                            form=form, codes_form=codes_form, mail_form=mail_form,
                            action_form=EmptyForm(),

@@ -19,7 +19,7 @@ from integrity.models import OrgUnit
 from surveys.definitions import DefinitionError
 from surveys.mail import MailError
 from surveys.models import Wave
-from surveys.waves import SurveyError
+from surveys.waves import TIME_ORDER, SurveyError
 
 
 @contextmanager
@@ -82,7 +82,7 @@ def survey_list() -> None:
             kind = "open link" if item.open_link else "access codes"
             click.echo(f"{item.id:>4}  {item.title}  ({kind})")
             for wave in session.scalars(select(Wave).where(Wave.survey_id == item.id)
-                                        .order_by(Wave.number)):
+                                        .order_by(*TIME_ORDER)):
                 click.echo(f"      wave {wave.number} [id {wave.id}]: {wave.opens_on} to "
                            f"{wave.closes_on}, {wave.state}, "
                            f"{counts.get(wave.id, 0)} response(s)")

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, literal, select
+from sqlalchemy import Float, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from integrity.models import OrgUnit
@@ -39,6 +39,7 @@ from surveys.definitions import (
 from surveys.estimates import Estimate
 from surveys.models import AccessCode, Answer, Comment, Response, Survey, Wave
 from surveys.suppression import ItemKind, Reason, Thresholds, suppressed
+from surveys.waves import previous_closed_wave, waves_in_time
 
 WAVE = "wave"  # the key of the whole wave among the units, as suppression sees it
 SCALES = (QuestionType.AGREEMENT, QuestionType.FREQUENCY)
@@ -498,14 +499,13 @@ def _change(name: str, before: Figure, after: Figure) -> Change:
 
 
 def waves_of(session: Session, survey: Survey) -> list[Wave]:
-    return list(session.scalars(select(Wave).where(Wave.survey_id == survey.id)
-                                .order_by(Wave.number)))
+    """The waves of ``survey`` in the order of their dates."""
+    return waves_in_time(session, survey)
 
 
 def previous_wave(session: Session, wave: Wave) -> Wave | None:
-    return session.scalar(select(Wave).where(
-        and_(Wave.survey_id == wave.survey_id, Wave.number < wave.number))
-        .order_by(Wave.number.desc()).limit(1))
+    """The wave ``wave`` is compared with: the last closed one before it in time."""
+    return previous_closed_wave(session, wave)
 
 
 def finite(value: float | None) -> bool:

@@ -43,6 +43,33 @@ def create_wave(session: Session, survey: Survey, opens_on: date, closes_on: dat
     return wave
 
 
+# Waves are numbered in the order they were added, which need not be the order of their
+# dates (a wave can be added for a date before an earlier-numbered one): every list, axis and
+# comparison goes by date, the number only breaks ties.
+TIME_ORDER = (Wave.opens_on, Wave.closes_on, Wave.number)
+
+
+def waves_in_time(session: Session, survey: Survey, *, opened: bool = False) -> list[Wave]:
+    """The waves of ``survey`` in the order of their dates; only those opened if asked."""
+    query = select(Wave).where(Wave.survey_id == survey.id)
+    if opened:
+        query = query.where(Wave.state != WaveState.SCHEDULED.value)
+    return list(session.scalars(query.order_by(*TIME_ORDER)))
+
+
+def previous_closed_wave(session: Session, wave: Wave) -> Wave | None:
+    """The closed wave of the same survey that comes last before ``wave`` in time: what a
+    wave's figures are compared with (an earlier wave still open is not final)."""
+    def key(w: Wave) -> tuple[date, date, int]:
+        return (w.opens_on, w.closes_on, w.number)
+
+    closed = session.scalars(select(Wave).where(
+        Wave.survey_id == wave.survey_id, Wave.state == WaveState.CLOSED.value,
+        Wave.id != wave.id, Wave.opens_on <= wave.opens_on))
+    earlier = [w for w in closed if key(w) < key(wave)]
+    return max(earlier, key=key) if earlier else None
+
+
 def open_wave(session: Session, wave: Wave, today: date) -> None:
     """Open a scheduled wave now (early if need be); one open wave per survey at a time."""
     if wave.state != WaveState.SCHEDULED.value:

@@ -304,3 +304,51 @@ def test_csv_cells_are_guarded_against_formulas_and_empty_cells_stay_empty(
     assert rows["'@SUM(A1)"][5] == "'-2"
     assert rows["'\tcmd"][5] == "'\rcmd"
     assert rows["Plain - name"][1:4] == ["posters", "2027-08-01", "2027-08-02"]
+
+
+def test_waves_go_by_date_and_are_compared_with_the_closed_wave_before(
+        app, db: Session, surveyed, make_account) -> None:
+    """Wave 3 was added for March, between wave 1 (January) and wave 2 (May); wave 4 (July)
+    is still open and wave 5 (August) is scheduled."""
+    import csv
+    import io
+
+    from surveys.waves import previous_closed_wave, waves_in_time
+
+    survey, waves = surveyed["survey"], dict(surveyed["waves"])
+    for number, opens, state in ((3, date(2027, 3, 1), "closed"), (4, date(2027, 7, 1), "open"),
+                                 (5, date(2027, 8, 2), "scheduled")):
+        waves[number] = Wave(survey_id=survey.id, number=number, opens_on=opens,
+                             closes_on=opens.replace(day=20), state=state)
+        db.add(waves[number])
+    db.commit()
+    assert [w.number for w in waves_in_time(db, survey)] == [1, 3, 2, 4, 5]
+    before = {n: previous_closed_wave(db, w) for n, w in waves.items()}
+    assert {n: w.number if w else None for n, w in before.items()} == {
+        1: None, 2: 3, 3: 1, 4: 2, 5: 2}  # wave 5 skips wave 4, still open
+    trends = survey_trends(db, survey, Thresholds(10, 10, 20))
+    assert [w.number for w in trends.waves] == [1, 3, 2, 4]
+    assert [p.wave.number for p in trends.trend("reporting_climate").points] == [1, 3, 2, 4]
+
+    client = app.test_client()
+    _sign_in(client, make_account(Role.MANAGER))
+    page = client.get(f"/dashboard/surveys/waves/{waves[2].id}").get_data(as_text=True)
+    assert "Since wave 3" in page and "Since wave 4" not in page
+    page = client.get(f"/dashboard/surveys/waves/{waves[4].id}").get_data(as_text=True)
+    assert "Since wave 2" in page
+    listing = client.get("/dashboard/surveys/").get_data(as_text=True)
+    positions = [listing.index(f"/dashboard/surveys/waves/{waves[n].id}\"") for n in
+                 (1, 3, 2, 4, 5)]
+    assert positions == sorted(positions)
+    trends_page = client.get(f"/dashboard/trends?survey={survey.id}").get_data(as_text=True)
+    positions = [trends_page.index(f"/dashboard/surveys/waves/{waves[n].id}\"") for n in
+                 (1, 3, 2, 4)]
+    assert positions == sorted(positions)
+    exported = client.get(f"/dashboard/export/trends.csv?survey={survey.id}")
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True), newline="")))
+    climate = [row["wave"] for row in rows
+               if row["series"] == "Reporting climate" and row["unit"] == ""]
+    assert climate == ["1", "3", "2", "4"]
+    chart = client.get(f"/dashboard/charts/trend.svg?survey={survey.id}"
+                       "&series=reporting_climate").get_data(as_text=True)
+    assert chart.index("Wave 1") < chart.index("Wave 3") < chart.index("Wave 2")

@@ -21,6 +21,7 @@ from surveys.estimates import Estimate
 from surveys.models import Response, Survey, Wave, WaveState
 from surveys.results import Figure, WaveResults, wave_results
 from surveys.suppression import ItemKind, Reason, Thresholds
+from surveys.waves import waves_in_time
 
 
 @dataclass(frozen=True)
@@ -141,10 +142,8 @@ def _pick(results: WaveResults, spec: SeriesSpec) -> tuple[Figure | None, dict[i
 
 
 def _waves(session: Session, survey: Survey) -> list[Wave]:
-    return list(session.scalars(
-        select(Wave).where(Wave.survey_id == survey.id,
-                           Wave.state != WaveState.SCHEDULED.value)
-        .order_by(Wave.opens_on, Wave.number)))
+    """The opened waves of ``survey`` in the order of their dates (not of their numbers)."""
+    return waves_in_time(session, survey, opened=True)
 
 
 def survey_fingerprint(session: Session, survey: Survey) -> list[object]:
