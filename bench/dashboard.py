@@ -40,7 +40,8 @@ import crypto  # noqa: E402
 from integrity import create_app  # noqa: E402
 from integrity.auth.services import create_user  # noqa: E402
 from integrity.dashboard import kpis  # noqa: E402
-from integrity.dashboard.kpis import Dimension, Granularity, KpiQuery, UnitTree  # noqa: E402
+from integrity.dashboard.kpis import Dimension, Granularity, KpiQuery  # noqa: E402
+from integrity.dashboard.units import UnitTree  # noqa: E402
 from integrity.db import dispose, new_session  # noqa: E402
 from integrity.demo import load_channel, load_organisation  # noqa: E402
 from integrity.migrate import upgrade  # noqa: E402

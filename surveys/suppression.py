@@ -128,16 +128,20 @@ def suppressed(
     kind: ItemKind = ItemKind.INDEX,
     thresholds: Thresholds = Thresholds(),
     parent: Mapping[K, K] | None = None,
+    withheld: Mapping[K, Reason] | None = None,
 ) -> dict[K, Reason]:
     """The cells to withhold, each with its reason.
 
     `counts` maps every unit to its number of responses; `parent` maps a unit to the unit it
     belongs to, whose count is the total of its children; units without a parent add up to
-    the wave total. Ties between equally small cells go to the one listed first in `counts`.
+    the wave total. `withheld` holds cells already withheld for another reason (a figure of a
+    row withheld as a whole), which the rules take as withheld. Ties between equally small
+    cells go to the one listed first in `counts`.
     """
     k = thresholds.k(kind)
     groups = _groups(counts, parent or {})
     hidden: dict[K, Reason] = {unit: Reason.TOO_FEW for unit, n in counts.items() if n < k}
+    hidden.update(withheld or {})
     changed = True
     while changed:
         changed = False

@@ -269,3 +269,100 @@ def test_day_numbers_keep_the_order_of_days() -> None:
 def test_units_come_from_the_tree(db: Session, cases) -> None:
     names = list(db.scalars(select(OrgUnit.name).order_by(OrgUnit.name)))
     assert names == ["Agency A", "Post X", "Post Y", "Post Z"]
+
+
+@pytest.fixture
+def uneven(db: Session):
+    """Cells large enough to publish whose figures rest on fewer reports: Post X has 12
+    reports, 10 of them acknowledged (the other 2 are not due yet); Post Y has 30, 12 closed of
+    which 10 in scope; Post Z has 20, 15 closed in scope."""
+    channel = Channel(slug="uneven", name="Uneven")
+    db.add(channel)
+    db.flush()
+    agency = _unit(db, "Agency B", 0)
+    x, y, z = (_unit(db, name, staff, agency) for name, staff in
+               (("Post X", 40), ("Post Y", 60), ("Post Z", 30)))
+    d = date
+    for i in range(12):
+        _report(db, channel, d(2027, 6, 12), unit=x,
+                acknowledged=d(2027, 6, 13) if i < 10 else None)
+    for i in range(30):
+        closed = i < 12
+        _report(db, channel, d(2027, 4, 1), unit=y, acknowledged=d(2027, 4, 5),
+                feedback=d(2027, 4, 20) if closed else None,
+                closed=d(2027, 5, 1) if closed else None,
+                outcome=(None if not closed else "not_in_scope" if i >= 10
+                         else "substantiated" if i < 6 else "unsubstantiated"))
+    for i in range(20):
+        closed = i < 15
+        _report(db, channel, d(2027, 4, 1), unit=z, acknowledged=d(2027, 4, 3),
+                closed=d(2027, 5, 20) if closed else None,
+                outcome="unsubstantiated" if closed else None)
+    db.commit()
+    return {"x": x, "y": y, "z": z, "agency": agency}
+
+
+Q2 = KpiQuery(Granularity.QUARTER, date(2027, 4, 1), date(2027, 6, 30))
+
+
+def test_figures_resting_on_fewer_reports_than_their_cell_are_withheld_at_k_minus_one(
+        db: Session, uneven) -> None:
+    from integrity.dashboard.pages import kpi_csv
+
+    names = {uneven[n].id: n for n in ("x", "y", "z", "agency")}
+
+    def rows(threshold: int) -> dict[str, object]:
+        table = breakdown(db, Q2, Dimension.UNIT, TODAY, threshold)
+        return {names[int(row.key.split(":")[1])]: row for row in table.rows}
+
+    # k = 10: Post X's 10 acknowledged reports and Post Y's 10 closed in scope are enough.
+    shown = rows(10)
+    assert all(row.figures is not None for row in shown.values())
+    x, y = shown["x"].figures, shown["y"].figures
+    assert (x.acknowledged_in_time.part, x.acknowledged_in_time.whole) == (10, 10)
+    assert x.median_days_to_acknowledge == 1 and not x.withheld
+    assert (y.substantiated.part, y.substantiated.whole) == (6, 10)
+    assert y.outcomes["not_in_scope"] == 2
+    # k = 11: every cell still has 12 reports or more, but X's acknowledgement figures rest on
+    # 10 and Y's outcomes on 10: withheld. With the total shown, the agency's figure minus Z's
+    # would give X's back, so Z's acknowledgement share goes too; likewise Z's outcomes.
+    hidden = rows(11)
+    assert all(row.withheld is None for row in hidden.values())
+    x, y, z = (hidden[n].figures for n in ("x", "y", "z"))
+    assert x.received == 12 and x.acknowledged_in_time is None
+    assert x.median_days_to_acknowledge is None
+    assert x.withheld == {"acknowledged_in_time": Reason.TOO_FEW,
+                          "median_days_to_acknowledge": Reason.TOO_FEW}
+    assert z.acknowledged_in_time is None
+    assert z.withheld["acknowledged_in_time"] is Reason.COMPLEMENTARY
+    assert z.median_days_to_acknowledge == 2  # a median cannot be worked out from others
+    assert y.acknowledged_in_time.whole == 30
+    assert y.substantiated is None and y.outcomes is None
+    assert y.withheld["substantiated"] is Reason.TOO_FEW
+    assert z.substantiated is None and z.outcomes is None
+    assert z.withheld["substantiated"] is Reason.COMPLEMENTARY
+    assert x.substantiated.whole == 0  # nothing closed: no figure to hide
+    agency = hidden["agency"].figures
+    assert agency.acknowledged_in_time.whole == 60 and agency.substantiated.whole == 25
+    # The CSV and the scope of one unit withhold the same.
+    lines = kpi_csv(breakdown(db, Q2, Dimension.UNIT, TODAY, 11)).splitlines()
+    header = lines[0].split(",")
+    post_x = dict(zip(header, next(line for line in lines if line.startswith("Post X"))
+                      .split(","), strict=True))
+    assert post_x["reports"] == "12" and post_x["acknowledged_in_7_days"] == "withheld"
+    assert post_x["acknowledge_due"] == "withheld"
+    assert post_x["median_days_to_acknowledge"] == "withheld"
+    post_y = dict(zip(header, next(line for line in lines if line.startswith("Post Y"))
+                      .split(","), strict=True))
+    assert post_y["substantiated_share"] == "withheld" and post_y["not_in_scope"] == "withheld"
+    assert post_y["acknowledged_in_7_days"] == "30"
+    for threshold, expected in ((10, (10, 10)), (11, None)):
+        scoped = period_table(db, Q2.with_scope(Scope(Dimension.UNIT, uneven["x"].id)), TODAY,
+                              threshold)
+        figures = scoped.total.figures
+        ratio = figures.acknowledged_in_time
+        assert (None if ratio is None else (ratio.part, ratio.whole)) == expected
+        # The quarter holds all of them: it would give the scope's figure back.
+        quarter = scoped.row("2027-Q2").figures
+        assert quarter.received == 12
+        assert (quarter.acknowledged_in_time is None) == (expected is None)

@@ -31,9 +31,9 @@ from integrity.dashboard.campaigns import (
 )
 from integrity.dashboard.charts import render
 from integrity.dashboard.forms import KIND_NAMES, CampaignForm, FilterForm, choices
-from integrity.dashboard.kpis import UnitTree
 from integrity.dashboard.services import scope_choices, staff_by_unit_kind, unit_choices
 from integrity.dashboard.trends import latest_survey
+from integrity.dashboard.units import UnitTree
 from integrity.db import get_session
 from integrity.i18n import text_direction
 from integrity.models import Campaign, CampaignKind, Role, today

@@ -18,8 +18,8 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from integrity.audit import record
-from integrity.dashboard.kpis import UnitTree
 from integrity.dashboard.trends import Point, SurveyTrends, Trend, WaveInfo
+from integrity.dashboard.units import UnitTree
 from integrity.models import Campaign, CampaignKind, OrgUnit, User
 from integrity.reporting.models import Report
 from surveys import estimates

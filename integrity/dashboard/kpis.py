@@ -8,14 +8,17 @@ histograms counted the same way, so they add up too. Deadlines follow the deadli
 time means by the same day 3 months after the acknowledgement (or after day 7).
 
 Breakdown cells with too few reports are withheld, with complementary cells, by the same
-rules as survey figures (surveys.suppression).
+rules as survey figures (surveys.suppression). A figure that rests on fewer reports than its
+cell (the deadlines met, out of the reports due; the medians; the outcomes of the closed
+reports in scope) is withheld on its own when those reports are too few, with the same
+complementary cells, so that no total minus the published cells gives it back.
 """
 
 from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -25,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS
 from integrity.dashboard.sqldates import DateSql
-from integrity.models import Category, Channel, OrgUnit
+from integrity.dashboard.units import UnitTree
+from integrity.models import Category, Channel
 from integrity.reporting.models import Message, Outcome, Report, Sender, Status
 from surveys.suppression import ItemKind, Reason, Thresholds, suppressed
 
@@ -257,69 +261,6 @@ def count_reports(session: Session, query: KpiQuery, today: date, group: Mapping
     return tallies
 
 
-# --- the organisation ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnitNode:
-    id: int
-    parent_id: int | None
-    name: str
-    headcount: int
-
-
-class UnitTree:
-    """The organisational units, for subtrees, headcounts and roll-ups."""
-
-    def __init__(self, nodes: Iterable[UnitNode]) -> None:
-        self.nodes = {node.id: node for node in nodes}
-        self.children: dict[int | None, list[int]] = {}
-        for node in sorted(self.nodes.values(), key=lambda n: n.name):
-            parent = node.parent_id if node.parent_id in self.nodes else None
-            self.children.setdefault(parent, []).append(node.id)
-
-    @classmethod
-    def load(cls, session: Session) -> UnitTree:
-        rows = session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name,
-                                      OrgUnit.headcount))
-        return cls(UnitNode(uid, parent, name, headcount or 0)
-                   for uid, parent, name, headcount in rows)
-
-    def subtree(self, unit_id: int) -> set[int]:
-        found, todo = set(), [unit_id]
-        while todo:
-            current = todo.pop()
-            if current not in found:
-                found.add(current)
-                todo.extend(self.children.get(current, []))
-        return found
-
-    def headcount(self, unit_id: int | None = None) -> int:
-        """Staff of a unit and every unit under it; of the whole organisation for None."""
-        ids = self.subtree(unit_id) if unit_id is not None else set(self.nodes)
-        return sum(self.nodes[uid].headcount for uid in ids if uid in self.nodes)
-
-    def ancestors(self, unit_id: int) -> list[int]:
-        """The unit and every unit above it."""
-        chain: list[int] = []
-        current: int | None = unit_id
-        while current is not None and current in self.nodes and current not in chain:
-            chain.append(current)
-            current = self.nodes[current].parent_id
-        return chain
-
-    def depth(self, unit_id: int) -> int:
-        return len(self.ancestors(unit_id)) - 1
-
-    def ordered(self, root: int | None = None) -> list[int]:
-        """Units depth first, siblings by name."""
-        result: list[int] = []
-        for child in self.children.get(root, []):
-            result.append(child)
-            result.extend(self.ordered(child))
-        return result
-
-
 # --- from counts to figures ------------------------------------------------------------------
 
 
@@ -352,39 +293,78 @@ def median(histogram: Mapping[int, int]) -> float | None:
     return (found[0] + found[1]) / 2
 
 
+class Measure(enum.StrEnum):
+    """A figure that rests on only some of its cell's reports, withheld on its own."""
+
+    ACKNOWLEDGED = "acknowledged_in_time"  # of the reports due for acknowledgement
+    DAYS_TO_ACKNOWLEDGE = "median_days_to_acknowledge"  # of the acknowledged reports
+    FEEDBACK = "feedback_in_time"  # of the reports due for feedback
+    DAYS_TO_CLOSE = "median_days_to_close"  # of the closed reports
+    SUBSTANTIATED = "substantiated"  # and the outcomes: of the closed reports in scope
+
+
+# A median cannot be worked out from other medians: only its own count decides.
+MEDIANS = (Measure.DAYS_TO_ACKNOWLEDGE, Measure.DAYS_TO_CLOSE)
+
+
+def _in_scope(tally: Tally) -> int:
+    return tally.closed - tally.outcomes.get(Outcome.NOT_IN_SCOPE.value, 0)
+
+
+def base(tally: Tally, measure: Measure) -> int:
+    """The number of reports ``measure`` is computed from."""
+    return {
+        Measure.ACKNOWLEDGED: tally.acknowledge_due,
+        Measure.DAYS_TO_ACKNOWLEDGE: sum(tally.days_to_acknowledge.values()),
+        Measure.FEEDBACK: tally.feedback_due,
+        Measure.DAYS_TO_CLOSE: sum(tally.days_to_close.values()),
+        Measure.SUBSTANTIATED: _in_scope(tally),
+    }[measure]
+
+
 @dataclass(frozen=True)
 class Figures:
-    """What the dashboard shows of one cell."""
+    """What the dashboard shows of one cell; a figure in ``withheld`` is None."""
 
     received: int
     per_100_staff: float | None
-    acknowledged_in_time: Ratio
+    acknowledged_in_time: Ratio | None
     median_days_to_acknowledge: float | None
-    feedback_in_time: Ratio
+    feedback_in_time: Ratio | None
     median_days_to_close: float | None
     closed: int
-    outcomes: dict[str, int]
-    substantiated: Ratio
+    outcomes: dict[str, int] | None  # withheld with the substantiated share
+    substantiated: Ratio | None
     came_back: Ratio
     open: int
     overdue: int
+    withheld: dict[str, Reason] = field(default_factory=dict)  # measure -> why
 
 
-def figures(tally: Tally, headcount: int | None) -> Figures:
-    in_scope = tally.closed - tally.outcomes.get(Outcome.NOT_IN_SCOPE.value, 0)
+def figures(tally: Tally, headcount: int | None,
+            withheld: Mapping[Measure, Reason] | None = None) -> Figures:
+    hidden = dict(withheld or {})
+    shown = {measure: measure not in hidden for measure in Measure}
     return Figures(
         received=tally.received,
         per_100_staff=100 * tally.received / headcount if headcount else None,
-        acknowledged_in_time=Ratio(tally.acknowledged_in_time, tally.acknowledge_due),
-        median_days_to_acknowledge=median(tally.days_to_acknowledge),
-        feedback_in_time=Ratio(tally.feedback_in_time, tally.feedback_due),
-        median_days_to_close=median(tally.days_to_close),
+        acknowledged_in_time=Ratio(tally.acknowledged_in_time, tally.acknowledge_due)
+        if shown[Measure.ACKNOWLEDGED] else None,
+        median_days_to_acknowledge=median(tally.days_to_acknowledge)
+        if shown[Measure.DAYS_TO_ACKNOWLEDGE] else None,
+        feedback_in_time=Ratio(tally.feedback_in_time, tally.feedback_due)
+        if shown[Measure.FEEDBACK] else None,
+        median_days_to_close=median(tally.days_to_close)
+        if shown[Measure.DAYS_TO_CLOSE] else None,
         closed=tally.closed,
-        outcomes={outcome: tally.outcomes.get(outcome, 0) for outcome in OUTCOMES},
-        substantiated=Ratio(sum(tally.outcomes.get(o, 0) for o in SUBSTANTIATED), in_scope),
+        outcomes={outcome: tally.outcomes.get(outcome, 0) for outcome in OUTCOMES}
+        if shown[Measure.SUBSTANTIATED] else None,
+        substantiated=Ratio(sum(tally.outcomes.get(o, 0) for o in SUBSTANTIATED),
+                            _in_scope(tally)) if shown[Measure.SUBSTANTIATED] else None,
         came_back=Ratio(tally.came_back, tally.received),
         open=tally.open,
         overdue=tally.overdue,
+        withheld={measure.value: reason for measure, reason in hidden.items()},
     )
 
 
@@ -412,23 +392,60 @@ class KpiTable:
         return next((r for r in self.rows if r.key == key), None)
 
 
-def _withhold(counts: dict[Any, int], parent: dict[Any, Any], threshold: int
-              ) -> dict[Any, Reason]:
+def _withhold(counts: dict[Any, int], parent: dict[Any, Any], threshold: int,
+              withheld: Mapping[Any, Reason] | None = None) -> dict[Any, Reason]:
     thresholds = Thresholds(index=threshold, distribution=threshold, sensitive=threshold)
-    return suppressed(counts, kind=ItemKind.DISTRIBUTION, thresholds=thresholds, parent=parent)
+    return suppressed(counts, kind=ItemKind.DISTRIBUTION, thresholds=thresholds, parent=parent,
+                      withheld=withheld)
+
+
+def _measures_withheld(cells: Mapping[str, Tally], total: Tally, parent: dict[str, str],
+                       rows: Mapping[str, Reason], total_withheld: Mapping[Measure, Reason],
+                       threshold: int) -> dict[str, dict[Measure, Reason]]:
+    """The measures to withhold in each cell not withheld as a whole.
+
+    Each measure is suppressed on its own counts, over the same tree as the cells, taking the
+    rows withheld as a whole (and the total, where the scope withholds it) as withheld. A
+    measure of no report at all has no value to hide.
+    """
+    found: dict[str, dict[Measure, Reason]] = {key: {} for key in cells}
+    for measure in Measure:
+        counts = {TOTAL: base(total, measure)}
+        counts.update({key: base(tally, measure) for key, tally in cells.items()})
+        if measure in MEDIANS:
+            hidden = {key: Reason.TOO_FEW for key, n in counts.items() if n < threshold}
+        else:
+            already = dict(rows)
+            if measure in total_withheld:
+                already[TOTAL] = total_withheld[measure]
+            hidden = _withhold(counts, parent, threshold, already)
+        for key in cells:
+            if key in hidden and key not in rows and counts[key] > 0:
+                found[key][measure] = hidden[key]
+    return found
+
+
+@dataclass(frozen=True)
+class _ScopeShown:
+    """How much of the scope its breakdown shows: nothing (``reason``), or all but some
+    measures."""
+
+    reason: Reason | None
+    measures: dict[Measure, Reason]
 
 
 def _scope_withheld(session: Session, query: KpiQuery, today: date, threshold: int,
-                    units: UnitTree) -> Reason | None:
-    """Why the scope's figures must not be shown at all: it is withheld in its breakdown."""
+                    units: UnitTree) -> _ScopeShown:
+    """What of the scope's figures must not be shown: what its breakdown withholds."""
     scope = query.scope
     if scope is None:
-        return None
+        return _ScopeShown(None, {})
     table = breakdown(session, query.with_scope(None), scope.dimension, today, threshold, units)
     row = table.row(scope.key)
     if row is None:
-        return Reason.TOO_FEW if threshold > 0 else None
-    return row.withheld
+        return _ScopeShown(Reason.TOO_FEW if threshold > 0 else None, {})
+    measures = row.figures.withheld if row.figures else {}
+    return _ScopeShown(row.withheld, {Measure(m): r for m, r in measures.items()})
 
 
 def _headcount(query: KpiQuery, units: UnitTree) -> int | None:
@@ -461,18 +478,24 @@ def period_table(session: Session, query: KpiQuery, today: date, threshold: int,
         total.add(tally)
     headcount = _headcount(query, units)
     hidden: dict[Any, Reason] = {}
-    scope_reason = _scope_withheld(session, query, today, threshold, units)
+    measures: dict[str, dict[Measure, Reason]] = {}
+    scope = _scope_withheld(session, query, today, threshold, units)
+    scope_reason = scope.reason
     if query.scope is not None:
+        cells = {p.key: t for p, t in per_period.items()}
+        parent = {key: TOTAL for key in cells}
         counts: dict[Any, int] = {TOTAL: total.received}
-        counts.update({p.key: t.received for p, t in per_period.items()})
-        hidden = _withhold(counts, {p.key: TOTAL for p in per_period}, threshold)
+        counts.update({key: t.received for key, t in cells.items()})
+        hidden = _withhold(counts, parent, threshold)
+        measures = _measures_withheld(cells, total, parent, hidden, scope.measures, threshold)
     rows = []
     for period in sorted(per_period):
         reason = scope_reason or hidden.get(period.key)
         rows.append(Row(period.key, period.label, None if reason else
-                        figures(per_period[period], headcount), reason))
-    total_row = Row(TOTAL, "", None if scope_reason else figures(total, headcount),
-                    scope_reason)
+                        figures(per_period[period], headcount, measures.get(period.key)),
+                        reason))
+    total_row = Row(TOTAL, "", None if scope_reason else
+                    figures(total, headcount, scope.measures), scope_reason)
     return KpiTable(query, "periods", rows, total_row, threshold, scope_reason)
 
 
@@ -528,14 +551,16 @@ def breakdown(session: Session, query: KpiQuery, dimension: Dimension, today: da
     counts: dict[Any, int] = {TOTAL: total.received}
     counts.update({key: tally.received for key, tally in cells.items()})
     hidden = _withhold(counts, parent, threshold)
-    scope_reason = _scope_withheld(session, query, today, threshold, units)
+    scope_shown = _scope_withheld(session, query, today, threshold, units)
+    scope_reason = scope_shown.reason
+    measures = _measures_withheld(cells, total, parent, hidden, scope_shown.measures, threshold)
     rows = []
     for key in order:
         reason = scope_reason or hidden.get(key)
         headcount = (units.headcount(int(key.split(":")[1])) or None
                      if dimension is Dimension.UNIT and not key.endswith(NOT_GIVEN) else None)
-        rows.append(Row(key, labels[key], None if reason else figures(cells[key], headcount),
-                        reason, depth.get(key, 0)))
-    total_row = Row(TOTAL, "", None if scope_reason else figures(total, _headcount(query, units)),
-                    scope_reason)
+        rows.append(Row(key, labels[key], None if reason else
+                        figures(cells[key], headcount, measures[key]), reason, depth.get(key, 0)))
+    total_row = Row(TOTAL, "", None if scope_reason else
+                    figures(total, _headcount(query, units), scope_shown.measures), scope_reason)
     return KpiTable(query, dimension.value, rows, total_row, threshold, scope_reason)

@@ -29,7 +29,7 @@ from integrity.dashboard import kpis
 from integrity.dashboard.cache import cached, fingerprint
 from integrity.dashboard.campaigns import CampaignEffects, spans
 from integrity.dashboard.charts import Chart, Series, Span
-from integrity.dashboard.kpis import Dimension, Figures, KpiQuery, KpiTable, Ratio, UnitTree
+from integrity.dashboard.kpis import Dimension, Figures, KpiQuery, KpiTable, Ratio
 from integrity.dashboard.trends import (
     SurveyTrends,
     Trend,
@@ -40,6 +40,7 @@ from integrity.dashboard.trends import (
     survey_fingerprint,
     survey_trends,
 )
+from integrity.dashboard.units import UnitTree
 from integrity.models import OrgUnit
 from integrity.reporting.models import Message, Report
 from surveys.models import Response, Survey, Wave, WaveState
@@ -158,8 +159,8 @@ def campaign_spans(session: Session) -> tuple[Span, ...]:
 # --- formatting ----------------------------------------------------------------------------
 
 
-def percent(ratio: Ratio) -> str:
-    return "–" if ratio.value is None else f"{100 * ratio.value:.0f} %"
+def percent(ratio: Ratio | None) -> str:
+    return "–" if ratio is None or ratio.value is None else f"{100 * ratio.value:.0f} %"
 
 
 def number(value: float | None, digits: int = 1) -> str:
@@ -229,10 +230,10 @@ def deadlines_chart(table: KpiTable, spans_: Sequence[Span]) -> Chart:
     labels = tuple(row.label for row in table.rows)
 
     def share(row: kpis.Row, name: str) -> float | None:
-        if row.figures is None:
+        ratio = getattr(row.figures, name) if row.figures else None
+        if ratio is None or ratio.value is None:
             return None
-        value = getattr(row.figures, name).value
-        return None if value is None else 100 * value
+        return 100 * ratio.value
 
     series = (Series(_("Acknowledged within 7 days"),
                      tuple(share(r, "acknowledged_in_time") for r in table.rows)),
@@ -305,15 +306,25 @@ def _kpi_cells(f: Figures | None) -> list[object]:
     if f is None:
         return [WITHHELD] * len(KPI_HEADER)
 
-    def share(ratio: Ratio) -> object:
-        return "" if ratio.value is None else round(ratio.value, 4)
+    def shown(value: object) -> object:
+        return "" if value is None else value
 
-    return [f.received, "" if f.per_100_staff is None else round(f.per_100_staff, 3),
-            f.acknowledged_in_time.part, f.acknowledged_in_time.whole,
-            "" if f.median_days_to_acknowledge is None else f.median_days_to_acknowledge,
-            f.feedback_in_time.part, f.feedback_in_time.whole,
-            "" if f.median_days_to_close is None else f.median_days_to_close, f.closed,
-            *(f.outcomes[o] for o in kpis.OUTCOMES), share(f.substantiated),
+    def counts(ratio: Ratio | None) -> list[object]:
+        return [WITHHELD, WITHHELD] if ratio is None else [ratio.part, ratio.whole]
+
+    def median(name: str, value: float | None) -> object:
+        return WITHHELD if name in f.withheld else shown(value)
+
+    s = f.substantiated
+    outcomes = ([WITHHELD] * len(kpis.OUTCOMES) if f.outcomes is None
+                else [f.outcomes[o] for o in kpis.OUTCOMES])
+    return [f.received, shown(None if f.per_100_staff is None else round(f.per_100_staff, 3)),
+            *counts(f.acknowledged_in_time),
+            median(kpis.Measure.DAYS_TO_ACKNOWLEDGE, f.median_days_to_acknowledge),
+            *counts(f.feedback_in_time),
+            median(kpis.Measure.DAYS_TO_CLOSE, f.median_days_to_close), f.closed,
+            *outcomes,
+            WITHHELD if s is None else shown(None if s.value is None else round(s.value, 4)),
             f.came_back.part, f.open, f.overdue]
 
 

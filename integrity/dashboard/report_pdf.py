@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from integrity.dashboard import kpis, pages
 from integrity.dashboard.campaigns import CampaignEffects, campaign_effects
 from integrity.dashboard.charts import Chart, Span, draw_into, drawing_lock
-from integrity.dashboard.kpis import Dimension, KpiQuery, Ratio, UnitTree
+from integrity.dashboard.kpis import Dimension, KpiQuery, Ratio
 from integrity.dashboard.trends import SurveyTrends
+from integrity.dashboard.units import UnitTree
 from integrity.models import Campaign
 from surveys.models import Survey
 from surveys.suppression import Thresholds
@@ -108,12 +109,16 @@ def _kpi_rows(table: kpis.KpiTable) -> list[list[str]]:
             rows.append([label] + [_("withheld")] + [""] * 8)
             continue
 
-        def share(ratio: Ratio) -> str:
-            return pages.percent(ratio)
+        def share(ratio: Ratio | None) -> str:
+            return _("withheld") if ratio is None else pages.percent(ratio)
 
+        days_to_acknowledge, days_to_close = (
+            _("withheld") if name in f.withheld else pages.number(value)
+            for name, value in (("median_days_to_acknowledge", f.median_days_to_acknowledge),
+                                ("median_days_to_close", f.median_days_to_close)))
         rows.append([label, str(f.received), pages.number(f.per_100_staff),
-                     share(f.acknowledged_in_time), pages.number(f.median_days_to_acknowledge),
-                     share(f.feedback_in_time), pages.number(f.median_days_to_close),
+                     share(f.acknowledged_in_time), days_to_acknowledge,
+                     share(f.feedback_in_time), days_to_close,
                      share(f.substantiated), share(f.came_back), f"{f.open} / {f.overdue}"])
     return rows
 

@@ -35,7 +35,7 @@ def staff_by_unit_kind(session: Session) -> list[KindCount]:
 
 def unit_choices(session: Session) -> list[tuple[int, str]]:
     """Every unit, depth first, indented by its depth (for lists of checkboxes and selects)."""
-    from integrity.dashboard.kpis import UnitTree
+    from integrity.dashboard.units import UnitTree
 
     tree = UnitTree.load(session)
     return [(uid, "\u2003" * tree.depth(uid) + tree.nodes[uid].name) for uid in tree.ordered()]
