@@ -352,3 +352,25 @@ def test_waves_go_by_date_and_are_compared_with_the_closed_wave_before(
     chart = client.get(f"/dashboard/charts/trend.svg?survey={survey.id}"
                        "&series=reporting_climate").get_data(as_text=True)
     assert chart.index("Wave 1") < chart.index("Wave 3") < chart.index("Wave 2")
+
+
+def test_an_open_wave_is_marked_provisional_on_pages_and_charts(
+        app, db: Session, surveyed, make_account) -> None:
+    survey = surveyed["survey"]
+    wave = Wave(survey_id=survey.id, number=3, opens_on=date(2027, 9, 1),
+                closes_on=date(2027, 9, 30), state="open")
+    db.add(wave)
+    db.commit()
+    client = app.test_client()
+    _sign_in(client, make_account(Role.MANAGER))
+    trends = client.get(f"/dashboard/trends?survey={survey.id}").get_data(as_text=True)
+    assert "A wave still open is provisional" in trends
+    assert "“prefer not to say” is left out of the base" in trends  # awareness, a yes/no share
+    chart = client.get(f"/dashboard/charts/trend.svg?survey={survey.id}"
+                       "&series=reporting_climate").get_data(as_text=True)
+    assert "(still open)" in chart
+    page = client.get(f"/dashboard/surveys/waves/{wave.id}").get_data(as_text=True)
+    assert "This wave is still open" in page
+    assert "Changes are measured from wave 2 (opened 2027-05-03)" in page
+    closed = client.get(f"/dashboard/surveys/waves/{surveyed['waves'][1].id}")
+    assert 'id="wave-reading-note"' not in closed.get_data(as_text=True)

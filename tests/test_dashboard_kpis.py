@@ -366,3 +366,67 @@ def test_figures_resting_on_fewer_reports_than_their_cell_are_withheld_at_k_minu
         quarter = scoped.row("2027-Q2").figures
         assert quarter.received == 12
         assert (quarter.acknowledged_in_time is None) == (expected is None)
+
+
+def test_overdue_means_a_deadline_still_unmet_today(db: Session) -> None:
+    """A late acknowledgement already made is not overdue; a report on its 7th day is not
+    overdue yet; feedback missing after its deadline is; a closed report never is."""
+    channel = Channel(slug="late", name="Late")
+    db.add(channel)
+    db.flush()
+
+    def day(days_ago: int) -> date:
+        return TODAY - timedelta(days=days_ago)
+
+    expected = {
+        "acknowledged late, feedback not due yet": (False, dict(
+            created=day(20), acknowledged=day(10))),
+        "not acknowledged on day 10": (True, dict(created=day(10))),
+        "not acknowledged on day 7": (False, dict(created=day(7))),
+        "not acknowledged on day 8": (True, dict(created=day(8))),
+        "no feedback a day after its deadline": (True, dict(
+            created=date(2027, 3, 1), acknowledged=date(2027, 3, 14))),
+        "no feedback on its last day": (False, dict(
+            created=date(2027, 3, 5), acknowledged=date(2027, 3, 15))),
+        "feedback given late": (False, dict(
+            created=date(2027, 1, 4), acknowledged=date(2027, 1, 20),
+            feedback=date(2027, 5, 2))),
+        "closed without feedback": (False, dict(
+            created=date(2027, 1, 4), acknowledged=date(2027, 1, 5), closed=date(2027, 2, 1),
+            outcome="unsubstantiated")),
+    }
+    for _, facts in expected.values():
+        _report(db, channel, facts.pop("created"), **facts)
+    db.commit()
+    total = period_table(db, KpiQuery(Granularity.QUARTER, date(2027, 1, 1),
+                                      date(2027, 6, 30)), TODAY, threshold=1).total.figures
+    assert total.open == 7
+    assert total.overdue == sum(overdue for overdue, _ in expected.values()) == 3
+
+
+def test_pages_say_which_periods_are_provisional_and_where_per_staff_is_empty(
+        app, db: Session, cases, make_account) -> None:
+    import csv
+    import io
+
+    from integrity.models import Role
+    from tests.test_access import _sign_in
+
+    client = app.test_client()
+    _sign_in(client, make_account(Role.MANAGER))
+    args = "granularity=quarter&start=2026-10&end=2027-06"
+    page = client.get(f"/dashboard/?{args}&dimension=category").get_data(as_text=True)
+    # 2026 Q4 and 2027 Q1 and Q2 still have open cases: marked, and the mark explained.
+    assert 'id="provisional-note"' in page
+    periods = page[page.index('id="periods"'):page.index('id="outcomes"')]
+    assert periods.count('class="provisional"') == 3
+    assert 'id="per-staff-note"' in page
+    assert 'id="per-staff-note"' not in client.get(f"/dashboard/?{args}&dimension=unit"
+                                                   ).get_data(as_text=True)
+    chart = client.get(f"/dashboard/charts/reports.svg?{args}").get_data(as_text=True)
+    assert "2027 Q2*" in chart and "provisional" in chart
+    # Per 100 staff has no value for a channel: an empty CSV cell, not a quote or a dash.
+    exported = client.get(f"/dashboard/export/breakdown.csv?{args}&dimension=channel")
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True), newline="")))
+    channel = next(row for row in rows if row["channel"] == "KPI channel")
+    assert channel["reports"] == "12" and channel["per_100_staff"] == ""

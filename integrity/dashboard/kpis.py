@@ -378,6 +378,11 @@ class Row:
     withheld: Reason | None = None
     depth: int = 0
 
+    @property
+    def provisional(self) -> bool:
+        """Some of its cases are still open, so its figures will still change."""
+        return self.figures is not None and self.figures.open > 0
+
 
 @dataclass(frozen=True)
 class KpiTable:

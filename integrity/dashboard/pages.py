@@ -212,9 +212,25 @@ def _visible(spans_: Iterable[Span], starts: Sequence[date], ends: Sequence[date
     return tuple(s for s in spans_ if s.ends_on >= starts[0] and s.starts_on <= ends[-1])
 
 
+PROVISIONAL_MARK = "*"
+
+
+def _period_labels(table: KpiTable) -> tuple[str, ...]:
+    """The periods' labels, those with cases still open marked as provisional."""
+    return tuple(row.label + (PROVISIONAL_MARK if row.provisional else "")
+                 for row in table.rows)
+
+
+def _provisional_note(table: KpiTable) -> str:
+    if not any(row.provisional for row in table.rows):
+        return ""
+    return " " + _("%(mark)s provisional: some of the period's cases are still open.",
+                   mark=PROVISIONAL_MARK)
+
+
 def reports_chart(table: KpiTable, spans_: Sequence[Span]) -> Chart:
     starts, ends = _period_bounds(table)
-    labels = tuple(row.label for row in table.rows)
+    labels = _period_labels(table)
     series = (Series(str(_l("Reports received")),
                      tuple(float(r.figures.received) if r.figures else None
                            for r in table.rows)),)
@@ -222,12 +238,13 @@ def reports_chart(table: KpiTable, spans_: Sequence[Span]) -> Chart:
     title = _("Reports received per quarter") if table.query.granularity == "quarter" else _(
         "Reports received per month")
     return Chart("bar", title, _("Reports"), labels, starts, ends, series, shown, None,
-                 _alt(_("Bar chart"), title, labels, series, shown), (_("campaign"),))
+                 _alt(_("Bar chart"), title, labels, series, shown) + _provisional_note(table),
+                 (_("campaign"),))
 
 
 def deadlines_chart(table: KpiTable, spans_: Sequence[Span]) -> Chart:
     starts, ends = _period_bounds(table)
-    labels = tuple(row.label for row in table.rows)
+    labels = _period_labels(table)
 
     def share(row: kpis.Row, name: str) -> float | None:
         ratio = getattr(row.figures, name) if row.figures else None
@@ -242,7 +259,8 @@ def deadlines_chart(table: KpiTable, spans_: Sequence[Span]) -> Chart:
     shown = _visible(spans_, starts, ends)
     title = _("Deadlines met (per cent of the reports due)")
     return Chart("line", title, _("Per cent"), labels, starts, ends, series, shown, 100,
-                 _alt(_("Line chart"), title, labels, series, shown, " %"), (_("campaign"),))
+                 _alt(_("Line chart"), title, labels, series, shown, " %")
+                 + _provisional_note(table), (_("campaign"),))
 
 
 def _estimate_parts(figures: Sequence[Figure | None]) -> tuple[tuple[float | None, ...], ...]:
@@ -256,8 +274,12 @@ def _estimate_parts(figures: Sequence[Figure | None]) -> tuple[tuple[float | Non
 
 
 def trend_chart(trend: Trend, spans_: Sequence[Span]) -> Chart:
+    # Waves stand in the order of their dates, so the month goes under each number; a wave
+    # still open is marked, its figures are not final.
     labels = tuple(_("Wave %(number)d", number=p.wave.number) + "\n"
-                   + p.wave.opens_on.strftime("%Y-%m") for p in trend.points)
+                   + p.wave.opens_on.strftime("%Y-%m")
+                   + ("\n(" + _("still open") + ")" if p.wave.state == WaveState.OPEN.value else "")
+                   for p in trend.points)
     starts = tuple(p.wave.opens_on for p in trend.points)
     ends = tuple(p.wave.closes_on for p in trend.points)
     values, lows, highs = _estimate_parts([p.overall for p in trend.points])
