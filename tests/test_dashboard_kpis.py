@@ -430,3 +430,30 @@ def test_pages_say_which_periods_are_provisional_and_where_per_staff_is_empty(
     rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True), newline="")))
     channel = next(row for row in rows if row["channel"] == "KPI channel")
     assert channel["reports"] == "12" and channel["per_100_staff"] == ""
+
+
+@pytest.mark.parametrize("settings_overrides", [{"survey_min_responses": 10},
+                                                {"survey_min_responses": 11}])
+def test_the_breakdown_page_withholds_figures_resting_on_too_few_reports(
+        app, db: Session, uneven, make_account, settings_overrides) -> None:
+    import re
+
+    from integrity.models import Role
+    from tests.test_access import _sign_in
+
+    client = app.test_client()
+    _sign_in(client, make_account(Role.MANAGER))
+    page = client.get("/dashboard/?granularity=quarter&start=2027-04&end=2027-06"
+                      "&dimension=unit").get_data(as_text=True)
+    breakdown_html = page[page.index('id="breakdown"'):]
+    row = re.search(r"Post X</th>(.*?)</tr>", breakdown_html, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    assert cells[0] == "12"  # the cell itself is shown either way
+    outcomes = page[page.index('id="outcomes"'):page.index('id="breakdown"')]
+    if settings_overrides["survey_min_responses"] == 10:
+        assert "100 %" in cells[2] and "withheld" not in row
+    else:
+        assert "withheld" in cells[2] and "(10/10)" not in row
+        assert "withheld" in cells[3]  # the median of the 10 acknowledged reports
+    # Over the whole organisation the quarter is shown in full, outcomes included.
+    assert "withheld" not in outcomes
