@@ -225,7 +225,8 @@ def demo() -> None:
         with os.fdopen(fd, "w") as handle:
             handle.write(dump_key_file(demo_data.DEMO_INSPECTOR_KEY, "demo inspector (public)"))
     click.echo("Demo data is loaded.")
-    click.echo(f"The demo inspector's key file (demo reports are not secret): {key_file}")
+    click.echo("The demo inspector's key opens with the demo passphrase at sign-in; the same key "
+               f"for `integrity decrypt` (demo reports are not secret): {key_file}")
     click.echo("Demo accounts (see README.md):")
     for account in demo_data.DEMO_ACCOUNTS:
         line = f"  {account.role.value:<9} {account.email:<24} {account.password}"
