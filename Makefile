@@ -1,4 +1,5 @@
 # make run   -> install everything, create the database with demo data, serve on :8080
+#               (PORT=8091 make run serves on :8091, HOST=0.0.0.0 on every address)
 # make test  -> install everything (Chromium too, when root) and run the whole suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -34,7 +35,7 @@ translations: $(VENV)/.installed
 
 run: install
 	$(BIN)/integrity init
-	$(BIN)/integrity demo
+	$(BIN)/integrity demo --host $(HOST) --port $(PORT)
 	$(BIN)/integrity serve --host $(HOST) --port $(PORT)
 
 chromium:

@@ -26,9 +26,16 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-def _app() -> Flask:
+def _app(settings: Settings | None = None) -> Flask:
     try:
-        return create_app(_settings())
+        return create_app(settings or _settings())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _served_settings(host: str, port: int) -> Settings:
+    try:
+        return Settings.for_server(host, port)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -81,7 +88,7 @@ def serve(host: str, port: int, workers: int, threads: int,
     """Serve the application with gunicorn (the production server)."""
     from integrity.server import serve as run_server
 
-    app = _app()
+    app = _app(_served_settings(host, port))
     settings: Settings = app.extensions["integrity.settings"]
     if with_scheduler is None:
         with_scheduler = settings.database_url.startswith("sqlite")
@@ -209,29 +216,40 @@ def user_invite(role: str, email: str, name: str) -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address `integrity serve` will listen on, for the links printed.")
+@click.option("--port", default=8080, show_default=True, type=int,
+              help="The port `integrity serve` will listen on, for the links printed.")
+def demo(host: str, port: int) -> None:
     """Load demo data (fixed, published credentials: never on a real installation)."""
     from integrity import demo as demo_data
+    from surveys.demo import DEMO_CODE_UNIT, DEMO_CODES
 
-    app = _app()
+    app = _app(_served_settings(host, port))
+    settings: Settings = app.extensions["integrity.settings"]
     with _session(app) as session:
         created = demo_data.load(session, app.extensions["integrity.hasher"])
         session.commit()
-    key_file = app.extensions["integrity.settings"].data_dir / "demo-inspector.key"
+    key_file = settings.data_dir / "demo-inspector.key"
     if not key_file.exists():
         from crypto import dump_key_file
 
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(dump_key_file(demo_data.DEMO_INSPECTOR_KEY, "demo inspector (public)"))
+    site = settings.public_url.rstrip("/")
     click.echo("Demo data is loaded.")
-    click.echo(f"The demo inspector's key file (demo reports are not secret): {key_file}")
-    click.echo("Demo accounts (see README.md):")
+    click.echo(f"Reporters (no account): {site}/")
+    click.echo(f"Staff sign in at {site}/staff/login with (see README.md):")
     for account in demo_data.DEMO_ACCOUNTS:
         line = f"  {account.role.value:<9} {account.email:<24} {account.password}"
         if account.totp_secret:
             line += f"  TOTP key {account.totp_secret}"
         click.echo(line + ("" if account in created else "  (already present)"))
+    click.echo("The demo inspector's key opens with the demo passphrase at sign-in; the same key "
+               f"for `integrity decrypt` (demo reports are not secret): {key_file}")
+    click.echo(f"Survey respondents answer at {site}/survey with a demo access code, each "
+               f"usable once (unit: {DEMO_CODE_UNIT}): {DEMO_CODES[0]} to {DEMO_CODES[-1]}")
 
 
 @main.group()

@@ -33,6 +33,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path.cwd() / "data")
     database_url: str = ""
     secret_key: str = ""
+    # Without INTEGRITY_PUBLIC_URL, `integrity serve` uses the address it listens on.
     public_url: str = "http://127.0.0.1:8080"
     onion_url: str = ""
     # Outgoing mail (survey codes, notifications to staff).
@@ -93,6 +94,16 @@ class Settings:
         values.update(overrides)
         return cls(**values).resolved()
 
+    @classmethod
+    def for_server(cls, host: str, port: int,
+                   environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings for a server listening on ``host``:``port``: unless INTEGRITY_PUBLIC_URL
+        says otherwise, set-up links, posters and survey slips point at that server."""
+        environ = os.environ if environ is None else environ
+        if environ.get("INTEGRITY_PUBLIC_URL"):
+            return cls.from_env(environ)
+        return cls.from_env(environ, public_url=served_url(host, port))
+
     def resolved(self) -> Settings:
         """Fill the defaults that depend on other settings and check ranges."""
         data_dir = Path(self.data_dir).expanduser().resolve()
@@ -128,6 +139,17 @@ class Settings:
                 f"No secret key: set INTEGRITY_SECRET_KEY or run 'integrity init' to create {path}"
             )
         return path.read_text().strip()
+
+
+def served_url(host: str, port: int) -> str:
+    """The address of a server listening on ``host``:``port``, as a browser on this machine
+    reaches it (a server listening on every address is reached on the loopback one)."""
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0"):  # noqa: S104 (an address to name, not one to bind)
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def ensure_secret_key(settings: Settings) -> Path | None:

@@ -164,17 +164,35 @@ def load_accounts(session: Session, hasher: Hasher) -> list[DemoAccount]:
 DEMO_INSPECTOR_KEY = KeyPair.from_secret_key(bytes.fromhex("d3" * 32))
 
 
-def load_inspector_key(session: Session, channel: Channel) -> None:
-    """Give the demo inspector its (published) key and make it a recipient of the channel."""
-    email = next(a.email for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
-    inspector = session.scalar(select(User).where(User.email == email))
+def load_inspector_key(session: Session, hasher: Hasher, channel: Channel) -> None:
+    """Give the demo inspector its (published) key, wrapped under the demo passphrase as a
+    key made in the browser is, and make it a recipient of the channel."""
+    account = next(a for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
+    inspector = session.scalar(select(User).where(User.email == account.email))
     if inspector is None:
         return
     if inspector.public_key is None:
         inspector.public_key = DEMO_INSPECTOR_KEY.public_key
+    if (inspector.wrapped_secret_key is None
+            and inspector.public_key == DEMO_INSPECTOR_KEY.public_key):
+        inspector.wrapped_secret_key = _wrapped_demo_key(hasher, inspector, account.password)
     if inspector not in channel.recipients:
         channel.recipients.append(inspector)
     session.flush()
+
+
+def _wrapped_demo_key(hasher: Hasher, inspector: User, passphrase: str) -> bytes | None:
+    """The demo key wrapped with the wrapping key the sign-in page derives from ``passphrase``
+    (docs/inspector-keys.md); None once the account signs in with another passphrase."""
+    import crypto
+
+    if not inspector.login_salt or not inspector.login_opslimit or not inspector.login_memlimit:
+        return None
+    keys = crypto.derive_staff_keys(passphrase, inspector.login_salt, inspector.login_opslimit,
+                                    inspector.login_memlimit)
+    if not hasher.verify(inspector.password_hash, crypto.login_value(keys)):
+        return None
+    return crypto.wrap_private_key(DEMO_INSPECTOR_KEY.secret_key, keys.wrapping_key)
 
 
 def load(session: Session, hasher: Hasher) -> list[DemoAccount]:
@@ -182,7 +200,7 @@ def load(session: Session, hasher: Hasher) -> list[DemoAccount]:
     load_organisation(session)
     channel = load_channel(session)
     created = load_accounts(session, hasher)
-    load_inspector_key(session, channel)
+    load_inspector_key(session, hasher, channel)
     from surveys.demo import load_demo_survey
 
     load_demo_survey(session)

@@ -5,7 +5,10 @@ removes uploads no report claimed, and deletes cases past their retention period
 
 Jobs live in the ``scheduler_jobs`` table (APScheduler's SQLAlchemy job store), so a restart
 loses none; every job coalesces and has no misfire limit, so a job that fell due while the
-scheduler was down runs once when it is back. Exactly one scheduler runs jobs: a lease row
+scheduler was down runs once when it is back. The standing jobs (the purges, the nightly
+planning) are stored afresh at each start, so before that the start compares the next run each
+has stored with the clock and runs once, at once, every one that fell due meanwhile. Exactly
+one scheduler runs jobs: a lease row
 in ``scheduler_lease`` names the holder until a time, renewed while it lives. Another
 scheduler started beside it waits as a standby and takes over once the lease runs out.
 
@@ -27,6 +30,9 @@ from typing import Any, TypeVar, cast
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy import (
     Column,
@@ -310,6 +316,18 @@ def _audit(session: Session, action: str, wave_id: int) -> None:
 # --- the scheduler --------------------------------------------------------------------------
 
 
+def _standing_jobs(now: datetime) -> list[tuple[str, str, BaseTrigger]]:
+    """The jobs every installation runs, by id, with their triggers counted from ``now``."""
+    return [
+        ("purge-uploads", "integrity.scheduler:purge_uploads",
+         IntervalTrigger(minutes=15, start_date=now + timedelta(minutes=15), timezone=UTC)),
+        ("purge-cases", "integrity.scheduler:purge_cases",
+         CronTrigger(hour=3, minute=0, timezone=UTC)),
+        ("plan-waves", "integrity.scheduler:plan_waves",
+         CronTrigger(hour=0, minute=5, timezone=UTC)),
+    ]
+
+
 @dataclass(frozen=True)
 class WaveStep:
     wave_id: int
@@ -329,6 +347,7 @@ class Scheduler:
         self.engine: Engine = app.extensions["integrity.engine"]
         self.compact_after_close = False
         self._held = False
+        self.caught_up: list[str] = []  # standing jobs run at the last start, having fallen due
         self._stop = threading.Event()
         self._jobs = threading.Condition()  # guards _running and the start of each job
         self._running = 0
@@ -370,7 +389,10 @@ class Scheduler:
                 log.exception("the scheduler could not reach its lease")
                 held = False
             if held and not self._held:
-                self._begin()
+                try:
+                    self._begin()
+                except Exception:  # the job store is out of reach: try again next round
+                    log.exception("the scheduler could not store its jobs")
             elif not held and self._held:
                 log.warning("the scheduler lost its lease; its jobs stop here")
                 self._held = False
@@ -378,12 +400,13 @@ class Scheduler:
             self._stop.wait(interval)
 
     def _begin(self) -> None:
+        # APScheduler stays paused until the standing jobs are caught up and stored afresh:
+        # its own loop must neither run one of them a second time nor miss one.
+        if not self.aps.running:
+            self.aps.start(paused=True)
+        self.caught_up = self.install_jobs()
         self._held = True
-        if self.aps.running:
-            self.aps.resume()
-        else:
-            self.aps.start()
-        self.install_jobs()
+        self.aps.resume()
         log.info("the scheduler holds the lease and runs jobs")
 
     def begin_job(self) -> bool:
@@ -435,18 +458,32 @@ class Scheduler:
 
     # Jobs
 
-    def install_jobs(self) -> None:
-        """The standing jobs, under fixed ids (replacing what an earlier start stored)."""
-        add = self.aps.add_job
-        add("integrity.scheduler:purge_uploads", "interval", minutes=15, id="purge-uploads",
-            replace_existing=True)
-        add("integrity.scheduler:purge_cases", "cron", hour=3, minute=0, id="purge-cases",
-            replace_existing=True)
-        add("integrity.scheduler:plan_waves", "cron", hour=0, minute=5, id="plan-waves",
-            replace_existing=True)
-        # Once now as well: waves made since the last start get their jobs.
-        add("integrity.scheduler:plan_waves", "date", run_date=self.clock.now(),
-            id="plan-waves-now", replace_existing=True)
+    def install_jobs(self) -> list[str]:
+        """Store the standing jobs under fixed ids, each next due after now, having first
+        queued to run at once every one whose stored next run fell due while no scheduler ran
+        it; returns the ids of those. Nightly planning also runs at once at every start, so
+        waves made since the last start get their jobs."""
+        now = self.clock.now()
+        caught_up = []
+        for job_id, function, trigger in _standing_jobs(now):
+            stored = self.aps.get_job(job_id)
+            next_run = stored.next_run_time if stored is not None else None
+            missed = next_run is not None and next_run <= now
+            if missed or job_id == "plan-waves":
+                # Queued before the standing job moves on, so that a crash in between leaves
+                # it still due for the next start; the fixed id makes it run once.
+                self.aps.add_job(function, id=f"{job_id}-now", replace_existing=True)
+            if missed:
+                caught_up.append(job_id)
+            if next_run is None or missed:
+                next_run = trigger.get_next_fire_time(None, now)
+            # A run still ahead is kept: restarts more often than every 15 minutes must not
+            # keep pushing the upload purge back.
+            self.aps.add_job(function, trigger, id=job_id, replace_existing=True,
+                             next_run_time=next_run)
+        if caught_up:
+            log.info("the jobs that fell due while stopped run now: %s", ", ".join(caught_up))
+        return caught_up
 
     def plan_waves(self, session: Session) -> list[WaveStep]:
         """Plan the next wave of recurring surveys; then the next step of every wave not yet

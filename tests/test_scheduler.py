@@ -17,7 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from integrity.audit import AuditEntry, verify
+from integrity.models import Channel
+from integrity.reporting.models import Report
 from integrity.scheduler import (
+    Clock,
     FastClock,
     Scheduler,
     SchedulerLease,
@@ -29,6 +32,7 @@ from integrity.scheduler import (
 from surveys.models import Survey, Wave, WaveState
 from surveys.waves import create_wave
 from tests.conftest import cli_environment
+from tests.protocol_client import ReporterClient
 from tests.test_survey_results import DEFINITION
 
 INTEGRITY = str(Path(sys.executable).with_name("integrity"))
@@ -145,6 +149,84 @@ def test_jobs_survive_a_restart_and_a_missed_one_runs_once(app, db: Session) -> 
     assert _audited(db, "wave_opened") == 1 and _audited(db, "wave_closed") == 1
     db.expire_all()
     assert f"wave-{wave_id}-close" not in set(db.scalars(select(jobs_table.c.id)))
+
+
+class StoppedClock(Clock):
+    """A clock that stands still at ``moment``, moved by hand between starts."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def _closed_case(db: Session, reporter: ReporterClient, channel: str, closed_on: date) -> int:
+    reporter.file(channel, {"what": "Seized fuel sold on by the post commander."})
+    report_id = db.scalar(select(Report.id).order_by(Report.id.desc()))
+    assert report_id is not None
+    report = db.get(Report, report_id)
+    assert report is not None
+    report.status, report.outcome, report.closed_on = "closed", "unsubstantiated", closed_on
+    db.commit()
+    return report_id
+
+
+def _stored_jobs(db: Session) -> dict[str, float]:
+    db.expire_all()
+    jobs = {job_id: due for job_id, due in db.execute(
+        select(jobs_table.c.id, jobs_table.c.next_run_time))}
+    db.rollback()
+    return jobs
+
+
+def _exists(db: Session, report_id: int) -> bool:
+    db.expire_all()
+    found = db.get(Report, report_id) is not None
+    db.rollback()
+    return found
+
+
+def test_a_nightly_purge_due_while_stopped_runs_once_at_the_next_start(
+        app, db: Session, channel, reporter: ReporterClient) -> None:
+    started = Clock().now()
+    first = Scheduler(app, clock=StoppedClock(started), lease_seconds=3)
+    first.start()
+    try:
+        assert first.wait_until_running()
+    finally:
+        first.shutdown()
+    nightly = datetime.fromtimestamp(_stored_jobs(db)["purge-cases"], UTC)
+    assert started < nightly <= started + timedelta(days=1)
+    # While no scheduler runs, the clock moves past the night's purge; a closed case is due.
+    clock = StoppedClock(nightly + timedelta(hours=1))
+    retention = db.scalar(select(Channel.retention_days).where(Channel.slug == channel.slug))
+    due = _closed_case(db, reporter, channel.slug,
+                       clock.today() - timedelta(days=retention + 1))
+    second = Scheduler(app, clock=clock, lease_seconds=3)
+    second.start()
+    try:
+        assert second.wait_until_running()
+        assert "purge-cases" in second.caught_up
+        assert _wait_for(lambda: not _exists(db, due))
+    finally:
+        second.shutdown()
+    assert _audited(db, "case_purged") == 1
+    # The night's purge is done: the next one is due the following night, and a start at the
+    # same moment runs nothing again (another due case stays for that night).
+    assert _stored_jobs(db)["purge-cases"] == (nightly + timedelta(days=1)).timestamp()
+    later = _closed_case(db, reporter, channel.slug,
+                         clock.today() - timedelta(days=retention + 1))
+    third = Scheduler(app, clock=clock, lease_seconds=3)
+    third.start()
+    try:
+        assert third.wait_until_running()
+        assert third.caught_up == []
+    finally:
+        third.shutdown()
+    assert _exists(db, later)
+    assert "purge-cases-now" not in _stored_jobs(db)
+    assert _audited(db, "case_purged") == 1
 
 
 def test_a_recurring_survey_gets_its_next_wave_planned(app, db: Session) -> None:

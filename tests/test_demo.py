@@ -1,0 +1,129 @@
+"""The demo as `make run` leaves it: the demo inspector signs in with the published passphrase
+and opens the demo cases and new ones, with no key file."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+import crypto
+from integrity import create_app
+from integrity.config import Settings
+from integrity.db import dispose
+from integrity.demo import DEMO_ACCOUNTS, DEMO_INSPECTOR_KEY, WHAT
+from integrity.models import Role
+from tests.conftest import POSTGRES_URL, cli_environment, csrf_token, sign_in_form, totp_now
+from tests.protocol_client import ReporterClient
+from tests.test_browser import CHROMIUM, browser, page, sign_in_in_browser  # noqa: F401
+
+INTEGRITY = str(Path(sys.executable).with_name("integrity"))
+INSPECTOR = next(a for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
+CASE_LINK = re.compile(r'href="/cases/(\d+)"')
+WRAPPED = re.compile(r'data-wrapped="([^"]*)"')
+PUBLIC = re.compile(r'data-public="([^"]*)"')
+
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
+def demo_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """An installation after `integrity init` and `integrity demo`, as `make run` makes it."""
+    with cli_environment(tmp_path / "data", request.param) as environment:
+        for command in ("init", "demo"):
+            done = subprocess.run([INTEGRITY, command], env=environment, capture_output=True,
+                                  text=True, timeout=300)
+            assert done.returncode == 0, done.stderr
+        app = create_app(Settings.from_env(environ=environment))
+        yield app
+        dispose(app)
+
+
+def _sign_in(client: FlaskClient) -> crypto.StaffKeys:
+    """The demo inspector's sign-in as the page does it; returns what the page keeps."""
+    token = csrf_token(client, "/staff/login")
+    params = client.post("/staff/login/params", json={"email": INSPECTOR.email},
+                         headers={"X-CSRFToken": token}).get_json()
+    keys = crypto.derive_staff_keys(INSPECTOR.password, crypto.b64decode(params["salt"]),
+                                    params["opslimit"], params["memlimit"])
+    response = client.post("/staff/login",
+                           data=sign_in_form(client, INSPECTOR.email, INSPECTOR.password))
+    assert response.headers["Location"].endswith("/staff/login/code")
+    assert INSPECTOR.totp_secret is not None
+    response = client.post("/staff/login/code", data={
+        "csrf_token": csrf_token(client, "/staff/login/code"),
+        "code": totp_now(INSPECTOR.totp_secret)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return keys
+
+
+def _secret_key(client: FlaskClient, case_id: int, keys: crypto.StaffKeys) -> bytes:
+    """The private key the case page unwraps from what it is given."""
+    html = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    wrapped, public = WRAPPED.search(html), PUBLIC.search(html)
+    assert wrapped and wrapped.group(1), "the case page has no wrapped key to unlock"
+    assert public
+    return crypto.unwrap_private_key(crypto.b64decode(wrapped.group(1)), keys.wrapping_key,
+                                     crypto.b64decode(public.group(1)))
+
+
+def _open_report(client: FlaskClient, case_id: int, secret_key: bytes) -> dict:
+    data = client.get(f"/cases/{case_id}/data").get_json()
+    return crypto.open_document(crypto.b64decode(data["report"]["payload"]),
+                                crypto.b64decode(data["report"]["key_slot"]), secret_key,
+                                data["pad_block"])
+
+
+def test_the_demo_inspector_opens_demo_cases_and_new_ones_after_signing_in(
+        demo_app: Flask) -> None:
+    text = "The night shift at Kalna waves one broker's trucks through."
+    ReporterClient(demo_app.test_client()).file("integrity", {"what": text})
+    client = demo_app.test_client()
+    keys = _sign_in(client)
+    cases = [int(n) for n in CASE_LINK.findall(client.get("/cases/").get_data(as_text=True))]
+    assert len(cases) > 1
+    secret_key = _secret_key(client, cases[-1], keys)
+    assert secret_key == DEMO_INSPECTOR_KEY.secret_key
+    newest = max(cases)
+    assert _open_report(client, newest, secret_key)["answers"]["what"] == text
+    demo_case = min(cases)
+    assert _open_report(client, demo_case, secret_key)["answers"]["what"]
+
+
+def test_the_demo_key_file_still_opens_an_export_offline(demo_app: Flask) -> None:
+    key_file = demo_app.extensions["integrity.settings"].data_dir / "demo-inspector.key"
+    assert crypto.load_key_file(key_file.read_text()).public_key == DEMO_INSPECTOR_KEY.public_key
+
+
+@pytest.fixture
+def demo_url(demo_app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")
+def test_the_demo_inspector_opens_a_demo_case_in_chromium(
+        page, demo_url: str) -> None:  # noqa: F811 (the fixture imported above)
+    bodies: list[str] = []
+    page.on("request", lambda request: bodies.append(request.post_data or ""))
+    sign_in_in_browser(page, demo_url, INSPECTOR)
+    page.wait_for_url("**/cases/")
+    page.locator("table a").first.click()
+    page.wait_for_selector('#case-content[data-opened="1"]')
+    assert page.inner_text("#case-answers").strip()
+    assert any(what in page.inner_text("#case-answers") for what in WHAT)
+    assert page.locator("#key-file-form").is_hidden()
+    assert not any(INSPECTOR.password in body for body in bodies)
+    assert page.console_errors == []
