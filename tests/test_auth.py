@@ -1,5 +1,6 @@
 """Signing in with a passphrase and a second factor, and everything around it."""
 
+import threading
 from datetime import timedelta
 
 import pyotp
@@ -63,6 +64,46 @@ def test_a_code_cannot_be_used_twice(app: Flask, make_account, db: Session) -> N
     _post_login(second, admin.email, admin.password)
     assert _post_code(second, code).status_code == 200
     assert second.get("/admin/").status_code == 302
+
+
+def test_one_code_sent_by_two_sign_ins_at_the_same_moment_opens_one_session(
+        app: Flask, make_account, db: Session, monkeypatch) -> None:
+    """Two sign-ins past the passphrase step send the same code at once, on two threads and
+    two database connections: the database lets exactly one of them through."""
+    from integrity.auth import services
+
+    admin = make_account(Role.ADMIN)
+    clients = [app.test_client(), app.test_client()]
+    forms = []
+    for client in clients:
+        assert _post_login(client, admin.email, admin.password).status_code == 302
+        forms.append({"csrf_token": csrf_token(client, "/staff/login/code"),
+                      "code": totp_now(admin.totp_secret)})
+    # Both requests have loaded the account and matched the code before either goes on.
+    both_checked = threading.Barrier(2, timeout=30)
+    matching_step = services._matching_step
+
+    def meet_then_match(*args: object) -> int | None:
+        step = matching_step(*args)  # type: ignore[arg-type]
+        both_checked.wait()
+        return step
+
+    monkeypatch.setattr(services, "_matching_step", meet_then_match)
+    statuses: list[int] = []
+
+    def submit(client: FlaskClient, form: dict[str, str]) -> None:
+        statuses.append(client.post("/staff/login/code", data=form).status_code)
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, forms)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200, 302]
+    signed_in = [client.get("/admin/").status_code for client in clients]
+    assert sorted(signed_in) == [200, 302]
+    assert len(db.scalars(select(StaffSession).where(
+        StaffSession.user_id == admin.id)).all()) == 1
 
 
 def test_wrong_passphrase_says_so_without_naming_which_part(client, make_account) -> None:

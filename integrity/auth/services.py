@@ -14,8 +14,9 @@ import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import crypto
 from integrity.models import Role, StaffSession, User, today, utcnow
@@ -288,14 +289,27 @@ def _matching_step(secret: str, code: str, at: datetime) -> int | None:
     return None
 
 
-def verify_totp(user: User, code: str, at: datetime | None = None) -> bool:
-    """Accept a current code once: a step at or before the last one used is refused."""
+def verify_totp(session: Session, user: User, code: str, at: datetime | None = None) -> bool:
+    """Accept a current code once: a step at or before the last one used is refused.
+
+    The check and the record of the step are one conditional update, so two sign-ins that
+    send the same code at the same moment cannot both pass: the database lets one through.
+    """
     if user.totp_secret is None:
         return False
     step = _matching_step(user.totp_secret, code, at or _aware_now())
-    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+    if step is None:
         return False
-    user.totp_last_step = step
+    result = session.execute(
+        update(User)
+        .where(User.id == user.id,
+               or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    set_committed_value(user, "totp_last_step", step)
     return True
 
 

@@ -137,7 +137,7 @@ def code() -> str | Response:
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
-        if services.verify_totp(user, form.code.data):
+        if services.verify_totp(get_session(), user, form.code.data):
             return _complete_login(user)
         db = get_session()
         record(db, actor=user, action="login_failed", details={"step": "second factor"})
