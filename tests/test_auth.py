@@ -94,7 +94,8 @@ def test_one_code_sent_by_two_sign_ins_at_the_same_moment_opens_one_session(
     def submit(client: FlaskClient, form: dict[str, str]) -> None:
         statuses.append(client.post("/staff/login/code", data=form).status_code)
 
-    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, forms)]
+    threads = [threading.Thread(target=submit, args=pair)
+               for pair in zip(clients, forms, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:

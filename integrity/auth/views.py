@@ -30,7 +30,7 @@ from integrity.auth import invitations, services
 from integrity.auth.forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm, SetupForm
 from integrity.config import Settings
 from integrity.db import get_session
-from integrity.extensions import limiter
+from integrity.extensions import address_key, limiter
 from integrity.models import Invitation, Role, User
 
 bp = public(Blueprint("auth", __name__, url_prefix="/staff"))
@@ -54,7 +54,7 @@ def _hasher() -> services.Hasher:
 
 
 def _login_key() -> str:
-    # Keyed hash of the account name: limits follow the account, never the client address.
+    # Keyed hash of the account name: this limit follows the account, whoever asks.
     email = services.normalise_email(request.form.get("email", ""))
     secret = current_app.secret_key
     assert isinstance(secret, str)
@@ -95,12 +95,8 @@ def _complete_login(user: User) -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: _settings().ratelimit_login, key_func=_login_key, methods=["POST"])
-@limiter.limit(
-    lambda: _settings().ratelimit_global_login,
-    key_func=lambda: "login-all",
-    methods=["POST"],
-    scope="login-all",
-)
+@limiter.limit(lambda: _settings().ratelimit_login_address, key_func=address_key,
+               methods=["POST"])
 def login() -> str | Response:
     if current_user() is not None:
         return redirect(home_for(current_user()))  # type: ignore[arg-type]
@@ -302,12 +298,11 @@ def _first_passphrase(form: SetupForm) -> invitations.FirstPassphrase:
     return invitations.FirstPassphrase(new=form.new.data, derived=derived, salt=salt)
 
 
-# Only the global ceiling: the answer reveals nothing (unknown addresses get stable made-up
-# parameters) and guessing still goes through the limited sign-in itself.
+# Limited per client address only: the answer reveals nothing (unknown addresses get stable
+# made-up parameters) and guessing still goes through the limited sign-in itself. No limit
+# shared by all: a flood from one client would then keep every other one from signing in.
 @bp.route("/login/params", methods=["POST"])
-@limiter.limit(
-    lambda: _settings().ratelimit_global_login, key_func=lambda: "login-all", scope="login-all"
-)
+@limiter.limit(lambda: _settings().ratelimit_login_address, key_func=address_key)
 def login_params() -> Response:
     """The salt and cost the sign-in page needs to split a passphrase on the device."""
     body = request.get_json(silent=True)
