@@ -174,21 +174,26 @@ def set_login_value(hasher: Hasher, user: User, value: str, params: LoginParams)
     user.login_memlimit = params.memlimit
 
 
+# Said when an inspector's account is used on the form without JavaScript (and on the pages).
+INSPECTOR_NEEDS_SCRIPT = _l("Inspectors need JavaScript to sign in, because their passphrase "
+                            "also unlocks their key and must stay on their device.")
+
+
 def authenticate(session: Session, hasher: Hasher, email: str, secret: str, *,
                  derived: bool) -> User | None:
     """The active user with this e-mail and credential, else None, in similar time either way.
 
     ``secret`` is the login value the page derived (``derived``), or, without JavaScript,
     the passphrase itself. Inspectors' keys are unlocked by that passphrase, so the server
-    refuses to take an inspector's passphrase: their sign-in needs the page's script.
+    does not use an inspector's passphrase: AccountError says their sign-in needs the script.
     """
     user = find_user(session, email)
     usable = user is not None and user.active and user.can_sign_in and user.login_salt
-    if not derived and usable and user is not None and user.role_enum is Role.INSPECTOR:
-        usable = False
     if not usable or user is None:
         hasher.verify(hasher.dummy_hash, secret)
         return None
+    if not derived and user.role_enum is Role.INSPECTOR:
+        raise AccountError(INSPECTOR_NEEDS_SCRIPT)
     candidate = secret if derived else derived_login_value(
         secret, LoginParams(user.login_salt or b"", user.login_opslimit or 0,
                             user.login_memlimit or 0))

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response
 import crypto
 from integrity.access import current_user, login_required, public, safe_next
 from integrity.audit import record
-from integrity.auth import invitations, services
+from integrity.auth import invitations, services, strings
 from integrity.auth.forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm, SetupForm
 from integrity.config import Settings
 from integrity.db import get_session
@@ -98,20 +98,29 @@ def _complete_login(user: User) -> Response:
 @limiter.limit(lambda: _settings().ratelimit_login_address, key_func=address_key,
                methods=["POST"])
 def login() -> str | Response:
+    """The sign-in page. Its script sends a login value split from the passphrase on the
+    device (``derived``); the form without JavaScript (``?form=plain``) sends the passphrase,
+    which only administrators and managers may do."""
     if current_user() is not None:
         return redirect(home_for(current_user()))  # type: ignore[arg-type]
     form = LoginForm(next=request.args.get("next", ""))
+    plain = _plain(form.derived.data)
     if form.validate_on_submit():
         db = get_session()
-        user = services.authenticate(db, _hasher(), form.email.data, form.password.data,
-                                     derived=form.derived.data == "1")
+        try:
+            user = services.authenticate(db, _hasher(), form.email.data, form.password.data,
+                                         derived=not plain)
+        except services.AccountError as exc:
+            user, refusal = None, str(exc)
+        else:
+            refusal = _("That e-mail address and passphrase do not match.")
         if user is None:
             # An unknown address is not written down: people type passphrases into it.
             known = services.find_user(db, form.email.data)
             record(db, actor=known, actor_label=None if known else "unknown account",
                    action="login_failed", details={"step": "passphrase"})
             db.commit()
-            form.password.errors.append(_("That e-mail address and passphrase do not match."))
+            form.password.errors.append(refusal)
         else:
             db.commit()
             session.clear()
@@ -121,7 +130,16 @@ def login() -> str | Response:
             if user.role_enum.requires_totp:
                 return redirect(url_for("auth.enrol"))
             return _complete_login(user)
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, plain=plain,
+                           page_strings=strings.login_strings(),
+                           needs_script=services.INSPECTOR_NEEDS_SCRIPT)
+
+
+def _plain(derived: str | None) -> bool:
+    """Whether to answer with the form without JavaScript: asked for, or posted from it."""
+    if request.method == "POST":
+        return derived != "1"
+    return request.args.get("form") == "plain"
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -227,7 +245,12 @@ def password() -> str | Response:
             db.commit()
             flash(_("Your passphrase has been changed. Other sessions were signed out."), "success")
             return redirect(home_for(g.user))
-    return render_template("auth/password.html", form=form, forced=g.user.must_change_password)
+    inspector = g.user.role_enum is Role.INSPECTOR
+    return render_template("auth/password.html", form=form, forced=g.user.must_change_password,
+                           plain=_plain(form.derived.data) and not inspector,
+                           page_strings=strings.passphrase_strings(),
+                           needs_script=_("Inspectors need JavaScript to change their "
+                                          "passphrase, because it also locks their key."))
 
 
 def _passphrase_change(form: PasswordChangeForm) -> services.PassphraseChange:
@@ -284,7 +307,9 @@ def setup() -> str | Response | tuple[str, int]:
                 return redirect(url_for("auth.enrol"))
             return _complete_login(user)
     return render_template("admin/setup.html", form=form, user=user,
-                           opslimit=_hasher().login_opslimit, memlimit=_hasher().login_memlimit)
+                           opslimit=_hasher().login_opslimit, memlimit=_hasher().login_memlimit,
+                           plain=_plain(form.derived.data) and user.role_enum is not Role.INSPECTOR,
+                           page_strings=strings.setup_strings())
 
 
 def _first_passphrase(form: SetupForm) -> invitations.FirstPassphrase:
