@@ -5,6 +5,7 @@ sign in on a form of their own while inspectors are told why they cannot."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -40,6 +41,8 @@ SAID = {
                "sent: wait a minute and try again.",
     "server": "The server could not prepare the split of your passphrase, so nothing was "
               "sent: try again in a moment.",
+    "memory": "This device could not split your passphrase (it may be short of memory), so "
+              "nothing was sent: close other tabs and try again.",
 }
 
 
@@ -48,9 +51,15 @@ def _break(page, failure: str) -> None:  # noqa: F811
     if failure == "worker":
         page.route("**/dist/worker.js", lambda route: route.abort())
         return
-    status = 429 if failure == "limited" else 500
+    if failure == "memory":
+        # A cost no device can pay: Argon2 cannot have four tebibytes.
+        answer = {"status": 200, "body": json.dumps({
+            "salt": "AAAAAAAAAAAAAAAAAAAAAA", "opslimit": 1, "memlimit": 2**42})}
+    else:
+        answer = {"status": 429 if failure == "limited" else 500,
+                  "body": '{"error": "Refused."}'}
     page.route("**/staff/login/params", lambda route: route.fulfill(
-        status=status, content_type="application/json", body='{"error": "Refused."}'))
+        content_type="application/json", **answer))
 
 
 def _wait_for_answer(page) -> None:  # noqa: F811
@@ -66,7 +75,7 @@ def _sent_nowhere(page, recorder: RecordingApp, *secrets: str) -> None:  # noqa:
             assert not any(form in body for body in bodies), secret
 
 
-@pytest.mark.parametrize("failure", ["worker", "limited", "server"])
+@pytest.mark.parametrize("failure", ["worker", "limited", "server", "memory"])
 def test_a_failed_split_at_sign_in_sends_no_passphrase(
         page, base_url: str, recorder: RecordingApp, make_account, failure: str) -> None:  # noqa: F811
     from playwright.sync_api import expect
