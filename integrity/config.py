@@ -62,7 +62,8 @@ class Settings:
     # Rate limits, in Flask-Limiter's notation.
     ratelimit_login: str = "10 per minute;50 per hour"
     ratelimit_totp: str = "5 per minute;20 per hour"
-    ratelimit_global_login: str = "300 per minute"
+    # Sign-in (and its parameters) per client address: a keyed hash, as for the API below.
+    ratelimit_login_address: str = "30 per minute;300 per hour"
     # Anonymous API, per client address (a keyed hash, held in memory or Redis only).
     ratelimit_reports: str = "10 per hour;30 per day"
     ratelimit_uploads: str = "60 per hour"

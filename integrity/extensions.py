@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from functools import lru_cache
 from typing import Any
@@ -13,6 +15,18 @@ from flask_wtf.csrf import CSRFProtect
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
+
+
+def address_key() -> str:
+    """A keyed hash of the client address, for rate limits held in memory or Redis only.
+
+    The address itself is never stored or logged; behind a reverse proxy every client shares
+    the proxy's address, so the limits then apply to all clients together.
+    """
+    secret = current_app.secret_key
+    assert isinstance(secret, str)
+    address = (request.remote_addr or "").encode()
+    return hmac.new(secret.encode(), b"address:" + address, hashlib.sha256).hexdigest()[:32]
 
 
 def _no_default_key() -> str:

@@ -1,6 +1,8 @@
 """Signing in with a passphrase and a second factor, and everything around it."""
 
+import threading
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pyotp
 import pytest
@@ -63,6 +65,47 @@ def test_a_code_cannot_be_used_twice(app: Flask, make_account, db: Session) -> N
     _post_login(second, admin.email, admin.password)
     assert _post_code(second, code).status_code == 200
     assert second.get("/admin/").status_code == 302
+
+
+def test_one_code_sent_by_two_sign_ins_at_the_same_moment_opens_one_session(
+        app: Flask, make_account, db: Session, monkeypatch) -> None:
+    """Two sign-ins past the passphrase step send the same code at once, on two threads and
+    two database connections: the database lets exactly one of them through."""
+    from integrity.auth import services
+
+    admin = make_account(Role.ADMIN)
+    clients = [app.test_client(), app.test_client()]
+    forms = []
+    for client in clients:
+        assert _post_login(client, admin.email, admin.password).status_code == 302
+        forms.append({"csrf_token": csrf_token(client, "/staff/login/code"),
+                      "code": totp_now(admin.totp_secret)})
+    # Both requests have loaded the account and matched the code before either goes on.
+    both_checked = threading.Barrier(2, timeout=30)
+    matching_step = services._matching_step
+
+    def meet_then_match(*args: object) -> int | None:
+        step = matching_step(*args)  # type: ignore[arg-type]
+        both_checked.wait()
+        return step
+
+    monkeypatch.setattr(services, "_matching_step", meet_then_match)
+    statuses: list[int] = []
+
+    def submit(client: FlaskClient, form: dict[str, str]) -> None:
+        statuses.append(client.post("/staff/login/code", data=form).status_code)
+
+    threads = [threading.Thread(target=submit, args=pair)
+               for pair in zip(clients, forms, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200, 302]
+    signed_in = [client.get("/admin/").status_code for client in clients]
+    assert sorted(signed_in) == [200, 302]
+    assert len(db.scalars(select(StaffSession).where(
+        StaffSession.user_id == admin.id)).all()) == 1
 
 
 def test_wrong_passphrase_says_so_without_naming_which_part(client, make_account) -> None:
@@ -245,15 +288,110 @@ def test_sign_ins_and_failures_are_audited_without_what_was_typed(client, make_a
     assert verify(db).ok
 
 
-def test_without_javascript_managers_sign_in_but_inspectors_are_refused(client, make_account):
+NEEDS_SCRIPT = "Inspectors need JavaScript to sign in, because their passphrase also unlocks"
+
+
+def test_without_javascript_managers_sign_in_but_inspectors_are_told_why_not(
+        client, make_account) -> None:
     manager = make_account(Role.MANAGER)
     assert _post_plain_login(client, manager.email, manager.password).status_code == 302
     other = client.application.test_client()
     inspector = make_account(Role.INSPECTOR)
     refused = _post_plain_login(other, inspector.email, inspector.password)
     assert refused.status_code == 200
-    assert "do not match" in refused.get_data(as_text=True)
+    page = refused.get_data(as_text=True)
+    assert NEEDS_SCRIPT in page and "do not match" not in page
+    assert 'id="plain-login-form"' in page  # still the form without JavaScript
+    assert other.get("/cases/").status_code == 302
     assert _post_login(other, inspector.email, inspector.password).status_code == 302
+
+
+def test_the_sign_in_page_says_inspectors_need_javascript_when_it_is_off(client) -> None:
+    page = client.get("/staff/login").get_data(as_text=True)
+    notice = page.split("<noscript>", 1)[1].split("</noscript>", 1)[0]
+    assert NEEDS_SCRIPT in notice
+    assert 'href="/staff/login?form=plain"' in notice
+
+
+class _Inputs(HTMLParser):
+    """The inputs of the form with a given id, as attribute dictionaries."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside, self.found = form_id, False, []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attributes = dict(attrs)
+        if tag == "form":
+            self.inside = attributes.get("id") == self.form_id
+        elif tag == "input" and self.inside:
+            self.found.append(attributes)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+
+
+def _inputs(page: str, form_id: str) -> list[dict]:
+    parser = _Inputs(form_id)
+    parser.feed(page)
+    return parser.found
+
+
+def _sent_names(page: str, form_id: str) -> dict[str, str]:
+    """What each named input of the form sends: name -> type."""
+    return {i["name"]: i.get("type", "text") for i in _inputs(page, form_id) if "name" in i}
+
+
+def test_passphrase_fields_of_the_scripted_forms_have_no_name(client, login, make_account):
+    """Browsers never send a field without a name: only the script's derived values leave."""
+    page = client.get("/staff/login").get_data(as_text=True)
+    typed = [i for i in _inputs(page, "login-form") if i.get("type") == "password"]
+    assert [i["id"] for i in typed] == ["passphrase"] and "name" not in typed[0]
+    assert _sent_names(page, "login-form") == {
+        "csrf_token": "hidden", "next": "hidden", "derived": "hidden", "password": "hidden",
+        "email": "email"}
+    login(make_account(Role.MANAGER))
+    page = client.get("/staff/password").get_data(as_text=True)
+    assert "password" not in _sent_names(page, "password-form").values()
+    assert len([i for i in _inputs(page, "password-form") if i.get("type") == "password"]) == 3
+
+
+def test_managers_without_javascript_have_a_form_of_their_own(client, make_account) -> None:
+    manager = make_account(Role.MANAGER)
+    page = client.get("/staff/login?form=plain&next=/staff/account").get_data(as_text=True)
+    assert _sent_names(page, "plain-login-form")["password"] == "password"
+    assert "login.js" not in page and NEEDS_SCRIPT in page
+    # The page's form submitted with the script off carries no passphrase: it says what to do.
+    empty = client.post("/staff/login", data={"csrf_token": csrf_token(client, "/staff/login"),
+                                              "email": manager.email, "password": "",
+                                              "derived": ""})
+    assert empty.status_code == 200
+    assert 'id="plain-login-form"' in empty.get_data(as_text=True)
+    assert "Enter your passphrase." in empty.get_data(as_text=True)
+    token = csrf_token(client, "/staff/login?form=plain")
+    signed_in = client.post("/staff/login", data={"csrf_token": token, "email": manager.email,
+                                                  "password": manager.password,
+                                                  "next": "/staff/account"})
+    assert signed_in.headers["Location"].endswith("/staff/account")
+
+
+def test_passphrase_pages_offer_the_form_without_javascript_to_managers_only(
+        client, login, make_account, app) -> None:
+    manager = make_account(Role.MANAGER)
+    login(manager)
+    scripted = client.get("/staff/password").get_data(as_text=True)
+    assert 'href="/staff/password?form=plain"' in scripted
+    plain = client.get("/staff/password?form=plain").get_data(as_text=True)
+    assert 'id="plain-password-form"' in plain and "passphrase.js" not in plain
+    inspector_client = app.test_client()
+    inspector = make_account(Role.INSPECTOR)
+    inspector_client.post("/staff/login", data=sign_in_form(inspector_client, inspector.email,
+                                                            inspector.password))
+    _post_code(inspector_client, totp_now(inspector.totp_secret))
+    page = inspector_client.get("/staff/password?form=plain").get_data(as_text=True)
+    assert 'id="password-form"' in page and 'id="plain-password-form"' not in page
+    assert 'href="/staff/password?form=plain"' not in page
 
 
 def test_the_server_stores_no_passphrase_only_the_hash_of_a_derived_value(

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 from argon2 import extract_parameters
+from sqlalchemy.orm import Session
 
 from integrity.auth import services
 from integrity.config import Settings
@@ -41,24 +42,37 @@ def _user(secret: str | None = None, role: Role = Role.ADMIN) -> User:
                 totp_secret=secret)
 
 
-def test_totp_accepts_neighbouring_steps_once_each() -> None:
-    secret = pyotp.random_base32()
+def _stored_user(db: Session, secret: str | None) -> User:
     user = _user(secret)
+    db.add(user)
+    db.commit()
+    return user
+
+
+def test_totp_accepts_neighbouring_steps_once_each(db: Session) -> None:
+    secret = pyotp.random_base32()
+    user = _stored_user(db, secret)
     at = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     totp = pyotp.TOTP(secret)
-    assert services.verify_totp(user, totp.at(at - timedelta(seconds=30)), at)
-    assert not services.verify_totp(user, totp.at(at - timedelta(seconds=30)), at)
-    assert services.verify_totp(user, totp.at(at), at)
-    assert not services.verify_totp(user, totp.at(at - timedelta(seconds=90)), at)
+    assert services.verify_totp(db, user, totp.at(at - timedelta(seconds=30)), at)
+    assert not services.verify_totp(db, user, totp.at(at - timedelta(seconds=30)), at)
+    assert services.verify_totp(db, user, totp.at(at), at)
+    assert not services.verify_totp(db, user, totp.at(at - timedelta(seconds=90)), at)
+    db.commit()
+    db.expire_all()
+    assert user.totp_last_step == totp.timecode(at)
 
 
-def test_totp_tolerates_spaces_and_refuses_other_shapes() -> None:
+def test_totp_tolerates_spaces_and_refuses_other_shapes(db: Session) -> None:
     secret = pyotp.random_base32()
     at = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     code = pyotp.TOTP(secret).at(at)
-    assert services.verify_totp(_user(secret), f"{code[:3]} {code[3:]}", at)
-    assert not services.verify_totp(_user(secret), code[:5], at)
-    assert not services.verify_totp(_user(None), code, at)
+    user = _stored_user(db, secret)
+    assert not services.verify_totp(db, user, code[:5], at)
+    assert services.verify_totp(db, user, f"{code[:3]} {code[3:]}", at)
+    db.delete(user)
+    db.commit()
+    assert not services.verify_totp(db, _stored_user(db, None), code, at)
 
 
 def test_enrolment_needs_a_matching_code() -> None:

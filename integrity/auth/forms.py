@@ -10,9 +10,11 @@ from integrity.auth.services import MIN_PASSWORD_LENGTH
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
-    # For inspectors the page's script replaces the passphrase with a derived value before
-    # sending it; the server treats whatever arrives here as the credential to check.
-    password = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=1024)])
+    # With the page's script, the login value split from the passphrase on the device (the
+    # passphrase itself is typed into a field without a name, which browsers never send);
+    # on the form without JavaScript, the passphrase of an administrator or a manager.
+    password = PasswordField(_l("Passphrase"), validators=[
+        DataRequired(message=_l("Enter your passphrase.")), Length(max=1024)])
     next = HiddenField()
     # Set to "1" by the page's script when ``password`` holds the derived login value.
     derived = HiddenField()

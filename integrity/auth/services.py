@@ -14,8 +14,9 @@ import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import crypto
 from integrity.models import Role, StaffSession, User, today, utcnow
@@ -173,21 +174,26 @@ def set_login_value(hasher: Hasher, user: User, value: str, params: LoginParams)
     user.login_memlimit = params.memlimit
 
 
+# Said when an inspector's account is used on the form without JavaScript (and on the pages).
+INSPECTOR_NEEDS_SCRIPT = _l("Inspectors need JavaScript to sign in, because their passphrase "
+                            "also unlocks their key and must stay on their device.")
+
+
 def authenticate(session: Session, hasher: Hasher, email: str, secret: str, *,
                  derived: bool) -> User | None:
     """The active user with this e-mail and credential, else None, in similar time either way.
 
     ``secret`` is the login value the page derived (``derived``), or, without JavaScript,
     the passphrase itself. Inspectors' keys are unlocked by that passphrase, so the server
-    refuses to take an inspector's passphrase: their sign-in needs the page's script.
+    does not use an inspector's passphrase: AccountError says their sign-in needs the script.
     """
     user = find_user(session, email)
     usable = user is not None and user.active and user.can_sign_in and user.login_salt
-    if not derived and usable and user is not None and user.role_enum is Role.INSPECTOR:
-        usable = False
     if not usable or user is None:
         hasher.verify(hasher.dummy_hash, secret)
         return None
+    if not derived and user.role_enum is Role.INSPECTOR:
+        raise AccountError(INSPECTOR_NEEDS_SCRIPT)
     candidate = secret if derived else derived_login_value(
         secret, LoginParams(user.login_salt or b"", user.login_opslimit or 0,
                             user.login_memlimit or 0))
@@ -288,14 +294,27 @@ def _matching_step(secret: str, code: str, at: datetime) -> int | None:
     return None
 
 
-def verify_totp(user: User, code: str, at: datetime | None = None) -> bool:
-    """Accept a current code once: a step at or before the last one used is refused."""
+def verify_totp(session: Session, user: User, code: str, at: datetime | None = None) -> bool:
+    """Accept a current code once: a step at or before the last one used is refused.
+
+    The check and the record of the step are one conditional update, so two sign-ins that
+    send the same code at the same moment cannot both pass: the database lets one through.
+    """
     if user.totp_secret is None:
         return False
     step = _matching_step(user.totp_secret, code, at or _aware_now())
-    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+    if step is None:
         return False
-    user.totp_last_step = step
+    result = session.execute(
+        update(User)
+        .where(User.id == user.id,
+               or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    set_committed_value(user, "totp_last_step", step)
     return True
 
 

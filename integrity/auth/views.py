@@ -26,11 +26,11 @@ from werkzeug.wrappers import Response
 import crypto
 from integrity.access import current_user, login_required, public, safe_next
 from integrity.audit import record
-from integrity.auth import invitations, services
+from integrity.auth import invitations, services, strings
 from integrity.auth.forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm, SetupForm
 from integrity.config import Settings
 from integrity.db import get_session
-from integrity.extensions import limiter
+from integrity.extensions import address_key, limiter
 from integrity.models import Invitation, Role, User
 
 bp = public(Blueprint("auth", __name__, url_prefix="/staff"))
@@ -54,7 +54,7 @@ def _hasher() -> services.Hasher:
 
 
 def _login_key() -> str:
-    # Keyed hash of the account name: limits follow the account, never the client address.
+    # Keyed hash of the account name: this limit follows the account, whoever asks.
     email = services.normalise_email(request.form.get("email", ""))
     secret = current_app.secret_key
     assert isinstance(secret, str)
@@ -95,27 +95,32 @@ def _complete_login(user: User) -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: _settings().ratelimit_login, key_func=_login_key, methods=["POST"])
-@limiter.limit(
-    lambda: _settings().ratelimit_global_login,
-    key_func=lambda: "login-all",
-    methods=["POST"],
-    scope="login-all",
-)
+@limiter.limit(lambda: _settings().ratelimit_login_address, key_func=address_key,
+               methods=["POST"])
 def login() -> str | Response:
+    """The sign-in page. Its script sends a login value split from the passphrase on the
+    device (``derived``); the form without JavaScript (``?form=plain``) sends the passphrase,
+    which only administrators and managers may do."""
     if current_user() is not None:
         return redirect(home_for(current_user()))  # type: ignore[arg-type]
     form = LoginForm(next=request.args.get("next", ""))
+    plain = _plain(form.derived.data)
     if form.validate_on_submit():
         db = get_session()
-        user = services.authenticate(db, _hasher(), form.email.data, form.password.data,
-                                     derived=form.derived.data == "1")
+        try:
+            user = services.authenticate(db, _hasher(), form.email.data, form.password.data,
+                                         derived=not plain)
+        except services.AccountError as exc:
+            user, refusal = None, str(exc)
+        else:
+            refusal = _("That e-mail address and passphrase do not match.")
         if user is None:
             # An unknown address is not written down: people type passphrases into it.
             known = services.find_user(db, form.email.data)
             record(db, actor=known, actor_label=None if known else "unknown account",
                    action="login_failed", details={"step": "passphrase"})
             db.commit()
-            form.password.errors.append(_("That e-mail address and passphrase do not match."))
+            form.password.errors.append(refusal)
         else:
             db.commit()
             session.clear()
@@ -125,7 +130,16 @@ def login() -> str | Response:
             if user.role_enum.requires_totp:
                 return redirect(url_for("auth.enrol"))
             return _complete_login(user)
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, plain=plain,
+                           page_strings=strings.login_strings(),
+                           needs_script=services.INSPECTOR_NEEDS_SCRIPT)
+
+
+def _plain(derived: str | None) -> bool:
+    """Whether to answer with the form without JavaScript: asked for, or posted from it."""
+    if request.method == "POST":
+        return derived != "1"
+    return request.args.get("form") == "plain"
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -137,7 +151,7 @@ def code() -> str | Response:
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
-        if services.verify_totp(user, form.code.data):
+        if services.verify_totp(get_session(), user, form.code.data):
             return _complete_login(user)
         db = get_session()
         record(db, actor=user, action="login_failed", details={"step": "second factor"})
@@ -231,7 +245,12 @@ def password() -> str | Response:
             db.commit()
             flash(_("Your passphrase has been changed. Other sessions were signed out."), "success")
             return redirect(home_for(g.user))
-    return render_template("auth/password.html", form=form, forced=g.user.must_change_password)
+    inspector = g.user.role_enum is Role.INSPECTOR
+    return render_template("auth/password.html", form=form, forced=g.user.must_change_password,
+                           plain=_plain(form.derived.data) and not inspector,
+                           page_strings=strings.passphrase_strings(),
+                           needs_script=_("Inspectors need JavaScript to change their "
+                                          "passphrase, because it also locks their key."))
 
 
 def _passphrase_change(form: PasswordChangeForm) -> services.PassphraseChange:
@@ -288,7 +307,9 @@ def setup() -> str | Response | tuple[str, int]:
                 return redirect(url_for("auth.enrol"))
             return _complete_login(user)
     return render_template("admin/setup.html", form=form, user=user,
-                           opslimit=_hasher().login_opslimit, memlimit=_hasher().login_memlimit)
+                           opslimit=_hasher().login_opslimit, memlimit=_hasher().login_memlimit,
+                           plain=_plain(form.derived.data) and user.role_enum is not Role.INSPECTOR,
+                           page_strings=strings.setup_strings())
 
 
 def _first_passphrase(form: SetupForm) -> invitations.FirstPassphrase:
@@ -302,12 +323,11 @@ def _first_passphrase(form: SetupForm) -> invitations.FirstPassphrase:
     return invitations.FirstPassphrase(new=form.new.data, derived=derived, salt=salt)
 
 
-# Only the global ceiling: the answer reveals nothing (unknown addresses get stable made-up
-# parameters) and guessing still goes through the limited sign-in itself.
+# Limited per client address only: the answer reveals nothing (unknown addresses get stable
+# made-up parameters) and guessing still goes through the limited sign-in itself. No limit
+# shared by all: a flood from one client would then keep every other one from signing in.
 @bp.route("/login/params", methods=["POST"])
-@limiter.limit(
-    lambda: _settings().ratelimit_global_login, key_func=lambda: "login-all", scope="login-all"
-)
+@limiter.limit(lambda: _settings().ratelimit_login_address, key_func=address_key)
 def login_params() -> Response:
     """The salt and cost the sign-in page needs to split a passphrase on the device."""
     body = request.get_json(silent=True)

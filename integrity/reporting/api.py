@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +13,14 @@ from integrity.access import public
 from integrity.config import Settings
 from integrity.db import get_session
 from integrity.errors import MESSAGES
-from integrity.extensions import RateLimited, count_request, counts_itself, csrf, limiter
+from integrity.extensions import (
+    RateLimited,
+    address_key,
+    count_request,
+    counts_itself,
+    csrf,
+    limiter,
+)
 from integrity.reporting import services
 from integrity.reporting.services import ProtocolError
 from integrity.reporting.storage import AttachmentStore
@@ -33,18 +38,6 @@ def settings() -> Settings:
 def attachment_store() -> AttachmentStore:
     store: AttachmentStore = current_app.extensions["integrity.attachments"]
     return store
-
-
-def address_key() -> str:
-    """A keyed hash of the client address, for rate limits held in memory or Redis only.
-
-    The address itself is never stored or logged; behind a reverse proxy every client shares
-    the proxy's address, so the limits then apply to all clients together.
-    """
-    secret = current_app.secret_key
-    assert isinstance(secret, str)
-    address = (request.remote_addr or "").encode()
-    return hmac.new(secret.encode(), b"address:" + address, hashlib.sha256).hexdigest()[:32]
 
 
 def _limit(name: str) -> Callable[[], str]:

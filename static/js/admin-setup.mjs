@@ -1,79 +1,88 @@
 // The first passphrase, chosen on the page a set-up link opens: it is split on this device
 // with a fresh salt (docs/inspector-keys.md). The server receives the login value and the
-// salt; the wrapping key stays in this tab so the key page can lock a new key with it.
+// salt; the wrapping key stays in this tab so the key page can lock a new key with it. The
+// passphrase fields have no name, so the browser never sends them; if anything fails, they
+// are cleared, the page says what failed, and nothing is sent.
 
-import { b64encode, startWorker } from "./worker-client.mjs";
+import { byId, clearError, fill, pageStrings, setBusy, setHidden, showError } from "./page.mjs";
+import { failureText, inWorker, startSplitter } from "./staff-split.mjs";
+import { b64encode } from "./worker-client.mjs";
 
 const WRAPPING_KEY = "integrity.wrappingKey";
 const MIN_LENGTH = 12;
 
-function showError(form, message) {
-  let alert = document.getElementById("form-error");
-  if (!alert) {
-    alert = document.createElement("p");
-    alert.id = "form-error";
-    alert.className = "error-message";
-    alert.setAttribute("role", "alert");
-    form.before(alert);
-  }
-  alert.textContent = message;
-}
+// English fallbacks; the page gives translated ones in data-strings.
+const STRINGS = {
+  mismatch: "The two passphrases differ.",
+  tooShort: "A passphrase needs at least %(count)d characters.",
+  worker: "This browser could not start the part of the page that splits your passphrase on this device, so nothing was sent.",
+  derive: "This device could not split your passphrase (it may be short of memory), so nothing was sent: close other tabs and try again.",
+};
 
 function busy(form, on) {
-  document.getElementById("progress-area").hidden = !on;
-  form.setAttribute("aria-busy", on ? "true" : "false");
-  form.querySelector('button[type="submit"]').disabled = on;
+  setHidden(byId("progress-area"), !on);
+  setBusy(form, on);
 }
 
 function main() {
-  const form = document.getElementById("setup-form");
-  if (!form) return;
+  const form = byId("setup-form");
+  const newField = byId("new-passphrase");
+  const confirmField = byId("confirm-passphrase");
+  if (!form || !newField || !confirmField) return;
   sessionStorage.removeItem(WRAPPING_KEY);
-  const worker = startWorker(form.dataset.worker, form.dataset.workerIntegrity).then(
-    (client) => { form.dataset.ready = "1"; return client; },
-    () => {
-      const note = document.getElementById("setup-needs-script");
-      if (note) note.hidden = false;
-      form.dataset.ready = "plain";
-      return null;
-    },
-  );
+  const strings = pageStrings(form, STRINGS);
+  const noteUnavailable = () => setHidden(byId("setup-needs-script"), false);
+  let worker = startSplitter(form, noteUnavailable);
+  worker.catch(() => {}); // reported when the form is sent
+  let sending = false;
+
+  function refuse(message) {
+    newField.value = "";
+    confirmField.value = "";
+    showError(form, message);
+    newField.focus();
+  }
+
   form.addEventListener("submit", async (event) => {
-    if (form.dataset.derived === "done") return; // the second, real submission
-    event.preventDefault();
-    const fresh = form.elements.new.value;
-    if (fresh !== form.elements.confirm.value) {
-      showError(form, form.dataset.mismatch);
+    event.preventDefault(); // never sent as it stands: its hidden values are empty
+    if (sending) return;
+    const fresh = newField.value;
+    if (fresh !== confirmField.value) {
+      refuse(strings.mismatch);
       return;
     }
     if (fresh.length < MIN_LENGTH) {
-      showError(form, form.dataset.tooShort);
+      refuse(fill(strings.tooShort, { count: MIN_LENGTH }));
       return;
     }
+    sending = true;
+    clearError();
     busy(form, true);
-    const client = await worker;
-    if (client) {
-      try {
-        const salt = crypto.getRandomValues(new Uint8Array(16));
-        const keys = await client.call("staff-derive", {
-          passphrase: fresh, salt,
-          opslimit: Number(form.dataset.opslimit), memlimit: Number(form.dataset.memlimit),
-        });
-        form.elements.new.value = keys.loginValue;
-        form.elements.confirm.value = keys.loginValue;
-        form.elements.new_salt.value = b64encode(salt);
-        form.elements.derived.value = "1";
-        sessionStorage.setItem(WRAPPING_KEY, b64encode(keys.wrappingKey));
-      } catch {
-        busy(form, false);
-        showError(form, form.dataset.failed);
-        return;
-      } finally {
-        client.terminate();
-      }
+    let client = null;
+    try {
+      client = await worker;
+      const salt = crypto.getRandomValues(new Uint8Array(16));
+      const keys = await inWorker(client, "staff-derive", {
+        passphrase: fresh, salt,
+        opslimit: Number(form.dataset.opslimit), memlimit: Number(form.dataset.memlimit),
+      });
+      newField.value = "";
+      confirmField.value = "";
+      form.elements.new.value = keys.loginValue;
+      form.elements.confirm.value = keys.loginValue;
+      form.elements.new_salt.value = b64encode(salt);
+      form.elements.derived.value = "1";
+      sessionStorage.setItem(WRAPPING_KEY, b64encode(keys.wrappingKey));
+      client.terminate();
+      form.submit();
+    } catch (error) {
+      if (client) client.terminate();
+      worker = startSplitter(form, noteUnavailable); // a fresh one for the next try
+      worker.catch(() => {});
+      busy(form, false);
+      sending = false;
+      refuse(failureText(strings, error));
     }
-    form.dataset.derived = "done";
-    form.submit();
   });
 }
 

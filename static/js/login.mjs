@@ -1,81 +1,85 @@
-// Staff sign-in: the passphrase is split on this device (docs/inspector-keys.md). The server
-// gets only the derived login value; the wrapping key stays in this tab, for the inspector's
-// key, and is forgotten on sign-out or when the tab closes.
+// Staff sign-in: the passphrase is split on this device (docs/inspector-keys.md). Its field
+// has no name, so the browser never sends it; the script sends only the derived login value.
+// If anything in the split fails, the field is cleared, the page says what failed, and
+// nothing is sent. The wrapping key stays in this tab, for the inspector's key, and is
+// forgotten on sign-out or when the tab closes.
 
-import { b64encode, startWorker } from "./worker-client.mjs";
+import { byId, clearError, pageStrings, setBusy, setHidden, showError } from "./page.mjs";
+import { csrfToken, failureText, inWorker, signInParams, startSplitter } from "./staff-split.mjs";
+import { b64encode } from "./worker-client.mjs";
 
 const WRAPPING_KEY = "integrity.wrappingKey";
 const OFFLINE_KEY = "integrity.offlineKey"; // a key file read on the case page
+
+// English fallbacks; the page gives translated ones in data-strings.
+const STRINGS = {
+  missing: "Enter your e-mail address and your passphrase.",
+  worker: "This browser could not start the part of the page that splits your passphrase on this device, so nothing was sent.",
+  limited: "Too many sign-in requests came from this network just now, so nothing was sent: wait a minute and try again.",
+  server: "The server could not prepare the split of your passphrase, so nothing was sent: try again in a moment.",
+  derive: "This device could not split your passphrase (it may be short of memory), so nothing was sent: close other tabs and try again.",
+};
 
 function forget() {
   sessionStorage.removeItem(WRAPPING_KEY);
   sessionStorage.removeItem(OFFLINE_KEY);
 }
 
-function csrfToken(form) {
-  return form.querySelector('input[name="csrf_token"]')?.value || "";
-}
-
-async function loginParams(form, email) {
-  const response = await fetch(form.dataset.params, {
-    method: "POST", credentials: "same-origin", cache: "no-store",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(form) },
-    body: JSON.stringify({ email }),
-  });
-  if (!response.ok) throw new Error(`sign-in parameters: ${response.status}`);
-  return response.json();
-}
-
 function showProgress(form, on) {
-  const area = document.getElementById("progress-area");
-  if (area) area.hidden = !on;
-  form.setAttribute("aria-busy", on ? "true" : "false");
-  const button = form.querySelector('button[type="submit"]');
-  if (button) button.disabled = on;
+  setHidden(byId("progress-area"), !on);
+  setBusy(form, on);
 }
 
 function main() {
-  const form = document.getElementById("login-form");
-  if (!form) return;
+  const form = byId("login-form");
+  const passphraseField = byId("passphrase");
+  if (!form || !passphraseField) return;
   forget(); // a new sign-in starts with nothing unlocked
-  // The handler is attached at once, before the worker is up, so that a quick submission
-  // still waits for the split instead of sending the passphrase itself.
-  const worker = startWorker(form.dataset.worker, form.dataset.workerIntegrity).then(
-    (client) => {
-      form.dataset.ready = "1";
-      return client;
-    },
-    () => {
-      const note = document.getElementById("login-mode");
-      if (note) note.hidden = false; // "inspectors need JavaScript and WebAssembly"
-      form.dataset.ready = "plain";
-      return null;
-    },
-  );
+  const strings = pageStrings(form, STRINGS);
+  const noteUnavailable = () => setHidden(byId("login-mode"), false);
+  // Started at once, so that the page can say early that this browser cannot split.
+  let worker = startSplitter(form, noteUnavailable);
+  worker.catch(() => {}); // reported when the form is sent
+  let sending = false;
+
   form.addEventListener("submit", async (event) => {
-    if (form.dataset.derived === "done") return; // the second, real submission
+    // The form is never sent as it stands: it would carry an empty login value.
     event.preventDefault();
+    if (sending) return;
     const email = form.elements.email.value.trim();
-    const passphrase = form.elements.password.value;
-    showProgress(form, true);
-    const client = await worker;
-    if (client && email && passphrase) {
-      try {
-        const params = await loginParams(form, email);
-        const keys = await client.call("staff-derive", {
-          passphrase, salt: params.salt, opslimit: params.opslimit, memlimit: params.memlimit,
-        });
-        sessionStorage.setItem(WRAPPING_KEY, b64encode(keys.wrappingKey));
-        form.elements.password.value = keys.loginValue;
-        form.elements.derived.value = "1";
-      } catch {
-        // The plain form then: the server refuses an inspector's passphrase.
-        form.elements.derived.value = "";
-      }
+    const passphrase = passphraseField.value;
+    if (!email || !passphrase) {
+      showError(form, strings.missing);
+      return;
     }
-    if (client) client.terminate();
-    form.dataset.derived = "done";
-    form.submit();
+    sending = true;
+    clearError();
+    showProgress(form, true);
+    let client = null;
+    try {
+      client = await worker;
+      const params = await signInParams(form.dataset.params, csrfToken(form), email);
+      const keys = await inWorker(client, "staff-derive", {
+        passphrase, salt: params.salt, opslimit: params.opslimit, memlimit: params.memlimit,
+      });
+      passphraseField.value = "";
+      sessionStorage.setItem(WRAPPING_KEY, b64encode(keys.wrappingKey));
+      form.elements.password.value = keys.loginValue;
+      form.elements.derived.value = "1";
+      client.terminate();
+      form.submit(); // sends the e-mail address and the login value, never the passphrase
+    } catch (error) {
+      passphraseField.value = "";
+      form.elements.password.value = "";
+      form.elements.derived.value = "";
+      if (client) client.terminate();
+      worker = startSplitter(form, noteUnavailable); // a fresh one for the next try
+      worker.catch(() => {});
+      showProgress(form, false);
+      sending = false;
+      showError(form, failureText(strings, error));
+      passphraseField.focus();
+    }
   });
 }
 

@@ -1,80 +1,102 @@
 // Changing the staff passphrase: both passphrases are split on this device and the
 // inspector's key is re-locked here; the server receives derived values and the re-wrapped
-// key only (docs/inspector-keys.md).
+// key only (docs/inspector-keys.md). The passphrase fields have no name, so the browser never
+// sends them; if anything fails, they are cleared, the page says what failed, nothing is sent.
 
-import { b64encode, startWorker } from "./worker-client.mjs";
+import { byId, clearError, pageStrings, setBusy, showError } from "./page.mjs";
+import { csrfToken, failureText, inWorker, signInParams, startSplitter } from "./staff-split.mjs";
+import { b64encode } from "./worker-client.mjs";
 
 const WRAPPING_KEY = "integrity.wrappingKey";
 
-function showError(form, message) {
-  let alert = document.getElementById("form-error");
-  if (!alert) {
-    alert = document.createElement("p");
-    alert.id = "form-error";
-    alert.className = "error-message";
-    alert.setAttribute("role", "alert");
-    form.before(alert);
+// English fallbacks; the page gives translated ones in data-strings.
+const STRINGS = {
+  missing: "Enter your current passphrase and the new one twice.",
+  mismatch: "The two passphrases differ.",
+  relock: "The current passphrase is not correct, or this browser could not re-lock your key, so nothing was changed.",
+  worker: "This browser could not start the part of the page that splits your passphrase on this device, so nothing was sent.",
+  limited: "Too many sign-in requests came from this network just now, so nothing was sent: wait a minute and try again.",
+  server: "The server could not prepare the split of your passphrase, so nothing was sent: try again in a moment.",
+  derive: "This device could not split your passphrase (it may be short of memory), so nothing was sent: close other tabs and try again.",
+};
+
+/** The derived values to send: the current login value, the new one, its salt, the key re-locked. */
+async function split(form, client, current, fresh) {
+  const params = await signInParams(form.dataset.params, csrfToken(form), form.dataset.email);
+  const cost = { opslimit: params.opslimit, memlimit: params.memlimit };
+  const before = await inWorker(client, "staff-derive", { passphrase: current, salt: params.salt, ...cost });
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const after = await inWorker(client, "staff-derive", { passphrase: fresh, salt, ...cost });
+  let wrapped = "";
+  if (form.dataset.wrapped) {
+    // A wrong current passphrase shows here: the key does not open with what it unlocks.
+    const { secretKey } = await inWorker(client, "staff-unwrap", {
+      wrapped: form.dataset.wrapped, wrappingKey: before.wrappingKey,
+    }, "relock");
+    ({ wrapped } = await inWorker(client, "staff-wrap", { secretKey, wrappingKey: after.wrappingKey }, "relock"));
+    secretKey.fill(0);
   }
-  alert.textContent = message;
+  return { current: before.loginValue, fresh: after.loginValue, salt: b64encode(salt), wrapped, after };
 }
 
 function main() {
-  const form = document.getElementById("password-form");
-  if (!form) return;
-  const worker = startWorker(form.dataset.worker, form.dataset.workerIntegrity).then(
-    (client) => { form.dataset.ready = "1"; return client; },
-    () => { form.dataset.ready = "plain"; return null; },
-  );
+  const form = byId("password-form");
+  const fields = ["current-passphrase", "new-passphrase", "confirm-passphrase"].map(byId);
+  if (!form || fields.some((field) => !field)) return;
+  const [currentField, newField, confirmField] = fields;
+  const strings = pageStrings(form, STRINGS);
+  let worker = startSplitter(form);
+  worker.catch(() => {}); // reported when the form is sent
+  let sending = false;
+
+  function stop(message, focus) {
+    for (const field of fields) field.value = "";
+    for (const name of ["current", "new", "confirm", "new_salt", "new_wrapped_key", "derived"]) {
+      form.elements[name].value = "";
+    }
+    setBusy(form, false);
+    sending = false;
+    showError(form, message);
+    focus.focus();
+  }
+
   form.addEventListener("submit", async (event) => {
-    if (form.dataset.derived === "done") return;
-    event.preventDefault();
-    const current = form.elements.current.value;
-    const fresh = form.elements.new.value;
-    if (fresh !== form.elements.confirm.value) {
-      showError(form, form.dataset.mismatch);
+    event.preventDefault(); // never sent as it stands: its hidden values are empty
+    if (sending) return;
+    if (!currentField.value || !newField.value) {
+      showError(form, strings.missing);
       return;
     }
-    const button = form.querySelector('button[type="submit"]');
-    if (button) button.disabled = true;
-    const client = await worker;
-    if (client) {
-      try {
-        const token = form.querySelector('input[name="csrf_token"]').value;
-        const response = await fetch(form.dataset.params, {
-          method: "POST", credentials: "same-origin", cache: "no-store",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": token },
-          body: JSON.stringify({ email: form.dataset.email }),
-        });
-        const params = await response.json();
-        const cost = { opslimit: params.opslimit, memlimit: params.memlimit };
-        const before = await client.call("staff-derive", { passphrase: current, salt: params.salt, ...cost });
-        const salt = crypto.getRandomValues(new Uint8Array(16));
-        const after = await client.call("staff-derive", { passphrase: fresh, salt, ...cost });
-        if (form.dataset.wrapped) {
-          const { secretKey } = await client.call("staff-unwrap", {
-            wrapped: form.dataset.wrapped, wrappingKey: before.wrappingKey,
-          });
-          const { wrapped } = await client.call("staff-wrap", { secretKey, wrappingKey: after.wrappingKey });
-          secretKey.fill(0);
-          form.elements.new_wrapped_key.value = wrapped;
-        }
-        form.elements.current.value = before.loginValue;
-        form.elements.new.value = after.loginValue;
-        form.elements.confirm.value = after.loginValue;
-        form.elements.new_salt.value = b64encode(salt);
-        form.elements.derived.value = "1";
-        sessionStorage.setItem(WRAPPING_KEY, b64encode(after.wrappingKey));
-      } catch {
-        if (button) button.disabled = false;
-        showError(form, form.dataset.failed);
-        form.elements.current.value = "";
-        return;
-      } finally {
-        client.terminate();
-      }
+    if (newField.value !== confirmField.value) {
+      newField.value = "";
+      confirmField.value = "";
+      showError(form, strings.mismatch);
+      newField.focus();
+      return;
     }
-    form.dataset.derived = "done";
-    form.submit();
+    sending = true;
+    clearError();
+    setBusy(form, true);
+    let client = null;
+    try {
+      client = await worker;
+      const values = await split(form, client, currentField.value, newField.value);
+      for (const field of fields) field.value = "";
+      form.elements.current.value = values.current;
+      form.elements.new.value = values.fresh;
+      form.elements.confirm.value = values.fresh;
+      form.elements.new_salt.value = values.salt;
+      form.elements.new_wrapped_key.value = values.wrapped;
+      form.elements.derived.value = "1";
+      sessionStorage.setItem(WRAPPING_KEY, b64encode(values.after.wrappingKey));
+      client.terminate();
+      form.submit();
+    } catch (error) {
+      if (client) client.terminate();
+      worker = startSplitter(form); // a fresh one for the next try
+      worker.catch(() => {});
+      stop(failureText(strings, error), currentField);
+    }
   });
 }
 
