@@ -289,6 +289,9 @@ def test_sign_ins_and_failures_are_audited_without_what_was_typed(client, make_a
 
 
 NEEDS_SCRIPT = "Inspectors need JavaScript to sign in, because their passphrase also unlocks"
+PLAIN_REFUSAL = ("That e-mail address and passphrase do not match, or the account is an "
+                 "inspector&#39;s: inspectors need JavaScript to sign in, because their passphrase "
+                 "also unlocks their key and must stay on their device.")
 
 
 def test_without_javascript_managers_sign_in_but_inspectors_are_told_why_not(
@@ -300,8 +303,13 @@ def test_without_javascript_managers_sign_in_but_inspectors_are_told_why_not(
     refused = _post_plain_login(other, inspector.email, inspector.password)
     assert refused.status_code == 200
     page = refused.get_data(as_text=True)
-    assert NEEDS_SCRIPT in page and "do not match" not in page
+    assert PLAIN_REFUSAL in page
     assert 'id="plain-login-form"' in page  # still the form without JavaScript
+    # The same sentence for an unknown address and a wrong passphrase: it names no inspector.
+    for email, password in (("nobody@example.org", inspector.password),
+                            (manager.email, "not the passphrase at all")):
+        answer = _post_plain_login(other, email, password).get_data(as_text=True)
+        assert PLAIN_REFUSAL in answer
     assert other.get("/cases/").status_code == 302
     assert _post_login(other, inspector.email, inspector.password).status_code == 302
 

@@ -34,6 +34,9 @@ pytestmark = [
 NEW_PASSPHRASE = "marble otter seven lanterns"
 NEEDS_SCRIPT = ("Inspectors need JavaScript to sign in, because their passphrase also unlocks "
                 "their key and must stay on their device.")
+PLAIN_REFUSAL = ("That e-mail address and passphrase do not match, or the account is an "
+                 "inspector's: inspectors need JavaScript to sign in, because their passphrase "
+                 "also unlocks their key and must stay on their device.")
 SAID = {
     "worker": "This browser could not start the part of the page that splits your passphrase "
               "on this device, so nothing was sent.",
@@ -169,7 +172,7 @@ def test_without_javascript_managers_sign_in_and_inspectors_are_told_why_not(
         page.get_by_label("E-mail address").fill(inspector.email)
         page.get_by_label("Passphrase").fill(inspector.password)
         page.get_by_role("button", name="Continue").click()
-        expect(page.locator("#plain-login-form .error")).to_have_text(NEEDS_SCRIPT)
+        expect(page.locator("#plain-login-form .error")).to_have_text(PLAIN_REFUSAL)
         page.get_by_label("E-mail address").fill(manager.email)
         page.get_by_label("Passphrase").fill(manager.password)
         page.get_by_role("button", name="Continue").click()

@@ -177,6 +177,11 @@ def set_login_value(hasher: Hasher, user: User, value: str, params: LoginParams)
 # Said when an inspector's account is used on the form without JavaScript (and on the pages).
 INSPECTOR_NEEDS_SCRIPT = _l("Inspectors need JavaScript to sign in, because their passphrase "
                             "also unlocks their key and must stay on their device.")
+# Every refusal of the form without JavaScript reads the same, so that the answer does not tell
+# whether an address belongs to an inspector (the server cannot check an inspector's passphrase).
+PLAIN_REFUSAL = _l("That e-mail address and passphrase do not match, or the account is an "
+                   "inspector's: inspectors need JavaScript to sign in, because their passphrase "
+                   "also unlocks their key and must stay on their device.")
 
 
 def authenticate(session: Session, hasher: Hasher, email: str, secret: str, *,
@@ -193,6 +198,7 @@ def authenticate(session: Session, hasher: Hasher, email: str, secret: str, *,
         hasher.verify(hasher.dummy_hash, secret)
         return None
     if not derived and user.role_enum is Role.INSPECTOR:
+        hasher.verify(hasher.dummy_hash, secret)  # as long as any other refusal
         raise AccountError(INSPECTOR_NEEDS_SCRIPT)
     candidate = secret if derived else derived_login_value(
         secret, LoginParams(user.login_salt or b"", user.login_opslimit or 0,

@@ -110,10 +110,10 @@ def login() -> str | Response:
         try:
             user = services.authenticate(db, _hasher(), form.email.data, form.password.data,
                                          derived=not plain)
-        except services.AccountError as exc:
-            user, refusal = None, str(exc)
-        else:
-            refusal = _("That e-mail address and passphrase do not match.")
+        except services.AccountError:
+            user = None
+        refusal = (str(services.PLAIN_REFUSAL) if plain
+                   else _("That e-mail address and passphrase do not match."))
         if user is None:
             # An unknown address is not written down: people type passphrases into it.
             known = services.find_user(db, form.email.data)
