@@ -1,0 +1,132 @@
+"""Refusals every request meets before a view: input the database cannot take.
+
+PostgreSQL refuses a NUL character in text and an integer past its columns' range with an
+error, not a miss; a deeply nested JSON body exhausts the parser's recursion. Each is
+refused here, in one place, as a 400 or 404 with one clear sentence, before anything is read
+from or written to the database.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask, g, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, Map
+from wtforms import IntegerField as _IntegerField
+
+from integrity.db import LARGEST_INT, SMALLEST_INT
+from integrity.errors import Refused
+
+# Protocol v1 bodies nest three levels deep; the staff pages' bodies no deeper.
+MAX_JSON_DEPTH = 32
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number past the database's range matches nothing (404)."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = None, signed: bool = False) -> None:
+        bound = LARGEST_INT if max is None else builtins.min(max, LARGEST_INT)
+        super().__init__(map, fixed_digits, min, bound, signed)
+
+
+class BoundedParameters(ImmutableMultiDict[str, str]):
+    """The query string and form fields (the request class's ``parameter_storage_class``):
+    ``get(name, type=int)`` answers 404 past the range.
+
+    A number that no row can carry names nothing, as in a path; silently using the default
+    instead would show something else than what was asked for.
+    """
+
+    def get(  # type: ignore[override]
+            self, key: str, default: Any = None, type: Any = None) -> Any:  # noqa: A002
+        if type is not int:
+            return super().get(key, default, type)
+        try:
+            number = int(super().get(key))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return default
+        if not SMALLEST_INT <= number <= LARGEST_INT:
+            raise NotFound()
+        return number
+
+
+class IntegerField(_IntegerField):
+    """wtforms' IntegerField, refusing a number past the database's range as a field error."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        number: int | None = getattr(self, "data", None)
+        if number is not None and not SMALLEST_INT <= number <= LARGEST_INT:
+            self.data = None
+            raise ValueError(_l("This number is outside the range this server can store."))
+
+
+NUL_REFUSED = _l("The request contains a null character, which this server does not accept.")
+TOO_DEEP = _l("The JSON body is nested more deeply than this server accepts.")
+
+
+def read_json() -> Any:
+    """The request's JSON body, or None when it is not JSON; read once, depth and NUL checked.
+
+    Refuses (400) a body nested deeper than MAX_JSON_DEPTH or holding a NUL character.
+    """
+    if "json_body" in g:
+        return g.json_body
+    body = None
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            raise Refused(str(TOO_DEEP)) from None
+        depth, strings = _measure(body)
+        if depth > MAX_JSON_DEPTH:
+            raise Refused(str(TOO_DEEP))
+        if any("\x00" in text for text in strings):
+            raise Refused(str(NUL_REFUSED))
+    g.json_body = body
+    return body
+
+
+def _measure(value: Any) -> tuple[int, list[str]]:
+    """How deep ``value`` nests, and every string in it (keys too); without recursion."""
+    deepest, strings = 0, []
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            strings.append(item)
+        elif isinstance(item, dict):
+            deepest = max(deepest, depth)
+            strings.extend(item)
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest, strings
+
+
+def _has_nul(values: Iterable[str]) -> bool:
+    return any("\x00" in value for value in values)
+
+
+def refuse_hostile_input() -> None:
+    """Before every view: refuse NUL in the path, query, form or JSON body."""
+    if "\x00" in request.path or _has_nul(request.args.keys()) or _has_nul(
+            value for _key, value in request.args.items(multi=True)):
+        raise Refused(str(NUL_REFUSED))
+    if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+        form = request.form
+        if _has_nul(form.keys()) or _has_nul(value for _key, value in form.items(multi=True)):
+            raise Refused(str(NUL_REFUSED))
+        read_json()
+
+
+def init_app(app: Flask) -> None:
+    """Bound every ``<int:...>`` route and number, and refuse hostile input before any view."""
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(refuse_hostile_input)
