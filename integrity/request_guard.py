@@ -12,10 +12,9 @@ import builtins
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, Map
 from wtforms import IntegerField as _IntegerField
 
@@ -24,6 +23,11 @@ from integrity.errors import Refused
 
 # Protocol v1 bodies nest three levels deep; the staff pages' bodies no deeper.
 MAX_JSON_DEPTH = 32
+
+NUMBER_REFUSED = _l("A number in the request is outside the range this server accepts.")
+NUL_REFUSED = _l("The request contains a null character, which this server does not accept.")
+TOO_DEEP = _l("The JSON body is nested more deeply than this server accepts.")
+
 
 class BoundedIntConverter(IntegerConverter):
     """``<int:...>`` in every route: a number past the database's range matches nothing (404)."""
@@ -36,10 +40,9 @@ class BoundedIntConverter(IntegerConverter):
 
 class BoundedParameters(ImmutableMultiDict[str, str]):
     """The query string and form fields (the request class's ``parameter_storage_class``):
-    ``get(name, type=int)`` answers 404 past the range.
+    ``get(name, type=int)`` refuses (400) a number past the database's range.
 
-    A number that no row can carry names nothing, as in a path; silently using the default
-    instead would show something else than what was asked for.
+    Falling back to the default instead would show something else than what was asked for.
     """
 
     def get(  # type: ignore[override]
@@ -51,7 +54,7 @@ class BoundedParameters(ImmutableMultiDict[str, str]):
         except (TypeError, ValueError):
             return default
         if not SMALLEST_INT <= number <= LARGEST_INT:
-            raise NotFound()
+            raise Refused(str(NUMBER_REFUSED))
         return number
 
 
@@ -63,32 +66,26 @@ class IntegerField(_IntegerField):
         number: int | None = getattr(self, "data", None)
         if number is not None and not SMALLEST_INT <= number <= LARGEST_INT:
             self.data = None
-            raise ValueError(_l("This number is outside the range this server can store."))
-
-
-NUL_REFUSED = _l("The request contains a null character, which this server does not accept.")
-TOO_DEEP = _l("The JSON body is nested more deeply than this server accepts.")
+            raise ValueError(NUMBER_REFUSED)
 
 
 def read_json() -> Any:
-    """The request's JSON body, or None when it is not JSON; read once, depth and NUL checked.
+    """The request's JSON body; None when it is not JSON (or not valid JSON).
 
-    Refuses (400) a body nested deeper than MAX_JSON_DEPTH or holding a NUL character.
+    Refuses (400) a body nested deeper than MAX_JSON_DEPTH or holding a NUL character. The
+    parsed body is kept by the request, so every call after the first only checks again.
     """
-    if "json_body" in g:
-        return g.json_body
-    body = None
-    if request.is_json:
-        try:
-            body = request.get_json(silent=True)
-        except RecursionError:
-            raise Refused(str(TOO_DEEP)) from None
-        depth, strings = _measure(body)
-        if depth > MAX_JSON_DEPTH:
-            raise Refused(str(TOO_DEEP))
-        if any("\x00" in text for text in strings):
-            raise Refused(str(NUL_REFUSED))
-    g.json_body = body
+    if not request.is_json:
+        return None
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # not a ValueError: get_json(silent=True) lets it through
+        raise Refused(str(TOO_DEEP)) from None
+    depth, strings = _measure(body)
+    if depth > MAX_JSON_DEPTH:
+        raise Refused(str(TOO_DEEP))
+    if _has_nul(strings):
+        raise Refused(str(NUL_REFUSED))
     return body
 
 
