@@ -212,3 +212,19 @@ def test_a_mailbox_reply_with_a_malformed_receipt_says_so(client, db, channel,
     page = response.get_data(as_text=True)
     assert "receipt" in page.lower() and "It happens on night shifts." not in page
     assert _stored(db) == before
+
+
+@pytest.mark.parametrize("field,value,sentence", [
+    ("org_unit", "99999999999", "The organisational unit is unknown."),
+    ("org_unit", "2147483648", "The organisational unit is unknown."),
+    ("excluded", [BIG], None)])
+def test_numbers_past_the_range_in_a_filed_report_are_refused(db, channel, reporter, field: str,
+                                                              value, sentence) -> None:
+    filed = reporter.report_body(channel.slug, ANSWERS)
+    filed.body[field] = value
+    before = _stored(db)
+    response = reporter.send(filed).response
+    assert response.status_code == 400, response.get_data(as_text=True)
+    if sentence:
+        assert response.get_json() == {"error": sentence}
+    assert _stored(db) == before
