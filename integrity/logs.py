@@ -61,17 +61,25 @@ def _escaped_traceback(exc_info: Any) -> str:
     """The traceback as logging prints it, each exception's own message escaped.
 
     The frames come from the code; the messages may carry what a request sent (a path, a
-    value), so they alone are escaped and the traceback keeps its lines.
+    value), so they alone are escaped and the traceback keeps its lines. PostgreSQL's DETAIL
+    quotes the values of a conflicting row ("Key (email)=(…) already exists"): it is left out.
     """
     text = "".join(traceback.format_exception(*exc_info)).rstrip("\n")
     error: BaseException | None = exc_info[1]
     seen: set[int] = set()
+    details: list[str] = []
     while error is not None and id(error) not in seen:
         seen.add(id(error))
+        detail = getattr(getattr(error, "diag", None), "message_detail", None)  # psycopg's
+        if isinstance(detail, str) and detail:
+            details.append(detail)
         for message in (_message(error), *getattr(error, "__notes__", ())):
             if isinstance(message, str) and _CONTROL.search(message):
                 text = text.replace(message, escape_controls(message))
         error = error.__cause__ or error.__context__
+    for detail in details:
+        for written in (detail, escape_controls(detail)):
+            text = text.replace(written, "(detail left out of the log)")
     return text
 
 

@@ -21,7 +21,8 @@ from wtforms import IntegerField as _IntegerField
 from integrity.db import LARGEST_INT, SMALLEST_INT
 from integrity.errors import Refused
 
-# Protocol v1 bodies nest three levels deep; the staff pages' bodies no deeper.
+# Protocol v1 bodies nest two levels deep (an object of key slots in the body), the staff
+# pages' bodies no deeper: 32 leaves room for clients that add keys of their own.
 MAX_JSON_DEPTH = 32
 
 NUMBER_REFUSED = _l("A number in the request is outside the range this server accepts.")
@@ -61,9 +62,11 @@ class BoundedParameters(ImmutableMultiDict[str, str]):
 class IntegerField(_IntegerField):
     """wtforms' IntegerField, refusing a number past the database's range as a field error."""
 
+    data: int | None
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
-        number: int | None = getattr(self, "data", None)
+        number = self.data
         if number is not None and not SMALLEST_INT <= number <= LARGEST_INT:
             self.data = None
             raise ValueError(NUMBER_REFUSED)

@@ -225,3 +225,23 @@ def test_a_value_typed_into_the_sign_in_form_never_reaches_the_log(app, client, 
     assert "users" in caplog.text and "[SQL: " in caplog.text  # the error itself is logged
     assert "typed-passphrase-4417" not in caplog.text, caplog.text
     assert "another secret 9921" not in caplog.text
+
+
+def test_a_conflicting_value_quoted_by_the_database_stays_out_of_the_log(app, db, make_account,
+                                                                         caplog) -> None:
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    from integrity.models import Role, User
+
+    account, other = make_account(Role.MANAGER), make_account(Role.MANAGER)
+    with caplog.at_level(logging.ERROR, logger="integrity"):
+        try:
+            db.execute(update(User).where(User.id == other.id).values(email=account.email))
+        except IntegrityError:
+            logging.getLogger("integrity").exception("Unhandled error on POST /admin/users/1")
+        db.rollback()
+    assert "Unhandled error" in caplog.text and "[SQL: " in caplog.text
+    assert account.email not in caplog.text, caplog.text
+    if db.bind.dialect.name == "postgresql":  # its DETAIL line quotes the conflicting row
+        assert "duplicate key" in caplog.text and "(detail left out of the log)" in caplog.text
