@@ -5,6 +5,8 @@ that refuses NUL and big integers with an error)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -92,6 +94,20 @@ def test_json_32_levels_deep_still_reaches_the_route(client) -> None:
     response = client.post("/api/v1/mailbox", json={"lookup": "x", "other": nested})
     assert response.status_code == 404  # the mailbox's own answer for an unknown lookup
     assert response.get_json()["error"] != TOO_DEEP
+
+
+def test_json_is_checked_as_it_is_parsed_whatever_its_encoding(client) -> None:
+    for encoding in ("utf-8", "utf-16", "utf-32"):
+        deep = ("[" * 100_000).encode(encoding)
+        _refused(client.post("/api/v1/mailbox", data=deep, content_type="application/json"),
+                 400, TOO_DEEP)
+        nul = json.dumps({"lookup": "a\x00"}).encode(encoding)
+        _refused(client.post("/api/v1/mailbox", data=nul, content_type="application/json"),
+                 400, NUL)
+    # An escaped backslash before "u0000" is text; brackets inside strings are text.
+    for lookup in ("\\u0000", "[" * 100):
+        response = client.post("/api/v1/mailbox", json={"lookup": lookup})
+        assert response.status_code == 404, response.get_json()
 
 
 def test_nul_in_a_path_or_query_is_refused(app, client, channel, case) -> None:
