@@ -13,7 +13,6 @@ from wtforms import (
     EmailField,
     Field,
     HiddenField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -24,7 +23,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.settings import Editable
+from integrity.db import database_int
 from integrity.models import ChannelState, CrossingType, QuestionKind, Role, UnitKind
+from integrity.request_guard import IntegerField
 
 REQUIRED = _l("Please fill in this field.")
 ADDRESS = Regexp(r"^[^@\s]+@[^@\s]+$", message=_l("That is not an e-mail address."))
@@ -113,7 +114,7 @@ class ChannelForm(FlaskForm):
     asks_category = BooleanField(_l("Ask for a category"))
     asks_unit = BooleanField(_l("Ask for the organisational unit"))
     recipients = MultiCheckboxField(_l("Inspectors who receive the reports"), choices=[],
-                                    coerce=int, validate_choice=False)
+                                    coerce=database_int, validate_choice=False)
 
 
 class NewChannelForm(ChannelForm):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from admin.paging import Page, slice_page
 from integrity.audit import record
+from integrity.db import database_int
 from integrity.models import CrossingType, OrgUnit, UnitKind, User
 
 CSV_COLUMNS = ("id", "parent_id", "name", "kind", "crossing_type", "headcount")
@@ -218,7 +219,7 @@ def _import_row(session: Session, actor: User, number: int, row: dict[str, str],
         raise UnitError(_l("Line %(line)d needs an id of its own.", line=number))
     parent = placed[row["parent_id"]] if row["parent_id"] else None
     try:
-        headcount = int(row["headcount"] or "0")
+        headcount = database_int(row["headcount"] or "0")
     except ValueError as exc:
         raise UnitError(_l("Line %(line)d: the headcount is not a whole number.",
                            line=number)) from exc

@@ -37,7 +37,7 @@ class Integrity(Flask):
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the application from ``config`` (settings, or overrides of the environment)."""
-    from integrity import db, errors, i18n, logs, security, static_files
+    from integrity import db, errors, i18n, logs, request_guard, security, static_files
     from integrity.auth.services import Hasher
     from integrity.extensions import babel, csrf, limiter
     from integrity.reporting.services import RouteCache
@@ -79,6 +79,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     logs.install_privacy_filters()
     app.logger.setLevel(settings.log_level)
     db.init_app(app, settings.database_url)
+    # First of the hooks, so nothing hostile reaches the database (and before routes exist).
+    request_guard.init_app(app)
     # PostgreSQL files a report in one statement; the routes it needs are kept (see RouteCache).
     autocommit = app.extensions.get("integrity.autocommit_engine")
     app.extensions["integrity.routes"] = RouteCache(autocommit) if autocommit else None

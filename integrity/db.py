@@ -18,13 +18,31 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# Every integer column is a 32-bit INTEGER, identifiers included: a number outside this range
+# names no row and fits in none (PostgreSQL answers it with an error, not a miss).
+SMALLEST_INT = -(2**31)
+LARGEST_INT = 2**31 - 1
+
+
+def database_int(value: Any) -> int:
+    """``int(value)``, refused with ValueError when no integer column could hold it."""
+    number = int(value)
+    if not SMALLEST_INT <= number <= LARGEST_INT:
+        raise ValueError(f"{number} is outside the database's integer range")
+    return number
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite connections get the pragmas the project relies on."""
+    """An engine for ``url``; SQLite connections get the pragmas the project relies on.
+
+    Its errors never print bound parameters: they hold what people typed (an e-mail address,
+    a search), and error messages end up in logs.
+    """
+    kwargs = {"hide_parameters": True, **kwargs}
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wrappers import Response
 
 MESSAGES = {
@@ -18,6 +18,13 @@ MESSAGES = {
     429: _l("Too many attempts. Please wait a little and try again."),
     500: _l("Something went wrong on our side. Nothing you sent was lost in a half-stored state."),
 }
+
+
+class Refused(BadRequest):
+    """A 400 whose one clear sentence is its description (given already translated)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(description=message)
 
 
 def _respond(code: int, message: str) -> tuple[Response | str, int]:
@@ -37,6 +44,8 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         if code < 400:
             return error
+        if isinstance(error, Refused):
+            return _respond(code, str(error.description))
         message = MESSAGES.get(code)
         return _respond(code, str(message) if message else error.name)
 

@@ -29,7 +29,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
-    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -42,6 +41,7 @@ from integrity.access import restrict
 from integrity.audit import record
 from integrity.db import get_session
 from integrity.models import OrgUnit, Role, today
+from integrity.request_guard import IntegerField
 from surveys import builder, labels
 from surveys.bank import load_template, template_names
 from surveys.codes import email_codes, issue_codes

@@ -160,7 +160,7 @@ def submit_open(survey_id: int) -> str | tuple[str, int]:
     unit = request.form.get("org_unit", "")
     answers = _answers_from_form()
     try:
-        services.submit_open_link(db, survey_id, int(unit) if unit.isdigit() else None, answers,
+        services.submit_open_link(db, survey_id, request.form.get("org_unit", type=int), answers,
                                   today())
     except AnswerError as exc:
         db.rollback()

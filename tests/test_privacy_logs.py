@@ -1,6 +1,7 @@
 """The served application records no client address and no user agent, in logs or storage."""
 
 import http.client
+import io
 import logging
 import os
 import socket
@@ -8,7 +9,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from werkzeug.serving import make_server
@@ -45,10 +46,14 @@ def _request(port: int, method: str, path: str, body: str | None = None,
     return response
 
 
+FORGED = "[2026-12-06 09:00:00 +0000] [1] [INFO] FORGED-LINE"
+
+
 def _exercise(port: int) -> None:
-    """Pages, a failed sign-in and a successful one, a 404."""
+    """Pages, a failed sign-in and a successful one, a 404, a path that carries a newline."""
     assert _request(port, "GET", "/").status == 200
     assert _request(port, "GET", "/no/such/page?x=1").status == 404
+    assert _request(port, "GET", "/no/such%0A" + quote(FORGED)).status == 404
     page = _request(port, "GET", "/staff/login")
     cookie = page.getheader("Set-Cookie").split(";")[0]
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
@@ -99,6 +104,9 @@ def test_served_app_logs_and_stores_no_client_address_or_user_agent(tmp_path: Pa
     text = log_path.read_text()
     assert '"GET /" 200' in text and '"POST /staff/login" 302' in text, text
     assert '"GET /no/such/page" 404' in text
+    # The newline in the path is written as an escape, on the request's own line.
+    assert f'"GET /no/such\\n{FORGED}" 404' in text, text
+    assert not any(line.startswith(FORGED) for line in text.splitlines()), text
     _assert_nothing_identifying(text, "the server log")
     _scan_folder(tmp_path / "data")
 
@@ -161,3 +169,79 @@ def test_gunicorn_access_records_hold_only_the_logged_fields() -> None:
     assert set(atoms) == set(re.findall(r"%\((\w+)\)s", ACCESS_LOG_FORMAT))
     _assert_nothing_identifying(repr(atoms), "an access record's arguments")
     assert ACCESS_LOG_FORMAT % SafeAtoms(atoms) == '"POST /api/v1/reports" 201 42 1002ms'
+
+
+def _log_of(logger_name: str) -> tuple[logging.Handler, io.StringIO]:
+    """A handler that writes what ``logger_name`` logs as an operator's log file would."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: "
+                                           "%(message)s"))
+    logging.getLogger(logger_name).addHandler(handler)
+    return handler, stream
+
+
+def test_a_path_cannot_write_a_line_of_its_own_into_the_error_log(app, client,
+                                                                  monkeypatch) -> None:
+    import integrity.reporting
+
+    def broken(slug: str) -> None:
+        raise RuntimeError(f"no way to open {slug}")
+
+    monkeypatch.setattr(integrity.reporting, "_open_channel", broken)
+    forged = "[2026-12-06 09:00:00,000] ERROR in views: FORGED sign-in of admin@example.org"
+    handler, stream = _log_of("integrity")
+    try:
+        response = client.get("/report/x%0A" + quote(forged) + "%0D%0A%1B[2J%E2%80%A8" +
+                              quote(forged))
+    finally:
+        logging.getLogger("integrity").removeHandler(handler)
+    assert response.status_code == 500
+    text = stream.getvalue()
+    assert "Unhandled error on GET /report/x\\n[2026-12-06" in text, text
+    assert "RuntimeError: no way to open x\\n[2026-12-06" in text, text  # the traceback's
+    assert "\\r\\n\\x1b[2J\\u2028" in text, text
+    for line in text.splitlines():
+        assert "FORGED" not in line or "Unhandled error" in line or "RuntimeError" in line, text
+    assert "\x1b" not in text and "\u2028" not in text and "\r" not in text
+
+
+def test_a_value_typed_into_the_sign_in_form_never_reaches_the_log(app, client, db,
+                                                                   caplog) -> None:
+    from sqlalchemy import text
+
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, "/staff/login")
+    # A database error on the statement that carries the typed value (the table is gone).
+    db.execute(text("ALTER TABLE users RENAME TO users_elsewhere"))
+    db.commit()
+    typed = "typed-passphrase-4417@example.org"
+    with caplog.at_level(logging.ERROR, logger="integrity"):
+        response = client.post("/staff/login", data={"csrf_token": token, "email": typed,
+                                                      "password": "another secret 9921"})
+    assert response.status_code == 500
+    assert "Unhandled error on POST /staff/login" in caplog.text
+    assert "users" in caplog.text and "[SQL: " in caplog.text  # the error itself is logged
+    assert "typed-passphrase-4417" not in caplog.text, caplog.text
+    assert "another secret 9921" not in caplog.text
+
+
+def test_a_conflicting_value_quoted_by_the_database_stays_out_of_the_log(app, db, make_account,
+                                                                         caplog) -> None:
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    from integrity.models import Role, User
+
+    account, other = make_account(Role.MANAGER), make_account(Role.MANAGER)
+    with caplog.at_level(logging.ERROR, logger="integrity"):
+        try:
+            db.execute(update(User).where(User.id == other.id).values(email=account.email))
+        except IntegrityError:
+            logging.getLogger("integrity").exception("Unhandled error on POST /admin/users/1")
+        db.rollback()
+    assert "Unhandled error" in caplog.text and "[SQL: " in caplog.text
+    assert account.email not in caplog.text, caplog.text
+    if db.bind.dialect.name == "postgresql":  # its DETAIL line quotes the conflicting row
+        assert "duplicate key" in caplog.text and "(detail left out of the log)" in caplog.text

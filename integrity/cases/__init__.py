@@ -34,6 +34,7 @@ from integrity.models import Channel, Role, User, today
 from integrity.reporting.models import Outcome, Report, Status
 from integrity.reporting.services import ProtocolError
 from integrity.reporting.strings import case_strings
+from integrity.request_guard import read_json
 
 bp = restrict(Blueprint("cases", __name__, url_prefix="/cases"), Role.INSPECTOR)
 
@@ -139,7 +140,7 @@ def data(report_id: int) -> Response:
 
 def _post(report_id: int, *, note: bool) -> tuple[Response, int]:
     report = _case(report_id)
-    body = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    body = read_json() if request.mimetype == "application/json" else None
     if body is None:
         raise ProtocolError(_("The request body must be a JSON object."))
     db = get_session()
@@ -166,7 +167,7 @@ def note(report_id: int) -> tuple[Response, int]:
 def share(report_id: int) -> tuple[Response, int]:
     """Add a reader: the key slots were re-sealed to them in the sharing inspector's browser."""
     report = _case(report_id)
-    body = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    body = read_json() if request.mimetype == "application/json" else None
     db = get_session()
     target = share_case(db, report, g.user, body)
     db.commit()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.audit import record
+from integrity.db import database_int
 from integrity.models import Role, User
 from integrity.reporting.models import (
     Attachment,
@@ -84,7 +85,10 @@ def _target(session: Session, report: Report, value: Any) -> User:
     unknown = ProtocolError(_l("This inspector cannot receive the case."))
     if not isinstance(value, str) or not value.isascii() or not value.isdigit():
         raise unknown
-    target = session.get(User, int(value))
+    try:
+        target = session.get(User, database_int(value))
+    except ValueError:
+        raise unknown from None
     if (target is None or target.role != Role.INSPECTOR.value or not target.active
             or target.public_key is None or is_excluded(session, report, target)):
         # One sentence for every reason: the refusal does not tell who was excluded.

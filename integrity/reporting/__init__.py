@@ -168,11 +168,19 @@ def mailbox_reply() -> str | tuple[str, int]:
                           request.form.get("text", ""), _uploads("files"))
     except ProtocolError as exc:
         db.rollback()
-        if exc.status == 404:
-            return _mailbox_page(error=str(exc)), 404
-        return _render_mailbox(receipt, error=str(exc)), exc.status
+        return _reply_refused(receipt, exc)
     db.commit()
     return _render_mailbox(receipt, notice=_("Your message was sent."))
+
+
+def _reply_refused(receipt: str, refusal: ProtocolError) -> tuple[str, int]:
+    """The mailbox again with the reason; the bare page when the receipt opens no mailbox."""
+    if refusal.status != 404:
+        try:
+            return _render_mailbox(receipt, error=str(refusal)), refusal.status
+        except ProtocolError:
+            pass  # a malformed receipt: refused for the same reason when opening
+    return _mailbox_page(error=str(refusal)), refusal.status
 
 
 @bp.route("/mailbox/file", methods=["POST"])

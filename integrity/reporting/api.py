@@ -24,6 +24,7 @@ from integrity.extensions import (
 from integrity.reporting import services
 from integrity.reporting.services import ProtocolError
 from integrity.reporting.storage import AttachmentStore
+from integrity.request_guard import read_json
 from integrity.security import set_headers
 
 bp = public(Blueprint("api", __name__, url_prefix="/api/v1"))
@@ -69,7 +70,7 @@ def _rate_limit_headers(response: Response) -> Response:
 def _json_body() -> Any:
     if request.mimetype != "application/json":
         raise ProtocolError(_("This address accepts only application/json bodies."), 415)
-    body = request.get_json(silent=True)
+    body = read_json()
     if body is None:
         raise ProtocolError(_("The request body is not valid JSON."))
     return body

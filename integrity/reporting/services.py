@@ -6,6 +6,7 @@ caller commits; a refusal raises ``ProtocolError`` and leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.config import Settings
+from integrity.db import database_int
 from integrity.models import (
     Category,
     Channel,
@@ -450,7 +452,8 @@ def _unit_id(value: object) -> int | None:
     if value is None:
         return None
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
-        return int(value)
+        with contextlib.suppress(ValueError):  # past the database's range: no such unit
+            return database_int(value)
     raise ProtocolError(_l("The organisational unit is unknown."))
 
 

@@ -17,6 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from crypto.stream import CHUNK_PLAIN, KEY_BYTES, StreamSealer
 from integrity.reporting.storage import AttachmentStore, new_attachment_id
+from integrity.request_guard import BoundedParameters
 
 # Endpoints whose file parts are report attachments, sealed as they arrive.
 SEALED_UPLOAD_ENDPOINTS = {"reporting.file_plain", "reporting.mailbox_reply"}
@@ -95,7 +96,10 @@ def _upload_limit(endpoint: str | None) -> int | None:
 
 
 class IntegrityRequest(Request):
-    """The application's request class: uploads never reach a temporary file."""
+    """The application's request class: uploads never reach a temporary file, and numbers read
+    from the query or form with ``type=int`` are bounded (see request_guard)."""
+
+    parameter_storage_class = BoundedParameters
 
     @property  # type: ignore[override]
     def max_content_length(self) -> int | None:
