@@ -26,6 +26,7 @@ from integrity.dashboard.kpis import Dimension, KpiQuery, Ratio, UnitTree
 from integrity.dashboard.trends import SurveyTrends
 from integrity.models import Campaign
 from surveys.models import Survey
+from surveys.result_labels import unfit_text
 from surveys.suppression import Thresholds
 
 A4 = (8.27, 11.69)
@@ -187,6 +188,11 @@ def _trend_pages(spec: ReportSpec, trends: SurveyTrends | None,
             page = _Page(spec.rtl)
             result.append(page.figure)
         page.chart(pages.trend_chart(trend, spans), 0.29)
+        unfit = [p for p in trend.points if p.overall is not None and p.overall.unfit is not None]
+        if unfit:  # no point on the chart: say why, and give the raw share
+            page.para("; ".join(_("Wave %(number)d", number=p.wave.number) + ": "
+                                + unfit_text(p.overall.unfit) for p in unfit
+                                if p.overall is not None and p.overall.unfit is not None))
     return result
 
 
