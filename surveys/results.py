@@ -250,9 +250,9 @@ def published_rates(rates: list[UnitRate], responses: Mapping[int, int],
 
 def shown_rates(session: Session, wave: Wave, thresholds: Thresholds) -> list[UnitRate]:
     """The units' codes issued and used in ``wave``, withheld as on the results page."""
-    responses = dict(session.execute(
+    responses = {unit: count for unit, count in session.execute(
         select(Response.org_unit_id, func.count()).where(Response.wave_id == wave.id)
-        .group_by(Response.org_unit_id)).tuples().all())
+        .group_by(Response.org_unit_id)) if unit is not None}
     return published_rates(response_rates(session, wave), responses, thresholds)
 
 
