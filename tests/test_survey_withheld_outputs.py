@@ -169,6 +169,7 @@ def test_answers_that_do_not_fit_the_design_are_said_so_with_the_raw_share(
     assert "answers do not fit the design (raw share 100.0 %)" in bribe
     assert "answers do not fit the design (raw share 0.0 %)" in pressure
     assert not ZERO_WIDTH.search(bribe) and not ZERO_WIDTH.search(pressure.split("</section>")[0])
+    assert "estimate from these answers falls outside 0 to 100 % (" in html  # what it means
 
     trends_page = client.get(f"/dashboard/trends?survey={survey.id}").get_data(as_text=True)
     assert "answers do not fit the design (raw share 100.0 %)" in trends_page
