@@ -2,7 +2,8 @@
 
 Every function returns an :class:`Estimate` on the item's own scale (a share in [0, 1] or an
 index in [0, 100]); the randomized-response estimators raise :class:`OutsideDesign` instead
-when the answers do not fit their design. The formulas and their sources are set out in docs/surveys-statistics.md.
+when the answers do not fit their design. The formulas and their sources are set out in
+docs/surveys-statistics.md.
 """
 
 from __future__ import annotations

@@ -119,11 +119,27 @@ class WaveResults:
     issued: int  # codes of the whole wave
     used: int
 
+    @property
+    def counts_withheld(self) -> bool:
+        """Whether the wave's own counts (responses, codes) are withheld (counts_withheld)."""
+        return counts_withheld(self.responses, self.used, self.thresholds)
+
+    def answers_shown(self, result: QuestionResult) -> bool:
+        """Whether a question's number of answers may be shown: not under its threshold."""
+        return not 0 < result.n < self.thresholds.k(result.kind)
+
     def index(self, name: str) -> IndexResult | None:
         return next((i for i in self.indices if i.name == name), None)
 
     def question(self, key: str) -> QuestionResult | None:
         return next((q for q in self.questions if q.question.key == key), None)
+
+
+def counts_withheld(responses: int, used: int, thresholds: Thresholds) -> bool:
+    """Whether a wave's own counts are withheld: some, but fewer than k, responses or codes
+    used (they could all be one small unit's)."""
+    k = thresholds.k(ItemKind.INDEX)
+    return 0 < responses < k or 0 < used < k
 
 
 def thresholds_from(settings: Any) -> Thresholds:
@@ -559,6 +575,9 @@ class WaveLine:
     responses: int
     issued: int
     used: int
+
+    def counts_withheld(self, thresholds: Thresholds) -> bool:
+        return counts_withheld(self.responses, self.used, thresholds)
 
 
 def survey_overview(session: Session) -> list[tuple[Survey, list[WaveLine]]]:

@@ -190,3 +190,43 @@ def test_answers_that_do_not_fit_the_design_are_said_so_with_the_raw_share(
     if shutil.which("pdftotext"):
         text = " ".join(_pdf_text(app, db, survey, tmp_path).split())
         assert "Wave 2: answers do not fit the design (raw share 100.0 %)" in text
+
+
+def test_a_wave_of_one_small_unit_publishes_no_count_either(
+        app: Flask, db: Session, make_account, survey_wave, tmp_path: Path) -> None:  # noqa: F811
+    """The wave's own totals would be the post's counts: they are withheld with them."""
+    survey, (_, wave) = survey_wave
+    post = _unit(db, "Hill post", 8)
+    _codes(db, wave, post, 8, 7)
+    for i in range(7):
+        _respond(db, wave, post, _answers(i))
+    db.commit()
+    client = _manager(app, make_account)
+
+    html = client.get(f"/dashboard/surveys/waves/{wave.id}").get_data(as_text=True)
+    facts = html[html.index('<dl class="facts">'):html.index("</dl>")]
+    assert "withheld" in facts and "7" not in facts.split("Responses")[1]
+    assert "7 answers" not in html and "too few answers" in html
+    assert "withheld" in _row(html[html.index('id="rates"'):], "Hill post")
+
+    listing = client.get("/dashboard/surveys/").get_data(as_text=True)
+    assert "(7/8)" not in listing and "88 %" not in listing and "withheld" in listing
+
+    trends_page = client.get(f"/dashboard/trends?survey={survey.id}").get_data(as_text=True)
+    waves_table = trends_page[trends_page.index('id="waves"'):]
+    waves_table = waves_table[:waves_table.index("</table>")]
+    assert "(7/8)" not in waves_table and "88 %" not in waves_table
+    assert "withheld" in waves_table
+    assert "88 %" not in trends_page
+
+    csv_text = client.get(f"/dashboard/export/trends.csv?survey={survey.id}").get_data(
+        as_text=True)
+    rows = [row for row in csv.DictReader(io.StringIO(csv_text)) if row["wave"] == "2"]
+    assert rows and {row["response_rate"] for row in rows} == {"withheld"}
+
+    stored = _stored_summary(app, wave)
+    assert stored["wave"][5:] == [None, None, None]  # responses, codes issued and used
+
+    if shutil.which("pdftotext"):
+        text = " ".join(_pdf_text(app, db, survey, tmp_path).split())
+        assert "2: withheld" in text and "88 %" not in text

@@ -267,9 +267,11 @@ def campaign(campaign_id: int) -> str:
 @bp.route("/surveys/")
 def surveys() -> str:
     """Every survey and its waves, with how many answered."""
-    from surveys.results import survey_overview
+    from surveys.results import survey_overview, thresholds_from
 
-    return render_template("dashboard/surveys.html", overview=survey_overview(get_session()))
+    return render_template("dashboard/surveys.html", overview=survey_overview(get_session()),
+                           thresholds=thresholds_from(current_app.extensions[
+                               "integrity.settings"]))
 
 
 @bp.route("/surveys/waves/<int:wave_id>")

@@ -338,7 +338,8 @@ def trends_csv(trends: SurveyTrends) -> str:
             rate = point.wave.rate
             lines.append((trend.label, "", point.wave.number, point.wave.opens_on.isoformat(),
                           *_figure_cells(point.overall),
-                          "" if rate is None else round(rate, 4)))
+                          WITHHELD if point.wave.counts_withheld else "" if rate is None
+                          else round(rate, 4)))
             for uid, name in sorted(trends.units.items(), key=lambda item: item[1]):
                 if uid in point.units:
                     unit_rate = trends.unit_rates.get(point.wave.id, {}).get(uid)

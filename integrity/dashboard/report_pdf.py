@@ -180,8 +180,9 @@ def _trend_pages(spec: ReportSpec, trends: SurveyTrends | None,
         return result
     page.para(_("%(title)s: every opened wave, with 95 %% intervals; shaded spans are "
                 "campaigns. Response rates: %(rates)s.", title=trends.title,
-                rates=", ".join(f"{w.number}: " + ("–" if w.rate is None else
-                                                   f"{100 * w.rate:.0f} %")
+                rates=", ".join(f"{w.number}: " + (_("withheld") if w.counts_withheld
+                                                   else "–" if w.rate is None
+                                                   else f"{100 * w.rate:.0f} %")
                                 for w in trends.waves)))
     for trend in trends.trends:
         if not page.room(0.3):

@@ -56,13 +56,17 @@ class WaveInfo:
     opens_on: date
     closes_on: date
     state: str
-    responses: int
-    issued: int
-    used: int
+    responses: int | None  # None, with issued and used, when the wave's counts are withheld
+    issued: int | None
+    used: int | None
 
     @property
     def rate(self) -> float | None:
-        return self.used / self.issued if self.issued else None
+        return self.used / self.issued if self.issued and self.used is not None else None
+
+    @property
+    def counts_withheld(self) -> bool:
+        return self.responses is None
 
     @property
     def label(self) -> str:
@@ -179,9 +183,10 @@ class WaveSummary:
 
 def summarise(results: WaveResults) -> WaveSummary:
     """The headline figures of one wave, from the results service."""
+    counts: tuple[int | None, ...] = (None, None, None) if results.counts_withheld else (
+        results.responses, results.issued, results.used)
     info = WaveInfo(results.wave.id, results.wave.number, results.wave.opens_on,
-                    results.wave.closes_on, results.wave.state, results.responses,
-                    results.issued, results.used)
+                    results.wave.closes_on, results.wave.state, *counts)
     series = {}
     for spec in SERIES:
         picked = _pick(results, spec)
