@@ -545,11 +545,11 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
     mail_form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
     wave_list = list(db.scalars(select(Wave).where(Wave.survey_id == survey.id)
                                 .order_by(Wave.number.desc())))
-    thresholds = thresholds_from(current_app.extensions["integrity.settings"])
     return render_template("survey_admin/waves.html", survey=survey, waves=wave_list,
                            form=form, codes_form=codes_form, mail_form=mail_form,
                            action_form=EmptyForm(),
-                           rates={w.id: shown_rates(db, w, thresholds) for w in wave_list})
+                           rates={w.id: shown_rates(db, w, thresholds_from(
+                               current_app.extensions["integrity.settings"])) for w in wave_list})
 
 
 @bp.route("/waves/<int:wave_id>/<any(open, close):action>", methods=["GET", "POST"])

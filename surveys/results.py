@@ -258,7 +258,7 @@ def published_rates(rates: list[UnitRate], responses: Mapping[int, int],
     k = thresholds.k(ItemKind.INDEX)
     hidden = suppressed({rate.unit_id: int(rate.used or 0) for rate in rates},
                         kind=ItemKind.INDEX, thresholds=thresholds,
-                        withheld={rate.unit_id for rate in rates
+                        withheld={rate.unit_id: Reason.TOO_FEW for rate in rates
                                   if responses.get(rate.unit_id, 0) < k})
     return [UnitRate(rate.unit_id, rate.name, None, None, hidden[rate.unit_id])
             if rate.unit_id in hidden else rate for rate in rates]

@@ -20,7 +20,7 @@ Rules, applied to every group until nothing changes (docs/surveys-statistics.md)
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
@@ -128,19 +128,20 @@ def suppressed(
     kind: ItemKind = ItemKind.INDEX,
     thresholds: Thresholds = Thresholds(),
     parent: Mapping[K, K] | None = None,
-    withheld: Collection[K] = (),
+    withheld: Mapping[K, Reason] | None = None,
 ) -> dict[K, Reason]:
     """The cells to withhold, each with its reason.
 
     `counts` maps every unit to its number of responses; `parent` maps a unit to the unit it
     belongs to, whose count is the total of its children; units without a parent add up to
-    the wave total. Units in `withheld` are withheld from the start (primary) whatever their
-    count. Ties between equally small cells go to the one listed first in `counts`.
+    the wave total. `withheld` holds cells already withheld for another reason (a figure of a
+    row withheld as a whole), which the rules take as withheld. Ties between equally small
+    cells go to the one listed first in `counts`.
     """
     k = thresholds.k(kind)
     groups = _groups(counts, parent or {})
-    hidden: dict[K, Reason] = {unit: Reason.TOO_FEW for unit, n in counts.items()
-                               if n < k or unit in withheld}
+    hidden: dict[K, Reason] = {unit: Reason.TOO_FEW for unit, n in counts.items() if n < k}
+    hidden.update(withheld or {})
     changed = True
     while changed:
         changed = False
