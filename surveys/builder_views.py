@@ -48,7 +48,7 @@ from surveys.codes import email_codes, issue_codes
 from surveys.definitions import DefinitionError, QuestionType, definition_json, load_definition
 from surveys.mail import MailError
 from surveys.models import Survey, Wave
-from surveys.results import response_rates
+from surveys.results import shown_rates, thresholds_from
 from surveys.services import create_survey, export_survey, survey_definition
 from surveys.slips import slips_pdf
 from surveys.waves import TIME_ORDER, SurveyError, close_wave, create_wave, open_wave
@@ -548,7 +548,8 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
     return render_template("survey_admin/waves.html", survey=survey, waves=wave_list,
                            form=form, codes_form=codes_form, mail_form=mail_form,
                            action_form=EmptyForm(),
-                           rates={w.id: response_rates(db, w) for w in wave_list})
+                           rates={w.id: shown_rates(db, w, thresholds_from(
+                               current_app.extensions["integrity.settings"])) for w in wave_list})
 
 
 @bp.route("/waves/<int:wave_id>/<any(open, close):action>", methods=["GET", "POST"])

@@ -1,7 +1,9 @@
 """Survey estimators with confidence intervals: no Flask, no database.
 
 Every function returns an :class:`Estimate` on the item's own scale (a share in [0, 1] or an
-index in [0, 100]). The formulas and their sources are set out in docs/surveys-statistics.md.
+index in [0, 100]); the randomized-response estimators raise :class:`OutsideDesign` instead
+when the answers do not fit their design. The formulas and their sources are set out in
+docs/surveys-statistics.md.
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ def _z(confidence: float) -> float:
     """Two-sided standard normal quantile for the confidence level."""
     _check_confidence(confidence)
     return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+class OutsideDesign(ValueError):
+    """The answers do not fit a randomized-response design: the estimate falls outside [0, 1],
+    or every answer is alike so that the interval would have no width. ``share`` is the
+    observed share λ̂ of the answer the design counts ("same" or "yes")."""
+
+    def __init__(self, share: float, raw: float, n: int) -> None:
+        super().__init__("the answers do not fit the design")
+        self.share, self.raw, self.n = share, raw, n
 
 
 def _check_confidence(confidence: float) -> None:
@@ -65,15 +77,14 @@ def _normal(value: float, se: float, n: int, confidence: float) -> Estimate:
     return Estimate(value, value - half, value + half, se, n)
 
 
-def _clipped(raw: Estimate) -> Estimate:
-    """The estimate and its interval clipped to [0, 1]; se stays that of the raw estimate."""
-    return Estimate(
-        _clip(raw.value, 0.0, 1.0),
-        _clip(raw.low, 0.0, 1.0),
-        _clip(raw.high, 0.0, 1.0),
-        raw.se,
-        raw.n,
-    )
+def _within_design(share: float, value: float, se: float, n: int,
+                   confidence: float) -> Estimate:
+    """A randomized-response estimate with its interval cut to [0, 1]; :class:`OutsideDesign`
+    when π̂ itself lies outside [0, 1] or se is 0 (every answer alike)."""
+    if not -1e-12 <= value <= 1 + 1e-12 or se == 0:
+        raise OutsideDesign(share, value, n)
+    raw = _normal(_clip(value, 0.0, 1.0), se, n, confidence)
+    return Estimate(raw.value, _clip(raw.low, 0.0, 1.0), _clip(raw.high, 0.0, 1.0), se, n)
 
 
 def proportion(
@@ -183,8 +194,9 @@ def crosswise(same_answers: int, n: int, p: float, *, confidence: float = 0.95) 
 
     λ̂ = same_answers/n, the share answering "both true or both false" to the sensitive
     statement and a neutral one true with known probability p. π̂ = (λ̂ + p - 1)/(2p - 1),
-    Var(π̂) = λ̂(1 - λ̂)/(n(2p - 1)²), interval π̂ ± z·se. Sampling noise can put π̂ outside
-    [0, 1]: the point estimate and the interval are then clipped to [0, 1], se is unclipped.
+    Var(π̂) = λ̂(1 - λ̂)/(n(2p - 1)²), interval π̂ ± z·se cut to [0, 1]. When π̂ itself falls
+    outside [0, 1], or se = 0 (all answers alike), the answers do not fit the design and
+    :class:`OutsideDesign` is raised instead: no estimate, only the observed share λ̂.
     """
     _check_n(same_answers, n)
     if not 0 < p < 1 or math.isclose(p, 0.5):
@@ -192,7 +204,7 @@ def crosswise(same_answers: int, n: int, p: float, *, confidence: float = 0.95) 
     share = same_answers / n
     value = (share + p - 1) / (2 * p - 1)
     se = math.sqrt(share * (1 - share) / n) / abs(2 * p - 1)
-    return _clipped(_normal(value, se, n, confidence))
+    return _within_design(share, value, se, n, confidence)
 
 
 def forced_response(
@@ -207,7 +219,8 @@ def forced_response(
 
     Each respondent answers truthfully with probability p_truth, says "yes" with probability
     p_forced_yes and "no" otherwise. λ̂ = yes_answers/n, π̂ = (λ̂ - p_forced_yes)/p_truth,
-    Var(π̂) = λ̂(1 - λ̂)/(n·p_truth²), interval π̂ ± z·se; clipped to [0, 1] as in crosswise.
+    Var(π̂) = λ̂(1 - λ̂)/(n·p_truth²), interval π̂ ± z·se cut to [0, 1]; answers that do not
+    fit the design raise :class:`OutsideDesign`, as in crosswise.
     """
     _check_n(yes_answers, n)
     if not 0 < p_truth <= 1 or p_forced_yes < 0 or p_truth + p_forced_yes > 1:
@@ -215,7 +228,7 @@ def forced_response(
     share = yes_answers / n
     value = (share - p_forced_yes) / p_truth
     se = math.sqrt(share * (1 - share) / n) / p_truth
-    return _clipped(_normal(value, se, n, confidence))
+    return _within_design(share, value, se, n, confidence)
 
 
 def difference(a: Estimate, b: Estimate, *, confidence: float = 0.95) -> Estimate:

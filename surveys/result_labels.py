@@ -42,6 +42,13 @@ def withheld_reason(reason: Reason | None) -> str:
     return str(WITHHELD.get(reason, "")) if reason else ""
 
 
+def unfit_text(share: float) -> str:
+    """A randomized-response figure whose answers do not fit the design, with the raw share of
+    "same" (crosswise) or "yes" (forced response) answers in per cent."""
+    return str(_l("answers do not fit the design (raw share %(share)s %%)",
+                  share=f"{100 * share:.1f}"))
+
+
 def headline_label(result: object) -> str:
     """What a question's headline figure is."""
     question: Question = result.question  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from integrity.models import OrgUnit
 from surveys import estimates
 from surveys.definitions import (
+    DIFFERENT,
     NO,
     PREFER_NOT,
     SAME,
@@ -47,11 +48,15 @@ SCALES = (QuestionType.AGREEMENT, QuestionType.FREQUENCY)
 
 @dataclass(frozen=True)
 class Figure:
-    """One published figure, or the reason it is withheld (then no number at all)."""
+    """One published figure, or the reason it is withheld (then no number at all).
+
+    ``unfit`` is set, and ``estimate`` is None, when the answers do not fit a randomized-response
+    design (surveys.estimates.OutsideDesign): it is the observed share of "same" or "yes"."""
 
     estimate: Estimate | None
     n: int | None
     withheld: Reason | None = None
+    unfit: float | None = None
 
     @property
     def shown(self) -> bool:
@@ -87,14 +92,17 @@ class IndexResult:
 
 @dataclass(frozen=True)
 class UnitRate:
+    """Codes issued and used in a unit; both None when the unit's counts are withheld."""
+
     unit_id: int
     name: str
-    issued: int
-    used: int
+    issued: int | None
+    used: int | None
+    withheld: Reason | None = None
 
     @property
     def rate(self) -> float | None:
-        return self.used / self.issued if self.issued else None
+        return self.used / self.issued if self.issued and self.used is not None else None
 
 
 @dataclass
@@ -105,24 +113,34 @@ class WaveResults:
     responses: int
     thresholds: Thresholds
     units: dict[int, str]
-    rates: list[UnitRate]
+    rates: list[UnitRate]  # per unit, withheld where too few answered (published_rates)
     questions: list[QuestionResult]
     indices: list[IndexResult]
     comments: int
+    issued: int  # codes of the whole wave
+    used: int
 
     @property
-    def issued(self) -> int:
-        return sum(rate.issued for rate in self.rates)
+    def counts_withheld(self) -> bool:
+        """Whether the wave's own counts (responses, codes) are withheld (counts_withheld)."""
+        return counts_withheld(self.responses, self.used, self.thresholds)
 
-    @property
-    def used(self) -> int:
-        return sum(rate.used for rate in self.rates)
+    def answers_shown(self, result: QuestionResult) -> bool:
+        """Whether a question's number of answers may be shown: not under its threshold."""
+        return not 0 < result.n < self.thresholds.k(result.kind)
 
     def index(self, name: str) -> IndexResult | None:
         return next((i for i in self.indices if i.name == name), None)
 
     def question(self, key: str) -> QuestionResult | None:
         return next((q for q in self.questions if q.question.key == key), None)
+
+
+def counts_withheld(responses: int, used: int, thresholds: Thresholds) -> bool:
+    """Whether a wave's own counts are withheld: some, but fewer than k, responses or codes
+    used (they could all be one small unit's)."""
+    k = thresholds.k(ItemKind.INDEX)
+    return 0 < responses < k or 0 < used < k
 
 
 def thresholds_from(settings: Any) -> Thresholds:
@@ -232,6 +250,29 @@ def response_rates(session: Session, wave: Wave) -> list[UnitRate]:
     return [UnitRate(uid, name, issued, int(used or 0)) for uid, name, issued, used in rows]
 
 
+def published_rates(rates: list[UnitRate], responses: Mapping[int, int],
+                    thresholds: Thresholds) -> list[UnitRate]:
+    """The units' codes issued and used as they may be shown: a unit's counts are withheld
+    when fewer than k codes of it were used or fewer than k responses carry it (then every
+    figure of the unit is withheld), and complementary cells with them, as for figures (the
+    wave's codes used are published, so the table is checked against that total)."""
+    k = thresholds.k(ItemKind.INDEX)
+    hidden = suppressed({rate.unit_id: int(rate.used or 0) for rate in rates},
+                        kind=ItemKind.INDEX, thresholds=thresholds,
+                        withheld={rate.unit_id: Reason.TOO_FEW for rate in rates
+                                  if responses.get(rate.unit_id, 0) < k})
+    return [UnitRate(rate.unit_id, rate.name, None, None, hidden[rate.unit_id])
+            if rate.unit_id in hidden else rate for rate in rates]
+
+
+def shown_rates(session: Session, wave: Wave, thresholds: Thresholds) -> list[UnitRate]:
+    """The units' codes issued and used in ``wave``, withheld as on the results page."""
+    responses = {unit: count for unit, count in session.execute(
+        select(Response.org_unit_id, func.count()).where(Response.wave_id == wave.id)
+        .group_by(Response.org_unit_id)) if unit is not None}
+    return published_rates(response_rates(session, wave), responses, thresholds)
+
+
 # --- from counts to figures ---------------------------------------------------------------
 
 
@@ -254,6 +295,8 @@ def _publish(per_unit: Mapping[int | None, Any], n_of: Any, make: Any, kind: Ite
             return Figure(None, None, hidden[key])
         try:
             return Figure(make(value, population), n)
+        except estimates.OutsideDesign as error:  # shown as such, never as "0 % [0, 0]"
+            return Figure(None, n, unfit=error.share)
         except ValueError:  # too few for this estimator, whatever the threshold
             return Figure(None, None, Reason.TOO_FEW)
 
@@ -301,9 +344,14 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
     def answered(counts: Mapping[tuple[int, int], int]) -> int:
         return sum(counts.values())
 
+    def counting(*codes: int) -> Any:
+        """The answers a figure is computed from (and its threshold counts): those coded
+        ``codes`` only, e.g. yes and no but not "prefer not to say"."""
+        return lambda counts: sum(counts.get((0, code), 0) for code in codes)
+
     if qtype in SCALES:
         overall, units, n = _publish(
-            per_unit, answered,
+            per_unit, counting(*range(1, SCALE_POINTS + 1)),
             lambda c, population: estimates.likert_index(_scale_counts(question, c),
                                                          population=population),
             kind, thresholds, headcounts)
@@ -314,27 +362,33 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
     if qtype is QuestionType.CROSSWISE:
         p = question.p or 0.0
         overall, units, n = _publish(
-            per_unit, answered,
-            lambda c, _: estimates.crosswise(c.get((0, SAME), 0), sum(c.values()), p),
+            per_unit, counting(SAME, DIFFERENT),
+            lambda c, _: estimates.crosswise(c.get((0, SAME), 0),
+                                             c.get((0, SAME), 0) + c.get((0, DIFFERENT), 0), p),
             kind, thresholds, headcounts)
         return QuestionResult(question, kind, n, overall, [], units)
     if qtype is QuestionType.FORCED_RESPONSE:
         overall, units, n = _publish(
-            per_unit, answered,
-            lambda c, _: estimates.forced_response(c.get((0, YES), 0), sum(c.values()),
+            per_unit, counting(YES, NO),
+            lambda c, _: estimates.forced_response(c.get((0, YES), 0),
+                                                   c.get((0, YES), 0) + c.get((0, NO), 0),
                                                    question.p_truth or 0.0,
                                                    question.p_forced_yes or 0.0),
             kind, thresholds, headcounts)
         return QuestionResult(question, kind, n, overall, [], units)
     if qtype is QuestionType.YESNO:
-        overall, units, n = _publish(
-            per_unit, answered,
+        # The share of "yes" rests on yes and no only; its threshold counts those. The
+        # distribution (prefer-not included) goes with it: beside the number who preferred not
+        # to say, it would give the withheld share back.
+        overall, units, _ = _publish(
+            per_unit, counting(YES, NO),
             lambda c, population: estimates.proportion(
                 c.get((0, YES), 0), c.get((0, YES), 0) + c.get((0, NO), 0),
                 population=population),
             kind, thresholds, headcounts)
         shares = _shares(["yes", "no", "prefer_not"], [(0, YES), (0, NO), (0, PREFER_NOT)],
                          per_unit, None, overall)
+        n = sum(answered(c) for c in per_unit.values())
         return QuestionResult(question, kind, n, overall, shares, units)
     if qtype is QuestionType.SINGLE:
         keys = [(0, number) for number in range(1, len(question.options) + 1)]
@@ -437,6 +491,9 @@ def wave_results(session: Session, wave: Wave, thresholds: Thresholds | None = N
     responses = sum(count for _, count in unit_rows)
     unit_ids = {unit for unit, _ in unit_rows if unit is not None}
     rates = response_rates(session, wave)
+    issued, used = sum(rate.issued or 0 for rate in rates), sum(rate.used or 0 for rate in rates)
+    rates = published_rates(rates, {unit: count for unit, count in unit_rows
+                                    if unit is not None}, thresholds)
     unit_ids |= {rate.unit_id for rate in rates}
     unit_facts = session.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.headcount)
                                  .where(OrgUnit.id.in_(unit_ids))).all()
@@ -451,7 +508,7 @@ def wave_results(session: Session, wave: Wave, thresholds: Thresholds | None = N
         Comment.wave_id == wave.id)) or 0
     return WaveResults(survey, wave, definition, responses, thresholds, units, rates, results,
                        _index_results(definition, index_moments, thresholds, headcounts),
-                       comments)
+                       comments, issued, used)
 
 
 @dataclass(frozen=True)
@@ -518,6 +575,9 @@ class WaveLine:
     responses: int
     issued: int
     used: int
+
+    def counts_withheld(self, thresholds: Thresholds) -> bool:
+        return counts_withheld(self.responses, self.used, thresholds)
 
 
 def survey_overview(session: Session) -> list[tuple[Survey, list[WaveLine]]]:

@@ -191,7 +191,7 @@ def test_every_table_exports_as_csv_with_withheld_cells_marked(app, make_account
     assert withheld_rows and len(withheld_rows) == html.count('class="withheld-row"')
     trends = client.get("/dashboard/export/trends.csv").get_data(as_text=True)
     assert trends.splitlines()[0] == ("series,unit,wave,opens_on,value,low,high,answers,"
-                                      "response_rate")
+                                      "raw_share,response_rate")
     assert "Reporting climate" in trends
     effects = client.get(f"/dashboard/export/effects.csv?campaign={demo['campaign']}")
     assert effects.get_data(as_text=True).startswith("series,target_before")

@@ -9,6 +9,7 @@ import pytest
 
 from surveys.estimates import (
     Estimate,
+    OutsideDesign,
     crosswise,
     difference,
     forced_response,
@@ -136,18 +137,22 @@ def test_crosswise_known_answer():
     assert est == Estimate(approx(0.25), approx(0.155114), approx(0.344886), approx(0.048412), 400)
 
 
-def test_crosswise_clips_at_zero():
-    # 78 of 100, p = 0.25: λ = 0.78, raw π = (0.78 - 0.75)/(-0.5) = -0.06 -> 0;
-    # se = sqrt(0.78 · 0.22/25) = 0.082849, raw high = -0.06 + z · se = 0.102382.
-    est = crosswise(78, 100, 0.25)
-    assert (est.value, est.low, est.high, est.se) == (0.0, 0.0, approx(0.102382), approx(0.082849))
+def test_crosswise_cuts_the_interval_at_zero():
+    # 74 of 100, p = 0.25: λ = 0.74, π = (0.74 - 0.75)/(-0.5) = 0.02;
+    # se = sqrt(0.74 · 0.26/25) = 0.087727, low = 0.02 - z · se < 0 -> 0, high = 0.191941.
+    est = crosswise(74, 100, 0.25)
+    assert (est.value, est.low, est.high, est.se) == (
+        approx(0.02), 0.0, approx(0.191941), approx(0.087727))
 
 
-def test_crosswise_clips_at_one():
-    # 20 of 100, p = 0.25: raw π = (0.2 - 0.75)/(-0.5) = 1.1 -> 1; se = sqrt(0.16/25) = 0.08,
-    # raw low = 1.1 - z · 0.08 = 0.943203.
-    est = crosswise(20, 100, 0.25)
-    assert (est.value, est.low, est.high, est.se) == (1.0, approx(0.943203), 1.0, approx(0.08))
+@pytest.mark.parametrize(("same", "raw"), [(78, -0.06), (20, 1.1), (100, -0.5), (0, 1.5)])
+def test_crosswise_answers_outside_the_design_give_no_estimate(same, raw):
+    # 78 of 100 "same" at p = 0.25: π = (0.78 - 0.75)/(-0.5) = -0.06; 20: 1.1; all "same":
+    # -0.5; none: 1.5. No estimate (never "0 % [0, 0]"), only the raw share of "same".
+    with pytest.raises(OutsideDesign) as refused:
+        crosswise(same, 100, 0.25)
+    assert (refused.value.share, refused.value.raw, refused.value.n) == (
+        same / 100, approx(raw), 100)
 
 
 @pytest.mark.parametrize("p", [0.5, 0.0, 1.0, 1.2])
@@ -168,13 +173,21 @@ def test_forced_response_known_answer():
     )
 
 
-def test_forced_response_clips_at_the_bounds():
-    # 10 yes of 100: raw π = (0.1 - 0.125)/0.75 = -0.033 -> 0.
-    low = forced_response(10, 100, 0.75, 0.125)
-    assert (low.value, low.low) == (0.0, 0.0)
-    # 95 yes of 100: raw π = (0.95 - 0.125)/0.75 = 1.1 -> 1.
-    high = forced_response(95, 100, 0.75, 0.125)
-    assert (high.value, high.high) == (1.0, 1.0)
+@pytest.mark.parametrize(("yes", "p_yes", "raw"), [
+    (10, 0.125, -0.033333),  # fewer "yes" than the forced "yes" alone gives
+    (95, 0.125, 1.1),
+    (0, 0.0, 0.0),  # all "no" with no forced "yes": π = 0 but se = 0, a zero-width interval
+])
+def test_forced_response_answers_outside_the_design_give_no_estimate(yes, p_yes, raw):
+    with pytest.raises(OutsideDesign) as refused:
+        forced_response(yes, 100, 0.75, p_yes)
+    assert (refused.value.share, refused.value.raw) == (yes / 100, approx(raw))
+
+
+def test_forced_response_cuts_the_interval_at_zero():
+    # 14 yes of 100: π = (0.14 - 0.125)/0.75 = 0.02, se = sqrt(0.14 · 0.86/100)/0.75 = 0.046264.
+    est = forced_response(14, 100, 0.75, 0.125)
+    assert (est.value, est.low, est.se) == (approx(0.02), 0.0, approx(0.046264))
 
 
 @pytest.mark.parametrize(("p_truth", "p_yes"), [(0.0, 0.1), (0.8, 0.3), (0.7, -0.1)])

@@ -113,8 +113,12 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
     results = wave_results(db, wave)
     everyone = [a for answers in raw.values() for a in answers]
     assert results.responses == 164
-    assert {r.name: (r.issued, r.used) for r in results.rates} == {
-        "Big crossing": (300, 120), "Medium crossing": (60, 40), "Small crossing": (10, 4)}
+    # Codes per unit: the small crossing's are withheld, and the medium one's with them (the
+    # wave's 164 codes used minus the big crossing's would give them away).
+    assert (results.issued, results.used) == (370, 164)
+    assert {r.name: (r.issued, r.used, r.withheld) for r in results.rates} == {
+        "Big crossing": (300, 120, None), "Medium crossing": (None, None, Reason.COMPLEMENTARY),
+        "Small crossing": (None, None, Reason.TOO_FEW)}
 
     # A scale item: the index from the per-point counts of everyone.
     often = results.question("often")

@@ -47,6 +47,7 @@ def _survey_labels() -> dict[str, object]:
 
     return {"index_name": result_labels.index_name,
             "withheld_reason": result_labels.withheld_reason,
+            "unfit_text": result_labels.unfit_text,
             "headline_label": result_labels.headline_label,
             "answer_label": result_labels.answer_label,
             "percent": pages.percent, "number": pages.number, "row_label": pages.row_label,
@@ -266,9 +267,11 @@ def campaign(campaign_id: int) -> str:
 @bp.route("/surveys/")
 def surveys() -> str:
     """Every survey and its waves, with how many answered."""
-    from surveys.results import survey_overview
+    from surveys.results import survey_overview, thresholds_from
 
-    return render_template("dashboard/surveys.html", overview=survey_overview(get_session()))
+    return render_template("dashboard/surveys.html", overview=survey_overview(get_session()),
+                           thresholds=thresholds_from(current_app.extensions[
+                               "integrity.settings"]))
 
 
 @bp.route("/surveys/waves/<int:wave_id>")

@@ -358,31 +358,40 @@ def kpi_csv(table: KpiTable) -> str:
     return _csv(lines)
 
 
+UNFIT = "does not fit the design"
+
+
 def _figure_cells(figure: Figure | None) -> list[object]:
+    """value, low, high, answers, raw_share."""
     if figure is None:
-        return ["", "", "", ""]
+        return ["", "", "", "", ""]
+    if figure.unfit is not None:  # a randomized-response item: no estimate, the raw share
+        return [UNFIT, UNFIT, UNFIT, figure.n, round(100 * figure.unfit, 2)]
     if figure.estimate is None:
-        return [WITHHELD, WITHHELD, WITHHELD, WITHHELD]
+        return [WITHHELD, WITHHELD, WITHHELD, WITHHELD, ""]
     e = figure.estimate
-    return [round(e.value, 2), round(e.low, 2), round(e.high, 2), e.n]
+    return [round(e.value, 2), round(e.low, 2), round(e.high, 2), e.n, ""]
 
 
 def trends_csv(trends: SurveyTrends) -> str:
     lines: list[Sequence[object]] = [("series", "unit", "wave", "opens_on", "value", "low",
-                                      "high", "answers", "response_rate")]
+                                      "high", "answers", "raw_share", "response_rate")]
     for trend in trends.trends:
         for point in trend.points:
             rate = point.wave.rate
             lines.append((trend.label, "", point.wave.number, point.wave.opens_on.isoformat(),
                           *_figure_cells(point.overall),
-                          "" if rate is None else round(rate, 4)))
+                          WITHHELD if point.wave.counts_withheld else "" if rate is None
+                          else round(rate, 4)))
             for uid, name in sorted(trends.units.items(), key=lambda item: item[1]):
                 if uid in point.units:
                     unit_rate = trends.unit_rates.get(point.wave.id, {}).get(uid)
+                    withheld = trends.rate_withheld(point.wave.id, uid)
                     lines.append((trend.label, name, point.wave.number,
                                   point.wave.opens_on.isoformat(),
                                   *_figure_cells(point.units[uid]),
-                                  "" if unit_rate is None else round(unit_rate, 4)))
+                                  WITHHELD if withheld else "" if unit_rate is None
+                                  else round(unit_rate, 4)))
     return _csv(lines)
 
 

@@ -27,6 +27,7 @@ from integrity.dashboard.trends import SurveyTrends
 from integrity.dashboard.units import UnitTree
 from integrity.models import Campaign
 from surveys.models import Survey
+from surveys.result_labels import unfit_text
 from surveys.suppression import Thresholds
 
 A4 = (8.27, 11.69)
@@ -184,14 +185,20 @@ def _trend_pages(spec: ReportSpec, trends: SurveyTrends | None,
         return result
     page.para(_("%(title)s: every opened wave, with 95 %% intervals; shaded spans are "
                 "campaigns. Response rates: %(rates)s.", title=trends.title,
-                rates=", ".join(f"{w.number}: " + ("–" if w.rate is None else
-                                                   f"{100 * w.rate:.0f} %")
+                rates=", ".join(f"{w.number}: " + (_("withheld") if w.counts_withheld
+                                                   else "–" if w.rate is None
+                                                   else f"{100 * w.rate:.0f} %")
                                 for w in trends.waves)))
     for trend in trends.trends:
         if not page.room(0.3):
             page = _Page(spec.rtl)
             result.append(page.figure)
         page.chart(pages.trend_chart(trend, spans), 0.29)
+        unfit = [p for p in trend.points if p.overall is not None and p.overall.unfit is not None]
+        if unfit:  # no point on the chart: say why, and give the raw share
+            page.para("; ".join(_("Wave %(number)d", number=p.wave.number) + ": "
+                                + unfit_text(p.overall.unfit) for p in unfit
+                                if p.overall is not None and p.overall.unfit is not None))
     return result
 
 

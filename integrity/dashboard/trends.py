@@ -57,13 +57,17 @@ class WaveInfo:
     opens_on: date
     closes_on: date
     state: str
-    responses: int
-    issued: int
-    used: int
+    responses: int | None  # None, with issued and used, when the wave's counts are withheld
+    issued: int | None
+    used: int | None
 
     @property
     def rate(self) -> float | None:
-        return self.used / self.issued if self.issued else None
+        return self.used / self.issued if self.issued and self.used is not None else None
+
+    @property
+    def counts_withheld(self) -> bool:
+        return self.responses is None
 
     @property
     def label(self) -> str:
@@ -101,6 +105,11 @@ class SurveyTrends:
     units: dict[int, str]
     unit_rates: dict[int, dict[int, float | None]]  # wave -> unit -> response rate
     thresholds: Thresholds
+    withheld_rates: dict[int, set[int]] = field(default_factory=dict)  # wave -> units
+
+    def rate_withheld(self, wave_id: int, unit_id: int) -> bool:
+        """Whether the unit's codes used (so its response rate) are withheld in the wave."""
+        return unit_id in self.withheld_rates.get(wave_id, set())
 
     def trend(self, key: str) -> Trend | None:
         return next((t for t in self.trends if t.key == key), None)
@@ -167,14 +176,16 @@ class WaveSummary:
     series: dict[str, Picked]
     exposure: list[tuple[str, str, Figure | None, dict[int, Figure]]]
     units: dict[int, str]
-    rates: dict[int, float | None]
+    rates: dict[int, float | None]  # only the units whose counts are published
+    withheld_rates: set[int] = field(default_factory=set)
 
 
 def summarise(results: WaveResults) -> WaveSummary:
     """The headline figures of one wave, from the results service."""
+    counts: tuple[int | None, ...] = (None, None, None) if results.counts_withheld else (
+        results.responses, results.issued, results.used)
     info = WaveInfo(results.wave.id, results.wave.number, results.wave.opens_on,
-                    results.wave.closes_on, results.wave.state, results.responses,
-                    results.issued, results.used)
+                    results.wave.closes_on, results.wave.state, *counts)
     series = {}
     for spec in SERIES:
         picked = _pick(results, spec)
@@ -188,7 +199,9 @@ def summarise(results: WaveResults) -> WaveSummary:
             exposure.append((result.question.key, result.question.text,
                              _scaled(result.headline, 100.0, False), units))
     return WaveSummary(info, series, exposure, dict(results.units),
-                       {rate.unit_id: rate.rate for rate in results.rates})
+                       {rate.unit_id: rate.rate for rate in results.rates
+                        if rate.withheld is None},
+                       {rate.unit_id for rate in results.rates if rate.withheld is not None})
 
 
 def survey_trends(session: Session, survey: Survey, thresholds: Thresholds,
@@ -207,9 +220,11 @@ def trends_from(survey_id: int, title: str, summaries: Sequence[WaveSummary],
     waves = [s.wave for s in summaries]
     units: dict[int, str] = {}
     unit_rates: dict[int, dict[int, float | None]] = {}
+    withheld_rates: dict[int, set[int]] = {}
     for summary in summaries:
         units.update(summary.units)
         unit_rates[summary.wave.id] = summary.rates
+        withheld_rates[summary.wave.id] = set(summary.withheld_rates)
     trends: list[Trend] = []
     for spec in SERIES:
         picked = [(s.wave, s.series.get(spec.key)) for s in summaries]
@@ -230,7 +245,8 @@ def trends_from(survey_id: int, title: str, summaries: Sequence[WaveSummary],
             points.append(Point(summary.wave, found[2], found[3]) if found
                           else Point(summary.wave, None))
         trends.append(Trend(f"exposure:{key}", text, True, "down", True, points))
-    return SurveyTrends(survey_id, title, waves, trends, units, unit_rates, thresholds)
+    return SurveyTrends(survey_id, title, waves, trends, units, unit_rates, thresholds,
+                        withheld_rates)
 
 
 # --- stored summaries ------------------------------------------------------------------------
@@ -241,7 +257,7 @@ def _figure_json(figure: Figure | None) -> Any:
         return None
     e = figure.estimate
     return {"e": None if e is None else [e.value, e.low, e.high, e.se, e.n], "n": figure.n,
-            "w": figure.withheld.value if figure.withheld else None}
+            "w": figure.withheld.value if figure.withheld else None, "u": figure.unfit}
 
 
 def _figure_from(data: Any) -> Figure | None:
@@ -249,7 +265,7 @@ def _figure_from(data: Any) -> Figure | None:
         return None
     e = data["e"]
     return Figure(None if e is None else Estimate(*e), data["n"],
-                  Reason(data["w"]) if data["w"] else None)
+                  Reason(data["w"]) if data["w"] else None, data.get("u"))
 
 
 def _units_json(units: dict[int, Figure]) -> dict[str, Any]:
@@ -272,6 +288,7 @@ def summary_json(summary: WaveSummary) -> dict[str, Any]:
         "exposure": [[k, t, _figure_json(o), _units_json(u)] for k, t, o, u in summary.exposure],
         "units": {str(k): v for k, v in summary.units.items()},
         "rates": {str(k): v for k, v in summary.rates.items()},
+        "withheld_rates": sorted(summary.withheld_rates),
     }
 
 
@@ -283,7 +300,8 @@ def summary_from_json(data: dict[str, Any]) -> WaveSummary:
               for k, (o, u, share) in data["series"].items()}
     exposure = [(k, t, _figure_from(o), _units_from(u)) for k, t, o, u in data["exposure"]]
     return WaveSummary(info, series, exposure, {int(k): v for k, v in data["units"].items()},
-                       {int(k): v for k, v in data["rates"].items()})
+                       {int(k): v for k, v in data["rates"].items()},
+                       {int(k) for k in data["withheld_rates"]})
 
 
 def latest_survey(session: Session) -> Survey | None:
