@@ -37,7 +37,7 @@ class Integrity(Flask):
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the application from ``config`` (settings, or overrides of the environment)."""
-    from integrity import db, errors, i18n, logs, security, static_files
+    from integrity import anonymous_forms, db, errors, i18n, logs, security, static_files
     from integrity.auth.services import Hasher
     from integrity.extensions import babel, csrf, limiter
     from integrity.reporting.services import RouteCache
@@ -93,6 +93,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     static_files.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
+    anonymous_forms.init_app(app)
     return app
 
 
