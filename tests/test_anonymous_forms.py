@@ -11,10 +11,12 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from integrity import anonymous_forms
+from integrity.extensions import limiter
 from integrity.models import Role, today
 from integrity.reporting.models import Attachment, Message, Report
 from surveys.models import Response
 from tests.conftest import csrf_token
+from tests.test_api_routing import REDIS_URL
 from tests.test_surveys_definitions import every_type
 from tests.test_surveys_responses import open_survey
 
@@ -213,3 +215,23 @@ def test_staff_pages_keep_their_session_and_anonymous_pages_ignore_it(
     refused = client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/survey")})
     assert refused.status_code == 400
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("settings_overrides", [{}, {"redis_url": REDIS_URL}],
+                         ids=["memory", "redis"])
+def test_a_spent_token_is_kept_in_the_limiter_storage_for_the_token_lifetime(
+    app, client, channel, db, settings_overrides
+) -> None:
+    storage = limiter.storage
+    if settings_overrides:
+        assert type(storage).__name__ == "RedisStorage"
+    slug = f"/report/{channel.slug}"
+    token = csrf_token(client, slug)
+    assert _file(client, slug, token).status_code == 200
+    nonce = URLSafeTimedSerializer(app.secret_key, salt=anonymous_forms.SALT).loads(token)
+    key = f"integrity/form-token/{nonce}"
+    assert storage.get(key) == 1
+    assert 12 * 3600 - 60 < storage.get_expiry(key) - time.time() <= 12 * 3600 + 1
+    refused = _file(client, slug, token)
+    assert refused.status_code == 400 and SPENT in refused.get_data(as_text=True)
+    assert count(db, Report) == 1
