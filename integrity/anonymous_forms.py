@@ -11,6 +11,7 @@ lives; nothing of it reaches the database.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from datetime import timedelta
@@ -47,7 +48,8 @@ class _Signer(TimestampSigner):
 def _serializer() -> URLSafeTimedSerializer:
     secret = current_app.secret_key
     assert isinstance(secret, str)
-    return URLSafeTimedSerializer(secret, salt=SALT, signer=_Signer)
+    return URLSafeTimedSerializer(secret, salt=SALT, signer=_Signer,
+                                  signer_kwargs={"digest_method": hashlib.sha256})
 
 
 def issue() -> str:

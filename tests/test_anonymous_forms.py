@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import time
@@ -136,9 +137,14 @@ def test_every_anonymous_form_refuses_a_missing_or_forged_token_and_stores_nothi
             assert sentence in page, endpoint
             assert 'name="csrf_token"' in page  # the form again, with a token that works
     assert (count(db, Report), count(db, Message), count(db, Response)) == before
-    # What was typed is still in the form sent back.
-    refused = _file(client, f"/report/{channel.slug}", "forged").get_data(as_text=True)
-    assert "Officer at lane 4 asks 20 EUR per car.</textarea>" in refused
+    # What was typed is still in the form sent back; a file sent with it is not kept.
+    folder = app.extensions["integrity.attachments"].root
+    kept = set(folder.iterdir()) if folder.exists() else set()
+    refused = _file(client, f"/report/{channel.slug}", "forged",
+                    files=(io.BytesIO(b"MARKER" * 1000), "plan.txt"))
+    assert "Officer at lane 4 asks 20 EUR per car.</textarea>" in refused.get_data(as_text=True)
+    assert set(folder.iterdir()) == kept
+    assert count(db, Report) == before[0] and count(db, Attachment) == 0
 
 
 def test_a_token_lasts_twelve_hours_then_the_form_comes_back(
@@ -228,7 +234,8 @@ def test_a_spent_token_is_kept_in_the_limiter_storage_for_the_token_lifetime(
     slug = f"/report/{channel.slug}"
     token = csrf_token(client, slug)
     assert _file(client, slug, token).status_code == 200
-    nonce = URLSafeTimedSerializer(app.secret_key, salt=anonymous_forms.SALT).loads(token)
+    nonce = URLSafeTimedSerializer(app.secret_key, salt=anonymous_forms.SALT, signer_kwargs={
+        "digest_method": hashlib.sha256}).loads(token)
     key = f"integrity/form-token/{nonce}"
     assert storage.get(key) == 1
     assert 12 * 3600 - 60 < storage.get_expiry(key) - time.time() <= 12 * 3600 + 1
