@@ -37,7 +37,7 @@ class Integrity(Flask):
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the application from ``config`` (settings, or overrides of the environment)."""
-    from integrity import anonymous_forms, db, errors, i18n, logs, security, static_files
+    from integrity import db, errors, i18n, logs, security, static_files
     from integrity.auth.services import Hasher
     from integrity.extensions import babel, csrf, limiter
     from integrity.reporting.services import RouteCache
@@ -93,13 +93,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     static_files.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
-    anonymous_forms.init_app(app)
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
     from admin.views import bp as admin_bp
-    from integrity import access, i18n
+    from integrity import access, anonymous_forms, i18n
     from integrity.auth.views import bp as auth_bp
     from integrity.auth.views import load_user
     from integrity.cases import bp as cases_bp
@@ -114,3 +113,4 @@ def _register_blueprints(app: Flask) -> None:
                       survey_admin_bp, i18n.bp):
         app.register_blueprint(blueprint)
     access.check_every_blueprint_declared(app)
+    anonymous_forms.init_app(app)  # their own form tokens, no session
