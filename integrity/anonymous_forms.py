@@ -101,6 +101,7 @@ class AnonymousForm(FlaskForm):
     class Meta:
         csrf = True
         csrf_class = _FormToken
+        csrf_field_name = FIELD
 
 
 def is_anonymous_page(app: Flask, req: Request) -> bool:

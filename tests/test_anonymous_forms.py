@@ -207,8 +207,8 @@ def test_a_form_sent_twice_is_stored_once(client, channel, survey, db) -> None:
 def test_staff_pages_keep_their_session_and_anonymous_pages_ignore_it(
     client, channel, make_account, login, db
 ) -> None:
-    inspector = make_account(Role.ADMIN)
-    login(inspector)
+    admin = make_account(Role.ADMIN)
+    login(admin)
     assert client.get_cookie("integrity_session") is not None
     page = no_cookie(client.get(f"/report/{channel.slug}"))
     # The reporting pages do not know who is signed in, even on a staff member's browser.
@@ -217,6 +217,8 @@ def test_staff_pages_keep_their_session_and_anonymous_pages_ignore_it(
                  csrf_token(client, f"/report/{channel.slug}")).status_code == 200
     staff = client.get("/admin/")
     assert staff.status_code == 200 and "Sign out" in staff.get_data(as_text=True)
+    # Staff pages' name links to the staff home, where the session still counts.
+    assert '<a class="brand" href="/staff/">' in staff.get_data(as_text=True)
     # Staff forms still carry Flask-WTF's token, which lives in the session.
     refused = client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/survey")})
     assert refused.status_code == 400
