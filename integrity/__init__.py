@@ -100,7 +100,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from admin.views import bp as admin_bp
-    from integrity import access, i18n
+    from integrity import access, anonymous_forms, i18n
     from integrity.auth.views import bp as auth_bp
     from integrity.auth.views import load_user
     from integrity.cases import bp as cases_bp
@@ -115,3 +115,4 @@ def _register_blueprints(app: Flask) -> None:
                       survey_admin_bp, i18n.bp):
         app.register_blueprint(blueprint)
     access.check_every_blueprint_declared(app)
+    anonymous_forms.init_app(app)  # their own form tokens, no session

@@ -1,6 +1,6 @@
 """Response headers every page carries: CSP, no referrer, no caching of private pages; and
 no session cookie on the reporting API, whose JSON answers carry the headers that matter to
-a response no browser renders as a page."""
+a response no browser renders as a page, nor on the anonymous pages."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.datastructures import Headers
+
+from integrity.anonymous_forms import is_anonymous_page
 
 API_PREFIX = "/api/"
 
@@ -54,11 +56,12 @@ PERMISSIONS_POLICY = ", ".join(
 
 
 class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions everywhere but the reporting API, which has no ambient
-    authority: there a session is never read from a cookie, and never written to one."""
+    """Flask's signed-cookie sessions for staff pages only. The reporting API has no ambient
+    authority, and the anonymous pages (reporting, surveys) leave no trace on the device:
+    there a session is never read from a cookie, and never written to one."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if request.path.startswith(API_PREFIX):
+        if request.path.startswith(API_PREFIX) or is_anonymous_page(app, request):
             return None  # Flask then uses a null session and saves nothing
         return super().open_session(app, request)
 

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from integrity import anonymous_forms
 from integrity.access import public
 from integrity.db import get_session
 from integrity.extensions import limiter
@@ -105,6 +106,8 @@ def start() -> str | tuple[str, int]:
 @bp.post("/survey")
 @code_failures
 def enter() -> str | tuple[str, int]:
+    if refused := anonymous_forms.refusal():
+        return _start_page(refused, request.form.get("code", "")), 400
     return _admit(request.form.get("code", ""))
 
 
@@ -114,11 +117,13 @@ def submit() -> str | tuple[str, int]:
     db = get_session()
     code = request.form.get("code", "")
     answers = _answers_from_form()
+    if refused := anonymous_forms.refusal(single_use=True):
+        return _answer_again(code, answers, refused)
     try:
         services.submit_with_code(db, _secret(), code, answers, today())
     except AnswerError as exc:
         db.rollback()
-        return _answer_again(code, answers, exc)
+        return _answer_again(code, answers, str(exc), exc.problems)
     except SurveyError as exc:
         db.rollback()
         return _start_page(str(exc)), exc.status
@@ -126,15 +131,14 @@ def submit() -> str | tuple[str, int]:
     return render_template("surveys/done.html")
 
 
-def _answer_again(code: str, answers: dict[str, list[str]],
-                  refusal: AnswerError) -> tuple[str, int]:
+def _answer_again(code: str, answers: dict[str, list[str]], error: str,
+                  problems: dict[str, str] | None = None) -> tuple[str, int]:
     """The questionnaire again, with what was given and each problem marked."""
     try:
         admission = services.admit_code(get_session(), _secret(), code, today())
     except SurveyError as exc:
         return _start_page(str(exc)), exc.status
-    return _questionnaire(admission, values=answers, problems=refusal.problems,
-                          error=str(refusal)), 400
+    return _questionnaire(admission, values=answers, problems=problems, error=error), 400
 
 
 def _units() -> list[OrgUnit]:
@@ -159,6 +163,9 @@ def submit_open(survey_id: int) -> str | tuple[str, int]:
     db = get_session()
     unit = request.form.get("org_unit", "")
     answers = _answers_from_form()
+    if refused := anonymous_forms.refusal(single_use=True):
+        return _questionnaire(_open_admission(survey_id), values=answers, error=refused,
+                              units=_units(), unit_id=unit), 400
     try:
         services.submit_open_link(db, survey_id, request.form.get("org_unit", type=int), answers,
                                   today())

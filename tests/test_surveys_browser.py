@@ -162,6 +162,7 @@ def test_with_javascript_a_respondent_answers_section_by_section(browser, served
                          "q-tell", "q-years", "q-offered", "q-accepted", "q-comment"}
     assert sent["q-accepted"] == ["yes"]
     assert errors == []
+    assert context.cookies() == []  # the respondent's device keeps no cookie, HttpOnly or not
     context.close()
 
 
@@ -232,4 +233,5 @@ def test_without_javascript_the_whole_survey_is_one_plain_form(browser, served, 
     page.get_by_label("Access code").fill(setup.code_for(1))
     page.get_by_role("button", name="Start the survey").click()
     assert page.get_by_text("This access code has already been used").is_visible()
+    assert context.cookies() == []
     context.close()

@@ -24,8 +24,9 @@ from werkzeug.wrappers import Response
 
 from crypto import format_receipt
 from crypto.offline import safe_file_name
+from integrity import anonymous_forms
 from integrity.access import public
-from integrity.auth.forms import EmptyForm
+from integrity.anonymous_forms import AnonymousForm
 from integrity.channels import ChannelError
 from integrity.config import Settings
 from integrity.db import get_session
@@ -74,7 +75,7 @@ def _form_context(channel: Channel, **extra: Any) -> dict[str, Any]:
         "categories": [c for c in channel.categories if not c.retired],
         "units": list(db.scalars(select(OrgUnit).order_by(OrgUnit.name))),
         "settings": _settings(),
-        "form": EmptyForm(),
+        "form": AnonymousForm(),
         "values": {},
         "page_strings": report_strings(_settings()),
         **extra,
@@ -109,8 +110,10 @@ def _uploads(field: str) -> list[tuple[SealingSink, str, str]]:
 @limiter.limit(lambda: _settings().ratelimit_reports, key_func=address_key)
 def file_plain(slug: str) -> str | tuple[str, int]:
     """The form sent without JavaScript: the server seals in memory and shows the receipt."""
-    # The form token was checked before the view (CSRFProtect), while the body was parsed.
     channel = _open_channel(slug)
+    if refused := anonymous_forms.refusal(single_use=True):
+        return render_template("reporting/form.html",
+                               **_form_context(channel, error=refused, values=request.form)), 400
     filing = plain.PlainFiling(
         category=request.form.get("category") or None,
         org_unit=request.form.get("org_unit") or None,
@@ -133,7 +136,7 @@ def file_plain(slug: str) -> str | tuple[str, int]:
 
 def _mailbox_page(**context: Any) -> str:
     context.setdefault("opened", None)
-    return render_template("reporting/mailbox.html", form=EmptyForm(),
+    return render_template("reporting/mailbox.html", form=AnonymousForm(),
                            page_strings=mailbox_strings(_settings()), **context)
 
 
@@ -151,6 +154,8 @@ def _render_mailbox(receipt: str, **extra: Any) -> str:
 @mailbox_failures
 def mailbox_open() -> str | tuple[str, int]:
     """Open the mailbox without JavaScript: the receipt is used in memory for this request."""
+    if refused := anonymous_forms.refusal():
+        return _mailbox_page(error=refused), 400
     try:
         return _render_mailbox(request.form.get("receipt", ""))
     except ProtocolError as exc:
@@ -161,6 +166,8 @@ def mailbox_open() -> str | tuple[str, int]:
 @mailbox_failures
 @limiter.limit(lambda: _settings().ratelimit_messages, key_func=address_key)
 def mailbox_reply() -> str | tuple[str, int]:
+    if refused := anonymous_forms.refusal(single_use=True):
+        return _mailbox_page(error=refused), 400
     receipt = request.form.get("receipt", "")
     db = get_session()
     try:
@@ -185,8 +192,10 @@ def _reply_refused(receipt: str, refusal: ProtocolError) -> tuple[str, int]:
 
 @bp.route("/mailbox/file", methods=["POST"])
 @mailbox_failures
-def mailbox_file() -> Response:
+def mailbox_file() -> Response | tuple[str, int]:
     """An attachment, decrypted on the way out, for readers without JavaScript."""
+    if refused := anonymous_forms.refusal():
+        return _mailbox_page(error=refused), 400
     try:
         entry, chunks = plain.plain_attachment(
             get_session(), _settings(), attachment_store(), request.form.get("receipt", ""),
