@@ -18,6 +18,9 @@ def _shared(settings: Settings) -> dict[str, str]:
         "server": _("The server could not handle the request (error %(status)s). Please try "
                     "again later."),
         "files": _("Files (optional)"),
+        # How a yes/no answer reads on the mailbox and the case page (static/js/answers.mjs).
+        "yes": _("Yes"),
+        "no": _("No"),
     }
 
 
