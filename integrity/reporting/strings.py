@@ -18,10 +18,12 @@ def _shared(settings: Settings) -> dict[str, str]:
         "server": _("The server could not handle the request (error %(status)s). Please try "
                     "again later."),
         "files": _("Files (optional)"),
-        # How a yes/no answer reads on the mailbox and the case page (static/js/answers.mjs).
-        "yes": _("Yes"),
-        "no": _("No"),
     }
+
+
+def _answer_words() -> dict[str, str]:
+    """How a yes/no answer reads on the mailbox and the case page (static/js/answers.mjs)."""
+    return {"yes": _("Yes"), "no": _("No")}
 
 
 def report_strings(settings: Settings) -> dict[str, str]:
@@ -43,6 +45,7 @@ def report_strings(settings: Settings) -> dict[str, str]:
 def mailbox_strings(settings: Settings) -> dict[str, str]:
     return {
         **_shared(settings),
+        **_answer_words(),
         "opening": _("Opening your mailbox…"),
         "unlocking": _("Unlocking the file…"),
         "sendingReply": _("Locking and sending your message…"),
@@ -72,6 +75,7 @@ def case_strings(settings: Settings) -> dict[str, str]:
     """The inspector's case page (static/js/case.mjs)."""
     return {
         **_shared(settings),
+        **_answer_words(),
         "reporter": _("Reporter"),
         "inspector": _("Inspector"),
         "note": _("Internal note"),
