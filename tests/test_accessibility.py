@@ -58,6 +58,13 @@ UNREACHABLE_TABLES = """() => [...document.querySelectorAll(".table-wrap")]
   })
   .map((wrap) => wrap.outerHTML.slice(0, 120))"""
 PHONE = {"width": 360, "height": 740}
+# What a browser without JavaScript shows: the <noscript> notices, parsed as such (a browser
+# that runs scripts keeps their content as text).
+SHOW_NOSCRIPT = """() => document.querySelectorAll("body noscript").forEach((notice) => {
+  const shown = document.createElement("template");
+  shown.innerHTML = notice.textContent;
+  notice.replaceWith(shown.content);
+})"""
 
 # The page templates each role's walk shows (and axe checks); together, every page there is.
 PAGES = {
@@ -227,13 +234,16 @@ class Walk:
         """A page of a person of its own; without the application's scripts if told so.
 
         Chromium with JavaScript off would not run axe either, so the plain pages are shown
-        with the page scripts refused instead: the same server-made pages and forms.
+        with the page scripts refused instead, and their <noscript> notices: the same
+        server-made pages and forms.
         """
         context = self.browser.new_context()
         if not scripts:
             context.route("**/static/dist/*", lambda route: route.abort())
         self.contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.scripts = scripts
+        return page
 
     def goto(self, page: Any, path: str) -> None:
         page.goto(self.site.url + path)
@@ -244,6 +254,8 @@ class Walk:
         page.wait_for_load_state()
         self.checked |= self.site.take_rendered()
         path = page.url.removeprefix(self.site.url)
+        if not page.scripts:
+            page.evaluate(SHOW_NOSCRIPT)
         if not page.evaluate("typeof axe !== 'undefined'"):
             page.evaluate(self.axe)
         # What folds away (a unit breakdown) is checked open.
@@ -338,6 +350,9 @@ def test_reporter_pages_pass_axe(walk: Walk) -> None:
     plain.get_by_role("button", name="Open").click()
     expect(plain.locator("#report-answers")).to_be_visible()
     walk.check(plain)
+    # Staff pages say what works without JavaScript (the sign-in form managers can use).
+    walk.goto(plain, "/staff/login")
+    walk.goto(plain, "/staff/login?form=plain")
     walk.finish("reporter")
 
 
@@ -472,10 +487,13 @@ def test_administration_pages_pass_axe(walk: Walk) -> None:
     walk.goto(page, "/admin/users/invite")
     page.get_by_label("Name").fill("Nadia Novak")
     page.get_by_label("E-mail address").fill("nadia@example.org")
-    page.get_by_label("Role").select_option("inspector")
+    page.get_by_label("Role").select_option("manager")
     page.get_by_role("button", name="Create the account and the link").click()
     expect(page.locator("#setup-link")).to_be_visible()
     walk.check(page)
     link = page.locator("#setup-link").inner_text().strip()
+    invited = walk.page(scripts=False)
+    walk.goto(invited, "/staff/setup/" + link.rsplit("/staff/setup/", 1)[1])
+    walk.goto(invited, "/staff/setup?form=plain")  # an administrator's or manager's own form
     walk.goto(walk.page(), "/staff/setup/" + link.rsplit("/staff/setup/", 1)[1])
     walk.finish("admin")
