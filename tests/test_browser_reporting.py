@@ -436,6 +436,9 @@ def test_plain_forms_without_javascript(
         answers = page.locator("#report-answers")
         expect(answers).to_contain_text(REPORT_MARKER)
         expect(answers).to_contain_text("Documents, Messages")
+        # A yes/no answer reads as the questionnaire words it, not as the stored "yes".
+        ongoing = answers.locator("dt", has_text="Is it still going on?").locator("+ dd")
+        expect(ongoing).to_have_text("Yes")
         page.fill("#reply-text", f"Without scripts. {REPLY_MARKER}")
         page.set_input_files("#reply-files", files=[
             {"name": "reply.bin", "mimeType": "application/octet-stream", "buffer": REPLY_FILE},

@@ -24,6 +24,7 @@ from tests.test_browser import CHROMIUM, sign_in_in_browser
 from tests.test_browser_reporting import (  # noqa: F401 (fixtures)
     EVIDENCE,
     REPORT_MARKER,
+    WHAT,
     RecordingApp,
     Sent,
     base_url,
@@ -250,3 +251,50 @@ def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp, 
     assert verify(db).ok
     assert inspector.console_errors == [] and second.console_errors == []
     assert reporter.console_errors == []
+
+
+ANSWERS_AS_READ = {
+    "What happened?": WHAT.strip(),
+    "When did it happen?": "2024-05-17",
+    "Where did it happen?": "Lane 4, night shift",
+    "Is it still going on?": "Yes",
+    "How do you know about it?": "I saw it myself",
+    "What could support it?": "Documents, Messages",
+}
+
+
+def _answers_shown(page, selector: str) -> dict[str, str]:
+    """The question and answer pairs of a page's answer list, as a reader sees them."""
+    return page.locator(selector).evaluate(
+        "list => Object.fromEntries([...list.querySelectorAll('dt')].map("
+        "dt => [dt.textContent.trim(), dt.nextElementSibling.textContent.trim()]))")
+
+
+def test_answers_read_in_the_questionnaires_words_in_mailbox_and_case_page(
+        open_page, base_url: str, db: Session, channel: ChannelSetup,  # noqa: F811
+        make_account) -> None:
+    """A yes/no answer shows as "Yes", a choice as the answer offered, never a stored value."""
+    account = make_account(Role.INSPECTOR, key=False)
+    user = db.get(User, account.id)
+    pair = crypto.KeyPair.generate()
+    user.public_key = pair.public_key
+    user.wrapped_secret_key = crypto.wrap_private_key(pair.secret_key, _wrapping_key(db, account))
+    db.commit()
+    _add_recipient(db, channel.slug, account.id)
+
+    reporter = open_page()
+    left_out = next(iter(channel.inspectors))
+    receipt = file_with_javascript(reporter, base_url, channel, exclude=left_out)
+    reporter.goto(f"{base_url}/mailbox")
+    reporter.fill("#receipt-input", crypto.format_receipt(receipt))
+    reporter.get_by_role("button", name="Open").click()
+    reporter.wait_for_selector("#report-answers")
+    assert _answers_shown(reporter, "#report-answers") == ANSWERS_AS_READ
+
+    inspector = open_page()
+    sign_in_in_browser(inspector, base_url, account)
+    inspector.wait_for_url("**/cases/")
+    inspector.locator("table a").first.click()
+    inspector.wait_for_selector('#case-content[data-opened="1"]')
+    assert _answers_shown(inspector, "#case-answers") == ANSWERS_AS_READ
+    assert reporter.console_errors == [] and inspector.console_errors == []

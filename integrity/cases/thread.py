@@ -51,7 +51,9 @@ def case_data(session: Session, settings: Settings, report: Report, user: User
             for m in report.messages
         ],
         "attachment_sizes": attachments,
-        "questions": [{"key": q.key, "label": q.label} for q in report.channel.questions],
+        # The questionnaire, so the page shows each answer in its words (kind and options).
+        "questions": [{"key": q.key, "kind": q.kind, "label": q.label,
+                       "options": list(q.options or [])} for q in report.channel.questions],
         # Whom the page may offer to share the case with (never an excluded inspector).
         "share_candidates": [{"id": str(u.id), "name": u.name,
                               "public_key": crypto.b64encode(u.public_key or b"")}

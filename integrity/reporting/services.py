@@ -862,8 +862,8 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
             for user in mailbox_readers(report)
         ],
         # The questionnaire, so a client can label answers even once the channel is closed.
-        "questions": [{"key": q.key, "kind": q.kind, "label": q.label}
-                      for q in report.channel.questions],
+        "questions": [{"key": q.key, "kind": q.kind, "label": q.label,
+                       "options": list(q.options or [])} for q in report.channel.questions],
         "messages": [
             # The id is the message's place in the thread: database ids would tell how many
             # messages the whole installation stored in between.

@@ -21,6 +21,11 @@ def _shared(settings: Settings) -> dict[str, str]:
     }
 
 
+def _answer_words() -> dict[str, str]:
+    """How a yes/no answer reads on the mailbox and the case page (static/js/answers.mjs)."""
+    return {"yes": _("Yes"), "no": _("No")}
+
+
 def report_strings(settings: Settings) -> dict[str, str]:
     return {
         **_shared(settings),
@@ -40,6 +45,7 @@ def report_strings(settings: Settings) -> dict[str, str]:
 def mailbox_strings(settings: Settings) -> dict[str, str]:
     return {
         **_shared(settings),
+        **_answer_words(),
         "opening": _("Opening your mailbox…"),
         "unlocking": _("Unlocking the file…"),
         "sendingReply": _("Locking and sending your message…"),
@@ -69,6 +75,7 @@ def case_strings(settings: Settings) -> dict[str, str]:
     """The inspector's case page (static/js/case.mjs)."""
     return {
         **_shared(settings),
+        **_answer_words(),
         "reporter": _("Reporter"),
         "inspector": _("Inspector"),
         "note": _("Internal note"),

@@ -7,6 +7,7 @@ import {
   Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings, readersFor,
   safeFileName, saveBlob, sealAndUpload, setBusy, setHidden, showError, showFieldError,
 } from "./page.mjs";
+import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { b64decode, b64encode, sealedLength, startWorker } from "./worker-client.mjs";
 
 const WRAPPING_KEY = "integrity.wrappingKey";
@@ -14,6 +15,7 @@ const OFFLINE_KEY = "integrity.offlineKey"; // a key file's secret key, for this
 const REPORT_DOCUMENT = "report";
 
 const STRINGS = {
+  ...ANSWER_STRINGS,
   reporter: "Reporter",
   inspector: "Inspector",
   note: "Internal note",
@@ -41,10 +43,6 @@ function element(tag, text, className) {
   if (text !== undefined) node.textContent = text;
   if (className) node.className = className;
   return node;
-}
-
-function shown(value) {
-  return Array.isArray(value) ? value.join(", ") : String(value);
 }
 
 /** Staff calls: same-origin with the session cookie and the form token. */
@@ -95,9 +93,8 @@ class Case {
   render() {
     const answers = byId("case-answers");
     answers.replaceChildren();
-    const labels = new Map((this.data.questions || []).map((q) => [q.key, q.label]));
-    for (const [key, value] of Object.entries(this.report.answers || {})) {
-      answers.append(element("dt", labels.get(key) || key), element("dd", shown(value)));
+    for (const [label, text] of answerRows(this.data.questions, this.report.answers, this.strings)) {
+      answers.append(element("dt", label), element("dd", text));
     }
     setHidden(answers, false);
     const files = byId("case-file-list");

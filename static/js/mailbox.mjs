@@ -7,12 +7,14 @@ import {
   Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings, readersFor,
   interceptInProtectedMode, safeFileName, saveBlob, sealAndUpload, setBusy, setHidden, showError, showFieldError,
 } from "./page.mjs";
+import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { b64encode, normaliseReceipt, sealedLength } from "./worker-client.mjs";
 
 export { safeFileName };
 
 // English defaults; the template may give translations in #mailbox-form's data-strings (JSON).
 export const STRINGS = {
+  ...ANSWER_STRINGS,
   opening: "Opening your mailbox…",
   unlocking: "Unlocking the file…",
   sendingReply: "Locking and sending your message…",
@@ -92,20 +94,10 @@ class Mailbox {
   }
 
   renderAnswers() {
-    const answers = this.box.report.document.answers || {};
     const list = element("dl", { className: "answers", id: "report-answers" });
-    const shown = new Set();
-    const add = (label, value) => {
-      list.append(element("dt", {}, label), element("dd", {}, Array.isArray(value) ? value.join(", ") : String(value)));
-    };
-    for (const question of this.questions()) {
-      if (Object.prototype.hasOwnProperty.call(answers, question.key)) {
-        add(question.label, answers[question.key]);
-        shown.add(question.key);
-      }
+    for (const [label, text] of answerRows(this.questions(), this.box.report.document.answers, this.strings)) {
+      list.append(element("dt", {}, label), element("dd", {}, text));
     }
-    // Answers to questions the channel no longer asks (or a closed channel): by their key.
-    for (const [key, value] of Object.entries(answers)) if (!shown.has(key)) add(key, value);
     return list;
   }
 
