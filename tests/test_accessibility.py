@@ -28,7 +28,7 @@ from integrity import create_app
 from integrity.auth.services import create_user
 from integrity.db import dispose, new_session
 from tests.conftest import make_settings, totp_now
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_browser import CHROMIUM, browser  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -209,20 +209,10 @@ def site(tmp_path_factory: pytest.TempPathFactory,
     dispose(app)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
 class Walk:
     """One role going through the site; every page it reaches is checked by axe."""
 
-    def __init__(self, site: Site, browser: Any) -> None:
+    def __init__(self, site: Site, browser: Any) -> None:  # noqa: F811
         self.site, self.browser = site, browser
         self.axe = AXE_SOURCE.read_text(encoding="utf-8")
         self.violations: list[str] = []
@@ -298,7 +288,7 @@ class Walk:
 
 
 @pytest.fixture
-def walk(site: Site, browser: Any) -> Walk:
+def walk(site: Site, browser: Any) -> Walk:  # noqa: F811
     return Walk(site, browser)
 
 

@@ -1,5 +1,6 @@
 """Real Chromium against the served application: sign-in with TOTP, phone width, keyboard."""
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -23,16 +24,25 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def base_url(app) -> Iterator[str]:
-    """The app under a real HTTP server on a free loopback port."""
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` under a real HTTP server on a free loopback port; yields its address."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def base_url(app) -> Iterator[str]:
+    """The app under a real HTTP server on a free loopback port."""
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

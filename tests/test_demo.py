@@ -6,14 +6,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 import crypto
 from integrity import create_app
@@ -23,7 +21,13 @@ from integrity.demo import DEMO_ACCOUNTS, DEMO_INSPECTOR_KEY, WHAT
 from integrity.models import Role
 from tests.conftest import POSTGRES_URL, cli_environment, csrf_token, sign_in_form, totp_now
 from tests.protocol_client import ReporterClient
-from tests.test_browser import CHROMIUM, browser, page, sign_in_in_browser  # noqa: F401
+from tests.test_browser import (  # noqa: F401
+    CHROMIUM,
+    browser,
+    page,
+    serving,
+    sign_in_in_browser,
+)
 
 INTEGRITY = str(Path(sys.executable).with_name("integrity"))
 INSPECTOR = next(a for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
@@ -103,13 +107,8 @@ def test_the_demo_key_file_still_opens_an_export_offline(demo_app: Flask) -> Non
 
 @pytest.fixture
 def demo_url(demo_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    with serving(demo_app) as url:
+        yield url
 
 
 @pytest.mark.browser
