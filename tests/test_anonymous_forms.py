@@ -187,6 +187,9 @@ def test_a_form_sent_twice_is_stored_once(client, channel, survey, db) -> None:
     resent = client.post("/mailbox/reply", data=reply)
     assert resent.status_code == 400 and SPENT in resent.get_data(as_text=True)
     assert count(db, Message) == 1
+    # The refused reply comes back in its box, in the opened mailbox: nothing typed is lost.
+    assert '<textarea id="reply-text" name="text" rows="5" maxlength="20000">Night shifts.' \
+        in resent.get_data(as_text=True)
     # Opening the mailbox is no change: the same page may open it again.
     assert client.post("/mailbox", data={"csrf_token": token,
                                          "receipt": receipt}).status_code == 200

@@ -166,25 +166,26 @@ def mailbox_open() -> str | tuple[str, int]:
 @mailbox_failures
 @limiter.limit(lambda: _settings().ratelimit_messages, key_func=address_key)
 def mailbox_reply() -> str | tuple[str, int]:
+    receipt, text = request.form.get("receipt", ""), request.form.get("text", "")
     if refused := anonymous_forms.refusal(single_use=True):
-        return _mailbox_page(error=refused), 400
-    receipt = request.form.get("receipt", "")
+        return _reply_refused(receipt, ProtocolError(refused), text)
     db = get_session()
     try:
-        plain.reply_plain(db, _settings(), attachment_store(), receipt,
-                          request.form.get("text", ""), _uploads("files"))
+        plain.reply_plain(db, _settings(), attachment_store(), receipt, text, _uploads("files"))
     except ProtocolError as exc:
         db.rollback()
-        return _reply_refused(receipt, exc)
+        return _reply_refused(receipt, exc, text)
     db.commit()
     return _render_mailbox(receipt, notice=_("Your message was sent."))
 
 
-def _reply_refused(receipt: str, refusal: ProtocolError) -> tuple[str, int]:
-    """The mailbox again with the reason; the bare page when the receipt opens no mailbox."""
+def _reply_refused(receipt: str, refusal: ProtocolError, text: str) -> tuple[str, int]:
+    """The mailbox again with the reason and the reply as typed (nothing typed is lost); the
+    bare page when the receipt opens no mailbox."""
     if refusal.status != 404:
         try:
-            return _render_mailbox(receipt, error=str(refusal)), refusal.status
+            return (_render_mailbox(receipt, error=str(refusal), reply_text=text),
+                    refusal.status)
         except ProtocolError:
             pass  # a malformed receipt: refused for the same reason when opening
     return _mailbox_page(error=str(refusal)), refusal.status
