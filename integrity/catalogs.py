@@ -33,11 +33,11 @@ def catalog_problem(folder: Path) -> str | None:
     if not mo.is_file():
         return f"its catalog {po} is not compiled (run 'make translations')"
     # Read once per version of the files: the factory runs for every test and worker.
-    return _compare(po, mo, po.stat().st_mtime_ns, mo.stat().st_mtime_ns)
+    return _compare(po, mo, _version(po), _version(mo))
 
 
 @lru_cache(maxsize=64)
-def _compare(po: Path, mo: Path, _po_version: int, _mo_version: int) -> str | None:
+def _compare(po: Path, mo: Path, _po_version: object, _mo_version: object) -> str | None:
     with po.open("rb") as handle:
         catalog = read_po(handle)
     with mo.open("rb") as handle:
@@ -74,3 +74,8 @@ def _compiled(compiled: GNUTranslations, message: Message) -> bool:
     if context:
         return compiled.pgettext(context, str(message.id)) == message.string
     return compiled.gettext(str(message.id)) == message.string
+
+
+def _version(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size
