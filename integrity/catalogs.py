@@ -56,17 +56,21 @@ def _first_id(message: Message) -> str:
     return message.id[0] if isinstance(message.id, tuple) else str(message.id)
 
 
+def _forms(message: Message) -> list[str]:
+    """The translation, one string per plural form."""
+    string = message.string
+    return list(string) if isinstance(string, tuple | list) else [string or ""]
+
+
 def _translated(message: Message) -> bool:
-    if isinstance(message.string, tuple | list):
-        return all(message.string)
-    return bool(message.string)
+    return all(_forms(message))
 
 
 def _compiled(compiled: GNUTranslations, message: Message) -> bool:
     """Whether the compiled catalog gives this entry's translation."""
     context = message.context
     if isinstance(message.id, tuple):
-        forms = list(message.string)
+        forms = _forms(message)
         singular, plural = str(message.id[0]), str(message.id[1])
         if context:
             return compiled.npgettext(context, singular, plural, 1) in forms
