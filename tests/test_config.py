@@ -91,6 +91,12 @@ def test_every_supported_language_is_offered_by_default(client) -> None:
         assert f">{name}<" in html
     # A browser that states no preference gets the first language, English.
     assert '<html lang="en" dir="ltr">' in html
+    for code in ("fr", "ar", "ru", "tr", "uk", "es"):
+        page = client.get("/", headers={"Accept-Language": f"{code},en;q=0.5"}).get_data(
+            as_text=True)
+        direction = "rtl" if code == "ar" else "ltr"
+        assert f'<html lang="{code}" dir="{direction}">' in page
+        assert '<label for="language">Language</label>' not in page  # from the catalog
 
 
 def test_an_unsupported_language_is_refused_at_start_in_one_sentence(tmp_path: Path) -> None:
