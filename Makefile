@@ -44,12 +44,13 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Chromium is missing: install Debian's 'chromium' package (browser tests will be skipped)"; fi
 
-# pdftoppm and pdftotext (the PDF report and poster tests) and zbarimg (reads the posters' QR codes).
+# pdftoppm and pdftotext (the PDF report and poster tests), zbarimg (reads the posters' QR codes)
+# and msgfmt (checks the translation catalogs).
 test-tools:
-	@if command -v pdftoppm >/dev/null && command -v zbarimg >/dev/null; then :; \
+	@if command -v pdftoppm >/dev/null && command -v zbarimg >/dev/null && command -v msgfmt >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils zbar-tools >/dev/null; \
-	else echo "poppler-utils or zbar-tools is missing: install Debian's packages (PDF and poster tests will be skipped)"; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils zbar-tools gettext >/dev/null; \
+	else echo "poppler-utils, zbar-tools or gettext is missing: install Debian's packages (PDF, poster and catalog format tests will be skipped)"; fi
 
 test: install chromium test-tools lint-only
 	$(BIN)/python -m pytest

@@ -13,6 +13,7 @@ from crypto import b64encode, fingerprint
 from integrity.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "integrity" / "translations"
 
 
 class Integrity(Flask):
@@ -37,7 +38,7 @@ class Integrity(Flask):
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the application from ``config`` (settings, or overrides of the environment)."""
-    from integrity import db, errors, i18n, logs, request_guard, security, static_files
+    from integrity import catalogs, db, errors, i18n, logs, request_guard, security, static_files
     from integrity.auth.services import Hasher
     from integrity.extensions import babel, csrf, limiter
     from integrity.reporting.services import RouteCache
@@ -45,6 +46,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from integrity.reporting.uploads import IntegrityRequest, discard_unfinished_uploads
 
     settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
+    catalogs.check_languages(settings.languages, TRANSLATIONS)
     app = Integrity(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -62,7 +64,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         RATELIMIT_STORAGE_URI=settings.redis_url or "integrity-memory://",
         RATELIMIT_KEY_PREFIX="integrity",
-        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "integrity" / "translations"),
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         # JSON bodies: a report's payload in base64 and its key slots. Uploads set their own.
         MAX_CONTENT_LENGTH=2 * settings.max_payload_bytes + 256 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=3600,

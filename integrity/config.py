@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from integrity.i18n import SUPPORTED_LANGUAGES
+
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
 
 
@@ -75,7 +77,8 @@ class Settings:
     # Survey figures from fewer responses are withheld (sensitive: randomized-response items).
     survey_min_responses: int = 10
     survey_min_sensitive: int = 20
-    languages: tuple[str, ...] = ("en",)
+    # Offered by the picker; the first is used when a browser states no preference.
+    languages: tuple[str, ...] = SUPPORTED_LANGUAGES
     log_level: str = "INFO"
     # Retention period offered to a new channel (days), and how long a set-up link lasts.
     default_retention_days: int = 1825
@@ -123,6 +126,10 @@ class Settings:
                               "must be at least 1")
         if not self.languages:
             raise ConfigError("INTEGRITY_LANGUAGES must name at least one language")
+        for code in self.languages:
+            if code not in SUPPORTED_LANGUAGES:
+                raise ConfigError(f"INTEGRITY_LANGUAGES: {code} is not a supported language "
+                                  f"(supported: {', '.join(SUPPORTED_LANGUAGES)})")
         return dataclasses.replace(self, data_dir=data_dir, database_url=database_url)
 
     @property

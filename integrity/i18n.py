@@ -9,6 +9,8 @@ from werkzeug.wrappers import Response
 
 from integrity.access import public, safe_next
 
+# Each has a complete catalog in integrity/translations/; English is the source language.
+SUPPORTED_LANGUAGES = ("en", "fr", "ar", "ru", "tr", "uk", "es")
 LANGUAGE_COOKIE = "lang"
 RTL_SCRIPTS = {"ar", "fa", "he", "ur", "ps", "ku", "dv", "yi"}
 
