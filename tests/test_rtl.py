@@ -81,6 +81,22 @@ RECEIPT_ORDER = """(el) => {
   return spots;
 }"""
 
+# A left-to-right phrase inside an element (a question an administrator wrote in English): where
+# its first and its last letter stand. In its own order the first is left of the last.
+PHRASE_ENDS = """(el) => {
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  let node = walker.nextNode();
+  while (node && !/[A-Za-z]/.test(node.data)) node = walker.nextNode();
+  const text = node.data.trimEnd();
+  const spot = (i) => {
+    const range = document.createRange();
+    range.setStart(node, i);
+    range.setEnd(node, i + 1);
+    return range.getBoundingClientRect().left;
+  };
+  return [text.trimStart()[0], spot(node.data.search(/\\S/)), text.at(-1), spot(text.length - 1)];
+}"""
+
 
 def _css_rules(path: Path) -> Iterator[tuple[int, str]]:
     """Each line of a stylesheet with its comments blanked out."""
@@ -191,6 +207,10 @@ def test_reporter_pages_read_right_to_left_on_a_phone(arabic: ArabicWalk) -> Non
     arabic.goto("/")
     arabic.goto("/report/integrity")
     expect(page.locator("#mode")).to_have_attribute("data-mode", "browser")
+    # The question as the administrator wrote it, "What happened?", not "?What happened".
+    first, first_at, last, last_at = page.locator("label[for=q-what]").evaluate(PHRASE_ENDS)
+    assert (first, last) == ("W", "?")
+    assert first_at < last_at, "the English question is reordered by the Arabic page around it"
     page.fill("#q-what", "الضابط في المسار 4 أخذ نقودًا.")
     page.check("input[name=q-ongoing][value=yes]")
     page.click("#submit-report")
