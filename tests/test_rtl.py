@@ -161,10 +161,12 @@ def site(tmp_path_factory: pytest.TempPathFactory,
 class ArabicWalk:
     """One person reading the site in Arabic on a phone; each page reached is measured."""
 
-    def __init__(self, site: Site, browser: Any) -> None:  # noqa: F811
+    def __init__(self, site: Site, browser: Any, *, scripts: bool = True) -> None:  # noqa: F811
         self.site = site
         self.context = browser.new_context(locale="ar", viewport=PHONE,
                                            extra_http_headers={"Accept-Language": "ar"})
+        if not scripts:  # the pages as a browser without JavaScript gets them
+            self.context.route("**/static/dist/*", lambda route: route.abort())
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.seen: list[str] = []
@@ -247,10 +249,7 @@ def test_reporter_pages_read_right_to_left_on_a_phone(arabic: ArabicWalk) -> Non
     receipt = page.locator("#receipt")
     expect(receipt).to_be_visible()
     arabic.check()
-    assert receipt.evaluate("el => getComputedStyle(el).direction") == "ltr"
-    spots = receipt.evaluate(RECEIPT_ORDER)
-    assert len(spots) == 20
-    assert spots == sorted(spots), "the receipt's digits do not run left to right"
+    _assert_digits_run_left_to_right(receipt)
     digits = receipt.inner_text()
 
     arabic.goto("/mailbox")
@@ -266,6 +265,23 @@ def test_reporter_pages_read_right_to_left_on_a_phone(arabic: ArabicWalk) -> Non
     expect(page.locator("#survey-pager")).to_be_visible()
     arabic.check()
     arabic.finish()
+
+    # Without the page scripts the server files the report and shows the receipt on a page.
+    plain = ArabicWalk(arabic.site, arabic.page.context.browser, scripts=False)
+    plain.goto("/report/integrity")
+    plain.page.fill("#q-what", "الضابط في المسار 4 أخذ نقودًا.")
+    plain.page.click("#submit-report")
+    expect(plain.page.locator("#receipt")).to_be_visible()
+    plain.check()
+    _assert_digits_run_left_to_right(plain.page.locator("#receipt"))
+    plain.finish()
+
+
+def _assert_digits_run_left_to_right(receipt: Any) -> None:
+    assert receipt.evaluate("el => getComputedStyle(el).direction") == "ltr"
+    spots = receipt.evaluate(RECEIPT_ORDER)
+    assert len(spots) == 20
+    assert spots == sorted(spots), "the receipt's digits do not run left to right"
 
 
 def test_staff_pages_read_right_to_left_on_a_phone(site: Site, browser: Any) -> None:  # noqa: F811
