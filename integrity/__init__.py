@@ -38,7 +38,17 @@ class Integrity(Flask):
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the application from ``config`` (settings, or overrides of the environment)."""
-    from integrity import catalogs, db, errors, i18n, logs, request_guard, security, static_files
+    from integrity import (
+        bidi,
+        catalogs,
+        db,
+        errors,
+        i18n,
+        logs,
+        request_guard,
+        security,
+        static_files,
+    )
     from integrity.auth.services import Hasher
     from integrity.extensions import babel, csrf, limiter
     from integrity.reporting.services import RouteCache
@@ -92,6 +102,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["b64"] = b64encode
     app.jinja_env.filters["fingerprint"] = fingerprint
+    app.jinja_env.filters["bdi"] = bidi.isolate
     app.jinja_env.globals.update(i18n.template_globals())
     security.init_app(app, https=settings.https)
     static_files.init_app(app)
