@@ -80,6 +80,8 @@ class InviteForm(FlaskForm):
         DataRequired(message=REQUIRED), Length(max=254),
         ADDRESS])
     role = SelectField(_l("Role"), choices=role_choices, default=Role.INSPECTOR.value)
+    # Choices and default (the installation's first language) are set by the view.
+    language = SelectField(_l("Language"))
     send = BooleanField(_l("Also send the link to this address by e-mail"))
 
 

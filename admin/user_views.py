@@ -13,6 +13,7 @@ from admin.mail import MailError, send_setup_link
 from integrity.auth.invitations import pending
 from integrity.auth.services import AccountError
 from integrity.db import get_session
+from integrity.i18n import language_choices, languages
 from integrity.models import Role, User
 
 
@@ -48,13 +49,15 @@ def _link_page(user: User, token: str, send: bool) -> str:
 
 @bp.route("/users/invite", methods=["GET", "POST"])
 def invite() -> str:
-    form = InviteForm()
+    form = InviteForm(language=languages()[0])
+    form.language.choices = language_choices()
     if form.validate_on_submit():
         db = get_session()
         try:
             user, token = users.invite(db, actor(), email=form.email.data, name=form.name.data,
                                        role=Role(form.role.data),
-                                       hours=settings().invitation_hours)
+                                       hours=settings().invitation_hours,
+                                       language=form.language.data)
         except AccountError as exc:
             db.rollback()
             form.email.errors.append(str(exc))

@@ -42,9 +42,11 @@ def invitations_of(session: Session, users: list[User]) -> dict[int, Invitation]
 
 
 def invite(session: Session, actor: User, *, email: str, name: str, role: Role,
-           hours: int) -> tuple[User, str]:
-    """A new account and its one-time set-up link token (shown once, stored only hashed)."""
+           hours: int, language: str | None = None) -> tuple[User, str]:
+    """A new account and its one-time set-up link token (shown once, stored only hashed);
+    ``language`` is the one its pages and e-mails use, the set-up link's first."""
     user, token = invitations.invite(session, email=email, name=name, role=role, hours=hours)
+    user.language = language
     record(session, actor=actor, action="user_invited", subject=f"user:{user.id}",
            details={"role": role.value, "hours": hours})
     return user, token

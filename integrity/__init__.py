@@ -104,6 +104,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["fingerprint"] = fingerprint
     app.jinja_env.filters["bdi"] = bidi.isolate
     app.jinja_env.globals.update(i18n.template_globals())
+    app.url_defaults(i18n.carry_language)
     security.init_app(app, https=settings.https)
     static_files.init_app(app)
     errors.init_app(app)
@@ -113,7 +114,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from admin.views import bp as admin_bp
-    from integrity import access, anonymous_forms, i18n
+    from integrity import access, anonymous_forms
     from integrity.auth.views import bp as auth_bp
     from integrity.auth.views import load_user
     from integrity.cases import bp as cases_bp
@@ -125,7 +126,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.before_request(load_user)
     for blueprint in (reporting_bp, api_bp, auth_bp, cases_bp, dashboard_bp, admin_bp, surveys_bp,
-                      survey_admin_bp, i18n.bp):
+                      survey_admin_bp):
         app.register_blueprint(blueprint)
     access.check_every_blueprint_declared(app)
     anonymous_forms.init_app(app)  # their own form tokens, no session

@@ -100,6 +100,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_on: Mapped[date] = mapped_column(Date, default=today)
     last_login_on: Mapped[Optional[date]] = mapped_column(Date)
+    # Chosen on "My account": their pages and the e-mails sent to them use it (None: the
+    # browser's preference for pages, the installation's first language for e-mails).
+    language: Mapped[Optional[str]] = mapped_column(String(16))
 
     sessions: Mapped[list[StaffSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

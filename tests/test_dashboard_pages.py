@@ -168,7 +168,8 @@ def test_charts_are_valid_svg_and_png_and_mirror_for_right_to_left(app, make_acc
         width, height = struct.unpack(">II", png.data[16:24])
         assert (width, height) == (960, 570)
     ltr = client.get("/dashboard/charts/reports.svg").data
-    client.set_cookie("lang", "ar")
+    client.post("/staff/language", data={"csrf_token": csrf_token(client, "/staff/account"),
+                                         "language": "ar"})  # kept with the account
     assert '<html lang="ar" dir="rtl">' in client.get("/dashboard/").get_data(as_text=True)
     rtl = client.get("/dashboard/charts/reports.svg").data
     ET.fromstring(rtl)  # noqa: S314 (our own output)

@@ -62,3 +62,34 @@ def test_models_and_migrations_agree(empty_database: str) -> None:
             assert compare_metadata(context, metadata()) == []
     finally:
         engine.dispose()
+
+
+def test_staff_language_comes_and_goes_and_the_routing_triggers_stay(
+    empty_database: str,
+) -> None:
+    """0014 adds users.language; its downgrade drops it without rebuilding the table, so the
+    routing triggers that 0013 put on users are still there."""
+    from sqlalchemy import text
+
+    def users_table() -> tuple[set[str], set[str]]:
+        engine = make_engine(empty_database)
+        try:
+            with engine.connect() as connection:
+                if engine.dialect.name == "postgresql":
+                    query = ("SELECT tgname FROM pg_trigger WHERE tgrelid = 'users'::regclass "
+                             "AND NOT tgisinternal")
+                else:
+                    query = ("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                             "AND tbl_name = 'users'")
+                triggers = set(connection.scalars(text(query)))
+            return {column["name"] for column in inspect(engine).get_columns("users")}, triggers
+        finally:
+            engine.dispose()
+
+    upgrade(empty_database, "0013")
+    _columns, triggers = users_table()
+    assert triggers
+    upgrade(empty_database, "0014")
+    assert users_table() == (_columns | {"language"}, triggers)
+    downgrade(empty_database, "0013")
+    assert users_table() == (_columns, triggers)

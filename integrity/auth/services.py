@@ -341,6 +341,13 @@ def disable_totp(user: User) -> None:
     user.totp_last_step = None
 
 
+def set_language(user: User, code: str, offered: tuple[str, ...]) -> None:
+    """Keep ``code`` as the language of ``user``'s pages and e-mails; it must be offered."""
+    if code not in offered:
+        raise AccountError(_l("That language is not offered here."))
+    user.language = code
+
+
 def _aware_now() -> datetime:
     return datetime.now(UTC)
 

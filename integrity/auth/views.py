@@ -21,9 +21,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import refresh
 from werkzeug.wrappers import Response
 
 import crypto
+from integrity import i18n
 from integrity.access import current_user, login_required, public, safe_next
 from integrity.audit import record
 from integrity.auth import invitations, services, strings
@@ -211,6 +213,24 @@ def _enrolment(user: User, on_success: Callable[[], Response]) -> str | Response
 @login_required
 def account() -> str:
     return render_template("auth/account.html", user=g.user, form=EmptyForm())
+
+
+@bp.route("/language", methods=["POST"])
+@login_required
+def language() -> Response:
+    """Keep the language chosen in the footer or on "My account" with the account."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            services.set_language(g.user, request.form.get("language", ""), i18n.languages())
+        except services.AccountError as exc:
+            flash(str(exc), "error")
+        else:
+            get_session().commit()
+            refresh()  # this request's message already in the new language
+            flash(_("Your language is saved: your pages and the e-mails sent to you use it."),
+                  "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("auth.account"))
 
 
 @bp.route("/two-factor/off", methods=["POST"])

@@ -161,9 +161,13 @@ export function start() {
   const form = byId("survey-form");
   if (!form) return;
   const strings = pageStrings(form, STRINGS);
-  // The code came in the address (QR code, e-mail): keep it out of the history from now on.
-  if (new URLSearchParams(window.location.search).has("code")) {
-    window.history.replaceState(null, "", window.location.pathname);
+  // The code came in the address (QR code, e-mail): keep it out of the history from now on,
+  // but keep the chosen language (?lang=), which nothing else on the device remembers.
+  const query = new URLSearchParams(window.location.search);
+  if (query.has("code")) {
+    query.delete("code");
+    const rest = query.toString();
+    window.history.replaceState(null, "", window.location.pathname + (rest ? `?${rest}` : ""));
   }
   for (const hint of form.querySelectorAll("[data-condition-hint]")) setHidden(hint, true);
   applyConditions(form);
