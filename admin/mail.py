@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from integrity.config import Settings
 from integrity.models import User
@@ -34,8 +35,12 @@ def send_test_message(settings: Settings, to: str) -> None:
 def send_setup_link(settings: Settings, user: User, link: str, hours: int) -> None:
     """The set-up link, to the invitee's own address."""
     _send(settings, user.email, _("Integrity: set up your account"),
-          _("Hello %(name)s,\n\nAn administrator created an account for you. Open this link "
-            "to choose your passphrase and set up your sign-in (it works once, for %(hours)d "
-            "hours):\n\n%(link)s\n\nIf you did not expect this message, tell your "
-            "administrator and do not open the link.",
-            name=user.name, hours=hours, link=link))
+          ngettext("Hello %(name)s,\n\nAn administrator created an account for you. Open this "
+                   "link to choose your passphrase and set up your sign-in (it works once, for "
+                   "%(hours)d hour):\n\n%(link)s\n\nIf you did not expect this message, tell "
+                   "your administrator and do not open the link.",
+                   "Hello %(name)s,\n\nAn administrator created an account for you. Open this "
+                   "link to choose your passphrase and set up your sign-in (it works once, for "
+                   "%(hours)d hours):\n\n%(link)s\n\nIf you did not expect this message, tell "
+                   "your administrator and do not open the link.",
+                   hours, name=user.name, hours=hours, link=link))

@@ -16,8 +16,8 @@ export { safeFileName };
 export const STRINGS = {
   ...ANSWER_STRINGS,
   opening: "Opening your mailbox…",
-  unlocking: "Unlocking the file…",
-  sendingReply: "Locking and sending your message…",
+  unlocking: "Opening the file…",
+  sendingReply: "Sealing and sending your message…",
   receiptInvalid: "A receipt has exactly 20 digits.",
   statusLabel: "Status",
   sentOn: "Sent on",
