@@ -574,7 +574,7 @@ def test_a_taken_receipt_is_drawn_again_and_a_refusal_is_shown(
 
     answers = iter([
         (400, {"error": "The category is not one of this channel's categories."}),
-        (409, {"error": "This receipt is already in use: draw a new one."}),
+        (409, {"error": "This receipt is already in use: make a new one."}),
     ])
 
     def refuse_then_pass(route) -> None:

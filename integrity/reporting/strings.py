@@ -49,7 +49,7 @@ def mailbox_strings(settings: Settings) -> dict[str, str]:
         **_shared(settings),
         **_answer_words(),
         "opening": _("Opening your mailbox…"),
-        "unlocking": _("Opening the file…"),
+        "openingFile": _("Opening the file…"),
         "sendingReply": _("Sealing and sending your message…"),
         "receiptInvalid": _("A receipt has exactly 20 digits."),
         "statusLabel": _("Status"),
