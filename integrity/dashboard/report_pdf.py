@@ -282,9 +282,13 @@ def _methods_page(spec: ReportSpec) -> Figure:
           "in differences). Each group's figure combines its units' published figures "
           "weighted by headcount; the four variances are added. An interval that covers zero "
           "reads as no measurable change."),
-        _("Withheld: a breakdown cell with fewer than %(k)d reports, or a survey figure with "
-          "fewer answers than its threshold, is not shown; nor is any other cell from which it "
-          "could be worked out (complementary suppression).", k=spec.threshold),
+        ngettext("Withheld: a breakdown cell with fewer than %(k)d report, or a survey figure "
+                 "with fewer answers than its threshold, is not shown; nor is any other cell "
+                 "from which it could be worked out (complementary suppression).",
+                 "Withheld: a breakdown cell with fewer than %(k)d reports, or a survey figure "
+                 "with fewer answers than its threshold, is not shown; nor is any other cell "
+                 "from which it could be worked out (complementary suppression).",
+                 spec.threshold, k=spec.threshold),
     ):
         page.para(text, 10, 90, 0.015)
     return page.figure
