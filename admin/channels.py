@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -69,8 +70,9 @@ def _check_fields(fields: ChannelFields) -> None:
     if not fields.name.strip():
         raise ChannelError(_l("A channel needs a name."))
     if len(fields.description) > MAX_DESCRIPTION:
-        raise ChannelError(_l("Keep the description under %(count)d characters.",
-                              count=MAX_DESCRIPTION))
+        raise ChannelError(lazy_ngettext("Keep the description under %(count)d character.",
+                                         "Keep the description under %(count)d characters.",
+                                         MAX_DESCRIPTION, count=MAX_DESCRIPTION))
     if not 1 <= fields.retention_days <= 36500:
         raise ChannelError(_l("The retention period is from 1 to 36500 days."))
 
@@ -159,10 +161,13 @@ def _clean_options(fields: QuestionFields) -> list[str]:
     if len(options) < 2:
         raise ChannelError(_l("A choice question needs at least two answers, one per line."))
     if len(options) > MAX_OPTIONS:
-        raise ChannelError(_l("A choice question takes at most %(count)d answers.",
-                              count=MAX_OPTIONS))
+        raise ChannelError(lazy_ngettext("A choice question takes at most %(count)d answer.",
+                                         "A choice question takes at most %(count)d answers.",
+                                         MAX_OPTIONS, count=MAX_OPTIONS))
     if any(len(option) > MAX_OPTION for option in options):
-        raise ChannelError(_l("Keep each answer under %(count)d characters.", count=MAX_OPTION))
+        raise ChannelError(lazy_ngettext("Keep each answer under %(count)d character.",
+                                         "Keep each answer under %(count)d characters.",
+                                         MAX_OPTION, count=MAX_OPTION))
     if len(set(options)) != len(options):
         raise ChannelError(_l("Each answer may appear only once."))
     return options
@@ -173,10 +178,14 @@ def _checked(fields: QuestionFields) -> tuple[str, str, list[str]]:
     if not label:
         raise ChannelError(_l("A question needs a label."))
     if len(label) > MAX_LABEL:
-        raise ChannelError(_l("Keep the label under %(count)d characters.", count=MAX_LABEL))
+        raise ChannelError(lazy_ngettext("Keep the label under %(count)d character.",
+                                         "Keep the label under %(count)d characters.",
+                                         MAX_LABEL, count=MAX_LABEL))
     help_text = fields.help_text.strip()
     if len(help_text) > MAX_HELP:
-        raise ChannelError(_l("Keep the help text under %(count)d characters.", count=MAX_HELP))
+        raise ChannelError(lazy_ngettext("Keep the help text under %(count)d character.",
+                                         "Keep the help text under %(count)d characters.",
+                                         MAX_HELP, count=MAX_HELP))
     return label, help_text, _clean_options(fields)
 
 
@@ -276,7 +285,9 @@ def _category_name(name: str) -> str:
     if not name:
         raise ChannelError(_l("A category needs a name."))
     if len(name) > 200:
-        raise ChannelError(_l("Keep the name under %(count)d characters.", count=200))
+        raise ChannelError(lazy_ngettext("Keep the name under %(count)d character.",
+                                         "Keep the name under %(count)d characters.",
+                                         200, count=200))
     return name
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -64,9 +65,9 @@ CROSSING_LABELS = {
 }
 
 STATE_LABELS = {
-    ChannelState.OPEN.value: _l("Open"),
+    ChannelState.OPEN.value: lazy_pgettext("channel state", "Open"),
     ChannelState.HIDDEN.value: _l("Hidden"),
-    ChannelState.CLOSED.value: _l("Closed"),
+    ChannelState.CLOSED.value: lazy_pgettext("channel state", "Closed"),
 }
 
 

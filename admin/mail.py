@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
 from integrity.config import Settings
@@ -37,8 +37,12 @@ def send_setup_link(settings: Settings, user: User, link: str, hours: int) -> No
     """The set-up link, to the invitee's own address, in their language (not the sender's)."""
     with force_locale(language_of(user)):
         _send(settings, user.email, _("Integrity: set up your account"),
-              _("Hello %(name)s,\n\nAn administrator created an account for you. Open this "
-                "link to choose your passphrase and set up your sign-in (it works once, for "
-                "%(hours)d hours):\n\n%(link)s\n\nIf you did not expect this message, tell "
-                "your administrator and do not open the link.",
-                name=user.name, hours=hours, link=link))
+              ngettext("Hello %(name)s,\n\nAn administrator created an account for you. Open this "
+                       "link to choose your passphrase and set up your sign-in (it works once, for "
+                       "%(hours)d hour):\n\n%(link)s\n\nIf you did not expect this message, tell "
+                       "your administrator and do not open the link.",
+                       "Hello %(name)s,\n\nAn administrator created an account for you. Open this "
+                       "link to choose your passphrase and set up your sign-in (it works once, for "
+                       "%(hours)d hours):\n\n%(link)s\n\nIf you did not expect this message, tell "
+                       "your administrator and do not open the link.",
+                       hours, name=user.name, hours=hours, link=link))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -85,7 +86,9 @@ def _checked(session: Session, fields: UnitFields, unit: OrgUnit | None) -> Unit
     if not name:
         raise UnitError(_l("A unit needs a name."))
     if len(name) > MAX_NAME:
-        raise UnitError(_l("Keep the name under %(count)d characters.", count=MAX_NAME))
+        raise UnitError(lazy_ngettext("Keep the name under %(count)d character.",
+                                      "Keep the name under %(count)d characters.",
+                                      MAX_NAME, count=MAX_NAME))
     if fields.kind not in {kind.value for kind in UnitKind}:
         raise UnitError(_l("Choose the kind of unit."))
     crossing = fields.crossing_type or None
@@ -182,7 +185,9 @@ def _read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
                            columns=",".join(CSV_COLUMNS)))
     for number, row in enumerate(reader, start=2):
         if number > MAX_IMPORT_ROWS + 1:
-            raise UnitError(_l("A file holds at most %(count)d units.", count=MAX_IMPORT_ROWS))
+            raise UnitError(lazy_ngettext("A file holds at most %(count)d unit.",
+                                          "A file holds at most %(count)d units.",
+                                          MAX_IMPORT_ROWS, count=MAX_IMPORT_ROWS))
         if None in row or any(value is None for value in row.values()):
             raise UnitError(_l("Line %(line)d does not have exactly six columns.", line=number))
         yield number, {key.strip(): (value or "").strip() for key, value in row.items()}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -164,7 +165,9 @@ def reset_second_factor(session: Session, actor: User, user: User, reason: str, 
     if not reason:
         raise AccountError(_l("Say why the second factor is reset."))
     if len(reason) > MAX_REASON:
-        raise AccountError(_l("Keep the reason under %(count)d characters.", count=MAX_REASON))
+        raise AccountError(lazy_ngettext("Keep the reason under %(count)d character.",
+                                         "Keep the reason under %(count)d characters.",
+                                         MAX_REASON, count=MAX_REASON))
     if not user.can_sign_in:
         raise AccountError(_l("This account never signs in: it has no second factor."))
     cases = cases_at_stake(session, user) if user.role == Role.INSPECTOR.value else []

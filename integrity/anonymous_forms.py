@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from flask import Flask, Request, current_app, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
@@ -67,8 +68,11 @@ def refusal(*, single_use: bool = False) -> str | None:
         nonce = _serializer().loads(request.form.get(FIELD, ""),
                                     max_age=int(LIFETIME.total_seconds()))
     except SignatureExpired:
-        return _("This form was open for more than %(hours)d hours and has expired: please "
-                 "check it and send it again.", hours=LIFETIME // timedelta(hours=1))
+        hours = LIFETIME // timedelta(hours=1)
+        return ngettext("This form was open for more than %(hours)d hour and has expired: "
+                        "please check it and send it again.",
+                        "This form was open for more than %(hours)d hours and has expired: "
+                        "please check it and send it again.", hours, hours=hours)
     except BadData:
         return _("This form was not sent from this site's page: please check it and send it "
                  "again.")

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Optional
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
@@ -238,7 +239,9 @@ def _check_head(session: Session, last: int, last_hash: bytes, head_seq: int,
                                 _l("The entry lies beyond the head of the log: "
                                    "it was not added by the application."))
     return VerifyResult(True, last, None,
-                        _l("The chain holds across all %(count)d entries.", count=last))
+                        lazy_ngettext("The chain holds across its %(count)d entry.",
+                                      "The chain holds across all %(count)d entries.",
+                                      last, count=last))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -143,7 +144,7 @@ class SectionForm(FlaskForm):
 
 class WaveForm(FlaskForm):
     opens_on = DateField(_l("Opens on"), validators=[InputRequired()])
-    closes_on = DateField(_l("Closes after"), validators=[InputRequired()])
+    closes_on = DateField(_l("Last day"), validators=[InputRequired()])
 
 
 class CodesForm(FlaskForm):
@@ -631,7 +632,8 @@ def mail(wave_id: int) -> WerkzeugResponse:
     _audit("codes_mailed", f"wave:{wave.id}", sent=mailing.sent, failed=len(mailing.failed),
            unit=unit.id)
     db.commit()
-    flash(_("%(count)d code(s) were sent.", count=mailing.sent), "success")
+    flash(ngettext("%(count)d code was sent.", "%(count)d codes were sent.", mailing.sent,
+                   count=mailing.sent), "success")
     if mailing.failed:
         flash(_("Lines %(lines)s could not be sent to; no code was kept for them.",
                 lines=", ".join(map(str, mailing.failed))), "error")

@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
@@ -76,6 +77,12 @@ def survey_link(public_url: str, code: str | None = None) -> str:
     return f"{base}?{urlencode({'code': format_code(code)})}" if code else base
 
 
+def _too_many_codes() -> str:
+    return str(lazy_ngettext("Issue between 1 and %(count)d code per unit at a time.",
+                             "Issue between 1 and %(count)d codes per unit at a time.",
+                             MAX_CODES_PER_UNIT, count=MAX_CODES_PER_UNIT))
+
+
 def _check_wave(wave: Wave) -> None:
     if wave.state == WaveState.CLOSED.value:
         raise SurveyError(_l("Codes cannot be issued for a closed wave."))
@@ -97,8 +104,7 @@ def issue_codes(
     _check_wave(wave)
     for count in counts.values():
         if not 1 <= count <= MAX_CODES_PER_UNIT:
-            raise SurveyError(_l("Issue between 1 and %(count)d codes per unit at a time.",
-                                 count=MAX_CODES_PER_UNIT))
+            raise SurveyError(_too_many_codes())
     issued: list[IssuedCode] = []
     for unit, count in counts.items():
         codes = _fresh_codes(count)
@@ -218,8 +224,7 @@ def email_codes(
     if not wanted:
         raise SurveyError(_l("Give at least one e-mail address."))
     if len(wanted) > MAX_CODES_PER_UNIT:
-        raise SurveyError(_l("Issue between 1 and %(count)d codes per unit at a time.",
-                             count=MAX_CODES_PER_UNIT))
+        raise SurveyError(_too_many_codes())
     sent: list[str] = []
     failed: list[int] = []
     with Mailer(settings) as mailer:

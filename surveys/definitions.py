@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 INDEX = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -356,8 +357,9 @@ def parse_definition(data: Any) -> Definition:
     if not title:
         raise DefinitionError(_l("A survey needs a title."))
     if len(title) > MAX_TITLE:
-        raise DefinitionError(_l("A survey's title has at most %(count)d characters.",
-                                 count=MAX_TITLE))
+        raise DefinitionError(lazy_ngettext("A survey's title has at most %(count)d character.",
+                                            "A survey's title has at most %(count)d characters.",
+                                            MAX_TITLE, count=MAX_TITLE))
     open_link = data.get("open_link", False)
     if not isinstance(open_link, bool):
         raise DefinitionError(_l("“open_link” must be true or false."))

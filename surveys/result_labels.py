@@ -54,7 +54,7 @@ def headline_label(result: object) -> str:
     question: Question = result.question  # type: ignore[attr-defined]
     kind: ItemKind = result.kind  # type: ignore[attr-defined]
     if kind is ItemKind.SENSITIVE:
-        return str(_l("Estimated share for whom it is true"))
+        return str(_l("Estimated share of people for whom the statement is true"))
     if kind is ItemKind.INDEX:
         return str(_l("Index (0 to 100)"))
     if question.type is QuestionType.YESNO:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -114,8 +115,10 @@ class _Checker:
         if q.type is QuestionType.TEXT:
             text = values[0].strip() if values else ""
             if len(text) > MAX_TEXT_ANSWER:
-                self.problems[q.key] = str(_l("Please keep this answer under %(count)d "
-                                              "characters.", count=MAX_TEXT_ANSWER))
+                self.problems[q.key] = ngettext(
+                    "Please keep this answer under %(count)d character.",
+                    "Please keep this answer under %(count)d characters.",
+                    MAX_TEXT_ANSWER, count=MAX_TEXT_ANSWER)
             elif text:
                 self.comments.append((q.key, text))
             return bool(text)

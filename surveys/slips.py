@@ -55,9 +55,8 @@ def _draw_slip(figure: Figure, position: int, slip: IssuedCode, title: str,
     put(0.2, 0.62, str(_l("Unit: %(unit)s", unit=slip.unit_name))[:40], 8)
     put(0.2, 0.95, str(_l("Your one-time access code")), 8)
     put(0.2, 1.13, format_code(slip.code), 14, family="monospace", fontweight="bold")
-    put(0.2, 1.55, str(_l("Scan the QR code, or open")), 7.5)
+    put(0.2, 1.55, str(_l("Scan the QR code, or type the code at:")), 7.5)
     put(0.2, 1.72, survey_link(public_url), 7, family="monospace")
-    put(0.2, 1.89, str(_l("and type the code.")), 7.5)
     put(0.2, 2.3, "\n".join(textwrap.wrap(str(_l(
         "The code can be used once. Your answers are stored without it, and nobody records "
         "who took which slip.")), 52)), 6.5, color="0.25", linespacing=1.4)

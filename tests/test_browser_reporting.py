@@ -478,7 +478,7 @@ def test_without_webassembly_the_page_falls_back_to_the_plain_form(
         assert page.evaluate("typeof WebAssembly") == "undefined"
         warning = page.locator("#mode-warning")
         expect(warning).to_be_visible()
-        expect(warning).to_contain_text("cannot lock the report")
+        expect(warning).to_contain_text("cannot seal the report")
         expect(page.locator("#mode")).to_have_attribute("data-mode", "plain")
         fill_report_form(page, channel.slug)
         page.get_by_role("button", name="Send the report").click()
@@ -574,7 +574,7 @@ def test_a_taken_receipt_is_drawn_again_and_a_refusal_is_shown(
 
     answers = iter([
         (400, {"error": "The category is not one of this channel's categories."}),
-        (409, {"error": "This receipt is already in use: draw a new one."}),
+        (409, {"error": "This receipt is already in use: make a new one."}),
     ])
 
     def refuse_then_pass(route) -> None:

@@ -14,6 +14,7 @@ import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -70,7 +71,9 @@ def check_new_password(password: str) -> None:
     """Refuse passphrases too short to resist guessing."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
-            _l("A passphrase needs at least %(count)d characters.", count=MIN_PASSWORD_LENGTH)
+            lazy_ngettext("A passphrase needs at least %(count)d character.",
+                          "A passphrase needs at least %(count)d characters.",
+                          MIN_PASSWORD_LENGTH, count=MIN_PASSWORD_LENGTH)
         )
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from integrity.auth.services import MIN_PASSWORD_LENGTH
 
 
 def _split_failures() -> dict[str, str]:
@@ -35,5 +38,6 @@ def passphrase_strings() -> dict[str, str]:
 def setup_strings() -> dict[str, str]:
     return {**_split_failures(),
             "mismatch": _("The two passphrases differ."),
-            # The script fills in the count.
-            "tooShort": _("A passphrase needs at least %(count)d characters.")}
+            "tooShort": ngettext("A passphrase needs at least %(count)d character.",
+                                 "A passphrase needs at least %(count)d characters.",
+                                 MIN_PASSWORD_LENGTH, count=MIN_PASSWORD_LENGTH)}

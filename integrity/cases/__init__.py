@@ -65,7 +65,7 @@ def _flash_errors(form: FlaskForm) -> None:
 
 def _assign_form(report: Report) -> AssignForm:
     form = AssignForm(assignee=str(report.assignee_id or ""))
-    form.assignee.choices = [SelectChoice("", _("Nobody"))] + [
+    form.assignee.choices = [SelectChoice("", _("Not assigned"))] + [
         SelectChoice(str(user.id), user.name) for user in report.readers if user.active
     ]
     return form

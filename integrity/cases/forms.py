@@ -1,6 +1,7 @@
 """Forms of the case page."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField
 from wtforms.validators import DataRequired
@@ -8,7 +9,7 @@ from wtforms.validators import DataRequired
 STATUS_CHOICES = [
     SelectChoice("acknowledged", _l("Acknowledged")),
     SelectChoice("in_progress", _l("In progress")),
-    SelectChoice("closed", _l("Closed")),
+    SelectChoice("closed", lazy_pgettext("case status", "Closed")),
 ]
 OUTCOME_CHOICES = [
     SelectChoice("", _l("No outcome (only when not closing)")),

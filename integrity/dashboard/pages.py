@@ -224,7 +224,7 @@ def _period_labels(table: KpiTable) -> tuple[str, ...]:
 def _provisional_note(table: KpiTable) -> str:
     if not any(row.provisional for row in table.rows):
         return ""
-    return " " + _("%(mark)s provisional: some of the period's cases are still open.",
+    return " " + _("Periods marked %(mark)s are provisional: some of their cases are still open.",
                    mark=PROVISIONAL_MARK)
 
 

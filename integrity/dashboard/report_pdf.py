@@ -13,6 +13,7 @@ from datetime import date
 
 import matplotlib
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
@@ -127,7 +128,7 @@ def _kpi_rows(table: kpis.KpiTable) -> list[list[str]]:
 def _kpi_header(first: str) -> list[str]:
     return [first, _("Reports"), _("per 100\nstaff"), _("Ack.\n≤ 7 days"),
             _("Median days\nto ack."), _("Feedback\n≤ 3 months"), _("Median days\nto close"),
-            _("Substan-\ntiated"), _("Came\nback"), _("Open /\noverdue")]
+            _("Substantiated"), _("Came back"), _("Open / overdue")]
 
 
 WIDTHS = (0.2, 0.07, 0.08, 0.08, 0.09, 0.1, 0.09, 0.09, 0.08, 0.1)
@@ -209,8 +210,9 @@ def _effect_lines(result: CampaignEffects) -> list[list[str]]:
         if e is None:
             rows.append([effect.label[:40], "–", effect.missing or ""])
             continue
-        reading = {"up": _("higher"), "down": _("lower")}.get(
-            effect.reading, _("no measurable change"))
+        reading = {"up": _("Higher in the target units."),
+                   "down": _("Lower in the target units.")}.get(effect.reading,
+                                                                _("No measurable change."))
         rows.append([effect.label[:40], f"{e.value:+.1f} [{e.low:+.1f} – {e.high:+.1f}]",
                      reading])
     return rows
@@ -240,18 +242,21 @@ def _effects_pages(spec: ReportSpec, session: Session, trends: SurveyTrends | No
             page.para(_("Change from wave %(before)d to wave %(after)d in the target units, "
                         "minus the change in the other units, with its 95 %% interval.",
                         before=effects.before.number, after=effects.after.number))
-            page.table([_("Figure"), _("Difference in differences"), _("Reading")],
+            page.table([_("Figure"), _("Difference in differences"), _("Interpretation")],
                        _effect_lines(effects), size=7.5, widths=(0.4, 0.3, 0.3))
         volume = effects.volume
         if volume is not None:
             def count(n: int | None) -> str:
                 return _("withheld") if n is None else str(n)
 
-            page.para(_("Reports from the target units: %(before)s in the %(days)d days "
-                        "before, %(after)s after; other units: %(obefore)s and %(oafter)s.",
-                        before=count(volume.target_before), after=count(volume.target_after),
-                        days=volume.before_days, obefore=count(volume.others_before),
-                        oafter=count(volume.others_after)))
+            page.para(ngettext(
+                "Reports from the target units: %(before)s in the %(days)d day before, "
+                "%(after)s after; other units: %(obefore)s and %(oafter)s.",
+                "Reports from the target units: %(before)s in the %(days)d days before, "
+                "%(after)s after; other units: %(obefore)s and %(oafter)s.", volume.before_days,
+                before=count(volume.target_before), after=count(volume.target_after),
+                days=volume.before_days, obefore=count(volume.others_before),
+                oafter=count(volume.others_after)))
     return result
 
 
@@ -277,9 +282,13 @@ def _methods_page(spec: ReportSpec) -> Figure:
           "in differences). Each group's figure combines its units' published figures "
           "weighted by headcount; the four variances are added. An interval that covers zero "
           "reads as no measurable change."),
-        _("Withheld: a breakdown cell with fewer than %(k)d reports, or a survey figure with "
-          "fewer answers than its threshold, is not shown; nor is any other cell from which it "
-          "could be worked out (complementary suppression).", k=spec.threshold),
+        ngettext("Withheld: a breakdown cell with fewer than %(k)d report, or a survey figure "
+                 "with fewer answers than its threshold, is not shown; nor is any other cell "
+                 "from which it could be worked out (complementary suppression).",
+                 "Withheld: a breakdown cell with fewer than %(k)d reports, or a survey figure "
+                 "with fewer answers than its threshold, is not shown; nor is any other cell "
+                 "from which it could be worked out (complementary suppression).",
+                 spec.threshold, k=spec.threshold),
     ):
         page.para(text, 10, 90, 0.015)
     return page.figure

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 import crypto
@@ -40,8 +41,10 @@ def _attachment_rows(session: Session, settings: Settings,
                      uploads: list[tuple[SealingSink, str, str]]) -> list[str]:
     """Finish the sealed files and record them; returns their ids."""
     if len(uploads) > settings.max_attachments:
-        raise ProtocolError(_l("A report or message takes at most %(count)d attachments.",
-                               count=settings.max_attachments), 413)
+        raise ProtocolError(lazy_ngettext(
+            "A report or message takes at most %(count)d attachment.",
+            "A report or message takes at most %(count)d attachments.",
+            settings.max_attachments, count=settings.max_attachments), 413)
     if sum(sink.sealed_size for sink, _, _ in uploads) > settings.max_report_attachment_bytes:
         raise ProtocolError(_l("The attachments together are larger than this server accepts."),
                             413)

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import psycopg
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from psycopg.rows import namedtuple_row
 from sqlalchemy import (
     Integer,
@@ -312,8 +313,10 @@ def checked_claimable_attachments(
 ) -> list[Attachment]:
     """The uploads named, if none belongs to a report yet and they fit the limits."""
     if len(ids) > settings.max_attachments:
-        raise ProtocolError(_l("A report or message takes at most %(count)d attachments.",
-                               count=settings.max_attachments), 413)
+        raise ProtocolError(lazy_ngettext(
+            "A report or message takes at most %(count)d attachment.",
+            "A report or message takes at most %(count)d attachments.",
+            settings.max_attachments, count=settings.max_attachments), 413)
     if not ids:
         return []
     found = list(session.scalars(select(Attachment).where(Attachment.id.in_(ids))))
@@ -616,7 +619,7 @@ def store_filing(session: Session, store: AttachmentStore, filing: Filing,
         if not _lookup_taken(exc):
             raise
         # The unique lookup hash is what refuses a receipt already in use.
-        raise ProtocolError(_l("This receipt is already in use: draw a new one."), 409) from exc
+        raise ProtocolError(_l("This receipt is already in use: make a new one."), 409) from exc
     if report_id is None:
         if filing.route.kept:
             return None

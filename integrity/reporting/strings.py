@@ -4,14 +4,16 @@ page as JSON (``data-strings``); placeholders such as %(label)s are filled in by
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext, pgettext
 
 from integrity.config import Settings
 
 
 def _shared(settings: Settings) -> dict[str, str]:
     return {
-        "tooManyFiles": _("A report or message takes at most %(count)d attachments.",
-                          count=settings.max_attachments),
+        "tooManyFiles": ngettext("A report or message takes at most %(count)d attachment.",
+                                 "A report or message takes at most %(count)d attachments.",
+                                 settings.max_attachments, count=settings.max_attachments),
         "fileTooLarge": _("The file “%(name)s” is larger than the %(size)s this server accepts "
                           "for one file."),
         "network": _("The server could not be reached. Check your connection and try again."),
@@ -30,15 +32,15 @@ def report_strings(settings: Settings) -> dict[str, str]:
     return {
         **_shared(settings),
         "preparing": _("Preparing your receipt…"),
-        "files": _("Locking and sending files…"),
+        "files": _("Sealing and sending files…"),
         "pow": _("Proving this is not an automated flood…"),
-        "sealing": _("Locking your report…"),
+        "sealing": _("Sealing your report…"),
         "sending": _("Sending your report…"),
         "required": _("Please answer “%(label)s”."),
         "notDate": _("“%(label)s” is not a date."),
         "noneLeft": _("At least one inspector must remain to receive the report."),
         "closed": _("This channel does not take reports at the moment. Please try again later."),
-        "failed": _("Your report could not be locked on this device. Please try again."),
+        "failed": _("Your report could not be sealed on this device. Please try again."),
     }
 
 
@@ -47,8 +49,8 @@ def mailbox_strings(settings: Settings) -> dict[str, str]:
         **_shared(settings),
         **_answer_words(),
         "opening": _("Opening your mailbox…"),
-        "unlocking": _("Unlocking the file…"),
-        "sendingReply": _("Locking and sending your message…"),
+        "openingFile": _("Opening the file…"),
+        "sendingReply": _("Sealing and sending your message…"),
         "receiptInvalid": _("A receipt has exactly 20 digits."),
         "statusLabel": _("Status"),
         "sentOn": _("Sent on"),
@@ -66,7 +68,7 @@ def mailbox_strings(settings: Settings) -> dict[str, str]:
         "status_new": _("Received, not yet acknowledged"),
         "status_acknowledged": _("Acknowledged"),
         "status_in_progress": _("Being looked into"),
-        "status_closed": _("Closed"),
+        "status_closed": pgettext("case status", "Closed"),
         "failed": _("Your mailbox could not be opened on this device. Please try again."),
     }
 

@@ -16,8 +16,8 @@ export { safeFileName };
 export const STRINGS = {
   ...ANSWER_STRINGS,
   opening: "Opening your mailbox…",
-  unlocking: "Unlocking the file…",
-  sendingReply: "Locking and sending your message…",
+  openingFile: "Opening the file…",
+  sendingReply: "Sealing and sending your message…",
   receiptInvalid: "A receipt has exactly 20 digits.",
   statusLabel: "Status",
   sentOn: "Sent on",
@@ -179,7 +179,7 @@ class Mailbox {
     const progress = this.progress();
     button.disabled = true;
     try {
-      progress.step(this.strings.unlocking, 0);
+      progress.step(this.strings.openingFile, 0);
       const sealed = await this.api.postForBlob("/mailbox/attachment", { lookup: this.lookup, id: entry.id });
       const { blob } = await this.client.call("open-stream", { blob: sealed, key: entry.key },
         (value) => progress.set(value));

@@ -12,9 +12,9 @@ import { b64encode, formatReceipt, sealedLength } from "./worker-client.mjs";
 // English defaults; the template may give translations in #report-form's data-strings (JSON).
 export const STRINGS = {
   preparing: "Preparing your receipt…",
-  files: "Locking and sending files…",
+  files: "Sealing and sending files…",
   pow: "Proving this is not an automated flood…",
-  sealing: "Locking your report…",
+  sealing: "Sealing your report…",
   sending: "Sending your report…",
   required: "Please answer “%(label)s”.",
   notDate: "“%(label)s” is not a date.",
@@ -22,7 +22,7 @@ export const STRINGS = {
   fileTooLarge: "The file “%(name)s” is larger than the %(size)s this server accepts for one file.",
   noneLeft: "At least one inspector must remain to receive the report.",
   closed: "This channel does not take reports at the moment. Please try again later.",
-  failed: "Your report could not be locked on this device. Please try again.",
+  failed: "Your report could not be sealed on this device. Please try again.",
   network: "The server could not be reached. Check your connection and try again.",
   server: "The server could not handle the request (error %(status)s). Please try again later.",
 };
