@@ -11,12 +11,13 @@ import io
 import textwrap
 from collections.abc import Sequence
 
+import matplotlib
 import numpy as np
 import segno
 from flask_babel import lazy_gettext as _l
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from integrity import fonts
 from surveys.codes import IssuedCode, format_code, survey_link
 
 A4_INCHES = (8.27, 11.69)
@@ -73,7 +74,8 @@ def slips_pdf(slips: Sequence[IssuedCode], title: str, public_url: str) -> bytes
     buffer = io.BytesIO()
     # No creation date or tool names in the file: nothing to tell when the codes were made.
     metadata = {"Title": title, "Creator": None, "Producer": None, "CreationDate": None}
-    with PdfPages(buffer, metadata=metadata) as pdf:
+    with fonts.DRAWING, matplotlib.rc_context(fonts.style()), \
+            fonts.ReadingOrderPdfPages(buffer, metadata=metadata) as pdf:
         for start in range(0, len(slips), SLIPS_PER_PAGE):
             figure = Figure(figsize=A4_INCHES)
             for position, slip in enumerate(slips[start:start + SLIPS_PER_PAGE]):

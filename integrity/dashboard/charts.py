@@ -27,6 +27,7 @@ from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from integrity import fonts
 from integrity.dashboard.cache import cached, fingerprint
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
@@ -34,7 +35,6 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 SPAN_COLOUR = "#999999"
 SIZE_INCHES = (6.4, 3.8)
 DPI = 150  # 960 × 570 pixels: sharp on a phone held sideways, small enough to load
-_DRAWING = threading.Lock()  # matplotlib's rcParams are global
 
 
 @dataclass(frozen=True)
@@ -215,8 +215,8 @@ def render(chart: Chart, fmt: str, rtl: bool = False) -> bytes:
 
 def _render(chart: Chart, fmt: str, rtl: bool) -> bytes:
     buffer = io.BytesIO()
-    with _DRAWING, matplotlib.rc_context({"svg.hashsalt": chart.key, "font.size": 11,
-                                          "svg.fonttype": "path"}):
+    with fonts.DRAWING, matplotlib.rc_context(fonts.style(**{
+            "svg.hashsalt": chart.key, "font.size": 11, "svg.fonttype": "path"})):
         figure = _draw(chart, rtl)
         if fmt == "svg":
             figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
@@ -229,4 +229,4 @@ def _render(chart: Chart, fmt: str, rtl: bool) -> bytes:
 
 def drawing_lock() -> threading.Lock:
     """Held while drawing: matplotlib's settings are global to the process."""
-    return _DRAWING
+    return fonts.DRAWING

@@ -15,9 +15,9 @@ import matplotlib
 import numpy as np
 import segno
 from flask_babel import gettext as _
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from integrity import fonts
 from integrity.dashboard.charts import drawing_lock
 
 PAPER = {"A4": (8.27, 11.69), "A3": (11.69, 16.54)}
@@ -109,8 +109,8 @@ def poster_pdf(poster: Poster) -> bytes:
     buffer = io.BytesIO()
     metadata = {"Title": _("Report corruption safely"), "Creator": None, "Producer": None,
                 "CreationDate": None}
-    with drawing_lock(), matplotlib.rc_context({"pdf.fonttype": 42}), \
-            PdfPages(buffer, metadata=metadata) as pdf:
+    with drawing_lock(), matplotlib.rc_context(fonts.style()), \
+            fonts.ReadingOrderPdfPages(buffer, metadata=metadata) as pdf:
         pdf.savefig(_draw(poster))
     return buffer.getvalue()
 
@@ -118,7 +118,7 @@ def poster_pdf(poster: Poster) -> bytes:
 def poster_png(poster: Poster) -> bytes:
     buffer = io.BytesIO()
     width = PAPER[poster.size][0]
-    with drawing_lock():
+    with drawing_lock(), matplotlib.rc_context(fonts.style()):
         _draw(poster).savefig(buffer, format="png", dpi=PNG_PIXELS_WIDE / width,
                               metadata={"Software": None})
     return buffer.getvalue()

@@ -14,12 +14,12 @@ from datetime import date
 import matplotlib
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from integrity import fonts
 from integrity.dashboard import kpis, pages
 from integrity.dashboard.campaigns import CampaignEffects, campaign_effects
 from integrity.dashboard.charts import Chart, Span, draw_into, drawing_lock
@@ -301,24 +301,24 @@ def build_report(session: Session, spec: ReportSpec, progress: Progress) -> byte
     units = UnitTree.load(session)
     spans = pages.campaign_spans(session)
     survey = session.get(Survey, spec.survey_id) if spec.survey_id else None
-    figures: list[Figure] = [_title_page(spec, survey)]
-    with drawing_lock(), matplotlib.rc_context({"pdf.fonttype": 42, "font.size": 9}):
+    with drawing_lock(), matplotlib.rc_context(fonts.style(**{"font.size": 9})):
+        figures: list[Figure] = [_title_page(spec, survey)]
         figures += _figures_pages(spec, session, units, spans)
     progress(2, steps, _("Reading the survey waves"))
     trends = pages.trend_figures(session, survey) if survey else None
     progress(3, steps, _("Drawing the trends"))
-    with drawing_lock(), matplotlib.rc_context({"pdf.fonttype": 42, "font.size": 9}):
+    with drawing_lock(), matplotlib.rc_context(fonts.style(**{"font.size": 9})):
         figures += _trend_pages(spec, trends, spans)
     progress(4, steps, _("Measuring the campaigns"))
-    with drawing_lock(), matplotlib.rc_context({"pdf.fonttype": 42, "font.size": 9}):
+    with drawing_lock(), matplotlib.rc_context(fonts.style(**{"font.size": 9})):
         figures += _effects_pages(spec, session, trends, units)
         figures.append(_methods_page(spec))
     progress(5, steps, _("Writing the PDF"))
     buffer = io.BytesIO()
     metadata = {"Title": _("Integrity report"), "Creator": None, "Producer": None,
                 "CreationDate": None}
-    with drawing_lock(), matplotlib.rc_context({"pdf.fonttype": 42}), \
-            PdfPages(buffer, metadata=metadata) as pdf:
+    with drawing_lock(), matplotlib.rc_context(fonts.style()), \
+            fonts.ReadingOrderPdfPages(buffer, metadata=metadata) as pdf:
         for figure in figures:
             pdf.savefig(figure)
     progress(steps, steps, _("Done"))

@@ -1,0 +1,116 @@
+"""Arabic joined and in reading order, Cyrillic and Latin in the shipped fonts: on the posters,
+in the PDF report, on the survey slips and on the dashboard's charts."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from integrity.fonts import FOLDER
+from integrity.models import Role
+from tests.test_dashboard_pages import _build_report, _manager, demo, needs_poppler
+
+__all__ = ["demo"]  # the fixture, used by name
+
+POSTER = "/dashboard/posters/poster.pdf?channel=integrity&size=A4&language="
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"public_url": "http://report.border.example", "languages": ("en", "ar", "ru")}
+
+
+def _text(pdf: bytes, tmp_path: Path) -> str:
+    """The PDF's text as pdftotext reads it, NFKC, without the direction marks it adds."""
+    path = tmp_path / "file.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    return "".join(c for c in unicodedata.normalize("NFKC", text)
+                   if unicodedata.category(c) != "Cf")
+
+
+def _letters(text: str) -> str:
+    """The letters alone: pdftotext splits a word where a vowel mark sits (a known limit)."""
+    return "".join(c for c in text if not c.isspace() and not unicodedata.combining(c))
+
+
+def _fonts(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdffonts", str(path)], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def _in(app: Flask, language: str, *messages: str) -> list[str]:
+    with app.test_request_context(), force_locale(language):
+        return [_(message) for message in messages]
+
+
+@needs_poppler
+def test_the_arabic_poster_reads_in_order_in_the_shipped_font(app, make_account, demo,
+                                                              tmp_path: Path) -> None:
+    client = _manager(app, make_account)
+    pdf = client.get(POSTER + "ar")
+    assert pdf.status_code == 200
+    text = _text(pdf.data, tmp_path)
+    headline, subline, anonymous = _in(app, "ar", "Seen corruption at the border?",
+                                       "Report it safely and anonymously.",
+                                       "What stays anonymous")
+    assert re.search(r"[\u0600-\u06ff]", headline)  # the catalog has it in Arabic
+    # In reading order, its ligatures (lam-alef) the right way round, each letter once.
+    assert _letters(headline) in _letters(text)
+    for line in (subline, anonymous):
+        assert line in text, (line, text)
+    fonts = _fonts(pdf.data, tmp_path)
+    assert "NotoSansArabic-Bold" in fonts and "NotoSans-Regular" in fonts
+
+
+@needs_poppler
+def test_the_arabic_report_reads_in_order(app, make_account, demo, tmp_path: Path) -> None:
+    client = _manager(app, make_account)
+    client.set_cookie("lang", "ar")
+    _page, pdf = _build_report(client, survey="1")
+    text = _text(pdf, tmp_path)
+    for heading in _in(app, "ar", "Integrity report", "Report figures", "Survey trends",
+                       "Campaign effects", "Methods and withheld figures"):
+        assert heading in text, (heading, text[:2000])
+    assert "NotoSansArabic" in _fonts(pdf, tmp_path)
+
+
+@needs_poppler
+def test_russian_and_english_posters_keep_their_text(app, make_account, demo,
+                                                     tmp_path: Path) -> None:
+    client = _manager(app, make_account)
+    for language in ("ru", "en"):
+        pdf = client.get(POSTER + language).data
+        text = _text(pdf, tmp_path)
+        (headline,) = _in(app, language, "Seen corruption at the border?")
+        assert headline in text, (language, text)
+        fonts = _fonts(pdf, tmp_path)
+        assert "NotoSans-Bold" in fonts and "DejaVu" not in fonts.replace("DejaVuSansMono", "")
+
+
+def test_a_russian_chart_draws_its_cyrillic_labels_in_the_shipped_font(app, make_account,
+                                                                        demo) -> None:
+    client = _manager(app, make_account, Role.MANAGER)
+    client.set_cookie("lang", "ru")
+    svg = client.get("/dashboard/charts/reports.svg").get_data(as_text=True)
+    labels = re.findall(r"<!-- (.*?) -->", svg)  # matplotlib notes each text it draws
+    assert any(re.search(r"[\u0400-\u04ff]{3}", label) for label in labels), labels
+    glyphs = set(re.findall(r'<path id="([A-Za-z]+(?:-[A-Za-z]+)*)-[0-9a-f]+"', svg))
+    assert glyphs == {"NotoSans-Regular"}, glyphs
+
+
+def test_the_fonts_ship_with_their_licence() -> None:
+    names = {path.name for path in FOLDER.iterdir()}
+    assert {"NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSansArabic-Regular.ttf",
+            "NotoSansArabic-Bold.ttf", "OFL.txt"} <= names
+    assert "SIL OPEN FONT LICENSE" in (FOLDER / "OFL.txt").read_text()
