@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from integrity.fonts import FOLDER
 from integrity.models import Role
+from tests.conftest import csrf_token
 from tests.test_dashboard_pages import _build_report, _manager, demo, needs_poppler
 
 __all__ = ["demo"]  # the fixture, used by name
@@ -76,7 +77,8 @@ def test_the_arabic_poster_reads_in_order_in_the_shipped_font(app, make_account,
 @needs_poppler
 def test_the_arabic_report_reads_in_order(app, make_account, demo, tmp_path: Path) -> None:
     client = _manager(app, make_account)
-    client.set_cookie("lang", "ar")
+    client.post("/staff/language", data={"csrf_token": csrf_token(client, "/staff/account"),
+                                         "language": "ar"})  # kept with the account
     _page, pdf = _build_report(client, survey="1")
     text = _text(pdf, tmp_path)
     for heading in _in(app, "ar", "Integrity report", "Report figures", "Survey trends",
@@ -101,7 +103,8 @@ def test_russian_and_english_posters_keep_their_text(app, make_account, demo,
 def test_a_russian_chart_draws_its_cyrillic_labels_in_the_shipped_font(app, make_account,
                                                                         demo) -> None:
     client = _manager(app, make_account, Role.MANAGER)
-    client.set_cookie("lang", "ru")
+    client.post("/staff/language", data={"csrf_token": csrf_token(client, "/staff/account"),
+                                         "language": "ru"})  # kept with the account
     svg = client.get("/dashboard/charts/reports.svg").get_data(as_text=True)
     labels = re.findall(r"<!-- (.*?) -->", svg)  # matplotlib notes each text it draws
     assert any(re.search(r"[\u0400-\u04ff]{3}", label) for label in labels), labels
