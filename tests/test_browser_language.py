@@ -3,7 +3,6 @@ and answering a survey, and nothing is left in the browser's cookie jar."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -11,11 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from integrity.models import today
 from tests.conftest import ChannelSetup
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_browser import CHROMIUM, browser, serving  # noqa: F401
 from tests.test_browser_reporting import RECEIPT_TEXT, fill_report_form
 from tests.test_language_choice import translated
 from tests.test_surveys_responses import open_survey
@@ -33,27 +31,12 @@ def settings_overrides() -> dict[str, object]:
 
 @pytest.fixture
 def base_url(app: Flask) -> Iterator[str]:
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
-def page(browser):
+def page(browser):  # noqa: F811
     context = browser.new_context(locale="en-GB")  # the browser asks for English
     page = context.new_page()
     page.errors = []
