@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import io
 import re
-from collections.abc import Iterator
 from email.policy import default as default_policy
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 from integrity.models import Role, User, today
 from tests.conftest import ChannelSetup, csrf_token
 from tests.test_admin_pages import post, signed_in
-from tests.test_admin_settings import Received
+from tests.test_admin_settings import Received, smtp, smtp_port  # noqa: F401
 from tests.test_surveys_definitions import every_type
 from tests.test_surveys_pages import FORM_ANSWERS
 from tests.test_surveys_responses import open_survey
@@ -32,25 +31,7 @@ RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
 
 
 @pytest.fixture
-def smtp_port() -> int:
-    from tests.conftest import free_port
-
-    return free_port()
-
-
-@pytest.fixture
-def smtp(smtp_port: int) -> Iterator[Received]:
-    from aiosmtpd.controller import Controller
-
-    handler = Received()
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    yield handler
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp_port: int) -> dict[str, object]:
+def settings_overrides(smtp_port: int) -> dict[str, object]:  # noqa: F811
     return {"languages": LANGUAGES, "mail_host": "127.0.0.1", "mail_port": smtp_port,
             "mail_sender": "integrity@example.org", "public_url": "http://integrity.example"}
 
@@ -270,7 +251,7 @@ def test_without_a_stored_language_staff_pages_follow_the_browser(
 
 
 def test_the_set_up_link_goes_in_the_invitees_language_not_the_senders(
-    app: Flask, db: Session, make_account, smtp: Received
+    app: Flask, db: Session, make_account, smtp: Received  # noqa: F811
 ) -> None:
     admin = make_account(Role.ADMIN)
     client = signed_in(app, admin)
