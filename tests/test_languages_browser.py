@@ -76,10 +76,14 @@ class Walk:
         assert html.get_attribute("lang") == self.language, where_text
         direction = "rtl" if self.language == "ar" else "ltr"
         assert html.get_attribute("dir") == direction, where_text
+        site = self.says("Integrity")
         if heading is not None:
             expected = self.says(heading)
             assert expected != heading, f"{heading!r} has no {self.language} translation"
             assert page.locator("h1").inner_text().strip() == expected, where_text
+            assert page.title() == f"{expected} · {site}", where_text
+        else:
+            assert page.title().endswith(f" · {site}"), where_text
         expected_buttons = sorted(
             self.says(*b) if isinstance(b, tuple) else self.says(b) for b in buttons)
         shown = sorted(b.inner_text().strip() for b in page.locator("button:visible").all())
@@ -146,6 +150,10 @@ def report_and_mailbox(walk: Walk, channel: ChannelSetup) -> None:
         "data-mode", "browser" if walk.scripts else "plain")
     assert urlsplit(page.url).path == f"/report/{channel.slug}"
     walk.check(None, ["Send the report", *PICKER])
+    page.locator("#submit-report").click()  # nothing answered yet: refused, in plain words
+    refusal = walk.says("Please answer “%(label)s”.") % {"label": "What happened?"}
+    expect(page.locator("main")).to_contain_text(refusal)
+    walk.check(None, ["Send the report", *PICKER])
     fill_report_form(page, channel.slug)
     page.locator("#submit-report").click()
     if walk.scripts:
@@ -176,6 +184,11 @@ def survey(walk: Walk, code: str) -> None:
     page = walk.page
     page.goto(f"{walk.base_url}/?lang={walk.language}")
     page.locator("a[href^='/survey']").click()
+    walk.check("Integrity survey", ["Start the survey", *PICKER])
+    page.locator("#code").fill("7KQ2-M9XD-4RTB")  # well formed, never issued
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("#code-error")).to_have_text(
+        walk.says("That access code is not valid. Check it and try again."))
     walk.check("Integrity survey", ["Start the survey", *PICKER])
     page.locator("#code").fill(code)
     page.locator("main form button[type=submit]").click()
