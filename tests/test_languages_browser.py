@@ -175,6 +175,13 @@ def report_and_mailbox(walk: Walk, channel: ChannelSetup) -> None:
     walk.check("Your mailbox", ["Send", *PICKER] + downloads)
 
 
+DIGIT_SENTENCES = (
+    "Your digit is %(digit)s: answer “Yes”, whatever the truth.",
+    "Your digit is %(digit)s: answer “No”, whatever the truth.",
+    "Your digit is %(digit)s: answer truthfully.",
+)
+
+
 def survey(walk: Walk, code: str) -> None:
     from playwright.sync_api import expect
 
@@ -192,14 +199,25 @@ def survey(walk: Walk, code: str) -> None:
     expect(page.locator("#survey-form")).to_be_visible()
     if walk.scripts:
         page.wait_for_function("!location.search.includes('code=')")
+        step = page.locator("#survey-step")
+        expect(step).to_have_text(walk.says("Part %(number)d of %(count)d")
+                                  % {"number": 1, "count": 4})
         walk.check(None, ["Next", *PICKER])
         page.locator("input[name=q-lead][value='4']").check()
         page.locator("#survey-next").click()
         walk.check(None, ["Back", "Next", *PICKER])
+        page.locator("#survey-next").click()  # a required question left unanswered
+        expect(page.locator("main")).to_contain_text(walk.says("Please answer this question."))
         page.locator("input[name=q-aware][value=no]").check()
         page.locator("#survey-next").click()
         walk.check(None, ["Back", "Next", "Draw a digit", *PICKER])
+        page.locator("#q-accepted-field [data-die] button").click()
+        drawn = page.locator("#q-accepted-field [data-die-result]").inner_text().strip()
+        assert drawn in {walk.says(sentence) % {"digit": digit} for digit in "0123456789"
+                         for sentence in DIGIT_SENTENCES}, drawn
         page.locator("#survey-next").click()
+        expect(step).to_have_text(walk.says("Part %(number)d of %(count)d")
+                                  % {"number": 4, "count": 4})
         walk.check(None, ["Back", "Send my answers", *PICKER])
     else:
         walk.check(None, ["Send my answers", *PICKER])
