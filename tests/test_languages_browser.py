@@ -173,6 +173,13 @@ def report_and_mailbox(walk: Walk, channel: ChannelSetup) -> None:
     expect(page.locator("#report-answers")).to_be_visible()
     downloads = [walk.says("Download %(name)s") % {"name": "evidence.bin"}]
     walk.check("Your mailbox", ["Send", *PICKER] + downloads)
+    page.fill("#reply-text", "It happened again on Friday.")
+    page.locator("#reply-form button[type=submit]").click()
+    expect(page.get_by_text(walk.says("Your message was sent."))).to_be_visible()
+    thread = page.locator("#thread")
+    expect(thread).to_contain_text("It happened again on Friday.")
+    expect(thread).to_contain_text(f"{walk.says('You')} ·")
+    walk.check("Your mailbox", ["Send", *PICKER] + downloads)
 
 
 DIGIT_SENTENCES = (
