@@ -388,6 +388,8 @@ class Scheduler:
             except Exception:  # a database hiccup: keep trying, and stop running jobs
                 log.exception("the scheduler could not reach its lease")
                 held = False
+            if self._stop.is_set():
+                break  # shut down while the lease was being taken: start nothing more
             if held and not self._held:
                 try:
                     self._begin()
@@ -401,12 +403,17 @@ class Scheduler:
 
     def _begin(self) -> None:
         # APScheduler stays paused until the standing jobs are caught up and stored afresh:
-        # its own loop must neither run one of them a second time nor miss one.
-        if not self.aps.running:
-            self.aps.start(paused=True)
-        self.caught_up = self.install_jobs()
-        self._held = True
-        self.aps.resume()
+        # its own loop must neither run one of them a second time nor miss one. Under the
+        # jobs' lock, as shutdown sets the stop: a scheduler shut down meanwhile must not
+        # start APScheduler again beside its successor on the same job store.
+        with self._jobs:
+            if self._stop.is_set():
+                return
+            if not self.aps.running:
+                self.aps.start(paused=True)
+            self.caught_up = self.install_jobs()
+            self._held = True
+            self.aps.resume()
         log.info("the scheduler holds the lease and runs jobs")
 
     def begin_job(self) -> bool:
