@@ -238,6 +238,7 @@ class PseudoWalk(walks.Walk):
         self.data = sorted(demo_texts(site.app) | set(DATA) | language_names(site.app),
                            key=len, reverse=True)
         self.found: set[str] = set()
+        self.phone_checked = False  # whether pages must fit a phone's width with longer texts
 
     def said(self, english: str) -> str:
         return accent(english)
@@ -251,6 +252,8 @@ class PseudoWalk(walks.Walk):
         for text in page.evaluate(VISIBLE_TEXTS, NOT_TEXT):
             for word in self.untranslated(text):
                 self.found.add(f"{path.split('?')[0]}: {word!r} in {text[:160]!r}")
+        if not self.phone_checked:
+            return
         size = page.viewport_size
         page.set_viewport_size(walks.PHONE)
         overflow = page.evaluate(OVERFLOW)
@@ -299,9 +302,17 @@ def test_the_pseudo_translation_keeps_placeholders_and_tags() -> None:
     assert len(text) > 1.25 * len("Sent of, 100 here more")
 
 
-@pytest.mark.parametrize("walk_pages", [
-    walks.walk_reporter_pages, walks.walk_survey_pages, walks.walk_inspector_pages,
-    walks.walk_manager_pages, walks.walk_administration_pages,
-], ids=["reporter", "respondent", "inspector", "manager", "administrator"])
-def test_every_page_speaks_only_the_catalogs(walk: PseudoWalk, walk_pages: Any) -> None:
+# The pages of the anonymous walks must fit a phone's width with longer texts.
+WALKS = {
+    "reporter": (walks.walk_reporter_pages, True),
+    "respondent": (walks.walk_survey_pages, True),
+    "inspector": (walks.walk_inspector_pages, False),
+    "manager": (walks.walk_manager_pages, False),
+    "administrator": (walks.walk_administration_pages, False),
+}
+
+
+@pytest.mark.parametrize("role", WALKS)
+def test_every_page_speaks_only_the_catalogs(walk: PseudoWalk, role: str) -> None:
+    walk_pages, walk.phone_checked = WALKS[role]
     walk_pages(walk)
