@@ -209,6 +209,40 @@ VISIBLE_TEXTS = """(notText) => {
 }"""
 # How far the page reaches past the window's right edge (left edge, right to left), and the
 # innermost elements that stick out.
+# The page scripts and the keys of the sentences the page hands them.
+SCRIPT_STRINGS = """() => ({
+  scripts: [...document.querySelectorAll("script[src]")].map((script) => script.src),
+  keys: [...document.querySelectorAll("[data-strings]")].flatMap(
+    (element) => Object.keys(JSON.parse(element.dataset.strings))),
+})"""
+SCRIPTS = ROOT / "static" / "js"
+DEFAULTS = re.compile(r"^(?:export )?const (\w+) = \{(.*?)\};", re.S | re.M)
+KEY = re.compile(r"(?:^|[{,\s])(\w+):\s*[\"'`]")
+
+
+def english_defaults() -> dict[str, set[str]]:
+    """Each page script's sentences that it has in English (its ``STRINGS``), by key: the
+    page must give every one of them translated, or the script shows the English."""
+    tables = {name: body for path in SCRIPTS.glob("*.mjs")
+              for name, body in DEFAULTS.findall(path.read_text(encoding="utf-8"))}
+
+    def keys(name: str) -> set[str]:
+        body = tables.get(name, "")
+        found = set(KEY.findall(body))
+        for spread in re.findall(r"\.\.\.(\w+)", body):
+            found |= keys(spread)
+        return found
+
+    defaults = {}
+    for path in SCRIPTS.glob("*.mjs"):
+        table = DEFAULTS.search(path.read_text(encoding="utf-8"))
+        if table and table.group(1) == "STRINGS":
+            body = table.group(2)
+            defaults[path.stem] = set(KEY.findall(body)).union(
+                *(keys(spread) for spread in re.findall(r"\.\.\.(\w+)", body)))
+    return defaults
+
+
 OVERFLOW = """() => {
   const width = window.innerWidth;
   const over = document.scrollingElement.scrollWidth - width;
@@ -238,6 +272,7 @@ class PseudoWalk(walks.Walk):
         self.data = sorted(demo_texts(site.app) | set(DATA) | language_names(site.app),
                            key=len, reverse=True)
         self.found: set[str] = set()
+        self.defaults = english_defaults()
         self.phone_checked = False  # whether pages must fit a phone's width with longer texts
 
     def said(self, english: str) -> str:
@@ -249,6 +284,11 @@ class PseudoWalk(walks.Walk):
         path = page.url.removeprefix(self.site.url)
         if not page.scripts:
             page.evaluate(walks.SHOW_NOSCRIPT)
+        given = page.evaluate(SCRIPT_STRINGS) if page.scripts else {"scripts": []}
+        for script in given["scripts"]:
+            name = script.rsplit("/", 1)[1].removesuffix(".js")
+            for key in sorted(self.defaults.get(name, set()) - set(given["keys"])):
+                self.found.add(f"{path.split('?')[0]}: {name}.mjs shows its English {key!r}")
         for text in page.evaluate(VISIBLE_TEXTS, NOT_TEXT):
             for word in self.untranslated(text):
                 self.found.add(f"{path.split('?')[0]}: {word!r} in {text[:160]!r}")
