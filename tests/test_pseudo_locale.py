@@ -50,11 +50,13 @@ ACCENTS = str.maketrans(PLAIN, ACCENTED)
 # What a translation keeps as it is: %-placeholders (and %%), {name}, tags and entities.
 KEPT = re.compile(r"(%(?:\([^)]*\))?[-#0+ ]*\d*(?:\.\d+)?[a-zA-Z%]|\{\w*\}|<[^<>]*>|&#?\w+;)")
 OPEN, CLOSE, FILLER = "⟦", "⟧", "ẋ"
-WORD = re.compile(r"[A-Za-z]{3,}")
+# A word of three letters or more, or an abbreviation stuck to a number (2026 Q1, 5 h, 3d).
+WORD = re.compile(r"[A-Za-z]{3,}|\b[A-Za-z]{1,2}(?=\d)|(?<=\d)[A-Za-z]{1,2}\b")
 PLACEHOLDER = re.compile(r"%\(\w+\)[a-z]|\{\w+\}")
-# Data however it is written: addresses (web and e-mail), paths, and anything with a digit in
-# it (codes, secrets, record references such as report:242).
-DATA_TOKEN = re.compile(r"\w+://\S+|\S+@\S+|(?<!\w)/[\w/.-]+|[^\s,;]*\d[^\s,;]*")
+# Data however it is written: addresses (web and e-mail), paths, and codes: six characters
+# or more with a digit in them (secrets, receipts, record references such as report:242).
+DATA_TOKEN = re.compile(
+    r"\w+://\S+|\S+@\S+|(?<!\w)/[\w/.-]+|(?=[^\s,;]*\d)[^\s,;]{6,}")
 
 # Words that are no text to translate; each with its reason.
 ALLOWED_WORDS = {
@@ -209,6 +211,20 @@ VISIBLE_TEXTS = """(notText) => {
 }"""
 # How far the page reaches past the window's right edge (left edge, right to left), and the
 # innermost elements that stick out.
+# The texts of the pictures the server draws (charts): their labels, titles and descriptions.
+PICTURE_TEXTS = """async () => {
+  const texts = [];
+  for (const image of document.querySelectorAll("img[src$='.svg'], object[data$='.svg']")) {
+    const source = image.src || image.data;
+    if (!source.startsWith(location.origin) || source.includes("/static/")) continue;
+    const drawing = new DOMParser().parseFromString(await (await fetch(source)).text(),
+                                                    "image/svg+xml");
+    for (const element of drawing.querySelectorAll("text, tspan, title, desc")) {
+      if (!element.querySelector("tspan")) texts.push(element.textContent.trim());
+    }
+  }
+  return texts.filter(Boolean);
+}"""
 # The page scripts and the keys of the sentences the page hands them.
 SCRIPT_STRINGS = """() => ({
   scripts: [...document.querySelectorAll("script[src]")].map((script) => script.src),
@@ -289,7 +305,7 @@ class PseudoWalk(walks.Walk):
             name = script.rsplit("/", 1)[1].removesuffix(".js")
             for key in sorted(self.defaults.get(name, set()) - set(given["keys"])):
                 self.found.add(f"{path.split('?')[0]}: {name}.mjs shows its English {key!r}")
-        for text in page.evaluate(VISIBLE_TEXTS, NOT_TEXT):
+        for text in page.evaluate(VISIBLE_TEXTS, NOT_TEXT) + page.evaluate(PICTURE_TEXTS):
             for word in self.untranslated(text):
                 self.found.add(f"{path.split('?')[0]}: {word!r} in {text[:160]!r}")
         if not self.phone_checked:
@@ -325,6 +341,8 @@ DATA = {
     "The officer on lane 4 took cash.", "Phone lost, reported in person.", "Nadia Novak",
     "nadia@example.org", "first@example.org", "keyless@example.org", "First Inspector",
     "Keyless Inspector", "Customs declarations", "Integrity survey, next year",
+    # Paper sizes (ISO 216), named so in every language.
+    "A3", "A4",
 }
 
 
