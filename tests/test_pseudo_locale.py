@@ -48,7 +48,7 @@ PLAIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 ACCENTED = "áƀçðéƒĝĥíĵķĺɱñóþǫŕśţúṽŵẋýžÁƁÇÐÉƑĜĤÍĴĶĹṀÑÓÞǪŔŚŢÚṼŴẊÝŽ"
 ACCENTS = str.maketrans(PLAIN, ACCENTED)
 # What a translation keeps as it is: %-placeholders (and %%), {name}, tags and entities.
-KEPT = re.compile(r"(%(?:\([^)]*\))?[-#0+ ]*\d*(?:\.\d+)?[a-zA-Z%]|\{\w*\}|<[^<>]*>|&#?\w+;)")
+KEPT = re.compile(r"(%(?:\([^)]*\))?[-#0+]*\d*(?:\.\d+)?[a-zA-Z%]|\{\w*\}|<[^<>]*>|&#?\w+;)")
 OPEN, CLOSE, FILLER = "⟦", "⟧", "ẋ"
 # A word of three letters or more, or an abbreviation stuck to a number (2026 Q1, 5 h, 3d).
 WORD = re.compile(r"[A-Za-z]{3,}|\b[A-Za-z]{1,2}(?=\d)|(?<=\d)[A-Za-z]{1,2}\b")
