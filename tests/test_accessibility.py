@@ -10,6 +10,7 @@ change what a page looks like, so SQLite alone is used.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Iterator
@@ -180,16 +181,19 @@ def _load(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
     return people, ids
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory,
-         schema_templates: dict[str, str]) -> Iterator[Site]:
+def demo_database(folder: Path, schema_templates: dict[str, str]) -> str:
+    """A copy of the migrated SQLite database in ``folder``, as a database URL."""
     import shutil
 
-    folder = tmp_path_factory.mktemp("accessibility")
     target = folder / "data" / "integrity.db"
     target.parent.mkdir(parents=True)
     shutil.copyfile(schema_templates["sqlite"], target)
-    app = create_app(make_settings(folder, f"sqlite:///{target}"))
+    return f"sqlite:///{target}"
+
+
+@contextlib.contextmanager
+def serve_demo(app: Flask) -> Iterator[Site]:
+    """``app`` with the demo data, served on a free port; the templates it renders noted."""
     people, ids = _load(app)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -201,12 +205,23 @@ def site(tmp_path_factory: pytest.TempPathFactory,
             served.rendered.append(template.name)
 
     template_rendered.connect(rendered, app)
-    yield served
-    template_rendered.disconnect(rendered, app)
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
-    dispose(app)
+    try:
+        yield served
+    finally:
+        template_rendered.disconnect(rendered, app)
+        httpd.shutdown()
+        thread.join(timeout=10)
+        httpd.server_close()
+        dispose(app)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory,
+         schema_templates: dict[str, str]) -> Iterator[Site]:
+    folder = tmp_path_factory.mktemp("accessibility")
+    app = create_app(make_settings(folder, demo_database(folder, schema_templates)))
+    with serve_demo(app) as served:
+        yield served
 
 
 class Walk:
@@ -234,6 +249,10 @@ class Walk:
         page = context.new_page()
         page.scripts = scripts
         return page
+
+    def said(self, english: str) -> str:
+        """How the pages put ``english`` (a text of the catalogs) in the language they speak."""
+        return english
 
     def goto(self, page: Any, path: str) -> None:
         page.goto(self.site.url + path)
@@ -267,15 +286,15 @@ class Walk:
         page.goto(f"{self.site.url}/staff/login")
         page.wait_for_selector('#login-form[data-ready="1"]')
         self.check(page)
-        page.get_by_label("E-mail address").fill(person.email)
-        page.get_by_label("Passphrase").fill(person.password)
-        page.get_by_role("button", name="Continue").click()
+        page.get_by_label(self.said("E-mail address")).fill(person.email)
+        page.get_by_label(self.said("Passphrase")).fill(person.password)
+        page.get_by_role("button", name=self.said("Continue")).click()
         if person.totp_secret:
             page.wait_for_url("**/staff/login/code")
             self.check(page)
-            page.get_by_label("Six-digit code from your authenticator app").fill(
+            page.get_by_label(self.said("Six-digit code from your authenticator app")).fill(
                 totp_now(person.totp_secret))
-            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("button", name=self.said("Sign in")).click()
         page.wait_for_url(re.compile(r".*/(cases|dashboard|admin|staff/password|staff/key)/?$"))
 
     def finish(self, role: str) -> None:
@@ -301,6 +320,11 @@ def test_every_page_template_belongs_to_a_walk() -> None:
 
 
 def test_reporter_pages_pass_axe(walk: Walk) -> None:
+    walk_reporter_pages(walk)
+
+
+def walk_reporter_pages(walk: Walk) -> None:
+    """Every page a reporter sees, as a person would reach them."""
     from playwright.sync_api import expect
 
     page = walk.page()
@@ -308,19 +332,19 @@ def test_reporter_pages_pass_axe(walk: Walk) -> None:
     walk.goto(page, "/report")
     walk.goto(page, "/report/integrity")
     expect(page.locator("#mode")).to_have_attribute("data-mode", "browser")
-    page.get_by_role("button", name="Send the report").click()
+    page.get_by_role("button", name=walk.said("Send the report")).click()
     expect(page.locator("#what-error")).to_be_visible()
     walk.check(page)  # a question left unanswered, said next to it
     page.fill("#q-what", "The officer on lane 4 took cash.")
     page.check("input[name=q-ongoing][value=yes]")
-    page.get_by_role("button", name="Send the report").click()
+    page.get_by_role("button", name=walk.said("Send the report")).click()
     expect(page.locator("#receipt-panel")).to_be_visible()
     walk.check(page)
     receipt = page.locator("#receipt").inner_text()
     walk.goto(page, "/mailbox")
     expect(page.locator("#mode")).to_have_attribute("data-mode", "browser")
     page.fill("#receipt-input", receipt)
-    page.get_by_role("button", name="Open").click()
+    page.get_by_role("button", name=walk.said("Open")).click()
     expect(page.locator("#report-answers")).to_be_visible()
     walk.check(page)
     walk.goto(page, "/no-such-page")
@@ -328,16 +352,16 @@ def test_reporter_pages_pass_axe(walk: Walk) -> None:
 
     plain = walk.page(scripts=False)
     walk.goto(plain, "/report/integrity")
-    plain.get_by_role("button", name="Send the report").click()
+    plain.get_by_role("button", name=walk.said("Send the report")).click()
     walk.check(plain)  # refused: the form again, with the reason
     plain.fill("#q-what", "The officer on lane 4 took cash.")
-    plain.get_by_role("button", name="Send the report").click()
+    plain.get_by_role("button", name=walk.said("Send the report")).click()
     expect(plain.locator("#receipt")).to_be_visible()
     walk.check(plain)
     receipt = plain.locator("#receipt").inner_text()
     walk.goto(plain, "/mailbox")
     plain.fill("#receipt-input", receipt)
-    plain.get_by_role("button", name="Open").click()
+    plain.get_by_role("button", name=walk.said("Open")).click()
     expect(plain.locator("#report-answers")).to_be_visible()
     walk.check(plain)
     # Staff pages say what works without JavaScript (the sign-in form managers can use).
@@ -347,37 +371,47 @@ def test_reporter_pages_pass_axe(walk: Walk) -> None:
 
 
 def test_survey_pages_pass_axe(walk: Walk) -> None:
+    walk_survey_pages(walk)
+
+
+def walk_survey_pages(walk: Walk) -> None:
+    """Every page a respondent sees, as a person would reach them."""
     from playwright.sync_api import expect
 
     from surveys.demo import DEMO_CODES
 
     page = walk.page()
     walk.goto(page, "/survey")
-    page.get_by_label("Access code").fill("NOT-A-CODE")
-    page.get_by_role("button", name="Start the survey").click()
+    page.get_by_label(walk.said("Access code")).fill("NOT-A-CODE")
+    page.get_by_role("button", name=walk.said("Start the survey")).click()
     walk.check(page)  # refused, in plain words
-    page.get_by_label("Access code").fill(DEMO_CODES[0])
-    page.get_by_role("button", name="Start the survey").click()
+    page.get_by_label(walk.said("Access code")).fill(DEMO_CODES[0])
+    page.get_by_role("button", name=walk.said("Start the survey")).click()
     expect(page.locator("#survey-pager")).to_be_visible()
     walk.check(page)
     for _ in range(20):  # part by part, to the last
         if page.locator("#survey-submit").is_visible():
             break
-        page.get_by_role("button", name="Next").click()
+        page.get_by_role("button", name=walk.said("Next")).click()
         walk.check(page)
-    page.get_by_role("button", name="Send my answers").click()
-    expect(page.get_by_text("Thank you")).to_be_visible()
+    page.get_by_role("button", name=walk.said("Send my answers")).click()
+    expect(page.get_by_text(walk.said("Thank you"))).to_be_visible()
     walk.check(page)
 
     plain = walk.page(scripts=False)
     walk.goto(plain, "/survey")
-    plain.get_by_label("Access code").fill(DEMO_CODES[1])
-    plain.get_by_role("button", name="Start the survey").click()
+    plain.get_by_label(walk.said("Access code")).fill(DEMO_CODES[1])
+    plain.get_by_role("button", name=walk.said("Start the survey")).click()
     walk.check(plain)  # every section at once
     walk.finish("respondent")
 
 
 def test_inspector_pages_pass_axe(walk: Walk) -> None:
+    walk_inspector_pages(walk)
+
+
+def walk_inspector_pages(walk: Walk) -> None:
+    """Every page an inspector sees, as a person would reach them."""
     people = walk.site.people
     page = walk.page()
     walk.sign_in(page, people["inspector"])
@@ -399,6 +433,11 @@ def test_inspector_pages_pass_axe(walk: Walk) -> None:
 
 
 def test_manager_pages_pass_axe(walk: Walk) -> None:
+    walk_manager_pages(walk)
+
+
+def walk_manager_pages(walk: Walk) -> None:
+    """Every page a manager sees, as a person would reach them."""
     from playwright.sync_api import expect
 
     ids = walk.site.ids
@@ -441,6 +480,11 @@ def _a_table_takes_the_keyboard_focus_visibly(walk: Walk, path: str) -> None:
 
 
 def test_administration_pages_pass_axe(walk: Walk) -> None:
+    walk_administration_pages(walk)
+
+
+def walk_administration_pages(walk: Walk) -> None:
+    """Every page an administrator sees, as a person would reach them."""
     from playwright.sync_api import expect
 
     ids = walk.site.ids
@@ -470,15 +514,15 @@ def test_administration_pages_pass_axe(walk: Walk) -> None:
     walk.goto(page, f"{draft}/questions/{ids['draft_question']}/remove")
 
     walk.goto(page, f"/admin/users/{user}/reset")
-    page.get_by_label("Reason").fill("Phone lost, reported in person.")
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_label(walk.said("Reason")).fill("Phone lost, reported in person.")
+    page.get_by_role("button", name=walk.said("Reset")).click()
     walk.check(page)
 
     walk.goto(page, "/admin/users/invite")
-    page.get_by_label("Name").fill("Nadia Novak")
-    page.get_by_label("E-mail address").fill("nadia@example.org")
-    page.get_by_label("Role").select_option("manager")
-    page.get_by_role("button", name="Create the account and the link").click()
+    page.get_by_label(walk.said("Name")).fill("Nadia Novak")
+    page.get_by_label(walk.said("E-mail address")).fill("nadia@example.org")
+    page.get_by_label(walk.said("Role")).select_option("manager")
+    page.get_by_role("button", name=walk.said("Create the account and the link")).click()
     expect(page.locator("#setup-link")).to_be_visible()
     walk.check(page)
     link = page.locator("#setup-link").inner_text().strip()

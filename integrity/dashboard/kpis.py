@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import pgettext
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -90,7 +91,8 @@ class Period:
     @property
     def label(self) -> str:
         if self.granularity is Granularity.QUARTER:
-            return f"{self.year} Q{self.number}"
+            return pgettext("quarter of a year", "%(year)d Q%(number)d",
+                            year=self.year, number=self.number)
         return f"{self.year}-{self.number:02d}"
 
 
