@@ -86,13 +86,18 @@ def month(value: date | None) -> str:
     return DASH if value is None else format_skeleton("yMMM", value, locale=_locale())
 
 
+def quarter(value: date) -> str:
+    """A quarter and year: "Q1 2027" (en), "T1 2027" (fr)."""
+    return format_skeleton("yQQQ", value, locale=_locale())
+
+
 def span(start: date, end: date) -> str:
     """Two days as a range: "Jan 5, 2027 – Feb 1, 2027"."""
     return f"{day(start)} – {day(end)}"
 
 
 FILTERS = {"number": number, "signed": signed, "percent": percent, "share": share,
-           "day": day, "moment": moment, "month": month}
+           "day": day, "moment": moment, "month": month, "quarter": quarter}
 
 
 def init_app(app: Flask) -> None:

@@ -424,7 +424,7 @@ def test_pages_say_which_periods_are_provisional_and_where_per_staff_is_empty(
     assert 'id="per-staff-note"' not in client.get(f"/dashboard/?{args}&dimension=unit"
                                                    ).get_data(as_text=True)
     chart = client.get(f"/dashboard/charts/reports.svg?{args}").get_data(as_text=True)
-    assert "2027 Q2*" in chart and "provisional" in chart
+    assert "Q2 2027*" in chart and "provisional" in chart
     # Per 100 staff has no value for a channel: an empty CSV cell, not a quote or a dash.
     exported = client.get(f"/dashboard/export/breakdown.csv?{args}&dimension=channel")
     rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True), newline="")))

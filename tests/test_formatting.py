@@ -169,3 +169,25 @@ def test_an_inspectors_case_page_in_russian_shows_russian_dates(
     assert month in page and re.search("[а-я]", month)
     inbox = client.get("/cases/").get_data(as_text=True)
     assert received in inbox
+
+
+def test_the_report_periods_in_french_are_named_in_french_and_stay_iso_in_the_csv(
+        app: Flask, db: Session, make_account) -> None:
+    account = make_account(Role.MANAGER)
+    _as(db, account.id, "fr")
+    client = app.test_client()
+    _sign_in(client, account)
+    for granularity, start, shown, exported in (
+            ("quarter", "2027-04", format_skeleton("yQQQ", date(2027, 4, 1), locale="fr"),
+             "2027 Q2"),
+            ("month", "2027-06", format_skeleton("yMMM", date(2027, 6, 1), locale="fr"),
+             "2027-06")):
+        args = f"granularity={granularity}&start={start}&end=2027-06"
+        page = client.get(f"/dashboard/?{args}").get_data(as_text=True)
+        periods = page[page.index('id="periods"'):page.index('id="outcomes"')]
+        cells = re.findall(r'<th scope="row"[^>]*>(.*?)</th>', periods, re.S)
+        assert any(cell.startswith(shown) for cell in cells), cells
+        assert not any(exported in cell for cell in cells)
+        lines = client.get(f"/dashboard/export/periods.csv?{args}").get_data(as_text=True)
+        assert exported in lines and shown not in lines
+    assert format_skeleton("yQQQ", date(2027, 4, 1), locale="fr") == "T2 2027"

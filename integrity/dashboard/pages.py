@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -157,6 +158,9 @@ def campaign_spans(session: Session) -> tuple[Span, ...]:
     return tuple(Span(s.name, s.starts_on, s.ends_on) for s in spans(session))
 
 
+_PERIOD_KEY = re.compile(r"(\d{4})-(Q[1-4]|\d{2})")  # kpis.Period.key
+
+
 # --- formatting ----------------------------------------------------------------------------
 
 
@@ -169,6 +173,25 @@ def number(value: float | None, digits: int = 1) -> str:
 
 
 def row_label(row: kpis.Row) -> str:
+    """A row's name as a page shows it: a period in the reader's language ("janv. 2027")."""
+    period = _PERIOD_KEY.fullmatch(row.key)
+    if period is None:
+        return csv_label(row)
+    year, part = period.groups()
+    if part.startswith("Q"):
+        return period_label(kpis.Period(kpis.Granularity.QUARTER, int(year), int(part[1])))
+    return period_label(kpis.Period(kpis.Granularity.MONTH, int(year), int(part)))
+
+
+def period_label(period: kpis.Period) -> str:
+    """A month or quarter in the reader's language: "Jan 2027", "T1 2027"."""
+    if period.granularity is kpis.Granularity.QUARTER:
+        return formatting.quarter(period.start)
+    return formatting.month(period.start)
+
+
+def csv_label(row: kpis.Row) -> str:
+    """A row's name in the CSV: periods stay "2027-01" and "2027 Q1" in every language."""
     if row.key == kpis.TOTAL:
         return _("All reports")
     if row.key.endswith(":" + kpis.NOT_GIVEN):
@@ -216,7 +239,7 @@ PROVISIONAL_MARK = "*"
 
 def _period_labels(table: KpiTable) -> tuple[str, ...]:
     """The periods' labels, those with cases still open marked as provisional."""
-    return tuple(row.label + (PROVISIONAL_MARK if row.provisional else "")
+    return tuple(row_label(row) + (PROVISIONAL_MARK if row.provisional else "")
                  for row in table.rows)
 
 
@@ -353,7 +376,7 @@ def kpi_csv(table: KpiTable) -> str:
     first = "period" if table.title_key == "periods" else table.title_key
     lines: list[Sequence[object]] = [(first, *KPI_HEADER)]
     for row in [*table.rows, table.total]:
-        lines.append((row_label(row), *_kpi_cells(row.figures)))
+        lines.append((csv_label(row), *_kpi_cells(row.figures)))
     return _csv(lines)
 
 

@@ -139,8 +139,8 @@ def _title_page(spec: ReportSpec, survey: Survey | None) -> Figure:
     page.y = 0.75
     page.heading(_("Integrity report"), 26)
     periods = spec.query.periods
-    page.para(_("Reports filed from %(first)s to %(last)s", first=periods[0].label,
-                last=periods[-1].label), 13)
+    page.para(_("Reports filed from %(first)s to %(last)s", first=pages.period_label(periods[0]),
+                last=pages.period_label(periods[-1])), 13)
     page.para(_("Scope: %(scope)s", scope=spec.scope_label), 11)
     if survey is not None:
         page.para(_("Survey: %(title)s", title=survey.title), 11)
