@@ -67,10 +67,13 @@ def share(ratio: float | None, digits: int = 0) -> str:
     return DASH if ratio is None else percent(100 * ratio, digits)
 
 
-def day(value: date | None, form: str = "medium") -> str:
-    """A calendar day in the locale's medium (or long) form: "Jan 5, 2027", "5 janv. 2027"."""
+def day(value: date | str | None, form: str = "medium") -> str:
+    """A calendar day in the locale's medium (or long) form: "Jan 5, 2027", "5 janv. 2027";
+    also a day as the API writes it ("2027-01-05")."""
     if value is None:
         return DASH
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     if isinstance(value, datetime):
         value = value.date()
     return format_date(value, form)

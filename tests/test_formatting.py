@@ -191,3 +191,23 @@ def test_the_report_periods_in_french_are_named_in_french_and_stay_iso_in_the_cs
         lines = client.get(f"/dashboard/export/periods.csv?{args}").get_data(as_text=True)
         assert exported in lines and shown not in lines
     assert format_skeleton("yQQQ", date(2027, 4, 1), locale="fr") == "T2 2027"
+
+
+def test_the_plain_mailbox_in_russian_shows_russian_dates(client, channel, db: Session) -> None:
+    from tests.conftest import csrf_token
+    from tests.test_reporting_pages import RECEIPT, _file_plain
+
+    html = _file_plain(client, channel).get_data(as_text=True)
+    receipt = RECEIPT.search(html).group(1)  # type: ignore[union-attr]
+    token = csrf_token(client, "/mailbox?lang=ru")
+    reply = client.post("/mailbox/reply?lang=ru", data={
+        "csrf_token": token, "receipt": receipt, "text": "По ночам."},
+        content_type="multipart/form-data")
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    page = client.post("/mailbox?lang=ru", data={"csrf_token": token, "receipt": receipt}
+                       ).get_data(as_text=True)
+    filed = db.scalar(select(Report.created_on))
+    assert filed is not None
+    shown = format_date(filed, "medium", locale="ru")
+    assert page.count(shown) >= 2  # the report's day and the reply's
+    assert filed.isoformat() not in re.sub(r'(datetime|value)="[^"]*"', "", page)
