@@ -211,3 +211,29 @@ def test_the_plain_mailbox_in_russian_shows_russian_dates(client, channel, db: S
     shown = format_date(filed, "medium", locale="ru")
     assert page.count(shown) >= 2  # the report's day and the reply's
     assert filed.isoformat() not in re.sub(r'(datetime|value)="[^"]*"', "", page)
+
+
+def test_the_pdf_report_in_french_has_french_dates_periods_and_rates(
+        app: Flask, db: Session, filled: tuple[Survey, Wave, dict],  # noqa: F811
+        tmp_path) -> None:
+    import subprocess
+
+    from integrity.dashboard.kpis import Granularity, KpiQuery
+    from integrity.dashboard.report_pdf import ReportSpec, build_report
+    from surveys.results import thresholds_from
+
+    survey, _, _ = filled
+    with app.test_request_context(), force_locale("fr"):
+        spec = ReportSpec(KpiQuery(Granularity.QUARTER, date(2027, 1, 1), date(2027, 6, 30)),
+                          survey.id, "", date(2027, 7, 1), 10,
+                          thresholds_from(app.extensions["integrity.settings"]))
+        pdf = build_report(db, spec, lambda *_: None)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    assert format_date(date(2027, 7, 1), "long", locale="fr") == "1 juillet 2027"
+    assert "1 juillet 2027" in text and "2027-07-01" not in text
+    assert "T1 2027" in text and "T2 2027" in text  # the periods
+    assert "78 %" in text.replace("\u00a0", " ").replace("\u202f", " ")  # 43 of 55 codes
+    assert "100,0" in text  # the raw share of the answers that do not fit the design
