@@ -43,6 +43,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         catalogs,
         db,
         errors,
+        formatting,
         i18n,
         logs,
         request_guard,
@@ -103,6 +104,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["b64"] = b64encode
     app.jinja_env.filters["fingerprint"] = fingerprint
     app.jinja_env.filters["bdi"] = bidi.isolate
+    formatting.init_app(app)
     app.jinja_env.globals.update(i18n.template_globals())
     app.url_defaults(i18n.carry_language)
     security.init_app(app, https=settings.https)

@@ -38,6 +38,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from integrity import formatting
 from integrity.access import restrict
 from integrity.audit import record
 from integrity.db import get_session
@@ -573,7 +574,7 @@ def wave_action(wave_id: int, action: str) -> str | WerkzeugResponse:
     if action == "open":
         title = _("Open wave %(number)d now?", number=wave.number)
         text = _("Codes of this wave will be accepted from now until %(day)s.",
-                 day=wave.closes_on.isoformat())
+                 day=formatting.day(wave.closes_on))
     else:
         title = _("Close wave %(number)d now?", number=wave.number)
         text = _("No code or link of this wave will be accepted any more. This cannot be "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from integrity import formatting
 from surveys.definitions import Question, QuestionType
 from surveys.labels import choices
 from surveys.suppression import ItemKind, Reason
@@ -45,8 +46,8 @@ def withheld_reason(reason: Reason | None) -> str:
 def unfit_text(share: float) -> str:
     """A randomized-response figure whose answers do not fit the design, with the raw share of
     "same" (crosswise) or "yes" (forced response) answers in per cent."""
-    return str(_l("answers do not fit the design (raw share %(share)s %%)",
-                  share=f"{100 * share:.1f}"))
+    return str(_l("answers do not fit the design (raw share %(share)s)",
+                  share=formatting.percent(100 * share)))
 
 
 def headline_label(result: object) -> str:

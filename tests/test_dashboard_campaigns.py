@@ -371,6 +371,6 @@ def test_an_open_wave_is_marked_provisional_on_pages_and_charts(
     assert "(still open)" in chart
     page = client.get(f"/dashboard/surveys/waves/{wave.id}").get_data(as_text=True)
     assert "This wave is still open" in page
-    assert "Changes are measured from wave 2 (opened 2027-05-03)" in page
+    assert "Changes are measured from wave 2 (opened May 3, 2027)" in page
     closed = client.get(f"/dashboard/surveys/waves/{surveyed['waves'][1].id}")
     assert 'id="wave-reading-note"' not in closed.get_data(as_text=True)

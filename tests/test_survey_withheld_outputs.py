@@ -117,7 +117,7 @@ def test_a_withheld_unit_publishes_no_count_anywhere(
         for row in re.findall(r'<tr><th scope="row">' + name + r"</th>(.*?)</tr>", trends_page,
                               re.S):
             assert "response rate" not in row and "88" not in row and "86" not in row
-    assert "response rate 75 %" in trends_page  # the large crossing: 30 of 40
+    assert "response rate 75%" in trends_page  # the large crossing: 30 of 40
 
     # The trends CSV: the posts' figures, answers and response rates all read "withheld".
     csv_text = client.get(f"/dashboard/export/trends.csv?survey={survey.id}").get_data(
@@ -154,7 +154,7 @@ def test_a_withheld_unit_publishes_no_count_anywhere(
     if shutil.which("pdftotext"):
         text = _pdf_text(app, db, survey, tmp_path)
         assert "Survey trends" in text
-        assert "Hill post" not in text and "88 %" not in text and "86 %" not in text
+        assert "Hill post" not in text and "88%" not in text and "86%" not in text
 
 
 def test_answers_that_do_not_fit_the_design_are_said_so_with_the_raw_share(
@@ -166,13 +166,13 @@ def test_answers_that_do_not_fit_the_design_are_said_so_with_the_raw_share(
     html = client.get(f"/dashboard/surveys/waves/{wave.id}").get_data(as_text=True)
     bribe = html[html.index('id="q-bribe"'):html.index('id="q-pressure"')]
     pressure = html[html.index('id="q-pressure"'):]
-    assert "answers do not fit the design (raw share 100.0 %)" in bribe
-    assert "answers do not fit the design (raw share 0.0 %)" in pressure
+    assert "answers do not fit the design (raw share 100.0%)" in bribe
+    assert "answers do not fit the design (raw share 0.0%)" in pressure
     assert not ZERO_WIDTH.search(bribe) and not ZERO_WIDTH.search(pressure.split("</section>")[0])
     assert "estimate from these answers falls outside 0 to 100 % (" in html  # what it means
 
     trends_page = client.get(f"/dashboard/trends?survey={survey.id}").get_data(as_text=True)
-    assert "answers do not fit the design (raw share 100.0 %)" in trends_page
+    assert "answers do not fit the design (raw share 100.0%)" in trends_page
 
     csv_text = client.get(f"/dashboard/export/trends.csv?survey={survey.id}").get_data(
         as_text=True)
@@ -189,7 +189,7 @@ def test_answers_that_do_not_fit_the_design_are_said_so_with_the_raw_share(
 
     if shutil.which("pdftotext"):
         text = " ".join(_pdf_text(app, db, survey, tmp_path).split())
-        assert "Wave 2: answers do not fit the design (raw share 100.0 %)" in text
+        assert "Wave 2: answers do not fit the design (raw share 100.0%)" in text
 
 
 def test_a_wave_of_one_small_unit_publishes_no_count_either(
@@ -210,14 +210,14 @@ def test_a_wave_of_one_small_unit_publishes_no_count_either(
     assert "withheld" in _row(html[html.index('id="rates"'):], "Hill post")
 
     listing = client.get("/dashboard/surveys/").get_data(as_text=True)
-    assert "(7/8)" not in listing and "88 %" not in listing and "withheld" in listing
+    assert "(7/8)" not in listing and "88%" not in listing and "withheld" in listing
 
     trends_page = client.get(f"/dashboard/trends?survey={survey.id}").get_data(as_text=True)
     waves_table = trends_page[trends_page.index('id="waves"'):]
     waves_table = waves_table[:waves_table.index("</table>")]
-    assert "(7/8)" not in waves_table and "88 %" not in waves_table
+    assert "(7/8)" not in waves_table and "88%" not in waves_table
     assert "withheld" in waves_table
-    assert "88 %" not in trends_page
+    assert "88%" not in trends_page
 
     csv_text = client.get(f"/dashboard/export/trends.csv?survey={survey.id}").get_data(
         as_text=True)
@@ -229,4 +229,4 @@ def test_a_wave_of_one_small_unit_publishes_no_count_either(
 
     if shutil.which("pdftotext"):
         text = " ".join(_pdf_text(app, db, survey, tmp_path).split())
-        assert "2: withheld" in text and "88 %" not in text
+        assert "2: withheld" in text and "88%" not in text

@@ -26,6 +26,7 @@ from matplotlib.axes import Axes
 from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 from integrity import fonts
 from integrity.dashboard.cache import cached, fingerprint
@@ -67,6 +68,7 @@ class Chart:
     y_max: float | None = None
     alt: str = ""
     legend: tuple[str, ...] = field(default=())
+    decimal: str = "."  # the locale's decimal separator, for the y axis
 
     @property
     def key(self) -> str:
@@ -162,6 +164,8 @@ def draw_into(figure: Figure, axes: Axes, chart: Chart, rtl: bool = False,
         axes.set_ylim(0, chart.y_max)
     else:
         axes.set_ylim(bottom=0)
+    axes.yaxis.set_major_formatter(
+        FuncFormatter(lambda value, _position: f"{value:g}".replace(".", chart.decimal)))
     axes.grid(axis="y", color="#dddddd", zorder=0)
     axes.spines[["top", "left" if rtl else "right"]].set_visible(False)
     handles, labels = axes.get_legend_handles_labels()

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -24,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from integrity import formatting
 from integrity.audit import AuditHead
 from integrity.dashboard import kpis
 from integrity.dashboard.cache import cached, fingerprint
@@ -156,20 +158,40 @@ def campaign_spans(session: Session) -> tuple[Span, ...]:
     return tuple(Span(s.name, s.starts_on, s.ends_on) for s in spans(session))
 
 
+_PERIOD_KEY = re.compile(r"(\d{4})-(Q[1-4]|\d{2})")  # kpis.Period.key
+
+
 # --- formatting ----------------------------------------------------------------------------
 
 
 def percent(ratio: Ratio | None) -> str:
-    return "–" if ratio is None or ratio.value is None else f"{100 * ratio.value:.0f} %"
+    return formatting.share(None if ratio is None else ratio.value)
 
 
 def number(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.{digits}f}" if digits else f"{value:.0f}"
+    return formatting.number(value, digits)
 
 
 def row_label(row: kpis.Row) -> str:
+    """A row's name as a page shows it: a period in the reader's language ("janv. 2027")."""
+    period = _PERIOD_KEY.fullmatch(row.key)
+    if period is None:
+        return csv_label(row)
+    year, part = period.groups()
+    if part.startswith("Q"):
+        return period_label(kpis.Period(kpis.Granularity.QUARTER, int(year), int(part[1])))
+    return period_label(kpis.Period(kpis.Granularity.MONTH, int(year), int(part)))
+
+
+def period_label(period: kpis.Period) -> str:
+    """A month or quarter in the reader's language: "Jan 2027", "T1 2027"."""
+    if period.granularity is kpis.Granularity.QUARTER:
+        return formatting.quarter(period.start)
+    return formatting.month(period.start)
+
+
+def csv_label(row: kpis.Row) -> str:
+    """A row's name in the CSV: periods stay "2027-01" and "2027 Q1" in every language."""
     if row.key == kpis.TOTAL:
         return _("All reports")
     if row.key.endswith(":" + kpis.NOT_GIVEN):
@@ -193,15 +215,15 @@ def _period_bounds(table: KpiTable) -> tuple[tuple[date, ...], tuple[date, ...]]
 
 
 def _alt(kind: str, title: str, labels: Sequence[str], series: Sequence[Series],
-         spans_: Sequence[Span], unit: str = "") -> str:
+         spans_: Sequence[Span], percent: bool = False) -> str:
+    shown = formatting.percent if percent else formatting.number
     parts = [f"{kind}: {title}."]
     for s in series:
-        values = ", ".join(f"{label} {'–' if v is None else f'{v:.1f}{unit}'}"
-                           for label, v in zip(labels, s.values, strict=True))
+        values = ", ".join(f"{label} {shown(v)}" for label, v in zip(labels, s.values, strict=True))
         parts.append(f"{s.label}: {values}.")
     for span in spans_:
         parts.append(_("Shaded: campaign %(name)s, %(start)s to %(end)s.", name=span.label,
-                       start=span.starts_on.isoformat(), end=span.ends_on.isoformat()))
+                       start=formatting.day(span.starts_on), end=formatting.day(span.ends_on)))
     return " ".join(parts)
 
 
@@ -217,7 +239,7 @@ PROVISIONAL_MARK = "*"
 
 def _period_labels(table: KpiTable) -> tuple[str, ...]:
     """The periods' labels, those with cases still open marked as provisional."""
-    return tuple(row.label + (PROVISIONAL_MARK if row.provisional else "")
+    return tuple(row_label(row) + (PROVISIONAL_MARK if row.provisional else "")
                  for row in table.rows)
 
 
@@ -239,7 +261,7 @@ def reports_chart(table: KpiTable, spans_: Sequence[Span]) -> Chart:
         "Reports received per month")
     return Chart("bar", title, _("Reports"), labels, starts, ends, series, shown, None,
                  _alt(_("Bar chart"), title, labels, series, shown) + _provisional_note(table),
-                 (_("campaign"),))
+                 (_("campaign"),), formatting.decimal_symbol())
 
 
 def deadlines_chart(table: KpiTable, spans_: Sequence[Span]) -> Chart:
@@ -259,8 +281,8 @@ def deadlines_chart(table: KpiTable, spans_: Sequence[Span]) -> Chart:
     shown = _visible(spans_, starts, ends)
     title = _("Deadlines met (per cent of the reports due)")
     return Chart("line", title, _("Per cent"), labels, starts, ends, series, shown, 100,
-                 _alt(_("Line chart"), title, labels, series, shown, " %")
-                 + _provisional_note(table), (_("campaign"),))
+                 _alt(_("Line chart"), title, labels, series, shown, percent=True)
+                 + _provisional_note(table), (_("campaign"),), formatting.decimal_symbol())
 
 
 def _estimate_parts(figures: Sequence[Figure | None]) -> tuple[tuple[float | None, ...], ...]:
@@ -277,7 +299,7 @@ def trend_chart(trend: Trend, spans_: Sequence[Span]) -> Chart:
     # Waves stand in the order of their dates, so the month goes under each number; a wave
     # still open is marked, its figures are not final.
     labels = tuple(_("Wave %(number)d", number=p.wave.number) + "\n"
-                   + p.wave.opens_on.strftime("%Y-%m")
+                   + formatting.month(p.wave.opens_on)
                    + ("\n(" + _("still open") + ")" if p.wave.state == WaveState.OPEN.value else "")
                    for p in trend.points)
     starts = tuple(p.wave.opens_on for p in trend.points)
@@ -287,9 +309,9 @@ def trend_chart(trend: Trend, spans_: Sequence[Span]) -> Chart:
     shown = _visible(spans_, starts, ends)
     y_label = _("Per cent") if trend.percent else _("Index (0 to 100)")
     alt = _alt(_("Line chart"), trend.label, [label.replace("\n", " ") for label in labels],
-               series, shown, " %" if trend.percent else "")
+               series, shown, percent=trend.percent)
     return Chart("line", trend.label, y_label, labels, starts, ends, series, shown, 100, alt,
-                 (_("campaign"),))
+                 (_("campaign"),), formatting.decimal_symbol())
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -354,7 +376,7 @@ def kpi_csv(table: KpiTable) -> str:
     first = "period" if table.title_key == "periods" else table.title_key
     lines: list[Sequence[object]] = [(first, *KPI_HEADER)]
     for row in [*table.rows, table.total]:
-        lines.append((row_label(row), *_kpi_cells(row.figures)))
+        lines.append((csv_label(row), *_kpi_cells(row.figures)))
     return _csv(lines)
 
 

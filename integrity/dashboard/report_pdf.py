@@ -19,7 +19,7 @@ from matplotlib.transforms import Bbox
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from integrity import fonts
+from integrity import fonts, formatting
 from integrity.dashboard import kpis, pages
 from integrity.dashboard.campaigns import CampaignEffects, campaign_effects
 from integrity.dashboard.charts import Chart, Span, draw_into, drawing_lock
@@ -139,12 +139,12 @@ def _title_page(spec: ReportSpec, survey: Survey | None) -> Figure:
     page.y = 0.75
     page.heading(_("Integrity report"), 26)
     periods = spec.query.periods
-    page.para(_("Reports filed from %(first)s to %(last)s", first=periods[0].label,
-                last=periods[-1].label), 13)
+    page.para(_("Reports filed from %(first)s to %(last)s", first=pages.period_label(periods[0]),
+                last=pages.period_label(periods[-1])), 13)
     page.para(_("Scope: %(scope)s", scope=spec.scope_label), 11)
     if survey is not None:
         page.para(_("Survey: %(title)s", title=survey.title), 11)
-    page.para(_("Made on %(day)s", day=spec.today.isoformat()), 11)
+    page.para(_("Made on %(day)s", day=formatting.day(spec.today, "long")), 11)
     page.y -= 0.05
     page.para(_("This report holds aggregates only: no case, no report text, no answer of any "
                 "one person. Figures from too few reports or answers are withheld, and so are "
@@ -188,7 +188,7 @@ def _trend_pages(spec: ReportSpec, trends: SurveyTrends | None,
                 "campaigns. Response rates: %(rates)s.", title=trends.title,
                 rates=", ".join(f"{w.number}: " + (_("withheld") if w.counts_withheld
                                                    else "–" if w.rate is None
-                                                   else f"{100 * w.rate:.0f} %")
+                                                   else formatting.share(w.rate))
                                 for w in trends.waves)))
     for trend in trends.trends:
         if not page.room(0.3):
@@ -213,8 +213,8 @@ def _effect_lines(result: CampaignEffects) -> list[list[str]]:
         reading = {"up": _("Higher in the target units."),
                    "down": _("Lower in the target units.")}.get(effect.reading,
                                                                 _("No measurable change."))
-        rows.append([effect.label[:40], f"{e.value:+.1f} [{e.low:+.1f} – {e.high:+.1f}]",
-                     reading])
+        interval = f"[{formatting.signed(e.low)} – {formatting.signed(e.high)}]"
+        rows.append([effect.label[:40], f"{formatting.signed(e.value)} {interval}", reading])
     return rows
 
 
@@ -234,8 +234,8 @@ def _effects_pages(spec: ReportSpec, session: Session, trends: SurveyTrends | No
         if not page.room(needed):
             page = _Page(spec.rtl)
             result.append(page.figure)
-        page.heading(f"{campaign.name} ({campaign.starts_on.isoformat()} – "
-                     f"{campaign.ends_on.isoformat()})", 11)
+        page.heading(f"{campaign.name} ({formatting.span(campaign.starts_on, campaign.ends_on)})",
+                     11)
         if effects.before is None or effects.after is None:
             page.para(_("No survey wave before and after the campaign to compare."))
         else:

@@ -4,7 +4,7 @@
 // there. Only ciphertext and key slots go back to the server.
 
 import {
-  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings, readersFor,
+  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, formatDay, pageStrings, readersFor,
   safeFileName, saveBlob, sealAndUpload, setBusy, setHidden, showError, showFieldError,
 } from "./page.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
@@ -105,7 +105,7 @@ class Case {
     thread.replaceChildren();
     for (const message of this.messages) {
       const item = element("li", undefined, `message-${message.from}`);
-      item.append(element("p", `${this.strings[message.from] || message.from} · ${message.sent_on}`, "meta"));
+      item.append(element("p", `${this.strings[message.from] || message.from} · ${formatDay(message.sent_on)}`, "meta"));
       item.append(element("p", message.document.text || "", "text"));
       const attached = this.fileItems(message.document);
       if (attached.length) {

@@ -4,7 +4,7 @@
 // never in a URL, storage or a cookie. Without the worker the plain form is left to the server.
 
 import {
-  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings, readersFor,
+  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, formatDay, pageStrings, readersFor,
   interceptInProtectedMode, safeFileName, saveBlob, sealAndUpload, setBusy, setHidden, showError, showFieldError,
 } from "./page.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
@@ -121,7 +121,7 @@ class Mailbox {
     for (const message of messages) {
       const who = message.from === "reporter" ? this.strings.you : this.strings.inspector;
       thread.append(element("li", { className: `message-${message.from === "reporter" ? "reporter" : "inspector"}` },
-        element("p", { className: "meta" }, `${who} · ${message.sent_on}`),
+        element("p", { className: "meta" }, `${who} · ${formatDay(message.sent_on)}`),
         element("p", { className: "text" }, String(message.document.text ?? "")),
         this.renderFiles(message.document)));
     }
@@ -157,7 +157,7 @@ class Mailbox {
       notes,
       element("dl", { className: "facts" },
         element("dt", {}, s.statusLabel), element("dd", { id: "report-status" }, status),
-        element("dt", {}, s.sentOn), element("dd", {}, report.created_on)),
+        element("dt", {}, s.sentOn), element("dd", {}, formatDay(report.created_on))),
       element("h2", {}, s.yourReport),
       this.renderAnswers(),
       this.renderFiles(report.document),

@@ -48,6 +48,22 @@ export function formatBytes(bytes) {
   return `${Math.max(1, Math.floor(bytes / 1024))} KB`;
 }
 
+/**
+ * A day as the API writes it ("2027-06-01") in the page's language, in the CLDR medium form the
+ * server's pages use ("Jun 1, 2027", "1 juin 2027"), with Latin digits as they have.
+ */
+export function formatDay(iso, lang = globalThis.document?.documentElement?.lang) {
+  const found = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso ?? ""));
+  if (!found) return String(iso ?? "");
+  const day = new Date(Date.UTC(Number(found[1]), Number(found[2]) - 1, Number(found[3])));
+  try {
+    return new Intl.DateTimeFormat(lang || "en", { dateStyle: "medium", timeZone: "UTC", numberingSystem: "latn" })
+      .format(day);
+  } catch {
+    return String(iso);
+  }
+}
+
 /** A file name from inside a payload, harmless as a download name (no path, no control characters). */
 export function safeFileName(name, fallback = "attachment") {
   const cleaned = String(name ?? "")

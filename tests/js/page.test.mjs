@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import * as p from "../../static/js/protocol.mjs";
 import * as client from "../../static/js/worker-client.mjs";
 import {
-  Api, ApiError, fileLimitError, fill, formatBytes, pageStrings, readersFor, sealAndUpload,
+  Api, ApiError, fileLimitError, fill, formatBytes, formatDay, pageStrings, readersFor, sealAndUpload,
 } from "../../static/js/page.mjs";
 import { STRINGS as MAILBOX_STRINGS, safeFileName } from "../../static/js/mailbox.mjs";
 import { STRINGS as REPORT_STRINGS } from "../../static/js/report.mjs";
@@ -166,6 +166,14 @@ describe("page helpers", () => {
     assert.deepEqual(pageStrings({ dataset: { strings: "{not json" } }, defaults), defaults);
     assert.deepEqual(pageStrings({ dataset: {} }, defaults), defaults);
     assert.deepEqual(pageStrings(null, defaults), defaults);
+  });
+
+  test("formatDay: the page's language, CLDR medium form, Latin digits", () => {
+    assert.equal(formatDay("2027-06-01", "en"), "Jun 1, 2027");
+    assert.equal(formatDay("2027-06-01", "fr"), "1 juin 2027");
+    assert.match(formatDay("2027-06-01", "ru"), /^1 июн\. 2027/);
+    assert.match(formatDay("2027-06-01", "ar"), /^01\u200f\/06\u200f\/2027$/);
+    assert.equal(formatDay("not a day", "fr"), "not a day");
   });
 
   test("formatBytes", () => {
