@@ -451,6 +451,12 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self.aps.running:
+            # APScheduler's shutdown marks it stopped before it takes the job stores' lock; a
+            # loop still processing a one-off job then fails to remove it (JobLookupError) and
+            # dies. Paused, the loop starts no round; the lock is free once its round ends.
+            self.aps.pause()
+            with self.aps._jobstores_lock:
+                pass
             self.aps.shutdown(wait=True)
         if self._held:
             with self.app.app_context():
