@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -62,6 +63,12 @@ DATA_TOKEN = re.compile(
 ALLOWED_WORDS = {
     # Names of formats and technologies, the same in every language.
     "JavaScript", "PDF", "CSV", "QR", "TOTP", "HTTPS", "Tor", "onion", "PNG", "SVG",
+    # Month and day names come from locale data (Babel's for the pseudo-language's code, or
+    # the browser's Intl, which knows no such language and falls back to English), not from
+    # the catalogs.
+    *(name for code in ("en", PSEUDO) for kind in ("months", "days")
+      for width in ("abbreviated", "wide")
+      for name in getattr(Locale(code), kind)["format"][width].values()),
 }
 
 

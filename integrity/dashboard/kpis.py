@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import pgettext
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -91,8 +90,7 @@ class Period:
     @property
     def label(self) -> str:
         if self.granularity is Granularity.QUARTER:
-            return pgettext("quarter of a year", "%(year)d Q%(number)d",
-                            year=self.year, number=self.number)
+            return f"{self.year} Q{self.number}"  # the CSV's name; pages say it per language
         return f"{self.year}-{self.number:02d}"
 
 
