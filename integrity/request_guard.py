@@ -35,6 +35,11 @@ _BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 # The escape \u0000, unless its backslash is itself escaped (\\u0000 is a backslash and text).
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
+# Bodies whose fields Werkzeug parses into request.form; a JSON body is checked as text.
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+# Set in the WSGI environment once a JSON body's text has passed the checks.
+_JSON_CHECKED = "integrity.json_checked"
+
 NUMBER_REFUSED = _l("A number in the request is outside the range this server accepts.")
 NUL_REFUSED = _l("The request contains a null character, which this server does not accept.")
 TOO_DEEP = _l("The JSON body is nested more deeply than this server accepts.")
@@ -88,19 +93,21 @@ def read_json() -> Any:
     Refuses (400) a body nested deeper than MAX_JSON_DEPTH or holding a NUL character. Both
     are found in the text before it is parsed, at the speed of the regular expression engine
     (a walk over a parsed body of a million numbers would cost more than parsing it). The
-    parsed body is kept by the request, so every call after the first only checks again.
+    parsed body is kept by the request, and the text is checked once.
     """
     if not request.is_json:
         return None
-    data = request.get_data(cache=True)
-    try:  # as json.loads reads bytes: UTF-8, or UTF-16 or -32 told by the first bytes
-        text = data.decode(json.detect_encoding(data), "surrogatepass")
-    except UnicodeDecodeError:
-        return None
-    if _too_deep(text):
-        raise Refused(str(TOO_DEEP))
-    if "\x00" in text or ("\\u0000" in text and _NUL_ESCAPE.search(text)):
-        raise Refused(str(NUL_REFUSED))
+    if not request.environ.get(_JSON_CHECKED):
+        data = request.get_data(cache=True)
+        try:  # as json.loads reads bytes: UTF-8, or UTF-16 or -32 told by the first bytes
+            text = data.decode(json.detect_encoding(data), "surrogatepass")
+        except UnicodeDecodeError:
+            return None
+        if _too_deep(text):
+            raise Refused(str(TOO_DEEP))
+        if "\x00" in text or ("\\u0000" in text and _NUL_ESCAPE.search(text)):
+            raise Refused(str(NUL_REFUSED))
+        request.environ[_JSON_CHECKED] = True
     try:
         return request.get_json(silent=True)
     except RecursionError:  # not a ValueError, so get_json(silent=True) lets it through
@@ -123,13 +130,17 @@ def _has_nul(values: Iterable[str]) -> bool:
 
 def refuse_hostile_input() -> None:
     """Before every view: refuse NUL in the path, query, form or JSON body."""
-    if "\x00" in request.path or _has_nul(request.args.keys()) or _has_nul(
-            value for _key, value in request.args.items(multi=True)):
+    args = request.args
+    if "\x00" in request.path or _has_nul(args.keys()) or _has_nul(
+            value for _key, value in args.items(multi=True)):
         raise Refused(str(NUL_REFUSED))
-    if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+    if request.method not in {"POST", "PUT", "PATCH", "DELETE"}:
+        return
+    if request.mimetype in _FORM_TYPES:  # only these bodies give form fields
         form = request.form
         if _has_nul(form.keys()) or _has_nul(value for _key, value in form.items(multi=True)):
             raise Refused(str(NUL_REFUSED))
+    else:
         read_json()
 
 
