@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from integrity.db import Base
+from integrity.translated import Translatable
 
 
 def utcnow() -> datetime:
@@ -145,7 +146,7 @@ class Invitation(Base):
     user: Mapped[User] = relationship()
 
 
-class OrgUnit(Base):
+class OrgUnit(Translatable, Base):
     """A node of the organisation: agency, region, border crossing point or headquarters."""
 
     __tablename__ = "org_units"
@@ -158,6 +159,8 @@ class OrgUnit(Base):
         CheckConstraint("headcount >= 0", name="headcount"),
         UniqueConstraint("parent_id", "name", name="uq_org_units_parent_name"),
     )
+
+    TRANSLATED = ("name",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     parent_id: Mapped[Optional[int]] = mapped_column(
@@ -214,11 +217,13 @@ class Installation(Base):
     routing_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-class Channel(Base):
+class Channel(Translatable, Base):
     """A reporting channel: where reports go and who may read them."""
 
     __tablename__ = "channels"
     __table_args__ = (_one_of("state", ChannelState, "state"),)
+
+    TRANSLATED = ("name", "description")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -240,11 +245,13 @@ class Channel(Base):
                                                   order_by="User.name")
 
 
-class Category(Base):
+class Category(Translatable, Base):
     """A kind of wrongdoing a reporter may pick; retired ones stay on old cases."""
 
     __tablename__ = "categories"
     __table_args__ = (UniqueConstraint("channel_id", "slug", name="uq_categories_channel_slug"),)
+
+    TRANSLATED = ("name",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
@@ -256,7 +263,7 @@ class Category(Base):
     channel: Mapped[Channel] = relationship(back_populates="categories")
 
 
-class Question(Base):
+class Question(Translatable, Base):
     """One field of a channel's questionnaire; its key names the answer inside the payload."""
 
     __tablename__ = "questions"
@@ -264,6 +271,8 @@ class Question(Base):
         _one_of("kind", QuestionKind, "kind"),
         UniqueConstraint("channel_id", "key", name="uq_questions_channel_key"),
     )
+
+    TRANSLATED = ("label", "help_text", "options")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
@@ -309,7 +318,7 @@ campaign_units = Table(
 )
 
 
-class Campaign(Base):
+class Campaign(Translatable, Base):
     """An awareness campaign: what, when and for which units; the dashboard measures it."""
 
     __tablename__ = "campaigns"
@@ -317,6 +326,8 @@ class Campaign(Base):
         _one_of("kind", CampaignKind, "kind"),
         CheckConstraint("ends_on >= starts_on", name="dates"),
     )
+
+    TRANSLATED = ("name",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -11,6 +11,7 @@ Answers are sent by the form as strings ("form values") and stored as small inte
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import math
@@ -21,6 +22,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
+
+from integrity.i18n import SUPPORTED_LANGUAGES
+from integrity.translated import translated
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 INDEX = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -59,6 +63,13 @@ class QuestionType(enum.StrEnum):
         return self in (QuestionType.AGREEMENT, QuestionType.FREQUENCY, QuestionType.SINGLE,
                         QuestionType.MULTIPLE, QuestionType.YESNO)
 
+
+# The texts a definition may carry in other languages, at each level ("translations").
+TRANSLATED_DEFINITION = ("title", "introduction")
+TRANSLATED_SECTION = ("title", "introduction")
+TRANSLATED_QUESTION = ("text", "help", "options", "innocuous")
+
+Translations = Mapping[str, Mapping[str, Any]]
 
 # Form value -> stored code, for the types whose answers are words.
 WORD_CODES: dict[QuestionType, dict[str, int]] = {
@@ -103,6 +114,8 @@ class Question:
     p_truth: float | None = None  # forced response: answer truthfully / say yes / say no
     p_forced_yes: float | None = None
     p_forced_no: float | None = None
+    # Other languages' texts: {"fr": {"text": …, "help": …, "options": […], "innocuous": …}}.
+    translations: Translations = field(default_factory=dict, hash=False)
 
     def form_values(self) -> tuple[str, ...]:
         """What the form may send for this question (empty for number and text)."""
@@ -129,6 +142,7 @@ class Section:
     title: str
     questions: tuple[Question, ...]
     introduction: str = ""
+    translations: Translations = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,7 @@ class Definition:
     open_link: bool = False
     recurrence_months: int | None = None
     open_days: int | None = None
+    translations: Translations = field(default_factory=dict, hash=False)
     _by_key: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -151,6 +166,41 @@ class Definition:
     def question(self, key: str) -> Question:
         return self._by_key[key]
 
+    def missing_languages(self, languages: Sequence[str]) -> list[str]:
+        """Those of ``languages`` in which some text of the definition is not translated."""
+        return [code for code in languages if _lacks(self, TRANSLATED_DEFINITION, code)
+                or any(_lacks(s, TRANSLATED_SECTION, code) for s in self.sections)
+                or any(_lacks(q, TRANSLATED_QUESTION, code) for q in self.questions)]
+
+
+# Where a dataclass's text lives under another name in the JSON ("help" is Question.help).
+def _lacks(item: Any, names: Sequence[str], language: str) -> bool:
+    from integrity.translated import lacks
+
+    return any(lacks(getattr(item, name), item.translations, name, language) for name in names)
+
+
+def _localized(item: Any, names: Sequence[str], language: str) -> dict[str, Any]:
+    return {name: translated(getattr(item, name), item.translations, name, language)
+            for name in names}
+
+
+def localize(definition: Definition, language: str) -> Definition:
+    """The definition as read in ``language``: each text in it, else in the default language.
+
+    Keys, types, options' numbers and answers' codes do not change, so answers given in any
+    language are one set of results.
+    """
+    sections = tuple(
+        dataclasses.replace(
+            section, **_localized(section, TRANSLATED_SECTION, language),
+            questions=tuple(dataclasses.replace(q, **_localized(q, TRANSLATED_QUESTION, language))
+                            for q in section.questions))
+        for section in definition.sections)
+    return dataclasses.replace(definition, **_localized(definition, TRANSLATED_DEFINITION,
+                                                        language),
+                               sections=sections, _by_key={})
+
 
 # ---------------------------------------------------------------- reading
 
@@ -158,6 +208,7 @@ class Definition:
 QUESTION_FIELDS = {
     "key", "type", "text", "help", "required", "index", "reverse", "condition", "options",
     "correct", "min", "max", "innocuous", "p", "p_truth", "p_forced_yes", "p_forced_no",
+    "translations",
 }
 TYPE_FIELDS: dict[QuestionType, set[str]] = {
     QuestionType.SINGLE: {"options", "correct"},
@@ -167,6 +218,12 @@ TYPE_FIELDS: dict[QuestionType, set[str]] = {
     QuestionType.FORCED_RESPONSE: {"p_truth", "p_forced_yes", "p_forced_no"},
 }
 COMMON_FIELDS = QUESTION_FIELDS - set().union(*TYPE_FIELDS.values())
+# The texts each type may translate: its question, help, and its options or second statement.
+TRANSLATED_QUESTION_OF: dict[QuestionType, tuple[str, ...]] = {
+    qtype: ("text", "help") + tuple(name for name in ("options", "innocuous")
+                                    if name in TYPE_FIELDS.get(qtype, set()))
+    for qtype in QuestionType
+}
 
 
 def _text(value: Any, what: str, *, required: bool = False) -> str:
@@ -326,12 +383,51 @@ def _question(raw: Any, section: int, number: int, earlier: Mapping[str, Questio
         raise DefinitionError(_l(
             "The index of question “%(key)s” must be a short name of lower-case letters, digits "
             "and underscores.", key=key))
+    typed = _typed_fields(qtype, raw, key)
     return Question(
         key=key, type=qtype, text=text.strip(), help=_text(raw.get("help"), f"{key}.help"),
         required=required, index=index, reverse=_flag(raw.get("reverse"), "reverse", key),
         condition=_condition(raw.get("condition"), key, earlier),
-        **_typed_fields(qtype, raw, key),
+        translations=_translations(raw.get("translations"), TRANSLATED_QUESTION_OF[qtype],
+                                   f"“{key}”", typed.get("options", ())),
+        **typed,
     )
+
+
+def _translations(raw: Any, names: Sequence[str], where: str,
+                  options: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """``translations`` of a definition, section or question: {language: {field: text}}."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise DefinitionError(_l("The translations of %(where)s must be an object with one "
+                                 "entry per language.", where=where))
+    out: dict[str, dict[str, Any]] = {}
+    for language, texts in raw.items():
+        if language not in SUPPORTED_LANGUAGES:
+            raise DefinitionError(_l("The translations of %(where)s name “%(language)s”, which "
+                                     "is not a supported language.",
+                                     where=where, language=language))
+        if not isinstance(texts, dict) or set(texts) - set(names):
+            raise DefinitionError(_l("The “%(language)s” translation of %(where)s may only give "
+                                     "%(fields)s.", language=language, where=where,
+                                     fields=", ".join(f"“{n}”" for n in names)))
+        clean: dict[str, Any] = {}
+        for name, value in texts.items():
+            if name == "options":
+                if (not isinstance(value, list) or len(value) != len(options)
+                        or not all(isinstance(v, str) and v.strip() for v in value)):
+                    raise DefinitionError(_l(
+                        "The “%(language)s” options of %(where)s must be as many texts as the "
+                        "options.", language=language, where=where))
+                clean[name] = [v.strip() for v in value]
+            else:
+                text = _text(value, f"{where} ({language}) {name}")
+                if text:
+                    clean[name] = text
+        if clean:
+            out[language] = clean
+    return out
 
 
 def _recurrence(raw: Any) -> tuple[int | None, int | None]:
@@ -349,14 +445,18 @@ def parse_definition(data: Any) -> Definition:
     """Check a definition (parsed JSON) and return it; DefinitionError says what is wrong."""
     if not isinstance(data, dict):
         raise DefinitionError(_l("A survey definition is a JSON object."))
-    unknown = set(data) - {"title", "introduction", "open_link", "recurrence", "sections"}
+    unknown = set(data) - {"title", "introduction", "open_link", "recurrence", "sections",
+                           "translations"}
     if unknown:
         raise DefinitionError(_l("A survey definition has no field “%(field)s”.",
                                  field=sorted(unknown)[0]))
     title = _text(data.get("title"), "title")
     if not title:
         raise DefinitionError(_l("A survey needs a title."))
-    if len(title) > MAX_TITLE:
+    translations = _translations(data.get("translations"), TRANSLATED_DEFINITION,
+                                 str(_l("the survey")))
+    if any(len(t) > MAX_TITLE for t in [title, *(texts.get("title", "") for texts in
+                                               translations.values())]):
         raise DefinitionError(lazy_ngettext("A survey's title has at most %(count)d character.",
                                             "A survey's title has at most %(count)d characters.",
                                             MAX_TITLE, count=MAX_TITLE))
@@ -370,20 +470,23 @@ def parse_definition(data: Any) -> Definition:
     sections = []
     for s_number, raw in enumerate(raw_sections, start=1):
         if not isinstance(raw, dict) or not isinstance(raw.get("questions"), list) \
-                or not raw["questions"]:
+                or not raw["questions"] or set(raw) - {"title", "introduction", "questions",
+                                                       "translations"}:
             raise DefinitionError(_l("Section %(number)d has no questions.", number=s_number))
         questions = []
         for q_number, raw_question in enumerate(raw["questions"], start=1):
             question = _question(raw_question, s_number, q_number, earlier)
             earlier[question.key] = question
             questions.append(question)
-        sections.append(Section(_text(raw.get("title"), f"section {s_number} title"),
-                                tuple(questions),
-                                _text(raw.get("introduction"), f"section {s_number} introduction")))
+        sections.append(Section(
+            _text(raw.get("title"), f"section {s_number} title"), tuple(questions),
+            _text(raw.get("introduction"), f"section {s_number} introduction"),
+            _translations(raw.get("translations"), TRANSLATED_SECTION,
+                          str(_l("section %(number)d", number=s_number)))))
     months, days = _recurrence(data.get("recurrence"))
     return Definition(title=title, introduction=_text(data.get("introduction"), "introduction"),
                       sections=tuple(sections), open_link=open_link, recurrence_months=months,
-                      open_days=days)
+                      open_days=days, translations=translations)
 
 
 def load_definition(text: str | bytes) -> Definition:
@@ -424,7 +527,13 @@ def _question_json(q: Question) -> dict[str, Any]:
         out["innocuous"], out["p"] = q.innocuous, q.p
     elif q.type is QuestionType.FORCED_RESPONSE:
         out.update(p_truth=q.p_truth, p_forced_yes=q.p_forced_yes, p_forced_no=q.p_forced_no)
+    if q.translations:
+        out["translations"] = _translations_json(q.translations)
     return out
+
+
+def _translations_json(translations: Translations) -> dict[str, dict[str, Any]]:
+    return {code: dict(texts) for code, texts in sorted(translations.items()) if texts}
 
 
 def _plain(number: float | None) -> float | int | None:
@@ -441,8 +550,11 @@ def definition_json(definition: Definition) -> dict[str, Any]:
     if definition.recurrence_months is not None:
         out["recurrence"] = {"months": definition.recurrence_months,
                              "open_days": definition.open_days}
+    if definition.translations:
+        out["translations"] = _translations_json(definition.translations)
     out["sections"] = [
         {"title": s.title, **({"introduction": s.introduction} if s.introduction else {}),
+         **({"translations": _translations_json(s.translations)} if s.translations else {}),
          "questions": [_question_json(q) for q in s.questions]}
         for s in definition.sections
     ]
