@@ -49,8 +49,9 @@ def other_languages() -> tuple[str, ...]:
 
 
 def _blank(value: Any) -> bool:
-    return value is None or value == "" or value == [] or (
-        isinstance(value, list) and not any(str(v).strip() for v in value))
+    # A tuple too: a survey question without options has options == ().
+    return value is None or value == "" or (
+        isinstance(value, list | tuple) and not any(str(v).strip() for v in value))
 
 
 def translated(base: Any, translations: Mapping[str, Mapping[str, Any]] | None, field: str,
