@@ -19,6 +19,7 @@ from integrity.auth.services import Hasher, create_user
 from integrity.catalog_texts import in_language, set_shipped
 from integrity.channels import add_channel
 from integrity.models import Category, Channel, CrossingType, OrgUnit, Role, UnitKind, User
+from integrity.translated import default_language
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,9 @@ def load_organisation(session: Session) -> None:
 def load_channel(session: Session) -> Channel:
     channel = session.scalar(select(Channel).where(Channel.slug == INTEGRITY_CHANNEL))
     if channel is None:
-        channel = add_channel(session, INTEGRITY_CHANNEL, "-", allow_exclusion=True)
+        channel = add_channel(session, INTEGRITY_CHANNEL,
+                              in_language(CHANNEL_NAME, default_language()),
+                              allow_exclusion=True)
         set_shipped(channel, {"name": CHANNEL_NAME, "description": CHANNEL_DESCRIPTION})
     known = {category.slug for category in channel.categories}
     for position, (slug, name) in enumerate(CATEGORIES):
@@ -308,7 +311,6 @@ def load_demo_campaigns(session: Session) -> None:
     from datetime import timedelta
 
     from integrity.models import Campaign, today
-    from integrity.translated import default_language
 
     if session.scalar(select(Campaign.id).where(
             Campaign.name == in_language(DEMO_CAMPAIGN, default_language()))):

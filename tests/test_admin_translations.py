@@ -301,12 +301,12 @@ def test_a_new_channel_gets_the_default_questionnaire_in_every_language(
 
 
 def test_the_default_questionnaire_is_written_in_the_default_language(
-        app: Flask, db: Session, admin) -> None:
+        app: Flask, db: Session) -> None:
+    import dataclasses
+
     from integrity.channels import add_channel
 
     settings = app.extensions["integrity.settings"]
-    import dataclasses
-
     app.extensions["integrity.settings"] = dataclasses.replace(
         settings, languages=("fr", "en", "ar"))
     with app.app_context():
@@ -319,3 +319,21 @@ def test_the_default_questionnaire_is_written_in_the_default_language(
         assert set(what.translations) == {"en", "ar"}
         category = Category(channel_id=row.id, slug="x", name="X")
         assert category.missing_languages() == ["en", "ar"]
+
+
+def test_the_demo_channel_and_campaigns_come_in_every_language(app: Flask, db: Session) -> None:
+    from integrity.demo import load_channel, load_demo_campaigns, load_organisation
+
+    with app.app_context():
+        load_organisation(db)
+        row = load_channel(db)
+        load_demo_campaigns(db)
+        db.commit()
+        assert row.text("name", "fr") == "Intégrité et lutte contre la corruption"
+        assert row.missing_languages() == []
+        assert all(category.missing_languages() == [] for category in row.categories)
+        bribery = next(c for c in row.categories if c.slug == "bribery")
+        assert bribery.text("name", "uk") == "Неправомірна вигода або «плата за прискорення»"
+        campaigns = list(db.scalars(select(Campaign)))
+        assert len(campaigns) == 2
+        assert all(campaign.missing_languages() == [] for campaign in campaigns)
