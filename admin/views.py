@@ -6,7 +6,13 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from admin import channel_views, settings_views, unit_views, user_views  # noqa: F401 (routes)
+from admin import (  # noqa: F401 (routes)
+    channel_views,
+    settings_views,
+    translation_views,
+    unit_views,
+    user_views,
+)
 from admin.blueprint import bp
 from integrity.audit import entries, verify
 from integrity.db import get_session
@@ -76,6 +82,7 @@ AUDIT_ACTIONS = {
     "campaign_added": _l("Campaign added"),
     "campaign_changed": _l("Campaign changed"),
     "campaign_deleted": _l("Campaign deleted"),
+    "translations_changed": _l("Translations changed"),
 }
 
 

@@ -9,10 +9,12 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrity.auth.services import UNUSABLE_PASSWORD_HASH, AccountError, normalise_email
+from integrity.catalog_texts import Message, set_shipped
 from integrity.models import Channel, Question, QuestionKind, Role, User
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -28,32 +30,43 @@ class ChannelError(ValueError):
 class QuestionSpec:
     key: str
     kind: QuestionKind
-    label: str
+    label: Message
     required: bool = False
-    help_text: str = ""
-    options: tuple[str, ...] = ()
+    help_text: Message = ""
+    options: tuple[Message, ...] = ()
 
 
-# The questionnaire a new channel starts with; administrators edit it afterwards.
+# The questionnaire a new channel starts with; administrators edit it afterwards. Its texts are
+# catalog messages: a new channel gets them in the default language and translated into the
+# other configured languages (integrity.catalog_texts).
 DEFAULT_QUESTIONNAIRE = (
-    QuestionSpec("what", QuestionKind.LONG_TEXT, "What happened?", True,
-                 "Describe what you saw or know: what was done, by whom (roles are enough), "
-                 "and what was exchanged. Do not write your own name."),
-    QuestionSpec("when", QuestionKind.DATE, "When did it happen?", False,
-                 "The day, or the first day if it happened more than once."),
-    QuestionSpec("where", QuestionKind.SHORT_TEXT, "Where did it happen?", False,
-                 "For example the lane, office or shift."),
-    QuestionSpec("ongoing", QuestionKind.YES_NO, "Is it still going on?"),
-    QuestionSpec("how_known", QuestionKind.SINGLE_CHOICE, "How do you know about it?", False, "",
-                 ("I saw it myself", "I was asked to take part", "Someone told me",
-                  "I found it in documents or records", "Other")),
-    QuestionSpec("evidence", QuestionKind.MULTIPLE_CHOICE, "What could support it?", False,
-                 "Tick all that apply. You can attach files below.",
-                 ("Documents", "Photos or video", "Messages", "Other witnesses",
-                  "Records in a system")),
+    QuestionSpec("what", QuestionKind.LONG_TEXT, _l("What happened?"), True,
+                 _l("Describe what you saw or know: what was done, by whom (roles are enough), "
+                    "and what was exchanged. Do not write your own name.")),
+    QuestionSpec("when", QuestionKind.DATE, _l("When did it happen?"), False,
+                 _l("The day, or the first day if it happened more than once.")),
+    QuestionSpec("where", QuestionKind.SHORT_TEXT, _l("Where did it happen?"), False,
+                 _l("For example the lane, office or shift.")),
+    QuestionSpec("ongoing", QuestionKind.YES_NO, _l("Is it still going on?")),
+    QuestionSpec("how_known", QuestionKind.SINGLE_CHOICE, _l("How do you know about it?"), False,
+                 "", (_l("I saw it myself"), _l("I was asked to take part"),
+                      _l("Someone told me"), _l("I found it in documents or records"),
+                      _l("Other"))),
+    QuestionSpec("evidence", QuestionKind.MULTIPLE_CHOICE, _l("What could support it?"), False,
+                 _l("Tick all that apply. You can attach files below."),
+                 (_l("Documents"), _l("Photos or video"), lazy_pgettext("evidence", "Messages"),
+                  _l("Other witnesses"), _l("Records in a system"))),
     QuestionSpec("reported_before", QuestionKind.YES_NO,
-                 "Have you reported this anywhere before?"),
+                 _l("Have you reported this anywhere before?")),
 )
+
+
+def _question(spec: QuestionSpec, position: int) -> Question:
+    question = Question(key=spec.key, kind=spec.kind.value, required=spec.required,
+                        position=position)
+    set_shipped(question, {"label": spec.label, "help_text": spec.help_text,
+                           "options": list(spec.options)})
+    return question
 
 
 def add_channel(
@@ -70,11 +83,7 @@ def add_channel(
         raise ChannelError(_l("A channel needs a name."))
     channel = Channel(slug=slug, name=name.strip(), description=description,
                       allow_exclusion=allow_exclusion)
-    channel.questions = [
-        Question(key=q.key, kind=q.kind.value, label=q.label, help_text=q.help_text,
-                 required=q.required, options=list(q.options), position=i)
-        for i, q in enumerate(questionnaire)
-    ]
+    channel.questions = [_question(spec, i) for i, spec in enumerate(questionnaire)]
     session.add(channel)
     session.flush()
     return channel

@@ -10,13 +10,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import KeyPair
 from integrity.auth.services import Hasher, create_user
+from integrity.catalog_texts import in_language, set_shipped
 from integrity.channels import add_channel
 from integrity.models import Category, Channel, CrossingType, OrgUnit, Role, UnitKind, User
+from integrity.translated import default_language
 
 
 @dataclass(frozen=True)
@@ -76,18 +79,23 @@ ORGANISATION = (
 )
 
 INTEGRITY_CHANNEL = "integrity"
+# The channel's and categories' texts are catalog messages: the demo shows them in the
+# default language, translated into the others (integrity.catalog_texts).
+CHANNEL_NAME = _l("Integrity and anti-corruption")
+CHANNEL_DESCRIPTION = _l("Report bribery, collusion in smuggling, abuse of authority and other "
+                         "breaches of integrity by staff of the border and customs services.")
 CATEGORIES = (
-    ("bribery", "Bribery or facilitation payment"),
-    ("extortion", "Extortion"),
-    ("smuggling-collusion", "Collusion in smuggling"),
-    ("waving-through", "Waving through without checks"),
-    ("document-fraud", "Document fraud"),
-    ("abuse-of-authority", "Abuse of authority"),
-    ("conflict-of-interest", "Conflict of interest"),
-    ("favouritism-in-postings", "Favouritism in postings"),
-    ("theft-of-seized-goods", "Theft of seized goods"),
-    ("retaliation", "Retaliation against a reporter"),
-    ("other", "Other"),
+    ("bribery", _l("Bribery or facilitation payment")),
+    ("extortion", _l("Extortion")),
+    ("smuggling-collusion", _l("Collusion in smuggling")),
+    ("waving-through", _l("Waving through without checks")),
+    ("document-fraud", _l("Document fraud")),
+    ("abuse-of-authority", _l("Abuse of authority")),
+    ("conflict-of-interest", _l("Conflict of interest")),
+    ("favouritism-in-postings", _l("Favouritism in postings")),
+    ("theft-of-seized-goods", _l("Theft of seized goods")),
+    ("retaliation", _l("Retaliation against a reporter")),
+    ("other", _l("Other")),
 )
 
 
@@ -131,18 +139,16 @@ def load_organisation(session: Session) -> None:
 def load_channel(session: Session) -> Channel:
     channel = session.scalar(select(Channel).where(Channel.slug == INTEGRITY_CHANNEL))
     if channel is None:
-        channel = add_channel(
-            session, INTEGRITY_CHANNEL, "Integrity and anti-corruption",
-            allow_exclusion=True,
-            description=(
-                "Report bribery, collusion in smuggling, abuse of authority and other breaches "
-                "of integrity by staff of the border and customs services."
-            ),
-        )
+        channel = add_channel(session, INTEGRITY_CHANNEL,
+                              in_language(CHANNEL_NAME, default_language()),
+                              allow_exclusion=True)
+        set_shipped(channel, {"name": CHANNEL_NAME, "description": CHANNEL_DESCRIPTION})
     known = {category.slug for category in channel.categories}
     for position, (slug, name) in enumerate(CATEGORIES):
         if slug not in known:
-            channel.categories.append(Category(slug=slug, name=name, position=position))
+            category = Category(slug=slug, position=position)
+            set_shipped(category, {"name": name})
+            channel.categories.append(category)
     session.flush()
     return channel
 
@@ -211,7 +217,7 @@ def load(session: Session, hasher: Hasher) -> list[DemoAccount]:
 
 # --- the dashboard: cases over the last eighteen months, campaigns, one more survey wave ------
 
-DEMO_CAMPAIGN = "Speak-up posters at the northern crossings"
+DEMO_CAMPAIGN = _l("Speak-up posters at the northern crossings")
 WHAT = (
     "A driver was asked for cash to skip the inspection queue.",
     "Seized cigarettes went missing from the store room.",
@@ -306,7 +312,8 @@ def load_demo_campaigns(session: Session) -> None:
 
     from integrity.models import Campaign, today
 
-    if session.scalar(select(Campaign.id).where(Campaign.name == DEMO_CAMPAIGN)):
+    if session.scalar(select(Campaign.id).where(
+            Campaign.name == in_language(DEMO_CAMPAIGN, default_language()))):
         return
     day = today()
     regions = list(session.scalars(select(OrgUnit).where(OrgUnit.kind == UnitKind.REGION.value)))
@@ -315,12 +322,18 @@ def load_demo_campaigns(session: Session) -> None:
                                                          == UnitKind.AGENCY.value)))
     if not north or not agencies:
         return
-    session.add(Campaign(name=DEMO_CAMPAIGN, kind="posters", starts_on=day - timedelta(95),
-                         ends_on=day - timedelta(70), units=north,
-                         note="Posters with the reporting QR code in every booth and canteen."))
-    session.add(Campaign(name="Integrity e-learning for all staff", kind="e_learning",
-                         starts_on=day - timedelta(30), ends_on=day - timedelta(12),
-                         units=agencies, note="A 40-minute module on gifts and reporting."))
+    # The notes are not translated (only managers read them): the default language's text.
+    posters = Campaign(kind="posters", starts_on=day - timedelta(95),
+                       ends_on=day - timedelta(70), units=north,
+                       note=in_language(_l("Posters with the reporting QR code in every booth "
+                                           "and canteen."), default_language()))
+    set_shipped(posters, {"name": DEMO_CAMPAIGN})
+    learning = Campaign(kind="e_learning", starts_on=day - timedelta(30),
+                        ends_on=day - timedelta(12), units=agencies,
+                        note=in_language(_l("A 40-minute module on gifts and reporting."),
+                                         default_language()))
+    set_shipped(learning, {"name": _l("Integrity e-learning for all staff")})
+    session.add_all([posters, learning])
     session.flush()
     _wave_after_campaign(session, {u.id for r in north for u in r.children}, day)
 

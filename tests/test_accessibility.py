@@ -83,7 +83,8 @@ PAGES = {
         "dashboard/index.html", "dashboard/trends.html", "dashboard/surveys.html",
         "dashboard/wave.html", "dashboard/campaigns.html", "dashboard/campaign.html",
         "dashboard/campaign_form.html", "dashboard/posters.html", "dashboard/report.html",
-        "dashboard/report_progress.html", "auth/enrol.html",
+        "dashboard/report_progress.html", "dashboard/campaign_translations.html",
+        "auth/enrol.html",
     },
     "admin": {
         "admin/index.html", "admin/audit.html", "admin/channels.html", "admin/channel.html",
@@ -94,6 +95,7 @@ PAGES = {
         "admin/users.html", "admin/user.html", "admin/invite.html", "admin/link.html",
         "admin/setup.html", "admin/confirm_link.html", "admin/confirm_user.html",
         "admin/confirm_role.html", "admin/reset.html", "admin/reset_done.html",
+        "admin/translations.html",
         "survey_admin/index.html", "survey_admin/edit.html", "survey_admin/preview.html",
         "survey_admin/question.html", "survey_admin/confirm.html", "survey_admin/waves.html",
     },
@@ -449,6 +451,7 @@ def walk_manager_pages(walk: Walk) -> None:
                  "/dashboard/campaigns/",
                  *(f"/dashboard/campaigns/{campaign}" for campaign in ids["campaigns"]),
                  "/dashboard/campaigns/new", f"/dashboard/campaigns/{ids['campaigns'][0]}/edit",
+                 f"/dashboard/campaigns/{ids['campaigns'][0]}/translations",
                  "/dashboard/posters", "/staff/two-factor", "/dashboard/report"):
         walk.goto(page, path)
     _a_table_takes_the_keyboard_focus_visibly(walk, f"/dashboard/surveys/waves/{ids['waves'][0]}")
@@ -499,7 +502,8 @@ def walk_administration_pages(walk: Walk) -> None:
         f"/admin/categories/{ids['category']}/retire", f"/admin/channels/{channel}/questions",
         f"/admin/questions/{ids['question']}", f"/admin/channels/{channel}/questions/new",
         f"/admin/questions/{ids['question']}/remove", f"/admin/channels/{channel}/preview",
-        f"/admin/channels/{channel}/state/closed", "/admin/settings", "/admin/units",
+        f"/admin/channels/{channel}/state/closed", f"/admin/channels/{channel}/translations",
+        "/admin/units/translations", "/admin/settings", "/admin/units",
         f"/admin/units/{ids['unit']}", "/admin/units/new", "/admin/units/import",
         "/admin/users", f"/admin/users/{user}", f"/admin/users/{user}/link",
         f"/admin/users/{user}/deactivate", f"/admin/users/{user}/role?role=manager",

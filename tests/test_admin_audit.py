@@ -108,6 +108,8 @@ def test_every_administration_change_is_recorded_and_the_chain_holds(
                                      "crossing_type": unit.crossing_type or ""},
          "unit_changed"),
         ("/admin/settings/mail-test", {"address": "a@example.org"}, "mail_test_sent"),
+        (f"/admin/channels/{row.id}/translations/fr", {f"channel-{row.id}-name": "Canal"},
+         "translations_changed"),
     ]
     for path, data, action in steps:
         before = db.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0

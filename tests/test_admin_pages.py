@@ -33,7 +33,7 @@ def sample_ids(db: Session, channel: ChannelSetup, inspector_id: int) -> Sample:
     assert unit is not None
     return Sample({"user_id": inspector_id, "channel_id": row.id,
                    "question_id": row.questions[0].id, "category_id": row.categories[0].id,
-                   "unit_id": unit.id, "state": "hidden"})
+                   "unit_id": unit.id, "state": "hidden", "language": "fr"})
 
 
 def admin_rules(app: Flask) -> list:

@@ -25,6 +25,7 @@ from integrity.dashboard.campaigns import (
     CampaignEffects,
     CampaignError,
     campaign_effects,
+    campaign_groups,
     campaigns,
     delete_campaign,
     save_campaign,
@@ -37,6 +38,7 @@ from integrity.dashboard.units import UnitTree
 from integrity.db import get_session
 from integrity.i18n import text_direction
 from integrity.models import Campaign, CampaignKind, Role, today
+from integrity.translation_pages import edit, template_helpers
 
 bp = restrict(Blueprint("dashboard", __name__, url_prefix="/dashboard"), Role.MANAGER, Role.ADMIN)
 
@@ -51,7 +53,8 @@ def _survey_labels() -> dict[str, object]:
             "headline_label": result_labels.headline_label,
             "answer_label": result_labels.answer_label,
             "percent": pages.percent, "number": pages.number, "row_label": pages.row_label,
-            "outcome_labels": pages.OUTCOME_LABELS, "kind_names": KIND_NAMES}
+            "outcome_labels": pages.OUTCOME_LABELS, "kind_names": KIND_NAMES,
+            **template_helpers()}
 
 
 def _filters() -> FilterForm:
@@ -259,6 +262,17 @@ def campaign(campaign_id: int) -> str:
     return render_template("dashboard/campaign.html", campaign=found, result=_effects(found),
                            survey=survey, surveys=surveys, tree=tree, delete_form=EmptyForm(),
                            threshold=pages.threshold())
+
+
+@bp.route("/campaigns/<int:campaign_id>/translations", defaults={"language": None})
+@bp.route("/campaigns/<int:campaign_id>/translations/<language>", methods=["GET", "POST"])
+def campaign_translations(campaign_id: int, language: str | None) -> str | BaseResponse:
+    """The campaign's name in each configured language."""
+    found = _campaign_or_404(campaign_id)
+    return edit(campaign_groups(found), language, subject=f"campaign:{found.id}",
+                template="dashboard/campaign_translations.html", campaign=found,
+                url=lambda code: url_for("dashboard.campaign_translations",
+                                         campaign_id=found.id, language=code))
 
 
 # --- survey results (per wave) ----------------------------------------------------------------

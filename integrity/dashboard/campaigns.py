@@ -22,6 +22,7 @@ from integrity.dashboard.trends import Point, SurveyTrends, Trend, WaveInfo
 from integrity.dashboard.units import UnitTree
 from integrity.models import Campaign, CampaignKind, OrgUnit, User
 from integrity.reporting.models import Report
+from integrity.translation_editor import Group, texts_of
 from surveys import estimates
 from surveys.estimates import Estimate
 from surveys.suppression import ItemKind, Thresholds, suppressed
@@ -85,6 +86,12 @@ def delete_campaign(session: Session, actor: User, campaign: Campaign) -> None:
            details={"kind": campaign.kind, "starts_on": campaign.starts_on.isoformat()})
     session.delete(campaign)
     session.flush()
+
+
+def campaign_groups(campaign: Campaign) -> list[Group]:
+    """What the campaign's translation page lists: its name (the note is not translated)."""
+    return [Group("campaign", _l("Campaign"), texts_of(campaign, (
+        ("name", _l("Campaign"), 200, False),)))]
 
 
 def target_units(campaign: Campaign, tree: UnitTree) -> set[int]:
