@@ -20,7 +20,9 @@ from integrity.db import get_session
 from integrity.extensions import limiter
 from integrity.models import OrgUnit, today
 from integrity.reporting.api import address_key
+from integrity.translated import page_language
 from surveys import labels, services
+from surveys.definitions import localize
 from surveys.forms import AnswersForm, CodeForm
 from surveys.services import Admission, AnswerError
 from surveys.waves import SurveyError
@@ -70,7 +72,8 @@ def _questionnaire(admission: Admission, *, values: dict[str, list[str]] | None 
     action_url = (url_for("surveys.submit") if admission.code is not None
                   else url_for("surveys.submit_open", survey_id=admission.survey.id))
     return render_template(
-        "surveys/form.html", admission=admission, definition=admission.definition,
+        "surveys/form.html", admission=admission,
+        definition=localize(admission.definition, page_language()),
         form=AnswersForm(), action_url=action_url, values=values or {},
         problems=problems or {}, error=error, labels=labels, units=units, unit_id=unit_id,
         page_strings=page_strings(),
