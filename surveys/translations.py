@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 from integrity.translated import other_languages, with_translation
@@ -98,7 +99,9 @@ def text_groups(definition: Definition, language: str) -> list[TextGroup]:
 def _text(form: Mapping[str, str], name: str) -> str:
     value = (form.get(name) or "").strip()
     if len(value) > MAX_TEXT:
-        raise DefinitionError(_l("A text has at most %(count)d characters.", count=MAX_TEXT))
+        raise DefinitionError(lazy_ngettext("A text has at most %(count)d character.",
+                                            "A text has at most %(count)d characters.",
+                                            MAX_TEXT, count=MAX_TEXT))
     return value
 
 
