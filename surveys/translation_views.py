@@ -4,6 +4,7 @@ other configured language, beside the default language's text. Saving is audited
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -14,7 +15,8 @@ from integrity.db import get_session
 from integrity.i18n import RTL_SCRIPTS, language_choices
 from integrity.models import Role
 from integrity.translated import default_language, other_languages
-from surveys.definitions import DefinitionError
+from surveys import labels
+from surveys.definitions import DefinitionError, localize
 from surveys.models import Survey
 from surveys.services import survey_definition
 from surveys.translations import (
@@ -94,3 +96,14 @@ def translate(survey_id: int, language: str) -> str | Response | tuple[str, int]
         source_direction="rtl" if default_language() in RTL_SCRIPTS else "ltr",
         missing=definition.missing_languages(list(other_languages())))
     return (page, 400) if error else page
+
+
+@bp.route("/<int:survey_id>/translations/<language>/preview")
+def preview(survey_id: int, language: str) -> str:
+    """The survey as a respondent reading ``language`` sees it, page and all."""
+    survey = _survey(survey_id)
+    if language not in other_languages():
+        abort(404)
+    with force_locale(language):
+        return render_template("survey_admin/preview.html", survey=survey, labels=labels,
+                               definition=localize(survey_definition(survey), language))

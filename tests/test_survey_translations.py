@@ -244,6 +244,9 @@ def test_the_translation_page_saves_arabic_texts_with_one_audit_entry(admin, db)
     assert 'value="يعطيك إيصالاً" lang="ar" dir="rtl"' in again
     arabic = localize(load_definition(db.get(Survey, survey_id).definition), "ar")
     assert arabic.question("which").options[2] == "يذهب إلى رئيسك"
+    preview = admin.get(f"{page_url}/preview").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in preview
+    assert "يذهب إلى رئيسك" in preview and "كل أنواع الأسئلة (محدّث)" in preview
 
 
 def test_a_refused_translation_keeps_the_typed_text_and_stores_nothing(admin, db) -> None:
