@@ -181,6 +181,12 @@ def test_a_survey_answered_in_three_languages_gives_the_results_of_one_language(
     assert "Выдаётся квитанция" in html and "It gives you a receipt" not in html
     listing = reader.get("/dashboard/surveys/").get_data(as_text=True)
     assert "Все виды вопросов" in listing
+    survey_id = db.get(Wave, several_wave).survey_id
+    trends = reader.get(f"/dashboard/trends?survey={survey_id}").get_data(as_text=True)
+    assert "Все виды вопросов" in trends
+    # The CSV keeps the default language's texts, whoever downloads it.
+    csv = reader.get(f"/dashboard/export/trends.csv?survey={survey_id}").get_data(as_text=True)
+    assert "In the last 12 months someone offered me a bribe." in csv
 
 
 # --------------------------------------------------------------- the translation page
