@@ -17,9 +17,16 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
-from integrity.translated import other_languages, with_translation
+from integrity.translated import default_language, lacks, other_languages, with_translation
 from surveys.builder import store
-from surveys.definitions import Definition, DefinitionError, definition_json
+from surveys.definitions import (
+    TRANSLATED_DEFINITION,
+    TRANSLATED_QUESTION_OF,
+    TRANSLATED_SECTION,
+    Definition,
+    DefinitionError,
+    definition_json,
+)
 from surveys.models import Survey
 
 MAX_TEXT = 5000
@@ -160,3 +167,22 @@ def translated_count(definition: Definition, language: str) -> int:
     """How many texts of ``definition`` have a translation into ``language`` (for the audit)."""
     return sum(1 for group in text_groups(definition, language) for f in group.fields
                if not f.missing)
+
+
+def untranslated(definition: Definition, language: str) -> frozenset[str]:
+    """The texts a page in ``language`` shows in the default language, for want of a
+    translation ("title", "s1.introduction", "lead.text", "which.options" …), so that the
+    page can say which language they are in."""
+    if language == default_language():
+        return frozenset()
+
+    def missing(item: Any, names: tuple[str, ...], prefix: str) -> set[str]:
+        return {prefix + name for name in names
+                if lacks(getattr(item, name), item.translations, name, language)}
+
+    out = missing(definition, TRANSLATED_DEFINITION, "")
+    for number, section in enumerate(definition.sections, start=1):
+        out |= missing(section, TRANSLATED_SECTION, f"s{number}.")
+    for q in definition.questions:
+        out |= missing(q, TRANSLATED_QUESTION_OF[q.type], f"{q.key}.")
+    return frozenset(out)

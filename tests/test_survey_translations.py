@@ -91,12 +91,19 @@ def test_the_respondent_page_in_french_shows_french_texts_and_the_default_where_
     # No French for these: the default language's text stands in.
     assert "How often are checks skipped?" in html
     assert "In the last 12 months someone offered me a bribe." in html
+    # Texts shown in the default language say so, for screen readers; translated ones do not.
+    assert '<legend><span lang="en" dir="ltr">How often are checks skipped?</span>' in html
+    assert '<p class="lead" lang="en" dir="ltr">A short test survey.</p>' in html
+    assert '<span lang="en" dir="ltr">My superior</span>' in html
+    assert "<legend>Ici, les chefs donnent l&#39;exemple.</legend>" in html
+    assert '<li lang="en" dir="ltr">In the last 12 months someone offered me a bribe.</li>' in html
     # The answers stay the same codes in every language.
     assert 'name="q-which" value="2"' in html
     # The form goes on in French.
     assert 'action="/survey/answers?lang=fr"' in html
     english = client.get(f"/survey?code={codes[0]}&lang=en").get_data(as_text=True)
     assert "<h1>Every kind of question</h1>" in english and "Ici, les chefs" not in english
+    assert 'lang="en" dir="ltr">' not in english.split("<main", 1)[1].split("</main>")[0]
 
 
 # --------------------------------------------------------------- one set of results
