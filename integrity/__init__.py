@@ -124,11 +124,12 @@ def _register_blueprints(app: Flask) -> None:
     from integrity.reporting import bp as reporting_bp
     from integrity.reporting.api import bp as api_bp
     from surveys.builder_views import bp as survey_admin_bp
+    from surveys.translation_views import bp as survey_translations_bp
     from surveys.views import bp as surveys_bp
 
     app.before_request(load_user)
     for blueprint in (reporting_bp, api_bp, auth_bp, cases_bp, dashboard_bp, admin_bp, surveys_bp,
-                      survey_admin_bp):
+                      survey_admin_bp, survey_translations_bp):
         app.register_blueprint(blueprint)
     access.check_every_blueprint_declared(app)
     anonymous_forms.init_app(app)  # their own form tokens, no session

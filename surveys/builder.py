@@ -126,9 +126,15 @@ def replace_question(data: dict[str, Any], key: str, fields: dict[str, Any]) -> 
     """Put ``fields`` in place of the question ``key`` (its key and type stay)."""
     s_index, q_index = _find(data, key)
     old = data["sections"][s_index]["questions"][q_index]
-    data["sections"][s_index]["questions"][q_index] = {
-        **{k: v for k, v in fields.items() if v not in (None, "", [], False)},
-        "key": key, "type": old["type"]}
+    new = {**{k: v for k, v in fields.items() if v not in (None, "", [], False)},
+           "key": key, "type": old["type"]}
+    # Other languages' texts stay; translated options only while the options keep their count.
+    translations = {code: {name: text for name, text in texts.items()
+                           if name != "options" or len(text) == len(new.get("options", []))}
+                    for code, texts in (old.get("translations") or {}).items()}
+    if any(translations.values()):
+        new["translations"] = {code: texts for code, texts in translations.items() if texts}
+    data["sections"][s_index]["questions"][q_index] = new
 
 
 def move_question(data: dict[str, Any], key: str, step: int) -> None:

@@ -601,7 +601,7 @@ def codes(wave_id: int) -> WerkzeugResponse:
         flash(str(exc), "error")
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     settings = current_app.extensions["integrity.settings"]
-    pdf = slips_pdf(issued, wave.survey.title, settings.public_url)
+    pdf = slips_pdf(issued, wave.survey.text("title"), settings.public_url)
     _audit("codes_issued", f"wave:{wave.id}", codes=len(issued),
            units=[unit.id for unit in chosen])
     db.commit()

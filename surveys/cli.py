@@ -214,7 +214,7 @@ def survey_codes(wave_id: int, unit_ids: tuple[int, ...], count: int | None, hea
         counts = {unit: (unit.headcount if headcount else count or 0) for unit in units}
         issued = issue_codes(session, _secret(app), wave, counts)
         settings = app.extensions["integrity.settings"]
-        _write_private(out, slips_pdf(issued, wave.survey.title, settings.public_url))
+        _write_private(out, slips_pdf(issued, wave.survey.text("title"), settings.public_url))
         _audit(session, "codes_issued", f"wave:{wave_id}",
                {"codes": len(issued), "units": [unit.id for unit in units]})
         session.commit()

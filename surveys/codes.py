@@ -180,13 +180,14 @@ class Mailing:
 def code_message(settings: Settings, survey: Survey, unit_name: str, code: str,
                  address: str) -> EmailMessage:
     """The e-mail carrying one code: the link with the code, the code, what is kept."""
+    title = survey.text("title")  # in the language the codes are sent in
     message = EmailMessage()
     message["From"] = settings.mail_sender
     message["To"] = address
     message["Subject"] = str(_l("Your access code for the survey “%(title)s”",
-                                title=survey.title))
+                                title=title))
     message.set_content("\n\n".join(str(part) for part in (
-        _l("You are invited to answer the anonymous survey “%(title)s”.", title=survey.title),
+        _l("You are invited to answer the anonymous survey “%(title)s”.", title=title),
         _l("Open this address to answer:"),
         "    " + survey_link(settings.public_url, code),
         _l("Or open %(address)s and type this code: %(code)s",

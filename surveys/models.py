@@ -8,7 +8,9 @@ are stored WITHOUT ROWID (clustered by the random key), so no rowid counts submi
 from __future__ import annotations
 
 import enum
+import json
 import secrets
+from collections.abc import Sequence
 from datetime import date
 from typing import Optional
 
@@ -29,6 +31,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from integrity.db import Base
 from integrity.models import OrgUnit, today
+from integrity.translated import other_languages, translated
+from surveys.definitions import load_definition
 
 
 def random_id() -> str:
@@ -68,6 +72,20 @@ class Survey(Base):
         back_populates="survey", order_by="Wave.number", cascade="all, delete-orphan",
         passive_deletes=True,
     )
+
+    def text(self, field: str = "title", language: str | None = None) -> str:
+        """The survey's title or introduction in ``language`` (the page's by default).
+
+        The columns hold the default language's text; other languages live in the stored
+        definition's "translations".
+        """
+        translations = json.loads(self.definition).get("translations") or {}
+        return str(translated(getattr(self, field), translations, field, language))
+
+    def missing_languages(self, languages: Sequence[str] | None = None) -> list[str]:
+        """The configured other languages in which some text of the definition is missing."""
+        codes = other_languages() if languages is None else languages
+        return load_definition(self.definition).missing_languages(list(codes))
 
 
 class Wave(Base):

@@ -36,6 +36,7 @@ from surveys.definitions import (
     Question,
     QuestionType,
     load_definition,
+    localize,
 )
 from surveys.estimates import Estimate
 from surveys.models import AccessCode, Answer, Comment, Response, Survey, Wave
@@ -472,12 +473,14 @@ def _index_results(definition: Definition, moments: Mapping[str, Mapping[int | N
     return results
 
 
-def wave_results(session: Session, wave: Wave, thresholds: Thresholds | None = None
-                 ) -> WaveResults:
-    """Every figure of ``wave``."""
+def wave_results(session: Session, wave: Wave, thresholds: Thresholds | None = None,
+                 language: str | None = None) -> WaveResults:
+    """Every figure of ``wave``; texts in ``language`` (the default language's if None)."""
     thresholds = thresholds or Thresholds()
     survey = wave.survey
     definition = load_definition(survey.definition)
+    if language is not None:
+        definition = localize(definition, language)
     questions = definition.questions
     choices = _choice_counts(session, wave.id)
     respondents = _respondent_counts(

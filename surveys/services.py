@@ -65,6 +65,12 @@ def get_survey(session: Session, survey_id: int) -> Survey:
     return survey
 
 
+def survey_titles(session: Session) -> list[tuple[int, str]]:
+    """Each survey's id and title in the page's language, newest first (for survey pickers)."""
+    return [(survey.id, survey.text("title"))
+            for survey in session.scalars(select(Survey).order_by(Survey.id.desc()))]
+
+
 def open_link_surveys(session: Session) -> list[tuple[Survey, Wave]]:
     """Open-link surveys with an open wave, for the survey start page."""
     rows = session.execute(

@@ -18,11 +18,15 @@ from integrity import anonymous_forms
 from integrity.access import public
 from integrity.db import get_session
 from integrity.extensions import limiter
+from integrity.i18n import RTL_SCRIPTS
 from integrity.models import OrgUnit, today
 from integrity.reporting.api import address_key
+from integrity.translated import default_language, page_language
 from surveys import labels, services
+from surveys.definitions import localize
 from surveys.forms import AnswersForm, CodeForm
 from surveys.services import Admission, AnswerError
+from surveys.translations import untranslated
 from surveys.waves import SurveyError
 
 bp = public(Blueprint("surveys", __name__))
@@ -69,8 +73,13 @@ def _questionnaire(admission: Admission, *, values: dict[str, list[str]] | None 
                    units: list[OrgUnit] | None = None, unit_id: str = "") -> str:
     action_url = (url_for("surveys.submit") if admission.code is not None
                   else url_for("surveys.submit_open", survey_id=admission.survey.id))
+    language = page_language()
+    source = default_language()
     return render_template(
-        "surveys/form.html", admission=admission, definition=admission.definition,
+        "surveys/form.html", admission=admission,
+        definition=localize(admission.definition, language),
+        untranslated=untranslated(admission.definition, language), source_language=source,
+        source_direction="rtl" if source in RTL_SCRIPTS else "ltr",
         form=AnswersForm(), action_url=action_url, values=values or {},
         problems=problems or {}, error=error, labels=labels, units=units, unit_id=unit_id,
         page_strings=page_strings(),

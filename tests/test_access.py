@@ -50,6 +50,7 @@ def test_every_blueprint_declares_who_may_use_it(app: Flask) -> None:
         "dashboard": {"manager", "admin"},
         "admin": {"admin"},
         "survey_admin": {"admin"},
+        "survey_translations": {"admin"},
     }
 
 

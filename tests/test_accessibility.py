@@ -98,6 +98,7 @@ PAGES = {
         "admin/translations.html",
         "survey_admin/index.html", "survey_admin/edit.html", "survey_admin/preview.html",
         "survey_admin/question.html", "survey_admin/confirm.html", "survey_admin/waves.html",
+        "survey_admin/translations.html",
     },
 }
 # Layouts, macros and pieces other templates include: never a page of their own.
@@ -510,6 +511,7 @@ def walk_administration_pages(walk: Walk) -> None:
         "/admin/surveys/", f"/admin/surveys/{ids['survey']}",
         f"/admin/surveys/{ids['survey']}/preview", f"/admin/surveys/{ids['survey']}/waves",
         f"/admin/surveys/waves/{ids['open_wave']}/close",
+        f"/admin/surveys/{ids['survey']}/translations/ar",
     ):
         walk.goto(page, path)
     draft = f"/admin/surveys/{ids['draft']}"

@@ -15,7 +15,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from integrity.access import restrict
@@ -38,6 +37,7 @@ from integrity.dashboard.units import UnitTree
 from integrity.db import get_session
 from integrity.i18n import text_direction
 from integrity.models import Campaign, CampaignKind, Role, today
+from integrity.translated import page_language
 from integrity.translation_pages import edit, template_helpers
 
 bp = restrict(Blueprint("dashboard", __name__, url_prefix="/dashboard"), Role.MANAGER, Role.ADMIN)
@@ -101,11 +101,13 @@ def _survey() -> object:
 def trends() -> str:
     """Survey headline figures wave by wave, with campaigns shaded."""
     from surveys.models import Survey
+    from surveys.services import survey_titles
 
     db = get_session()
     survey = _survey()
-    figures = pages.trend_figures(db, survey) if isinstance(survey, Survey) else None
-    surveys = list(db.execute(select(Survey.id, Survey.title).order_by(Survey.id.desc())))
+    figures = (pages.trend_figures(db, survey, page_language()) if isinstance(survey, Survey)
+               else None)
+    surveys = survey_titles(db)
     spans = pages.campaign_spans(db)
     charts = {t.key: pages.trend_chart(t, spans) for t in figures.trends} if figures else {}
     return render_template("dashboard/trends.html", survey=survey, trends=figures,
@@ -135,7 +137,8 @@ def chart(name: str, fmt: str) -> Response:
         survey = _survey()
         if not isinstance(survey, Survey):
             abort(404)
-        trend = pages.trend_figures(db, survey).trend(request.args.get("series", ""))
+        trend = pages.trend_figures(db, survey, page_language()).trend(
+            request.args.get("series", ""))
         if trend is None:
             abort(404)
         return _chart_response(render(pages.trend_chart(trend, spans), fmt, rtl), fmt)
@@ -175,12 +178,13 @@ def export(name: str) -> Response:
 # --- campaigns -------------------------------------------------------------------------------
 
 
-def _effects(campaign: Campaign) -> CampaignEffects:
+def _effects(campaign: Campaign, language: str | None = None) -> CampaignEffects:
     from surveys.models import Survey
 
     db = get_session()
     survey = _survey()
-    trends_ = pages.trend_figures(db, survey) if isinstance(survey, Survey) else None
+    trends_ = (pages.trend_figures(db, survey, language) if isinstance(survey, Survey)
+               else None)
     return campaign_effects(db, campaign, trends_, today(), pages.threshold())
 
 
@@ -252,14 +256,15 @@ def campaign_delete(campaign_id: int) -> BaseResponse:
 def campaign(campaign_id: int) -> str:
     """What the campaign changed: survey figures (difference in differences) and reports."""
     from integrity.auth.forms import EmptyForm
-    from surveys.models import Survey
+    from surveys.services import survey_titles
 
     db = get_session()
     found = _campaign_or_404(campaign_id)
     survey = _survey()
-    surveys = list(db.execute(select(Survey.id, Survey.title).order_by(Survey.id.desc())))
+    surveys = survey_titles(db)
     tree = UnitTree.load(db)
-    return render_template("dashboard/campaign.html", campaign=found, result=_effects(found),
+    result = _effects(found, page_language())
+    return render_template("dashboard/campaign.html", campaign=found, result=result,
                            survey=survey, surveys=surveys, tree=tree, delete_form=EmptyForm(),
                            threshold=pages.threshold())
 
@@ -299,7 +304,8 @@ def wave(wave_id: int) -> str:
     if found is None:
         abort(404)
     thresholds = thresholds_from(current_app.extensions["integrity.settings"])
-    results = wave_results(db, found, thresholds)
+    # Question texts and options in the reader's language; the figures are the same in all.
+    results = wave_results(db, found, thresholds, page_language())
     earlier = previous_wave(db, found)
     changes = compare(wave_results(db, earlier, thresholds), results) if earlier else []
     return render_template("dashboard/wave.html", results=results, earlier=earlier,

@@ -44,8 +44,8 @@ from integrity.dashboard.services import scope_choices
 from integrity.db import get_session, new_session
 from integrity.i18n import RTL_SCRIPTS, language_choices, languages, text_direction
 from integrity.models import Channel, ChannelState, today
-from surveys.models import Survey
 from surveys.results import thresholds_from
+from surveys.services import survey_titles
 
 log = logging.getLogger(__name__)
 KEEP_SECONDS = 3600
@@ -123,9 +123,7 @@ def _report_form() -> ReportForm:
     db = get_session()
     form = ReportForm()
     form.scope.choices = choices([("", _("the whole organisation")), *scope_choices(db)])
-    form.survey.choices = choices([("", _("none"))] + [
-        (sid, title) for sid, title in db.execute(select(Survey.id, Survey.title)
-                                                   .order_by(Survey.id.desc()))])
+    form.survey.choices = choices([("", _("none")), *survey_titles(db)])
     if request.method == "GET":
         recent = KpiQuery.recent(today())
         form.start.data, form.end.data = recent.start, recent.end

@@ -36,6 +36,7 @@ from integrity.dashboard.trends import (
     SurveyTrends,
     Trend,
     WaveSummary,
+    in_language,
     summarise,
     summary_from_json,
     summary_json,
@@ -144,14 +145,18 @@ def store_wave_summary(session: Session, wave: Wave) -> None:
     _stored_summary(session, wave, thresholds_from(settings()), _units_fingerprint(session))
 
 
-def trend_figures(session: Session, survey: Survey) -> SurveyTrends:
-    """Every opened wave of ``survey`` through the results service, cached by its data."""
+def trend_figures(session: Session, survey: Survey, language: str | None = None
+                  ) -> SurveyTrends:
+    """Every opened wave of ``survey`` through the results service, cached by its data; the
+    survey's title and question texts in ``language`` (the default language's if None, as
+    the CSV keeps them)."""
     thresholds = thresholds_from(settings())
     units = _units_fingerprint(session)
     key = ("trends", fingerprint(survey_fingerprint(session, survey), units), thresholds)
-    return cached(key, lambda: survey_trends(
+    figures = cached(key, lambda: survey_trends(
         session, survey, thresholds,
         lambda wave: _stored_summary(session, wave, thresholds, units)))
+    return figures if language is None else in_language(figures, survey.definition, language)
 
 
 def campaign_spans(session: Session) -> tuple[Span, ...]:

@@ -27,6 +27,7 @@ from integrity.dashboard.kpis import Dimension, KpiQuery, Ratio
 from integrity.dashboard.trends import SurveyTrends
 from integrity.dashboard.units import UnitTree
 from integrity.models import Campaign
+from integrity.translated import page_language
 from surveys.models import Survey
 from surveys.result_labels import unfit_text
 from surveys.suppression import Thresholds
@@ -143,7 +144,7 @@ def _title_page(spec: ReportSpec, survey: Survey | None) -> Figure:
                 last=pages.period_label(periods[-1])), 13)
     page.para(_("Scope: %(scope)s", scope=spec.scope_label), 11)
     if survey is not None:
-        page.para(_("Survey: %(title)s", title=survey.title), 11)
+        page.para(_("Survey: %(title)s", title=survey.text("title")), 11)
     page.para(_("Made on %(day)s", day=formatting.day(spec.today, "long")), 11)
     page.y -= 0.05
     page.para(_("This report holds aggregates only: no case, no report text, no answer of any "
@@ -305,7 +306,7 @@ def build_report(session: Session, spec: ReportSpec, progress: Progress) -> byte
         figures: list[Figure] = [_title_page(spec, survey)]
         figures += _figures_pages(spec, session, units, spans)
     progress(2, steps, _("Reading the survey waves"))
-    trends = pages.trend_figures(session, survey) if survey else None
+    trends = pages.trend_figures(session, survey, page_language()) if survey else None
     progress(3, steps, _("Drawing the trends"))
     with drawing_lock(), matplotlib.rc_context(fonts.style(**{"font.size": 9})):
         figures += _trend_pages(spec, trends, spans)

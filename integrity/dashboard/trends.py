@@ -8,7 +8,7 @@ follow, puts them on one 0-100 scale, and lines the waves up.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from surveys.definitions import QuestionType
+from surveys.definitions import QuestionType, load_definition, localize
 from surveys.estimates import Estimate
 from surveys.models import Response, Survey, Wave, WaveState
 from surveys.results import Figure, WaveResults, wave_results
@@ -247,6 +247,23 @@ def trends_from(survey_id: int, title: str, summaries: Sequence[WaveSummary],
         trends.append(Trend(f"exposure:{key}", text, True, "down", True, points))
     return SurveyTrends(survey_id, title, waves, trends, units, unit_rates, thresholds,
                         withheld_rates)
+
+
+def in_language(trends: SurveyTrends, definition_text: str, language: str) -> SurveyTrends:
+    """A copy of ``trends`` with the survey's title and question texts in ``language``.
+
+    Summaries are computed and stored once, in the default language; only the names change.
+    """
+    definition = localize(load_definition(definition_text), language)
+    keys = {question.key for question in definition.questions}
+
+    def named(trend: Trend) -> Trend:
+        key = trend.key.removeprefix("exposure:")
+        if trend.sensitive and key in keys:
+            return replace(trend, label=definition.question(key).text)
+        return trend
+
+    return replace(trends, title=definition.title, trends=[named(t) for t in trends.trends])
 
 
 # --- stored summaries ------------------------------------------------------------------------
