@@ -23,6 +23,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from integrity.config import Settings
+from integrity.i18n import LANGUAGE_ARG
 from integrity.models import OrgUnit
 from surveys.models import AccessCode, Survey, Wave, WaveState
 from surveys.waves import SurveyError
@@ -71,10 +72,20 @@ def code_hash(secret: bytes, code: str) -> bytes:
     return hmac.new(secret, b"integrity-survey-code:" + compact.encode(), hashlib.sha256).digest()
 
 
-def survey_link(public_url: str, code: str | None = None) -> str:
-    """The address a respondent opens, with the code filled in when given (QR codes, e-mail)."""
+def survey_link(public_url: str, code: str | None = None, language: str | None = None) -> str:
+    """The address a respondent opens, with the code filled in when given (QR codes, e-mail),
+    and the language of the slip or message, so the page opens in it without a sign-in."""
+    query = {"code": format_code(code)} if code else {}
+    if language:
+        query[LANGUAGE_ARG] = language
     base = public_url.rstrip("/") + "/survey"
-    return f"{base}?{urlencode({'code': format_code(code)})}" if code else base
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def open_link_address(public_url: str, survey_id: int, language: str) -> str:
+    """The address of an open-link survey to hand out, opening in ``language``."""
+    return (f"{public_url.rstrip('/')}/survey/open/{survey_id}?"
+            f"{urlencode({LANGUAGE_ARG: language})}")
 
 
 def _too_many_codes() -> str:
