@@ -47,7 +47,7 @@ from integrity.models import OrgUnit, Role, today
 from integrity.request_guard import IntegerField
 from surveys import builder, labels
 from surveys.bank import load_template, template_names
-from surveys.codes import email_codes, issue_codes, open_link_address
+from surveys.codes import email_codes, issue_codes, open_link_address, survey_title
 from surveys.definitions import DefinitionError, QuestionType, definition_json, load_definition
 from surveys.mail import MailError
 from surveys.models import Survey, Wave
@@ -605,7 +605,8 @@ def codes(wave_id: int) -> WerkzeugResponse:
         flash(str(exc), "error")
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     settings = current_app.extensions["integrity.settings"]
-    pdf = slips_pdf(issued, wave.survey.title, settings.public_url, str(get_locale()))
+    language = str(get_locale())
+    pdf = slips_pdf(issued, survey_title(wave.survey, language), settings.public_url, language)
     _audit("codes_issued", f"wave:{wave.id}", codes=len(issued),
            units=[unit.id for unit in chosen])
     db.commit()

@@ -200,7 +200,7 @@ def wave_close(wave_id: int) -> None:
 def survey_codes(wave_id: int, unit_ids: tuple[int, ...], count: int | None, headcount: bool,
                  out: Path, language: str | None) -> None:
     """Issue one-time access codes and write them as printable slips (PDF, 8 per A4 page)."""
-    from surveys.codes import issue_codes
+    from surveys.codes import issue_codes, survey_title
     from surveys.slips import slips_pdf
 
     if (count is None) == (not headcount):
@@ -218,7 +218,8 @@ def survey_codes(wave_id: int, unit_ids: tuple[int, ...], count: int | None, hea
         settings = app.extensions["integrity.settings"]
         language = _language(settings, language)
         issued = issue_codes(session, _secret(app), wave, counts)
-        _write_private(out, slips_pdf(issued, wave.survey.title, settings.public_url, language))
+        _write_private(out, slips_pdf(issued, survey_title(wave.survey, language),
+                                      settings.public_url, language))
         _audit(session, "codes_issued", f"wave:{wave_id}",
                {"codes": len(issued), "units": [unit.id for unit in units]})
         session.commit()
@@ -247,15 +248,19 @@ def _unit(session: Session, unit_id: int) -> OrgUnit:
 @click.option("--unit", "unit_id", required=True, type=int, help="The unit of these people.")
 @click.option("--addresses", required=True, type=click.File("r"),
               help="A file with one e-mail address per line ('-' reads standard input).")
-def survey_mail(wave_id: int, unit_id: int, addresses: TextIO) -> None:
+@click.option("--language", help="The language to write in to addresses that belong to no "
+              "staff account (one of INTEGRITY_LANGUAGES; the first one if not given). A staff "
+              "member is written to in the language of their account.")
+def survey_mail(wave_id: int, unit_id: int, addresses: TextIO, language: str | None) -> None:
     """E-mail one fresh code to each address. The addresses are used once and not kept."""
     from surveys.codes import email_codes
 
     lines = addresses.read().splitlines()
     with _context() as (app, session):
+        settings = app.extensions["integrity.settings"]
         try:
-            mailing = email_codes(session, _secret(app), app.extensions["integrity.settings"],
-                                  _wave(session, wave_id), _unit(session, unit_id), lines)
+            mailing = email_codes(session, _secret(app), settings, _wave(session, wave_id),
+                                  _unit(session, unit_id), lines, _language(settings, language))
         except MailError as exc:
             raise click.ClickException(f"Nothing was sent: {exc}") from exc
         _audit(session, "codes_mailed", f"wave:{wave_id}",
