@@ -42,12 +42,11 @@ from integrity import formatting
 from integrity.access import restrict
 from integrity.audit import record
 from integrity.db import get_session
-from integrity.i18n import language_choices
 from integrity.models import OrgUnit, Role, today
 from integrity.request_guard import IntegerField
 from surveys import builder, labels
 from surveys.bank import load_template, template_names
-from surveys.codes import email_codes, issue_codes, open_link_address, survey_title
+from surveys.codes import email_codes, hand_out_addresses, issue_codes, survey_title
 from surveys.definitions import DefinitionError, QuestionType, definition_json, load_definition
 from surveys.mail import MailError
 from surveys.models import Survey, Wave
@@ -549,8 +548,7 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
     wave_list = list(db.scalars(select(Wave).where(Wave.survey_id == survey.id)
                                 .order_by(*(column.desc() for column in TIME_ORDER))))
     settings = current_app.extensions["integrity.settings"]
-    links = [(code, name, open_link_address(settings.public_url, survey.id, code))
-             for code, name in language_choices()] if survey.open_link else []
+    links = hand_out_addresses(settings.public_url, survey.id) if survey.open_link else []
     return render_template("survey_admin/waves.html", survey=survey, waves=wave_list,
                            form=form, codes_form=codes_form, mail_form=mail_form,
                            action_form=EmptyForm(), open_links=links,

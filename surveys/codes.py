@@ -23,7 +23,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from integrity.config import Settings
-from integrity.i18n import LANGUAGE_ARG
+from integrity.i18n import LANGUAGE_ARG, language_choices
 from integrity.models import OrgUnit, User
 from surveys.definitions import load_definition, localize
 from surveys.models import AccessCode, Survey, Wave, WaveState
@@ -83,10 +83,12 @@ def survey_link(public_url: str, code: str | None = None, language: str | None =
     return f"{base}?{urlencode(query)}" if query else base
 
 
-def open_link_address(public_url: str, survey_id: int, language: str) -> str:
-    """The address of an open-link survey to hand out, opening in ``language``."""
-    return (f"{public_url.rstrip('/')}/survey/open/{survey_id}?"
-            f"{urlencode({LANGUAGE_ARG: language})}")
+def hand_out_addresses(public_url: str, survey_id: int) -> list[tuple[str, str, str]]:
+    """An open-link survey's address in each configured language: (code, name, address), each
+    opening the survey in its language for someone who is not signed in."""
+    base = f"{public_url.rstrip('/')}/survey/open/{survey_id}"
+    return [(code, name, f"{base}?{urlencode({LANGUAGE_ARG: code})}")
+            for code, name in language_choices()]
 
 
 def _too_many_codes() -> str:
