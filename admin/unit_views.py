@@ -106,8 +106,6 @@ def unit_import() -> str | BaseResponse:
             form.file.errors.append(str(exc))
         else:
             db.commit()
-            flash(_("Import done: %(added)d added, %(updated)d updated, %(same)d unchanged.",
-                    added=result.added, updated=result.updated, same=result.unchanged),
-                  "success")
+            flash(result.summary(), "success")
             return redirect(url_for("admin.unit_list"))
     return render_template("admin/unit_import.html", form=form, columns=units.CSV_COLUMNS)

@@ -177,6 +177,17 @@ class ImportResult:
     updated: int
     unchanged: int
 
+    def summary(self) -> str:
+        """What the import did, one sentence per count so each takes its plural form."""
+        return " ".join(str(part) for part in (
+            _l("Import done."),
+            lazy_ngettext("%(num)d unit was added.", "%(num)d units were added.", self.added),
+            lazy_ngettext("%(num)d unit was updated.", "%(num)d units were updated.",
+                          self.updated),
+            lazy_ngettext("%(num)d unit was already up to date.",
+                          "%(num)d units were already up to date.", self.unchanged),
+        ))
+
 
 def _read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))

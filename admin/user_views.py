@@ -13,13 +13,15 @@ from admin.mail import MailError, send_setup_link
 from integrity.auth.invitations import pending
 from integrity.auth.services import AccountError
 from integrity.db import get_session
-from integrity.i18n import language_choices, languages
+from integrity.i18n import language_choices, language_of, languages
 from integrity.models import Role, User
 
 
-def _setup_url(token: str) -> str:
-    # The installation's public address, not the one this request came in on.
-    return settings().public_url.rstrip("/") + url_for("auth.setup_link", token=token)
+def _setup_url(token: str, user: User) -> str:
+    # The installation's public address, not the one this request came in on; in the
+    # invitee's language, which the pages before sign-in take from the address.
+    return settings().public_url.rstrip("/") + url_for("auth.setup_link", token=token,
+                                                       lang=language_of(user))
 
 
 @bp.route("/users")
@@ -35,7 +37,7 @@ def user_list() -> str:
 
 def _link_page(user: User, token: str, send: bool) -> str:
     """The set-up link, shown this once (it is stored only as a hash)."""
-    link = _setup_url(token)
+    link = _setup_url(token, user)
     mailed = None
     if send:
         try:
@@ -178,9 +180,9 @@ def reset(user_id: int) -> str | Response:
             form.reason.errors.append(str(exc))
         else:
             db.commit()
+            link = _setup_url(outcome.token, account) if outcome.token else None
             return render_template("admin/reset_done.html", user=account, outcome=outcome,
-                                   open_cases=users.open_cases,
-                                   link=_setup_url(outcome.token) if outcome.token else None,
+                                   open_cases=users.open_cases, link=link,
                                    hours=settings().invitation_hours)
     cases = users.cases_at_stake(db, account) if account.role == Role.INSPECTOR.value else []
     return render_template("admin/reset.html", user=account, form=form,

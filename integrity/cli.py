@@ -198,6 +198,7 @@ def user_invite(role: str, email: str, name: str) -> None:
     for instance); the person chooses the passphrase on their own device."""
     from integrity.auth.invitations import invite
     from integrity.auth.services import AccountError
+    from integrity.i18n import language_of
 
     app = _app()
     with _session(app) as session:
@@ -210,9 +211,10 @@ def user_invite(role: str, email: str, name: str) -> None:
         _audit(session, "user_invited", f"user:{created.id}",
                {"role": role, "hours": settings.invitation_hours})
         session.commit()
+        language = language_of(created)  # the set-up pages open in it
     click.echo(f"Invited {role} {created.email}.")
     click.echo(f"Set-up link (shown once, works once, for {settings.invitation_hours} hours): "
-               f"{settings.public_url.rstrip('/')}/staff/setup/{token}")
+               f"{settings.public_url.rstrip('/')}/staff/setup/{token}?lang={language}")
 
 
 @main.command()

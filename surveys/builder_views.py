@@ -19,9 +19,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -46,7 +46,7 @@ from integrity.models import OrgUnit, Role, today
 from integrity.request_guard import IntegerField
 from surveys import builder, labels
 from surveys.bank import load_template, template_names
-from surveys.codes import email_codes, issue_codes
+from surveys.codes import email_codes, hand_out_addresses, issue_codes, survey_title
 from surveys.definitions import DefinitionError, QuestionType, definition_json, load_definition
 from surveys.mail import MailError
 from surveys.models import Survey, Wave
@@ -547,11 +547,13 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
     mail_form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
     wave_list = list(db.scalars(select(Wave).where(Wave.survey_id == survey.id)
                                 .order_by(*(column.desc() for column in TIME_ORDER))))
+    settings = current_app.extensions["integrity.settings"]
+    links = hand_out_addresses(settings.public_url, survey.id) if survey.open_link else []
     return render_template("survey_admin/waves.html", survey=survey, waves=wave_list,
                            form=form, codes_form=codes_form, mail_form=mail_form,
-                           action_form=EmptyForm(),
-                           rates={w.id: shown_rates(db, w, thresholds_from(
-                               current_app.extensions["integrity.settings"])) for w in wave_list})
+                           action_form=EmptyForm(), open_links=links,
+                           rates={w.id: shown_rates(db, w, thresholds_from(settings))
+                                  for w in wave_list})
 
 
 @bp.route("/waves/<int:wave_id>/<any(open, close):action>", methods=["GET", "POST"])
@@ -601,7 +603,8 @@ def codes(wave_id: int) -> WerkzeugResponse:
         flash(str(exc), "error")
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     settings = current_app.extensions["integrity.settings"]
-    pdf = slips_pdf(issued, wave.survey.text("title"), settings.public_url)
+    language = str(get_locale())
+    pdf = slips_pdf(issued, survey_title(wave.survey, language), settings.public_url, language)
     _audit("codes_issued", f"wave:{wave.id}", codes=len(issued),
            units=[unit.id for unit in chosen])
     db.commit()

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from integrity.config import Settings
 from integrity.models import OrgUnit
 from surveys.definitions import DefinitionError
 from surveys.mail import MailError
@@ -194,10 +195,12 @@ def wave_close(wave_id: int) -> None:
               help="As many codes as each unit's headcount (every unit with one, if no --unit).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The PDF of printable slips to write (it holds the codes: print, then delete).")
+@click.option("--language", help="The slips' language (one of INTEGRITY_LANGUAGES); "
+              "the first one if not given.")
 def survey_codes(wave_id: int, unit_ids: tuple[int, ...], count: int | None, headcount: bool,
-                 out: Path) -> None:
+                 out: Path, language: str | None) -> None:
     """Issue one-time access codes and write them as printable slips (PDF, 8 per A4 page)."""
-    from surveys.codes import issue_codes
+    from surveys.codes import issue_codes, survey_title
     from surveys.slips import slips_pdf
 
     if (count is None) == (not headcount):
@@ -212,14 +215,25 @@ def survey_codes(wave_id: int, unit_ids: tuple[int, ...], count: int | None, hea
         if not units:
             raise click.UsageError("Name at least one --unit.")
         counts = {unit: (unit.headcount if headcount else count or 0) for unit in units}
-        issued = issue_codes(session, _secret(app), wave, counts)
         settings = app.extensions["integrity.settings"]
-        _write_private(out, slips_pdf(issued, wave.survey.text("title"), settings.public_url))
+        language = _language(settings, language)
+        issued = issue_codes(session, _secret(app), wave, counts)
+        _write_private(out, slips_pdf(issued, survey_title(wave.survey, language),
+                                      settings.public_url, language))
         _audit(session, "codes_issued", f"wave:{wave_id}",
                {"codes": len(issued), "units": [unit.id for unit in units]})
         session.commit()
     click.echo(f"Issued {len(issued)} code(s) for {len(units)} unit(s); slips in {out}.")
     click.echo("The codes exist only in that file: print it, then delete it.")
+
+
+def _language(settings: Settings, language: str | None) -> str:
+    """The --language asked for, which must be one the installation offers; else its first."""
+    if language is None:
+        return settings.languages[0]
+    if language not in settings.languages:
+        raise click.UsageError(f"--language must be one of {', '.join(settings.languages)}.")
+    return language
 
 
 def _unit(session: Session, unit_id: int) -> OrgUnit:
@@ -234,15 +248,19 @@ def _unit(session: Session, unit_id: int) -> OrgUnit:
 @click.option("--unit", "unit_id", required=True, type=int, help="The unit of these people.")
 @click.option("--addresses", required=True, type=click.File("r"),
               help="A file with one e-mail address per line ('-' reads standard input).")
-def survey_mail(wave_id: int, unit_id: int, addresses: TextIO) -> None:
+@click.option("--language", help="The language to write in to addresses that belong to no "
+              "staff account (one of INTEGRITY_LANGUAGES; the first one if not given). A staff "
+              "member is written to in the language of their account.")
+def survey_mail(wave_id: int, unit_id: int, addresses: TextIO, language: str | None) -> None:
     """E-mail one fresh code to each address. The addresses are used once and not kept."""
     from surveys.codes import email_codes
 
     lines = addresses.read().splitlines()
     with _context() as (app, session):
+        settings = app.extensions["integrity.settings"]
         try:
-            mailing = email_codes(session, _secret(app), app.extensions["integrity.settings"],
-                                  _wave(session, wave_id), _unit(session, unit_id), lines)
+            mailing = email_codes(session, _secret(app), settings, _wave(session, wave_id),
+                                  _unit(session, unit_id), lines, _language(settings, language))
         except MailError as exc:
             raise click.ClickException(f"Nothing was sent: {exc}") from exc
         _audit(session, "codes_mailed", f"wave:{wave_id}",

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import urlencode
 
+from flask_babel import force_locale, lazy_ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from integrity.config import Settings
-from integrity.models import OrgUnit
+from integrity.i18n import LANGUAGE_ARG, language_choices
+from integrity.models import OrgUnit, User
 from surveys.models import AccessCode, Survey, Wave, WaveState
 from surveys.waves import SurveyError
 
@@ -71,10 +72,22 @@ def code_hash(secret: bytes, code: str) -> bytes:
     return hmac.new(secret, b"integrity-survey-code:" + compact.encode(), hashlib.sha256).digest()
 
 
-def survey_link(public_url: str, code: str | None = None) -> str:
-    """The address a respondent opens, with the code filled in when given (QR codes, e-mail)."""
+def survey_link(public_url: str, code: str | None = None, language: str | None = None) -> str:
+    """The address a respondent opens, with the code filled in when given (QR codes, e-mail),
+    and the language of the slip or message, so the page opens in it without a sign-in."""
+    query = {"code": format_code(code)} if code else {}
+    if language:
+        query[LANGUAGE_ARG] = language
     base = public_url.rstrip("/") + "/survey"
-    return f"{base}?{urlencode({'code': format_code(code)})}" if code else base
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def hand_out_addresses(public_url: str, survey_id: int) -> list[tuple[str, str, str]]:
+    """An open-link survey's address in each configured language: (code, name, address), each
+    opening the survey in its language for someone who is not signed in."""
+    base = f"{public_url.rstrip('/')}/survey/open/{survey_id}"
+    return [(code, name, f"{base}?{urlencode({LANGUAGE_ARG: code})}")
+            for code, name in language_choices()]
 
 
 def _too_many_codes() -> str:
@@ -177,33 +190,54 @@ class Mailing:
     failed: list[int]  # positions in the address list that could not be sent to
 
 
-def code_message(settings: Settings, survey: Survey, unit_name: str, code: str,
-                 address: str) -> EmailMessage:
-    """The e-mail carrying one code: the link with the code, the code, what is kept."""
-    title = survey.text("title")  # in the language the codes are sent in
-    message = EmailMessage()
-    message["From"] = settings.mail_sender
-    message["To"] = address
-    message["Subject"] = str(_l("Your access code for the survey “%(title)s”",
-                                title=title))
-    message.set_content("\n\n".join(str(part) for part in (
-        _l("You are invited to answer the anonymous survey “%(title)s”.", title=title),
-        _l("Open this address to answer:"),
-        "    " + survey_link(settings.public_url, code),
-        _l("Or open %(address)s and type this code: %(code)s",
-           address=survey_link(settings.public_url), code=format_code(code)),
-        _l("The code can be used once. It counts your answers for %(unit)s and for nothing "
-           "else: the system keeps no list of who received which code, does not keep this "
-           "address, and stores your answers without the code.", unit=unit_name),
-    )) + "\n")
+def survey_title(survey: Survey, language: str) -> str:
+    """The survey's title as written in ``language``, else in the default language."""
+    return survey.text("title", language)
+
+
+def code_message(settings: Settings, title: str, unit: OrgUnit, code: str, address: str,
+                 language: str) -> EmailMessage:
+    """The e-mail carrying one code, written in ``language`` (``title`` is the survey's in
+    that language): the link with the code, the code, what is kept."""
+    with force_locale(language):
+        message = EmailMessage()
+        message["From"] = settings.mail_sender
+        message["To"] = address
+        message["Subject"] = str(_l("Your access code for the survey “%(title)s”", title=title))
+        message.set_content("\n\n".join(str(part) for part in (
+            _l("You are invited to answer the anonymous survey “%(title)s”.", title=title),
+            _l("Open this address to answer:"),
+            "    " + survey_link(settings.public_url, code, language),
+            _l("Or open %(address)s and type this code: %(code)s",
+               address=survey_link(settings.public_url, language=language),
+               code=format_code(code)),
+            _l("The code can be used once. It counts your answers for %(unit)s and for nothing "
+               "else: the system keeps no list of who received which code, does not keep this "
+               "address, and stores your answers without the code.",
+               unit=unit.text("name", language)),
+        )) + "\n")
+    message["Content-Language"] = language  # after the content, which resets such headers
     return message
+
+
+def respondent_languages(session: Session, settings: Settings, addresses: Sequence[str],
+                         default: str | None = None) -> dict[str, str]:
+    """The language to write to each address in: that of the staff account with the address
+    (if still offered), else ``default``, else the installation's default language."""
+    fallback = default if default in settings.languages else settings.languages[0]
+    lowered = {address.lower() for address in addresses}
+    stored = {email.lower(): language for email, language in session.execute(
+        select(User.email, User.language).where(func.lower(User.email).in_(lowered)))
+        if language in settings.languages}
+    return {address: stored.get(address.lower(), fallback) for address in addresses}
 
 
 def email_codes(
     session: Session, secret: bytes, settings: Settings, wave: Wave, unit: OrgUnit,
-    addresses: Sequence[str],
+    addresses: Sequence[str], language: str | None = None,
 ) -> Mailing:
-    """Send one fresh code to each address; only the codes actually sent are stored.
+    """Send one fresh code to each address, in its language (``respondent_languages``);
+    only the codes actually sent are stored.
 
     The addresses are used for sending and forgotten: nothing records them, nor which code
     went where (codes are stored in random order).
@@ -226,13 +260,16 @@ def email_codes(
         raise SurveyError(_l("Give at least one e-mail address."))
     if len(wanted) > MAX_CODES_PER_UNIT:
         raise SurveyError(_too_many_codes())
+    languages = respondent_languages(session, settings, wanted, language)
+    titles = {code: survey_title(wave.survey, code) for code in set(languages.values())}
     sent: list[str] = []
     failed: list[int] = []
     with Mailer(settings) as mailer:
         for number, (address, code) in enumerate(
                 zip(wanted, _fresh_codes(len(wanted)), strict=True), start=1):
             try:
-                mailer.send(code_message(settings, wave.survey, unit.name, code, address))
+                mailer.send(code_message(settings, titles[languages[address]], unit, code,
+                                         address, languages[address]))
             except MailError:
                 failed.append(number)
                 continue

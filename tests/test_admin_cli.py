@@ -30,7 +30,7 @@ def test_user_invite_prints_a_one_time_link_and_stores_only_its_hash(env) -> Non
         result = run(env, "user", "invite", "--role", "admin", "--email", "Root@Example.org",
                      "--name", "First Admin")
         assert result.returncode == 0, result.stderr
-        match = re.search(r"(http://integrity\.customs\.example/staff/setup/(\S+))",
+        match = re.search(r"(http://integrity\.customs\.example/staff/setup/(\S+)\?lang=en)",
                           result.stdout)
         assert match, result.stdout
         token = match.group(2)

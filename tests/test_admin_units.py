@@ -138,3 +138,25 @@ def test_the_unit_list_is_paginated(app, db, admin) -> None:
     first = client.get("/admin/units").get_data(as_text=True)
     assert "Page 1 of 2" in first and "Unit 24" in first and "Unit 25" not in first
     assert "Unit 25" in client.get("/admin/units?page=2").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", "Import done. 2 units were added. 1 unit was updated. 1 unit was already up to date."),
+    ("ru", "Импорт завершён. Добавлено 2 подразделения. Обновлено 1 подразделение. "
+           "1 подразделение уже было актуальным."),
+])
+def test_the_import_says_each_count_with_its_plural_form(app, db, admin, language: str,
+                                                         expected: str) -> None:
+    db.get(User, admin.id).language = language
+    db.commit()
+    client = signed_in(app, admin)
+    first = ("id,parent_id,name,kind,crossing_type,headcount\r\n"
+             "1,,Customs,agency,,500\r\n"
+             "2,1,North,region,,120\r\n")
+    _upload(client, first)
+    client.get("/admin/units")  # the first import's message, read
+    again = first.replace(",120", ",121") + "3,2,Port of Ammo,crossing_point,sea,40\r\n" \
+        "4,2,Rail yard,crossing_point,land,12\r\n"
+    response = _upload(client, again)
+    assert response.status_code == 302
+    assert expected in client.get(response.headers["Location"]).get_data(as_text=True)

@@ -61,10 +61,23 @@ def _actions(db: Session) -> list[str]:
     return list(db.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
 
 
+def test_a_set_up_link_opens_in_the_invitee_s_language(app, db, admin) -> None:
+    client = signed_in(app, admin)
+    link = _invite(client, "Rita Manager", "rita@example.org", "manager", language="ru")
+    assert link.endswith("?lang=ru")
+    invitee = app.test_client()
+    english = {"Accept-Language": "en"}  # the invitee's browser prefers English
+    opened = invitee.get(_path(link), headers=english)
+    assert opened.status_code == 302
+    assert opened.headers["Location"].endswith("/staff/setup?lang=ru")
+    page = invitee.get("/staff/setup?lang=ru", headers=english)
+    assert 'lang="ru"' in page.get_data(as_text=True)
+
+
 def test_an_invitation_link_works_once_and_only_its_hash_is_stored(app, db, admin) -> None:
     client = signed_in(app, admin)
     link = _invite(client, "Mira Manager", "mira@example.org", "manager")
-    token = link.rsplit("/", 1)[1]
+    token = link.rsplit("/", 1)[1].removesuffix("?lang=en")
     assert link.startswith(app.extensions["integrity.settings"].public_url)
     user = db.scalar(select(User).where(User.email == "mira@example.org"))
     invitation = db.scalar(select(Invitation).where(Invitation.user_id == user.id))
@@ -78,7 +91,8 @@ def test_an_invitation_link_works_once_and_only_its_hash_is_stored(app, db, admi
 
     invitee = app.test_client()
     opened = invitee.get(_path(link))
-    assert opened.status_code == 302 and opened.headers["Location"].endswith("/staff/setup")
+    assert opened.status_code == 302
+    assert opened.headers["Location"].endswith("/staff/setup?lang=en")
     page = invitee.get("/staff/setup").get_data(as_text=True)
     assert "Mira Manager" in page and "admin-setup.js" in page
     # Without JavaScript, a manager's passphrase is split by the server.

@@ -269,7 +269,8 @@ def test_posters_encode_the_configured_addresses(app, make_account, demo,
     width, height = struct.unpack(">II", png.data[16:24])
     assert width == 1240 and abs(height / width - 11.69 / 8.27) < 0.005  # A4, upright
     (tmp_path / "poster.png").write_bytes(png.data)
-    expected = {f"{PUBLIC_URL}/report/integrity", f"{ONION_URL}/report/integrity"}
+    expected = {f"{PUBLIC_URL}/report/integrity?lang=en",
+                f"{ONION_URL}/report/integrity?lang=en"}
     assert _decode(tmp_path / "poster.png") == expected
     for size in ("A4", "A3"):
         pdf = client.get(f"/dashboard/posters/poster.pdf?channel=integrity&language=en&"
@@ -299,7 +300,22 @@ def test_a_poster_without_an_onion_address_has_one_code(app, make_account, demo,
     client = _manager(app, make_account)
     png = client.get("/dashboard/posters/poster.png?channel=integrity&language=en")
     (tmp_path / "poster.png").write_bytes(png.data)
-    assert _decode(tmp_path / "poster.png") == {f"{PUBLIC_URL}/report/integrity"}
+    assert _decode(tmp_path / "poster.png") == {f"{PUBLIC_URL}/report/integrity?lang=en"}
+
+
+@needs_zbar
+def test_an_arabic_poster_opens_the_reporting_page_in_arabic(app, make_account, demo,
+                                                             tmp_path: Path) -> None:
+    client = _manager(app, make_account)
+    png = client.get("/dashboard/posters/poster.png?channel=integrity&language=ar")
+    (tmp_path / "poster.png").write_bytes(png.data)
+    addresses = _decode(tmp_path / "poster.png")
+    assert addresses == {f"{PUBLIC_URL}/report/integrity?lang=ar",
+                         f"{ONION_URL}/report/integrity?lang=ar"}
+    # Opened by someone not signed in, whatever their browser prefers: the page is Arabic.
+    page = app.test_client().get(f"{PUBLIC_URL}/report/integrity?lang=ar",
+                                 headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and 'lang="ar" dir="rtl"' in page.get_data(as_text=True)
 
 
 def test_pages_have_labels_captions_and_table_headers(app, make_account, demo) -> None:

@@ -19,7 +19,7 @@ from babel.numbers import (
     get_plus_sign_symbol,
 )
 from flask import Flask
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -244,3 +244,19 @@ def test_the_pdf_report_in_french_has_french_dates_periods_and_rates(
     assert "T1 2027" in text and "T2 2027" in text  # the periods
     assert "78 %" in text.replace("\u00a0", " ").replace("\u202f", " ")  # 43 of 55 codes
     assert "100,0" in text  # the raw share of the answers that do not fit the design
+
+
+def test_the_wave_page_says_codes_used_with_the_plural_form_of_its_count(
+        app: Flask, db: Session, make_account,
+        filled: tuple[Survey, Wave, dict],  # noqa: F811
+) -> None:
+    _, wave, _ = filled
+    account = make_account(Role.MANAGER)
+    _as(db, account.id, "ru")
+    client = app.test_client()
+    _sign_in(client, account)
+    page = client.get(f"/dashboard/surveys/waves/{wave.id}").get_data(as_text=True)
+    with app.test_request_context(), force_locale("ru"):
+        expected = ngettext("%(used)d/%(num)d code used", "%(used)d/%(num)d codes used", 55,
+                            used=43)
+    assert expected != "43/55 codes used" and f"({expected})" in page

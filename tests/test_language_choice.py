@@ -275,3 +275,21 @@ def test_the_set_up_link_goes_in_the_invitees_language_not_the_senders(
     post(client, f"/admin/users/{olga.id}/link", {"send": "y"})
     (_, raw) = smtp.messages[1]
     assert email.message_from_bytes(raw, policy=default_policy)["Subject"] == subject
+
+
+def test_an_open_link_survey_gives_an_address_per_language_to_hand_out(
+    app: Flask, client: FlaskClient, db: Session, make_account
+) -> None:
+    data = every_type()
+    data["open_link"] = True
+    survey = open_survey(db, today=today(), definition=data)
+    admin = signed_in(app, make_account(Role.ADMIN))
+    page = admin.get(f"/admin/surveys/{survey.survey_id}/waves").get_data(as_text=True)
+    addresses = re.findall(r'<dd class="address" dir="ltr">([^<]+)</dd>', page)
+    assert addresses == [f"http://integrity.example/survey/open/{survey.survey_id}?lang={code}"
+                         for code in LANGUAGES]
+    # Each opens the survey, signed out, in its language whatever the browser prefers.
+    arabic = client.get(addresses[2].removeprefix("http://integrity.example"),
+                        headers={"Accept-Language": "en"})
+    assert arabic.status_code == 200
+    assert '<html lang="ar" dir="rtl">' in arabic.get_data(as_text=True)

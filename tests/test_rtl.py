@@ -306,3 +306,40 @@ def test_staff_pages_read_right_to_left_on_a_phone(site: Site, browser: Any) -> 
     admin.goto(f"/admin/users/{site.ids['keyless']}")
     admin.goto("/admin/settings")
     admin.finish()
+
+
+
+# What sticks out past the right or left edge of the screen (positioned elements escape the
+# scrolling region of their table unless it is positioned itself).
+OUTSIDE = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll("main *")].filter((el) => {
+    const box = el.getBoundingClientRect();
+    return box.width > 0 && (box.right > width + 1 || box.left < -1)
+      && (!el.parentElement.closest(".table-wrap") || getComputedStyle(el).position === "absolute");
+  }).map((el) => el.outerHTML.slice(0, 80)).slice(0, 5);
+}"""
+
+
+def test_a_survey_wave_s_results_fit_a_phone(site: Site, browser: Any) -> None:  # noqa: F811
+    """The widest page of the dashboard: its tables scroll in their own labelled region and the
+    page itself does not scroll sideways at 360 px, read in Arabic or in English."""
+    arabic = ArabicWalk(site, browser)
+    arabic.sign_in(site.people["manager"])
+    for wave in site.ids["waves"]:
+        arabic.goto(f"/dashboard/surveys/waves/{wave}")
+    arabic.finish()
+    context = browser.new_context(locale="en", viewport=PHONE,
+                                  extra_http_headers={"Accept-Language": "en"})
+    english = ArabicWalk(site, browser)
+    english.context.close()
+    english.context, english.page = context, context.new_page()
+    english.sign_in(site.people["manager"])
+    for wave in site.ids["waves"]:
+        english.page.goto(f"{site.url}/dashboard/surveys/waves/{wave}")
+        english.page.wait_for_load_state()
+        found = english.page.evaluate(LAYOUT)
+        assert (found["lang"], found["dir"]) == ("en", "ltr")
+        assert found["scrollWidth"] <= found["width"], (
+            wave, found["scrollWidth"], english.page.evaluate(OUTSIDE))
+    context.close()

@@ -15,6 +15,8 @@ from flask_babel import gettext as _
 
 from integrity.fonts import FOLDER
 from integrity.models import Role
+from surveys.codes import IssuedCode
+from surveys.slips import slips_pdf
 from tests.conftest import csrf_token
 from tests.test_dashboard_pages import _build_report, _manager, demo, needs_poppler
 
@@ -117,3 +119,44 @@ def test_the_fonts_ship_with_their_licence() -> None:
     assert {"NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSansArabic-Regular.ttf",
             "NotoSansArabic-Bold.ttf", "OFL.txt"} <= names
     assert "SIL OPEN FONT LICENSE" in (FOLDER / "OFL.txt").read_text()
+
+
+LINE = re.compile(r'<line xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>(.*?)</line>', re.S)
+WORD = re.compile(r"<word [^>]*>([^<]*)</word>")
+
+
+def _line_edges(pdf: bytes, tmp_path: Path) -> list[tuple[float, float, str]]:
+    """Each line pdftotext finds: its left and right edges in points, and its words."""
+    path = tmp_path / "edges.pdf"
+    path.write_bytes(pdf)
+    layout = subprocess.run(["pdftotext", "-bbox-layout", str(path), "-"], check=True,
+                            capture_output=True, text=True).stdout
+    return [(float(left), float(right), " ".join(WORD.findall(words)))
+            for left, right, words in LINE.findall(layout)]
+
+
+@needs_poppler
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_a_slip_is_laid_out_in_its_language_s_direction(app, language: str,
+                                                         tmp_path: Path) -> None:
+    slip = IssuedCode("7KQ2M9XD4RTB", 1, "Kalna road crossing")
+    with app.app_context():
+        pdf = slips_pdf([slip], "Border integrity survey", "http://report.border.example",
+                        language)
+    (heading,) = _in(app, language, "Your one-time access code")
+    text = _text(pdf, tmp_path)
+    # The heading in reading order, the code and the address left to right as they are.
+    assert _letters(heading) in _letters(text), (heading, text)
+    assert "7KQ2-M9XD-4RTB" in text and f"http://report.border.example/survey?lang={language}" \
+        in text
+    # The first slip fills the left half of an A4 page (595 points) less a 0.2-inch margin:
+    # Arabic lines end at its right margin, English lines start at its left one.
+    lines = _line_edges(pdf, tmp_path)
+    assert len(lines) >= 6, lines
+    for left, right, words in lines:
+        if language == "ar":
+            assert abs(right - (595.44 / 2 - 14.4)) < 3, (words, left, right)
+        else:
+            assert abs(left - 14.4) < 3, (words, left, right)
+    if language == "ar":
+        assert "Noto Sans Arabic".replace(" ", "") in _fonts(pdf, tmp_path)

@@ -98,8 +98,16 @@ def test_a_wave_with_printed_codes_from_the_command_line(env, tmp_path: Path) ->
     again = run(env, "survey", "codes", wave_id, "--unit", "3", "--count", "1", "--out",
                 str(slips))
     assert again.returncode != 0 and "refusing to overwrite" in again.stderr
+    unknown = run(env, "survey", "codes", wave_id, "--unit", "3", "--count", "1", "--out",
+                  str(tmp_path / "klingon.pdf"), "--language", "tlh")
+    assert unknown.returncode != 0 and "--language must be one of" in unknown.stderr
+    assert _count(env, AccessCode) == before + 18 and not (tmp_path / "klingon.pdf").exists()
+    arabic = tmp_path / "arabic.pdf"
+    assert run(env, "survey", "codes", wave_id, "--unit", "3", "--count", "1", "--out",
+               str(arabic), "--language", "ar").returncode == 0
+    assert b"NotoSansArabic" in arabic.read_bytes()
     rates = run(env, "survey", "rates", wave_id).stdout
-    assert re.search(r": 0/9 \(0%\)", rates)
+    assert re.search(r": 0/10 \(0%\)", rates)
     closed = run(env, "survey", "wave", "close", wave_id)
     assert closed.returncode == 0, closed.stderr
     refused = run(env, "survey", "codes", wave_id, "--unit", "3", "--count", "1", "--out",

@@ -125,10 +125,11 @@ def _pages(pdf: bytes) -> int:
 def test_slips_make_a_pdf_with_eight_slips_to_a_page() -> None:
     slips = [IssuedCode(generate_code(), 1, "Kalna road crossing")
              for _ in range(SLIPS_PER_PAGE * 2 + 1)]
-    pdf = slips_pdf(slips, "Border integrity perception survey", "https://integrity.example")
+    pdf = slips_pdf(slips, "Border integrity perception survey", "https://integrity.example",
+                    "en")
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert _pages(pdf) == 3
-    assert _pages(slips_pdf(slips[:SLIPS_PER_PAGE], "T", "https://i.example")) == 1
+    assert _pages(slips_pdf(slips[:SLIPS_PER_PAGE], "T", "https://i.example", "en")) == 1
     # Nothing in the file says when the codes were made.
     assert b"/CreationDate" not in pdf
 
@@ -137,6 +138,7 @@ def test_the_link_carries_the_code_for_the_qr_code() -> None:
     assert survey_link("https://i.example/", "7kq2m9xd4rtb") == (
         "https://i.example/survey?code=7KQ2-M9XD-4RTB")
     assert survey_link("https://i.example") == "https://i.example/survey"
+    assert survey_link("https://i.example", language="ar") == "https://i.example/survey?lang=ar"
 
 
 @pytest.mark.skipif(not (shutil.which("pdftoppm") and shutil.which("zbarimg")),
@@ -146,12 +148,14 @@ def test_each_slips_qr_code_opens_the_survey_with_its_own_code(tmp_path) -> None
              for _ in range(SLIPS_PER_PAGE + 2)]
     pdf = tmp_path / "slips.pdf"
     pdf.write_bytes(slips_pdf(slips, "Border integrity perception survey",
-                              "https://integrity.example"))
+                              "https://integrity.example", "fr"))
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdf), str(tmp_path / "page")],
                    check=True, timeout=60)
     pages = sorted(tmp_path.glob("page*.png"))
     assert len(pages) == 2
     decoded = subprocess.run(["zbarimg", "--raw", "-q", *map(str, pages)], capture_output=True,
                              text=True, timeout=60).stdout.split()
-    assert sorted(decoded) == sorted(survey_link("https://integrity.example", s.code)
+    # Each opens the survey in the slips' language, for someone who is not signed in.
+    assert sorted(decoded) == sorted(survey_link("https://integrity.example", s.code, "fr")
                                      for s in slips)
+    assert all(link.endswith("&lang=fr") for link in decoded)

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from email.policy import default as default_policy
 
 import pytest
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
-from integrity.models import OrgUnit
+from integrity.models import OrgUnit, Role, User
 from integrity.schema import metadata
 from surveys.codes import code_hash, email_codes, find_code
 from surveys.mail import MailError
@@ -64,6 +65,14 @@ def _settings(app):
     return app.extensions["integrity.settings"]
 
 
+def _message(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=default_policy)  # type: ignore[return-value]
+
+
+def _body(raw: bytes) -> str:
+    return _message(raw).get_content()
+
+
 def test_each_address_gets_one_working_code_and_no_address_is_kept(app, db, smtp) -> None:
     setup = open_survey(db)
     wave = db.get(Wave, setup.wave_id)
@@ -109,7 +118,7 @@ def test_a_refused_address_gets_no_stored_code(app, db, smtp) -> None:
     db.commit()
     assert (mailing.sent, mailing.failed) == (2, [2])
     assert db.scalar(select(func.count()).select_from(AccessCode)) == before + 2
-    sent = {CODE_IN_TEXT.search(raw.decode()).group(1) for _, raw in smtp.messages}
+    sent = {CODE_IN_TEXT.search(_body(raw)).group(1) for _, raw in smtp.messages}
     assert {h for (h,) in db.execute(select(AccessCode.code_hash))} >= {
         code_hash(SECRET, c) for c in sent}
 
@@ -135,3 +144,30 @@ def test_an_unreachable_mail_server_sends_and_stores_nothing(app, db) -> None:
         email_codes(db, SECRET, settings, db.get(Wave, setup.wave_id),
                     db.get(OrgUnit, setup.units[0]), ["ana@example.org"])
     assert db.scalar(select(func.count()).select_from(AccessCode)) == before
+
+
+def test_each_respondent_is_written_to_in_their_own_language(app, db, smtp, make_account) -> None:
+    setup = open_survey(db)
+    wave = db.get(Wave, setup.wave_id)
+    unit = db.get(OrgUnit, setup.units[0])
+    account = make_account(Role.MANAGER)
+    db.get(User, account.id).language = "ru"  # kept with the account
+    db.commit()
+    stranger = "visitor@example.org"  # no account: the installation's default language
+    with app.test_request_context(headers={"Accept-Language": "fr"}):  # the sender's French
+        mailing = email_codes(db, SECRET, _settings(app), wave, unit,
+                              [account.email.upper(), stranger])
+    db.commit()
+    assert mailing.sent == 2
+    messages = {to[0]: _message(raw) for to, raw in smtp.messages}
+    russian, english = messages[account.email.upper()], messages[stranger]
+    with app.test_request_context(), force_locale("ru"):
+        subject = gettext("Your access code for the survey “%(title)s”", title="%(title)s")
+        opening = gettext("Open this address to answer:")
+    assert opening != "Open this address to answer:" and opening in russian.get_content()
+    assert russian["Subject"].startswith(subject.split("%(title)s")[0])
+    assert russian["Content-Language"] == "ru"
+    assert re.search(r"/survey\?code=[0-9A-Z-]{14}&lang=ru\b", russian.get_content())
+    assert english["Content-Language"] == "en"
+    assert "Open this address to answer:" in english.get_content()
+    assert "&lang=en" in english.get_content()

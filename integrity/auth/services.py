@@ -252,7 +252,7 @@ def change_password(hasher: Hasher, user: User, change: PassphraseChange) -> Non
         current = change.current
     elif user.role_enum is Role.INSPECTOR:
         raise AccountError(_l("Changing an inspector's passphrase needs JavaScript: the key "
-                              "is re-locked on this device."))
+                              "is protected again with the new passphrase on this device."))
     else:
         current = derived_login_value(change.current, current_params)
     if not user.login_salt or not hasher.verify(user.password_hash, current):
@@ -266,8 +266,8 @@ def change_password(hasher: Hasher, user: User, change: PassphraseChange) -> Non
             raise AccountError(_l("The sign-in value sent by the page is not valid."))
         if user.wrapped_secret_key is not None:
             if change.new_wrapped_key is None or len(change.new_wrapped_key) != 72:
-                raise AccountError(_l("The page did not re-lock your key; nothing was "
-                                      "changed."))
+                raise AccountError(_l("The page did not protect your key with the new "
+                                      "passphrase; nothing was changed."))
             user.wrapped_secret_key = change.new_wrapped_key
         set_login_value(hasher, user, change.new, LoginParams(
             change.new_salt, user.login_opslimit or hasher.login_opslimit,

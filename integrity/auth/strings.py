@@ -32,7 +32,8 @@ def passphrase_strings() -> dict[str, str]:
             "missing": _("Enter your current passphrase and the new one twice."),
             "mismatch": _("The two passphrases differ."),
             "relock": _("The current passphrase is not correct, or this browser could not "
-                        "re-lock your key, so nothing was changed.")}
+                        "protect your key with the new passphrase, so nothing was "
+                        "changed.")}
 
 
 def setup_strings() -> dict[str, str]:

@@ -270,7 +270,7 @@ def password() -> str | Response:
                            plain=_plain(form.derived.data) and not inspector,
                            page_strings=strings.passphrase_strings(),
                            needs_script=_("Inspectors need JavaScript to change their "
-                                          "passphrase, because it also locks their key."))
+                                          "passphrase, because it also protects their key."))
 
 
 def _passphrase_change(form: PasswordChangeForm) -> services.PassphraseChange:

@@ -230,9 +230,11 @@ def poster(fmt: str) -> Response:
     if channel is None:
         abort(404)
     settings = current_app.extensions["integrity.settings"]
-    onion = reporting_address(settings.onion_url, channel.slug) if settings.onion_url else None
+    address = reporting_address(settings.public_url, channel.slug, language)
+    onion = (reporting_address(settings.onion_url, channel.slug, language)
+             if settings.onion_url else None)
     with force_locale(language):
-        design = Poster(channel.name, reporting_address(settings.public_url, channel.slug),
+        design = Poster(channel.text("name", language), address,
                         onion, form.size.data if form.size.data in ("A4", "A3") else "A4",
                         language.split("_")[0] in RTL_SCRIPTS)
         data = poster_pdf(design) if fmt == "pdf" else poster_png(design)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import textwrap
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import matplotlib
 import numpy as np
@@ -19,6 +20,7 @@ from matplotlib.figure import Figure
 
 from integrity import fonts
 from integrity.dashboard.charts import drawing_lock
+from integrity.i18n import LANGUAGE_ARG
 
 PAPER = {"A4": (8.27, 11.69), "A3": (11.69, 16.54)}
 PNG_PIXELS_WIDE = 1240  # 150 dpi on A4: sharp on screen, and enough for a QR code scanner
@@ -35,9 +37,10 @@ class Poster:
     rtl: bool = False
 
 
-def reporting_address(base_url: str, slug: str) -> str:
-    """The channel's reporting page under ``base_url``."""
-    return f"{base_url.rstrip('/')}/report/{slug}"
+def reporting_address(base_url: str, slug: str, language: str) -> str:
+    """The channel's reporting page under ``base_url``, opening in the poster's ``language``
+    (the reporter is not signed in, so the address is what carries the language)."""
+    return f"{base_url.rstrip('/')}/report/{slug}?{urlencode({LANGUAGE_ARG: language})}"
 
 
 def _qr(axes: object, data: str) -> None:

@@ -94,16 +94,16 @@ export function saveBlob(blob, name) {
 export const MODE_TEXT = {
   report: {
     browserTitle: "Protected mode.",
-    browserText: "Your report is locked on this device before it is sent. The server never sees it readable.",
-    fallbackText: "This browser cannot lock the report itself, so the form will use basic mode: "
-      + "the server locks your report the moment it arrives.",
+    browserText: "Your report is sealed on this device before it is sent. The server never sees it readable.",
+    fallbackText: "This browser cannot seal the report itself, so the form will use basic mode: "
+      + "the server seals your report the moment it arrives.",
   },
   mailbox: {
     browserTitle: "Protected mode.",
-    browserText: "Your receipt stays on this device: the mailbox is unlocked here and your replies are "
-      + "locked here before they are sent. The server never sees them readable.",
+    browserText: "Your receipt stays on this device: the mailbox is opened here and your replies are "
+      + "sealed here before they are sent. The server never sees them readable.",
     fallbackText: "This browser cannot open the mailbox itself, so it will use basic mode: "
-      + "the server unlocks it in memory for this visit only.",
+      + "the server opens it in memory for this visit only.",
   },
 };
 

@@ -13,7 +13,7 @@ const WRAPPING_KEY = "integrity.wrappingKey";
 const STRINGS = {
   missing: "Enter your current passphrase and the new one twice.",
   mismatch: "The two passphrases differ.",
-  relock: "The current passphrase is not correct, or this browser could not re-lock your key, so nothing was changed.",
+  relock: "The current passphrase is not correct, or this browser could not protect your key with the new passphrase, so nothing was changed.",
   worker: "This browser could not start the part of the page that splits your passphrase on this device, so nothing was sent.",
   limited: "Too many sign-in requests came from this network just now, so nothing was sent: wait a minute and try again.",
   server: "The server could not prepare the split of your passphrase, so nothing was sent: try again in a moment.",
