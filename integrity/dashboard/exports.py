@@ -203,8 +203,8 @@ def report_file(token: str) -> Response:
 def _poster_form() -> PosterForm:
     db = get_session()
     form = PosterForm(request.args)
-    form.channel.choices = choices((slug, name) for slug, name in db.execute(
-        select(Channel.slug, Channel.name).where(Channel.state != ChannelState.CLOSED.value)
+    form.channel.choices = choices((c.slug, c.text("name")) for c in db.scalars(
+        select(Channel).where(Channel.state != ChannelState.CLOSED.value)
         .order_by(Channel.name)))
     form.language.choices = choices(language_choices())
     if not form.language.data:
@@ -234,8 +234,9 @@ def poster(fmt: str) -> Response:
     settings = current_app.extensions["integrity.settings"]
     onion = reporting_address(settings.onion_url, channel.slug) if settings.onion_url else None
     with force_locale(language):
-        design = Poster(channel.name, reporting_address(settings.public_url, channel.slug),
-                        onion, form.size.data if form.size.data in ("A4", "A3") else "A4",
+        address = reporting_address(settings.public_url, channel.slug)
+        size = form.size.data if form.size.data in ("A4", "A3") else "A4"
+        design = Poster(channel.text("name", language), address, onion, size,
                         language.split("_")[0] in RTL_SCRIPTS)
         data = poster_pdf(design) if fmt == "pdf" else poster_png(design)
     name = f"poster-{channel.slug}-{language}-{design.size}.{fmt}"
