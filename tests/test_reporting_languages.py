@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 
 import crypto
-from integrity.models import Channel, OrgUnit
+from integrity.models import Channel, OrgUnit, Role
 from integrity.reporting.models import Report
 from tests.conftest import csrf_token
 from tests.protocol_client import ReporterClient
@@ -127,3 +127,44 @@ def test_a_french_form_refuses_another_language_option_naming_the_french_label(
     assert response.status_code == 400
     assert "Que s'est-il passé ?" in response.get_data(as_text=True).replace("&#39;", "'")
     assert db.scalar(select(Report)) is None
+
+
+def test_inspectors_and_managers_read_names_in_their_language_and_exports_stay_default(
+        app, client, login, make_account, channel, reporter, db) -> None:
+    from integrity.models import User
+    from tests.test_access import _sign_in
+
+    _translate(db, channel.slug)
+    unit = db.scalars(select(OrgUnit).order_by(OrgUnit.id)).first()
+    reporter.file(channel.slug, {"what": "Cash at gate 2"}, category="bribery",
+                  org_unit=str(unit.id), language="ar")
+    inspector = make_account(Role.INSPECTOR)
+    user = db.get(User, inspector.id)
+    user.language = "fr"
+    db.scalar(select(Channel).where(Channel.slug == channel.slug)).recipients.append(user)
+    report = db.scalar(select(Report))
+    report.readers.append(user)
+    db.commit()
+
+    login(inspector)
+    inbox = client.get("/cases/").get_data(as_text=True).replace("&#39;", "'")
+    assert inbox.count("Intégrité et lutte contre la corruption") >= 2  # filter and row
+    assert "Pots-de-vin" in inbox and "Unité traduite" in inbox
+    case = client.get(f"/cases/{report.id}").get_data(as_text=True)
+    assert "Pots-de-vin" in case and "Unité traduite" in case
+    data = client.get(f"/cases/{report.id}/data").get_json()
+    how = next(q for q in data["questions"] if q["key"] == "how_known")
+    assert how["label"] == "Comment le savez-vous ?" and how["options"] == FRENCH_HOW
+    assert how["options_by_language"]["ar"] == ARABIC_HOW
+    assert how["options_by_language"]["tr"] == how["options_by_language"]["en"]
+
+    manager = make_account(Role.MANAGER)
+    db.get(User, manager.id).language = "fr"
+    db.commit()
+    other = app.test_client()
+    _sign_in(other, manager)
+    page = other.get("/dashboard/?dimension=category").get_data(as_text=True)
+    assert "Pots-de-vin" in page
+    export = other.get("/dashboard/export/breakdown.csv?dimension=category")
+    text = export.get_data(as_text=True)
+    assert "Bribery or facilitation payment" in text and "Pots-de-vin" not in text
