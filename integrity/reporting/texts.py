@@ -83,10 +83,10 @@ def reader_questions(questions: Iterable[Question],
 def choice_text(by_language: Mapping[str, Sequence[str]], shown: Sequence[str], value: object,
                 sealed_in: object = None) -> object:
     """A sealed choice as the option in the ``shown`` list: the option at the same position
-    in the list of the language it was sealed in (that language first, then any other); a
-    value no list holds is returned as it was sealed."""
+    in the list of the language it was sealed in (that language first, then the others in
+    the order of their codes); a value no list holds is returned as it was sealed."""
     codes = [sealed_in] if isinstance(sealed_in, str) and sealed_in in by_language else []
-    codes += [code for code in by_language if code != sealed_in]
+    codes += sorted(code for code in by_language if code != sealed_in)
     for code in codes:
         offered = list(by_language[code])
         if value in offered and offered.index(value) < len(shown):

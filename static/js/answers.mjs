@@ -12,14 +12,14 @@ export const ANSWER_STRINGS = { yes: "Yes", no: "No" };
 
 /**
  * A sealed choice as the option of `question.options`: the option at the same position in the
- * list of the language it was sealed in (`language` first, then any other); `undefined` when
- * no list holds it.
+ * list of the language it was sealed in (`language` first, then the others in the order of
+ * their codes, as integrity/reporting/texts.py: choice_text); `undefined` when no list holds it.
  */
 export function choiceOption(question, value, language) {
   const shown = Array.isArray(question?.options) ? question.options : [];
   const byLanguage = question?.options_by_language && typeof question.options_by_language === "object"
     ? question.options_by_language : {};
-  const codes = Object.keys(byLanguage);
+  const codes = Object.keys(byLanguage).sort();
   if (typeof language === "string" && codes.includes(language)) {
     codes.splice(codes.indexOf(language), 1);
     codes.unshift(language);
