@@ -126,11 +126,14 @@ def add_offline_inspector(
     return user
 
 
-def check_answers(channel: Channel, answers: Mapping[str, Any]) -> dict[str, Any]:
+def check_answers(channel: Channel, answers: Mapping[str, Any],
+                  language: str | None = None) -> dict[str, Any]:
     """Answers as the questionnaire asks for them: required ones present, each of its type.
 
     Used by the server-side (no JavaScript) form, where the server sees the answers in memory
-    before sealing them; returns the answers to seal, without empty ones.
+    before sealing them; returns the answers to seal, without empty ones. The form was shown
+    in ``language`` (the page's by default): a choice is one of that language's options, and
+    a refusal names the question as the form did.
     """
     clean: dict[str, Any] = {}
     for question in channel.questions:
@@ -139,33 +142,34 @@ def check_answers(channel: Channel, answers: Mapping[str, Any]) -> dict[str, Any
             value = value.strip()
         if value in (None, "", []):
             if question.required:
-                raise ChannelError(_l("Please answer “%(label)s”.", label=question.label))
+                raise ChannelError(_l("Please answer “%(label)s”.",
+                                      label=question.text("label", language)))
             continue
-        clean[question.key] = _check_value(question, value)
+        clean[question.key] = _check_value(question, value, language)
     return clean
 
 
-def _check_value(question: Question, value: Any) -> Any:
+def _check_value(question: Question, value: Any, language: str | None) -> Any:
     kind = question.kind_enum
+    label = question.text("label", language)
     if kind in (QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT):
         limit = MAX_SHORT_TEXT if kind is QuestionKind.SHORT_TEXT else MAX_LONG_TEXT
         if not isinstance(value, str) or len(value) > limit:
-            raise ChannelError(_l("“%(label)s” is too long.", label=question.label))
+            raise ChannelError(_l("“%(label)s” is too long.", label=label))
         return value.strip()
     if kind is QuestionKind.DATE:
         try:
             return date.fromisoformat(str(value)).isoformat()
         except ValueError as exc:
-            raise ChannelError(_l("“%(label)s” is not a date.", label=question.label)) from exc
+            raise ChannelError(_l("“%(label)s” is not a date.", label=label)) from exc
     if kind is QuestionKind.YES_NO:
         if value not in ("yes", "no"):
-            raise ChannelError(_l("Answer “%(label)s” with yes or no.", label=question.label))
+            raise ChannelError(_l("Answer “%(label)s” with yes or no.", label=label))
         return value
-    options = list(question.options or [])
+    options = list(question.text("options", language) or [])
     chosen = value if isinstance(value, list) else [value]
     if any(choice not in options for choice in chosen) or (
         kind is QuestionKind.SINGLE_CHOICE and len(chosen) != 1
     ):
-        raise ChannelError(_l("Choose among the offered answers to “%(label)s”.",
-                              label=question.label))
+        raise ChannelError(_l("Choose among the offered answers to “%(label)s”.", label=label))
     return chosen if kind is QuestionKind.MULTIPLE_CHOICE else chosen[0]

@@ -12,6 +12,7 @@ from flask_babel import get_locale
 
 from integrity.anonymous_forms import ANONYMOUS_BLUEPRINTS
 from integrity.models import User
+from integrity.translated import page_language
 
 # Each has a complete catalog in integrity/translations/; English is the source language.
 SUPPORTED_LANGUAGES = ("en", "fr", "ar", "ru", "tr", "uk", "es")
@@ -79,4 +80,5 @@ def template_globals() -> dict[str, object]:
         "text_direction": text_direction,
         "language_choices": language_choices,
         "current_locale": lambda: str(get_locale()),
+        "page_language": page_language,
     }

@@ -79,8 +79,10 @@ class ReporterClient:
 
     def report_body(self, channel: str, answers: dict[str, Any], *, receipt: str | None = None,
                     uploads: list[Upload] = (), category: str | None = None,
-                    org_unit: str | None = None, excluded: list[str] = ()) -> Filed:
-        """Everything a filing needs, without sending the report itself."""
+                    org_unit: str | None = None, excluded: list[str] = (),
+                    language: str | None = None) -> Filed:
+        """Everything a filing needs, without sending the report itself; ``language``, the
+        optional language the answers were given in, goes into the sealed document."""
         receipt = receipt or crypto.generate_receipt()
         keys = self.derive(receipt)
         ids, entries = [], []
@@ -89,8 +91,10 @@ class ReporterClient:
             ids.append(attachment_id)
             entries.append(entry)
         recipients = [r for r in self.channel(channel)["recipients"] if r["id"] not in excluded]
-        sealed = crypto.seal_document({"answers": answers, "attachments": entries},
-                                      self.readers(recipients, keys.public_key),
+        document: dict[str, Any] = {"answers": answers, "attachments": entries}
+        if language is not None:
+            document["language"] = language
+        sealed = crypto.seal_document(document, self.readers(recipients, keys.public_key),
                                       self.config["pad_block"])
         body = {
             "protocol": 1, "channel": channel, "category": category, "org_unit": org_unit,

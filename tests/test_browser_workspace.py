@@ -296,5 +296,7 @@ def test_answers_read_in_the_questionnaires_words_in_mailbox_and_case_page(
     inspector.wait_for_url("**/cases/")
     inspector.locator("table a").first.click()
     inspector.wait_for_selector('#case-content[data-opened="1"]')
-    assert _answers_shown(inspector, "#case-answers") == ANSWERS_AS_READ
+    # The case page also says which language the report was written in.
+    assert _answers_shown(inspector, "#case-answers") == {"Written in": "English",
+                                                           **ANSWERS_AS_READ}
     assert reporter.console_errors == [] and inspector.console_errors == []

@@ -122,7 +122,8 @@ def test_offline_inspector_export_and_decrypt_round_trip(env, tmp_path: Path) ->
     app = create_app(overrides)
     reporter = ReporterClient(app.test_client())
     reporter.file("customs", {"what": "Seized cigarettes resold"},
-                  uploads=[Upload("ledger.csv", "text/csv", b"date,boxes\n2026-11-01,40\n")])
+                  uploads=[Upload("ledger.csv", "text/csv", b"date,boxes\n2026-11-01,40\n")],
+                  language="tr")
     dispose(app)
 
     out = tmp_path / "export.json"
@@ -135,6 +136,7 @@ def test_offline_inspector_export_and_decrypt_round_trip(env, tmp_path: Path) ->
     result = jsonlib.loads(opened.stdout)
     (report,) = result["reports"]
     assert report["document"]["answers"] == {"what": "Seized cigarettes resold"}
+    assert report["document"]["language"] == "tr"  # the optional language, passed on as sealed
     (written,) = report["files"]
     assert Path(written).read_bytes() == b"date,boxes\n2026-11-01,40\n"
 

@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from integrity import create_app
 from integrity.db import new_session
+from integrity.i18n import SUPPORTED_LANGUAGES
 from tests import test_accessibility as walks
 from tests.conftest import make_settings
 from tests.test_browser import CHROMIUM, browser  # noqa: F401
@@ -69,6 +70,10 @@ ALLOWED_WORDS = {
     *(name for code in ("en", PSEUDO) for kind in ("months", "days")
       for width in ("abbreviated", "wide")
       for name in getattr(Locale(code), kind)["format"][width].values()),
+    # So do the names of the languages a report can be written in (the case page's "Written
+    # in"), as Babel writes them in the page's language.
+    *(word.capitalize() for code in SUPPORTED_LANGUAGES
+      for word in (Locale.parse(code).get_display_name(PSEUDO) or "").split()),
 }
 
 

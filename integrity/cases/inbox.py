@@ -18,6 +18,7 @@ from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS, Deadlin
 from integrity.cases.deadlines import deadlines as deadlines_of
 from integrity.models import Category, Channel, OrgUnit, User
 from integrity.reporting.models import Report, Status, report_readers
+from integrity.translated import translated
 
 PER_PAGE = 25
 
@@ -133,8 +134,9 @@ def inbox(session: Session, user: User, filters: InboxFilters, page: int, today:
     page = min(max(1, page), pages)
     rows = session.execute(
         select(Report.id, Report.created_on, Report.status, Report.outcome,
-               Report.acknowledged_on, Report.feedback_on, Channel.name, Category.name,
-               OrgUnit.name, assignee.name)
+               Report.acknowledged_on, Report.feedback_on, Channel.name, Channel.translations,
+               Category.name, Category.translations, OrgUnit.name, OrgUnit.translations,
+               assignee.name)
         .join(report_readers, report_readers.c.report_id == Report.id)
         .join(Channel, Channel.id == Report.channel_id)
         .outerjoin(Category, Category.id == Report.category_id)
@@ -145,10 +147,13 @@ def inbox(session: Session, user: User, filters: InboxFilters, page: int, today:
         .limit(per_page).offset((page - 1) * per_page)
     )
     items = [
-        InboxRow(rid, created, status, outcome, channel, category, unit, assignee_name,
+        # Names in the inspector's language, the default language's where there is none.
+        InboxRow(rid, created, status, outcome, translated(channel, channel_texts, "name"),
+                 translated(category, category_texts, "name"),
+                 translated(unit, unit_texts, "name"), assignee_name,
                  deadlines_of(created, acknowledged, feedback, today))
-        for (rid, created, status, outcome, acknowledged, feedback, channel, category, unit,
-             assignee_name) in rows
+        for (rid, created, status, outcome, acknowledged, feedback, channel, channel_texts,
+             category, category_texts, unit, unit_texts, assignee_name) in rows
     ]
     return InboxPage(items, page, pages, total)
 

@@ -17,7 +17,7 @@ from integrity.cases.sharing import share_candidates
 from integrity.cases.workflow import note_feedback
 from integrity.config import Settings
 from integrity.models import User
-from integrity.reporting import services
+from integrity.reporting import services, texts
 from integrity.reporting.models import Attachment, KeySlot, Message, Report, Sender
 from integrity.reporting.services import ProtocolError
 from integrity.reporting.storage import AttachmentStore
@@ -51,9 +51,9 @@ def case_data(session: Session, settings: Settings, report: Report, user: User
             for m in report.messages
         ],
         "attachment_sizes": attachments,
-        # The questionnaire, so the page shows each answer in its words (kind and options).
-        "questions": [{"key": q.key, "kind": q.kind, "label": q.label,
-                       "options": list(q.options or [])} for q in report.channel.questions],
+        # The questionnaire, so the page shows each answer in its words (kind and options) in
+        # the inspector's language, and maps a choice from the language it was sealed in.
+        "questions": texts.reader_questions(report.channel.questions),
         # Whom the page may offer to share the case with (never an excluded inspector).
         "share_candidates": [{"id": str(u.id), "name": u.name,
                               "public_key": crypto.b64encode(u.public_key or b"")}

@@ -201,8 +201,8 @@ def report_file(token: str) -> Response:
 def _poster_form() -> PosterForm:
     db = get_session()
     form = PosterForm(request.args)
-    form.channel.choices = choices((slug, name) for slug, name in db.execute(
-        select(Channel.slug, Channel.name).where(Channel.state != ChannelState.CLOSED.value)
+    form.channel.choices = choices((c.slug, c.text("name")) for c in db.scalars(
+        select(Channel).where(Channel.state != ChannelState.CLOSED.value)
         .order_by(Channel.name)))
     form.language.choices = choices(language_choices())
     if not form.language.data:

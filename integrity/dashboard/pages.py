@@ -32,6 +32,7 @@ from integrity.dashboard.cache import cached, fingerprint
 from integrity.dashboard.campaigns import CampaignEffects, spans
 from integrity.dashboard.charts import Chart, Series, Span
 from integrity.dashboard.kpis import Dimension, Figures, KpiQuery, KpiTable, Ratio
+from integrity.dashboard.names import names, shown_name
 from integrity.dashboard.trends import (
     SurveyTrends,
     Trend,
@@ -44,6 +45,7 @@ from integrity.dashboard.trends import (
     survey_trends,
 )
 from integrity.dashboard.units import UnitTree
+from integrity.db import get_session
 from integrity.models import OrgUnit
 from integrity.reporting.models import Message, Report
 from surveys.models import Response, Survey, Wave, WaveState
@@ -160,7 +162,8 @@ def trend_figures(session: Session, survey: Survey, language: str | None = None
 
 
 def campaign_spans(session: Session) -> tuple[Span, ...]:
-    return tuple(Span(s.name, s.starts_on, s.ends_on) for s in spans(session))
+    shown = names(session, "campaign")
+    return tuple(Span(shown.get(s.id, s.name), s.starts_on, s.ends_on) for s in spans(session))
 
 
 _PERIOD_KEY = re.compile(r"(\d{4})-(Q[1-4]|\d{2})")  # kpis.Period.key
@@ -178,10 +181,11 @@ def number(value: float | None, digits: int = 1) -> str:
 
 
 def row_label(row: kpis.Row) -> str:
-    """A row's name as a page shows it: a period in the reader's language ("janv. 2027")."""
+    """A row's name as a page shows it: a period in the reader's language ("janv. 2027"), a
+    unit, channel or category by its name in that language."""
     period = _PERIOD_KEY.fullmatch(row.key)
     if period is None:
-        return csv_label(row)
+        return shown_name(get_session(), row.key, csv_label(row))
     year, part = period.groups()
     if part.startswith("Q"):
         return period_label(kpis.Period(kpis.Granularity.QUARTER, int(year), int(part[1])))

@@ -235,8 +235,8 @@ def _effects_pages(spec: ReportSpec, session: Session, trends: SurveyTrends | No
         if not page.room(needed):
             page = _Page(spec.rtl)
             result.append(page.figure)
-        page.heading(f"{campaign.name} ({formatting.span(campaign.starts_on, campaign.ends_on)})",
-                     11)
+        span = formatting.span(campaign.starts_on, campaign.ends_on)
+        page.heading(f"{campaign.text('name')} ({span})", 11)
         if effects.before is None or effects.after is None:
             page.para(_("No survey wave before and after the campaign to compare."))
         else:

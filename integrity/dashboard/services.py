@@ -35,10 +35,12 @@ def staff_by_unit_kind(session: Session) -> list[KindCount]:
 
 def unit_choices(session: Session) -> list[tuple[int, str]]:
     """Every unit, depth first, indented by its depth (for lists of checkboxes and selects)."""
+    from integrity.dashboard.names import names
     from integrity.dashboard.units import UnitTree
 
-    tree = UnitTree.load(session)
-    return [(uid, "\u2003" * tree.depth(uid) + tree.nodes[uid].name) for uid in tree.ordered()]
+    tree, shown = UnitTree.load(session), names(session, "unit")
+    return [(uid, "\u2003" * tree.depth(uid) + shown.get(uid, tree.nodes[uid].name))
+            for uid in tree.ordered()]
 
 
 def scope_choices(session: Session) -> list[tuple[str, str]]:
@@ -48,9 +50,8 @@ def scope_choices(session: Session) -> list[tuple[str, str]]:
     from integrity.models import Category, Channel
 
     choices = [(f"unit:{uid}", name) for uid, name in unit_choices(session)]
-    choices += [(f"channel:{cid}", _("Channel: %(name)s", name=name)) for cid, name in
-                session.execute(select(Channel.id, Channel.name).order_by(Channel.name))]
-    choices += [(f"category:{cid}", _("Category: %(name)s", name=name)) for cid, name in
-                session.execute(select(Category.id, Category.name)
-                                .order_by(Category.position, Category.id))]
+    choices += [(f"channel:{c.id}", _("Channel: %(name)s", name=c.text("name"))) for c in
+                session.scalars(select(Channel).order_by(Channel.name))]
+    choices += [(f"category:{c.id}", _("Category: %(name)s", name=c.text("name"))) for c in
+                session.scalars(select(Category).order_by(Category.position, Category.id))]
     return choices

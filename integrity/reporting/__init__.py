@@ -32,11 +32,12 @@ from integrity.config import Settings
 from integrity.db import get_session
 from integrity.extensions import limiter
 from integrity.models import Channel, ChannelState, OrgUnit
-from integrity.reporting import plain, services
+from integrity.reporting import plain, services, texts
 from integrity.reporting.api import address_key, attachment_store, mailbox_failures
 from integrity.reporting.services import ProtocolError
 from integrity.reporting.strings import mailbox_strings, report_strings
 from integrity.reporting.uploads import SealingSink
+from integrity.translated import page_language
 
 bp = public(Blueprint("reporting", __name__))
 
@@ -73,7 +74,7 @@ def _form_context(channel: Channel, **extra: Any) -> dict[str, Any]:
         "channel": channel,
         "recipients": services.channel_recipients(channel),
         "categories": [c for c in channel.categories if not c.retired],
-        "units": list(db.scalars(select(OrgUnit).order_by(OrgUnit.name))),
+        "units": sorted(db.scalars(select(OrgUnit)), key=lambda unit: unit.text("name")),
         "settings": _settings(),
         "form": AnonymousForm(),
         "values": {},
@@ -120,6 +121,7 @@ def file_plain(slug: str) -> str | tuple[str, int]:
         excluded=request.form.getlist("exclude"),
         answers=_answers_from_form(channel),
         uploads=_uploads("files"),
+        language=page_language(),
     )
     db = get_session()
     try:
@@ -147,7 +149,10 @@ def mailbox() -> str:
 
 def _render_mailbox(receipt: str, **extra: Any) -> str:
     opened = plain.open_plain_mailbox(get_session(), _settings(), receipt)
-    return _mailbox_page(opened=opened, receipt=format_receipt(opened.receipt), **extra)
+    answers = texts.answer_rows(opened.report.channel.questions, opened.document,
+                                {"yes": _("Yes"), "no": _("No")})
+    return _mailbox_page(opened=opened, answers=answers, receipt=format_receipt(opened.receipt),
+                         **extra)
 
 
 @bp.route("/mailbox", methods=["POST"])

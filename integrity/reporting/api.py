@@ -26,6 +26,7 @@ from integrity.reporting.services import ProtocolError
 from integrity.reporting.storage import AttachmentStore
 from integrity.request_guard import read_json
 from integrity.security import set_headers
+from integrity.translated import page_language
 
 bp = public(Blueprint("api", __name__, url_prefix="/api/v1"))
 csrf.exempt(bp)
@@ -76,12 +77,19 @@ def _json_body() -> Any:
     return body
 
 
+def _in_language(response: Response) -> Response:
+    """Say which language the answer's texts are in (the request's: ``?lang=``, else
+    Accept-Language, else the default)."""
+    response.headers["Content-Language"] = page_language()
+    return response
+
+
 @bp.get("/config")
 def config() -> Response:
     db = get_session()
     answer = services.public_config(db, settings(), request.args.get("channel"))
     db.commit()  # the first call fixes the installation's salt
-    return jsonify(answer)
+    return _in_language(jsonify(answer))
 
 
 @bp.get("/pow")
@@ -138,7 +146,7 @@ mailbox_failures = limiter.shared_limit(
 def mailbox() -> Response:
     db = get_session()
     report = services.find_report(db, _json_body())
-    return jsonify(services.mailbox_view(db, report))
+    return _in_language(jsonify(services.mailbox_view(db, report)))
 
 
 @bp.post("/mailbox/messages")

@@ -30,6 +30,7 @@ class PlainFiling:
     excluded: list[str]
     answers: dict[str, Any]
     uploads: list[tuple[SealingSink, str, str]]  # sink, file name, media type
+    language: str  # the language the form was shown in: its options are the answers'
 
 
 def _entries(uploads: list[tuple[SealingSink, str, str]]) -> list[dict[str, Any]]:
@@ -72,13 +73,15 @@ def file_plain_report(
     """Seal and store a report sent without JavaScript; returns its new receipt."""
     route = services.route_for(session, settings, channel.slug, form.category, form.org_unit)
     readers = services.resolve_readers(route, form.excluded)
-    answers = check_answers(channel, form.answers)
+    answers = check_answers(channel, form.answers, form.language)
     inst = services.installation(session, settings)
     receipt = crypto.generate_receipt()
     keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
                                        inst.kdf_memlimit)
     attachment_ids = _attachment_rows(session, settings, form.uploads)
-    sealed = crypto.seal_document({"answers": answers, "attachments": _entries(form.uploads)},
+    document = {"answers": answers, "attachments": _entries(form.uploads),
+                "language": form.language}
+    sealed = crypto.seal_document(document,
                                   _with_reporter(readers, keys.public_key, route.recovery_key),
                                   inst.pad_block)
     services.store_filing(session, store, Filing(

@@ -56,6 +56,7 @@ from integrity.models import (
     utcnow,
 )
 from integrity.models import channel_recipients as recipients_table
+from integrity.reporting import texts
 from integrity.reporting.models import (
     Attachment,
     KeySlot,
@@ -152,39 +153,10 @@ def public_config(session: Session, settings: Settings,
         "max_attachment_bytes": settings.max_attachment_bytes,
         "max_attachments": settings.max_attachments,
         "max_report_attachment_bytes": settings.max_report_attachment_bytes,
-        "channels": [_channel_config(channel) for channel in channels],
-        "org_units": [
-            {"id": str(unit.id), "name": unit.name,
-             "parent": str(unit.parent_id) if unit.parent_id is not None else None}
-            for unit in units
-        ],
-    }
-
-
-def _channel_config(channel: Channel) -> dict[str, Any]:
-    recipients = channel_recipients(channel)
-    return {
-        "slug": channel.slug,
-        "name": channel.name,
-        "description": channel.description,
-        "allow_exclusion": channel.allow_exclusion,
-        "accepts_reports": bool(recipients),
-        "asks_category": channel.asks_category,
-        "asks_unit": channel.asks_unit,
-        "recipients": [
-            {"id": str(user.id), "name": user.name,
-             "public_key": crypto.b64encode(user.public_key or b"")}
-            for user in recipients
-        ],
-        "categories": [
-            {"slug": category.slug, "name": category.name}
-            for category in channel.categories if not category.retired
-        ],
-        "questions": [
-            {"key": q.key, "kind": q.kind, "label": q.label, "help": q.help_text,
-             "required": q.required, "options": list(q.options or [])}
-            for q in channel.questions
-        ],
+        # Texts in the request's language (``?lang=``, else Accept-Language, else the default).
+        "channels": [texts.channel_config(channel, channel_recipients(channel))
+                     for channel in channels],
+        "org_units": [texts.unit_config(unit) for unit in units],
     }
 
 
@@ -865,8 +837,7 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
             for user in mailbox_readers(report)
         ],
         # The questionnaire, so a client can label answers even once the channel is closed.
-        "questions": [{"key": q.key, "kind": q.kind, "label": q.label,
-                       "options": list(q.options or [])} for q in report.channel.questions],
+        "questions": texts.mailbox_questions(report.channel.questions),
         "messages": [
             # The id is the message's place in the thread: database ids would tell how many
             # messages the whole installation stored in between.

@@ -3,10 +3,12 @@ page as JSON (``data-strings``); placeholders such as %(label)s are filled in by
 
 from __future__ import annotations
 
+from babel import Locale
+from flask_babel import get_locale, ngettext, pgettext
 from flask_babel import gettext as _
-from flask_babel import ngettext, pgettext
 
 from integrity.config import Settings
+from integrity.i18n import SUPPORTED_LANGUAGES
 
 
 def _shared(settings: Settings) -> dict[str, str]:
@@ -97,4 +99,17 @@ def case_strings(settings: Settings) -> dict[str, str]:
         "shared": _("The case was shared with %(name)s."),
         "chooseInspector": _("Choose an inspector."),
         "noFiles": _("No files."),
+        "writtenIn": _("Written in"),
+        **language_names(),
     }
+
+
+def language_names() -> dict[str, str]:
+    """``language_<code>``: each supported language's name in the page's language, for the
+    language a report was written in."""
+    here = str(get_locale())
+    names = {}
+    for code in SUPPORTED_LANGUAGES:
+        name = Locale.parse(code).get_display_name(here) or code
+        names[f"language_{code}"] = name[:1].upper() + name[1:]
+    return names

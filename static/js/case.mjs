@@ -34,6 +34,7 @@ const STRINGS = {
   shared: "The case was shared with %(name)s.",
   chooseInspector: "Choose an inspector.",
   noFiles: "No files.",
+  writtenIn: "Written in",
   tooManyFiles: "A report or message takes at most %(count)d attachments.",
   fileTooLarge: "The file “%(name)s” is larger than the %(size)s this server accepts for one file.",
 };
@@ -93,7 +94,12 @@ class Case {
   render() {
     const answers = byId("case-answers");
     answers.replaceChildren();
-    for (const [label, text] of answerRows(this.data.questions, this.report.answers, this.strings)) {
+    const { language } = this.report;
+    if (typeof language === "string" && language) {
+      // Old reports carry no language; a code this page has no name for shows as it is.
+      answers.append(element("dt", this.strings.writtenIn), element("dd", this.strings[`language_${language}`] || language));
+    }
+    for (const [label, text] of answerRows(this.data.questions, this.report.answers, this.strings, language)) {
       answers.append(element("dt", label), element("dd", text));
     }
     setHidden(answers, false);

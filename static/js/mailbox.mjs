@@ -95,7 +95,8 @@ class Mailbox {
 
   renderAnswers() {
     const list = element("dl", { className: "answers", id: "report-answers" });
-    for (const [label, text] of answerRows(this.questions(), this.box.report.document.answers, this.strings)) {
+    const { answers, language } = this.box.report.document;
+    for (const [label, text] of answerRows(this.questions(), answers, this.strings, language)) {
       list.append(element("dt", {}, label), element("dd", {}, text));
     }
     return list;

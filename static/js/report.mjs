@@ -186,7 +186,9 @@ async function fileReport(form, client, api, strings) {
       progress.step(strings.files, 0);
       uploads = await sealAndUpload(client, api, files, (value) => progress.set(value));
     }
+    // The language the form was shown in: its choices are that language's options.
     const document = { answers, attachments: uploads.entries };
+    if (form.dataset.language) document.language = form.dataset.language;
 
     for (let attempt = 0; ; attempt++) {
       let pow;

@@ -48,3 +48,37 @@ describe("answers", () => {
     assert.deepEqual(answerRows(QUESTIONS, null), []);
   });
 });
+
+describe("answers sealed in another language", () => {
+  const HOW = {
+    key: "how_known", kind: "single_choice", label: "Откуда вы это знаете?",
+    options: ["Я видел это сам", "Мне рассказали", "Другое"],
+    options_by_language: {
+      en: ["I saw it myself", "Someone told me", "Other"],
+      fr: ["Je l'ai vu moi-même", "Quelqu'un me l'a dit", "Autre"],
+      ru: ["Я видел это сам", "Мне рассказали", "Другое"],
+    },
+  };
+  const EVIDENCE = {
+    key: "evidence", kind: "multiple_choice", label: "Чем это подтверждается?",
+    options: ["Документы", "Сообщения"],
+    options_by_language: { en: ["Documents", "Messages"], fr: ["Documents", "Messages écrits"] },
+  };
+
+  test("a French choice reads as the Russian option at the same place", () => {
+    assert.deepEqual(answerRows([HOW], { how_known: "Quelqu'un me l'a dit" }, undefined, "fr"), [
+      ["Откуда вы это знаете?", "Мне рассказали"],
+    ]);
+    assert.equal(answerText(EVIDENCE, ["Documents", "Messages écrits"], undefined, "fr"), "Документы, Сообщения");
+  });
+
+  test("a choice sealed without a language, in the default or any language, maps too", () => {
+    assert.equal(answerText(HOW, "Someone told me"), "Мне рассказали");
+    assert.equal(answerText(HOW, "Autre", undefined, "ar"), "Другое");
+  });
+
+  test("a value no language offers shows as it was sealed", () => {
+    assert.equal(answerText(HOW, "Une rumeur", undefined, "fr"), "Une rumeur");
+    assert.equal(answerText(EVIDENCE, ["Documents", "Old option"], undefined, "en"), "Документы, Old option");
+  });
+});
