@@ -51,7 +51,7 @@ def test_slips_and_e_mails_use_the_language_they_are_made_in(app, db, make_accou
 
     admin.post(f"/admin/surveys/waves/{wave.id}/mail", data={
         "csrf_token": csrf_token(admin, page), "unit": str(unit.id),
-        "addresses": "a@example.org"})
+        "addresses": account.email})  # an account whose language is French
     (_, raw), = smtp.messages
     message = email.message_from_bytes(raw, policy=policy.default)
     assert "Toutes sortes de questions" in message["Subject"]
