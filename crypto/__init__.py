@@ -1,4 +1,4 @@
-"""The reporting protocol (shared/protocol-v1.md) on PyNaCl: no Flask, no database.
+"""The reporting protocol (docs/protocol.md) on PyNaCl: no Flask, no database.
 
 The browser module ``static/js/protocol.mjs`` mirrors these functions one for one, and both
 are tested against ``tests/vectors/protocol-v1.json``. Inspector sign-in and key wrapping

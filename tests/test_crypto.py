@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import crypto
-from crypto import documents, keys, pow, stream, vectors
+from crypto import documents, keys, pow, stream
+from tests.helpers import vectors
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "protocol-v1.json").read_text())
 

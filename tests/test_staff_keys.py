@@ -10,7 +10,8 @@ import pytest
 from argon2.low_level import Type, hash_secret_raw
 
 import crypto
-from crypto import staff_keys, vectors
+from crypto import staff_keys
+from tests.helpers import vectors
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "staff-keys-v1.json").read_text("utf-8"))
 CHEAP = {"opslimit": 2, "memlimit": 8388608}

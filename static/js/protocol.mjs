@@ -1,4 +1,4 @@
-// The reporting protocol (shared/protocol-v1.md) for the browser, on libsodium-wrappers-sumo.
+// The reporting protocol (docs/protocol.md) for the browser, on libsodium-wrappers-sumo.
 // It mirrors the Python package crypto/ function for function (camelCase names), and both are
 // tested against tests/vectors/protocol-v1.json. Call `await ready()` once before anything else.
 

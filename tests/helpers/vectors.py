@@ -1,6 +1,6 @@
-"""Test vectors for protocol v1, from fixed inputs: ``python -m crypto.vectors > FILE``.
+"""Test vectors for protocol v1, from fixed inputs: ``python -m tests.helpers.vectors > FILE``.
 
-``python -m crypto.vectors --staff`` writes the inspector key vectors instead
+``python -m tests.helpers.vectors --staff`` writes the inspector key vectors instead
 (``tests/vectors/staff-keys-v1.json``, see ``staff_vectors``).
 
 Deterministic values (derivations, hashes, padding, secretbox under a fixed nonce) are
