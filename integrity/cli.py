@@ -5,32 +5,19 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from flask import Flask
-from sqlalchemy.orm import Session
 
-from integrity import create_app
+from integrity.cli_context import (
+    command_app,
+    command_session,
+    command_settings,
+    record_command,
+)
 from integrity.config import ConfigError, Settings, ensure_secret_key
-from integrity.db import new_session
 from integrity.models import Role
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _app(settings: Settings | None = None) -> Flask:
-    try:
-        return create_app(settings or _settings())
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+from surveys.cli import survey
 
 
 def _served_settings(host: str, port: int) -> Settings:
@@ -38,16 +25,6 @@ def _served_settings(host: str, port: int) -> Settings:
         return Settings.for_server(host, port)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-@contextmanager
-def _session(app: Flask) -> Iterator[Session]:
-    with app.app_context():
-        session = new_session(app)
-        try:
-            yield session
-        finally:
-            session.close()
 
 
 @click.group()
@@ -60,15 +37,15 @@ def init() -> None:
     """Create the data folder and secret key, and bring the database to the latest schema."""
     from integrity.migrate import upgrade
 
-    settings = _settings()
+    settings = command_settings()
     created = ensure_secret_key(settings)
     if created:
         click.echo(f"Wrote a new secret key to {created}")
     upgrade(settings.database_url)
     from integrity.reporting.services import installation
 
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         # Fixes the salt, Argon2id cost and padding of the reporting protocol for good.
         installation(session, app.extensions["integrity.settings"])
         session.commit()
@@ -88,7 +65,7 @@ def serve(host: str, port: int, workers: int, threads: int,
     """Serve the application with gunicorn (the production server)."""
     from integrity.server import serve as run_server
 
-    app = _app(_served_settings(host, port))
+    app = command_app(_served_settings(host, port))
     settings: Settings = app.extensions["integrity.settings"]
     if with_scheduler is None:
         with_scheduler = settings.database_url.startswith("sqlite")
@@ -106,7 +83,7 @@ def _scheduler_hooks(settings: Settings) -> dict[str, object]:
     from integrity.scheduler import Scheduler
 
     def start(worker: object) -> None:
-        scheduler = Scheduler(create_app(settings))
+        scheduler = Scheduler(command_app(settings))
         scheduler.start()
         worker.integrity_scheduler = scheduler  # type: ignore[attr-defined]
 
@@ -131,7 +108,7 @@ def scheduler_command(lease_seconds: float) -> None:
 
     from integrity.scheduler import Scheduler
 
-    scheduler = Scheduler(_app(), lease_seconds=lease_seconds)
+    scheduler = Scheduler(command_app(), lease_seconds=lease_seconds)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -166,8 +143,8 @@ def user_add(role: str, email: str, name: str, password_stdin: bool) -> None:
     from integrity.auth.services import AccountError, create_user, generate_password
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         try:
             created = create_user(
                 session,
@@ -180,7 +157,7 @@ def user_add(role: str, email: str, name: str, password_stdin: bool) -> None:
             )
         except AccountError as exc:
             raise click.ClickException(str(exc)) from exc
-        _audit(session, "user_added", f"user:{created.id}", {"role": role})
+        record_command(session, "user_added", f"user:{created.id}", {"role": role})
         session.commit()
     click.echo(f"Added {role} {email}.")
     if not password_stdin:
@@ -200,15 +177,15 @@ def user_invite(role: str, email: str, name: str) -> None:
     from integrity.auth.services import AccountError
     from integrity.i18n import language_of
 
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         settings: Settings = app.extensions["integrity.settings"]
         try:
             created, token = invite(session, email=email, name=name, role=Role(role),
                                     hours=settings.invitation_hours)
         except AccountError as exc:
             raise click.ClickException(str(exc)) from exc
-        _audit(session, "user_invited", f"user:{created.id}",
+        record_command(session, "user_invited", f"user:{created.id}",
                {"role": role, "hours": settings.invitation_hours})
         session.commit()
         language = language_of(created)  # the set-up pages open in it
@@ -227,9 +204,9 @@ def demo(host: str, port: int) -> None:
     from integrity import demo as demo_data
     from surveys.demo import DEMO_CODE_UNIT, DEMO_CODES
 
-    app = _app(_served_settings(host, port))
+    app = command_app(_served_settings(host, port))
     settings: Settings = app.extensions["integrity.settings"]
-    with _session(app) as session:
+    with command_session(app) as session:
         created = demo_data.load(session, app.extensions["integrity.hasher"])
         session.commit()
     key_file = settings.data_dir / "demo-inspector.key"
@@ -268,13 +245,14 @@ def channel_add(slug: str, name: str, allow_exclusion: bool) -> None:
     """Add a channel with the default questionnaire."""
     from integrity.channels import ChannelError, add_channel
 
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         try:
             add_channel(session, slug, name, allow_exclusion=allow_exclusion)
         except ChannelError as exc:
             raise click.ClickException(str(exc)) from exc
-        _audit(session, "channel_added", f"channel:{slug}", {"allow_exclusion": allow_exclusion})
+        record_command(session, "channel_added", f"channel:{slug}",
+                       {"allow_exclusion": allow_exclusion})
         session.commit()
     click.echo(f"Added channel {slug}. Add inspectors with 'integrity inspector add'.")
 
@@ -318,15 +296,15 @@ def inspector_add(name: str, email: str, public_key: str, channels: tuple[str, .
         key = b64decode(public_key, 32, what="public key")
     except EncodingError as exc:
         raise click.ClickException(str(exc)) from exc
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         try:
             for slug in channels:
                 user = add_offline_inspector(session, name=name, email=email, public_key=key,
                                              channel=get_channel(session, slug))
         except (ChannelError, AccountError) as exc:
             raise click.ClickException(str(exc)) from exc
-        _audit(session, "key_added", f"user:{user.id}",
+        record_command(session, "key_added", f"user:{user.id}",
                {"fingerprint": fingerprint(key), "channels": list(channels)})
         session.commit()
     click.echo(f"{name} receives reports of: {', '.join(channels)} "
@@ -338,8 +316,8 @@ def purge_uploads() -> None:
     """Delete uploaded attachments that no report claimed within the hour."""
     from integrity.reporting.services import purge_unclaimed_attachments
 
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         removed = purge_unclaimed_attachments(
             session, app.extensions["integrity.settings"], app.extensions["integrity.attachments"]
         )
@@ -353,11 +331,11 @@ def export(out: Path) -> None:
     """Write every report, message and attachment as ciphertext, for offline reading."""
     from integrity.reporting.export import attachments_folder, write_export
 
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         count = write_export(session, app.extensions["integrity.attachments"],
                              app.extensions["integrity.settings"], out)
-        _audit(session, "export", "reports", {"reports": count})
+        record_command(session, "export", "reports", {"reports": count})
         session.commit()
     click.echo(f"Exported {count} report(s) to {out} (sealed files in {attachments_folder(out)}).")
 
@@ -403,9 +381,9 @@ def recovery_key_init(sheet: Path) -> None:
 
     if sheet.exists():
         raise click.ClickException(f"{sheet} exists; refusing to overwrite it.")
-    app = _app()
+    app = command_app()
     settings = app.extensions["integrity.settings"]
-    with _session(app) as session:
+    with command_session(app) as session:
         try:
             pair = create_recovery_key(session, settings)
         except RecoveryKeyError as exc:
@@ -413,7 +391,7 @@ def recovery_key_init(sheet: Path) -> None:
         fd = os.open(sheet, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(recovery_sheet(pair, settings.public_url))
-        _audit(session, "recovery_key_created", "installation",
+        record_command(session, "recovery_key_created", "installation",
                {"fingerprint": fingerprint(pair.public_key)})
         session.commit()
     click.echo("Recovery key made. Every report and message from now on is also sealed to it.")
@@ -424,22 +402,14 @@ def recovery_key_init(sheet: Path) -> None:
     click.echo(dump_key_file(pair, "recovery key"))
 
 
-def _audit(session: Session, action: str, subject: str, details: dict[str, object]) -> None:
-    """Record a command-line action in the audit log."""
-    from integrity.audit import record
-
-    record(session, actor=None, actor_label="cli", action=action, subject=subject,
-           details=details)
-
-
 @main.command()
 def purge() -> None:
     """Delete closed cases whose retention period is over (files overwritten first)."""
     from integrity.cases.retention import purge_cases
     from integrity.models import today
 
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         purged = purge_cases(session, app.extensions["integrity.attachments"], today())
         session.commit()
     click.echo(f"Deleted {len(purged)} case(s) past their retention period.")
@@ -455,8 +425,8 @@ def audit_verify() -> None:
     """Check the audit log's hash chain; exits with status 1 at the first broken entry."""
     from integrity.audit import AuditHead, verify
 
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         result = verify(session)
         head = session.get(AuditHead, 1)
     if result.ok:
@@ -469,7 +439,5 @@ def audit_verify() -> None:
     click.echo(f"Audit log broken{where}: {result.reason}", err=True)
     sys.exit(1)
 
-
-from surveys.cli import survey  # noqa: E402 (the group uses the helpers above)
 
 main.add_command(survey)

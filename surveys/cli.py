@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from integrity.cli_context import command_app, command_session, record_command
 from integrity.config import Settings
 from integrity.models import OrgUnit
 from surveys.definitions import DefinitionError
@@ -26,20 +27,12 @@ from surveys.waves import TIME_ORDER, SurveyError
 @contextmanager
 def _context() -> Iterator[tuple[Flask, Session]]:
     """The application and a session, with survey refusals turned into command errors."""
-    from integrity.cli import _app, _session
-
-    app = _app()
-    with _session(app) as session:
+    app = command_app()
+    with command_session(app) as session:
         try:
             yield app, session
         except (SurveyError, DefinitionError) as exc:
             raise click.ClickException(str(exc)) from exc
-
-
-def _audit(session: Session, action: str, subject: str, details: dict[str, object]) -> None:
-    from integrity.cli import _audit as record
-
-    record(session, action, subject, details)
 
 
 def _secret(app: Flask) -> bytes:
@@ -114,7 +107,7 @@ def survey_import(file: Path | None, template: str | None) -> None:
         definition = (load_definition(file.read_bytes()) if file is not None
                       else load_template(str(template)))
         created = create_survey(session, definition)
-        _audit(session, "survey_imported", f"survey:{created.id}",
+        record_command(session, "survey_imported", f"survey:{created.id}",
                {"questions": len(definition.questions)})
         session.commit()
         click.echo(f"Added survey {created.id}: {created.title} "
@@ -148,7 +141,7 @@ def wave_add(survey_id: int, opens_on: datetime, closes_on: datetime) -> None:
     with _context() as (_app, session):
         wave = create_wave(session, get_survey(session, survey_id), opens_on.date(),
                            closes_on.date())
-        _audit(session, "wave_added", f"wave:{wave.id}", {"survey": survey_id})
+        record_command(session, "wave_added", f"wave:{wave.id}", {"survey": survey_id})
         session.commit()
         click.echo(f"Added wave {wave.number} (id {wave.id}) from {wave.opens_on} to "
                    f"{wave.closes_on}.")
@@ -164,7 +157,7 @@ def wave_open(wave_id: int) -> None:
     with _context() as (_app, session):
         wave = _wave(session, wave_id)
         open_wave(session, wave, today())
-        _audit(session, "wave_opened", f"wave:{wave_id}", {})
+        record_command(session, "wave_opened", f"wave:{wave_id}", {})
         session.commit()
         click.echo(f"Wave {wave.number} is open until {wave.closes_on}.")
 
@@ -179,7 +172,7 @@ def wave_close(wave_id: int) -> None:
     with _context() as (app, session):
         wave = _wave(session, wave_id)
         close_wave(session, wave, today())
-        _audit(session, "wave_closed", f"wave:{wave_id}", {})
+        record_command(session, "wave_closed", f"wave:{wave_id}", {})
         session.commit()
         session.close()
         compact_storage(app.extensions["integrity.engine"])
@@ -220,7 +213,7 @@ def survey_codes(wave_id: int, unit_ids: tuple[int, ...], count: int | None, hea
         issued = issue_codes(session, _secret(app), wave, counts)
         _write_private(out, slips_pdf(issued, survey_title(wave.survey, language),
                                       settings.public_url, language))
-        _audit(session, "codes_issued", f"wave:{wave_id}",
+        record_command(session, "codes_issued", f"wave:{wave_id}",
                {"codes": len(issued), "units": [unit.id for unit in units]})
         session.commit()
     click.echo(f"Issued {len(issued)} code(s) for {len(units)} unit(s); slips in {out}.")
@@ -263,7 +256,7 @@ def survey_mail(wave_id: int, unit_id: int, addresses: TextIO, language: str | N
                                   _unit(session, unit_id), lines, _language(settings, language))
         except MailError as exc:
             raise click.ClickException(f"Nothing was sent: {exc}") from exc
-        _audit(session, "codes_mailed", f"wave:{wave_id}",
+        record_command(session, "codes_mailed", f"wave:{wave_id}",
                {"sent": mailing.sent, "failed": len(mailing.failed), "unit": unit_id})
         session.commit()
     click.echo(f"Sent {mailing.sent} code(s).")
