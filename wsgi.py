@@ -1,3 +1,3 @@
-from integrity import create_app
+from integrity.app import create_app
 
 app = create_app()

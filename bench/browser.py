@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import crypto  # noqa: E402
-from integrity import create_app  # noqa: E402
+from integrity.app import create_app  # noqa: E402
 from integrity.db import new_session  # noqa: E402
 from integrity.migrate import upgrade  # noqa: E402
 

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import crypto  # noqa: E402
-from integrity import create_app  # noqa: E402
+from integrity.app import create_app  # noqa: E402
 from integrity.auth.services import create_user  # noqa: E402
 from integrity.dashboard import kpis  # noqa: E402
 from integrity.dashboard.kpis import Dimension, Granularity, KpiQuery  # noqa: E402

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import crypto  # noqa: E402
-from integrity import create_app  # noqa: E402
+from integrity.app import create_app  # noqa: E402
 from integrity.auth.services import create_user  # noqa: E402
 from integrity.db import dispose, new_session  # noqa: E402
 from integrity.demo import load_channel, load_organisation  # noqa: E402

@@ -36,7 +36,7 @@ def _serve(server: str, count: int, bodies_file: str) -> None:
     with open(bodies_file, "rb") as handle:
         bodies = iter(pickle.load(handle))  # noqa: S301 (written by this script)
     if server == "api":
-        from integrity import create_app
+        from integrity.app import create_app
 
         client = create_app().test_client()
     else:
@@ -92,7 +92,7 @@ def main() -> None:
         with psycopg.connect(_url(base_db), autocommit=True) as conn:
             conn.execute("CREATE TABLE baseline_rows (id SERIAL PRIMARY KEY, body BYTEA)")
         os.environ.update(env)
-        from integrity import create_app
+        from integrity.app import create_app
 
         config = create_app().test_client().get("/api/v1/config").get_json()
         bodies_file = str(data / "bodies.pickle")

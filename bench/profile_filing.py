@@ -63,7 +63,7 @@ def main() -> None:
             subprocess.run([str(BIN / "integrity"), *command], env=env, check=True,
                            capture_output=True)
         os.environ.update({k: v for k, v in env.items() if k.startswith("INTEGRITY_")})
-        from integrity import create_app
+        from integrity.app import create_app
 
         app = create_app()
         client = app.test_client()

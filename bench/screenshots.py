@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from integrity import create_app  # noqa: E402
+from integrity.app import create_app  # noqa: E402
 from integrity.config import Settings  # noqa: E402
 from integrity.db import dispose, new_session  # noqa: E402
 from integrity.migrate import upgrade  # noqa: E402

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import _database, _drop, _free_port, _url, _wait  # noqa: E402
-from integrity import create_app  # noqa: E402
+from integrity.app import create_app  # noqa: E402
 from integrity.config import Settings  # noqa: E402
 from integrity.db import dispose, new_session  # noqa: E402
 from integrity.demo import load_organisation  # noqa: E402

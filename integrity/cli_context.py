@@ -27,7 +27,7 @@ def command_settings() -> Settings:
 
 def command_app(settings: Settings | None = None) -> Flask:
     """The application the command works on."""
-    from integrity import create_app
+    from integrity.app import create_app
 
     try:
         return create_app(settings or command_settings())

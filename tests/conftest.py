@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from crypto import KeyPair
-from integrity import create_app
+from integrity.app import create_app
 from integrity.auth.services import Hasher, create_user
 from integrity.config import Settings
 from integrity.db import dispose, new_session

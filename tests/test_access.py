@@ -81,7 +81,7 @@ def _sign_in(client: FlaskClient, account) -> None:
 
 
 def test_hsts_only_when_served_over_https(tmp_path, database_url) -> None:
-    from integrity import create_app
+    from integrity.app import create_app
     from tests.conftest import make_settings
 
     plain = create_app(make_settings(tmp_path, database_url))

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 import crypto
-from integrity import create_app
+from integrity.app import create_app
 from integrity.auth.services import create_user
 from integrity.db import dispose, new_session
 from tests.conftest import make_settings, totp_now

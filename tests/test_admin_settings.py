@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from admin import settings as stored_settings
-from integrity import create_app
+from integrity.app import create_app
 from integrity.audit import AuditEntry, verify
 from integrity.db import dispose
 from integrity.models import Role, StoredSetting

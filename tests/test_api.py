@@ -338,7 +338,7 @@ def test_odd_values_get_400_not_500(reporter, channel, db) -> None:
 
 def test_protocol_parameters_stay_fixed_once_the_installation_exists(app, reporter, channel):
     """Receipts and documents keep opening if the settings change later."""
-    from integrity import create_app
+    from integrity.app import create_app
     from tests.conftest import make_settings
 
     filed = reporter.file(channel.slug, ANSWERS)

@@ -17,7 +17,7 @@ from flask import Flask, url_for
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
-from integrity import create_app
+from integrity.app import create_app
 from integrity.audit import GENESIS, AuditEntry, AuditHead, entries, entry_hash, record, verify
 from integrity.db import dispose, make_engine
 from integrity.models import Role, User

@@ -95,7 +95,7 @@ def test_offline_inspector_export_and_decrypt_round_trip(env, tmp_path: Path) ->
     """keygen, channel add, inspector add, a report through the API, export, decrypt."""
     import json as jsonlib
 
-    from integrity import create_app
+    from integrity.app import create_app
     from tests.conftest import FAST_PROTOCOL
     from tests.protocol_client import ReporterClient, Upload
 

@@ -10,9 +10,10 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-import integrity
-from integrity import create_app
+import integrity.app
+from integrity.app import create_app
 from integrity.config import ConfigError, Settings, ensure_secret_key
+from integrity.paths import TRANSLATIONS
 
 INTEGRITY = str(Path(sys.executable).with_name("integrity"))
 
@@ -120,8 +121,8 @@ def test_a_language_without_a_compiled_complete_catalog_is_refused_at_start(
     folder = translations / "fr" / "LC_MESSAGES"
     folder.mkdir(parents=True)
     po = folder / "messages.po"
-    shutil.copy(integrity.TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po", po)
-    monkeypatch.setattr(integrity, "TRANSLATIONS", translations)
+    shutil.copy(TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po", po)
+    monkeypatch.setattr(integrity.app, "TRANSLATIONS", translations)
     config = {"data_dir": tmp_path, "secret_key": "k" * 32, "languages": ("en", "fr")}
 
     with pytest.raises(ConfigError, match=r"fr cannot be offered, because .* is not compiled"):

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import crypto
-from integrity import create_app
+from integrity.app import create_app
 from integrity.config import Settings
 from integrity.db import dispose
 from integrity.demo import DEMO_ACCOUNTS, DEMO_INSPECTOR_KEY, WHAT

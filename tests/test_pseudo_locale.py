@@ -32,7 +32,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from sqlalchemy import select
 
-from integrity import create_app
+from integrity.app import create_app
 from integrity.db import new_session
 from integrity.i18n import SUPPORTED_LANGUAGES
 from tests import test_accessibility as walks

@@ -78,7 +78,7 @@ def test_recovery_key_init_prints_once_and_decrypt_accepts_it(tmp_path: Path) ->
     again = run("recovery-key", "init", "--sheet", str(tmp_path / "other.html"))
     assert again.returncode != 0 and "already configured" in again.stderr
 
-    from integrity import create_app
+    from integrity.app import create_app
 
     app = create_app({"data_dir": tmp_path / "data", **FAST_ARGON2})
     try:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from integrity import create_app
+from integrity.app import create_app
 from integrity.db import dispose
 from tests.conftest import make_settings, totp_now
 from tests.test_accessibility import PHONE, Person, Site, _load

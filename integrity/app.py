@@ -1,0 +1,132 @@
+"""The application: ``create_app`` builds it from settings, with every part registered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from crypto import b64encode, fingerprint
+from integrity.config import Settings
+from integrity.paths import ROOT, TRANSLATIONS
+
+
+class Integrity(Flask):
+    """Flask, remembering for each view and hook whether it is a coroutine function.
+
+    Flask asks ``ensure_sync`` that of every hook on every request (about ten times a
+    request here), through ``inspect``; the answer never changes for a function."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = super().ensure_sync(func)
+            # Bounded: functions passed to after_this_request are new on every request.
+            if len(self._synced) < 1024:
+                self._synced[func] = synced
+        return synced
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the application from ``config`` (settings, or overrides of the environment)."""
+    from integrity import (
+        bidi,
+        catalogs,
+        db,
+        errors,
+        formatting,
+        i18n,
+        logs,
+        request_guard,
+        security,
+        static_files,
+    )
+    from integrity.auth.services import Hasher
+    from integrity.extensions import babel, csrf, limiter
+    from integrity.reporting.services import RouteCache
+    from integrity.reporting.storage import AttachmentStore
+    from integrity.reporting.uploads import IntegrityRequest, discard_unfinished_uploads
+
+    settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
+    catalogs.check_languages(settings.languages, TRANSLATIONS)
+    app = Integrity(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(
+        SECRET_KEY=settings.load_secret_key(),
+        SESSION_COOKIE_NAME="integrity_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.https,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.idle_timeout_minutes),
+        IDLE_MINUTES=settings.idle_timeout_minutes,
+        PREFERRED_URL_SCHEME="https" if settings.https else "http",
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI=settings.redis_url or "integrity-memory://",
+        RATELIMIT_KEY_PREFIX="integrity",
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
+        # JSON bodies: a report's payload in base64 and its key slots. Uploads set their own.
+        MAX_CONTENT_LENGTH=2 * settings.max_payload_bytes + 256 * 1024,
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+    )
+    app.request_class = IntegrityRequest
+    app.teardown_request(discard_unfinished_uploads)
+    app.extensions["integrity.settings"] = settings
+    app.extensions["integrity.attachments"] = AttachmentStore(settings.data_dir / "attachments")
+    app.extensions["integrity.hasher"] = Hasher(
+        settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
+        settings.kdf_opslimit, settings.kdf_memlimit,
+    )
+
+    logs.install_privacy_filters()
+    app.logger.setLevel(settings.log_level)
+    db.init_app(app, settings.database_url)
+    # First of the hooks, so nothing hostile reaches the database (and before routes exist).
+    request_guard.init_app(app)
+    # PostgreSQL files a report in one statement; the routes it needs are kept (see RouteCache).
+    autocommit = app.extensions.get("integrity.autocommit_engine")
+    app.extensions["integrity.routes"] = RouteCache(autocommit) if autocommit else None
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["b64"] = b64encode
+    app.jinja_env.filters["fingerprint"] = fingerprint
+    app.jinja_env.filters["bdi"] = bidi.isolate
+    formatting.init_app(app)
+    app.jinja_env.globals.update(i18n.template_globals())
+    app.url_defaults(i18n.carry_language)
+    security.init_app(app, https=settings.https)
+    static_files.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from admin.views import bp as admin_bp
+    from integrity import access, anonymous_forms
+    from integrity.auth.views import bp as auth_bp
+    from integrity.auth.views import load_user
+    from integrity.cases import bp as cases_bp
+    from integrity.dashboard import bp as dashboard_bp
+    from integrity.reporting import bp as reporting_bp
+    from integrity.reporting.api import bp as api_bp
+    from surveys.builder_views import bp as survey_admin_bp
+    from surveys.translation_views import bp as survey_translations_bp
+    from surveys.views import bp as surveys_bp
+
+    app.before_request(load_user)
+    for blueprint in (reporting_bp, api_bp, auth_bp, cases_bp, dashboard_bp, admin_bp, surveys_bp,
+                      survey_admin_bp, survey_translations_bp):
+        app.register_blueprint(blueprint)
+    access.check_every_blueprint_declared(app)
+    anonymous_forms.init_app(app)  # their own form tokens, no session
