@@ -7,8 +7,8 @@
 import { byId, clearError, fill, pageStrings, setBusy, setHidden, showError } from "./page.mjs";
 import { failureText, inWorker, startSplitter } from "./staff-split.mjs";
 import { b64encode } from "./worker-client.mjs";
+import { WRAPPING_KEY } from "./staff.mjs";
 
-const WRAPPING_KEY = "integrity.wrappingKey";
 const MIN_LENGTH = 12;
 
 // English fallbacks; the page gives translated ones in data-strings.

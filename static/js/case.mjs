@@ -9,9 +9,8 @@ import {
 } from "./page.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { b64decode, b64encode, sealedLength, startWorker } from "./worker-client.mjs";
+import { OFFLINE_KEY, WRAPPING_KEY } from "./staff.mjs";
 
-const WRAPPING_KEY = "integrity.wrappingKey";
-const OFFLINE_KEY = "integrity.offlineKey"; // a key file's secret key, for this tab only
 const REPORT_DOCUMENT = "report";
 
 const STRINGS = {

@@ -3,8 +3,7 @@
 // public half of an offline key file, whose private half never leaves the file.
 
 import { b64encode, startWorker } from "./worker-client.mjs";
-
-const WRAPPING_KEY = "integrity.wrappingKey";
+import { WRAPPING_KEY } from "./staff.mjs";
 
 async function save(area, body) {
   const response = await fetch(area.dataset.save, {

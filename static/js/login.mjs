@@ -5,11 +5,10 @@
 // forgotten on sign-out or when the tab closes.
 
 import { byId, clearError, pageStrings, setBusy, setHidden, showError } from "./page.mjs";
-import { csrfToken, failureText, inWorker, signInParams, startSplitter } from "./staff-split.mjs";
+import { failureText, inWorker, signInParams, startSplitter } from "./staff-split.mjs";
 import { b64encode } from "./worker-client.mjs";
+import { csrfToken, OFFLINE_KEY, WRAPPING_KEY } from "./staff.mjs";
 
-const WRAPPING_KEY = "integrity.wrappingKey";
-const OFFLINE_KEY = "integrity.offlineKey"; // a key file read on the case page
 
 // English fallbacks; the page gives translated ones in data-strings.
 const STRINGS = {

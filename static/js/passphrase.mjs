@@ -4,10 +4,9 @@
 // sends them; if anything fails, they are cleared, the page says what failed, nothing is sent.
 
 import { byId, clearError, pageStrings, setBusy, showError } from "./page.mjs";
-import { csrfToken, failureText, inWorker, signInParams, startSplitter } from "./staff-split.mjs";
+import { failureText, inWorker, signInParams, startSplitter } from "./staff-split.mjs";
 import { b64encode } from "./worker-client.mjs";
-
-const WRAPPING_KEY = "integrity.wrappingKey";
+import { csrfToken, WRAPPING_KEY } from "./staff.mjs";
 
 // English fallbacks; the page gives translated ones in data-strings.
 const STRINGS = {

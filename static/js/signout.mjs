@@ -1,7 +1,7 @@
 // Forget whatever this tab unlocked when its owner signs out, or when the session has been
 // idle for as long as the server allows (the server ends it then too).
-const WRAPPING_KEY = "integrity.wrappingKey";
-const OFFLINE_KEY = "integrity.offlineKey"; // a key file read on the case page
+
+import { OFFLINE_KEY, WRAPPING_KEY } from "./staff.mjs";
 
 function forget() {
   sessionStorage.removeItem(WRAPPING_KEY);

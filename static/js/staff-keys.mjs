@@ -6,14 +6,12 @@
 
 import _sodium from "libsodium-wrappers-sumo";
 
-import { CryptoError, DecryptionError, ShapeError, b64encode, ready, toBytes } from "./protocol.mjs";
+import {
+  CryptoError, DecryptionError, KEY_BYTES, MAC_BYTES, NONCE_BYTES, SALT_BYTES, ShapeError, b64encode,
+  ready, toBytes,
+} from "./protocol.mjs";
 
-export { ready };
-
-export const SALT_BYTES = 16;
-export const KEY_BYTES = 32;
-export const NONCE_BYTES = 24;
-export const MAC_BYTES = 16;
+export { KEY_BYTES, MAC_BYTES, NONCE_BYTES, SALT_BYTES, ready };
 export const WRAPPED_BYTES = NONCE_BYTES + MAC_BYTES + KEY_BYTES; // 72
 const textEncoder = new TextEncoder();
 export const LOGIN_CONTEXT = textEncoder.encode("integrity/v1/staff-login");

@@ -65,8 +65,3 @@ export async function inWorker(client, name, args, reason = "derive") {
 export function failureText(strings, error) {
   return strings[error instanceof SplitError ? error.reason : "derive"] || strings.derive;
 }
-
-/** The form's CSRF token. */
-export function csrfToken(form) {
-  return form.querySelector('input[name="csrf_token"]')?.value || "";
-}
