@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from integrity.config import Settings
 from integrity.i18n import language_of
+from integrity.mail import Mailer, MailError
 from integrity.models import User
-from surveys.mail import Mailer, MailError
 
 __all__ = ["MailError", "send_setup_link", "send_test_message"]
 

@@ -42,13 +42,13 @@ from integrity import formatting
 from integrity.access import restrict
 from integrity.audit import record
 from integrity.db import get_session
+from integrity.mail import MailError
 from integrity.models import OrgUnit, Role, today
 from integrity.request_guard import IntegerField
 from surveys import builder, labels
 from surveys.bank import load_template, template_names
 from surveys.codes import email_codes, hand_out_addresses, issue_codes, survey_title
 from surveys.definitions import DefinitionError, QuestionType, definition_json, load_definition
-from surveys.mail import MailError
 from surveys.models import Survey, Wave
 from surveys.results import shown_rates, thresholds_from
 from surveys.services import create_survey, export_survey, survey_definition

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from integrity.cli_context import command_app, command_session, record_command
 from integrity.config import Settings
+from integrity.mail import MailError
 from integrity.models import OrgUnit
 from surveys.definitions import DefinitionError
-from surveys.mail import MailError
 from surveys.models import Wave
 from surveys.waves import TIME_ORDER, SurveyError
 

@@ -242,7 +242,7 @@ def email_codes(
     The addresses are used for sending and forgotten: nothing records them, nor which code
     went where (codes are stored in random order).
     """
-    from surveys.mail import Mailer, MailError
+    from integrity.mail import Mailer, MailError
 
     _check_wave(wave)
     for number, raw in enumerate(addresses, start=1):

@@ -12,10 +12,10 @@ import pytest
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
+from integrity.mail import MailError
 from integrity.models import OrgUnit, Role, User
 from integrity.schema import metadata
 from surveys.codes import code_hash, email_codes, find_code
-from surveys.mail import MailError
 from surveys.models import AccessCode, Wave
 from surveys.waves import SurveyError
 from tests.conftest import free_port
