@@ -17,10 +17,9 @@ from werkzeug.wrappers import Response
 from integrity import anonymous_forms
 from integrity.access import public
 from integrity.db import get_session
-from integrity.extensions import limiter
+from integrity.extensions import address_key, limiter
 from integrity.i18n import RTL_SCRIPTS
 from integrity.models import OrgUnit, today
-from integrity.reporting.api import address_key
 from integrity.translated import default_language, page_language
 from surveys import labels, services
 from surveys.definitions import localize

@@ -30,10 +30,10 @@ from integrity.anonymous_forms import AnonymousForm
 from integrity.channels import ChannelError
 from integrity.config import Settings
 from integrity.db import get_session
-from integrity.extensions import limiter
+from integrity.extensions import address_key, limiter
 from integrity.models import Channel, ChannelState, OrgUnit
 from integrity.reporting import plain, services, texts
-from integrity.reporting.api import address_key, attachment_store, mailbox_failures
+from integrity.reporting.api import attachment_store, mailbox_failures
 from integrity.reporting.services import ProtocolError
 from integrity.reporting.strings import mailbox_strings, report_strings
 from integrity.reporting.uploads import SealingSink
