@@ -116,10 +116,10 @@ def _register_blueprints(app: Flask) -> None:
     from integrity import access, anonymous_forms
     from integrity.auth.views import bp as auth_bp
     from integrity.auth.views import load_user
-    from integrity.cases import bp as cases_bp
-    from integrity.dashboard import bp as dashboard_bp
-    from integrity.reporting import bp as reporting_bp
+    from integrity.cases.views import bp as cases_bp
+    from integrity.dashboard.views import bp as dashboard_bp
     from integrity.reporting.api import bp as api_bp
+    from integrity.reporting.views import bp as reporting_bp
     from surveys.builder_views import bp as survey_admin_bp
     from surveys.translation_views import bp as survey_translations_bp
     from surveys.views import bp as surveys_bp

@@ -183,12 +183,12 @@ def _log_of(logger_name: str) -> tuple[logging.Handler, io.StringIO]:
 
 def test_a_path_cannot_write_a_line_of_its_own_into_the_error_log(app, client,
                                                                   monkeypatch) -> None:
-    import integrity.reporting
+    import integrity.reporting.views
 
     def broken(slug: str) -> None:
         raise RuntimeError(f"no way to open {slug}")
 
-    monkeypatch.setattr(integrity.reporting, "_open_channel", broken)
+    monkeypatch.setattr(integrity.reporting.views, "_open_channel", broken)
     forged = "[2026-12-06 09:00:00,000] ERROR in views: FORGED sign-in of admin@example.org"
     handler, stream = _log_of("integrity")
     try:

@@ -35,7 +35,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from integrity.audit import record
-from integrity.dashboard import bp, pages
+from integrity.dashboard import pages
+from integrity.dashboard.blueprint import bp
 from integrity.dashboard.forms import PosterForm, ReportForm, choices
 from integrity.dashboard.kpis import Granularity, KpiQuery, Period, Scope
 from integrity.dashboard.posters import Poster, poster_pdf, poster_png, reporting_address

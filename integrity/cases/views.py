@@ -1,0 +1,185 @@
+"""The inspectors' workspace: the inbox and the case pages."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from integrity.access import restrict
+from integrity.audit import record
+from integrity.cases.deadlines import deadlines
+from integrity.cases.forms import AssignForm, StatusForm
+from integrity.cases.inbox import InboxFilters, case_for, inbox
+from integrity.cases.sharing import case_attachment, share_case
+from integrity.cases.thread import case_data, post_message
+from integrity.cases.workflow import WorkflowError, assign, change_status
+from integrity.db import get_session
+from integrity.models import Channel, Role, User, today
+from integrity.reporting.models import Outcome, Report, Status
+from integrity.reporting.services import ProtocolError
+from integrity.reporting.strings import case_strings
+from integrity.request_guard import read_json
+
+bp = restrict(Blueprint("cases", __name__, url_prefix="/cases"), Role.INSPECTOR)
+
+
+@bp.route("/", endpoint="inbox")
+def inbox_page() -> str:
+    filters = InboxFilters.parse(request.args)
+    page = request.args.get("page", 1, type=int) or 1
+    db = get_session()
+    result = inbox(db, g.user, filters, page, today())
+    channels = list(db.scalars(select(Channel).order_by(Channel.name)))
+    return render_template("cases/inbox.html", inbox=result, filters=filters,
+                           channels=channels, statuses=list(Status))
+
+
+def _case(report_id: int) -> Report:
+    report = case_for(get_session(), g.user, report_id)
+    if report is None:
+        abort(404)  # not 403: an inspector the case was not sealed to must not learn it exists
+    return report
+
+
+def _flash_errors(form: FlaskForm) -> None:
+    for field in form:
+        for error in field.errors:
+            flash(f"{field.label.text}: {error}", "error")
+
+
+def _assign_form(report: Report) -> AssignForm:
+    form = AssignForm(assignee=str(report.assignee_id or ""))
+    form.assignee.choices = [SelectChoice("", _("Not assigned"))] + [
+        SelectChoice(str(user.id), user.name) for user in report.readers if user.active
+    ]
+    return form
+
+
+@bp.route("/<int:report_id>")
+def case(report_id: int) -> str:
+    report = _case(report_id)
+    db = get_session()
+    record(db, actor=g.user, action="case_opened", subject=f"report:{report.id}")
+    db.commit()
+    return render_template(
+        "cases/case.html", report=report,
+        due=deadlines(report.created_on, report.acknowledged_on, report.feedback_on, today()),
+        status_form=StatusForm(), assign_form=_assign_form(report),
+        page_strings=case_strings(current_app.extensions["integrity.settings"]),
+    )
+
+
+@bp.route("/<int:report_id>/status", methods=["POST"])
+def status(report_id: int) -> Response:
+    report = _case(report_id)
+    form = StatusForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            change_status(db, report, g.user, Status(form.status.data),
+                          Outcome(form.outcome.data) if form.outcome.data else None)
+        except WorkflowError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+        else:
+            db.commit()
+            flash(_("The case's status was changed."), "success")
+    else:
+        _flash_errors(form)
+    return redirect(url_for("cases.case", report_id=report_id))
+
+
+@bp.route("/<int:report_id>/assign", methods=["POST"])
+def assignment(report_id: int) -> Response:
+    report = _case(report_id)
+    form = _assign_form(report)
+    if form.validate_on_submit():
+        db = get_session()
+        chosen = db.get(User, int(form.assignee.data)) if form.assignee.data else None
+        try:
+            assign(db, report, g.user, chosen)
+        except WorkflowError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+        else:
+            db.commit()
+            flash(_("The case was assigned."), "success")
+    else:
+        _flash_errors(form)
+    return redirect(url_for("cases.case", report_id=report_id))
+
+
+@bp.errorhandler(ProtocolError)
+def _refused(error: ProtocolError) -> tuple[Response, int]:
+    return jsonify(error=str(error)), error.status
+
+
+@bp.route("/<int:report_id>/data")
+def data(report_id: int) -> Response:
+    """The case's ciphertext and this inspector's key slots, for the page's script."""
+    report = _case(report_id)
+    return jsonify(case_data(get_session(), current_app.extensions["integrity.settings"],
+                             report, g.user))
+
+
+def _post(report_id: int, *, note: bool) -> tuple[Response, int]:
+    report = _case(report_id)
+    body = read_json() if request.mimetype == "application/json" else None
+    if body is None:
+        raise ProtocolError(_("The request body must be a JSON object."))
+    db = get_session()
+    post_message(db, current_app.extensions["integrity.settings"],
+                 current_app.extensions["integrity.attachments"], report, g.user, body,
+                 note=note)
+    db.commit()
+    return jsonify(status="received"), 201
+
+
+@bp.route("/<int:report_id>/messages", methods=["POST"])
+def message(report_id: int) -> tuple[Response, int]:
+    """A reply to the reporter, sealed in the inspector's browser (form token in a header)."""
+    return _post(report_id, note=False)
+
+
+@bp.route("/<int:report_id>/notes", methods=["POST"])
+def note(report_id: int) -> tuple[Response, int]:
+    """An internal note, sealed to the case's inspectors only."""
+    return _post(report_id, note=True)
+
+
+@bp.route("/<int:report_id>/share", methods=["POST"])
+def share(report_id: int) -> tuple[Response, int]:
+    """Add a reader: the key slots were re-sealed to them in the sharing inspector's browser."""
+    report = _case(report_id)
+    body = read_json() if request.mimetype == "application/json" else None
+    db = get_session()
+    target = share_case(db, report, g.user, body)
+    db.commit()
+    return jsonify(status="shared", inspector=str(target.id), name=target.name), 201
+
+
+@bp.route("/<int:report_id>/attachments/<attachment_id>")
+def attachment(report_id: int, attachment_id: str) -> Response:
+    """A sealed file of this case, as stored: the browser opens it with the key in a payload."""
+    report = _case(report_id)
+    found = case_attachment(get_session(), report, attachment_id)
+    if found is None:
+        abort(404)
+    store = current_app.extensions["integrity.attachments"]
+    return send_file(store.path(found.id), mimetype="application/octet-stream", max_age=0)
