@@ -74,6 +74,7 @@ AUDIT_ACTIONS = {
     "survey_question_moved": _l("Survey question moved"),
     "survey_question_removed": _l("Survey question removed"),
     "survey_section_changed": _l("Survey section changed"),
+    "survey_translated": _l("Survey translated"),
     "wave_added": _l("Survey wave planned"),
     "wave_opened": _l("Survey wave opened"),
     "wave_closed": _l("Survey wave closed"),
