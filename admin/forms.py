@@ -163,6 +163,11 @@ class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(message=_l("Choose a file."))])
 
 
+class QuestionnaireImportForm(FlaskForm):
+    file = FileField(_l("Questionnaire file (JSON)"),
+                     validators=[FileRequired(message=_l("Choose a file."))])
+
+
 def settings_form(editable: Mapping[str, Editable]) -> type[FlaskForm]:
     """A form with one field per setting the settings page may change."""
 

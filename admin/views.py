@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from admin import (  # noqa: F401 (routes)
     channel_views,
+    questionnaire_views,
     settings_views,
     translation_views,
     unit_views,
@@ -55,6 +56,7 @@ AUDIT_ACTIONS = {
     "question_changed": _l("Question changed"),
     "question_moved": _l("Question moved"),
     "question_removed": _l("Question removed"),
+    "questionnaire_imported": _l("Questionnaire imported"),
     "category_added": _l("Category added"),
     "category_renamed": _l("Category renamed"),
     "category_moved": _l("Category moved"),
