@@ -218,3 +218,20 @@ def test_other_roles_can_neither_export_nor_import(app, db: Session, make_accoun
 def test_visitors_are_sent_to_sign_in(app, client, second: Channel) -> None:
     response = client.get(f"/admin/channels/{second.id}/questionnaire.json")
     assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+
+
+def test_reports_already_filed_stay_as_they_were(app, db: Session, admin,
+                                                 channel: ChannelSetup) -> None:
+    from integrity.reporting.models import Report
+    from tests.test_admin_channels import _plain_report
+
+    sent = _plain_report(app, channel.slug, {"what": "Cash at lane 4"})
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    before = [(r.id, r.payload) for r in db.scalars(select(Report).order_by(Report.id))]
+    assert before
+    client = signed_in(app, admin)
+    row = _channel(db, channel.slug)
+    assert _upload(client, row.id, json.dumps(_good())).status_code == 302
+    db.expire_all()
+    assert [(r.id, r.payload) for r in db.scalars(select(Report).order_by(Report.id))] == before
+    assert [q.key for q in _channel(db, channel.slug).questions] == ["what", "how"]
