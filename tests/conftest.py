@@ -1,4 +1,6 @@
-"""Fixtures: a fresh application and database per test, on SQLite and on PostgreSQL."""
+"""Fixtures: a fresh application and database per test, on SQLite and on PostgreSQL, and what
+more than one test module needs (accounts, the demo channel, a mail server, the command line's
+environment, survey waves, the demo data). The browser's are in tests/browser/conftest.py."""
 
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ TEST_PASSWORD = "correct horse battery staple"
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
 # The receipt derivation and proof of work at a cost tests can afford.
 FAST_PROTOCOL = {"kdf_opslimit": 1, "kdf_memlimit": 65536, "pow_bits": 4}
+# The demo data's inspector, who signs in with a second factor.
 DEMO_INSPECTOR = next(a for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
 
 
@@ -274,7 +277,7 @@ def login(client: FlaskClient):
     return do
 
 
-@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
+@pytest.fixture(params=BACKENDS)
 def demo_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     """An installation after `integrity init` and `integrity demo`, as `make run` makes it."""
     with cli_environment(tmp_path / "data", request.param) as environment:
@@ -352,6 +355,6 @@ def filled(db: Session, survey_wave):
 def demo(app: Flask, db: Session, channel: ChannelSetup, reporter) -> dict[str, object]:
     """The demo data and three reports with a reply (tests/helpers/dashboard.py); the ids of
     the first campaign and the first survey wave."""
-    from tests.helpers.dashboard import load_demo_with_reports
+    from tests.helpers.dashboard import load_demo_with_reports  # it imports this module
 
     return load_demo_with_reports(app, db, channel, reporter)

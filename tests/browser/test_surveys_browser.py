@@ -17,13 +17,6 @@ from tests.helpers.surveys import open_survey
 COMMENT = "The scanner at lane 2 is often switched off."
 
 
-def _watch(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
 def _stored(db) -> dict[tuple[str, int], object]:
     db.expire_all()
     return {(a.question, a.item): a.choice if a.number is None else a.number
@@ -53,13 +46,11 @@ def _every_control_labelled(page) -> None:
     assert unlabelled == []
 
 
-def test_with_javascript_a_respondent_answers_section_by_section(browser, base_url, recorder,
+def test_with_javascript_a_respondent_answers_section_by_section(open_page, base_url, recorder,
                                                                   db) -> None:
     setup = open_survey(db, today=today())
     code = setup.code_for(0)
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
-    page = context.new_page()
-    errors = _watch(page)
+    page = open_page(viewport={"width": 360, "height": 740}, is_mobile=True)
     page.goto(f"{base_url}/survey?code={code}")
     # The code leaves the address bar as soon as the page script runs.
     page.wait_for_selector("#survey-pager:not([hidden])")
@@ -127,16 +118,14 @@ def test_with_javascript_a_respondent_answers_section_by_section(browser, base_u
     assert set(sent) == {"csrf_token", "code", "q-lead", "q-skipped", "q-aware", "q-which",
                          "q-tell", "q-years", "q-offered", "q-accepted", "q-comment"}
     assert sent["q-accepted"] == ["yes"]
-    assert errors == []
-    assert context.cookies() == []  # the respondent's device keeps no cookie, HttpOnly or not
-    context.close()
+    assert page.console_errors == []
+    assert page.context.cookies() == []  # the respondent's device keeps no cookie, HttpOnly or not
 
 
-def test_with_javascript_answers_to_a_question_hidden_again_are_not_sent(browser, base_url,
+def test_with_javascript_answers_to_a_question_hidden_again_are_not_sent(open_page, base_url,
                                                                           recorder, db) -> None:
     setup = open_survey(db, today=today())
-    page = browser.new_page()
-    errors = _watch(page)
+    page = open_page()
     page.goto(f"{base_url}/survey")
     page.get_by_label("Access code").fill(setup.code_for(1).lower().replace("-", " "))
     page.get_by_role("button", name="Start the survey").click()
@@ -150,16 +139,13 @@ def test_with_javascript_answers_to_a_question_hidden_again_are_not_sent(browser
     page.wait_for_selector("text=Thank you")
     assert "q-which" not in _sent_answers(recorder)
     assert _stored(db) == {("aware", 0): NO}
-    assert errors == []
-    page.close()
+    assert page.console_errors == []
 
 
-def test_without_javascript_the_whole_survey_is_one_plain_form(browser, base_url, recorder,
+def test_without_javascript_the_whole_survey_is_one_plain_form(open_page, base_url, recorder,
                                                                db) -> None:
     setup = open_survey(db, today=today())
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 360,
-                                                                       "height": 740})
-    page = context.new_page()
+    page = open_page(java_script_enabled=False, viewport={"width": 360, "height": 740})
     page.goto(f"{base_url}/survey")
     page.get_by_label("Access code").fill(setup.code_for(1))
     page.get_by_role("button", name="Start the survey").click()
@@ -198,5 +184,4 @@ def test_without_javascript_the_whole_survey_is_one_plain_form(browser, base_url
     page.get_by_label("Access code").fill(setup.code_for(1))
     page.get_by_role("button", name="Start the survey").click()
     assert page.get_by_text("This access code has already been used").is_visible()
-    assert context.cookies() == []
-    context.close()
+    assert page.context.cookies() == []
