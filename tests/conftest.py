@@ -1,4 +1,6 @@
-"""Fixtures: a fresh application and database per test, on SQLite and on PostgreSQL."""
+"""Fixtures: a fresh application and database per test, on SQLite and on PostgreSQL, and what
+more than one test module needs (accounts, the demo channel, a mail server, the command line's
+environment, survey waves, the demo data). The browser's are in tests/browser/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,16 +28,24 @@ from integrity.app import create_app
 from integrity.auth.services import Hasher, create_user
 from integrity.config import Settings
 from integrity.db import dispose, new_session
+from integrity.demo import DEMO_ACCOUNTS
 from integrity.migrate import upgrade
 from integrity.models import Role
+from tests.helpers.cli import INTEGRITY
+from tests.helpers.mail import Mailbox
+from tests.helpers.results import closed_waves, fill_second_wave
 
 POSTGRES_URL = os.environ.get("INTEGRITY_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+# Where the tests that keep rate limits in Redis find it.
+REDIS_URL = os.environ.get("INTEGRITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_PASSWORD = "correct horse battery staple"
 # Argon2 at its cheapest, so tests run fast; test_auth_services checks the real parameters.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
 # The receipt derivation and proof of work at a cost tests can afford.
 FAST_PROTOCOL = {"kdf_opslimit": 1, "kdf_memlimit": 65536, "pow_bits": 4}
+# The demo data's inspector, who signs in with a second factor.
+DEMO_INSPECTOR = next(a for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
 
 
 def _pg_admin() -> psycopg.Connection:
@@ -94,6 +105,13 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"nothing listens on port {port}")
+
+
+@pytest.fixture(params=BACKENDS)
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment of the ``integrity`` command, with an empty database of its own."""
+    with cli_environment(tmp_path / "data", request.param) as environment:
+        yield environment
 
 
 @pytest.fixture(scope="session")
@@ -259,6 +277,19 @@ def login(client: FlaskClient):
     return do
 
 
+@pytest.fixture(params=BACKENDS)
+def demo_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """An installation after `integrity init` and `integrity demo`, as `make run` makes it."""
+    with cli_environment(tmp_path / "data", request.param) as environment:
+        for command in ("init", "demo"):
+            done = subprocess.run([INTEGRITY, command], env=environment, capture_output=True,
+                                  text=True, timeout=300)
+            assert done.returncode == 0, done.stderr
+        app = create_app(Settings.from_env(environ=environment))
+        yield app
+        dispose(app)
+
+
 @dataclass
 class ChannelSetup:
     slug: str
@@ -288,3 +319,42 @@ def reporter(client: FlaskClient):
     from tests.protocol_client import ReporterClient
 
     return ReporterClient(client)
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    """The port the test's mail server listens on (settings may name it before it starts)."""
+    return free_port()
+
+
+@pytest.fixture
+def smtp(smtp_port: int) -> Iterator[Mailbox]:
+    """A real mail server on loopback; ``smtp.messages`` holds what it received."""
+    from aiosmtpd.controller import Controller
+
+    handler = Mailbox(smtp_port)
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def survey_wave(db: Session):
+    """A survey of every kind of figure with two closed waves (tests/helpers/results.py)."""
+    return closed_waves(db)
+
+
+@pytest.fixture
+def filled(db: Session, survey_wave):
+    """The survey's second wave answered: a large crossing of 30 responses, two posts of 7 and 6."""
+    return fill_second_wave(db, survey_wave)
+
+
+@pytest.fixture
+def demo(app: Flask, db: Session, channel: ChannelSetup, reporter) -> dict[str, object]:
+    """The demo data and three reports with a reply (tests/helpers/dashboard.py); the ids of
+    the first campaign and the first survey wave."""
+    from tests.helpers.dashboard import load_demo_with_reports  # it imports this module
+
+    return load_demo_with_reports(app, db, channel, reporter)

@@ -2,11 +2,11 @@
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from integrity.access import PUBLIC
 from integrity.db import dispose
 from integrity.models import Role
+from tests.helpers.pages import sign_in
 
 
 def _get_pages(app: Flask) -> list[tuple[str, str]]:
@@ -62,22 +62,12 @@ def test_security_headers_on_every_page_for_every_audience(app, client, make_acc
     for role in Role:
         user_client = app.test_client()
         account = make_account(role)
-        _sign_in(user_client, account)
+        sign_in(user_client, account)
         for _, path in pages:
             _assert_security_headers(user_client.get(path), path, role)
     # Error pages carry them too.
     _assert_security_headers(client.get("/no/such/page"), "/no/such/page")
     _assert_security_headers(client.get("/api/v1/no-such-thing"), "/api/v1/no-such-thing")
-
-
-def _sign_in(client: FlaskClient, account) -> None:
-    from tests.conftest import csrf_token, sign_in_form, totp_now
-
-    client.post("/staff/login", data=sign_in_form(client, account.email, account.password))
-    if account.totp_secret:
-        client.post("/staff/login/code", data={
-            "csrf_token": csrf_token(client, "/staff/login/code"),
-            "code": totp_now(account.totp_secret)})
 
 
 def test_hsts_only_when_served_over_https(tmp_path, database_url) -> None:
@@ -106,7 +96,7 @@ def test_each_role_reaches_its_own_blueprints_and_is_refused_elsewhere(
     app, make_account, role: Role
 ) -> None:
     client = app.test_client()
-    _sign_in(client, make_account(role))
+    sign_in(client, make_account(role))
     restricted = _restricted(app)
     checked = 0
     for blueprint, path in _get_pages(app):

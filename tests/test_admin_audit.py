@@ -12,7 +12,7 @@ from admin.views import AUDIT_ACTIONS
 from integrity.audit import AuditEntry, verify
 from integrity.models import Category, Channel, OrgUnit, Role, User
 from tests.conftest import ChannelSetup
-from tests.test_admin_pages import post, signed_in
+from tests.helpers.pages import post, signed_in
 
 ROOT = Path(__file__).resolve().parent.parent
 # Functions that record an entry: the audit log's own, and the helpers around it.

@@ -13,7 +13,7 @@ from integrity.audit import AuditEntry, verify
 from integrity.models import Category, Channel, Question, Role, User
 from integrity.reporting.models import Report
 from tests.conftest import ChannelSetup, csrf_token
-from tests.test_admin_pages import post, signed_in
+from tests.helpers.pages import post, signed_in
 
 
 @pytest.fixture

@@ -10,17 +10,12 @@ from sqlalchemy import select
 
 from integrity.db import make_engine
 from integrity.models import Invitation, StoredSetting, User
-from tests.test_cli import _count, env, run  # noqa: F401 (the env fixture)
+from tests.helpers.cli import count, database_url, run
 
 
-def _url(env: dict[str, str]) -> str:  # noqa: F811
-    url = env.get("INTEGRITY_DATABASE_URL", f"sqlite:///{env['INTEGRITY_DATA_DIR']}/integrity.db")
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
-
-
-def test_user_invite_prints_a_one_time_link_and_stores_only_its_hash(env) -> None:  # noqa: F811
+def test_user_invite_prints_a_one_time_link_and_stores_only_its_hash(env) -> None:
     assert run(env, "init").returncode == 0
-    engine = make_engine(_url(env))
+    engine = make_engine(database_url(env))
     try:
         # A public address saved on the settings page is the one the link uses.
         with engine.begin() as connection:
@@ -45,4 +40,4 @@ def test_user_invite_prints_a_one_time_link_and_stores_only_its_hash(env) -> Non
     again = run(env, "user", "invite", "--role", "manager", "--email", "root@example.org",
                 "--name", "Again")
     assert again.returncode != 0 and "already exists" in again.stderr
-    assert _count(env, User) == 1
+    assert count(env, User) == 1

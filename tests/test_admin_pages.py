@@ -8,13 +8,12 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask, url_for
-from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrity.models import Channel, Installation, OrgUnit, Role, User
-from tests.conftest import CSRF_FIELD, Account, ChannelSetup
-from tests.test_access import _sign_in
+from tests.conftest import Account, ChannelSetup, csrf_token
+from tests.helpers.pages import signed_in
 
 ADMIN_METHODS = ("GET", "POST")
 
@@ -56,26 +55,6 @@ def rule_url(app: Flask, rule, sample: Sample) -> str:
     return url(app, rule.endpoint, **values, **QUERY.get(rule.endpoint, {}))
 
 
-def signed_in(app: Flask, account: Account) -> FlaskClient:
-    client = app.test_client()
-    _sign_in(client, account)
-    return client
-
-
-def form_token(client: FlaskClient, page: str) -> str:
-    html = client.get(page).get_data(as_text=True)
-    match = CSRF_FIELD.search(html)
-    assert match, f"no form token on {page}"
-    return next(group for group in match.groups() if group)
-
-
-def post(client: FlaskClient, path: str, data: dict | None = None, *, page: str | None = None,
-         **kwargs):
-    """Send a form as the page at ``page`` (default: ``path``) would, with its token."""
-    body = {"csrf_token": form_token(client, page or path), **(data or {})}
-    return client.post(path, data=body, **kwargs)
-
-
 @pytest.fixture
 def admin(make_account) -> Account:
     return make_account(Role.ADMIN)
@@ -114,7 +93,7 @@ def test_every_admin_page_renders_for_an_administrator(app, admin, sample) -> No
 @pytest.mark.parametrize("role", [Role.INSPECTOR, Role.MANAGER])
 def test_every_admin_route_refuses_other_roles(app, make_account, sample, role: Role) -> None:
     client = signed_in(app, make_account(role))
-    token = form_token(client, "/staff/account")
+    token = csrf_token(client, "/staff/account")
     refused = 0
     for rule in admin_rules(app):
         path = rule_url(app, rule, sample)
@@ -128,7 +107,7 @@ def test_every_admin_route_refuses_other_roles(app, make_account, sample, role: 
 
 
 def test_every_admin_route_sends_visitors_to_sign_in(app, client, sample) -> None:
-    token = form_token(client, "/staff/login")
+    token = csrf_token(client, "/staff/login")
     for rule in admin_rules(app):
         path = rule_url(app, rule, sample)
         if "GET" in rule.methods:

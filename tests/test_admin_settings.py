@@ -4,7 +4,6 @@ process, and the mail test goes through a real SMTP server (aiosmtpd) on loopbac
 from __future__ import annotations
 
 import email
-from dataclasses import dataclass, field
 from email.policy import default as default_policy
 
 import pytest
@@ -15,33 +14,8 @@ from integrity.app import create_app
 from integrity.audit import AuditEntry, verify
 from integrity.db import dispose
 from integrity.models import Role, StoredSetting
-from tests.conftest import free_port, make_settings
-from tests.test_admin_pages import post, signed_in
-
-
-@dataclass
-class Received:
-    messages: list[tuple[list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def smtp(smtp_port: int):
-    from aiosmtpd.controller import Controller
-
-    handler = Received()
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    yield handler
-    controller.stop()
+from tests.conftest import make_settings
+from tests.helpers.pages import post, signed_in
 
 
 @pytest.fixture

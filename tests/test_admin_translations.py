@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from integrity.audit import AuditEntry
 from integrity.channels import DEFAULT_QUESTIONNAIRE
 from integrity.models import Campaign, Category, Channel, OrgUnit, Question, Role
-from tests.conftest import ChannelSetup
-from tests.test_admin_pages import form_token, post, signed_in
+from tests.conftest import ChannelSetup, csrf_token
+from tests.helpers.pages import post, signed_in
 
 MISSING = "Missing translation"
 
@@ -177,7 +177,7 @@ def test_a_language_not_offered_for_translation_is_not_found(
     row = _channel(db, channel.slug)
     path = f"/admin/channels/{row.id}/translations/{language}"
     assert client.get(path).status_code == 404
-    token = form_token(client, f"/admin/channels/{row.id}/translations/fr")
+    token = csrf_token(client, f"/admin/channels/{row.id}/translations/fr")
     response = client.post(path, data={"csrf_token": token, f"channel-{row.id}-name": "x"})
     assert response.status_code == 404
     assert _channel(db, channel.slug).translations == {}
@@ -249,7 +249,7 @@ def test_only_administrators_translate_channels_and_units(
         app: Flask, db: Session, make_account, channel: ChannelSetup, role: Role) -> None:
     client = signed_in(app, make_account(role))
     row = _channel(db, channel.slug)
-    token = form_token(client, "/staff/account")
+    token = csrf_token(client, "/staff/account")
     for path in (f"/admin/channels/{row.id}/translations/fr", "/admin/units/translations/fr"):
         assert client.get(path).status_code == 403
         assert client.post(path, data={"csrf_token": token,

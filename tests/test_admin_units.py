@@ -13,7 +13,7 @@ from admin import units
 from integrity.audit import AuditEntry, verify
 from integrity.demo import load_organisation
 from integrity.models import OrgUnit, Role, User
-from tests.test_admin_pages import post, signed_in
+from tests.helpers.pages import post, signed_in
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from integrity.models import Channel, Invitation, Role, StaffSession, User, utcn
 from integrity.reporting.models import KeySlot, Report, report_readers
 from integrity.schema import metadata
 from tests.conftest import TEST_PASSWORD, ChannelSetup, csrf_token, sign_in_form
-from tests.test_admin_pages import post, signed_in
+from tests.helpers.pages import post, signed_in
 
 LINK = re.compile(r'id="setup-link">(https?://[^<]+)</p>')
 NEW_PASSPHRASE = "a passphrase of several words 7"

@@ -16,10 +16,8 @@ from integrity.extensions import limiter
 from integrity.models import Role, today
 from integrity.reporting.models import Attachment, Message, Report
 from surveys.models import Response
-from tests.conftest import csrf_token
-from tests.test_api_routing import REDIS_URL
-from tests.test_surveys_definitions import every_type
-from tests.test_surveys_responses import open_survey
+from tests.conftest import REDIS_URL, csrf_token
+from tests.helpers.surveys import every_type, open_survey
 
 RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
 REPORT = {"q-what": "Officer at lane 4 asks 20 EUR per car.", "q-when": "2026-11-20",

@@ -28,10 +28,8 @@ from integrity.models import (
 )
 from integrity.reporting import services
 from integrity.reporting.models import KeySlot, PowChallenge, Report, Status
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, REDIS_URL
 from tests.protocol_client import ReporterClient
-
-REDIS_URL = os.environ.get("INTEGRITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 ANSWERS = {"what": "Goods seized at the depot were sold on by the night shift."}
 

@@ -13,9 +13,9 @@ from integrity.audit import AuditEntry, verify
 from integrity.models import Channel, Role, User
 from integrity.reporting.models import KeySlot, report_exclusions
 from tests.conftest import csrf_token
+from tests.helpers.pages import sign_in
+from tests.helpers.reports import first_case, open_item, seal_item
 from tests.protocol_client import ReporterClient, Upload
-from tests.test_access import _sign_in
-from tests.test_case_thread import _first_case, _open, _seal
 
 ANSWERS = {"what": "The shift chief takes cash for waving lorries through lane 2."}
 
@@ -48,7 +48,7 @@ def _plain(sealed: bytes, entry: dict) -> bytes:
 
 def _signed_in(app, account):
     client = app.test_client()
-    _sign_in(client, account)
+    sign_in(client, account)
     return client
 
 
@@ -70,10 +70,10 @@ def test_a_shared_case_opens_for_the_new_reader_with_its_whole_thread(app, db, c
     filed = reporter.file(channel.slug, ANSWERS)
     assert reporter.reply(filed.receipt, "He works the Tuesday night shift.").status_code == 201
     client = _signed_in(app, first)
-    report_id = _first_case(client)
+    report_id = first_case(client)
     data = client.get(f"/cases/{report_id}/data").get_json()
     headers = {"X-CSRFToken": csrf_token(client, f"/cases/{report_id}")}
-    reply = _seal(data, {"text": "Which lorries?", "attachments": []}, note=False)
+    reply = seal_item(data, {"text": "Which lorries?", "attachments": []}, note=False)
     sent = client.post(f"/cases/{report_id}/messages", json=reply, headers=headers)
     assert sent.status_code == 201
     data = client.get(f"/cases/{report_id}/data").get_json()
@@ -90,14 +90,14 @@ def test_a_shared_case_opens_for_the_new_reader_with_its_whole_thread(app, db, c
     # The new reader opens the report and every message with their own slots.
     assert outside.get(f"/cases/{report_id}").status_code == 200
     shared = outside.get(f"/cases/{report_id}/data").get_json()
-    assert _open(shared, shared["report"], outsider_pair)["answers"] == ANSWERS
-    assert [_open(shared, m, outsider_pair)["text"] for m in shared["messages"]] == [
+    assert open_item(shared, shared["report"], outsider_pair)["answers"] == ANSWERS
+    assert [open_item(shared, m, outsider_pair)["text"] for m in shared["messages"]] == [
         "He works the Tuesday night shift.", "Which lorries?"]
     # From now on the reporter's messages are sealed to them too.
     assert str(outsider.id) in {r["id"] for r in reporter.mailbox(filed.receipt)["recipients"]}
     assert reporter.reply(filed.receipt, "The ones with Ukrainian plates.").status_code == 201
     latest = outside.get(f"/cases/{report_id}/data").get_json()["messages"][-1]
-    assert _open(shared, latest, outsider_pair)["text"] == "The ones with Ukrainian plates."
+    assert open_item(shared, latest, outsider_pair)["text"] == "The ones with Ukrainian plates."
     # Sharing again is refused, and the share is in the audit log without any content.
     again = client.post(f"/cases/{report_id}/share", json=body, headers=headers)
     assert again.status_code == 409
@@ -113,7 +113,7 @@ def test_an_excluded_inspector_is_never_offered_nor_given_the_case(app, db, chan
     reporter.file(channel.slug, ANSWERS, excluded=[str(excluded.id)])
     assert db.execute(select(report_exclusions.c.user_id)).scalars().all() == [excluded.id]
     client = _signed_in(app, first)
-    report_id = _first_case(client)
+    report_id = first_case(client)
     data = client.get(f"/cases/{report_id}/data").get_json()
     assert str(excluded.id) not in {c["id"] for c in data["share_candidates"]}
     assert str(excluded.id) not in {r["id"] for r in data["readers"]}
@@ -137,7 +137,7 @@ def test_share_refusals_store_nothing(app, db, channel, keyed, make_account) -> 
     reporter = ReporterClient(app.test_client())
     reporter.file(channel.slug, ANSWERS)
     client = _signed_in(app, first)
-    report_id = _first_case(client)
+    report_id = first_case(client)
     data = client.get(f"/cases/{report_id}/data").get_json()
     headers = {"X-CSRFToken": csrf_token(client, f"/cases/{report_id}")}
     good = _share_body(data, first_pair, str(outsider.id), outsider_pair.public_key)
@@ -175,9 +175,9 @@ def test_case_files_are_served_sealed_to_readers_of_that_case_only(app, db, chan
                           uploads=[Upload("other.jpg", "image/jpeg", b"other")])
     assert other.receipt
     client = _signed_in(app, first)
-    report_id = _first_case(client)  # the newest: the second report
+    report_id = first_case(client)  # the newest: the second report
     data = client.get(f"/cases/{report_id}/data").get_json()
-    entry = _open(data, data["report"], first_pair)["attachments"][0]
+    entry = open_item(data, data["report"], first_pair)["attachments"][0]
     with client.get(f"/cases/{report_id}/attachments/{entry['id']}") as served:
         assert served.status_code == 200
         assert served.mimetype == "application/octet-stream"
@@ -187,7 +187,7 @@ def test_case_files_are_served_sealed_to_readers_of_that_case_only(app, db, chan
     # The first report's file is not reachable through the second case, nor by an outsider.
     older = report_id - 1
     older_data = client.get(f"/cases/{older}/data").get_json()
-    older_entry = _open(older_data, older_data["report"], first_pair)["attachments"][0]
+    older_entry = open_item(older_data, older_data["report"], first_pair)["attachments"][0]
     assert client.get(f"/cases/{report_id}/attachments/{older_entry['id']}").status_code == 404
     assert client.get(f"/cases/{report_id}/attachments/{'0' * 32}").status_code == 404
     outside = _signed_in(app, outsider)

@@ -3,8 +3,6 @@ the inspector's browser will: the server hands out ciphertext and the caller's s
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +10,7 @@ import crypto
 from integrity.audit import verify
 from integrity.models import Channel, Role, User
 from tests.conftest import csrf_token
+from tests.helpers.reports import first_case, open_item, seal_item
 from tests.protocol_client import ReporterClient, Upload
 
 ANSWERS = {"what": "Fuel tankers cross at night with no seal check."}
@@ -33,29 +32,6 @@ def keyed_inspectors(db, make_account, channel):
     return result
 
 
-def _first_case(client) -> int:
-    match = re.search(r'href="/cases/(\d+)"', client.get("/cases/").get_data(as_text=True))
-    assert match, "no case in the inbox"
-    return int(match.group(1))
-
-
-def _open(data: dict, item: dict, pair: crypto.KeyPair) -> dict:
-    return crypto.open_document(crypto.b64decode(item["payload"]),
-                                crypto.b64decode(item["key_slot"]), pair.secret_key,
-                                data["pad_block"])
-
-
-def _seal(data: dict, document: dict, *, note: bool) -> dict:
-    readers = {r["id"]: crypto.b64decode(r["public_key"]) for r in data["readers"]}
-    if not note:
-        readers["reporter"] = crypto.b64decode(data["reporter_public_key"])
-    if data["recovery_key"]:
-        readers["recovery"] = crypto.b64decode(data["recovery_key"])
-    sealed = crypto.seal_document(document, readers, data["pad_block"])
-    return {"payload": crypto.b64encode(sealed.payload),
-            "key_slots": {k: crypto.b64encode(v) for k, v in sealed.key_slots.items()}}
-
-
 def test_inspector_reads_replies_and_writes_notes_the_reporter_never_sees(
     app, client, login, channel, keyed_inspectors, db
 ) -> None:
@@ -64,23 +40,23 @@ def test_inspector_reads_replies_and_writes_notes_the_reporter_never_sees(
     filed = reporter.file(channel.slug, ANSWERS,
                           uploads=[Upload("seal.jpg", "image/jpeg", b"\xff\xd8" + bytes(500))])
     login(first)
-    report_id = _first_case(client)
+    report_id = first_case(client)
     data = client.get(f"/cases/{report_id}/data").get_json()
     # Only this inspector's own slot is handed out, and it opens the report.
-    document = _open(data, data["report"], first_pair)
+    document = open_item(data, data["report"], first_pair)
     assert document["answers"] == ANSWERS
     with pytest.raises(crypto.DecryptionError):
-        _open(data, data["report"], second_pair)
+        open_item(data, data["report"], second_pair)
     token = csrf_token(client, f"/cases/{report_id}")
     headers = {"X-CSRFToken": token}
-    reply = _seal(data, {"text": "Thank you. Which night of the week?", "attachments": []},
-                  note=False)
+    reply = seal_item(data, {"text": "Thank you. Which night of the week?", "attachments": []},
+                      note=False)
     assert client.post(f"/cases/{report_id}/messages", json=reply,
                        headers=headers).status_code == 201
-    note = _seal(data, {"text": "Check the night shift roster.", "attachments": []}, note=True)
+    note = seal_item(data, {"text": "Check the night shift roster.", "attachments": []}, note=True)
     assert client.post(f"/cases/{report_id}/notes", json=note, headers=headers).status_code == 201
     # A note sealed to the reporter, or a reply missing them, is refused.
-    bad = _seal(data, {"text": "x", "attachments": []}, note=False)
+    bad = seal_item(data, {"text": "x", "attachments": []}, note=False)
     response = client.post(f"/cases/{report_id}/notes", json=bad, headers=headers)
     assert response.status_code == 400 and "must not have one" in response.get_json()["error"]
     # Without the form token in the header, nothing is accepted.
@@ -97,11 +73,11 @@ def test_inspector_reads_replies_and_writes_notes_the_reporter_never_sees(
     assert report.status == "acknowledged" and report.feedback_on is not None
     # The other inspector of the case opens the reply and the note with their own slots.
     other = app.test_client()
-    from tests.test_access import _sign_in
+    from tests.helpers.pages import sign_in
 
-    _sign_in(other, second)
+    sign_in(other, second)
     data2 = other.get(f"/cases/{report_id}/data").get_json()
-    texts = [_open(data2, m, second_pair)["text"] for m in data2["messages"]]
+    texts = [open_item(data2, m, second_pair)["text"] for m in data2["messages"]]
     assert texts == ["Thank you. Which night of the week?", "Check the night shift roster."]
     assert [m["from"] for m in data2["messages"]] == ["inspector", "note"]
     assert verify(db).ok
@@ -113,10 +89,10 @@ def test_note_attachments_are_not_handed_to_the_reporter(app, client, login, cha
     reporter = ReporterClient(app.test_client())
     filed = reporter.file(channel.slug, ANSWERS)
     login(first)
-    report_id = _first_case(client)
+    report_id = first_case(client)
     data = client.get(f"/cases/{report_id}/data").get_json()
     upload_id, entry = reporter.upload(Upload("roster.pdf", "application/pdf", b"%PDF-1.4"))
-    note = _seal(data, {"text": "Roster attached.", "attachments": [entry]}, note=True)
+    note = seal_item(data, {"text": "Roster attached.", "attachments": [entry]}, note=True)
     note["attachments"] = [upload_id]
     token = csrf_token(client, f"/cases/{report_id}")
     assert client.post(f"/cases/{report_id}/notes", json=note,
@@ -130,14 +106,14 @@ def test_note_attachments_are_not_handed_to_the_reporter(app, client, login, cha
 
 def test_case_data_is_refused_to_others(app, make_account, channel, keyed_inspectors,
                                         client) -> None:
-    from tests.test_access import _sign_in
+    from tests.helpers.pages import sign_in
 
     (first, _), (second, _) = keyed_inspectors
     ReporterClient(app.test_client()).file(channel.slug, ANSWERS, excluded=[str(second.id)])
     outsider = app.test_client()
-    _sign_in(outsider, second)
+    sign_in(outsider, second)
     assert outsider.get("/cases/1/data").status_code == 404
     manager = app.test_client()
-    _sign_in(manager, make_account(Role.MANAGER))
+    sign_in(manager, make_account(Role.MANAGER))
     assert manager.get("/cases/1/data").status_code == 403
     assert client.get("/cases/1/data").status_code == 302

@@ -14,9 +14,7 @@ from integrity.cases.inbox import feedback_start_cutoff
 from integrity.models import Channel, Role, User
 from integrity.reporting.models import Report
 from tests.conftest import csrf_token
-from tests.protocol_client import ReporterClient
-
-ANSWERS = {"what": "Lorries from one haulier pass lane 3 unchecked."}
+from tests.helpers.reports import CASE_ANSWERS, file_report
 
 
 @pytest.fixture
@@ -34,19 +32,11 @@ def inspectors(db, make_account, channel):
     return accounts
 
 
-def _file(client, channel, excluded=()) -> int:
-    ReporterClient(client).file(channel.slug, ANSWERS, category="waving-through",
-                                excluded=list(excluded))
-    engine = client.application.extensions["integrity.engine"]
-    with engine.connect() as connection:
-        return max(connection.execute(select(Report.id)).scalars())
-
-
 def test_inspector_sees_only_the_cases_sealed_to_them(app, client, login, channel, inspectors,
                                                       db) -> None:
     first, second = inspectors
-    shared = _file(client, channel)
-    excluded = _file(client, channel, excluded=[str(second.id)])
+    shared = file_report(client, channel)
+    excluded = file_report(client, channel, excluded=[str(second.id)])
     login(second)
     page = client.get("/cases/").get_data(as_text=True)
     assert f"/cases/{shared}" in page and f"/cases/{excluded}" not in page
@@ -57,9 +47,9 @@ def test_inspector_sees_only_the_cases_sealed_to_them(app, client, login, channe
     assert client.post(f"/cases/{excluded}/status", data={
         "csrf_token": csrf_token(client, "/cases/"), "status": "acknowledged"}).status_code == 404
     other = app.test_client()
-    from tests.test_access import _sign_in
+    from tests.helpers.pages import sign_in
 
-    _sign_in(other, first)
+    sign_in(other, first)
     assert f"/cases/{excluded}" in other.get("/cases/").get_data(as_text=True)
     assert "Waving through without checks" in other.get(f"/cases/{excluded}").get_data(as_text=True)
 
@@ -67,11 +57,11 @@ def test_inspector_sees_only_the_cases_sealed_to_them(app, client, login, channe
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
 def test_managers_and_admins_get_403_on_every_case_route(app, make_account, role, channel,
                                                          client) -> None:
-    from tests.test_access import _sign_in
+    from tests.helpers.pages import sign_in
 
-    report_id = _file(client, channel)
+    report_id = file_report(client, channel)
     other = app.test_client()
-    _sign_in(other, make_account(role))
+    sign_in(other, make_account(role))
     token = csrf_token(other, "/staff/account")
     values = {"report_id": report_id, "attachment_id": "a" * 32}
     routes = [(method, rule.rule, {k: values[k] for k in rule.arguments})
@@ -84,13 +74,13 @@ def test_managers_and_admins_get_403_on_every_case_route(app, make_account, role
             path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
         response = other.open(path, method=method, data={"csrf_token": token})
         assert response.status_code == 403, (method, path)
-        assert ANSWERS["what"] not in response.get_data(as_text=True)
+        assert CASE_ANSWERS["what"] not in response.get_data(as_text=True)
 
 
 def test_status_and_assignment_through_the_case_page_are_audited(client, login, channel,
                                                                   inspectors, db) -> None:
     first, second = inspectors
-    report_id = _file(client, channel)
+    report_id = file_report(client, channel)
     login(first)
     assert client.get(f"/cases/{report_id}").status_code == 200
     token = csrf_token(client, f"/cases/{report_id}")
@@ -118,7 +108,7 @@ def test_status_and_assignment_through_the_case_page_are_audited(client, login, 
 def test_deadline_filters_find_overdue_cases(client, login, channel, inspectors, db) -> None:
     first, _ = inspectors
     today = date.today()
-    ids = [_file(client, channel) for _ in range(3)]
+    ids = [file_report(client, channel) for _ in range(3)]
     db.execute(update(Report).where(Report.id == ids[0])
                .values(created_on=today - timedelta(days=8)))            # acknowledge overdue
     db.execute(update(Report).where(Report.id == ids[1])

@@ -4,22 +4,18 @@ placeholder and tag of the English text, and holding every string the sources ma
 from __future__ import annotations
 
 import re
-import shlex
 import shutil
 import subprocess
-import sys
 from collections import Counter
-from functools import cache
 from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Catalog, Message
-from babel.messages.pofile import read_po
 
 from integrity.catalogs import SOURCE_LANGUAGE
 from integrity.i18n import SUPPORTED_LANGUAGES
+from tests.helpers.catalogs import ROOT, extract_command, read_catalog
 
-ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "integrity" / "translations"
 
 # Python's %-placeholders (named or not, and %%), str.format's {name}, and HTML tags.
@@ -37,17 +33,11 @@ def po_path(code: str) -> Path:
     return TRANSLATIONS / code / "LC_MESSAGES" / "messages.po"
 
 
-@cache
-def _read(path: Path) -> Catalog:
-    with path.open("rb") as handle:
-        return read_po(handle)
-
-
 def catalog(code: str) -> Catalog:
     path = po_path(code)
     if not path.is_file():
         pytest.fail(f"{code}: no catalog at {path.relative_to(ROOT)}")
-    return _read(path)
+    return read_catalog(path)
 
 
 def entries(code: str) -> list[Message]:
@@ -134,21 +124,12 @@ def test_translations_keep_every_placeholder_and_tag(code: str) -> None:
     )
 
 
-def extract_command(output: Path) -> list[str]:
-    """`make babel-extract`'s pybabel command, writing into ``output`` instead."""
-    makefile = (ROOT / "Makefile").read_text()
-    (line,) = [line for line in makefile.splitlines() if "pybabel extract" in line]
-    pybabel = str(Path(sys.executable).with_name("pybabel"))
-    command = shlex.split(line.replace("$(BIN)/pybabel", pybabel))
-    return [str(output) if part == "$(TRANSLATIONS)/messages.pot" else part for part in command]
-
-
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory: pytest.TempPathFactory) -> list[Message]:
     """The strings the templates and code mark today."""
     pot = tmp_path_factory.mktemp("extract") / "messages.pot"
     subprocess.run(extract_command(pot), cwd=ROOT, check=True, capture_output=True)
-    return [message for message in _read(pot) if message.id]
+    return [message for message in read_catalog(pot) if message.id]
 
 
 def key(message: Message) -> tuple[str | None, str, str | None]:

@@ -1,39 +1,10 @@
 """The ``integrity`` command, run as an administrator would run it."""
 
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-from sqlalchemy import func, select
-
-from integrity.db import dispose, make_engine
+from integrity.db import dispose
 from integrity.models import Category, Channel, OrgUnit, User
-from tests.conftest import POSTGRES_URL, cli_environment
-
-INTEGRITY = str(Path(sys.executable).with_name("integrity"))
-
-
-@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
-def env(request: pytest.FixtureRequest, tmp_path: Path):
-    with cli_environment(tmp_path / "data", request.param) as environment:
-        yield environment
-
-
-def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [INTEGRITY, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
-    )
-
-
-def _count(env: dict[str, str], model) -> int:
-    url = env.get("INTEGRITY_DATABASE_URL", f"sqlite:///{env['INTEGRITY_DATA_DIR']}/integrity.db")
-    engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as connection:
-            return connection.scalar(select(func.count()).select_from(model))
-    finally:
-        engine.dispose()
+from tests.helpers.cli import count, run
 
 
 def test_init_is_idempotent_and_writes_a_secret_key_once(env) -> None:
@@ -58,7 +29,7 @@ def test_user_add_prints_a_one_time_passphrase(env) -> None:
                     "--name", "Ana again")
     assert duplicate.returncode != 0
     assert "already exists" in duplicate.stderr
-    assert _count(env, User) == 1
+    assert count(env, User) == 1
 
 
 def test_user_add_reads_a_passphrase_from_stdin(env) -> None:
@@ -77,12 +48,12 @@ def test_demo_loads_once_however_often_it_runs(env) -> None:
     first = run(env, "demo")
     assert first.returncode == 0, first.stderr
     assert "admin@demo.invalid" in first.stdout
-    counts = [_count(env, model) for model in (User, OrgUnit, Channel, Category)]
+    counts = [count(env, model) for model in (User, OrgUnit, Channel, Category)]
     assert counts[0] == 3 and counts[1] >= 15 and counts[2] == 1 and counts[3] == 11
     second = run(env, "demo")
     assert second.returncode == 0, second.stderr
     assert "already present" in second.stdout
-    assert [_count(env, model) for model in (User, OrgUnit, Channel, Category)] == counts
+    assert [count(env, model) for model in (User, OrgUnit, Channel, Category)] == counts
 
 
 def test_commands_without_init_explain_what_to_do(env) -> None:

@@ -28,7 +28,7 @@ from surveys.models import Answer, Response, Survey, Wave
 from surveys.results import wave_results
 from surveys.suppression import Thresholds
 from tests.conftest import csrf_token
-from tests.test_access import _sign_in
+from tests.helpers.pages import sign_in
 
 DEFINITION = {
     "title": "Speaking up",
@@ -225,7 +225,7 @@ def test_saving_a_campaign_is_audited(db: Session, surveyed, make_account) -> No
 def test_managers_record_change_and_remove_campaigns_through_the_pages(
         app, db: Session, surveyed, make_account) -> None:
     client = app.test_client()
-    _sign_in(client, make_account(Role.MANAGER))
+    sign_in(client, make_account(Role.MANAGER))
     page = client.get("/dashboard/campaigns/new")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -293,7 +293,7 @@ def test_csv_cells_are_guarded_against_formulas_and_empty_cells_stay_empty(
         db.add(campaign)
     db.commit()
     client = app.test_client()
-    _sign_in(client, make_account(Role.MANAGER))
+    sign_in(client, make_account(Role.MANAGER))
     text = client.get("/dashboard/export/campaigns.csv").get_data(as_text=True)
     rows = {row[0]: row for row in csv.reader(io.StringIO(text, newline=""))}
     # An empty note is an empty cell, not a lone quote.
@@ -331,7 +331,7 @@ def test_waves_go_by_date_and_are_compared_with_the_closed_wave_before(
     assert [p.wave.number for p in trends.trend("reporting_climate").points] == [1, 3, 2, 4]
 
     client = app.test_client()
-    _sign_in(client, make_account(Role.MANAGER))
+    sign_in(client, make_account(Role.MANAGER))
     page = client.get(f"/dashboard/surveys/waves/{waves[2].id}").get_data(as_text=True)
     assert "Since wave 3" in page and "Since wave 4" not in page
     page = client.get(f"/dashboard/surveys/waves/{waves[4].id}").get_data(as_text=True)
@@ -362,7 +362,7 @@ def test_an_open_wave_is_marked_provisional_on_pages_and_charts(
     db.add(wave)
     db.commit()
     client = app.test_client()
-    _sign_in(client, make_account(Role.MANAGER))
+    sign_in(client, make_account(Role.MANAGER))
     trends = client.get(f"/dashboard/trends?survey={survey.id}").get_data(as_text=True)
     assert "A wave still open is provisional" in trends
     assert "“prefer not to say” is left out of the base" in trends  # awareness, a yes/no share

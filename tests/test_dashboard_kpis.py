@@ -410,10 +410,10 @@ def test_pages_say_which_periods_are_provisional_and_where_per_staff_is_empty(
     import io
 
     from integrity.models import Role
-    from tests.test_access import _sign_in
+    from tests.helpers.pages import sign_in
 
     client = app.test_client()
-    _sign_in(client, make_account(Role.MANAGER))
+    sign_in(client, make_account(Role.MANAGER))
     args = "granularity=quarter&start=2026-10&end=2027-06"
     page = client.get(f"/dashboard/?{args}&dimension=category").get_data(as_text=True)
     # 2026 Q4 and 2027 Q1 and Q2 still have open cases: marked, and the mark explained.
@@ -439,10 +439,10 @@ def test_the_breakdown_page_withholds_figures_resting_on_too_few_reports(
     import re
 
     from integrity.models import Role
-    from tests.test_access import _sign_in
+    from tests.helpers.pages import sign_in
 
     client = app.test_client()
-    _sign_in(client, make_account(Role.MANAGER))
+    sign_in(client, make_account(Role.MANAGER))
     page = client.get("/dashboard/?granularity=quarter&start=2027-04&end=2027-06"
                       "&dimension=unit").get_data(as_text=True)
     breakdown_html = page[page.index('id="breakdown"'):]

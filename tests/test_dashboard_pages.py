@@ -4,7 +4,6 @@ and the posters; nobody else gets in, and no response ever carries what a report
 from __future__ import annotations
 
 import io
-import shutil
 import struct
 import subprocess
 import time
@@ -19,47 +18,21 @@ from sqlalchemy.orm import Session
 
 from integrity.audit import AuditEntry
 from integrity.models import Campaign, Role
-from surveys.models import Wave
 from tests.conftest import csrf_token
-from tests.test_access import _sign_in
+from tests.helpers.dashboard import DEMO_MARKER, build_report, needs_poppler, needs_zbar
+from tests.helpers.pages import sign_in
 
-MARKER = "QUOKKA-7731-MARKER"
 PUBLIC_URL = "http://report.border.example"  # https would make the cookies Secure
 ONION_URL = "http://integrityexampleonionaddressxyzxyzxyzxyzxyzxyzxyzxyzxyz.onion"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-needs_poppler = pytest.mark.skipif(not shutil.which("pdftoppm") or not shutil.which("pdftotext"),
-                                   reason="poppler-utils is not installed (make test installs it)")
-needs_zbar = pytest.mark.skipif(not shutil.which("zbarimg"),
-                                reason="zbar-tools is not installed (make test installs it)")
-
-
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     return {"public_url": PUBLIC_URL, "onion_url": ONION_URL, "languages": ("en", "ar")}
 
 
-@pytest.fixture
-def demo(app: Flask, db: Session, channel, reporter) -> dict[str, object]:
-    """The demo organisation, survey, cases and campaigns, and three reports filed through the
-    protocol whose text and a mailbox reply carry a marker."""
-    from integrity.demo import load
-
-    with app.app_context():
-        load(db, app.extensions["integrity.hasher"])
-        db.commit()
-    units = reporter.config["org_units"]
-    for n in range(3):
-        filed = reporter.file(channel.slug, {"what": f"{MARKER} cash at gate {n}",
-                                             "where": f"{MARKER} lane {n}"},
-                              category="bribery", org_unit=units[n]["id"])
-        assert reporter.reply(filed.receipt, f"{MARKER} more about it").status_code == 201
-    return {"campaign": db.scalar(select(Campaign.id).order_by(Campaign.id)),
-            "wave": db.scalar(select(Wave.id).order_by(Wave.id))}
-
-
 def _manager(app: Flask, make_account, role: Role = Role.MANAGER) -> FlaskClient:
     client = app.test_client()
-    _sign_in(client, make_account(role))
+    sign_in(client, make_account(role))
     return client
 
 
@@ -80,28 +53,6 @@ def _dashboard_urls(demo: dict[str, object]) -> list[str]:
         "/dashboard/posters/poster.pdf?channel=integrity&language=en&size=A4",
         "/dashboard/posters/poster.png?channel=integrity&language=en&size=A3",
     ]
-
-
-def _build_report(client: FlaskClient, **fields: str) -> tuple[str, bytes]:
-    """Start the PDF report, follow its progress to the end; the progress page and the PDF."""
-    form = {"csrf_token": csrf_token(client, "/dashboard/report"), "granularity": "quarter",
-            "start": "2025-01", "end": time.strftime("%Y-%m"), "scope": "", "survey": ""}
-    form.update(fields)
-    started = client.post("/dashboard/report", data=form)
-    assert started.status_code == 302, started.get_data(as_text=True)
-    progress_url = started.headers["Location"]
-    page = client.get(progress_url).get_data(as_text=True)
-    status_url = progress_url + "/status"
-    deadline = time.monotonic() + 120
-    while True:
-        status = client.get(status_url).get_json()
-        if status["state"] != "running" or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert status["state"] == "done", status
-    pdf = client.get(status["download"])
-    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
-    return page, pdf.data
 
 
 def test_managers_and_admins_reach_the_dashboard_and_nobody_else_does(
@@ -132,14 +83,14 @@ def test_no_dashboard_response_holds_what_a_reporter_wrote(app, make_account, de
         response = client.get(url)
         assert response.status_code == 200, url
         bodies.append((url, response.data))
-    page, pdf = _build_report(client, survey="1")
+    page, pdf = build_report(client, survey="1")
     bodies += [("progress", page.encode()), ("pdf", pdf)]
     (tmp_path / "report.pdf").write_bytes(pdf)
     text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], check=True,
                           capture_output=True).stdout
     bodies.append(("pdf text", text))
     for url, body in bodies:
-        assert MARKER.encode() not in body, url
+        assert DEMO_MARKER.encode() not in body, url
         assert b"cash at gate" not in body and b"more about it" not in body, url
     # The reports were counted all the same: three more than the demo's cases.
     csv_text = client.get("/dashboard/export/periods.csv?granularity=quarter&start=2020-01"
@@ -203,7 +154,7 @@ def test_every_table_exports_as_csv_with_withheld_cells_marked(app, make_account
 def test_the_pdf_report_renders_and_holds_its_headings(app, make_account, demo,
                                                        tmp_path: Path, db: Session) -> None:
     client = _manager(app, make_account)
-    page, pdf = _build_report(client, survey="1")
+    page, pdf = build_report(client, survey="1")
     # The progress page polls with a module script and refreshes without one; nothing inline.
     assert 'src="/static/dist/dashboard.js"' in page and 'integrity="sha384-' in page
     assert "<script>" not in page and "http-equiv=\"refresh\"" in page

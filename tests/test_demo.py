@@ -4,49 +4,19 @@ and opens the demo cases and new ones, with no key file."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 import crypto
-from integrity.app import create_app
-from integrity.config import Settings
-from integrity.db import dispose
-from integrity.demo import DEMO_ACCOUNTS, DEMO_INSPECTOR_KEY, WHAT
-from integrity.models import Role
-from tests.conftest import POSTGRES_URL, cli_environment, csrf_token, sign_in_form, totp_now
+from integrity.demo import DEMO_INSPECTOR_KEY
+from tests.conftest import DEMO_INSPECTOR as INSPECTOR
+from tests.conftest import csrf_token, sign_in_form, totp_now
 from tests.protocol_client import ReporterClient
-from tests.test_browser import (  # noqa: F401
-    CHROMIUM,
-    browser,
-    page,
-    serving,
-    sign_in_in_browser,
-)
 
-INTEGRITY = str(Path(sys.executable).with_name("integrity"))
-INSPECTOR = next(a for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
 CASE_LINK = re.compile(r'href="/cases/(\d+)"')
 WRAPPED = re.compile(r'data-wrapped="([^"]*)"')
 PUBLIC = re.compile(r'data-public="([^"]*)"')
-
-
-@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
-def demo_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
-    """An installation after `integrity init` and `integrity demo`, as `make run` makes it."""
-    with cli_environment(tmp_path / "data", request.param) as environment:
-        for command in ("init", "demo"):
-            done = subprocess.run([INTEGRITY, command], env=environment, capture_output=True,
-                                  text=True, timeout=300)
-            assert done.returncode == 0, done.stderr
-        app = create_app(Settings.from_env(environ=environment))
-        yield app
-        dispose(app)
 
 
 def _sign_in(client: FlaskClient) -> crypto.StaffKeys:
@@ -103,26 +73,3 @@ def test_the_demo_inspector_opens_demo_cases_and_new_ones_after_signing_in(
 def test_the_demo_key_file_still_opens_an_export_offline(demo_app: Flask) -> None:
     key_file = demo_app.extensions["integrity.settings"].data_dir / "demo-inspector.key"
     assert crypto.load_key_file(key_file.read_text()).public_key == DEMO_INSPECTOR_KEY.public_key
-
-
-@pytest.fixture
-def demo_url(demo_app: Flask) -> Iterator[str]:
-    with serving(demo_app) as url:
-        yield url
-
-
-@pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")
-def test_the_demo_inspector_opens_a_demo_case_in_chromium(
-        page, demo_url: str) -> None:  # noqa: F811 (the fixture imported above)
-    bodies: list[str] = []
-    page.on("request", lambda request: bodies.append(request.post_data or ""))
-    sign_in_in_browser(page, demo_url, INSPECTOR)
-    page.wait_for_url("**/cases/")
-    page.locator("table a").first.click()
-    page.wait_for_selector('#case-content[data-opened="1"]')
-    assert page.inner_text("#case-answers").strip()
-    assert any(what in page.inner_text("#case-answers") for what in WHAT)
-    assert page.locator("#key-file-form").is_hidden()
-    assert not any(INSPECTOR.password in body for body in bodies)
-    assert page.console_errors == []

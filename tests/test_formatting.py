@@ -28,10 +28,8 @@ from integrity.models import Channel, Role, User
 from integrity.reporting.models import Report
 from surveys.models import Survey, Wave
 from surveys.result_labels import unfit_text
-from tests.test_access import _sign_in
-from tests.test_cases import _file
-from tests.test_survey_results import survey_wave  # noqa: F401
-from tests.test_survey_withheld_outputs import filled  # noqa: F401
+from tests.helpers.pages import sign_in
+from tests.helpers.reports import file_report
 
 LANGUAGES = ("en", "fr", "ar", "ru", "tr")
 DAY = date(2027, 6, 1)
@@ -98,13 +96,13 @@ def _as(db: Session, account_id: int, lang: str) -> None:
 
 def test_the_trends_page_in_french_has_decimal_commas_and_french_months_its_csv_does_not(
         app: Flask, db: Session, make_account,
-        filled: tuple[Survey, Wave, dict],  # noqa: F811
+        filled: tuple[Survey, Wave, dict],
 ) -> None:
     survey, wave, _ = filled
     account = make_account(Role.MANAGER)
     _as(db, account.id, "fr")
     client = app.test_client()
-    _sign_in(client, account)
+    sign_in(client, account)
 
     page = client.get(f"/dashboard/trends?survey={survey.id}").get_data(as_text=True)
     text = re.sub(r"<[^>]+>", " ", page)
@@ -137,13 +135,13 @@ def test_the_trends_page_in_french_has_decimal_commas_and_french_months_its_csv_
 
 def test_the_wave_page_in_french_shows_french_dates_and_rates(
         app: Flask, db: Session, make_account,
-        filled: tuple[Survey, Wave, dict],  # noqa: F811
+        filled: tuple[Survey, Wave, dict],
 ) -> None:
     _, wave, _ = filled
     account = make_account(Role.MANAGER)
     _as(db, account.id, "fr")
     client = app.test_client()
-    _sign_in(client, account)
+    sign_in(client, account)
     page = client.get(f"/dashboard/surveys/waves/{wave.id}").get_data(as_text=True)
     assert "1 juin 2027 – 21 juin 2027" in page
     assert "78\u00a0% (43/55" in page  # 43 of 55 codes used
@@ -163,7 +161,7 @@ def test_an_inspectors_case_page_in_russian_shows_russian_dates(
     ch.recipients.append(user)
     user.language = "ru"
     db.commit()
-    report_id = _file(client, channel)
+    report_id = file_report(client, channel)
     created = db.get(Report, report_id)
     assert created is not None
     login(account)
@@ -183,7 +181,7 @@ def test_the_report_periods_in_french_are_named_in_french_and_stay_iso_in_the_cs
     account = make_account(Role.MANAGER)
     _as(db, account.id, "fr")
     client = app.test_client()
-    _sign_in(client, account)
+    sign_in(client, account)
     for granularity, start, shown, exported in (
             ("quarter", "2027-04", format_skeleton("yQQQ", date(2027, 4, 1), locale="fr"),
              "2027 Q2"),
@@ -202,9 +200,9 @@ def test_the_report_periods_in_french_are_named_in_french_and_stay_iso_in_the_cs
 
 def test_the_plain_mailbox_in_russian_shows_russian_dates(client, channel, db: Session) -> None:
     from tests.conftest import csrf_token
-    from tests.test_reporting_pages import RECEIPT, _file_plain
+    from tests.helpers.reports import RECEIPT, file_plain_form
 
-    html = _file_plain(client, channel).get_data(as_text=True)
+    html = file_plain_form(client, channel).get_data(as_text=True)
     receipt = RECEIPT.search(html).group(1)  # type: ignore[union-attr]
     token = csrf_token(client, "/mailbox?lang=ru")
     reply = client.post("/mailbox/reply?lang=ru", data={
@@ -221,7 +219,7 @@ def test_the_plain_mailbox_in_russian_shows_russian_dates(client, channel, db: S
 
 
 def test_the_pdf_report_in_french_has_french_dates_periods_and_rates(
-        app: Flask, db: Session, filled: tuple[Survey, Wave, dict],  # noqa: F811
+        app: Flask, db: Session, filled: tuple[Survey, Wave, dict],
         tmp_path) -> None:
     import subprocess
 
@@ -248,13 +246,13 @@ def test_the_pdf_report_in_french_has_french_dates_periods_and_rates(
 
 def test_the_wave_page_says_codes_used_with_the_plural_form_of_its_count(
         app: Flask, db: Session, make_account,
-        filled: tuple[Survey, Wave, dict],  # noqa: F811
+        filled: tuple[Survey, Wave, dict],
 ) -> None:
     _, wave, _ = filled
     account = make_account(Role.MANAGER)
     _as(db, account.id, "ru")
     client = app.test_client()
-    _sign_in(client, account)
+    sign_in(client, account)
     page = client.get(f"/dashboard/surveys/waves/{wave.id}").get_data(as_text=True)
     with app.test_request_context(), force_locale("ru"):
         expected = ngettext("%(used)d/%(num)d code used", "%(used)d/%(num)d codes used", 55,

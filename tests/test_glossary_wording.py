@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.test_catalogs import ROOT, _read, extract_command
+from tests.helpers.catalogs import ROOT, extract_command, read_catalog
 
 # "lock", "locks", "locked", "locking", "re-lock": the word the glossary replaced by "seal"
 # (reports, messages, files) or "protect" (a key). "unlock" stays: the passphrase unlocks a key.
@@ -19,7 +19,7 @@ SCRIPT_STRING = re.compile(r'"((?:[^"\\\n]|\\.){12,})"')
 def test_no_message_says_lock_where_the_glossary_says_seal_or_protect(tmp_path: Path) -> None:
     pot = tmp_path / "messages.pot"
     subprocess.run(extract_command(pot), cwd=ROOT, check=True, capture_output=True)
-    found = [str(message.id) for message in _read(pot) if message.id
+    found = [str(message.id) for message in read_catalog(pot) if message.id
              and LOCK.search(" ".join(message.id) if isinstance(message.id, tuple)
                              else message.id)]
     assert not found, found

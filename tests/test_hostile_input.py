@@ -14,11 +14,9 @@ from integrity.audit import AuditEntry
 from integrity.models import Channel, OrgUnit, Role, User
 from integrity.reporting.models import KeySlot, Message, Report, report_readers
 from tests.conftest import csrf_token
-from tests.test_access import _sign_in
-from tests.test_case_thread import _first_case
-from tests.test_reporting_pages import _file_plain
-from tests.test_surveys_definitions import every_type
-from tests.test_surveys_pages import _setup
+from tests.helpers.pages import sign_in
+from tests.helpers.reports import file_plain_form, first_case
+from tests.helpers.surveys import every_type, open_survey_today
 
 TOO_DEEP = "The JSON body is nested more deeply than this server accepts."
 NUL = "The request contains a null character, which this server does not accept."
@@ -48,14 +46,14 @@ def case(app, db, channel, make_account, reporter):
     db.commit()
     reporter.file(channel.slug, ANSWERS)
     client = app.test_client()
-    _sign_in(client, account)
-    report_id = _first_case(client)
+    sign_in(client, account)
+    report_id = first_case(client)
     return client, report_id, {"X-CSRFToken": csrf_token(client, f"/cases/{report_id}")}
 
 
 def _signed_in(app, make_account, role: Role):
     client = app.test_client()
-    _sign_in(client, make_account(role))
+    sign_in(client, make_account(role))
     return client
 
 
@@ -150,8 +148,8 @@ def test_nul_in_a_filed_report_is_refused_and_nothing_is_stored(db, channel, rep
 def test_nul_in_the_plain_report_form_is_refused_and_nothing_is_stored(client, db,
                                                                        channel) -> None:
     before = _stored(db)
-    _refused(_file_plain(client, channel, category="bribery\x00"), 400, NUL)
-    _refused(_file_plain(client, channel, **{"q-what": "cash at lane\x00 4"}), 400, NUL)
+    _refused(file_plain_form(client, channel, category="bribery\x00"), 400, NUL)
+    _refused(file_plain_form(client, channel, **{"q-what": "cash at lane\x00 4"}), 400, NUL)
     assert _stored(db) == before
 
 
@@ -209,7 +207,7 @@ def test_an_open_link_answer_with_a_unit_past_the_range_is_refused(client, db) -
 
     data = every_type()
     data["open_link"] = True
-    setup = _setup(db, definition=data)
+    setup = open_survey_today(db, definition=data)
     url = f"/survey/open/{setup.survey_id}"
     response = client.post(url, data={"csrf_token": csrf_token(client, url), "q-aware": "yes",
                                       "org_unit": BIG})

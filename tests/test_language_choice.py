@@ -14,32 +14,24 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrity.models import Role, User, today
 from tests.conftest import ChannelSetup, csrf_token
-from tests.test_admin_pages import post, signed_in
-from tests.test_admin_settings import Received, smtp, smtp_port  # noqa: F401
-from tests.test_surveys_definitions import every_type
-from tests.test_surveys_pages import FORM_ANSWERS
-from tests.test_surveys_responses import open_survey
+from tests.helpers.languages import translated
+from tests.helpers.mail import Mailbox
+from tests.helpers.pages import post, signed_in
+from tests.helpers.reports import RECEIPT
+from tests.helpers.surveys import FORM_ANSWERS, every_type, open_survey
 
 LANGUAGES = ("en", "fr", "ar", "ru")
-RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
 
 
 @pytest.fixture
-def settings_overrides(smtp_port: int) -> dict[str, object]:  # noqa: F811
+def settings_overrides(smtp_port: int) -> dict[str, object]:
     return {"languages": LANGUAGES, "mail_host": "127.0.0.1", "mail_port": smtp_port,
             "mail_sender": "integrity@example.org", "public_url": "http://integrity.example"}
-
-
-def translated(app: Flask, text: str, language: str) -> str:
-    """``text`` as the catalog of ``language`` has it."""
-    with app.test_request_context(), force_locale(language):
-        return gettext(text)
 
 
 class Targets(HTMLParser):
@@ -251,7 +243,7 @@ def test_without_a_stored_language_staff_pages_follow_the_browser(
 
 
 def test_the_set_up_link_goes_in_the_invitees_language_not_the_senders(
-    app: Flask, db: Session, make_account, smtp: Received  # noqa: F811
+    app: Flask, db: Session, make_account, smtp: Mailbox
 ) -> None:
     admin = make_account(Role.ADMIN)
     client = signed_in(app, admin)

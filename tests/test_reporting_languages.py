@@ -11,36 +11,10 @@ import crypto
 from integrity.models import Channel, OrgUnit, Role
 from integrity.reporting.models import Report
 from tests.conftest import csrf_token
+from tests.helpers.languages import ARABIC_HOW, FRENCH_HOW, translate_demo_channel
 from tests.protocol_client import ReporterClient
 
 RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
-FRENCH_HOW = ["Je l'ai vu moi-même", "On m'a demandé d'y participer", "Quelqu'un me l'a dit",
-              "Je l'ai trouvé dans des documents", "Autre"]
-RUSSIAN_HOW = ["Я видел это сам", "Меня просили участвовать", "Мне рассказали",
-               "Я нашёл это в документах", "Другое"]
-ARABIC_HOW = ["رأيت ذلك بنفسي", "طُلب مني المشاركة", "أخبرني شخص ما", "وجدته في الوثائق", "أخرى"]
-
-
-def _translate(db, slug: str) -> None:
-    """French, Arabic and Russian texts for the demo channel, a category, a question and a unit."""
-    channel = db.scalar(select(Channel).where(Channel.slug == slug))
-    channel.translate("fr", {"name": "Intégrité et lutte contre la corruption",
-                             "description": "Signalez la corruption."})
-    channel.translate("ar", {"name": "النزاهة ومكافحة الفساد"})
-    category = next(c for c in channel.categories if c.slug == "bribery")
-    category.translate("fr", {"name": "Pots-de-vin"})
-    category.translate("ar", {"name": "الرشوة"})
-    what = next(q for q in channel.questions if q.key == "what")
-    what.translate("fr", {"label": "Que s'est-il passé ?"})
-    what.translate("ru", {"label": "Что произошло?"})
-    how = next(q for q in channel.questions if q.key == "how_known")
-    how.translate("fr", {"label": "Comment le savez-vous ?", "help_text": "Choisissez une réponse.",
-                         "options": FRENCH_HOW})
-    how.translate("ar", {"label": "كيف عرفت ذلك؟", "options": ARABIC_HOW})
-    how.translate("ru", {"label": "Откуда вы это знаете?", "options": RUSSIAN_HOW})
-    unit = db.scalars(select(OrgUnit).order_by(OrgUnit.id)).first()
-    unit.translate("fr", {"name": "Unité traduite"})
-    db.commit()
 
 
 def _channel(config: dict, slug: str) -> dict:
@@ -50,7 +24,7 @@ def _channel(config: dict, slug: str) -> dict:
 def test_config_gives_texts_in_the_request_language_and_the_default_without_one(
         client, channel, db) -> None:
     before = client.get("/api/v1/config")
-    _translate(db, channel.slug)
+    translate_demo_channel(db, channel.slug)
     # A client that names no language reads exactly what it read before any translation.
     after = client.get("/api/v1/config")
     assert after.get_data() == before.get_data()
@@ -90,7 +64,7 @@ def _file_in_french(client, channel, **answers):
 
 def test_a_report_filed_in_french_without_javascript_is_sealed_in_french(
         client, channel, db) -> None:
-    _translate(db, channel.slug)
+    translate_demo_channel(db, channel.slug)
     form = client.get(f"/report/{channel.slug}?lang=fr").get_data(as_text=True)
     assert "Comment le savez-vous ?" in form and FRENCH_HOW[2].replace("'", "&#39;") in form
     response = _file_in_french(client, channel)
@@ -119,7 +93,7 @@ def test_a_report_filed_in_french_without_javascript_is_sealed_in_french(
 
 def test_a_french_form_refuses_another_language_option_naming_the_french_label(
         client, channel, db) -> None:
-    _translate(db, channel.slug)
+    translate_demo_channel(db, channel.slug)
     response = _file_in_french(client, channel, **{"q-how_known": "Someone told me"})
     assert response.status_code == 400
     assert "Comment le savez-vous ?" in response.get_data(as_text=True).replace("&#39;", "'")
@@ -132,9 +106,9 @@ def test_a_french_form_refuses_another_language_option_naming_the_french_label(
 def test_inspectors_and_managers_read_names_in_their_language_and_exports_stay_default(
         app, client, login, make_account, channel, reporter, db) -> None:
     from integrity.models import User
-    from tests.test_access import _sign_in
+    from tests.helpers.pages import sign_in
 
-    _translate(db, channel.slug)
+    translate_demo_channel(db, channel.slug)
     unit = db.scalars(select(OrgUnit).order_by(OrgUnit.id)).first()
     reporter.file(channel.slug, {"what": "Cash at gate 2"}, category="bribery",
                   org_unit=str(unit.id), language="ar")
@@ -162,7 +136,7 @@ def test_inspectors_and_managers_read_names_in_their_language_and_exports_stay_d
     db.get(User, manager.id).language = "fr"
     db.commit()
     other = app.test_client()
-    _sign_in(other, manager)
+    sign_in(other, manager)
     page = other.get("/dashboard/?dimension=category").get_data(as_text=True)
     assert "Pots-de-vin" in page
     export = other.get("/dashboard/export/breakdown.csv?dimension=category")

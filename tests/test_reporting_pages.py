@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import io
-import re
 
 from sqlalchemy import func, select
 
 import crypto
 from integrity.reporting.models import Attachment, KeySlot, Message, Report
 from tests.conftest import csrf_token
+from tests.helpers.reports import RECEIPT, file_plain_form
 from tests.protocol_client import ReporterClient
 
-RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
 MARKER = b"DISTINCTIVE-ATTACHMENT-MARKER"
-
-
-def _file_plain(client, channel, **extra):
-    url = f"/report/{channel.slug}"
-    data = {"csrf_token": csrf_token(client, url),
-            "q-what": "Officer at lane 4 asks 20 EUR per car.", "q-when": "2026-11-20",
-            "q-ongoing": "yes", "q-evidence": ["Photos or video", "Messages"],
-            "category": "bribery", **extra}
-    return client.post(url, data=data, content_type="multipart/form-data")
 
 
 def test_landing_page_says_what_is_secret_and_what_is_not(client, channel) -> None:
@@ -45,7 +35,8 @@ def test_plain_form_files_a_report_with_a_file_sealed_as_it_streams(
     client, channel, db, app
 ) -> None:
     photo = MARKER + bytes(range(256)) * 800  # about 200 KB: more than three chunks
-    response = _file_plain(client, channel, files=(io.BytesIO(photo), "lane4.jpg", "image/jpeg"))
+    response = file_plain_form(client, channel,
+                               files=(io.BytesIO(photo), "lane4.jpg", "image/jpeg"))
     assert response.status_code == 200, response.get_data(as_text=True)
     html = response.get_data(as_text=True)
     receipt = RECEIPT.search(html).group(1)
@@ -81,7 +72,7 @@ def test_plain_form_files_a_report_with_a_file_sealed_as_it_streams(
 
 
 def test_plain_form_refuses_missing_required_answer_and_stores_nothing(client, channel, db):
-    response = _file_plain(client, channel, **{"q-what": ""})
+    response = file_plain_form(client, channel, **{"q-what": ""})
     assert response.status_code == 400
     assert "Please answer" in response.get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(Report)) == 0
@@ -89,15 +80,15 @@ def test_plain_form_refuses_missing_required_answer_and_stores_nothing(client, c
 
 
 def test_plain_form_with_a_refused_file_leaves_no_file_behind(client, channel, db, app) -> None:
-    response = _file_plain(client, channel, **{"q-what": "",
-                                                "files": (io.BytesIO(MARKER * 10), "a.txt")})
+    response = file_plain_form(client, channel, **{"q-what": "",
+                                                     "files": (io.BytesIO(MARKER * 10), "a.txt")})
     assert response.status_code == 400
     folder = app.extensions["integrity.attachments"].root
     assert not folder.exists() or list(folder.iterdir()) == []
 
 
 def test_plain_mailbox_opens_the_thread_and_takes_a_reply(client, channel, db) -> None:
-    html = _file_plain(client, channel).get_data(as_text=True)
+    html = file_plain_form(client, channel).get_data(as_text=True)
     receipt = RECEIPT.search(html).group(1)
     token = csrf_token(client, "/mailbox")
     page = client.post("/mailbox", data={"csrf_token": token, "receipt": receipt})

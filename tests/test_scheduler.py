@@ -32,8 +32,8 @@ from integrity.scheduler import (
 from surveys.models import Survey, Wave, WaveState
 from surveys.waves import create_wave
 from tests.conftest import cli_environment
+from tests.helpers.results import RESULTS_DEFINITION
 from tests.protocol_client import ReporterClient
-from tests.test_survey_results import DEFINITION
 
 INTEGRITY = str(Path(sys.executable).with_name("integrity"))
 FIRST_DAY = date(2027, 3, 1)
@@ -68,7 +68,7 @@ def _audited(db: Session, action: str) -> int:
 def _wave(db: Session, opens: int, closes: int) -> int:
     """A survey with one wave open from day ``opens`` to day ``closes`` after FIRST_DAY."""
     survey = Survey(title="Integrity drill", introduction="",
-                    definition=json.dumps(DEFINITION))
+                    definition=json.dumps(RESULTS_DEFINITION))
     db.add(survey)
     db.flush()
     wave = create_wave(db, survey, FIRST_DAY + timedelta(days=opens),
@@ -230,7 +230,7 @@ def test_a_nightly_purge_due_while_stopped_runs_once_at_the_next_start(
 
 
 def test_a_recurring_survey_gets_its_next_wave_planned(app, db: Session) -> None:
-    survey = Survey(title="Quarterly", introduction="", definition=json.dumps(DEFINITION),
+    survey = Survey(title="Quarterly", introduction="", definition=json.dumps(RESULTS_DEFINITION),
                     recurrence_months=3, open_days=21)
     db.add(survey)
     db.commit()

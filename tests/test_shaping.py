@@ -18,9 +18,8 @@ from integrity.models import Role
 from surveys.codes import IssuedCode
 from surveys.slips import slips_pdf
 from tests.conftest import csrf_token
-from tests.test_dashboard_pages import _build_report, _manager, demo, needs_poppler
-
-__all__ = ["demo"]  # the fixture, used by name
+from tests.helpers.dashboard import build_report, needs_poppler
+from tests.helpers.pages import signed_in
 
 POSTER = "/dashboard/posters/poster.pdf?channel=integrity&size=A4&language="
 
@@ -60,7 +59,7 @@ def _in(app: Flask, language: str, *messages: str) -> list[str]:
 @needs_poppler
 def test_the_arabic_poster_reads_in_order_in_the_shipped_font(app, make_account, demo,
                                                               tmp_path: Path) -> None:
-    client = _manager(app, make_account)
+    client = signed_in(app, make_account(Role.MANAGER))
     pdf = client.get(POSTER + "ar")
     assert pdf.status_code == 200
     text = _text(pdf.data, tmp_path)
@@ -78,10 +77,10 @@ def test_the_arabic_poster_reads_in_order_in_the_shipped_font(app, make_account,
 
 @needs_poppler
 def test_the_arabic_report_reads_in_order(app, make_account, demo, tmp_path: Path) -> None:
-    client = _manager(app, make_account)
+    client = signed_in(app, make_account(Role.MANAGER))
     client.post("/staff/language", data={"csrf_token": csrf_token(client, "/staff/account"),
                                          "language": "ar"})  # kept with the account
-    _page, pdf = _build_report(client, survey="1")
+    _page, pdf = build_report(client, survey="1")
     text = _text(pdf, tmp_path)
     for heading in _in(app, "ar", "Integrity report", "Report figures", "Survey trends",
                        "Campaign effects", "Methods and withheld figures"):
@@ -92,7 +91,7 @@ def test_the_arabic_report_reads_in_order(app, make_account, demo, tmp_path: Pat
 @needs_poppler
 def test_russian_and_english_posters_keep_their_text(app, make_account, demo,
                                                      tmp_path: Path) -> None:
-    client = _manager(app, make_account)
+    client = signed_in(app, make_account(Role.MANAGER))
     for language in ("ru", "en"):
         pdf = client.get(POSTER + language).data
         text = _text(pdf, tmp_path)
@@ -104,7 +103,7 @@ def test_russian_and_english_posters_keep_their_text(app, make_account, demo,
 
 def test_a_russian_chart_draws_its_cyrillic_labels_in_the_shipped_font(app, make_account,
                                                                         demo) -> None:
-    client = _manager(app, make_account, Role.MANAGER)
+    client = signed_in(app, make_account(Role.MANAGER))
     client.post("/staff/language", data={"csrf_token": csrf_token(client, "/staff/account"),
                                          "language": "ru"})  # kept with the account
     svg = client.get("/dashboard/charts/reports.svg").get_data(as_text=True)

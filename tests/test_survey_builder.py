@@ -15,19 +15,19 @@ from integrity.models import OrgUnit, Role
 from surveys.definitions import QuestionType, load_definition
 from surveys.models import AccessCode, Survey, Wave
 from tests.conftest import csrf_token
-from tests.test_access import _sign_in
-from tests.test_surveys_mail import Received, smtp  # noqa: F401 (fixture)
+from tests.helpers.mail import Mailbox
+from tests.helpers.pages import sign_in
 
 
 @pytest.fixture
-def settings_overrides(smtp: Received) -> dict[str, object]:  # noqa: F811
+def settings_overrides(smtp: Mailbox) -> dict[str, object]:
     return {"mail_host": "127.0.0.1", "mail_port": smtp.port, "mail_sender": "s@example.org"}
 
 
 @pytest.fixture
 def admin(app, make_account):
     client = app.test_client()
-    _sign_in(client, make_account(Role.ADMIN))
+    sign_in(client, make_account(Role.ADMIN))
     return client
 
 
@@ -150,7 +150,7 @@ def test_export_and_import_give_the_same_survey(admin, db) -> None:
     assert db.scalar(select(func.count()).select_from(Survey)) == count
 
 
-def test_waves_codes_and_locking(admin, db, smtp) -> None:  # noqa: F811
+def test_waves_codes_and_locking(admin, db, smtp) -> None:
     survey_id = _new_survey(admin, db)
     unit = OrgUnit(name="East crossing", kind="crossing_point", crossing_type="land",
                    headcount=40)
@@ -214,7 +214,7 @@ def test_only_admins_reach_the_builder(app, make_account, db, admin) -> None:
     survey_id = _new_survey(admin, db)
     for role in (Role.MANAGER, Role.INSPECTOR):
         client = app.test_client()
-        _sign_in(client, make_account(role))
+        sign_in(client, make_account(role))
         for path in ("/admin/surveys/", f"/admin/surveys/{survey_id}",
                      f"/admin/surveys/{survey_id}/waves", f"/admin/surveys/{survey_id}/export"):
             assert client.get(path).status_code == 403, (role, path)

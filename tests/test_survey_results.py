@@ -4,106 +4,32 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
-from datetime import date
 
 import pytest
 from sqlalchemy.orm import Session
 
-from integrity.models import OrgUnit
 from surveys import estimates
-from surveys.definitions import DIFFERENT, NO, PREFER_NOT, SAME, YES
-from surveys.models import AccessCode, Answer, Response, Survey, Wave, WaveState
+from surveys.definitions import NO, SAME, YES
+from surveys.models import AccessCode
 from surveys.results import compare, wave_results
 from surveys.suppression import Reason, Thresholds
-
-DEFINITION = {
-    "title": "Integrity at the post",
-    "sections": [{"title": "All", "questions": [
-        {"key": "lead", "type": "agreement", "index": "leadership",
-         "text": "Managers set an example."},
-        {"key": "lead_blind", "type": "agreement", "index": "leadership", "reverse": True,
-         "text": "Managers look away."},
-        {"key": "often", "type": "frequency", "text": "How often are rules bent?"},
-        {"key": "aware", "type": "yesno", "text": "Do you know the reporting channel?"},
-        {"key": "where", "type": "single", "text": "Where do you report?",
-         "options": ["Inspectorate", "Police", "Nowhere"], "correct": 1},
-        {"key": "seen", "type": "multiple", "text": "What have you seen?",
-         "options": ["Cash", "Gifts", "Favours"]},
-        {"key": "years", "type": "number", "text": "Years of service?", "min": 0, "max": 45},
-        {"key": "bribe", "type": "crosswise", "text": "I was offered a bribe this year.",
-         "innocuous": "My mother was born in January, February or March.", "p": 0.25},
-        {"key": "pressure", "type": "forced_response", "text": "I was pressured to look away.",
-         "p_truth": 0.8, "p_forced_yes": 0.1, "p_forced_no": 0.1},
-    ]}],
-}
-
-
-def _unit(db: Session, name: str, headcount: int) -> OrgUnit:
-    unit = OrgUnit(name=name, kind="crossing_point", crossing_type="land", headcount=headcount)
-    db.add(unit)
-    db.flush()
-    return unit
-
-
-def _respond(db: Session, wave: Wave, unit: OrgUnit, answers: dict) -> None:
-    response = Response(wave_id=wave.id, org_unit_id=unit.id)
-    db.add(response)
-    db.flush()
-    for key, value in answers.items():
-        if key == "seen":
-            for option in value:
-                db.add(Answer(response_id=response.id, question=key, item=option,
-                              choice=option))
-        elif key == "years":
-            db.add(Answer(response_id=response.id, question=key, number=value))
-        else:
-            db.add(Answer(response_id=response.id, question=key, choice=value))
-
-
-def _random_answers(rng: random.Random) -> dict:
-    answers = {"lead": rng.randint(1, 5), "lead_blind": rng.randint(1, 5),
-               "often": rng.randint(1, 5), "aware": rng.choice([YES, YES, NO, PREFER_NOT]),
-               "where": rng.randint(1, 3), "years": rng.randint(0, 40),
-               "bribe": rng.choice([SAME, SAME, DIFFERENT]), "pressure": rng.choice([YES, NO])}
-    seen = [option for option in (1, 2, 3) if rng.random() < 0.4]
-    if seen:
-        answers["seen"] = seen
-    if rng.random() < 0.1:
-        del answers["lead_blind"]  # a skipped item: the respondent's index uses the other
-    return answers
-
-
-@pytest.fixture
-def survey_wave(db: Session):
-    survey = Survey(title="Integrity at the post", introduction="",
-                    definition=json.dumps(DEFINITION))
-    db.add(survey)
-    db.flush()
-    waves = []
-    for number in (1, 2):
-        wave = Wave(survey_id=survey.id, number=number, opens_on=date(2027, number * 3, 1),
-                    closes_on=date(2027, number * 3, 21), state=WaveState.CLOSED.value)
-        db.add(wave)
-        waves.append(wave)
-    db.flush()
-    return survey, waves
+from tests.helpers.results import add_unit, random_answers, respond
 
 
 def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> None:
     _, (wave, _) = survey_wave
     rng = random.Random(7)
-    big = _unit(db, "Big crossing", 400)
-    medium = _unit(db, "Medium crossing", 150)
-    small = _unit(db, "Small crossing", 12)
+    big = add_unit(db, "Big crossing", 400)
+    medium = add_unit(db, "Medium crossing", 150)
+    small = add_unit(db, "Small crossing", 12)
     raw: dict[int, list[dict]] = {big.id: [], medium.id: [], small.id: []}
     for unit, count in ((big, 120), (medium, 40), (small, 4)):
         for _ in range(count):
-            answers = _random_answers(rng)
+            answers = random_answers(rng)
             raw[unit.id].append(answers)
-            _respond(db, wave, unit, answers)
+            respond(db, wave, unit, answers)
     for unit, issued, used in ((big, 300, 120), (medium, 60, 40), (small, 10, 4)):
         for index in range(issued):
             db.add(AccessCode(code_hash=f"{unit.id:04d}{index:028d}".encode(), wave_id=wave.id,
@@ -200,10 +126,10 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
 
 def test_too_few_responses_withhold_the_whole_wave(db: Session, survey_wave) -> None:
     _, (wave, _) = survey_wave
-    unit = _unit(db, "Quiet crossing", 30)
+    unit = add_unit(db, "Quiet crossing", 30)
     rng = random.Random(3)
     for _ in range(9):
-        _respond(db, wave, unit, _random_answers(rng))
+        respond(db, wave, unit, random_answers(rng))
     db.commit()
     results = wave_results(db, wave)
     assert results.responses == 9
@@ -218,14 +144,14 @@ def test_too_few_responses_withhold_the_whole_wave(db: Session, survey_wave) -> 
 
 def test_change_between_two_waves(db: Session, survey_wave) -> None:
     _, (first, second) = survey_wave
-    unit = _unit(db, "Crossing", 500)
+    unit = add_unit(db, "Crossing", 500)
     rng = random.Random(11)
     for wave, lead_points in ((first, (1, 2, 3)), (second, (3, 4, 5))):
         for _ in range(60):
-            answers = _random_answers(rng)
+            answers = random_answers(rng)
             answers["lead"] = rng.choice(lead_points)
             answers["lead_blind"] = 6 - answers["lead"]
-            _respond(db, wave, unit, answers)
+            respond(db, wave, unit, answers)
     db.commit()
     changes = {c.name: c for c in compare(wave_results(db, first), wave_results(db, second))}
     leadership = changes["leadership"]

@@ -8,24 +8,24 @@ from sqlalchemy.orm import Session
 
 from integrity.models import Role
 from surveys.results import wave_results
-from tests.test_access import _sign_in
-from tests.test_survey_results import _random_answers, _respond, _unit, survey_wave  # noqa: F401
+from tests.helpers.pages import sign_in
+from tests.helpers.results import add_unit, random_answers, respond
 
 
 def _filled(db: Session, waves) -> tuple:
     first, second = waves
-    big, small = _unit(db, "North crossing", 200), _unit(db, "Hill crossing", 9)
+    big, small = add_unit(db, "North crossing", 200), add_unit(db, "Hill crossing", 9)
     rng = random.Random(5)
     for wave in (first, second):
         for unit, count in ((big, 60), (small, 3)):
             for _ in range(count):
-                _respond(db, wave, unit, _random_answers(rng))
+                respond(db, wave, unit, random_answers(rng))
     db.commit()
     return big, small
 
 
 def test_managers_and_admins_read_a_wave_with_intervals_and_withheld_cells(
-    app, db: Session, make_account, survey_wave  # noqa: F811
+    app, db: Session, make_account, survey_wave
 ) -> None:
     survey, waves = survey_wave
     big, small = _filled(db, waves)
@@ -33,7 +33,7 @@ def test_managers_and_admins_read_a_wave_with_intervals_and_withheld_cells(
     leadership = expected.index("leadership").overall.estimate
     for role in (Role.MANAGER, Role.ADMIN):
         client = app.test_client()
-        _sign_in(client, make_account(role))
+        sign_in(client, make_account(role))
         listing = client.get("/dashboard/surveys/").get_data(as_text=True)
         assert survey.title in listing and f"/dashboard/surveys/waves/{waves[1].id}" in listing
         page = client.get(f"/dashboard/surveys/waves/{waves[1].id}")
@@ -47,6 +47,6 @@ def test_managers_and_admins_read_a_wave_with_intervals_and_withheld_cells(
         assert "Hill crossing" in html and "withheld" in html
         assert "Strongly agree" not in html or "Never" in html
     inspector = app.test_client()
-    _sign_in(inspector, make_account(Role.INSPECTOR))
+    sign_in(inspector, make_account(Role.INSPECTOR))
     assert inspector.get(f"/dashboard/surveys/waves/{waves[1].id}").status_code == 403
     assert app.test_client().get("/dashboard/surveys/").status_code == 302

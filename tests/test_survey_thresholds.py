@@ -14,7 +14,7 @@ from surveys.definitions import DIFFERENT, NO, PREFER_NOT, SAME, YES
 from surveys.models import Wave
 from surveys.results import Figure, WaveResults, compare, wave_results
 from surveys.suppression import Reason, Thresholds
-from tests.test_survey_results import _respond, _unit, survey_wave  # noqa: F401
+from tests.helpers.results import add_unit, respond
 
 K = 10
 K_SENSITIVE = 12
@@ -77,22 +77,22 @@ def _threshold(key: str) -> int:
 def _fill(db: Session, wave: Wave, unit: OrgUnit, key: str, counted: int,
           uncounted: int = 4) -> None:
     for i in range(counted):
-        _respond(db, wave, unit, {**_counted(key, i), **({} if key == "aware"
+        respond(db, wave, unit, {**_counted(key, i), **({} if key == "aware"
                                                           else _uncounted(key))})
     for _ in range(uncounted):
-        _respond(db, wave, unit, _uncounted(key))
+        respond(db, wave, unit, _uncounted(key))
 
 
 @pytest.mark.parametrize("kind", FIGURES)
 @pytest.mark.parametrize("below", [True, False], ids=["k-1", "k"])
 def test_a_figure_counts_only_the_answers_it_is_computed_from(
-        db: Session, survey_wave, kind: str, below: bool) -> None:  # noqa: F811
+        db: Session, survey_wave, kind: str, below: bool) -> None:
     _, (wave, _) = survey_wave
     key, read, _ = FIGURES[kind]
     k = _threshold(key)
     # k - 1 (or k) answers the figure rests on, and four more respondents who count for the
     # unit's responses but not for this figure (for yes/no: "prefer not to say").
-    _fill(db, wave, _unit(db, "Crossing", 200), key, k - 1 if below else k)
+    _fill(db, wave, add_unit(db, "Crossing", 200), key, k - 1 if below else k)
     db.commit()
     results = wave_results(db, wave, THRESHOLDS)
     assert results.responses >= k + 3
@@ -109,12 +109,12 @@ def test_a_figure_counts_only_the_answers_it_is_computed_from(
 @pytest.mark.parametrize("kind", [kind for kind, (_, _, units) in FIGURES.items() if units])
 @pytest.mark.parametrize("below", [True, False], ids=["k-1", "k"])
 def test_a_unit_figure_under_k_is_withheld_with_its_complement(
-        db: Session, survey_wave, kind: str, below: bool) -> None:  # noqa: F811
+        db: Session, survey_wave, kind: str, below: bool) -> None:
     _, (wave, _) = survey_wave
     key, read, read_units = FIGURES[kind]
     assert read_units is not None
     k = _threshold(key)
-    small, large = _unit(db, "Small crossing", 40), _unit(db, "Large crossing", 300)
+    small, large = add_unit(db, "Small crossing", 40), add_unit(db, "Large crossing", 300)
     _fill(db, wave, small, key, k - 1 if below else k)
     _fill(db, wave, large, key, 2 * k)
     db.commit()
@@ -132,12 +132,12 @@ def test_a_unit_figure_under_k_is_withheld_with_its_complement(
 
 
 def test_yes_no_share_from_nine_of_thirteen_answers_is_withheld(
-        db: Session, survey_wave) -> None:  # noqa: F811
+        db: Session, survey_wave) -> None:
     """13 answers, 4 of them "prefer not to say": the share of "yes" rests on 9 < 10."""
     _, (wave, _) = survey_wave
-    unit = _unit(db, "Crossing", 30)
+    unit = add_unit(db, "Crossing", 30)
     for answer in [YES] * 5 + [NO] * 4 + [PREFER_NOT] * 4:
-        _respond(db, wave, unit, {"aware": answer})
+        respond(db, wave, unit, {"aware": answer})
     db.commit()
     aware = wave_results(db, wave, THRESHOLDS).question("aware")
     assert aware.n == 13
@@ -149,9 +149,9 @@ def test_yes_no_share_from_nine_of_thirteen_answers_is_withheld(
 
 @pytest.mark.parametrize("below", [True, False], ids=["k-1", "k"])
 def test_a_change_between_waves_needs_both_figures_from_k_answers(
-        db: Session, survey_wave, below: bool) -> None:  # noqa: F811
+        db: Session, survey_wave, below: bool) -> None:
     _, (first, second) = survey_wave
-    unit = _unit(db, "Crossing", 300)
+    unit = add_unit(db, "Crossing", 300)
     for key in ("leadership", "bribe", "aware"):
         k = _threshold(key)
         _fill(db, first, unit, key, 2 * k, uncounted=0)

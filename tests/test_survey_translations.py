@@ -23,42 +23,15 @@ from surveys.results import WaveResults, thresholds_from, wave_results
 from surveys.services import create_survey
 from surveys.waves import create_wave, open_wave
 from tests.conftest import CSRF_FIELD, csrf_token
-from tests.test_access import _sign_in
-from tests.test_surveys_cli import env, run  # noqa: F401 (fixture)
-from tests.test_surveys_definitions import every_type
+from tests.helpers.cli import run
+from tests.helpers.pages import sign_in
+from tests.helpers.surveys import question_of, translated_every_type
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     # A few responses are enough to publish every figure here.
     return {"survey_min_responses": 2, "survey_min_sensitive": 2}
-
-
-def _question(data: dict[str, Any], key: str) -> dict[str, Any]:
-    return next(q for s in data["sections"] for q in s["questions"] if q["key"] == key)
-
-
-def translated_every_type() -> dict[str, Any]:
-    """The every-type survey with French (partly), Arabic and Russian texts."""
-    data = every_type()
-    data["translations"] = {"fr": {"title": "Toutes sortes de questions"},
-                            "ar": {"title": "كل أنواع الأسئلة"},
-                            "ru": {"title": "Все виды вопросов"}}
-    data["sections"][1]["translations"] = {"ru": {"title": "Выбор"}}
-    _question(data, "lead")["translations"] = {
-        "fr": {"text": "Ici, les chefs donnent l'exemple."},
-        "ar": {"text": "المديرون هنا قدوة."},
-        "ru": {"text": "Руководители здесь подают пример."}}
-    _question(data, "which")["translations"] = {
-        "fr": {"text": "Qu'est-ce qui est vrai à son sujet ?",
-               "options": ["Il demande votre nom", "Il vous donne un reçu",
-                           "Il va à votre chef"]},
-        "ru": {"text": "Что из этого верно?",
-               "options": ["Нужно назвать себя", "Выдаётся квитанция", "Сообщение идёт "
-                           "начальнику"]}}
-    _question(data, "offered")["translations"] = {
-        "fr": {"innocuous": "Ma mère est née en janvier, février ou mars."}}
-    return data
 
 
 def _open_wave(db, data: dict[str, Any], codes: int) -> tuple[int, int, list[str]]:
@@ -181,7 +154,7 @@ def test_a_survey_answered_in_three_languages_gives_the_results_of_one_language(
     db.get(User, db.scalar(select(User.id).where(User.email == manager.email))).language = "ru"
     db.commit()
     reader = app.test_client()
-    _sign_in(reader, manager)
+    sign_in(reader, manager)
     html = reader.get(f"/dashboard/surveys/waves/{several_wave}").get_data(as_text=True)
     assert "<h1>Все виды вопросов" in html
     assert "Руководители здесь подают пример." in html and "Что из этого верно?" in html
@@ -202,7 +175,7 @@ def test_a_survey_answered_in_three_languages_gives_the_results_of_one_language(
 @pytest.fixture
 def admin(app, make_account):
     client = app.test_client()
-    _sign_in(client, make_account(Role.ADMIN))
+    sign_in(client, make_account(Role.ADMIN))
     return client
 
 
@@ -243,12 +216,12 @@ def test_the_translation_page_saves_arabic_texts_with_one_audit_entry(admin, db)
     stored = _translations_of(db, survey_id)
     assert stored["translations"]["ar"]["title"] == "كل أنواع الأسئلة (محدّث)"
     assert stored["translations"]["fr"] == {"title": "Toutes sortes de questions"}
-    which = _question(stored, "which")
+    which = question_of(stored, "which")
     assert which["translations"]["ar"]["options"][1] == "يعطيك إيصالاً"
     assert which["translations"]["ru"]["options"][1] == "Выдаётся квитанция"
     # A text left blank has no Arabic: the default language's text stands in.
-    assert "ar" not in _question(stored, "skipped").get("translations", {})
-    assert _question(stored, "lead")["translations"]["ar"] == {
+    assert "ar" not in question_of(stored, "skipped").get("translations", {})
+    assert question_of(stored, "lead")["translations"]["ar"] == {
         "text": "المديرون هنا قدوة حسنة."}
     assert _audited(db) == 1
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "survey_translated"))
@@ -289,7 +262,7 @@ def test_editing_a_question_keeps_its_translations(admin, db) -> None:
         "options": "It needs your name\nIt gives you a receipt\nIt goes to your chief",
         "correct": "2", "condition_question": "aware", "condition_values": "yes"})
     assert saved.status_code == 302
-    which = _question(_translations_of(db, survey_id), "which")
+    which = question_of(_translations_of(db, survey_id), "which")
     assert which["translations"]["ru"]["options"][1] == "Выдаётся квитанция"
     # With one more option, the translated options no longer match and are dropped alone.
     saved = admin.post(page, data={
@@ -297,7 +270,7 @@ def test_editing_a_question_keeps_its_translations(admin, db) -> None:
         "options": "It needs your name\nIt gives you a receipt\nIt goes to your chief\nNone",
         "condition_question": "aware", "condition_values": "yes"})
     assert saved.status_code == 302
-    which = _question(_translations_of(db, survey_id), "which")
+    which = question_of(_translations_of(db, survey_id), "which")
     assert which["translations"]["ru"] == {"text": "Что из этого верно?"}
 
 
@@ -324,8 +297,8 @@ def test_export_then_import_keeps_every_language(admin, db) -> None:
             localize(original, language)
 
 
-
-def test_the_command_line_round_trip_keeps_every_language(env, tmp_path) -> None:  # noqa: F811
+def test_the_command_line_round_trip_keeps_every_language(env, tmp_path) -> None:
+    assert run(env, "init").returncode == 0
     data = translated_every_type()
     source = tmp_path / "survey.json"
     source.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")

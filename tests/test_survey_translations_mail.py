@@ -13,13 +13,13 @@ from surveys.definitions import parse_definition
 from surveys.services import create_survey
 from surveys.waves import create_wave
 from tests.conftest import csrf_token
-from tests.test_access import _sign_in
-from tests.test_survey_translations import translated_every_type
-from tests.test_surveys_mail import Received, smtp  # noqa: F401 (fixture)
+from tests.helpers.mail import Mailbox
+from tests.helpers.pages import sign_in
+from tests.helpers.surveys import translated_every_type
 
 
 @pytest.fixture
-def settings_overrides(smtp: Received) -> dict[str, object]:  # noqa: F811
+def settings_overrides(smtp: Mailbox) -> dict[str, object]:
     return {"mail_host": "127.0.0.1", "mail_port": smtp.port, "mail_sender": "s@example.org"}
 
 
@@ -30,7 +30,7 @@ def _in_pdf(text: str, pdf: bytes) -> bool:
 
 
 def test_slips_and_e_mails_use_the_language_they_are_made_in(app, db, make_account,
-                                                              smtp) -> None:  # noqa: F811
+                                                              smtp) -> None:
     survey = create_survey(db, parse_definition(translated_every_type()))
     wave = create_wave(db, survey, today(), today())
     unit = OrgUnit(name="East crossing", kind="crossing_point", headcount=40)
@@ -40,7 +40,7 @@ def test_slips_and_e_mails_use_the_language_they_are_made_in(app, db, make_accou
     db.scalar(select(User).where(User.email == account.email)).language = "fr"
     db.commit()
     admin = app.test_client()
-    _sign_in(admin, account)
+    sign_in(admin, account)
     page = f"/admin/surveys/{survey.id}/waves"
 
     slips = admin.post(f"/admin/surveys/waves/{wave.id}/codes", data={

@@ -14,7 +14,6 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
@@ -22,46 +21,18 @@ from sqlalchemy.orm import Session
 
 from integrity.dashboard.kpis import Granularity, KpiQuery
 from integrity.dashboard.report_pdf import ReportSpec, build_report
-from integrity.models import OrgUnit, Role
-from surveys.definitions import NO, SAME, YES
-from surveys.models import AccessCode, Survey, Wave
+from integrity.models import Role
+from surveys.models import Survey, Wave
 from surveys.results import thresholds_from
-from tests.test_access import _sign_in
-from tests.test_survey_results import _respond, _unit, survey_wave  # noqa: F401
+from tests.helpers.pages import sign_in
+from tests.helpers.results import add_codes, add_unit, respond, withheld_answers
 
 ZERO_WIDTH = re.compile(r"\[\s*0\.0 – 0\.0\s*\]")
 
 
-def _codes(db: Session, wave: Wave, unit: OrgUnit, issued: int, used: int) -> None:
-    for index in range(issued):
-        db.add(AccessCode(code_hash=f"{wave.id:04d}{unit.id:04d}{index:024d}".encode(),
-                          wave_id=wave.id, org_unit_id=unit.id, used=index < used))
-
-
-def _answers(i: int) -> dict:
-    return {"lead": 1 + i % 5, "lead_blind": 1 + (i * 3) % 5, "aware": YES if i % 3 else NO,
-            "bribe": SAME, "pressure": NO, "years": i % 30}
-
-
-@pytest.fixture
-def filled(db: Session, survey_wave) -> tuple[Survey, Wave, dict[str, OrgUnit]]:  # noqa: F811
-    """Wave 2 (closed): a large crossing of 30 answers and two posts of 7 and 6 (codes used
-    7 of 8 and 6 of 7). Every "bribe" answer is "same" and every "pressure" answer "no", which
-    the crosswise and forced-response designs cannot give."""
-    survey, (_, wave) = survey_wave
-    units = {"large": _unit(db, "Large crossing", 60), "hill": _unit(db, "Hill post", 8),
-             "lake": _unit(db, "Lake post", 7)}
-    for key, issued, used in (("large", 40, 30), ("hill", 8, 7), ("lake", 7, 6)):
-        _codes(db, wave, units[key], issued, used)
-        for i in range(used):
-            _respond(db, wave, units[key], _answers(i))
-    db.commit()
-    return survey, wave, units
-
-
 def _manager(app: Flask, make_account, role: Role = Role.MANAGER) -> FlaskClient:
     client = app.test_client()
-    _sign_in(client, make_account(role))
+    sign_in(client, make_account(role))
     return client
 
 
@@ -193,13 +164,13 @@ def test_answers_that_do_not_fit_the_design_are_said_so_with_the_raw_share(
 
 
 def test_a_wave_of_one_small_unit_publishes_no_count_either(
-        app: Flask, db: Session, make_account, survey_wave, tmp_path: Path) -> None:  # noqa: F811
+        app: Flask, db: Session, make_account, survey_wave, tmp_path: Path) -> None:
     """The wave's own totals would be the post's counts: they are withheld with them."""
     survey, (_, wave) = survey_wave
-    post = _unit(db, "Hill post", 8)
-    _codes(db, wave, post, 8, 7)
+    post = add_unit(db, "Hill post", 8)
+    add_codes(db, wave, post, 8, 7)
     for i in range(7):
-        _respond(db, wave, post, _answers(i))
+        respond(db, wave, post, withheld_answers(i))
     db.commit()
     client = _manager(app, make_account)
 

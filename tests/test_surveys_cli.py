@@ -5,43 +5,22 @@ from __future__ import annotations
 import json
 import re
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from integrity.db import make_engine
 from surveys.codes import code_hash
 from surveys.models import AccessCode, Response
-from tests.conftest import POSTGRES_URL, cli_environment
-from tests.test_surveys_definitions import EVERY_TYPE
-
-INTEGRITY = str(Path(sys.executable).with_name("integrity"))
+from tests.helpers.cli import count, run
+from tests.helpers.surveys import EVERY_TYPE
 
 
-@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
-def env(request: pytest.FixtureRequest, tmp_path: Path):
-    with cli_environment(tmp_path / "data", request.param) as environment:
-        result = run(environment, "init")
-        assert result.returncode == 0, result.stderr
-        yield environment
-
-
-def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([INTEGRITY, *args], env=env, input=stdin, capture_output=True,
-                          text=True, timeout=120)
-
-
-def _count(env: dict[str, str], model, *where) -> int:
-    url = env.get("INTEGRITY_DATABASE_URL", f"sqlite:///{env['INTEGRITY_DATA_DIR']}/integrity.db")
-    engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as connection:
-            return connection.scalar(select(func.count()).select_from(model).where(*where))
-    finally:
-        engine.dispose()
+@pytest.fixture
+def env(env: dict[str, str]) -> dict[str, str]:
+    """The command's environment after ``integrity init``."""
+    result = run(env, "init")
+    assert result.returncode == 0, result.stderr
+    return env
 
 
 def test_import_export_round_trip_and_refusals(env, tmp_path: Path) -> None:
@@ -84,13 +63,13 @@ def test_a_wave_with_printed_codes_from_the_command_line(env, tmp_path: Path) ->
     assert added.returncode == 0, added.stderr
     wave_id = re.search(r"\(id (\d+)\)", added.stdout).group(1)
     assert run(env, "survey", "wave", "open", wave_id).returncode == 0
-    before = _count(env, AccessCode)
+    before = count(env, AccessCode)
     slips = tmp_path / "slips.pdf"
     issued = run(env, "survey", "codes", wave_id, "--unit", "3", "--unit", "4", "--count", "9",
                  "--out", str(slips))
     assert issued.returncode == 0, issued.stderr
     assert "Issued 18 code(s) for 2 unit(s)" in issued.stdout
-    assert _count(env, AccessCode) == before + 18
+    assert count(env, AccessCode) == before + 18
     pdf = slips.read_bytes()
     assert pdf.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf)) == 3  # 9 + 9 slips, 8 a page
@@ -101,7 +80,7 @@ def test_a_wave_with_printed_codes_from_the_command_line(env, tmp_path: Path) ->
     unknown = run(env, "survey", "codes", wave_id, "--unit", "3", "--count", "1", "--out",
                   str(tmp_path / "klingon.pdf"), "--language", "tlh")
     assert unknown.returncode != 0 and "--language must be one of" in unknown.stderr
-    assert _count(env, AccessCode) == before + 18 and not (tmp_path / "klingon.pdf").exists()
+    assert count(env, AccessCode) == before + 18 and not (tmp_path / "klingon.pdf").exists()
     arabic = tmp_path / "arabic.pdf"
     assert run(env, "survey", "codes", wave_id, "--unit", "3", "--count", "1", "--out",
                str(arabic), "--language", "ar").returncode == 0
@@ -121,10 +100,10 @@ def test_the_demo_has_a_closed_wave_with_responses_and_an_open_wave(env) -> None
     listed = run(env, "survey", "list").stdout
     assert re.search(r"wave 1 \[id \d+\]: .* closed, \d{3} response\(s\)", listed), listed
     assert re.search(r"wave 2 \[id \d+\]: .* open, 0 response\(s\)", listed), listed
-    assert _count(env, Response) >= 200
+    assert count(env, Response) >= 200
     # The published demo codes open the open wave on this installation.
     secret = (Path(env["INTEGRITY_DATA_DIR"]) / "secret_key").read_text().strip().encode()
-    assert _count(env, AccessCode, AccessCode.code_hash == code_hash(secret, "DEMO-CODE-0001"),
+    assert count(env, AccessCode, AccessCode.code_hash == code_hash(secret, "DEMO-CODE-0001"),
                   AccessCode.used.is_(False)) == 1
     assert run(env, "demo").returncode == 0  # again: nothing added twice
     assert run(env, "survey", "list").stdout == listed

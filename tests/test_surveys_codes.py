@@ -27,7 +27,7 @@ from surveys.codes import (
 from surveys.models import AccessCode, Wave
 from surveys.slips import SLIPS_PER_PAGE, slips_pdf
 from surveys.waves import SurveyError, close_wave
-from tests.test_surveys_responses import SECRET, TODAY, open_survey
+from tests.helpers.surveys import SECRET, TODAY, open_survey
 
 CODE_SHAPE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 

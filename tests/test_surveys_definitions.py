@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -17,52 +16,7 @@ from surveys.definitions import (
     parse_definition,
 )
 from surveys.services import create_survey, export_survey, get_survey
-
-# A survey with one question of every type, and a condition (also used by the other tests).
-EVERY_TYPE: dict[str, Any] = {
-    "title": "Every kind of question",
-    "introduction": "A short test survey.",
-    "sections": [
-        {"title": "Scales", "questions": [
-            {"key": "lead", "type": "agreement", "text": "Managers here set an example.",
-             "index": "leadership"},
-            {"key": "skipped", "type": "frequency", "text": "How often are checks skipped?",
-             "index": "prevalence"},
-        ]},
-        {"title": "Choices", "introduction": "About reporting.", "questions": [
-            {"key": "aware", "type": "yesno", "required": True,
-             "text": "Do you know the anonymous reporting channel?"},
-            {"key": "which", "type": "single", "text": "Which is true of it?",
-             "options": ["It needs your name", "It gives you a receipt", "It goes to your chief"],
-             "correct": 2, "condition": {"question": "aware", "equals": "yes"}},
-            {"key": "tell", "type": "multiple", "text": "Whom would you tell?",
-             "help": "Tick all that apply.",
-             "options": ["My superior", "The inspectors", "Nobody"]},
-            {"key": "years", "type": "number", "text": "Years in the service?", "min": 0,
-             "max": 45},
-        ]},
-        {"title": "Your own experience", "questions": [
-            {"key": "offered", "type": "crosswise",
-             "text": "In the last 12 months someone offered me a bribe.",
-             "innocuous": "My mother was born in January, February or March.", "p": 0.25,
-             "index": "exposure"},
-            {"key": "accepted", "type": "forced_response",
-             "text": "In the last 12 months, have you accepted a gift for your work?",
-             "p_truth": 0.7, "p_forced_yes": 0.2, "p_forced_no": 0.1, "index": "exposure"},
-        ]},
-        {"title": "Anything else?", "questions": [
-            {"key": "comment", "type": "text", "text": "Anything you would like to add?"},
-        ]},
-    ],
-}
-
-
-def every_type() -> dict[str, Any]:
-    return copy.deepcopy(EVERY_TYPE)
-
-
-def _question(data: dict[str, Any], key: str) -> dict[str, Any]:
-    return next(q for s in data["sections"] for q in s["questions"] if q["key"] == key)
+from tests.helpers.surveys import EVERY_TYPE, every_type, question_of
 
 
 def test_a_definition_with_every_type_is_read_in_order() -> None:
@@ -87,7 +41,7 @@ def _broken(change) -> dict[str, Any]:
 
 def _set(which: str, /, **fields: Any):
     def change(data: dict[str, Any]) -> None:
-        question = _question(data, which)
+        question = question_of(data, which)
         for name, value in fields.items():
             if value is None:
                 question.pop(name, None)
@@ -173,7 +127,7 @@ def test_a_definition_that_is_not_json_or_not_an_object_is_refused() -> None:
 
 def test_conditions_accept_numbers_for_scale_and_option_answers() -> None:
     data = every_type()
-    _question(data, "comment")["condition"] = {"question": "lead", "in": [4, 5]}
+    question_of(data, "comment")["condition"] = {"question": "lead", "in": [4, 5]}
     definition = parse_definition(data)
     assert definition.question("comment").condition.values == ("4", "5")
     assert json.loads(dump_definition(definition))["sections"][3]["questions"][0][

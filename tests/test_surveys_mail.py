@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import re
-from dataclasses import dataclass, field
 from email.policy import default as default_policy
 
 import pytest
@@ -19,41 +18,14 @@ from surveys.codes import code_hash, email_codes, find_code
 from surveys.models import AccessCode, Wave
 from surveys.waves import SurveyError
 from tests.conftest import free_port
-from tests.test_surveys_responses import SECRET, open_survey
+from tests.helpers.mail import REFUSED, Mailbox
+from tests.helpers.surveys import SECRET, open_survey
 
 CODE_IN_TEXT = re.compile(r"\b([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})\b")
-REFUSED = "gone@example.org"
-
-
-@dataclass
-class Received:
-    port: int
-    messages: list[tuple[list[str], bytes]] = field(default_factory=list)
-
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
-        if address == REFUSED:
-            return "550 No such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 Message accepted for delivery"
 
 
 @pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    handler = Received(free_port())
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: Received) -> dict[str, object]:
+def settings_overrides(smtp: Mailbox) -> dict[str, object]:
     return {"mail_host": "127.0.0.1", "mail_port": smtp.port, "mail_sender": "survey@example.org",
             "public_url": "https://integrity.example"}
 

@@ -6,21 +6,10 @@ import re
 
 from sqlalchemy import func, select
 
-from integrity.models import OrgUnit, today
+from integrity.models import OrgUnit
 from surveys.models import AccessCode, Answer, Response
 from tests.conftest import csrf_token
-from tests.test_surveys_definitions import every_type
-from tests.test_surveys_responses import open_survey
-
-FORM_ANSWERS = {
-    "q-lead": "5", "q-skipped": "1", "q-aware": "yes", "q-which": "2",
-    "q-tell": ["2", "3"], "q-years": "7", "q-offered": "same", "q-accepted": "no",
-    "q-comment": "Shift rotas are unfair.",
-}
-
-
-def _setup(db, **extra):
-    return open_survey(db, today=today(), **extra)
+from tests.helpers.surveys import FORM_ANSWERS, every_type, open_survey_today
 
 
 def _answer(client, code: str, answers: dict):
@@ -41,7 +30,7 @@ def test_the_start_page_asks_for_a_code_and_says_what_is_kept(client) -> None:
 
 
 def test_a_code_opens_the_whole_questionnaire_as_one_form(client, db) -> None:
-    setup = _setup(db)
+    setup = open_survey_today(db)
     token = csrf_token(client, "/survey")
     page = client.post("/survey", data={"csrf_token": token, "code": setup.code_for(0).lower()})
     html = page.get_data(as_text=True)
@@ -71,14 +60,14 @@ def test_a_code_opens_the_whole_questionnaire_as_one_form(client, db) -> None:
 
 
 def test_the_qr_link_with_the_code_goes_straight_to_the_questions(client, db) -> None:
-    setup = _setup(db)
+    setup = open_survey_today(db)
     page = client.get(f"/survey?code={setup.code_for(1)}")
     assert page.status_code == 200
     assert 'name="q-aware"' in page.get_data(as_text=True)
 
 
 def test_answers_sent_without_javascript_are_stored_and_the_code_is_used(client, db) -> None:
-    setup = _setup(db)
+    setup = open_survey_today(db)
     code = setup.code_for(0)
     done = _answer(client, code, FORM_ANSWERS)
     html = done.get_data(as_text=True)
@@ -106,7 +95,7 @@ def test_answers_sent_without_javascript_are_stored_and_the_code_is_used(client,
 
 
 def test_refused_answers_come_back_marked_with_what_was_given(client, db) -> None:
-    setup = _setup(db)
+    setup = open_survey_today(db)
     page = _answer(client, setup.code_for(0), {"q-lead": "4", "q-years": "300",
                                                 "q-tell": ["1", "3"]})
     html = page.get_data(as_text=True)
@@ -124,7 +113,7 @@ def test_refused_answers_come_back_marked_with_what_was_given(client, db) -> Non
 
 
 def test_wrong_codes_are_refused_and_guessing_is_slowed(client, db) -> None:
-    _setup(db)
+    open_survey_today(db)
     token = csrf_token(client, "/survey")
     wrong = client.post("/survey", data={"csrf_token": token, "code": "0000-0000-0000"})
     assert wrong.status_code == 404
@@ -137,7 +126,7 @@ def test_wrong_codes_are_refused_and_guessing_is_slowed(client, db) -> None:
 
 
 def test_answers_need_the_form_token(client, db) -> None:
-    setup = _setup(db)
+    setup = open_survey_today(db)
     response = client.post("/survey/answers", data={"code": setup.code_for(0), "q-aware": "no"})
     assert response.status_code == 400
     assert db.scalar(select(func.count()).select_from(Response)) == 0
@@ -146,7 +135,7 @@ def test_answers_need_the_form_token(client, db) -> None:
 def test_an_open_link_survey_says_it_is_weaker_and_limits_answers(client, db) -> None:
     data = every_type()
     data["open_link"] = True
-    setup = _setup(db, definition=data)
+    setup = open_survey_today(db, definition=data)
     start = client.get("/survey").get_data(as_text=True)
     assert "Surveys open to everyone" in start and f"/survey/open/{setup.survey_id}" in start
     url = f"/survey/open/{setup.survey_id}"

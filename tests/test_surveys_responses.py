@@ -4,8 +4,7 @@ and nothing in the response that points to a code, a person, a time or an order.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import Date, DateTime, Time, func, inspect, select, text
@@ -13,9 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from integrity.db import new_session
-from integrity.demo import load_organisation
-from integrity.models import OrgUnit
-from surveys.codes import code_hash, issue_codes, normalise_code
+from surveys.codes import code_hash, normalise_code
 from surveys.definitions import DIFFERENT, NO, YES, parse_definition
 from surveys.models import AccessCode, Answer, Comment, Response, Survey, Wave, WaveState
 from surveys.services import (
@@ -36,38 +33,7 @@ from surveys.waves import (
     open_wave,
     plan_next_wave,
 )
-from tests.test_surveys_definitions import every_type
-
-SECRET = b"test-secret-key"
-TODAY = date(2027, 3, 10)
-
-
-@dataclass
-class OpenSurvey:
-    survey_id: int
-    wave_id: int
-    units: list[int]
-    codes: list[str]  # the first half for units[0], the rest for units[1]
-
-    def code_for(self, unit_index: int, n: int = 0) -> str:
-        half = len(self.codes) // 2
-        return self.codes[unit_index * half + n]
-
-
-def open_survey(db: Session, *, per_unit: int = 3, definition: dict | None = None,
-                today: date = TODAY) -> OpenSurvey:
-    """The every-type survey with an open wave and codes for two crossing points."""
-    load_organisation(db)
-    units = list(db.scalars(select(OrgUnit).where(OrgUnit.kind == "crossing_point")
-                            .order_by(OrgUnit.name)).all())[:2]
-    survey = create_survey(db, parse_definition(definition or every_type()))
-    wave = create_wave(db, survey, today - timedelta(days=2), today + timedelta(days=12))
-    open_wave(db, wave, today)
-    issued = issue_codes(db, SECRET, wave, {units[0]: per_unit})
-    issued += issue_codes(db, SECRET, wave, {units[1]: per_unit})
-    db.commit()
-    return OpenSurvey(survey.id, wave.id, [u.id for u in units], [c.code for c in issued])
-
+from tests.helpers.surveys import SECRET, TODAY, every_type, open_survey
 
 FULL_ANSWERS = {
     "lead": ["4"], "skipped": ["2"], "aware": ["yes"], "which": ["2"], "tell": ["1", "3"],

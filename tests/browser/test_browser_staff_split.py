@@ -6,7 +6,6 @@ sign in on a form of their own while inspectors are told why they cannot."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import quote_plus
 
 import pytest
@@ -15,21 +14,7 @@ from sqlalchemy.orm import Session
 
 from integrity.auth import invitations
 from integrity.models import Role
-from tests.test_browser import CHROMIUM, sign_in_in_browser
-from tests.test_browser_reporting import (  # noqa: F401 (fixtures)
-    RecordingApp,
-    base_url,
-    browser,
-    page,
-    playwright_instance,
-    recorder,
-    server,
-)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+from tests.helpers.browser import RecordingApp, sign_in_in_browser
 
 NEW_PASSPHRASE = "marble otter seven lanterns"
 NEEDS_SCRIPT = ("Inspectors need JavaScript to sign in, because their passphrase also unlocks "
@@ -49,7 +34,7 @@ SAID = {
 }
 
 
-def _break(page, failure: str) -> None:  # noqa: F811
+def _break(page, failure: str) -> None:
     """Make the split fail: the worker script does not load, or the parameters are refused."""
     if failure == "worker":
         page.route("**/dist/worker.js", lambda route: route.abort())
@@ -65,12 +50,12 @@ def _break(page, failure: str) -> None:  # noqa: F811
         content_type="application/json", **answer))
 
 
-def _wait_for_answer(page) -> None:  # noqa: F811
+def _wait_for_answer(page) -> None:
     """Until the page shows an error: its own, or the server's after a submission."""
     page.wait_for_selector("#form-error:visible, p.error:visible")
 
 
-def _sent_nowhere(page, recorder: RecordingApp, *secrets: str) -> None:  # noqa: F811
+def _sent_nowhere(page, recorder: RecordingApp, *secrets: str) -> None:
     """No request body, as Chromium sent it or as the server received it, holds a secret."""
     bodies = [sent.body or b"" for sent in page.sent] + [r.body for r in recorder.received]
     for secret in secrets:
@@ -80,7 +65,7 @@ def _sent_nowhere(page, recorder: RecordingApp, *secrets: str) -> None:  # noqa:
 
 @pytest.mark.parametrize("failure", ["worker", "limited", "server", "memory"])
 def test_a_failed_split_at_sign_in_sends_no_passphrase(
-        page, base_url: str, recorder: RecordingApp, make_account, failure: str) -> None:  # noqa: F811
+        page, base_url: str, recorder: RecordingApp, make_account, failure: str) -> None:
     from playwright.sync_api import expect
 
     inspector = make_account(Role.INSPECTOR)
@@ -110,7 +95,7 @@ def test_a_failed_split_at_sign_in_sends_no_passphrase(
 
 @pytest.mark.parametrize("failure", ["worker", "limited"])
 def test_a_failed_split_on_the_passphrase_page_sends_neither_passphrase(
-        page, base_url: str, recorder: RecordingApp, make_account, failure: str) -> None:  # noqa: F811
+        page, base_url: str, recorder: RecordingApp, make_account, failure: str) -> None:
     from playwright.sync_api import expect
 
     inspector = make_account(Role.INSPECTOR)
@@ -133,7 +118,7 @@ def test_a_failed_split_on_the_passphrase_page_sends_neither_passphrase(
 
 
 def test_a_failed_split_on_the_set_up_page_sends_no_passphrase(
-        page, base_url: str, recorder: RecordingApp, db: Session, app: Flask) -> None:  # noqa: F811
+        page, base_url: str, recorder: RecordingApp, db: Session, app: Flask) -> None:
     from playwright.sync_api import expect
 
     _, token = invitations.invite(db, email="nadia@example.org", name="Nadia Novak",
@@ -155,7 +140,7 @@ def test_a_failed_split_on_the_set_up_page_sends_no_passphrase(
 
 
 def test_without_javascript_managers_sign_in_and_inspectors_are_told_why_not(
-        browser, base_url: str, make_account) -> None:  # noqa: F811
+        browser, base_url: str, make_account) -> None:
     from playwright.sync_api import expect
 
     manager, inspector = make_account(Role.MANAGER), make_account(Role.INSPECTOR)

@@ -3,20 +3,14 @@ of an inspector whose account is in Russian."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from babel import Locale
 from sqlalchemy import select
 
 import crypto
 from integrity.models import Channel, Role, User
 from integrity.reporting.models import Report
-from tests.test_browser import CHROMIUM, base_url, browser, page, sign_in_in_browser  # noqa: F401
-from tests.test_reporting_languages import ARABIC_HOW, _translate
-
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed")]
+from tests.helpers.browser import sign_in_in_browser
+from tests.helpers.languages import ARABIC_HOW, translate_demo_channel
 
 
 def _russian_inspector(db, make_account, slug: str):
@@ -35,10 +29,10 @@ def _russian_inspector(db, make_account, slug: str):
 
 
 def test_a_report_written_in_arabic_reads_in_russian_on_the_case_page(
-        page, base_url, make_account, db, channel) -> None:  # noqa: F811
+        page, base_url, make_account, db, channel) -> None:
     from playwright.sync_api import expect
 
-    _translate(db, channel.slug)
+    translate_demo_channel(db, channel.slug)
     inspector = _russian_inspector(db, make_account, channel.slug)
 
     page.goto(f"{base_url}/report/{channel.slug}?lang=ar")

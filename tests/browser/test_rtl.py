@@ -10,22 +10,17 @@ the application offers English and Arabic. SQLite alone: the database does not c
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from integrity.app import create_app
-from integrity.db import dispose
 from tests.conftest import make_settings, totp_now
-from tests.test_accessibility import PHONE, Person, Site, _load
-from tests.test_browser import CHROMIUM, browser  # noqa: F401
+from tests.helpers.walks import PHONE, Person, Site, demo_database, serve_demo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CSS = ROOT / "static" / "css"
 
 PHYSICAL = re.compile(
@@ -143,25 +138,16 @@ def site(tmp_path_factory: pytest.TempPathFactory,
          schema_templates: dict[str, str]) -> Iterator[Site]:
     """The demo data served in English and Arabic."""
     folder = tmp_path_factory.mktemp("rtl")
-    target = folder / "data" / "integrity.db"
-    target.parent.mkdir(parents=True)
-    shutil.copyfile(schema_templates["sqlite"], target)
-    app = create_app(make_settings(folder, f"sqlite:///{target}", languages=("en", "ar")))
-    people, ids = _load(app)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield Site(f"http://127.0.0.1:{httpd.server_port}", app, people, ids)
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
-    dispose(app)
+    app = create_app(make_settings(folder, demo_database(folder, schema_templates),
+                                   languages=("en", "ar")))
+    with serve_demo(app) as served:
+        yield served
 
 
 class ArabicWalk:
     """One person reading the site in Arabic on a phone; each page reached is measured."""
 
-    def __init__(self, site: Site, browser: Any, *, scripts: bool = True) -> None:  # noqa: F811
+    def __init__(self, site: Site, browser: Any, *, scripts: bool = True) -> None:
         self.site = site
         self.context = browser.new_context(locale="ar", viewport=PHONE,
                                            extra_http_headers={"Accept-Language": "ar"})
@@ -217,7 +203,7 @@ class ArabicWalk:
 
 
 @pytest.fixture
-def arabic(site: Site, browser: Any) -> Iterator[ArabicWalk]:  # noqa: F811
+def arabic(site: Site, browser: Any) -> Iterator[ArabicWalk]:
     walk = ArabicWalk(site, browser)
     yield walk
     walk.context.close()
@@ -284,7 +270,7 @@ def _assert_digits_run_left_to_right(receipt: Any) -> None:
     assert spots == sorted(spots), "the receipt's digits do not run left to right"
 
 
-def test_staff_pages_read_right_to_left_on_a_phone(site: Site, browser: Any) -> None:  # noqa: F811
+def test_staff_pages_read_right_to_left_on_a_phone(site: Site, browser: Any) -> None:
     inspector = ArabicWalk(site, browser)
     inspector.sign_in(site.people["inspector"])
     inspector.check()  # the inbox
@@ -321,7 +307,7 @@ OUTSIDE = """() => {
 }"""
 
 
-def test_a_survey_wave_s_results_fit_a_phone(site: Site, browser: Any) -> None:  # noqa: F811
+def test_a_survey_wave_s_results_fit_a_phone(site: Site, browser: Any) -> None:
     """The widest page of the dashboard: its tables scroll in their own labelled region and the
     page itself does not scroll sideways at 360 px, read in Arabic or in English."""
     arabic = ArabicWalk(site, browser)

@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,156 +13,31 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 import crypto
 from crypto.stream import sealed_length
 from integrity.reporting.models import KeySlot, Message, Report
 from tests.conftest import ChannelSetup
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
-
-RECEIPT_TEXT = re.compile(r"^\d{4} \d{4} \d{4} \d{4} \d{4}$")
-
-
-# --- the server, with every request body it receives recorded ---------------------------
-
-
-@dataclass
-class Received:
-    method: str
-    path: str
-    query: str
-    body: bytes
-
-
-class RecordingApp:
-    """WSGI middleware that keeps each request's method, path, query and body."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.received: list[Received] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        with self._lock:
-            self.received.append(Received(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
-                                          environ.get("QUERY_STRING", ""), body))
-        return self.app(environ, start_response)
-
-    def posts(self, path: str) -> list[Received]:
-        return [r for r in self.received if r.method == "POST" and r.path == path]
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[tuple[str, RecordingApp]]:
-    """The app under a real HTTP server on a free loopback port."""
-    recorder = RecordingApp(app)
-    httpd = make_server("127.0.0.1", 0, recorder, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", recorder
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
-
-
-@pytest.fixture
-def base_url(server: tuple[str, RecordingApp]) -> str:
-    return server[0]
-
-
-@pytest.fixture
-def recorder(server: tuple[str, RecordingApp]) -> RecordingApp:
-    return server[1]
-
-
-@pytest.fixture(scope="module")
-def playwright_instance():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_instance):
-    instance = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield instance
-    instance.close()
-
-
-@dataclass
-class Sent:
-    """What the page sent, as Chromium saw it."""
-
-    url: str
-    method: str
-    body: bytes | None
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(accept_downloads=True)
-    page = context.new_page()
-    page.console_errors = []
-    page.sent = []
-    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-    page.on("request", lambda r: page.sent.append(Sent(r.url, r.method, r.post_data_buffer)))
-    yield page
-    context.close()
-
+from tests.helpers.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    EVIDENCE,
+    EXPECTED_ANSWERS,
+    FILE_MARKER,
+    RECEIPT_TEXT,
+    REPORT_MARKER,
+    WHAT,
+    RecordingApp,
+    file_payload,
+    file_with_javascript,
+    fill_report_form,
+)
 
 # --- what the tests send and check --------------------------------------------------------
 
-REPORT_MARKER = "MARKER-REPORT-7f3a9c"
-FILE_MARKER = b"MARKER-FILE-CONTENT-51d0e2"
 REPLY_MARKER = "MARKER-REPLY-c41b77"
 REPLY_FILE_MARKER = b"MARKER-REPLY-FILE-9e8d11"
-
-
-def file_payload(marker: bytes, size: int = 150 * 1024) -> bytes:
-    """``size`` bytes of a known pattern with ``marker`` in the middle."""
-    pattern = bytes((i * 31 + 7) % 251 for i in range(size))
-    middle = size // 2
-    return pattern[:middle] + marker + pattern[middle + len(marker):]
-
-
-EVIDENCE = file_payload(FILE_MARKER)
 REPLY_FILE = file_payload(REPLY_FILE_MARKER, 70 * 1024)
-
-WHAT = f"  The officer on lane 4 took cash to wave lorries through. {REPORT_MARKER}  "
-EXPECTED_ANSWERS = {
-    "what": WHAT.strip(),
-    "when": "2024-05-17",
-    "where": "Lane 4, night shift",
-    "ongoing": "yes",
-    "how_known": "I saw it myself",
-    "evidence": ["Documents", "Messages"],
-}
-
-
-def fill_report_form(page, slug: str) -> None:
-    """One answer of each kind (one question left empty), a category and a file."""
-    page.fill("#q-what", WHAT)
-    page.fill("#q-when", "2024-05-17")
-    page.fill("#q-where", "  Lane 4, night shift ")
-    page.check("input[name=q-ongoing][value=yes]")
-    page.check("input[name=q-how_known][value='I saw it myself']")
-    page.check("input[name=q-evidence][value=Documents]")
-    page.check("input[name=q-evidence][value=Messages]")
-    page.select_option("#category", "bribery")
-    page.set_input_files("#files", files=[
-        {"name": "evidence.bin", "mimeType": "application/octet-stream", "buffer": EVIDENCE},
-    ])
 
 
 def pad_block(app: Flask) -> int:
@@ -292,29 +163,6 @@ def assert_nothing_stored(page) -> None:
     assert page.evaluate("sessionStorage.length") == 0
     # The browser's own jar: it also holds HttpOnly cookies, which document.cookie hides.
     assert page.context.cookies() == []
-
-
-def file_with_javascript(page, base_url: str, channel: ChannelSetup, exclude: str) -> str:
-    """File the report in protected mode; returns the receipt the page shows."""
-    from playwright.sync_api import expect
-
-    page.goto(f"{base_url}/report/{channel.slug}")
-    mode = page.locator("#mode")
-    expect(mode).to_have_attribute("data-mode", "browser")
-    expect(mode).to_contain_text("Protected mode")
-    expect(page.locator("#mode-warning")).to_be_hidden()
-    fill_report_form(page, channel.slug)
-    page.check(f"input[name=exclude][value='{exclude}']")
-    page.get_by_role("button", name="Send the report").click()
-    panel = page.locator("#receipt-panel")
-    expect(panel).to_be_visible()
-    expect(panel).to_be_focused()
-    expect(page.locator("#report-form")).to_be_hidden()
-    expect(page.locator("#copy-receipt")).to_be_visible()
-    expect(page.locator("#print-receipt")).to_be_visible()
-    text = page.locator("#receipt").inner_text().strip()
-    assert RECEIPT_TEXT.match(text), text
-    return crypto.normalise_receipt(text)
 
 
 # --- a: protected mode, end to end --------------------------------------------------------

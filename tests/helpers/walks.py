@@ -1,12 +1,6 @@
-"""Every page, for every role, checked with axe-core in real Chromium: a reporter's pages with
-and without the page scripts, the survey, the inspectors' workspace, the managers' dashboard and the
-administration. Any violation axe finds fails the test, with the page, the rule and the element.
-
-axe's own source is evaluated in the page: a <script> tag of it would be refused by the
-Content-Security-Policy, which runs the application's own scripts only. One Chromium and one
-served application with the demo data are shared by the whole module; the database does not
-change what a page looks like, so SQLite alone is used.
-"""
+"""Walking the site in Chromium, role by role, as the axe, right-to-left and pseudo-language
+tests do: the demo data served on a free port, the people who sign in, and each role's walk
+through every page it reaches (``PAGES``)."""
 
 from __future__ import annotations
 
@@ -25,18 +19,11 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 import crypto
-from integrity.app import create_app
 from integrity.auth.services import create_user
 from integrity.db import dispose, new_session
-from tests.conftest import make_settings, totp_now
-from tests.test_browser import CHROMIUM, browser  # noqa: F401
+from tests.conftest import totp_now
+from tests.helpers.catalogs import ROOT
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
-
-ROOT = Path(__file__).resolve().parents[1]
 AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # Every rule axe runs by default: WCAG 2.x A and AA, and its best practices.
 RUN_AXE = """async () => {
@@ -107,6 +94,8 @@ NOT_PAGES = {"base.html", "admin/_layout.html"}
 
 @dataclass
 class Person:
+    """Someone of the demo data who signs in."""
+
     email: str
     password: str
     totp_secret: str | None = None
@@ -114,6 +103,8 @@ class Person:
 
 @dataclass
 class Site:
+    """The served demo: its address, the people and ids of the data, the templates rendered."""
+
     url: str
     app: Flask
     people: dict[str, Person]
@@ -128,7 +119,7 @@ class Site:
         return names
 
 
-def _load(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
+def load_demo_site(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
     """The demo data, a second channel (so the reporter chooses) and the staff to sign in."""
     from integrity import demo
     from integrity.channels import add_channel
@@ -197,7 +188,7 @@ def demo_database(folder: Path, schema_templates: dict[str, str]) -> str:
 @contextlib.contextmanager
 def serve_demo(app: Flask) -> Iterator[Site]:
     """``app`` with the demo data, served on a free port; the templates it renders noted."""
-    people, ids = _load(app)
+    people, ids = load_demo_site(app)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -218,19 +209,10 @@ def serve_demo(app: Flask) -> Iterator[Site]:
         dispose(app)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory,
-         schema_templates: dict[str, str]) -> Iterator[Site]:
-    folder = tmp_path_factory.mktemp("accessibility")
-    app = create_app(make_settings(folder, demo_database(folder, schema_templates)))
-    with serve_demo(app) as served:
-        yield served
-
-
 class Walk:
     """One role going through the site; every page it reaches is checked by axe."""
 
-    def __init__(self, site: Site, browser: Any) -> None:  # noqa: F811
+    def __init__(self, site: Site, browser: Any) -> None:
         self.site, self.browser = site, browser
         self.axe = AXE_SOURCE.read_text(encoding="utf-8")
         self.violations: list[str] = []
@@ -309,23 +291,6 @@ class Walk:
             pytest.fail("axe found:\n" + "\n".join(self.violations), pytrace=False)
 
 
-@pytest.fixture
-def walk(site: Site, browser: Any) -> Walk:  # noqa: F811
-    return Walk(site, browser)
-
-
-def test_every_page_template_belongs_to_a_walk() -> None:
-    templates = {str(path.relative_to(ROOT / "templates"))
-                 for path in (ROOT / "templates").rglob("*.html")
-                 if not path.name.startswith("_") and "_macros" not in path.parts}
-    walked = set().union(*PAGES.values())
-    assert templates - NOT_PAGES == walked
-
-
-def test_reporter_pages_pass_axe(walk: Walk) -> None:
-    walk_reporter_pages(walk)
-
-
 def walk_reporter_pages(walk: Walk) -> None:
     """Every page a reporter sees, as a person would reach them."""
     from playwright.sync_api import expect
@@ -373,10 +338,6 @@ def walk_reporter_pages(walk: Walk) -> None:
     walk.finish("reporter")
 
 
-def test_survey_pages_pass_axe(walk: Walk) -> None:
-    walk_survey_pages(walk)
-
-
 def walk_survey_pages(walk: Walk) -> None:
     """Every page a respondent sees, as a person would reach them."""
     from playwright.sync_api import expect
@@ -409,10 +370,6 @@ def walk_survey_pages(walk: Walk) -> None:
     walk.finish("respondent")
 
 
-def test_inspector_pages_pass_axe(walk: Walk) -> None:
-    walk_inspector_pages(walk)
-
-
 def walk_inspector_pages(walk: Walk) -> None:
     """Every page an inspector sees, as a person would reach them."""
     people = walk.site.people
@@ -433,10 +390,6 @@ def walk_inspector_pages(walk: Walk) -> None:
     keyless.wait_for_selector('#key-setup[data-ready="1"]')
     walk.check(keyless)
     walk.finish("inspector")
-
-
-def test_manager_pages_pass_axe(walk: Walk) -> None:
-    walk_manager_pages(walk)
 
 
 def walk_manager_pages(walk: Walk) -> None:
@@ -481,10 +434,6 @@ def _a_table_takes_the_keyboard_focus_visibly(walk: Walk, path: str) -> None:
     assert style == "solid"
     page.keyboard.press("ArrowRight")
     page.wait_for_function("() => document.activeElement.scrollLeft > 0")  # keys scroll it
-
-
-def test_administration_pages_pass_axe(walk: Walk) -> None:
-    walk_administration_pages(walk)
 
 
 def walk_administration_pages(walk: Walk) -> None:

@@ -1,81 +1,10 @@
 """Real Chromium against the served application: sign-in with TOTP, phone width, keyboard."""
 
-import contextlib
-import os
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
 from integrity.models import Role
 from tests.conftest import totp_now
-
-CHROMIUM = os.environ.get("INTEGRITY_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
-
-
-@contextlib.contextmanager
-def serving(app) -> Iterator[str]:
-    """``app`` under a real HTTP server on a free loopback port; yields its address."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-
-
-@pytest.fixture
-def base_url(app) -> Iterator[str]:
-    """The app under a real HTTP server on a free loopback port."""
-    with serving(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-    yield page
-    context.close()
-
-
-def sign_in_in_browser(page, base_url: str, account) -> None:
-    """Both sign-in steps, typed into the pages as a person would."""
-    page.goto(f"{base_url}/staff/login")
-    page.wait_for_selector('#login-form[data-ready="1"]')
-    page.get_by_label("E-mail address").fill(account.email)
-    page.get_by_label("Passphrase").fill(account.password)
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url("**/staff/login/code")
-    page.get_by_label("Six-digit code from your authenticator app").fill(
-        totp_now(account.totp_secret))
-    page.get_by_role("button", name="Sign in").click()
+from tests.helpers.browser import sign_in_in_browser
 
 
 def test_inspector_signs_in_with_totp_in_chromium(page, base_url, make_account) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,15 +18,9 @@ from sqlalchemy.orm import Session
 
 from integrity.models import today
 from tests.conftest import ChannelSetup
-from tests.test_accessibility import AXE_SOURCE, PHONE, RUN_AXE, SHOW_NOSCRIPT
-from tests.test_browser import CHROMIUM, base_url, browser  # noqa: F401
-from tests.test_browser_reporting import RECEIPT_TEXT, fill_report_form
-from tests.test_surveys_responses import open_survey
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+from tests.helpers.browser import RECEIPT_TEXT, fill_report_form
+from tests.helpers.surveys import open_survey
+from tests.helpers.walks import AXE_SOURCE, PHONE, RUN_AXE, SHOW_NOSCRIPT
 
 LANGUAGES = ("ar", "ru")
 
@@ -110,7 +103,7 @@ class Walk:
 
 
 @contextlib.contextmanager
-def walking(browser, app: Flask, base_url: str, language: str,  # noqa: F811
+def walking(browser, app: Flask, base_url: str, language: str,
             scripts: bool, javascript: bool) -> Iterator[Walk]:
     """A browser that asks for English; the page scripts refused if ``scripts`` is false
     (JavaScript itself stays on only if ``javascript``, for axe)."""
@@ -240,7 +233,7 @@ def survey(walk: Walk, code: str) -> None:
 @pytest.mark.parametrize("scripts", [True, False], ids=["javascript", "no-javascript"])
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_reporter_and_respondent_walk_in_the_language_of_the_address(
-    browser, app: Flask, base_url: str, db: Session, channel: ChannelSetup,  # noqa: F811
+    browser, app: Flask, base_url: str, db: Session, channel: ChannelSetup,
     language: str, scripts: bool,
 ) -> None:
     from integrity.channels import add_channel

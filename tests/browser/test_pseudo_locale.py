@@ -4,7 +4,7 @@ The pseudo-language is made when the tests run, from the strings the sources mar
 translation is its English text with every letter accented, kept placeholders and tags, about a
 third longer, between ⟦ and ⟧. A page shown in it has no run of plain letters left, unless a
 text on it was never marked for translation, or is data (names people gave things, codes,
-addresses). Chromium walks the pages as tests/test_accessibility.py does, so the texts the page
+addresses). Chromium walks the pages as test_accessibility.py does, so the texts the page
 scripts write are seen too, and pages must not grow wider than a phone's screen with the longer
 texts.
 
@@ -35,15 +35,9 @@ from sqlalchemy import select
 from integrity.app import create_app
 from integrity.db import new_session
 from integrity.i18n import SUPPORTED_LANGUAGES
-from tests import test_accessibility as walks
 from tests.conftest import make_settings
-from tests.test_browser import CHROMIUM, browser  # noqa: F401
-from tests.test_catalogs import ROOT, extract_command
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+from tests.helpers import walks
+from tests.helpers.catalogs import ROOT, extract_command
 
 PSEUDO = "eo"
 PLAIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -295,7 +289,7 @@ OVERFLOW = """() => {
 class PseudoWalk(walks.Walk):
     """A walk that reads each page for text the catalogs left out, instead of running axe."""
 
-    def __init__(self, site: walks.Site, browser: Any) -> None:  # noqa: F811
+    def __init__(self, site: walks.Site, browser: Any) -> None:
         super().__init__(site, browser)
         self.data = sorted(demo_texts(site.app) | set(DATA) | language_names(site.app),
                            key=len, reverse=True)
@@ -359,7 +353,7 @@ DATA = {
 
 
 @pytest.fixture
-def walk(site: walks.Site, browser: Any) -> PseudoWalk:  # noqa: F811
+def walk(site: walks.Site, browser: Any) -> PseudoWalk:
     return PseudoWalk(site, browser)
 
 

@@ -3,8 +3,6 @@ and answering a survey, and nothing is left in the browser's cookie jar."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,15 +11,9 @@ from sqlalchemy.orm import Session
 
 from integrity.models import today
 from tests.conftest import ChannelSetup
-from tests.test_browser import CHROMIUM, browser, serving  # noqa: F401
-from tests.test_browser_reporting import RECEIPT_TEXT, fill_report_form
-from tests.test_language_choice import translated
-from tests.test_surveys_responses import open_survey
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+from tests.helpers.browser import RECEIPT_TEXT, fill_report_form
+from tests.helpers.languages import translated
+from tests.helpers.surveys import open_survey
 
 
 @pytest.fixture
@@ -30,13 +22,7 @@ def settings_overrides() -> dict[str, object]:
 
 
 @pytest.fixture
-def base_url(app: Flask) -> Iterator[str]:
-    with serving(app) as url:
-        yield url
-
-
-@pytest.fixture
-def page(browser):  # noqa: F811
+def page(browser):
     context = browser.new_context(locale="en-GB")  # the browser asks for English
     page = context.new_page()
     page.errors = []

@@ -5,11 +5,9 @@ in the browser and reaches the inbox, then signs in again. The passphrase is in 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from urllib.parse import quote_plus, urlsplit
 
 import pyotp
-import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,45 +16,9 @@ import crypto
 from integrity.audit import AuditEntry, verify
 from integrity.models import Role, User
 from tests.conftest import Account
-from tests.test_browser import CHROMIUM, sign_in_in_browser
-from tests.test_browser_reporting import (  # noqa: F401 (fixtures)
-    RecordingApp,
-    Sent,
-    base_url,
-    browser,
-    playwright_instance,
-    recorder,
-    server,
-)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+from tests.helpers.browser import RecordingApp, sign_in_in_browser
 
 PASSPHRASE = "lantern quarry nine pebbles orbit"
-
-
-@pytest.fixture
-def open_page(browser):  # noqa: F811 (the fixture imported above)
-    """New pages, each in a context of its own (a person of their own), recording requests."""
-    contexts = []
-
-    def make(**options):
-        context = browser.new_context(**options)
-        contexts.append(context)
-        page = context.new_page()
-        page.console_errors = []
-        page.sent = []
-        page.on("console",
-                lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-        page.on("request", lambda r: page.sent.append(Sent(r.url, r.method, r.post_data_buffer)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def _at(path: str):
@@ -64,7 +26,7 @@ def _at(path: str):
     return lambda url: urlsplit(url).path == path
 
 
-def _invite_in_browser(page, base_url: str) -> str:  # noqa: F811
+def _invite_in_browser(page, base_url: str) -> str:
     page.goto(f"{base_url}/admin/users/invite")
     page.get_by_label("Name").fill("Nadia Novak")
     page.get_by_label("E-mail address").fill("nadia@example.org")
@@ -76,7 +38,7 @@ def _invite_in_browser(page, base_url: str) -> str:  # noqa: F811
 
 
 def test_an_invited_inspector_sets_up_the_account_in_chromium(
-        open_page, base_url: str, recorder: RecordingApp, app: Flask,  # noqa: F811
+        open_page, base_url: str, recorder: RecordingApp, app: Flask,
         db: Session, make_account) -> None:
     from playwright.sync_api import expect
 
@@ -166,7 +128,7 @@ def test_an_invited_inspector_sets_up_the_account_in_chromium(
 
 
 def test_an_admin_page_works_at_phone_width_and_by_keyboard(
-        open_page, base_url: str, make_account) -> None:  # noqa: F811
+        open_page, base_url: str, make_account) -> None:
     admin = open_page(viewport={"width": 360, "height": 740}, is_mobile=True)
     sign_in_in_browser(admin, base_url, make_account(Role.ADMIN))
     admin.wait_for_url("**/admin/")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote_plus
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,51 +18,18 @@ from integrity.audit import verify
 from integrity.db import Base
 from integrity.models import Channel, Role, User
 from tests.conftest import ChannelSetup
-from tests.test_access import _sign_in
-from tests.test_browser import CHROMIUM, sign_in_in_browser
-from tests.test_browser_reporting import (  # noqa: F401 (fixtures)
+from tests.helpers.browser import (
     EVIDENCE,
     REPORT_MARKER,
     WHAT,
     RecordingApp,
-    Sent,
-    base_url,
-    browser,
     file_with_javascript,
-    playwright_instance,
-    recorder,
-    server,
+    sign_in_in_browser,
 )
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+from tests.helpers.pages import sign_in
 
 INSPECTOR_REPLY = "Thank you. Was anyone else at lane 4 that night? MARKER-INSPECTOR-5ab2"
 REPORTER_ANSWER = "The relief officer saw it too. MARKER-ANSWER-93c0"
-
-
-@pytest.fixture
-def open_page(browser):  # noqa: F811 (the fixture imported above)
-    """New pages, each in a context of its own (a person of their own), recording requests."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(accept_downloads=True)
-        contexts.append(context)
-        page = context.new_page()
-        page.console_errors = []
-        page.sent = []
-        page.on("console",
-                lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-        page.on("request", lambda r: page.sent.append(Sent(r.url, r.method, r.post_data_buffer)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def _wrapping_key(db: Session, account) -> bytes:
@@ -95,7 +61,7 @@ def _every_stored_value(db: Session) -> bytes:
     return b"\n".join(parts)
 
 
-def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp,  # noqa: F811
+def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp,
                               app: Flask, db: Session, channel: ChannelSetup,
                               make_account) -> None:
     from playwright.sync_api import expect
@@ -221,7 +187,7 @@ def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp, 
 
     # 10. The excluded inspector does not see the case or learn that it exists.
     left_out = app.test_client()
-    _sign_in(left_out, excluded)
+    sign_in(left_out, excluded)
     assert report_path not in left_out.get("/cases/").get_data(as_text=True)
     assert left_out.get(report_path).status_code == 404
     assert left_out.get(f"{report_path}/data").status_code == 404
@@ -271,7 +237,7 @@ def _answers_shown(page, selector: str) -> dict[str, str]:
 
 
 def test_answers_read_in_the_questionnaires_words_in_mailbox_and_case_page(
-        open_page, base_url: str, db: Session, channel: ChannelSetup,  # noqa: F811
+        open_page, base_url: str, db: Session, channel: ChannelSetup,
         make_account) -> None:
     """A yes/no answer shows as "Yes", a choice as the answer offered, never a stored value."""
     account = make_account(Role.INSPECTOR, key=False)

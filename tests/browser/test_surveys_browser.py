@@ -4,58 +4,17 @@ with JavaScript (sections, conditions, the die) and without it (one plain form).
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs
 
-import pytest
-from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from integrity.models import today
 from surveys.definitions import DIFFERENT, NO, SAME, YES
 from surveys.models import AccessCode, Answer, Comment, Response
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
-from tests.test_browser_reporting import RecordingApp
-from tests.test_surveys_responses import open_survey
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
+from tests.helpers.browser import RecordingApp
+from tests.helpers.surveys import open_survey
 
 COMMENT = "The scanner at lane 2 is often switched off."
-
-
-@pytest.fixture
-def served(app: Flask) -> Iterator[tuple[str, RecordingApp]]:
-    recorder = RecordingApp(app)
-    httpd = make_server("127.0.0.1", 0, recorder, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", recorder
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-def _watch(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
 
 
 def _stored(db) -> dict[tuple[str, int], object]:
@@ -87,13 +46,11 @@ def _every_control_labelled(page) -> None:
     assert unlabelled == []
 
 
-def test_with_javascript_a_respondent_answers_section_by_section(browser, served, db) -> None:
-    base_url, recorder = served
+def test_with_javascript_a_respondent_answers_section_by_section(open_page, base_url, recorder,
+                                                                  db) -> None:
     setup = open_survey(db, today=today())
     code = setup.code_for(0)
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
-    page = context.new_page()
-    errors = _watch(page)
+    page = open_page(viewport={"width": 360, "height": 740}, is_mobile=True)
     page.goto(f"{base_url}/survey?code={code}")
     # The code leaves the address bar as soon as the page script runs.
     page.wait_for_selector("#survey-pager:not([hidden])")
@@ -161,17 +118,14 @@ def test_with_javascript_a_respondent_answers_section_by_section(browser, served
     assert set(sent) == {"csrf_token", "code", "q-lead", "q-skipped", "q-aware", "q-which",
                          "q-tell", "q-years", "q-offered", "q-accepted", "q-comment"}
     assert sent["q-accepted"] == ["yes"]
-    assert errors == []
-    assert context.cookies() == []  # the respondent's device keeps no cookie, HttpOnly or not
-    context.close()
+    assert page.console_errors == []
+    assert page.context.cookies() == []  # the respondent's device keeps no cookie, HttpOnly or not
 
 
-def test_with_javascript_answers_to_a_question_hidden_again_are_not_sent(browser, served,
-                                                                          db) -> None:
-    base_url, recorder = served
+def test_with_javascript_answers_to_a_question_hidden_again_are_not_sent(open_page, base_url,
+                                                                          recorder, db) -> None:
     setup = open_survey(db, today=today())
-    page = browser.new_page()
-    errors = _watch(page)
+    page = open_page()
     page.goto(f"{base_url}/survey")
     page.get_by_label("Access code").fill(setup.code_for(1).lower().replace("-", " "))
     page.get_by_role("button", name="Start the survey").click()
@@ -185,16 +139,13 @@ def test_with_javascript_answers_to_a_question_hidden_again_are_not_sent(browser
     page.wait_for_selector("text=Thank you")
     assert "q-which" not in _sent_answers(recorder)
     assert _stored(db) == {("aware", 0): NO}
-    assert errors == []
-    page.close()
+    assert page.console_errors == []
 
 
-def test_without_javascript_the_whole_survey_is_one_plain_form(browser, served, db) -> None:
-    base_url, recorder = served
+def test_without_javascript_the_whole_survey_is_one_plain_form(open_page, base_url, recorder,
+                                                               db) -> None:
     setup = open_survey(db, today=today())
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 360,
-                                                                       "height": 740})
-    page = context.new_page()
+    page = open_page(java_script_enabled=False, viewport={"width": 360, "height": 740})
     page.goto(f"{base_url}/survey")
     page.get_by_label("Access code").fill(setup.code_for(1))
     page.get_by_role("button", name="Start the survey").click()
@@ -233,5 +184,4 @@ def test_without_javascript_the_whole_survey_is_one_plain_form(browser, served, 
     page.get_by_label("Access code").fill(setup.code_for(1))
     page.get_by_role("button", name="Start the survey").click()
     assert page.get_by_text("This access code has already been used").is_visible()
-    assert context.cookies() == []
-    context.close()
+    assert page.context.cookies() == []

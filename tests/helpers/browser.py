@@ -1,0 +1,174 @@
+"""Driving real Chromium: where it is and how it starts, the app under a real HTTP server,
+pages that note their errors and requests, and the steps several browser tests take."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+import crypto
+from tests.conftest import ChannelSetup, totp_now
+
+CHROMIUM = os.environ.get("INTEGRITY_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+# --- the server, with every request body it receives recorded ---------------------------
+
+
+@dataclass
+class Received:
+    """A request as the server received it."""
+
+    method: str
+    path: str
+    query: str
+    body: bytes
+
+
+class RecordingApp:
+    """WSGI middleware that keeps each request's method, path, query and body."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        with self._lock:
+            self.received.append(Received(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
+                                          environ.get("QUERY_STRING", ""), body))
+        return self.app(environ, start_response)
+
+    def posts(self, path: str) -> list[Received]:
+        return [r for r in self.received if r.method == "POST" and r.path == path]
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` (any WSGI application) under a real HTTP server on a free loopback port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    """What the page sent, as Chromium saw it."""
+
+    url: str
+    method: str
+    body: bytes | None
+
+
+def watched_page(context: Any) -> Any:
+    """A new page of ``context`` that notes its console errors, uncaught errors and requests
+    (``page.console_errors``, ``page.sent``)."""
+    page = context.new_page()
+    page.console_errors = []
+    page.sent = []
+    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    page.on("request", lambda r: page.sent.append(Sent(r.url, r.method, r.post_data_buffer)))
+    return page
+
+
+def sign_in_in_browser(page: Any, base_url: str, account: Any) -> None:
+    """Both sign-in steps, typed into the pages as a person would."""
+    page.goto(f"{base_url}/staff/login")
+    page.wait_for_selector('#login-form[data-ready="1"]')
+    page.get_by_label("E-mail address").fill(account.email)
+    page.get_by_label("Passphrase").fill(account.password)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/staff/login/code")
+    page.get_by_label("Six-digit code from your authenticator app").fill(
+        totp_now(account.totp_secret))
+    page.get_by_role("button", name="Sign in").click()
+
+
+# --- a report filed in the page ------------------------------------------------------------
+
+RECEIPT_TEXT = re.compile(r"^\d{4} \d{4} \d{4} \d{4} \d{4}$")
+REPORT_MARKER = "MARKER-REPORT-7f3a9c"
+FILE_MARKER = b"MARKER-FILE-CONTENT-51d0e2"
+
+
+def file_payload(marker: bytes, size: int = 150 * 1024) -> bytes:
+    """``size`` bytes of a known pattern with ``marker`` in the middle."""
+    pattern = bytes((i * 31 + 7) % 251 for i in range(size))
+    middle = size // 2
+    return pattern[:middle] + marker + pattern[middle + len(marker):]
+
+
+EVIDENCE = file_payload(FILE_MARKER)
+WHAT = f"  The officer on lane 4 took cash to wave lorries through. {REPORT_MARKER}  "
+EXPECTED_ANSWERS = {
+    "what": WHAT.strip(),
+    "when": "2024-05-17",
+    "where": "Lane 4, night shift",
+    "ongoing": "yes",
+    "how_known": "I saw it myself",
+    "evidence": ["Documents", "Messages"],
+}
+
+
+def fill_report_form(page: Any, slug: str) -> None:
+    """One answer of each kind (one question left empty), a category and a file."""
+    page.fill("#q-what", WHAT)
+    page.fill("#q-when", "2024-05-17")
+    page.fill("#q-where", "  Lane 4, night shift ")
+    page.check("input[name=q-ongoing][value=yes]")
+    page.check("input[name=q-how_known][value='I saw it myself']")
+    page.check("input[name=q-evidence][value=Documents]")
+    page.check("input[name=q-evidence][value=Messages]")
+    page.select_option("#category", "bribery")
+    page.set_input_files("#files", files=[
+        {"name": "evidence.bin", "mimeType": "application/octet-stream", "buffer": EVIDENCE},
+    ])
+
+
+def file_with_javascript(page: Any, base_url: str, channel: ChannelSetup, exclude: str) -> str:
+    """File the report in protected mode; returns the receipt the page shows."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/report/{channel.slug}")
+    mode = page.locator("#mode")
+    expect(mode).to_have_attribute("data-mode", "browser")
+    expect(mode).to_contain_text("Protected mode")
+    expect(page.locator("#mode-warning")).to_be_hidden()
+    fill_report_form(page, channel.slug)
+    page.check(f"input[name=exclude][value='{exclude}']")
+    page.get_by_role("button", name="Send the report").click()
+    panel = page.locator("#receipt-panel")
+    expect(panel).to_be_visible()
+    expect(panel).to_be_focused()
+    expect(page.locator("#report-form")).to_be_hidden()
+    expect(page.locator("#copy-receipt")).to_be_visible()
+    expect(page.locator("#print-receipt")).to_be_visible()
+    text = page.locator("#receipt").inner_text().strip()
+    assert RECEIPT_TEXT.match(text), text
+    return crypto.normalise_receipt(text)

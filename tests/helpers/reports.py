@@ -1,0 +1,65 @@
+"""Reports filed through the test client, and case items opened and sealed as a page would."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+import crypto
+from integrity.reporting.models import Report
+from tests.conftest import ChannelSetup, csrf_token
+from tests.protocol_client import ReporterClient
+
+# The receipt as the receipt page shows it.
+RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
+# What the reports filed with ``file_report`` say.
+CASE_ANSWERS = {"what": "Lorries from one haulier pass lane 3 unchecked."}
+
+
+def file_plain_form(client: FlaskClient, channel: ChannelSetup, **extra: Any) -> Any:
+    """File a report of the demo channel through the plain form (no JavaScript)."""
+    url = f"/report/{channel.slug}"
+    data = {"csrf_token": csrf_token(client, url),
+            "q-what": "Officer at lane 4 asks 20 EUR per car.", "q-when": "2026-11-20",
+            "q-ongoing": "yes", "q-evidence": ["Photos or video", "Messages"],
+            "category": "bribery", **extra}
+    return client.post(url, data=data, content_type="multipart/form-data")
+
+
+def file_report(client: FlaskClient, channel: ChannelSetup, excluded: Iterable[str] = ()) -> int:
+    """File a report through the API, sealed to all readers but ``excluded``; its id."""
+    ReporterClient(client).file(channel.slug, CASE_ANSWERS, category="waving-through",
+                                excluded=list(excluded))
+    engine = client.application.extensions["integrity.engine"]
+    with engine.connect() as connection:
+        return max(connection.execute(select(Report.id)).scalars())
+
+
+def first_case(client: FlaskClient) -> int:
+    """The id of the first case in the signed-in inspector's inbox."""
+    match = re.search(r'href="/cases/(\d+)"', client.get("/cases/").get_data(as_text=True))
+    assert match, "no case in the inbox"
+    return int(match.group(1))
+
+
+def open_item(data: dict, item: dict, pair: crypto.KeyPair) -> dict:
+    """A message or note of a case's thread (``data`` from its data URL), opened by ``pair``."""
+    return crypto.open_document(crypto.b64decode(item["payload"]),
+                                crypto.b64decode(item["key_slot"]), pair.secret_key,
+                                data["pad_block"])
+
+
+def seal_item(data: dict, document: dict, *, note: bool) -> dict:
+    """``document`` sealed as the case page seals a reply (or a note, not for the reporter)."""
+    readers = {r["id"]: crypto.b64decode(r["public_key"]) for r in data["readers"]}
+    if not note:
+        readers["reporter"] = crypto.b64decode(data["reporter_public_key"])
+    if data["recovery_key"]:
+        readers["recovery"] = crypto.b64decode(data["recovery_key"])
+    sealed = crypto.seal_document(document, readers, data["pad_block"])
+    return {"payload": crypto.b64encode(sealed.payload),
+            "key_slots": {k: crypto.b64encode(v) for k, v in sealed.key_slots.items()}}
