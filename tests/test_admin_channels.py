@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from integrity.audit import AuditEntry, verify
 from integrity.models import Category, Channel, Question, Role, User
 from integrity.reporting.models import Report
-from tests.conftest import ChannelSetup, csrf_token
+from tests.conftest import ChannelSetup
 from tests.helpers.pages import post, signed_in
+from tests.helpers.reports import plain_answers_report
 
 
 @pytest.fixture
@@ -30,14 +31,6 @@ def _channel(db: Session, slug: str) -> Channel:
 
 def _question(db: Session, slug: str, label: str) -> Question:
     return next(q for q in _channel(db, slug).questions if q.label == label)
-
-
-def _plain_report(app, slug: str, answers: dict[str, object]):
-    """The reporting form sent without JavaScript, as a browser would send it."""
-    reporter = app.test_client()
-    data: dict[str, object] = {"csrf_token": csrf_token(reporter, f"/report/{slug}")}
-    data.update({f"q-{key}": value for key, value in answers.items()})
-    return reporter.post(f"/report/{slug}", data=data)
 
 
 def _config_questions(app, slug: str) -> list[dict]:
@@ -69,12 +62,12 @@ def test_questionnaire_editor_changes_the_form_the_config_and_the_server_check(
                           "required": True, "options": ["Morning", "Evening", "Night"]}
 
     # The server now refuses a report without it, and an answer it does not offer.
-    missing = _plain_report(app, channel.slug, {"what": "Something happened"})
+    missing = plain_answers_report(app, channel.slug, {"what": "Something happened"})
     assert missing.status_code == 400
     assert "Please answer “Which shift were you on?”" in missing.get_data(as_text=True)
-    wrong = _plain_report(app, channel.slug, {"what": "x", added.key: "Lunch"})
+    wrong = plain_answers_report(app, channel.slug, {"what": "x", added.key: "Lunch"})
     assert wrong.status_code == 400
-    ok = _plain_report(app, channel.slug, {"what": "x", added.key: "Night"})
+    ok = plain_answers_report(app, channel.slug, {"what": "x", added.key: "Night"})
     assert ok.status_code == 200, ok.get_data(as_text=True)
 
     # Move it to the top; the form and the config follow the new order.
@@ -88,8 +81,8 @@ def test_questionnaire_editor_changes_the_form_the_config_and_the_server_check(
     # Make it optional and a date question: the server follows.
     post(client, f"/admin/questions/{added.id}", {
         "label": "When was your shift?", "kind": "date", "help_text": "", "options": ""})
-    assert _plain_report(app, channel.slug, {"what": "x"}).status_code == 200
-    not_a_date = _plain_report(app, channel.slug, {"what": "x", added.key: "Night"})
+    assert plain_answers_report(app, channel.slug, {"what": "x"}).status_code == 200
+    not_a_date = plain_answers_report(app, channel.slug, {"what": "x", added.key: "Night"})
     assert not_a_date.status_code == 400
     assert "is not a date" in not_a_date.get_data(as_text=True)
 
@@ -101,7 +94,7 @@ def test_questionnaire_editor_changes_the_form_the_config_and_the_server_check(
     assert "What happened?" not in app.test_client().get(
         f"/report/{channel.slug}").get_data(as_text=True)
     assert "what" not in [q["key"] for q in _config_questions(app, channel.slug)]
-    assert _plain_report(app, channel.slug, {added.key: "2026-03-01"}).status_code == 200
+    assert plain_answers_report(app, channel.slug, {added.key: "2026-03-01"}).status_code == 200
     assert db.scalar(select(Report.id).order_by(Report.id.desc())) is not None
 
     positions = [q.position for q in _channel(db, channel.slug).questions]

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from integrity.audit import AuditEntry, verify
 from integrity.channels import add_channel
 from integrity.models import Channel, Role
-from tests.conftest import ChannelSetup
-from tests.test_admin_pages import form_token, post, signed_in
+from tests.conftest import ChannelSetup, csrf_token
+from tests.helpers.pages import post, signed_in
+from tests.helpers.reports import plain_answers_report
 
 
 @pytest.fixture
@@ -205,7 +206,7 @@ def test_the_questionnaire_page_links_to_export_and_import(app, db: Session, adm
 def test_other_roles_can_neither_export_nor_import(app, db: Session, make_account,
                                                    second: Channel, role: Role) -> None:
     client = signed_in(app, make_account(role))
-    token = form_token(client, "/staff/account")
+    token = csrf_token(client, "/staff/account")
     assert client.get(f"/admin/channels/{second.id}/questionnaire.json").status_code == 403
     page = f"/admin/channels/{second.id}/questionnaire/import"
     assert client.get(page).status_code == 403
@@ -223,9 +224,8 @@ def test_visitors_are_sent_to_sign_in(app, client, second: Channel) -> None:
 def test_reports_already_filed_stay_as_they_were(app, db: Session, admin,
                                                  channel: ChannelSetup) -> None:
     from integrity.reporting.models import Report
-    from tests.test_admin_channels import _plain_report
 
-    sent = _plain_report(app, channel.slug, {"what": "Cash at lane 4"})
+    sent = plain_answers_report(app, channel.slug, {"what": "Cash at lane 4"})
     assert sent.status_code == 200, sent.get_data(as_text=True)
     before = [(r.id, r.payload) for r in db.scalars(select(Report).order_by(Report.id))]
     assert before

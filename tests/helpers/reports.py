@@ -30,6 +30,14 @@ def file_plain_form(client: FlaskClient, channel: ChannelSetup, **extra: Any) ->
     return client.post(url, data=data, content_type="multipart/form-data")
 
 
+def plain_answers_report(app: Any, slug: str, answers: dict[str, object]) -> Any:
+    """A channel's form sent without JavaScript with these answers, as a browser would."""
+    reporter = app.test_client()
+    data: dict[str, object] = {"csrf_token": csrf_token(reporter, f"/report/{slug}")}
+    data.update({f"q-{key}": value for key, value in answers.items()})
+    return reporter.post(f"/report/{slug}", data=data)
+
+
 def file_report(client: FlaskClient, channel: ChannelSetup, excluded: Iterable[str] = ()) -> int:
     """File a report through the API, sealed to all readers but ``excluded``; its id."""
     ReporterClient(client).file(channel.slug, CASE_ANSWERS, category="waving-through",
