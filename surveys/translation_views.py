@@ -46,14 +46,13 @@ def _as_typed(groups: list[TextGroup]) -> list[TextGroup]:
 
 
 @bp.route("/<int:survey_id>/translations")
-def first(survey_id: int) -> Response:
+def first(survey_id: int) -> str | Response:
     """The translation page of the first language other than the default."""
     survey = _survey(survey_id)
     languages = other_languages()
     if not languages:
-        flash(_("Only one language is configured: there is nothing to translate into."),
-              "error")
-        return redirect(url_for("survey_admin.edit", survey_id=survey.id))
+        # Like the other translation pages: the page itself says there is nothing to do.
+        return render_template("survey_admin/translations.html", survey=survey, language=None)
     return redirect(url_for(".translate", survey_id=survey.id, language=languages[0]))
 
 

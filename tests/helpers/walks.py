@@ -461,7 +461,8 @@ def walk_administration_pages(walk: Walk) -> None:
         "/admin/surveys/", f"/admin/surveys/{ids['survey']}",
         f"/admin/surveys/{ids['survey']}/preview", f"/admin/surveys/{ids['survey']}/waves",
         f"/admin/surveys/waves/{ids['open_wave']}/close",
-        f"/admin/surveys/{ids['survey']}/translations/ar",
+        # The first language to translate into; with one language, a page saying so.
+        f"/admin/surveys/{ids['survey']}/translations",
     ):
         walk.goto(page, path)
     draft = f"/admin/surveys/{ids['draft']}"
