@@ -9,7 +9,6 @@ from flask.sansio.blueprints import BlueprintSetupState
 
 from admin import settings as stored_settings
 from integrity.access import restrict
-from integrity.config import Settings
 from integrity.db import get_session
 from integrity.models import Role, User
 
@@ -42,11 +41,6 @@ def _menu() -> dict[str, Any]:
                    "admin.index")
     return {"section": section,
             "survey_pages": "survey_admin.index" in current_app.view_functions}
-
-
-def settings() -> Settings:
-    value: Settings = current_app.extensions["integrity.settings"]
-    return value
 
 
 def actor() -> User:

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from admin import channels
-from admin.blueprint import actor, bp, form_error, list_args, one, settings
+from admin.blueprint import actor, bp, form_error, list_args, one
 from admin.forms import (
     KIND_LABELS,
     STATE_LABELS,
@@ -21,6 +21,7 @@ from admin.forms import (
     NewChannelForm,
     QuestionForm,
 )
+from integrity import current
 from integrity.channels import ChannelError
 from integrity.db import get_session
 from integrity.models import Category, Channel, ChannelState, Question, QuestionKind
@@ -57,7 +58,7 @@ def _fields(form: ChannelForm) -> channels.ChannelFields:
 def channel_new() -> str | Response:
     form = NewChannelForm()
     if request.method == "GET":
-        form.retention_days.data = settings().default_retention_days
+        form.retention_days.data = current.settings().default_retention_days
         form.asks_category.data = form.asks_unit.data = True
     _with_recipients(form, None)
     if form.validate_on_submit():

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from admin import users
-from admin.blueprint import actor, bp, list_args, one, settings
+from admin.blueprint import actor, bp, list_args, one
 from admin.forms import ConfirmForm, InviteForm, ResetForm, RoleForm, SendLinkForm
 from admin.mail import MailError, send_setup_link
+from integrity import current
 from integrity.auth.invitations import pending
 from integrity.auth.services import AccountError
 from integrity.db import get_session
@@ -20,8 +21,8 @@ from integrity.models import Role, User
 def _setup_url(token: str, user: User) -> str:
     # The installation's public address, not the one this request came in on; in the
     # invitee's language, which the pages before sign-in take from the address.
-    return settings().public_url.rstrip("/") + url_for("auth.setup_link", token=token,
-                                                       lang=language_of(user))
+    return current.settings().public_url.rstrip("/") + url_for(
+        "auth.setup_link", token=token, lang=language_of(user))
 
 
 @bp.route("/users")
@@ -41,12 +42,12 @@ def _link_page(user: User, token: str, send: bool) -> str:
     mailed = None
     if send:
         try:
-            send_setup_link(settings(), user, link, settings().invitation_hours)
+            send_setup_link(current.settings(), user, link, current.settings().invitation_hours)
             mailed = True
         except MailError:
             mailed = False
     return render_template("admin/link.html", user=user, link=link, mailed=mailed,
-                           hours=settings().invitation_hours)
+                           hours=current.settings().invitation_hours)
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
@@ -58,7 +59,7 @@ def invite() -> str:
         try:
             user, token = users.invite(db, actor(), email=form.email.data, name=form.name.data,
                                        role=Role(form.role.data),
-                                       hours=settings().invitation_hours,
+                                       hours=current.settings().invitation_hours,
                                        language=form.language.data)
         except AccountError as exc:
             db.rollback()
@@ -66,7 +67,8 @@ def invite() -> str:
         else:
             db.commit()
             return _link_page(user, token, bool(form.send.data))
-    return render_template("admin/invite.html", form=form, hours=settings().invitation_hours)
+    return render_template("admin/invite.html", form=form,
+                           hours=current.settings().invitation_hours)
 
 
 @bp.route("/users/<int:user_id>")
@@ -101,13 +103,13 @@ def new_link(user_id: int) -> str | Response:
     if form.validate_on_submit():
         db = get_session()
         try:
-            token = users.renew_link(db, actor(), account, settings().invitation_hours)
+            token = users.renew_link(db, actor(), account, current.settings().invitation_hours)
         except AccountError as exc:
             return _refused(exc, account)
         db.commit()
         return _link_page(account, token, bool(form.send.data))
     return render_template("admin/confirm_link.html", user=account, form=form,
-                           hours=settings().invitation_hours)
+                           hours=current.settings().invitation_hours)
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
@@ -174,7 +176,7 @@ def reset(user_id: int) -> str | Response:
             outcome = users.reset_second_factor(
                 db, actor(), account, form.reason.data,
                 passphrase_lost=bool(form.passphrase_lost.data),
-                hours=settings().invitation_hours)
+                hours=current.settings().invitation_hours)
         except AccountError as exc:
             db.rollback()
             form.reason.errors.append(str(exc))
@@ -183,7 +185,7 @@ def reset(user_id: int) -> str | Response:
             link = _setup_url(outcome.token, account) if outcome.token else None
             return render_template("admin/reset_done.html", user=account, outcome=outcome,
                                    open_cases=users.open_cases, link=link,
-                                   hours=settings().invitation_hours)
+                                   hours=current.settings().invitation_hours)
     cases = users.cases_at_stake(db, account) if account.role == Role.INSPECTOR.value else []
     return render_template("admin/reset.html", user=account, form=form,
                            to_share=users.open_cases([c for c in cases if c.others]),

@@ -38,7 +38,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from integrity import formatting
+from integrity import current, formatting
 from integrity.access import restrict
 from integrity.audit import record
 from integrity.db import get_session
@@ -547,7 +547,7 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
     mail_form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
     wave_list = list(db.scalars(select(Wave).where(Wave.survey_id == survey.id)
                                 .order_by(*(column.desc() for column in TIME_ORDER))))
-    settings = current_app.extensions["integrity.settings"]
+    settings = current.settings()
     links = hand_out_addresses(settings.public_url, survey.id) if survey.open_link else []
     return render_template("survey_admin/waves.html", survey=survey, waves=wave_list,
                            form=form, codes_form=codes_form, mail_form=mail_form,
@@ -602,7 +602,7 @@ def codes(wave_id: int) -> WerkzeugResponse:
         db.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".waves", survey_id=wave.survey_id))
-    settings = current_app.extensions["integrity.settings"]
+    settings = current.settings()
     language = str(get_locale())
     pdf = slips_pdf(issued, survey_title(wave.survey, language), settings.public_url, language)
     _audit("codes_issued", f"wave:{wave.id}", codes=len(issued),
@@ -626,7 +626,7 @@ def mail(wave_id: int) -> WerkzeugResponse:
     db = get_session()
     unit = units[form.unit.data or ""]
     try:
-        mailing = email_codes(db, _secret(), current_app.extensions["integrity.settings"],
+        mailing = email_codes(db, _secret(), current.settings(),
                               wave, unit, (form.addresses.data or "").splitlines())
     except (SurveyError, MailError) as exc:
         db.rollback()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
     jsonify,
@@ -21,6 +20,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from integrity import current
 from integrity.access import restrict
 from integrity.audit import record
 from integrity.cases.deadlines import deadlines
@@ -81,7 +81,7 @@ def case(report_id: int) -> str:
         "cases/case.html", report=report,
         due=deadlines(report.created_on, report.acknowledged_on, report.feedback_on, today()),
         status_form=StatusForm(), assign_form=_assign_form(report),
-        page_strings=case_strings(current_app.extensions["integrity.settings"]),
+        page_strings=case_strings(current.settings()),
     )
 
 
@@ -134,7 +134,7 @@ def _refused(error: ProtocolError) -> tuple[Response, int]:
 def data(report_id: int) -> Response:
     """The case's ciphertext and this inspector's key slots, for the page's script."""
     report = _case(report_id)
-    return jsonify(case_data(get_session(), current_app.extensions["integrity.settings"],
+    return jsonify(case_data(get_session(), current.settings(),
                              report, g.user))
 
 
@@ -144,8 +144,8 @@ def _post(report_id: int, *, note: bool) -> tuple[Response, int]:
     if body is None:
         raise ProtocolError(_("The request body must be a JSON object."))
     db = get_session()
-    post_message(db, current_app.extensions["integrity.settings"],
-                 current_app.extensions["integrity.attachments"], report, g.user, body,
+    post_message(db, current.settings(),
+                 current.attachment_store(), report, g.user, body,
                  note=note)
     db.commit()
     return jsonify(status="received"), 201
@@ -181,5 +181,5 @@ def attachment(report_id: int, attachment_id: str) -> Response:
     found = case_attachment(get_session(), report, attachment_id)
     if found is None:
         abort(404)
-    store = current_app.extensions["integrity.attachments"]
+    store = current.attachment_store()
     return send_file(store.path(found.id), mimetype="application/octet-stream", max_age=0)
