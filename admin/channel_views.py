@@ -22,6 +22,7 @@ from admin.forms import (
     QuestionForm,
 )
 from integrity import current
+from integrity.changes import commit_unless
 from integrity.channels import ChannelError
 from integrity.db import get_session
 from integrity.models import Category, Channel, ChannelState, Question, QuestionKind
@@ -63,13 +64,9 @@ def channel_new() -> str | Response:
     _with_recipients(form, None)
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.slug) as change:
             channel = channels.create_channel(db, actor(), form.slug.data or "", _fields(form))
-        except ChannelError as exc:
-            db.rollback()
-            form.slug.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The channel was added with the default questionnaire. Edit its questions "
                     "below."), "success")
             return redirect(url_for("admin.questions", channel_id=channel.id))
@@ -85,13 +82,9 @@ def channel(channel_id: int) -> str | Response:
     _with_recipients(form, item)
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.recipients) as change:
             changed = channels.update_channel(db, actor(), item, _fields(form))
-        except ChannelError as exc:
-            db.rollback()
-            form.recipients.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The channel was saved.") if changed else _("Nothing was changed."),
                   "success")
             return redirect(url_for("admin.channel", channel_id=item.id))
@@ -108,13 +101,9 @@ def channel_state(channel_id: int, state: str) -> str | Response:
     form = ConfirmForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError) as change:
             channels.set_state(db, actor(), item, ChannelState(state))
-        except ChannelError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The channel is now: %(state)s.", state=STATE_LABELS[state]), "success")
         return redirect(url_for("admin.channel", channel_id=item.id))
     return render_template("admin/confirm_state.html", channel=item, state=state, form=form,
@@ -144,13 +133,9 @@ def question_new(channel_id: int) -> str | Response:
     form = QuestionForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.label) as change:
             channels.add_question(db, actor(), item, _question_fields(form))
-        except ChannelError as exc:
-            db.rollback()
-            form.label.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The question was added at the end of the form."), "success")
             return redirect(url_for("admin.questions", channel_id=item.id))
     return render_template("admin/question.html", channel=item, question=None, form=form)
@@ -164,13 +149,9 @@ def question(question_id: int) -> str | Response:
         form.options.data = "\n".join(item.options or [])
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.label) as change:
             channels.update_question(db, actor(), item, _question_fields(form))
-        except ChannelError as exc:
-            db.rollback()
-            form.label.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The question was saved."), "success")
             return redirect(url_for("admin.questions", channel_id=item.channel_id))
     return render_template("admin/question.html", channel=item.channel, question=item, form=form)
@@ -221,13 +202,9 @@ def categories(channel_id: int) -> str | Response:
     form = CategoryForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.name) as change:
             channels.add_category(db, actor(), item, form.name.data or "")
-        except ChannelError as exc:
-            db.rollback()
-            form.name.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The category was added."), "success")
             return redirect(url_for("admin.categories", channel_id=item.id))
     query, page = list_args()
@@ -247,13 +224,9 @@ def category(category_id: int) -> str | Response:
     form = CategoryForm(obj=item if request.method == "GET" else None)
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.name) as change:
             channels.rename_category(db, actor(), item, form.name.data or "")
-        except ChannelError as exc:
-            db.rollback()
-            form.name.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The category was renamed."), "success")
             return _back_to_list(item)
     return render_template("admin/category.html", category=item, form=form)
@@ -272,13 +245,10 @@ def category_retire(category_id: int) -> str | Response:
     item = one(Category, category_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with commit_unless(get_session(), ChannelError) as change:
             channels.set_retired(get_session(), actor(), item, True)
-        except ChannelError as exc:
-            flash(str(exc), "error")
-            return _back_to_list(item)
-        get_session().commit()
-        flash(_("The category was retired."), "success")
+        if change.stored:
+            flash(_("The category was retired."), "success")
         return _back_to_list(item)
     return render_template("admin/confirm_category.html", category=item, form=form)
 
@@ -287,11 +257,8 @@ def category_retire(category_id: int) -> str | Response:
 def category_restore(category_id: int) -> Response:
     item = one(Category, category_id)
     if ConfirmForm().validate_on_submit():
-        try:
+        with commit_unless(get_session(), ChannelError) as change:
             channels.set_retired(get_session(), actor(), item, False)
-        except ChannelError as exc:
-            flash(str(exc), "error")
-        else:
-            get_session().commit()
+        if change.stored:
             flash(_("The category is offered to reporters again."), "success")
     return _back_to_list(item)

@@ -13,6 +13,7 @@ from admin.mail import MailError, send_setup_link
 from integrity import current
 from integrity.auth.invitations import pending
 from integrity.auth.services import AccountError
+from integrity.changes import Change, commit_unless
 from integrity.db import get_session
 from integrity.i18n import language_choices, language_of, languages
 from integrity.models import Role, User
@@ -56,16 +57,12 @@ def invite() -> str:
     form.language.choices = language_choices()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, AccountError, form.email) as change:
             user, token = users.invite(db, actor(), email=form.email.data, name=form.name.data,
                                        role=Role(form.role.data),
                                        hours=current.settings().invitation_hours,
                                        language=form.language.data)
-        except AccountError as exc:
-            db.rollback()
-            form.email.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             return _link_page(user, token, bool(form.send.data))
     return render_template("admin/invite.html", form=form,
                            hours=current.settings().invitation_hours)
@@ -84,14 +81,10 @@ def user(user_id: int) -> str:
     )
 
 
-def _done(message: str, account: User) -> Response:
-    flash(message, "success")
-    return redirect(url_for("admin.user", user_id=account.id))
-
-
-def _refused(exc: AccountError, account: User) -> Response:
-    get_session().rollback()
-    flash(str(exc), "error")
+def _back(account: User, change: Change, done: str) -> Response:
+    """The user page again, saying ``done`` if the change was stored."""
+    if change.stored:
+        flash(done, "success")
     return redirect(url_for("admin.user", user_id=account.id))
 
 
@@ -102,11 +95,10 @@ def new_link(user_id: int) -> str | Response:
     form = SendLinkForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, AccountError) as change:
             token = users.renew_link(db, actor(), account, current.settings().invitation_hours)
-        except AccountError as exc:
-            return _refused(exc, account)
-        db.commit()
+        if not change.stored:
+            return redirect(url_for("admin.user", user_id=account.id))
         return _link_page(account, token, bool(form.send.data))
     return render_template("admin/confirm_link.html", user=account, form=form,
                            hours=current.settings().invitation_hours)
@@ -117,12 +109,9 @@ def deactivate(user_id: int) -> str | Response:
     account = one(User, user_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with commit_unless(get_session(), AccountError) as change:
             users.deactivate(get_session(), actor(), account)
-        except AccountError as exc:
-            return _refused(exc, account)
-        get_session().commit()
-        return _done(_("%(name)s can no longer sign in.", name=account.name), account)
+        return _back(account, change, _("%(name)s can no longer sign in.", name=account.name))
     return render_template("admin/confirm_user.html", user=account, form=form,
                            action="deactivate",
                            last_admin=users.is_last_admin(get_session(), account))
@@ -133,12 +122,9 @@ def reactivate(user_id: int) -> str | Response:
     account = one(User, user_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with commit_unless(get_session(), AccountError) as change:
             users.reactivate(get_session(), actor(), account)
-        except AccountError as exc:
-            return _refused(exc, account)
-        get_session().commit()
-        return _done(_("%(name)s can sign in again.", name=account.name), account)
+        return _back(account, change, _("%(name)s can sign in again.", name=account.name))
     return render_template("admin/confirm_user.html", user=account, form=form,
                            action="reactivate", last_admin=False)
 
@@ -154,12 +140,9 @@ def role(user_id: int) -> str | Response:
         return redirect(url_for("admin.user", user_id=account.id))
     new_role = Role(form.role.data)
     if request.method == "POST":
-        try:
+        with commit_unless(get_session(), AccountError) as change:
             users.change_role(get_session(), actor(), account, new_role)
-        except AccountError as exc:
-            return _refused(exc, account)
-        get_session().commit()
-        return _done(_("%(name)s has a new role.", name=account.name), account)
+        return _back(account, change, _("%(name)s has a new role.", name=account.name))
     return render_template("admin/confirm_role.html", user=account,
                            form=RoleForm(role=new_role.value), new_role=new_role.value,
                            last_admin=users.is_last_admin(get_session(), account))
@@ -172,16 +155,12 @@ def reset(user_id: int) -> str | Response:
     db = get_session()
     form = ResetForm()
     if form.validate_on_submit():
-        try:
+        with commit_unless(db, AccountError, form.reason) as change:
             outcome = users.reset_second_factor(
                 db, actor(), account, form.reason.data,
                 passphrase_lost=bool(form.passphrase_lost.data),
                 hours=current.settings().invitation_hours)
-        except AccountError as exc:
-            db.rollback()
-            form.reason.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             link = _setup_url(outcome.token, account) if outcome.token else None
             return render_template("admin/reset_done.html", user=account, outcome=outcome,
                                    open_cases=users.open_cases, link=link,

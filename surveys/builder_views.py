@@ -41,6 +41,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from integrity import current, formatting
 from integrity.access import restrict
 from integrity.audit import record
+from integrity.changes import commit_unless
 from integrity.db import get_session
 from integrity.mail import MailError
 from integrity.models import OrgUnit, Role, today
@@ -199,15 +200,10 @@ def _units() -> list[OrgUnit]:
 def _save(survey: Survey, data: dict[str, Any], action: str, **details: Any) -> bool:
     """Check and store ``data``; on refusal flash the one sentence and store nothing."""
     db = get_session()
-    try:
+    with commit_unless(db, DefinitionError) as change:
         builder.store(db, survey, data)
-    except DefinitionError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return False
-    _audit(action, f"survey:{survey.id}", **details)
-    db.commit()
-    return True
+        _audit(action, f"survey:{survey.id}", **details)
+    return change.stored
 
 
 def _editable(survey: Survey) -> dict[str, Any] | None:
@@ -528,15 +524,11 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
     db = get_session()
     form = WaveForm()
     if form.validate_on_submit():
-        try:
+        with commit_unless(db, SurveyError) as change:
             wave = create_wave(db, survey, form.opens_on.data or date.min,
                                form.closes_on.data or date.min)
-        except SurveyError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
             _audit("wave_added", f"wave:{wave.id}", survey=survey.id)
-            db.commit()
+        if change.stored:
             flash(_("Wave %(number)d was added.", number=wave.number), "success")
         return redirect(url_for(".waves", survey_id=survey.id))
     _flash_form_errors(form)
@@ -562,14 +554,10 @@ def wave_action(wave_id: int, action: str) -> str | WerkzeugResponse:
     form = EmptyForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, SurveyError) as change:
             (open_wave if action == "open" else close_wave)(db, wave, today())
-        except SurveyError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
             _audit(f"wave_{action}ed" if action == "open" else "wave_closed", f"wave:{wave.id}")
-            db.commit()
+        if change.stored:
             flash(_("Wave %(number)d is open.", number=wave.number) if action == "open"
                   else _("Wave %(number)d is closed.", number=wave.number), "success")
         return redirect(url_for(".waves", survey_id=wave.survey_id))
@@ -596,18 +584,15 @@ def codes(wave_id: int) -> WerkzeugResponse:
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     db = get_session()
     chosen = [units[uid] for uid in form.units.data or []]
-    try:
+    with commit_unless(db, SurveyError) as change:
         issued = issue_codes(db, _secret(), wave, {unit: form.count.data or 0 for unit in chosen})
-    except SurveyError as exc:
-        db.rollback()
-        flash(str(exc), "error")
+        language = str(get_locale())
+        pdf = slips_pdf(issued, survey_title(wave.survey, language), current.settings().public_url,
+                        language)
+        _audit("codes_issued", f"wave:{wave.id}", codes=len(issued),
+               units=[unit.id for unit in chosen])
+    if not change.stored:
         return redirect(url_for(".waves", survey_id=wave.survey_id))
-    settings = current.settings()
-    language = str(get_locale())
-    pdf = slips_pdf(issued, survey_title(wave.survey, language), settings.public_url, language)
-    _audit("codes_issued", f"wave:{wave.id}", codes=len(issued),
-           units=[unit.id for unit in chosen])
-    db.commit()
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="survey-codes-wave-{wave.id}.pdf"')

@@ -29,6 +29,7 @@ from integrity.cases.inbox import InboxFilters, case_for, inbox
 from integrity.cases.sharing import case_attachment, share_case
 from integrity.cases.thread import case_data, post_message
 from integrity.cases.workflow import WorkflowError, assign, change_status
+from integrity.changes import commit_unless
 from integrity.db import get_session
 from integrity.models import Channel, Role, User, today
 from integrity.reporting.models import Outcome, Report, Status
@@ -91,14 +92,10 @@ def status(report_id: int) -> Response:
     form = StatusForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, WorkflowError) as change:
             change_status(db, report, g.user, Status(form.status.data),
                           Outcome(form.outcome.data) if form.outcome.data else None)
-        except WorkflowError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The case's status was changed."), "success")
     else:
         _flash_errors(form)
@@ -112,13 +109,9 @@ def assignment(report_id: int) -> Response:
     if form.validate_on_submit():
         db = get_session()
         chosen = db.get(User, int(form.assignee.data)) if form.assignee.data else None
-        try:
+        with commit_unless(db, WorkflowError) as change:
             assign(db, report, g.user, chosen)
-        except WorkflowError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The case was assigned."), "success")
     else:
         _flash_errors(form)
