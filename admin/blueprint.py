@@ -59,11 +59,3 @@ def one(model: type[T], ident: int) -> T:
 def list_args() -> tuple[str, int]:
     """The search text and page number of a list page."""
     return request.args.get("q", "").strip()[:200], request.args.get("page", 1, type=int) or 1
-
-
-def form_error(form: Any) -> str | None:
-    """The first error of a form, for pages that show one sentence above the form."""
-    for errors in form.errors.values():
-        if errors:
-            return str(errors[0])
-    return None

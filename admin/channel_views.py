@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from admin import channels
-from admin.blueprint import actor, bp, form_error, list_args, one
+from admin.blueprint import actor, bp, list_args, one
 from admin.forms import (
     KIND_LABELS,
     STATE_LABELS,
@@ -211,7 +211,7 @@ def categories(channel_id: int) -> str | Response:
     return render_template("admin/categories.html", channel=item, form=form, query=query,
                            categories=channels.list_categories(get_session(), item, query=query,
                                                                page=page),
-                           move_form=MoveForm(), error=form_error(form))
+                           move_form=MoveForm())
 
 
 def _back_to_list(category: Category, **extra: Any) -> Response:

@@ -41,7 +41,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from integrity import current, formatting
 from integrity.access import restrict
 from integrity.audit import record
-from integrity.changes import commit_unless
+from integrity.changes import commit_unless, flash_form_errors
 from integrity.db import get_session
 from integrity.mail import MailError
 from integrity.models import OrgUnit, Role, today
@@ -181,12 +181,6 @@ def _audit(action: str, subject: str, **details: Any) -> None:
     record(get_session(), actor=g.user, action=action, subject=subject, details=details)
 
 
-def _flash_form_errors(form: FlaskForm) -> None:
-    for field in form:
-        for error in field.errors:
-            flash(f"{field.label.text}: {error}", "error")
-
-
 def _secret() -> bytes:
     secret = current_app.secret_key
     assert isinstance(secret, str)
@@ -234,7 +228,7 @@ def index() -> str:
 def new() -> WerkzeugResponse:
     form = NewSurveyForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".index"))
     db = get_session()
     survey = builder.new_survey(db, form.title.data or "", form.first_question.data or "")
@@ -248,7 +242,7 @@ def from_template() -> WerkzeugResponse:
     form = TemplateForm()
     form.template.choices = [SelectChoice(n, n) for n in template_names()]
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".index"))
     db = get_session()
     survey = create_survey(db, load_template(form.template.data or ""))
@@ -262,7 +256,7 @@ def from_template() -> WerkzeugResponse:
 def import_file() -> WerkzeugResponse:
     form = ImportForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".index"))
     try:
         definition = load_definition(form.file.data.read(1_000_001))
@@ -298,7 +292,7 @@ def edit(survey_id: int) -> str | WerkzeugResponse:
         if _save(survey, data, "survey_changed"):
             flash(_("The survey was saved."), "success")
         return redirect(url_for(".edit", survey_id=survey.id))
-    _flash_form_errors(form)
+    flash_form_errors(form)
     add_form = AddQuestionForm()
     add_form.section.choices = [
         SelectChoice(str(i), s.title or _("Part %(number)d", number=i + 1))
@@ -320,7 +314,7 @@ def add_question(survey_id: int) -> WerkzeugResponse:
                             for i in range(len(definition.sections) + 1)]
     data = _editable(survey)
     if data is None or not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".edit", survey_id=survey.id))
     try:
         key = builder.add_question(data, int(form.section.data or 0),
@@ -423,7 +417,7 @@ def question(survey_id: int, key: str) -> str | WerkzeugResponse:
             flash(_("The question was saved."), "success")
             return redirect(url_for(".edit", survey_id=survey.id) + f"#question-{key}")
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return render_template("survey_admin/question.html", survey=survey, key=key, qtype=qtype,
                            form=form, type_names=TYPE_NAMES)
 
@@ -481,7 +475,7 @@ def section(survey_id: int, number: int) -> WerkzeugResponse:
             if _save(survey, data, "survey_section_changed", section=number):
                 flash(_("The section was saved."), "success")
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return redirect(url_for(".edit", survey_id=survey.id))
 
 
@@ -531,7 +525,7 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
         if change.stored:
             flash(_("Wave %(number)d was added.", number=wave.number), "success")
         return redirect(url_for(".waves", survey_id=survey.id))
-    _flash_form_errors(form)
+    flash_form_errors(form)
     units = _units()
     codes_form = CodesForm()
     codes_form.units.choices = [SelectChoice(str(u.id), u.name) for u in units]
@@ -580,7 +574,7 @@ def codes(wave_id: int) -> WerkzeugResponse:
     units = {str(u.id): u for u in _units()}
     form.units.choices = [SelectChoice(uid, u.name) for uid, u in units.items()]
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     db = get_session()
     chosen = [units[uid] for uid in form.units.data or []]
@@ -606,7 +600,7 @@ def mail(wave_id: int) -> WerkzeugResponse:
     units = {str(u.id): u for u in _units()}
     form.unit.choices = [SelectChoice(uid, u.name) for uid, u in units.items()]
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     db = get_session()
     unit = units[form.unit.data or ""]

@@ -15,7 +15,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -29,7 +28,7 @@ from integrity.cases.inbox import InboxFilters, case_for, inbox
 from integrity.cases.sharing import case_attachment, share_case
 from integrity.cases.thread import case_data, post_message
 from integrity.cases.workflow import WorkflowError, assign, change_status
-from integrity.changes import commit_unless
+from integrity.changes import commit_unless, flash_form_errors
 from integrity.db import get_session
 from integrity.models import Channel, Role, User, today
 from integrity.reporting.models import Outcome, Report, Status
@@ -56,12 +55,6 @@ def _case(report_id: int) -> Report:
     if report is None:
         abort(404)  # not 403: an inspector the case was not sealed to must not learn it exists
     return report
-
-
-def _flash_errors(form: FlaskForm) -> None:
-    for field in form:
-        for error in field.errors:
-            flash(f"{field.label.text}: {error}", "error")
 
 
 def _assign_form(report: Report) -> AssignForm:
@@ -98,7 +91,7 @@ def status(report_id: int) -> Response:
         if change.stored:
             flash(_("The case's status was changed."), "success")
     else:
-        _flash_errors(form)
+        flash_form_errors(form)
     return redirect(url_for("cases.case", report_id=report_id))
 
 
@@ -114,7 +107,7 @@ def assignment(report_id: int) -> Response:
         if change.stored:
             flash(_("The case was assigned."), "success")
     else:
-        _flash_errors(form)
+        flash_form_errors(form)
     return redirect(url_for("cases.case", report_id=report_id))
 
 
