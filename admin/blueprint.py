@@ -9,7 +9,6 @@ from flask.sansio.blueprints import BlueprintSetupState
 
 from admin import settings as stored_settings
 from integrity.access import restrict
-from integrity.config import Settings
 from integrity.db import get_session
 from integrity.models import Role, User
 
@@ -44,11 +43,6 @@ def _menu() -> dict[str, Any]:
             "survey_pages": "survey_admin.index" in current_app.view_functions}
 
 
-def settings() -> Settings:
-    value: Settings = current_app.extensions["integrity.settings"]
-    return value
-
-
 def actor() -> User:
     user: User = g.user
     return user
@@ -65,11 +59,3 @@ def one(model: type[T], ident: int) -> T:
 def list_args() -> tuple[str, int]:
     """The search text and page number of a list page."""
     return request.args.get("q", "").strip()[:200], request.args.get("page", 1, type=int) or 1
-
-
-def form_error(form: Any) -> str | None:
-    """The first error of a form, for pages that show one sentence above the form."""
-    for errors in form.errors.values():
-        if errors:
-            return str(errors[0])
-    return None

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from admin import channels
-from admin.blueprint import actor, bp, form_error, list_args, one, settings
+from admin.blueprint import actor, bp, list_args, one
 from admin.forms import (
     KIND_LABELS,
     STATE_LABELS,
@@ -21,6 +21,8 @@ from admin.forms import (
     NewChannelForm,
     QuestionForm,
 )
+from integrity import current
+from integrity.changes import commit_unless
 from integrity.channels import ChannelError
 from integrity.db import get_session
 from integrity.models import Category, Channel, ChannelState, Question, QuestionKind
@@ -57,18 +59,14 @@ def _fields(form: ChannelForm) -> channels.ChannelFields:
 def channel_new() -> str | Response:
     form = NewChannelForm()
     if request.method == "GET":
-        form.retention_days.data = settings().default_retention_days
+        form.retention_days.data = current.settings().default_retention_days
         form.asks_category.data = form.asks_unit.data = True
     _with_recipients(form, None)
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.slug) as change:
             channel = channels.create_channel(db, actor(), form.slug.data or "", _fields(form))
-        except ChannelError as exc:
-            db.rollback()
-            form.slug.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The channel was added with the default questionnaire. Edit its questions "
                     "below."), "success")
             return redirect(url_for("admin.questions", channel_id=channel.id))
@@ -84,13 +82,9 @@ def channel(channel_id: int) -> str | Response:
     _with_recipients(form, item)
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.recipients) as change:
             changed = channels.update_channel(db, actor(), item, _fields(form))
-        except ChannelError as exc:
-            db.rollback()
-            form.recipients.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The channel was saved.") if changed else _("Nothing was changed."),
                   "success")
             return redirect(url_for("admin.channel", channel_id=item.id))
@@ -107,13 +101,9 @@ def channel_state(channel_id: int, state: str) -> str | Response:
     form = ConfirmForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError) as change:
             channels.set_state(db, actor(), item, ChannelState(state))
-        except ChannelError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The channel is now: %(state)s.", state=STATE_LABELS[state]), "success")
         return redirect(url_for("admin.channel", channel_id=item.id))
     return render_template("admin/confirm_state.html", channel=item, state=state, form=form,
@@ -143,13 +133,9 @@ def question_new(channel_id: int) -> str | Response:
     form = QuestionForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.label) as change:
             channels.add_question(db, actor(), item, _question_fields(form))
-        except ChannelError as exc:
-            db.rollback()
-            form.label.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The question was added at the end of the form."), "success")
             return redirect(url_for("admin.questions", channel_id=item.id))
     return render_template("admin/question.html", channel=item, question=None, form=form)
@@ -163,13 +149,9 @@ def question(question_id: int) -> str | Response:
         form.options.data = "\n".join(item.options or [])
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.label) as change:
             channels.update_question(db, actor(), item, _question_fields(form))
-        except ChannelError as exc:
-            db.rollback()
-            form.label.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The question was saved."), "success")
             return redirect(url_for("admin.questions", channel_id=item.channel_id))
     return render_template("admin/question.html", channel=item.channel, question=item, form=form)
@@ -220,20 +202,16 @@ def categories(channel_id: int) -> str | Response:
     form = CategoryForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.name) as change:
             channels.add_category(db, actor(), item, form.name.data or "")
-        except ChannelError as exc:
-            db.rollback()
-            form.name.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The category was added."), "success")
             return redirect(url_for("admin.categories", channel_id=item.id))
     query, page = list_args()
     return render_template("admin/categories.html", channel=item, form=form, query=query,
                            categories=channels.list_categories(get_session(), item, query=query,
                                                                page=page),
-                           move_form=MoveForm(), error=form_error(form))
+                           move_form=MoveForm())
 
 
 def _back_to_list(category: Category, **extra: Any) -> Response:
@@ -246,13 +224,9 @@ def category(category_id: int) -> str | Response:
     form = CategoryForm(obj=item if request.method == "GET" else None)
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, ChannelError, form.name) as change:
             channels.rename_category(db, actor(), item, form.name.data or "")
-        except ChannelError as exc:
-            db.rollback()
-            form.name.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The category was renamed."), "success")
             return _back_to_list(item)
     return render_template("admin/category.html", category=item, form=form)
@@ -271,13 +245,10 @@ def category_retire(category_id: int) -> str | Response:
     item = one(Category, category_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with commit_unless(get_session(), ChannelError) as change:
             channels.set_retired(get_session(), actor(), item, True)
-        except ChannelError as exc:
-            flash(str(exc), "error")
-            return _back_to_list(item)
-        get_session().commit()
-        flash(_("The category was retired."), "success")
+        if change.stored:
+            flash(_("The category was retired."), "success")
         return _back_to_list(item)
     return render_template("admin/confirm_category.html", category=item, form=form)
 
@@ -286,11 +257,8 @@ def category_retire(category_id: int) -> str | Response:
 def category_restore(category_id: int) -> Response:
     item = one(Category, category_id)
     if ConfirmForm().validate_on_submit():
-        try:
+        with commit_unless(get_session(), ChannelError) as change:
             channels.set_retired(get_session(), actor(), item, False)
-        except ChannelError as exc:
-            flash(str(exc), "error")
-        else:
-            get_session().commit()
+        if change.stored:
             flash(_("The category is offered to reporters again."), "success")
     return _back_to_list(item)

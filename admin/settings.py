@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from integrity import current
 from integrity.config import Settings
 from integrity.models import StoredSetting, utcnow
 
@@ -170,12 +171,12 @@ def save(session: Session, environment: Settings, values: Mapping[str, Any]) -> 
     Returns what changed, by name, as (before, after) of the effective values; the caller
     records it and commits.
     """
-    current = effective(environment, stored(session))
+    in_force = effective(environment, stored(session))
     changed: dict[str, Any] = {}
     for name, raw in values.items():
         value = check_value(name, raw, environment)
-        if value != getattr(current, name):
-            changed[name] = [getattr(current, name), value]
+        if value != getattr(in_force, name):
+            changed[name] = [getattr(in_force, name), value]
         session.execute(delete(StoredSetting).where(StoredSetting.name == name))
         if value != getattr(environment, name):
             session.add(StoredSetting(name=name, value=json.dumps(value), updated_at=utcnow()))
@@ -199,8 +200,7 @@ def environment_settings(app: Flask) -> Settings:
     """The settings as the environment (and the factory's arguments) gave them."""
     state: _State | None = app.extensions.get(_STATE)
     if state is None:
-        settings: Settings = app.extensions["integrity.settings"]
-        return settings
+        return current.settings(app)
     return state.environment
 
 
@@ -208,7 +208,7 @@ def refresh(app: Flask, *, force: bool = False) -> None:
     """Put the stored values over the environment's, reading them at most every few seconds."""
     state: _State | None = app.extensions.get(_STATE)
     if state is None:
-        state = _State(app.extensions["integrity.settings"])
+        state = _State(current.settings(app))
         app.extensions[_STATE] = state
     now = time.monotonic()
     if not force and now - state.checked < REFRESH_SECONDS:
@@ -219,7 +219,7 @@ def refresh(app: Flask, *, force: bool = False) -> None:
         # A connection of its own: a failure here must not spoil the context's session. Core
         # only, no ORM: this runs as the scheduler's thread starts, while gunicorn may fork
         # workers, and must not be the one configuring the mappers at that moment.
-        with app.extensions["integrity.engine"].connect() as connection:
+        with current.engine(app).connect() as connection:
             rows = connection.execute(select(table.c.name, table.c.value)).all()
     except SQLAlchemyError:
         return  # no database or no settings table yet (before `integrity init`)
@@ -231,7 +231,7 @@ def refresh(app: Flask, *, force: bool = False) -> None:
 
 def install(app: Flask) -> None:
     """Apply stored settings in ``app`` whenever one of its application contexts starts."""
-    app.extensions[_STATE] = _State(app.extensions["integrity.settings"])
+    app.extensions[_STATE] = _State(current.settings(app))
 
     def on_push(sender: Flask, **_extra: Any) -> None:
         refresh(sender)

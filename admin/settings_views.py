@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from admin import settings as stored_settings
-from admin.blueprint import actor, bp, settings
+from admin.blueprint import actor, bp
 from admin.forms import MailTestForm, settings_form
 from admin.mail import MailError, send_test_message
+from integrity import current
 from integrity.audit import record
 from integrity.db import get_session
 from integrity.models import Installation
@@ -23,14 +24,14 @@ def _page(form: object, mail_form: MailTestForm) -> str:
         editable=stored_settings.EDITABLE, stored=stored_settings.stored(db),
         environment=stored_settings.environment_settings(current_app),
         recovery_key=installation.recovery_public_key if installation else None,
-        mail=settings())
+        mail=current.settings())
 
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings_page() -> str | Response:
-    current = settings()
+    in_force = current.settings()
     form = settings_form(stored_settings.EDITABLE)(
-        data={name: getattr(current, name) for name in stored_settings.EDITABLE})
+        data={name: getattr(in_force, name) for name in stored_settings.EDITABLE})
     mail_form = MailTestForm(address=actor().email)
     if form.validate_on_submit():
         db = get_session()
@@ -59,7 +60,7 @@ def mail_test() -> str | Response:
     if mail_form.validate_on_submit():
         address = (mail_form.address.data or "").strip()
         try:
-            send_test_message(settings(), address)
+            send_test_message(current.settings(), address)
         except MailError as exc:
             flash(_("The test message could not be sent: %(reason)s", reason=str(exc)), "error")
             sent = False
@@ -67,11 +68,12 @@ def mail_test() -> str | Response:
             flash(_("A test message was sent to %(address)s.", address=address), "success")
             sent = True
         db = get_session()
+        mail = current.settings()
         record(db, actor=actor(), action="mail_test_sent", subject="settings",
-               details={"sent": sent, "server": f"{settings().mail_host}:{settings().mail_port}"})
+               details={"sent": sent, "server": f"{mail.mail_host}:{mail.mail_port}"})
         db.commit()
         return redirect(url_for("admin.settings_page"))
-    current = settings()
+    in_force = current.settings()
     form = settings_form(stored_settings.EDITABLE)(
-        formdata=None, data={name: getattr(current, name) for name in stored_settings.EDITABLE})
+        formdata=None, data={name: getattr(in_force, name) for name in stored_settings.EDITABLE})
     return _page(form, mail_form)

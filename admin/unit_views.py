@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from admin import units
 from admin.blueprint import actor, bp, list_args, one
 from admin.forms import CROSSING_LABELS, UNIT_KIND_LABELS, ImportForm, UnitForm
+from integrity.changes import commit_unless
 from integrity.db import get_session
 from integrity.models import OrgUnit
 
@@ -47,13 +48,9 @@ def unit_new() -> str | BaseResponse:
         form.parent_id.data = request.args["parent"]
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, units.UnitError, form.name) as change:
             units.add_unit(db, actor(), _fields(form))
-        except units.UnitError as exc:
-            db.rollback()
-            form.name.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The unit was added."), "success")
             return redirect(url_for("admin.unit_list"))
     return render_template("admin/unit.html", unit=None, form=form)
@@ -68,13 +65,9 @@ def unit(unit_id: int) -> str | BaseResponse:
         form.crossing_type.data = item.crossing_type or ""
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, units.UnitError, form.name) as change:
             changed = units.update_unit(db, actor(), item, _fields(form))
-        except units.UnitError as exc:
-            db.rollback()
-            form.name.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The unit was saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("admin.unit_list"))
     return render_template("admin/unit.html", unit=item, form=form)
@@ -93,7 +86,7 @@ def unit_import() -> str | BaseResponse:
     if form.validate_on_submit():
         raw = form.file.data.read(MAX_CSV_BYTES + 1)
         db = get_session()
-        try:
+        with commit_unless(db, units.UnitError, form.file) as change:
             if len(raw) > MAX_CSV_BYTES:
                 raise units.UnitError(_("The file is larger than 2 MB."))
             try:
@@ -101,11 +94,7 @@ def unit_import() -> str | BaseResponse:
             except UnicodeDecodeError as exc:
                 raise units.UnitError(_("The file is not UTF-8 text.")) from exc
             result = units.import_csv(db, actor(), text)
-        except units.UnitError as exc:
-            db.rollback()
-            form.file.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             flash(result.summary(), "success")
             return redirect(url_for("admin.unit_list"))
     return render_template("admin/unit_import.html", form=form, columns=units.CSV_COLUMNS)

@@ -7,11 +7,13 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from admin import users
-from admin.blueprint import actor, bp, list_args, one, settings
+from admin.blueprint import actor, bp, list_args, one
 from admin.forms import ConfirmForm, InviteForm, ResetForm, RoleForm, SendLinkForm
 from admin.mail import MailError, send_setup_link
+from integrity import current
 from integrity.auth.invitations import pending
 from integrity.auth.services import AccountError
+from integrity.changes import Change, commit_unless
 from integrity.db import get_session
 from integrity.i18n import language_choices, language_of, languages
 from integrity.models import Role, User
@@ -20,8 +22,8 @@ from integrity.models import Role, User
 def _setup_url(token: str, user: User) -> str:
     # The installation's public address, not the one this request came in on; in the
     # invitee's language, which the pages before sign-in take from the address.
-    return settings().public_url.rstrip("/") + url_for("auth.setup_link", token=token,
-                                                       lang=language_of(user))
+    return current.settings().public_url.rstrip("/") + url_for(
+        "auth.setup_link", token=token, lang=language_of(user))
 
 
 @bp.route("/users")
@@ -41,12 +43,12 @@ def _link_page(user: User, token: str, send: bool) -> str:
     mailed = None
     if send:
         try:
-            send_setup_link(settings(), user, link, settings().invitation_hours)
+            send_setup_link(current.settings(), user, link, current.settings().invitation_hours)
             mailed = True
         except MailError:
             mailed = False
     return render_template("admin/link.html", user=user, link=link, mailed=mailed,
-                           hours=settings().invitation_hours)
+                           hours=current.settings().invitation_hours)
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
@@ -55,18 +57,15 @@ def invite() -> str:
     form.language.choices = language_choices()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, AccountError, form.email) as change:
             user, token = users.invite(db, actor(), email=form.email.data, name=form.name.data,
                                        role=Role(form.role.data),
-                                       hours=settings().invitation_hours,
+                                       hours=current.settings().invitation_hours,
                                        language=form.language.data)
-        except AccountError as exc:
-            db.rollback()
-            form.email.errors.append(str(exc))
-        else:
-            db.commit()
+        if change.stored:
             return _link_page(user, token, bool(form.send.data))
-    return render_template("admin/invite.html", form=form, hours=settings().invitation_hours)
+    return render_template("admin/invite.html", form=form,
+                           hours=current.settings().invitation_hours)
 
 
 @bp.route("/users/<int:user_id>")
@@ -82,14 +81,10 @@ def user(user_id: int) -> str:
     )
 
 
-def _done(message: str, account: User) -> Response:
-    flash(message, "success")
-    return redirect(url_for("admin.user", user_id=account.id))
-
-
-def _refused(exc: AccountError, account: User) -> Response:
-    get_session().rollback()
-    flash(str(exc), "error")
+def _back(account: User, change: Change, done: str) -> Response:
+    """The user page again, saying ``done`` if the change was stored."""
+    if change.stored:
+        flash(done, "success")
     return redirect(url_for("admin.user", user_id=account.id))
 
 
@@ -100,14 +95,13 @@ def new_link(user_id: int) -> str | Response:
     form = SendLinkForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
-            token = users.renew_link(db, actor(), account, settings().invitation_hours)
-        except AccountError as exc:
-            return _refused(exc, account)
-        db.commit()
+        with commit_unless(db, AccountError) as change:
+            token = users.renew_link(db, actor(), account, current.settings().invitation_hours)
+        if not change.stored:
+            return redirect(url_for("admin.user", user_id=account.id))
         return _link_page(account, token, bool(form.send.data))
     return render_template("admin/confirm_link.html", user=account, form=form,
-                           hours=settings().invitation_hours)
+                           hours=current.settings().invitation_hours)
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
@@ -115,12 +109,9 @@ def deactivate(user_id: int) -> str | Response:
     account = one(User, user_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with commit_unless(get_session(), AccountError) as change:
             users.deactivate(get_session(), actor(), account)
-        except AccountError as exc:
-            return _refused(exc, account)
-        get_session().commit()
-        return _done(_("%(name)s can no longer sign in.", name=account.name), account)
+        return _back(account, change, _("%(name)s can no longer sign in.", name=account.name))
     return render_template("admin/confirm_user.html", user=account, form=form,
                            action="deactivate",
                            last_admin=users.is_last_admin(get_session(), account))
@@ -131,12 +122,9 @@ def reactivate(user_id: int) -> str | Response:
     account = one(User, user_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
+        with commit_unless(get_session(), AccountError) as change:
             users.reactivate(get_session(), actor(), account)
-        except AccountError as exc:
-            return _refused(exc, account)
-        get_session().commit()
-        return _done(_("%(name)s can sign in again.", name=account.name), account)
+        return _back(account, change, _("%(name)s can sign in again.", name=account.name))
     return render_template("admin/confirm_user.html", user=account, form=form,
                            action="reactivate", last_admin=False)
 
@@ -152,12 +140,9 @@ def role(user_id: int) -> str | Response:
         return redirect(url_for("admin.user", user_id=account.id))
     new_role = Role(form.role.data)
     if request.method == "POST":
-        try:
+        with commit_unless(get_session(), AccountError) as change:
             users.change_role(get_session(), actor(), account, new_role)
-        except AccountError as exc:
-            return _refused(exc, account)
-        get_session().commit()
-        return _done(_("%(name)s has a new role.", name=account.name), account)
+        return _back(account, change, _("%(name)s has a new role.", name=account.name))
     return render_template("admin/confirm_role.html", user=account,
                            form=RoleForm(role=new_role.value), new_role=new_role.value,
                            last_admin=users.is_last_admin(get_session(), account))
@@ -170,20 +155,16 @@ def reset(user_id: int) -> str | Response:
     db = get_session()
     form = ResetForm()
     if form.validate_on_submit():
-        try:
+        with commit_unless(db, AccountError, form.reason) as change:
             outcome = users.reset_second_factor(
                 db, actor(), account, form.reason.data,
                 passphrase_lost=bool(form.passphrase_lost.data),
-                hours=settings().invitation_hours)
-        except AccountError as exc:
-            db.rollback()
-            form.reason.errors.append(str(exc))
-        else:
-            db.commit()
+                hours=current.settings().invitation_hours)
+        if change.stored:
             link = _setup_url(outcome.token, account) if outcome.token else None
             return render_template("admin/reset_done.html", user=account, outcome=outcome,
                                    open_cases=users.open_cases, link=link,
-                                   hours=settings().invitation_hours)
+                                   hours=current.settings().invitation_hours)
     cases = users.cases_at_stake(db, account) if account.role == Role.INSPECTOR.value else []
     return render_template("admin/reset.html", user=account, form=form,
                            to_share=users.open_cases([c for c in cases if c.others]),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from integrity import current
 from integrity.cli_context import (
     command_app,
     command_session,
@@ -47,7 +48,7 @@ def init() -> None:
     app = command_app()
     with command_session(app) as session:
         # Fixes the salt, Argon2id cost and padding of the reporting protocol for good.
-        installation(session, app.extensions["integrity.settings"])
+        installation(session, current.settings(app))
         session.commit()
     click.echo("Database is at the latest schema.")
 
@@ -66,7 +67,7 @@ def serve(host: str, port: int, workers: int, threads: int,
     from integrity.server import serve as run_server
 
     app = command_app(_served_settings(host, port))
-    settings: Settings = app.extensions["integrity.settings"]
+    settings = current.settings(app)
     if with_scheduler is None:
         with_scheduler = settings.database_url.startswith("sqlite")
     hooks = _scheduler_hooks(settings) if with_scheduler else {}
@@ -148,7 +149,7 @@ def user_add(role: str, email: str, name: str, password_stdin: bool) -> None:
         try:
             created = create_user(
                 session,
-                app.extensions["integrity.hasher"],
+                current.hasher(app),
                 email=email,
                 name=name,
                 role=Role(role),
@@ -179,7 +180,7 @@ def user_invite(role: str, email: str, name: str) -> None:
 
     app = command_app()
     with command_session(app) as session:
-        settings: Settings = app.extensions["integrity.settings"]
+        settings = current.settings(app)
         try:
             created, token = invite(session, email=email, name=name, role=Role(role),
                                     hours=settings.invitation_hours)
@@ -205,9 +206,9 @@ def demo(host: str, port: int) -> None:
     from surveys.demo import DEMO_CODE_UNIT, DEMO_CODES
 
     app = command_app(_served_settings(host, port))
-    settings: Settings = app.extensions["integrity.settings"]
+    settings = current.settings(app)
     with command_session(app) as session:
-        created = demo_data.load(session, app.extensions["integrity.hasher"])
+        created = demo_data.load(session, current.hasher(app))
         session.commit()
     key_file = settings.data_dir / "demo-inspector.key"
     if not key_file.exists():
@@ -319,7 +320,7 @@ def purge_uploads() -> None:
     app = command_app()
     with command_session(app) as session:
         removed = purge_unclaimed_attachments(
-            session, app.extensions["integrity.settings"], app.extensions["integrity.attachments"]
+            session, current.settings(app), current.attachment_store(app)
         )
         session.commit()
     click.echo(f"Removed {removed} unclaimed upload(s).")
@@ -333,8 +334,8 @@ def export(out: Path) -> None:
 
     app = command_app()
     with command_session(app) as session:
-        count = write_export(session, app.extensions["integrity.attachments"],
-                             app.extensions["integrity.settings"], out)
+        count = write_export(session, current.attachment_store(app),
+                             current.settings(app), out)
         record_command(session, "export", "reports", {"reports": count})
         session.commit()
     click.echo(f"Exported {count} report(s) to {out} (sealed files in {attachments_folder(out)}).")
@@ -382,7 +383,7 @@ def recovery_key_init(sheet: Path) -> None:
     if sheet.exists():
         raise click.ClickException(f"{sheet} exists; refusing to overwrite it.")
     app = command_app()
-    settings = app.extensions["integrity.settings"]
+    settings = current.settings(app)
     with command_session(app) as session:
         try:
             pair = create_recovery_key(session, settings)
@@ -410,7 +411,7 @@ def purge() -> None:
 
     app = command_app()
     with command_session(app) as session:
-        purged = purge_cases(session, app.extensions["integrity.attachments"], today())
+        purged = purge_cases(session, current.attachment_store(app), today())
         session.commit()
     click.echo(f"Deleted {len(purged)} case(s) past their retention period.")
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from babel import Locale
-from flask import current_app, g, has_request_context, request
+from flask import g, has_request_context, request
 from flask_babel import get_locale
 
+from integrity import current
 from integrity.anonymous_forms import ANONYMOUS_BLUEPRINTS
 from integrity.models import User
 from integrity.translated import page_language
@@ -20,7 +21,7 @@ RTL_SCRIPTS = {"ar", "fa", "he", "ur", "ps", "ku", "dv", "yi"}
 
 
 def languages() -> tuple[str, ...]:
-    langs: tuple[str, ...] = current_app.extensions["integrity.settings"].languages
+    langs = current.settings().languages
     return langs
 
 

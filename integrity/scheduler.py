@@ -51,6 +51,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 
+from integrity import current
 from integrity.db import Base, make_engine, new_session
 
 log = logging.getLogger(__name__)
@@ -289,8 +290,8 @@ def purge_uploads() -> int:
     from integrity.reporting.services import purge_unclaimed_attachments
 
     def task(scheduler: Scheduler, session: Session) -> int:
-        return purge_unclaimed_attachments(session, scheduler.app.extensions[
-            "integrity.settings"], scheduler.app.extensions["integrity.attachments"])
+        return purge_unclaimed_attachments(session, current.settings(scheduler.app),
+                                           current.attachment_store(scheduler.app))
 
     return int(_run(task) or 0)
 
@@ -301,7 +302,7 @@ def purge_cases() -> int:
     from integrity.cases.retention import purge_cases as purge
 
     def task(scheduler: Scheduler, session: Session) -> int:
-        return len(purge(session, scheduler.app.extensions["integrity.attachments"],
+        return len(purge(session, current.attachment_store(scheduler.app),
                          scheduler.clock.today()))
 
     return int(_run(task) or 0)
@@ -344,7 +345,7 @@ class Scheduler:
         self.clock = clock or Clock()
         self.lease_seconds = lease_seconds
         self.holder = holder or f"{os.getpid()}-{secrets.token_hex(6)}"
-        self.engine: Engine = app.extensions["integrity.engine"]
+        self.engine: Engine = current.engine(app)
         self.compact_after_close = False
         self._held = False
         self.caught_up: list[str] = []  # standing jobs run at the last start, having fallen due
@@ -354,7 +355,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         # The job store gets an engine of its own, since APScheduler disposes of it on
         # shutdown; without a pool, as it connects rarely and leaves no connection behind.
-        store_engine = make_engine(app.extensions["integrity.settings"].database_url,
+        store_engine = make_engine(current.settings(app).database_url,
                                    poolclass=NullPool)
         self.aps = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=store_engine, tablename=JOBS_TABLE)},

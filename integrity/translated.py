@@ -18,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 from flask_babel import get_locale
 from sqlalchemy import JSON
 from sqlalchemy.orm import Mapped, mapped_column
+
+from integrity import current
 
 
 def page_language() -> str:
@@ -36,16 +38,14 @@ def default_language() -> str:
     """The installation's default language: the first of INTEGRITY_LANGUAGES."""
     if not has_app_context():
         return "en"
-    languages: tuple[str, ...] = current_app.extensions["integrity.settings"].languages
-    return languages[0]
+    return current.settings().languages[0]
 
 
 def other_languages() -> tuple[str, ...]:
     """The configured languages that texts are translated into (all but the default)."""
     if not has_app_context():
         return ()
-    languages: tuple[str, ...] = current_app.extensions["integrity.settings"].languages
-    return languages[1:]
+    return current.settings().languages[1:]
 
 
 def _blank(value: Any) -> bool:

@@ -38,9 +38,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from integrity import formatting
+from integrity import current, formatting
 from integrity.access import restrict
 from integrity.audit import record
+from integrity.changes import commit_unless, flash_form_errors
 from integrity.db import get_session
 from integrity.mail import MailError
 from integrity.models import OrgUnit, Role, today
@@ -180,12 +181,6 @@ def _audit(action: str, subject: str, **details: Any) -> None:
     record(get_session(), actor=g.user, action=action, subject=subject, details=details)
 
 
-def _flash_form_errors(form: FlaskForm) -> None:
-    for field in form:
-        for error in field.errors:
-            flash(f"{field.label.text}: {error}", "error")
-
-
 def _secret() -> bytes:
     secret = current_app.secret_key
     assert isinstance(secret, str)
@@ -199,15 +194,10 @@ def _units() -> list[OrgUnit]:
 def _save(survey: Survey, data: dict[str, Any], action: str, **details: Any) -> bool:
     """Check and store ``data``; on refusal flash the one sentence and store nothing."""
     db = get_session()
-    try:
+    with commit_unless(db, DefinitionError) as change:
         builder.store(db, survey, data)
-    except DefinitionError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return False
-    _audit(action, f"survey:{survey.id}", **details)
-    db.commit()
-    return True
+        _audit(action, f"survey:{survey.id}", **details)
+    return change.stored
 
 
 def _editable(survey: Survey) -> dict[str, Any] | None:
@@ -238,7 +228,7 @@ def index() -> str:
 def new() -> WerkzeugResponse:
     form = NewSurveyForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".index"))
     db = get_session()
     survey = builder.new_survey(db, form.title.data or "", form.first_question.data or "")
@@ -252,7 +242,7 @@ def from_template() -> WerkzeugResponse:
     form = TemplateForm()
     form.template.choices = [SelectChoice(n, n) for n in template_names()]
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".index"))
     db = get_session()
     survey = create_survey(db, load_template(form.template.data or ""))
@@ -266,7 +256,7 @@ def from_template() -> WerkzeugResponse:
 def import_file() -> WerkzeugResponse:
     form = ImportForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".index"))
     try:
         definition = load_definition(form.file.data.read(1_000_001))
@@ -302,7 +292,7 @@ def edit(survey_id: int) -> str | WerkzeugResponse:
         if _save(survey, data, "survey_changed"):
             flash(_("The survey was saved."), "success")
         return redirect(url_for(".edit", survey_id=survey.id))
-    _flash_form_errors(form)
+    flash_form_errors(form)
     add_form = AddQuestionForm()
     add_form.section.choices = [
         SelectChoice(str(i), s.title or _("Part %(number)d", number=i + 1))
@@ -324,7 +314,7 @@ def add_question(survey_id: int) -> WerkzeugResponse:
                             for i in range(len(definition.sections) + 1)]
     data = _editable(survey)
     if data is None or not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".edit", survey_id=survey.id))
     try:
         key = builder.add_question(data, int(form.section.data or 0),
@@ -427,7 +417,7 @@ def question(survey_id: int, key: str) -> str | WerkzeugResponse:
             flash(_("The question was saved."), "success")
             return redirect(url_for(".edit", survey_id=survey.id) + f"#question-{key}")
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return render_template("survey_admin/question.html", survey=survey, key=key, qtype=qtype,
                            form=form, type_names=TYPE_NAMES)
 
@@ -485,7 +475,7 @@ def section(survey_id: int, number: int) -> WerkzeugResponse:
             if _save(survey, data, "survey_section_changed", section=number):
                 flash(_("The section was saved."), "success")
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return redirect(url_for(".edit", survey_id=survey.id))
 
 
@@ -528,18 +518,14 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
     db = get_session()
     form = WaveForm()
     if form.validate_on_submit():
-        try:
+        with commit_unless(db, SurveyError) as change:
             wave = create_wave(db, survey, form.opens_on.data or date.min,
                                form.closes_on.data or date.min)
-        except SurveyError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
             _audit("wave_added", f"wave:{wave.id}", survey=survey.id)
-            db.commit()
+        if change.stored:
             flash(_("Wave %(number)d was added.", number=wave.number), "success")
         return redirect(url_for(".waves", survey_id=survey.id))
-    _flash_form_errors(form)
+    flash_form_errors(form)
     units = _units()
     codes_form = CodesForm()
     codes_form.units.choices = [SelectChoice(str(u.id), u.name) for u in units]
@@ -547,7 +533,7 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
     mail_form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
     wave_list = list(db.scalars(select(Wave).where(Wave.survey_id == survey.id)
                                 .order_by(*(column.desc() for column in TIME_ORDER))))
-    settings = current_app.extensions["integrity.settings"]
+    settings = current.settings()
     links = hand_out_addresses(settings.public_url, survey.id) if survey.open_link else []
     return render_template("survey_admin/waves.html", survey=survey, waves=wave_list,
                            form=form, codes_form=codes_form, mail_form=mail_form,
@@ -562,14 +548,10 @@ def wave_action(wave_id: int, action: str) -> str | WerkzeugResponse:
     form = EmptyForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, SurveyError) as change:
             (open_wave if action == "open" else close_wave)(db, wave, today())
-        except SurveyError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
             _audit(f"wave_{action}ed" if action == "open" else "wave_closed", f"wave:{wave.id}")
-            db.commit()
+        if change.stored:
             flash(_("Wave %(number)d is open.", number=wave.number) if action == "open"
                   else _("Wave %(number)d is closed.", number=wave.number), "success")
         return redirect(url_for(".waves", survey_id=wave.survey_id))
@@ -592,22 +574,19 @@ def codes(wave_id: int) -> WerkzeugResponse:
     units = {str(u.id): u for u in _units()}
     form.units.choices = [SelectChoice(uid, u.name) for uid, u in units.items()]
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     db = get_session()
     chosen = [units[uid] for uid in form.units.data or []]
-    try:
+    with commit_unless(db, SurveyError) as change:
         issued = issue_codes(db, _secret(), wave, {unit: form.count.data or 0 for unit in chosen})
-    except SurveyError as exc:
-        db.rollback()
-        flash(str(exc), "error")
+        language = str(get_locale())
+        pdf = slips_pdf(issued, survey_title(wave.survey, language), current.settings().public_url,
+                        language)
+        _audit("codes_issued", f"wave:{wave.id}", codes=len(issued),
+               units=[unit.id for unit in chosen])
+    if not change.stored:
         return redirect(url_for(".waves", survey_id=wave.survey_id))
-    settings = current_app.extensions["integrity.settings"]
-    language = str(get_locale())
-    pdf = slips_pdf(issued, survey_title(wave.survey, language), settings.public_url, language)
-    _audit("codes_issued", f"wave:{wave.id}", codes=len(issued),
-           units=[unit.id for unit in chosen])
-    db.commit()
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="survey-codes-wave-{wave.id}.pdf"')
@@ -621,12 +600,12 @@ def mail(wave_id: int) -> WerkzeugResponse:
     units = {str(u.id): u for u in _units()}
     form.unit.choices = [SelectChoice(uid, u.name) for uid, u in units.items()]
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     db = get_session()
     unit = units[form.unit.data or ""]
     try:
-        mailing = email_codes(db, _secret(), current_app.extensions["integrity.settings"],
+        mailing = email_codes(db, _secret(), current.settings(),
                               wave, unit, (form.addresses.data or "").splitlines())
     except (SurveyError, MailError) as exc:
         db.rollback()

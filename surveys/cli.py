@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from integrity import current
 from integrity.cli_context import command_app, command_session, record_command
 from integrity.config import Settings
 from integrity.mail import MailError
@@ -175,7 +176,7 @@ def wave_close(wave_id: int) -> None:
         record_command(session, "wave_closed", f"wave:{wave_id}", {})
         session.commit()
         session.close()
-        compact_storage(app.extensions["integrity.engine"])
+        compact_storage(current.engine(app))
         click.echo(f"Wave {wave.number} is closed; its codes are no longer accepted.")
 
 
@@ -208,7 +209,7 @@ def survey_codes(wave_id: int, unit_ids: tuple[int, ...], count: int | None, hea
         if not units:
             raise click.UsageError("Name at least one --unit.")
         counts = {unit: (unit.headcount if headcount else count or 0) for unit in units}
-        settings = app.extensions["integrity.settings"]
+        settings = current.settings(app)
         language = _language(settings, language)
         issued = issue_codes(session, _secret(app), wave, counts)
         _write_private(out, slips_pdf(issued, survey_title(wave.survey, language),
@@ -250,7 +251,7 @@ def survey_mail(wave_id: int, unit_id: int, addresses: TextIO, language: str | N
 
     lines = addresses.read().splitlines()
     with _context() as (app, session):
-        settings = app.extensions["integrity.settings"]
+        settings = current.settings(app)
         try:
             mailing = email_codes(session, _secret(app), settings, _wave(session, wave_id),
                                   _unit(session, unit_id), lines, _language(settings, language))
@@ -283,5 +284,5 @@ def survey_compact() -> None:
     from surveys.waves import compact_storage
 
     with _context() as (app, _session):
-        compact_storage(app.extensions["integrity.engine"])
+        compact_storage(current.engine(app))
     click.echo("Survey tables compacted.")

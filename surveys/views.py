@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from integrity import anonymous_forms
+from integrity import anonymous_forms, current
 from integrity.access import public
 from integrity.db import get_session
 from integrity.extensions import address_key, limiter
@@ -91,8 +91,7 @@ def _start_page(error: str | None = None, code: str = "") -> str:
         form.code.errors = [error]
     return render_template("surveys/start.html", form=form,
                            open_surveys=services.open_link_surveys(get_session()),
-                           min_responses=current_app.extensions[
-                               "integrity.settings"].survey_min_responses)
+                           min_responses=current.settings().survey_min_responses)
 
 
 def _admit(code: str) -> str | tuple[str, int]:

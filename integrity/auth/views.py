@@ -25,12 +25,11 @@ from flask_babel import refresh
 from werkzeug.wrappers import Response
 
 import crypto
-from integrity import i18n
+from integrity import current, i18n
 from integrity.access import current_user, login_required, public, safe_next
 from integrity.audit import record
 from integrity.auth import invitations, services, strings
 from integrity.auth.forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm, SetupForm
-from integrity.config import Settings
 from integrity.db import get_session
 from integrity.extensions import address_key, limiter
 from integrity.models import Invitation, Role, User
@@ -43,16 +42,6 @@ HOME_BY_ROLE = {
     Role.INSPECTOR: "cases.inbox",
     Role.MANAGER: "dashboard.index",
 }
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["integrity.settings"]
-    return settings
-
-
-def _hasher() -> services.Hasher:
-    hasher: services.Hasher = current_app.extensions["integrity.hasher"]
-    return hasher
 
 
 def _login_key() -> str:
@@ -96,8 +85,8 @@ def _complete_login(user: User) -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: _settings().ratelimit_login, key_func=_login_key, methods=["POST"])
-@limiter.limit(lambda: _settings().ratelimit_login_address, key_func=address_key,
+@limiter.limit(lambda: current.settings().ratelimit_login, key_func=_login_key, methods=["POST"])
+@limiter.limit(lambda: current.settings().ratelimit_login_address, key_func=address_key,
                methods=["POST"])
 def login() -> str | Response:
     """The sign-in page. Its script sends a login value split from the passphrase on the
@@ -110,7 +99,7 @@ def login() -> str | Response:
     if form.validate_on_submit():
         db = get_session()
         try:
-            user = services.authenticate(db, _hasher(), form.email.data, form.password.data,
+            user = services.authenticate(db, current.hasher(), form.email.data, form.password.data,
                                          derived=not plain)
         except services.AccountError:
             user = None
@@ -145,7 +134,7 @@ def _plain(derived: str | None) -> bool:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(lambda: _settings().ratelimit_totp, key_func=_pending_key, methods=["POST"])
+@limiter.limit(lambda: current.settings().ratelimit_totp, key_func=_pending_key, methods=["POST"])
 def code() -> str | Response:
     user = _pending_user()
     if user is None or not user.totp_enabled:
@@ -163,7 +152,7 @@ def code() -> str | Response:
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
-@limiter.limit(lambda: _settings().ratelimit_totp, key_func=_pending_key, methods=["POST"])
+@limiter.limit(lambda: current.settings().ratelimit_totp, key_func=_pending_key, methods=["POST"])
 def enrol() -> str | Response:
     """First sign-in of an admin or inspector: set up the authenticator before going on."""
     user = _pending_user()
@@ -256,7 +245,7 @@ def password() -> str | Response:
     if form.validate_on_submit():
         db = get_session()
         try:
-            services.change_password(_hasher(), g.user, _passphrase_change(form))
+            services.change_password(current.hasher(), g.user, _passphrase_change(form))
         except services.AccountError as exc:
             form.new.errors.append(str(exc))
         else:
@@ -315,7 +304,7 @@ def setup() -> str | Response | tuple[str, int]:
     form = SetupForm()
     if form.validate_on_submit():
         try:
-            invitations.accept(db, _hasher(), invitation, _first_passphrase(form))
+            invitations.accept(db, current.hasher(), invitation, _first_passphrase(form))
         except services.AccountError as exc:
             form.new.errors.append(str(exc))
         else:
@@ -327,7 +316,8 @@ def setup() -> str | Response | tuple[str, int]:
                 return redirect(url_for("auth.enrol"))
             return _complete_login(user)
     return render_template("admin/setup.html", form=form, user=user,
-                           opslimit=_hasher().login_opslimit, memlimit=_hasher().login_memlimit,
+                           opslimit=current.hasher().login_opslimit,
+                           memlimit=current.hasher().login_memlimit,
                            plain=_plain(form.derived.data) and user.role_enum is not Role.INSPECTOR,
                            page_strings=strings.setup_strings())
 
@@ -347,7 +337,7 @@ def _first_passphrase(form: SetupForm) -> invitations.FirstPassphrase:
 # made-up parameters) and guessing still goes through the limited sign-in itself. No limit
 # shared by all: a flood from one client would then keep every other one from signing in.
 @bp.route("/login/params", methods=["POST"])
-@limiter.limit(lambda: _settings().ratelimit_login_address, key_func=address_key)
+@limiter.limit(lambda: current.settings().ratelimit_login_address, key_func=address_key)
 def login_params() -> Response:
     """The salt and cost the sign-in page needs to split a passphrase on the device."""
     body = request.get_json(silent=True)
@@ -356,7 +346,7 @@ def login_params() -> Response:
         return jsonify(error=_("Enter your e-mail address.")), 400  # type: ignore[return-value]
     secret = current_app.secret_key
     assert isinstance(secret, str)
-    params = services.login_params(_hasher(), secret, get_session(), email)
+    params = services.login_params(current.hasher(), secret, get_session(), email)
     return jsonify(params.as_json())
 
 
@@ -390,7 +380,7 @@ def load_user() -> None:
         return
     db = get_session()
     user = services.resolve_session(
-        db, token, timedelta(minutes=_settings().idle_timeout_minutes)
+        db, token, timedelta(minutes=current.settings().idle_timeout_minutes)
     )
     if db.dirty or db.deleted:
         db.commit()

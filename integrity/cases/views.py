@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
     jsonify,
@@ -16,11 +15,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from integrity import current
 from integrity.access import restrict
 from integrity.audit import record
 from integrity.cases.deadlines import deadlines
@@ -29,6 +28,7 @@ from integrity.cases.inbox import InboxFilters, case_for, inbox
 from integrity.cases.sharing import case_attachment, share_case
 from integrity.cases.thread import case_data, post_message
 from integrity.cases.workflow import WorkflowError, assign, change_status
+from integrity.changes import commit_unless, flash_form_errors
 from integrity.db import get_session
 from integrity.models import Channel, Role, User, today
 from integrity.reporting.models import Outcome, Report, Status
@@ -57,12 +57,6 @@ def _case(report_id: int) -> Report:
     return report
 
 
-def _flash_errors(form: FlaskForm) -> None:
-    for field in form:
-        for error in field.errors:
-            flash(f"{field.label.text}: {error}", "error")
-
-
 def _assign_form(report: Report) -> AssignForm:
     form = AssignForm(assignee=str(report.assignee_id or ""))
     form.assignee.choices = [SelectChoice("", _("Not assigned"))] + [
@@ -81,7 +75,7 @@ def case(report_id: int) -> str:
         "cases/case.html", report=report,
         due=deadlines(report.created_on, report.acknowledged_on, report.feedback_on, today()),
         status_form=StatusForm(), assign_form=_assign_form(report),
-        page_strings=case_strings(current_app.extensions["integrity.settings"]),
+        page_strings=case_strings(current.settings()),
     )
 
 
@@ -91,17 +85,13 @@ def status(report_id: int) -> Response:
     form = StatusForm()
     if form.validate_on_submit():
         db = get_session()
-        try:
+        with commit_unless(db, WorkflowError) as change:
             change_status(db, report, g.user, Status(form.status.data),
                           Outcome(form.outcome.data) if form.outcome.data else None)
-        except WorkflowError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The case's status was changed."), "success")
     else:
-        _flash_errors(form)
+        flash_form_errors(form)
     return redirect(url_for("cases.case", report_id=report_id))
 
 
@@ -112,16 +102,12 @@ def assignment(report_id: int) -> Response:
     if form.validate_on_submit():
         db = get_session()
         chosen = db.get(User, int(form.assignee.data)) if form.assignee.data else None
-        try:
+        with commit_unless(db, WorkflowError) as change:
             assign(db, report, g.user, chosen)
-        except WorkflowError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The case was assigned."), "success")
     else:
-        _flash_errors(form)
+        flash_form_errors(form)
     return redirect(url_for("cases.case", report_id=report_id))
 
 
@@ -134,7 +120,7 @@ def _refused(error: ProtocolError) -> tuple[Response, int]:
 def data(report_id: int) -> Response:
     """The case's ciphertext and this inspector's key slots, for the page's script."""
     report = _case(report_id)
-    return jsonify(case_data(get_session(), current_app.extensions["integrity.settings"],
+    return jsonify(case_data(get_session(), current.settings(),
                              report, g.user))
 
 
@@ -144,8 +130,8 @@ def _post(report_id: int, *, note: bool) -> tuple[Response, int]:
     if body is None:
         raise ProtocolError(_("The request body must be a JSON object."))
     db = get_session()
-    post_message(db, current_app.extensions["integrity.settings"],
-                 current_app.extensions["integrity.attachments"], report, g.user, body,
+    post_message(db, current.settings(),
+                 current.attachment_store(), report, g.user, body,
                  note=note)
     db.commit()
     return jsonify(status="received"), 201
@@ -181,5 +167,5 @@ def attachment(report_id: int, attachment_id: str) -> Response:
     found = case_attachment(get_session(), report, attachment_id)
     if found is None:
         abort(404)
-    store = current_app.extensions["integrity.attachments"]
+    store = current.attachment_store()
     return send_file(store.path(found.id), mimetype="application/octet-stream", max_age=0)

@@ -14,6 +14,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from integrity.changes import commit_unless
 from integrity.dashboard import pages
 from integrity.dashboard.blueprint import bp, campaign_figures, chosen_survey
 from integrity.dashboard.campaigns import (
@@ -54,13 +55,9 @@ def _save(campaign: Campaign | None) -> str | BaseResponse:
         data = CampaignData(form.name.data or "", CampaignKind(form.kind.data),
                             form.starts_on.data, form.ends_on.data,  # type: ignore[arg-type]
                             list(form.units.data or []), form.note.data or "")
-        try:
+        with commit_unless(db, CampaignError, form.name) as change:
             saved = save_campaign(db, g.user, data, campaign)
-        except CampaignError as error:
-            db.rollback()
-            form.name.errors = [*form.name.errors, str(error)]  # type: ignore[list-item]
-        else:
-            db.commit()
+        if change.stored:
             flash(_("The campaign is saved."), "success")
             return redirect(url_for("dashboard.campaign", campaign_id=saved.id))
     return render_template("dashboard/campaign_form.html", form=form, campaign=campaign)

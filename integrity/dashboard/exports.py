@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from integrity import current
 from integrity.audit import record
 from integrity.dashboard import pages
 from integrity.dashboard.blueprint import bp
@@ -54,7 +55,7 @@ STALE_SECONDS = 300  # a job silent this long died with its worker
 
 
 def _folder(app: Flask | None = None) -> Path:
-    folder = Path((app or current_app).extensions["integrity.settings"].data_dir) / "reports"
+    folder = Path(current.settings(app).data_dir) / "reports"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -150,7 +151,7 @@ def report() -> str | BaseResponse:
     scope_value = form.scope.data if form.scope.data in labels else ""
     query = query.with_scope(Scope.parse(scope_value))
     survey_id = int(form.survey.data) if (form.survey.data or "").isdigit() else None
-    settings = current_app.extensions["integrity.settings"]
+    settings = current.settings()
     spec = ReportSpec(query, survey_id, str(labels.get(scope_value, "")).strip(), today(),
                       pages.threshold(), thresholds_from(settings), text_direction() == "rtl")
     folder = _folder()
@@ -230,7 +231,7 @@ def poster(fmt: str) -> Response:
     language = form.language.data if form.language.data in languages() else languages()[0]
     if channel is None:
         abort(404)
-    settings = current_app.extensions["integrity.settings"]
+    settings = current.settings()
     address = reporting_address(settings.public_url, channel.slug, language)
     onion = (reporting_address(settings.onion_url, channel.slug, language)
              if settings.onion_url else None)

@@ -19,13 +19,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from integrity import formatting
+from integrity import current, formatting
 from integrity.audit import AuditHead
 from integrity.dashboard import kpis
 from integrity.dashboard.cache import cached, fingerprint
@@ -65,12 +64,8 @@ DIMENSION_LABELS = {
 }
 
 
-def settings() -> Any:
-    return current_app.extensions["integrity.settings"]
-
-
 def threshold() -> int:
-    return int(settings().survey_min_responses)
+    return int(current.settings().survey_min_responses)
 
 
 # --- report figures ----------------------------------------------------------------------
@@ -124,7 +119,7 @@ def _stored_summary(session: Session, wave: Wave, thresholds: Thresholds,
                                .where(Response.wave_id == wave.id))
     key = fingerprint(wave.id, wave.opens_on, wave.closes_on, responses,
                       wave.survey.definition, asdict(thresholds), units)
-    folder = Path(settings().data_dir) / "cache"
+    folder = Path(current.settings().data_dir) / "cache"
     path = folder / f"wave-{wave.id}-{key}.json"
     try:
         return summary_from_json(json.loads(path.read_text()))
@@ -144,7 +139,7 @@ def _stored_summary(session: Session, wave: Wave, thresholds: Thresholds,
 def store_wave_summary(session: Session, wave: Wave) -> None:
     """Work out and keep a closed wave's summary now, so that no manager waits for it (the
     scheduler calls this when it closes a wave)."""
-    _stored_summary(session, wave, thresholds_from(settings()), _units_fingerprint(session))
+    _stored_summary(session, wave, thresholds_from(current.settings()), _units_fingerprint(session))
 
 
 def trend_figures(session: Session, survey: Survey, language: str | None = None
@@ -152,7 +147,7 @@ def trend_figures(session: Session, survey: Survey, language: str | None = None
     """Every opened wave of ``survey`` through the results service, cached by its data; the
     survey's title and question texts in ``language`` (the default language's if None, as
     the CSV keeps them)."""
-    thresholds = thresholds_from(settings())
+    thresholds = thresholds_from(current.settings())
     units = _units_fingerprint(session)
     key = ("trends", fingerprint(survey_fingerprint(session, survey), units), thresholds)
     figures = cached(key, lambda: survey_trends(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import (
     Response,
     abort,
-    current_app,
     render_template,
     request,
 )
 
+from integrity import current
 from integrity.dashboard import campaign_views, exports, pages  # noqa: F401 (routes)
 from integrity.dashboard.blueprint import bp, campaign_figures, chosen_survey
 from integrity.dashboard.campaigns import (
@@ -142,8 +142,7 @@ def surveys() -> str:
     from surveys.results import survey_overview, thresholds_from
 
     return render_template("dashboard/surveys.html", overview=survey_overview(get_session()),
-                           thresholds=thresholds_from(current_app.extensions[
-                               "integrity.settings"]))
+                           thresholds=thresholds_from(current.settings()))
 
 
 @bp.route("/surveys/waves/<int:wave_id>")
@@ -156,7 +155,7 @@ def wave(wave_id: int) -> str:
     found = db.get(Wave, wave_id)
     if found is None:
         abort(404)
-    thresholds = thresholds_from(current_app.extensions["integrity.settings"])
+    thresholds = thresholds_from(current.settings())
     # Question texts and options in the reader's language; the figures are the same in all.
     results = wave_results(db, found, thresholds, page_language())
     earlier = previous_wave(db, found)

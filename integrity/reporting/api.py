@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request, send_file
+from flask import Blueprint, g, jsonify, request, send_file
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from integrity import current
 from integrity.access import public
-from integrity.config import Settings
 from integrity.db import get_session
 from integrity.errors import MESSAGES
 from integrity.extensions import (
@@ -23,7 +23,6 @@ from integrity.extensions import (
 )
 from integrity.reporting import services
 from integrity.reporting.services import ProtocolError
-from integrity.reporting.storage import AttachmentStore
 from integrity.request_guard import read_json
 from integrity.security import set_headers
 from integrity.translated import page_language
@@ -32,18 +31,8 @@ bp = public(Blueprint("api", __name__, url_prefix="/api/v1"))
 csrf.exempt(bp)
 
 
-def settings() -> Settings:
-    value: Settings = current_app.extensions["integrity.settings"]
-    return value
-
-
-def attachment_store() -> AttachmentStore:
-    store: AttachmentStore = current_app.extensions["integrity.attachments"]
-    return store
-
-
 def _limit(name: str) -> Callable[[], str]:
-    return lambda: str(getattr(settings(), name))
+    return lambda: str(getattr(current.settings(), name))
 
 
 def _count(limits: str) -> None:
@@ -87,7 +76,7 @@ def _in_language(response: Response) -> Response:
 @bp.get("/config")
 def config() -> Response:
     db = get_session()
-    answer = services.public_config(db, settings(), request.args.get("channel"))
+    answer = services.public_config(db, current.settings(), request.args.get("channel"))
     db.commit()  # the first call fixes the installation's salt
     return _in_language(jsonify(answer))
 
@@ -96,7 +85,7 @@ def config() -> Response:
 @limiter.limit(_limit("ratelimit_pow"), key_func=address_key)
 def pow_challenge() -> Response:
     db = get_session()
-    answer = services.issue_challenge(db, settings())
+    answer = services.issue_challenge(db, current.settings())
     db.commit()
     return jsonify(answer)
 
@@ -108,7 +97,7 @@ def upload_attachment() -> tuple[Response, int]:
         raise ProtocolError(_("Attachments are sent as application/octet-stream."), 415)
     db = get_session()
     attachment = services.receive_attachment(
-        db, settings(), attachment_store(), request.stream, request.content_length
+        db, current.settings(), current.attachment_store(), request.stream, request.content_length
     )
     db.commit()
     return jsonify(id=attachment.id), 201
@@ -116,11 +105,11 @@ def upload_attachment() -> tuple[Response, int]:
 
 @bp.post("/reports")
 def file_report() -> tuple[Response, int]:
-    current = settings()
-    _count(current.ratelimit_reports)  # the busiest route: the light path, same counters
+    settings = current.settings()
+    _count(settings.ratelimit_reports)  # the busiest route: the light path, same counters
     db = get_session()
-    services.file_report(db, current, attachment_store(), _json_body(),
-                         current_app.extensions["integrity.routes"])
+    services.file_report(db, settings, current.attachment_store(), _json_body(),
+                         current.route_cache())
     if db.in_transaction():  # often not: on PostgreSQL most reports are stored in autocommit
         db.commit()
     return jsonify(status="received"), 201
@@ -154,7 +143,7 @@ def mailbox() -> Response:
 @limiter.limit(_limit("ratelimit_messages"), key_func=address_key)
 def mailbox_message() -> tuple[Response, int]:
     db = get_session()
-    services.post_reporter_message(db, settings(), attachment_store(), _json_body())
+    services.post_reporter_message(db, current.settings(), current.attachment_store(), _json_body())
     db.commit()
     return jsonify(status="received"), 201
 
@@ -164,5 +153,5 @@ def mailbox_message() -> tuple[Response, int]:
 def mailbox_attachment() -> Response:
     db = get_session()
     attachment = services.mailbox_attachment(db, _json_body())
-    return send_file(attachment_store().path(attachment.id), mimetype="application/octet-stream",
-                     max_age=0)
+    return send_file(current.attachment_store().path(attachment.id),
+                     mimetype="application/octet-stream", max_age=0)

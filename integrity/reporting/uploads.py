@@ -12,10 +12,11 @@ import os
 from typing import IO, Any
 
 import nacl.utils
-from flask import Request, current_app, g
+from flask import Request, g
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from crypto.stream import CHUNK_PLAIN, KEY_BYTES, StreamSealer
+from integrity import current
 from integrity.reporting.storage import AttachmentStore, new_attachment_id
 from integrity.request_guard import BoundedParameters
 
@@ -87,7 +88,7 @@ class SealingSink(io.RawIOBase):
 
 
 def _upload_limit(endpoint: str | None) -> int | None:
-    settings = current_app.extensions["integrity.settings"]
+    settings = current.settings()
     if endpoint in SEALED_UPLOAD_ENDPOINTS:
         return int(settings.max_report_attachment_bytes) + 2 * 1024 * 1024
     if endpoint == "api.upload_attachment":
@@ -116,8 +117,8 @@ class IntegrityRequest(Request):
         filename: str | None = None, content_length: int | None = None,
     ) -> IO[bytes]:
         if self.endpoint in SEALED_UPLOAD_ENDPOINTS:
-            settings = current_app.extensions["integrity.settings"]
-            sink = SealingSink(current_app.extensions["integrity.attachments"],
+            settings = current.settings()
+            sink = SealingSink(current.attachment_store(),
                                settings.max_attachment_bytes)
             g.setdefault("upload_sinks", []).append(sink)
             return sink  # type: ignore[return-value]

@@ -11,7 +11,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -24,27 +23,21 @@ from werkzeug.wrappers import Response
 
 from crypto import format_receipt
 from crypto.offline import safe_file_name
-from integrity import anonymous_forms
+from integrity import anonymous_forms, current
 from integrity.access import public
 from integrity.anonymous_forms import AnonymousForm
 from integrity.channels import ChannelError
-from integrity.config import Settings
 from integrity.db import get_session
 from integrity.extensions import address_key, limiter
 from integrity.models import Channel, ChannelState, OrgUnit
 from integrity.reporting import plain, services, texts
-from integrity.reporting.api import attachment_store, mailbox_failures
+from integrity.reporting.api import mailbox_failures
 from integrity.reporting.services import ProtocolError
 from integrity.reporting.strings import mailbox_strings, report_strings
 from integrity.reporting.uploads import SealingSink
 from integrity.translated import page_language
 
 bp = public(Blueprint("reporting", __name__))
-
-
-def _settings() -> Settings:
-    value: Settings = current_app.extensions["integrity.settings"]
-    return value
 
 
 def _open_channel(slug: str) -> Channel:
@@ -75,10 +68,10 @@ def _form_context(channel: Channel, **extra: Any) -> dict[str, Any]:
         "recipients": services.channel_recipients(channel),
         "categories": [c for c in channel.categories if not c.retired],
         "units": sorted(db.scalars(select(OrgUnit)), key=lambda unit: unit.text("name")),
-        "settings": _settings(),
+        "settings": current.settings(),
         "form": AnonymousForm(),
         "values": {},
-        "page_strings": report_strings(_settings()),
+        "page_strings": report_strings(current.settings()),
         **extra,
     }
 
@@ -108,7 +101,7 @@ def _uploads(field: str) -> list[tuple[SealingSink, str, str]]:
 
 
 @bp.route("/report/<slug>", methods=["POST"])
-@limiter.limit(lambda: _settings().ratelimit_reports, key_func=address_key)
+@limiter.limit(lambda: current.settings().ratelimit_reports, key_func=address_key)
 def file_plain(slug: str) -> str | tuple[str, int]:
     """The form sent without JavaScript: the server seals in memory and shows the receipt."""
     channel = _open_channel(slug)
@@ -125,7 +118,8 @@ def file_plain(slug: str) -> str | tuple[str, int]:
     )
     db = get_session()
     try:
-        receipt = plain.file_plain_report(db, _settings(), attachment_store(), channel, filing)
+        receipt = plain.file_plain_report(db, current.settings(), current.attachment_store(),
+                                          channel, filing)
     except (ProtocolError, ChannelError) as exc:
         db.rollback()
         status = getattr(exc, "status", 400)
@@ -139,7 +133,7 @@ def file_plain(slug: str) -> str | tuple[str, int]:
 def _mailbox_page(**context: Any) -> str:
     context.setdefault("opened", None)
     return render_template("reporting/mailbox.html", form=AnonymousForm(),
-                           page_strings=mailbox_strings(_settings()), **context)
+                           page_strings=mailbox_strings(current.settings()), **context)
 
 
 @bp.route("/mailbox")
@@ -148,7 +142,7 @@ def mailbox() -> str:
 
 
 def _render_mailbox(receipt: str, **extra: Any) -> str:
-    opened = plain.open_plain_mailbox(get_session(), _settings(), receipt)
+    opened = plain.open_plain_mailbox(get_session(), current.settings(), receipt)
     answers = texts.answer_rows(opened.report.channel.questions, opened.document,
                                 {"yes": _("Yes"), "no": _("No")})
     return _mailbox_page(opened=opened, answers=answers, receipt=format_receipt(opened.receipt),
@@ -169,14 +163,15 @@ def mailbox_open() -> str | tuple[str, int]:
 
 @bp.route("/mailbox/reply", methods=["POST"])
 @mailbox_failures
-@limiter.limit(lambda: _settings().ratelimit_messages, key_func=address_key)
+@limiter.limit(lambda: current.settings().ratelimit_messages, key_func=address_key)
 def mailbox_reply() -> str | tuple[str, int]:
     receipt, text = request.form.get("receipt", ""), request.form.get("text", "")
     if refused := anonymous_forms.refusal(single_use=True):
         return _reply_refused(receipt, ProtocolError(refused), text)
     db = get_session()
     try:
-        plain.reply_plain(db, _settings(), attachment_store(), receipt, text, _uploads("files"))
+        plain.reply_plain(db, current.settings(), current.attachment_store(), receipt, text,
+                          _uploads("files"))
     except ProtocolError as exc:
         db.rollback()
         return _reply_refused(receipt, exc, text)
@@ -204,8 +199,8 @@ def mailbox_file() -> Response | tuple[str, int]:
         return _mailbox_page(error=refused), 400
     try:
         entry, chunks = plain.plain_attachment(
-            get_session(), _settings(), attachment_store(), request.form.get("receipt", ""),
-            request.form.get("attachment", ""))
+            get_session(), current.settings(), current.attachment_store(),
+            request.form.get("receipt", ""), request.form.get("attachment", ""))
     except ProtocolError as exc:
         abort(exc.status)
     name = safe_file_name(entry.get("name"), "attachment")

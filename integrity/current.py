@@ -1,0 +1,49 @@
+"""The objects ``create_app`` binds to an application, looked up with their types.
+
+Each accessor reads the application's ``extensions`` on every call, never a copy: stored
+settings replace ``integrity.settings`` while the application runs (admin/settings.py).
+Without ``app``, the application of the current context.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from flask import Flask, current_app
+
+if TYPE_CHECKING:  # for the types only: the configuration imports modules that import this one
+    from sqlalchemy.engine import Engine
+
+    from integrity.auth.services import Hasher
+    from integrity.config import Settings
+    from integrity.reporting.services import RouteCache
+    from integrity.reporting.storage import AttachmentStore
+
+
+def _extension(name: str, app: Flask | None) -> object:
+    return (app or current_app).extensions[name]
+
+
+def settings(app: Flask | None = None) -> Settings:
+    """The settings in force: the environment's, with the values stored by administrators."""
+    return cast("Settings", _extension("integrity.settings", app))
+
+
+def attachment_store(app: Flask | None = None) -> AttachmentStore:
+    """The folder of sealed attachments."""
+    return cast("AttachmentStore", _extension("integrity.attachments", app))
+
+
+def hasher(app: Flask | None = None) -> Hasher:
+    """The passphrase hasher, with the installation's Argon2 and key-derivation costs."""
+    return cast("Hasher", _extension("integrity.hasher", app))
+
+
+def route_cache(app: Flask | None = None) -> RouteCache | None:
+    """The kept routes for filing a report in one statement; None except on PostgreSQL."""
+    return cast("RouteCache | None", _extension("integrity.routes", app))
+
+
+def engine(app: Flask | None = None) -> Engine:
+    """The database engine of the application's sessions."""
+    return cast("Engine", _extension("integrity.engine", app))
