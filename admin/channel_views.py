@@ -24,7 +24,7 @@ from admin.forms import (
 from integrity.channels import ChannelError
 from integrity.db import get_session
 from integrity.models import Category, Channel, ChannelState, Question, QuestionKind
-from integrity.reporting.services import channel_recipients
+from integrity.reporting.public_config import channel_recipients
 
 
 @bp.route("/channels")

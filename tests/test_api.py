@@ -309,7 +309,7 @@ def test_unclaimed_uploads_are_removed_after_an_hour(app, reporter, channel, db)
     from datetime import timedelta
 
     from integrity.models import utcnow
-    from integrity.reporting.services import purge_unclaimed_attachments
+    from integrity.reporting.attachments import purge_unclaimed_attachments
 
     stale_id, _ = reporter.upload(Upload("a", "text/plain", b"stale"))
     claimed = reporter.file(channel.slug, ANSWERS, uploads=[Upload("b", "text/plain", b"kept")])
