@@ -21,7 +21,8 @@ def installation(session: Session, settings: Settings) -> Installation:
     if row is not None:
         return row
     # Concurrent first uses each offer a row; the first one written stays. No savepoint is
-    # needed, so this also works on a connection without a transaction (see file_report).
+    # needed, so this also works on a connection without a transaction (see
+    # reporting.filing.file_report).
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(dialect_insert(Installation).values(
         id=1, kdf_salt=secrets.token_bytes(crypto.keys.SALT_BYTES),

@@ -130,8 +130,7 @@ def file_report() -> tuple[Response, int]:
     db = get_session()
     filing.file_report(db, current, attachment_store(), _json_body(),
                        current_app.extensions["integrity.routes"])
-    if db.in_transaction():  # often not: on PostgreSQL most reports are stored in autocommit
-        db.commit()
+    db.commit()
     return jsonify(status="received"), 201
 
 

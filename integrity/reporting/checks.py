@@ -30,17 +30,29 @@ def checked_b64(body: Mapping[str, Any], field: str, length: int | None = None) 
 def checked_payload(body: Mapping[str, Any], settings: Settings, pad_block: int) -> bytes:
     """A payload field, checked for base64url and the padded length; 413 past the limit."""
     payload = checked_b64(body, "payload")
+    check_payload_length(payload, settings, pad_block)
+    return payload
+
+
+def check_payload_length(payload: bytes, settings: Settings, pad_block: int) -> None:
+    """400 unless ``payload`` is padded to ``pad_block``; 413 past the limit."""
     try:
         crypto.check_payload_length(len(payload), pad_block, settings.max_payload_bytes)
     except crypto.TooLargeError as exc:
         raise ProtocolError(exc, 413) from exc
     except crypto.ShapeError as exc:
         raise ProtocolError(exc) from exc
-    return payload
 
 
 def checked_key_slots(body: Mapping[str, Any], expected: set[str]) -> dict[str, bytes]:
     """The key slots, 80 bytes each, naming exactly the ``expected`` readers."""
+    slots = decoded_key_slots(body)
+    check_slot_readers(slots, expected)
+    return slots
+
+
+def decoded_key_slots(body: Mapping[str, Any]) -> dict[str, bytes]:
+    """The key slots by reader, 80 bytes each, whoever they name."""
     raw = body.get("key_slots")
     if not isinstance(raw, dict) or not raw:
         raise ProtocolError(_l("The field “key_slots” must be an object of key slots."))
@@ -50,6 +62,11 @@ def checked_key_slots(body: Mapping[str, Any], expected: set[str]) -> dict[str, 
             slots[reader] = crypto.b64decode(value, crypto.SLOT_BYTES, what="key slot")
         except crypto.EncodingError as exc:
             raise ProtocolError(exc) from exc
+    return slots
+
+
+def check_slot_readers(slots: Mapping[str, bytes], expected: set[str]) -> None:
+    """400 unless the key slots name exactly the ``expected`` readers."""
     missing, extra = expected - slots.keys(), slots.keys() - expected
     if missing:
         raise ProtocolError(_l("A key slot is missing for: %(readers)s.",
@@ -57,7 +74,6 @@ def checked_key_slots(body: Mapping[str, Any], expected: set[str]) -> dict[str, 
     if extra:
         raise ProtocolError(_l("There is a key slot for a reader who must not have one: "
                                "%(readers)s.", readers=", ".join(sorted(extra))))
-    return slots
 
 
 def checked_string_list(body: Mapping[str, Any], field: str) -> list[str]:

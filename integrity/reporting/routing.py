@@ -138,20 +138,30 @@ def _unit_id(value: object) -> int | None:
     raise ProtocolError(_l("The organisational unit is unknown."))
 
 
-def route_for(session: Session, settings: Settings, slug: object, category: object = None,
-              org_unit: object = None, challenge: bytes | None = None,
-              routes: RouteCache | None = None, fresh: bool = False) -> Route:
-    """The routing of a report to channel ``slug``; unknown names are refused with 400.
-
-    With a proof-of-work ``challenge``, the same query reads its bits (if it is unspent).
-    With ``routes``, a kept route is returned when there is one and ``fresh`` is not asked
-    for (``kept``, without the bits), and a route read is kept there."""
+def route_key(slug: object, category: object = None, org_unit: object = None) -> RouteKey:
+    """The (channel, category, unit) a report names, checked for type; 400 if one is wrong."""
     if not isinstance(slug, str):
         raise ProtocolError(_l("The field “channel” must name a channel."))
     if category is not None and not isinstance(category, str):
         raise ProtocolError(_l("The category is not one of this channel's categories."))
-    unit_id = _unit_id(org_unit)
-    key = (slug, category, unit_id)
+    return slug, category, _unit_id(org_unit)
+
+
+def route_for(session: Session, settings: Settings, slug: object, category: object = None,
+              org_unit: object = None) -> Route:
+    """The routing of a report to channel ``slug``; unknown names are refused with 400."""
+    return find_route(session, settings, route_key(slug, category, org_unit))
+
+
+def find_route(session: Session, settings: Settings, key: RouteKey,
+               challenge: bytes | None = None, routes: RouteCache | None = None,
+               fresh: bool = False) -> Route:
+    """The routing ``key`` names; a channel, category or unit that does not exist is 400.
+
+    With a proof-of-work ``challenge``, the same query reads its bits (if it is unspent).
+    With ``routes``, a kept route is returned when there is one and ``fresh`` is not asked
+    for (``kept``, without the bits), and a route read is kept there."""
+    slug, category, unit_id = key
     if routes is not None and not fresh and (kept := routes.get(key)) is not None:
         return kept
     query = _route_query(category is not None, unit_id is not None, challenge is not None)

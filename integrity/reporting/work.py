@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
@@ -30,24 +30,15 @@ def issue_challenge(session: Session, settings: Settings) -> dict[str, Any]:
             "expires_in": settings.pow_ttl_seconds}
 
 
-def redeem_challenge(session: Session, settings: Settings, pow_field: object) -> None:
-    """Check and spend a proof of work; missing, wrong, expired or reused ones get 429."""
-    work = checked_work(settings, pow_field)
-    if work is None:
-        return
-    challenge, nonce = work
-    # Deleting the row is what makes a challenge single-use across every worker; a refusal
-    # below rolls the deletion back with the rest of the request.
-    bits = session.execute(
-        delete(PowChallenge)
-        .where(PowChallenge.challenge == challenge, PowChallenge.expires_at >= utcnow())
-        .returning(PowChallenge.bits)
-    ).scalar()
-    verify_work(challenge, nonce, bits)
+class Work(NamedTuple):
+    """A proof of work as offered: the challenge, and the nonce that should solve it."""
+
+    challenge: bytes
+    nonce: object
 
 
-def checked_work(settings: Settings, pow_field: object) -> tuple[bytes, object] | None:
-    """The (challenge, nonce) offered when proof of work is on; 429 if none, 400 if malformed."""
+def checked_work(settings: Settings, pow_field: object) -> Work | None:
+    """The work offered when proof of work is on; 429 if none, 400 if malformed."""
     if settings.pow_bits == 0:
         return None
     if not isinstance(pow_field, dict):
@@ -56,23 +47,26 @@ def checked_work(settings: Settings, pow_field: object) -> tuple[bytes, object] 
         challenge = crypto.b64decode(pow_field.get("challenge"), 16, what="challenge")
     except crypto.EncodingError as exc:
         raise ProtocolError(exc, 400) from exc
-    return challenge, pow_field.get("nonce")
+    return Work(challenge, pow_field.get("nonce"))
 
 
-def verify_work(challenge: bytes, nonce: object, bits: int | None) -> None:
-    """429 unless ``nonce`` solves ``challenge``, an unspent challenge of ``bits`` bits."""
+def redeem_challenge(session: Session, work: Work | None) -> None:
+    """Spend a proof of work; wrong, expired or reused ones get 429."""
+    if work is None:
+        return
+    # Deleting the row is what makes a challenge single-use across every worker; a refusal
+    # below rolls the deletion back with the rest of the request.
+    bits = session.execute(
+        delete(PowChallenge)
+        .where(PowChallenge.challenge == work.challenge, PowChallenge.expires_at >= utcnow())
+        .returning(PowChallenge.bits)
+    ).scalar()
+    verify_work(work, bits)
+
+
+def verify_work(work: Work, bits: int | None) -> None:
+    """429 unless ``work`` solves its challenge, an unspent challenge of ``bits`` bits."""
     if bits is None:
         raise ProtocolError(WORK_GONE, 429)
-    if not crypto.verify_work(challenge, nonce, bits):  # type: ignore[arg-type]
+    if not crypto.verify_work(work.challenge, work.nonce, bits):  # type: ignore[arg-type]
         raise ProtocolError(_l("The proof of work does not solve its challenge."), 429)
-
-
-def offered_challenge(settings: Settings, pow_field: object) -> bytes | None:
-    """The challenge offered, if any and well formed; its refusals are left for later."""
-    # Read before the shape checks, so the routing query can look the challenge up; its
-    # refusals come after them, in the order redeem_challenge gives them.
-    try:
-        work = checked_work(settings, pow_field)
-    except ProtocolError:
-        return None
-    return work[0] if work else None
