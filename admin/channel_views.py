@@ -26,7 +26,7 @@ from integrity.changes import commit_unless
 from integrity.channels import ChannelError
 from integrity.db import get_session
 from integrity.models import Category, Channel, ChannelState, Question, QuestionKind
-from integrity.reporting.services import channel_recipients
+from integrity.reporting.public_config import channel_recipients
 
 
 @bp.route("/channels")

@@ -49,7 +49,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     from integrity.auth.services import Hasher
     from integrity.extensions import babel, csrf, limiter
-    from integrity.reporting.services import RouteCache
+    from integrity.reporting.routing import RouteCache
     from integrity.reporting.storage import AttachmentStore
     from integrity.reporting.uploads import IntegrityRequest, discard_unfinished_uploads
 

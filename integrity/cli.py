@@ -43,7 +43,7 @@ def init() -> None:
     if created:
         click.echo(f"Wrote a new secret key to {created}")
     upgrade(settings.database_url)
-    from integrity.reporting.services import installation
+    from integrity.installation import installation
 
     app = command_app()
     with command_session(app) as session:
@@ -315,7 +315,7 @@ def inspector_add(name: str, email: str, public_key: str, channels: tuple[str, .
 @main.command("purge-uploads")
 def purge_uploads() -> None:
     """Delete uploaded attachments that no report claimed within the hour."""
-    from integrity.reporting.services import purge_unclaimed_attachments
+    from integrity.reporting.attachments import purge_unclaimed_attachments
 
     app = command_app()
     with command_session(app) as session:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # for the types only: the configuration imports modules that 
 
     from integrity.auth.services import Hasher
     from integrity.config import Settings
-    from integrity.reporting.services import RouteCache
+    from integrity.reporting.routing import RouteCache
     from integrity.reporting.storage import AttachmentStore
 
 

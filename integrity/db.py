@@ -68,7 +68,7 @@ def init_app(app: Flask, url: str) -> None:
     if engine.dialect.name == "postgresql":
         # For statements that stand alone (filing a report): connections that stay in
         # autocommit, instead of being switched into it and back for each request. They are
-        # not tested before use: reporting.services.RouteCache.run does the work again on a
+        # not tested before use: reporting.routing.RouteCache.run does the work again on a
         # new connection when one turns out to be closed, and nothing needs resetting.
         app.extensions["integrity.autocommit_engine"] = make_engine(
             url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None)

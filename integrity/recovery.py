@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from crypto import KeyPair, b64encode, dump_key_file, fingerprint
 from integrity.config import Settings
-from integrity.reporting.services import installation
+from integrity.installation import installation
 
 
 class RecoveryKeyError(ValueError):

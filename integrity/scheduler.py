@@ -287,7 +287,7 @@ def _plan() -> None:
 @_job
 def purge_uploads() -> int:
     """Remove uploads no report claimed in time."""
-    from integrity.reporting.services import purge_unclaimed_attachments
+    from integrity.reporting.attachments import purge_unclaimed_attachments
 
     def task(scheduler: Scheduler, session: Session) -> int:
         return purge_unclaimed_attachments(session, current.settings(scheduler.app),

@@ -121,7 +121,7 @@ def test_every_admin_route_sends_visitors_to_sign_in(app, client, sample) -> Non
 
 def test_settings_page_shows_whether_a_recovery_key_exists(app, admin, db) -> None:
     import crypto
-    from integrity.reporting.services import installation
+    from integrity.installation import installation
 
     client = signed_in(app, admin)
     page = client.get("/admin/settings").get_data(as_text=True)

@@ -19,6 +19,18 @@ from tests.protocol_client import ReporterClient, Upload
 ANSWERS = {"what": "The shift chief takes 50 EUR per lorry at lane 2.", "when": "2026-11-02"}
 
 
+@pytest.fixture(autouse=True, params=["store_at_once", "store_filing"])
+def filing_writer(request: pytest.FixtureRequest, app) -> str:
+    """Every test here runs with each way of storing a report. On PostgreSQL the API stores
+    with one statement (``store_at_once``); ``store_filing``, its reference through the ORM,
+    is what SQLite uses, and is run on PostgreSQL too."""
+    if request.param == "store_filing":
+        app.extensions["integrity.routes"] = None
+    elif app.extensions["integrity.routes"] is None:
+        pytest.skip("SQLite stores reports with store_filing only")
+    return str(request.param)
+
+
 def _rows(db: Session) -> dict[str, int]:
     db.expire_all()
     return {model.__tablename__: db.scalar(select(func.count()).select_from(model))
@@ -158,6 +170,23 @@ def test_bad_shapes_are_refused_with_one_sentence(reporter, channel, db, change,
     filed.body = _mutate(filed.body, **change)
     _refused(reporter.send(filed).response, 400, words)
     assert _rows(db) == before
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    # The first problem in the order of docs/protocol.md is the one answered, whether or not
+    # it needs the route to be found.
+    ({"channel": "nope", "lookup": "not base64!"}, "no open channel"),
+    ({"payload": crypto.b64encode(bytes(40)), "excluded": "1"}, "blocks"),
+    ({"excluded": ["12345"], "key_slots": []}, "not a recipient"),
+    ({"key_slots": {"reporter": crypto.b64encode(bytes(80))}, "attachments": "1"}, "missing"),
+    ({"attachments": ["no-such-upload"], "pow": KeyError}, "attachment"),
+])
+def test_the_first_of_several_problems_is_answered(reporter, channel, db, changes,
+                                                   words) -> None:
+    filed = reporter.report_body(channel.slug, ANSWERS)
+    filed.body = _mutate(filed.body, **changes)
+    _refused(reporter.send(filed, with_pow="pow" not in changes).response, 400, words)
+    assert _rows(db)["reports"] == 0
 
 
 def test_wrong_slot_size_and_missing_or_extra_slots_are_refused(reporter, channel, db) -> None:
@@ -309,7 +338,7 @@ def test_unclaimed_uploads_are_removed_after_an_hour(app, reporter, channel, db)
     from datetime import timedelta
 
     from integrity.models import utcnow
-    from integrity.reporting.services import purge_unclaimed_attachments
+    from integrity.reporting.attachments import purge_unclaimed_attachments
 
     stale_id, _ = reporter.upload(Upload("a", "text/plain", b"stale"))
     claimed = reporter.file(channel.slug, ANSWERS, uploads=[Upload("b", "text/plain", b"kept")])

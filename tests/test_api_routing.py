@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.extensions import MemoryCounters, limiter
+from integrity.installation import installation
 from integrity.models import (
     Category,
     Channel,
@@ -26,7 +27,6 @@ from integrity.models import (
     User,
     today,
 )
-from integrity.reporting import services
 from integrity.reporting.models import KeySlot, PowChallenge, Report, Status
 from tests.conftest import POSTGRES_URL, REDIS_URL
 from tests.protocol_client import ReporterClient
@@ -57,7 +57,7 @@ def _refused(response, status: int, words: str) -> None:
 
 def test_routing_version_moves_with_everything_a_route_depends_on(app: Flask, db: Session,
                                                                    channel) -> None:
-    services.installation(db, app.extensions["integrity.settings"])
+    installation(db, app.extensions["integrity.settings"])
     db.commit()
     ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
     inspector = db.get(User, int(next(iter(channel.inspectors))))

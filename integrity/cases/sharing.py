@@ -18,6 +18,7 @@ import crypto
 from integrity.audit import record
 from integrity.db import database_int
 from integrity.models import Role, User
+from integrity.reporting.errors import ProtocolError
 from integrity.reporting.models import (
     Attachment,
     KeySlot,
@@ -25,7 +26,6 @@ from integrity.reporting.models import (
     report_exclusions,
     report_readers,
 )
-from integrity.reporting.services import ProtocolError
 
 REPORT_DOCUMENT = "report"  # the key of the report's own slot in a share request
 

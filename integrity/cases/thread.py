@@ -16,17 +16,26 @@ from integrity.audit import record
 from integrity.cases.sharing import share_candidates
 from integrity.cases.workflow import note_feedback
 from integrity.config import Settings
+from integrity.installation import installation
 from integrity.models import User
-from integrity.reporting import services, texts
+from integrity.reporting import texts
+from integrity.reporting.checks import (
+    checked_claimable_attachments,
+    checked_key_slots,
+    checked_payload,
+    checked_string_list,
+)
+from integrity.reporting.errors import ProtocolError
+from integrity.reporting.mailbox import add_message, mailbox_readers
 from integrity.reporting.models import Attachment, KeySlot, Message, Report, Sender
-from integrity.reporting.services import ProtocolError
+from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
 
 
 def case_data(session: Session, settings: Settings, report: Report, user: User
               ) -> dict[str, Any]:
     """The case as ciphertext, each document with ``user``'s key slot, and who can read it."""
-    inst = services.installation(session, settings)
+    inst = installation(session, settings)
     mine = {message_id: slot for message_id, slot in session.execute(
         select(KeySlot.message_id, KeySlot.slot)
         .where(KeySlot.report_id == report.id, KeySlot.reader == str(user.id)))}
@@ -41,7 +50,7 @@ def case_data(session: Session, settings: Settings, report: Report, user: User
         "reporter_public_key": crypto.b64encode(report.reporter_public_key),
         "readers": [{"id": str(u.id), "name": u.name,
                      "public_key": crypto.b64encode(u.public_key or b"")}
-                    for u in services.mailbox_readers(report)],
+                    for u in mailbox_readers(report)],
         "report": {"payload": crypto.b64encode(report.payload),
                    "key_slot": _slot(mine.get(None))},
         "messages": [
@@ -74,18 +83,18 @@ def post_message(session: Session, settings: Settings, store: AttachmentStore, r
     """
     if not isinstance(body, dict):
         raise ProtocolError(_l("The request body must be a JSON object."))
-    inst = services.installation(session, settings)
-    payload = services.checked_payload(body, settings, inst.pad_block)
-    readers = {str(u.id): u.public_key or b"" for u in services.mailbox_readers(report)}
-    expected = services.expected_readers(readers, inst.recovery_public_key)
+    inst = installation(session, settings)
+    payload = checked_payload(body, settings, inst.pad_block)
+    readers = {str(u.id): u.public_key or b"" for u in mailbox_readers(report)}
+    expected = expected_readers(readers, inst.recovery_public_key)
     if note:
-        expected.discard(services.REPORTER)
-    slots = services.checked_key_slots(body, expected)
-    attachments = services.checked_claimable_attachments(
-        session, settings, services.checked_string_list(body, "attachments"))
+        expected.discard(REPORTER)
+    slots = checked_key_slots(body, expected)
+    attachments = checked_claimable_attachments(
+        session, settings, checked_string_list(body, "attachments"))
     sender = Sender.NOTE if note else Sender.INSPECTOR
-    message = services.add_message(session, store, report, sender, user, payload, slots,
-                                   [a.id for a in attachments])
+    message = add_message(session, store, report, sender, user, payload, slots,
+                          [a.id for a in attachments])
     if not note:
         note_feedback(report)
     record(session, actor=user, action="note_written" if note else "message_sent",

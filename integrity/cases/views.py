@@ -31,8 +31,8 @@ from integrity.cases.workflow import WorkflowError, assign, change_status
 from integrity.changes import commit_unless, flash_form_errors
 from integrity.db import get_session
 from integrity.models import Channel, Role, User, today
+from integrity.reporting.errors import ProtocolError
 from integrity.reporting.models import Outcome, Report, Status
-from integrity.reporting.services import ProtocolError
 from integrity.reporting.strings import case_strings
 from integrity.request_guard import read_json
 

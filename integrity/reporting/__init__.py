@@ -1,2 +1,3 @@
 """The anonymous reporting channel: the reporter's pages (``views.py``), the API (``api.py``),
-the rules of filing and the mailbox (``services.py``), sealed uploads and their storage."""
+the rules of filing (``filing.py``, ``routing.py``, ``work.py``, ``checks.py``), the mailbox
+(``mailbox.py``), sealed uploads (``attachments.py``) and their storage."""

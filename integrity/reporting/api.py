@@ -21,8 +21,17 @@ from integrity.extensions import (
     csrf,
     limiter,
 )
-from integrity.reporting import services
-from integrity.reporting.services import ProtocolError
+from integrity.reporting import filing
+from integrity.reporting.attachments import receive_attachment
+from integrity.reporting.errors import ProtocolError
+from integrity.reporting.mailbox import (
+    find_report,
+    mailbox_view,
+    post_reporter_message,
+)
+from integrity.reporting.mailbox import mailbox_attachment as find_attachment
+from integrity.reporting.public_config import public_config
+from integrity.reporting.work import issue_challenge
 from integrity.request_guard import read_json
 from integrity.security import set_headers
 from integrity.translated import page_language
@@ -76,7 +85,7 @@ def _in_language(response: Response) -> Response:
 @bp.get("/config")
 def config() -> Response:
     db = get_session()
-    answer = services.public_config(db, current.settings(), request.args.get("channel"))
+    answer = public_config(db, current.settings(), request.args.get("channel"))
     db.commit()  # the first call fixes the installation's salt
     return _in_language(jsonify(answer))
 
@@ -85,7 +94,7 @@ def config() -> Response:
 @limiter.limit(_limit("ratelimit_pow"), key_func=address_key)
 def pow_challenge() -> Response:
     db = get_session()
-    answer = services.issue_challenge(db, current.settings())
+    answer = issue_challenge(db, current.settings())
     db.commit()
     return jsonify(answer)
 
@@ -96,7 +105,7 @@ def upload_attachment() -> tuple[Response, int]:
     if request.mimetype != "application/octet-stream":
         raise ProtocolError(_("Attachments are sent as application/octet-stream."), 415)
     db = get_session()
-    attachment = services.receive_attachment(
+    attachment = receive_attachment(
         db, current.settings(), current.attachment_store(), request.stream, request.content_length
     )
     db.commit()
@@ -108,10 +117,9 @@ def file_report() -> tuple[Response, int]:
     settings = current.settings()
     _count(settings.ratelimit_reports)  # the busiest route: the light path, same counters
     db = get_session()
-    services.file_report(db, settings, current.attachment_store(), _json_body(),
-                         current.route_cache())
-    if db.in_transaction():  # often not: on PostgreSQL most reports are stored in autocommit
-        db.commit()
+    filing.file_report(db, settings, current.attachment_store(), _json_body(),
+                       current.route_cache())
+    db.commit()
     return jsonify(status="received"), 201
 
 
@@ -134,8 +142,8 @@ mailbox_failures = limiter.shared_limit(
 @mailbox_failures
 def mailbox() -> Response:
     db = get_session()
-    report = services.find_report(db, _json_body())
-    return _in_language(jsonify(services.mailbox_view(db, report)))
+    report = find_report(db, _json_body())
+    return _in_language(jsonify(mailbox_view(db, report)))
 
 
 @bp.post("/mailbox/messages")
@@ -143,7 +151,7 @@ def mailbox() -> Response:
 @limiter.limit(_limit("ratelimit_messages"), key_func=address_key)
 def mailbox_message() -> tuple[Response, int]:
     db = get_session()
-    services.post_reporter_message(db, current.settings(), current.attachment_store(), _json_body())
+    post_reporter_message(db, current.settings(), current.attachment_store(), _json_body())
     db.commit()
     return jsonify(status="received"), 201
 
@@ -152,6 +160,6 @@ def mailbox_message() -> tuple[Response, int]:
 @mailbox_failures
 def mailbox_attachment() -> Response:
     db = get_session()
-    attachment = services.mailbox_attachment(db, _json_body())
+    attachment = find_attachment(db, _json_body())
     return send_file(current.attachment_store().path(attachment.id),
                      mimetype="application/octet-stream", max_age=0)

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, selectinload
 
 import crypto
 from integrity.config import Settings
+from integrity.installation import installation
 from integrity.models import today
 from integrity.reporting.models import Attachment, KeySlot, Report
-from integrity.reporting.services import installation
 from integrity.reporting.storage import AttachmentStore
 
 EXPORT_FORMAT = "integrity-export"

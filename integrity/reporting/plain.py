@@ -15,10 +15,13 @@ import crypto
 from crypto.stream import open_chunks
 from integrity.channels import check_answers
 from integrity.config import Settings
+from integrity.installation import installation
 from integrity.models import Channel
-from integrity.reporting import services
+from integrity.reporting.errors import ProtocolError
+from integrity.reporting.filing import Filing, store_filing
+from integrity.reporting.mailbox import add_message, find_report, mailbox_readers, mailbox_view
 from integrity.reporting.models import Attachment, Report, Sender
-from integrity.reporting.services import RECOVERY, REPORTER, Filing, ProtocolError
+from integrity.reporting.routing import RECOVERY, REPORTER, resolve_readers, route_for
 from integrity.reporting.storage import AttachmentStore
 from integrity.reporting.uploads import SealingSink
 
@@ -71,10 +74,10 @@ def file_plain_report(
     form: PlainFiling,
 ) -> str:
     """Seal and store a report sent without JavaScript; returns its new receipt."""
-    route = services.route_for(session, settings, channel.slug, form.category, form.org_unit)
-    readers = services.resolve_readers(route, form.excluded)
+    route = route_for(session, settings, channel.slug, form.category, form.org_unit)
+    readers = resolve_readers(route, form.excluded)
     answers = check_answers(channel, form.answers, form.language)
-    inst = services.installation(session, settings)
+    inst = installation(session, settings)
     receipt = crypto.generate_receipt()
     keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
                                        inst.kdf_memlimit)
@@ -84,7 +87,7 @@ def file_plain_report(
     sealed = crypto.seal_document(document,
                                   _with_reporter(readers, keys.public_key, route.recovery_key),
                                   inst.pad_block)
-    services.store_filing(session, store, Filing(
+    store_filing(session, store, Filing(
         route, keys.lookup_hash, keys.public_key, sealed.payload, dict(sealed.key_slots),
         [int(rid) for rid in readers], attachment_ids,
         [int(rid) for rid in route.recipients if rid not in readers],
@@ -108,11 +111,11 @@ def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) 
         receipt = crypto.normalise_receipt(receipt_text)
     except crypto.ReceiptError as exc:
         raise ProtocolError(_l("A receipt has exactly 20 digits."), 400) from exc
-    inst = services.installation(session, settings)
+    inst = installation(session, settings)
     keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
                                        inst.kdf_memlimit)
-    report = services.find_report(session, {"lookup": crypto.b64encode(keys.lookup)})
-    view = services.mailbox_view(session, report)
+    report = find_report(session, {"lookup": crypto.b64encode(keys.lookup)})
+    view = mailbox_view(session, report)
 
     def opened(item: dict[str, Any]) -> dict[str, Any]:
         return crypto.open_document(crypto.b64decode(item["payload"]),
@@ -132,17 +135,17 @@ def reply_plain(
         raise ProtocolError(_l("Write a message or attach a file."))
     mailbox = open_plain_mailbox(session, settings, receipt_text)
     report = mailbox.report
-    inst = services.installation(session, settings)
+    inst = installation(session, settings)
     attachment_ids = _attachment_rows(session, settings, uploads)
-    readers = {str(user.id): user.public_key or b"" for user in services.mailbox_readers(report)}
+    readers = {str(user.id): user.public_key or b"" for user in mailbox_readers(report)}
     sealed = crypto.seal_document(
         {"text": text.strip(), "attachments": _entries(uploads)},
         _with_reporter(readers, report.reporter_public_key,
                        inst.recovery_public_key),
         inst.pad_block,
     )
-    services.add_message(session, store, report, Sender.REPORTER, None, sealed.payload,
-                         sealed.key_slots, attachment_ids)
+    add_message(session, store, report, Sender.REPORTER, None, sealed.payload,
+                sealed.key_slots, attachment_ids)
     for sink, _, _ in uploads:
         sink.kept = True  # type: ignore[attr-defined]
 

@@ -30,9 +30,10 @@ from integrity.channels import ChannelError
 from integrity.db import get_session
 from integrity.extensions import address_key, limiter
 from integrity.models import Channel, ChannelState, OrgUnit
-from integrity.reporting import plain, services, texts
+from integrity.reporting import plain, texts
 from integrity.reporting.api import mailbox_failures
-from integrity.reporting.services import ProtocolError
+from integrity.reporting.errors import ProtocolError
+from integrity.reporting.public_config import channel_recipients, open_channels
 from integrity.reporting.strings import mailbox_strings, report_strings
 from integrity.reporting.uploads import SealingSink
 from integrity.translated import page_language
@@ -49,13 +50,13 @@ def _open_channel(slug: str) -> Channel:
 
 @bp.route("/")
 def index() -> str:
-    channels = services.open_channels(get_session())
+    channels = open_channels(get_session())
     return render_template("reporting/index.html", channels=channels)
 
 
 @bp.route("/report")
 def choose() -> str | Response:
-    channels = services.open_channels(get_session())
+    channels = open_channels(get_session())
     if len(channels) == 1:
         return redirect(url_for("reporting.form", slug=channels[0].slug))
     return render_template("reporting/choose.html", channels=channels)
@@ -65,7 +66,7 @@ def _form_context(channel: Channel, **extra: Any) -> dict[str, Any]:
     db = get_session()
     return {
         "channel": channel,
-        "recipients": services.channel_recipients(channel),
+        "recipients": channel_recipients(channel),
         "categories": [c for c in channel.categories if not c.retired],
         "units": sorted(db.scalars(select(OrgUnit)), key=lambda unit: unit.text("name")),
         "settings": current.settings(),

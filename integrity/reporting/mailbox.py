@@ -1,0 +1,126 @@
+"""The reporter's mailbox: the report and its thread, opened by the receipt's lookup, and
+the messages added to it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from integrity.config import Settings
+from integrity.installation import installation
+from integrity.models import User
+from integrity.reporting import texts
+from integrity.reporting.attachments import claim_attachments
+from integrity.reporting.checks import (
+    checked_claimable_attachments,
+    checked_key_slots,
+    checked_payload,
+    checked_string_list,
+)
+from integrity.reporting.errors import ProtocolError
+from integrity.reporting.models import Attachment, KeySlot, Message, Report, Sender
+from integrity.reporting.routing import REPORTER, expected_readers
+from integrity.reporting.storage import AttachmentStore
+
+
+def find_report(session: Session, body: object) -> Report:
+    """The report whose lookup is in ``body``; 404 for anything else, whatever the reason."""
+    lookup = body.get("lookup") if isinstance(body, dict) else None
+    try:
+        digest = crypto.lookup_hash(crypto.b64decode(lookup, 32))
+    except crypto.EncodingError:
+        # Look up a random hash instead: a malformed lookup costs what a wrong one does.
+        digest = crypto.lookup_hash(secrets.token_bytes(32))
+    report = session.scalar(select(Report).where(Report.lookup_hash == digest))
+    if report is None:
+        raise ProtocolError(_l("Nothing matches this receipt."), 404)
+    return report
+
+
+def mailbox_readers(report: Report) -> list[User]:
+    """The inspectors a reporter's message is sealed to: the case's current readers."""
+    return [user for user in report.readers if user.active and user.public_key is not None]
+
+
+def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
+    """``POST /api/v1/mailbox``: the report and its thread, each with the reporter's key slot."""
+    slots = session.execute(
+        select(KeySlot.message_id, KeySlot.slot)
+        .where(KeySlot.report_id == report.id, KeySlot.reader == REPORTER)
+    ).all()
+    by_message = {message_id: slot for message_id, slot in slots}
+    return {
+        "report": {
+            "status": report.status, "created_on": report.created_on.isoformat(),
+            "channel": report.channel.slug, "payload": crypto.b64encode(report.payload),
+            "key_slot": crypto.b64encode(by_message[None]),
+        },
+        "recipients": [
+            {"id": str(user.id), "name": user.name,
+             "public_key": crypto.b64encode(user.public_key or b"")}
+            for user in mailbox_readers(report)
+        ],
+        # The questionnaire, so a client can label answers even once the channel is closed.
+        "questions": texts.mailbox_questions(report.channel.questions),
+        "messages": [
+            # The id is the message's place in the thread: database ids would tell how many
+            # messages the whole installation stored in between.
+            {"id": str(position), "from": message.sender,
+             "sent_on": message.sent_on.isoformat(), "payload": crypto.b64encode(message.payload),
+             "key_slot": crypto.b64encode(by_message[message.id])}
+            for position, message in enumerate(
+                (m for m in report.messages if m.sender != Sender.NOTE.value), start=1)
+            if message.id in by_message
+        ],
+    }
+
+
+def post_reporter_message(
+    session: Session, settings: Settings, store: AttachmentStore, body: object
+) -> Message:
+    """``POST /api/v1/mailbox/messages``: a reporter's message sealed to the case's readers."""
+    report = find_report(session, body)
+    assert isinstance(body, dict)
+    inst = installation(session, settings)
+    payload = checked_payload(body, settings, inst.pad_block)
+    readers = {str(user.id): user.public_key or b"" for user in mailbox_readers(report)}
+    slots = checked_key_slots(body, expected_readers(readers, inst.recovery_public_key))
+    attachments = checked_claimable_attachments(
+        session, settings, checked_string_list(body, "attachments"))
+    return add_message(session, store, report, Sender.REPORTER, None, payload, slots,
+                       [a.id for a in attachments])
+
+
+def add_message(
+    session: Session, store: AttachmentStore, report: Report, sender: Sender,
+    author: User | None, payload: bytes, slots: Mapping[str, bytes],
+    attachment_ids: list[str],
+) -> Message:
+    """Store a message of the thread with its key slots and attachments."""
+    message = Message(report=report, sender=sender.value, author_id=author.id if author else None,
+                      payload=payload)
+    session.add(message)
+    session.flush()
+    session.add_all(KeySlot(report_id=report.id, message_id=message.id, reader=reader, slot=slot)
+                    for reader, slot in slots.items())
+    claim_attachments(session, store, attachment_ids, report.id, message.id)
+    return message
+
+
+def mailbox_attachment(session: Session, body: object) -> Attachment:
+    """An attachment of the report (or its thread) the lookup opens; 404 for anything else."""
+    report = find_report(session, body)
+    attachment_id = body.get("id") if isinstance(body, dict) else None
+    attachment = session.get(Attachment, attachment_id) if isinstance(attachment_id, str) else None
+    if attachment is None or attachment.report_id != report.id or (
+        attachment.message_id is not None
+        and session.get(Message, attachment.message_id).sender == Sender.NOTE.value  # type: ignore[union-attr]
+    ):
+        raise ProtocolError(_l("Nothing matches this receipt."), 404)
+    return attachment
