@@ -91,7 +91,8 @@ def test_make_run_on_another_port_prints_and_serves_links_to_that_port(
             poster = manager.get(
                 "/dashboard/posters/poster.png?channel=integrity&language=en&size=A4")
             assert poster.status_code == 200
-            assert _qr_codes(poster.get_data(), tmp_path) == {f"{site}/report/integrity"}
+            # The poster opens the reporting page in the language it is printed in.
+            assert _qr_codes(poster.get_data(), tmp_path) == {f"{site}/report/integrity?lang=en"}
             # A respondent finds the survey from the start page and answers with a printed code.
             visitor = HttpClient(port)
             start = visitor.get("/").get_data(as_text=True)
