@@ -115,7 +115,9 @@ def test_inspectors_and_managers_read_names_in_their_language_and_exports_stay_d
     inspector = make_account(Role.INSPECTOR)
     user = db.get(User, inspector.id)
     user.language = "fr"
-    db.scalar(select(Channel).where(Channel.slug == channel.slug)).recipients.append(user)
+    # Held in a name: the session keeps loaded objects only weakly until the commit.
+    found = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    found.recipients.append(user)
     report = db.scalar(select(Report))
     report.readers.append(user)
     db.commit()

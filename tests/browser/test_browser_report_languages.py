@@ -23,7 +23,9 @@ def _russian_inspector(db, make_account, slug: str):
     user.public_key = pair.public_key
     user.wrapped_secret_key = crypto.wrap_private_key(pair.secret_key, wrapping)
     user.language = "ru"
-    db.scalar(select(Channel).where(Channel.slug == slug)).recipients.append(user)
+    # Held in a name: the session keeps loaded objects only weakly until the commit.
+    channel = db.scalar(select(Channel).where(Channel.slug == slug))
+    channel.recipients.append(user)
     db.commit()
     return account
 
