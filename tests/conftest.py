@@ -220,6 +220,12 @@ def make_account(app: Flask, db: Session):
     return make
 
 
+@pytest.fixture
+def admin(make_account):
+    """An administrator's account."""
+    return make_account(Role.ADMIN)
+
+
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
                         r'type="hidden" name="csrf_token" value="([^"]+)"|'
                         r'name="csrf_token" value="([^"]+)"')

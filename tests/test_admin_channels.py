@@ -10,27 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrity.audit import AuditEntry, verify
-from integrity.models import Category, Channel, Question, Role, User
+from integrity.models import Category, Question, Role, User
 from integrity.reporting.models import Report
 from tests.conftest import ChannelSetup
+from tests.helpers.channels import channel_row
 from tests.helpers.pages import post, signed_in
 from tests.helpers.reports import plain_answers_report
 
 
-@pytest.fixture
-def admin(make_account):
-    return make_account(Role.ADMIN)
-
-
-def _channel(db: Session, slug: str) -> Channel:
-    db.expire_all()
-    row = db.scalar(select(Channel).where(Channel.slug == slug))
-    assert row is not None
-    return row
-
-
 def _question(db: Session, slug: str, label: str) -> Question:
-    return next(q for q in _channel(db, slug).questions if q.label == label)
+    return next(q for q in channel_row(db, slug).questions if q.label == label)
 
 
 def _config_questions(app, slug: str) -> list[dict]:
@@ -41,7 +30,7 @@ def _config_questions(app, slug: str) -> list[dict]:
 def test_questionnaire_editor_changes_the_form_the_config_and_the_server_check(
         app, db, admin, channel: ChannelSetup) -> None:
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     count = len(row.questions)
     editor = f"/admin/channels/{row.id}/questions"
 
@@ -73,7 +62,7 @@ def test_questionnaire_editor_changes_the_form_the_config_and_the_server_check(
     # Move it to the top; the form and the config follow the new order.
     for _ in range(count):
         post(client, f"/admin/questions/{added.id}/move", {"step": "-1"}, page=editor)
-    assert _channel(db, channel.slug).questions[0].key == added.key
+    assert channel_row(db, channel.slug).questions[0].key == added.key
     assert _config_questions(app, channel.slug)[0]["key"] == added.key
     form = app.test_client().get(f"/report/{channel.slug}").get_data(as_text=True)
     assert form.index("Which shift were you on?") < form.index("What happened?")
@@ -97,7 +86,7 @@ def test_questionnaire_editor_changes_the_form_the_config_and_the_server_check(
     assert plain_answers_report(app, channel.slug, {added.key: "2026-03-01"}).status_code == 200
     assert db.scalar(select(Report.id).order_by(Report.id.desc())) is not None
 
-    positions = [q.position for q in _channel(db, channel.slug).questions]
+    positions = [q.position for q in channel_row(db, channel.slug).questions]
     assert positions == list(range(len(positions)))
     actions = list(db.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
     for action in ("question_added", "question_moved", "question_changed", "question_removed"):
@@ -107,7 +96,7 @@ def test_questionnaire_editor_changes_the_form_the_config_and_the_server_check(
 
 def test_the_preview_shows_the_form_as_reporters_see_it(app, db, admin, channel) -> None:
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     preview = client.get(f"/admin/channels/{row.id}/preview").get_data(as_text=True)
     for question in row.questions:
         assert question.label in preview
@@ -125,12 +114,12 @@ def test_the_preview_shows_the_form_as_reporters_see_it(app, db, admin, channel)
 def test_a_question_the_form_cannot_ask_is_refused_with_one_sentence(
         app, db, admin, channel, fields, message) -> None:
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     before = len(row.questions)
     response = post(client, f"/admin/channels/{row.id}/questions/new", fields)
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
-    assert len(_channel(db, channel.slug).questions) == before
+    assert len(channel_row(db, channel.slug).questions) == before
 
 
 def test_a_new_channel_gets_recipients_with_keys_only(app, db, admin, make_account) -> None:
@@ -149,7 +138,7 @@ def test_a_new_channel_gets_recipients_with_keys_only(app, db, admin, make_accou
         "retention_days": "365", "asks_unit": "y", "recipients": [str(with_key.id)]},
         page="/admin/channels/new")
     assert response.status_code == 302
-    row = _channel(db, "customs")
+    row = channel_row(db, "customs")
     assert [u.id for u in row.recipients] == [with_key.id]
     assert (row.retention_days, row.asks_category, row.asks_unit) == (365, False, True)
     assert row.questions, "starts with the default questionnaire"
@@ -164,11 +153,11 @@ def test_a_closed_channel_keeps_its_cases_and_takes_no_reports(
         app, db, admin, channel, reporter) -> None:
     reporter.file(channel.slug, {"what": "before"})
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     confirm = client.get(f"/admin/channels/{row.id}/state/closed").get_data(as_text=True)
     assert "Its cases stay exactly as they are" in confirm
     post(client, f"/admin/channels/{row.id}/state/closed")
-    assert _channel(db, channel.slug).state == "closed"
+    assert channel_row(db, channel.slug).state == "closed"
     assert app.test_client().get(f"/report/{channel.slug}").status_code == 404
     assert db.scalar(select(Report).where(Report.channel_id == row.id)) is not None
     post(client, f"/admin/channels/{row.id}/state/open")
@@ -177,12 +166,12 @@ def test_a_closed_channel_keeps_its_cases_and_takes_no_reports(
 
 def test_channel_settings_are_saved_and_audited(app, db, admin, channel) -> None:
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     keep = [str(u.id) for u in row.recipients][:1]
     post(client, f"/admin/channels/{row.id}", {
         "name": "Integrity", "description": "New words.", "retention_days": "730",
         "allow_exclusion": "", "asks_category": "y", "recipients": keep})
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     assert (row.name, row.retention_days, row.allow_exclusion) == ("Integrity", 730, False)
     assert [str(u.id) for u in row.recipients] == keep
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "channel_changed"))
@@ -192,20 +181,20 @@ def test_channel_settings_are_saved_and_audited(app, db, admin, channel) -> None
 def test_categories_are_added_renamed_reordered_and_retired(app, db, admin, channel,
                                                             reporter) -> None:
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     page = f"/admin/channels/{row.id}/categories"
     post(client, page, {"name": "Fuel smuggling"})
     added = db.scalar(select(Category).where(Category.name == "Fuel smuggling"))
     assert added.slug == "fuel-smuggling" and added.position == max(
-        c.position for c in _channel(db, channel.slug).categories)
+        c.position for c in channel_row(db, channel.slug).categories)
     duplicate = post(client, page, {"name": "fuel smuggling"})
     assert "already has a category of that name" in duplicate.get_data(as_text=True)
 
-    first = _channel(db, channel.slug).categories[0]
+    first = channel_row(db, channel.slug).categories[0]
     reporter.file(channel.slug, {"what": "x"}, category=first.slug)
     post(client, f"/admin/categories/{first.id}", {"name": "Bribery (renamed)"})
     post(client, f"/admin/categories/{first.id}/move", {"step": "1"}, page=page)
-    ordered = [c.name for c in _channel(db, channel.slug).categories]
+    ordered = [c.name for c in channel_row(db, channel.slug).categories]
     assert ordered[1] == "Bribery (renamed)"
 
     confirm = client.get(f"/admin/categories/{first.id}/retire").get_data(as_text=True)
@@ -236,7 +225,7 @@ def test_recipients_must_be_inspectors_with_a_key(db, make_account, channel) -> 
 
     admin_user = db.get(User, make_account(Role.ADMIN).id)
     manager = make_account(Role.MANAGER)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     fields = ChannelFields(row.name, row.description, True, 100, True, True, [manager.id])
     with pytest.raises(ChannelError):
         update_channel(db, admin_user, row, fields)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrity.models import Channel, Installation, OrgUnit, Role, User
-from tests.conftest import Account, ChannelSetup, csrf_token
+from tests.conftest import ChannelSetup, csrf_token
 from tests.helpers.pages import signed_in
 
 ADMIN_METHODS = ("GET", "POST")
@@ -53,11 +53,6 @@ QUERY = {"admin.role": {"role": "manager"}}
 def rule_url(app: Flask, rule, sample: Sample) -> str:
     values = {name: sample.values[name] for name in rule.arguments}
     return url(app, rule.endpoint, **values, **QUERY.get(rule.endpoint, {}))
-
-
-@pytest.fixture
-def admin(make_account) -> Account:
-    return make_account(Role.ADMIN)
 
 
 @pytest.fixture

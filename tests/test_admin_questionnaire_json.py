@@ -15,20 +15,9 @@ from integrity.audit import AuditEntry, verify
 from integrity.channels import add_channel
 from integrity.models import Channel, Role
 from tests.conftest import ChannelSetup, csrf_token
+from tests.helpers.channels import channel_row
 from tests.helpers.pages import post, signed_in
 from tests.helpers.reports import plain_answers_report
-
-
-@pytest.fixture
-def admin(make_account):
-    return make_account(Role.ADMIN)
-
-
-def _channel(db: Session, slug: str) -> Channel:
-    db.expire_all()
-    row = db.scalar(select(Channel).where(Channel.slug == slug))
-    assert row is not None
-    return row
 
 
 def _questionnaire(row: Channel) -> list[tuple[Any, ...]]:
@@ -59,7 +48,7 @@ def second(db: Session) -> Channel:
 def test_export_then_import_gives_the_same_questionnaire_in_every_language(
         app, db: Session, admin, channel: ChannelSetup, second: Channel) -> None:
     client = signed_in(app, admin)
-    source = _channel(db, channel.slug)
+    source = channel_row(db, channel.slug)
     shift = source.questions[-1]
     shift.translate("fr", {"label": "Avez-vous déjà signalé ceci ailleurs ?",
                            "help_text": "Une aide en français."})
@@ -68,7 +57,7 @@ def test_export_then_import_gives_the_same_questionnaire_in_every_language(
                             "options": [f"خيار {n}" for n in range(len(choice.options))]})
     choice.translate("fr", {"options": [f"Choix {n}" for n in range(len(choice.options))]})
     db.commit()
-    expected = _questionnaire(_channel(db, channel.slug))
+    expected = _questionnaire(channel_row(db, channel.slug))
     assert any(len(translations) >= 2 for *_, translations in expected)
 
     exported = client.get(f"/admin/channels/{source.id}/questionnaire.json")
@@ -84,7 +73,7 @@ def test_export_then_import_gives_the_same_questionnaire_in_every_language(
     response = _upload(client, second.id, exported.get_data())
     assert response.status_code == 302, response.get_data(as_text=True)
     assert response.headers["Location"].endswith(f"/admin/channels/{second.id}/questions")
-    assert _questionnaire(_channel(db, "second")) == expected
+    assert _questionnaire(channel_row(db, "second")) == expected
 
     config = app.test_client().get("/api/v1/config?lang=fr&channel=second").get_json()
     french = next(c for c in config["channels"] if c["slug"] == "second")["questions"]
@@ -92,14 +81,14 @@ def test_export_then_import_gives_the_same_questionnaire_in_every_language(
     assert french[-1]["label"] == "Avez-vous déjà signalé ceci ailleurs ?"
     assert french[-1]["help"] == "Une aide en français."
     assert [q["label"] for q in french] == [
-        q.text("label", "fr") for q in _channel(db, "second").questions]
+        q.text("label", "fr") for q in channel_row(db, "second").questions]
     assert all(q["key"] != "old_one" for q in french)
 
 
 def test_the_import_is_written_to_the_audit_log(app, db: Session, admin,
                                                 channel: ChannelSetup, second: Channel) -> None:
     client = signed_in(app, admin)
-    source = _channel(db, channel.slug)
+    source = channel_row(db, channel.slug)
     exported = client.get(f"/admin/channels/{source.id}/questionnaire.json").get_data()
     assert _upload(client, second.id, exported).status_code == 302
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "questionnaire_imported"))
@@ -165,14 +154,14 @@ BAD_FILES = {
 def test_a_wrong_file_is_refused_in_one_sentence_and_nothing_changes(
         app, db: Session, admin, second: Channel, case: str) -> None:
     client = signed_in(app, admin)
-    before = _questionnaire(_channel(db, "second"))
+    before = _questionnaire(channel_row(db, "second"))
     content, sentence = BAD_FILES[case]
     response = _upload(client, second.id, content)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert sentence.replace("'", "&#39;") in html, html
     assert 'enctype="multipart/form-data"' in html
-    assert _questionnaire(_channel(db, "second")) == before
+    assert _questionnaire(channel_row(db, "second")) == before
     assert db.scalar(select(AuditEntry).where(
         AuditEntry.action == "questionnaire_imported")) is None
 
@@ -184,7 +173,7 @@ def test_a_good_file_written_by_hand_is_imported(app, db: Session, admin,
     assert response.status_code == 302
     assert "The questionnaire was imported: 2 questions." in client.get(
         response.headers["Location"]).get_data(as_text=True)
-    row = _channel(db, "second")
+    row = channel_row(db, "second")
     assert [q.key for q in row.questions] == ["what", "how"]
     assert row.questions[1].text("options", "fr") == ["Vu", "Entendu"]
     assert row.questions[0].translations == {"fr": {"label": "Quoi ?"}}
@@ -213,7 +202,7 @@ def test_other_roles_can_neither_export_nor_import(app, db: Session, make_accoun
     response = client.post(page, data={"csrf_token": token, "file": (
         io.BytesIO(json.dumps(_good()).encode()), "q.json")}, content_type="multipart/form-data")
     assert response.status_code == 403
-    assert [q.key for q in _channel(db, "second").questions] == ["old_one"]
+    assert [q.key for q in channel_row(db, "second").questions] == ["old_one"]
 
 
 def test_visitors_are_sent_to_sign_in(app, client, second: Channel) -> None:
@@ -230,8 +219,8 @@ def test_reports_already_filed_stay_as_they_were(app, db: Session, admin,
     before = [(r.id, r.payload) for r in db.scalars(select(Report).order_by(Report.id))]
     assert before
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     assert _upload(client, row.id, json.dumps(_good())).status_code == 302
     db.expire_all()
     assert [(r.id, r.payload) for r in db.scalars(select(Report).order_by(Report.id))] == before
-    assert [q.key for q in _channel(db, channel.slug).questions] == ["what", "how"]
+    assert [q.key for q in channel_row(db, channel.slug).questions] == ["what", "how"]

@@ -13,7 +13,7 @@ from admin import settings as stored_settings
 from integrity.app import create_app
 from integrity.audit import AuditEntry, verify
 from integrity.db import dispose
-from integrity.models import Role, StoredSetting
+from integrity.models import StoredSetting
 from tests.conftest import make_settings
 from tests.helpers.pages import post, signed_in
 
@@ -22,11 +22,6 @@ from tests.helpers.pages import post, signed_in
 def settings_overrides(smtp_port: int) -> dict[str, object]:
     return {"mail_host": "127.0.0.1", "mail_port": smtp_port,
             "mail_sender": "integrity@example.org", "public_url": "http://integrity.example"}
-
-
-@pytest.fixture
-def admin(make_account):
-    return make_account(Role.ADMIN)
 
 
 def _form(app, **changes: object) -> dict[str, object]:

@@ -16,21 +16,10 @@ from integrity.audit import AuditEntry
 from integrity.channels import DEFAULT_QUESTIONNAIRE
 from integrity.models import Campaign, Category, Channel, OrgUnit, Question, Role
 from tests.conftest import ChannelSetup, csrf_token
+from tests.helpers.channels import channel_row
 from tests.helpers.pages import post, signed_in
 
 MISSING = "Missing translation"
-
-
-@pytest.fixture
-def admin(make_account):
-    return make_account(Role.ADMIN)
-
-
-def _channel(db: Session, slug: str) -> Channel:
-    db.expire_all()
-    row = db.scalar(select(Channel).where(Channel.slug == slug))
-    assert row is not None
-    return row
 
 
 def _choice_question(row: Channel) -> Question:
@@ -54,7 +43,7 @@ def _audited(db: Session) -> list[tuple[str, str, str]]:
 def test_the_channel_page_saves_and_shows_french_and_arabic_texts(
         app: Flask, db: Session, admin, channel: ChannelSetup) -> None:
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     page = f"/admin/channels/{row.id}/translations/ar"
     html = client.get(page).get_data(as_text=True)
     # Everything of the channel on one page, the default language's text read-only beside it.
@@ -83,7 +72,7 @@ def test_the_channel_page_saves_and_shows_french_and_arabic_texts(
                  follow_redirects=True).get_data(as_text=True)
     assert "1 text was saved (language: French)." in saved
 
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     assert row.text("name", "ar") == "النزاهة ومكافحة الفساد"
     assert row.text("name", "fr") == "Intégrité et lutte contre la corruption"
     assert row.text("name", "ru") == row.name
@@ -101,7 +90,7 @@ def test_the_channel_page_saves_and_shows_french_and_arabic_texts(
 def test_the_marker_shows_while_a_text_is_missing_and_goes_when_it_is_filled(
         app: Flask, db: Session, admin, channel: ChannelSetup) -> None:
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     category = row.categories[0]
     lists = (f"/admin/channels/{row.id}", f"/admin/channels/{row.id}/questions",
              f"/admin/channels/{row.id}/categories")
@@ -120,7 +109,7 @@ def test_the_marker_shows_while_a_text_is_missing_and_goes_when_it_is_filled(
     for path in lists:
         assert MISSING not in client.get(path).get_data(as_text=True), path
     assert "Nothing is missing." in client.get(lists[0]).get_data(as_text=True)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     assert all(not q.missing_languages() for q in row.questions)
 
     # A new answer in the default language has no translation yet: the marker is back.
@@ -135,7 +124,7 @@ def test_the_marker_shows_while_a_text_is_missing_and_goes_when_it_is_filled(
 def test_too_long_a_text_is_refused_in_one_sentence_and_nothing_is_stored(
         app: Flask, db: Session, admin, channel: ChannelSetup) -> None:
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     question = _choice_question(row)
     page = f"/admin/channels/{row.id}/translations/fr"
     before = len(_audited(db))
@@ -151,15 +140,15 @@ def test_too_long_a_text_is_refused_in_one_sentence_and_nothing_is_stored(
     # What was typed is still there, the valid text too, to be corrected rather than retyped.
     assert f'value="{typed.strip()}"' in html
     assert 'value="Comment le savez-vous ?"' in html
-    assert _channel(db, channel.slug).translations == {}
-    assert _choice_question(_channel(db, channel.slug)).translations == {}
+    assert channel_row(db, channel.slug).translations == {}
+    assert _choice_question(channel_row(db, channel.slug)).translations == {}
     assert len(_audited(db)) == before
 
 
 def test_answers_are_translated_all_or_none(app: Flask, db: Session, admin,
                                             channel: ChannelSetup) -> None:
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     question = _choice_question(row)
     page = f"/admin/channels/{row.id}/translations/ru"
     # Only the first answer, and an extra input the form never has: refused, nothing stored.
@@ -167,26 +156,26 @@ def test_answers_are_translated_all_or_none(app: Flask, db: Session, admin,
                                    f"question-{question.id}-options-99": "Лишний"})
     html = response.get_data(as_text=True)
     assert "Translate every answer to choose from, or none of them." in html
-    assert _choice_question(_channel(db, channel.slug)).translations == {}
+    assert _choice_question(channel_row(db, channel.slug)).translations == {}
 
 
 @pytest.mark.parametrize("language", ["en", "xx", "de"])
 def test_a_language_not_offered_for_translation_is_not_found(
         app: Flask, db: Session, admin, channel: ChannelSetup, language: str) -> None:
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     path = f"/admin/channels/{row.id}/translations/{language}"
     assert client.get(path).status_code == 404
     token = csrf_token(client, f"/admin/channels/{row.id}/translations/fr")
     response = client.post(path, data={"csrf_token": token, f"channel-{row.id}-name": "x"})
     assert response.status_code == 404
-    assert _channel(db, channel.slug).translations == {}
+    assert channel_row(db, channel.slug).translations == {}
 
 
 def test_saving_writes_one_audit_entry_naming_the_language(
         app: Flask, db: Session, admin, channel: ChannelSetup) -> None:
     client = signed_in(app, admin)
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     question = _choice_question(row)
     page = f"/admin/channels/{row.id}/translations/tr"
     post(client, page, {f"channel-{row.id}-name": "Dürüstlük",
@@ -248,13 +237,13 @@ def test_a_campaign_name_is_translated_beside_the_campaigns(
 def test_only_administrators_translate_channels_and_units(
         app: Flask, db: Session, make_account, channel: ChannelSetup, role: Role) -> None:
     client = signed_in(app, make_account(role))
-    row = _channel(db, channel.slug)
+    row = channel_row(db, channel.slug)
     token = csrf_token(client, "/staff/account")
     for path in (f"/admin/channels/{row.id}/translations/fr", "/admin/units/translations/fr"):
         assert client.get(path).status_code == 403
         assert client.post(path, data={"csrf_token": token,
                                        f"channel-{row.id}-name": "x"}).status_code == 403
-    assert _channel(db, channel.slug).translations == {}
+    assert channel_row(db, channel.slug).translations == {}
 
 
 def test_inspectors_may_not_translate_campaigns(app: Flask, db: Session, make_account,
@@ -278,7 +267,7 @@ def test_a_new_channel_gets_the_default_questionnaire_in_every_language(
     response = post(client, "/admin/channels/new",
                     {"slug": "customs", "name": "Customs", "retention_days": "365"})
     assert response.status_code == 302
-    row = _channel(db, "customs")
+    row = channel_row(db, "customs")
     languages = ("fr", "ar", "ru", "tr", "uk", "es")
     with app.app_context():
         for spec, question in zip(DEFAULT_QUESTIONNAIRE, row.questions, strict=True):
@@ -304,11 +293,12 @@ def test_the_default_questionnaire_is_written_in_the_default_language(
         app: Flask, db: Session) -> None:
     import dataclasses
 
-    from integrity.channels import add_channel
 
     settings = app.extensions["integrity.settings"]
     app.extensions["integrity.settings"] = dataclasses.replace(
         settings, languages=("fr", "en", "ar"))
+    from integrity.channels import add_channel
+
     with app.app_context():
         row = add_channel(db, "douane", "Douane")
         db.commit()

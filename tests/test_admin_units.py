@@ -12,13 +12,8 @@ from sqlalchemy.orm import Session
 from admin import units
 from integrity.audit import AuditEntry, verify
 from integrity.demo import load_organisation
-from integrity.models import OrgUnit, Role, User
+from integrity.models import OrgUnit, User
 from tests.helpers.pages import post, signed_in
-
-
-@pytest.fixture
-def admin(make_account):
-    return make_account(Role.ADMIN)
 
 
 def _snapshot(db: Session) -> list[tuple]:

@@ -28,11 +28,6 @@ LINK = re.compile(r'id="setup-link">(https?://[^<]+)</p>')
 NEW_PASSPHRASE = "a passphrase of several words 7"
 
 
-@pytest.fixture
-def admin(make_account):
-    return make_account(Role.ADMIN)
-
-
 def _invite(client, name: str, email: str, role: str, **extra: str) -> str:
     response = post(client, "/admin/users/invite",
                     {"name": name, "email": email, "role": role, **extra})
