@@ -38,7 +38,7 @@ from crypto.keys import (
     load_key_file,
     lookup_hash,
 )
-from crypto.pow import achieved_bits, solve_work, verify_work
+from crypto.pow import achieved_bits, solve_pow, verify_pow
 from crypto.receipt import format_receipt, generate_receipt, normalise_receipt
 from crypto.staff_keys import (
     StaffKeys,
@@ -58,6 +58,6 @@ __all__ = [
     "derive_reporter_keys", "derive_staff_keys", "dump_key_file", "fingerprint", "format_receipt",
     "generate_receipt", "load_key_file", "login_value", "lookup_hash", "new_staff_salt",
     "normalise_receipt", "open_document", "open_file", "open_key_slot", "open_payload", "pad",
-    "rewrap_private_key", "seal_document", "seal_file", "seal_key", "seal_payload", "solve_work",
-    "unpad", "unwrap_private_key", "valid_stream_length", "verify_work", "wrap_private_key",
+    "rewrap_private_key", "seal_document", "seal_file", "seal_key", "seal_payload", "solve_pow",
+    "unpad", "unwrap_private_key", "valid_stream_length", "verify_pow", "wrap_private_key",
 ]

@@ -93,7 +93,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     request_guard.init_app(app)
     # PostgreSQL files a report in one statement; the routes it needs are kept (see RouteCache).
     autocommit = app.extensions.get("integrity.autocommit_engine")
-    app.extensions["integrity.routes"] = RouteCache(autocommit) if autocommit else None
+    app.extensions["integrity.route_cache"] = RouteCache(autocommit) if autocommit else None
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

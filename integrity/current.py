@@ -41,7 +41,7 @@ def hasher(app: Flask | None = None) -> Hasher:
 
 def route_cache(app: Flask | None = None) -> RouteCache | None:
     """The kept routes for filing a report in one statement; None except on PostgreSQL."""
-    return cast("RouteCache | None", _extension("integrity.routes", app))
+    return cast("RouteCache | None", _extension("integrity.route_cache", app))
 
 
 def engine(app: Flask | None = None) -> Engine:

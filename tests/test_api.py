@@ -25,8 +25,8 @@ def filing_writer(request: pytest.FixtureRequest, app) -> str:
     with one statement (``store_at_once``); ``store_filing``, its reference through the ORM,
     is what SQLite uses, and is run on PostgreSQL too."""
     if request.param == "store_filing":
-        app.extensions["integrity.routes"] = None
-    elif app.extensions["integrity.routes"] is None:
+        app.extensions["integrity.route_cache"] = None
+    elif app.extensions["integrity.route_cache"] is None:
         pytest.skip("SQLite stores reports with store_filing only")
     return str(request.param)
 
@@ -226,7 +226,7 @@ def test_missing_wrong_and_reused_proof_of_work_is_429(reporter, channel, db) ->
     wrong = reporter.report_body(channel.slug, ANSWERS)
     solved = reporter.pow()
     challenge = crypto.b64decode(solved["challenge"])
-    bad_nonce = next(n for n in range(10**6) if not crypto.verify_work(challenge, n, 4))
+    bad_nonce = next(n for n in range(10**6) if not crypto.verify_pow(challenge, n, 4))
     wrong.body["pow"] = {"challenge": solved["challenge"], "nonce": bad_nonce}
     _refused(reporter.send(wrong).response, 429, "does not solve")
     good = reporter.send(reporter.report_body(channel.slug, ANSWERS))

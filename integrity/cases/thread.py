@@ -26,13 +26,13 @@ from integrity.reporting.checks import (
     checked_string_list,
 )
 from integrity.reporting.errors import ProtocolError
-from integrity.reporting.mailbox import add_message, mailbox_readers
+from integrity.reporting.mailbox import add_message, current_recipients
 from integrity.reporting.models import Attachment, KeySlot, Message, Report, Sender
 from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
 
 
-def case_data(session: Session, settings: Settings, report: Report, user: User
+def sealed_case(session: Session, settings: Settings, report: Report, user: User
               ) -> dict[str, Any]:
     """The case as ciphertext, each document with ``user``'s key slot, and who can read it."""
     inst = installation(session, settings)
@@ -48,9 +48,9 @@ def case_data(session: Session, settings: Settings, report: Report, user: User
         "recovery_key": crypto.b64encode(inst.recovery_public_key)
         if inst.recovery_public_key else None,
         "reporter_public_key": crypto.b64encode(report.reporter_public_key),
-        "readers": [{"id": str(u.id), "name": u.name,
-                     "public_key": crypto.b64encode(u.public_key or b"")}
-                    for u in mailbox_readers(report)],
+        "recipients": [{"id": str(u.id), "name": u.name,
+                        "public_key": crypto.b64encode(u.public_key or b"")}
+                       for u in current_recipients(report)],
         "report": {"payload": crypto.b64encode(report.payload),
                    "key_slot": _slot(mine.get(None))},
         "messages": [
@@ -85,7 +85,7 @@ def post_message(session: Session, settings: Settings, store: AttachmentStore, r
         raise ProtocolError(_l("The request body must be a JSON object."))
     inst = installation(session, settings)
     payload = checked_payload(body, settings, inst.pad_block)
-    readers = {str(u.id): u.public_key or b"" for u in mailbox_readers(report)}
+    readers = {str(u.id): u.public_key or b"" for u in current_recipients(report)}
     expected = expected_readers(readers, inst.recovery_public_key)
     if note:
         expected.discard(REPORTER)

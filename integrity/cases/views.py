@@ -26,7 +26,7 @@ from integrity.cases.deadlines import deadlines
 from integrity.cases.forms import AssignForm, StatusForm
 from integrity.cases.inbox import InboxFilters, case_for, inbox
 from integrity.cases.sharing import case_attachment, share_case
-from integrity.cases.thread import case_data, post_message
+from integrity.cases.thread import post_message, sealed_case
 from integrity.cases.workflow import WorkflowError, assign, change_status
 from integrity.changes import commit_unless, flash_form_errors
 from integrity.db import get_session
@@ -116,11 +116,11 @@ def _refused(error: ProtocolError) -> tuple[Response, int]:
     return jsonify(error=str(error)), error.status
 
 
-@bp.route("/<int:report_id>/data")
-def data(report_id: int) -> Response:
+@bp.route("/<int:report_id>/sealed")
+def sealed(report_id: int) -> Response:
     """The case's ciphertext and this inspector's key slots, for the page's script."""
     report = _case(report_id)
-    return jsonify(case_data(get_session(), current.settings(),
+    return jsonify(sealed_case(get_session(), current.settings(),
                              report, g.user))
 
 

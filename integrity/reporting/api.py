@@ -30,8 +30,8 @@ from integrity.reporting.mailbox import (
     post_reporter_message,
 )
 from integrity.reporting.mailbox import mailbox_attachment as find_attachment
+from integrity.reporting.pow import issue_challenge
 from integrity.reporting.public_config import public_config
-from integrity.reporting.work import issue_challenge
 from integrity.request_guard import read_json
 from integrity.security import set_headers
 from integrity.translated import page_language

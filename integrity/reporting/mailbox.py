@@ -43,8 +43,9 @@ def find_report(session: Session, body: object) -> Report:
     return report
 
 
-def mailbox_readers(report: Report) -> list[User]:
-    """The inspectors a reporter's message is sealed to: the case's current readers."""
+def current_recipients(report: Report) -> list[User]:
+    """The case's current recipients: its readers who are active and have a key, to whom a
+    new message is sealed."""
     return [user for user in report.readers if user.active and user.public_key is not None]
 
 
@@ -64,7 +65,7 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
         "recipients": [
             {"id": str(user.id), "name": user.name,
              "public_key": crypto.b64encode(user.public_key or b"")}
-            for user in mailbox_readers(report)
+            for user in current_recipients(report)
         ],
         # The questionnaire, so a client can label answers even once the channel is closed.
         "questions": texts.mailbox_questions(report.channel.questions),
@@ -89,7 +90,7 @@ def post_reporter_message(
     assert isinstance(body, dict)
     inst = installation(session, settings)
     payload = checked_payload(body, settings, inst.pad_block)
-    readers = {str(user.id): user.public_key or b"" for user in mailbox_readers(report)}
+    readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
     slots = checked_key_slots(body, expected_readers(readers, inst.recovery_public_key))
     attachments = checked_claimable_attachments(
         session, settings, checked_string_list(body, "attachments"))

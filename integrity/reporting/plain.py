@@ -19,7 +19,7 @@ from integrity.installation import installation
 from integrity.models import Channel
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.filing import Filing, store_filing
-from integrity.reporting.mailbox import add_message, find_report, mailbox_readers, mailbox_view
+from integrity.reporting.mailbox import add_message, current_recipients, find_report, mailbox_view
 from integrity.reporting.models import Attachment, Report, Sender
 from integrity.reporting.routing import RECOVERY, REPORTER, resolve_readers, route_for
 from integrity.reporting.storage import AttachmentStore
@@ -137,7 +137,7 @@ def reply_plain(
     report = mailbox.report
     inst = installation(session, settings)
     attachment_ids = _attachment_rows(session, settings, uploads)
-    readers = {str(user.id): user.public_key or b"" for user in mailbox_readers(report)}
+    readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
     sealed = crypto.seal_document(
         {"text": text.strip(), "attachments": _entries(uploads)},
         _with_reporter(readers, report.reporter_public_key,

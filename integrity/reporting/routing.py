@@ -55,7 +55,7 @@ class Route:
     recipients: dict[str, bytes]  # recipient id -> public key, in id order
     category_id: int | None
     org_unit_id: int | None
-    work_bits: int | None = None  # bits of the offered proof-of-work challenge, while unspent
+    challenge_bits: int | None = None  # bits of the offered proof-of-work challenge, while unspent
     version: int = 0  # the installation's routing version when this was read
     kept: bool = False  # from a RouteCache: read earlier, to be confirmed by the write
 
@@ -125,7 +125,7 @@ class RouteCache:
         routes = self._routes
         if route.version != self._version or len(routes) >= self.limit:
             routes, self._version = {}, route.version
-        routes[key] = replace(route, work_bits=None, kept=True)
+        routes[key] = replace(route, challenge_bits=None, kept=True)
         self._routes = routes
 
 
@@ -154,23 +154,23 @@ def route_for(session: Session, settings: Settings, slug: object, category: obje
 
 
 def find_route(session: Session, settings: Settings, key: RouteKey,
-               challenge: bytes | None = None, routes: RouteCache | None = None,
+               challenge: bytes | None = None, route_cache: RouteCache | None = None,
                fresh: bool = False) -> Route:
     """The routing ``key`` names; a channel, category or unit that does not exist is 400.
 
     With a proof-of-work ``challenge``, the same query reads its bits (if it is unspent).
-    With ``routes``, a kept route is returned when there is one and ``fresh`` is not asked
+    With ``route_cache``, a kept route is returned when there is one and ``fresh`` is not asked
     for (``kept``, without the bits), and a route read is kept there."""
     slug, category, unit_id = key
-    if routes is not None and not fresh and (kept := routes.get(key)) is not None:
+    if route_cache is not None and not fresh and (kept := route_cache.get(key)) is not None:
         return kept
     query = _route_query(category is not None, unit_id is not None, challenge is not None)
     params = {"slug": slug, "category": category, "unit_id": unit_id, "challenge": challenge,
               "now": utcnow()}
     # Core statements go to a connection directly: the ORM has nothing to add.
     rows: Sequence[Any]
-    if routes is not None:
-        rows = routes.run(query, params)
+    if route_cache is not None:
+        rows = route_cache.run(query, params)
     else:
         rows = session.connection().execute(query, params).all()
     if not rows and session.get(Installation, 1) is None:
@@ -186,9 +186,9 @@ def find_route(session: Session, settings: Settings, key: RouteKey,
     recipients = {str(row.user_id): row.public_key for row in rows if row.user_id is not None}
     route = Route(first.channel_id, first.allow_exclusion, first.pad_block,
                   first.recovery_public_key, recipients, first.category_id, unit_id,
-                  first.work_bits, first.routing_version)
-    if routes is not None:
-        routes.keep(key, route)
+                  first.challenge_bits, first.routing_version)
+    if route_cache is not None:
+        route_cache.keep(key, route)
     return route
 
 
@@ -202,7 +202,7 @@ def _route_query(with_category: bool, with_unit: bool, with_work: bool) -> Any:
         users.c.id == recipients_table.c.user_id, users.c.active.is_(True),
         users.c.role == Role.INSPECTOR.value, users.c.public_key.isnot(None),
     )
-    work_bits = (
+    challenge_bits = (
         select(CHALLENGES.c.bits).where(CHALLENGES.c.challenge == bindparam("challenge"),
                                         CHALLENGES.c.expires_at >= bindparam("now"))
         .scalar_subquery() if with_work else null()
@@ -215,7 +215,7 @@ def _route_query(with_category: bool, with_unit: bool, with_work: bool) -> Any:
                users.c.public_key,
                (categories.c.id if with_category else null()).label("category_id"),
                (units.c.id if with_unit else null()).label("unit_id"),
-               work_bits.label("work_bits"))
+               challenge_bits.label("challenge_bits"))
         .select_from(channels)
         .join(installations, installations.c.id == 1)
         .outerjoin(recipients_table, recipients_table.c.channel_id == channels.c.id)

@@ -70,20 +70,20 @@ class Case {
     this.staff = new StaffApi(area.dataset.csrf, this.strings);
     this.api = new Api(area.dataset.api, this.strings);
     this.progress = new Progress(byId("progress-area"));
-    this.data = null;
+    this.sealed = null;
   }
 
   open(item) {
     return this.client.call("open-document", {
-      payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock: this.data.pad_block,
+      payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock: this.sealed.pad_block,
     });
   }
 
   async load() {
-    this.data = await this.staff.get(this.area.dataset.data);
-    this.report = await this.open(this.data.report);
+    this.sealed = await this.staff.get(this.area.dataset.sealed);
+    this.report = await this.open(this.sealed.report);
     this.messages = [];
-    for (const message of this.data.messages) {
+    for (const message of this.sealed.messages) {
       // A message sealed before this inspector could read the case has no slot for them.
       if (message.key_slot) this.messages.push({ ...message, document: await this.open(message) });
     }
@@ -98,7 +98,7 @@ class Case {
       // Old reports carry no language; a code this page has no name for shows as it is.
       answers.append(element("dt", this.strings.writtenIn), element("dd", this.strings[`language_${language}`] || language));
     }
-    for (const [label, text] of answerRows(this.data.questions, this.report.answers, this.strings, language)) {
+    for (const [label, text] of answerRows(this.sealed.questions, this.report.answers, this.strings, language)) {
       answers.append(element("dt", label), element("dd", text));
     }
     setHidden(answers, false);
@@ -122,7 +122,7 @@ class Case {
     }
     setHidden(thread, false);
     const select = byId("share-inspector");
-    const options = this.data.share_candidates.map((c) => {
+    const options = this.sealed.share_candidates.map((c) => {
       const option = element("option", c.name);
       option.value = c.id;
       return option;
@@ -168,7 +168,7 @@ class Case {
 
   /** The case's readers as seal-document wants them; with the reporter for a reply. */
   readers(withReporter) {
-    const readers = readersFor(this.data.readers, this.data.reporter_public_key, this.data.recovery_key);
+    const readers = readersFor(this.sealed.recipients, this.sealed.reporter_public_key, this.sealed.recovery_key);
     if (!withReporter) delete readers.reporter;
     return readers;
   }
@@ -186,7 +186,7 @@ class Case {
       textarea.focus();
       return;
     }
-    const config = { max_attachments: this.data.max_attachments, max_attachment_bytes: this.data.max_attachment_bytes };
+    const config = { max_attachments: this.sealed.max_attachments, max_attachment_bytes: this.sealed.max_attachment_bytes };
     const limit = fileLimitError(files, config, s, sealedLength);
     if (limit) {
       showFieldError(input.closest(".field"), [input], limit, `${input.id}-error`);
@@ -198,7 +198,7 @@ class Case {
       this.progress.step(s.sending, 0);
       const uploads = await sealAndUpload(this.client, this.api, files, (value) => this.progress.set(value * 0.9));
       const sealed = await this.client.call("seal-document", {
-        document: { text, attachments: uploads.entries }, readers: this.readers(!note), padBlock: this.data.pad_block,
+        document: { text, attachments: uploads.entries }, readers: this.readers(!note), padBlock: this.sealed.pad_block,
       });
       await this.staff.post(this.area.dataset[note ? "notes" : "messages"], {
         payload: sealed.payload, key_slots: sealed.keySlots, attachments: uploads.ids,
@@ -219,7 +219,7 @@ class Case {
     clearError();
     clearFieldErrors(form);
     const select = byId("share-inspector");
-    const target = this.data.share_candidates.find((c) => c.id === select.value);
+    const target = this.sealed.share_candidates.find((c) => c.id === select.value);
     if (!target) {
       showFieldError(select.closest(".field"), [select], this.strings.chooseInspector, "share-inspector-error");
       select.focus();
@@ -228,7 +228,7 @@ class Case {
     setBusy(form, true);
     try {
       this.progress.step(this.strings.sharing, null);
-      const documents = [[REPORT_DOCUMENT, this.data.report.key_slot],
+      const documents = [[REPORT_DOCUMENT, this.sealed.report.key_slot],
         ...this.messages.map((message) => [message.id, message.key_slot])];
       const { slots } = await this.client.call("reseal", {
         slots: documents.map(([, slot]) => slot), secretKey: this.secretKey, publicKey: target.public_key,

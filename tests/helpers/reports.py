@@ -55,7 +55,8 @@ def first_case(client: FlaskClient) -> int:
 
 
 def open_item(data: dict, item: dict, pair: crypto.KeyPair) -> dict:
-    """A message or note of a case's thread (``data`` from its data URL), opened by ``pair``."""
+    """A message or note of a case's thread, opened by ``pair``; ``data`` is the sealed case
+    (from the case's ``sealed`` URL)."""
     return crypto.open_document(crypto.b64decode(item["payload"]),
                                 crypto.b64decode(item["key_slot"]), pair.secret_key,
                                 data["pad_block"])
@@ -63,7 +64,7 @@ def open_item(data: dict, item: dict, pair: crypto.KeyPair) -> dict:
 
 def seal_item(data: dict, document: dict, *, note: bool) -> dict:
     """``document`` sealed as the case page seals a reply (or a note, not for the reporter)."""
-    readers = {r["id"]: crypto.b64decode(r["public_key"]) for r in data["readers"]}
+    readers = {r["id"]: crypto.b64decode(r["public_key"]) for r in data["recipients"]}
     if not note:
         readers["reporter"] = crypto.b64decode(data["reporter_public_key"])
     if data["recovery_key"]:
