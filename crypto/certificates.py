@@ -9,12 +9,14 @@ certificate does not verify.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import nacl.exceptions
 from nacl.signing import SigningKey, VerifyKey
 
-from crypto.errors import ShapeError
+from crypto.encoding import b64decode, b64encode
+from crypto.errors import KeyFileError, ShapeError
 from crypto.framing import frame, generichash
 
 SEED_BYTES = 32
@@ -111,3 +113,29 @@ def key_hash(public_key: bytes) -> bytes:
     """``hash(public_key)``, 32 bytes: a key as documents record it (``"fingerprint"``)."""
     _check_length(public_key, PUBLIC_KEY_BYTES, "public key")
     return generichash(public_key)
+
+
+ORG_KEY_FILE_KIND = "integrity-ed25519-org-key"
+
+
+def dump_org_key_file(org: OrgKey, label: str = "organisation key") -> str:
+    """The JSON of the organisation key's private half (print it; never store it online)."""
+    return json.dumps(
+        {"kind": ORG_KEY_FILE_KIND, "version": 1, "label": label,
+         "public_key": b64encode(org.public_key), "seed": b64encode(org.seed)},
+        indent=2,
+    ) + "\n"
+
+
+def load_org_key_file(text: str) -> OrgKey:
+    """Read a file written by ``dump_org_key_file`` and check its halves belong together."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise KeyFileError("The organisation key file is not JSON.") from exc
+    if not isinstance(data, dict) or data.get("kind") != ORG_KEY_FILE_KIND:
+        raise KeyFileError("This is not an organisation key file of this system.")
+    org = OrgKey.from_seed(b64decode(data.get("seed"), SEED_BYTES, what="organisation key seed"))
+    if b64encode(org.public_key) != data.get("public_key"):
+        raise KeyFileError("The key file's public key does not match its private half.")
+    return org

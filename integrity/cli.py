@@ -18,6 +18,7 @@ from integrity.cli_context import (
 )
 from integrity.config import ConfigError, Settings, ensure_secret_key
 from integrity.models import Role
+from integrity.org_key_cli import org_key
 from surveys.cli import survey
 
 
@@ -442,3 +443,4 @@ def audit_verify() -> None:
 
 
 main.add_command(survey)
+main.add_command(org_key)

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import crypto
 from integrity.i18n import SUPPORTED_LANGUAGES
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
+ORG_PUBLIC_KEY_FILE = "org_public_key"
 
 
 class ConfigError(ValueError):
@@ -35,6 +37,9 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path.cwd() / "data")
     database_url: str = ""
     secret_key: str = ""
+    # The organisation key's public half (b64), pinned outside the database; else the one
+    # `integrity org-key pin` wrote into the data folder (docs/administration.md).
+    org_public_key: str = ""
     # Without INTEGRITY_PUBLIC_URL, `integrity serve` uses the address it listens on.
     public_url: str = "http://127.0.0.1:8080"
     onion_url: str = ""
@@ -147,6 +152,21 @@ class Settings:
                 f"No secret key: set INTEGRITY_SECRET_KEY or run 'integrity init' to create {path}"
             )
         return path.read_text().strip()
+
+    def load_org_public_key(self) -> bytes | None:
+        """The pinned organisation public key (32 bytes): INTEGRITY_ORG_PUBLIC_KEY, else the
+        data folder's ``org_public_key`` file, else None (no organisation key yet)."""
+        text = self.org_public_key
+        path = self.data_dir / ORG_PUBLIC_KEY_FILE
+        if not text and path.exists():
+            text = path.read_text().strip()
+        if not text:
+            return None
+        try:
+            return crypto.b64decode(text, 32, what="organisation public key")
+        except crypto.EncodingError as exc:
+            where = "INTEGRITY_ORG_PUBLIC_KEY" if self.org_public_key else str(path)
+            raise ConfigError(f"{where}: {exc}") from exc
 
 
 def served_url(host: str, port: int) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from integrity.db import Base
 from integrity.translated import Translatable
@@ -96,6 +96,9 @@ class User(Base):
     login_opslimit: Mapped[Optional[int]] = mapped_column(Integer)
     login_memlimit: Mapped[Optional[int]] = mapped_column(Integer)
     wrapped_secret_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(72))
+    # The organisation key's signature of public_key bound to this id (protocol 2 clients seal
+    # only to signed keys); cleared whenever public_key changes.
+    key_certificate: Mapped[Optional[bytes]] = mapped_column(LargeBinary(64))
     # Offline inspectors keep their key in a file and read cases with `integrity decrypt`.
     can_sign_in: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -108,6 +111,13 @@ class User(Base):
     sessions: Mapped[list[StaffSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @validates("public_key")
+    def _new_key_is_not_certified(self, _key: str, public_key: bytes | None) -> bytes | None:
+        # A certificate is for one key: a new key waits for its own signature.
+        if public_key != self.public_key:
+            self.key_certificate = None
+        return public_key
 
     @property
     def role_enum(self) -> Role:
@@ -211,6 +221,8 @@ class Installation(Base):
     kdf_memlimit: Mapped[int] = mapped_column(Integer)
     pad_block: Mapped[int] = mapped_column(Integer)
     recovery_public_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    # The organisation key's signature of recovery_public_key.
+    recovery_certificate: Mapped[Optional[bytes]] = mapped_column(LargeBinary(64))
     # Moved on by database triggers whenever anything a report's routing depends on changes
     # (channels, their recipients and categories, inspectors' keys, units, the two columns
     # above): a route read at one version still holds while the row shows that version.
