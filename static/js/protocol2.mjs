@@ -326,8 +326,11 @@ export function reportDocument({
     secret: b64encode(checkLength(threadSecret, 32, "thread secret")),
     reporter_public_key: b64encode(checkLength(reporterPublicKey, KEY_BYTES, "reporter public key")),
   };
+  if (!isObject(route) || typeof route.channel !== "string") throw new ShapeError("The route names no channel.");
   document.route = {
-    channel: route.channel, category: route.category ?? null, org_unit: route.orgUnit ?? null,
+    channel: route.channel,
+    category: optionalText(route.category ?? null, "category"),
+    org_unit: optionalText(route.orgUnit ?? null, "organisational unit"),
   };
   document.readers = [...entriesOf(readers, "readers")].map(([id, publicKey]) => (
     { id: checkId(id), fingerprint: b64encode(keyHash(publicKey)) }));

@@ -160,6 +160,24 @@ describe("the protocol 2 report document", () => {
     assert.equal(new TextDecoder().decode(p.openPayload(payload, b64(v.key), v.pad_block)), v.json);
   });
 
+  test("reportDocument leaves out a missing language, and refuses a malformed route or reader", () => {
+    const args = (change) => ({
+      answers: {}, threadSecret: range(0x40, 32), reporterPublicKey: boxPublicKey(filled(0x2a)),
+      route: { channel: "airport" }, readers: new Map([["7", inspectorKey("7")]]), ...change,
+    });
+    const d = q.reportDocument(args({}));
+    assert.deepEqual(Object.keys(d), ["protocol", "answers", "attachments", "thread", "route", "readers", "excluded",
+      "recovery"]);
+    assert.deepEqual(d.route, { channel: "airport", category: null, org_unit: null });
+    assert.equal(d.recovery, null);
+    assert.equal(q.reportThread(d).readers.size, 1);
+    for (const change of [{ route: {} }, { route: { channel: "a", category: 3 } }, { route: { channel: "a", orgUnit: 4 } },
+      { readers: { x: inspectorKey("7") } }, { readers: { 7: new Uint8Array(31) } }, { excluded: [9] },
+      { threadSecret: new Uint8Array(31) }, { recoveryKey: new Uint8Array(16) }]) {
+      assert.throws(() => q.reportDocument(args(change)), p.ShapeError, JSON.stringify(change));
+    }
+  });
+
   test("reportThread reads it back", () => {
     const thread = q.reportThread(JSON.parse(v.json));
     assert.deepEqual(thread.secret, range(0x40, 32));
