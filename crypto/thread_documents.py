@@ -106,6 +106,8 @@ def report_thread(document: Mapping[str, Any]) -> ReportThread:
     for reader in readers:
         if not isinstance(reader, dict) or not isinstance(reader.get("id"), str):
             raise ShapeError("A reader of the report has no id.")
+        if reader["id"] in recorded:
+            raise ShapeError("A reader is named twice in the report.")
         recorded[reader["id"]] = _decoded(reader.get("fingerprint"), "reader's fingerprint")
     if not all(isinstance(rid, str) for rid in excluded):
         raise ShapeError("The report's excluded inspectors must be ids.")
@@ -151,13 +153,14 @@ def reader_changes(thread: ReportThread, current: Mapping[str, bytes],
     changes = []
     for rid, public_key in current.items():
         digest = key_hash(public_key)
-        if rid in thread.excluded:
+        if rid in thread.excluded:  # a share does not lift an exclusion
             changes.append(ReaderChange(EXCLUDED_READER, rid))
-        elif rid in thread.readers:
-            if digest != thread.readers[rid]:
-                changes.append(ReaderChange(KEY_CHANGED, rid))
-        elif rid in shares:
-            changes.append(ReaderChange(SHARED if digest == shares[rid] else KEY_CHANGED, rid))
+        elif thread.readers.get(rid) == digest:
+            continue
+        elif shares.get(rid) == digest:  # added, or given a new key, by a share
+            changes.append(ReaderChange(SHARED, rid))
+        elif rid in thread.readers or rid in shares:
+            changes.append(ReaderChange(KEY_CHANGED, rid))
         else:
             changes.append(ReaderChange(UNRECORDED, rid))
     changes += [ReaderChange(REMOVED, rid) for rid in thread.readers if rid not in current]

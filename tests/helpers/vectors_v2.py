@@ -170,6 +170,10 @@ def reader_vectors() -> list[dict[str, Any]]:
         ("exclusion removed", {"7": key7, "12": key12, "9": key9}, {}, recovery),
         ("new recovery key", {"7": key7, "12": key12}, {}, new_recovery),
         ("recovery key removed", {"7": key7, "12": key12}, {}, None),
+        ("re-shared with a new key", {"7": key30, "12": key12},
+         {"7": certificates.key_hash(key30)}, recovery),
+        ("several at once", {"7": key30, "9": key9, "30": key30, "31": key12},
+         {"30": certificates.key_hash(key30), "9": certificates.key_hash(key9)}, new_recovery),
     )
     return [{"name": name,
              "current": {rid: b64encode(key) for rid, key in current.items()},
