@@ -98,7 +98,7 @@ def create_user(
     user = User(
         email=email,
         name=name.strip(),
-        role=role.value,
+        role=role,
         must_change_password=must_change_password,
         totp_secret=totp_secret,
     )
@@ -200,7 +200,7 @@ def authenticate(session: Session, hasher: Hasher, email: str, secret: str, *,
     if not usable or user is None:
         hasher.verify(hasher.dummy_hash, secret)
         return None
-    if not derived and user.role_enum is Role.INSPECTOR:
+    if not derived and user.role == Role.INSPECTOR:
         hasher.verify(hasher.dummy_hash, secret)  # as long as any other refusal
         raise AccountError(INSPECTOR_NEEDS_SCRIPT)
     candidate = secret if derived else derived_login_value(
@@ -250,7 +250,7 @@ def change_password(hasher: Hasher, user: User, change: PassphraseChange) -> Non
                                  user.login_memlimit or 0)
     if change.derived:
         current = change.current
-    elif user.role_enum is Role.INSPECTOR:
+    elif user.role == Role.INSPECTOR:
         raise AccountError(_l("Changing an inspector's passphrase needs JavaScript: the key "
                               "is protected again with the new passphrase on this device."))
     else:
@@ -338,7 +338,7 @@ def confirm_totp(user: User, secret: str, code: str, at: datetime | None = None)
 
 def disable_totp(user: User) -> None:
     """Remove an optional second factor; refused where the role requires one."""
-    if user.role_enum.requires_totp:
+    if user.role.requires_totp:
         raise AccountError(_l("Your role requires a second factor."))
     user.totp_secret = None
     user.totp_last_step = None

@@ -44,7 +44,7 @@ def share_candidates(session: Session, report: Report) -> list[User]:
         report_exclusions.c.report_id == report.id)
     return list(session.scalars(
         select(User).where(
-            User.role == Role.INSPECTOR.value, User.active.is_(True),
+            User.role == Role.INSPECTOR, User.active.is_(True),
             User.public_key.isnot(None), User.id.not_in(readers), User.id.not_in(excluded),
         ).order_by(User.name, User.id)))
 
@@ -89,7 +89,7 @@ def _target(session: Session, report: Report, value: Any) -> User:
         target = session.get(User, database_int(value))
     except ValueError:
         raise unknown from None
-    if (target is None or target.role != Role.INSPECTOR.value or not target.active
+    if (target is None or target.role != Role.INSPECTOR or not target.active
             or target.public_key is None or is_excluded(session, report, target)):
         # One sentence for every reason: the refusal does not tell who was excluded.
         raise unknown

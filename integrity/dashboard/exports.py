@@ -204,7 +204,7 @@ def _poster_form() -> PosterForm:
     db = get_session()
     form = PosterForm(request.args)
     form.channel.choices = choices((c.slug, c.text("name")) for c in db.scalars(
-        select(Channel).where(Channel.state != ChannelState.CLOSED.value)
+        select(Channel).where(Channel.state != ChannelState.CLOSED)
         .order_by(Channel.name)))
     form.language.choices = choices(language_choices())
     if not form.language.data:

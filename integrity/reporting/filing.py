@@ -279,7 +279,7 @@ def _report_values(filing: Filing) -> dict[str, Any]:
     return {"channel_id": route.channel_id, "category_id": route.category_id,
             "org_unit_id": route.org_unit_id, "created_on": today(),
             "lookup_hash": filing.lookup_hash, "reporter_public_key": filing.reporter_public_key,
-            "payload": filing.payload, "status": Status.NEW.value}
+            "payload": filing.payload, "status": Status.NEW}
 
 
 def _lookup_taken(error: IntegrityError | psycopg.IntegrityError) -> bool:

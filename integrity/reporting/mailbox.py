@@ -76,7 +76,7 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
              "sent_on": message.sent_on.isoformat(), "payload": crypto.b64encode(message.payload),
              "key_slot": crypto.b64encode(by_message[message.id])}
             for position, message in enumerate(
-                (m for m in report.messages if m.sender != Sender.NOTE.value), start=1)
+                (m for m in report.messages if m.sender != Sender.NOTE), start=1)
             if message.id in by_message
         ],
     }
@@ -104,7 +104,7 @@ def add_message(
     attachment_ids: list[str],
 ) -> Message:
     """Store a message of the thread with its key slots and attachments."""
-    message = Message(report=report, sender=sender.value, author_id=author.id if author else None,
+    message = Message(report=report, sender=sender, author_id=author.id if author else None,
                       payload=payload)
     session.add(message)
     session.flush()
@@ -121,7 +121,7 @@ def mailbox_attachment(session: Session, body: object) -> Attachment:
     attachment = session.get(Attachment, attachment_id) if isinstance(attachment_id, str) else None
     if attachment is None or attachment.report_id != report.id or (
         attachment.message_id is not None
-        and session.get(Message, attachment.message_id).sender == Sender.NOTE.value  # type: ignore[union-attr]
+        and session.get(Message, attachment.message_id).sender == Sender.NOTE  # type: ignore[union-attr]
     ):
         raise ProtocolError(_l("Nothing matches this receipt."), 404)
     return attachment

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from integrity.db import Base
-from integrity.models import Category, Channel, OrgUnit, User, today
+from integrity.models import Category, Channel, OrgUnit, User, enum_column_type, today
 
 
 class Status(enum.StrEnum):
@@ -88,13 +88,13 @@ class Report(Base):
     lookup_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     reporter_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     payload: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
+    status: Mapped[Status] = mapped_column(enum_column_type(Status, 16), default=Status.NEW)
     # Workflow days (EU Directive 2019/1937 Art. 9): acknowledge within 7 days, feedback
     # within 3 months. Days only, like the filing day.
     acknowledged_on: Mapped[Optional[date]] = mapped_column(Date)
     feedback_on: Mapped[Optional[date]] = mapped_column(Date)
     closed_on: Mapped[Optional[date]] = mapped_column(Date)
-    outcome: Mapped[Optional[str]] = mapped_column(String(24))
+    outcome: Mapped[Optional[Outcome]] = mapped_column(enum_column_type(Outcome, 24))
     assignee_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
@@ -126,7 +126,7 @@ class Message(Base):
     report_id: Mapped[int] = mapped_column(
         ForeignKey("reports.id", ondelete="CASCADE"), index=True
     )
-    sender: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[Sender] = mapped_column(enum_column_type(Sender, 16))
     author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     sent_on: Mapped[date] = mapped_column(Date, default=today)
     payload: Mapped[bytes] = mapped_column(LargeBinary)

@@ -19,14 +19,14 @@ def channel_recipients(channel: Channel) -> list[User]:
     """Inspectors a report in ``channel`` can be sealed to: active, with a public key."""
     return [
         user for user in channel.recipients
-        if user.active and user.role == Role.INSPECTOR.value and user.public_key is not None
+        if user.active and user.role == Role.INSPECTOR and user.public_key is not None
     ]
 
 
 def open_channels(session: Session) -> list[Channel]:
     """Channels that take reports and are listed to reporters."""
     return list(session.scalars(
-        select(Channel).where(Channel.state == ChannelState.OPEN.value).order_by(Channel.name)
+        select(Channel).where(Channel.state == ChannelState.OPEN).order_by(Channel.name)
     ))
 
 
@@ -41,7 +41,7 @@ def public_config(session: Session, settings: Settings,
     channels = open_channels(session)
     if unlisted:
         channels += session.scalars(select(Channel).where(
-            Channel.slug == unlisted, Channel.state == ChannelState.HIDDEN.value))
+            Channel.slug == unlisted, Channel.state == ChannelState.HIDDEN))
     return {
         "protocol": 1,
         "salt": crypto.b64encode(inst.kdf_salt),

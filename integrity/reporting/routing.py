@@ -176,7 +176,7 @@ def find_route(session: Session, settings: Settings, key: RouteKey,
     if not rows and session.get(Installation, 1) is None:
         installation(session, settings)  # first use of a new installation
         rows = session.connection().execute(query, params).all()
-    if not rows or rows[0].state == ChannelState.CLOSED.value:
+    if not rows or rows[0].state == ChannelState.CLOSED:
         raise ProtocolError(_l("There is no open channel “%(slug)s”.", slug=slug))
     first = rows[0]
     if category is not None and first.category_id is None:
@@ -200,7 +200,7 @@ def _route_query(with_category: bool, with_unit: bool, with_work: bool) -> Any:
     installations = cast(Table, Installation.__table__)
     active_inspector = and_(
         users.c.id == recipients_table.c.user_id, users.c.active.is_(True),
-        users.c.role == Role.INSPECTOR.value, users.c.public_key.isnot(None),
+        users.c.role == Role.INSPECTOR, users.c.public_key.isnot(None),
     )
     challenge_bits = (
         select(CHALLENGES.c.bits).where(CHALLENGES.c.challenge == bindparam("challenge"),

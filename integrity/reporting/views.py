@@ -43,7 +43,7 @@ bp = public(Blueprint("reporting", __name__))
 
 def _open_channel(slug: str) -> Channel:
     channel = get_session().scalar(select(Channel).where(Channel.slug == slug))
-    if channel is None or channel.state == ChannelState.CLOSED.value:
+    if channel is None or channel.state == ChannelState.CLOSED:
         abort(404)
     return channel
 
