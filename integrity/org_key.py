@@ -90,7 +90,7 @@ def recovery_certified(row: Installation, org_public_key: bytes | None) -> bool:
 
 def _uncertified_inspectors(session: Session, org_public_key: bytes) -> list[User]:
     inspectors = session.scalars(
-        select(User).where(User.role == Role.INSPECTOR.value, User.active.is_(True),
+        select(User).where(User.role == Role.INSPECTOR, User.active.is_(True),
                            User.public_key.isnot(None)).order_by(User.id))
     return [user for user in inspectors if not certified(user, org_public_key)]
 
