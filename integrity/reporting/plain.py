@@ -12,7 +12,7 @@ from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 import crypto
-from crypto.stream import open_chunks
+from crypto.stream import open_chunks, plain_length
 from integrity.channels import check_answers
 from integrity.config import Settings
 from integrity.installation import installation
@@ -158,12 +158,15 @@ def _decrypted(store: AttachmentStore, attachment_id: str, key: bytes) -> Iterat
 def plain_attachment(
     session: Session, settings: Settings, store: AttachmentStore, receipt_text: str,
     attachment_id: str,
-) -> tuple[dict[str, Any], Iterator[bytes]]:
-    """An attachment of the thread, decrypted chunk by chunk as it is sent."""
+) -> tuple[dict[str, Any], int, Iterator[bytes]]:
+    """An attachment of the thread: its entry, its plaintext length (from the sealed file's
+    length) and its content, decrypted chunk by chunk as it is sent."""
     mailbox = open_plain_mailbox(session, settings, receipt_text)
     documents = [mailbox.document] + [doc for _, doc in mailbox.messages]
     for document in documents:
         for entry in document.get("attachments", []):
             if entry.get("id") == attachment_id:
-                return entry, _decrypted(store, attachment_id, crypto.b64decode(entry["key"], 32))
+                length = plain_length(store.path(attachment_id).stat().st_size)
+                return entry, length, _decrypted(store, attachment_id,
+                                                 crypto.b64decode(entry["key"], 32))
     raise ProtocolError(_l("Nothing matches this receipt."), 404)

@@ -199,12 +199,14 @@ def mailbox_file() -> Response | tuple[str, int]:
     if refused := anonymous_forms.refusal():
         return _mailbox_page(error=refused), 400
     try:
-        entry, chunks = plain.plain_attachment(
+        entry, length, chunks = plain.plain_attachment(
             get_session(), current.settings(), current.attachment_store(),
             request.form.get("receipt", ""), request.form.get("attachment", ""))
     except ProtocolError as exc:
         abort(exc.status)
     name = safe_file_name(entry.get("name"), "attachment")
-    # Always a download, never rendered here: the content is the reporter's, not ours.
+    # Always a download, never rendered here: the content is the reporter's, not ours. The
+    # length lets a browser tell a transfer cut short from a complete file.
     return Response(stream_with_context(chunks), mimetype="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Content-Length": str(length)})
