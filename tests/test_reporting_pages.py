@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import pytest
-
 from sqlalchemy import func, select
 
 import crypto
@@ -98,9 +97,12 @@ def test_plain_mailbox_opens_the_thread_and_takes_a_reply(client, channel, db) -
     text = page.get_data(as_text=True)
     assert "Officer at lane 4 asks 20 EUR per car." in text
     assert "Received, not yet acknowledged" in text
+    # The page carries a mailbox token for what follows, never the receipt.
+    assert receipt not in text and receipt.replace(" ", "") not in text
+    (fields,) = hidden_fields(text, "/mailbox/reply")
+    assert set(fields) == {"csrf_token", "mailbox_token"}
     reply = client.post("/mailbox/reply", data={
-        "csrf_token": token, "receipt": receipt.replace(" ", "-"),
-        "text": "It happens on night shifts.",
+        **fields, "text": "It happens on night shifts.",
         "files": (io.BytesIO(b"shift plan"), "plan.txt", "text/plain"),
     }, content_type="multipart/form-data")
     assert reply.status_code == 200, reply.get_data(as_text=True)
@@ -113,8 +115,10 @@ def test_plain_mailbox_opens_the_thread_and_takes_a_reply(client, channel, db) -
     document = crypto.open_document(message.payload, slot, pair.secret_key, 1024)
     assert document["text"] == "It happens on night shifts."
     (entry,) = document["attachments"]
-    download = client.post("/mailbox/file", data={"csrf_token": token, "receipt": receipt,
-                                                   "attachment": entry["id"]})
+    (fields,) = hidden_fields(reply.get_data(as_text=True), "/mailbox/file")
+    assert set(fields) == {"csrf_token", "mailbox_token", "attachment"}
+    assert fields["attachment"] == entry["id"]
+    download = client.post("/mailbox/file", data=fields)
     assert download.status_code == 200
     assert download.get_data() == b"shift plan"
     assert download.headers["Content-Type"] == "application/octet-stream"

@@ -17,6 +17,8 @@ from tests.protocol_client import ReporterClient
 
 # The receipt as the receipt page shows it.
 RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
+# The mailbox token the opened mailbox's forms carry (basic mode).
+MAILBOX_TOKEN = re.compile(r'name="mailbox_token" value="([^"]+)"')
 # What the reports filed with ``file_report`` say.
 CASE_ANSWERS = {"what": "Lorries from one haulier pass lane 3 unchecked."}
 
@@ -46,6 +48,15 @@ def hidden_fields(html: str, action: str) -> list[dict[str, str]]:
     parser = _Forms(action)
     parser.feed(html)
     return parser.forms
+
+
+def plain_mailbox_token(client: FlaskClient, receipt: str, url: str = "/mailbox") -> str:
+    """Open the mailbox without JavaScript; the mailbox token its page carries."""
+    page = client.post(url, data={"csrf_token": csrf_token(client, url), "receipt": receipt})
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    match = MAILBOX_TOKEN.search(page.get_data(as_text=True))
+    assert match, "no mailbox token on the page"
+    return match.group(1)
 
 
 def file_plain_form(client: FlaskClient, channel: ChannelSetup, **extra: Any) -> Any:
