@@ -150,14 +150,14 @@ def _render_mailbox(opened: plain.OpenedMailbox, token: str, **extra: Any) -> st
     return _mailbox_page(opened=opened, answers=answers, mailbox_token=token, **extra)
 
 
-def _opened_and_counted(response: Response) -> bool:
+def _mailbox_opened(response: Response) -> bool:
     return response.status_code == 200
 
 
 @bp.route("/mailbox", methods=["POST"])
 @mailbox_failures
 @limiter.limit(lambda: current.settings().ratelimit_mailbox_opens, key_func=address_key,
-               deduct_when=_opened_and_counted,
+               deduct_when=_mailbox_opened,
                error_message=lambda: _("The mailbox was opened too many times from this "
                                        "network: please wait a while and try again."))
 def mailbox_open() -> str | tuple[str, int]:
