@@ -49,6 +49,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     from integrity.auth.services import Hasher
     from integrity.extensions import babel, csrf, limiter
+    from integrity.reporting.mailbox_tokens import token_store
     from integrity.reporting.routing import RouteCache
     from integrity.reporting.storage import AttachmentStore
     from integrity.reporting.uploads import IntegrityRequest, discard_unfinished_uploads
@@ -81,6 +82,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.teardown_request(discard_unfinished_uploads)
     app.extensions["integrity.settings"] = settings
     app.extensions["integrity.attachments"] = AttachmentStore(settings.data_dir / "attachments")
+    app.extensions["integrity.mailbox_tokens"] = token_store(settings.redis_url)
     app.extensions["integrity.hasher"] = Hasher(
         settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
         settings.kdf_opslimit, settings.kdf_memlimit,

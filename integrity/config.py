@@ -76,8 +76,12 @@ class Settings:
     ratelimit_uploads: str = "60 per hour"
     ratelimit_messages: str = "30 per hour"
     ratelimit_mailbox_failures: str = "10 per 15 minutes"
+    # Mailbox openings without JavaScript that succeed: each costs the server an Argon2id.
+    ratelimit_mailbox_opens: str = "10 per hour"
     ratelimit_pow: str = "60 per hour"
     redis_url: str = ""
+    # How long a mailbox opened without JavaScript stays open (its mailbox token lasts).
+    mailbox_token_minutes: int = 15
     idle_timeout_minutes: int = 30
     # Survey figures from fewer responses are withheld (sensitive: randomized-response items).
     survey_min_responses: int = 10
@@ -123,6 +127,8 @@ class Settings:
             raise ConfigError("INTEGRITY_POW_BITS must be between 0 and 24")
         if self.idle_timeout_minutes < 1:
             raise ConfigError("INTEGRITY_IDLE_TIMEOUT_MINUTES must be at least 1")
+        if self.mailbox_token_minutes < 1:
+            raise ConfigError("INTEGRITY_MAILBOX_TOKEN_MINUTES must be at least 1")
         if min(self.survey_min_responses, self.survey_min_sensitive) < 1:
             raise ConfigError("INTEGRITY_SURVEY_MIN_RESPONSES and INTEGRITY_SURVEY_MIN_SENSITIVE "
                               "must be at least 1")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # for the types only: the configuration imports modules that 
 
     from integrity.auth.services import Hasher
     from integrity.config import Settings
+    from integrity.reporting.mailbox_tokens import TokenStore
     from integrity.reporting.routing import RouteCache
     from integrity.reporting.storage import AttachmentStore
 
@@ -32,6 +33,11 @@ def settings(app: Flask | None = None) -> Settings:
 def attachment_store(app: Flask | None = None) -> AttachmentStore:
     """The folder of sealed attachments."""
     return cast("AttachmentStore", _extension("integrity.attachments", app))
+
+
+def mailbox_tokens(app: Flask | None = None) -> TokenStore:
+    """Where the tokens of mailboxes opened without JavaScript are kept (memory or Redis)."""
+    return cast("TokenStore", _extension("integrity.mailbox_tokens", app))
 
 
 def hasher(app: Flask | None = None) -> Hasher:

@@ -141,10 +141,11 @@ class LoginParams:
 
 
 def login_params(hasher: Hasher, secret_key: str, session: Session, email: str) -> LoginParams:
-    """The account's derivation parameters; for an unknown address, made-up ones that look
-    the same and stay the same, so the answer does not tell who has an account."""
+    """The account's derivation parameters; for an unknown address, a deactivated account or
+    one that cannot sign in, made-up ones that look the same and stay the same, so the answer
+    does not tell who has an account."""
     user = find_user(session, email)
-    if user is not None and user.login_salt is not None and user.can_sign_in:
+    if user is not None and user.login_salt is not None and user.can_sign_in and user.active:
         return LoginParams(user.login_salt, user.login_opslimit or hasher.login_opslimit,
                            user.login_memlimit or hasher.login_memlimit)
     fake = hmac.new(secret_key.encode(), b"login-salt:" + normalise_email(email).encode(),

@@ -333,9 +333,10 @@ def _first_passphrase(form: SetupForm) -> invitations.FirstPassphrase:
     return invitations.FirstPassphrase(new=form.new.data, derived=derived, salt=salt)
 
 
-# Limited per client address only: the answer reveals nothing (unknown addresses get stable
-# made-up parameters) and guessing still goes through the limited sign-in itself. No limit
-# shared by all: a flood from one client would then keep every other one from signing in.
+# Limited per client address only: the answer reveals nothing (unknown addresses and
+# deactivated accounts get stable made-up parameters) and guessing still goes through the
+# limited sign-in itself. No limit shared by all: a flood from one client would then keep
+# every other one from signing in.
 @bp.route("/login/params", methods=["POST"])
 @limiter.limit(lambda: current.settings().ratelimit_login_address, key_func=address_key)
 def login_params() -> Response:

@@ -12,7 +12,7 @@ from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 import crypto
-from crypto.stream import open_chunks
+from crypto.stream import open_chunks, plain_length
 from integrity.channels import check_answers
 from integrity.config import Settings
 from integrity.installation import installation
@@ -99,10 +99,24 @@ def file_plain_report(
 
 @dataclass
 class OpenedMailbox:
-    receipt: str
     report: Report
+    secret_key: bytes  # the reporter's, derived from the receipt: in memory only
     document: dict[str, Any]
     messages: list[tuple[Any, dict[str, Any]]]
+
+
+def _opened(session: Session, settings: Settings, report: Report,
+            secret_key: bytes) -> OpenedMailbox:
+    """The report and every message of its thread, opened with the reporter's secret key."""
+    pad_block = installation(session, settings).pad_block
+    view = mailbox_view(session, report)
+
+    def opened(item: dict[str, Any]) -> dict[str, Any]:
+        return crypto.open_document(crypto.b64decode(item["payload"]),
+                                    crypto.b64decode(item["key_slot"]), secret_key, pad_block)
+
+    messages = [(m, opened(m)) for m in view["messages"]]
+    return OpenedMailbox(report, secret_key, opened(view["report"]), messages)
 
 
 def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) -> OpenedMailbox:
@@ -115,26 +129,26 @@ def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) 
     keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
                                        inst.kdf_memlimit)
     report = find_report(session, {"lookup": crypto.b64encode(keys.lookup)})
-    view = mailbox_view(session, report)
+    return _opened(session, settings, report, keys.secret_key)
 
-    def opened(item: dict[str, Any]) -> dict[str, Any]:
-        return crypto.open_document(crypto.b64decode(item["payload"]),
-                                    crypto.b64decode(item["key_slot"]), keys.secret_key,
-                                    inst.pad_block)
 
-    messages = [(m, opened(m)) for m in view["messages"]]
-    return OpenedMailbox(receipt, report, opened(view["report"]), messages)
+def reopen_plain_mailbox(session: Session, settings: Settings, report_id: int,
+                         secret_key: bytes) -> OpenedMailbox | None:
+    """The thread again, from what a mailbox token keeps (no derivation); None if the report
+    is gone meanwhile."""
+    report = session.get(Report, report_id)
+    if report is None:
+        return None
+    return _opened(session, settings, report, secret_key)
 
 
 def reply_plain(
-    session: Session, settings: Settings, store: AttachmentStore, receipt_text: str,
+    session: Session, settings: Settings, store: AttachmentStore, report: Report,
     text: str, uploads: list[tuple[SealingSink, str, str]],
 ) -> None:
     """A reporter's message sent without JavaScript, sealed to the case's readers."""
     if not text.strip() and not uploads:
         raise ProtocolError(_l("Write a message or attach a file."))
-    mailbox = open_plain_mailbox(session, settings, receipt_text)
-    report = mailbox.report
     inst = installation(session, settings)
     attachment_ids = _attachment_rows(session, settings, uploads)
     readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
@@ -156,14 +170,15 @@ def _decrypted(store: AttachmentStore, attachment_id: str, key: bytes) -> Iterat
 
 
 def plain_attachment(
-    session: Session, settings: Settings, store: AttachmentStore, receipt_text: str,
-    attachment_id: str,
-) -> tuple[dict[str, Any], Iterator[bytes]]:
-    """An attachment of the thread, decrypted chunk by chunk as it is sent."""
-    mailbox = open_plain_mailbox(session, settings, receipt_text)
+    store: AttachmentStore, mailbox: OpenedMailbox, attachment_id: str,
+) -> tuple[dict[str, Any], int, Iterator[bytes]]:
+    """An attachment of the thread: its entry, its plaintext length (from the sealed file's
+    length) and its content, decrypted chunk by chunk as it is sent."""
     documents = [mailbox.document] + [doc for _, doc in mailbox.messages]
     for document in documents:
         for entry in document.get("attachments", []):
             if entry.get("id") == attachment_id:
-                return entry, _decrypted(store, attachment_id, crypto.b64decode(entry["key"], 32))
+                length = plain_length(store.path(attachment_id).stat().st_size)
+                return entry, length, _decrypted(store, attachment_id,
+                                                 crypto.b64decode(entry["key"], 32))
     raise ProtocolError(_l("Nothing matches this receipt."), 404)

@@ -295,6 +295,11 @@ def test_plain_forms_without_javascript(
         expect(page.get_by_text("Your message was sent.")).to_be_visible()
         expect(page.locator("#thread")).to_contain_text(REPLY_MARKER)
         check_reply(app, db, channel, report, f"Without scripts. {REPLY_MARKER}", REPLY_FILE)
+        # The page carries a mailbox token for its forms, never the receipt.
+        assert receipt not in page.content() and text not in page.content()
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download reply.bin").click()
+        assert Path(download.value.path()).read_bytes() == REPLY_FILE
         assert context.cookies() == []  # the forms' tokens travel in the forms only
     finally:
         context.close()
