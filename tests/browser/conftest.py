@@ -16,14 +16,14 @@ from flask import Flask
 
 from integrity.app import create_app
 from integrity.db import dispose
-from tests.conftest import make_settings
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, RecordingApp, serving, watched_page
-
-# The reporter pages refuse an Argon2id cost or a pad block below the floors built into them
-# (static/js/floors.mjs), so the app the browser tests serve asks for exactly the floors; a
-# module's settings_overrides still win (a test of the refusal goes below them). The tests
-# outside tests/browser keep the cheap costs of tests/conftest.py.
-FLOOR_PROTOCOL = {"kdf_opslimit": 3, "kdf_memlimit": 67108864, "pad_block": 1024}
+from tests.helpers.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RecordingApp,
+    browser_settings,
+    serving,
+    watched_page,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,9 +36,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def app(tmp_path: Path, database_url: str, settings_overrides: dict[str, object]) -> Iterator[Flask]:
-    application = create_app(make_settings(tmp_path, database_url,
-                                           **{**FLOOR_PROTOCOL, **settings_overrides}))
+def app(
+    tmp_path: Path, database_url: str, settings_overrides: dict[str, object]
+) -> Iterator[Flask]:
+    """As tests/conftest.py's, at the floors the reporter pages enforce (browser_settings)."""
+    application = create_app(browser_settings(tmp_path, database_url, **settings_overrides))
     yield application
     dispose(application)
 

@@ -43,7 +43,10 @@ RECORD_BLOB_TYPES = """
 (() => {
   const original = URL.createObjectURL.bind(URL);
   window.blobTypes = [];
-  URL.createObjectURL = (blob) => { window.blobTypes.push(blob && blob.type); return original(blob); };
+  URL.createObjectURL = (blob) => {
+    window.blobTypes.push(blob && blob.type);
+    return original(blob);
+  };
 })();
 """
 
@@ -64,7 +67,8 @@ def file_with_thread(app: Flask, slug: str) -> Thread:
     filed as a reporter's client would, derived once."""
     reporter = ReporterClient(app.test_client())
     filed = reporter.file(slug, {"what": REPORT_TEXT}, uploads=[
-        Upload("page.html", "text/html", PAGE_HTML), Upload("broken.bin", "application/pdf", BROKEN_FILE)])
+        Upload("page.html", "text/html", PAGE_HTML),
+        Upload("broken.bin", "application/pdf", BROKEN_FILE)])
     lookup = crypto.b64encode(filed.keys.lookup)
     box = reporter.http.post("/api/v1/mailbox", json={"lookup": lookup}).get_json()
     readers = reporter.readers(box["recipients"], filed.keys.public_key)
@@ -89,7 +93,8 @@ def damage_thread(app: Flask, db: Session, thread: Thread) -> None:
                           .order_by(Message.id)).all()
     assert len(messages) == len(THREAD)
     for message, (_text, damage) in zip(messages, THREAD, strict=True):
-        slots = {s.reader: s for s in db.scalars(select(KeySlot).where(KeySlot.message_id == message.id))}
+        slots = {s.reader: s for s in db.scalars(
+            select(KeySlot).where(KeySlot.message_id == message.id))}
         key = crypto.open_key_slot(slots["reporter"].slot, thread.keys.secret_key)
         if damage == "flip":
             message.payload = _flip(message.payload)
@@ -100,9 +105,10 @@ def damage_thread(app: Flask, db: Session, thread: Thread) -> None:
             nonce = nacl.utils.random(nacl.secret.SecretBox.NONCE_SIZE)
             message.payload = bytes(nacl.secret.SecretBox(key).encrypt(bytes(pad_block), nonce))
         elif damage == "json":
-            message.payload = crypto.seal_payload(b'{"text": "MARKER-JSON" not json', key, pad_block)
-    document = crypto.open_document(report.payload, next(
-        s.slot for s in report.key_slots if s.reader == "reporter"), thread.keys.secret_key, pad_block)
+            message.payload = crypto.seal_payload(b'{"text": "MARKER-JSON" not', key, pad_block)
+    reporter_slot = next(s.slot for s in report.key_slots if s.reader == "reporter")
+    document = crypto.open_document(report.payload, reporter_slot, thread.keys.secret_key,
+                                    pad_block)
     broken = next(entry for entry in document["attachments"] if entry["name"] == "broken.bin")
     path = app.extensions["integrity.attachments"].path(broken["id"])
     path.write_bytes(_flip(path.read_bytes(), 100))

@@ -18,9 +18,12 @@ from tests.conftest import ChannelSetup
 from tests.helpers.browser import RECEIPT_TEXT, RecordingApp, fill_report_form
 
 FLOOR_SENTENCES = {
-    "opslimit": "The server asks for an Argon2id cost below 3 passes, which this client refuses.",
-    "memlimit": "The server asks for less than 64 MiB of Argon2id memory, which this client refuses.",
-    "padBlock": "The server asks for a padding block below 1024 bytes, which this client refuses.",
+    "opslimit": "The server asks for an Argon2id cost below 3 passes, which this client "
+                "refuses.",
+    "memlimit": "The server asks for less than 64 MiB of Argon2id memory, which this client "
+                "refuses.",
+    "padBlock": "The server asks for a padding block below 1024 bytes, which this client "
+                "refuses.",
 }
 COPY_WARNING = ("Copied text can stay in the clipboard's history or reach your other devices: "
                 "writing the receipt down is safer.")
@@ -47,7 +50,8 @@ def _worker_missing(route: Any) -> None:
 
 def _worker_that_throws(route: Any) -> None:
     # Served as the worker script; the integrity check refuses it before it could run.
-    route.fulfill(status=200, content_type="text/javascript", body="throw new Error('no libsodium');")
+    route.fulfill(status=200, content_type="text/javascript",
+                  body="throw new Error('no libsodium');")
 
 
 @pytest.mark.parametrize("failure", [_worker_missing, _worker_that_throws], ids=["404", "throws"])
@@ -135,7 +139,9 @@ def test_a_server_below_the_floors_is_refused_before_anything_is_sent(
     assert page.console_errors == []
 
 
-def test_the_floor_sentences_come_through_the_catalog(client: FlaskClient, channel: ChannelSetup) -> None:
+def test_the_floor_sentences_come_through_the_catalog(
+    client: FlaskClient, channel: ChannelSetup
+) -> None:
     for url in (f"/report/{channel.slug}", "/mailbox"):
         strings = _page_strings(client, url)
         assert {key: strings[f"floor_{key}"] for key in FLOOR_SENTENCES} == FLOOR_SENTENCES, url
