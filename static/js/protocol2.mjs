@@ -12,6 +12,8 @@ import {
 } from "./protocol.mjs";
 
 export { ready };
+// The floors need no libsodium: they live in floors.mjs, which the page bundles import.
+export { FLOORS, FLOOR_SENTENCES, FloorError, checkFloors, checkConfigFloors } from "./floors.mjs";
 
 export const PROTOCOL = 2;
 export const HASH_BYTES = 32;
@@ -29,13 +31,6 @@ const CONTEXT = {
   link: "integrity/v2/link",
   linkHash: "integrity/v2/link-hash",
 };
-
-/** Installation parameters below one of these floors are refused (docs/protocol.md, "Floors"). */
-export const FLOORS = Object.freeze({ opslimit: 3, memlimit: 67108864, padBlock: 1024 });
-
-/** Installation parameters below this client's floors. */
-export class FloorError extends CryptoError {}
-Object.defineProperty(FloorError.prototype, "name", { value: "FloorError", writable: true, configurable: true });
 
 function sodium() {
   // The functions below appear on the module object once its WebAssembly has loaded.
@@ -442,20 +437,4 @@ export function readerChanges(thread, current, shares, recoveryKey) {
   }
   const order = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
   return changes.sort((a, b) => order(a.reader, b.reader) || order(a.kind, b.kind));
-}
-
-// ---------------------------------------------------------------- floors
-
-/** FloorError with the doc's sentence when the server's parameters are below this client's floors. */
-export function checkFloors(opslimit, memlimit, padBlock) {
-  const below = (value, floor) => typeof value !== "number" || !Number.isInteger(value) || value < floor;
-  if (below(opslimit, FLOORS.opslimit)) {
-    throw new FloorError("The server asks for an Argon2id cost below 3 passes, which this client refuses.");
-  }
-  if (below(memlimit, FLOORS.memlimit)) {
-    throw new FloorError("The server asks for less than 64 MiB of Argon2id memory, which this client refuses.");
-  }
-  if (below(padBlock, FLOORS.padBlock)) {
-    throw new FloorError("The server asks for a padding block below 1024 bytes, which this client refuses.");
-  }
 }

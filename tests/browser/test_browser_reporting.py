@@ -318,7 +318,7 @@ def browser_without_wasm(playwright_instance):
     instance.close()
 
 
-def test_without_webassembly_the_page_falls_back_to_the_plain_form(
+def test_without_webassembly_the_plain_form_goes_when_chosen(
     browser_without_wasm, base_url: str, recorder: RecordingApp, app: Flask, db: Session,
     channel: ChannelSetup,
 ) -> None:
@@ -334,7 +334,11 @@ def test_without_webassembly_the_page_falls_back_to_the_plain_form(
         expect(warning).to_contain_text("cannot seal the report")
         expect(page.locator("#mode")).to_have_attribute("data-mode", "plain")
         fill_report_form(page, channel.slug)
+        # The script runs but cannot seal: the usual button sends nothing, it asks first.
         page.get_by_role("button", name="Send the report").click()
+        expect(page.locator("#basic-choice")).to_be_visible()
+        assert not recorder.posts(f"/report/{channel.slug}")
+        page.get_by_role("button", name="Send in basic mode").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Your report was received")
         receipt = crypto.normalise_receipt(page.locator("#receipt").inner_text())
         assert len(recorder.posts(f"/report/{channel.slug}")) == 1
