@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from crypto import stream
+from integrity import current
 from integrity.db import dispose
 from integrity.reporting.models import Attachment, KeySlot, Message, PowChallenge, Report
 from tests.protocol_client import ReporterClient, Upload
@@ -65,7 +66,7 @@ def test_config_publishes_what_a_client_needs(reporter: ReporterClient, channel)
 
 
 def test_report_is_filed_read_by_each_inspector_and_by_the_reporter(
-    reporter: ReporterClient, channel, db: Session
+    app, reporter: ReporterClient, channel, db: Session
 ) -> None:
     photo = Upload("gate.jpg", "image/jpeg", bytes(range(256)) * 600)
     filed = reporter.file(channel.slug, ANSWERS, uploads=[photo], category="bribery",
@@ -73,7 +74,9 @@ def test_report_is_filed_read_by_each_inspector_and_by_the_reporter(
     assert filed.response.get_json() == {"status": "received"}
     report = db.scalar(select(Report))
     assert report.category.slug == "bribery" and report.status == "new"
-    assert report.lookup_hash == crypto.lookup_hash(filed.keys.lookup)
+    assert report.lookup_hash == crypto.keyed_lookup_hash(filed.keys.lookup,
+                                                          current.lookup_key(app))
+    assert report.lookup_hash != crypto.lookup_hash(filed.keys.lookup)
     assert filed.keys.lookup not in (report.lookup_hash, report.payload)
     for reader_id, pair in channel.inspectors.items():
         slot = db.scalar(select(KeySlot.slot).where(KeySlot.report_id == report.id,

@@ -47,7 +47,9 @@ def sealed_case(session: Session, settings: Settings, report: Report, user: User
         "max_attachment_bytes": settings.max_attachment_bytes,
         "recovery_key": crypto.b64encode(inst.recovery_public_key)
         if inst.recovery_public_key else None,
-        "reporter_public_key": crypto.b64encode(report.reporter_public_key),
+        # Protocol 1 only; a protocol 2 report carries the key inside its sealed document.
+        "reporter_public_key": crypto.b64encode(report.reporter_public_key)
+        if report.reporter_public_key else None,
         "recipients": [{"id": str(u.id), "name": u.name,
                         "public_key": crypto.b64encode(u.public_key or b"")}
                        for u in current_recipients(report)],

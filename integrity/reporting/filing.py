@@ -101,8 +101,9 @@ class FilingRequest:
     attachment_ids: list[str] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, body: object, settings: Settings) -> FilingRequest:
-        """Decode ``body``; refuses at once what comes before the routing (400)."""
+    def parse(cls, body: object, settings: Settings, lookup_key: bytes) -> FilingRequest:
+        """Decode ``body``; refuses at once what comes before the routing (400). The lookup
+        is kept only as its hash keyed with ``lookup_key``."""
         if not isinstance(body, dict):
             raise ProtocolError(_l("The request body must be a JSON object."))
         if type(body.get("protocol")) is not int or body["protocol"] != 1:
@@ -115,7 +116,8 @@ class FilingRequest:
         fields: dict[str, Any] = {}
         step = Step.FIELDS
         try:
-            fields["lookup_hash"] = crypto.lookup_hash(checked_b64(body, "lookup", 32))
+            fields["lookup_hash"] = crypto.keyed_lookup_hash(checked_b64(body, "lookup", 32),
+                                                             lookup_key)
             fields["reporter_public_key"] = checked_b64(body, "reporter_public_key", 32)
             fields["payload"] = checked_b64(body, "payload")
             step = Step.EXCLUDED
@@ -162,7 +164,7 @@ class Filing:
 
 
 def file_report(session: Session, settings: Settings, store: AttachmentStore, body: object,
-                route_cache: RouteCache | None = None) -> int:
+                lookup_key: bytes, route_cache: RouteCache | None = None) -> int:
     """Check the body, spend its proof of work and store the report; the caller commits.
 
     Without ``route_cache`` everything happens in the session's transaction (``store_filing``).
@@ -173,7 +175,7 @@ def file_report(session: Session, settings: Settings, store: AttachmentStore, bo
     routing changed, or the solution does not hold) the report is checked again on a fresh
     read, which also explains any refusal.
     """
-    request = FilingRequest.parse(body, settings)
+    request = FilingRequest.parse(body, settings, lookup_key)
     filing = check_filing(session, settings, request, route_cache)
     if request.pow_refused is not None:
         raise request.pow_refused
@@ -279,7 +281,7 @@ def _report_values(filing: Filing) -> dict[str, Any]:
     return {"channel_id": route.channel_id, "category_id": route.category_id,
             "org_unit_id": route.org_unit_id, "created_on": today(),
             "lookup_hash": filing.lookup_hash, "reporter_public_key": filing.reporter_public_key,
-            "payload": filing.payload, "status": Status.NEW.value}
+            "payload": filing.payload, "status": Status.NEW.value, "protocol": 1}
 
 
 def _lookup_taken(error: IntegrityError | psycopg.IntegrityError) -> bool:
@@ -314,7 +316,7 @@ def _insert_statement(with_exclusions: bool, spending: bool, confirming: bool) -
     With ``confirming``, all of it also depends on the routing version being unchanged and
     the challenge asking for no more bits than were achieved."""
     columns = ("channel_id", "category_id", "org_unit_id", "created_on", "lookup_hash",
-               "reporter_public_key", "payload", "status")
+               "reporter_public_key", "payload", "status", "protocol")
     values = [bindparam(name, type_=REPORTS.c[name].type) for name in columns]
     conditions = []
     if confirming:

@@ -29,14 +29,17 @@ from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
 
 
-def find_report(session: Session, body: object) -> Report:
-    """The report whose lookup is in ``body``; 404 for anything else, whatever the reason."""
+def find_report(session: Session, body: object, lookup_key: bytes) -> Report:
+    """The report whose lookup is in ``body``; 404 for anything else, whatever the reason.
+
+    Stored hashes are keyed with ``lookup_key`` (from the installation secret, which the
+    database does not hold), so a copy of the database cannot test a guessed receipt."""
     lookup = body.get("lookup") if isinstance(body, dict) else None
     try:
-        digest = crypto.lookup_hash(crypto.b64decode(lookup, 32))
+        digest = crypto.keyed_lookup_hash(crypto.b64decode(lookup, 32), lookup_key)
     except crypto.EncodingError:
         # Look up a random hash instead: a malformed lookup costs what a wrong one does.
-        digest = crypto.lookup_hash(secrets.token_bytes(32))
+        digest = crypto.keyed_lookup_hash(secrets.token_bytes(32), lookup_key)
     report = session.scalar(select(Report).where(Report.lookup_hash == digest))
     if report is None:
         raise ProtocolError(_l("Nothing matches this receipt."), 404)
@@ -83,11 +86,11 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
 
 
 def post_reporter_message(
-    session: Session, settings: Settings, store: AttachmentStore, body: object
+    session: Session, settings: Settings, store: AttachmentStore, report: Report,
+    body: dict[str, Any],
 ) -> Message:
-    """``POST /api/v1/mailbox/messages``: a reporter's message sealed to the case's readers."""
-    report = find_report(session, body)
-    assert isinstance(body, dict)
+    """``POST /api/v1/mailbox/messages``: a reporter's message (``body``, whose lookup found
+    ``report``) sealed to the case's readers."""
     inst = installation(session, settings)
     payload = checked_payload(body, settings, inst.pad_block)
     readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
@@ -114,9 +117,8 @@ def add_message(
     return message
 
 
-def mailbox_attachment(session: Session, body: object) -> Attachment:
-    """An attachment of the report (or its thread) the lookup opens; 404 for anything else."""
-    report = find_report(session, body)
+def mailbox_attachment(session: Session, report: Report, body: dict[str, Any]) -> Attachment:
+    """An attachment of ``report`` (or its thread) named in ``body``; 404 for anything else."""
     attachment_id = body.get("id") if isinstance(body, dict) else None
     attachment = session.get(Attachment, attachment_id) if isinstance(attachment_id, str) else None
     if attachment is None or attachment.report_id != report.id or (

@@ -70,8 +70,8 @@ def _with_reporter(readers: dict[str, bytes], reporter_key: bytes,
 
 
 def file_plain_report(
-    session: Session, settings: Settings, store: AttachmentStore, channel: Channel,
-    form: PlainFiling,
+    session: Session, settings: Settings, store: AttachmentStore, lookup_key: bytes,
+    channel: Channel, form: PlainFiling,
 ) -> str:
     """Seal and store a report sent without JavaScript; returns its new receipt."""
     route = route_for(session, settings, channel.slug, form.category, form.org_unit)
@@ -88,7 +88,8 @@ def file_plain_report(
                                   _with_reporter(readers, keys.public_key, route.recovery_key),
                                   inst.pad_block)
     store_filing(session, store, Filing(
-        route, keys.lookup_hash, keys.public_key, sealed.payload, dict(sealed.key_slots),
+        route, crypto.keyed_lookup_hash(keys.lookup, lookup_key), keys.public_key,
+        sealed.payload, dict(sealed.key_slots),
         [int(rid) for rid in readers], attachment_ids,
         [int(rid) for rid in route.recipients if rid not in readers],
     ))
@@ -101,11 +102,13 @@ def file_plain_report(
 class OpenedMailbox:
     receipt: str
     report: Report
+    reporter_public_key: bytes  # derived from the receipt, whatever the report stores
     document: dict[str, Any]
     messages: list[tuple[Any, dict[str, Any]]]
 
 
-def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) -> OpenedMailbox:
+def open_plain_mailbox(session: Session, settings: Settings, lookup_key: bytes,
+                       receipt_text: str) -> OpenedMailbox:
     """Derive from the receipt in memory, find the report and open the whole thread."""
     try:
         receipt = crypto.normalise_receipt(receipt_text)
@@ -114,7 +117,7 @@ def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) 
     inst = installation(session, settings)
     keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
                                        inst.kdf_memlimit)
-    report = find_report(session, {"lookup": crypto.b64encode(keys.lookup)})
+    report = find_report(session, {"lookup": crypto.b64encode(keys.lookup)}, lookup_key)
     view = mailbox_view(session, report)
 
     def opened(item: dict[str, Any]) -> dict[str, Any]:
@@ -123,24 +126,24 @@ def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) 
                                     inst.pad_block)
 
     messages = [(m, opened(m)) for m in view["messages"]]
-    return OpenedMailbox(receipt, report, opened(view["report"]), messages)
+    return OpenedMailbox(receipt, report, keys.public_key, opened(view["report"]), messages)
 
 
 def reply_plain(
-    session: Session, settings: Settings, store: AttachmentStore, receipt_text: str,
-    text: str, uploads: list[tuple[SealingSink, str, str]],
+    session: Session, settings: Settings, store: AttachmentStore, lookup_key: bytes,
+    receipt_text: str, text: str, uploads: list[tuple[SealingSink, str, str]],
 ) -> None:
     """A reporter's message sent without JavaScript, sealed to the case's readers."""
     if not text.strip() and not uploads:
         raise ProtocolError(_l("Write a message or attach a file."))
-    mailbox = open_plain_mailbox(session, settings, receipt_text)
+    mailbox = open_plain_mailbox(session, settings, lookup_key, receipt_text)
     report = mailbox.report
     inst = installation(session, settings)
     attachment_ids = _attachment_rows(session, settings, uploads)
     readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
     sealed = crypto.seal_document(
         {"text": text.strip(), "attachments": _entries(uploads)},
-        _with_reporter(readers, report.reporter_public_key,
+        _with_reporter(readers, mailbox.reporter_public_key,
                        inst.recovery_public_key),
         inst.pad_block,
     )
@@ -156,11 +159,11 @@ def _decrypted(store: AttachmentStore, attachment_id: str, key: bytes) -> Iterat
 
 
 def plain_attachment(
-    session: Session, settings: Settings, store: AttachmentStore, receipt_text: str,
-    attachment_id: str,
+    session: Session, settings: Settings, store: AttachmentStore, lookup_key: bytes,
+    receipt_text: str, attachment_id: str,
 ) -> tuple[dict[str, Any], Iterator[bytes]]:
     """An attachment of the thread, decrypted chunk by chunk as it is sent."""
-    mailbox = open_plain_mailbox(session, settings, receipt_text)
+    mailbox = open_plain_mailbox(session, settings, lookup_key, receipt_text)
     documents = [mailbox.document] + [doc for _, doc in mailbox.messages]
     for document in documents:
         for entry in document.get("attachments", []):

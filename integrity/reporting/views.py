@@ -120,7 +120,7 @@ def file_plain(slug: str) -> str | tuple[str, int]:
     db = get_session()
     try:
         receipt = plain.file_plain_report(db, current.settings(), current.attachment_store(),
-                                          channel, filing)
+                                          current.lookup_key(), channel, filing)
     except (ProtocolError, ChannelError) as exc:
         db.rollback()
         status = getattr(exc, "status", 400)
@@ -143,7 +143,8 @@ def mailbox() -> str:
 
 
 def _render_mailbox(receipt: str, **extra: Any) -> str:
-    opened = plain.open_plain_mailbox(get_session(), current.settings(), receipt)
+    opened = plain.open_plain_mailbox(get_session(), current.settings(), current.lookup_key(),
+                                      receipt)
     answers = texts.answer_rows(opened.report.channel.questions, opened.document,
                                 {"yes": _("Yes"), "no": _("No")})
     return _mailbox_page(opened=opened, answers=answers, receipt=format_receipt(opened.receipt),
@@ -171,8 +172,8 @@ def mailbox_reply() -> str | tuple[str, int]:
         return _reply_refused(receipt, ProtocolError(refused), text)
     db = get_session()
     try:
-        plain.reply_plain(db, current.settings(), current.attachment_store(), receipt, text,
-                          _uploads("files"))
+        plain.reply_plain(db, current.settings(), current.attachment_store(),
+                          current.lookup_key(), receipt, text, _uploads("files"))
     except ProtocolError as exc:
         db.rollback()
         return _reply_refused(receipt, exc, text)
@@ -200,7 +201,7 @@ def mailbox_file() -> Response | tuple[str, int]:
         return _mailbox_page(error=refused), 400
     try:
         entry, chunks = plain.plain_attachment(
-            get_session(), current.settings(), current.attachment_store(),
+            get_session(), current.settings(), current.attachment_store(), current.lookup_key(),
             request.form.get("receipt", ""), request.form.get("attachment", ""))
     except ProtocolError as exc:
         abort(exc.status)
