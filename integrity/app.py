@@ -85,6 +85,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     # the data folder on first start unless configured.
     ensure_installation_secret(settings)
     app.extensions["integrity.lookup_key"] = lookup_key(settings.load_installation_secret())
+    # Pinned outside the database and read at start (`integrity org-key pin`, then restart).
+    app.extensions["integrity.org_public_key"] = settings.load_org_public_key()
     app.extensions["integrity.hasher"] = Hasher(
         settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
         settings.kdf_opslimit, settings.kdf_memlimit,

@@ -118,7 +118,7 @@ def file_report() -> tuple[Response, int]:
     _count(settings.ratelimit_reports)  # the busiest route: the light path, same counters
     db = get_session()
     filing.file_report(db, settings, current.attachment_store(), _json_body(),
-                       current.lookup_key(), current.route_cache())
+                       current.lookup_key(), current.route_cache(), current.org_public_key())
     db.commit()
     return jsonify(status="received"), 201
 
