@@ -72,3 +72,89 @@ class Reporter2Client(ReporterClient):
             "excluded": list(excluded), "attachments": ids,
         }
         return Filed(receipt, keys, body, None, ids)
+
+    def mailbox(self, receipt: str) -> dict[str, Any]:
+        """The mailbox with every document opened and the thread judged (``"checks"``, one per
+        message in the order listed; ``"thread"``, the report's thread)."""
+        box = super().mailbox(receipt)
+        thread = thread_documents.report_thread(box["report"]["document"])
+        links = [threads.Link(m["link"]["seq"], m["link"]["role"], m["link"]["sender"],
+                              crypto.b64decode(m["link"]["prev"]),
+                              crypto.b64decode(m["payload"]), crypto.b64decode(m["link"]["auth"]))
+                 for m in box["messages"]]
+        box["thread"] = thread
+        box["checks"] = threads.check_links(thread.secret, "thread",
+                                            crypto.b64decode(box["report"]["payload"]), links)
+        box["links"] = links
+        return box
+
+    def reply(self, receipt: str, text: str, uploads: list[Upload] = ()) -> Any:
+        keys = self.derive(receipt)
+        box = self.mailbox(receipt)
+        ids, entries = [], []
+        for upload in uploads:
+            attachment_id, entry = self.upload(upload)
+            ids.append(attachment_id)
+            entries.append(entry)
+        readers = {r["id"]: crypto.b64decode(r["public_key"]) for r in box["recipients"]}
+        readers["reporter"] = keys.public_key
+        if self.config["recovery_key"]:
+            readers["recovery"] = crypto.b64decode(self.config["recovery_key"])
+        sealed = crypto.seal_document(thread_documents.message_document(text, entries), readers,
+                                      self.config["pad_block"])
+        kept = [link for link, check in zip(box["links"], box["checks"], strict=True)
+                if check.authentic and not check.replayed]
+        last = max(kept, key=lambda link: link.seq) if kept else None
+        link = threads.next_link(box["thread"].secret, "thread",
+                                 crypto.b64decode(box["report"]["payload"]), last, "reporter",
+                                 "", sealed.payload)
+        return self.http.post("/api/v1/mailbox/messages", json={
+            "lookup": crypto.b64encode(keys.lookup), "payload": crypto.b64encode(sealed.payload),
+            "key_slots": {k: crypto.b64encode(v) for k, v in sealed.key_slots.items()},
+            "attachments": ids,
+            "link": {"seq": link.seq, "prev": crypto.b64encode(link.prev),
+                     "auth": crypto.b64encode(link.auth)},
+        })
+
+
+def case_links(sealed_case: dict[str, Any], chain: str) -> list[threads.Link]:
+    """The links of one chain of a sealed case (``GET /cases/<id>/sealed``), in listed order."""
+    return [threads.Link(m["link"]["seq"], m["link"]["role"], m["link"]["sender"],
+                         crypto.b64decode(m["link"]["prev"]), crypto.b64decode(m["payload"]),
+                         crypto.b64decode(m["link"]["auth"]))
+            for m in sealed_case["messages"] if m["link"] and m["link"]["chain"] == chain]
+
+
+def open_case_thread(sealed_case: dict[str, Any], secret_key: bytes
+                     ) -> thread_documents.ReportThread:
+    """The report's thread, as an inspector holding ``secret_key`` opens it."""
+    document = crypto.open_document(crypto.b64decode(sealed_case["report"]["payload"]),
+                                    crypto.b64decode(sealed_case["report"]["key_slot"]),
+                                    secret_key, sealed_case["pad_block"])
+    return thread_documents.report_thread(document)
+
+
+def inspector_message(sealed_case: dict[str, Any], secret_key: bytes, inspector_id: str,
+                      text: str, *, note: bool = False) -> dict[str, Any]:
+    """The body of an inspector's protocol 2 reply (or note), as the case page sends it."""
+    thread = open_case_thread(sealed_case, secret_key)
+    readers = {r["id"]: crypto.b64decode(r["public_key"]) for r in sealed_case["recipients"]}
+    if not note:
+        readers["reporter"] = thread.reporter_public_key
+    if sealed_case["recovery_key"]:
+        readers["recovery"] = crypto.b64decode(sealed_case["recovery_key"])
+    sealed = crypto.seal_document(thread_documents.message_document(text, []), readers,
+                                  sealed_case["pad_block"])
+    chain = "notes" if note else "thread"
+    report_payload = crypto.b64decode(sealed_case["report"]["payload"])
+    links = case_links(sealed_case, chain)
+    checks = threads.check_links(thread.secret, chain, report_payload, links)
+    kept = [link for link, check in zip(links, checks, strict=True)
+            if check.authentic and not check.replayed]
+    last = max(kept, key=lambda link: link.seq) if kept else None
+    link = threads.next_link(thread.secret, chain, report_payload, last, "inspector",
+                             inspector_id, sealed.payload)
+    return {"payload": crypto.b64encode(sealed.payload),
+            "key_slots": {k: crypto.b64encode(v) for k, v in sealed.key_slots.items()},
+            "link": {"seq": link.seq, "prev": crypto.b64encode(link.prev),
+                     "auth": crypto.b64encode(link.auth)}}

@@ -158,7 +158,8 @@ def _mutate(body: dict, **changes) -> dict:
     ({"reporter_public_key": KeyError}, "missing"),
     ({"payload": crypto.b64encode(bytes(40 + 1000))}, "blocks"),
     ({"payload": crypto.b64encode(bytes(40))}, "blocks"),
-    ({"protocol": 2}, "version 1"),
+    ({"protocol": 3}, "versions 1 and 2"),
+    ({"protocol": 2}, "no organisation key"),  # a protocol 1 body sent as protocol 2
     ({"channel": "nope"}, "no open channel"),
     ({"category": "not-a-category"}, "category"),
     ({"org_unit": "999999"}, "unit"),
@@ -359,7 +360,8 @@ def test_odd_values_get_400_not_500(reporter, channel, db) -> None:
     """Inputs that look almost right: a trailing newline, other scripts' digits, true as 1."""
     for change, words in (({"lookup": crypto.b64encode(bytes(30)) + "AA\n"}, "base64url"),
                           ({"org_unit": "²"}, "unit"), ({"org_unit": "١"}, "unit"),
-                          ({"protocol": True}, "version 1"), ({"protocol": 1.0}, "version 1")):
+                          ({"protocol": True}, "versions 1 and 2"),
+                          ({"protocol": 1.0}, "versions 1 and 2")):
         filed = reporter.report_body(channel.slug, ANSWERS)
         filed.body = _mutate(filed.body, **change)
         _refused(reporter.send(filed).response, 400, words)
