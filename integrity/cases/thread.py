@@ -33,8 +33,8 @@ from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
 
 
-def sealed_case(session: Session, settings: Settings, report: Report, user: User
-              ) -> dict[str, Any]:
+def sealed_case(session: Session, settings: Settings, report: Report, user: User,
+                org_public_key: bytes | None = None) -> dict[str, Any]:
     """The case as ciphertext, each document with ``user``'s key slot, and who can read it."""
     inst = installation(session, settings)
     mine = {message_id: slot for message_id, slot in session.execute(
@@ -72,8 +72,10 @@ def sealed_case(session: Session, settings: Settings, report: Report, user: User
         "questions": texts.reader_questions(report.channel.questions),
         # Whom the page may offer to share the case with (never an excluded inspector).
         "share_candidates": [{"id": str(u.id), "name": u.name,
-                              "public_key": crypto.b64encode(u.public_key or b"")}
-                             for u in share_candidates(session, report)],
+                              "public_key": crypto.b64encode(u.public_key or b""),
+                              "certificate": crypto.b64encode(u.key_certificate)
+                              if u.key_certificate else None}
+                             for u in share_candidates(session, report, org_public_key)],
     }
 
 
