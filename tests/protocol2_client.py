@@ -158,3 +158,56 @@ def inspector_message(sealed_case: dict[str, Any], secret_key: bytes, inspector_
             "key_slots": {k: crypto.b64encode(v) for k, v in sealed.key_slots.items()},
             "link": {"seq": link.seq, "prev": crypto.b64encode(link.prev),
                      "auth": crypto.b64encode(link.auth)}}
+
+
+def share_body(sealed_case: dict[str, Any], secret_key: bytes, inspector_id: str,
+               target_id: str, target_key: bytes) -> dict[str, Any]:
+    """The body of ``POST /cases/<id>/share`` for a protocol 2 case: every document key the
+    sharer holds re-sealed to the target, and the share message at the thread's next place."""
+    slots = {}
+    documents = [("report", sealed_case["report"])] + [
+        (m["id"], m) for m in sealed_case["messages"] if m["key_slot"]]
+    for name, item in documents:
+        key = crypto.open_key_slot(crypto.b64decode(item["key_slot"]), secret_key)
+        slots[name] = crypto.b64encode(crypto.seal_key(key, target_key))
+    thread = open_case_thread(sealed_case, secret_key)
+    readers = {r["id"]: crypto.b64decode(r["public_key"]) for r in sealed_case["recipients"]}
+    readers[target_id] = target_key
+    readers["reporter"] = thread.reporter_public_key
+    if sealed_case["recovery_key"]:
+        readers["recovery"] = crypto.b64decode(sealed_case["recovery_key"])
+    sealed = crypto.seal_document(thread_documents.share_document(target_id, target_key),
+                                  readers, sealed_case["pad_block"])
+    report_payload = crypto.b64decode(sealed_case["report"]["payload"])
+    links = case_links(sealed_case, "thread")
+    checks = threads.check_links(thread.secret, "thread", report_payload, links)
+    kept = [link for link, check in zip(links, checks, strict=True) if check.intact]
+    last = max(kept, key=lambda link: link.seq) if kept else None
+    link = threads.next_link(thread.secret, "thread", report_payload, last, "inspector",
+                             inspector_id, sealed.payload)
+    return {"inspector": target_id, "key_slots": slots, "message": {
+        "payload": crypto.b64encode(sealed.payload),
+        "key_slots": {k: crypto.b64encode(v) for k, v in sealed.key_slots.items()},
+        "link": {"seq": link.seq, "prev": crypto.b64encode(link.prev),
+                 "auth": crypto.b64encode(link.auth)}}}
+
+
+def mailbox_reader_changes(box: dict[str, Any], org_public_key: bytes,
+                           recovery_key: bytes | None) -> list[thread_documents.ReaderChange]:
+    """What the reporter's mailbox shows about who can read the case now (``box`` from
+    ``Reporter2Client.mailbox``)."""
+    current, uncertified = {}, []
+    for reader in box["recipients"]:
+        key = crypto.b64decode(reader["public_key"])
+        certificate = crypto.b64decode(reader["certificate"]) if reader["certificate"] else None
+        if verify_inspector_key(org_public_key, reader["id"], key, certificate):
+            current[reader["id"]] = key
+        else:
+            uncertified.append(reader["id"])
+    shares = {}
+    for message, check in zip(box["messages"], box["checks"], strict=True):
+        shared = thread_documents.shared_reader(message["document"]) if check.intact else None
+        if shared is not None:
+            shares[shared[0]] = shared[1]
+    return thread_documents.reader_changes(box["thread"], current, shares, recovery_key,
+                                           uncertified)
