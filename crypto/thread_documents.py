@@ -20,6 +20,7 @@ from crypto.errors import EncodingError, ShapeError
 PROTOCOL = 2
 
 # Kinds of reader change; the first three mean someone tampered with the case.
+UNCERTIFIED = "uncertified"  # a reader whose key the organisation key did not certify
 UNRECORDED = "unrecorded"  # a reader neither the report nor an authentic share names
 KEY_CHANGED = "key_changed"  # a reader whose key is not the one recorded
 EXCLUDED_READER = "excluded_reader"  # an inspector the reporter left out can read
@@ -28,7 +29,7 @@ REMOVED = "removed"  # a reader of the report who can no longer read (deactivate
 RECOVERY_ADDED = "recovery_added"
 RECOVERY_CHANGED = "recovery_changed"
 RECOVERY_REMOVED = "recovery_removed"
-ALARMS = frozenset({UNRECORDED, KEY_CHANGED, EXCLUDED_READER})
+ALARMS = frozenset({UNCERTIFIED, UNRECORDED, KEY_CHANGED, EXCLUDED_READER})
 
 
 @dataclass(frozen=True)
@@ -145,13 +146,17 @@ def shared_reader(document: Mapping[str, Any]) -> tuple[str, bytes] | None:
 
 
 def reader_changes(thread: ReportThread, current: Mapping[str, bytes],
-                   shares: Mapping[str, bytes], recovery_key: bytes | None
-                   ) -> list[ReaderChange]:
-    """Every difference between who can read the case now (``current``: id -> public key,
-    and the recovery key) and who could when it was reported, given the authentic ``shares``
-    (id -> key hash, from share messages whose links hold). Sorted by reader id."""
-    changes = []
+                   shares: Mapping[str, bytes], recovery_key: bytes | None,
+                   uncertified: Sequence[str] = ()) -> list[ReaderChange]:
+    """Every difference between who can read the case now (``current``: id -> public key
+    of readers whose certificate verifies, and the recovery key) and who could when it was
+    reported, given the authentic ``shares`` (id -> key hash, from share messages whose links
+    hold); ``uncertified`` are the current readers whose certificate does not verify.
+    Sorted by reader id, then kind."""
+    changes = [ReaderChange(UNCERTIFIED, rid) for rid in uncertified]
     for rid, public_key in current.items():
+        if rid in uncertified:
+            continue
         digest = key_hash(public_key)
         if rid in thread.excluded:  # a share does not lift an exclusion
             changes.append(ReaderChange(EXCLUDED_READER, rid))
@@ -163,7 +168,8 @@ def reader_changes(thread: ReportThread, current: Mapping[str, bytes],
             changes.append(ReaderChange(KEY_CHANGED, rid))
         else:
             changes.append(ReaderChange(UNRECORDED, rid))
-    changes += [ReaderChange(REMOVED, rid) for rid in thread.readers if rid not in current]
+    changes += [ReaderChange(REMOVED, rid) for rid in thread.readers
+                if rid not in current and rid not in uncertified]
     now = key_hash(recovery_key) if recovery_key else None
     if now != thread.recovery:
         kind = (RECOVERY_ADDED if thread.recovery is None

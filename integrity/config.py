@@ -15,6 +15,7 @@ from integrity.i18n import SUPPORTED_LANGUAGES
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
 ORG_PUBLIC_KEY_FILE = "org_public_key"
+INSTALLATION_SECRET_FILE = "installation_secret"  # noqa: S105 (a file name, not a secret)
 
 
 class ConfigError(ValueError):
@@ -37,6 +38,9 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path.cwd() / "data")
     database_url: str = ""
     secret_key: str = ""
+    # 32 bytes (b64) that key the stored lookup hashes, held outside the database: else the
+    # one `integrity init` wrote into the data folder (docs/protocol.md#keyed-lookup-hashes).
+    installation_secret: str = ""
     # The organisation key's public half (b64), pinned outside the database; else the one
     # `integrity org-key pin` wrote into the data folder (docs/administration.md).
     org_public_key: str = ""
@@ -159,6 +163,22 @@ class Settings:
             )
         return path.read_text().strip()
 
+    def load_installation_secret(self) -> bytes:
+        """The installation secret: INTEGRITY_INSTALLATION_SECRET, else the data folder's
+        ``installation_secret`` file that ``integrity init`` writes."""
+        path = self.data_dir / INSTALLATION_SECRET_FILE
+        if self.installation_secret:
+            text, where = self.installation_secret, "INTEGRITY_INSTALLATION_SECRET"
+        elif path.exists():
+            text, where = path.read_text().strip(), str(path)
+        else:
+            raise ConfigError(f"No installation secret: set INTEGRITY_INSTALLATION_SECRET or run "
+                              f"'integrity init' to create {path}")
+        try:
+            return crypto.b64decode(text, 32, what="installation secret")
+        except crypto.EncodingError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+
     def load_org_public_key(self) -> bytes | None:
         """The pinned organisation public key (32 bytes): INTEGRITY_ORG_PUBLIC_KEY, else the
         data folder's ``org_public_key`` file, else None (no organisation key yet)."""
@@ -190,13 +210,26 @@ def ensure_secret_key(settings: Settings) -> Path | None:
     """Write a fresh secret key into the data folder unless one exists or one is configured."""
     if settings.secret_key:
         return None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.data_dir / SECRET_KEY_FILE
+    return _write_new(settings.data_dir / SECRET_KEY_FILE, secrets.token_urlsafe(48))
+
+
+def ensure_installation_secret(settings: Settings) -> Path | None:
+    """Write a fresh installation secret into the data folder unless one exists or one is
+    configured. Back it up apart from the database: without it no receipt opens its mailbox."""
+    if settings.installation_secret:
+        return None
+    return _write_new(settings.data_dir / INSTALLATION_SECRET_FILE,
+                      crypto.b64encode(secrets.token_bytes(32)))
+
+
+def _write_new(path: Path, text: str) -> Path | None:
+    """Write ``text`` to a new file readable by its owner only; None if the file exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         return None
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48) + "\n")
+        handle.write(text + "\n")
     return path
 
 

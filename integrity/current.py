@@ -50,6 +50,16 @@ def route_cache(app: Flask | None = None) -> RouteCache | None:
     return cast("RouteCache | None", _extension("integrity.route_cache", app))
 
 
+def lookup_key(app: Flask | None = None) -> bytes:
+    """The key of stored lookup hashes, from the installation secret (never in the database)."""
+    return cast("bytes", _extension("integrity.lookup_key", app))
+
+
+def org_public_key(app: Flask | None = None) -> bytes | None:
+    """The organisation key pinned when the application started; None if none is pinned."""
+    return cast("bytes | None", _extension("integrity.org_public_key", app))
+
+
 def engine(app: Flask | None = None) -> Engine:
     """The database engine of the application's sessions."""
     return cast("Engine", _extension("integrity.engine", app))

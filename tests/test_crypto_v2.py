@@ -155,7 +155,8 @@ def test_reader_changes_are_as_the_vectors_say() -> None:
         current = {rid: b64decode(key) for rid, key in scenario["current"].items()}
         shares = {rid: b64decode(digest) for rid, digest in scenario["shares"].items()}
         recovery = scenario["recovery_key"] and b64decode(scenario["recovery_key"])
-        changes = thread_documents.reader_changes(thread, current, shares, recovery or None)
+        changes = thread_documents.reader_changes(thread, current, shares, recovery or None,
+                                                  scenario["uncertified"])
         assert [{"kind": c.kind, "reader": c.reader, "alarm": c.alarm}
                 for c in changes] == scenario["changes"], scenario["name"]
 

@@ -113,6 +113,8 @@ def _needles(receipts: list[str], keys: list[crypto.ReporterKeys]) -> dict[str, 
         needles[f"lookup {n}"] = derived.lookup
         needles[f"lookup b64 {n}"] = crypto.b64encode(derived.lookup).encode()
         needles[f"lookup hex {n}"] = derived.lookup.hex().encode()
+        # Stored hashes are keyed: the unkeyed one would let a copy test guessed receipts.
+        needles[f"unkeyed lookup hash {n}"] = derived.lookup_hash
         needles[f"reporter secret key {n}"] = derived.secret_key
     return needles
 

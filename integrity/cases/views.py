@@ -120,8 +120,8 @@ def _refused(error: ProtocolError) -> tuple[Response, int]:
 def sealed(report_id: int) -> Response:
     """The case's ciphertext and this inspector's key slots, for the page's script."""
     report = _case(report_id)
-    return jsonify(sealed_case(get_session(), current.settings(),
-                             report, g.user))
+    return jsonify(sealed_case(get_session(), current.settings(), report, g.user,
+                               current.org_public_key()))
 
 
 def _post(report_id: int, *, note: bool) -> tuple[Response, int]:
@@ -155,7 +155,8 @@ def share(report_id: int) -> tuple[Response, int]:
     report = _case(report_id)
     body = read_json() if request.mimetype == "application/json" else None
     db = get_session()
-    target = share_case(db, report, g.user, body)
+    target = share_case(db, current.settings(), current.attachment_store(), report, g.user,
+                        body, current.org_public_key())
     db.commit()
     return jsonify(status="shared", inspector=str(target.id), name=target.name), 201
 

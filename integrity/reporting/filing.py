@@ -57,6 +57,7 @@ from integrity.reporting.routing import (
     Route,
     RouteCache,
     RouteKey,
+    certified_route,
     expected_readers,
     find_route,
     resolve_readers,
@@ -93,30 +94,39 @@ class FilingRequest:
     pow_solution: PowSolution | None
     pow_refused: ProtocolError | None
     refused: tuple[Step, ProtocolError] | None
+    protocol: int = 1
     lookup_hash: bytes = b""
-    reporter_public_key: bytes = b""
+    reporter_public_key: bytes | None = None  # protocol 1 only
     payload: bytes = b""
     excluded: list[str] = field(default_factory=list)
     key_slots: dict[str, bytes] = field(default_factory=dict)
     attachment_ids: list[str] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, body: object, settings: Settings) -> FilingRequest:
-        """Decode ``body``; refuses at once what comes before the routing (400)."""
+    def parse(cls, body: object, settings: Settings, lookup_key: bytes) -> FilingRequest:
+        """Decode ``body``; refuses at once what comes before the routing (400). The lookup
+        is kept only as its hash keyed with ``lookup_key``."""
         if not isinstance(body, dict):
             raise ProtocolError(_l("The request body must be a JSON object."))
-        if type(body.get("protocol")) is not int or body["protocol"] != 1:
-            raise ProtocolError(_l("Only protocol version 1 is understood."))
+        protocol = body.get("protocol")
+        if type(protocol) is not int or protocol not in (1, 2):
+            raise ProtocolError(_l("Only protocol versions 1 and 2 are understood."))
         key = route_key(body.get("channel"), body.get("category"), body.get("org_unit"))
         try:
             solution, pow_refused = checked_pow(settings, body.get("pow")), None
         except ProtocolError as exc:
             solution, pow_refused = None, exc
-        fields: dict[str, Any] = {}
+        fields: dict[str, Any] = {"protocol": protocol}
         step = Step.FIELDS
         try:
-            fields["lookup_hash"] = crypto.lookup_hash(checked_b64(body, "lookup", 32))
-            fields["reporter_public_key"] = checked_b64(body, "reporter_public_key", 32)
+            fields["lookup_hash"] = crypto.keyed_lookup_hash(checked_b64(body, "lookup", 32),
+                                                             lookup_key)
+            if protocol == 1:
+                fields["reporter_public_key"] = checked_b64(body, "reporter_public_key", 32)
+            elif "reporter_public_key" in body:
+                # Stored, it would be a second way to test guessed receipts.
+                raise ProtocolError(_l("A protocol 2 report does not send the reporter's "
+                                       "public key: it goes inside the sealed report."))
             fields["payload"] = checked_b64(body, "payload")
             step = Step.EXCLUDED
             fields["excluded"] = checked_string_list(body, "excluded")
@@ -140,7 +150,8 @@ class FilingRequest:
         self._refuse_at(Step.ATTACHMENTS)
         return Filing(route, self.lookup_hash, self.reporter_public_key, self.payload,
                       self.key_slots, [int(rid) for rid in readers], self.attachment_ids,
-                      [int(rid) for rid in route.recipients if rid not in readers])
+                      [int(rid) for rid in route.recipients if rid not in readers],
+                      self.protocol)
 
     def _refuse_at(self, step: Step) -> None:
         if self.refused is not None and self.refused[0] == step:
@@ -153,16 +164,18 @@ class Filing:
 
     route: Route
     lookup_hash: bytes
-    reporter_public_key: bytes
+    reporter_public_key: bytes | None
     payload: bytes
     slots: dict[str, bytes]
     reader_ids: list[int]
     attachment_ids: list[str]
     excluded_ids: list[int]
+    protocol: int = 1
 
 
 def file_report(session: Session, settings: Settings, store: AttachmentStore, body: object,
-                route_cache: RouteCache | None = None) -> int:
+                lookup_key: bytes, route_cache: RouteCache | None = None,
+                org_public_key: bytes | None = None) -> int:
     """Check the body, spend its proof of work and store the report; the caller commits.
 
     Without ``route_cache`` everything happens in the session's transaction (``store_filing``).
@@ -172,9 +185,14 @@ def file_report(session: Session, settings: Settings, store: AttachmentStore, bo
     is not read again: the statement confirms it and the solution, and when it cannot (the
     routing changed, or the solution does not hold) the report is checked again on a fresh
     read, which also explains any refusal.
+
+    A protocol 2 report goes only to keys ``org_public_key`` certified (``certified_route``),
+    and always takes the plain path, its route read fresh with the certificates.
     """
-    request = FilingRequest.parse(body, settings)
-    filing = check_filing(session, settings, request, route_cache)
+    request = FilingRequest.parse(body, settings, lookup_key)
+    if request.protocol == 2:
+        route_cache = None
+    filing = check_filing(session, settings, request, route_cache, org_public_key=org_public_key)
     if request.pow_refused is not None:
         raise request.pow_refused
     if route_cache is None:
@@ -192,7 +210,8 @@ def file_report(session: Session, settings: Settings, store: AttachmentStore, bo
 
 
 def check_filing(session: Session, settings: Settings, request: FilingRequest,
-                 route_cache: RouteCache | None = None, fresh: bool = False) -> Filing:
+                 route_cache: RouteCache | None = None, fresh: bool = False,
+                 org_public_key: bytes | None = None) -> Filing:
     """Every shape rule of ``POST /api/v1/reports``; raises ``ProtocolError`` on the first.
 
     With ``route_cache``, the route may be one kept there (see ``find_route``), or else read with
@@ -200,6 +219,8 @@ def check_filing(session: Session, settings: Settings, request: FilingRequest,
     solution = request.pow_solution
     challenge = solution.challenge if solution is not None and route_cache else None
     route = find_route(session, settings, request.route_key, challenge, route_cache, fresh)
+    if request.protocol == 2:
+        route = certified_route(session, route, org_public_key)
     try:
         filing = request.against(route, settings)
         checked_claimable_attachments(session, settings, request.attachment_ids)
@@ -279,7 +300,7 @@ def _report_values(filing: Filing) -> dict[str, Any]:
     return {"channel_id": route.channel_id, "category_id": route.category_id,
             "org_unit_id": route.org_unit_id, "created_on": today(),
             "lookup_hash": filing.lookup_hash, "reporter_public_key": filing.reporter_public_key,
-            "payload": filing.payload, "status": Status.NEW}
+            "payload": filing.payload, "status": Status.NEW, "protocol": filing.protocol}
 
 
 def _lookup_taken(error: IntegrityError | psycopg.IntegrityError) -> bool:
@@ -314,7 +335,7 @@ def _insert_statement(with_exclusions: bool, spending: bool, confirming: bool) -
     With ``confirming``, all of it also depends on the routing version being unchanged and
     the challenge asking for no more bits than were achieved."""
     columns = ("channel_id", "category_id", "org_unit_id", "created_on", "lookup_hash",
-               "reporter_public_key", "payload", "status")
+               "reporter_public_key", "payload", "status", "protocol")
     values = [bindparam(name, type_=REPORTS.c[name].type) for name in columns]
     conditions = []
     if confirming:

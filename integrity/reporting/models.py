@@ -86,7 +86,10 @@ class Report(Base):
     created_on: Mapped[date] = mapped_column(Date, default=today, index=True)
     # crypto_generichash(lookup): the mailbox finds the report by it; the lookup is not stored.
     lookup_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    reporter_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # Protocol 1 only: a protocol 2 report carries the reporter's key inside its sealed
+    # document, so that no stored key can be used to test guessed receipts.
+    reporter_public_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    protocol: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[Status] = mapped_column(enum_column_type(Status, 16), default=Status.NEW)
     # Workflow days (EU Directive 2019/1937 Art. 9): acknowledge within 7 days, feedback
@@ -120,6 +123,8 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         CheckConstraint("sender IN ('reporter', 'inspector', 'note')", name="sender"),
+        # One message per place in a chain: a second writer at the same place gets a 409.
+        Index("uq_messages_link", "report_id", "chain", "seq", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -130,6 +135,12 @@ class Message(Base):
     author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     sent_on: Mapped[date] = mapped_column(Date, default=today)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+    # Protocol 2: the message's link in its chain ("thread" or "notes"), checked by readers
+    # (docs/protocol.md#authenticated-threads); NULL for protocol 1 messages.
+    chain: Mapped[Optional[str]] = mapped_column(String(8))
+    seq: Mapped[Optional[int]] = mapped_column(Integer)
+    prev: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    auth: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
 
     report: Mapped[Report] = relationship(back_populates="messages")
     key_slots: Mapped[list[KeySlot]] = relationship(

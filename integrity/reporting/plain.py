@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session
 
 import crypto
 from crypto.stream import open_chunks, plain_length
+from crypto.thread_documents import message_document, report_thread
+from crypto.threads import link_auth
 from integrity.channels import check_answers
 from integrity.config import Settings
 from integrity.installation import installation
 from integrity.models import Channel
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.filing import Filing, store_filing
+from integrity.reporting.links import THREAD, NewLink, expected_place
 from integrity.reporting.mailbox import add_message, current_recipients, find_report, mailbox_view
 from integrity.reporting.models import Attachment, Report, Sender
 from integrity.reporting.routing import RECOVERY, REPORTER, resolve_readers, route_for
@@ -70,8 +73,8 @@ def _with_reporter(readers: dict[str, bytes], reporter_key: bytes,
 
 
 def file_plain_report(
-    session: Session, settings: Settings, store: AttachmentStore, channel: Channel,
-    form: PlainFiling,
+    session: Session, settings: Settings, store: AttachmentStore, lookup_key: bytes,
+    channel: Channel, form: PlainFiling,
 ) -> str:
     """Seal and store a report sent without JavaScript; returns its new receipt."""
     route = route_for(session, settings, channel.slug, form.category, form.org_unit)
@@ -88,7 +91,8 @@ def file_plain_report(
                                   _with_reporter(readers, keys.public_key, route.recovery_key),
                                   inst.pad_block)
     store_filing(session, store, Filing(
-        route, keys.lookup_hash, keys.public_key, sealed.payload, dict(sealed.key_slots),
+        route, crypto.keyed_lookup_hash(keys.lookup, lookup_key), keys.public_key,
+        sealed.payload, dict(sealed.key_slots),
         [int(rid) for rid in readers], attachment_ids,
         [int(rid) for rid in route.recipients if rid not in readers],
     ))
@@ -119,7 +123,8 @@ def _opened(session: Session, settings: Settings, report: Report,
     return OpenedMailbox(report, secret_key, opened(view["report"]), messages)
 
 
-def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) -> OpenedMailbox:
+def open_plain_mailbox(session: Session, settings: Settings, lookup_key: bytes,
+                       receipt_text: str) -> OpenedMailbox:
     """Derive from the receipt in memory, find the report and open the whole thread."""
     try:
         receipt = crypto.normalise_receipt(receipt_text)
@@ -128,7 +133,7 @@ def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) 
     inst = installation(session, settings)
     keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
                                        inst.kdf_memlimit)
-    report = find_report(session, {"lookup": crypto.b64encode(keys.lookup)})
+    report = find_report(session, {"lookup": crypto.b64encode(keys.lookup)}, lookup_key)
     return _opened(session, settings, report, keys.secret_key)
 
 
@@ -143,23 +148,34 @@ def reopen_plain_mailbox(session: Session, settings: Settings, report_id: int,
 
 
 def reply_plain(
-    session: Session, settings: Settings, store: AttachmentStore, report: Report,
+    session: Session, settings: Settings, store: AttachmentStore, mailbox: OpenedMailbox,
     text: str, uploads: list[tuple[SealingSink, str, str]],
 ) -> None:
-    """A reporter's message sent without JavaScript, sealed to the case's readers."""
+    """A reporter's message sent without JavaScript, sealed to the case's readers; for a
+    protocol 2 report, with its link made here, in memory, from the opened report's thread."""
     if not text.strip() and not uploads:
         raise ProtocolError(_l("Write a message or attach a file."))
+    report = mailbox.report
     inst = installation(session, settings)
     attachment_ids = _attachment_rows(session, settings, uploads)
     readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
+    document: dict[str, Any] = {"text": text.strip(), "attachments": _entries(uploads)}
+    if report.protocol == 2:
+        document = message_document(document["text"], document["attachments"])
     sealed = crypto.seal_document(
-        {"text": text.strip(), "attachments": _entries(uploads)},
-        _with_reporter(readers, report.reporter_public_key,
+        document,
+        _with_reporter(readers, crypto.KeyPair.from_secret_key(mailbox.secret_key).public_key,
                        inst.recovery_public_key),
         inst.pad_block,
     )
+    link = None
+    if report.protocol == 2:
+        secret = report_thread(mailbox.document).secret
+        seq, prev = expected_place(session, report, THREAD)
+        link = NewLink(THREAD, seq, prev, link_auth(secret, THREAD, seq, "reporter", "", prev,
+                                                    sealed.payload))
     add_message(session, store, report, Sender.REPORTER, None, sealed.payload,
-                sealed.key_slots, attachment_ids)
+                sealed.key_slots, attachment_ids, link)
     for sink, _, _ in uploads:
         sink.kept = True  # type: ignore[attr-defined]
 

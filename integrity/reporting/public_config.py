@@ -44,11 +44,14 @@ def public_config(session: Session, settings: Settings,
             Channel.slug == unlisted, Channel.state == ChannelState.HIDDEN))
     return {
         "protocol": 1,
+        "protocols": [1, 2],
         "salt": crypto.b64encode(inst.kdf_salt),
         "argon2id": {"opslimit": inst.kdf_opslimit, "memlimit": inst.kdf_memlimit},
         "pad_block": inst.pad_block,
         "recovery_key": crypto.b64encode(inst.recovery_public_key)
         if inst.recovery_public_key else None,
+        "recovery_certificate": crypto.b64encode(inst.recovery_certificate)
+        if inst.recovery_certificate else None,
         "pow_bits": settings.pow_bits,
         "max_attachment_bytes": settings.max_attachment_bytes,
         "max_attachments": settings.max_attachments,

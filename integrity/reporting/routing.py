@@ -21,6 +21,7 @@ from sqlalchemy import Table, and_, bindparam, null, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from crypto.certificates import verify_inspector_key, verify_recovery_key
 from integrity.config import Settings
 from integrity.db import database_int
 from integrity.installation import installation
@@ -230,6 +231,27 @@ def _route_query(with_category: bool, with_unit: bool, with_work: bool) -> Any:
     if with_unit:
         query = query.outerjoin(units, units.c.id == bindparam("unit_id"))
     return query
+
+
+def certified_route(session: Session, route: Route, org_public_key: bytes | None) -> Route:
+    """``route`` as a protocol 2 report takes it: only the recipients, and the recovery key,
+    whose certificate from the pinned organisation key verifies (protocol 2 clients seal to
+    no other key)."""
+    if org_public_key is None:
+        raise ProtocolError(_l("This installation has no organisation key yet, so it cannot "
+                               "take protocol 2 reports."))
+    ids = [int(rid) for rid in route.recipients]
+    certificates = {user_id: certificate for user_id, certificate in session.execute(
+        select(User.id, User.key_certificate).where(User.id.in_(ids)))}
+    recipients = {rid: key for rid, key in route.recipients.items()
+                  if verify_inspector_key(org_public_key, rid, key, certificates.get(int(rid)))}
+    recovery_key = route.recovery_key
+    if recovery_key is not None:
+        row = session.get(Installation, 1)
+        certificate = row.recovery_certificate if row is not None else None
+        if not verify_recovery_key(org_public_key, recovery_key, certificate):
+            recovery_key = None
+    return replace(route, recipients=recipients, recovery_key=recovery_key)
 
 
 def resolve_readers(route: Route, excluded: list[str]) -> dict[str, bytes]:

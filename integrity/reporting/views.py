@@ -122,7 +122,7 @@ def file_plain(slug: str) -> str | tuple[str, int]:
     db = get_session()
     try:
         receipt = plain.file_plain_report(db, current.settings(), current.attachment_store(),
-                                          channel, filing)
+                                          current.lookup_key(), channel, filing)
     except (ProtocolError, ChannelError) as exc:
         db.rollback()
         status = getattr(exc, "status", 400)
@@ -167,7 +167,8 @@ def mailbox_open() -> str | tuple[str, int]:
         return _mailbox_page(error=refused), 400
     settings = current.settings()
     try:
-        opened = plain.open_plain_mailbox(get_session(), settings, request.form.get("receipt", ""))
+        opened = plain.open_plain_mailbox(get_session(), settings, current.lookup_key(),
+                                          request.form.get("receipt", ""))
     except ProtocolError as exc:
         return _mailbox_page(error=str(exc)), exc.status
     token = mailbox_tokens.issue(current.mailbox_tokens(),
@@ -209,7 +210,7 @@ def mailbox_reply() -> str | tuple[str, int]:
         return _render_mailbox(opened, token, error=refused, reply_text=text), 400
     db = get_session()
     try:
-        plain.reply_plain(db, current.settings(), current.attachment_store(), opened.report,
+        plain.reply_plain(db, current.settings(), current.attachment_store(), opened,
                           text, _uploads("files"))
     except ProtocolError as exc:
         db.rollback()

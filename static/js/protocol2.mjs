@@ -401,15 +401,19 @@ export function sharedReader(document) {
  * The differences `[{kind, reader, alarm}]` between who can read the case now and the report's
  * record: `thread` from reportThread, `current` readers (id → public key, certificates already
  * verified), `shares` (id → key hash, from intact share messages), the current `recoveryKey` or
- * null. Sorted by reader id, then kind; `alarm` marks the differences that mean tampering.
+ * null, and the ids of `uncertified` current readers (their certificate does not verify).
+ * Sorted by reader id, then kind; `alarm` marks the differences that mean tampering.
  */
-export function readerChanges(thread, current, shares, recoveryKey) {
+export function readerChanges(thread, current, shares, recoveryKey, uncertified = []) {
   const now = entriesOf(current, "current readers");
   const shared = entriesOf(shares, "shares");
   const excluded = new Set(thread.excluded);
+  const notCertified = new Set(uncertified);
   const changes = [];
   const change = (kind, reader, alarm) => changes.push({ kind, reader, alarm });
+  for (const id of notCertified) change("uncertified", id, true);
   for (const [id, publicKey] of now) {
+    if (notCertified.has(id)) continue;
     const hashNow = keyHash(publicKey);
     const share = shared.has(id) ? toBytes(shared.get(id), "share's key hash") : null;
     if (excluded.has(id)) {
@@ -425,7 +429,7 @@ export function readerChanges(thread, current, shares, recoveryKey) {
     }
   }
   for (const id of thread.readers.keys()) {
-    if (!now.has(id)) change("removed", id, false);
+    if (!now.has(id) && !notCertified.has(id)) change("removed", id, false);
   }
   const recorded = thread.recovery;
   if (recoveryKey === null || recoveryKey === undefined) {

@@ -74,7 +74,8 @@ def check_stored_report(app: Flask, db: Session, channel: ChannelSetup, receipt:
     salt = crypto.b64decode(app.test_client().get("/api/v1/config").get_json()["salt"])
     settings = app.extensions["integrity.settings"]
     keys = crypto.derive_reporter_keys(receipt, salt, settings.kdf_opslimit, settings.kdf_memlimit)
-    assert report.lookup_hash == keys.lookup_hash
+    assert report.lookup_hash == crypto.keyed_lookup_hash(keys.lookup,
+                                                          app.extensions["integrity.lookup_key"])
     assert report.reporter_public_key == keys.public_key
     for inspector in readers:
         document = open_for_inspector(app, channel, report.payload, slots, inspector)

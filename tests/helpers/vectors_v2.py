@@ -175,12 +175,17 @@ def reader_vectors() -> list[dict[str, Any]]:
         ("several at once", {"7": key30, "9": key9, "30": key30, "31": key12},
          {"30": certificates.key_hash(key30), "9": certificates.key_hash(key9)}, new_recovery),
     )
+    # Readers whose certificate does not verify (the key of "7" replaced by a database write).
+    uncertified = {"key substituted without a certificate": ["7"]}
+    scenarios += (("key substituted without a certificate", {"12": key12}, {}, recovery),)
     return [{"name": name,
              "current": {rid: b64encode(key) for rid, key in current.items()},
              "shares": {rid: b64encode(digest) for rid, digest in shares.items()},
              "recovery_key": b64encode(rec) if rec else None,
+             "uncertified": uncertified.get(name, []),
              "changes": [{"kind": c.kind, "reader": c.reader, "alarm": c.alarm}
-                         for c in thread_documents.reader_changes(thread, current, shares, rec)]}
+                         for c in thread_documents.reader_changes(
+                             thread, current, shares, rec, uncertified.get(name, []))]}
             for name, current, shares, rec in scenarios]
 
 

@@ -403,10 +403,13 @@ describe("reader changes", () => {
 
   for (const v of vectors.reader_changes) {
     test(`"${v.name}"`, () => {
-      assert.deepEqual(q.readerChanges(thread(), keys(v.current), keys(v.shares), recovery(v.recovery_key)), v.changes);
+      assert.deepEqual(
+        q.readerChanges(thread(), keys(v.current), keys(v.shares), recovery(v.recovery_key), v.uncertified),
+        v.changes,
+      );
       // The same with Maps.
       const changes = q.readerChanges(thread(), new Map(Object.entries(keys(v.current))),
-        new Map(Object.entries(keys(v.shares))), recovery(v.recovery_key));
+        new Map(Object.entries(keys(v.shares))), recovery(v.recovery_key), v.uncertified);
       assert.deepEqual(changes, v.changes);
     });
   }
