@@ -39,7 +39,7 @@ def message_link(message: Message) -> threads.Link | None:
     if message.chain is None or message.seq is None or message.prev is None \
             or message.auth is None:
         return None
-    reporter = message.sender == Sender.REPORTER.value
+    reporter = message.sender == Sender.REPORTER
     return threads.Link(message.seq, "reporter" if reporter else "inspector",
                         "" if reporter else str(message.author_id or ""), message.prev,
                         message.payload, message.auth)
