@@ -13,6 +13,7 @@ from crypto.certificates import OrgKey, sign_inspector_key
 from integrity.models import Channel, Role, User
 from integrity.reporting.models import KeySlot, Message, Report
 from tests.conftest import csrf_token
+from tests.helpers.reports import plain_mailbox_token
 from tests.protocol2_client import (
     Reporter2Client,
     case_links,
@@ -272,3 +273,23 @@ def test_reordered_messages_are_marked_out_of_order(db, client, case, inspector)
     checks = _reporter_checks(case)
     assert [c.seq for c in checks] == [3, 2, 1]
     assert [c.out_of_order for c in checks] == [False, True, True]
+
+
+def test_a_basic_mode_reply_to_a_protocol_2_report_gets_its_link(
+    app, client, case, inspector
+) -> None:
+    reporter, filed, report_id = case
+    body = inspector_message(_sealed(client, report_id), inspector[1].secret_key,
+                             str(inspector[0].id), "Can you tell us more?")
+    assert _post(client, report_id, body).status_code == 201
+    plain = app.test_client()  # the reporter's own browser, without JavaScript
+    token = plain_mailbox_token(plain, filed.receipt)
+    answer = plain.post("/mailbox/reply", data={
+        "csrf_token": csrf_token(plain, "/mailbox"), "mailbox_token": token,
+        "text": "Yes: two officers, every Friday."})
+    assert answer.status_code == 200
+    box = reporter.mailbox(filed.receipt)
+    assert [m["link"]["role"] for m in box["messages"]] == ["inspector", "reporter"]
+    assert box["messages"][-1]["document"] == {
+        "protocol": 2, "text": "Yes: two officers, every Friday.", "attachments": []}
+    assert all(check.intact for check in box["checks"])
