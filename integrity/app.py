@@ -111,6 +111,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["bdi"] = bidi.isolate
     formatting.init_app(app)
     app.jinja_env.globals.update(i18n.template_globals())
+    # The pinned organisation key (b64, or "" when none is pinned): the pages that seal and
+    # read reports speak protocol 2 with it (data-org-key), protocol 1 without.
+    org_key = app.extensions["integrity.org_public_key"]
+    app.jinja_env.globals["org_key"] = b64encode(org_key) if org_key else ""
     app.url_defaults(i18n.carry_language)
     security.init_app(app, https=settings.https)
     static_files.init_app(app)

@@ -48,6 +48,8 @@ def sealed_case(session: Session, settings: Settings, report: Report, user: User
         "max_attachment_bytes": settings.max_attachment_bytes,
         "recovery_key": crypto.b64encode(inst.recovery_public_key)
         if inst.recovery_public_key else None,
+        "recovery_certificate": crypto.b64encode(inst.recovery_certificate)
+        if inst.recovery_public_key and inst.recovery_certificate else None,
         # Protocol 1 only; a protocol 2 report carries the key inside its sealed document.
         "reporter_public_key": crypto.b64encode(report.reporter_public_key)
         if report.reporter_public_key else None,

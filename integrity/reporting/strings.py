@@ -47,6 +47,44 @@ def _damaged() -> dict[str, str]:
     }
 
 
+def _thread() -> dict[str, str]:
+    """How the mailbox and the case page show a protocol 2 report's messages and readers
+    (static/js/thread-view.mjs)."""
+    return {
+        "notAuthentic": _("Not authentic: this message may have been forged or moved from "
+                          "another case."),
+        "replayed": _("Listed again (a replayed copy)."),
+        "missingBefore": _("A message before this one is missing."),
+        "outOfOrder": _("Listed out of order."),
+        "conflicting": _("Conflicting message: another message was listed in its place."),
+        "threadIntact": _("Authentic: every message is as its writer sent it, in its place."),
+        "threadAltered": _("Warning: some messages are not as they were sent. See the marks "
+                           "beside them."),
+        "protocol1": _("Not authenticated (sent with protocol 1)."),
+        "readersHeading": _("Who can read this case"),
+        "readersAsRecorded": _("As recorded when the report was sent."),
+        "readersAlarm": _("Warning: who can read this case is not as recorded when the report "
+                          "was sent."),
+        "readerFingerprint": _("%(name)s (key %(fingerprint)s)"),
+        "inspectorNumber": _("Inspector no. %(id)s"),
+        "reader_uncertified": _("%(name)s: their key is not certified by the organisation; it "
+                                "may have been substituted."),
+        "reader_excluded_reader": _("%(name)s was left out when the report was sent, but can "
+                                    "read it now."),
+        "reader_key_changed": _("%(name)s reads it with another key than the one recorded."),
+        "reader_unrecorded": _("%(name)s was added without any record in the conversation."),
+        "reader_shared": _("%(name)s was added when an inspector shared the case."),
+        "reader_removed": _("%(name)s no longer reads it."),
+        "reader_recovery_added": _("A recovery key was added."),
+        "reader_recovery_changed": _("The recovery key was replaced."),
+        "reader_recovery_removed": _("The recovery key was removed."),
+        "recoveryUncertified": _("The recovery key is not certified by the organisation."),
+        "shareMessage": _("The case was shared with %(name)s."),
+        "readersUnsafe": _("Not sent: a reader's key is not certified by the organisation (see "
+                           "“Who can read this case”)."),
+    }
+
+
 def _answer_words() -> dict[str, str]:
     """How a yes/no answer reads on the mailbox and the case page (static/js/answers.mjs)."""
     return {"yes": _("Yes"), "no": _("No")}
@@ -64,6 +102,8 @@ def report_strings(settings: Settings) -> dict[str, str]:
         "required": _("Please answer “%(label)s”."),
         "notDate": _("“%(label)s” is not a date."),
         "noneLeft": _("At least one inspector must remain to receive the report."),
+        "noCertified": _("No inspector of this channel has a key certified by the organisation, "
+                         "so the report cannot be sealed here."),
         "closed": _("This channel does not take reports at the moment. Please try again later."),
         "failed": _("Your report could not be sealed on this device. Please try again."),
     }
@@ -75,6 +115,7 @@ def mailbox_strings(settings: Settings) -> dict[str, str]:
         **_answer_words(),
         **_floors(),
         **_damaged(),
+        **_thread(),
         "opening": _("Opening your mailbox…"),
         "openingFile": _("Opening the file…"),
         "sendingReply": _("Sealing and sending your message…"),
@@ -106,6 +147,11 @@ def case_strings(settings: Settings) -> dict[str, str]:
         **_shared(settings),
         **_answer_words(),
         **_damaged(),
+        **_thread(),
+        "shareFingerprint": _("Key fingerprint of %(name)s: %(fingerprint)s. Compare it with the "
+                              "one they read to you."),
+        "shareUncertified": _("Not shared: this inspector's key is not certified by the "
+                              "organisation."),
         "reporter": _("Reporter"),
         "inspector": _("Inspector"),
         "note": _("Internal note"),

@@ -13,11 +13,17 @@ import {
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { CryptoError, b64decode, b64encode, sealedLength, startWorker } from "./worker-client.mjs";
 import { OFFLINE_KEY, WRAPPING_KEY } from "./staff.mjs";
+import {
+  THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, safeToSeal, shareText,
+} from "./thread-view.mjs";
 
 const REPORT_DOCUMENT = "report";
 
 const STRINGS = {
   ...ANSWER_STRINGS,
+  ...THREAD_STRINGS,
+  shareFingerprint: "Key fingerprint of %(name)s: %(fingerprint)s. Compare it with the one they read to you.",
+  shareUncertified: "Not shared: this inspector's key is not certified by the organisation.",
   reporter: "Reporter",
   inspector: "Inspector",
   note: "Internal note",
@@ -77,6 +83,19 @@ class Case {
     this.api = new Api(area.dataset.api, this.strings);
     this.progress = new Progress(byId("progress-area"));
     this.sealed = null;
+    this.orgKey = area.dataset.orgKey || "";
+    this.inspectorId = area.dataset.inspector || "";
+    this.judged = null;
+    this.candidates = { certified: [], fingerprints: {} };
+  }
+
+  get protocol2() {
+    return this.sealed?.protocol === 2;
+  }
+
+  /** The listed messages of one chain (a message without a link counts in the chain of its kind). */
+  chain(name) {
+    return this.sealed.messages.filter((m) => (m.link?.chain ?? (m.from === "note" ? "notes" : "thread")) === name);
   }
 
   /** The document, or null when it does not open (altered or damaged). */
@@ -92,7 +111,23 @@ class Case {
     this.messages = [];
     for (const message of this.sealed.messages) {
       // A message sealed before this inspector could read the case has no slot for them.
-      if (message.key_slot) this.messages.push({ ...message, document: await this.open(message) });
+      if (message.key_slot) message.document = await this.open(message);
+      if (message.key_slot) this.messages.push(message);
+    }
+    this.judged = null;
+    if (this.protocol2 && this.report) {
+      try {
+        this.judged = await judge(this.client, {
+          report: this.sealed.report, secretKey: this.secretKey, padBlock: this.sealed.pad_block, orgKey: this.orgKey,
+          chains: { thread: this.chain("thread"), notes: this.chain("notes") }, recipients: this.sealed.recipients,
+          recoveryKey: this.sealed.recovery_key, recoveryCertificate: this.sealed.recovery_certificate,
+        });
+        this.candidates = await this.client.call("p2-certify", {
+          orgKey: this.orgKey, recipients: this.sealed.share_candidates,
+        });
+      } catch (err) {
+        console.error(err); // judged as not authentic below
+      }
     }
     this.render();
   }
@@ -143,12 +178,13 @@ class Case {
     setHidden(byId("case-files"), !this.report);
     const thread = byId("case-thread");
     thread.replaceChildren();
-    for (const message of this.messages) {
+    const checks = this.checks();
+    for (const message of this.shown(checks)) {
       const item = element("li", undefined, `message-${message.from}`);
       item.append(element("p", `${this.strings[message.from] || message.from} · ${formatDay(message.sent_on)}`, "meta"));
       const opened = message.document;
       if (opened && (opened.text === undefined || typeof opened.text === "string")) {
-        item.append(element("p", opened.text || "", "text"));
+        item.append(element("p", shareText(opened, this.names(), this.strings) ?? (opened.text || ""), "text"));
         const attached = this.fileItems(opened);
         if (attached.length) {
           const list = element("ul", undefined, "files");
@@ -158,9 +194,11 @@ class Case {
       } else {
         item.append(this.damaged(this.strings.damagedMessage));
       }
+      if (checks) markItem(item, checks.get(message), this.strings);
       thread.append(item);
     }
     setHidden(thread, false);
+    this.renderJudgement(checks);
     const select = byId("share-inspector");
     const options = this.sealed.share_candidates.map((c) => {
       const option = element("option", c.name);
@@ -170,10 +208,74 @@ class Case {
     const none = element("option", this.strings.chooseInspector);
     none.value = "";
     select.replaceChildren(none, ...options);
+    this.showFingerprint();
     setHidden(byId("share-form"), !options.length);
     setHidden(byId("share-heading"), !options.length);
     // Replies, notes and shares once the report itself has opened.
     setHidden(byId("case-actions"), !this.report);
+  }
+
+  /** Inspectors' names by id, for share messages. */
+  names() {
+    return new Map([...this.sealed.recipients, ...this.sealed.share_candidates].map((r) => [r.id, r.name]));
+  }
+
+  /** Each listed message's judgement (a Map), or null for a protocol 1 case. */
+  checks() {
+    if (!this.protocol2) return null;
+    const found = new Map();
+    for (const name of ["thread", "notes"]) {
+      const messages = this.chain(name);
+      const checks = this.judged?.checks[name] ?? messages.map(() => ({ authentic: false }));
+      messages.forEach((message, index) => found.set(message, checks[index]));
+    }
+    return found;
+  }
+
+  /** The messages this inspector can open, each chain in seq order in the places its messages hold. */
+  shown(checks) {
+    if (!checks) return this.messages;
+    const out = [...this.messages];
+    for (const name of ["thread", "notes"]) {
+      const places = [];
+      const mine = [];
+      this.messages.forEach((message, index) => {
+        if (this.chain(name).includes(message)) {
+          places.push(index);
+          mine.push(message);
+        }
+      });
+      inSeqOrder(mine, mine.map((m) => checks.get(m))).forEach(([message], i) => { out[places[i]] = message; });
+    }
+    return out;
+  }
+
+  renderJudgement(checks) {
+    byId("case-thread-status")?.remove();
+    byId("case-readers")?.remove();
+    const thread = byId("case-thread");
+    const all = checks ? [...checks.values()] : null;
+    if (this.sealed.messages.length || !all) thread.before(chainStatus(all, this.strings, "case-thread-status"));
+    if (this.judged) {
+      thread.after(readersSection(this.judged, this.sealed.recipients, this.judged.fingerprints, this.strings,
+        "case-readers"));
+    }
+  }
+
+  showFingerprint() {
+    let line = byId("share-fingerprint");
+    const select = byId("share-inspector");
+    if (!line) {
+      line = element("p", "", "hint");
+      line.id = "share-fingerprint";
+      line.setAttribute("aria-live", "polite");
+      select.after(line);
+      select.addEventListener("change", () => this.showFingerprint());
+    }
+    const target = this.sealed.share_candidates.find((c) => c.id === select.value);
+    const print = target && this.candidates.fingerprints?.[target.id];
+    line.textContent = print ? fill(this.strings.shareFingerprint, { name: target.name, fingerprint: print }) : "";
+    setHidden(line, !print);
   }
 
   fileItems(document) {
@@ -216,7 +318,8 @@ class Case {
 
   /** The case's readers as seal-document wants them; with the reporter for a reply. */
   readers(withReporter) {
-    const readers = readersFor(this.sealed.recipients, this.sealed.reporter_public_key, this.sealed.recovery_key);
+    const reporter = this.protocol2 ? this.judged?.reporterPublicKey : this.sealed.reporter_public_key;
+    const readers = readersFor(this.sealed.recipients, reporter, this.sealed.recovery_key);
     if (!withReporter) delete readers.reporter;
     return readers;
   }
@@ -241,26 +344,51 @@ class Case {
       input.focus();
       return;
     }
+    if (this.protocol2 && !(this.judged && safeToSeal(this.judged))) {
+      showError(form, s.readersUnsafe).focus();
+      return;
+    }
     setBusy(form, true);
     try {
       this.progress.step(s.sending, 0);
       const uploads = await sealAndUpload(this.client, this.api, files, (value) => this.progress.set(value * 0.9));
-      const sealed = await this.client.call("seal-document", {
-        document: { text, attachments: uploads.entries }, readers: this.readers(!note), padBlock: this.sealed.pad_block,
-      });
-      await this.staff.post(this.area.dataset[note ? "notes" : "messages"], {
-        payload: sealed.payload, key_slots: sealed.keySlots, attachments: uploads.ids,
-      });
+      const body = { attachments: uploads.ids };
+      if (this.protocol2) {
+        const chain = note ? "notes" : "thread";
+        const sealed = await this.sealWithLink(chain, this.readers(!note),
+          { document: { protocol: 2, text, attachments: uploads.entries } });
+        Object.assign(body, { payload: sealed.payload, key_slots: sealed.keySlots, link: sealed.link });
+      } else {
+        const sealed = await this.client.call("seal-document", {
+          document: { text, attachments: uploads.entries }, readers: this.readers(!note), padBlock: this.sealed.pad_block,
+        });
+        Object.assign(body, { payload: sealed.payload, key_slots: sealed.keySlots });
+      }
+      await this.staff.post(this.area.dataset[note ? "notes" : "messages"], body);
       textarea.value = "";
       if (input) input.value = "";
       await this.load();
       this.announce(note ? s.noted : s.sent);
     } catch (err) {
+      await this.reloadIfChanged(err);
       this.fail(err, form);
     } finally {
       this.progress.hide();
       setBusy(form, false);
     }
+  }
+
+  /** Seal a protocol 2 message (`{document}` or `{share}`) with its link at the chain's next place. */
+  sealWithLink(chain, readers, what) {
+    return this.client.call("p2-seal-message", {
+      report: this.sealed.report, secretKey: this.secretKey, padBlock: this.sealed.pad_block, chain,
+      messages: listing(this.chain(chain)), role: "inspector", sender: this.inspectorId, readers, ...what,
+    });
+  }
+
+  /** After a 409 (the conversation changed meanwhile), show the case as it is now. */
+  async reloadIfChanged(err) {
+    if (err instanceof ApiError && err.status === 409) await this.load().catch(() => {});
   }
 
   async share(form) {
@@ -273,6 +401,14 @@ class Case {
       select.focus();
       return;
     }
+    if (this.protocol2 && !this.candidates.certified.includes(target.id)) {
+      showError(form, this.strings.shareUncertified).focus();
+      return;
+    }
+    if (this.protocol2 && !(this.judged && safeToSeal(this.judged))) {
+      showError(form, this.strings.readersUnsafe).focus();
+      return;
+    }
     setBusy(form, true);
     try {
       this.progress.step(this.strings.sharing, null);
@@ -281,12 +417,20 @@ class Case {
       const { slots } = await this.client.call("reseal", {
         slots: documents.map(([, slot]) => slot), secretKey: this.secretKey, publicKey: target.public_key,
       });
-      await this.staff.post(this.area.dataset.share, {
+      const body = {
         inspector: target.id, key_slots: Object.fromEntries(documents.map(([id], i) => [id, slots[i]])),
-      });
+      };
+      if (this.protocol2) {
+        // The share message, sealed to every reader with the new one, tells the reporter.
+        const readers = { ...this.readers(true), [target.id]: target.public_key };
+        const sealed = await this.sealWithLink("thread", readers, { share: { id: target.id, publicKey: target.public_key } });
+        body.message = { payload: sealed.payload, key_slots: sealed.keySlots, link: sealed.link };
+      }
+      await this.staff.post(this.area.dataset.share, body);
       await this.load();
       this.announce(fill(this.strings.shared, { name: target.name }));
     } catch (err) {
+      await this.reloadIfChanged(err);
       this.fail(err, form);
     } finally {
       this.progress.hide();

@@ -13,12 +13,16 @@ import {
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { CryptoError, b64encode, normaliseReceipt, sealedLength } from "./worker-client.mjs";
 import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
+import {
+  THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, safeToSeal, shareText,
+} from "./thread-view.mjs";
 
 export { safeFileName };
 
 // English defaults; the template may give translations in #mailbox-form's data-strings (JSON).
 export const STRINGS = {
   ...ANSWER_STRINGS,
+  ...THREAD_STRINGS,
   opening: "Opening your mailbox…",
   openingFile: "Opening the file…",
   sendingReply: "Sealing and sending your message…",
@@ -70,7 +74,8 @@ function element(tag, attributes = {}, ...children) {
 
 /** Everything one opened mailbox needs, held in memory for this page only. */
 class Mailbox {
-  constructor({ client, api, strings, config, keys, view, progressArea }) {
+  constructor({ client, api, strings, config, keys, view, progressArea, orgKey = "" }) {
+    this.orgKey = orgKey;
     this.client = client;
     this.api = api;
     this.strings = strings;
@@ -93,6 +98,18 @@ class Mailbox {
     box.report.document = await open(box.report);
     for (const message of box.messages) message.document = await open(message);
     this.box = box;
+    this.judged = null;
+    if (box.report.protocol === 2 && box.report.document) {
+      try {
+        this.judged = await judge(this.client, {
+          report: box.report, secretKey: this.secretKey, padBlock, orgKey: this.orgKey,
+          chains: { thread: box.messages }, recipients: box.recipients,
+          recoveryKey: this.config.recovery_key, recoveryCertificate: this.config.recovery_certificate,
+        });
+      } catch (err) {
+        console.error(err); // judged as not authentic below
+      }
+    }
     return box;
   }
 
@@ -137,20 +154,39 @@ class Mailbox {
     return list;
   }
 
+  names() {
+    return new Map(this.box.recipients.map((r) => [r.id, r.name]));
+  }
+
+  /** Each message's judgement (protocol 2), or null for a protocol 1 report. */
+  checks() {
+    if (this.box.report.protocol !== 2) return null;
+    return this.judged?.checks.thread ?? this.box.messages.map(() => ({ authentic: false }));
+  }
+
   renderThread() {
-    const messages = this.box.messages;
-    if (!messages.length) return element("p", { className: "empty", id: "thread" }, this.strings.noMessages);
+    const checks = this.checks();
+    const pairs = checks ? inSeqOrder(this.box.messages, checks) : this.box.messages.map((m) => [m, null]);
+    if (!pairs.length) return element("p", { className: "empty", id: "thread" }, this.strings.noMessages);
     const thread = element("ol", { className: "thread", id: "thread" });
-    for (const message of messages) {
+    for (const [message, check] of pairs) {
       const who = message.from === "reporter" ? this.strings.you : this.strings.inspector;
       const opened = message.document;
       const body = opened && (opened.text === undefined || typeof opened.text === "string")
-        ? [element("p", { className: "text" }, opened.text ?? ""), this.renderFiles(opened)]
+        ? [element("p", { className: "text" }, shareText(opened, this.names(), this.strings) ?? opened.text ?? ""),
+          this.renderFiles(opened)]
         : [this.damaged(this.strings.damagedMessage)];
-      thread.append(element("li", { className: `message-${message.from === "reporter" ? "reporter" : "inspector"}` },
-        element("p", { className: "meta" }, `${who} · ${formatDay(message.sent_on)}`), ...body));
+      const item = element("li", { className: `message-${message.from === "reporter" ? "reporter" : "inspector"}` },
+        element("p", { className: "meta" }, `${who} · ${formatDay(message.sent_on)}`), ...body);
+      if (checks) markItem(item, check, this.strings);
+      thread.append(item);
     }
     return thread;
+  }
+
+  renderReaders() {
+    if (!this.judged) return null;
+    return readersSection(this.judged, this.box.recipients, this.judged.fingerprints, this.strings);
   }
 
   renderReplyForm() {
@@ -188,7 +224,9 @@ class Mailbox {
       this.renderAnswers(),
       opened && this.renderFiles(report.document),
       element("h2", {}, s.messages),
+      this.box.messages.length || this.checks() === null ? chainStatus(this.checks(), s, "thread-status") : null,
       this.renderThread(),
+      this.renderReaders(),
       opened && element("h2", {}, s.write),
       opened && this.renderReplyForm(),
     ].filter(Boolean));
@@ -242,19 +280,31 @@ class Mailbox {
       input.focus();
       return;
     }
+    const protocol2 = this.box.report.protocol === 2;
+    if (protocol2 && !(this.judged && safeToSeal(this.judged))) {
+      showError(this.view, s.readersUnsafe).focus();
+      return;
+    }
     const progress = this.progress();
     setBusy(form, true);
     try {
       progress.step(s.sendingReply, 0);
       const uploads = await sealAndUpload(this.client, this.api, files, (value) => progress.set(value * 0.9));
-      const sealed = await this.client.call("seal-document", {
-        document: { text, attachments: uploads.entries },
-        readers: readersFor(this.box.recipients, this.publicKey, this.config.recovery_key),
-        padBlock: this.config.pad_block,
-      });
-      await this.api.post("/mailbox/messages", {
+      const readers = readersFor(this.box.recipients, this.publicKey, this.config.recovery_key);
+      const sealed = protocol2
+        ? await this.client.call("p2-seal-message", {
+          report: this.box.report, secretKey: this.secretKey, padBlock: this.config.pad_block, chain: "thread",
+          messages: listing(this.box.messages), role: "reporter", sender: "",
+          document: { protocol: 2, text, attachments: uploads.entries }, readers,
+        })
+        : await this.client.call("seal-document", {
+          document: { text, attachments: uploads.entries }, readers, padBlock: this.config.pad_block,
+        });
+      const body = {
         lookup: this.lookup, payload: sealed.payload, key_slots: sealed.keySlots, attachments: uploads.ids,
-      });
+      };
+      if (protocol2) body.link = sealed.link;
+      await this.api.post("/mailbox/messages", body);
       progress.set(1);
       await this.load();
       progress.hide();
@@ -262,6 +312,12 @@ class Mailbox {
     } catch (err) {
       progress.hide();
       setBusy(form, false);
+      if (err instanceof ApiError && err.status === 409) {
+        // The conversation changed meanwhile: show it as it is now, keep the text, say why.
+        await this.load().then(() => this.render()).catch(() => {});
+        const again = this.view.querySelector("#reply-text");
+        if (again) again.value = text;
+      }
       this.fail(err);
     }
   }
@@ -295,7 +351,9 @@ async function openMailbox(form, client, api, strings) {
       receipt, salt: config.salt, opslimit: config.argon2id.opslimit, memlimit: config.argon2id.memlimit,
     });
     receipt = null;
-    const mailbox = new Mailbox({ client, api, strings, config, keys, view: byId("mailbox-view"), progressArea });
+    const mailbox = new Mailbox({
+      client, api, strings, config, keys, view: byId("mailbox-view"), progressArea, orgKey: form.dataset.orgKey || "",
+    });
     await mailbox.load();
     input.value = ""; // the receipt leaves the page; the keys stay in this closure only
     progress.hide();

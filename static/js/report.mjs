@@ -23,6 +23,7 @@ export const STRINGS = {
   tooManyFiles: "A report or message takes at most %(count)d attachments.",
   fileTooLarge: "The file “%(name)s” is larger than the %(size)s this server accepts for one file.",
   noneLeft: "At least one inspector must remain to receive the report.",
+  noCertified: "No inspector of this channel has a key certified by the organisation, so the report cannot be sealed here.",
   closed: "This channel does not take reports at the moment. Please try again later.",
   failed: "Your report could not be sealed on this device. Please try again.",
   network: "The server could not be reached. Check your connection and try again.",
@@ -175,7 +176,20 @@ async function fileReport(form, client, api, strings) {
     }
     const limit = fileLimitError(files, config, strings, sealedLength);
     if (limit) throw new ApiError(limit);
-    const recipients = channel.recipients.filter((recipient) => !excluded.includes(recipient.id));
+    // Protocol 2 when an organisation key is pinned in the page: only certified keys receive it.
+    const orgKey = form.dataset.orgKey || "";
+    let sealTo = channel.recipients;
+    let recoveryKey = config.recovery_key;
+    if (orgKey) {
+      const checked = await client.call("p2-certify", {
+        orgKey, recipients: channel.recipients, recoveryKey: config.recovery_key,
+        recoveryCertificate: config.recovery_certificate,
+      });
+      sealTo = channel.recipients.filter((recipient) => checked.certified.includes(recipient.id));
+      if (!sealTo.length) throw new ApiError(strings.noCertified);
+      if (checked.recovery !== true) recoveryKey = null;
+    }
+    const recipients = sealTo.filter((recipient) => !excluded.includes(recipient.id));
     if (!recipients.length) throw new ApiError(strings.noneLeft);
 
     const derive = async () => {
@@ -207,16 +221,23 @@ async function fileReport(form, client, api, strings) {
         pow = { challenge: challenge.challenge, nonce };
       }
       progress.step(strings.sealing, null);
-      const sealed = await client.call("seal-document", {
-        document, readers: readersFor(recipients, b64encode(keys.publicKey), config.recovery_key),
-        padBlock: config.pad_block,
-      });
+      const route = { channel: channel.slug, category: cleartext(form, "category"), orgUnit: cleartext(form, "org_unit") };
+      const sealed = orgKey
+        ? await client.call("p2-seal-report", {
+          document, reporterPublicKey: keys.publicKey, route, excluded, recoveryKey, padBlock: config.pad_block,
+          readers: recipients.map((recipient) => [recipient.id, recipient.public_key]),
+        })
+        : await client.call("seal-document", {
+          document, readers: readersFor(recipients, b64encode(keys.publicKey), config.recovery_key),
+          padBlock: config.pad_block,
+        });
       const body = {
-        protocol: 1, channel: channel.slug,
-        category: cleartext(form, "category"), org_unit: cleartext(form, "org_unit"),
-        lookup: b64encode(keys.lookup), reporter_public_key: b64encode(keys.publicKey),
-        payload: sealed.payload, key_slots: sealed.keySlots, excluded, attachments: uploads.ids,
+        protocol: orgKey ? 2 : 1, channel: channel.slug, category: route.category, org_unit: route.orgUnit,
+        lookup: b64encode(keys.lookup), payload: sealed.payload, key_slots: sealed.keySlots, excluded,
+        attachments: uploads.ids,
       };
+      // Protocol 2 carries the reporter's key inside the sealed report only.
+      if (!orgKey) body.reporter_public_key = b64encode(keys.publicKey);
       if (pow) body.pow = pow;
       progress.step(strings.sending, null);
       try {

@@ -19,6 +19,7 @@
 //   key-file      {text}                               -> {publicKey, secretKey} of an offline key file
 //   reseal        {slots: [slot], secretKey, publicKey} -> {slots: [slot]} (b64): each slot's key
 //                                                         sealed anew to publicKey
+//   p2-certify, p2-seal-report, p2-judge, p2-seal-message  protocol 2 (static/js/worker-p2.mjs)
 // Binary inputs may be bytes or the b64 text the API gives.
 
 import {
@@ -29,6 +30,7 @@ import {
 import {
   deriveStaffKeys, loginValue, unwrapPrivateKey, wrapPrivateKey,
 } from "./staff-keys.mjs";
+import { P2_OPERATIONS } from "./worker-p2.mjs";
 
 function binary(value, what, length = null) {
   if (typeof value === "string") return b64decode(value, length, what);
@@ -109,6 +111,8 @@ const OPERATIONS = {
   "open-document"(request) {
     const document = openDocument(binary(request.payload, "payload"), binary(request.slot, "key slot", SLOT_BYTES),
       binary(request.secretKey, "secret key", KEY_BYTES), padBlock(request.padBlock));
+    // A protocol 2 report's thread secret stays here: the p2 operations open the report again.
+    if (document?.thread && typeof document.thread === "object") delete document.thread.secret;
     return [document, []];
   },
 
@@ -181,6 +185,8 @@ const OPERATIONS = {
     });
     return [{ slots }, []];
   },
+
+  ...P2_OPERATIONS,
 };
 
 /** Answer one request; `post(message, transfer)` sends the progress messages and the answer. */
