@@ -13,6 +13,7 @@ from crypto.certificates import OrgKey, sign_inspector_key
 from integrity.models import Channel, Role, User
 from integrity.reporting.models import KeySlot, Message, Report
 from tests.conftest import csrf_token
+from tests.helpers.protocol2 import copy_message, thread_rows
 from tests.helpers.reports import plain_mailbox_token
 from tests.protocol2_client import (
     Reporter2Client,
@@ -148,31 +149,10 @@ def test_links_are_required_for_protocol_2_and_refused_for_protocol_1(
     assert answer.status_code == 400 and "protocol 1" in answer.get_json()["error"]
 
 
-def _thread_rows(db, report_id: int) -> list[Message]:
-    return list(db.scalars(select(Message).where(Message.report_id == report_id,
-                                                 Message.chain == "thread")
-                           .order_by(Message.id)))
-
-
-def _copy(db, message: Message, report_id: int) -> Message:
-    """A database writer's copy of ``message`` (and its key slots) into ``report_id``."""
-    copy = Message(report_id=report_id, sender=message.sender, author_id=message.author_id,
-                   sent_on=message.sent_on, payload=message.payload, chain=None, seq=None,
-                   prev=message.prev, auth=message.auth)
-    db.add(copy)
-    db.flush()
-    for slot in message.key_slots:
-        db.add(KeySlot(report_id=report_id, message_id=copy.id, reader=slot.reader,
-                       slot=slot.slot))
-    # Written as the writer pleases: the unique place is dodged by a chain it never checks.
-    copy.chain, copy.seq = "thread", message.seq
-    return copy
-
-
 def test_a_forged_inspector_message_is_not_authentic(db, client, case, inspector) -> None:
     _converse(client, case, inspector)
     reporter, filed, report_id = case
-    rows = _thread_rows(db, report_id)
+    rows = thread_rows(db, report_id)
     thread = reporter.mailbox(filed.receipt)["thread"]
     sealed = crypto.seal_document({"protocol": 2, "text": "Send us your phone number.",
                                    "attachments": []},
@@ -212,8 +192,8 @@ def test_a_forged_reporter_message_is_not_authentic_to_the_inspector(
 
 def test_a_replayed_message_is_marked(db, client, case, inspector) -> None:
     _converse(client, case, inspector)
-    first = _thread_rows(db, case[2])[0]
-    replay = _copy(db, first, case[2])
+    first = thread_rows(db, case[2])[0]
+    replay = copy_message(db, first, case[2])
     replay.seq = 10  # the unique place dodged; the authenticator still says seq 1 ...
     db.commit()
     checks = _reporter_checks(case)
@@ -235,7 +215,7 @@ def test_a_message_moved_from_another_case_is_not_authentic(
     other_filed = other.file(channel.slug, {"what": "another case"})
     assert other.reply(other_filed.receipt, "From the other case").status_code == 201
     other_id = max(db.scalars(select(Report.id)))
-    moved = _copy(db, _thread_rows(db, other_id)[0], case[2])
+    moved = copy_message(db, thread_rows(db, other_id)[0], case[2])
     moved.seq = 4
     db.commit()
     # The key slots of the copy were sealed to the other reporter: the mailbox of this one
@@ -246,7 +226,7 @@ def test_a_message_moved_from_another_case_is_not_authentic(
 
 def test_a_deleted_message_leaves_a_gap_both_sides_see(db, client, case, inspector) -> None:
     _converse(client, case, inspector)
-    middle = _thread_rows(db, case[2])[1]
+    middle = thread_rows(db, case[2])[1]
     db.execute(delete(Message).where(Message.id == middle.id))
     db.commit()
     for checks in (_reporter_checks(case), _inspector_checks(client, case, inspector)):
@@ -256,7 +236,7 @@ def test_a_deleted_message_leaves_a_gap_both_sides_see(db, client, case, inspect
 
 def test_reordered_messages_are_marked_out_of_order(db, client, case, inspector) -> None:
     _converse(client, case, inspector)
-    first, _, third = _thread_rows(db, case[2])
+    first, _, third = thread_rows(db, case[2])
     fields = ("sender", "author_id", "payload", "seq", "prev", "auth")
     a = {f: getattr(first, f) for f in fields}
     b = {f: getattr(third, f) for f in fields}
