@@ -214,6 +214,7 @@ def demo(host: str, port: int) -> None:
     settings = current.settings(app)
     with command_session(app) as session:
         created = demo_data.load(session, current.hasher(app))
+        demo_org_key = demo_data.load_demo_org_key(session, settings)
         session.commit()
     key_file = settings.data_dir / "demo-inspector.key"
     if not key_file.exists():
@@ -233,6 +234,10 @@ def demo(host: str, port: int) -> None:
         click.echo(line + ("" if account in created else "  (already present)"))
     click.echo("The demo inspector's key opens with the demo passphrase at sign-in; the same key "
                f"for `integrity decrypt` (demo reports are not secret): {key_file}")
+    if demo_org_key:
+        click.echo("Pinned a demo organisation key (fixed and published: a demo key, never for a "
+                   "real installation); the demo inspector's key is certified with it, so the "
+                   "pages speak protocol 2.")
     click.echo(f"Survey respondents answer at {site}/survey with a demo access code, each "
                f"usable once (unit: {DEMO_CODE_UNIT}): {DEMO_CODES[0]} to {DEMO_CODES[-1]}")
 

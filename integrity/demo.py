@@ -18,6 +18,7 @@ from crypto import KeyPair
 from integrity.auth.services import Hasher, create_user
 from integrity.catalog_texts import in_language, set_shipped
 from integrity.channels import add_channel
+from integrity.config import Settings
 from integrity.models import Category, Channel, CrossingType, OrgUnit, Role, UnitKind, User
 from integrity.translated import default_language
 
@@ -199,6 +200,34 @@ def _wrapped_demo_key(hasher: Hasher, inspector: User, passphrase: str) -> bytes
     if not hasher.verify(inspector.password_hash, crypto.login_value(keys)):
         return None
     return crypto.wrap_private_key(DEMO_INSPECTOR_KEY.secret_key, keys.wrapping_key)
+
+
+# The demo organisation key, fixed and therefore public: pinned only where no key is pinned,
+# so that a demo installation speaks protocol 2 (docs/protocol.md). Never a real one's key.
+DEMO_ORG_SEED = bytes.fromhex("d4" * 32)
+
+
+def load_demo_org_key(session: Session, settings: Settings) -> bool:
+    """Pin the demo organisation key when none is pinned (True when pinned now), and, while it
+    is the pinned key, certify the active inspectors' keys that have no certificate of it."""
+    from crypto.certificates import OrgKey, sign_inspector_key
+    from integrity.org_key import certified, pin_org_key
+
+    org = OrgKey.from_seed(DEMO_ORG_SEED)
+    pinned = settings.load_org_public_key()
+    pinned_now = False
+    if pinned is None:
+        pinned_now = pin_org_key(settings, org.public_key)
+        pinned = org.public_key
+    if pinned != org.public_key:
+        return False
+    inspectors = session.scalars(select(User).where(
+        User.role == Role.INSPECTOR, User.active.is_(True), User.public_key.isnot(None)))
+    for user in inspectors:
+        if user.public_key is not None and not certified(user, pinned):
+            user.key_certificate = sign_inspector_key(org, str(user.id), user.public_key)
+    session.flush()
+    return pinned_now
 
 
 def load(session: Session, hasher: Hasher) -> list[DemoAccount]:

@@ -73,3 +73,21 @@ def test_the_demo_inspector_opens_demo_cases_and_new_ones_after_signing_in(
 def test_the_demo_key_file_still_opens_an_export_offline(demo_app: Flask) -> None:
     key_file = demo_app.extensions["integrity.settings"].data_dir / "demo-inspector.key"
     assert crypto.load_key_file(key_file.read_text()).public_key == DEMO_INSPECTOR_KEY.public_key
+
+
+def test_the_demo_pins_a_demo_organisation_key_and_certifies_its_inspector(
+        demo_app: Flask) -> None:
+    from crypto.certificates import OrgKey, verify_inspector_key
+    from integrity import current
+    from integrity.demo import DEMO_ORG_SEED
+
+    org = OrgKey.from_seed(DEMO_ORG_SEED)
+    assert current.org_public_key(demo_app) == org.public_key
+    config = demo_app.test_client().get("/api/v1/config?channel=integrity").get_json()
+    channel = next(c for c in config["channels"] if c["slug"] == "integrity")
+    recipients = channel["recipients"]
+    assert recipients and all(
+        verify_inspector_key(org.public_key, r["id"], crypto.b64decode(r["public_key"]),
+                             crypto.b64decode(r["certificate"])) for r in recipients)
+    page = demo_app.test_client().get("/report/integrity").get_data(as_text=True)
+    assert f'data-org-key="{crypto.b64encode(org.public_key)}"' in page
