@@ -180,7 +180,10 @@ def test_the_whole_ceremony_on_the_command_line(tmp_path: Path) -> None:
     (tmp_path / "org.key").write_text(key_file)
     public = made.stdout.split("Public key: ")[1].split()[0]
 
-    assert run("org-key", "pin", public).returncode == 0
+    # `integrity demo` pinned the published demo key: the real one replaces it.
+    refused = run("org-key", "pin", public)
+    assert refused.returncode != 0 and "--replace" in refused.stderr
+    assert run("org-key", "pin", public, "--replace").returncode == 0
     assert (tmp_path / "data" / "org_public_key").read_text().strip() == public
     assert run("org-key", "requests", "--out", "requests.json").returncode == 0
     waiting = json.loads((tmp_path / "requests.json").read_text())["inspectors"]
