@@ -21,6 +21,7 @@ from integrity.reporting.models import KeySlot, Message, Report, report_exclusio
 from tests.conftest import ChannelSetup
 from tests.helpers.browser import RecordingApp, file_with_javascript, sign_in_in_browser
 from tests.helpers.protocol2 import browser_key, certify, copy_message, thread_rows
+from tests.helpers.walks import AXE_SOURCE, RUN_AXE
 from tests.protocol2_client import Reporter2Client
 
 ORG = OrgKey.from_seed(bytes(range(96, 128)))
@@ -82,6 +83,12 @@ def _open_mailbox(page: Any, base_url: str, receipt: str) -> None:
 def _open_case(page: Any, base_url: str, report_id: int) -> None:
     page.goto(f"{base_url}/cases/{report_id}")
     page.wait_for_selector('#case-content[data-opened="1"]')
+
+
+def _axe(page: Any) -> list[str]:
+    """What axe finds on the page as it is now (the marks and alarms shown)."""
+    page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
+    return [f"{v['rule']}: {v['nodes'][:3]}" for v in page.evaluate(RUN_AXE)]
 
 
 def _item(page: Any, selector: str, marker: str) -> Any:
@@ -232,6 +239,7 @@ def test_what_a_database_writer_does_to_the_thread_is_shown(
     expect(firsts.nth(0)).to_have_attribute("data-check", "intact")
     expect(firsts.nth(1)).to_contain_text(REPLAYED)
     expect(page.locator("#thread")).not_to_contain_text("MARKER-FORGED-R")  # not sealed to them
+    assert _axe(page) == []
 
     _open_case(inspector, base_url, report_id)
     expect(inspector.locator("#case-thread-status")).to_have_text(ALTERED)
@@ -239,6 +247,7 @@ def test_what_a_database_writer_does_to_the_thread_is_shown(
     expect(_item(inspector, "#case-thread", "MARKER-MOVED")).to_contain_text(NOT_AUTHENTIC)
     expect(_item(inspector, "#case-thread", "MARKER-THIRD")).to_contain_text(MISSING)
     expect(_item(inspector, "#case-thread", "MARKER-FIRST").nth(1)).to_contain_text(REPLAYED)
+    assert _axe(inspector) == []
     assert page.console_errors == [] and inspector.console_errors == []
 
 
@@ -271,6 +280,7 @@ def test_readers_changed_by_a_database_writer_are_flagged(
     expect(alarm).to_contain_text(READERS_ALARM)
     for kind, sentence in expected.items():
         expect(alarm.locator(f"li[data-kind={kind}]")).to_have_text(sentence)
+    assert _axe(page) == []
     # Nothing is sealed to a key the organisation did not certify.
     page.fill("#reply-text", "Not to be sent. MARKER-UNSENT")
     page.get_by_role("button", name="Send").click()
