@@ -163,3 +163,21 @@ def test_without_an_organisation_key_protocol_2_reports_are_refused(
         assert "no organisation key" in answer.get_json()["error"]
     finally:
         dispose(bare)
+
+
+def test_the_pinned_key_is_in_the_pages_and_only_there_when_pinned(
+    client, channel, tmp_path, database_url
+) -> None:
+    from integrity.app import create_app
+    from integrity.db import dispose
+    from tests.conftest import make_settings
+
+    pinned = f'data-org-key="{crypto.b64encode(ORG.public_key)}"'
+    for path in (f"/report/{channel.slug}", "/mailbox"):
+        assert pinned in client.get(path).get_data(as_text=True)
+    unpinned = create_app(make_settings(tmp_path / "other", database_url))
+    try:
+        for path in (f"/report/{channel.slug}", "/mailbox"):
+            assert 'data-org-key=""' in unpinned.test_client().get(path).get_data(as_text=True)
+    finally:
+        dispose(unpinned)
