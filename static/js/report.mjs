@@ -233,11 +233,11 @@ async function fileReport(form, client, api, strings) {
         });
       const body = {
         protocol: orgKey ? 2 : 1, channel: channel.slug, category: route.category, org_unit: route.orgUnit,
-        lookup: b64encode(keys.lookup), payload: sealed.payload, key_slots: sealed.keySlots, excluded,
-        attachments: uploads.ids,
+        lookup: b64encode(keys.lookup),
+        // Protocol 2 carries the reporter's key inside the sealed report only.
+        ...(orgKey ? {} : { reporter_public_key: b64encode(keys.publicKey) }),
+        payload: sealed.payload, key_slots: sealed.keySlots, excluded, attachments: uploads.ids,
       };
-      // Protocol 2 carries the reporter's key inside the sealed report only.
-      if (!orgKey) body.reporter_public_key = b64encode(keys.publicKey);
       if (pow) body.pow = pow;
       progress.step(strings.sending, null);
       try {
