@@ -64,12 +64,12 @@ def survey() -> None:
 @survey.command("list")
 def survey_list() -> None:
     """Every survey with its waves and their responses."""
-    from surveys.models import Response, Wave
+    from surveys.models import SurveyResponse, Wave
     from surveys.services import list_surveys
 
     with _context() as (_app, session):
         counts = dict(session.execute(
-            select(Response.wave_id, func.count()).group_by(Response.wave_id)).all())
+            select(SurveyResponse.wave_id, func.count()).group_by(SurveyResponse.wave_id)).all())
         surveys = list_surveys(session)
         if not surveys:
             click.echo("No surveys yet. Import one with 'integrity survey import'.")

@@ -132,7 +132,7 @@ class AccessCode(Base):
     org_unit: Mapped[OrgUnit] = relationship()
 
 
-class Response(Base):
+class SurveyResponse(Base):
     """One completed questionnaire: the wave and the unit, nothing that says who or when."""
 
     __tablename__ = "survey_responses"
@@ -192,4 +192,4 @@ class Comment(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
-__all__ = ["AccessCode", "Answer", "Comment", "Response", "Survey", "Wave", "WaveState"]
+__all__ = ["AccessCode", "Answer", "Comment", "Survey", "SurveyResponse", "Wave", "WaveState"]

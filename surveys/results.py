@@ -39,7 +39,7 @@ from surveys.definitions import (
     localize,
 )
 from surveys.estimates import Estimate
-from surveys.models import AccessCode, Answer, Comment, Response, Survey, Wave
+from surveys.models import AccessCode, Answer, Comment, Survey, SurveyResponse, Wave
 from surveys.suppression import ItemKind, Reason, Thresholds, suppressed
 from surveys.waves import previous_closed_wave, waves_in_time
 
@@ -165,10 +165,11 @@ def _choice_counts(session: Session, wave_id: int) -> dict[str, dict[int | None,
         tuple[int, int], int]]]:
     """question -> unit -> (item, choice) -> answers."""
     rows = session.execute(
-        select(Answer.question, Response.org_unit_id, Answer.item, Answer.choice, func.count())
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.wave_id == wave_id, Answer.choice.isnot(None))
-        .group_by(Answer.question, Response.org_unit_id, Answer.item, Answer.choice))
+        select(Answer.question, SurveyResponse.org_unit_id, Answer.item, Answer.choice,
+               func.count())
+        .join(SurveyResponse, SurveyResponse.id == Answer.response_id)
+        .where(SurveyResponse.wave_id == wave_id, Answer.choice.isnot(None))
+        .group_by(Answer.question, SurveyResponse.org_unit_id, Answer.item, Answer.choice))
     result: dict[str, dict[int | None, dict[tuple[int, int], int]]] = defaultdict(
         lambda: defaultdict(dict))
     for question, unit, item, choice, count in rows:
@@ -182,10 +183,11 @@ def _respondent_counts(session: Session, wave_id: int, keys: list[str]
     if not keys:
         return {}
     rows = session.execute(
-        select(Answer.question, Response.org_unit_id, func.count(func.distinct(Answer.response_id)))
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.wave_id == wave_id, Answer.question.in_(keys))
-        .group_by(Answer.question, Response.org_unit_id))
+        select(Answer.question, SurveyResponse.org_unit_id,
+               func.count(func.distinct(Answer.response_id)))
+        .join(SurveyResponse, SurveyResponse.id == Answer.response_id)
+        .where(SurveyResponse.wave_id == wave_id, Answer.question.in_(keys))
+        .group_by(Answer.question, SurveyResponse.org_unit_id))
     result: dict[str, dict[int | None, int]] = defaultdict(dict)
     for question, unit, count in rows:
         result[question][unit] = count
@@ -197,12 +199,12 @@ def _number_moments(session: Session, wave_id: int, keys: list[str]
     if not keys:
         return {}
     rows = session.execute(
-        select(Answer.question, Response.org_unit_id, func.count(), func.sum(Answer.number),
+        select(Answer.question, SurveyResponse.org_unit_id, func.count(), func.sum(Answer.number),
                func.sum(Answer.number * Answer.number))
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.wave_id == wave_id, Answer.question.in_(keys),
+        .join(SurveyResponse, SurveyResponse.id == Answer.response_id)
+        .where(SurveyResponse.wave_id == wave_id, Answer.question.in_(keys),
                Answer.number.isnot(None))
-        .group_by(Answer.question, Response.org_unit_id))
+        .group_by(Answer.question, SurveyResponse.org_unit_id))
     result: dict[str, dict[int | None, tuple[int, float, float]]] = defaultdict(dict)
     for question, unit, count, total, squares in rows:
         result[question][unit] = (count, float(total or 0), float(squares or 0))
@@ -223,11 +225,11 @@ def _index_moments(session: Session, wave_id: int, definition: Definition
     score = case((Answer.question.in_(reversed_keys), SCALE_POINTS - point),
                  else_=point - 1) * step if reversed_keys else (point - 1) * step
     per_respondent = (
-        select(index_of.label("name"), Response.org_unit_id.label("unit"),
+        select(index_of.label("name"), SurveyResponse.org_unit_id.label("unit"),
                func.avg(score).label("score"))
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.wave_id == wave_id, Answer.question.in_([q.key for q in items]))
-        .group_by(Answer.response_id, Response.org_unit_id, index_of)
+        .join(SurveyResponse, SurveyResponse.id == Answer.response_id)
+        .where(SurveyResponse.wave_id == wave_id, Answer.question.in_([q.key for q in items]))
+        .group_by(Answer.response_id, SurveyResponse.org_unit_id, index_of)
         .subquery())
     rows = session.execute(
         select(per_respondent.c.name, per_respondent.c.unit, func.count(),
@@ -269,8 +271,8 @@ def published_rates(rates: list[UnitRate], responses: Mapping[int, int],
 def shown_rates(session: Session, wave: Wave, thresholds: Thresholds) -> list[UnitRate]:
     """The units' codes issued and used in ``wave``, withheld as on the results page."""
     responses = {unit: count for unit, count in session.execute(
-        select(Response.org_unit_id, func.count()).where(Response.wave_id == wave.id)
-        .group_by(Response.org_unit_id)) if unit is not None}
+        select(SurveyResponse.org_unit_id, func.count()).where(SurveyResponse.wave_id == wave.id)
+        .group_by(SurveyResponse.org_unit_id)) if unit is not None}
     return published_rates(response_rates(session, wave), responses, thresholds)
 
 
@@ -489,8 +491,8 @@ def wave_results(session: Session, wave: Wave, thresholds: Thresholds | None = N
         session, wave.id, [q.key for q in questions if q.type is QuestionType.NUMBER])
     index_moments = _index_moments(session, wave.id, definition)
     unit_rows = session.execute(
-        select(Response.org_unit_id, func.count()).where(Response.wave_id == wave.id)
-        .group_by(Response.org_unit_id)).all()
+        select(SurveyResponse.org_unit_id, func.count()).where(SurveyResponse.wave_id == wave.id)
+        .group_by(SurveyResponse.org_unit_id)).all()
     responses = sum(count for _, count in unit_rows)
     unit_ids = {unit for unit, _ in unit_rows if unit is not None}
     rates = response_rates(session, wave)
@@ -586,7 +588,7 @@ class WaveLine:
 def survey_overview(session: Session) -> list[tuple[Survey, list[WaveLine]]]:
     """Each survey with its waves, the responses and codes of each (newest survey first)."""
     responses = {wave_id: count for wave_id, count in session.execute(
-        select(Response.wave_id, func.count()).group_by(Response.wave_id))}
+        select(SurveyResponse.wave_id, func.count()).group_by(SurveyResponse.wave_id))}
     codes = {wave_id: (issued, int(used or 0)) for wave_id, issued, used in session.execute(
         select(AccessCode.wave_id, func.count(),
                func.sum(case((AccessCode.used.is_(True), 1), else_=0)))

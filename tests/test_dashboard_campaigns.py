@@ -24,7 +24,7 @@ from integrity.dashboard.trends import survey_trends
 from integrity.models import Campaign, CampaignKind, Channel, OrgUnit, Role, User
 from integrity.reporting.models import Report
 from surveys.definitions import NO, YES
-from surveys.models import Answer, Response, Survey, Wave
+from surveys.models import Answer, Survey, SurveyResponse, Wave
 from surveys.results import wave_results
 from surveys.suppression import Thresholds
 from tests.conftest import csrf_token
@@ -77,7 +77,7 @@ def surveyed(db: Session):
     for name, per_wave in POINTS.items():
         for number, points in per_wave.items():
             for i, point in enumerate(points):
-                response = Response(wave_id=waves[number].id, org_unit_id=units[name].id)
+                response = SurveyResponse(wave_id=waves[number].id, org_unit_id=units[name].id)
                 db.add(response)
                 db.flush()
                 db.add_all([

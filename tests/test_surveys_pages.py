@@ -7,7 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from integrity.models import OrgUnit
-from surveys.models import AccessCode, Answer, Response
+from surveys.models import AccessCode, Answer, SurveyResponse
 from tests.conftest import csrf_token
 from tests.helpers.surveys import FORM_ANSWERS, every_type, open_survey_today
 
@@ -75,7 +75,7 @@ def test_answers_sent_without_javascript_are_stored_and_the_code_is_used(client,
     assert "Thank you" in html and "stored without your code" in html
     assert code not in html and code.replace("-", "") not in html
     db.expire_all()
-    response = db.scalar(select(Response))
+    response = db.scalar(select(SurveyResponse))
     assert response.org_unit_id == setup.units[0]
     stored = {(a.question, a.item): a.choice if a.number is None else a.number
               for a in db.scalars(select(Answer))}
@@ -91,7 +91,7 @@ def test_answers_sent_without_javascript_are_stored_and_the_code_is_used(client,
     entered = client.post("/survey", data={"csrf_token": csrf_token(client, "/survey"),
                                            "code": code})
     assert entered.status_code == 409
-    assert db.scalar(select(func.count()).select_from(Response)) == 1
+    assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 1
 
 
 def test_refused_answers_come_back_marked_with_what_was_given(client, db) -> None:
@@ -107,7 +107,7 @@ def test_refused_answers_come_back_marked_with_what_was_given(client, db) -> Non
     assert re.search(r'name="q-tell" value="3" checked', html)
     assert 'value="300"' in html
     assert 'aria-invalid="true"' in html
-    assert db.scalar(select(func.count()).select_from(Response)) == 0
+    assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 0
     # Fixed, it goes through with the same code.
     assert _answer(client, setup.code_for(0), {"q-aware": "no"}).status_code == 200
 
@@ -129,7 +129,7 @@ def test_answers_need_the_form_token(client, db) -> None:
     setup = open_survey_today(db)
     response = client.post("/survey/answers", data={"code": setup.code_for(0), "q-aware": "no"})
     assert response.status_code == 400
-    assert db.scalar(select(func.count()).select_from(Response)) == 0
+    assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 0
 
 
 def test_an_open_link_survey_says_it_is_weaker_and_limits_answers(client, db) -> None:
@@ -147,5 +147,5 @@ def test_an_open_link_survey_says_it_is_weaker_and_limits_answers(client, db) ->
                                        "org_unit": str(setup.units[1])}).status_code
                 for _ in range(6)]
     assert statuses == [200] * 5 + [429]
-    assert set(db.scalars(select(Response.org_unit_id))) == {setup.units[1]}
+    assert set(db.scalars(select(SurveyResponse.org_unit_id))) == {setup.units[1]}
     assert client.get("/survey/open/99999").status_code == 404

@@ -47,7 +47,7 @@ from integrity.dashboard.units import UnitTree
 from integrity.db import get_session
 from integrity.models import OrgUnit
 from integrity.reporting.models import Message, Report
-from surveys.models import Response, Survey, Wave, WaveState
+from surveys.models import Survey, SurveyResponse, Wave, WaveState
 from surveys.results import Figure, thresholds_from, wave_results
 from surveys.suppression import Reason, Thresholds
 
@@ -115,8 +115,8 @@ def _stored_summary(session: Session, wave: Wave, thresholds: Thresholds,
 
     if wave.state != WaveState.CLOSED.value:
         return compute()
-    responses = session.scalar(select(func.count()).select_from(Response)
-                               .where(Response.wave_id == wave.id))
+    responses = session.scalar(select(func.count()).select_from(SurveyResponse)
+                               .where(SurveyResponse.wave_id == wave.id))
     key = fingerprint(wave.id, wave.opens_on, wave.closes_on, responses,
                       wave.survey.definition, asdict(thresholds), units)
     folder = Path(current.settings().data_dir) / "cache"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from surveys.definitions import QuestionType, load_definition, localize
 from surveys.estimates import Estimate
-from surveys.models import Response, Survey, Wave, WaveState
+from surveys.models import Survey, SurveyResponse, Wave, WaveState
 from surveys.results import Figure, WaveResults, wave_results
 from surveys.suppression import ItemKind, Reason, Thresholds
 from surveys.waves import waves_in_time
@@ -158,8 +158,8 @@ def _waves(session: Session, survey: Survey) -> list[Wave]:
 def survey_fingerprint(session: Session, survey: Survey) -> list[object]:
     """What the trends of ``survey`` depend on: its waves, their state and response counts."""
     counts = dict(session.execute(
-        select(Response.wave_id, func.count()).join(Wave, Wave.id == Response.wave_id)
-        .where(Wave.survey_id == survey.id).group_by(Response.wave_id)).all())
+        select(SurveyResponse.wave_id, func.count()).join(Wave, Wave.id == SurveyResponse.wave_id)
+        .where(Wave.survey_id == survey.id).group_by(SurveyResponse.wave_id)).all())
     return [survey.id, survey.definition[-64:], len(survey.definition),
             [(w.id, w.state, w.opens_on.isoformat(), w.closes_on.isoformat(), counts.get(w.id, 0))
              for w in _waves(session, survey)]]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from integrity.models import OrgUnit
 from surveys.definitions import DIFFERENT, NO, PREFER_NOT, SAME, YES
-from surveys.models import AccessCode, Answer, Response, Survey, Wave, WaveState
+from surveys.models import AccessCode, Answer, Survey, SurveyResponse, Wave, WaveState
 
 # A question of every kind of figure: scales, an index, yes/no, options, numbers and both
 # sensitive designs.
@@ -47,7 +47,7 @@ def add_unit(db: Session, name: str, headcount: int) -> OrgUnit:
 
 def respond(db: Session, wave: Wave, unit: OrgUnit, answers: dict) -> None:
     """A response of ``unit`` to ``wave``, stored as the respondent's page would have it."""
-    response = Response(wave_id=wave.id, org_unit_id=unit.id)
+    response = SurveyResponse(wave_id=wave.id, org_unit_id=unit.id)
     db.add(response)
     db.flush()
     for key, value in answers.items():
