@@ -8,10 +8,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from admin import units
-from admin.blueprint import actor, bp, list_args, one
+from admin.blueprint import actor, bp, list_args
 from admin.forms import CROSSING_LABELS, UNIT_KIND_LABELS, ImportForm, UnitForm
 from integrity.changes import commit_unless
-from integrity.db import get_session
+from integrity.db import get_or_404, get_session
 from integrity.models import OrgUnit
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
@@ -58,7 +58,7 @@ def unit_new() -> str | BaseResponse:
 
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
 def unit(unit_id: int) -> str | BaseResponse:
-    item = one(OrgUnit, unit_id)
+    item = get_or_404(OrgUnit, unit_id)
     form = _with_parents(UnitForm(obj=item if request.method == "GET" else None), item)
     if request.method == "GET":
         form.parent_id.data = str(item.parent_id) if item.parent_id is not None else ""
