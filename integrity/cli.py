@@ -43,12 +43,12 @@ def init() -> None:
     if created:
         click.echo(f"Wrote a new secret key to {created}")
     upgrade(settings.database_url)
-    from integrity.installation import installation
+    from integrity.installation import get_installation
 
     app = command_app()
     with command_session(app) as session:
         # Fixes the salt, Argon2id cost and padding of the reporting protocol for good.
-        installation(session, current.settings(app))
+        get_installation(session, current.settings(app))
         session.commit()
     click.echo("Database is at the latest schema.")
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.extensions import MemoryCounters, limiter
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import (
     Category,
     Channel,
@@ -57,7 +57,7 @@ def _refused(response, status: int, words: str) -> None:
 
 def test_routing_version_moves_with_everything_a_route_depends_on(app: Flask, db: Session,
                                                                    channel) -> None:
-    installation(db, app.extensions["integrity.settings"])
+    get_installation(db, app.extensions["integrity.settings"])
     db.commit()
     ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
     inspector = db.get(User, int(next(iter(channel.inspectors))))
@@ -68,9 +68,9 @@ def test_routing_version_moves_with_everything_a_route_depends_on(app: Flask, db
         ch.categories[0].retired = True
 
     def set_recovery_key() -> None:
-        inst = db.get(Installation, 1)
-        assert inst is not None
-        inst.recovery_public_key = crypto.KeyPair.generate().public_key
+        installation = db.get(Installation, 1)
+        assert installation is not None
+        installation.recovery_public_key = crypto.KeyPair.generate().public_key
 
     changes: list[tuple[str, Callable[[], object]]] = [
         ("close the channel", lambda: setattr(ch, "state", ChannelState.CLOSED.value)),

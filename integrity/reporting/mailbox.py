@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.config import Settings
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import User
 from integrity.reporting import texts
 from integrity.reporting.attachments import claim_attachments
@@ -87,10 +87,10 @@ def post_reporter_message(
     """``POST /api/v1/mailbox/messages``: a reporter's message sealed to the case's readers."""
     report = find_report(session, body)
     assert isinstance(body, dict)
-    inst = installation(session, settings)
-    payload = checked_payload(body, settings, inst.pad_block)
+    installation = get_installation(session, settings)
+    payload = checked_payload(body, settings, installation.pad_block)
     readers = {str(user.id): user.public_key or b"" for user in mailbox_readers(report)}
-    slots = checked_key_slots(body, expected_readers(readers, inst.recovery_public_key))
+    slots = checked_key_slots(body, expected_readers(readers, installation.recovery_public_key))
     attachments = checked_claimable_attachments(
         session, settings, checked_string_list(body, "attachments"))
     return add_message(session, store, report, Sender.REPORTER, None, payload, slots,

@@ -15,7 +15,7 @@ import crypto
 from crypto.stream import open_chunks
 from integrity.channels import check_answers
 from integrity.config import Settings
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import Channel
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.filing import Filing, store_filing
@@ -77,16 +77,16 @@ def file_plain_report(
     route = route_for(session, settings, channel.slug, form.category, form.org_unit)
     readers = resolve_readers(route, form.excluded)
     answers = check_answers(channel, form.answers, form.language)
-    inst = installation(session, settings)
+    installation = get_installation(session, settings)
     receipt = crypto.generate_receipt()
-    keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
-                                       inst.kdf_memlimit)
+    keys = crypto.derive_reporter_keys(receipt, installation.kdf_salt, installation.kdf_opslimit,
+                                       installation.kdf_memlimit)
     attachment_ids = _attachment_rows(session, settings, form.uploads)
     document = {"answers": answers, "attachments": _entries(form.uploads),
                 "language": form.language}
     sealed = crypto.seal_document(document,
                                   _with_reporter(readers, keys.public_key, route.recovery_key),
-                                  inst.pad_block)
+                                  installation.pad_block)
     store_filing(session, store, Filing(
         route, keys.lookup_hash, keys.public_key, sealed.payload, dict(sealed.key_slots),
         [int(rid) for rid in readers], attachment_ids,
@@ -111,16 +111,16 @@ def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) 
         receipt = crypto.normalise_receipt(receipt_text)
     except crypto.ReceiptError as exc:
         raise ProtocolError(_l("A receipt has exactly 20 digits."), 400) from exc
-    inst = installation(session, settings)
-    keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
-                                       inst.kdf_memlimit)
+    installation = get_installation(session, settings)
+    keys = crypto.derive_reporter_keys(receipt, installation.kdf_salt, installation.kdf_opslimit,
+                                       installation.kdf_memlimit)
     report = find_report(session, {"lookup": crypto.b64encode(keys.lookup)})
     view = mailbox_view(session, report)
 
     def opened(item: dict[str, Any]) -> dict[str, Any]:
         return crypto.open_document(crypto.b64decode(item["payload"]),
                                     crypto.b64decode(item["key_slot"]), keys.secret_key,
-                                    inst.pad_block)
+                                    installation.pad_block)
 
     messages = [(m, opened(m)) for m in view["messages"]]
     return OpenedMailbox(receipt, report, opened(view["report"]), messages)
@@ -135,14 +135,14 @@ def reply_plain(
         raise ProtocolError(_l("Write a message or attach a file."))
     mailbox = open_plain_mailbox(session, settings, receipt_text)
     report = mailbox.report
-    inst = installation(session, settings)
+    installation = get_installation(session, settings)
     attachment_ids = _attachment_rows(session, settings, uploads)
     readers = {str(user.id): user.public_key or b"" for user in mailbox_readers(report)}
     sealed = crypto.seal_document(
         {"text": text.strip(), "attachments": _entries(uploads)},
         _with_reporter(readers, report.reporter_public_key,
-                       inst.recovery_public_key),
-        inst.pad_block,
+                       installation.recovery_public_key),
+        installation.pad_block,
     )
     add_message(session, store, report, Sender.REPORTER, None, sealed.payload,
                 sealed.key_slots, attachment_ids)

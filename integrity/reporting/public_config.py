@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.config import Settings
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import Channel, ChannelState, OrgUnit, Role, User
 from integrity.reporting import texts
 
@@ -36,7 +36,7 @@ def public_config(session: Session, settings: Settings,
 
     Hidden channels are not listed, but still take reports sent to their slug; ``unlisted``
     names one to add (``?channel=slug``, from the form shared by its direct link)."""
-    inst = installation(session, settings)
+    installation = get_installation(session, settings)
     units = session.scalars(select(OrgUnit).order_by(OrgUnit.parent_id, OrgUnit.name))
     channels = open_channels(session)
     if unlisted:
@@ -44,11 +44,11 @@ def public_config(session: Session, settings: Settings,
             Channel.slug == unlisted, Channel.state == ChannelState.HIDDEN.value))
     return {
         "protocol": 1,
-        "salt": crypto.b64encode(inst.kdf_salt),
-        "argon2id": {"opslimit": inst.kdf_opslimit, "memlimit": inst.kdf_memlimit},
-        "pad_block": inst.pad_block,
-        "recovery_key": crypto.b64encode(inst.recovery_public_key)
-        if inst.recovery_public_key else None,
+        "salt": crypto.b64encode(installation.kdf_salt),
+        "argon2id": {"opslimit": installation.kdf_opslimit, "memlimit": installation.kdf_memlimit},
+        "pad_block": installation.pad_block,
+        "recovery_key": crypto.b64encode(installation.recovery_public_key)
+        if installation.recovery_public_key else None,
         "pow_bits": settings.pow_bits,
         "max_attachment_bytes": settings.max_attachment_bytes,
         "max_attachments": settings.max_attachments,

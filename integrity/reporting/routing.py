@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from integrity.config import Settings
 from integrity.db import database_int
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import (
     Category,
     Channel,
@@ -174,7 +174,7 @@ def find_route(session: Session, settings: Settings, key: RouteKey,
     else:
         rows = session.connection().execute(query, params).all()
     if not rows and session.get(Installation, 1) is None:
-        installation(session, settings)  # first use of a new installation
+        get_installation(session, settings)  # first use of a new installation
         rows = session.connection().execute(query, params).all()
     if not rows or rows[0].state == ChannelState.CLOSED.value:
         raise ProtocolError(_l("There is no open channel “%(slug)s”.", slug=slug))
