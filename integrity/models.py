@@ -341,4 +341,5 @@ class Campaign(Translatable, Base):
     created_on: Mapped[date] = mapped_column(Date, default=today)
 
     # The units named when the campaign was recorded; the units under them are reached too.
-    units: Mapped[list[OrgUnit]] = relationship(secondary=campaign_units, order_by="OrgUnit.name")
+    org_units: Mapped[list[OrgUnit]] = relationship(secondary=campaign_units,
+                                                    order_by="OrgUnit.name")

@@ -412,11 +412,11 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
             flash(_("Wave %(number)d was added.", number=wave.number), "success")
         return redirect(url_for(".waves", survey_id=survey.id))
     flash_form_errors(form)
-    units = _units()
+    org_units = _units()
     codes_form = CodesForm()
-    codes_form.units.choices = [SelectChoice(str(u.id), u.name) for u in units]
+    codes_form.units.choices = [SelectChoice(str(u.id), u.name) for u in org_units]
     mail_form = MailForm()
-    mail_form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
+    mail_form.unit.choices = [SelectChoice(str(u.id), u.name) for u in org_units]
     wave_list = list(db.scalars(select(Wave).where(Wave.survey_id == survey.id)
                                 .order_by(*(column.desc() for column in TIME_ORDER))))
     settings = current.settings()
@@ -457,20 +457,21 @@ def wave_action(wave_id: int, action: str) -> str | WerkzeugResponse:
 def codes(wave_id: int) -> WerkzeugResponse:
     wave = get_or_404(Wave, wave_id)
     form = CodesForm()
-    units = {str(u.id): u for u in _units()}
-    form.units.choices = [SelectChoice(uid, u.name) for uid, u in units.items()]
+    org_units = {str(u.id): u for u in _units()}
+    form.units.choices = [SelectChoice(uid, u.name) for uid, u in org_units.items()]
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     db = get_session()
-    chosen = [units[uid] for uid in form.units.data or []]
+    chosen = [org_units[uid] for uid in form.units.data or []]
     with commit_unless(db, SurveyError) as change:
-        issued = issue_codes(db, _secret(), wave, {unit: form.count.data or 0 for unit in chosen})
+        issued = issue_codes(db, _secret(), wave,
+                             {org_unit: form.count.data or 0 for org_unit in chosen})
         language = str(get_locale())
         pdf = slips_pdf(issued, survey_title(wave.survey, language), current.settings().public_url,
                         language)
         _audit("codes_issued", f"wave:{wave.id}", codes=len(issued),
-               units=[unit.id for unit in chosen])
+               units=[org_unit.id for org_unit in chosen])
     if not change.stored:
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     response = Response(pdf, mimetype="application/pdf")
@@ -483,23 +484,23 @@ def codes(wave_id: int) -> WerkzeugResponse:
 def mail(wave_id: int) -> WerkzeugResponse:
     wave = get_or_404(Wave, wave_id)
     form = MailForm()
-    units = {str(u.id): u for u in _units()}
-    form.unit.choices = [SelectChoice(uid, u.name) for uid, u in units.items()]
+    org_units = {str(u.id): u for u in _units()}
+    form.unit.choices = [SelectChoice(uid, u.name) for uid, u in org_units.items()]
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     db = get_session()
-    unit = units[form.unit.data or ""]
+    org_unit = org_units[form.unit.data or ""]
     try:
         mailing = email_codes(db, _secret(), current.settings(),
-                              wave, unit, (form.addresses.data or "").splitlines())
+                              wave, org_unit, (form.addresses.data or "").splitlines())
     except (SurveyError, MailError) as exc:
         db.rollback()
         flash(str(exc) if isinstance(exc, SurveyError)
               else _("Nothing was sent: the mail server could not be reached."), "error")
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     _audit("codes_mailed", f"wave:{wave.id}", sent=mailing.sent, failed=len(mailing.failed),
-           unit=unit.id)
+           unit=org_unit.id)
     db.commit()
     flash(ngettext("%(count)d code was sent.", "%(count)d codes were sent.", mailing.sent,
                    count=mailing.sent), "success")

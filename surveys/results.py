@@ -95,7 +95,7 @@ class IndexResult:
 class UnitRate:
     """Codes issued and used in a unit; both None when the unit's counts are withheld."""
 
-    unit_id: int
+    org_unit_id: int
     name: str
     issued: int | None
     used: int | None
@@ -172,8 +172,8 @@ def _choice_counts(session: Session, wave_id: int) -> dict[str, dict[int | None,
         .group_by(Answer.question, SurveyResponse.org_unit_id, Answer.item, Answer.choice))
     result: dict[str, dict[int | None, dict[tuple[int, int], int]]] = defaultdict(
         lambda: defaultdict(dict))
-    for question, unit, item, choice, count in rows:
-        result[question][unit][(item, int(choice or 0))] = count
+    for question, org_unit_id, item, choice, count in rows:
+        result[question][org_unit_id][(item, int(choice or 0))] = count
     return result
 
 
@@ -189,8 +189,8 @@ def _respondent_counts(session: Session, wave_id: int, keys: list[str]
         .where(SurveyResponse.wave_id == wave_id, Answer.question.in_(keys))
         .group_by(Answer.question, SurveyResponse.org_unit_id))
     result: dict[str, dict[int | None, int]] = defaultdict(dict)
-    for question, unit, count in rows:
-        result[question][unit] = count
+    for question, org_unit_id, count in rows:
+        result[question][org_unit_id] = count
     return result
 
 
@@ -206,8 +206,8 @@ def _number_moments(session: Session, wave_id: int, keys: list[str]
                Answer.number.isnot(None))
         .group_by(Answer.question, SurveyResponse.org_unit_id))
     result: dict[str, dict[int | None, tuple[int, float, float]]] = defaultdict(dict)
-    for question, unit, count, total, squares in rows:
-        result[question][unit] = (count, float(total or 0), float(squares or 0))
+    for question, org_unit_id, count, total, squares in rows:
+        result[question][org_unit_id] = (count, float(total or 0), float(squares or 0))
     return result
 
 
@@ -225,20 +225,20 @@ def _index_moments(session: Session, wave_id: int, definition: Definition
     score = case((Answer.question.in_(reversed_keys), SCALE_POINTS - point),
                  else_=point - 1) * step if reversed_keys else (point - 1) * step
     per_respondent = (
-        select(index_of.label("name"), SurveyResponse.org_unit_id.label("unit"),
+        select(index_of.label("name"), SurveyResponse.org_unit_id.label("org_unit_id"),
                func.avg(score).label("score"))
         .join(SurveyResponse, SurveyResponse.id == Answer.response_id)
         .where(SurveyResponse.wave_id == wave_id, Answer.question.in_([q.key for q in items]))
         .group_by(Answer.response_id, SurveyResponse.org_unit_id, index_of)
         .subquery())
     rows = session.execute(
-        select(per_respondent.c.name, per_respondent.c.unit, func.count(),
+        select(per_respondent.c.name, per_respondent.c.org_unit_id, func.count(),
                func.sum(per_respondent.c.score),
                func.sum(per_respondent.c.score * per_respondent.c.score))
-        .group_by(per_respondent.c.name, per_respondent.c.unit))
+        .group_by(per_respondent.c.name, per_respondent.c.org_unit_id))
     result: dict[str, dict[int | None, tuple[int, float, float]]] = defaultdict(dict)
-    for name, unit, count, total, squares in rows:
-        result[name][unit] = (count, float(total or 0), float(squares or 0))
+    for name, org_unit_id, count, total, squares in rows:
+        result[name][org_unit_id] = (count, float(total or 0), float(squares or 0))
     return result
 
 
@@ -260,19 +260,19 @@ def published_rates(rates: list[UnitRate], responses: Mapping[int, int],
     figure of the unit is withheld), and complementary cells with them, as for figures (the
     wave's codes used are published, so the table is checked against that total)."""
     k = thresholds.k(ItemKind.INDEX)
-    hidden = suppressed({rate.unit_id: int(rate.used or 0) for rate in rates},
+    hidden = suppressed({rate.org_unit_id: int(rate.used or 0) for rate in rates},
                         kind=ItemKind.INDEX, thresholds=thresholds,
-                        withheld={rate.unit_id: Reason.TOO_FEW for rate in rates
-                                  if responses.get(rate.unit_id, 0) < k})
-    return [UnitRate(rate.unit_id, rate.name, None, None, hidden[rate.unit_id])
-            if rate.unit_id in hidden else rate for rate in rates]
+                        withheld={rate.org_unit_id: Reason.TOO_FEW for rate in rates
+                                  if responses.get(rate.org_unit_id, 0) < k})
+    return [UnitRate(rate.org_unit_id, rate.name, None, None, hidden[rate.org_unit_id])
+            if rate.org_unit_id in hidden else rate for rate in rates]
 
 
 def shown_rates(session: Session, wave: Wave, thresholds: Thresholds) -> list[UnitRate]:
     """The units' codes issued and used in ``wave``, withheld as on the results page."""
-    responses = {unit: count for unit, count in session.execute(
+    responses = {org_unit_id: count for org_unit_id, count in session.execute(
         select(SurveyResponse.org_unit_id, func.count()).where(SurveyResponse.wave_id == wave.id)
-        .group_by(SurveyResponse.org_unit_id)) if unit is not None}
+        .group_by(SurveyResponse.org_unit_id)) if org_unit_id is not None}
     return published_rates(response_rates(session, wave), responses, thresholds)
 
 
@@ -283,12 +283,12 @@ def _publish(per_unit: Mapping[int | None, Any], n_of: Any, make: Any, kind: Ite
              thresholds: Thresholds, headcounts: Mapping[int, int]
              ) -> tuple[Figure, dict[int, Figure], int]:
     """The overall figure and the per-unit ones, withheld where suppression says."""
-    counts: dict[Any, int] = {unit: n_of(value) for unit, value in per_unit.items()}
+    counts: dict[Any, int] = {org_unit_id: n_of(value) for org_unit_id, value in per_unit.items()}
     total = sum(counts.values())
     keyed: dict[Any, int] = {WAVE: total}
     parent: dict[Any, Any] = {}
-    for unit, count in counts.items():
-        key = unit if unit is not None else "none"
+    for org_unit_id, count in counts.items():
+        key = org_unit_id if org_unit_id is not None else "none"
         keyed[key] = count
         parent[key] = WAVE
     hidden = suppressed(keyed, kind=kind, thresholds=thresholds, parent=parent)
@@ -306,12 +306,12 @@ def _publish(per_unit: Mapping[int | None, Any], n_of: Any, make: Any, kind: Ite
     merged = _merge(per_unit.values())
     overall = figure(WAVE, merged, total, None)
     units = {}
-    for unit, value in per_unit.items():
-        if unit is None:
+    for org_unit_id, value in per_unit.items():
+        if org_unit_id is None:
             continue
-        headcount = headcounts.get(unit) or None
-        population = headcount if headcount and headcount >= counts[unit] else None
-        units[unit] = figure(unit, value, counts[unit], population)
+        headcount = headcounts.get(org_unit_id) or None
+        population = headcount if headcount and headcount >= counts[org_unit_id] else None
+        units[org_unit_id] = figure(org_unit_id, value, counts[org_unit_id], population)
     return overall, units, total
 
 
@@ -436,8 +436,7 @@ def _shares(labels: list[str], keys: list[tuple[int, int]],
         if gate.withheld is not None or total == 0:
             shares.append(Share(label, Figure(None, None, gate.withheld or Reason.TOO_FEW)))
             continue
-        shares.append(Share(label, Figure(estimates.proportion(merged.get(key, 0), total),
-                                          total)))
+        shares.append(Share(label, Figure(estimates.proportion(merged.get(key, 0), total), total)))
     return shares
 
 
@@ -459,11 +458,11 @@ def _index_results(definition: Definition, moments: Mapping[str, Mapping[int | N
         overall, units, _ = _publish(per_unit, lambda m: m[0], make, ItemKind.INDEX,
                                      thresholds, headcounts)
         weighted = None
-        known = [unit for unit in per_unit if unit is not None]
-        cells = [(make(per_unit[unit], None), headcounts[unit]) for unit in known
-                 if headcounts.get(unit) and per_unit[unit][0] >= 2]
+        known = [uid for uid in per_unit if uid is not None]
+        cells = [(make(per_unit[uid], None), headcounts[uid]) for uid in known
+                 if headcounts.get(uid) and per_unit[uid][0] >= 2]
         if (overall.shown and cells and len(cells) == len(known)
-                and all(units[unit].shown for unit in known)):
+                and all(units[uid].shown for uid in known)):
             # Weighted by headcount, so that a unit that answered more does not count for
             # more. Only when every unit's figure is published: beside the unweighted wave
             # figure, a weighted one is a second equation in the units' means, and with a
@@ -494,14 +493,14 @@ def wave_results(session: Session, wave: Wave, thresholds: Thresholds | None = N
         select(SurveyResponse.org_unit_id, func.count()).where(SurveyResponse.wave_id == wave.id)
         .group_by(SurveyResponse.org_unit_id)).all()
     responses = sum(count for _, count in unit_rows)
-    unit_ids = {unit for unit, _ in unit_rows if unit is not None}
+    org_unit_ids = {org_unit_id for org_unit_id, _ in unit_rows if org_unit_id is not None}
     rates = response_rates(session, wave)
     issued, used = sum(rate.issued or 0 for rate in rates), sum(rate.used or 0 for rate in rates)
-    rates = published_rates(rates, {unit: count for unit, count in unit_rows
-                                    if unit is not None}, thresholds)
-    unit_ids |= {rate.unit_id for rate in rates}
+    rates = published_rates(rates, {org_unit_id: count for org_unit_id, count in unit_rows
+                                    if org_unit_id is not None}, thresholds)
+    org_unit_ids |= {rate.org_unit_id for rate in rates}
     unit_facts = session.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.headcount)
-                                 .where(OrgUnit.id.in_(unit_ids))).all()
+                                 .where(OrgUnit.id.in_(org_unit_ids))).all()
     units = {uid: name for uid, name, _ in unit_facts}
     headcounts = {uid: headcount for uid, _, headcount in unit_facts}
     results = [

@@ -215,7 +215,7 @@ class Admission:
     wave: Wave
     survey: Survey
     definition: Definition
-    unit: OrgUnit | None
+    org_unit: OrgUnit | None
     code: str | None = None
 
 
@@ -268,11 +268,11 @@ def admit_open_link(session: Session, survey_id: int, today: date) -> Admission:
     return Admission(wave, survey, survey_definition(survey), None)
 
 
-def submit_open_link(session: Session, survey_id: int, unit_id: int | None,
+def submit_open_link(session: Session, survey_id: int, org_unit_id: int | None,
                      form: Mapping[str, Sequence[str]], today: date) -> SurveyResponse:
     """Store an open-link response, with the unit the respondent chose (or none)."""
     admission = admit_open_link(session, survey_id, today)
     answers = check_answers(admission.definition, form)
-    if unit_id is not None and session.get(OrgUnit, unit_id) is None:
+    if org_unit_id is not None and session.get(OrgUnit, org_unit_id) is None:
         raise AnswerError({"org_unit": str(_l("Please choose a unit from the list."))})
-    return store_response(session, admission.wave, unit_id, answers)
+    return store_response(session, admission.wave, org_unit_id, answers)

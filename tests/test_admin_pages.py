@@ -28,11 +28,11 @@ class Sample:
 def sample_ids(db: Session, channel: ChannelSetup, inspector_id: int) -> Sample:
     row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
     assert row is not None and row.questions and row.categories
-    unit = db.scalar(select(OrgUnit).order_by(OrgUnit.id))
-    assert unit is not None
+    org_unit = db.scalar(select(OrgUnit).order_by(OrgUnit.id))
+    assert org_unit is not None
     return Sample({"user_id": inspector_id, "channel_id": row.id,
                    "question_id": row.questions[0].id, "category_id": row.categories[0].id,
-                   "unit_id": unit.id, "state": "hidden", "language": "fr"})
+                   "org_unit_id": org_unit.id, "state": "hidden", "language": "fr"})
 
 
 def admin_rules(app: Flask) -> list:

@@ -61,8 +61,8 @@ def test_routing_version_moves_with_everything_a_route_depends_on(app: Flask, db
     db.commit()
     ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
     inspector = db.get(User, int(next(iter(channel.inspectors))))
-    unit = db.scalars(select(OrgUnit)).first()
-    assert ch is not None and inspector is not None and unit is not None
+    org_unit = db.scalars(select(OrgUnit)).first()
+    assert ch is not None and inspector is not None and org_unit is not None
 
     def retire_category() -> None:
         ch.categories[0].retired = True
@@ -79,8 +79,9 @@ def test_routing_version_moves_with_everything_a_route_depends_on(app: Flask, db
         ("add a recipient", lambda: ch.recipients.append(inspector)),
         ("add a category", lambda: db.add(Category(channel=ch, slug="new", name="New"))),
         ("retire a category", retire_category),
-        ("add a unit", lambda: db.add(OrgUnit(name="Lane 9", parent_id=unit.id, kind=unit.kind))),
-        ("rename a unit", lambda: setattr(unit, "name", unit.name + " (north)")),
+        ("add a unit", lambda: db.add(OrgUnit(name="Lane 9", parent_id=org_unit.id,
+                                              kind=org_unit.kind))),
+        ("rename a unit", lambda: setattr(org_unit, "name", org_unit.name + " (north)")),
         ("change a key", lambda: setattr(inspector, "public_key",
                                          crypto.KeyPair.generate().public_key)),
         ("deactivate", lambda: setattr(inspector, "active", False)),

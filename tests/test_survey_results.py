@@ -25,15 +25,15 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
     medium = add_unit(db, "Medium crossing", 150)
     small = add_unit(db, "Small crossing", 12)
     raw: dict[int, list[dict]] = {big.id: [], medium.id: [], small.id: []}
-    for unit, count in ((big, 120), (medium, 40), (small, 4)):
+    for org_unit, count in ((big, 120), (medium, 40), (small, 4)):
         for _ in range(count):
             answers = random_answers(rng)
-            raw[unit.id].append(answers)
-            respond(db, wave, unit, answers)
-    for unit, issued, used in ((big, 300, 120), (medium, 60, 40), (small, 10, 4)):
+            raw[org_unit.id].append(answers)
+            respond(db, wave, org_unit, answers)
+    for org_unit, issued, used in ((big, 300, 120), (medium, 60, 40), (small, 10, 4)):
         for index in range(issued):
-            db.add(AccessCode(code_hash=f"{unit.id:04d}{index:028d}".encode(), wave_id=wave.id,
-                              org_unit_id=unit.id, used=index < used))
+            db.add(AccessCode(code_hash=f"{org_unit.id:04d}{index:028d}".encode(), wave_id=wave.id,
+                              org_unit_id=org_unit.id, used=index < used))
     db.commit()
 
     results = wave_results(db, wave)
@@ -126,10 +126,10 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
 
 def test_too_few_responses_withhold_the_whole_wave(db: Session, survey_wave) -> None:
     _, (wave, _) = survey_wave
-    unit = add_unit(db, "Quiet crossing", 30)
+    org_unit = add_unit(db, "Quiet crossing", 30)
     rng = random.Random(3)
     for _ in range(9):
-        respond(db, wave, unit, random_answers(rng))
+        respond(db, wave, org_unit, random_answers(rng))
     db.commit()
     results = wave_results(db, wave)
     assert results.responses == 9
@@ -144,14 +144,14 @@ def test_too_few_responses_withhold_the_whole_wave(db: Session, survey_wave) -> 
 
 def test_change_between_two_waves(db: Session, survey_wave) -> None:
     _, (first, second) = survey_wave
-    unit = add_unit(db, "Crossing", 500)
+    org_unit = add_unit(db, "Crossing", 500)
     rng = random.Random(11)
     for wave, lead_points in ((first, (1, 2, 3)), (second, (3, 4, 5))):
         for _ in range(60):
             answers = random_answers(rng)
             answers["lead"] = rng.choice(lead_points)
             answers["lead_blind"] = 6 - answers["lead"]
-            respond(db, wave, unit, answers)
+            respond(db, wave, org_unit, answers)
     db.commit()
     changes = {c.name: c for c in compare(wave_results(db, first), wave_results(db, second))}
     leadership = changes["leadership"]

@@ -74,13 +74,13 @@ def _threshold(key: str) -> int:
     return K_SENSITIVE if key in ("bribe", "pressure") else K
 
 
-def _fill(db: Session, wave: Wave, unit: OrgUnit, key: str, counted: int,
+def _fill(db: Session, wave: Wave, org_unit: OrgUnit, key: str, counted: int,
           uncounted: int = 4) -> None:
     for i in range(counted):
-        respond(db, wave, unit, {**_counted(key, i), **({} if key == "aware"
+        respond(db, wave, org_unit, {**_counted(key, i), **({} if key == "aware"
                                                           else _uncounted(key))})
     for _ in range(uncounted):
-        respond(db, wave, unit, _uncounted(key))
+        respond(db, wave, org_unit, _uncounted(key))
 
 
 @pytest.mark.parametrize("kind", FIGURES)
@@ -135,27 +135,27 @@ def test_yes_no_share_from_nine_of_thirteen_answers_is_withheld(
         db: Session, survey_wave) -> None:
     """13 answers, 4 of them "prefer not to say": the share of "yes" rests on 9 < 10."""
     _, (wave, _) = survey_wave
-    unit = add_unit(db, "Crossing", 30)
+    org_unit = add_unit(db, "Crossing", 30)
     for answer in [YES] * 5 + [NO] * 4 + [PREFER_NOT] * 4:
-        respond(db, wave, unit, {"aware": answer})
+        respond(db, wave, org_unit, {"aware": answer})
     db.commit()
     aware = wave_results(db, wave, THRESHOLDS).question("aware")
     assert aware.n == 13
     assert aware.headline == Figure(None, None, Reason.TOO_FEW)
     # The distribution goes with it: 5/13 yes and 4/13 no would give 5/9 back.
     assert [share.figure.estimate for share in aware.distribution] == [None, None, None]
-    assert aware.units[unit.id].estimate is None
+    assert aware.units[org_unit.id].estimate is None
 
 
 @pytest.mark.parametrize("below", [True, False], ids=["k-1", "k"])
 def test_a_change_between_waves_needs_both_figures_from_k_answers(
         db: Session, survey_wave, below: bool) -> None:
     _, (first, second) = survey_wave
-    unit = add_unit(db, "Crossing", 300)
+    org_unit = add_unit(db, "Crossing", 300)
     for key in ("leadership", "bribe", "aware"):
         k = _threshold(key)
-        _fill(db, first, unit, key, 2 * k, uncounted=0)
-        _fill(db, second, unit, key, k - 1 if below else k)
+        _fill(db, first, org_unit, key, 2 * k, uncounted=0)
+        _fill(db, second, org_unit, key, k - 1 if below else k)
     db.commit()
     changes = {c.name: c for c in compare(wave_results(db, first, THRESHOLDS),
                                           wave_results(db, second, THRESHOLDS))}

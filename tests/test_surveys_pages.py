@@ -36,8 +36,8 @@ def test_a_code_opens_the_whole_questionnaire_as_one_form(client, db) -> None:
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Every kind of question" in html
-    unit = db.get(OrgUnit, setup.units[0]).name
-    assert f"Your answers count for {unit}" in html
+    org_unit = db.get(OrgUnit, setup.org_unit_ids[0]).name
+    assert f"Your answers count for {org_unit}" in html
     for key in ("lead", "skipped", "aware", "which", "tell", "years", "offered", "accepted",
                 "comment"):
         assert f'name="q-{key}"' in html, key
@@ -76,7 +76,7 @@ def test_answers_sent_without_javascript_are_stored_and_the_code_is_used(client,
     assert code not in html and code.replace("-", "") not in html
     db.expire_all()
     response = db.scalar(select(SurveyResponse))
-    assert response.org_unit_id == setup.units[0]
+    assert response.org_unit_id == setup.org_unit_ids[0]
     stored = {(a.question, a.item): a.choice if a.number is None else a.number
               for a in db.scalars(select(Answer))}
     assert stored == {("lead", 0): 5, ("skipped", 0): 1, ("aware", 0): 1, ("which", 0): 2,
@@ -144,8 +144,8 @@ def test_an_open_link_survey_says_it_is_weaker_and_limits_answers(client, db) ->
     assert 'name="org_unit"' in page and 'name="code"' not in page
     # Each answer from a fresh page: a form's token is spent when it is sent.
     statuses = [client.post(url, data={"csrf_token": csrf_token(client, url), "q-aware": "yes",
-                                       "org_unit": str(setup.units[1])}).status_code
+                                       "org_unit": str(setup.org_unit_ids[1])}).status_code
                 for _ in range(6)]
     assert statuses == [200] * 5 + [429]
-    assert set(db.scalars(select(SurveyResponse.org_unit_id))) == {setup.units[1]}
+    assert set(db.scalars(select(SurveyResponse.org_unit_id))) == {setup.org_unit_ids[1]}
     assert client.get("/survey/open/99999").status_code == 404

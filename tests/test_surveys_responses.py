@@ -58,7 +58,7 @@ def test_every_question_type_is_stored_in_a_shape_sql_can_group(db) -> None:
         ("accepted", 0): (YES, None),
     }
     stored = db.get(SurveyResponse, response.id)
-    assert stored.wave_id == setup.wave_id and stored.org_unit_id == setup.units[1]
+    assert stored.wave_id == setup.wave_id and stored.org_unit_id == setup.org_unit_ids[1]
     # Free text is kept apart, with the wave only.
     (comment,) = db.scalars(select(Comment)).all()
     assert (comment.wave_id, comment.question, comment.text) == (
@@ -258,10 +258,11 @@ def test_open_link_responses_take_the_unit_the_respondent_chose(db) -> None:
     data = every_type()
     data["open_link"] = True
     setup = open_survey(db, definition=data)
-    submit_open_link(db, setup.survey_id, setup.units[0], {"aware": ["yes"]}, TODAY)
+    submit_open_link(db, setup.survey_id, setup.org_unit_ids[0], {"aware": ["yes"]}, TODAY)
     submit_open_link(db, setup.survey_id, None, {"aware": ["no"]}, TODAY)
     db.commit()
-    assert sorted(db.scalars(select(SurveyResponse.org_unit_id)), key=str) == [setup.units[0], None]
+    assert (sorted(db.scalars(select(SurveyResponse.org_unit_id)), key=str)
+            == [setup.org_unit_ids[0], None])
     with pytest.raises(AnswerError):
         submit_open_link(db, setup.survey_id, 99999, {"aware": ["no"]}, TODAY)
     db.rollback()

@@ -43,7 +43,7 @@ def _campaign_form(campaign: Campaign | None) -> CampaignForm:
     db = get_session()
     form = CampaignForm(obj=None if request.method == "POST" else campaign)
     if campaign is not None and request.method != "POST":
-        form.units.data = [unit.id for unit in campaign.units]
+        form.units.data = [org_unit.id for org_unit in campaign.org_units]
     form.units.choices = choices(unit_choices(db))
     return form
 

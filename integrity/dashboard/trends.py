@@ -107,9 +107,9 @@ class SurveyTrends:
     thresholds: Thresholds
     withheld_rates: dict[int, set[int]] = field(default_factory=dict)  # wave -> units
 
-    def rate_withheld(self, wave_id: int, unit_id: int) -> bool:
+    def rate_withheld(self, wave_id: int, org_unit_id: int) -> bool:
         """Whether the unit's codes used (so its response rate) are withheld in the wave."""
-        return unit_id in self.withheld_rates.get(wave_id, set())
+        return org_unit_id in self.withheld_rates.get(wave_id, set())
 
     def trend(self, key: str) -> Trend | None:
         return next((t for t in self.trends if t.key == key), None)
@@ -199,9 +199,9 @@ def summarise(results: WaveResults) -> WaveSummary:
             exposure.append((result.question.key, result.question.text,
                              _scaled(result.headline, 100.0, False), units))
     return WaveSummary(info, series, exposure, dict(results.units),
-                       {rate.unit_id: rate.rate for rate in results.rates
+                       {rate.org_unit_id: rate.rate for rate in results.rates
                         if rate.withheld is None},
-                       {rate.unit_id for rate in results.rates if rate.withheld is not None})
+                       {rate.org_unit_id for rate in results.rates if rate.withheld is not None})
 
 
 def survey_trends(session: Session, survey: Survey, thresholds: Thresholds,

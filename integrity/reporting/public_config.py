@@ -37,7 +37,7 @@ def public_config(session: Session, settings: Settings,
     Hidden channels are not listed, but still take reports sent to their slug; ``unlisted``
     names one to add (``?channel=slug``, from the form shared by its direct link)."""
     installation = get_installation(session, settings)
-    units = session.scalars(select(OrgUnit).order_by(OrgUnit.parent_id, OrgUnit.name))
+    org_units = session.scalars(select(OrgUnit).order_by(OrgUnit.parent_id, OrgUnit.name))
     channels = open_channels(session)
     if unlisted:
         channels += session.scalars(select(Channel).where(
@@ -56,5 +56,5 @@ def public_config(session: Session, settings: Settings,
         # Texts in the request's language (``?lang=``, else Accept-Language, else the default).
         "channels": [texts.channel_config(channel, channel_recipients(channel))
                      for channel in channels],
-        "org_units": [texts.unit_config(unit) for unit in units],
+        "org_units": [texts.unit_config(org_unit) for org_unit in org_units],
     }
