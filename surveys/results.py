@@ -79,7 +79,7 @@ class QuestionResult:
     n: int
     headline: Figure | None  # None for a question with no single figure (single, text)
     distribution: list[Share] = field(default_factory=list)
-    units: dict[int, Figure] = field(default_factory=dict)
+    org_units: dict[int, Figure] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,7 +88,7 @@ class IndexResult:
     questions: list[str]
     overall: Figure
     weighted: Figure | None
-    units: dict[int, Figure] = field(default_factory=dict)
+    org_units: dict[int, Figure] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class WaveResults:
     definition: Definition
     responses: int
     thresholds: Thresholds
-    units: dict[int, str]
+    org_units: dict[int, str]
     rates: list[UnitRate]  # per unit, withheld where too few answered (published_rates)
     questions: list[QuestionResult]
     indices: list[IndexResult]
@@ -305,14 +305,14 @@ def _publish(per_unit: Mapping[int | None, Any], n_of: Any, make: Any, kind: Ite
 
     merged = _merge(per_unit.values())
     overall = figure(WAVE, merged, total, None)
-    units = {}
+    org_units = {}
     for org_unit_id, value in per_unit.items():
         if org_unit_id is None:
             continue
         headcount = headcounts.get(org_unit_id) or None
         population = headcount if headcount and headcount >= counts[org_unit_id] else None
-        units[org_unit_id] = figure(org_unit_id, value, counts[org_unit_id], population)
-    return overall, units, total
+        org_units[org_unit_id] = figure(org_unit_id, value, counts[org_unit_id], population)
+    return overall, org_units, total
 
 
 def _merge(values: Iterable[Any]) -> Any:
@@ -353,7 +353,7 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
         return lambda counts: sum(counts.get((0, code), 0) for code in codes)
 
     if qtype in SCALES:
-        overall, units, n = _publish(
+        overall, org_units, n = _publish(
             per_unit, counting(*range(1, SCALE_POINTS + 1)),
             lambda c, population: estimates.likert_index(_scale_counts(question, c),
                                                          population=population),
@@ -361,29 +361,29 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
         labels = [str(point) for point in range(1, SCALE_POINTS + 1)]
         shares = _shares(labels, [(0, p) for p in range(1, SCALE_POINTS + 1)], per_unit,
                          None, overall)
-        return QuestionResult(question, kind, n, overall, shares, units)
+        return QuestionResult(question, kind, n, overall, shares, org_units)
     if qtype is QuestionType.CROSSWISE:
         p = question.p or 0.0
-        overall, units, n = _publish(
+        overall, org_units, n = _publish(
             per_unit, counting(SAME, DIFFERENT),
             lambda c, _: estimates.crosswise(c.get((0, SAME), 0),
                                              c.get((0, SAME), 0) + c.get((0, DIFFERENT), 0), p),
             kind, thresholds, headcounts)
-        return QuestionResult(question, kind, n, overall, [], units)
+        return QuestionResult(question, kind, n, overall, [], org_units)
     if qtype is QuestionType.FORCED_RESPONSE:
-        overall, units, n = _publish(
+        overall, org_units, n = _publish(
             per_unit, counting(YES, NO),
             lambda c, _: estimates.forced_response(c.get((0, YES), 0),
                                                    c.get((0, YES), 0) + c.get((0, NO), 0),
                                                    question.p_truth or 0.0,
                                                    question.p_forced_yes or 0.0),
             kind, thresholds, headcounts)
-        return QuestionResult(question, kind, n, overall, [], units)
+        return QuestionResult(question, kind, n, overall, [], org_units)
     if qtype is QuestionType.YESNO:
         # The share of "yes" rests on yes and no only; its threshold counts those. The
         # distribution (prefer-not included) goes with it: beside the number who preferred not
         # to say, it would give the withheld share back.
-        overall, units, _ = _publish(
+        overall, org_units, _ = _publish(
             per_unit, counting(YES, NO),
             lambda c, population: estimates.proportion(
                 c.get((0, YES), 0), c.get((0, YES), 0) + c.get((0, NO), 0),
@@ -392,14 +392,14 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
         shares = _shares(["yes", "no", "prefer_not"], [(0, YES), (0, NO), (0, PREFER_NOT)],
                          per_unit, None, overall)
         n = sum(answered(c) for c in per_unit.values())
-        return QuestionResult(question, kind, n, overall, shares, units)
+        return QuestionResult(question, kind, n, overall, shares, org_units)
     if qtype is QuestionType.SINGLE:
         keys = [(0, number) for number in range(1, len(question.options) + 1)]
         headline = None
-        units = {}
+        org_units = {}
         if question.correct is not None:
             right = (0, question.correct)
-            headline, units, n = _publish(
+            headline, org_units, n = _publish(
                 per_unit, answered,
                 lambda c, population: estimates.proportion(c.get(right, 0), sum(c.values()),
                                                            population=population),
@@ -407,7 +407,7 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
         overall_n, _, n = _publish(per_unit, answered, lambda c, _: None, kind, thresholds,
                                    headcounts)
         shares = _shares(list(question.options), keys, per_unit, None, overall_n)
-        return QuestionResult(question, kind, n, headline, shares, units)
+        return QuestionResult(question, kind, n, headline, shares, org_units)
     if qtype is QuestionType.MULTIPLE:
         keys = [(number, number) for number in range(1, len(question.options) + 1)]
         base = respondents or {}
@@ -416,11 +416,11 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
         shares = _shares(list(question.options), keys, per_unit, base, gate)
         return QuestionResult(question, kind, n, None, shares, {})
     if qtype is QuestionType.NUMBER:
-        overall, units, n = _publish(
+        overall, org_units, n = _publish(
             moments or {}, lambda m: m[0],
             lambda m, population: estimates.mean(*m, population=population),
             kind, thresholds, headcounts)
-        return QuestionResult(question, kind, n, overall, [], units)
+        return QuestionResult(question, kind, n, overall, [], org_units)
     return QuestionResult(question, kind, 0, None, [], {})
 
 
@@ -455,14 +455,14 @@ def _index_results(definition: Definition, moments: Mapping[str, Mapping[int | N
             raw = estimates.mean(*m, population=population)
             return Estimate(raw.value, max(0.0, raw.low), min(100.0, raw.high), raw.se, raw.n)
 
-        overall, units, _ = _publish(per_unit, lambda m: m[0], make, ItemKind.INDEX,
+        overall, org_units, _ = _publish(per_unit, lambda m: m[0], make, ItemKind.INDEX,
                                      thresholds, headcounts)
         weighted = None
         known = [uid for uid in per_unit if uid is not None]
         cells = [(make(per_unit[uid], None), headcounts[uid]) for uid in known
                  if headcounts.get(uid) and per_unit[uid][0] >= 2]
         if (overall.shown and cells and len(cells) == len(known)
-                and all(units[uid].shown for uid in known)):
+                and all(org_units[uid].shown for uid in known)):
             # Weighted by headcount, so that a unit that answered more does not count for
             # more. Only when every unit's figure is published: beside the unweighted wave
             # figure, a weighted one is a second equation in the units' means, and with a
@@ -470,7 +470,7 @@ def _index_results(definition: Definition, moments: Mapping[str, Mapping[int | N
             w = estimates.weighted(cells)
             weighted = Figure(Estimate(w.value, max(0.0, w.low), min(100.0, w.high), w.se,
                                        w.n), overall.n)
-        results.append(IndexResult(name, keys, overall, weighted, units))
+        results.append(IndexResult(name, keys, overall, weighted, org_units))
     return results
 
 
@@ -501,7 +501,7 @@ def wave_results(session: Session, wave: Wave, thresholds: Thresholds | None = N
     org_unit_ids |= {rate.org_unit_id for rate in rates}
     unit_facts = session.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.headcount)
                                  .where(OrgUnit.id.in_(org_unit_ids))).all()
-    units = {uid: name for uid, name, _ in unit_facts}
+    org_units = {uid: name for uid, name, _ in unit_facts}
     headcounts = {uid: headcount for uid, _, headcount in unit_facts}
     results = [
         _question_result(q, choices.get(q.key, {}), respondents.get(q.key),
@@ -510,7 +510,7 @@ def wave_results(session: Session, wave: Wave, thresholds: Thresholds | None = N
     ]
     comments = session.scalar(select(func.count()).select_from(Comment).where(
         Comment.wave_id == wave.id)) or 0
-    return WaveResults(survey, wave, definition, responses, thresholds, units, rates, results,
+    return WaveResults(survey, wave, definition, responses, thresholds, org_units, rates, results,
                        _index_results(definition, index_moments, thresholds, headcounts),
                        comments, issued, used)
 

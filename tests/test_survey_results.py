@@ -54,10 +54,10 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
         [c / 164 for c in counts])
     # Per unit: the small crossing (4 answers) is withheld, and so is the next smallest,
     # since the wave figure minus the big one would give it away.
-    assert often.units[small.id].withheld is Reason.TOO_FEW
-    assert often.units[medium.id].withheld is Reason.COMPLEMENTARY
+    assert often.org_units[small.id].withheld is Reason.TOO_FEW
+    assert often.org_units[medium.id].withheld is Reason.COMPLEMENTARY
     big_counts = [sum(1 for a in raw[big.id] if a["often"] == p) for p in range(1, 6)]
-    assert often.units[big.id].estimate == estimates.likert_index(big_counts, population=400)
+    assert often.org_units[big.id].estimate == estimates.likert_index(big_counts, population=400)
 
     # The leadership index: each respondent's mean item score on 0-100 (one item reversed),
     # then the mean over respondents with a t interval.
@@ -76,7 +76,7 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
     assert leadership.overall.estimate.low == pytest.approx(max(0, expected.low))
     # No weighted figure while a unit is withheld: beside the unweighted one it would be a
     # second equation giving the withheld means away.
-    assert leadership.units[small.id].estimate is None
+    assert leadership.org_units[small.id].estimate is None
     assert leadership.weighted is None
     # With every unit published, the weighted figure is the units' means, 400 : 150 : 12.
     unit_means = {uid: statistics.fmean(score(a) for a in answers)
@@ -115,13 +115,13 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
         said_yes, 164, 0.8, 0.1)
     # Sensitive items need 20 answers per cell (the others 10): with 4 + 40 answers the
     # small and medium crossings are withheld together, the big one shows.
-    bribe_units = results.question("bribe").units
+    bribe_units = results.question("bribe").org_units
     assert bribe_units[big.id].shown
     assert bribe_units[small.id].withheld is Reason.TOO_FEW
     assert bribe_units[medium.id].withheld is Reason.COMPLEMENTARY
     strict = wave_results(db, wave, Thresholds(index=10, distribution=10, sensitive=50))
-    assert strict.question("often").units[big.id].shown
-    assert strict.question("bribe").units[medium.id].withheld is Reason.TOO_FEW
+    assert strict.question("often").org_units[big.id].shown
+    assert strict.question("bribe").org_units[medium.id].withheld is Reason.TOO_FEW
 
 
 def test_too_few_responses_withhold_the_whole_wave(db: Session, survey_wave) -> None:

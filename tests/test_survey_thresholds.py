@@ -50,23 +50,23 @@ Reader = Callable[[WaveResults], list[Figure]]
 FIGURES: dict[str, tuple[str, Reader, Callable[[WaveResults], dict[int, Figure]] | None]] = {
     "share (yes/no)": ("aware", lambda r: [r.question("aware").headline,
                                            *(s.figure for s in r.question("aware").distribution)],
-                       lambda r: r.question("aware").units),
+                       lambda r: r.question("aware").org_units),
     "share (knowledge check)": ("where", lambda r: [
         r.question("where").headline, *(s.figure for s in r.question("where").distribution)],
-        lambda r: r.question("where").units),
+        lambda r: r.question("where").org_units),
     "distribution (multiple choice)": (
         "seen", lambda r: [s.figure for s in r.question("seen").distribution], None),
     "index of a scale item": ("often", lambda r: [
         r.question("often").headline, *(s.figure for s in r.question("often").distribution)],
-        lambda r: r.question("often").units),
+        lambda r: r.question("often").org_units),
     "index of several items": ("leadership", lambda r: [r.index("leadership").overall],
-                               lambda r: r.index("leadership").units),
+                               lambda r: r.index("leadership").org_units),
     "mean": ("years", lambda r: [r.question("years").headline],
-             lambda r: r.question("years").units),
+             lambda r: r.question("years").org_units),
     "crosswise": ("bribe", lambda r: [r.question("bribe").headline],
-                  lambda r: r.question("bribe").units),
+                  lambda r: r.question("bribe").org_units),
     "forced response": ("pressure", lambda r: [r.question("pressure").headline],
-                        lambda r: r.question("pressure").units),
+                        lambda r: r.question("pressure").org_units),
 }
 
 
@@ -119,16 +119,16 @@ def test_a_unit_figure_under_k_is_withheld_with_its_complement(
     _fill(db, wave, large, key, 2 * k)
     db.commit()
     results = wave_results(db, wave, THRESHOLDS)
-    units = read_units(results)
+    org_units = read_units(results)
     assert read(results)[0].estimate is not None  # the wave's figure rests on 3k - 1 answers
     if below:
-        assert units[small.id].withheld is Reason.TOO_FEW
+        assert org_units[small.id].withheld is Reason.TOO_FEW
         # The wave minus the large crossing would give the small one back.
-        assert units[large.id].withheld is Reason.COMPLEMENTARY
-        assert units[large.id].n is None and units[small.id].n is None
+        assert org_units[large.id].withheld is Reason.COMPLEMENTARY
+        assert org_units[large.id].n is None and org_units[small.id].n is None
     else:
-        assert units[small.id].estimate is not None and units[small.id].n == k
-        assert units[large.id].estimate is not None and units[large.id].n == 2 * k
+        assert org_units[small.id].estimate is not None and org_units[small.id].n == k
+        assert org_units[large.id].estimate is not None and org_units[large.id].n == 2 * k
 
 
 def test_yes_no_share_from_nine_of_thirteen_answers_is_withheld(
@@ -144,7 +144,7 @@ def test_yes_no_share_from_nine_of_thirteen_answers_is_withheld(
     assert aware.headline == Figure(None, None, Reason.TOO_FEW)
     # The distribution goes with it: 5/13 yes and 4/13 no would give 5/9 back.
     assert [share.figure.estimate for share in aware.distribution] == [None, None, None]
-    assert aware.units[org_unit.id].estimate is None
+    assert aware.org_units[org_unit.id].estimate is None
 
 
 @pytest.mark.parametrize("below", [True, False], ids=["k-1", "k"])

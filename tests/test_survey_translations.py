@@ -117,10 +117,10 @@ def _figures(results: WaveResults) -> list[Any]:
     out: list[Any] = [results.responses, results.used, results.issued, results.comments]
     for q in results.questions:
         out.append((q.question.key, q.kind, q.n, q.headline,
-                    [share.figure for share in q.distribution], sorted(q.units.values(),
+                    [share.figure for share in q.distribution], sorted(q.org_units.values(),
                                                                        key=repr)))
     for index in results.indices:
-        out.append((index.name, index.overall, index.weighted, sorted(index.units.values(),
+        out.append((index.name, index.overall, index.weighted, sorted(index.org_units.values(),
                                                                       key=repr)))
     return out
 

@@ -190,7 +190,7 @@ class CampaignEffects:
 
 
 def _combined(point: Point, org_unit_ids: list[int], headcounts: dict[int, int]) -> Estimate:
-    cells = [(point.units[u].estimate, headcounts[u]) for u in org_unit_ids]
+    cells = [(point.org_units[u].estimate, headcounts[u]) for u in org_unit_ids]
     return estimates.weighted([(e, n) for e, n in cells if e is not None])
 
 
@@ -206,7 +206,7 @@ def _effect(trend: Trend, before: WaveInfo, after: WaveInfo, targets: set[int],
     first, last = trend.point(before.id), trend.point(after.id)
 
     def published(point: Point | None, org_unit_id: int) -> bool:
-        figure = point.units.get(org_unit_id) if point else None
+        figure = point.org_units.get(org_unit_id) if point else None
         return figure is not None and figure.estimate is not None
 
     common = [u for u in sorted(headcounts) if headcounts[u] > 0

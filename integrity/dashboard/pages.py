@@ -411,13 +411,13 @@ def trends_csv(trends: SurveyTrends) -> str:
                           *_figure_cells(point.overall),
                           WITHHELD if point.wave.counts_withheld else "" if rate is None
                           else round(rate, 4)))
-            for uid, name in sorted(trends.units.items(), key=lambda item: item[1]):
-                if uid in point.units:
+            for uid, name in sorted(trends.org_units.items(), key=lambda item: item[1]):
+                if uid in point.org_units:
                     unit_rate = trends.unit_rates.get(point.wave.id, {}).get(uid)
                     withheld = trends.rate_withheld(point.wave.id, uid)
                     lines.append((trend.label, name, point.wave.number,
                                   point.wave.opens_on.isoformat(),
-                                  *_figure_cells(point.units[uid]),
+                                  *_figure_cells(point.org_units[uid]),
                                   WITHHELD if withheld else "" if unit_rate is None
                                   else round(unit_rate, 4)))
     return _csv(lines)
