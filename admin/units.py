@@ -117,7 +117,7 @@ def _checked(session: Session, fields: UnitFields, org_unit: OrgUnit | None) -> 
 def add_unit(session: Session, actor: User, fields: UnitFields) -> OrgUnit:
     fields = _checked(session, fields, None)
     org_unit = OrgUnit(name=fields.name, kind=fields.kind, crossing_type=fields.crossing_type,
-                   headcount=fields.headcount, parent_id=fields.parent_id)
+                       headcount=fields.headcount, parent_id=fields.parent_id)
     session.add(org_unit)
     session.flush()
     record(session, actor=actor, action="unit_added", subject=f"unit:{org_unit.id}",

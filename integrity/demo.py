@@ -360,7 +360,7 @@ def _wave_after_campaign(session: Session, north: set[int], day: date) -> None:
     if survey is None or not has_app_context():
         return
     org_units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)
-                                 .order_by(OrgUnit.id)))
+                                     .order_by(OrgUnit.id)))
     wave = create_wave(session, survey, day - timedelta(62), day - timedelta(42))
     secret = str(current_app.secret_key).encode()
     issue_codes(session, secret, wave, {u: math.ceil(u.headcount * 0.9) for u in org_units})

@@ -204,8 +204,8 @@ def survey_codes(wave_id: int, org_unit_ids: tuple[int, ...], count: int | None,
     with _context() as (app, session):
         wave = _wave(session, wave_id)
         org_units = ([_org_unit(session, uid) for uid in org_unit_ids] if org_unit_ids else
-                 list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)
-                                      .order_by(OrgUnit.name))) if headcount else [])
+                     list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)
+                                          .order_by(OrgUnit.name))) if headcount else [])
         if not org_units:
             raise click.UsageError("Name at least one --unit.")
         counts = {org_unit: (org_unit.headcount if headcount else count or 0)

@@ -41,7 +41,7 @@ def load_demo_survey(session: Session) -> Survey | None:
     if session.scalar(select(Survey.id).where(Survey.title == definition.title)) is not None:
         return None
     org_units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)
-                                 .order_by(OrgUnit.id)))
+                                     .order_by(OrgUnit.id)))
     if not org_units or not has_app_context():
         return None
     secret = str(current_app.secret_key).encode()

@@ -456,7 +456,7 @@ def _index_results(definition: Definition, moments: Mapping[str, Mapping[int | N
             return Estimate(raw.value, max(0.0, raw.low), min(100.0, raw.high), raw.se, raw.n)
 
         overall, org_units, _ = _publish(per_unit, lambda m: m[0], make, ItemKind.INDEX,
-                                     thresholds, headcounts)
+                                         thresholds, headcounts)
         weighted = None
         known = [uid for uid in per_unit if uid is not None]
         cells = [(make(per_unit[uid], None), headcounts[uid]) for uid in known

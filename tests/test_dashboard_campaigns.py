@@ -63,7 +63,7 @@ def surveyed(db: Session):
     for name, headcount in HEADCOUNTS.items():
         parent = region if name.startswith("T") else elsewhere
         org_units[name] = OrgUnit(name=name, kind="crossing_point", crossing_type="land",
-                              headcount=headcount, parent_id=parent.id)
+                                  headcount=headcount, parent_id=parent.id)
         db.add(org_units[name])
     survey = Survey(title="Speaking up", introduction="", definition=json.dumps(DEFINITION))
     db.add(survey)

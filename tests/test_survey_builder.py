@@ -153,7 +153,7 @@ def test_export_and_import_give_the_same_survey(admin, db) -> None:
 def test_waves_codes_and_locking(admin, db, smtp) -> None:
     survey_id = _new_survey(admin, db)
     org_unit = OrgUnit(name="East crossing", kind="crossing_point", crossing_type="land",
-                   headcount=40)
+                       headcount=40)
     db.add(org_unit)
     db.commit()
     waves_page = f"/admin/surveys/{survey_id}/waves"

@@ -145,7 +145,8 @@ def _pick(results: WaveResults, spec: SeriesSpec) -> tuple[Figure | None, dict[i
         flip = bool(question.question.reverse) and not share
         factor = 100.0 if share else 1.0
         org_units = {uid: f for uid, f in ((u, _scaled(fig, factor, flip))
-                                       for u, fig in question.org_units.items()) if f is not None}
+                                           for u, fig in question.org_units.items())
+                     if f is not None}
         return _scaled(question.headline, factor, flip), org_units, share
     return None
 
@@ -195,7 +196,7 @@ def summarise(results: WaveResults) -> WaveSummary:
     for result in results.questions:
         if result.kind is ItemKind.SENSITIVE:
             org_units = {uid: f for uid, f in ((u, _scaled(fig, 100.0, False))
-                                           for u, fig in result.org_units.items()) if f}
+                                               for u, fig in result.org_units.items()) if f}
             exposure.append((result.question.key, result.question.text,
                              _scaled(result.headline, 100.0, False), org_units))
     return WaveSummary(info, series, exposure, dict(results.org_units),

@@ -111,7 +111,7 @@ def fill_second_wave(db: Session, survey_wave: tuple[Survey, list[Wave]]
     the crosswise and forced-response designs cannot give."""
     survey, (_, wave) = survey_wave
     org_units = {"large": add_unit(db, "Large crossing", 60), "hill": add_unit(db, "Hill post", 8),
-             "lake": add_unit(db, "Lake post", 7)}
+                 "lake": add_unit(db, "Lake post", 7)}
     for key, issued, used in (("large", 40, 30), ("hill", 8, 7), ("lake", 7, 6)):
         add_codes(db, wave, org_units[key], issued, used)
         for i in range(used):

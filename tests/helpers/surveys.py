@@ -86,7 +86,7 @@ def open_survey(db: Session, *, per_unit: int = 3, definition: dict | None = Non
     """The every-type survey with an open wave and codes for two crossing points."""
     load_organisation(db)
     org_units = list(db.scalars(select(OrgUnit).where(OrgUnit.kind == "crossing_point")
-                            .order_by(OrgUnit.name)).all())[:2]
+                                .order_by(OrgUnit.name)).all())[:2]
     survey = create_survey(db, parse_definition(definition or every_type()))
     wave = create_wave(db, survey, today - timedelta(days=2), today + timedelta(days=12))
     open_wave(db, wave, today)
