@@ -51,7 +51,7 @@ def list_channels(session: Session, *, query: str = "", page: int = 1) -> Page[C
 def eligible_recipients(session: Session) -> list[User]:
     """Inspectors a channel may send reports to: active, with a key."""
     return list(session.scalars(select(User).where(
-        User.role == Role.INSPECTOR.value, User.active.is_(True), User.public_key.isnot(None),
+        User.role == Role.INSPECTOR, User.active.is_(True), User.public_key.isnot(None),
     ).order_by(User.name, User.id)))
 
 
@@ -133,12 +133,12 @@ def set_state(session: Session, actor: User, channel: Channel, state: ChannelSta
 
     Its cases stay as they are in every state.
     """
-    if channel.state == state.value:
+    if channel.state == state:
         raise ChannelError(_l("The channel is already in that state."))
     before = channel.state
-    channel.state = state.value
+    channel.state = state
     record(session, actor=actor, action="channel_state_changed",
-           subject=f"channel:{channel.slug}", details={"from": before, "to": state.value})
+           subject=f"channel:{channel.slug}", details={"from": before, "to": state})
 
 
 # --- the questionnaire ----------------------------------------------------------------------
@@ -204,7 +204,7 @@ def add_question(session: Session, actor: User, channel: Channel,
                  fields: QuestionFields) -> Question:
     label, help_text, options = _checked(fields)
     position = max((q.position for q in channel.questions), default=-1) + 1
-    question = Question(key=question_key(label), kind=fields.kind.value, label=label,
+    question = Question(key=question_key(label), kind=fields.kind, label=label,
                         help_text=help_text, required=fields.required, options=options,
                         position=position)
     channel.questions.append(question)
@@ -218,13 +218,13 @@ def add_question(session: Session, actor: User, channel: Channel,
 def update_question(session: Session, actor: User, question: Question,
                     fields: QuestionFields) -> None:
     label, help_text, options = _checked(fields)
-    changed = [name for name, value in (("kind", fields.kind.value), ("label", label),
+    changed = [name for name, value in (("kind", fields.kind), ("label", label),
                                          ("help_text", help_text),
                                          ("required", fields.required), ("options", options))
                if getattr(question, name) != value]
     if not changed:
         return
-    question.kind, question.label, question.help_text = fields.kind.value, label, help_text
+    question.kind, question.label, question.help_text = fields.kind, label, help_text
     question.required, question.options = fields.required, options
     record(session, actor=actor, action="question_changed",
            subject=f"channel:{question.channel.slug}",

@@ -143,11 +143,11 @@ class _Reader:
 
     def kind(self) -> QuestionKind:
         kind = self.item.get("kind")
-        if not isinstance(kind, str) or kind not in tuple(k.value for k in QuestionKind):
+        if not isinstance(kind, str) or kind not in set(QuestionKind):
             raise QuestionnaireError(_l(
                 "Question %(number)d has an unknown kind “%(kind)s”; the kinds are %(kinds)s.",
                 number=self.number, kind=str(kind),
-                kinds=", ".join(k.value for k in QuestionKind)))
+                kinds=", ".join(QuestionKind)))
         return QuestionKind(kind)
 
     def choices(self, kind: QuestionKind) -> list[str]:
@@ -241,7 +241,7 @@ def import_questionnaire(session: Session, actor: User, channel: Channel, data: 
     # The old rows go first: a key the file keeps would otherwise be taken twice for a moment.
     session.flush()
     channel.questions.extend(
-        Question(key=q.key, kind=q.kind.value, label=q.label, help_text=q.help_text,
+        Question(key=q.key, kind=q.kind, label=q.label, help_text=q.help_text,
                  required=q.required, options=q.options, position=position,
                  translations=q.translations)
         for position, q in enumerate(checked))

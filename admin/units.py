@@ -75,7 +75,7 @@ def descendants(session: Session, org_unit: OrgUnit) -> set[int]:
 @dataclass(frozen=True)
 class UnitFields:
     name: str
-    kind: str
+    kind: str  # as given; a UnitKind (and crossing_type a CrossingType) once checked
     crossing_type: str | None
     headcount: int
     parent_id: int | None
@@ -89,11 +89,11 @@ def _checked(session: Session, fields: UnitFields, org_unit: OrgUnit | None) -> 
         raise UnitError(lazy_ngettext("Keep the name under %(count)d character.",
                                       "Keep the name under %(count)d characters.",
                                       MAX_NAME, count=MAX_NAME))
-    if fields.kind not in {kind.value for kind in UnitKind}:
+    if fields.kind not in set(UnitKind):
         raise UnitError(_l("Choose the kind of unit."))
     crossing = fields.crossing_type or None
-    if fields.kind == UnitKind.CROSSING_POINT.value:
-        if crossing not in {c.value for c in CrossingType}:
+    if fields.kind == UnitKind.CROSSING_POINT:
+        if crossing not in set(CrossingType):
             raise UnitError(_l("Say whether the border crossing point is on land, at sea or "
                                "at an airport."))
     elif crossing is not None:
@@ -111,7 +111,8 @@ def _checked(session: Session, fields: UnitFields, org_unit: OrgUnit | None) -> 
         else OrgUnit.parent_id == fields.parent_id, OrgUnit.name == name))
     if twin is not None and (org_unit is None or twin != org_unit.id):
         raise UnitError(_l("A unit of that name already exists in the same place."))
-    return UnitFields(name, fields.kind, crossing, fields.headcount, fields.parent_id)
+    return UnitFields(name, UnitKind(fields.kind), CrossingType(crossing) if crossing else None,
+                      fields.headcount, fields.parent_id)
 
 
 def add_unit(session: Session, actor: User, fields: UnitFields) -> OrgUnit:
@@ -259,7 +260,9 @@ def _import_row(session: Session, actor: User, number: int, row: dict[str, str],
     elif _same(existing, fields):
         counts["unchanged"] += 1
     else:
-        existing.kind, existing.crossing_type = fields.kind, fields.crossing_type
+        existing.kind = UnitKind(fields.kind)
+        existing.crossing_type = (CrossingType(fields.crossing_type) if fields.crossing_type
+                                  else None)
         existing.headcount = fields.headcount
         counts["updated"] += 1
     placed[row["id"]] = existing

@@ -77,7 +77,7 @@ def user(user_id: int) -> str:
         "admin/user.html", user=account, invitation=invitation,
         expired=users.invitation_expired(invitation), role_form=RoleForm(role=account.role),
         last_admin=users.is_last_admin(db, account),
-        cases=users.cases_at_stake(db, account) if account.role == Role.INSPECTOR.value else [],
+        cases=users.cases_at_stake(db, account) if account.role == Role.INSPECTOR else [],
     )
 
 
@@ -144,7 +144,7 @@ def role(user_id: int) -> str | Response:
             users.change_role(get_session(), actor(), account, new_role)
         return _back(account, change, _("%(name)s has a new role.", name=account.name))
     return render_template("admin/confirm_role.html", user=account,
-                           form=RoleForm(role=new_role.value), new_role=new_role.value,
+                           form=RoleForm(role=new_role), new_role=new_role,
                            last_admin=users.is_last_admin(get_session(), account))
 
 
@@ -165,7 +165,7 @@ def reset(user_id: int) -> str | Response:
             return render_template("admin/reset_done.html", user=account, outcome=outcome,
                                    open_cases=users.open_cases, link=link,
                                    hours=current.settings().invitation_hours)
-    cases = users.cases_at_stake(db, account) if account.role == Role.INSPECTOR.value else []
+    cases = users.cases_at_stake(db, account) if account.role == Role.INSPECTOR else []
     return render_template("admin/reset.html", user=account, form=form,
                            to_share=users.open_cases([c for c in cases if c.others]),
                            unreadable=users.open_cases([c for c in cases if not c.others]))

@@ -28,7 +28,7 @@ def list_users(session: Session, *, query: str = "", role: str = "", page: int =
     statement = select(User).order_by(User.name, User.id)
     if query:
         statement = statement.where(or_(contains(User.name, query), contains(User.email, query)))
-    if role in {r.value for r in Role}:
+    if role in set(Role):
         statement = statement.where(User.role == role)
     return paginate(session, statement, page)
 
@@ -49,7 +49,7 @@ def invite(session: Session, actor: User, *, email: str, name: str, role: Role,
     user, token = invitations.invite(session, email=email, name=name, role=role, hours=hours)
     user.language = language
     record(session, actor=actor, action="user_invited", subject=f"user:{user.id}",
-           details={"role": role.value, "hours": hours})
+           details={"role": role, "hours": hours})
     return user, token
 
 
@@ -67,13 +67,13 @@ def renew_link(session: Session, actor: User, user: User, hours: int) -> str:
 
 def _signs_in_as_admin(session: Session) -> int:
     return session.scalar(select(func.count(User.id)).where(
-        User.role == Role.ADMIN.value, User.active.is_(True), User.can_sign_in.is_(True),
+        User.role == Role.ADMIN, User.active.is_(True), User.can_sign_in.is_(True),
         User.login_salt.isnot(None))) or 0
 
 
 def is_last_admin(session: Session, user: User) -> bool:
     """Whether ``user`` is the only active administrator who can sign in."""
-    return (user.role == Role.ADMIN.value and user.active and user.login_salt is not None
+    return (user.role == Role.ADMIN and user.active and user.login_salt is not None
             and _signs_in_as_admin(session) <= 1)
 
 
@@ -107,19 +107,19 @@ def reactivate(session: Session, actor: User, user: User) -> None:
 
 def change_role(session: Session, actor: User, user: User, role: Role) -> None:
     """Give ``user`` another role; their sessions end, so the new role's rules apply."""
-    if user.role == role.value:
+    if user.role == role:
         raise AccountError(_l("The account already has this role."))
     if role is not Role.ADMIN:
         _keep_an_admin(session, user)
     before = user.role
-    if before == Role.INSPECTOR.value:
+    if before == Role.INSPECTOR:
         # Only inspectors receive reports: nothing new is sealed to this account any more.
         session.execute(delete(channel_recipients).where(
             channel_recipients.c.user_id == user.id))
-    user.role = role.value
+    user.role = role
     _end_sessions(session, user)
     record(session, actor=actor, action="role_changed", subject=f"user:{user.id}",
-           details={"from": before, "to": role.value})
+           details={"from": before, "to": role})
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def cases_at_stake(session: Session, user: User) -> list[CaseAtStake]:
     return [CaseAtStake(report.id, report.status, report.created_on,
                         [reader for reader in report.readers
                          if reader.id != user.id and reader.active
-                         and reader.role == Role.INSPECTOR.value
+                         and reader.role == Role.INSPECTOR
                          and reader.public_key is not None])
             for report in reports]
 
@@ -170,10 +170,10 @@ def reset_second_factor(session: Session, actor: User, user: User, reason: str, 
                                          MAX_REASON, count=MAX_REASON))
     if not user.can_sign_in:
         raise AccountError(_l("This account never signs in: it has no second factor."))
-    cases = cases_at_stake(session, user) if user.role == Role.INSPECTOR.value else []
+    cases = cases_at_stake(session, user) if user.role == Role.INSPECTOR else []
     to_share = [case for case in cases if case.others]
     unreadable = [case for case in cases if not case.others]
-    if user.role == Role.INSPECTOR.value:
+    if user.role == Role.INSPECTOR:
         _drop_key(session, user, [case.report_id for case in to_share])
     user.totp_secret = None
     user.totp_last_step = None
@@ -184,7 +184,7 @@ def reset_second_factor(session: Session, actor: User, user: User, reason: str, 
         token = invitations.issue(session, user, hours)
     _end_sessions(session, user)
     record(session, actor=actor, action="second_factor_reset", subject=f"user:{user.id}",
-           details={"reason": reason, "new_key_needed": user.role == Role.INSPECTOR.value,
+           details={"reason": reason, "new_key_needed": user.role == Role.INSPECTOR,
                     "cases_to_share_again": len(to_share), "cases_unreadable": len(unreadable),
                     "new_link": passphrase_lost})
     return ResetOutcome(to_share, unreadable, token)
@@ -204,7 +204,7 @@ def _drop_key(session: Session, user: User, shared_ids: list[int]) -> None:
 
 
 def open_cases(cases: list[CaseAtStake]) -> list[CaseAtStake]:
-    return [case for case in cases if case.status != Status.CLOSED.value]
+    return [case for case in cases if case.status != Status.CLOSED]
 
 
 def invitation_expired(invitation: Invitation | None) -> bool:

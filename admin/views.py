@@ -49,6 +49,8 @@ AUDIT_ACTIONS = {
     "second_factor_reset": _l("Second factor reset"),
     "key_added": _l("Inspector key added"),
     "recovery_key_created": _l("Recovery key made"),
+    "org_key_pinned": _l("Organisation key pinned"),
+    "key_certified": _l("Key certified by the organisation key"),
     "channel_added": _l("Channel added"),
     "channel_changed": _l("Channel changed"),
     "channel_state_changed": _l("Channel opened, hidden or closed"),

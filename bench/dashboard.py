@@ -103,7 +103,7 @@ def _fill(app, url: str, answers: int, cases: int) -> None:
     for number, age in enumerate((540, 360, 180, 40), start=1):
         opens = TODAY - timedelta(days=age)
         wave = Wave(survey_id=survey.id, number=number, opens_on=opens,
-                    closes_on=opens + timedelta(days=20), state=WaveState.CLOSED.value)
+                    closes_on=opens + timedelta(days=20), state=WaveState.CLOSED)
         session.add(wave)
         waves.append(wave)
     org_units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)))

@@ -93,7 +93,7 @@ def _setup_wave(app, codes: int) -> tuple[list[str], object]:
     definition = load_template("border-integrity-perception")
     survey = create_survey(session, definition)
     wave = Wave(survey_id=survey.id, number=1, opens_on=date.today() - timedelta(days=1),
-                closes_on=date.today() + timedelta(days=30), state=WaveState.OPEN.value)
+                closes_on=date.today() + timedelta(days=30), state=WaveState.OPEN)
     session.add(wave)
     session.flush()
     org_unit_ids = list(session.scalars(select(OrgUnit.id)))
@@ -226,7 +226,7 @@ def _fill_answers(url: str, app, target: int) -> tuple[int, int, object]:
     definition = load_template("border-integrity-perception")
     survey = create_survey(session, definition)
     wave = Wave(survey_id=survey.id, number=1, opens_on=date(2027, 1, 1),
-                closes_on=date(2027, 1, 21), state=WaveState.CLOSED.value)
+                closes_on=date(2027, 1, 21), state=WaveState.CLOSED)
     session.add(wave)
     session.commit()
     wave_id = wave.id

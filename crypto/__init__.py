@@ -35,10 +35,12 @@ from crypto.keys import (
     derive_reporter_keys,
     dump_key_file,
     fingerprint,
+    keyed_lookup_hash,
     load_key_file,
     lookup_hash,
+    lookup_key,
 )
-from crypto.pow import achieved_bits, solve_work, verify_work
+from crypto.pow import achieved_bits, solve_pow, verify_pow
 from crypto.receipt import format_receipt, generate_receipt, normalise_receipt
 from crypto.staff_keys import (
     StaffKeys,
@@ -56,8 +58,9 @@ __all__ = [
     "ReceiptError", "ReporterKeys", "SealedDocument", "ShapeError", "StaffKeys", "TooLargeError",
     "achieved_bits", "b64decode", "b64encode", "check_payload_length", "check_stream_length",
     "derive_reporter_keys", "derive_staff_keys", "dump_key_file", "fingerprint", "format_receipt",
-    "generate_receipt", "load_key_file", "login_value", "lookup_hash", "new_staff_salt",
+    "generate_receipt", "keyed_lookup_hash", "load_key_file", "login_value", "lookup_hash",
+    "lookup_key", "new_staff_salt",
     "normalise_receipt", "open_document", "open_file", "open_key_slot", "open_payload", "pad",
-    "rewrap_private_key", "seal_document", "seal_file", "seal_key", "seal_payload", "solve_work",
-    "unpad", "unwrap_private_key", "valid_stream_length", "verify_work", "wrap_private_key",
+    "rewrap_private_key", "seal_document", "seal_file", "seal_key", "seal_payload", "solve_pow",
+    "unpad", "unwrap_private_key", "valid_stream_length", "verify_pow", "wrap_private_key",
 ]

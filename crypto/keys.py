@@ -12,12 +12,14 @@ from nacl.pwhash import argon2id
 
 from crypto.encoding import b64decode, b64encode
 from crypto.errors import KeyFileError
+from crypto.framing import frame
 from crypto.receipt import normalise_receipt
 
 SALT_BYTES = 16
 KEY_BYTES = 32
 LOOKUP_CONTEXT = b"integrity/v1/lookup"
 REPORTER_BOX_CONTEXT = b"integrity/v1/reporter-box"
+LOOKUP_KEY_CONTEXT = b"integrity/v2/lookup-key"
 KEY_FILE_KIND = "integrity-x25519-key"
 
 
@@ -61,8 +63,26 @@ def derive_reporter_keys(receipt: str, salt: bytes, opslimit: int, memlimit: int
 
 
 def lookup_hash(lookup: bytes) -> bytes:
-    """What the server stores in place of the lookup token: ``crypto_generichash(32, lookup)``."""
+    """``crypto_generichash(32, lookup)``, what protocol 1 said the server stores."""
     return _generichash(lookup)
+
+
+def lookup_key(installation_secret: bytes) -> bytes:
+    """The key of stored lookup hashes, from the secret held outside the database:
+    ``hash(frame("integrity/v2/lookup-key"), key=installation_secret)``."""
+    return _generichash(frame(LOOKUP_KEY_CONTEXT), key=installation_secret)
+
+
+def keyed_lookup_hash(lookup: bytes, key: bytes) -> bytes:
+    """What the server stores in place of the lookup token: ``hash(hash(lookup), key=key)``.
+    Without ``key`` a copy of the database cannot tell whether a guessed receipt is right;
+    keying the protocol 1 hash (not the token) lets stored rows be converted in place."""
+    return keyed_stored_hash(lookup_hash(lookup), key)
+
+
+def keyed_stored_hash(unkeyed: bytes, key: bytes) -> bytes:
+    """``hash(unkeyed, key=key)``: a protocol 1 stored hash, keyed."""
+    return _generichash(unkeyed, key=key)
 
 
 @dataclass(frozen=True)

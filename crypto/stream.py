@@ -35,6 +35,16 @@ def valid_stream_length(length: int) -> bool:
     return last == 0 or last >= CHUNK_OVERHEAD
 
 
+def plain_length(sealed_length: int) -> int:
+    """Length of the plaintext a stream of ``sealed_length`` bytes holds: the header less, and
+    17 bytes less per chunk (ShapeError if the length does not decompose)."""
+    if not valid_stream_length(sealed_length):
+        raise ShapeError("The length is not a header, full chunks and a final chunk.")
+    body = sealed_length - HEADER_BYTES
+    chunks = -(-body // CHUNK_SEALED)
+    return body - chunks * CHUNK_OVERHEAD
+
+
 def check_stream_length(length: int, max_length: int) -> None:
     """The server's check of an uploaded stream's length (it cannot read the content)."""
     if length > max_length:

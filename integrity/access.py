@@ -41,7 +41,7 @@ def _refusal(roles: frozenset[str]) -> Response | None:
         abort(403)
     if user.must_change_password and request.endpoint != "auth.password":
         return redirect(url_for("auth.password"))
-    if (user.role == Role.INSPECTOR.value and user.public_key is None
+    if (user.role == Role.INSPECTOR and user.public_key is None
             and request.endpoint not in ("auth.password", "auth.key", "auth.key_save")):
         # An inspector's key is made on their device at first sign-in, before anything else.
         return redirect(url_for("auth.key"))
@@ -50,7 +50,7 @@ def _refusal(roles: frozenset[str]) -> Response | None:
 
 def restrict(blueprint: Blueprint, *roles: Role) -> Blueprint:
     """Admit only signed-in users of ``roles`` to every view of ``blueprint``."""
-    allowed = frozenset(role.value for role in roles)
+    allowed = frozenset(roles)
     blueprint.allowed_roles = allowed  # type: ignore[attr-defined]
     blueprint.before_request(lambda: _refusal(allowed))
     return blueprint
@@ -67,7 +67,7 @@ def login_required(view: F) -> F:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        refusal = _refusal(frozenset(role.value for role in Role))
+        refusal = _refusal(frozenset(Role))
         return refusal if refusal is not None else view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

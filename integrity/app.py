@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Flask
 
-from crypto import b64encode, fingerprint
-from integrity.config import Settings
+from crypto import b64encode, fingerprint, lookup_key
+from integrity.config import Settings, ensure_installation_secret
 from integrity.paths import ROOT, TRANSLATIONS
 
 
@@ -49,6 +49,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     from integrity.auth.services import Hasher
     from integrity.extensions import babel, csrf, limiter
+    from integrity.reporting.mailbox_tokens import token_store
     from integrity.reporting.routing import RouteCache
     from integrity.reporting.storage import AttachmentStore
     from integrity.reporting.uploads import IntegrityRequest, discard_unfinished_uploads
@@ -81,6 +82,13 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.teardown_request(discard_unfinished_uploads)
     app.extensions["integrity.settings"] = settings
     app.extensions["integrity.attachments"] = AttachmentStore(settings.data_dir / "attachments")
+    app.extensions["integrity.mailbox_tokens"] = token_store(settings.redis_url)
+    # Keys the stored lookup hashes; held outside the database (docs/protocol.md), made in
+    # the data folder on first start unless configured.
+    ensure_installation_secret(settings)
+    app.extensions["integrity.lookup_key"] = lookup_key(settings.load_installation_secret())
+    # Pinned outside the database and read at start (`integrity org-key pin`, then restart).
+    app.extensions["integrity.org_public_key"] = settings.load_org_public_key()
     app.extensions["integrity.hasher"] = Hasher(
         settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
         settings.kdf_opslimit, settings.kdf_memlimit,
@@ -93,7 +101,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     request_guard.init_app(app)
     # PostgreSQL files a report in one statement; the routes it needs are kept (see RouteCache).
     autocommit = app.extensions.get("integrity.autocommit_engine")
-    app.extensions["integrity.routes"] = RouteCache(autocommit) if autocommit else None
+    app.extensions["integrity.route_cache"] = RouteCache(autocommit) if autocommit else None
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

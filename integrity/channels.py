@@ -62,7 +62,7 @@ DEFAULT_QUESTIONNAIRE = (
 
 
 def _question(spec: QuestionSpec, position: int) -> Question:
-    question = Question(key=spec.key, kind=spec.kind.value, required=spec.required,
+    question = Question(key=spec.key, kind=spec.kind, required=spec.required,
                         position=position)
     set_shipped(question, {"label": spec.label, "help_text": spec.help_text,
                            "options": list(spec.options)})
@@ -111,10 +111,10 @@ def add_offline_inspector(
         if "@" not in email:
             raise AccountError(_l("That is not an e-mail address."))
         # No usable password hash: this inspector reads cases offline and never signs in.
-        user = User(email=email, name=name.strip(), role=Role.INSPECTOR.value,
+        user = User(email=email, name=name.strip(), role=Role.INSPECTOR,
                     password_hash=UNUSABLE_PASSWORD_HASH, can_sign_in=False, public_key=public_key)
         session.add(user)
-    elif user.role != Role.INSPECTOR.value:
+    elif user.role != Role.INSPECTOR:
         raise ChannelError(_l("That e-mail address belongs to a user who is not an inspector."))
     elif user.public_key not in (None, public_key):
         raise ChannelError(_l("That inspector already has a different public key."))
@@ -150,7 +150,7 @@ def check_answers(channel: Channel, answers: Mapping[str, Any],
 
 
 def _check_value(question: Question, value: Any, language: str | None) -> Any:
-    kind = question.kind_enum
+    kind = question.kind
     label = question.text("label", language)
     if kind in (QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT):
         limit = MAX_SHORT_TEXT if kind is QuestionKind.SHORT_TEXT else MAX_LONG_TEXT

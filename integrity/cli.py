@@ -16,8 +16,9 @@ from integrity.cli_context import (
     command_settings,
     record_command,
 )
-from integrity.config import ConfigError, Settings, ensure_secret_key
+from integrity.config import ConfigError, Settings, ensure_installation_secret, ensure_secret_key
 from integrity.models import Role
+from integrity.org_key_cli import org_key
 from surveys.cli import survey
 
 
@@ -42,7 +43,11 @@ def init() -> None:
     created = ensure_secret_key(settings)
     if created:
         click.echo(f"Wrote a new secret key to {created}")
-    upgrade(settings.database_url)
+    created = ensure_installation_secret(settings)
+    if created:
+        click.echo(f"Wrote a new installation secret to {created}: back it up apart from the "
+                   f"database; without it no receipt opens its mailbox.")
+    upgrade(settings.database_url, installation_secret=settings.load_installation_secret())
     from integrity.installation import get_installation
 
     app = command_app()
@@ -442,3 +447,4 @@ def audit_verify() -> None:
 
 
 main.add_command(survey)
+main.add_command(org_key)

@@ -10,9 +10,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import crypto
 from integrity.i18n import SUPPORTED_LANGUAGES
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
+ORG_PUBLIC_KEY_FILE = "org_public_key"
+INSTALLATION_SECRET_FILE = "installation_secret"  # noqa: S105 (a file name, not a secret)
 
 
 class ConfigError(ValueError):
@@ -35,6 +38,12 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path.cwd() / "data")
     database_url: str = ""
     secret_key: str = ""
+    # 32 bytes (b64) that key the stored lookup hashes, held outside the database: else the
+    # one `integrity init` wrote into the data folder (docs/protocol.md#keyed-lookup-hashes).
+    installation_secret: str = ""
+    # The organisation key's public half (b64), pinned outside the database; else the one
+    # `integrity org-key pin` wrote into the data folder (docs/administration.md).
+    org_public_key: str = ""
     # Without INTEGRITY_PUBLIC_URL, `integrity serve` uses the address it listens on.
     public_url: str = "http://127.0.0.1:8080"
     onion_url: str = ""
@@ -71,8 +80,12 @@ class Settings:
     ratelimit_uploads: str = "60 per hour"
     ratelimit_messages: str = "30 per hour"
     ratelimit_mailbox_failures: str = "10 per 15 minutes"
+    # Mailbox openings without JavaScript that succeed: each costs the server an Argon2id.
+    ratelimit_mailbox_opens: str = "10 per hour"
     ratelimit_pow: str = "60 per hour"
     redis_url: str = ""
+    # How long a mailbox opened without JavaScript stays open (its mailbox token lasts).
+    mailbox_token_minutes: int = 15
     idle_timeout_minutes: int = 30
     # Survey figures from fewer responses are withheld (sensitive: randomized-response items).
     survey_min_responses: int = 10
@@ -118,6 +131,8 @@ class Settings:
             raise ConfigError("INTEGRITY_POW_BITS must be between 0 and 24")
         if self.idle_timeout_minutes < 1:
             raise ConfigError("INTEGRITY_IDLE_TIMEOUT_MINUTES must be at least 1")
+        if self.mailbox_token_minutes < 1:
+            raise ConfigError("INTEGRITY_MAILBOX_TOKEN_MINUTES must be at least 1")
         if min(self.survey_min_responses, self.survey_min_sensitive) < 1:
             raise ConfigError("INTEGRITY_SURVEY_MIN_RESPONSES and INTEGRITY_SURVEY_MIN_SENSITIVE "
                               "must be at least 1")
@@ -148,6 +163,37 @@ class Settings:
             )
         return path.read_text().strip()
 
+    def load_installation_secret(self) -> bytes:
+        """The installation secret: INTEGRITY_INSTALLATION_SECRET, else the data folder's
+        ``installation_secret`` file that ``integrity init`` writes."""
+        path = self.data_dir / INSTALLATION_SECRET_FILE
+        if self.installation_secret:
+            text, where = self.installation_secret, "INTEGRITY_INSTALLATION_SECRET"
+        elif path.exists():
+            text, where = path.read_text().strip(), str(path)
+        else:
+            raise ConfigError(f"No installation secret: set INTEGRITY_INSTALLATION_SECRET or run "
+                              f"'integrity init' to create {path}")
+        try:
+            return crypto.b64decode(text, 32, what="installation secret")
+        except crypto.EncodingError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+
+    def load_org_public_key(self) -> bytes | None:
+        """The pinned organisation public key (32 bytes): INTEGRITY_ORG_PUBLIC_KEY, else the
+        data folder's ``org_public_key`` file, else None (no organisation key yet)."""
+        text = self.org_public_key
+        path = self.data_dir / ORG_PUBLIC_KEY_FILE
+        if not text and path.exists():
+            text = path.read_text().strip()
+        if not text:
+            return None
+        try:
+            return crypto.b64decode(text, 32, what="organisation public key")
+        except crypto.EncodingError as exc:
+            where = "INTEGRITY_ORG_PUBLIC_KEY" if self.org_public_key else str(path)
+            raise ConfigError(f"{where}: {exc}") from exc
+
 
 def served_url(host: str, port: int) -> str:
     """The address of a server listening on ``host``:``port``, as a browser on this machine
@@ -164,13 +210,26 @@ def ensure_secret_key(settings: Settings) -> Path | None:
     """Write a fresh secret key into the data folder unless one exists or one is configured."""
     if settings.secret_key:
         return None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.data_dir / SECRET_KEY_FILE
+    return _write_new(settings.data_dir / SECRET_KEY_FILE, secrets.token_urlsafe(48))
+
+
+def ensure_installation_secret(settings: Settings) -> Path | None:
+    """Write a fresh installation secret into the data folder unless one exists or one is
+    configured. Back it up apart from the database: without it no receipt opens its mailbox."""
+    if settings.installation_secret:
+        return None
+    return _write_new(settings.data_dir / INSTALLATION_SECRET_FILE,
+                      crypto.b64encode(secrets.token_bytes(32)))
+
+
+def _write_new(path: Path, text: str) -> Path | None:
+    """Write ``text`` to a new file readable by its owner only; None if the file exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         return None
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48) + "\n")
+        handle.write(text + "\n")
     return path
 
 

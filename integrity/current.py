@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # for the types only: the configuration imports modules that 
 
     from integrity.auth.services import Hasher
     from integrity.config import Settings
+    from integrity.reporting.mailbox_tokens import TokenStore
     from integrity.reporting.routing import RouteCache
     from integrity.reporting.storage import AttachmentStore
 
@@ -34,6 +35,11 @@ def attachment_store(app: Flask | None = None) -> AttachmentStore:
     return cast("AttachmentStore", _extension("integrity.attachments", app))
 
 
+def mailbox_tokens(app: Flask | None = None) -> TokenStore:
+    """Where the tokens of mailboxes opened without JavaScript are kept (memory or Redis)."""
+    return cast("TokenStore", _extension("integrity.mailbox_tokens", app))
+
+
 def hasher(app: Flask | None = None) -> Hasher:
     """The passphrase hasher, with the installation's Argon2 and key-derivation costs."""
     return cast("Hasher", _extension("integrity.hasher", app))
@@ -41,7 +47,17 @@ def hasher(app: Flask | None = None) -> Hasher:
 
 def route_cache(app: Flask | None = None) -> RouteCache | None:
     """The kept routes for filing a report in one statement; None except on PostgreSQL."""
-    return cast("RouteCache | None", _extension("integrity.routes", app))
+    return cast("RouteCache | None", _extension("integrity.route_cache", app))
+
+
+def lookup_key(app: Flask | None = None) -> bytes:
+    """The key of stored lookup hashes, from the installation secret (never in the database)."""
+    return cast("bytes", _extension("integrity.lookup_key", app))
+
+
+def org_public_key(app: Flask | None = None) -> bytes | None:
+    """The organisation key pinned when the application started; None if none is pinned."""
+    return cast("bytes | None", _extension("integrity.org_public_key", app))
 
 
 def engine(app: Flask | None = None) -> Engine:

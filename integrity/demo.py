@@ -116,8 +116,8 @@ def _unit(
         org_unit = OrgUnit(
             parent_id=parent_id,
             name=name,
-            kind=kind.value,
-            crossing_type=crossing_type.value if crossing_type else None,
+            kind=kind,
+            crossing_type=crossing_type,
             headcount=headcount,
         )
         session.add(org_unit)
@@ -316,10 +316,10 @@ def load_demo_campaigns(session: Session) -> None:
             Campaign.name == in_language(DEMO_CAMPAIGN, default_language()))):
         return
     day = today()
-    regions = list(session.scalars(select(OrgUnit).where(OrgUnit.kind == UnitKind.REGION.value)))
+    regions = list(session.scalars(select(OrgUnit).where(OrgUnit.kind == UnitKind.REGION)))
     north = [u for u in regions if u.name.startswith("Northern")]
     agencies = list(session.scalars(select(OrgUnit).where(OrgUnit.kind
-                                                         == UnitKind.AGENCY.value)))
+                                                         == UnitKind.AGENCY)))
     if not north or not agencies:
         return
     # The notes are not translated (only managers read them): the default language's text.
@@ -376,5 +376,5 @@ def _wave_after_campaign(session: Session, north: set[int], day: date) -> None:
         session.execute(update(AccessCode).where(AccessCode.code_hash.in_(used))
                         .values(used=True).execution_options(synchronize_session=False))
     # Made after the fact, so never opened through the scheduler: closed as it is stored.
-    wave.state = WaveState.CLOSED.value
+    wave.state = WaveState.CLOSED
     session.flush()

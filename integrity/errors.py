@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wrappers import Response
@@ -44,7 +45,8 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         if code < 400:
             return error
-        if isinstance(error, Refused):
+        if isinstance(error, Refused) or (isinstance(error, RateLimitExceeded)
+                                          and error.limit.error_message):
             return _respond(code, str(error.description))
         message = MESSAGES.get(code)
         return _respond(code, str(message) if message else error.name)

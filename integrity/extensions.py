@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import time
 from functools import lru_cache
 from typing import Any
@@ -17,15 +18,31 @@ from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
 
 
+def limited_address(address: str) -> str:
+    """The part of a client address that rate limits count: an IPv4 address as it is, an
+    IPv6 address's /64 prefix (one subscriber usually holds a whole /64), an IPv4-mapped
+    IPv6 address as the IPv4 address it maps; anything else unchanged."""
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])  # no zone index
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
 def address_key() -> str:
-    """A keyed hash of the client address, for rate limits held in memory or Redis only.
+    """A keyed hash of the client address (an IPv6 address's /64), for rate limits held in
+    memory or Redis only.
 
     The address itself is never stored or logged; behind a reverse proxy every client shares
     the proxy's address, so the limits then apply to all clients together.
     """
     secret = current_app.secret_key
     assert isinstance(secret, str)
-    address = (request.remote_addr or "").encode()
+    address = limited_address(request.remote_addr or "").encode()
     return hmac.new(secret.encode(), b"address:" + address, hashlib.sha256).hexdigest()[:32]
 
 

@@ -15,9 +15,15 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the schema up to ``revision``; running it again at head changes nothing."""
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head",
+            installation_secret: bytes | None = None) -> None:
+    """Bring the schema up to ``revision``; running it again at head changes nothing.
+
+    Migrations that convert stored data with a secret held outside the database (0018 keys
+    the lookup hashes) read it from ``installation_secret``."""
+    config = alembic_config(database_url)
+    config.attributes["installation_secret"] = installation_secret
+    command.upgrade(config, revision)
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:

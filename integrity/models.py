@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Enum,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from integrity.db import Base
 from integrity.translated import Translatable
@@ -67,6 +68,15 @@ class ChannelState(enum.StrEnum):
     CLOSED = "closed"
 
 
+def enum_column_type(values: type[enum.StrEnum], length: int) -> Enum:
+    """A column type that holds members of ``values``: stored as their value in a VARCHAR of
+    ``length``, refusing any other string on write. The CHECK constraint of the table (e.g.
+    ``_one_of``) stays the database's own guard, so the type makes none."""
+    return Enum(values, native_enum=False, create_constraint=False, length=length,
+                values_callable=lambda members: [member.value for member in members],
+                validate_strings=True)
+
+
 def _one_of(column: str, values: type[enum.StrEnum], name: str) -> CheckConstraint:
     allowed = ", ".join(f"'{v.value}'" for v in values)
     return CheckConstraint(f"{column} IN ({allowed})", name=name)
@@ -79,7 +89,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(enum_column_type(Role, 16))
     # Argon2id hash of what the login form sends: the passphrase, or for inspectors a value
     # their browser derives from it (so the server never sees what unwraps their key).
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -96,6 +106,9 @@ class User(Base):
     login_opslimit: Mapped[Optional[int]] = mapped_column(Integer)
     login_memlimit: Mapped[Optional[int]] = mapped_column(Integer)
     wrapped_secret_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(72))
+    # The organisation key's signature of public_key bound to this id (protocol 2 clients seal
+    # only to signed keys); cleared whenever public_key changes.
+    key_certificate: Mapped[Optional[bytes]] = mapped_column(LargeBinary(64))
     # Offline inspectors keep their key in a file and read cases with `integrity decrypt`.
     can_sign_in: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -109,9 +122,12 @@ class User(Base):
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
+    @validates("public_key")
+    def _new_key_is_not_certified(self, _key: str, public_key: bytes | None) -> bytes | None:
+        # A certificate is for one key: a new key waits for its own signature.
+        if public_key != self.public_key:
+            self.key_certificate = None
+        return public_key
 
     @property
     def totp_enabled(self) -> bool:
@@ -167,8 +183,9 @@ class OrgUnit(Translatable, Base):
         ForeignKey("org_units.id", ondelete="RESTRICT"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))
-    crossing_type: Mapped[Optional[str]] = mapped_column(String(8))
+    kind: Mapped[UnitKind] = mapped_column(enum_column_type(UnitKind, 20))
+    crossing_type: Mapped[Optional[CrossingType]] = mapped_column(
+        enum_column_type(CrossingType, 8))
     headcount: Mapped[int] = mapped_column(Integer, default=0)
 
     parent: Mapped[Optional[OrgUnit]] = relationship(remote_side=[id], back_populates="children")
@@ -211,6 +228,8 @@ class Installation(Base):
     kdf_memlimit: Mapped[int] = mapped_column(Integer)
     pad_block: Mapped[int] = mapped_column(Integer)
     recovery_public_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    # The organisation key's signature of recovery_public_key.
+    recovery_certificate: Mapped[Optional[bytes]] = mapped_column(LargeBinary(64))
     # Moved on by database triggers whenever anything a report's routing depends on changes
     # (channels, their recipients and categories, inspectors' keys, units, the two columns
     # above): a route read at one version still holds while the row shows that version.
@@ -233,7 +252,8 @@ class Channel(Translatable, Base):
     retention_days: Mapped[int] = mapped_column(Integer, default=1825)
     asks_category: Mapped[bool] = mapped_column(Boolean, default=True)
     asks_unit: Mapped[bool] = mapped_column(Boolean, default=True)
-    state: Mapped[str] = mapped_column(String(8), default=ChannelState.OPEN.value)
+    state: Mapped[ChannelState] = mapped_column(enum_column_type(ChannelState, 8),
+                                                default=ChannelState.OPEN)
 
     categories: Mapped[list[Category]] = relationship(
         back_populates="channel", order_by="Category.position", cascade="all, delete-orphan"
@@ -278,17 +298,13 @@ class Question(Translatable, Base):
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[QuestionKind] = mapped_column(enum_column_type(QuestionKind, 20))
     label: Mapped[str] = mapped_column(String(500))
     help_text: Mapped[str] = mapped_column(Text, default="")
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     options: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     channel: Mapped[Channel] = relationship(back_populates="questions")
-
-    @property
-    def kind_enum(self) -> QuestionKind:
-        return QuestionKind(self.kind)
 
 
 class StoredSetting(Base):
@@ -331,7 +347,7 @@ class Campaign(Translatable, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[CampaignKind] = mapped_column(enum_column_type(CampaignKind, 16))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")

@@ -211,7 +211,7 @@ def open_wave(wave_id: int) -> None:
 
     def task(scheduler: Scheduler, session: Session) -> None:
         wave = session.get(Wave, wave_id)
-        if wave is None or wave.state != WaveState.SCHEDULED.value:
+        if wave is None or wave.state != WaveState.SCHEDULED:
             return
         try:
             open_it(session, wave, scheduler.clock.today())
@@ -232,7 +232,7 @@ def close_wave(wave_id: int) -> None:
 
     def task(scheduler: Scheduler, session: Session) -> None:
         wave = session.get(Wave, wave_id)
-        if wave is None or wave.state == WaveState.CLOSED.value:
+        if wave is None or wave.state == WaveState.CLOSED:
             return
         close_it(session, wave, scheduler.clock.today())
         _audit(session, "wave_closed", wave_id)
@@ -511,8 +511,8 @@ class Scheduler:
             plan_next_wave(session, survey, today)
         session.flush()
         steps = []
-        for wave in session.scalars(select(Wave).where(Wave.state != WaveState.CLOSED.value)):
-            if wave.state == WaveState.SCHEDULED.value:
+        for wave in session.scalars(select(Wave).where(Wave.state != WaveState.CLOSED)):
+            if wave.state == WaveState.SCHEDULED:
                 steps.append(WaveStep(wave.id, "open", wave.opens_on))
             else:
                 steps.append(WaveStep(wave.id, "close", wave.closes_on + timedelta(days=1)))

@@ -1,4 +1,4 @@
-"""Subresource Integrity for the page scripts: hashes of the files as served."""
+"""Subresource Integrity for the page scripts and stylesheets: hashes of the files as served."""
 
 from __future__ import annotations
 
@@ -26,4 +26,7 @@ def integrity_of(static_folder: Path, filename: str) -> str:
 
 def init_app(app: Flask) -> None:
     folder = Path(app.static_folder or "static")
+    # The stylesheets are hashed now, once; a file that changes is hashed again when next used.
+    for stylesheet in sorted((folder / "css").glob("*.css")):
+        integrity_of(folder, stylesheet.relative_to(folder).as_posix())
     app.jinja_env.globals["sri"] = lambda filename: integrity_of(folder, filename)

@@ -30,7 +30,7 @@ from surveys.services import create_survey, survey_definition
 def locked(session: Session, survey: Survey) -> bool:
     """Whether a wave of the survey has opened (its questions can no longer change)."""
     return session.scalar(select(Wave.id).where(
-        Wave.survey_id == survey.id, Wave.state != WaveState.SCHEDULED.value).limit(1)) is not None
+        Wave.survey_id == survey.id, Wave.state != WaveState.SCHEDULED).limit(1)) is not None
 
 
 def store(session: Session, survey: Survey, data: dict[str, Any]) -> Definition:

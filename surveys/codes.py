@@ -97,7 +97,7 @@ def _too_many_codes() -> str:
 
 
 def _check_wave(wave: Wave) -> None:
-    if wave.state == WaveState.CLOSED.value:
+    if wave.state == WaveState.CLOSED:
         raise SurveyError(_l("Codes cannot be issued for a closed wave."))
 
 

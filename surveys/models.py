@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from integrity.db import Base
-from integrity.models import OrgUnit, today
+from integrity.models import OrgUnit, enum_column_type, today
 from integrity.translated import other_languages, translated
 from surveys.definitions import load_definition
 
@@ -105,13 +105,14 @@ class Wave(Base):
     number: Mapped[int] = mapped_column(Integer)
     opens_on: Mapped[date] = mapped_column(Date)
     closes_on: Mapped[date] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(String(10), default=WaveState.SCHEDULED.value, index=True)
+    state: Mapped[WaveState] = mapped_column(enum_column_type(WaveState, 10),
+                                             default=WaveState.SCHEDULED, index=True)
 
     survey: Mapped[Survey] = relationship(back_populates="waves")
 
     @property
     def is_open(self) -> bool:
-        return self.state == WaveState.OPEN.value
+        return self.state == WaveState.OPEN
 
 
 class AccessCode(Base):

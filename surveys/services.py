@@ -75,7 +75,7 @@ def open_link_surveys(session: Session) -> list[tuple[Survey, Wave]]:
     """Open-link surveys with an open wave, for the survey start page."""
     rows = session.execute(
         select(Survey, Wave).join(Wave, Wave.survey_id == Survey.id)
-        .where(Survey.open_link.is_(True), Wave.state == WaveState.OPEN.value)
+        .where(Survey.open_link.is_(True), Wave.state == WaveState.OPEN)
         .order_by(Survey.title)
     )
     return [(survey, wave) for survey, wave in rows]
@@ -220,7 +220,7 @@ class Admission:
 
 
 def _check_open(wave: Wave, today: date) -> None:
-    if wave.state != WaveState.OPEN.value or wave.closes_on < today:
+    if wave.state != WaveState.OPEN or wave.closes_on < today:
         raise SurveyError(_l("This survey is not open at the moment, so it cannot take "
                              "answers."), 403)
 
@@ -260,7 +260,7 @@ def admit_open_link(session: Session, survey_id: int, today: date) -> Admission:
     if survey is None or not survey.open_link:
         raise SurveyError(_l("There is no open survey at this address."), 404)
     wave = session.scalar(select(Wave).where(Wave.survey_id == survey.id,
-                                             Wave.state == WaveState.OPEN.value))
+                                             Wave.state == WaveState.OPEN))
     if wave is None:
         raise SurveyError(_l("This survey is not open at the moment, so it cannot take "
                              "answers."), 403)

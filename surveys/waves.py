@@ -29,7 +29,7 @@ def create_wave(session: Session, survey: Survey, opens_on: date, closes_on: dat
         raise SurveyError(_l("A wave cannot close before it opens."))
     overlapping = session.scalar(
         select(Wave.number).where(Wave.survey_id == survey.id,
-                                  Wave.state != WaveState.CLOSED.value,
+                                  Wave.state != WaveState.CLOSED,
                                   Wave.opens_on <= closes_on, Wave.closes_on >= opens_on)
     )
     if overlapping is not None:
@@ -37,7 +37,7 @@ def create_wave(session: Session, survey: Survey, opens_on: date, closes_on: dat
                              number=overlapping))
     last = session.scalar(select(func.max(Wave.number)).where(Wave.survey_id == survey.id))
     wave = Wave(survey_id=survey.id, number=(last or 0) + 1, opens_on=opens_on,
-                closes_on=closes_on, state=WaveState.SCHEDULED.value)
+                closes_on=closes_on, state=WaveState.SCHEDULED)
     session.add(wave)
     session.flush()
     return wave
@@ -53,7 +53,7 @@ def waves_in_time(session: Session, survey: Survey, *, opened: bool = False) -> 
     """The waves of ``survey`` in the order of their dates; only those opened if asked."""
     query = select(Wave).where(Wave.survey_id == survey.id)
     if opened:
-        query = query.where(Wave.state != WaveState.SCHEDULED.value)
+        query = query.where(Wave.state != WaveState.SCHEDULED)
     return list(session.scalars(query.order_by(*TIME_ORDER)))
 
 
@@ -64,7 +64,7 @@ def previous_closed_wave(session: Session, wave: Wave) -> Wave | None:
         return (w.opens_on, w.closes_on, w.number)
 
     closed = session.scalars(select(Wave).where(
-        Wave.survey_id == wave.survey_id, Wave.state == WaveState.CLOSED.value,
+        Wave.survey_id == wave.survey_id, Wave.state == WaveState.CLOSED,
         Wave.id != wave.id, Wave.opens_on <= wave.opens_on))
     earlier = [w for w in closed if key(w) < key(wave)]
     return max(earlier, key=key) if earlier else None
@@ -72,15 +72,15 @@ def previous_closed_wave(session: Session, wave: Wave) -> Wave | None:
 
 def open_wave(session: Session, wave: Wave, today: date) -> None:
     """Open a scheduled wave now (early if need be); one open wave per survey at a time."""
-    if wave.state != WaveState.SCHEDULED.value:
+    if wave.state != WaveState.SCHEDULED:
         raise SurveyError(_l("Only a scheduled wave can be opened."))
     if wave.closes_on < today:
         raise SurveyError(_l("This wave's closing day has passed."))
     other = session.scalar(select(Wave.number).where(
-        Wave.survey_id == wave.survey_id, Wave.state == WaveState.OPEN.value, Wave.id != wave.id))
+        Wave.survey_id == wave.survey_id, Wave.state == WaveState.OPEN, Wave.id != wave.id))
     if other is not None:
         raise SurveyError(_l("Wave %(number)d of this survey is still open.", number=other))
-    wave.state = WaveState.OPEN.value
+    wave.state = WaveState.OPEN
     wave.opens_on = min(wave.opens_on, today)
     session.flush()
 
@@ -93,11 +93,11 @@ def close_wave(session: Session, wave: Wave, today: date) -> None:
     written by the same one. Rewriting them all at once leaves one transaction on every row,
     so that link does not outlive the wave (see docs/surveys.md, and ``compact_storage``).
     """
-    if wave.state == WaveState.CLOSED.value:
+    if wave.state == WaveState.CLOSED:
         raise SurveyError(_l("This wave is already closed."))
-    if wave.state == WaveState.OPEN.value and today < wave.closes_on:
+    if wave.state == WaveState.OPEN and today < wave.closes_on:
         wave.closes_on = max(today, wave.opens_on)
-    wave.state = WaveState.CLOSED.value
+    wave.state = WaveState.CLOSED
     _rewrite_rows(session, wave.id)
     session.flush()
 
@@ -118,7 +118,7 @@ def _rewrite_rows(session: Session, wave_id: int) -> None:
 def open_due_waves(session: Session, today: date) -> list[Wave]:
     """Open the scheduled waves whose window has come (the scheduler calls this daily)."""
     due = session.scalars(select(Wave).where(
-        Wave.state == WaveState.SCHEDULED.value, Wave.opens_on <= today,
+        Wave.state == WaveState.SCHEDULED, Wave.opens_on <= today,
         Wave.closes_on >= today).order_by(Wave.opens_on, Wave.id))
     opened = []
     for wave in due:
@@ -133,7 +133,7 @@ def open_due_waves(session: Session, today: date) -> list[Wave]:
 def close_due_waves(session: Session, today: date) -> list[Wave]:
     """Close the open waves whose closing day has passed (the scheduler calls this daily)."""
     due = list(session.scalars(select(Wave).where(
-        Wave.state == WaveState.OPEN.value, Wave.closes_on < today)))
+        Wave.state == WaveState.OPEN, Wave.closes_on < today)))
     for wave in due:
         close_wave(session, wave, today)
     return due
@@ -152,7 +152,7 @@ def plan_next_wave(session: Session, survey: Survey, today: date) -> Wave | None
     if survey.recurrence_months is None or survey.open_days is None:
         return None
     pending = session.scalar(select(Wave.id).where(
-        Wave.survey_id == survey.id, Wave.state != WaveState.CLOSED.value))
+        Wave.survey_id == survey.id, Wave.state != WaveState.CLOSED))
     if pending is not None:
         return None
     last = session.scalar(select(func.max(Wave.opens_on)).where(Wave.survey_id == survey.id))

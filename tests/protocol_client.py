@@ -56,7 +56,7 @@ class ReporterClient:
         response = self.http.get("/api/v1/pow")
         assert response.status_code == 200, response.get_data(as_text=True)
         challenge = response.get_json()
-        nonce = work.solve_work(crypto.b64decode(challenge["challenge"]), challenge["bits"])
+        nonce = work.solve_pow(crypto.b64decode(challenge["challenge"]), challenge["bits"])
         return {"challenge": challenge["challenge"], "nonce": nonce}
 
     def upload(self, upload: Upload) -> tuple[str, dict[str, Any]]:

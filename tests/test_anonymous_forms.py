@@ -17,6 +17,7 @@ from integrity.models import Role, today
 from integrity.reporting.models import Attachment, Message, Report
 from surveys.models import SurveyResponse
 from tests.conftest import REDIS_URL, csrf_token
+from tests.helpers.reports import MAILBOX_TOKEN, plain_mailbox_token
 from tests.helpers.surveys import every_type, open_survey
 
 RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
@@ -75,18 +76,22 @@ def test_no_anonymous_page_or_form_sets_a_cookie(client, channel, survey, db) ->
     receipt = RECEIPT.search(filed.get_data(as_text=True)).group(1)
     # The mailbox: opened with the receipt, a wrong one, a reply and a download.
     token = csrf_token(client, "/mailbox")
-    assert no_cookie(client.post("/mailbox", data={"csrf_token": token,
-                                                   "receipt": receipt})).status_code == 200
+    opened = no_cookie(client.post("/mailbox", data={"csrf_token": token, "receipt": receipt}))
+    assert opened.status_code == 200
+    mailbox_token = MAILBOX_TOKEN.search(opened.get_data(as_text=True)).group(1)
     assert no_cookie(client.post("/mailbox", data={
         "csrf_token": token, "receipt": "1234 5678 9012 3456 7890"})).status_code == 404
     assert no_cookie(client.post("/mailbox", data={"receipt": receipt})).status_code == 400
     assert no_cookie(client.post("/mailbox/reply", data={
-        "csrf_token": token, "receipt": receipt, "text": "Night shifts."})).status_code == 200
+        "csrf_token": token, "mailbox_token": mailbox_token,
+        "text": "Night shifts."})).status_code == 200
     attachment = db.scalar(select(Attachment.id))
     download = no_cookie(client.post("/mailbox/file", data={
-        "csrf_token": token, "receipt": receipt, "attachment": attachment}))
+        "csrf_token": token, "mailbox_token": mailbox_token, "attachment": attachment}))
     assert download.status_code == 200
     download.close()
+    assert no_cookie(client.post("/mailbox/reply", data={
+        "csrf_token": token, "mailbox_token": "expired", "text": "More."})).status_code == 400
     # A survey: a code typed in or from a link, the answers, and the open-link survey.
     no_cookie(client.get(f"/survey?code={survey.code_for(0)}"))
     token = csrf_token(client, "/survey")
@@ -109,13 +114,14 @@ def test_every_anonymous_form_refuses_a_missing_or_forged_token_and_stores_nothi
 ) -> None:
     html = _file(client, f"/report/{channel.slug}", csrf_token(client, f"/report/{channel.slug}"))
     receipt = RECEIPT.search(html.get_data(as_text=True)).group(1)
+    opened = {"mailbox_token": plain_mailbox_token(client, receipt)}
     before = (count(db, Report), count(db, Message), count(db, SurveyResponse))
     other_secret = URLSafeTimedSerializer("another key", salt=anonymous_forms.SALT).dumps("x")
     posts = {
         "reporting.file_plain": (f"/report/{channel.slug}", REPORT),
         "reporting.mailbox_open": ("/mailbox", {"receipt": receipt}),
-        "reporting.mailbox_reply": ("/mailbox/reply", {"receipt": receipt, "text": "More."}),
-        "reporting.mailbox_file": ("/mailbox/file", {"receipt": receipt, "attachment": "1"}),
+        "reporting.mailbox_reply": ("/mailbox/reply", {**opened, "text": "More."}),
+        "reporting.mailbox_file": ("/mailbox/file", {**opened, "attachment": "1"}),
         "surveys.enter": ("/survey", {"code": survey.code_for(1)}),
         "surveys.submit": ("/survey/answers", {"code": survey.code_for(1), "q-aware": "no"}),
         "surveys.submit_open": (f"/survey/open/{survey.survey_id}", {"q-aware": "no"}),
@@ -180,7 +186,8 @@ def test_a_form_sent_twice_is_stored_once(client, channel, survey, db) -> None:
     assert count(db, Report) == 1
     receipt = RECEIPT.search(filed.get_data(as_text=True)).group(1)
     token = csrf_token(client, "/mailbox")
-    reply = {"csrf_token": token, "receipt": receipt, "text": "Night shifts."}
+    reply = {"csrf_token": token, "mailbox_token": plain_mailbox_token(client, receipt),
+             "text": "Night shifts."}
     assert client.post("/mailbox/reply", data=reply).status_code == 200
     resent = client.post("/mailbox/reply", data=reply)
     assert resent.status_code == 400 and SPENT in resent.get_data(as_text=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from crypto import stream
+from integrity import current
 from integrity.db import dispose
 from integrity.reporting.models import Attachment, KeySlot, Message, PowChallenge, Report
 from tests.protocol_client import ReporterClient, Upload
@@ -25,8 +26,8 @@ def filing_writer(request: pytest.FixtureRequest, app) -> str:
     with one statement (``store_at_once``); ``store_filing``, its reference through the ORM,
     is what SQLite uses, and is run on PostgreSQL too."""
     if request.param == "store_filing":
-        app.extensions["integrity.routes"] = None
-    elif app.extensions["integrity.routes"] is None:
+        app.extensions["integrity.route_cache"] = None
+    elif app.extensions["integrity.route_cache"] is None:
         pytest.skip("SQLite stores reports with store_filing only")
     return str(request.param)
 
@@ -65,7 +66,7 @@ def test_config_publishes_what_a_client_needs(reporter: ReporterClient, channel)
 
 
 def test_report_is_filed_read_by_each_inspector_and_by_the_reporter(
-    reporter: ReporterClient, channel, db: Session
+    app, reporter: ReporterClient, channel, db: Session
 ) -> None:
     photo = Upload("gate.jpg", "image/jpeg", bytes(range(256)) * 600)
     filed = reporter.file(channel.slug, ANSWERS, uploads=[photo], category="bribery",
@@ -73,7 +74,9 @@ def test_report_is_filed_read_by_each_inspector_and_by_the_reporter(
     assert filed.response.get_json() == {"status": "received"}
     report = db.scalar(select(Report))
     assert report.category.slug == "bribery" and report.status == "new"
-    assert report.lookup_hash == crypto.lookup_hash(filed.keys.lookup)
+    assert report.lookup_hash == crypto.keyed_lookup_hash(filed.keys.lookup,
+                                                          current.lookup_key(app))
+    assert report.lookup_hash != crypto.lookup_hash(filed.keys.lookup)
     assert filed.keys.lookup not in (report.lookup_hash, report.payload)
     for reader_id, pair in channel.inspectors.items():
         slot = db.scalar(select(KeySlot.slot).where(KeySlot.report_id == report.id,
@@ -155,7 +158,8 @@ def _mutate(body: dict, **changes) -> dict:
     ({"reporter_public_key": KeyError}, "missing"),
     ({"payload": crypto.b64encode(bytes(40 + 1000))}, "blocks"),
     ({"payload": crypto.b64encode(bytes(40))}, "blocks"),
-    ({"protocol": 2}, "version 1"),
+    ({"protocol": 3}, "versions 1 and 2"),
+    ({"protocol": 2}, "no organisation key"),  # a protocol 1 body sent as protocol 2
     ({"channel": "nope"}, "no open channel"),
     ({"category": "not-a-category"}, "category"),
     ({"org_unit": "999999"}, "unit"),
@@ -226,7 +230,7 @@ def test_missing_wrong_and_reused_proof_of_work_is_429(reporter, channel, db) ->
     wrong = reporter.report_body(channel.slug, ANSWERS)
     solved = reporter.pow()
     challenge = crypto.b64decode(solved["challenge"])
-    bad_nonce = next(n for n in range(10**6) if not crypto.verify_work(challenge, n, 4))
+    bad_nonce = next(n for n in range(10**6) if not crypto.verify_pow(challenge, n, 4))
     wrong.body["pow"] = {"challenge": solved["challenge"], "nonce": bad_nonce}
     _refused(reporter.send(wrong).response, 429, "does not solve")
     good = reporter.send(reporter.report_body(channel.slug, ANSWERS))
@@ -356,7 +360,8 @@ def test_odd_values_get_400_not_500(reporter, channel, db) -> None:
     """Inputs that look almost right: a trailing newline, other scripts' digits, true as 1."""
     for change, words in (({"lookup": crypto.b64encode(bytes(30)) + "AA\n"}, "base64url"),
                           ({"org_unit": "²"}, "unit"), ({"org_unit": "١"}, "unit"),
-                          ({"protocol": True}, "version 1"), ({"protocol": 1.0}, "version 1")):
+                          ({"protocol": True}, "versions 1 and 2"),
+                          ({"protocol": 1.0}, "versions 1 and 2")):
         filed = reporter.report_body(channel.slug, ANSWERS)
         filed.body = _mutate(filed.body, **change)
         _refused(reporter.send(filed).response, 400, words)

@@ -1,5 +1,7 @@
 """Signing in with a passphrase and a second factor, and everything around it."""
 
+import hashlib
+import hmac
 import threading
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -11,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from crypto import b64encode as crypto_b64
 from integrity.models import Role, StaffSession, User
 from tests.conftest import TEST_PASSWORD, csrf_token, sign_in_form, totp_now
 
@@ -431,6 +434,40 @@ def test_login_parameters_do_not_tell_who_has_an_account(client, make_account) -
     assert params("nobody-here@example.org") == fake  # stable, like a real one
     assert fake["salt"] != real["salt"] and len(fake["salt"]) == len(real["salt"])
     assert client.post("/staff/login/params", json={"email": "x@example.org"}).status_code == 400
+
+
+def test_login_parameters_answer_a_deactivated_account_as_an_unknown_one(
+    app, client, make_account, db
+) -> None:
+    inspector, gone = make_account(Role.INSPECTOR), make_account(Role.INSPECTOR)
+    token = csrf_token(client, "/staff/login")
+
+    def params(email: str):
+        return client.post("/staff/login/params", json={"email": email},
+                           headers={"X-CSRFToken": token})
+
+    before = params(gone.email).get_json()
+    user = db.get(User, gone.id)
+    user.active = False
+    # A cost unlike the installation's: a deactivated account must not show its own either.
+    user.login_opslimit, user.login_memlimit = 7, 2 * 65536 * 1024
+    db.commit()
+    deactivated, unknown = params(gone.email), params("nobody-here@example.org")
+    assert deactivated.status_code == unknown.status_code == 200
+    assert deactivated.headers["Content-Type"] == unknown.headers["Content-Type"]
+    shown, fake = deactivated.get_json(), unknown.get_json()
+    assert set(shown) == set(fake) == {"salt", "opslimit", "memlimit"}
+    assert shown["salt"] != crypto_b64(user.login_salt) and shown["salt"] != before["salt"]
+    assert len(shown["salt"]) == len(fake["salt"])
+    assert (shown["opslimit"], shown["memlimit"]) == (fake["opslimit"], fake["memlimit"])
+    assert params(gone.email).get_json() == shown  # stable, like a real one
+    # Made up as for an unknown address: a keyed hash of the address.
+    made_up = hmac.new(app.secret_key.encode(), b"login-salt:" + gone.email.lower().encode(),
+                       hashlib.sha256).digest()[:16]
+    assert shown["salt"] == crypto_b64(made_up)
+    # An active inspector still gets the account's own salt.
+    real = params(inspector.email).get_json()
+    assert real["salt"] == crypto_b64(db.get(User, inspector.id).login_salt)
 
 
 def test_inspector_without_a_key_is_sent_to_make_one_first(client, login, make_account, db):

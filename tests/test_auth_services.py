@@ -38,7 +38,7 @@ def test_generated_passphrases_are_long_and_distinct() -> None:
 
 
 def _user(secret: str | None = None, role: Role = Role.ADMIN) -> User:
-    return User(email="u@example.org", name="U", role=role.value, password_hash="x",
+    return User(email="u@example.org", name="U", role=role, password_hash="x",
                 totp_secret=secret)
 
 

@@ -71,12 +71,12 @@ def test_a_shared_case_opens_for_the_new_reader_with_its_whole_thread(app, db, c
     assert reporter.reply(filed.receipt, "He works the Tuesday night shift.").status_code == 201
     client = _signed_in(app, first)
     report_id = first_case(client)
-    data = client.get(f"/cases/{report_id}/data").get_json()
+    data = client.get(f"/cases/{report_id}/sealed").get_json()
     headers = {"X-CSRFToken": csrf_token(client, f"/cases/{report_id}")}
     reply = seal_item(data, {"text": "Which lorries?", "attachments": []}, note=False)
     sent = client.post(f"/cases/{report_id}/messages", json=reply, headers=headers)
     assert sent.status_code == 201
-    data = client.get(f"/cases/{report_id}/data").get_json()
+    data = client.get(f"/cases/{report_id}/sealed").get_json()
     candidates = {c["id"]: c for c in data["share_candidates"]}
     assert str(outsider.id) in candidates
 
@@ -89,14 +89,14 @@ def test_a_shared_case_opens_for_the_new_reader_with_its_whole_thread(app, db, c
 
     # The new reader opens the report and every message with their own slots.
     assert outside.get(f"/cases/{report_id}").status_code == 200
-    shared = outside.get(f"/cases/{report_id}/data").get_json()
+    shared = outside.get(f"/cases/{report_id}/sealed").get_json()
     assert open_item(shared, shared["report"], outsider_pair)["answers"] == ANSWERS
     assert [open_item(shared, m, outsider_pair)["text"] for m in shared["messages"]] == [
         "He works the Tuesday night shift.", "Which lorries?"]
     # From now on the reporter's messages are sealed to them too.
     assert str(outsider.id) in {r["id"] for r in reporter.mailbox(filed.receipt)["recipients"]}
     assert reporter.reply(filed.receipt, "The ones with Ukrainian plates.").status_code == 201
-    latest = outside.get(f"/cases/{report_id}/data").get_json()["messages"][-1]
+    latest = outside.get(f"/cases/{report_id}/sealed").get_json()["messages"][-1]
     assert open_item(shared, latest, outsider_pair)["text"] == "The ones with Ukrainian plates."
     # Sharing again is refused, and the share is in the audit log without any content.
     again = client.post(f"/cases/{report_id}/share", json=body, headers=headers)
@@ -114,14 +114,14 @@ def test_an_excluded_inspector_is_never_offered_nor_given_the_case(app, db, chan
     assert db.execute(select(report_exclusions.c.user_id)).scalars().all() == [excluded.id]
     client = _signed_in(app, first)
     report_id = first_case(client)
-    data = client.get(f"/cases/{report_id}/data").get_json()
+    data = client.get(f"/cases/{report_id}/sealed").get_json()
     assert str(excluded.id) not in {c["id"] for c in data["share_candidates"]}
-    assert str(excluded.id) not in {r["id"] for r in data["readers"]}
+    assert str(excluded.id) not in {r["id"] for r in data["recipients"]}
     # The excluded inspector's inbox does not list it; its page is "not found".
     left_out = _signed_in(app, excluded)
     assert f"/cases/{report_id}" not in left_out.get("/cases/").get_data(as_text=True)
     assert left_out.get(f"/cases/{report_id}").status_code == 404
-    assert left_out.get(f"/cases/{report_id}/data").status_code == 404
+    assert left_out.get(f"/cases/{report_id}/sealed").status_code == 404
     # A share forced through the API is refused with the sentence any other refusal gets.
     headers = {"X-CSRFToken": csrf_token(client, f"/cases/{report_id}")}
     body = _share_body(data, first_pair, str(excluded.id), excluded_pair.public_key)
@@ -138,7 +138,7 @@ def test_share_refusals_store_nothing(app, db, channel, keyed, make_account) -> 
     reporter.file(channel.slug, ANSWERS)
     client = _signed_in(app, first)
     report_id = first_case(client)
-    data = client.get(f"/cases/{report_id}/data").get_json()
+    data = client.get(f"/cases/{report_id}/sealed").get_json()
     headers = {"X-CSRFToken": csrf_token(client, f"/cases/{report_id}")}
     good = _share_body(data, first_pair, str(outsider.id), outsider_pair.public_key)
     slot = good["key_slots"]["report"]
@@ -176,7 +176,7 @@ def test_case_files_are_served_sealed_to_readers_of_that_case_only(app, db, chan
     assert other.receipt
     client = _signed_in(app, first)
     report_id = first_case(client)  # the newest: the second report
-    data = client.get(f"/cases/{report_id}/data").get_json()
+    data = client.get(f"/cases/{report_id}/sealed").get_json()
     entry = open_item(data, data["report"], first_pair)["attachments"][0]
     with client.get(f"/cases/{report_id}/attachments/{entry['id']}") as served:
         assert served.status_code == 200
@@ -186,7 +186,7 @@ def test_case_files_are_served_sealed_to_readers_of_that_case_only(app, db, chan
         assert _plain(served.data, entry) == b"other"
     # The first report's file is not reachable through the second case, nor by an outsider.
     older = report_id - 1
-    older_data = client.get(f"/cases/{older}/data").get_json()
+    older_data = client.get(f"/cases/{older}/sealed").get_json()
     older_entry = open_item(older_data, older_data["report"], first_pair)["attachments"][0]
     assert client.get(f"/cases/{report_id}/attachments/{older_entry['id']}").status_code == 404
     assert client.get(f"/cases/{report_id}/attachments/{'0' * 32}").status_code == 404

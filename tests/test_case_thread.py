@@ -41,7 +41,7 @@ def test_inspector_reads_replies_and_writes_notes_the_reporter_never_sees(
                           uploads=[Upload("seal.jpg", "image/jpeg", b"\xff\xd8" + bytes(500))])
     login(first)
     report_id = first_case(client)
-    data = client.get(f"/cases/{report_id}/data").get_json()
+    data = client.get(f"/cases/{report_id}/sealed").get_json()
     # Only this inspector's own slot is handed out, and it opens the report.
     document = open_item(data, data["report"], first_pair)
     assert document["answers"] == ANSWERS
@@ -76,7 +76,7 @@ def test_inspector_reads_replies_and_writes_notes_the_reporter_never_sees(
     from tests.helpers.pages import sign_in
 
     sign_in(other, second)
-    data2 = other.get(f"/cases/{report_id}/data").get_json()
+    data2 = other.get(f"/cases/{report_id}/sealed").get_json()
     texts = [open_item(data2, m, second_pair)["text"] for m in data2["messages"]]
     assert texts == ["Thank you. Which night of the week?", "Check the night shift roster."]
     assert [m["from"] for m in data2["messages"]] == ["inspector", "note"]
@@ -90,7 +90,7 @@ def test_note_attachments_are_not_handed_to_the_reporter(app, client, login, cha
     filed = reporter.file(channel.slug, ANSWERS)
     login(first)
     report_id = first_case(client)
-    data = client.get(f"/cases/{report_id}/data").get_json()
+    data = client.get(f"/cases/{report_id}/sealed").get_json()
     upload_id, entry = reporter.upload(Upload("roster.pdf", "application/pdf", b"%PDF-1.4"))
     note = seal_item(data, {"text": "Roster attached.", "attachments": [entry]}, note=True)
     note["attachments"] = [upload_id]
@@ -112,8 +112,8 @@ def test_case_data_is_refused_to_others(app, make_account, channel, keyed_inspec
     ReporterClient(app.test_client()).file(channel.slug, ANSWERS, excluded=[str(second.id)])
     outsider = app.test_client()
     sign_in(outsider, second)
-    assert outsider.get("/cases/1/data").status_code == 404
+    assert outsider.get("/cases/1/sealed").status_code == 404
     manager = app.test_client()
     sign_in(manager, make_account(Role.MANAGER))
-    assert manager.get("/cases/1/data").status_code == 403
-    assert client.get("/cases/1/data").status_code == 302
+    assert manager.get("/cases/1/sealed").status_code == 403
+    assert client.get("/cases/1/sealed").status_code == 302

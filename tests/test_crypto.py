@@ -160,16 +160,16 @@ def test_truncated_or_extended_streams_do_not_open() -> None:
 def test_proof_of_work_vectors_and_refusals() -> None:
     for case in VECTORS["pow"]:
         challenge = crypto.b64decode(case["challenge"])
-        assert crypto.verify_work(challenge, case["nonce"], case["bits"])
-        assert crypto.b64encode(pow.work_hash(challenge, case["nonce"])) == case["hash"]
-        assert pow.solve_work(challenge, case["bits"]) == case["nonce"]
+        assert crypto.verify_pow(challenge, case["nonce"], case["bits"])
+        assert crypto.b64encode(pow.pow_hash(challenge, case["nonce"])) == case["hash"]
+        assert pow.solve_pow(challenge, case["bits"]) == case["nonce"]
     challenge = bytes(16)
-    assert not crypto.verify_work(challenge, -1, 0)
-    assert not crypto.verify_work(challenge, 2**64, 0)
-    assert not crypto.verify_work(challenge, True, 0)
+    assert not crypto.verify_pow(challenge, -1, 0)
+    assert not crypto.verify_pow(challenge, 2**64, 0)
+    assert not crypto.verify_pow(challenge, True, 0)
     hard = next(c for c in VECTORS["pow"] if c["bits"] == 12)
     # The nonce before the smallest solution does not solve it.
-    assert not crypto.verify_work(challenge, hard["nonce"] - 1, 12)
+    assert not crypto.verify_pow(challenge, hard["nonce"] - 1, 12)
 
 
 def test_leading_zero_bits_counts_from_the_most_significant_bit() -> None:

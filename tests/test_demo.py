@@ -48,7 +48,7 @@ def _secret_key(client: FlaskClient, case_id: int, keys: crypto.StaffKeys) -> by
 
 
 def _open_report(client: FlaskClient, case_id: int, secret_key: bytes) -> dict:
-    data = client.get(f"/cases/{case_id}/data").get_json()
+    data = client.get(f"/cases/{case_id}/sealed").get_json()
     return crypto.open_document(crypto.b64decode(data["report"]["payload"]),
                                 crypto.b64decode(data["report"]["key_slot"]), secret_key,
                                 data["pad_block"])

@@ -200,13 +200,14 @@ def test_the_report_periods_in_french_are_named_in_french_and_stay_iso_in_the_cs
 
 def test_the_plain_mailbox_in_russian_shows_russian_dates(client, channel, db: Session) -> None:
     from tests.conftest import csrf_token
-    from tests.helpers.reports import RECEIPT, file_plain_form
+    from tests.helpers.reports import RECEIPT, file_plain_form, plain_mailbox_token
 
     html = file_plain_form(client, channel).get_data(as_text=True)
     receipt = RECEIPT.search(html).group(1)  # type: ignore[union-attr]
     token = csrf_token(client, "/mailbox?lang=ru")
     reply = client.post("/mailbox/reply?lang=ru", data={
-        "csrf_token": token, "receipt": receipt, "text": "По ночам."},
+        "csrf_token": token, "mailbox_token": plain_mailbox_token(client, receipt),
+        "text": "По ночам."},
         content_type="multipart/form-data")
     assert reply.status_code == 200, reply.get_data(as_text=True)
     page = client.post("/mailbox?lang=ru", data={"csrf_token": token, "receipt": receipt}

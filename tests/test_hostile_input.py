@@ -1,6 +1,6 @@
 """Hostile input gets one clear sentence (400 or 404), never a 500, and nothing is stored:
 JSON nested without end, NUL characters, numbers past the database's integer range, and a
-malformed receipt in the mailbox's reply form. On SQLite and PostgreSQL (which is the one
+malformed mailbox token in the mailbox's reply form. On SQLite and PostgreSQL (which is the one
 that refuses NUL and big integers with an error)."""
 
 from __future__ import annotations
@@ -215,16 +215,20 @@ def test_an_open_link_answer_with_a_unit_past_the_range_is_refused(client, db) -
     assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 0
 
 
-@pytest.mark.parametrize("receipt", ["12345", "", "not a receipt at all", "1" * 40])
-def test_a_mailbox_reply_with_a_malformed_receipt_says_so(client, db, channel,
-                                                          receipt: str) -> None:
+@pytest.mark.parametrize("mailbox_token", ["12345", "", "not a token at all", "A" * 43, "1" * 400,
+                                           None])
+def test_a_mailbox_reply_with_a_malformed_or_unknown_mailbox_token_says_so(
+        client, db, channel, mailbox_token: str | None) -> None:
     before = _stored(db)
-    response = client.post("/mailbox/reply", data={
-        "csrf_token": csrf_token(client, "/mailbox"), "receipt": receipt,
-        "text": "It happens on night shifts."})
+    data = {"csrf_token": csrf_token(client, "/mailbox"), "text": "It happens on night shifts."}
+    if mailbox_token is not None:
+        data["mailbox_token"] = mailbox_token
+    response = client.post("/mailbox/reply", data=data)
     assert response.status_code == 400, response.get_data(as_text=True)[:500]
     page = response.get_data(as_text=True)
-    assert "receipt" in page.lower() and "It happens on night shifts." not in page
+    assert "enter your receipt again" in page and 'name="receipt"' in page
+    # What was typed goes back with the receipt form, to reappear once the mailbox opens.
+    assert '<input type="hidden" name="text" value="It happens on night shifts.">' in page
     assert _stored(db) == before
 
 

@@ -22,7 +22,7 @@ from tests.conftest import ChannelSetup, csrf_token
 from tests.helpers.languages import translated
 from tests.helpers.mail import Mailbox
 from tests.helpers.pages import post, signed_in
-from tests.helpers.reports import RECEIPT
+from tests.helpers.reports import MAILBOX_TOKEN, RECEIPT
 from tests.helpers.surveys import FORM_ANSWERS, every_type, open_survey
 
 LANGUAGES = ("en", "fr", "ar", "ru")
@@ -128,8 +128,9 @@ def test_anonymous_pages_keep_the_language_on_every_link_and_form_and_set_no_coo
     visit("mailbox", client.get(f"/mailbox?lang={lang}"))
     visit("opened mailbox", client.post(f"/mailbox?lang={lang}", data={
         "csrf_token": token("/mailbox"), "receipt": receipt}))
+    mailbox_token = MAILBOX_TOKEN.search(pages["opened mailbox"]).group(1)
     visit("mailbox reply", client.post(f"/mailbox/reply?lang={lang}", data={
-        "csrf_token": token("/mailbox"), "receipt": receipt, "text": "More.",
+        "csrf_token": token("/mailbox"), "mailbox_token": mailbox_token, "text": "More.",
         "files": (io.BytesIO(b"more"), "more.txt", "text/plain"),
     }, content_type="multipart/form-data"))
     visit("unknown receipt", client.post(f"/mailbox?lang={lang}", data={

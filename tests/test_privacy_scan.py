@@ -26,6 +26,7 @@ from tests.conftest import (
     drop_pg_database,
     wait_for_port,
 )
+from tests.helpers.reports import MAILBOX_TOKEN
 from tests.http_adapter import HttpClient, multipart
 from tests.protocol_client import ReporterClient, Upload
 
@@ -77,7 +78,7 @@ def _client(port: int) -> HttpClient:
                       headers={"User-Agent": USER_AGENT, "X-Forwarded-For": "203.0.113.50"})
 
 
-def _file_through_the_form(port: int) -> str:
+def _file_through_the_form(port: int) -> tuple[str, str]:
     http = _client(port)
     page = http.get("/report/integrity").get_data(as_text=True)
     token = TOKEN.search(page).group(1)
@@ -90,7 +91,13 @@ def _file_through_the_form(port: int) -> str:
     receipt = RECEIPT.search(answer.get_data(as_text=True)).group(1)
     opened = http.post("/mailbox", data={"csrf_token": token, "receipt": receipt})
     assert FORM_TEXT in opened.get_data(as_text=True)
-    return receipt
+    # A reply with the mailbox token the opened page carries instead of the receipt.
+    mailbox_token = MAILBOX_TOKEN.search(opened.get_data(as_text=True)).group(1)
+    body, kind = multipart({"csrf_token": TOKEN.search(opened.get_data(as_text=True)).group(1),
+                            "mailbox_token": mailbox_token, "text": REPLY_TEXT}, {})
+    replied = http.post("/mailbox/reply", data=body, content_type=kind)
+    assert REPLY_TEXT in replied.get_data(as_text=True)
+    return receipt, mailbox_token
 
 
 def _needles(receipts: list[str], keys: list[crypto.ReporterKeys]) -> dict[str, bytes]:
@@ -106,6 +113,8 @@ def _needles(receipts: list[str], keys: list[crypto.ReporterKeys]) -> dict[str, 
         needles[f"lookup {n}"] = derived.lookup
         needles[f"lookup b64 {n}"] = crypto.b64encode(derived.lookup).encode()
         needles[f"lookup hex {n}"] = derived.lookup.hex().encode()
+        # Stored hashes are keyed: the unkeyed one would let a copy test guessed receipts.
+        needles[f"unkeyed lookup hash {n}"] = derived.lookup_hash
         needles[f"reporter secret key {n}"] = derived.secret_key
     return needles
 
@@ -139,12 +148,15 @@ def test_nothing_readable_at_rest_after_filing_both_ways(served) -> None:
                           [Upload("more.txt", "text/plain", FILE_MARKER)]).status_code == 201
     box = reporter.mailbox(filed.receipt)
     assert box["report"]["document"]["answers"]["what"] == API_TEXT
-    form_receipt = crypto.normalise_receipt(_file_through_the_form(port))
+    form_receipt, mailbox_token = _file_through_the_form(port)
+    form_receipt = crypto.normalise_receipt(form_receipt)
 
     served["server"].terminate()
     served["server"].wait(timeout=30)
     derived = [reporter.derive(filed.receipt), reporter.derive(form_receipt)]
     needles = _needles([filed.receipt, form_receipt], derived)
+    needles["mailbox token"] = mailbox_token.encode()
+    needles["mailbox token bytes"] = crypto.b64decode(mailbox_token)
 
     assert _scan_database(served["url"], needles) > 50
     scanned = 0

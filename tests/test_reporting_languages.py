@@ -128,7 +128,7 @@ def test_inspectors_and_managers_read_names_in_their_language_and_exports_stay_d
     assert "Pots-de-vin" in inbox and "Unité traduite" in inbox
     case = client.get(f"/cases/{report.id}").get_data(as_text=True)
     assert "Pots-de-vin" in case and "Unité traduite" in case
-    data = client.get(f"/cases/{report.id}/data").get_json()
+    data = client.get(f"/cases/{report.id}/sealed").get_json()
     how = next(q for q in data["questions"] if q["key"] == "how_known")
     assert how["label"] == "Comment le savez-vous ?" and how["options"] == FRENCH_HOW
     assert how["options_by_language"]["ar"] == ARABIC_HOW

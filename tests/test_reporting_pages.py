@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from sqlalchemy import func, select
 
 import crypto
 from integrity.reporting.models import Attachment, KeySlot, Message, Report
 from tests.conftest import csrf_token
-from tests.helpers.reports import RECEIPT, file_plain_form
+from tests.helpers.reports import RECEIPT, file_plain_form, hidden_fields
 from tests.protocol_client import ReporterClient
 
 MARKER = b"DISTINCTIVE-ATTACHMENT-MARKER"
@@ -96,9 +97,12 @@ def test_plain_mailbox_opens_the_thread_and_takes_a_reply(client, channel, db) -
     text = page.get_data(as_text=True)
     assert "Officer at lane 4 asks 20 EUR per car." in text
     assert "Received, not yet acknowledged" in text
+    # The page carries a mailbox token for what follows, never the receipt.
+    assert receipt not in text and receipt.replace(" ", "") not in text
+    (fields,) = hidden_fields(text, "/mailbox/reply")
+    assert set(fields) == {"csrf_token", "mailbox_token"}
     reply = client.post("/mailbox/reply", data={
-        "csrf_token": token, "receipt": receipt.replace(" ", "-"),
-        "text": "It happens on night shifts.",
+        **fields, "text": "It happens on night shifts.",
         "files": (io.BytesIO(b"shift plan"), "plan.txt", "text/plain"),
     }, content_type="multipart/form-data")
     assert reply.status_code == 200, reply.get_data(as_text=True)
@@ -111,13 +115,40 @@ def test_plain_mailbox_opens_the_thread_and_takes_a_reply(client, channel, db) -
     document = crypto.open_document(message.payload, slot, pair.secret_key, 1024)
     assert document["text"] == "It happens on night shifts."
     (entry,) = document["attachments"]
-    download = client.post("/mailbox/file", data={"csrf_token": token, "receipt": receipt,
-                                                   "attachment": entry["id"]})
+    (fields,) = hidden_fields(reply.get_data(as_text=True), "/mailbox/file")
+    assert set(fields) == {"csrf_token", "mailbox_token", "attachment"}
+    assert fields["attachment"] == entry["id"]
+    download = client.post("/mailbox/file", data=fields)
     assert download.status_code == 200
     assert download.get_data() == b"shift plan"
     assert download.headers["Content-Type"] == "application/octet-stream"
     assert 'filename="plan.txt"' in download.headers["Content-Disposition"]
     download.close()
+
+
+@pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 3 * 65536, 3 * 65536 + 1234])
+def test_a_plain_download_states_its_plaintext_length(client, channel, size) -> None:
+    content = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    filed = file_plain_form(client, channel, files=(io.BytesIO(content), "data.bin"))
+    receipt = RECEIPT.search(filed.get_data(as_text=True)).group(1)
+    page = client.post("/mailbox", data={"csrf_token": csrf_token(client, "/mailbox"),
+                                         "receipt": receipt})
+    (fields,) = hidden_fields(page.get_data(as_text=True), "/mailbox/file")
+    download = client.post("/mailbox/file", data=fields, buffered=True)
+    assert download.status_code == 200
+    assert download.headers["Content-Length"] == str(size)
+    assert download.get_data() == content
+    download.close()
+
+
+def test_the_plaintext_length_follows_from_the_sealed_length() -> None:
+    from crypto.stream import plain_length, sealed_length
+
+    for size in (0, 1, 65535, 65536, 65537, 2 * 65536, 2 * 65536 + 1, 10 * 65536 + 99):
+        assert plain_length(sealed_length(size)) == size
+    for length in (0, 24, 24 + 16, 24 + 65553 + 16, 24 + 65553 + 5):
+        with pytest.raises(crypto.ShapeError):
+            plain_length(length)
 
 
 def test_plain_mailbox_with_unknown_receipt_says_so(client, channel) -> None:

@@ -48,7 +48,7 @@ def invite(session: Session, *, email: str, name: str, role: Role, hours: int) -
     email = check_new_account(session, email, name)
     # No passphrase yet: nothing matches the unusable hash, and without a salt the sign-in
     # page gets made-up parameters, as for an unknown address.
-    user = User(email=email, name=name.strip(), role=role.value,
+    user = User(email=email, name=name.strip(), role=role,
                 password_hash=UNUSABLE_PASSWORD_HASH, must_change_password=False)
     session.add(user)
     session.flush()
@@ -93,7 +93,7 @@ def accept(session: Session, hasher: Hasher, invitation: Invitation,
             raise AccountError(_l("The sign-in value sent by the page is not valid."))
         set_login_value(hasher, user, chosen.new, LoginParams(
             chosen.salt, hasher.login_opslimit, hasher.login_memlimit))
-    elif user.role_enum is Role.INSPECTOR:
+    elif user.role == Role.INSPECTOR:
         # The passphrase will lock the inspector's key: it must not reach the server.
         raise AccountError(_l("Setting an inspector's passphrase needs JavaScript: it is "
                               "split on this device."))

@@ -98,7 +98,7 @@ def create_user(
     user = User(
         email=email,
         name=name.strip(),
-        role=role.value,
+        role=role,
         must_change_password=must_change_password,
         totp_secret=totp_secret,
     )
@@ -141,10 +141,11 @@ class LoginParams:
 
 
 def login_params(hasher: Hasher, secret_key: str, session: Session, email: str) -> LoginParams:
-    """The account's derivation parameters; for an unknown address, made-up ones that look
-    the same and stay the same, so the answer does not tell who has an account."""
+    """The account's derivation parameters; for an unknown address, a deactivated account or
+    one that cannot sign in, made-up ones that look the same and stay the same, so the answer
+    does not tell who has an account."""
     user = find_user(session, email)
-    if user is not None and user.login_salt is not None and user.can_sign_in:
+    if user is not None and user.login_salt is not None and user.can_sign_in and user.active:
         return LoginParams(user.login_salt, user.login_opslimit or hasher.login_opslimit,
                            user.login_memlimit or hasher.login_memlimit)
     fake = hmac.new(secret_key.encode(), b"login-salt:" + normalise_email(email).encode(),
@@ -200,7 +201,7 @@ def authenticate(session: Session, hasher: Hasher, email: str, secret: str, *,
     if not usable or user is None:
         hasher.verify(hasher.dummy_hash, secret)
         return None
-    if not derived and user.role_enum is Role.INSPECTOR:
+    if not derived and user.role == Role.INSPECTOR:
         hasher.verify(hasher.dummy_hash, secret)  # as long as any other refusal
         raise AccountError(INSPECTOR_NEEDS_SCRIPT)
     candidate = secret if derived else derived_login_value(
@@ -250,7 +251,7 @@ def change_password(hasher: Hasher, user: User, change: PassphraseChange) -> Non
                                  user.login_memlimit or 0)
     if change.derived:
         current = change.current
-    elif user.role_enum is Role.INSPECTOR:
+    elif user.role == Role.INSPECTOR:
         raise AccountError(_l("Changing an inspector's passphrase needs JavaScript: the key "
                               "is protected again with the new passphrase on this device."))
     else:
@@ -338,7 +339,7 @@ def confirm_totp(user: User, secret: str, code: str, at: datetime | None = None)
 
 def disable_totp(user: User) -> None:
     """Remove an optional second factor; refused where the role requires one."""
-    if user.role_enum.requires_totp:
+    if user.role.requires_totp:
         raise AccountError(_l("Your role requires a second factor."))
     user.totp_secret = None
     user.totp_last_step = None

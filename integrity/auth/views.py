@@ -67,7 +67,7 @@ def _pending_user() -> User | None:
 
 
 def home_for(user: User) -> str:
-    return url_for(HOME_BY_ROLE[user.role_enum])
+    return url_for(HOME_BY_ROLE[user.role])
 
 
 def _complete_login(user: User) -> Response:
@@ -118,7 +118,7 @@ def login() -> str | Response:
             session["pending"] = {"uid": user.id, "at": time.time(), "next": form.next.data}
             if user.totp_enabled:
                 return redirect(url_for("auth.code"))
-            if user.role_enum.requires_totp:
+            if user.role.requires_totp:
                 return redirect(url_for("auth.enrol"))
             return _complete_login(user)
     return render_template("auth/login.html", form=form, plain=plain,
@@ -254,7 +254,7 @@ def password() -> str | Response:
             db.commit()
             flash(_("Your passphrase has been changed. Other sessions were signed out."), "success")
             return redirect(home_for(g.user))
-    inspector = g.user.role_enum is Role.INSPECTOR
+    inspector = g.user.role == Role.INSPECTOR
     return render_template("auth/password.html", form=form, forced=g.user.must_change_password,
                            plain=_plain(form.derived.data) and not inspector,
                            page_strings=strings.passphrase_strings(),
@@ -312,13 +312,13 @@ def setup() -> str | Response | tuple[str, int]:
             db.commit()
             session.clear()
             session["pending"] = {"uid": user.id, "at": time.time(), "next": ""}
-            if user.role_enum.requires_totp:
+            if user.role.requires_totp:
                 return redirect(url_for("auth.enrol"))
             return _complete_login(user)
     return render_template("admin/setup.html", form=form, user=user,
                            opslimit=current.hasher().login_opslimit,
                            memlimit=current.hasher().login_memlimit,
-                           plain=_plain(form.derived.data) and user.role_enum is not Role.INSPECTOR,
+                           plain=_plain(form.derived.data) and user.role != Role.INSPECTOR,
                            page_strings=strings.setup_strings())
 
 
@@ -333,9 +333,10 @@ def _first_passphrase(form: SetupForm) -> invitations.FirstPassphrase:
     return invitations.FirstPassphrase(new=form.new.data, derived=derived, salt=salt)
 
 
-# Limited per client address only: the answer reveals nothing (unknown addresses get stable
-# made-up parameters) and guessing still goes through the limited sign-in itself. No limit
-# shared by all: a flood from one client would then keep every other one from signing in.
+# Limited per client address only: the answer reveals nothing (unknown addresses and
+# deactivated accounts get stable made-up parameters) and guessing still goes through the
+# limited sign-in itself. No limit shared by all: a flood from one client would then keep
+# every other one from signing in.
 @bp.route("/login/params", methods=["POST"])
 @limiter.limit(lambda: current.settings().ratelimit_login_address, key_func=address_key)
 def login_params() -> Response:
@@ -395,7 +396,7 @@ def load_user() -> None:
 @login_required
 def key() -> str | Response:
     """An inspector's key: made in the browser at first sign-in, wrapped there."""
-    if g.user.role != Role.INSPECTOR.value:
+    if g.user.role != Role.INSPECTOR:
         return redirect(home_for(g.user))
     return render_template("auth/key.html", user=g.user, form=EmptyForm())
 
@@ -407,7 +408,7 @@ def key_save() -> tuple[Response, int] | Response:
     body = request.get_json(silent=True) if request.mimetype == "application/json" else None
     db = get_session()
     try:
-        if g.user.role != Role.INSPECTOR.value:
+        if g.user.role != Role.INSPECTOR:
             raise services.AccountError(_("Only inspectors have keys."))
         if not isinstance(body, dict):
             raise services.AccountError(_("The request body must be a JSON object."))

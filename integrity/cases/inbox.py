@@ -40,7 +40,7 @@ class InboxFilters:
     def parse(cls, args: Any) -> InboxFilters:
         """Filters from query-string values; unknown values are ignored."""
         def pick(enum_type: type[enum.StrEnum], value: str | None) -> Any:
-            return enum_type(value) if value in {e.value for e in enum_type} else None
+            return enum_type(value) if value in set(enum_type) else None
 
         return cls(status=pick(Status, args.get("status")), channel=args.get("channel") or None,
                    category=args.get("category") or None,
@@ -86,7 +86,7 @@ def _deadline_condition(kind: DeadlineFilter, today: date) -> Any:
                             Report.created_on < today - timedelta(days=ACKNOWLEDGE_DAYS))
     cutoff = feedback_start_cutoff(today)
     feedback_late = and_(
-        Report.feedback_on.is_(None), Report.status != Status.CLOSED.value,
+        Report.feedback_on.is_(None), Report.status != Status.CLOSED,
         or_(and_(Report.acknowledged_on.isnot(None), Report.acknowledged_on < cutoff),
             and_(Report.acknowledged_on.is_(None),
                  Report.created_on < cutoff - timedelta(days=ACKNOWLEDGE_DAYS))),
@@ -101,7 +101,7 @@ def _deadline_condition(kind: DeadlineFilter, today: date) -> Any:
 def _conditions(user: User, filters: InboxFilters, today: date) -> list[Any]:
     conditions: list[Any] = [report_readers.c.user_id == user.id]
     if filters.status is not None:
-        conditions.append(Report.status == filters.status.value)
+        conditions.append(Report.status == filters.status)
     if filters.channel is not None:
         conditions.append(Report.channel_id.in_(
             select(Channel.id).where(Channel.slug == filters.channel).scalar_subquery()))

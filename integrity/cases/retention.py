@@ -28,7 +28,7 @@ def due_for_purge(session: Session, today: date) -> list[Purged]:
         cutoff = today - timedelta(days=channel.retention_days)
         rows = session.execute(
             select(Report.id, Report.closed_on).where(
-                Report.channel_id == channel.id, Report.status == Status.CLOSED.value,
+                Report.channel_id == channel.id, Report.status == Status.CLOSED,
                 Report.closed_on <= cutoff)
         )
         due.extend(Purged(rid, channel.slug, closed) for rid, closed in rows if closed)

@@ -16,16 +16,25 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.audit import record
+from integrity.config import Settings
 from integrity.db import database_int
+from integrity.installation import get_installation
 from integrity.models import Role, User
+from integrity.org_key import certified
+from integrity.reporting.checks import checked_key_slots, checked_payload
 from integrity.reporting.errors import ProtocolError
+from integrity.reporting.links import THREAD, check_place, checked_link
+from integrity.reporting.mailbox import add_message, current_recipients
 from integrity.reporting.models import (
     Attachment,
     KeySlot,
     Report,
+    Sender,
     report_exclusions,
     report_readers,
 )
+from integrity.reporting.routing import expected_readers
+from integrity.reporting.storage import AttachmentStore
 
 REPORT_DOCUMENT = "report"  # the key of the report's own slot in a share request
 
@@ -36,17 +45,22 @@ def is_excluded(session: Session, report: Report, user: User) -> bool:
         report_exclusions.c.report_id == report.id, report_exclusions.c.user_id == user.id))))
 
 
-def share_candidates(session: Session, report: Report) -> list[User]:
-    """The inspectors the case may be shared with: active, with a key, neither reading it
-    already nor excluded by the reporter."""
+def share_candidates(session: Session, report: Report,
+                     org_public_key: bytes | None = None) -> list[User]:
+    """The inspectors the case may be shared with: active, with a key (certified by
+    ``org_public_key`` for a protocol 2 case), neither reading it already nor excluded by the
+    reporter."""
     readers = select(report_readers.c.user_id).where(report_readers.c.report_id == report.id)
     excluded = select(report_exclusions.c.user_id).where(
         report_exclusions.c.report_id == report.id)
-    return list(session.scalars(
+    candidates = session.scalars(
         select(User).where(
-            User.role == Role.INSPECTOR.value, User.active.is_(True),
+            User.role == Role.INSPECTOR, User.active.is_(True),
             User.public_key.isnot(None), User.id.not_in(readers), User.id.not_in(excluded),
-        ).order_by(User.name, User.id)))
+        ).order_by(User.name, User.id))
+    if report.protocol != 2:
+        return list(candidates)
+    return [user for user in candidates if certified(user, org_public_key)]
 
 
 def documents_of(session: Session, report: Report, user: User) -> list[str]:
@@ -58,15 +72,21 @@ def documents_of(session: Session, report: Report, user: User) -> list[str]:
                 .order_by(KeySlot.message_id.is_not(None), KeySlot.message_id))]
 
 
-def share_case(session: Session, report: Report, sharer: User, body: object) -> User:
+def share_case(session: Session, settings: Settings, store: AttachmentStore, report: Report,
+               sharer: User, body: object, org_public_key: bytes | None = None) -> User:
     """Add the inspector named in ``body`` as a reader, with the key slots sealed to them.
 
     ``body`` is ``{"inspector": "<id>", "key_slots": {"report": slot, "<message id>": slot}}``
-    with a slot for exactly the documents the sharing inspector can open. The caller commits.
+    with a slot for exactly the documents the sharing inspector can open. For a protocol 2
+    report it also carries ``"message"``: the share message for the thread (payload, key
+    slots for every current reader with the new one, link), and the new reader's key must be
+    certified by ``org_public_key``. The caller commits.
     """
     if not isinstance(body, dict):
         raise ProtocolError(_l("The request body must be a JSON object."))
     target = _target(session, report, body.get("inspector"))
+    if report.protocol == 2 and not certified(target, org_public_key):
+        raise ProtocolError(_l("This inspector cannot receive the case."))
     slots = _slots(body.get("key_slots"), set(documents_of(session, report, sharer)))
     session.execute(insert(report_readers).values(report_id=report.id, user_id=target.id))
     session.execute(insert(KeySlot), [
@@ -76,9 +96,27 @@ def share_case(session: Session, report: Report, sharer: User, body: object) -> 
         for document, slot in slots.items()
     ])
     session.expire(report, ["readers"])
+    if report.protocol == 2:
+        _add_share_message(session, settings, store, report, sharer, body.get("message"))
     record(session, actor=sharer, action="case_shared", subject=f"report:{report.id}",
            details={"with": target.id, "documents": len(slots)})
     return target
+
+
+def _add_share_message(session: Session, settings: Settings, store: AttachmentStore,
+                       report: Report, sharer: User, message: object) -> None:
+    """The share message of a protocol 2 case, sealed to every reader now (the new one
+    included), the reporter and the recovery key, at the next place of the thread."""
+    if not isinstance(message, dict):
+        raise ProtocolError(_l("Sharing a protocol 2 case needs its share message."))
+    row = get_installation(session, settings)
+    payload = checked_payload(message, settings, row.pad_block)
+    readers = {str(u.id): u.public_key or b"" for u in current_recipients(report)}
+    slots = checked_key_slots(message, expected_readers(readers, row.recovery_public_key))
+    link = checked_link(message, report, THREAD)
+    assert link is not None  # a protocol 2 report
+    check_place(session, report, link)
+    add_message(session, store, report, Sender.INSPECTOR, sharer, payload, slots, [], link)
 
 
 def _target(session: Session, report: Report, value: Any) -> User:
@@ -89,7 +127,7 @@ def _target(session: Session, report: Report, value: Any) -> User:
         target = session.get(User, database_int(value))
     except ValueError:
         raise unknown from None
-    if (target is None or target.role != Role.INSPECTOR.value or not target.active
+    if (target is None or target.role != Role.INSPECTOR or not target.active
             or target.public_key is None or is_excluded(session, report, target)):
         # One sentence for every reason: the refusal does not tell who was excluded.
         raise unknown

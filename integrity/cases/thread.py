@@ -26,14 +26,15 @@ from integrity.reporting.checks import (
     checked_string_list,
 )
 from integrity.reporting.errors import ProtocolError
-from integrity.reporting.mailbox import add_message, mailbox_readers
+from integrity.reporting.links import NOTES, THREAD, check_place, checked_link, link_json
+from integrity.reporting.mailbox import add_message, current_recipients
 from integrity.reporting.models import Attachment, KeySlot, Message, Report, Sender
 from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
 
 
-def case_data(session: Session, settings: Settings, report: Report, user: User
-              ) -> dict[str, Any]:
+def sealed_case(session: Session, settings: Settings, report: Report, user: User,
+                org_public_key: bytes | None = None) -> dict[str, Any]:
     """The case as ciphertext, each document with ``user``'s key slot, and who can read it."""
     installation = get_installation(session, settings)
     mine = {message_id: slot for message_id, slot in session.execute(
@@ -47,16 +48,22 @@ def case_data(session: Session, settings: Settings, report: Report, user: User
         "max_attachment_bytes": settings.max_attachment_bytes,
         "recovery_key": crypto.b64encode(installation.recovery_public_key)
         if installation.recovery_public_key else None,
-        "reporter_public_key": crypto.b64encode(report.reporter_public_key),
-        "readers": [{"id": str(u.id), "name": u.name,
-                     "public_key": crypto.b64encode(u.public_key or b"")}
-                    for u in mailbox_readers(report)],
+        # Protocol 1 only; a protocol 2 report carries the key inside its sealed document.
+        "reporter_public_key": crypto.b64encode(report.reporter_public_key)
+        if report.reporter_public_key else None,
+        "protocol": report.protocol,
+        "recipients": [{"id": str(u.id), "name": u.name,
+                        "public_key": crypto.b64encode(u.public_key or b""),
+                        "certificate": crypto.b64encode(u.key_certificate)
+                        if u.key_certificate else None}
+                       for u in current_recipients(report)],
         "report": {"payload": crypto.b64encode(report.payload),
                    "key_slot": _slot(mine.get(None))},
         "messages": [
             {"id": str(m.id), "from": m.sender, "sent_on": m.sent_on.isoformat(),
              "author": m.author_id and str(m.author_id),
-             "payload": crypto.b64encode(m.payload), "key_slot": _slot(mine.get(m.id))}
+             "payload": crypto.b64encode(m.payload), "key_slot": _slot(mine.get(m.id)),
+             "link": link_json(m)}
             for m in report.messages
         ],
         "attachment_sizes": attachments,
@@ -65,8 +72,10 @@ def case_data(session: Session, settings: Settings, report: Report, user: User
         "questions": texts.reader_questions(report.channel.questions),
         # Whom the page may offer to share the case with (never an excluded inspector).
         "share_candidates": [{"id": str(u.id), "name": u.name,
-                              "public_key": crypto.b64encode(u.public_key or b"")}
-                             for u in share_candidates(session, report)],
+                              "public_key": crypto.b64encode(u.public_key or b""),
+                              "certificate": crypto.b64encode(u.key_certificate)
+                              if u.key_certificate else None}
+                             for u in share_candidates(session, report, org_public_key)],
     }
 
 
@@ -85,16 +94,19 @@ def post_message(session: Session, settings: Settings, store: AttachmentStore, r
         raise ProtocolError(_l("The request body must be a JSON object."))
     installation = get_installation(session, settings)
     payload = checked_payload(body, settings, installation.pad_block)
-    readers = {str(u.id): u.public_key or b"" for u in mailbox_readers(report)}
+    readers = {str(u.id): u.public_key or b"" for u in current_recipients(report)}
     expected = expected_readers(readers, installation.recovery_public_key)
     if note:
         expected.discard(REPORTER)
     slots = checked_key_slots(body, expected)
     attachments = checked_claimable_attachments(
         session, settings, checked_string_list(body, "attachments"))
+    link = checked_link(body, report, NOTES if note else THREAD)
+    if link is not None:
+        check_place(session, report, link)
     sender = Sender.NOTE if note else Sender.INSPECTOR
     message = add_message(session, store, report, sender, user, payload, slots,
-                          [a.id for a in attachments])
+                          [a.id for a in attachments], link)
     if not note:
         note_feedback(report)
     record(session, actor=user, action="note_written" if note else "message_sent",

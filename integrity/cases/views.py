@@ -26,7 +26,7 @@ from integrity.cases.deadlines import deadlines
 from integrity.cases.forms import AssignForm, StatusForm
 from integrity.cases.inbox import InboxFilters, case_for, inbox
 from integrity.cases.sharing import case_attachment, share_case
-from integrity.cases.thread import case_data, post_message
+from integrity.cases.thread import post_message, sealed_case
 from integrity.cases.workflow import WorkflowError, assign, change_status
 from integrity.changes import commit_unless, flash_form_errors
 from integrity.db import get_session
@@ -116,12 +116,12 @@ def _refused(error: ProtocolError) -> tuple[Response, int]:
     return jsonify(error=str(error)), error.status
 
 
-@bp.route("/<int:report_id>/data")
-def data(report_id: int) -> Response:
+@bp.route("/<int:report_id>/sealed")
+def sealed(report_id: int) -> Response:
     """The case's ciphertext and this inspector's key slots, for the page's script."""
     report = _case(report_id)
-    return jsonify(case_data(get_session(), current.settings(),
-                             report, g.user))
+    return jsonify(sealed_case(get_session(), current.settings(), report, g.user,
+                               current.org_public_key()))
 
 
 def _post(report_id: int, *, note: bool) -> tuple[Response, int]:
@@ -155,7 +155,8 @@ def share(report_id: int) -> tuple[Response, int]:
     report = _case(report_id)
     body = read_json() if request.mimetype == "application/json" else None
     db = get_session()
-    target = share_case(db, report, g.user, body)
+    target = share_case(db, current.settings(), current.attachment_store(), report, g.user,
+                        body, current.org_public_key())
     db.commit()
     return jsonify(status="shared", inspector=str(target.id), name=target.name), 201
 

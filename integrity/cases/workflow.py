@@ -36,22 +36,21 @@ def change_status(session: Session, report: Report, actor: User, status: Status,
                   outcome: Outcome | None = None, on: date | None = None) -> None:
     """Move the case to ``status``; closing needs an outcome. Acknowledging dates it."""
     _check_reader(report, actor)
-    current = Status(report.status)
+    current = report.status
     if status not in TRANSITIONS[current]:
         raise WorkflowError(_l("A case cannot go from “%(old)s” to “%(new)s”.",
-                               old=current.value, new=status.value))
+                               old=current, new=status))
     if (status is Status.CLOSED) != (outcome is not None):
         raise WorkflowError(_l("Closing a case needs an outcome, and only closing takes one."))
     day = on or today()
     if report.acknowledged_on is None and status is not Status.NEW:
         # Any step beyond "new" tells the reporter the report was received.
         report.acknowledged_on = day
-    report.status = status.value
-    report.outcome = outcome.value if outcome else None
+    report.status = status
+    report.outcome = outcome
     report.closed_on = day if status is Status.CLOSED else None
     record(session, actor=actor, action="status_changed", subject=f"report:{report.id}",
-           details={"from": current.value, "to": status.value,
-                    **({"outcome": outcome.value} if outcome else {})})
+           details={"from": current, "to": status, **({"outcome": outcome} if outcome else {})})
 
 
 def note_feedback(report: Report, on: date | None = None) -> None:
@@ -59,8 +58,8 @@ def note_feedback(report: Report, on: date | None = None) -> None:
     day = on or today()
     if report.acknowledged_on is None:
         report.acknowledged_on = day
-        if report.status == Status.NEW.value:
-            report.status = Status.ACKNOWLEDGED.value
+        if report.status == Status.NEW:
+            report.status = Status.ACKNOWLEDGED
     if report.feedback_on is None:
         report.feedback_on = day
 

@@ -66,7 +66,7 @@ def save_campaign(session: Session, actor: User, data: CampaignData,
         campaign = Campaign(created_by_id=actor.id)
         session.add(campaign)
     campaign.name = name[:200]
-    campaign.kind = data.kind.value
+    campaign.kind = data.kind
     campaign.starts_on = data.starts_on
     campaign.ends_on = data.ends_on
     campaign.note = data.note.strip()

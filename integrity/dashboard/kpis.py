@@ -35,8 +35,8 @@ from surveys.suppression import ItemKind, Reason, Thresholds, suppressed
 
 TOTAL = "total"
 NOT_GIVEN = "none"
-OUTCOMES = tuple(outcome.value for outcome in Outcome)
-SUBSTANTIATED = (Outcome.SUBSTANTIATED.value, Outcome.PARTLY_SUBSTANTIATED.value)
+OUTCOMES = tuple(Outcome)
+SUBSTANTIATED = (Outcome.SUBSTANTIATED, Outcome.PARTLY_SUBSTANTIATED)
 
 
 class Granularity(enum.StrEnum):
@@ -218,9 +218,9 @@ def count_reports(session: Session, query: KpiQuery, today: date, group: Mapping
     start = func.coalesce(Report.acknowledged_on,
                           sql.plus_days(Report.created_on, ACKNOWLEDGE_DAYS))
     feedback_past = sql.months_after_before(start, FEEDBACK_MONTHS, today)
-    is_open = Report.status != Status.CLOSED.value
+    is_open = Report.status != Status.CLOSED
     came_back = Report.id.in_(select(Message.report_id)
-                              .where(Message.sender == Sender.REPORTER.value))
+                              .where(Message.sender == Sender.REPORTER))
     counts = session.execute(
         select(*columns, func.count(),
                _sum(or_(acknowledged, acknowledge_late_now)),
@@ -230,7 +230,7 @@ def count_reports(session: Session, query: KpiQuery, today: date, group: Mapping
                _sum(and_(Report.feedback_on.isnot(None),
                          sql.on_or_before_months_after(Report.feedback_on, start,
                                                        FEEDBACK_MONTHS))),
-               _sum(Report.status == Status.CLOSED.value),
+               _sum(Report.status == Status.CLOSED),
                _sum(came_back),
                _sum(is_open),
                _sum(and_(is_open, or_(acknowledge_late_now,
@@ -250,7 +250,7 @@ def count_reports(session: Session, query: KpiQuery, today: date, group: Mapping
         tallies[key] = tally
     for days, attribute, condition, later in (
             ("ack", "days_to_acknowledge", acknowledged, Report.acknowledged_on),
-            ("close", "days_to_close", and_(Report.status == Status.CLOSED.value,
+            ("close", "days_to_close", and_(Report.status == Status.CLOSED,
                                             Report.closed_on.isnot(None)), Report.closed_on)):
         spread = sql.days_between(later, Report.created_on).label(f"days_{days}")
         for row in session.execute(select(*columns, spread, func.count())
@@ -308,7 +308,7 @@ MEDIANS = (Measure.DAYS_TO_ACKNOWLEDGE, Measure.DAYS_TO_CLOSE)
 
 
 def _in_scope(tally: Tally) -> int:
-    return tally.closed - tally.outcomes.get(Outcome.NOT_IN_SCOPE.value, 0)
+    return tally.closed - tally.outcomes.get(Outcome.NOT_IN_SCOPE, 0)
 
 
 def base(tally: Tally, measure: Measure) -> int:

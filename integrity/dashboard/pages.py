@@ -114,7 +114,7 @@ def _stored_summary(session: Session, wave: Wave, thresholds: Thresholds,
     def compute() -> WaveSummary:
         return summarise(wave_results(session, wave, thresholds))
 
-    if wave.state != WaveState.CLOSED.value:
+    if wave.state != WaveState.CLOSED:
         return compute()
     responses = session.scalar(select(func.count()).select_from(SurveyResponse)
                                .where(SurveyResponse.wave_id == wave.id))
@@ -306,7 +306,7 @@ def trend_chart(trend: Trend, spans_: Sequence[Span]) -> Chart:
     # still open is marked, its figures are not final.
     labels = tuple(_("Wave %(number)d", number=p.wave.number) + "\n"
                    + formatting.month(p.wave.opens_on)
-                   + ("\n(" + _("still open") + ")" if p.wave.state == WaveState.OPEN.value else "")
+                   + ("\n(" + _("still open") + ")" if p.wave.state == WaveState.OPEN else "")
                    for p in trend.points)
     starts = tuple(p.wave.opens_on for p in trend.points)
     ends = tuple(p.wave.closes_on for p in trend.points)

@@ -28,7 +28,7 @@ def staff_by_unit_kind(session: Session) -> list[KindCount]:
         .order_by(OrgUnit.kind, OrgUnit.crossing_type)
     )
     return [
-        KindCount(UnitKind(kind), crossing, int(units), int(headcount or 0))
+        KindCount(kind, crossing, int(units), int(headcount or 0))
         for kind, crossing, units, headcount in rows
     ]
 

@@ -326,4 +326,4 @@ def latest_survey(session: Session) -> Survey | None:
     """The newest survey that has a wave opened."""
     return session.scalar(
         select(Survey).join(Wave, Wave.survey_id == Survey.id)
-        .where(Wave.state != WaveState.SCHEDULED.value).order_by(Survey.id.desc()).limit(1))
+        .where(Wave.state != WaveState.SCHEDULED).order_by(Survey.id.desc()).limit(1))

@@ -30,8 +30,8 @@ from integrity.reporting.mailbox import (
     post_reporter_message,
 )
 from integrity.reporting.mailbox import mailbox_attachment as find_attachment
+from integrity.reporting.pow import issue_challenge
 from integrity.reporting.public_config import public_config
-from integrity.reporting.work import issue_challenge
 from integrity.request_guard import read_json
 from integrity.security import set_headers
 from integrity.translated import page_language
@@ -118,7 +118,7 @@ def file_report() -> tuple[Response, int]:
     _count(settings.ratelimit_reports)  # the busiest route: the light path, same counters
     db = get_session()
     filing.file_report(db, settings, current.attachment_store(), _json_body(),
-                       current.route_cache())
+                       current.lookup_key(), current.route_cache(), current.org_public_key())
     db.commit()
     return jsonify(status="received"), 201
 
@@ -142,7 +142,7 @@ mailbox_failures = limiter.shared_limit(
 @mailbox_failures
 def mailbox() -> Response:
     db = get_session()
-    report = find_report(db, _json_body())
+    report = find_report(db, _json_body(), current.lookup_key())
     return _in_language(jsonify(mailbox_view(db, report)))
 
 
@@ -151,7 +151,9 @@ def mailbox() -> Response:
 @limiter.limit(_limit("ratelimit_messages"), key_func=address_key)
 def mailbox_message() -> tuple[Response, int]:
     db = get_session()
-    post_reporter_message(db, current.settings(), current.attachment_store(), _json_body())
+    body = _json_body()
+    report = find_report(db, body, current.lookup_key())
+    post_reporter_message(db, current.settings(), current.attachment_store(), report, body)
     db.commit()
     return jsonify(status="received"), 201
 
@@ -160,6 +162,7 @@ def mailbox_message() -> tuple[Response, int]:
 @mailbox_failures
 def mailbox_attachment() -> Response:
     db = get_session()
-    attachment = find_attachment(db, _json_body())
+    body = _json_body()
+    attachment = find_attachment(db, find_report(db, body, current.lookup_key()), body)
     return send_file(current.attachment_store().path(attachment.id),
                      mimetype="application/octet-stream", max_age=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-WORK_GONE = _l("The proof of work is unknown, expired or already used.")
+POW_GONE = _l("The proof of work is unknown, expired or already used.")
 
 
 class ProtocolError(Exception):

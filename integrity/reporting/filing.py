@@ -49,20 +49,21 @@ from integrity.reporting.checks import (
     checked_string_list,
     decoded_key_slots,
 )
-from integrity.reporting.errors import WORK_GONE, ProtocolError
+from integrity.reporting.errors import POW_GONE, ProtocolError
 from integrity.reporting.models import KeySlot, Report, Status, report_exclusions, report_readers
+from integrity.reporting.pow import PowSolution, checked_pow, spend_challenge, verify_solution
 from integrity.reporting.routing import (
     CHALLENGES,
     Route,
     RouteCache,
     RouteKey,
+    certified_route,
     expected_readers,
     find_route,
     resolve_readers,
     route_key,
 )
 from integrity.reporting.storage import AttachmentStore
-from integrity.reporting.work import Work, checked_work, redeem_challenge, verify_work
 
 # Core tables for the filing hot path (cheaper than ORM statements).
 REPORTS = cast(Table, Report.__table__)
@@ -87,36 +88,45 @@ class FilingRequest:
     The protocol refuses a body at its first problem, in an order where the checks that need
     the route come between those that do not. So a problem found while decoding is not
     raised here: it is kept in ``refused`` with its ``Step``, and ``against`` raises it in
-    its place. The proof of work's refusal (``work_refused``) comes after all of them."""
+    its place. The proof of work's refusal (``pow_refused``) comes after all of them."""
 
     route_key: RouteKey
-    work: Work | None
-    work_refused: ProtocolError | None
+    pow_solution: PowSolution | None
+    pow_refused: ProtocolError | None
     refused: tuple[Step, ProtocolError] | None
+    protocol: int = 1
     lookup_hash: bytes = b""
-    reporter_public_key: bytes = b""
+    reporter_public_key: bytes | None = None  # protocol 1 only
     payload: bytes = b""
     excluded: list[str] = field(default_factory=list)
     key_slots: dict[str, bytes] = field(default_factory=dict)
     attachment_ids: list[str] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, body: object, settings: Settings) -> FilingRequest:
-        """Decode ``body``; refuses at once what comes before the routing (400)."""
+    def parse(cls, body: object, settings: Settings, lookup_key: bytes) -> FilingRequest:
+        """Decode ``body``; refuses at once what comes before the routing (400). The lookup
+        is kept only as its hash keyed with ``lookup_key``."""
         if not isinstance(body, dict):
             raise ProtocolError(_l("The request body must be a JSON object."))
-        if type(body.get("protocol")) is not int or body["protocol"] != 1:
-            raise ProtocolError(_l("Only protocol version 1 is understood."))
+        protocol = body.get("protocol")
+        if type(protocol) is not int or protocol not in (1, 2):
+            raise ProtocolError(_l("Only protocol versions 1 and 2 are understood."))
         key = route_key(body.get("channel"), body.get("category"), body.get("org_unit"))
         try:
-            work, work_refused = checked_work(settings, body.get("pow")), None
+            solution, pow_refused = checked_pow(settings, body.get("pow")), None
         except ProtocolError as exc:
-            work, work_refused = None, exc
-        fields: dict[str, Any] = {}
+            solution, pow_refused = None, exc
+        fields: dict[str, Any] = {"protocol": protocol}
         step = Step.FIELDS
         try:
-            fields["lookup_hash"] = crypto.lookup_hash(checked_b64(body, "lookup", 32))
-            fields["reporter_public_key"] = checked_b64(body, "reporter_public_key", 32)
+            fields["lookup_hash"] = crypto.keyed_lookup_hash(checked_b64(body, "lookup", 32),
+                                                             lookup_key)
+            if protocol == 1:
+                fields["reporter_public_key"] = checked_b64(body, "reporter_public_key", 32)
+            elif "reporter_public_key" in body:
+                # Stored, it would be a second way to test guessed receipts.
+                raise ProtocolError(_l("A protocol 2 report does not send the reporter's "
+                                       "public key: it goes inside the sealed report."))
             fields["payload"] = checked_b64(body, "payload")
             step = Step.EXCLUDED
             fields["excluded"] = checked_string_list(body, "excluded")
@@ -125,8 +135,8 @@ class FilingRequest:
             step = Step.ATTACHMENTS
             fields["attachment_ids"] = checked_string_list(body, "attachments")
         except ProtocolError as exc:
-            return cls(key, work, work_refused, (step, exc), **fields)
-        return cls(key, work, work_refused, None, **fields)
+            return cls(key, solution, pow_refused, (step, exc), **fields)
+        return cls(key, solution, pow_refused, None, **fields)
 
     def against(self, route: Route, settings: Settings) -> Filing:
         """The report as filed on ``route``: the checks that need it, each in its place among
@@ -140,7 +150,8 @@ class FilingRequest:
         self._refuse_at(Step.ATTACHMENTS)
         return Filing(route, self.lookup_hash, self.reporter_public_key, self.payload,
                       self.key_slots, [int(rid) for rid in readers], self.attachment_ids,
-                      [int(rid) for rid in route.recipients if rid not in readers])
+                      [int(rid) for rid in route.recipients if rid not in readers],
+                      self.protocol)
 
     def _refuse_at(self, step: Step) -> None:
         if self.refused is not None and self.refused[0] == step:
@@ -153,52 +164,63 @@ class Filing:
 
     route: Route
     lookup_hash: bytes
-    reporter_public_key: bytes
+    reporter_public_key: bytes | None
     payload: bytes
     slots: dict[str, bytes]
     reader_ids: list[int]
     attachment_ids: list[str]
     excluded_ids: list[int]
+    protocol: int = 1
 
 
 def file_report(session: Session, settings: Settings, store: AttachmentStore, body: object,
-                routes: RouteCache | None = None) -> int:
+                lookup_key: bytes, route_cache: RouteCache | None = None,
+                org_public_key: bytes | None = None) -> int:
     """Check the body, spend its proof of work and store the report; the caller commits.
 
-    Without ``routes`` everything happens in the session's transaction (``store_filing``).
-    With ``routes`` (PostgreSQL), one statement spends the work and stores the report
+    Without ``route_cache`` everything happens in the session's transaction (``store_filing``).
+    With ``route_cache`` (PostgreSQL), one statement spends the challenge and stores the report
     (``store_at_once``); a report without attachments is then stored in autocommit, outside
-    the session, and the caller's commit finds nothing to do. A route kept in ``routes`` is
-    not read again: the statement confirms it and the work, and when it cannot (the routing
-    changed, or the work does not hold) the report is checked again on a fresh read, which
-    also explains any refusal.
+    the session, and the caller's commit finds nothing to do. A route kept in ``route_cache``
+    is not read again: the statement confirms it and the solution, and when it cannot (the
+    routing changed, or the solution does not hold) the report is checked again on a fresh
+    read, which also explains any refusal.
+
+    A protocol 2 report goes only to keys ``org_public_key`` certified (``certified_route``),
+    and always takes the plain path, its route read fresh with the certificates.
     """
-    request = FilingRequest.parse(body, settings)
-    filing = check_filing(session, settings, request, routes)
-    if request.work_refused is not None:
-        raise request.work_refused
-    if routes is None:
-        return store_filing(session, store, filing, request.work)
+    request = FilingRequest.parse(body, settings, lookup_key)
+    if request.protocol == 2:
+        route_cache = None
+    filing = check_filing(session, settings, request, route_cache, org_public_key=org_public_key)
+    if request.pow_refused is not None:
+        raise request.pow_refused
+    if route_cache is None:
+        return store_filing(session, store, filing, request.pow_solution)
     if filing.route.kept:
-        report_id = store_at_once(session, store, filing, request.work, routes)
+        report_id = store_at_once(session, store, filing, request.pow_solution, route_cache)
         if report_id is not None:
             return report_id
-        filing = check_filing(session, settings, request, routes, fresh=True)
-    if request.work is not None:
-        verify_work(request.work, filing.route.work_bits)
-    report_id = store_at_once(session, store, filing, request.work, routes)
+        filing = check_filing(session, settings, request, route_cache, fresh=True)
+    if request.pow_solution is not None:
+        verify_solution(request.pow_solution, filing.route.challenge_bits)
+    report_id = store_at_once(session, store, filing, request.pow_solution, route_cache)
     assert report_id is not None, "a route just read is not confirmed"
     return report_id
 
 
 def check_filing(session: Session, settings: Settings, request: FilingRequest,
-                 routes: RouteCache | None = None, fresh: bool = False) -> Filing:
+                 route_cache: RouteCache | None = None, fresh: bool = False,
+                 org_public_key: bytes | None = None) -> Filing:
     """Every shape rule of ``POST /api/v1/reports``; raises ``ProtocolError`` on the first.
 
-    With ``routes``, the route may be one kept there (see ``find_route``), or else read with
-    the offered challenge's bits in ``filing.route.work_bits``."""
-    challenge = request.work.challenge if request.work is not None and routes else None
-    route = find_route(session, settings, request.route_key, challenge, routes, fresh)
+    With ``route_cache``, the route may be one kept there (see ``find_route``), or else read with
+    the offered challenge's bits in ``filing.route.challenge_bits``."""
+    solution = request.pow_solution
+    challenge = solution.challenge if solution is not None and route_cache else None
+    route = find_route(session, settings, request.route_key, challenge, route_cache, fresh)
+    if request.protocol == 2:
+        route = certified_route(session, route, org_public_key)
     try:
         filing = request.against(route, settings)
         checked_claimable_attachments(session, settings, request.attachment_ids)
@@ -206,17 +228,17 @@ def check_filing(session: Session, settings: Settings, request: FilingRequest,
         if not route.kept:
             raise
         # The refusal may come from a kept route that is out of date: a fresh read decides.
-        return check_filing(session, settings, request, routes, fresh=True)
+        return check_filing(session, settings, request, route_cache, fresh=True)
     return filing
 
 
 def store_filing(session: Session, store: AttachmentStore, filing: Filing,
-                 work: Work | None = None) -> int:
+                 solution: PowSolution | None = None) -> int:
     """Spend the proof of work, add the report, its readers, key slots and exclusions, and
     claim its attachments, all in the session; 409 if the lookup is taken.
 
     The reference for ``store_at_once``, which does the same in one PostgreSQL statement."""
-    redeem_challenge(session, work)
+    spend_challenge(session, solution)
     report = Report(**_report_values(filing))
     session.add(report)
     with _lookup_refused():
@@ -232,30 +254,31 @@ def store_filing(session: Session, store: AttachmentStore, filing: Filing,
     return report.id
 
 
-def store_at_once(session: Session, store: AttachmentStore, filing: Filing, work: Work | None,
-                  routes: RouteCache) -> int | None:
+def store_at_once(session: Session, store: AttachmentStore, filing: Filing,
+                  solution: PowSolution | None, route_cache: RouteCache) -> int | None:
     """PostgreSQL: what ``store_filing`` does, in one statement that also deletes the
-    challenge of ``work`` (already verified on a route just read), storing nothing if it is
+    challenge ``solution`` solves (already verified on a route just read), storing nothing if it is
     gone (429).
 
-    On a ``kept`` route the statement also confirms the route and the work: it stores and
-    spends nothing, and None comes back, unless the routing version is still the route's and
-    the challenge asks for no more bits than the work achieved. Without attachments to claim
+    On a ``kept`` route the statement also confirms the route and the solution: it stores
+    and spends nothing, and None comes back, unless the routing version is still the route's
+    and the challenge asks for no more bits than the solution achieved. Without attachments to claim
     the statement runs on its own, in autocommit outside the session."""
-    spend = work.challenge if work is not None else None
-    achieved_bits = crypto.achieved_bits(*work) if work is not None and filing.route.kept else -1
+    challenge = solution.challenge if solution is not None else None
+    achieved_bits = (crypto.achieved_bits(*solution)
+                     if solution is not None and filing.route.kept else -1)
     with _lookup_refused():
         if filing.attachment_ids:
             connection = session.connection()
             report_id = _insert_at_once(
                 lambda statement, params: connection.execute(statement, params).all(),
-                filing, spend, achieved_bits)
+                filing, challenge, achieved_bits)
         else:
-            report_id = _insert_at_once(routes.run, filing, spend, achieved_bits)
+            report_id = _insert_at_once(route_cache.run, filing, challenge, achieved_bits)
     if report_id is None:
         if filing.route.kept:
             return None
-        raise ProtocolError(WORK_GONE, 429)  # spent or expired since it was read
+        raise ProtocolError(POW_GONE, 429)  # spent or expired since it was read
     claim_attachments(session, store, filing.attachment_ids, report_id, None)
     return report_id
 
@@ -277,7 +300,7 @@ def _report_values(filing: Filing) -> dict[str, Any]:
     return {"channel_id": route.channel_id, "category_id": route.category_id,
             "org_unit_id": route.org_unit_id, "created_on": today(),
             "lookup_hash": filing.lookup_hash, "reporter_public_key": filing.reporter_public_key,
-            "payload": filing.payload, "status": Status.NEW.value}
+            "payload": filing.payload, "status": Status.NEW, "protocol": filing.protocol}
 
 
 def _lookup_taken(error: IntegrityError | psycopg.IntegrityError) -> bool:
@@ -289,7 +312,7 @@ def _lookup_taken(error: IntegrityError | psycopg.IntegrityError) -> bool:
 
 
 def _insert_at_once(run: Callable[[Any, dict[str, Any]], Sequence[Any]], filing: Filing,
-                    spend: bytes | None, achieved_bits: int) -> int | None:
+                    challenge: bytes | None, achieved_bits: int) -> int | None:
     # One round trip instead of three to six; the statement stores all of it or nothing.
     # Lists go as one text or bytea value each, split by the statement: psycopg spends ten
     # times longer adapting four small arrays than these four strings.
@@ -297,9 +320,9 @@ def _insert_at_once(run: Callable[[Any, dict[str, Any]], Sequence[Any]], filing:
     params.update(reader_ids=",".join(map(str, filing.reader_ids)),
                   readers=",".join(filing.slots), slots=b"".join(filing.slots.values()),
                   excluded_ids=",".join(map(str, filing.excluded_ids)),
-                  challenge=spend, now=utcnow(), routing_version=filing.route.version,
+                  challenge=challenge, now=utcnow(), routing_version=filing.route.version,
                   achieved_bits=achieved_bits)
-    statement = _insert_statement(bool(filing.excluded_ids), spend is not None,
+    statement = _insert_statement(bool(filing.excluded_ids), challenge is not None,
                                   filing.route.kept)
     rows = run(statement, params)
     return int(rows[0][0]) if rows else None
@@ -312,7 +335,7 @@ def _insert_statement(with_exclusions: bool, spending: bool, confirming: bool) -
     With ``confirming``, all of it also depends on the routing version being unchanged and
     the challenge asking for no more bits than were achieved."""
     columns = ("channel_id", "category_id", "org_unit_id", "created_on", "lookup_hash",
-               "reporter_public_key", "payload", "status")
+               "reporter_public_key", "payload", "status", "protocol")
     values = [bindparam(name, type_=REPORTS.c[name].type) for name in columns]
     conditions = []
     if confirming:

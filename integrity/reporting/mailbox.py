@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
@@ -24,27 +25,39 @@ from integrity.reporting.checks import (
     checked_string_list,
 )
 from integrity.reporting.errors import ProtocolError
+from integrity.reporting.links import (
+    MOVED_ON,
+    THREAD,
+    NewLink,
+    check_place,
+    checked_link,
+    link_json,
+)
 from integrity.reporting.models import Attachment, KeySlot, Message, Report, Sender
 from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
 
 
-def find_report(session: Session, body: object) -> Report:
-    """The report whose lookup is in ``body``; 404 for anything else, whatever the reason."""
+def find_report(session: Session, body: object, lookup_key: bytes) -> Report:
+    """The report whose lookup is in ``body``; 404 for anything else, whatever the reason.
+
+    Stored hashes are keyed with ``lookup_key`` (from the installation secret, which the
+    database does not hold), so a copy of the database cannot test a guessed receipt."""
     lookup = body.get("lookup") if isinstance(body, dict) else None
     try:
-        digest = crypto.lookup_hash(crypto.b64decode(lookup, 32))
+        digest = crypto.keyed_lookup_hash(crypto.b64decode(lookup, 32), lookup_key)
     except crypto.EncodingError:
         # Look up a random hash instead: a malformed lookup costs what a wrong one does.
-        digest = crypto.lookup_hash(secrets.token_bytes(32))
+        digest = crypto.keyed_lookup_hash(secrets.token_bytes(32), lookup_key)
     report = session.scalar(select(Report).where(Report.lookup_hash == digest))
     if report is None:
         raise ProtocolError(_l("Nothing matches this receipt."), 404)
     return report
 
 
-def mailbox_readers(report: Report) -> list[User]:
-    """The inspectors a reporter's message is sealed to: the case's current readers."""
+def current_recipients(report: Report) -> list[User]:
+    """The case's current recipients: its readers who are active and have a key, to whom a
+    new message is sealed."""
     return [user for user in report.readers if user.active and user.public_key is not None]
 
 
@@ -59,12 +72,14 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
         "report": {
             "status": report.status, "created_on": report.created_on.isoformat(),
             "channel": report.channel.slug, "payload": crypto.b64encode(report.payload),
-            "key_slot": crypto.b64encode(by_message[None]),
+            "key_slot": crypto.b64encode(by_message[None]), "protocol": report.protocol,
         },
         "recipients": [
             {"id": str(user.id), "name": user.name,
-             "public_key": crypto.b64encode(user.public_key or b"")}
-            for user in mailbox_readers(report)
+             "public_key": crypto.b64encode(user.public_key or b""),
+             "certificate": crypto.b64encode(user.key_certificate)
+             if user.key_certificate else None}
+            for user in current_recipients(report)
         ],
         # The questionnaire, so a client can label answers even once the channel is closed.
         "questions": texts.mailbox_questions(report.channel.questions),
@@ -73,54 +88,63 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
             # messages the whole installation stored in between.
             {"id": str(position), "from": message.sender,
              "sent_on": message.sent_on.isoformat(), "payload": crypto.b64encode(message.payload),
-             "key_slot": crypto.b64encode(by_message[message.id])}
+             "key_slot": crypto.b64encode(by_message[message.id]), "link": link_json(message)}
             for position, message in enumerate(
-                (m for m in report.messages if m.sender != Sender.NOTE.value), start=1)
+                (m for m in report.messages if m.sender != Sender.NOTE), start=1)
             if message.id in by_message
         ],
     }
 
 
 def post_reporter_message(
-    session: Session, settings: Settings, store: AttachmentStore, body: object
+    session: Session, settings: Settings, store: AttachmentStore, report: Report,
+    body: dict[str, Any],
 ) -> Message:
-    """``POST /api/v1/mailbox/messages``: a reporter's message sealed to the case's readers."""
-    report = find_report(session, body)
-    assert isinstance(body, dict)
+    """``POST /api/v1/mailbox/messages``: a reporter's message (``body``, whose lookup found
+    ``report``) sealed to the case's readers."""
     installation = get_installation(session, settings)
     payload = checked_payload(body, settings, installation.pad_block)
-    readers = {str(user.id): user.public_key or b"" for user in mailbox_readers(report)}
+    readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
     slots = checked_key_slots(body, expected_readers(readers, installation.recovery_public_key))
     attachments = checked_claimable_attachments(
         session, settings, checked_string_list(body, "attachments"))
+    link = checked_link(body, report, THREAD)
+    if link is not None:
+        check_place(session, report, link)
     return add_message(session, store, report, Sender.REPORTER, None, payload, slots,
-                       [a.id for a in attachments])
+                       [a.id for a in attachments], link)
 
 
 def add_message(
     session: Session, store: AttachmentStore, report: Report, sender: Sender,
     author: User | None, payload: bytes, slots: Mapping[str, bytes],
-    attachment_ids: list[str],
+    attachment_ids: list[str], link: NewLink | None = None,
 ) -> Message:
-    """Store a message of the thread with its key slots and attachments."""
-    message = Message(report=report, sender=sender.value, author_id=author.id if author else None,
+    """Store a message of the thread with its key slots, attachments and (protocol 2) its
+    link; 409 if another message took its place in the chain meanwhile."""
+    message = Message(report=report, sender=sender, author_id=author.id if author else None,
                       payload=payload)
+    if link is not None:
+        message.chain, message.seq, message.prev, message.auth = (
+            link.chain, link.seq, link.prev, link.auth)
     session.add(message)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # uq_messages_link: a concurrent writer took the place
+        raise ProtocolError(MOVED_ON, 409) from exc
     session.add_all(KeySlot(report_id=report.id, message_id=message.id, reader=reader, slot=slot)
                     for reader, slot in slots.items())
     claim_attachments(session, store, attachment_ids, report.id, message.id)
     return message
 
 
-def mailbox_attachment(session: Session, body: object) -> Attachment:
-    """An attachment of the report (or its thread) the lookup opens; 404 for anything else."""
-    report = find_report(session, body)
+def mailbox_attachment(session: Session, report: Report, body: dict[str, Any]) -> Attachment:
+    """An attachment of ``report`` (or its thread) named in ``body``; 404 for anything else."""
     attachment_id = body.get("id") if isinstance(body, dict) else None
     attachment = session.get(Attachment, attachment_id) if isinstance(attachment_id, str) else None
     if attachment is None or attachment.report_id != report.id or (
         attachment.message_id is not None
-        and session.get(Message, attachment.message_id).sender == Sender.NOTE.value  # type: ignore[union-attr]
+        and session.get(Message, attachment.message_id).sender == Sender.NOTE  # type: ignore[union-attr]
     ):
         raise ProtocolError(_l("Nothing matches this receipt."), 404)
     return attachment

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from integrity.db import Base
-from integrity.models import Category, Channel, OrgUnit, User, today
+from integrity.models import Category, Channel, OrgUnit, User, enum_column_type, today
 
 
 class Status(enum.StrEnum):
@@ -86,15 +86,18 @@ class Report(Base):
     created_on: Mapped[date] = mapped_column(Date, default=today, index=True)
     # crypto_generichash(lookup): the mailbox finds the report by it; the lookup is not stored.
     lookup_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    reporter_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # Protocol 1 only: a protocol 2 report carries the reporter's key inside its sealed
+    # document, so that no stored key can be used to test guessed receipts.
+    reporter_public_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    protocol: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     payload: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
+    status: Mapped[Status] = mapped_column(enum_column_type(Status, 16), default=Status.NEW)
     # Workflow days (EU Directive 2019/1937 Art. 9): acknowledge within 7 days, feedback
     # within 3 months. Days only, like the filing day.
     acknowledged_on: Mapped[Optional[date]] = mapped_column(Date)
     feedback_on: Mapped[Optional[date]] = mapped_column(Date)
     closed_on: Mapped[Optional[date]] = mapped_column(Date)
-    outcome: Mapped[Optional[str]] = mapped_column(String(24))
+    outcome: Mapped[Optional[Outcome]] = mapped_column(enum_column_type(Outcome, 24))
     assignee_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
@@ -120,16 +123,24 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         CheckConstraint("sender IN ('reporter', 'inspector', 'note')", name="sender"),
+        # One message per place in a chain: a second writer at the same place gets a 409.
+        Index("uq_messages_link", "report_id", "chain", "seq", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(
         ForeignKey("reports.id", ondelete="CASCADE"), index=True
     )
-    sender: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[Sender] = mapped_column(enum_column_type(Sender, 16))
     author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     sent_on: Mapped[date] = mapped_column(Date, default=today)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+    # Protocol 2: the message's link in its chain ("thread" or "notes"), checked by readers
+    # (docs/protocol.md#authenticated-threads); NULL for protocol 1 messages.
+    chain: Mapped[Optional[str]] = mapped_column(String(8))
+    seq: Mapped[Optional[int]] = mapped_column(Integer)
+    prev: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    auth: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
 
     report: Mapped[Report] = relationship(back_populates="messages")
     key_slots: Mapped[list[KeySlot]] = relationship(

@@ -12,14 +12,17 @@ from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 import crypto
-from crypto.stream import open_chunks
+from crypto.stream import open_chunks, plain_length
+from crypto.thread_documents import message_document, report_thread
+from crypto.threads import link_auth
 from integrity.channels import check_answers
 from integrity.config import Settings
 from integrity.installation import get_installation
 from integrity.models import Channel
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.filing import Filing, store_filing
-from integrity.reporting.mailbox import add_message, find_report, mailbox_readers, mailbox_view
+from integrity.reporting.links import THREAD, NewLink, expected_place
+from integrity.reporting.mailbox import add_message, current_recipients, find_report, mailbox_view
 from integrity.reporting.models import Attachment, Report, Sender
 from integrity.reporting.routing import RECOVERY, REPORTER, resolve_readers, route_for
 from integrity.reporting.storage import AttachmentStore
@@ -70,8 +73,8 @@ def _with_reporter(readers: dict[str, bytes], reporter_key: bytes,
 
 
 def file_plain_report(
-    session: Session, settings: Settings, store: AttachmentStore, channel: Channel,
-    form: PlainFiling,
+    session: Session, settings: Settings, store: AttachmentStore, lookup_key: bytes,
+    channel: Channel, form: PlainFiling,
 ) -> str:
     """Seal and store a report sent without JavaScript; returns its new receipt."""
     route = route_for(session, settings, channel.slug, form.category, form.org_unit)
@@ -88,7 +91,8 @@ def file_plain_report(
                                   _with_reporter(readers, keys.public_key, route.recovery_key),
                                   installation.pad_block)
     store_filing(session, store, Filing(
-        route, keys.lookup_hash, keys.public_key, sealed.payload, dict(sealed.key_slots),
+        route, crypto.keyed_lookup_hash(keys.lookup, lookup_key), keys.public_key,
+        sealed.payload, dict(sealed.key_slots),
         [int(rid) for rid in readers], attachment_ids,
         [int(rid) for rid in route.recipients if rid not in readers],
     ))
@@ -99,13 +103,28 @@ def file_plain_report(
 
 @dataclass
 class OpenedMailbox:
-    receipt: str
     report: Report
+    secret_key: bytes  # the reporter's, derived from the receipt: in memory only
     document: dict[str, Any]
     messages: list[tuple[Any, dict[str, Any]]]
 
 
-def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) -> OpenedMailbox:
+def _opened(session: Session, settings: Settings, report: Report,
+            secret_key: bytes) -> OpenedMailbox:
+    """The report and every message of its thread, opened with the reporter's secret key."""
+    pad_block = get_installation(session, settings).pad_block
+    view = mailbox_view(session, report)
+
+    def opened(item: dict[str, Any]) -> dict[str, Any]:
+        return crypto.open_document(crypto.b64decode(item["payload"]),
+                                    crypto.b64decode(item["key_slot"]), secret_key, pad_block)
+
+    messages = [(m, opened(m)) for m in view["messages"]]
+    return OpenedMailbox(report, secret_key, opened(view["report"]), messages)
+
+
+def open_plain_mailbox(session: Session, settings: Settings, lookup_key: bytes,
+                       receipt_text: str) -> OpenedMailbox:
     """Derive from the receipt in memory, find the report and open the whole thread."""
     try:
         receipt = crypto.normalise_receipt(receipt_text)
@@ -114,38 +133,49 @@ def open_plain_mailbox(session: Session, settings: Settings, receipt_text: str) 
     installation = get_installation(session, settings)
     keys = crypto.derive_reporter_keys(receipt, installation.kdf_salt, installation.kdf_opslimit,
                                        installation.kdf_memlimit)
-    report = find_report(session, {"lookup": crypto.b64encode(keys.lookup)})
-    view = mailbox_view(session, report)
+    report = find_report(session, {"lookup": crypto.b64encode(keys.lookup)}, lookup_key)
+    return _opened(session, settings, report, keys.secret_key)
 
-    def opened(item: dict[str, Any]) -> dict[str, Any]:
-        return crypto.open_document(crypto.b64decode(item["payload"]),
-                                    crypto.b64decode(item["key_slot"]), keys.secret_key,
-                                    installation.pad_block)
 
-    messages = [(m, opened(m)) for m in view["messages"]]
-    return OpenedMailbox(receipt, report, opened(view["report"]), messages)
+def reopen_plain_mailbox(session: Session, settings: Settings, report_id: int,
+                         secret_key: bytes) -> OpenedMailbox | None:
+    """The thread again, from what a mailbox token keeps (no derivation); None if the report
+    is gone meanwhile."""
+    report = session.get(Report, report_id)
+    if report is None:
+        return None
+    return _opened(session, settings, report, secret_key)
 
 
 def reply_plain(
-    session: Session, settings: Settings, store: AttachmentStore, receipt_text: str,
+    session: Session, settings: Settings, store: AttachmentStore, mailbox: OpenedMailbox,
     text: str, uploads: list[tuple[SealingSink, str, str]],
 ) -> None:
-    """A reporter's message sent without JavaScript, sealed to the case's readers."""
+    """A reporter's message sent without JavaScript, sealed to the case's readers; for a
+    protocol 2 report, with its link made here, in memory, from the opened report's thread."""
     if not text.strip() and not uploads:
         raise ProtocolError(_l("Write a message or attach a file."))
-    mailbox = open_plain_mailbox(session, settings, receipt_text)
     report = mailbox.report
     installation = get_installation(session, settings)
     attachment_ids = _attachment_rows(session, settings, uploads)
-    readers = {str(user.id): user.public_key or b"" for user in mailbox_readers(report)}
+    readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
+    document: dict[str, Any] = {"text": text.strip(), "attachments": _entries(uploads)}
+    if report.protocol == 2:
+        document = message_document(document["text"], document["attachments"])
     sealed = crypto.seal_document(
-        {"text": text.strip(), "attachments": _entries(uploads)},
-        _with_reporter(readers, report.reporter_public_key,
+        document,
+        _with_reporter(readers, crypto.KeyPair.from_secret_key(mailbox.secret_key).public_key,
                        installation.recovery_public_key),
         installation.pad_block,
     )
+    link = None
+    if report.protocol == 2:
+        secret = report_thread(mailbox.document).secret
+        seq, prev = expected_place(session, report, THREAD)
+        link = NewLink(THREAD, seq, prev, link_auth(secret, THREAD, seq, "reporter", "", prev,
+                                                    sealed.payload))
     add_message(session, store, report, Sender.REPORTER, None, sealed.payload,
-                sealed.key_slots, attachment_ids)
+                sealed.key_slots, attachment_ids, link)
     for sink, _, _ in uploads:
         sink.kept = True  # type: ignore[attr-defined]
 
@@ -156,14 +186,15 @@ def _decrypted(store: AttachmentStore, attachment_id: str, key: bytes) -> Iterat
 
 
 def plain_attachment(
-    session: Session, settings: Settings, store: AttachmentStore, receipt_text: str,
-    attachment_id: str,
-) -> tuple[dict[str, Any], Iterator[bytes]]:
-    """An attachment of the thread, decrypted chunk by chunk as it is sent."""
-    mailbox = open_plain_mailbox(session, settings, receipt_text)
+    store: AttachmentStore, mailbox: OpenedMailbox, attachment_id: str,
+) -> tuple[dict[str, Any], int, Iterator[bytes]]:
+    """An attachment of the thread: its entry, its plaintext length (from the sealed file's
+    length) and its content, decrypted chunk by chunk as it is sent."""
     documents = [mailbox.document] + [doc for _, doc in mailbox.messages]
     for document in documents:
         for entry in document.get("attachments", []):
             if entry.get("id") == attachment_id:
-                return entry, _decrypted(store, attachment_id, crypto.b64decode(entry["key"], 32))
+                length = plain_length(store.path(attachment_id).stat().st_size)
+                return entry, length, _decrypted(store, attachment_id,
+                                                 crypto.b64decode(entry["key"], 32))
     raise ProtocolError(_l("Nothing matches this receipt."), 404)

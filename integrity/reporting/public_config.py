@@ -19,14 +19,14 @@ def channel_recipients(channel: Channel) -> list[User]:
     """Inspectors a report in ``channel`` can be sealed to: active, with a public key."""
     return [
         user for user in channel.recipients
-        if user.active and user.role == Role.INSPECTOR.value and user.public_key is not None
+        if user.active and user.role == Role.INSPECTOR and user.public_key is not None
     ]
 
 
 def open_channels(session: Session) -> list[Channel]:
     """Channels that take reports and are listed to reporters."""
     return list(session.scalars(
-        select(Channel).where(Channel.state == ChannelState.OPEN.value).order_by(Channel.name)
+        select(Channel).where(Channel.state == ChannelState.OPEN).order_by(Channel.name)
     ))
 
 
@@ -41,14 +41,17 @@ def public_config(session: Session, settings: Settings,
     channels = open_channels(session)
     if unlisted:
         channels += session.scalars(select(Channel).where(
-            Channel.slug == unlisted, Channel.state == ChannelState.HIDDEN.value))
+            Channel.slug == unlisted, Channel.state == ChannelState.HIDDEN))
     return {
         "protocol": 1,
+        "protocols": [1, 2],
         "salt": crypto.b64encode(installation.kdf_salt),
         "argon2id": {"opslimit": installation.kdf_opslimit, "memlimit": installation.kdf_memlimit},
         "pad_block": installation.pad_block,
         "recovery_key": crypto.b64encode(installation.recovery_public_key)
         if installation.recovery_public_key else None,
+        "recovery_certificate": crypto.b64encode(installation.recovery_certificate)
+        if installation.recovery_certificate else None,
         "pow_bits": settings.pow_bits,
         "max_attachment_bytes": settings.max_attachment_bytes,
         "max_attachments": settings.max_attachments,

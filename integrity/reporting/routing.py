@@ -21,6 +21,7 @@ from sqlalchemy import Table, and_, bindparam, null, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from crypto.certificates import verify_inspector_key, verify_recovery_key
 from integrity.config import Settings
 from integrity.db import database_int
 from integrity.installation import get_installation
@@ -55,7 +56,7 @@ class Route:
     recipients: dict[str, bytes]  # recipient id -> public key, in id order
     category_id: int | None
     org_unit_id: int | None
-    work_bits: int | None = None  # bits of the offered proof-of-work challenge, while unspent
+    challenge_bits: int | None = None  # bits of the offered proof-of-work challenge, while unspent
     version: int = 0  # the installation's routing version when this was read
     kept: bool = False  # from a RouteCache: read earlier, to be confirmed by the write
 
@@ -125,7 +126,7 @@ class RouteCache:
         routes = self._routes
         if route.version != self._version or len(routes) >= self.limit:
             routes, self._version = {}, route.version
-        routes[key] = replace(route, work_bits=None, kept=True)
+        routes[key] = replace(route, challenge_bits=None, kept=True)
         self._routes = routes
 
 
@@ -154,29 +155,29 @@ def route_for(session: Session, settings: Settings, slug: object, category: obje
 
 
 def find_route(session: Session, settings: Settings, key: RouteKey,
-               challenge: bytes | None = None, routes: RouteCache | None = None,
+               challenge: bytes | None = None, route_cache: RouteCache | None = None,
                fresh: bool = False) -> Route:
     """The routing ``key`` names; a channel, category or unit that does not exist is 400.
 
     With a proof-of-work ``challenge``, the same query reads its bits (if it is unspent).
-    With ``routes``, a kept route is returned when there is one and ``fresh`` is not asked
+    With ``route_cache``, a kept route is returned when there is one and ``fresh`` is not asked
     for (``kept``, without the bits), and a route read is kept there."""
     slug, category, org_unit_id = key
-    if routes is not None and not fresh and (kept := routes.get(key)) is not None:
+    if route_cache is not None and not fresh and (kept := route_cache.get(key)) is not None:
         return kept
     query = _route_query(category is not None, org_unit_id is not None, challenge is not None)
     params = {"slug": slug, "category": category, "org_unit_id": org_unit_id,
               "challenge": challenge, "now": utcnow()}
     # Core statements go to a connection directly: the ORM has nothing to add.
     rows: Sequence[Any]
-    if routes is not None:
-        rows = routes.run(query, params)
+    if route_cache is not None:
+        rows = route_cache.run(query, params)
     else:
         rows = session.connection().execute(query, params).all()
     if not rows and session.get(Installation, 1) is None:
         get_installation(session, settings)  # first use of a new installation
         rows = session.connection().execute(query, params).all()
-    if not rows or rows[0].state == ChannelState.CLOSED.value:
+    if not rows or rows[0].state == ChannelState.CLOSED:
         raise ProtocolError(_l("There is no open channel “%(slug)s”.", slug=slug))
     first = rows[0]
     if category is not None and first.category_id is None:
@@ -186,9 +187,9 @@ def find_route(session: Session, settings: Settings, key: RouteKey,
     recipients = {str(row.user_id): row.public_key for row in rows if row.user_id is not None}
     route = Route(first.channel_id, first.allow_exclusion, first.pad_block,
                   first.recovery_public_key, recipients, first.category_id, org_unit_id,
-                  first.work_bits, first.routing_version)
-    if routes is not None:
-        routes.keep(key, route)
+                  first.challenge_bits, first.routing_version)
+    if route_cache is not None:
+        route_cache.keep(key, route)
     return route
 
 
@@ -200,9 +201,9 @@ def _route_query(with_category: bool, with_org_unit: bool, with_work: bool) -> A
     installations = cast(Table, Installation.__table__)
     active_inspector = and_(
         users.c.id == recipients_table.c.user_id, users.c.active.is_(True),
-        users.c.role == Role.INSPECTOR.value, users.c.public_key.isnot(None),
+        users.c.role == Role.INSPECTOR, users.c.public_key.isnot(None),
     )
-    work_bits = (
+    challenge_bits = (
         select(CHALLENGES.c.bits).where(CHALLENGES.c.challenge == bindparam("challenge"),
                                         CHALLENGES.c.expires_at >= bindparam("now"))
         .scalar_subquery() if with_work else null()
@@ -215,7 +216,7 @@ def _route_query(with_category: bool, with_org_unit: bool, with_work: bool) -> A
                users.c.public_key,
                (categories.c.id if with_category else null()).label("category_id"),
                (org_units.c.id if with_org_unit else null()).label("org_unit_id"),
-               work_bits.label("work_bits"))
+               challenge_bits.label("challenge_bits"))
         .select_from(channels)
         .join(installations, installations.c.id == 1)
         .outerjoin(recipients_table, recipients_table.c.channel_id == channels.c.id)
@@ -230,6 +231,27 @@ def _route_query(with_category: bool, with_org_unit: bool, with_work: bool) -> A
     if with_org_unit:
         query = query.outerjoin(org_units, org_units.c.id == bindparam("org_unit_id"))
     return query
+
+
+def certified_route(session: Session, route: Route, org_public_key: bytes | None) -> Route:
+    """``route`` as a protocol 2 report takes it: only the recipients, and the recovery key,
+    whose certificate from the pinned organisation key verifies (protocol 2 clients seal to
+    no other key)."""
+    if org_public_key is None:
+        raise ProtocolError(_l("This installation has no organisation key yet, so it cannot "
+                               "take protocol 2 reports."))
+    ids = [int(rid) for rid in route.recipients]
+    certificates = {user_id: certificate for user_id, certificate in session.execute(
+        select(User.id, User.key_certificate).where(User.id.in_(ids)))}
+    recipients = {rid: key for rid, key in route.recipients.items()
+                  if verify_inspector_key(org_public_key, rid, key, certificates.get(int(rid)))}
+    recovery_key = route.recovery_key
+    if recovery_key is not None:
+        row = session.get(Installation, 1)
+        certificate = row.recovery_certificate if row is not None else None
+        if not verify_recovery_key(org_public_key, recovery_key, certificate):
+            recovery_key = None
+    return replace(route, recipients=recipients, recovery_key=recovery_key)
 
 
 def resolve_readers(route: Route, excluded: list[str]) -> dict[str, bytes]:

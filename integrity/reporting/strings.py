@@ -25,6 +25,28 @@ def _shared(settings: Settings) -> dict[str, str]:
     }
 
 
+def _floors() -> dict[str, str]:
+    """The refusals of installation parameters below the client's floors (static/js/floors.mjs,
+    docs/protocol.md "Floors"), keyed ``floor_<parameter>``."""
+    return {
+        "floor_opslimit": _("The server asks for an Argon2id cost below 3 passes, which this "
+                            "client refuses."),
+        "floor_memlimit": _("The server asks for less than 64 MiB of Argon2id memory, which this "
+                            "client refuses."),
+        "floor_padBlock": _("The server asks for a padding block below 1024 bytes, which this "
+                            "client refuses."),
+    }
+
+
+def _damaged() -> dict[str, str]:
+    """What the mailbox and the case page show in place of a document that does not open."""
+    return {
+        "damagedReport": _("This report could not be opened: it was altered or damaged."),
+        "damagedMessage": _("This message could not be opened: it was altered or damaged."),
+        "damagedFile": _("This file could not be opened: it was altered or damaged."),
+    }
+
+
 def _answer_words() -> dict[str, str]:
     """How a yes/no answer reads on the mailbox and the case page (static/js/answers.mjs)."""
     return {"yes": _("Yes"), "no": _("No")}
@@ -33,6 +55,7 @@ def _answer_words() -> dict[str, str]:
 def report_strings(settings: Settings) -> dict[str, str]:
     return {
         **_shared(settings),
+        **_floors(),
         "preparing": _("Preparing your receipt…"),
         "files": _("Sealing and sending files…"),
         "pow": _("Proving this is not an automated flood…"),
@@ -50,6 +73,8 @@ def mailbox_strings(settings: Settings) -> dict[str, str]:
     return {
         **_shared(settings),
         **_answer_words(),
+        **_floors(),
+        **_damaged(),
         "opening": _("Opening your mailbox…"),
         "openingFile": _("Opening the file…"),
         "sendingReply": _("Sealing and sending your message…"),
@@ -80,6 +105,7 @@ def case_strings(settings: Settings) -> dict[str, str]:
     return {
         **_shared(settings),
         **_answer_words(),
+        **_damaged(),
         "reporter": _("Reporter"),
         "inspector": _("Inspector"),
         "note": _("Internal note"),

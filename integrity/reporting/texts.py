@@ -33,7 +33,10 @@ def channel_config(channel: Channel, recipients: Iterable[User],
         "asks_unit": channel.asks_unit,
         "recipients": [
             {"id": str(user.id), "name": user.name,
-             "public_key": crypto.b64encode(user.public_key or b"")}
+             "public_key": crypto.b64encode(user.public_key or b""),
+             # Protocol 2 clients seal only to keys whose certificate they verify.
+             "certificate": crypto.b64encode(user.key_certificate)
+             if user.key_certificate else None}
             for user in recipients
         ],
         "categories": [

@@ -30,7 +30,7 @@ from integrity.channels import ChannelError
 from integrity.db import get_session
 from integrity.extensions import address_key, limiter
 from integrity.models import Channel, ChannelState, OrgUnit
-from integrity.reporting import plain, texts
+from integrity.reporting import mailbox_tokens, plain, texts
 from integrity.reporting.api import mailbox_failures
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.public_config import channel_recipients, open_channels
@@ -39,11 +39,13 @@ from integrity.reporting.uploads import SealingSink
 from integrity.translated import page_language
 
 bp = public(Blueprint("reporting", __name__))
+# The field the opened mailbox's forms carry its mailbox token in (never the receipt).
+TOKEN_FIELD = "mailbox_token"  # noqa: S105 (a field name, not a secret)
 
 
 def _open_channel(slug: str) -> Channel:
     channel = get_session().scalar(select(Channel).where(Channel.slug == slug))
-    if channel is None or channel.state == ChannelState.CLOSED.value:
+    if channel is None or channel.state == ChannelState.CLOSED:
         abort(404)
     return channel
 
@@ -121,7 +123,7 @@ def file_plain(slug: str) -> str | tuple[str, int]:
     db = get_session()
     try:
         receipt = plain.file_plain_report(db, current.settings(), current.attachment_store(),
-                                          channel, filing)
+                                          current.lookup_key(), channel, filing)
     except (ProtocolError, ChannelError) as exc:
         db.rollback()
         status = getattr(exc, "status", 400)
@@ -143,54 +145,83 @@ def mailbox() -> str:
     return _mailbox_page()
 
 
-def _render_mailbox(receipt: str, **extra: Any) -> str:
-    opened = plain.open_plain_mailbox(get_session(), current.settings(), receipt)
+def _render_mailbox(opened: plain.OpenedMailbox, token: str, **extra: Any) -> str:
     answers = texts.answer_rows(opened.report.channel.questions, opened.document,
                                 {"yes": _("Yes"), "no": _("No")})
-    return _mailbox_page(opened=opened, answers=answers, receipt=format_receipt(opened.receipt),
-                         **extra)
+    return _mailbox_page(opened=opened, answers=answers, mailbox_token=token, **extra)
+
+
+def _mailbox_opened(response: Response) -> bool:
+    return response.status_code == 200
 
 
 @bp.route("/mailbox", methods=["POST"])
 @mailbox_failures
+@limiter.limit(lambda: current.settings().ratelimit_mailbox_opens, key_func=address_key,
+               deduct_when=_mailbox_opened,
+               error_message=lambda: _("The mailbox was opened too many times from this "
+                                       "network: please wait a while and try again."))
 def mailbox_open() -> str | tuple[str, int]:
-    """Open the mailbox without JavaScript: the receipt is used in memory for this request."""
+    """Open the mailbox without JavaScript: the receipt is used in memory for this request,
+    and the page carries a mailbox token for the replies and downloads that follow."""
     if refused := anonymous_forms.refusal():
         return _mailbox_page(error=refused), 400
+    settings = current.settings()
     try:
-        return _render_mailbox(request.form.get("receipt", ""))
+        opened = plain.open_plain_mailbox(get_session(), settings, current.lookup_key(),
+                                          request.form.get("receipt", ""))
     except ProtocolError as exc:
         return _mailbox_page(error=str(exc)), exc.status
+    token = mailbox_tokens.issue(current.mailbox_tokens(),
+                                 mailbox_tokens.OpenMailbox(opened.report.id, opened.secret_key),
+                                 settings.mailbox_token_minutes)
+    # A reply typed before the page expired comes back in its box.
+    return _render_mailbox(opened, token, reply_text=request.form.get("text", ""))
+
+
+def _reopened() -> tuple[plain.OpenedMailbox, str] | None:
+    """The mailbox this form's token keeps open, and the token; None once it has expired."""
+    token = request.form.get(TOKEN_FIELD, "")
+    kept = mailbox_tokens.redeem(current.mailbox_tokens(), token)
+    if kept is None:
+        return None
+    opened = plain.reopen_plain_mailbox(get_session(), current.settings(), kept.report_id,
+                                        kept.secret_key)
+    return None if opened is None else (opened, token)
+
+
+def _expired() -> tuple[str, int]:
+    """The receipt form again, with what was typed in the reply box kept for the reopening."""
+    return _mailbox_page(error=_("This mailbox page has expired: enter your receipt again to "
+                                 "open the mailbox."),
+                         reply_text=request.form.get("text", "")), 400
 
 
 @bp.route("/mailbox/reply", methods=["POST"])
 @mailbox_failures
 @limiter.limit(lambda: current.settings().ratelimit_messages, key_func=address_key)
 def mailbox_reply() -> str | tuple[str, int]:
-    receipt, text = request.form.get("receipt", ""), request.form.get("text", "")
-    if refused := anonymous_forms.refusal(single_use=True):
-        return _reply_refused(receipt, ProtocolError(refused), text)
+    text = request.form.get("text", "")
+    refused = anonymous_forms.refusal(single_use=True)
+    found = _reopened()
+    if found is None:
+        return (_mailbox_page(error=refused), 400) if refused else _expired()
+    opened, token = found
+    if refused:  # the reason, and the reply as typed: nothing typed is lost
+        return _render_mailbox(opened, token, error=refused, reply_text=text), 400
     db = get_session()
     try:
-        plain.reply_plain(db, current.settings(), current.attachment_store(), receipt, text,
-                          _uploads("files"))
+        plain.reply_plain(db, current.settings(), current.attachment_store(), opened,
+                          text, _uploads("files"))
     except ProtocolError as exc:
         db.rollback()
-        return _reply_refused(receipt, exc, text)
+        return _render_mailbox(opened, token, error=str(exc), reply_text=text), exc.status
     db.commit()
-    return _render_mailbox(receipt, notice=_("Your message was sent."))
-
-
-def _reply_refused(receipt: str, refusal: ProtocolError, text: str) -> tuple[str, int]:
-    """The mailbox again with the reason and the reply as typed (nothing typed is lost); the
-    bare page when the receipt opens no mailbox."""
-    if refusal.status != 404:
-        try:
-            return (_render_mailbox(receipt, error=str(refusal), reply_text=text),
-                    refusal.status)
-        except ProtocolError:
-            pass  # a malformed receipt: refused for the same reason when opening
-    return _mailbox_page(error=str(refusal)), refusal.status
+    again = plain.reopen_plain_mailbox(db, current.settings(), opened.report.id,
+                                       opened.secret_key)
+    if again is None:
+        return _expired()
+    return _render_mailbox(again, token, notice=_("Your message was sent."))
 
 
 @bp.route("/mailbox/file", methods=["POST"])
@@ -199,13 +230,17 @@ def mailbox_file() -> Response | tuple[str, int]:
     """An attachment, decrypted on the way out, for readers without JavaScript."""
     if refused := anonymous_forms.refusal():
         return _mailbox_page(error=refused), 400
+    found = _reopened()
+    if found is None:
+        return _expired()
     try:
-        entry, chunks = plain.plain_attachment(
-            get_session(), current.settings(), current.attachment_store(),
-            request.form.get("receipt", ""), request.form.get("attachment", ""))
+        entry, length, chunks = plain.plain_attachment(
+            current.attachment_store(), found[0], request.form.get("attachment", ""))
     except ProtocolError as exc:
         abort(exc.status)
     name = safe_file_name(entry.get("name"), "attachment")
-    # Always a download, never rendered here: the content is the reporter's, not ours.
+    # Always a download, never rendered here: the content is the reporter's, not ours. The
+    # length lets a browser tell a transfer cut short from a complete file.
     return Response(stream_with_context(chunks), mimetype="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Content-Length": str(length)})

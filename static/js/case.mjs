@@ -1,14 +1,17 @@
 // The case page (bundled as static/dist/case.js). The inspector's key is unwrapped in the
 // worker with the wrapping key this tab derived at sign-in, or read from an offline key file;
 // the report, its files and its thread are opened there; replies, notes and shares are sealed
-// there. Only ciphertext and key slots go back to the server.
+// there. Only ciphertext and key slots go back to the server. The report, each message or note
+// and each file open on their own: one that is altered or damaged shows a sentence in its place,
+// and the rest of the case still works (replies, notes and shares once the report has opened).
 
 import {
-  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, formatDay, pageStrings, readersFor,
-  safeFileName, saveBlob, sealAndUpload, setBusy, setHidden, showError, showFieldError,
+  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileEntries, fileLimitError, fill, formatDay,
+  openOrNull, pageStrings, readersFor, safeFileName, saveBlob, sealAndUpload, setBusy, setHidden, showError,
+  showFieldError,
 } from "./page.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
-import { b64decode, b64encode, sealedLength, startWorker } from "./worker-client.mjs";
+import { CryptoError, b64decode, b64encode, sealedLength, startWorker } from "./worker-client.mjs";
 import { OFFLINE_KEY, WRAPPING_KEY } from "./staff.mjs";
 
 const REPORT_DOCUMENT = "report";
@@ -34,6 +37,9 @@ const STRINGS = {
   chooseInspector: "Choose an inspector.",
   noFiles: "No files.",
   writtenIn: "Written in",
+  damagedReport: "This report could not be opened: it was altered or damaged.",
+  damagedMessage: "This message could not be opened: it was altered or damaged.",
+  damagedFile: "This file could not be opened: it was altered or damaged.",
   tooManyFiles: "A report or message takes at most %(count)d attachments.",
   fileTooLarge: "The file “%(name)s” is larger than the %(size)s this server accepts for one file.",
 };
@@ -70,59 +76,93 @@ class Case {
     this.staff = new StaffApi(area.dataset.csrf, this.strings);
     this.api = new Api(area.dataset.api, this.strings);
     this.progress = new Progress(byId("progress-area"));
-    this.data = null;
+    this.sealed = null;
   }
 
+  /** The document, or null when it does not open (altered or damaged). */
   open(item) {
-    return this.client.call("open-document", {
-      payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock: this.data.pad_block,
+    return openOrNull(this.client, {
+      payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock: this.sealed.pad_block,
     });
   }
 
   async load() {
-    this.data = await this.staff.get(this.area.dataset.data);
-    this.report = await this.open(this.data.report);
+    this.sealed = await this.staff.get(this.area.dataset.sealed);
+    this.report = await this.open(this.sealed.report);
     this.messages = [];
-    for (const message of this.data.messages) {
+    for (const message of this.sealed.messages) {
       // A message sealed before this inspector could read the case has no slot for them.
       if (message.key_slot) this.messages.push({ ...message, document: await this.open(message) });
     }
     this.render();
   }
 
-  render() {
+  /** A sentence in place of a document that did not open. */
+  damaged(text, tag = "p") {
+    return element(tag, text, "error-message damaged");
+  }
+
+  renderAnswers() {
     const answers = byId("case-answers");
     answers.replaceChildren();
+    if (this.report) {
+      try {
+        this.fillAnswers(answers);
+      } catch (err) {
+        console.error(err);
+        this.report = null;
+      }
+    }
+    let note = byId("case-report-damaged");
+    if (this.report) {
+      note?.remove();
+    } else if (!note) {
+      note = this.damaged(this.strings.damagedReport);
+      note.id = "case-report-damaged";
+      answers.before(note);
+    }
+    setHidden(answers, !this.report);
+  }
+
+  fillAnswers(answers) {
     const { language } = this.report;
     if (typeof language === "string" && language) {
       // Old reports carry no language; a code this page has no name for shows as it is.
       answers.append(element("dt", this.strings.writtenIn), element("dd", this.strings[`language_${language}`] || language));
     }
-    for (const [label, text] of answerRows(this.data.questions, this.report.answers, this.strings, language)) {
+    for (const [label, text] of answerRows(this.sealed.questions, this.report.answers, this.strings, language)) {
       answers.append(element("dt", label), element("dd", text));
     }
-    setHidden(answers, false);
+  }
+
+  render() {
+    this.renderAnswers();
     const files = byId("case-file-list");
-    files.replaceChildren(...this.fileItems(this.report));
+    files.replaceChildren(...(this.report ? this.fileItems(this.report) : []));
     if (!files.children.length) files.append(element("li", this.strings.noFiles));
-    setHidden(byId("case-files"), false);
+    setHidden(byId("case-files"), !this.report);
     const thread = byId("case-thread");
     thread.replaceChildren();
     for (const message of this.messages) {
       const item = element("li", undefined, `message-${message.from}`);
       item.append(element("p", `${this.strings[message.from] || message.from} · ${formatDay(message.sent_on)}`, "meta"));
-      item.append(element("p", message.document.text || "", "text"));
-      const attached = this.fileItems(message.document);
-      if (attached.length) {
-        const list = element("ul", undefined, "files");
-        list.append(...attached);
-        item.append(list);
+      const opened = message.document;
+      if (opened && (opened.text === undefined || typeof opened.text === "string")) {
+        item.append(element("p", opened.text || "", "text"));
+        const attached = this.fileItems(opened);
+        if (attached.length) {
+          const list = element("ul", undefined, "files");
+          list.append(...attached);
+          item.append(list);
+        }
+      } else {
+        item.append(this.damaged(this.strings.damagedMessage));
       }
       thread.append(item);
     }
     setHidden(thread, false);
     const select = byId("share-inspector");
-    const options = this.data.share_candidates.map((c) => {
+    const options = this.sealed.share_candidates.map((c) => {
       const option = element("option", c.name);
       option.value = c.id;
       return option;
@@ -132,12 +172,12 @@ class Case {
     select.replaceChildren(none, ...options);
     setHidden(byId("share-form"), !options.length);
     setHidden(byId("share-heading"), !options.length);
-    setHidden(byId("case-actions"), false);
+    // Replies, notes and shares once the report itself has opened.
+    setHidden(byId("case-actions"), !this.report);
   }
 
   fileItems(document) {
-    const entries = Array.isArray(document.attachments) ? document.attachments : [];
-    return entries.map((entry) => {
+    return fileEntries(document).map((entry) => {
       const item = element("li");
       const button = element("button", fill(this.strings.download, { name: safeFileName(entry.name) }));
       button.type = "button";
@@ -157,9 +197,17 @@ class Case {
       const sealed = await response.blob();
       const { blob } = await this.client.call("open-stream", { blob: sealed, key: entry.key },
         (value) => this.progress.set(value));
-      saveBlob(new Blob([blob], { type: entry.type || "application/octet-stream" }), safeFileName(entry.name));
+      // application/octet-stream whatever type the file was declared with (saveBlob).
+      saveBlob(blob, safeFileName(entry.name));
     } catch (err) {
-      this.fail(err, button);
+      if (err instanceof CryptoError) {
+        // This file only: the sentence takes the button's place, the rest stays usable.
+        const sentence = this.damaged(this.strings.damagedFile, "span");
+        sentence.setAttribute("role", "alert");
+        button.replaceWith(sentence);
+      } else {
+        this.fail(err, button);
+      }
     } finally {
       this.progress.hide();
       button.disabled = false;
@@ -168,7 +216,7 @@ class Case {
 
   /** The case's readers as seal-document wants them; with the reporter for a reply. */
   readers(withReporter) {
-    const readers = readersFor(this.data.readers, this.data.reporter_public_key, this.data.recovery_key);
+    const readers = readersFor(this.sealed.recipients, this.sealed.reporter_public_key, this.sealed.recovery_key);
     if (!withReporter) delete readers.reporter;
     return readers;
   }
@@ -186,7 +234,7 @@ class Case {
       textarea.focus();
       return;
     }
-    const config = { max_attachments: this.data.max_attachments, max_attachment_bytes: this.data.max_attachment_bytes };
+    const config = { max_attachments: this.sealed.max_attachments, max_attachment_bytes: this.sealed.max_attachment_bytes };
     const limit = fileLimitError(files, config, s, sealedLength);
     if (limit) {
       showFieldError(input.closest(".field"), [input], limit, `${input.id}-error`);
@@ -198,7 +246,7 @@ class Case {
       this.progress.step(s.sending, 0);
       const uploads = await sealAndUpload(this.client, this.api, files, (value) => this.progress.set(value * 0.9));
       const sealed = await this.client.call("seal-document", {
-        document: { text, attachments: uploads.entries }, readers: this.readers(!note), padBlock: this.data.pad_block,
+        document: { text, attachments: uploads.entries }, readers: this.readers(!note), padBlock: this.sealed.pad_block,
       });
       await this.staff.post(this.area.dataset[note ? "notes" : "messages"], {
         payload: sealed.payload, key_slots: sealed.keySlots, attachments: uploads.ids,
@@ -219,7 +267,7 @@ class Case {
     clearError();
     clearFieldErrors(form);
     const select = byId("share-inspector");
-    const target = this.data.share_candidates.find((c) => c.id === select.value);
+    const target = this.sealed.share_candidates.find((c) => c.id === select.value);
     if (!target) {
       showFieldError(select.closest(".field"), [select], this.strings.chooseInspector, "share-inspector-error");
       select.focus();
@@ -228,7 +276,7 @@ class Case {
     setBusy(form, true);
     try {
       this.progress.step(this.strings.sharing, null);
-      const documents = [[REPORT_DOCUMENT, this.data.report.key_slot],
+      const documents = [[REPORT_DOCUMENT, this.sealed.report.key_slot],
         ...this.messages.map((message) => [message.id, message.key_slot])];
       const { slots } = await this.client.call("reseal", {
         slots: documents.map(([, slot]) => slot), secretKey: this.secretKey, publicKey: target.public_key,

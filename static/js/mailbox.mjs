@@ -2,13 +2,17 @@
 // keys on this device, the report and its thread are opened here, files are unlocked here, and
 // replies are sealed here before they are sent. The receipt and the lookup live in memory only:
 // never in a URL, storage or a cookie. Without the worker the plain form is left to the server.
+// The report, each message and each file open on their own: one that is altered or damaged
+// shows a sentence in its place, and the rest of the mailbox still works.
 
 import {
-  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, formatDay, pageStrings, readersFor,
-  interceptInProtectedMode, safeFileName, saveBlob, sealAndUpload, setBusy, setHidden, showError, showFieldError,
+  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileEntries, fileLimitError, fill, formatDay,
+  interceptInProtectedMode, openOrNull, pageStrings, readersFor, safeFileName, saveBlob, sealAndUpload, setBusy,
+  setHidden, showError, showFieldError,
 } from "./page.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
-import { b64encode, normaliseReceipt, sealedLength } from "./worker-client.mjs";
+import { CryptoError, b64encode, normaliseReceipt, sealedLength } from "./worker-client.mjs";
+import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 
 export { safeFileName };
 
@@ -42,6 +46,12 @@ export const STRINGS = {
   failed: "Your mailbox could not be opened on this device. Please try again.",
   network: "The server could not be reached. Check your connection and try again.",
   server: "The server could not handle the request (error %(status)s). Please try again later.",
+  damagedReport: "This report could not be opened: it was altered or damaged.",
+  damagedMessage: "This message could not be opened: it was altered or damaged.",
+  damagedFile: "This file could not be opened: it was altered or damaged.",
+  floor_opslimit: FLOOR_SENTENCES.opslimit,
+  floor_memlimit: FLOOR_SENTENCES.memlimit,
+  floor_padBlock: FLOOR_SENTENCES.padBlock,
 };
 
 function element(tag, attributes = {}, ...children) {
@@ -77,7 +87,7 @@ class Mailbox {
   async load() {
     const box = await this.api.post("/mailbox", { lookup: this.lookup });
     const padBlock = this.config.pad_block;
-    const open = (item) => this.client.call("open-document", {
+    const open = (item) => openOrNull(this.client, {
       payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock,
     });
     box.report.document = await open(box.report);
@@ -93,17 +103,29 @@ class Mailbox {
     return channel?.questions || [];
   }
 
+  /** A sentence in place of a document that did not open. */
+  damaged(text, attributes = {}) {
+    return element("p", { className: "error-message damaged", ...attributes }, text);
+  }
+
   renderAnswers() {
-    const list = element("dl", { className: "answers", id: "report-answers" });
-    const { answers, language } = this.box.report.document;
-    for (const [label, text] of answerRows(this.questions(), answers, this.strings, language)) {
-      list.append(element("dt", {}, label), element("dd", {}, text));
+    const report = this.box.report.document;
+    if (!report) return this.damaged(this.strings.damagedReport, { id: "report-answers" });
+    try {
+      const list = element("dl", { className: "answers", id: "report-answers" });
+      const { answers, language } = report;
+      for (const [label, text] of answerRows(this.questions(), answers, this.strings, language)) {
+        list.append(element("dt", {}, label), element("dd", {}, text));
+      }
+      return list;
+    } catch (err) {
+      console.error(err);
+      return this.damaged(this.strings.damagedReport, { id: "report-answers" });
     }
-    return list;
   }
 
   renderFiles(document) {
-    const entries = Array.isArray(document.attachments) ? document.attachments : [];
+    const entries = fileEntries(document);
     if (!entries.length) return null;
     const list = element("ul", { className: "files" });
     for (const entry of entries) {
@@ -121,10 +143,12 @@ class Mailbox {
     const thread = element("ol", { className: "thread", id: "thread" });
     for (const message of messages) {
       const who = message.from === "reporter" ? this.strings.you : this.strings.inspector;
+      const opened = message.document;
+      const body = opened && (opened.text === undefined || typeof opened.text === "string")
+        ? [element("p", { className: "text" }, opened.text ?? ""), this.renderFiles(opened)]
+        : [this.damaged(this.strings.damagedMessage)];
       thread.append(element("li", { className: `message-${message.from === "reporter" ? "reporter" : "inspector"}` },
-        element("p", { className: "meta" }, `${who} · ${formatDay(message.sent_on)}`),
-        element("p", { className: "text" }, String(message.document.text ?? "")),
-        this.renderFiles(message.document)));
+        element("p", { className: "meta" }, `${who} · ${formatDay(message.sent_on)}`), ...body));
     }
     return thread;
   }
@@ -154,6 +178,7 @@ class Mailbox {
     const status = s[`status_${report.status}`] || report.status;
     const notes = notice ? element("p", { className: "message message-success", role: "status", tabindex: "-1" }, notice)
       : null;
+    const opened = Boolean(report.document); // a reply needs the report to have opened
     this.view.replaceChildren(...[
       notes,
       element("dl", { className: "facts" },
@@ -161,11 +186,11 @@ class Mailbox {
         element("dt", {}, s.sentOn), element("dd", {}, formatDay(report.created_on))),
       element("h2", {}, s.yourReport),
       this.renderAnswers(),
-      this.renderFiles(report.document),
+      opened && this.renderFiles(report.document),
       element("h2", {}, s.messages),
       this.renderThread(),
-      element("h2", {}, s.write),
-      this.renderReplyForm(),
+      opened && element("h2", {}, s.write),
+      opened && this.renderReplyForm(),
     ].filter(Boolean));
     setHidden(this.view, false);
     return notes;
@@ -186,7 +211,12 @@ class Mailbox {
         (value) => progress.set(value));
       saveBlob(blob, safeFileName(entry.name));
     } catch (err) {
-      this.fail(err);
+      if (err instanceof CryptoError) {
+        // This file only: the sentence takes the button's place, the rest stays usable.
+        button.replaceWith(this.damaged(this.strings.damagedFile, { role: "alert" }));
+      } else {
+        this.fail(err);
+      }
     } finally {
       progress.hide();
       button.disabled = false;
@@ -260,6 +290,7 @@ async function openMailbox(form, client, api, strings) {
   try {
     progress.step(strings.opening, null);
     const config = await api.get("/config");
+    checkConfigFloors(config, strings); // before the receipt is turned into keys
     const keys = await client.call("derive", {
       receipt, salt: config.salt, opslimit: config.argon2id.opslimit, memlimit: config.argon2id.memlimit,
     });
@@ -274,8 +305,9 @@ async function openMailbox(form, client, api, strings) {
     mailbox.view.focus();
   } catch (err) {
     progress.hide();
-    if (!(err instanceof ApiError)) console.error(err);
-    showError(form, err instanceof ApiError ? err.message : strings.failed).focus();
+    const known = err instanceof ApiError || err instanceof FloorError;
+    if (!known) console.error(err);
+    showError(form, known ? err.message : strings.failed).focus();
   } finally {
     setBusy(form, false);
   }

@@ -2,7 +2,7 @@
 // strings, progress, errors and the JSON API. No libsodium here: the worker does the
 // cryptography (static/js/worker.mjs, started by startWorker).
 
-import { b64encode, startWorker } from "./worker-client.mjs";
+import { CryptoError, b64encode, startWorker } from "./worker-client.mjs";
 
 export const byId = (id) => document.getElementById(id);
 
@@ -73,9 +73,17 @@ export function safeFileName(name, fallback = "attachment") {
   return cleaned || fallback;
 }
 
-/** Save `blob` as a download named `name`: through <a download>, never shown in the page. */
+/** The bytes of `blob` typed application/octet-stream (a download is never rendered by type). */
+export function asOctetStream(blob) {
+  return new Blob([blob], { type: "application/octet-stream" });
+}
+
+/**
+ * Save `blob` as a download named `name`: through <a download>, never shown in the page, and
+ * always as application/octet-stream, whatever type the file was declared with.
+ */
 export function saveBlob(blob, name) {
-  const url = URL.createObjectURL(blob);
+  const url = URL.createObjectURL(asOctetStream(blob));
   const link = document.createElement("a");
   link.href = url;
   link.download = name;
@@ -85,6 +93,28 @@ export function saveBlob(blob, name) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+// ---------------------------------------------------------------- opening documents
+
+/**
+ * Open one document in the worker: the object, or null when it does not open (a key slot or
+ * payload altered, bad padding, not a JSON object). Anything else (the worker gone) is thrown.
+ */
+export async function openOrNull(client, request) {
+  try {
+    return await client.call("open-document", request);
+  } catch (err) {
+    if (err instanceof CryptoError) return null;
+    throw err;
+  }
+}
+
+/** A document's file entries that can be offered (objects with an id and a key). */
+export function fileEntries(document) {
+  const entries = document && Array.isArray(document.attachments) ? document.attachments : [];
+  return entries.filter((entry) => entry !== null && typeof entry === "object"
+    && typeof entry.id === "string" && typeof entry.key === "string");
 }
 
 // ---------------------------------------------------------------- protected mode
@@ -394,29 +424,35 @@ export function readersFor(recipients, reporterPublicKey, recoveryKey) {
   return readers;
 }
 
+/** Send `form` to the server as the plain form (basic mode), past every submit listener. */
+export function submitPlain(form) {
+  HTMLFormElement.prototype.submit.call(form); // a control named "submit" cannot shadow it
+}
+
 /**
  * Take over `form`'s submission once protected mode is on: `work(client)` runs instead of
  * the plain submission, once at a time. A submission made while the check is still running
- * waits for it; in basic mode the plain form goes to the server as it is.
+ * waits for it. When protected mode could not start, `askBasic(sendPlain)` is called in place
+ * of the submission if given (the page asks the person, and calls `sendPlain()` only on their
+ * explicit choice); without `askBasic` the plain form goes to the server as it is.
  */
-export function interceptInProtectedMode(form, kind, work) {
+export function interceptInProtectedMode(form, kind, work, { askBasic = null } = {}) {
   let client;
   let working = false;
   const started = startProtectedMode(form, kind).then((value) => {
     client = value;
   });
   form.addEventListener("submit", async (event) => {
-    if (client === null) return; // basic mode: the plain form goes to the server
+    if (client === null && !askBasic) return; // basic mode: the plain form goes to the server
     event.preventDefault();
     if (working) return;
     working = true;
     try {
-      if (client === undefined) {
-        await started; // sent before the check ended
-        if (client === null) {
-          form.submit();
-          return;
-        }
+      if (client === undefined) await started; // sent before the check ended
+      if (client === null) {
+        if (askBasic) askBasic(() => submitPlain(form));
+        else submitPlain(form);
+        return;
       }
       await work(client);
     } finally {

@@ -424,7 +424,7 @@ function writeLe64(view, offset, nonce) {
 }
 
 /** `crypto_generichash(32, challenge || le64(nonce))`; the nonce is a safe integer Number or a BigInt. */
-export function workHash(challenge, nonce) {
+export function powHash(challenge, nonce) {
   if (!isNonce(nonce)) throw new RangeError("The nonce is not a uint64.");
   const c = toBytes(challenge, "challenge");
   const input = new Uint8Array(c.length + 8);
@@ -444,13 +444,13 @@ export function leadingZeroBits(digest) {
 }
 
 /** Whether `nonce` (a uint64 as Number or BigInt) solves `challenge` at `bits`. */
-export function verifyWork(challenge, nonce, bits) {
+export function verifyPow(challenge, nonce, bits) {
   if (!isNonce(nonce)) return false;
-  return leadingZeroBits(workHash(challenge, nonce)) >= bits;
+  return leadingZeroBits(powHash(challenge, nonce)) >= bits;
 }
 
 /** The smallest nonce from `start` that solves `challenge`, as a Number; onProgress(tried, expected) now and then. */
-export function solveWork(challenge, bits, onProgress = null, start = 0) {
+export function solvePow(challenge, bits, onProgress = null, start = 0) {
   const s = sodium();
   const c = toBytes(challenge, "challenge");
   // One buffer rewritten in place: this loop runs about 2^bits times.

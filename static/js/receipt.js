@@ -5,8 +5,10 @@
   var copy = document.getElementById("copy-receipt");
   var print = document.getElementById("print-receipt");
   if (!receipt || !copy || !print) return;
+  var warning = document.getElementById("copy-receipt-warning");
   copy.hidden = false;
   print.hidden = false;
+  if (warning) warning.hidden = false; // clipboards keep what was copied
   copy.addEventListener("click", function () {
     var text = receipt.textContent.trim();
     if (navigator.clipboard) {

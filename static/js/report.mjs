@@ -1,13 +1,15 @@
 // The report form in protected mode (bundled as static/dist/report.js). When this browser can
 // run the worker (WebAssembly, libsodium), the report is sealed on this device and filed through
-// the API: the server receives ciphertext only. Otherwise the plain form is left as it is and
-// the server seals it on arrival (basic mode).
+// the API: the server receives ciphertext only. When the worker cannot start, sending the form
+// shows why and offers basic mode (the server seals the report on arrival); the plain form goes
+// only when the reporter chooses it. Without JavaScript the plain form goes as it is.
 
 import {
   Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings, readersFor,
   interceptInProtectedMode, sealAndUpload, setBusy, setHidden, showError, showFieldError,
 } from "./page.mjs";
 import { b64encode, formatReceipt, sealedLength } from "./worker-client.mjs";
+import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 
 // English defaults; the template may give translations in #report-form's data-strings (JSON).
 export const STRINGS = {
@@ -25,6 +27,9 @@ export const STRINGS = {
   failed: "Your report could not be sealed on this device. Please try again.",
   network: "The server could not be reached. Check your connection and try again.",
   server: "The server could not handle the request (error %(status)s). Please try again later.",
+  floor_opslimit: FLOOR_SENTENCES.opslimit,
+  floor_memlimit: FLOOR_SENTENCES.memlimit,
+  floor_padBlock: FLOOR_SENTENCES.padBlock,
 };
 
 const TEXT_KINDS = new Set(["short_text", "long_text"]);
@@ -109,6 +114,7 @@ function wireReceiptButtons() {
   if (copy && !copy.dataset.wired) {
     copy.dataset.wired = "1";
     setHidden(copy, false);
+    setHidden(byId("copy-receipt-warning"), false); // clipboards keep what was copied
     copy.addEventListener("click", async () => {
       const text = receipt.textContent.trim();
       try {
@@ -162,6 +168,7 @@ async function fileReport(form, client, api, strings) {
     progress.step(strings.preparing, null);
     // Naming the channel lists it even when it is hidden (a form shared by direct link).
     const config = await api.get(`/config?channel=${encodeURIComponent(form.dataset.channel)}`);
+    checkConfigFloors(config, strings); // before anything is derived or sealed
     const channel = (config.channels || []).find((c) => c.slug === form.dataset.channel);
     if (!channel || channel.accepts_reports === false || !(channel.recipients || []).length) {
       throw new ApiError(strings.closed);
@@ -226,8 +233,9 @@ async function fileReport(form, client, api, strings) {
     showReceipt(form, receipt);
   } catch (err) {
     progress.hide();
-    const box = showError(form, err instanceof ApiError ? err.message : strings.failed);
-    if (!(err instanceof ApiError)) console.error(err);
+    const known = err instanceof ApiError || err instanceof FloorError;
+    const box = showError(form, known ? err.message : strings.failed);
+    if (!known) console.error(err);
     box.focus();
   } finally {
     setBusy(form, false);
@@ -240,7 +248,30 @@ function main() {
   const strings = pageStrings(form, STRINGS);
   new Progress().hide(); // in case the stylesheet shows the hidden progress area
   const api = new Api(form.dataset.api || "/api/v1", strings);
-  interceptInProtectedMode(form, "report", (client) => fileReport(form, client, api, strings));
+  interceptInProtectedMode(form, "report", (client) => fileReport(form, client, api, strings),
+    { askBasic: basicModeChoice(form) });
+}
+
+/**
+ * The reporter's explicit choice of basic mode, when the script runs but cannot seal: the
+ * #basic-choice panel says why, and only its own button sends the plain form.
+ */
+export function basicModeChoice(form) {
+  const panel = byId("basic-choice");
+  const button = byId("send-basic");
+  if (!panel || !button) return () => {}; // nothing sends in the clear without the choice
+  let send = null;
+  button.addEventListener("click", () => {
+    if (!send) return;
+    button.disabled = true; // once: the page is leaving
+    send();
+  });
+  return (sendPlain) => {
+    send = sendPlain;
+    clearError();
+    setHidden(panel, false);
+    panel.focus();
+  };
 }
 
 if (typeof document !== "undefined") main();

@@ -24,7 +24,7 @@
 import {
   KEY_BYTES, SALT_BYTES, SLOT_BYTES, ShapeError, b64decode, b64encode, deriveReporterKeys, generateKeyPair,
   generateReceipt, loadKeyFile, openDocument, openKeySlot, openStream, ready, sealDocument, sealKey, sealStream,
-  solveWork,
+  solvePow,
 } from "./protocol.mjs";
 import {
   deriveStaffKeys, loginValue, unwrapPrivateKey, wrapPrivateKey,
@@ -86,7 +86,7 @@ const OPERATIONS = {
   pow(request, progress) {
     progress(0);
     // The chance of having found a solution after `tried` hashes, as a progress estimate.
-    const nonce = solveWork(binary(request.challenge, "challenge"), request.bits,
+    const nonce = solvePow(binary(request.challenge, "challenge"), request.bits,
       (tried, expected) => progress(1 - Math.exp(-tried / expected)));
     progress(1);
     return [{ nonce }, []];

@@ -14,7 +14,16 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, RecordingApp, serving, watched_page
+from integrity.app import create_app
+from integrity.db import dispose
+from tests.helpers.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RecordingApp,
+    browser_settings,
+    serving,
+    watched_page,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -24,6 +33,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
             if missing:
                 item.add_marker(pytest.mark.skip(reason="Chromium is not installed"))
+
+
+@pytest.fixture
+def app(
+    tmp_path: Path, database_url: str, settings_overrides: dict[str, object]
+) -> Iterator[Flask]:
+    """As tests/conftest.py's, at the floors the reporter pages enforce (browser_settings)."""
+    application = create_app(browser_settings(tmp_path, database_url, **settings_overrides))
+    yield application
+    dispose(application)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from integrity.app import create_app
-from tests.conftest import make_settings
+from tests.helpers.browser import browser_settings
 from tests.helpers.catalogs import ROOT
 from tests.helpers.walks import (
     NOT_PAGES,
@@ -36,7 +36,7 @@ from tests.helpers.walks import (
 def site(tmp_path_factory: pytest.TempPathFactory,
          schema_templates: dict[str, str]) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("accessibility")
-    app = create_app(make_settings(folder, demo_database(folder, schema_templates)))
+    app = create_app(browser_settings(folder, demo_database(folder, schema_templates)))
     with serve_demo(app) as served:
         yield served
 

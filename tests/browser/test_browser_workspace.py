@@ -190,7 +190,7 @@ def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp,
     sign_in(left_out, excluded)
     assert report_path not in left_out.get("/cases/").get_data(as_text=True)
     assert left_out.get(report_path).status_code == 404
-    assert left_out.get(f"{report_path}/data").status_code == 404
+    assert left_out.get(f"{report_path}/sealed").status_code == 404
 
     # The server never received the passphrase, the wrapping key or a private key...
     forbidden = {

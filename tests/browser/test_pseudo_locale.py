@@ -35,8 +35,8 @@ from sqlalchemy import select
 from integrity.app import create_app
 from integrity.db import new_session
 from integrity.i18n import SUPPORTED_LANGUAGES
-from tests.conftest import make_settings
 from tests.helpers import walks
+from tests.helpers.browser import browser_settings
 from tests.helpers.catalogs import ROOT, extract_command
 
 PSEUDO = "eo"
@@ -178,7 +178,7 @@ def _strings(value: Any) -> Iterator[str]:
 def site(tmp_path_factory: pytest.TempPathFactory, schema_templates: dict[str, str],
          pseudo_translations: Path) -> Iterator[walks.Site]:
     folder = tmp_path_factory.mktemp("pseudo-site")
-    app = create_app(make_settings(folder, walks.demo_database(folder, schema_templates)))
+    app = create_app(browser_settings(folder, walks.demo_database(folder, schema_templates)))
     speak_pseudo(app, pseudo_translations)
     with walks.serve_demo(app) as served:
         yield served

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from integrity.app import create_app
-from tests.conftest import make_settings, totp_now
+from tests.conftest import totp_now
+from tests.helpers.browser import browser_settings
 from tests.helpers.walks import PHONE, Person, Site, demo_database, serve_demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +139,7 @@ def site(tmp_path_factory: pytest.TempPathFactory,
          schema_templates: dict[str, str]) -> Iterator[Site]:
     """The demo data served in English and Arabic."""
     folder = tmp_path_factory.mktemp("rtl")
-    app = create_app(make_settings(folder, demo_database(folder, schema_templates),
+    app = create_app(browser_settings(folder, demo_database(folder, schema_templates),
                                    languages=("en", "ar")))
     with serve_demo(app) as served:
         _leave_untranslated(app, "what", "ar")

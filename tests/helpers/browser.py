@@ -16,13 +16,25 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 import crypto
-from tests.conftest import ChannelSetup, totp_now
+from integrity.config import Settings
+from tests.conftest import ChannelSetup, make_settings, totp_now
 
 CHROMIUM = os.environ.get("INTEGRITY_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
+
+
+# The reporter pages refuse an Argon2id cost or a pad block below the floors built into them
+# (static/js/floors.mjs), so the apps the browser tests serve ask for exactly the floors. The
+# tests outside tests/browser keep the cheap costs of tests/conftest.py.
+FLOOR_PROTOCOL = {"kdf_opslimit": 3, "kdf_memlimit": 67108864, "pad_block": 1024}
+
+
+def browser_settings(tmp_path: Any, database_url: str, **overrides: object) -> Settings:
+    """``make_settings`` at the floors; ``overrides`` still win (a test of the refusal)."""
+    return make_settings(tmp_path, database_url, **{**FLOOR_PROTOCOL, **overrides})
 
 
 # --- the server, with every request body it receives recorded ---------------------------

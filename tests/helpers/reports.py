@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from html.parser import HTMLParser
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -16,8 +17,46 @@ from tests.protocol_client import ReporterClient
 
 # The receipt as the receipt page shows it.
 RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
+# The mailbox token the opened mailbox's forms carry (basic mode).
+MAILBOX_TOKEN = re.compile(r'name="mailbox_token" value="([^"]+)"')
 # What the reports filed with ``file_report`` say.
 CASE_ANSWERS = {"what": "Lorries from one haulier pass lane 3 unchecked."}
+
+
+class _Forms(HTMLParser):
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action, self.forms, self.inside = action, [], False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "form":
+            self.inside = (found.get("action") or "").split("?")[0] == self.action
+            if self.inside:
+                self.forms.append({})
+        elif tag == "input" and self.inside and found.get("type") == "hidden":
+            self.forms[-1][found.get("name") or ""] = found.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+
+
+def hidden_fields(html: str, action: str) -> list[dict[str, str]]:
+    """The hidden fields of each form of ``html`` that posts to ``action``, as a browser
+    would send them."""
+    parser = _Forms(action)
+    parser.feed(html)
+    return parser.forms
+
+
+def plain_mailbox_token(client: FlaskClient, receipt: str, url: str = "/mailbox") -> str:
+    """Open the mailbox without JavaScript; the mailbox token its page carries."""
+    page = client.post(url, data={"csrf_token": csrf_token(client, url), "receipt": receipt})
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    match = MAILBOX_TOKEN.search(page.get_data(as_text=True))
+    assert match, "no mailbox token on the page"
+    return match.group(1)
 
 
 def file_plain_form(client: FlaskClient, channel: ChannelSetup, **extra: Any) -> Any:
@@ -55,7 +94,8 @@ def first_case(client: FlaskClient) -> int:
 
 
 def open_item(data: dict, item: dict, pair: crypto.KeyPair) -> dict:
-    """A message or note of a case's thread (``data`` from its data URL), opened by ``pair``."""
+    """A message or note of a case's thread, opened by ``pair``; ``data`` is the sealed case
+    (from the case's ``sealed`` URL)."""
     return crypto.open_document(crypto.b64decode(item["payload"]),
                                 crypto.b64decode(item["key_slot"]), pair.secret_key,
                                 data["pad_block"])
@@ -63,7 +103,7 @@ def open_item(data: dict, item: dict, pair: crypto.KeyPair) -> dict:
 
 def seal_item(data: dict, document: dict, *, note: bool) -> dict:
     """``document`` sealed as the case page seals a reply (or a note, not for the reporter)."""
-    readers = {r["id"]: crypto.b64decode(r["public_key"]) for r in data["readers"]}
+    readers = {r["id"]: crypto.b64decode(r["public_key"]) for r in data["recipients"]}
     if not note:
         readers["reporter"] = crypto.b64decode(data["reporter_public_key"])
     if data["recovery_key"]:

@@ -99,8 +99,8 @@ def deterministic() -> dict[str, Any]:
         },
         "pow": [
             {"challenge": b64encode(bytes(16)), "bits": bits,
-             "nonce": pow.solve_work(bytes(16), bits),
-             "hash": b64encode(pow.work_hash(bytes(16), pow.solve_work(bytes(16), bits)))}
+             "nonce": pow.solve_pow(bytes(16), bits),
+             "hash": b64encode(pow.pow_hash(bytes(16), pow.solve_pow(bytes(16), bits)))}
             for bits in (0, 8, 12)
         ],
     }

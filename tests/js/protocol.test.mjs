@@ -379,12 +379,12 @@ describe("proof of work", () => {
   for (const v of vectors.pow) {
     test(`${v.bits} bits: hash, verification, and the smallest nonce`, () => {
       const challenge = b64(v.challenge);
-      assert.equal(p.b64encode(p.workHash(challenge, v.nonce)), v.hash);
-      assert.equal(p.b64encode(p.workHash(challenge, BigInt(v.nonce))), v.hash);
+      assert.equal(p.b64encode(p.powHash(challenge, v.nonce)), v.hash);
+      assert.equal(p.b64encode(p.powHash(challenge, BigInt(v.nonce))), v.hash);
       assert.ok(p.leadingZeroBits(b64(v.hash)) >= v.bits);
-      assert.equal(p.verifyWork(challenge, v.nonce, v.bits), true);
-      assert.equal(p.solveWork(challenge, v.bits), v.nonce);
-      for (let nonce = 0; nonce < v.nonce; nonce++) assert.equal(p.verifyWork(challenge, nonce, v.bits), false);
+      assert.equal(p.verifyPow(challenge, v.nonce, v.bits), true);
+      assert.equal(p.solvePow(challenge, v.bits), v.nonce);
+      for (let nonce = 0; nonce < v.nonce; nonce++) assert.equal(p.verifyPow(challenge, nonce, v.bits), false);
     });
   }
 
@@ -397,26 +397,26 @@ describe("proof of work", () => {
 
   test("nonces are uint64, little-endian; anything else does not verify", () => {
     const challenge = b64(vectors.pow[0].challenge);
-    assert.deepEqual(p.workHash(challenge, 2 ** 40 + 3), p.workHash(challenge, 2n ** 40n + 3n));
-    assert.notDeepEqual(p.workHash(challenge, 2 ** 32), p.workHash(challenge, 1));
+    assert.deepEqual(p.powHash(challenge, 2 ** 40 + 3), p.powHash(challenge, 2n ** 40n + 3n));
+    assert.notDeepEqual(p.powHash(challenge, 2 ** 32), p.powHash(challenge, 1));
     const manual = new Uint8Array(24);
     manual.set(challenge);
     manual.set([0x29, 0x22], 16); // 8745 = 0x2229
-    assert.deepEqual(p.workHash(challenge, 8745), p.lookupHash(manual));
+    assert.deepEqual(p.powHash(challenge, 8745), p.lookupHash(manual));
     for (const nonce of [-1, 1.5, "0", null, true, 2 ** 53, -1n, 2n ** 64n]) {
-      assert.equal(p.verifyWork(challenge, nonce, 0), false, String(nonce));
+      assert.equal(p.verifyPow(challenge, nonce, 0), false, String(nonce));
     }
-    assert.equal(p.verifyWork(challenge, 2n ** 64n - 1n, 0), true);
+    assert.equal(p.verifyPow(challenge, 2n ** 64n - 1n, 0), true);
   });
 
-  test("solveWork reports progress and can start elsewhere", () => {
+  test("solvePow reports progress and can start elsewhere", () => {
     const v = vectors.pow.find((x) => x.bits === 12);
     const challenge = b64(v.challenge);
-    assert.equal(p.solveWork(challenge, v.bits, null, v.nonce), v.nonce);
-    assert.ok(p.solveWork(challenge, v.bits, null, v.nonce + 1) > v.nonce);
+    assert.equal(p.solvePow(challenge, v.bits, null, v.nonce), v.nonce);
+    assert.ok(p.solvePow(challenge, v.bits, null, v.nonce + 1) > v.nonce);
     const calls = [];
-    const nonce = p.solveWork(challenge, 17, (tried, expected) => calls.push([tried, expected]));
-    assert.ok(p.verifyWork(challenge, nonce, 17));
+    const nonce = p.solvePow(challenge, 17, (tried, expected) => calls.push([tried, expected]));
+    assert.ok(p.verifyPow(challenge, nonce, 17));
     assert.equal(calls.length, Math.floor(nonce / 65536)); // one call per 65,536 failed tries
     for (const [, expected] of calls) assert.equal(expected, 2 ** 17);
   });
@@ -443,7 +443,7 @@ describe("built bundle static/dist/protocol.js", () => {
       assert.equal(b.b64encode(payload), doc.payload);
       assert.deepEqual(await b.openStream(b.b64decode(vectors.stream.sealed), b.b64decode(vectors.stream.key)),
         plainBytes(vectors.stream.plain_length));
-      assert.equal(b.solveWork(b.b64decode(vectors.pow[2].challenge), vectors.pow[2].bits), vectors.pow[2].nonce);
+      assert.equal(b.solvePow(b.b64decode(vectors.pow[2].challenge), vectors.pow[2].bits), vectors.pow[2].nonce);
       // Minifying renames classes; the error names must survive it (the worker sends them).
       assert.throws(() => b.normaliseReceipt("1"), (err) => err instanceof b.ReceiptError && err.name === "ReceiptError");
       assert.equal(new b.TooLargeError("x").name, "TooLargeError");

@@ -91,7 +91,7 @@ describe("worker handler", () => {
 
   test("pow reports progress while it works", async () => {
     const { progress, last } = finalOf(await run({ id: 4, op: "pow", challenge: powVector.challenge, bits: 18 }), 4);
-    assert.ok(p.verifyWork(p.b64decode(powVector.challenge), last.result.nonce, 18));
+    assert.ok(p.verifyPow(p.b64decode(powVector.challenge), last.result.nonce, 18));
     assert.equal(progress.length, 2 + Math.floor(last.result.nonce / 65536));
   });
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 import crypto
 from integrity.config import Settings
 from integrity.models import utcnow
-from integrity.reporting.errors import WORK_GONE, ProtocolError
+from integrity.reporting.errors import POW_GONE, ProtocolError
 from integrity.reporting.models import PowChallenge
 
 
@@ -30,15 +30,15 @@ def issue_challenge(session: Session, settings: Settings) -> dict[str, Any]:
             "expires_in": settings.pow_ttl_seconds}
 
 
-class Work(NamedTuple):
+class PowSolution(NamedTuple):
     """A proof of work as offered: the challenge, and the nonce that should solve it."""
 
     challenge: bytes
     nonce: object
 
 
-def checked_work(settings: Settings, pow_field: object) -> Work | None:
-    """The work offered when proof of work is on; 429 if none, 400 if malformed."""
+def checked_pow(settings: Settings, pow_field: object) -> PowSolution | None:
+    """The solution offered when proof of work is on; 429 if none, 400 if malformed."""
     if settings.pow_bits == 0:
         return None
     if not isinstance(pow_field, dict):
@@ -47,26 +47,26 @@ def checked_work(settings: Settings, pow_field: object) -> Work | None:
         challenge = crypto.b64decode(pow_field.get("challenge"), 16, what="challenge")
     except crypto.EncodingError as exc:
         raise ProtocolError(exc, 400) from exc
-    return Work(challenge, pow_field.get("nonce"))
+    return PowSolution(challenge, pow_field.get("nonce"))
 
 
-def redeem_challenge(session: Session, work: Work | None) -> None:
-    """Spend a proof of work; wrong, expired or reused ones get 429."""
-    if work is None:
+def spend_challenge(session: Session, solution: PowSolution | None) -> None:
+    """Spend the challenge ``solution`` solves; wrong, expired or reused ones get 429."""
+    if solution is None:
         return
     # Deleting the row is what makes a challenge single-use across every worker; a refusal
     # below rolls the deletion back with the rest of the request.
     bits = session.execute(
         delete(PowChallenge)
-        .where(PowChallenge.challenge == work.challenge, PowChallenge.expires_at >= utcnow())
+        .where(PowChallenge.challenge == solution.challenge, PowChallenge.expires_at >= utcnow())
         .returning(PowChallenge.bits)
     ).scalar()
-    verify_work(work, bits)
+    verify_solution(solution, bits)
 
 
-def verify_work(work: Work, bits: int | None) -> None:
-    """429 unless ``work`` solves its challenge, an unspent challenge of ``bits`` bits."""
+def verify_solution(solution: PowSolution, bits: int | None) -> None:
+    """429 unless ``solution`` solves its challenge, an unspent challenge of ``bits`` bits."""
     if bits is None:
-        raise ProtocolError(WORK_GONE, 429)
-    if not crypto.verify_work(work.challenge, work.nonce, bits):  # type: ignore[arg-type]
+        raise ProtocolError(POW_GONE, 429)
+    if not crypto.verify_pow(solution.challenge, solution.nonce, bits):  # type: ignore[arg-type]
         raise ProtocolError(_l("The proof of work does not solve its challenge."), 429)
