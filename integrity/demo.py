@@ -196,7 +196,7 @@ def _wrapped_demo_key(hasher: Hasher, inspector: User, passphrase: str) -> bytes
         return None
     keys = crypto.derive_staff_keys(passphrase, inspector.login_salt, inspector.login_opslimit,
                                     inspector.login_memlimit)
-    if not hasher.verify(inspector.password_hash, crypto.login_value(keys)):
+    if not hasher.verify_login(inspector.password_hash, crypto.login_value(keys)):
         return None
     return crypto.wrap_private_key(DEMO_INSPECTOR_KEY.secret_key, keys.wrapping_key)
 
