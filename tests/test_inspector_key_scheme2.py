@@ -198,6 +198,12 @@ def test_weak_passphrases_are_refused_where_the_server_sees_them(
     assert response.status_code == 302
 
 
+def test_the_strength_sentence_states_the_minimum() -> None:
+    from integrity.auth import services, strength
+
+    assert f"at least {strength.MIN_PASSPHRASE_LENGTH} characters" in services.WEAK_PASSPHRASE._args[0]
+
+
 def test_the_pages_carry_the_strength_sentence(app, client, make_account, login) -> None:
     inspector = make_account(Role.INSPECTOR)
     login(inspector)

@@ -110,17 +110,17 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def weak_passphrase_message() -> str:
-    """The one sentence that refuses a passphrase too easy to guess (also the pages')."""
-    return str(_l("Choose a passphrase that is harder to guess: at least %(count)d characters, "
-                  "such as four unrelated words, and not a common password, a repeated "
-                  "character or a sequence.", count=MIN_PASSWORD_LENGTH))
+# The one sentence that refuses a passphrase too easy to guess, here and on the pages; its
+# number is MIN_PASSPHRASE_LENGTH (tests/test_inspector_key_scheme2.py checks).
+WEAK_PASSPHRASE = _l("Choose a passphrase that is harder to guess: at least 12 characters, "
+                     "such as four unrelated words, and not a common password, a repeated "
+                     "character or a sequence.")
 
 
 def check_new_password(password: str) -> None:
     """Refuse passphrases too short, too common or too simple to resist guessing."""
     if is_weak_passphrase(password):
-        raise AccountError(weak_passphrase_message())
+        raise AccountError(WEAK_PASSPHRASE)
 
 
 def generate_password() -> str:

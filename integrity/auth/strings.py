@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from integrity.auth.services import weak_passphrase_message
+from integrity.auth.services import WEAK_PASSPHRASE
 
 
 def _split_failures() -> dict[str, str]:
@@ -29,7 +29,7 @@ def passphrase_strings() -> dict[str, str]:
     return {**_split_failures(),
             "missing": _("Enter your current passphrase and the new one twice."),
             "mismatch": _("The two passphrases differ."),
-            "weak": weak_passphrase_message(),
+            "weak": str(WEAK_PASSPHRASE),
             "relock": _("The current passphrase is not correct, or this browser could not "
                         "protect your key with the new passphrase, so nothing was "
                         "changed.")}
@@ -38,5 +38,4 @@ def passphrase_strings() -> dict[str, str]:
 def setup_strings() -> dict[str, str]:
     return {**_split_failures(),
             "mismatch": _("The two passphrases differ."),
-            # Filled in on the server: the page shows it as it is.
-            "weak": weak_passphrase_message()}
+            "weak": str(WEAK_PASSPHRASE)}

@@ -4,8 +4,8 @@
 // passphrase fields have no name, so the browser never sends them; if anything fails, they
 // are cleared, the page says what failed, and nothing is sent.
 
-import { byId, clearError, fill, pageStrings, setBusy, setHidden, showError } from "./page.mjs";
-import { isWeakPassphrase, MIN_PASSPHRASE_LENGTH } from "./passphrase-strength.mjs";
+import { byId, clearError, pageStrings, setBusy, setHidden, showError } from "./page.mjs";
+import { isWeakPassphrase } from "./passphrase-strength.mjs";
 import { failureText, inWorker, startSplitter } from "./staff-split.mjs";
 import { b64encode } from "./worker-client.mjs";
 import { forgetUnlocked, WRAP_BASE } from "./staff.mjs";
@@ -13,7 +13,7 @@ import { forgetUnlocked, WRAP_BASE } from "./staff.mjs";
 // English fallbacks; the page gives translated ones in data-strings.
 const STRINGS = {
   mismatch: "The two passphrases differ.",
-  weak: "Choose a passphrase that is harder to guess: at least %(count)d characters, such as four unrelated words, and not a common password, a repeated character or a sequence.",
+  weak: "Choose a passphrase that is harder to guess: at least 12 characters, such as four unrelated words, and not a common password, a repeated character or a sequence.",
   worker: "This browser could not start the part of the page that splits your passphrase on this device, so nothing was sent.",
   derive: "This device could not split your passphrase (it may be short of memory), so nothing was sent: close other tabs and try again.",
 };
@@ -51,7 +51,7 @@ function main() {
       return;
     }
     if (isWeakPassphrase(fresh)) {
-      refuse(fill(strings.weak, { count: MIN_PASSPHRASE_LENGTH }));
+      refuse(strings.weak);
       return;
     }
     sending = true;

@@ -3,17 +3,17 @@
 // key only (docs/inspector-keys.md). The passphrase fields have no name, so the browser never
 // sends them; if anything fails, they are cleared, the page says what failed, nothing is sent.
 
-import { byId, clearError, fill, pageStrings, setBusy, showError } from "./page.mjs";
+import { byId, clearError, pageStrings, setBusy, showError } from "./page.mjs";
 import { failureText, inWorker, signInParams, SplitError, startSplitter } from "./staff-split.mjs";
 import { b64encode } from "./worker-client.mjs";
-import { isWeakPassphrase, MIN_PASSPHRASE_LENGTH } from "./passphrase-strength.mjs";
+import { isWeakPassphrase } from "./passphrase-strength.mjs";
 import { csrfToken, fetchShare, WRAP_BASE, WRAPPING_KEY } from "./staff.mjs";
 
 // English fallbacks; the page gives translated ones in data-strings.
 const STRINGS = {
   missing: "Enter your current passphrase and the new one twice.",
   mismatch: "The two passphrases differ.",
-  weak: "Choose a passphrase that is harder to guess: at least %(count)d characters, such as four unrelated words, and not a common password, a repeated character or a sequence.",
+  weak: "Choose a passphrase that is harder to guess: at least 12 characters, such as four unrelated words, and not a common password, a repeated character or a sequence.",
   relock: "The current passphrase is not correct, or this browser could not protect your key with the new passphrase, so nothing was changed.",
   worker: "This browser could not start the part of the page that splits your passphrase on this device, so nothing was sent.",
   limited: "Too many sign-in requests came from this network just now, so nothing was sent: wait a minute and try again.",
@@ -94,7 +94,7 @@ function main() {
     if (isWeakPassphrase(newField.value)) {
       newField.value = "";
       confirmField.value = "";
-      showError(form, fill(strings.weak, { count: MIN_PASSPHRASE_LENGTH }));
+      showError(form, strings.weak);
       newField.focus();
       return;
     }
