@@ -177,7 +177,8 @@ def test_the_share_is_only_for_a_complete_inspector_session(
 def test_sign_out_clears_the_site_storage(client, make_account, login) -> None:
     manager = make_account(Role.MANAGER)
     login(manager)
-    response = client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/account")})
+    response = client.post("/staff/logout",
+                           data={"csrf_token": csrf_token(client, "/staff/account")})
     assert response.status_code == 302
     assert response.headers["Clear-Site-Data"] == '"storage"'
 
@@ -201,7 +202,8 @@ def test_weak_passphrases_are_refused_where_the_server_sees_them(
 def test_the_strength_sentence_states_the_minimum() -> None:
     from integrity.auth import services, strength
 
-    assert f"at least {strength.MIN_PASSPHRASE_LENGTH} characters" in services.WEAK_PASSPHRASE._args[0]
+    sentence = services.WEAK_PASSPHRASE._args[0]
+    assert f"at least {strength.MIN_PASSPHRASE_LENGTH} characters" in sentence
 
 
 def test_the_pages_carry_the_strength_sentence(app, client, make_account, login) -> None:

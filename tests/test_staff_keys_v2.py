@@ -68,10 +68,12 @@ def test_each_account_derives_peppers_wraps_and_migrates_as_the_vectors_say(acco
     wrapping_key = crypto.shared_wrapping_key(derived.wrapping_key, share)
     assert wrapping_key == b64(account["wrapping_key_v2"])
     assert wrapping_key == keyed(frame(b"integrity/v2/staff-wrap", share), derived.wrapping_key)
-    wrapped = crypto.wrap_private_key(b64(account["secret_key"]), wrapping_key, b64(account["nonce"]))
+    wrapped = crypto.wrap_private_key(b64(account["secret_key"]), wrapping_key,
+                                      b64(account["nonce"]))
     assert wrapped == b64(account["wrapped_v2"])
     public_key = b64(account["public_key"])
-    assert crypto.unwrap_private_key(wrapped, wrapping_key, public_key) == b64(account["secret_key"])
+    secret_key = b64(account["secret_key"])
+    assert crypto.unwrap_private_key(wrapped, wrapping_key, public_key) == secret_key
     # Without the share the passphrase's own value does not open the scheme-2 key.
     with pytest.raises(crypto.DecryptionError):
         crypto.unwrap_private_key(wrapped, derived.wrapping_key)
@@ -95,7 +97,7 @@ def test_shapes_are_checked() -> None:
 
 def test_the_strength_rules_match_the_shared_examples() -> None:
     assert list(strength.COMMON) == STRENGTH["common"]
-    assert strength.MIN_PASSPHRASE_LENGTH == STRENGTH["min_length"]
+    assert STRENGTH["min_length"] == strength.MIN_PASSPHRASE_LENGTH
     for passphrase in STRENGTH["weak"]:
         assert strength.is_weak_passphrase(passphrase), passphrase
     for passphrase in STRENGTH["strong"]:

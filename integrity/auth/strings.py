@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+
 from integrity.auth.services import WEAK_PASSPHRASE
 
 

@@ -96,7 +96,6 @@ def test_inspector_changes_a_one_time_passphrase_in_the_browser(page, base_url, 
     user = db.get(User, inspector.id)
     assert not user.must_change_password
     import crypto
-
     from tests.helpers.browser import staff_wrapping_key
 
     wrapping = staff_wrapping_key(app, user, new)

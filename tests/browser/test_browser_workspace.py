@@ -248,7 +248,8 @@ def test_answers_read_in_the_questionnaires_words_in_mailbox_and_case_page(
     user = db.get(User, account.id)
     pair = crypto.KeyPair.generate()
     user.public_key = pair.public_key
-    user.wrapped_secret_key = crypto.wrap_private_key(pair.secret_key, _wrapping_key(app, db, account))
+    user.wrapped_secret_key = crypto.wrap_private_key(pair.secret_key,
+                                                      _wrapping_key(app, db, account))
     db.commit()
     _add_recipient(db, channel.slug, account.id)
 
