@@ -34,7 +34,9 @@ def _inspector(app: Flask, db: Session, make_account, channel: ChannelSetup, sch
                                         user.login_memlimit)
         user.password_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(
             crypto.login_value(keys))
-    db.scalar(select(Channel).where(Channel.slug == channel.slug)).recipients.append(user)
+    row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    assert row is not None
+    row.recipients.append(user)  # the channel held in a name until the commit
     db.commit()
     ReporterClient(app.test_client()).file(channel.slug, {"what": TEXT})
     return account, pair
