@@ -82,6 +82,15 @@ def test_inspector_changes_a_one_time_passphrase_in_the_browser(page, base_url, 
     sign_in_in_browser(page, base_url, inspector)
     page.wait_for_url("**/staff/password")
     page.wait_for_selector('#password-form[data-ready="1"]')
+    # A passphrase too easy to guess is refused on the device, before anything is split.
+    page.get_by_label("Current passphrase").fill(inspector.password)
+    page.get_by_label("New passphrase", exact=True).fill("password1234")
+    page.get_by_label("New passphrase again").fill("password1234")
+    page.get_by_role("button", name="Change passphrase").click()
+    page.wait_for_selector("#form-error:visible")
+    assert "harder to guess" in page.inner_text("#form-error")
+    assert not any("password1234" in body for body in bodies)
+    assert page.url.endswith("/staff/password")
     new = "a brand new passphrase for the key"
     page.get_by_label("Current passphrase").fill(inspector.password)
     page.get_by_label("New passphrase", exact=True).fill(new)
