@@ -182,6 +182,8 @@ def load_inspector_key(session: Session, hasher: Hasher, channel: Channel) -> No
     if (inspector.wrapped_secret_key is None
             and inspector.public_key == DEMO_INSPECTOR_KEY.public_key):
         inspector.wrapped_secret_key = _wrapped_demo_key(hasher, inspector, account.password)
+        # Under the passphrase alone: the first sign-in re-wraps it with the server's share.
+        inspector.key_scheme = 1
     if inspector not in channel.recipients:
         channel.recipients.append(inspector)
     session.flush()
@@ -196,7 +198,7 @@ def _wrapped_demo_key(hasher: Hasher, inspector: User, passphrase: str) -> bytes
         return None
     keys = crypto.derive_staff_keys(passphrase, inspector.login_salt, inspector.login_opslimit,
                                     inspector.login_memlimit)
-    if not hasher.verify(inspector.password_hash, crypto.login_value(keys)):
+    if not hasher.verify_login(inspector.password_hash, crypto.login_value(keys)):
         return None
     return crypto.wrap_private_key(DEMO_INSPECTOR_KEY.secret_key, keys.wrapping_key)
 

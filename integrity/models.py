@@ -106,6 +106,9 @@ class User(Base):
     login_opslimit: Mapped[Optional[int]] = mapped_column(Integer)
     login_memlimit: Mapped[Optional[int]] = mapped_column(Integer)
     wrapped_secret_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(72))
+    # How wrapped_secret_key is wrapped: 1, under the passphrase alone; 2, under the passphrase
+    # and the server's share (docs/inspector-keys.md#scheme-2). 1 becomes 2 at the next sign-in.
+    key_scheme: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
     # The organisation key's signature of public_key bound to this id (protocol 2 clients seal
     # only to signed keys); cleared whenever public_key changes.
     key_certificate: Mapped[Optional[bytes]] = mapped_column(LargeBinary(64))
