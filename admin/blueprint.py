@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from flask import Blueprint, Flask, abort, current_app, g, request
+from flask import Blueprint, Flask, current_app, g, request
 from flask.sansio.blueprints import BlueprintSetupState
 
 from admin import settings as stored_settings
 from integrity.access import restrict
-from integrity.db import get_session
 from integrity.models import Role, User
 
 bp = restrict(Blueprint("admin", __name__, url_prefix="/admin"), Role.ADMIN)
@@ -20,8 +19,6 @@ def _apply_stored_settings(state: BlueprintSetupState) -> None:
     # The settings page stores values that override the environment's, in every process.
     stored_settings.install(cast(Flask, state.app))
 
-
-T = TypeVar("T")
 
 # Which entry of the administration's menu a page belongs to, by the start of its endpoint.
 SECTIONS = (
@@ -46,14 +43,6 @@ def _menu() -> dict[str, Any]:
 def actor() -> User:
     user: User = g.user
     return user
-
-
-def one(model: type[T], ident: int) -> T:
-    """The row of ``model`` with this id, or 404."""
-    row = get_session().get(model, ident)
-    if row is None:
-        abort(404)
-    return row
 
 
 def list_args() -> tuple[str, int]:

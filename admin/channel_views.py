@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from admin import channels
-from admin.blueprint import actor, bp, list_args, one
+from admin.blueprint import actor, bp, list_args
 from admin.forms import (
     KIND_LABELS,
     STATE_LABELS,
@@ -24,7 +24,7 @@ from admin.forms import (
 from integrity import current
 from integrity.changes import commit_unless
 from integrity.channels import ChannelError
-from integrity.db import get_session
+from integrity.db import get_or_404, get_session
 from integrity.models import Category, Channel, ChannelState, Question, QuestionKind
 from integrity.reporting.public_config import channel_recipients
 
@@ -75,7 +75,7 @@ def channel_new() -> str | Response:
 
 @bp.route("/channels/<int:channel_id>", methods=["GET", "POST"])
 def channel(channel_id: int) -> str | Response:
-    item = one(Channel, channel_id)
+    item = get_or_404(Channel, channel_id)
     form = ChannelForm(obj=item if request.method == "GET" else None)
     if request.method == "GET":
         form.recipients.data = [user.id for user in item.recipients]
@@ -95,7 +95,7 @@ def channel(channel_id: int) -> str | Response:
 @bp.route("/channels/<int:channel_id>/state/<state>", methods=["GET", "POST"])
 def channel_state(channel_id: int, state: str) -> str | Response:
     """Open, hide or close a channel, after a page that says what that does."""
-    item = one(Channel, channel_id)
+    item = get_or_404(Channel, channel_id)
     if state not in STATE_LABELS:
         abort(404)
     form = ConfirmForm()
@@ -115,7 +115,7 @@ def channel_state(channel_id: int, state: str) -> str | Response:
 
 @bp.route("/channels/<int:channel_id>/questions")
 def questions(channel_id: int) -> str:
-    item = one(Channel, channel_id)
+    item = get_or_404(Channel, channel_id)
     return render_template("admin/questions.html", channel=item, kinds=KIND_LABELS,
                            move_form=MoveForm())
 
@@ -129,7 +129,7 @@ def _question_fields(form: QuestionForm) -> channels.QuestionFields:
 
 @bp.route("/channels/<int:channel_id>/questions/new", methods=["GET", "POST"])
 def question_new(channel_id: int) -> str | Response:
-    item = one(Channel, channel_id)
+    item = get_or_404(Channel, channel_id)
     form = QuestionForm()
     if form.validate_on_submit():
         db = get_session()
@@ -143,7 +143,7 @@ def question_new(channel_id: int) -> str | Response:
 
 @bp.route("/questions/<int:question_id>", methods=["GET", "POST"])
 def question(question_id: int) -> str | Response:
-    item = one(Question, question_id)
+    item = get_or_404(Question, question_id)
     form = QuestionForm(obj=item if request.method == "GET" else None)
     if request.method == "GET":
         form.options.data = "\n".join(item.options or [])
@@ -165,7 +165,7 @@ def _step(form: MoveForm) -> int:
 
 @bp.route("/questions/<int:question_id>/move", methods=["POST"])
 def question_move(question_id: int) -> Response:
-    item = one(Question, question_id)
+    item = get_or_404(Question, question_id)
     if channels.move_question(get_session(), actor(), item, _step(MoveForm())):
         get_session().commit()
     return redirect(url_for("admin.questions", channel_id=item.channel_id,
@@ -174,7 +174,7 @@ def question_move(question_id: int) -> Response:
 
 @bp.route("/questions/<int:question_id>/remove", methods=["GET", "POST"])
 def question_remove(question_id: int) -> str | Response:
-    item = one(Question, question_id)
+    item = get_or_404(Question, question_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         channel_id = item.channel_id
@@ -188,7 +188,7 @@ def question_remove(question_id: int) -> str | Response:
 @bp.route("/channels/<int:channel_id>/preview")
 def preview(channel_id: int) -> str:
     """The questionnaire as reporters will see it (nothing can be sent from here)."""
-    item = one(Channel, channel_id)
+    item = get_or_404(Channel, channel_id)
     return render_template("admin/preview.html", channel=item,
                            categories=[c for c in item.categories if not c.retired])
 
@@ -198,7 +198,7 @@ def preview(channel_id: int) -> str:
 
 @bp.route("/channels/<int:channel_id>/categories", methods=["GET", "POST"])
 def categories(channel_id: int) -> str | Response:
-    item = one(Channel, channel_id)
+    item = get_or_404(Channel, channel_id)
     form = CategoryForm()
     if form.validate_on_submit():
         db = get_session()
@@ -220,7 +220,7 @@ def _back_to_list(category: Category, **extra: Any) -> Response:
 
 @bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
 def category(category_id: int) -> str | Response:
-    item = one(Category, category_id)
+    item = get_or_404(Category, category_id)
     form = CategoryForm(obj=item if request.method == "GET" else None)
     if form.validate_on_submit():
         db = get_session()
@@ -234,7 +234,7 @@ def category(category_id: int) -> str | Response:
 
 @bp.route("/categories/<int:category_id>/move", methods=["POST"])
 def category_move(category_id: int) -> Response:
-    item = one(Category, category_id)
+    item = get_or_404(Category, category_id)
     if channels.move_category(get_session(), actor(), item, _step(MoveForm())):
         get_session().commit()
     return _back_to_list(item, _anchor=f"category-{item.id}")
@@ -242,7 +242,7 @@ def category_move(category_id: int) -> Response:
 
 @bp.route("/categories/<int:category_id>/retire", methods=["GET", "POST"])
 def category_retire(category_id: int) -> str | Response:
-    item = one(Category, category_id)
+    item = get_or_404(Category, category_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         with commit_unless(get_session(), ChannelError) as change:
@@ -255,7 +255,7 @@ def category_retire(category_id: int) -> str | Response:
 
 @bp.route("/categories/<int:category_id>/restore", methods=["POST"])
 def category_restore(category_id: int) -> Response:
-    item = one(Category, category_id)
+    item = get_or_404(Category, category_id)
     if ConfirmForm().validate_on_submit():
         with commit_unless(get_session(), ChannelError) as change:
             channels.set_retired(get_session(), actor(), item, False)

@@ -10,16 +10,16 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from admin import questionnaires
-from admin.blueprint import actor, bp, one
+from admin.blueprint import actor, bp
 from admin.forms import QuestionnaireImportForm
-from integrity.db import get_session
+from integrity.db import get_or_404, get_session
 from integrity.models import Channel
 
 
 @bp.route("/channels/<int:channel_id>/questionnaire.json")
 def questionnaire_json(channel_id: int) -> Response:
     """The questionnaire with its texts in every language, as a file to keep or import."""
-    item = one(Channel, channel_id)
+    item = get_or_404(Channel, channel_id)
     text = json.dumps(questionnaires.questionnaire_json(item), ensure_ascii=False, indent=2)
     response = Response(text + "\n", mimetype="application/json")
     response.headers["Content-Disposition"] = (
@@ -30,7 +30,7 @@ def questionnaire_json(channel_id: int) -> Response:
 @bp.route("/channels/<int:channel_id>/questionnaire/import", methods=["GET", "POST"])
 def questionnaire_import(channel_id: int) -> str | BaseResponse:
     """Replace the questions by a file's, in one go, after a page that says so."""
-    item = one(Channel, channel_id)
+    item = get_or_404(Channel, channel_id)
     form = QuestionnaireImportForm()
     if form.validate_on_submit():
         db = get_session()

@@ -9,8 +9,8 @@ from flask import url_for
 from werkzeug.wrappers import Response
 
 from admin import translations
-from admin.blueprint import bp, list_args, one
-from integrity.db import get_session
+from admin.blueprint import bp, list_args
+from integrity.db import get_or_404, get_session
 from integrity.models import Channel
 from integrity.translation_pages import edit, template_helpers
 
@@ -25,7 +25,7 @@ def _language_helpers() -> dict[str, Any]:
 @bp.route("/channels/<int:channel_id>/translations/<language>", methods=["GET", "POST"])
 def channel_translations(channel_id: int, language: str | None) -> str | Response:
     """Every text of a channel reporters read, in one language at a time."""
-    item = one(Channel, channel_id)
+    item = get_or_404(Channel, channel_id)
     return edit(translations.channel_groups(item), language, subject=f"channel:{item.slug}",
                 template="admin/translations.html", channel=item, pages=None,
                 url=lambda code: url_for("admin.channel_translations", channel_id=item.id,

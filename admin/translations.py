@@ -53,6 +53,6 @@ def unit_groups(session: Session, page: int) -> tuple[list[Group], Page[TreeRow]
     """A page of the units' names, each after its parent, as the units list shows them."""
     rows = tree_page(session, page=page)
     texts = tuple(text for row in rows.items
-                  for text in texts_of(row.unit, (("name", row.path, MAX_NAME, False),),
+                  for text in texts_of(row.org_unit, (("name", row.path, MAX_NAME, False),),
                                        optional=True))
     return [Group("units", _l("Organisational units"), texts)], rows

@@ -8,10 +8,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from admin import units
-from admin.blueprint import actor, bp, list_args, one
+from admin.blueprint import actor, bp, list_args
 from admin.forms import CROSSING_LABELS, UNIT_KIND_LABELS, ImportForm, UnitForm
 from integrity.changes import commit_unless
-from integrity.db import get_session
+from integrity.db import get_or_404, get_session
 from integrity.models import OrgUnit
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
@@ -25,12 +25,12 @@ def unit_list() -> str:
                            query=query, kinds=UNIT_KIND_LABELS, crossings=CROSSING_LABELS)
 
 
-def _with_parents(form: UnitForm, unit: OrgUnit | None) -> UnitForm:
+def _with_parents(form: UnitForm, org_unit: OrgUnit | None) -> UnitForm:
     db = get_session()
-    excluded = units.descendants(db, unit) if unit is not None else set()
+    excluded = units.descendants(db, org_unit) if org_unit is not None else set()
     form.parent_id.choices = [SelectChoice("", _("Nothing (a top-level unit)"))] + [
-        SelectChoice(str(row.unit.id), row.path)
-        for row in units.tree(db) if row.unit.id not in excluded]
+        SelectChoice(str(row.org_unit.id), row.path)
+        for row in units.tree(db) if row.org_unit.id not in excluded]
     return form
 
 
@@ -53,12 +53,12 @@ def unit_new() -> str | BaseResponse:
         if change.stored:
             flash(_("The unit was added."), "success")
             return redirect(url_for("admin.unit_list"))
-    return render_template("admin/unit.html", unit=None, form=form)
+    return render_template("admin/unit.html", org_unit=None, form=form)
 
 
-@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
-def unit(unit_id: int) -> str | BaseResponse:
-    item = one(OrgUnit, unit_id)
+@bp.route("/units/<int:org_unit_id>", methods=["GET", "POST"])
+def unit(org_unit_id: int) -> str | BaseResponse:
+    item = get_or_404(OrgUnit, org_unit_id)
     form = _with_parents(UnitForm(obj=item if request.method == "GET" else None), item)
     if request.method == "GET":
         form.parent_id.data = str(item.parent_id) if item.parent_id is not None else ""
@@ -70,7 +70,7 @@ def unit(unit_id: int) -> str | BaseResponse:
         if change.stored:
             flash(_("The unit was saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("admin.unit_list"))
-    return render_template("admin/unit.html", unit=item, form=form)
+    return render_template("admin/unit.html", org_unit=item, form=form)
 
 
 @bp.route("/units/export.csv")

@@ -32,24 +32,24 @@ class UnitError(ValueError):
 
 @dataclass(frozen=True)
 class TreeRow:
-    unit: OrgUnit
+    org_unit: OrgUnit
     depth: int
     path: str
 
 
 def tree(session: Session) -> list[TreeRow]:
     """Every unit, each after its parent, children by name."""
-    units = list(session.scalars(select(OrgUnit).order_by(OrgUnit.name, OrgUnit.id)))
+    org_units = list(session.scalars(select(OrgUnit).order_by(OrgUnit.name, OrgUnit.id)))
     children: dict[int | None, list[OrgUnit]] = {}
-    for unit in units:
-        children.setdefault(unit.parent_id, []).append(unit)
+    for org_unit in org_units:
+        children.setdefault(org_unit.parent_id, []).append(org_unit)
     rows: list[TreeRow] = []
 
     def walk(parent: int | None, depth: int, path: str) -> None:
-        for unit in children.get(parent, []):
-            here = f"{path} / {unit.name}" if path else unit.name
-            rows.append(TreeRow(unit, depth, here))
-            walk(unit.id, depth + 1, here)
+        for org_unit in children.get(parent, []):
+            here = f"{path} / {org_unit.name}" if path else org_unit.name
+            rows.append(TreeRow(org_unit, depth, here))
+            walk(org_unit.id, depth + 1, here)
 
     walk(None, 0, "")
     return rows
@@ -59,16 +59,16 @@ def tree_page(session: Session, *, query: str = "", page: int = 1) -> Page[TreeR
     rows = tree(session)
     if query:
         needle = query.casefold()
-        rows = [row for row in rows if needle in row.unit.name.casefold()]
+        rows = [row for row in rows if needle in row.org_unit.name.casefold()]
     return slice_page(rows, page)
 
 
-def descendants(session: Session, unit: OrgUnit) -> set[int]:
+def descendants(session: Session, org_unit: OrgUnit) -> set[int]:
     """The ids of ``unit`` and everything under it."""
-    found = {unit.id}
+    found = {org_unit.id}
     for row in tree(session):
-        if row.unit.parent_id in found:
-            found.add(row.unit.id)
+        if row.org_unit.parent_id in found:
+            found.add(row.org_unit.id)
     return found
 
 
@@ -81,7 +81,7 @@ class UnitFields:
     parent_id: int | None
 
 
-def _checked(session: Session, fields: UnitFields, unit: OrgUnit | None) -> UnitFields:
+def _checked(session: Session, fields: UnitFields, org_unit: OrgUnit | None) -> UnitFields:
     name = " ".join(fields.name.split())
     if not name:
         raise UnitError(_l("A unit needs a name."))
@@ -104,12 +104,12 @@ def _checked(session: Session, fields: UnitFields, unit: OrgUnit | None) -> Unit
         parent = session.get(OrgUnit, fields.parent_id)
         if parent is None:
             raise UnitError(_l("The parent unit does not exist."))
-        if unit is not None and parent.id in descendants(session, unit):
+        if org_unit is not None and parent.id in descendants(session, org_unit):
             raise UnitError(_l("A unit cannot be placed under itself or one of its own units."))
     twin = session.scalar(select(OrgUnit.id).where(
         OrgUnit.parent_id.is_(None) if fields.parent_id is None
         else OrgUnit.parent_id == fields.parent_id, OrgUnit.name == name))
-    if twin is not None and (unit is None or twin != unit.id):
+    if twin is not None and (org_unit is None or twin != org_unit.id):
         raise UnitError(_l("A unit of that name already exists in the same place."))
     return UnitFields(name, UnitKind(fields.kind), CrossingType(crossing) if crossing else None,
                       fields.headcount, fields.parent_id)
@@ -117,28 +117,29 @@ def _checked(session: Session, fields: UnitFields, unit: OrgUnit | None) -> Unit
 
 def add_unit(session: Session, actor: User, fields: UnitFields) -> OrgUnit:
     fields = _checked(session, fields, None)
-    unit = OrgUnit(name=fields.name, kind=fields.kind, crossing_type=fields.crossing_type,
-                   headcount=fields.headcount, parent_id=fields.parent_id)
-    session.add(unit)
+    org_unit = OrgUnit(name=fields.name, kind=fields.kind, crossing_type=fields.crossing_type,
+                       headcount=fields.headcount, parent_id=fields.parent_id)
+    session.add(org_unit)
     session.flush()
-    record(session, actor=actor, action="unit_added", subject=f"unit:{unit.id}",
-           details={"kind": unit.kind, "parent": unit.parent_id, "headcount": unit.headcount})
-    return unit
+    record(session, actor=actor, action="unit_added", subject=f"unit:{org_unit.id}",
+           details={"kind": org_unit.kind, "parent": org_unit.parent_id,
+                    "headcount": org_unit.headcount})
+    return org_unit
 
 
-def update_unit(session: Session, actor: User, unit: OrgUnit, fields: UnitFields) -> bool:
-    fields = _checked(session, fields, unit)
+def update_unit(session: Session, actor: User, org_unit: OrgUnit, fields: UnitFields) -> bool:
+    fields = _checked(session, fields, org_unit)
     changed = {name: getattr(fields, name) for name in ("name", "kind", "crossing_type",
                                                          "headcount", "parent_id")
-               if getattr(unit, name) != getattr(fields, name)}
+               if getattr(org_unit, name) != getattr(fields, name)}
     if not changed:
         return False
     for name, value in changed.items():
-        setattr(unit, name, value)
+        setattr(org_unit, name, value)
     session.flush()
     if "name" in changed:
         changed["name"] = True
-    record(session, actor=actor, action="unit_changed", subject=f"unit:{unit.id}",
+    record(session, actor=actor, action="unit_changed", subject=f"unit:{org_unit.id}",
            details=changed)
     return True
 
@@ -156,10 +157,10 @@ def export_csv(session: Session) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in tree(session):
-        unit = row.unit
-        writer.writerow([unit.id, unit.parent_id if unit.parent_id is not None else "",
-                         _safe_cell(unit.name), unit.kind, unit.crossing_type or "",
-                         unit.headcount])
+        org_unit = row.org_unit
+        writer.writerow([org_unit.id, org_unit.parent_id if org_unit.parent_id is not None else "",
+                         _safe_cell(org_unit.name), org_unit.kind, org_unit.crossing_type or "",
+                         org_unit.headcount])
     return out.getvalue()
 
 
@@ -267,6 +268,6 @@ def _import_row(session: Session, actor: User, number: int, row: dict[str, str],
     placed[row["id"]] = existing
 
 
-def _same(unit: OrgUnit, fields: UnitFields) -> bool:
-    values: tuple[Any, ...] = (unit.kind, unit.crossing_type, unit.headcount)
+def _same(org_unit: OrgUnit, fields: UnitFields) -> bool:
+    values: tuple[Any, ...] = (org_unit.kind, org_unit.crossing_type, org_unit.headcount)
     return values == (fields.kind, fields.crossing_type, fields.headcount)

@@ -7,14 +7,14 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from admin import users
-from admin.blueprint import actor, bp, list_args, one
+from admin.blueprint import actor, bp, list_args
 from admin.forms import ConfirmForm, InviteForm, ResetForm, RoleForm, SendLinkForm
 from admin.mail import MailError, send_setup_link
 from integrity import current
 from integrity.auth.invitations import pending
 from integrity.auth.services import AccountError
 from integrity.changes import Change, commit_unless
-from integrity.db import get_session
+from integrity.db import get_or_404, get_session
 from integrity.i18n import language_choices, language_of, languages
 from integrity.models import Role, User
 
@@ -70,7 +70,7 @@ def invite() -> str:
 
 @bp.route("/users/<int:user_id>")
 def user(user_id: int) -> str:
-    account = one(User, user_id)
+    account = get_or_404(User, user_id)
     db = get_session()
     invitation = pending(db, account)
     return render_template(
@@ -91,7 +91,7 @@ def _back(account: User, change: Change, done: str) -> Response:
 @bp.route("/users/<int:user_id>/link", methods=["GET", "POST"])
 def new_link(user_id: int) -> str | Response:
     """A new set-up link for an account not set up yet; the old link stops working."""
-    account = one(User, user_id)
+    account = get_or_404(User, user_id)
     form = SendLinkForm()
     if form.validate_on_submit():
         db = get_session()
@@ -106,7 +106,7 @@ def new_link(user_id: int) -> str | Response:
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
 def deactivate(user_id: int) -> str | Response:
-    account = one(User, user_id)
+    account = get_or_404(User, user_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         with commit_unless(get_session(), AccountError) as change:
@@ -119,7 +119,7 @@ def deactivate(user_id: int) -> str | Response:
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["GET", "POST"])
 def reactivate(user_id: int) -> str | Response:
-    account = one(User, user_id)
+    account = get_or_404(User, user_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         with commit_unless(get_session(), AccountError) as change:
@@ -132,7 +132,7 @@ def reactivate(user_id: int) -> str | Response:
 @bp.route("/users/<int:user_id>/role", methods=["GET", "POST"])
 def role(user_id: int) -> str | Response:
     """Step one (GET, from the user page) says what the change does; step two makes it."""
-    account = one(User, user_id)
+    account = get_or_404(User, user_id)
     form = RoleForm(request.form if request.method == "POST" else request.args,
                     meta={"csrf": request.method == "POST"})
     if not form.validate():
@@ -151,7 +151,7 @@ def role(user_id: int) -> str | Response:
 @bp.route("/users/<int:user_id>/reset", methods=["GET", "POST"])
 def reset(user_id: int) -> str | Response:
     """Reset a lost second factor (and, for an inspector, the key pair), with a reason."""
-    account = one(User, user_id)
+    account = get_or_404(User, user_id)
     db = get_session()
     form = ResetForm()
     if form.validate_on_submit():

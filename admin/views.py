@@ -31,6 +31,7 @@ AUDIT_ACTIONS = {
     "second_factor_enrolled": _l("Two-factor sign-in set up"),
     "second_factor_removed": _l("Two-factor sign-in removed"),
     "key_changed": _l("Key changed"),
+    "key_rewrapped": _l("Key protected with the server's share"),
     "case_opened": _l("Case opened"),
     "status_changed": _l("Status changed"),
     "assigned": _l("Case assigned"),

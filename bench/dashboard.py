@@ -106,15 +106,15 @@ def _fill(app, url: str, answers: int, cases: int) -> None:
                     closes_on=opens + timedelta(days=20), state=WaveState.CLOSED)
         session.add(wave)
         waves.append(wave)
-    units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)))
+    org_units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)))
     north = [u for u in session.scalars(select(OrgUnit).where(OrgUnit.name.like("Northern%")))]
     session.add(Campaign(name="Posters", kind="posters", starts_on=TODAY - timedelta(300),
-                         ends_on=TODAY - timedelta(250), units=north))
+                         ends_on=TODAY - timedelta(250), org_units=north))
     session.add(Campaign(name="E-learning", kind="e_learning", starts_on=TODAY - timedelta(120),
-                         ends_on=TODAY - timedelta(90), units=north[:1]))
+                         ends_on=TODAY - timedelta(90), org_units=north[:1]))
     session.commit()
     wave_ids = [w.id for w in waves]
-    unit_ids = [u.id for u in units]
+    org_unit_ids = [u.id for u in org_units]
     categories = list(session.scalars(select(Category.id)))
     channel_id = channel.id
     session.close()
@@ -127,7 +127,7 @@ def _fill(app, url: str, answers: int, cases: int) -> None:
             responses, rows = [], []
             while written < per_wave:
                 rid = secrets.token_hex(16)
-                responses.append((rid, wave_id, rng.choice(unit_ids)))
+                responses.append((rid, wave_id, rng.choice(org_unit_ids)))
                 for q in questions:
                     if written >= per_wave:
                         break
@@ -149,9 +149,9 @@ def _fill(app, url: str, answers: int, cases: int) -> None:
                     copy.write_row(row)
             with cur.copy("COPY survey_access_codes (code_hash, wave_id, org_unit_id, used) "
                           "FROM STDIN") as codes:
-                for unit in unit_ids:
+                for org_unit_id in org_unit_ids:
                     for n in range(rng.randint(300, 900)):
-                        codes.write_row((os.urandom(32), wave_id, unit, n % 3 != 0))
+                        codes.write_row((os.urandom(32), wave_id, org_unit_id, n % 3 != 0))
         with cur.copy("COPY reports (channel_id, category_id, org_unit_id, created_on, "
                       "lookup_hash, reporter_public_key, payload, status, acknowledged_on, "
                       "feedback_on, closed_on, outcome) FROM STDIN") as copy:
@@ -166,7 +166,7 @@ def _fill(app, url: str, answers: int, cases: int) -> None:
                           if feedback and rng.random() < 0.7 else None)
                 closed = closed if closed and closed <= TODAY else None
                 status = "closed" if closed else "in_progress" if acknowledged else "new"
-                copy.write_row((channel_id, rng.choice(categories), rng.choice(unit_ids),
+                copy.write_row((channel_id, rng.choice(categories), rng.choice(org_unit_ids),
                                 created, os.urandom(32), os.urandom(32), os.urandom(64), status,
                                 acknowledged, feedback, closed,
                                 rng.choice(["substantiated", "unsubstantiated",
@@ -232,9 +232,9 @@ def _aggregation(settings: dict, url: str, repeat: int) -> None:
     def ours() -> None:
         session = new_session(app)
         try:
-            units = UnitTree.load(session)
-            kpis.period_table(session, query, TODAY, 10, units)
-            kpis.breakdown(session, query, Dimension.UNIT, TODAY, 10, units)
+            org_units = UnitTree.load(session)
+            kpis.period_table(session, query, TODAY, 10, org_units)
+            kpis.breakdown(session, query, Dimension.UNIT, TODAY, 10, org_units)
         finally:
             session.close()
 

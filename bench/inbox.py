@@ -53,7 +53,7 @@ def _fill(app, cases: int) -> tuple[str, str, int]:
     channel.recipients.append(user)
     session.commit()
     categories = list(session.scalars(select(Category.id)))
-    units = list(session.scalars(select(OrgUnit.id)))
+    org_unit_ids = list(session.scalars(select(OrgUnit.id)))
     rng = random.Random(7)
     today = date.today()
     statuses = ["new", "acknowledged", "in_progress", "closed"]
@@ -64,7 +64,7 @@ def _fill(app, cases: int) -> tuple[str, str, int]:
             status = rng.choice(statuses)
             rows.append({
                 "channel_id": channel.id, "category_id": rng.choice(categories),
-                "org_unit_id": rng.choice(units), "created_on": created,
+                "org_unit_id": rng.choice(org_unit_ids), "created_on": created,
                 "lookup_hash": os.urandom(32), "reporter_public_key": os.urandom(32),
                 "payload": os.urandom(1064), "status": status,
                 "acknowledged_on": created + timedelta(days=3) if status != "new" else None,

@@ -96,11 +96,11 @@ def _setup_wave(app, codes: int) -> tuple[list[str], object]:
                 closes_on=date.today() + timedelta(days=30), state=WaveState.OPEN)
     session.add(wave)
     session.flush()
-    units = list(session.scalars(select(OrgUnit.id)))
+    org_unit_ids = list(session.scalars(select(OrgUnit.id)))
     plain = [generate_code() for _ in range(codes)]
     session.execute(insert(AccessCode), [
         {"code_hash": code_hash(SECRET.encode(), code), "wave_id": wave.id,
-         "org_unit_id": units[i % len(units)], "used": False}
+         "org_unit_id": org_unit_ids[i % len(org_unit_ids)], "used": False}
         for i, code in enumerate(plain)])
     session.commit()
     session.close()
@@ -230,14 +230,14 @@ def _fill_answers(url: str, app, target: int) -> tuple[int, int, object]:
     session.add(wave)
     session.commit()
     wave_id = wave.id
-    units = list(session.scalars(select(OrgUnit.id)))
+    org_unit_ids = list(session.scalars(select(OrgUnit.id)))
     session.close()
     rng = random.Random(2)
     response_rows: list[tuple[str, int, int]] = []
     answer_rows: list[tuple[str, str, int, int | None, float | None]] = []
     while len(answer_rows) < target:
         rid = secrets.token_hex(16)
-        response_rows.append((rid, wave_id, rng.choice(units)))
+        response_rows.append((rid, wave_id, rng.choice(org_unit_ids)))
         for key, value in _answers(definition, rng):
             question = definition.question(key[2:])
             if question.type is QuestionType.MULTIPLE:

@@ -35,6 +35,7 @@ from crypto.keys import (
     derive_reporter_keys,
     dump_key_file,
     fingerprint,
+    key_file_needs_passphrase,
     keyed_lookup_hash,
     load_key_file,
     lookup_hash,
@@ -45,11 +46,15 @@ from crypto.receipt import format_receipt, generate_receipt, normalise_receipt
 from crypto.staff_keys import (
     StaffKeys,
     derive_staff_keys,
+    login_pepper_key,
     login_value,
     new_staff_salt,
+    peppered_auth_value,
     rewrap_private_key,
+    shared_wrapping_key,
     unwrap_private_key,
     wrap_private_key,
+    wrap_share,
 )
 from crypto.stream import check_stream_length, open_file, seal_file, valid_stream_length
 
@@ -63,4 +68,6 @@ __all__ = [
     "normalise_receipt", "open_document", "open_file", "open_key_slot", "open_payload", "pad",
     "rewrap_private_key", "seal_document", "seal_file", "seal_key", "seal_payload", "solve_pow",
     "unpad", "unwrap_private_key", "valid_stream_length", "verify_pow", "wrap_private_key",
+    "key_file_needs_passphrase", "login_pepper_key", "peppered_auth_value",
+    "shared_wrapping_key", "wrap_share",
 ]

@@ -107,24 +107,76 @@ def fingerprint(public_key: bytes) -> str:
     return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
 
 
-def dump_key_file(pair: KeyPair, label: str) -> str:
-    """The JSON of an offline key file (keep it like a password: it opens cases)."""
-    return json.dumps(
-        {"kind": KEY_FILE_KIND, "version": 1, "label": label,
-         "public_key": b64encode(pair.public_key), "secret_key": b64encode(pair.secret_key)},
-        indent=2,
-    ) + "\n"
+# A key file protected with a passphrase (``integrity keygen --passphrase``): the secret key is
+# wrapped as an inspector's key is in the browser (docs/inspector-keys.md), under
+# crypto_pwhash(32, utf8(NFKC(passphrase)), salt, opslimit, memlimit, ARGON2ID13).
+KEY_FILE_OPSLIMIT = 3
+KEY_FILE_MEMLIMIT = 67108864
 
 
-def load_key_file(text: str) -> KeyPair:
-    """Read a key file written by ``dump_key_file`` and check its halves belong together."""
+def dump_key_file(pair: KeyPair, label: str, passphrase: str | None = None, *,
+                  opslimit: int = KEY_FILE_OPSLIMIT, memlimit: int = KEY_FILE_MEMLIMIT) -> str:
+    """The JSON of an offline key file (keep it like a password: it opens cases). With
+    ``passphrase``, version 2: the secret key only wrapped under a key stretched from it."""
+    data: dict[str, object] = {"kind": KEY_FILE_KIND, "version": 1, "label": label,
+                               "public_key": b64encode(pair.public_key)}
+    if passphrase is None:
+        data["secret_key"] = b64encode(pair.secret_key)
+    else:
+        from crypto import staff_keys
+
+        salt = staff_keys.new_staff_salt()
+        key = staff_keys.derive_staff_master(passphrase, salt, opslimit, memlimit)
+        data.update(version=2, kdf="argon2id13", salt=b64encode(salt), opslimit=opslimit,
+                    memlimit=memlimit,
+                    wrapped_secret_key=b64encode(staff_keys.wrap_private_key(pair.secret_key, key)))
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _key_file_data(text: str) -> dict[str, object]:
     try:
         data = json.loads(text)
     except ValueError as exc:
         raise KeyFileError("The key file is not JSON.") from exc
     if not isinstance(data, dict) or data.get("kind") != KEY_FILE_KIND:
         raise KeyFileError("This is not an X25519 key file of this system.")
-    pair = KeyPair.from_secret_key(b64decode(data.get("secret_key"), 32, what="secret key"))
+    return data
+
+
+def key_file_needs_passphrase(text: str) -> bool:
+    """Whether the key file was written with ``integrity keygen --passphrase``."""
+    return "wrapped_secret_key" in _key_file_data(text)
+
+
+def load_key_file(text: str, passphrase: str | None = None) -> KeyPair:
+    """Read a key file written by ``dump_key_file`` and check its halves belong together."""
+    data = _key_file_data(text)
+    if "wrapped_secret_key" in data:
+        secret_key = _unwrap_key_file(data, passphrase)
+    else:
+        secret_key = b64decode(data.get("secret_key"), 32, what="secret key")
+    pair = KeyPair.from_secret_key(secret_key)
     if b64encode(pair.public_key) != data.get("public_key"):
         raise KeyFileError("The key file's public key does not match its secret key.")
     return pair
+
+
+def _unwrap_key_file(data: dict[str, object], passphrase: str | None) -> bytes:
+    from crypto import staff_keys
+    from crypto.errors import DecryptionError
+
+    if passphrase is None:
+        raise KeyFileError("This key file is protected with a passphrase.")
+    opslimit, memlimit = data.get("opslimit"), data.get("memlimit")
+    if (data.get("kdf") != "argon2id13" or not isinstance(opslimit, int)
+            or not isinstance(memlimit, int)):
+        raise KeyFileError("This key file's protection is not one this system knows.")
+    key = staff_keys.derive_staff_master(passphrase, b64decode(data.get("salt"), 16, what="salt"),
+                                         opslimit, memlimit)
+    try:
+        return staff_keys.unwrap_private_key(
+            b64decode(data.get("wrapped_secret_key"), staff_keys.WRAPPED_BYTES,
+                      what="wrapped secret key"),
+            key, b64decode(data.get("public_key"), 32, what="public key"))
+    except DecryptionError as exc:
+        raise KeyFileError("The passphrase does not open this key file.") from exc

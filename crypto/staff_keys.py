@@ -5,6 +5,12 @@ of it give the value that signs in (the server keeps a password hash of it) and 
 wraps the inspector's X25519 private key (it never leaves the device). The browser module
 ``static/js/staff-keys.mjs`` mirrors these functions, and both are tested against
 ``tests/vectors/staff-keys-v1.json``.
+
+Scheme 2 (``tests/vectors/staff-keys-v2.json``) adds two values only the server can compute,
+both keyed with the installation secret held outside the database: a per-inspector share that
+the wrapping key also needs, released to the browser after a complete sign-in, and a pepper
+applied to the authentication value before the server hashes it. A copy of the database alone
+then confirms no guessed passphrase.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from nacl.secret import SecretBox
 
 from crypto.encoding import b64encode
 from crypto.errors import DecryptionError, ShapeError
+from crypto.framing import frame
 
 SALT_BYTES = 16
 KEY_BYTES = 32
@@ -31,6 +38,10 @@ MAC_BYTES = 16
 WRAPPED_BYTES = NONCE_BYTES + MAC_BYTES + KEY_BYTES  # 72
 LOGIN_CONTEXT = b"integrity/v1/staff-login"
 WRAP_CONTEXT = b"integrity/v1/staff-wrap"
+SHARE_CONTEXT = b"integrity/v2/wrap-share"
+WRAP_V2_CONTEXT = b"integrity/v2/staff-wrap"
+PEPPER_KEY_CONTEXT = b"integrity/v2/login-pepper-key"
+PEPPER_CONTEXT = b"integrity/v2/login-pepper"
 
 
 @dataclass(frozen=True)
@@ -124,3 +135,34 @@ def rewrap_private_key(
     """The same private key wrapped under a new passphrase's key, for a passphrase change."""
     secret_key = unwrap_private_key(wrapped, old_wrapping_key, expected_public_key)
     return wrap_private_key(secret_key, new_wrapping_key)
+
+
+# Scheme 2: values keyed with the installation secret (docs/inspector-keys.md#scheme-2).
+
+def wrap_share(installation_secret: bytes, user_id: int) -> bytes:
+    """The server's share of an inspector's wrapping key:
+    ``hash(frame("integrity/v2/wrap-share", ascii(user_id)), key=installation_secret)``."""
+    if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id < 0:
+        raise ShapeError("The user id must be a whole number.")
+    return _generichash(frame(SHARE_CONTEXT, str(user_id).encode("ascii")), installation_secret)
+
+
+def shared_wrapping_key(wrapping_key: bytes, share: bytes) -> bytes:
+    """The scheme-2 wrapping key: ``hash(frame("integrity/v2/staff-wrap", share),
+    key=wrapping_key)``, where ``wrapping_key`` is the scheme-1 value the passphrase gives."""
+    _check_length(wrapping_key, KEY_BYTES, "wrapping key")
+    _check_length(share, KEY_BYTES, "share")
+    return _generichash(frame(WRAP_V2_CONTEXT, share), wrapping_key)
+
+
+def login_pepper_key(installation_secret: bytes) -> bytes:
+    """``hash(frame("integrity/v2/login-pepper-key"), key=installation_secret)``."""
+    return _generichash(frame(PEPPER_KEY_CONTEXT), installation_secret)
+
+
+def peppered_auth_value(auth_value: bytes, pepper_key: bytes) -> bytes:
+    """What the server's password hash covers in scheme 2:
+    ``hash(frame("integrity/v2/login-pepper", auth_value), key=pepper_key)``."""
+    _check_length(auth_value, KEY_BYTES, "authentication value")
+    _check_length(pepper_key, KEY_BYTES, "pepper key")
+    return _generichash(frame(PEPPER_CONTEXT, auth_value), pepper_key)

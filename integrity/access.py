@@ -42,7 +42,8 @@ def _refusal(roles: frozenset[str]) -> Response | None:
     if user.must_change_password and request.endpoint != "auth.password":
         return redirect(url_for("auth.password"))
     if (user.role == Role.INSPECTOR and user.public_key is None
-            and request.endpoint not in ("auth.password", "auth.key", "auth.key_save")):
+            and request.endpoint not in ("auth.password", "auth.key", "auth.key_save",
+                                         "auth.key_unlock")):
         # An inspector's key is made on their device at first sign-in, before anything else.
         return redirect(url_for("auth.key"))
     return None

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from crypto import b64encode, fingerprint, lookup_key
+from crypto import b64encode, fingerprint, login_pepper_key, lookup_key
 from integrity.config import Settings, ensure_installation_secret
 from integrity.paths import ROOT, TRANSLATIONS
 
@@ -86,12 +86,18 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     # Keys the stored lookup hashes; held outside the database (docs/protocol.md), made in
     # the data folder on first start unless configured.
     ensure_installation_secret(settings)
-    app.extensions["integrity.lookup_key"] = lookup_key(settings.load_installation_secret())
+    installation_secret = settings.load_installation_secret()
+    app.extensions["integrity.lookup_key"] = lookup_key(installation_secret)
+    # The same secret keys inspectors' wrapping-key shares and the sign-in pepper
+    # (docs/inspector-keys.md#scheme-2), so a copy of the database cannot test passphrases.
+    app.extensions["integrity.installation_secret"] = installation_secret
+    app.extensions["integrity.pepper_key"] = login_pepper_key(installation_secret)
     # Pinned outside the database and read at start (`integrity org-key pin`, then restart).
     app.extensions["integrity.org_public_key"] = settings.load_org_public_key()
     app.extensions["integrity.hasher"] = Hasher(
         settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
         settings.kdf_opslimit, settings.kdf_memlimit,
+        pepper_key=app.extensions["integrity.pepper_key"],
     )
 
     logs.install_privacy_filters()

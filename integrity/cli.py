@@ -48,12 +48,12 @@ def init() -> None:
         click.echo(f"Wrote a new installation secret to {created}: back it up apart from the "
                    f"database; without it no receipt opens its mailbox.")
     upgrade(settings.database_url, installation_secret=settings.load_installation_secret())
-    from integrity.installation import installation
+    from integrity.installation import get_installation
 
     app = command_app()
     with command_session(app) as session:
         # Fixes the salt, Argon2id cost and padding of the reporting protocol for good.
-        installation(session, current.settings(app))
+        get_installation(session, current.settings(app))
         session.commit()
     click.echo("Database is at the latest schema.")
 
@@ -271,16 +271,29 @@ def channel_add(slug: str, name: str, allow_exclusion: bool) -> None:
 @main.command()
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--label", default="offline inspector key", help="A note stored in the file.")
-def keygen(out: Path, label: str) -> None:
+@click.option("--passphrase", "protect", is_flag=True,
+              help="Ask for a passphrase and store the private key only wrapped under it.")
+def keygen(out: Path, label: str, protect: bool) -> None:
     """Make an X25519 key pair offline; writes the key file and prints the public key."""
     from crypto import KeyPair, b64encode, dump_key_file, fingerprint
+    from integrity.auth.strength import is_weak_passphrase
 
     if out.exists():
         raise click.ClickException(f"{out} exists; refusing to overwrite a key file.")
+    passphrase = None
+    if protect:
+        passphrase = click.prompt("Passphrase for the key file", hide_input=True,
+                                  confirmation_prompt=True, err=True)
+        if is_weak_passphrase(passphrase):
+            raise click.ClickException(
+                "Choose a passphrase that is harder to guess: at least 12 characters, such as "
+                "four unrelated words, and not a common password, a repeated character or a "
+                "sequence.")
     pair = KeyPair.generate()
+    text = dump_key_file(pair, label, passphrase)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(dump_key_file(pair, label))
+        handle.write(text)
     click.echo(f"Wrote the private key to {out}: keep it offline; whoever holds it reads cases.")
     click.echo(f"Public key: {b64encode(pair.public_key)}")
     click.echo(f"Fingerprint: {fingerprint(pair.public_key)}")
@@ -359,12 +372,15 @@ def export(out: Path) -> None:
 @click.argument("export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def decrypt(key_file: Path, files: Path | None, export_file: Path) -> None:
     """Open an export with an inspector's or the recovery key file; needs no server."""
-    from crypto import CryptoError, load_key_file
+    from crypto import CryptoError, key_file_needs_passphrase, load_key_file
     from crypto.offline import open_export
     from integrity.reporting.export import attachments_folder
 
     try:
-        pair = load_key_file(key_file.read_text())
+        text = key_file.read_text()
+        passphrase = (click.prompt("Passphrase of the key file", hide_input=True, err=True)
+                      if key_file_needs_passphrase(text) else None)
+        pair = load_key_file(text, passphrase)
         data = json.loads(export_file.read_text())
         opened = open_export(data, pair.secret_key, attachments_folder(export_file), files)
     except (CryptoError, ValueError, KeyError) as exc:

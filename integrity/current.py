@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, cast
 
 from flask import Flask, current_app
 
+import crypto
+
 if TYPE_CHECKING:  # for the types only: the configuration imports modules that import this one
     from sqlalchemy.engine import Engine
 
@@ -53,6 +55,18 @@ def route_cache(app: Flask | None = None) -> RouteCache | None:
 def lookup_key(app: Flask | None = None) -> bytes:
     """The key of stored lookup hashes, from the installation secret (never in the database)."""
     return cast("bytes", _extension("integrity.lookup_key", app))
+
+
+def pepper_key(app: Flask | None = None) -> bytes:
+    """The key of the sign-in pepper, from the installation secret (never in the database)."""
+    return cast("bytes", _extension("integrity.pepper_key", app))
+
+
+def wrap_share(user_id: int, app: Flask | None = None) -> bytes:
+    """The server's share of inspector ``user_id``'s wrapping key (docs/inspector-keys.md),
+    keyed with the installation secret held outside the database."""
+    return crypto.wrap_share(cast("bytes", _extension("integrity.installation_secret", app)),
+                             user_id)
 
 
 def org_public_key(app: Flask | None = None) -> bytes | None:

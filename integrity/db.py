@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Flask, current_app, g
+from flask import Flask, abort, current_app, g
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -89,6 +89,17 @@ def get_session() -> Session:
     if session is None:
         session = g.db_session = current_app.extensions["integrity.sessionmaker"]()
     return session
+
+
+T = TypeVar("T")
+
+
+def get_or_404(model: type[T], ident: int) -> T:
+    """The row of ``model`` with this id in the current session, or 404."""
+    row = get_session().get(model, ident)
+    if row is None:
+        abort(404)
+    return row
 
 
 def new_session(app: Flask) -> Session:

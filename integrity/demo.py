@@ -112,18 +112,18 @@ def _unit(
     same_parent = (
         OrgUnit.parent_id.is_(None) if parent_id is None else OrgUnit.parent_id == parent_id
     )
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.name == name, same_parent))
-    if unit is None:
-        unit = OrgUnit(
+    org_unit = session.scalar(select(OrgUnit).where(OrgUnit.name == name, same_parent))
+    if org_unit is None:
+        org_unit = OrgUnit(
             parent_id=parent_id,
             name=name,
             kind=kind,
             crossing_type=crossing_type,
             headcount=headcount,
         )
-        session.add(unit)
+        session.add(org_unit)
         session.flush()
-    return unit
+    return org_unit
 
 
 def load_organisation(session: Session) -> None:
@@ -183,6 +183,8 @@ def load_inspector_key(session: Session, hasher: Hasher, channel: Channel) -> No
     if (inspector.wrapped_secret_key is None
             and inspector.public_key == DEMO_INSPECTOR_KEY.public_key):
         inspector.wrapped_secret_key = _wrapped_demo_key(hasher, inspector, account.password)
+        # Under the passphrase alone: the first sign-in re-wraps it with the server's share.
+        inspector.key_scheme = 1
     if inspector not in channel.recipients:
         channel.recipients.append(inspector)
     session.flush()
@@ -197,7 +199,7 @@ def _wrapped_demo_key(hasher: Hasher, inspector: User, passphrase: str) -> bytes
         return None
     keys = crypto.derive_staff_keys(passphrase, inspector.login_salt, inspector.login_opslimit,
                                     inspector.login_memlimit)
-    if not hasher.verify(inspector.password_hash, crypto.login_value(keys)):
+    if not hasher.verify_login(inspector.password_hash, crypto.login_value(keys)):
         return None
     return crypto.wrap_private_key(DEMO_INSPECTOR_KEY.secret_key, keys.wrapping_key)
 
@@ -281,8 +283,8 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
     if session.scalar(select(Report.id).where(Report.channel_id == channel.id).limit(1)):
         return
     pad_block = session.scalar(select(Installation.pad_block)) or 1024
-    units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)))
-    northern = {u.id for u in units if u.parent and u.parent.name.startswith("Northern")}
+    org_units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)))
+    northern = {u.id for u in org_units if u.parent and u.parent.name.startswith("Northern")}
     categories = [c.id for c in channel.categories]
     rng = random.Random(1937)  # noqa: S311 (demo data, not secrets)
     day = today()
@@ -290,8 +292,8 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
     for _ in range(count):
         age = rng.randrange(0, 540)
         created = day - timedelta(days=age)
-        unit = rng.choice(units) if rng.random() < 0.9 else None
-        if (unit is not None and unit.id in northern and created > campaign_end
+        org_unit = rng.choice(org_units) if rng.random() < 0.9 else None
+        if (org_unit is not None and org_unit.id in northern and created > campaign_end
                 and rng.random() < 0.5):
             age = rng.randrange(0, 70)  # the posters brought more reports from the north
             created = day - timedelta(days=age)
@@ -309,7 +311,7 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
         closed = closed if closed and closed <= day else None
         status = "closed" if closed else "in_progress" if acknowledged else "new"
         report = Report(channel_id=channel.id, category_id=rng.choice(categories),
-                        org_unit_id=unit.id if unit else None, created_on=created,
+                        org_unit_id=org_unit.id if org_unit else None, created_on=created,
                         lookup_hash=os.urandom(32), reporter_public_key=readers["reporter"],
                         payload=payload, status=status, acknowledged_on=acknowledged,
                         feedback_on=feedback, closed_on=closed,
@@ -353,12 +355,12 @@ def load_demo_campaigns(session: Session) -> None:
         return
     # The notes are not translated (only managers read them): the default language's text.
     posters = Campaign(kind="posters", starts_on=day - timedelta(95),
-                       ends_on=day - timedelta(70), units=north,
+                       ends_on=day - timedelta(70), org_units=north,
                        note=in_language(_l("Posters with the reporting QR code in every booth "
                                            "and canteen."), default_language()))
     set_shipped(posters, {"name": DEMO_CAMPAIGN})
     learning = Campaign(kind="e_learning", starts_on=day - timedelta(30),
-                        ends_on=day - timedelta(12), units=agencies,
+                        ends_on=day - timedelta(12), org_units=agencies,
                         note=in_language(_l("A 40-minute module on gifts and reporting."),
                                          default_language()))
     set_shipped(learning, {"name": _l("Integrity e-learning for all staff")})
@@ -388,20 +390,20 @@ def _wave_after_campaign(session: Session, north: set[int], day: date) -> None:
     survey = session.scalar(select(Survey).where(Survey.title == definition.title))
     if survey is None or not has_app_context():
         return
-    units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)
-                                 .order_by(OrgUnit.id)))
+    org_units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)
+                                     .order_by(OrgUnit.id)))
     wave = create_wave(session, survey, day - timedelta(62), day - timedelta(42))
     secret = str(current_app.secret_key).encode()
-    issue_codes(session, secret, wave, {u: math.ceil(u.headcount * 0.9) for u in units})
+    issue_codes(session, secret, wave, {u: math.ceil(u.headcount * 0.9) for u in org_units})
     rng = random.Random(2027)  # noqa: S311 (simulated answers, not secrets)
-    for unit in units:
-        climate = rng.gauss(0, 0.6) + (0.9 if unit.id in north else 0.0)
-        answered = round(math.ceil(unit.headcount * 0.9) * rng.uniform(0.5, 0.75))
+    for org_unit in org_units:
+        climate = rng.gauss(0, 0.6) + (0.9 if org_unit.id in north else 0.0)
+        answered = round(math.ceil(org_unit.headcount * 0.9) * rng.uniform(0.5, 0.75))
         for _ in range(answered):
             form = simulated(definition, rng, climate + rng.gauss(0, 1))
-            store_response(session, wave, unit.id, check_answers(definition, form))
+            store_response(session, wave, org_unit.id, check_answers(definition, form))
         used = select(AccessCode.code_hash).where(
-            AccessCode.wave_id == wave.id, AccessCode.org_unit_id == unit.id).limit(answered)
+            AccessCode.wave_id == wave.id, AccessCode.org_unit_id == org_unit.id).limit(answered)
         session.execute(update(AccessCode).where(AccessCode.code_hash.in_(used))
                         .values(used=True).execution_options(synchronize_session=False))
     # Made after the fact, so never opened through the scheduler: closed as it is stored.

@@ -14,7 +14,7 @@ from integrity.config import Settings
 from integrity.models import Installation
 
 
-def installation(session: Session, settings: Settings) -> Installation:
+def get_installation(session: Session, settings: Settings) -> Installation:
     """The installation's fixed parameters: a fresh salt and the configured cost the first
     time, and the same values ever after."""
     row = session.get(Installation, 1)

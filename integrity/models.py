@@ -106,6 +106,9 @@ class User(Base):
     login_opslimit: Mapped[Optional[int]] = mapped_column(Integer)
     login_memlimit: Mapped[Optional[int]] = mapped_column(Integer)
     wrapped_secret_key: Mapped[Optional[bytes]] = mapped_column(LargeBinary(72))
+    # How wrapped_secret_key is wrapped: 1, under the passphrase alone; 2, under the passphrase
+    # and the server's share (docs/inspector-keys.md#scheme-2). 1 becomes 2 at the next sign-in.
+    key_scheme: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
     # The organisation key's signature of public_key bound to this id (protocol 2 clients seal
     # only to signed keys); cleared whenever public_key changes.
     key_certificate: Mapped[Optional[bytes]] = mapped_column(LargeBinary(64))
@@ -357,4 +360,5 @@ class Campaign(Translatable, Base):
     created_on: Mapped[date] = mapped_column(Date, default=today)
 
     # The units named when the campaign was recorded; the units under them are reached too.
-    units: Mapped[list[OrgUnit]] = relationship(secondary=campaign_units, order_by="OrgUnit.name")
+    org_units: Mapped[list[OrgUnit]] = relationship(secondary=campaign_units,
+                                                    order_by="OrgUnit.name")

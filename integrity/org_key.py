@@ -30,7 +30,7 @@ from crypto.certificates import (
 )
 from integrity.audit import record
 from integrity.config import ORG_PUBLIC_KEY_FILE, Settings
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import Installation, Role, User, today
 
 REQUESTS_FORMAT = "integrity-key-signing-requests"
@@ -98,7 +98,7 @@ def _uncertified_inspectors(session: Session, org_public_key: bytes) -> list[Use
 def signing_requests(session: Session, settings: Settings) -> dict[str, Any]:
     """The keys waiting for the organisation's signature, as a file for the offline machine."""
     org_public_key = pinned_org_key(settings)
-    row = installation(session, settings)
+    row = get_installation(session, settings)
     recovery = None
     if row.recovery_public_key is not None and not recovery_certified(row, org_public_key):
         recovery = {"public_key": crypto.b64encode(row.recovery_public_key),
@@ -182,7 +182,7 @@ def import_certificates(session: Session, settings: Settings, data: object,
         if not verify_inspector_key(org_public_key, str(user.id), public_key, certificate):
             raise OrgKeyError(f"The certificate of inspector {user.id} does not verify.")
         stored.append((user, f"user:{user.id}", public_key, certificate))
-    row = installation(session, settings)
+    row = get_installation(session, settings)
     if checked.get("recovery") is not None:
         public_key = _key(checked["recovery"], "recovery key")
         certificate = _certificate(checked["recovery"], "recovery key")

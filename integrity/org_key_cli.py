@@ -87,8 +87,7 @@ def org_key_pin(public_key: str, replace: bool) -> None:
             session.commit()
     click.echo(f"Pinned organisation key {crypto.fingerprint(key)}."
                if changed else "This organisation key is already pinned.")
-    click.echo("Restart the server so that the pages carry it, and print the fingerprint on "
-               "the posters.")
+    click.echo("Restart the server so that the pages and the posters carry it.")
 
 
 @org_key.command("status")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from crypto import KeyPair, b64encode, dump_key_file, fingerprint
 from integrity.config import Settings
-from integrity.installation import installation
+from integrity.installation import get_installation
 
 
 class RecoveryKeyError(ValueError):
@@ -21,13 +21,13 @@ class RecoveryKeyError(ValueError):
 
 def create_recovery_key(session: Session, settings: Settings) -> KeyPair:
     """Make the recovery key pair and store only its public half; refused if one exists."""
-    inst = installation(session, settings)
-    if inst.recovery_public_key is not None:
+    installation = get_installation(session, settings)
+    if installation.recovery_public_key is not None:
         raise RecoveryKeyError(_l(
             "A recovery key is already configured (fingerprint %(fp)s); cases sealed to it "
-            "would be lost to a new one.", fp=fingerprint(inst.recovery_public_key)))
+            "would be lost to a new one.", fp=fingerprint(installation.recovery_public_key)))
     pair = KeyPair.generate()
-    inst.recovery_public_key = pair.public_key
+    installation.recovery_public_key = pair.public_key
     return pair
 
 

@@ -31,7 +31,7 @@ from integrity import current, formatting
 from integrity.access import restrict
 from integrity.audit import record
 from integrity.changes import commit_unless, flash_form_errors
-from integrity.db import get_session
+from integrity.db import get_or_404, get_session
 from integrity.mail import MailError
 from integrity.models import OrgUnit, Role, today
 from surveys import builder, labels
@@ -61,20 +61,6 @@ from surveys.waves import TIME_ORDER, SurveyError, close_wave, create_wave, open
 bp = restrict(Blueprint("survey_admin", __name__, url_prefix="/admin/surveys"), Role.ADMIN)
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _survey(survey_id: int) -> Survey:
-    survey = get_session().get(Survey, survey_id)
-    if survey is None:
-        abort(404)
-    return survey
-
-
-def _wave(wave_id: int) -> Wave:
-    wave = get_session().get(Wave, wave_id)
-    if wave is None:
-        abort(404)
-    return wave
 
 
 def _audit(action: str, subject: str, **details: Any) -> None:
@@ -173,7 +159,7 @@ def import_file() -> WerkzeugResponse:
 
 @bp.route("/<int:survey_id>", methods=["GET", "POST"])
 def edit(survey_id: int) -> str | WerkzeugResponse:
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     db = get_session()
     definition = survey_definition(survey)
     form = SurveyForm(obj=survey)
@@ -207,7 +193,7 @@ def edit(survey_id: int) -> str | WerkzeugResponse:
 
 @bp.route("/<int:survey_id>/questions", methods=["POST"])
 def add_question(survey_id: int) -> WerkzeugResponse:
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     form = AddQuestionForm()
     definition = survey_definition(survey)
     form.section.choices = [SelectChoice(str(i), str(i))
@@ -295,7 +281,7 @@ def _fields_from(form: QuestionForm, qtype: QuestionType) -> dict[str, Any]:
 def _editable_question(survey_id: int, key: str
                        ) -> tuple[Survey, dict[str, Any] | None, dict[str, Any]]:
     """The survey, its definition as data (None once locked) and question ``key`` (404)."""
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     data = _editable(survey)
     try:
         raw = builder.question_data(data or builder.definition_data(survey), key)
@@ -324,7 +310,7 @@ def question(survey_id: int, key: str) -> str | WerkzeugResponse:
 
 @bp.route("/<int:survey_id>/questions/<key>/move", methods=["POST"])
 def move(survey_id: int, key: str) -> WerkzeugResponse:
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     form = EmptyForm()
     data = _editable(survey)
     step = -1 if request.form.get("direction") == "up" else 1
@@ -362,7 +348,7 @@ def remove(survey_id: int, key: str) -> str | WerkzeugResponse:
 
 @bp.route("/<int:survey_id>/sections/<int:number>", methods=["POST"])
 def section(survey_id: int, number: int) -> WerkzeugResponse:
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     form = SectionForm()
     data = _editable(survey)
     if data is not None and form.validate_on_submit():
@@ -381,14 +367,14 @@ def section(survey_id: int, number: int) -> WerkzeugResponse:
 
 @bp.route("/<int:survey_id>/preview")
 def preview(survey_id: int) -> str:
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     return render_template("survey_admin/preview.html", survey=survey,
                            definition=survey_definition(survey), labels=labels)
 
 
 @bp.route("/<int:survey_id>/export")
 def export(survey_id: int) -> Response:
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     _audit("survey_exported", f"survey:{survey.id}")
     get_session().commit()
     response = Response(export_survey(survey) + "\n", mimetype="application/json")
@@ -398,7 +384,7 @@ def export(survey_id: int) -> Response:
 
 @bp.route("/<int:survey_id>/copy", methods=["POST"])
 def copy(survey_id: int) -> WerkzeugResponse:
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     db = get_session()
@@ -414,7 +400,7 @@ def copy(survey_id: int) -> WerkzeugResponse:
 
 @bp.route("/<int:survey_id>/waves", methods=["GET", "POST"])
 def waves(survey_id: int) -> str | WerkzeugResponse:
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     db = get_session()
     form = WaveForm()
     if form.validate_on_submit():
@@ -426,11 +412,11 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
             flash(_("Wave %(number)d was added.", number=wave.number), "success")
         return redirect(url_for(".waves", survey_id=survey.id))
     flash_form_errors(form)
-    units = _units()
+    org_units = _units()
     codes_form = CodesForm()
-    codes_form.units.choices = [SelectChoice(str(u.id), u.name) for u in units]
+    codes_form.units.choices = [SelectChoice(str(u.id), u.name) for u in org_units]
     mail_form = MailForm()
-    mail_form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
+    mail_form.unit.choices = [SelectChoice(str(u.id), u.name) for u in org_units]
     wave_list = list(db.scalars(select(Wave).where(Wave.survey_id == survey.id)
                                 .order_by(*(column.desc() for column in TIME_ORDER))))
     settings = current.settings()
@@ -444,7 +430,7 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
 
 @bp.route("/waves/<int:wave_id>/<any(open, close):action>", methods=["GET", "POST"])
 def wave_action(wave_id: int, action: str) -> str | WerkzeugResponse:
-    wave = _wave(wave_id)
+    wave = get_or_404(Wave, wave_id)
     form = EmptyForm()
     if form.validate_on_submit():
         db = get_session()
@@ -469,22 +455,23 @@ def wave_action(wave_id: int, action: str) -> str | WerkzeugResponse:
 
 @bp.route("/waves/<int:wave_id>/codes", methods=["POST"])
 def codes(wave_id: int) -> WerkzeugResponse:
-    wave = _wave(wave_id)
+    wave = get_or_404(Wave, wave_id)
     form = CodesForm()
-    units = {str(u.id): u for u in _units()}
-    form.units.choices = [SelectChoice(uid, u.name) for uid, u in units.items()]
+    org_units = {str(u.id): u for u in _units()}
+    form.units.choices = [SelectChoice(uid, u.name) for uid, u in org_units.items()]
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     db = get_session()
-    chosen = [units[uid] for uid in form.units.data or []]
+    chosen = [org_units[uid] for uid in form.units.data or []]
     with commit_unless(db, SurveyError) as change:
-        issued = issue_codes(db, _secret(), wave, {unit: form.count.data or 0 for unit in chosen})
+        issued = issue_codes(db, _secret(), wave,
+                             {org_unit: form.count.data or 0 for org_unit in chosen})
         language = str(get_locale())
         pdf = slips_pdf(issued, survey_title(wave.survey, language), current.settings().public_url,
                         language)
         _audit("codes_issued", f"wave:{wave.id}", codes=len(issued),
-               units=[unit.id for unit in chosen])
+               units=[org_unit.id for org_unit in chosen])
     if not change.stored:
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     response = Response(pdf, mimetype="application/pdf")
@@ -495,25 +482,25 @@ def codes(wave_id: int) -> WerkzeugResponse:
 
 @bp.route("/waves/<int:wave_id>/mail", methods=["POST"])
 def mail(wave_id: int) -> WerkzeugResponse:
-    wave = _wave(wave_id)
+    wave = get_or_404(Wave, wave_id)
     form = MailForm()
-    units = {str(u.id): u for u in _units()}
-    form.unit.choices = [SelectChoice(uid, u.name) for uid, u in units.items()]
+    org_units = {str(u.id): u for u in _units()}
+    form.unit.choices = [SelectChoice(uid, u.name) for uid, u in org_units.items()]
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     db = get_session()
-    unit = units[form.unit.data or ""]
+    org_unit = org_units[form.unit.data or ""]
     try:
         mailing = email_codes(db, _secret(), current.settings(),
-                              wave, unit, (form.addresses.data or "").splitlines())
+                              wave, org_unit, (form.addresses.data or "").splitlines())
     except (SurveyError, MailError) as exc:
         db.rollback()
         flash(str(exc) if isinstance(exc, SurveyError)
               else _("Nothing was sent: the mail server could not be reached."), "error")
         return redirect(url_for(".waves", survey_id=wave.survey_id))
     _audit("codes_mailed", f"wave:{wave.id}", sent=mailing.sent, failed=len(mailing.failed),
-           unit=unit.id)
+           unit=org_unit.id)
     db.commit()
     flash(ngettext("%(count)d code was sent.", "%(count)d codes were sent.", mailing.sent,
                    count=mailing.sent), "success")

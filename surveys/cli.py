@@ -64,12 +64,12 @@ def survey() -> None:
 @survey.command("list")
 def survey_list() -> None:
     """Every survey with its waves and their responses."""
-    from surveys.models import Response, Wave
+    from surveys.models import SurveyResponse, Wave
     from surveys.services import list_surveys
 
     with _context() as (_app, session):
         counts = dict(session.execute(
-            select(Response.wave_id, func.count()).group_by(Response.wave_id)).all())
+            select(SurveyResponse.wave_id, func.count()).group_by(SurveyResponse.wave_id)).all())
         surveys = list_surveys(session)
         if not surveys:
             click.echo("No surveys yet. Import one with 'integrity survey import'.")
@@ -182,7 +182,7 @@ def wave_close(wave_id: int) -> None:
 
 @survey.command("codes")
 @click.argument("wave_id", type=int)
-@click.option("--unit", "unit_ids", type=int, multiple=True,
+@click.option("--unit", "org_unit_ids", type=int, multiple=True,
               help="A unit to issue codes for (repeatable).")
 @click.option("--count", type=int, help="Codes per unit.")
 @click.option("--headcount", is_flag=True,
@@ -191,7 +191,7 @@ def wave_close(wave_id: int) -> None:
               help="The PDF of printable slips to write (it holds the codes: print, then delete).")
 @click.option("--language", help="The slips' language (one of INTEGRITY_LANGUAGES); "
               "the first one if not given.")
-def survey_codes(wave_id: int, unit_ids: tuple[int, ...], count: int | None, headcount: bool,
+def survey_codes(wave_id: int, org_unit_ids: tuple[int, ...], count: int | None, headcount: bool,
                  out: Path, language: str | None) -> None:
     """Issue one-time access codes and write them as printable slips (PDF, 8 per A4 page)."""
     from surveys.codes import issue_codes, survey_title
@@ -203,21 +203,22 @@ def survey_codes(wave_id: int, unit_ids: tuple[int, ...], count: int | None, hea
         raise click.ClickException(f"{out} exists; refusing to overwrite it.")
     with _context() as (app, session):
         wave = _wave(session, wave_id)
-        units = ([_unit(session, uid) for uid in unit_ids] if unit_ids else
-                 list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)
-                                      .order_by(OrgUnit.name))) if headcount else [])
-        if not units:
+        org_units = ([_org_unit(session, uid) for uid in org_unit_ids] if org_unit_ids else
+                     list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)
+                                          .order_by(OrgUnit.name))) if headcount else [])
+        if not org_units:
             raise click.UsageError("Name at least one --unit.")
-        counts = {unit: (unit.headcount if headcount else count or 0) for unit in units}
+        counts = {org_unit: (org_unit.headcount if headcount else count or 0)
+                  for org_unit in org_units}
         settings = current.settings(app)
         language = _language(settings, language)
         issued = issue_codes(session, _secret(app), wave, counts)
         _write_private(out, slips_pdf(issued, survey_title(wave.survey, language),
                                       settings.public_url, language))
         record_command(session, "codes_issued", f"wave:{wave_id}",
-               {"codes": len(issued), "units": [unit.id for unit in units]})
+               {"codes": len(issued), "units": [org_unit.id for org_unit in org_units]})
         session.commit()
-    click.echo(f"Issued {len(issued)} code(s) for {len(units)} unit(s); slips in {out}.")
+    click.echo(f"Issued {len(issued)} code(s) for {len(org_units)} unit(s); slips in {out}.")
     click.echo("The codes exist only in that file: print it, then delete it.")
 
 
@@ -230,22 +231,22 @@ def _language(settings: Settings, language: str | None) -> str:
     return language
 
 
-def _unit(session: Session, unit_id: int) -> OrgUnit:
-    unit = session.get(OrgUnit, unit_id)
-    if unit is None:
-        raise SurveyError(f"There is no unit number {unit_id}.")
-    return unit
+def _org_unit(session: Session, org_unit_id: int) -> OrgUnit:
+    org_unit = session.get(OrgUnit, org_unit_id)
+    if org_unit is None:
+        raise SurveyError(f"There is no unit number {org_unit_id}.")
+    return org_unit
 
 
 @survey.command("mail")
 @click.argument("wave_id", type=int)
-@click.option("--unit", "unit_id", required=True, type=int, help="The unit of these people.")
+@click.option("--unit", "org_unit_id", required=True, type=int, help="The unit of these people.")
 @click.option("--addresses", required=True, type=click.File("r"),
               help="A file with one e-mail address per line ('-' reads standard input).")
 @click.option("--language", help="The language to write in to addresses that belong to no "
               "staff account (one of INTEGRITY_LANGUAGES; the first one if not given). A staff "
               "member is written to in the language of their account.")
-def survey_mail(wave_id: int, unit_id: int, addresses: TextIO, language: str | None) -> None:
+def survey_mail(wave_id: int, org_unit_id: int, addresses: TextIO, language: str | None) -> None:
     """E-mail one fresh code to each address. The addresses are used once and not kept."""
     from surveys.codes import email_codes
 
@@ -254,11 +255,12 @@ def survey_mail(wave_id: int, unit_id: int, addresses: TextIO, language: str | N
         settings = current.settings(app)
         try:
             mailing = email_codes(session, _secret(app), settings, _wave(session, wave_id),
-                                  _unit(session, unit_id), lines, _language(settings, language))
+                                  _org_unit(session, org_unit_id), lines,
+                                  _language(settings, language))
         except MailError as exc:
             raise click.ClickException(f"Nothing was sent: {exc}") from exc
         record_command(session, "codes_mailed", f"wave:{wave_id}",
-               {"sent": mailing.sent, "failed": len(mailing.failed), "unit": unit_id})
+               {"sent": mailing.sent, "failed": len(mailing.failed), "unit": org_unit_id})
         session.commit()
     click.echo(f"Sent {mailing.sent} code(s).")
     if mailing.failed:
@@ -275,7 +277,7 @@ def survey_rates(wave_id: int) -> None:
 
     with _context() as (_app, session):
         for rate in response_rates(session, _wave(session, wave_id)):
-            click.echo(f"{rate.unit_name}: {rate.used}/{rate.issued} ({rate.rate:.0%})")
+            click.echo(f"{rate.org_unit_name}: {rate.used}/{rate.issued} ({rate.rate:.0%})")
 
 
 @survey.command("compact")

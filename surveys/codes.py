@@ -41,8 +41,8 @@ class IssuedCode:
     """A code as it is handed out, once: printed on a slip or sent in one e-mail."""
 
     code: str
-    unit_id: int
-    unit_name: str
+    org_unit_id: int
+    org_unit_name: str
 
 
 def generate_code() -> str:
@@ -101,8 +101,9 @@ def _check_wave(wave: Wave) -> None:
         raise SurveyError(_l("Codes cannot be issued for a closed wave."))
 
 
-def _store(session: Session, secret: bytes, wave: Wave, unit: OrgUnit, codes: list[str]) -> None:
-    rows = [AccessCode(code_hash=code_hash(secret, code), wave_id=wave.id, org_unit_id=unit.id,
+def _store(session: Session, secret: bytes, wave: Wave, org_unit: OrgUnit,
+           codes: list[str]) -> None:
+    rows = [AccessCode(code_hash=code_hash(secret, code), wave_id=wave.id, org_unit_id=org_unit.id,
                        used=False) for code in codes]
     # Inserted in random order: where a row lands says nothing of which slip or address.
     _SYSTEM_RANDOM.shuffle(rows)
@@ -119,10 +120,10 @@ def issue_codes(
         if not 1 <= count <= MAX_CODES_PER_UNIT:
             raise SurveyError(_too_many_codes())
     issued: list[IssuedCode] = []
-    for unit, count in counts.items():
+    for org_unit, count in counts.items():
         codes = _fresh_codes(count)
-        _store(session, secret, wave, unit, codes)
-        issued.extend(IssuedCode(code, unit.id, unit.name) for code in codes)
+        _store(session, secret, wave, org_unit, codes)
+        issued.extend(IssuedCode(code, org_unit.id, org_unit.name) for code in codes)
     return issued
 
 
@@ -157,8 +158,8 @@ def redeem_code(session: Session, code: AccessCode) -> bool:
 
 @dataclass(frozen=True)
 class UnitRate:
-    unit_id: int
-    unit_name: str
+    org_unit_id: int
+    org_unit_name: str
     issued: int
     used: int
 
@@ -195,7 +196,7 @@ def survey_title(survey: Survey, language: str) -> str:
     return survey.text("title", language)
 
 
-def code_message(settings: Settings, title: str, unit: OrgUnit, code: str, address: str,
+def code_message(settings: Settings, title: str, org_unit: OrgUnit, code: str, address: str,
                  language: str) -> EmailMessage:
     """The e-mail carrying one code, written in ``language`` (``title`` is the survey's in
     that language): the link with the code, the code, what is kept."""
@@ -214,7 +215,7 @@ def code_message(settings: Settings, title: str, unit: OrgUnit, code: str, addre
             _l("The code can be used once. It counts your answers for %(unit)s and for nothing "
                "else: the system keeps no list of who received which code, does not keep this "
                "address, and stores your answers without the code.",
-               unit=unit.text("name", language)),
+               unit=org_unit.text("name", language)),
         )) + "\n")
     message["Content-Language"] = language  # after the content, which resets such headers
     return message
@@ -233,7 +234,7 @@ def respondent_languages(session: Session, settings: Settings, addresses: Sequen
 
 
 def email_codes(
-    session: Session, secret: bytes, settings: Settings, wave: Wave, unit: OrgUnit,
+    session: Session, secret: bytes, settings: Settings, wave: Wave, org_unit: OrgUnit,
     addresses: Sequence[str], language: str | None = None,
 ) -> Mailing:
     """Send one fresh code to each address, in its language (``respondent_languages``);
@@ -268,12 +269,12 @@ def email_codes(
         for number, (address, code) in enumerate(
                 zip(wanted, _fresh_codes(len(wanted)), strict=True), start=1):
             try:
-                mailer.send(code_message(settings, titles[languages[address]], unit, code,
+                mailer.send(code_message(settings, titles[languages[address]], org_unit, code,
                                          address, languages[address]))
             except MailError:
                 failed.append(number)
                 continue
             sent.append(code)
     if sent:
-        _store(session, secret, wave, unit, sent)
+        _store(session, secret, wave, org_unit, sent)
     return Mailing(len(sent), failed)

@@ -40,18 +40,19 @@ def load_demo_survey(session: Session) -> Survey | None:
     definition = load_template(TEMPLATE)
     if session.scalar(select(Survey.id).where(Survey.title == definition.title)) is not None:
         return None
-    units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)
-                                 .order_by(OrgUnit.id)))
-    if not units or not has_app_context():
+    org_units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)
+                                     .order_by(OrgUnit.id)))
+    if not org_units or not has_app_context():
         return None
     secret = str(current_app.secret_key).encode()
     survey = create_survey(session, definition)
     day = today()
-    _closed_wave(session, secret, survey, definition, units, day - timedelta(days=120))
+    _closed_wave(session, secret, survey, definition, org_units, day - timedelta(days=120))
     wave = create_wave(session, survey, day - timedelta(days=7), day + timedelta(days=21))
     open_wave(session, wave, day)
-    issue_codes(session, secret, wave, {unit: max(1, unit.headcount - 5) for unit in units})
-    kalna = next((u for u in units if u.name == DEMO_CODE_UNIT), units[0])
+    issue_codes(session, secret, wave,
+                {org_unit: max(1, org_unit.headcount - 5) for org_unit in org_units})
+    kalna = next((u for u in org_units if u.name == DEMO_CODE_UNIT), org_units[0])
     session.add_all(AccessCode(code_hash=code_hash(secret, code), wave_id=wave.id,
                                org_unit_id=kalna.id, used=False) for code in DEMO_CODES)
     session.flush()
@@ -59,21 +60,21 @@ def load_demo_survey(session: Session) -> Survey | None:
 
 
 def _closed_wave(session: Session, secret: bytes, survey: Survey, definition: Definition,
-                 units: list[OrgUnit], opens_on: date) -> Wave:
+                 org_units: list[OrgUnit], opens_on: date) -> Wave:
     rng = random.Random(2026)  # noqa: S311 (simulated answers, not secrets)
     wave = create_wave(session, survey, opens_on, opens_on + timedelta(days=20))
     open_wave(session, wave, opens_on)
     issued = issue_codes(session, secret, wave,
-                         {unit: math.ceil(unit.headcount * 0.9) for unit in units})
-    for unit in units:
+                         {org_unit: math.ceil(org_unit.headcount * 0.9) for org_unit in org_units})
+    for org_unit in org_units:
         climate = rng.gauss(0, 0.6)
-        codes = sum(1 for code in issued if code.unit_id == unit.id)
+        codes = sum(1 for code in issued if code.org_unit_id == org_unit.id)
         answered = round(codes * rng.uniform(0.45, 0.75))
         for _ in range(answered):
             form = _simulated_answers(definition, rng, climate + rng.gauss(0, 1))
-            store_response(session, wave, unit.id, check_answers(definition, form))
+            store_response(session, wave, org_unit.id, check_answers(definition, form))
         used = select(AccessCode.code_hash).where(
-            AccessCode.wave_id == wave.id, AccessCode.org_unit_id == unit.id).limit(answered)
+            AccessCode.wave_id == wave.id, AccessCode.org_unit_id == org_unit.id).limit(answered)
         session.execute(update(AccessCode).where(AccessCode.code_hash.in_(used))
                         .values(used=True).execution_options(synchronize_session=False))
     close_wave(session, wave, opens_on + timedelta(days=21))

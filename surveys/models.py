@@ -133,7 +133,7 @@ class AccessCode(Base):
     org_unit: Mapped[OrgUnit] = relationship()
 
 
-class Response(Base):
+class SurveyResponse(Base):
     """One completed questionnaire: the wave and the unit, nothing that says who or when."""
 
     __tablename__ = "survey_responses"
@@ -193,4 +193,4 @@ class Comment(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
-__all__ = ["AccessCode", "Answer", "Comment", "Response", "Survey", "Wave", "WaveState"]
+__all__ = ["AccessCode", "Answer", "Comment", "Survey", "SurveyResponse", "Wave", "WaveState"]

@@ -39,7 +39,7 @@ from surveys.definitions import (
     localize,
 )
 from surveys.estimates import Estimate
-from surveys.models import AccessCode, Answer, Comment, Response, Survey, Wave
+from surveys.models import AccessCode, Answer, Comment, Survey, SurveyResponse, Wave
 from surveys.suppression import ItemKind, Reason, Thresholds, suppressed
 from surveys.waves import previous_closed_wave, waves_in_time
 
@@ -79,7 +79,7 @@ class QuestionResult:
     n: int
     headline: Figure | None  # None for a question with no single figure (single, text)
     distribution: list[Share] = field(default_factory=list)
-    units: dict[int, Figure] = field(default_factory=dict)
+    org_units: dict[int, Figure] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,14 +88,14 @@ class IndexResult:
     questions: list[str]
     overall: Figure
     weighted: Figure | None
-    units: dict[int, Figure] = field(default_factory=dict)
+    org_units: dict[int, Figure] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class UnitRate:
     """Codes issued and used in a unit; both None when the unit's counts are withheld."""
 
-    unit_id: int
+    org_unit_id: int
     name: str
     issued: int | None
     used: int | None
@@ -113,7 +113,7 @@ class WaveResults:
     definition: Definition
     responses: int
     thresholds: Thresholds
-    units: dict[int, str]
+    org_units: dict[int, str]
     rates: list[UnitRate]  # per unit, withheld where too few answered (published_rates)
     questions: list[QuestionResult]
     indices: list[IndexResult]
@@ -165,14 +165,15 @@ def _choice_counts(session: Session, wave_id: int) -> dict[str, dict[int | None,
         tuple[int, int], int]]]:
     """question -> unit -> (item, choice) -> answers."""
     rows = session.execute(
-        select(Answer.question, Response.org_unit_id, Answer.item, Answer.choice, func.count())
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.wave_id == wave_id, Answer.choice.isnot(None))
-        .group_by(Answer.question, Response.org_unit_id, Answer.item, Answer.choice))
+        select(Answer.question, SurveyResponse.org_unit_id, Answer.item, Answer.choice,
+               func.count())
+        .join(SurveyResponse, SurveyResponse.id == Answer.response_id)
+        .where(SurveyResponse.wave_id == wave_id, Answer.choice.isnot(None))
+        .group_by(Answer.question, SurveyResponse.org_unit_id, Answer.item, Answer.choice))
     result: dict[str, dict[int | None, dict[tuple[int, int], int]]] = defaultdict(
         lambda: defaultdict(dict))
-    for question, unit, item, choice, count in rows:
-        result[question][unit][(item, int(choice or 0))] = count
+    for question, org_unit_id, item, choice, count in rows:
+        result[question][org_unit_id][(item, int(choice or 0))] = count
     return result
 
 
@@ -182,13 +183,14 @@ def _respondent_counts(session: Session, wave_id: int, keys: list[str]
     if not keys:
         return {}
     rows = session.execute(
-        select(Answer.question, Response.org_unit_id, func.count(func.distinct(Answer.response_id)))
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.wave_id == wave_id, Answer.question.in_(keys))
-        .group_by(Answer.question, Response.org_unit_id))
+        select(Answer.question, SurveyResponse.org_unit_id,
+               func.count(func.distinct(Answer.response_id)))
+        .join(SurveyResponse, SurveyResponse.id == Answer.response_id)
+        .where(SurveyResponse.wave_id == wave_id, Answer.question.in_(keys))
+        .group_by(Answer.question, SurveyResponse.org_unit_id))
     result: dict[str, dict[int | None, int]] = defaultdict(dict)
-    for question, unit, count in rows:
-        result[question][unit] = count
+    for question, org_unit_id, count in rows:
+        result[question][org_unit_id] = count
     return result
 
 
@@ -197,15 +199,15 @@ def _number_moments(session: Session, wave_id: int, keys: list[str]
     if not keys:
         return {}
     rows = session.execute(
-        select(Answer.question, Response.org_unit_id, func.count(), func.sum(Answer.number),
+        select(Answer.question, SurveyResponse.org_unit_id, func.count(), func.sum(Answer.number),
                func.sum(Answer.number * Answer.number))
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.wave_id == wave_id, Answer.question.in_(keys),
+        .join(SurveyResponse, SurveyResponse.id == Answer.response_id)
+        .where(SurveyResponse.wave_id == wave_id, Answer.question.in_(keys),
                Answer.number.isnot(None))
-        .group_by(Answer.question, Response.org_unit_id))
+        .group_by(Answer.question, SurveyResponse.org_unit_id))
     result: dict[str, dict[int | None, tuple[int, float, float]]] = defaultdict(dict)
-    for question, unit, count, total, squares in rows:
-        result[question][unit] = (count, float(total or 0), float(squares or 0))
+    for question, org_unit_id, count, total, squares in rows:
+        result[question][org_unit_id] = (count, float(total or 0), float(squares or 0))
     return result
 
 
@@ -223,20 +225,20 @@ def _index_moments(session: Session, wave_id: int, definition: Definition
     score = case((Answer.question.in_(reversed_keys), SCALE_POINTS - point),
                  else_=point - 1) * step if reversed_keys else (point - 1) * step
     per_respondent = (
-        select(index_of.label("name"), Response.org_unit_id.label("unit"),
+        select(index_of.label("name"), SurveyResponse.org_unit_id.label("org_unit_id"),
                func.avg(score).label("score"))
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.wave_id == wave_id, Answer.question.in_([q.key for q in items]))
-        .group_by(Answer.response_id, Response.org_unit_id, index_of)
+        .join(SurveyResponse, SurveyResponse.id == Answer.response_id)
+        .where(SurveyResponse.wave_id == wave_id, Answer.question.in_([q.key for q in items]))
+        .group_by(Answer.response_id, SurveyResponse.org_unit_id, index_of)
         .subquery())
     rows = session.execute(
-        select(per_respondent.c.name, per_respondent.c.unit, func.count(),
+        select(per_respondent.c.name, per_respondent.c.org_unit_id, func.count(),
                func.sum(per_respondent.c.score),
                func.sum(per_respondent.c.score * per_respondent.c.score))
-        .group_by(per_respondent.c.name, per_respondent.c.unit))
+        .group_by(per_respondent.c.name, per_respondent.c.org_unit_id))
     result: dict[str, dict[int | None, tuple[int, float, float]]] = defaultdict(dict)
-    for name, unit, count, total, squares in rows:
-        result[name][unit] = (count, float(total or 0), float(squares or 0))
+    for name, org_unit_id, count, total, squares in rows:
+        result[name][org_unit_id] = (count, float(total or 0), float(squares or 0))
     return result
 
 
@@ -258,19 +260,19 @@ def published_rates(rates: list[UnitRate], responses: Mapping[int, int],
     figure of the unit is withheld), and complementary cells with them, as for figures (the
     wave's codes used are published, so the table is checked against that total)."""
     k = thresholds.k(ItemKind.INDEX)
-    hidden = suppressed({rate.unit_id: int(rate.used or 0) for rate in rates},
+    hidden = suppressed({rate.org_unit_id: int(rate.used or 0) for rate in rates},
                         kind=ItemKind.INDEX, thresholds=thresholds,
-                        withheld={rate.unit_id: Reason.TOO_FEW for rate in rates
-                                  if responses.get(rate.unit_id, 0) < k})
-    return [UnitRate(rate.unit_id, rate.name, None, None, hidden[rate.unit_id])
-            if rate.unit_id in hidden else rate for rate in rates]
+                        withheld={rate.org_unit_id: Reason.TOO_FEW for rate in rates
+                                  if responses.get(rate.org_unit_id, 0) < k})
+    return [UnitRate(rate.org_unit_id, rate.name, None, None, hidden[rate.org_unit_id])
+            if rate.org_unit_id in hidden else rate for rate in rates]
 
 
 def shown_rates(session: Session, wave: Wave, thresholds: Thresholds) -> list[UnitRate]:
     """The units' codes issued and used in ``wave``, withheld as on the results page."""
-    responses = {unit: count for unit, count in session.execute(
-        select(Response.org_unit_id, func.count()).where(Response.wave_id == wave.id)
-        .group_by(Response.org_unit_id)) if unit is not None}
+    responses = {org_unit_id: count for org_unit_id, count in session.execute(
+        select(SurveyResponse.org_unit_id, func.count()).where(SurveyResponse.wave_id == wave.id)
+        .group_by(SurveyResponse.org_unit_id)) if org_unit_id is not None}
     return published_rates(response_rates(session, wave), responses, thresholds)
 
 
@@ -281,12 +283,12 @@ def _publish(per_unit: Mapping[int | None, Any], n_of: Any, make: Any, kind: Ite
              thresholds: Thresholds, headcounts: Mapping[int, int]
              ) -> tuple[Figure, dict[int, Figure], int]:
     """The overall figure and the per-unit ones, withheld where suppression says."""
-    counts: dict[Any, int] = {unit: n_of(value) for unit, value in per_unit.items()}
+    counts: dict[Any, int] = {org_unit_id: n_of(value) for org_unit_id, value in per_unit.items()}
     total = sum(counts.values())
     keyed: dict[Any, int] = {WAVE: total}
     parent: dict[Any, Any] = {}
-    for unit, count in counts.items():
-        key = unit if unit is not None else "none"
+    for org_unit_id, count in counts.items():
+        key = org_unit_id if org_unit_id is not None else "none"
         keyed[key] = count
         parent[key] = WAVE
     hidden = suppressed(keyed, kind=kind, thresholds=thresholds, parent=parent)
@@ -303,14 +305,14 @@ def _publish(per_unit: Mapping[int | None, Any], n_of: Any, make: Any, kind: Ite
 
     merged = _merge(per_unit.values())
     overall = figure(WAVE, merged, total, None)
-    units = {}
-    for unit, value in per_unit.items():
-        if unit is None:
+    org_units = {}
+    for org_unit_id, value in per_unit.items():
+        if org_unit_id is None:
             continue
-        headcount = headcounts.get(unit) or None
-        population = headcount if headcount and headcount >= counts[unit] else None
-        units[unit] = figure(unit, value, counts[unit], population)
-    return overall, units, total
+        headcount = headcounts.get(org_unit_id) or None
+        population = headcount if headcount and headcount >= counts[org_unit_id] else None
+        org_units[org_unit_id] = figure(org_unit_id, value, counts[org_unit_id], population)
+    return overall, org_units, total
 
 
 def _merge(values: Iterable[Any]) -> Any:
@@ -351,7 +353,7 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
         return lambda counts: sum(counts.get((0, code), 0) for code in codes)
 
     if qtype in SCALES:
-        overall, units, n = _publish(
+        overall, org_units, n = _publish(
             per_unit, counting(*range(1, SCALE_POINTS + 1)),
             lambda c, population: estimates.likert_index(_scale_counts(question, c),
                                                          population=population),
@@ -359,29 +361,29 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
         labels = [str(point) for point in range(1, SCALE_POINTS + 1)]
         shares = _shares(labels, [(0, p) for p in range(1, SCALE_POINTS + 1)], per_unit,
                          None, overall)
-        return QuestionResult(question, kind, n, overall, shares, units)
+        return QuestionResult(question, kind, n, overall, shares, org_units)
     if qtype is QuestionType.CROSSWISE:
         p = question.p or 0.0
-        overall, units, n = _publish(
+        overall, org_units, n = _publish(
             per_unit, counting(SAME, DIFFERENT),
             lambda c, _: estimates.crosswise(c.get((0, SAME), 0),
                                              c.get((0, SAME), 0) + c.get((0, DIFFERENT), 0), p),
             kind, thresholds, headcounts)
-        return QuestionResult(question, kind, n, overall, [], units)
+        return QuestionResult(question, kind, n, overall, [], org_units)
     if qtype is QuestionType.FORCED_RESPONSE:
-        overall, units, n = _publish(
+        overall, org_units, n = _publish(
             per_unit, counting(YES, NO),
             lambda c, _: estimates.forced_response(c.get((0, YES), 0),
                                                    c.get((0, YES), 0) + c.get((0, NO), 0),
                                                    question.p_truth or 0.0,
                                                    question.p_forced_yes or 0.0),
             kind, thresholds, headcounts)
-        return QuestionResult(question, kind, n, overall, [], units)
+        return QuestionResult(question, kind, n, overall, [], org_units)
     if qtype is QuestionType.YESNO:
         # The share of "yes" rests on yes and no only; its threshold counts those. The
         # distribution (prefer-not included) goes with it: beside the number who preferred not
         # to say, it would give the withheld share back.
-        overall, units, _ = _publish(
+        overall, org_units, _ = _publish(
             per_unit, counting(YES, NO),
             lambda c, population: estimates.proportion(
                 c.get((0, YES), 0), c.get((0, YES), 0) + c.get((0, NO), 0),
@@ -390,14 +392,14 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
         shares = _shares(["yes", "no", "prefer_not"], [(0, YES), (0, NO), (0, PREFER_NOT)],
                          per_unit, None, overall)
         n = sum(answered(c) for c in per_unit.values())
-        return QuestionResult(question, kind, n, overall, shares, units)
+        return QuestionResult(question, kind, n, overall, shares, org_units)
     if qtype is QuestionType.SINGLE:
         keys = [(0, number) for number in range(1, len(question.options) + 1)]
         headline = None
-        units = {}
+        org_units = {}
         if question.correct is not None:
             right = (0, question.correct)
-            headline, units, n = _publish(
+            headline, org_units, n = _publish(
                 per_unit, answered,
                 lambda c, population: estimates.proportion(c.get(right, 0), sum(c.values()),
                                                            population=population),
@@ -405,7 +407,7 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
         overall_n, _, n = _publish(per_unit, answered, lambda c, _: None, kind, thresholds,
                                    headcounts)
         shares = _shares(list(question.options), keys, per_unit, None, overall_n)
-        return QuestionResult(question, kind, n, headline, shares, units)
+        return QuestionResult(question, kind, n, headline, shares, org_units)
     if qtype is QuestionType.MULTIPLE:
         keys = [(number, number) for number in range(1, len(question.options) + 1)]
         base = respondents or {}
@@ -414,11 +416,11 @@ def _question_result(question: Question, per_unit: Mapping[int | None, dict[tupl
         shares = _shares(list(question.options), keys, per_unit, base, gate)
         return QuestionResult(question, kind, n, None, shares, {})
     if qtype is QuestionType.NUMBER:
-        overall, units, n = _publish(
+        overall, org_units, n = _publish(
             moments or {}, lambda m: m[0],
             lambda m, population: estimates.mean(*m, population=population),
             kind, thresholds, headcounts)
-        return QuestionResult(question, kind, n, overall, [], units)
+        return QuestionResult(question, kind, n, overall, [], org_units)
     return QuestionResult(question, kind, 0, None, [], {})
 
 
@@ -434,8 +436,7 @@ def _shares(labels: list[str], keys: list[tuple[int, int]],
         if gate.withheld is not None or total == 0:
             shares.append(Share(label, Figure(None, None, gate.withheld or Reason.TOO_FEW)))
             continue
-        shares.append(Share(label, Figure(estimates.proportion(merged.get(key, 0), total),
-                                          total)))
+        shares.append(Share(label, Figure(estimates.proportion(merged.get(key, 0), total), total)))
     return shares
 
 
@@ -454,14 +455,14 @@ def _index_results(definition: Definition, moments: Mapping[str, Mapping[int | N
             raw = estimates.mean(*m, population=population)
             return Estimate(raw.value, max(0.0, raw.low), min(100.0, raw.high), raw.se, raw.n)
 
-        overall, units, _ = _publish(per_unit, lambda m: m[0], make, ItemKind.INDEX,
-                                     thresholds, headcounts)
+        overall, org_units, _ = _publish(per_unit, lambda m: m[0], make, ItemKind.INDEX,
+                                         thresholds, headcounts)
         weighted = None
-        known = [unit for unit in per_unit if unit is not None]
-        cells = [(make(per_unit[unit], None), headcounts[unit]) for unit in known
-                 if headcounts.get(unit) and per_unit[unit][0] >= 2]
+        known = [uid for uid in per_unit if uid is not None]
+        cells = [(make(per_unit[uid], None), headcounts[uid]) for uid in known
+                 if headcounts.get(uid) and per_unit[uid][0] >= 2]
         if (overall.shown and cells and len(cells) == len(known)
-                and all(units[unit].shown for unit in known)):
+                and all(org_units[uid].shown for uid in known)):
             # Weighted by headcount, so that a unit that answered more does not count for
             # more. Only when every unit's figure is published: beside the unweighted wave
             # figure, a weighted one is a second equation in the units' means, and with a
@@ -469,7 +470,7 @@ def _index_results(definition: Definition, moments: Mapping[str, Mapping[int | N
             w = estimates.weighted(cells)
             weighted = Figure(Estimate(w.value, max(0.0, w.low), min(100.0, w.high), w.se,
                                        w.n), overall.n)
-        results.append(IndexResult(name, keys, overall, weighted, units))
+        results.append(IndexResult(name, keys, overall, weighted, org_units))
     return results
 
 
@@ -489,18 +490,18 @@ def wave_results(session: Session, wave: Wave, thresholds: Thresholds | None = N
         session, wave.id, [q.key for q in questions if q.type is QuestionType.NUMBER])
     index_moments = _index_moments(session, wave.id, definition)
     unit_rows = session.execute(
-        select(Response.org_unit_id, func.count()).where(Response.wave_id == wave.id)
-        .group_by(Response.org_unit_id)).all()
+        select(SurveyResponse.org_unit_id, func.count()).where(SurveyResponse.wave_id == wave.id)
+        .group_by(SurveyResponse.org_unit_id)).all()
     responses = sum(count for _, count in unit_rows)
-    unit_ids = {unit for unit, _ in unit_rows if unit is not None}
+    org_unit_ids = {org_unit_id for org_unit_id, _ in unit_rows if org_unit_id is not None}
     rates = response_rates(session, wave)
     issued, used = sum(rate.issued or 0 for rate in rates), sum(rate.used or 0 for rate in rates)
-    rates = published_rates(rates, {unit: count for unit, count in unit_rows
-                                    if unit is not None}, thresholds)
-    unit_ids |= {rate.unit_id for rate in rates}
+    rates = published_rates(rates, {org_unit_id: count for org_unit_id, count in unit_rows
+                                    if org_unit_id is not None}, thresholds)
+    org_unit_ids |= {rate.org_unit_id for rate in rates}
     unit_facts = session.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.headcount)
-                                 .where(OrgUnit.id.in_(unit_ids))).all()
-    units = {uid: name for uid, name, _ in unit_facts}
+                                 .where(OrgUnit.id.in_(org_unit_ids))).all()
+    org_units = {uid: name for uid, name, _ in unit_facts}
     headcounts = {uid: headcount for uid, _, headcount in unit_facts}
     results = [
         _question_result(q, choices.get(q.key, {}), respondents.get(q.key),
@@ -509,7 +510,7 @@ def wave_results(session: Session, wave: Wave, thresholds: Thresholds | None = N
     ]
     comments = session.scalar(select(func.count()).select_from(Comment).where(
         Comment.wave_id == wave.id)) or 0
-    return WaveResults(survey, wave, definition, responses, thresholds, units, rates, results,
+    return WaveResults(survey, wave, definition, responses, thresholds, org_units, rates, results,
                        _index_results(definition, index_moments, thresholds, headcounts),
                        comments, issued, used)
 
@@ -586,7 +587,7 @@ class WaveLine:
 def survey_overview(session: Session) -> list[tuple[Survey, list[WaveLine]]]:
     """Each survey with its waves, the responses and codes of each (newest survey first)."""
     responses = {wave_id: count for wave_id, count in session.execute(
-        select(Response.wave_id, func.count()).group_by(Response.wave_id))}
+        select(SurveyResponse.wave_id, func.count()).group_by(SurveyResponse.wave_id))}
     codes = {wave_id: (issued, int(used or 0)) for wave_id, issued, used in session.execute(
         select(AccessCode.wave_id, func.count(),
                func.sum(case((AccessCode.used.is_(True), 1), else_=0)))

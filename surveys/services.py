@@ -27,7 +27,7 @@ from surveys.definitions import (
     dump_definition,
     load_definition,
 )
-from surveys.models import Answer, Comment, Response, Survey, Wave, WaveState
+from surveys.models import Answer, Comment, Survey, SurveyResponse, Wave, WaveState
 from surveys.waves import SurveyError
 
 # ---------------------------------------------------------------- surveys as stored
@@ -188,9 +188,9 @@ def check_answers(definition: Definition, form: Mapping[str, Sequence[str]]) -> 
 
 
 def store_response(session: Session, wave: Wave, org_unit_id: int | None,
-                   answers: CheckedAnswers) -> Response:
+                   answers: CheckedAnswers) -> SurveyResponse:
     """One response row and its answers; free text goes to the wave's comments, unlinked."""
-    response = Response(wave_id=wave.id, org_unit_id=org_unit_id)
+    response = SurveyResponse(wave_id=wave.id, org_unit_id=org_unit_id)
     response.answers = [Answer(question=key, item=item, choice=code)
                         for key, item, code in answers.choices]
     response.answers += [Answer(question=key, item=0, number=value)
@@ -215,7 +215,7 @@ class Admission:
     wave: Wave
     survey: Survey
     definition: Definition
-    unit: OrgUnit | None
+    org_unit: OrgUnit | None
     code: str | None = None
 
 
@@ -243,7 +243,7 @@ def admit_code(session: Session, secret: bytes, text: str, today: date) -> Admis
 
 
 def submit_with_code(session: Session, secret: bytes, text: str,
-                     form: Mapping[str, Sequence[str]], today: date) -> Response:
+                     form: Mapping[str, Sequence[str]], today: date) -> SurveyResponse:
     """Store the answers and use up the code, in the caller's transaction."""
     admission = admit_code(session, secret, text, today)
     answers = check_answers(admission.definition, form)
@@ -268,11 +268,11 @@ def admit_open_link(session: Session, survey_id: int, today: date) -> Admission:
     return Admission(wave, survey, survey_definition(survey), None)
 
 
-def submit_open_link(session: Session, survey_id: int, unit_id: int | None,
-                     form: Mapping[str, Sequence[str]], today: date) -> Response:
+def submit_open_link(session: Session, survey_id: int, org_unit_id: int | None,
+                     form: Mapping[str, Sequence[str]], today: date) -> SurveyResponse:
     """Store an open-link response, with the unit the respondent chose (or none)."""
     admission = admit_open_link(session, survey_id, today)
     answers = check_answers(admission.definition, form)
-    if unit_id is not None and session.get(OrgUnit, unit_id) is None:
+    if org_unit_id is not None and session.get(OrgUnit, org_unit_id) is None:
         raise AnswerError({"org_unit": str(_l("Please choose a unit from the list."))})
-    return store_response(session, admission.wave, unit_id, answers)
+    return store_response(session, admission.wave, org_unit_id, answers)

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from integrity.access import restrict
 from integrity.audit import record
 from integrity.auth.forms import EmptyForm
-from integrity.db import get_session
+from integrity.db import get_or_404, get_session
 from integrity.i18n import RTL_SCRIPTS, language_choices
 from integrity.models import Role
 from integrity.translated import default_language, other_languages
@@ -31,13 +31,6 @@ bp = restrict(Blueprint("survey_translations", __name__, url_prefix="/admin/surv
               Role.ADMIN)
 
 
-def _survey(survey_id: int) -> Survey:
-    survey = get_session().get(Survey, survey_id)
-    if survey is None:
-        abort(404)
-    return survey
-
-
 def _as_typed(groups: list[TextGroup]) -> list[TextGroup]:
     """The groups with what was typed in each input, to show again after a refusal."""
     return [TextGroup(group.heading, [
@@ -48,7 +41,7 @@ def _as_typed(groups: list[TextGroup]) -> list[TextGroup]:
 @bp.route("/<int:survey_id>/translations")
 def first(survey_id: int) -> str | Response:
     """The translation page of the first language other than the default."""
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     languages = other_languages()
     if not languages:
         # Like the other translation pages: the page itself says there is nothing to do.
@@ -59,7 +52,7 @@ def first(survey_id: int) -> str | Response:
 @bp.route("/<int:survey_id>/translations/<language>", methods=["GET", "POST"])
 def translate(survey_id: int, language: str) -> str | Response | tuple[str, int]:
     """Every text of the survey in ``language``; saving stores them all or none."""
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     if language not in other_languages():
         abort(404)
     db = get_session()
@@ -100,7 +93,7 @@ def translate(survey_id: int, language: str) -> str | Response | tuple[str, int]
 @bp.route("/<int:survey_id>/translations/<language>/preview")
 def preview(survey_id: int, language: str) -> str:
     """The survey as a respondent reading ``language`` sees it, page and all."""
-    survey = _survey(survey_id)
+    survey = get_or_404(Survey, survey_id)
     if language not in other_languages():
         abort(404)
     with force_locale(language):

@@ -69,7 +69,7 @@ def page_strings() -> dict[str, str]:
 
 def _questionnaire(admission: Admission, *, values: dict[str, list[str]] | None = None,
                    problems: dict[str, str] | None = None, error: str | None = None,
-                   units: list[OrgUnit] | None = None, unit_id: str = "") -> str:
+                   org_units: list[OrgUnit] | None = None, org_unit_id: str = "") -> str:
     action_url = (url_for("surveys.submit") if admission.code is not None
                   else url_for("surveys.submit_open", survey_id=admission.survey.id))
     language = page_language()
@@ -80,7 +80,8 @@ def _questionnaire(admission: Admission, *, values: dict[str, list[str]] | None 
         untranslated=untranslated(admission.definition, language), source_language=source,
         source_direction="rtl" if source in RTL_SCRIPTS else "ltr",
         form=AnswersForm(), action_url=action_url, values=values or {},
-        problems=problems or {}, error=error, labels=labels, units=units, unit_id=unit_id,
+        problems=problems or {}, error=error, labels=labels, org_units=org_units,
+        org_unit_id=org_unit_id,
         page_strings=page_strings(),
     )
 
@@ -161,25 +162,26 @@ def _open_admission(survey_id: int) -> Admission:
 
 @bp.get("/survey/open/<int:survey_id>")
 def open_link(survey_id: int) -> str:
-    return _questionnaire(_open_admission(survey_id), units=_units())
+    return _questionnaire(_open_admission(survey_id), org_units=_units())
 
 
 @bp.post("/survey/open/<int:survey_id>")
 @limiter.limit(OPEN_LINK_LIMIT, key_func=address_key)
 def submit_open(survey_id: int) -> str | tuple[str, int]:
     db = get_session()
-    unit = request.form.get("org_unit", "")
+    org_unit_id = request.form.get("org_unit", "")
     answers = _answers_from_form()
     if refused := anonymous_forms.refusal(single_use=True):
         return _questionnaire(_open_admission(survey_id), values=answers, error=refused,
-                              units=_units(), unit_id=unit), 400
+                              org_units=_units(), org_unit_id=org_unit_id), 400
     try:
         services.submit_open_link(db, survey_id, request.form.get("org_unit", type=int), answers,
                                   today())
     except AnswerError as exc:
         db.rollback()
         context: dict[str, Any] = {"values": answers, "problems": exc.problems,
-                                   "error": str(exc), "units": _units(), "unit_id": unit}
+                                   "error": str(exc), "org_units": _units(),
+                                   "org_unit_id": org_unit_id}
         return _questionnaire(_open_admission(survey_id), **context), 400
     except SurveyError as exc:
         db.rollback()

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
-from surveys.models import AccessCode, Answer, Comment, Response, Survey, Wave, WaveState
+from surveys.models import AccessCode, Answer, Comment, Survey, SurveyResponse, Wave, WaveState
 
 
 class SurveyError(ValueError):
@@ -103,10 +103,10 @@ def close_wave(session: Session, wave: Wave, today: date) -> None:
 
 
 def _rewrite_rows(session: Session, wave_id: int) -> None:
-    responses = select(Response.id).where(Response.wave_id == wave_id)
+    responses = select(SurveyResponse.id).where(SurveyResponse.wave_id == wave_id)
     quiet = {"synchronize_session": False}
-    session.execute(update(Response).where(Response.wave_id == wave_id)
-                    .values(wave_id=Response.wave_id).execution_options(**quiet))
+    session.execute(update(SurveyResponse).where(SurveyResponse.wave_id == wave_id)
+                    .values(wave_id=SurveyResponse.wave_id).execution_options(**quiet))
     session.execute(update(Answer).where(Answer.response_id.in_(responses))
                     .values(item=Answer.item).execution_options(**quiet))
     session.execute(update(Comment).where(Comment.wave_id == wave_id)

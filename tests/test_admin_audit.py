@@ -76,7 +76,7 @@ def test_every_administration_change_is_recorded_and_the_chain_holds(
     row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
     question = row.questions[0]
     category = row.categories[0]
-    unit = db.scalar(select(OrgUnit).order_by(OrgUnit.id))
+    org_unit = db.scalar(select(OrgUnit).order_by(OrgUnit.id))
     steps = [
         ("/admin/users/invite", {"name": "N", "email": "n@example.org", "role": "inspector"},
          "user_invited"),
@@ -103,9 +103,10 @@ def test_every_administration_change_is_recorded_and_the_chain_holds(
         (f"/admin/categories/{category.id}/restore", {}, "category_restored"),
         ("/admin/units/new", {"name": "U", "kind": "region", "headcount": "3", "parent_id": "",
                               "crossing_type": ""}, "unit_added"),
-        (f"/admin/units/{unit.id}", {"name": unit.name, "kind": unit.kind, "headcount": "77",
-                                     "parent_id": str(unit.parent_id or ""),
-                                     "crossing_type": unit.crossing_type or ""},
+        (f"/admin/units/{org_unit.id}", {"name": org_unit.name, "kind": org_unit.kind,
+                                         "headcount": "77",
+                                         "parent_id": str(org_unit.parent_id or ""),
+                                         "crossing_type": org_unit.crossing_type or ""},
          "unit_changed"),
         ("/admin/settings/mail-test", {"address": "a@example.org"}, "mail_test_sent"),
         (f"/admin/channels/{row.id}/translations/fr", {f"channel-{row.id}-name": "Canal"},

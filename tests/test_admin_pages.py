@@ -28,11 +28,11 @@ class Sample:
 def sample_ids(db: Session, channel: ChannelSetup, inspector_id: int) -> Sample:
     row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
     assert row is not None and row.questions and row.categories
-    unit = db.scalar(select(OrgUnit).order_by(OrgUnit.id))
-    assert unit is not None
+    org_unit = db.scalar(select(OrgUnit).order_by(OrgUnit.id))
+    assert org_unit is not None
     return Sample({"user_id": inspector_id, "channel_id": row.id,
                    "question_id": row.questions[0].id, "category_id": row.categories[0].id,
-                   "unit_id": unit.id, "state": "hidden", "language": "fr"})
+                   "org_unit_id": org_unit.id, "state": "hidden", "language": "fr"})
 
 
 def admin_rules(app: Flask) -> list:
@@ -116,14 +116,14 @@ def test_every_admin_route_sends_visitors_to_sign_in(app, client, sample) -> Non
 
 def test_settings_page_shows_whether_a_recovery_key_exists(app, admin, db) -> None:
     import crypto
-    from integrity.installation import installation
+    from integrity.installation import get_installation
 
     client = signed_in(app, admin)
     page = client.get("/admin/settings").get_data(as_text=True)
     assert "There is no recovery key" in page
-    inst = installation(db, app.extensions["integrity.settings"])
+    installation = get_installation(db, app.extensions["integrity.settings"])
     pair = crypto.KeyPair.generate()
-    inst.recovery_public_key = pair.public_key
+    installation.recovery_public_key = pair.public_key
     db.commit()
     assert db.get(Installation, 1) is not None
     page = client.get("/admin/settings").get_data(as_text=True)

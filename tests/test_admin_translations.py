@@ -200,10 +200,10 @@ def test_unit_names_are_optional_and_paginated(app: Flask, db: Session, admin,
     assert MISSING not in html
     assert "Not translated yet: readers see the text in the default language." in html
     assert 'rel="next"' in html
-    unit = db.scalar(select(OrgUnit).order_by(OrgUnit.name, OrgUnit.id))
-    post(client, "/admin/units/translations/uk", {f"orgunit-{unit.id}-name": "Митниця"})
+    org_unit = db.scalar(select(OrgUnit).order_by(OrgUnit.name, OrgUnit.id))
+    post(client, "/admin/units/translations/uk", {f"orgunit-{org_unit.id}-name": "Митниця"})
     db.expire_all()
-    assert db.get(OrgUnit, unit.id).text("name", "uk") == "Митниця"
+    assert db.get(OrgUnit, org_unit.id).text("name", "uk") == "Митниця"
     assert _audited(db)[-1][:2] == ("translations_changed", "units")
     second = client.get("/admin/units/translations/uk?page=2").get_data(as_text=True)
     assert "Post 2" in second and 'rel="prev"' in second
@@ -213,9 +213,9 @@ def test_a_campaign_name_is_translated_beside_the_campaigns(
         app: Flask, db: Session, make_account, channel: ChannelSetup) -> None:
     from datetime import date
 
-    unit = db.scalar(select(OrgUnit).order_by(OrgUnit.id))
+    org_unit = db.scalar(select(OrgUnit).order_by(OrgUnit.id))
     campaign = Campaign(name="Posters", kind="posters", starts_on=date(2026, 1, 1),
-                        ends_on=date(2026, 2, 1), units=[unit])
+                        ends_on=date(2026, 2, 1), org_units=[org_unit])
     db.add(campaign)
     db.commit()
     client = signed_in(app, make_account(Role.MANAGER))
@@ -252,7 +252,7 @@ def test_inspectors_may_not_translate_campaigns(app: Flask, db: Session, make_ac
 
     campaign = Campaign(name="Posters", kind="posters", starts_on=date(2026, 1, 1),
                         ends_on=date(2026, 2, 1),
-                        units=[db.scalar(select(OrgUnit).order_by(OrgUnit.id))])
+                        org_units=[db.scalar(select(OrgUnit).order_by(OrgUnit.id))])
     db.add(campaign)
     db.commit()
     client = signed_in(app, make_account(Role.INSPECTOR))

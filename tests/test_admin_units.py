@@ -19,7 +19,7 @@ from tests.helpers.pages import post, signed_in
 def _snapshot(db: Session) -> list[tuple]:
     """The tree as paths, independent of ids."""
     db.expire_all()
-    return sorted((row.path, row.unit.kind, row.unit.crossing_type, row.unit.headcount)
+    return sorted((row.path, row.org_unit.kind, row.org_unit.crossing_type, row.org_unit.headcount)
                   for row in units.tree(db))
 
 

@@ -15,7 +15,7 @@ from integrity import anonymous_forms
 from integrity.extensions import limiter
 from integrity.models import Role, today
 from integrity.reporting.models import Attachment, Message, Report
-from surveys.models import Response
+from surveys.models import SurveyResponse
 from tests.conftest import REDIS_URL, csrf_token
 from tests.helpers.reports import MAILBOX_TOKEN, plain_mailbox_token
 from tests.helpers.surveys import every_type, open_survey
@@ -105,7 +105,7 @@ def test_no_anonymous_page_or_form_sets_a_cookie(client, channel, survey, db) ->
     assert no_cookie(client.post(open_url, data={
         "csrf_token": csrf_token(client, open_url), "q-aware": "yes"})).status_code == 200
     assert no_cookie(client.post(open_url, data={"q-aware": "yes"})).status_code == 400
-    assert count(db, Report) == 1 and count(db, Message) == 1 and count(db, Response) == 2
+    assert count(db, Report) == 1 and count(db, Message) == 1 and count(db, SurveyResponse) == 2
     assert client.get_cookie("integrity_session") is None
 
 
@@ -115,7 +115,7 @@ def test_every_anonymous_form_refuses_a_missing_or_forged_token_and_stores_nothi
     html = _file(client, f"/report/{channel.slug}", csrf_token(client, f"/report/{channel.slug}"))
     receipt = RECEIPT.search(html.get_data(as_text=True)).group(1)
     opened = {"mailbox_token": plain_mailbox_token(client, receipt)}
-    before = (count(db, Report), count(db, Message), count(db, Response))
+    before = (count(db, Report), count(db, Message), count(db, SurveyResponse))
     other_secret = URLSafeTimedSerializer("another key", salt=anonymous_forms.SALT).dumps("x")
     posts = {
         "reporting.file_plain": (f"/report/{channel.slug}", REPORT),
@@ -140,7 +140,7 @@ def test_every_anonymous_form_refuses_a_missing_or_forged_token_and_stores_nothi
             page = response.get_data(as_text=True)
             assert sentence in page, endpoint
             assert 'name="csrf_token"' in page  # the form again, with a token that works
-    assert (count(db, Report), count(db, Message), count(db, Response)) == before
+    assert (count(db, Report), count(db, Message), count(db, SurveyResponse)) == before
     # What was typed is still in the form sent back; a file sent with it is not kept.
     folder = app.extensions["integrity.attachments"].root
     kept = set(folder.iterdir()) if folder.exists() else set()
@@ -166,7 +166,7 @@ def test_a_token_lasts_twelve_hours_then_the_form_comes_back(
     expired_answers = client.post("/survey/answers", data={
         "csrf_token": answers_late, "code": survey.code_for(0), "q-aware": "no"})
     assert expired_answers.status_code == 400 and EXPIRED in expired_answers.get_data(as_text=True)
-    assert count(db, Report) == 0 and count(db, Response) == 0
+    assert count(db, Report) == 0 and count(db, SurveyResponse) == 0
     # The form sent back carries a new token, good from now on.
     fresh = csrf_token(client, slug)
     assert _file(client, slug, fresh).status_code == 200
@@ -209,7 +209,7 @@ def test_a_form_sent_twice_is_stored_once(client, channel, survey, db) -> None:
     assert client.post("/survey/answers", data=coded).status_code == 200
     assert client.post("/survey/answers", data={**coded, "code": survey.code_for(1)}
                        ).status_code == 400
-    assert count(db, Response) == 2
+    assert count(db, SurveyResponse) == 2
 
 
 def test_staff_pages_keep_their_session_and_anonymous_pages_ignore_it(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 import crypto
 from integrity import current
 from integrity.extensions import MemoryCounters, limiter
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import (
     Category,
     Channel,
@@ -58,20 +58,20 @@ def _refused(response, status: int, words: str) -> None:
 
 def test_routing_version_moves_with_everything_a_route_depends_on(app: Flask, db: Session,
                                                                    channel) -> None:
-    installation(db, app.extensions["integrity.settings"])
+    get_installation(db, app.extensions["integrity.settings"])
     db.commit()
     ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
     inspector = db.get(User, int(next(iter(channel.inspectors))))
-    unit = db.scalars(select(OrgUnit)).first()
-    assert ch is not None and inspector is not None and unit is not None
+    org_unit = db.scalars(select(OrgUnit)).first()
+    assert ch is not None and inspector is not None and org_unit is not None
 
     def retire_category() -> None:
         ch.categories[0].retired = True
 
     def set_recovery_key() -> None:
-        inst = db.get(Installation, 1)
-        assert inst is not None
-        inst.recovery_public_key = crypto.KeyPair.generate().public_key
+        installation = db.get(Installation, 1)
+        assert installation is not None
+        installation.recovery_public_key = crypto.KeyPair.generate().public_key
 
     changes: list[tuple[str, Callable[[], object]]] = [
         ("close the channel", lambda: setattr(ch, "state", ChannelState.CLOSED.value)),
@@ -80,8 +80,9 @@ def test_routing_version_moves_with_everything_a_route_depends_on(app: Flask, db
         ("add a recipient", lambda: ch.recipients.append(inspector)),
         ("add a category", lambda: db.add(Category(channel=ch, slug="new", name="New"))),
         ("retire a category", retire_category),
-        ("add a unit", lambda: db.add(OrgUnit(name="Lane 9", parent_id=unit.id, kind=unit.kind))),
-        ("rename a unit", lambda: setattr(unit, "name", unit.name + " (north)")),
+        ("add a unit", lambda: db.add(OrgUnit(name="Lane 9", parent_id=org_unit.id,
+                                              kind=org_unit.kind))),
+        ("rename a unit", lambda: setattr(org_unit, "name", org_unit.name + " (north)")),
         ("change a key", lambda: setattr(inspector, "public_key",
                                          crypto.KeyPair.generate().public_key)),
         ("deactivate", lambda: setattr(inspector, "active", False)),

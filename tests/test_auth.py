@@ -42,7 +42,10 @@ def test_inspector_signs_in_with_passphrase_then_code(client, make_account) -> N
     # The passphrase alone does not open the workspace.
     assert client.get("/cases/").status_code == 302
     response = _post_code(client, totp_now(inspector.totp_secret))
-    assert response.headers["Location"].endswith("/cases/")
+    # The key page completes the tab's wrapping key with the server's share, then goes on.
+    assert response.headers["Location"].endswith("/staff/key/unlock")
+    unlock = client.get("/staff/key/unlock").get_data(as_text=True)
+    assert 'data-next="/cases/"' in unlock
     page = client.get("/cases/")
     assert page.status_code == 200
     assert "Test inspector" in page.get_data(as_text=True)
@@ -406,7 +409,7 @@ def test_passphrase_pages_offer_the_form_without_javascript_to_managers_only(
 
 
 def test_the_server_stores_no_passphrase_only_the_hash_of_a_derived_value(
-    client, make_account, db
+    app, client, make_account, db
 ) -> None:
     import crypto
 
@@ -418,7 +421,11 @@ def test_the_server_stores_no_passphrase_only_the_hash_of_a_derived_value(
     assert inspector.password not in user.password_hash
     from argon2 import PasswordHasher
 
-    assert PasswordHasher().verify(user.password_hash, value)
+    # Peppered with a key from the installation secret before it is hashed.
+    assert user.password_hash.startswith("pepper1$")
+    pepper = crypto.login_pepper_key(app.extensions["integrity.installation_secret"])
+    assert PasswordHasher().verify(user.password_hash.removeprefix("pepper1$"),
+                                   crypto.peppered_auth_value(crypto.b64decode(value), pepper))
 
 
 def test_login_parameters_do_not_tell_who_has_an_account(client, make_account) -> None:

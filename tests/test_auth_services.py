@@ -26,10 +26,12 @@ def test_real_argon2_parameters_are_argon2id_at_the_configured_cost() -> None:
     assert not hasher.verify("not a hash", "a long enough passphrase")
 
 
-def test_short_passphrases_are_refused() -> None:
-    with pytest.raises(services.AccountError):
-        services.check_new_password("short")
-    services.check_new_password("x" * services.MIN_PASSWORD_LENGTH)
+def test_short_common_and_simple_passphrases_are_refused() -> None:
+    for weak in ("short", "x" * services.MIN_PASSWORD_LENGTH, "password1234", "123456789012",
+                 "qwertyuiop qwertyuiop", "abcdefghijklmnop"):
+        with pytest.raises(services.AccountError, match="harder to guess"):
+            services.check_new_password(weak)
+    services.check_new_password("blue mango river ticket")
 
 
 def test_generated_passphrases_are_long_and_distinct() -> None:

@@ -24,7 +24,7 @@ from integrity.dashboard.trends import survey_trends
 from integrity.models import Campaign, CampaignKind, Channel, OrgUnit, Role, User
 from integrity.reporting.models import Report
 from surveys.definitions import NO, YES
-from surveys.models import Answer, Response, Survey, Wave
+from surveys.models import Answer, Survey, SurveyResponse, Wave
 from surveys.results import wave_results
 from surveys.suppression import Thresholds
 from tests.conftest import csrf_token
@@ -59,12 +59,12 @@ def surveyed(db: Session):
     elsewhere = OrgUnit(name="Other region", kind="region", headcount=0)
     db.add_all([region, elsewhere])
     db.flush()
-    units = {}
+    org_units = {}
     for name, headcount in HEADCOUNTS.items():
         parent = region if name.startswith("T") else elsewhere
-        units[name] = OrgUnit(name=name, kind="crossing_point", crossing_type="land",
-                              headcount=headcount, parent_id=parent.id)
-        db.add(units[name])
+        org_units[name] = OrgUnit(name=name, kind="crossing_point", crossing_type="land",
+                                  headcount=headcount, parent_id=parent.id)
+        db.add(org_units[name])
     survey = Survey(title="Speaking up", introduction="", definition=json.dumps(DEFINITION))
     db.add(survey)
     db.flush()
@@ -77,7 +77,7 @@ def surveyed(db: Session):
     for name, per_wave in POINTS.items():
         for number, points in per_wave.items():
             for i, point in enumerate(points):
-                response = Response(wave_id=waves[number].id, org_unit_id=units[name].id)
+                response = SurveyResponse(wave_id=waves[number].id, org_unit_id=org_units[name].id)
                 db.add(response)
                 db.flush()
                 db.add_all([
@@ -88,10 +88,10 @@ def surveyed(db: Session):
                            choice=YES if (i + number) % 3 else NO)])
     campaign = Campaign(name="Posters at the crossings", kind="posters",
                         starts_on=date(2027, 2, 1), ends_on=date(2027, 3, 31), note="")
-    campaign.units = [region]
+    campaign.org_units = [region]
     db.add(campaign)
     db.commit()
-    return {"units": units, "survey": survey, "waves": waves, "campaign": campaign,
+    return {"org_units": org_units, "survey": survey, "waves": waves, "campaign": campaign,
             "region": region}
 
 
@@ -143,8 +143,8 @@ def test_difference_in_differences_matches_a_computation_by_hand(db: Session,
     trends = survey_trends(db, surveyed["survey"], Thresholds(10, 10, 20))
     result = campaign_effects(db, surveyed["campaign"], trends, date(2027, 6, 30), 10)
     assert result.before.number == 1 and result.after.number == 2
-    assert result.targets == {surveyed["region"].id, surveyed["units"]["T1"].id,
-                              surveyed["units"]["T2"].id}
+    assert result.targets == {surveyed["region"].id, surveyed["org_units"]["T1"].id,
+                              surveyed["org_units"]["T2"].id}
     effect = next(e for e in result.effects if e.key == "reporting_climate")
     tb, tb_var = _group(["T1", "T2"], 1)
     ta, ta_var = _group(["T1", "T2"], 2)
@@ -180,11 +180,11 @@ def test_report_volume_before_and_after(db: Session, surveyed) -> None:
     channel = Channel(slug="v", name="V")
     db.add(channel)
     db.flush()
-    units = surveyed["units"]
+    org_units = surveyed["org_units"]
 
-    def file(unit: str, day: date, count: int) -> None:
+    def file(org_unit: str, day: date, count: int) -> None:
         for _ in range(count):
-            db.add(Report(channel_id=channel.id, org_unit_id=units[unit].id, created_on=day,
+            db.add(Report(channel_id=channel.id, org_unit_id=org_units[org_unit].id, created_on=day,
                           lookup_hash=os.urandom(32), reporter_public_key=os.urandom(32),
                           payload=b"x", status="new"))
 
@@ -213,12 +213,12 @@ def test_saving_a_campaign_is_audited(db: Session, surveyed, make_account) -> No
     account = make_account(Role.MANAGER)
     actor = db.get(User, account.id)
     data = CampaignData("E-learning on gifts", CampaignKind.E_LEARNING, date(2027, 9, 1),
-                        date(2027, 9, 30), [surveyed["units"]["O1"].id], "Mandatory module")
+                        date(2027, 9, 30), [surveyed["org_units"]["O1"].id], "Mandatory module")
     campaign = save_campaign(db, actor, data)
     db.commit()
     entry = db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
     assert entry.action == "campaign_added" and entry.subject == f"campaign:{campaign.id}"
-    assert entry.facts["units"] == [surveyed["units"]["O1"].id]
+    assert entry.facts["units"] == [surveyed["org_units"]["O1"].id]
     assert "Mandatory" not in entry.details
 
 
@@ -231,19 +231,20 @@ def test_managers_record_change_and_remove_campaigns_through_the_pages(
     html = page.get_data(as_text=True)
     assert 'for="name"' in html and 'for="starts_on"' in html
     token = csrf_token(client, "/dashboard/campaigns/new")
-    unit = surveyed["units"]["T1"].id
+    org_unit_id = surveyed["org_units"]["T1"].id
     refused = client.post("/dashboard/campaigns/new", data={
         "csrf_token": token, "name": "Backwards", "kind": "training",
-        "starts_on": "2027-10-10", "ends_on": "2027-10-01", "units": [str(unit)], "note": ""})
+        "starts_on": "2027-10-10", "ends_on": "2027-10-01", "units": [str(org_unit_id)],
+        "note": ""})
     assert refused.status_code == 200
     assert "cannot end before it starts" in refused.get_data(as_text=True)
     created = client.post("/dashboard/campaigns/new", data={
         "csrf_token": token, "name": "Leadership letter", "kind": "leadership",
-        "starts_on": "2027-10-01", "ends_on": "2027-10-10", "units": [str(unit)],
+        "starts_on": "2027-10-01", "ends_on": "2027-10-10", "units": [str(org_unit_id)],
         "note": "Signed by the director"})
     assert created.status_code == 302
     campaign = db.scalar(select(Campaign).where(Campaign.name == "Leadership letter"))
-    assert campaign is not None and [u.id for u in campaign.units] == [unit]
+    assert campaign is not None and [u.id for u in campaign.org_units] == [org_unit_id]
     campaign_id = campaign.id
     listing = client.get("/dashboard/campaigns/").get_data(as_text=True)
     assert "Leadership letter" in listing and "Posters at the crossings" in listing
@@ -254,7 +255,7 @@ def test_managers_record_change_and_remove_campaigns_through_the_pages(
     changed = client.post(edit, data={
         "csrf_token": csrf_token(client, edit), "name": "Leadership letter 2",
         "kind": "leadership", "starts_on": "2027-10-01", "ends_on": "2027-10-12",
-        "units": [str(unit)], "note": ""})
+        "units": [str(org_unit_id)], "note": ""})
     assert changed.status_code == 302
     db.expire_all()
     assert db.get(Campaign, campaign_id).ends_on == date(2027, 10, 12)
@@ -289,7 +290,7 @@ def test_csv_cells_are_guarded_against_formulas_and_empty_cells_stay_empty(
                        ("\tcmd", "\rcmd"), ("Plain - name", "")):
         campaign = Campaign(name=name, kind="posters", starts_on=date(2027, 8, 1),
                             ends_on=date(2027, 8, 2), note=note)
-        campaign.units = [surveyed["region"]]
+        campaign.org_units = [surveyed["region"]]
         db.add(campaign)
     db.commit()
     client = app.test_client()

@@ -31,15 +31,15 @@ TODAY = date(2027, 6, 15)
 
 
 def _unit(db: Session, name: str, headcount: int, parent: OrgUnit | None = None) -> OrgUnit:
-    unit = OrgUnit(name=name, kind="crossing_point" if parent else "agency", headcount=headcount,
-                   parent_id=parent.id if parent else None,
-                   crossing_type="land" if parent else None)
-    db.add(unit)
+    org_unit = OrgUnit(name=name, kind="crossing_point" if parent else "agency",
+                       headcount=headcount, parent_id=parent.id if parent else None,
+                       crossing_type="land" if parent else None)
+    db.add(org_unit)
     db.flush()
-    return unit
+    return org_unit
 
 
-def _report(db: Session, channel: Channel, created: date, *, unit: OrgUnit | None = None,
+def _report(db: Session, channel: Channel, created: date, *, org_unit: OrgUnit | None = None,
             category: Category | None = None, acknowledged: date | None = None,
             feedback: date | None = None, closed: date | None = None,
             outcome: str | None = None, status: str | None = None,
@@ -47,7 +47,7 @@ def _report(db: Session, channel: Channel, created: date, *, unit: OrgUnit | Non
     if status is None:
         status = "closed" if closed else ("in_progress" if acknowledged else "new")
     report = Report(channel_id=channel.id, category_id=category.id if category else None,
-                    org_unit_id=unit.id if unit else None, created_on=created,
+                    org_unit_id=org_unit.id if org_unit else None, created_on=created,
                     lookup_hash=os.urandom(32), reporter_public_key=os.urandom(32),
                     payload=os.urandom(64), status=status, acknowledged_on=acknowledged,
                     feedback_on=feedback, closed_on=closed, outcome=outcome)
@@ -78,29 +78,29 @@ def cases(db: Session):
     d = date
     # 2027 Q1. Acknowledged on day 7 (on time) and day 8 (late); feedback exactly 3 months
     # after the acknowledgement, and one day later.
-    _report(db, channel, d(2027, 1, 10), unit=x, category=c1, acknowledged=d(2027, 1, 17),
+    _report(db, channel, d(2027, 1, 10), org_unit=x, category=c1, acknowledged=d(2027, 1, 17),
             feedback=d(2027, 4, 17), closed=d(2027, 5, 1), outcome="substantiated",
             reporter_wrote=True)
-    _report(db, channel, d(2027, 1, 10), unit=x, category=c1, acknowledged=d(2027, 1, 18),
+    _report(db, channel, d(2027, 1, 10), org_unit=x, category=c1, acknowledged=d(2027, 1, 18),
             feedback=d(2027, 4, 19), closed=d(2027, 2, 10), outcome="unsubstantiated",
             inspector_wrote=True)
     # Acknowledged on 31 January: feedback is due by 30 April (April has no 31st).
-    _report(db, channel, d(2027, 1, 24), unit=x, category=c1, acknowledged=d(2027, 1, 31),
+    _report(db, channel, d(2027, 1, 24), org_unit=x, category=c1, acknowledged=d(2027, 1, 31),
             feedback=d(2027, 4, 30), closed=d(2027, 5, 10), outcome="partly_substantiated")
-    _report(db, channel, d(2027, 1, 24), unit=x, category=c1, acknowledged=d(2027, 1, 31),
+    _report(db, channel, d(2027, 1, 24), org_unit=x, category=c1, acknowledged=d(2027, 1, 31),
             feedback=d(2027, 5, 1))
-    _report(db, channel, d(2027, 2, 20), unit=agency, acknowledged=d(2027, 2, 25))
+    _report(db, channel, d(2027, 2, 20), org_unit=agency, acknowledged=d(2027, 2, 25))
     _report(db, channel, d(2027, 3, 14), acknowledged=d(2027, 3, 15))
     # 2026 Q4. Acknowledged on 30 November: feedback due by 28 February 2027.
-    _report(db, channel, d(2026, 11, 23), unit=y, category=c1, acknowledged=d(2026, 11, 30),
+    _report(db, channel, d(2026, 11, 23), org_unit=y, category=c1, acknowledged=d(2026, 11, 30),
             feedback=d(2027, 2, 28), closed=d(2027, 3, 1), outcome="not_in_scope")
-    _report(db, channel, d(2026, 11, 23), unit=y, category=c1, acknowledged=d(2026, 11, 30),
+    _report(db, channel, d(2026, 11, 23), org_unit=y, category=c1, acknowledged=d(2026, 11, 30),
             feedback=d(2027, 3, 1))
     # 2027 Q2, not acknowledged yet: due on 8, 17, 15 and 14 June; today is 15 June.
-    _report(db, channel, d(2027, 6, 1), unit=y, category=c2, reporter_wrote=True)
-    _report(db, channel, d(2027, 6, 10), unit=y, category=c2)
-    _report(db, channel, d(2027, 6, 8), unit=z, category=c2)
-    _report(db, channel, d(2027, 6, 7), unit=z, category=c2)
+    _report(db, channel, d(2027, 6, 1), org_unit=y, category=c2, reporter_wrote=True)
+    _report(db, channel, d(2027, 6, 10), org_unit=y, category=c2)
+    _report(db, channel, d(2027, 6, 8), org_unit=z, category=c2)
+    _report(db, channel, d(2027, 6, 7), org_unit=z, category=c2)
     db.commit()
     return {"agency": agency, "x": x, "y": y, "z": z, "c1": c1, "c2": c2, "channel": channel}
 
@@ -284,18 +284,18 @@ def uneven(db: Session):
                (("Post X", 40), ("Post Y", 60), ("Post Z", 30)))
     d = date
     for i in range(12):
-        _report(db, channel, d(2027, 6, 12), unit=x,
+        _report(db, channel, d(2027, 6, 12), org_unit=x,
                 acknowledged=d(2027, 6, 13) if i < 10 else None)
     for i in range(30):
         closed = i < 12
-        _report(db, channel, d(2027, 4, 1), unit=y, acknowledged=d(2027, 4, 5),
+        _report(db, channel, d(2027, 4, 1), org_unit=y, acknowledged=d(2027, 4, 5),
                 feedback=d(2027, 4, 20) if closed else None,
                 closed=d(2027, 5, 1) if closed else None,
                 outcome=(None if not closed else "not_in_scope" if i >= 10
                          else "substantiated" if i < 6 else "unsubstantiated"))
     for i in range(20):
         closed = i < 15
-        _report(db, channel, d(2027, 4, 1), unit=z, acknowledged=d(2027, 4, 3),
+        _report(db, channel, d(2027, 4, 1), org_unit=z, acknowledged=d(2027, 4, 3),
                 closed=d(2027, 5, 20) if closed else None,
                 outcome="unsubstantiated" if closed else None)
     db.commit()

@@ -16,6 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crypto import fingerprint
+from crypto.certificates import OrgKey
 from integrity.audit import AuditEntry
 from integrity.models import Campaign, Role
 from tests.conftest import csrf_token
@@ -241,6 +243,26 @@ def test_posters_encode_the_configured_addresses(app, make_account, demo,
                           check=True, capture_output=True)
     assert info.returncode == 0
     assert client.get("/dashboard/posters/poster.pdf?channel=nothing").status_code == 404
+
+
+@needs_poppler
+def test_a_poster_carries_the_pinned_organisation_key_fingerprint(app, make_account, demo,
+                                                                   tmp_path: Path) -> None:
+    client = _manager(app, make_account)
+    path = tmp_path / "poster.pdf"
+    url = "/dashboard/posters/poster.pdf?channel=integrity&size=A4&language="
+
+    def text(language: str) -> str:
+        path.write_bytes(client.get(url + language).data)
+        return subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
+                              text=True).stdout
+
+    assert "Organisation key" not in text("en")  # none pinned
+    org = OrgKey.generate()
+    app.extensions["integrity.org_public_key"] = org.public_key  # pinned, then restarted
+    english = text("en")
+    assert "Organisation key: " + fingerprint(org.public_key) in english
+    assert "مفتاح المؤسسة" in text("ar")
 
 
 @needs_zbar

@@ -203,7 +203,7 @@ def test_a_headcount_past_the_range_is_a_field_error_and_no_unit_is_stored(app, 
 
 
 def test_an_open_link_answer_with_a_unit_past_the_range_is_refused(client, db) -> None:
-    from surveys.models import Response
+    from surveys.models import SurveyResponse
 
     data = every_type()
     data["open_link"] = True
@@ -212,7 +212,7 @@ def test_an_open_link_answer_with_a_unit_past_the_range_is_refused(client, db) -
     response = client.post(url, data={"csrf_token": csrf_token(client, url), "q-aware": "yes",
                                       "org_unit": BIG})
     _refused(response, 400, NUMBER)
-    assert db.scalar(select(func.count()).select_from(Response)) == 0
+    assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 0
 
 
 @pytest.mark.parametrize("mailbox_token", ["12345", "", "not a token at all", "A" * 43, "1" * 400,

@@ -16,7 +16,7 @@ import crypto
 from crypto.certificates import OrgKey, verify_inspector_key
 from integrity import current
 from integrity.audit import AuditEntry, verify
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import User
 from integrity.org_key import (
     OrgKeyError,
@@ -46,7 +46,7 @@ def test_requests_list_the_keys_waiting_and_certificates_make_them_certified(
     app, db, channel, org
 ) -> None:
     settings = current.settings(app)
-    installation(db, settings).recovery_public_key = crypto.KeyPair.generate().public_key
+    get_installation(db, settings).recovery_public_key = crypto.KeyPair.generate().public_key
     db.commit()
     requests = signing_requests(db, settings)
     assert sorted(e["id"] for e in requests["inspectors"]) == sorted(channel.inspectors)
@@ -61,7 +61,7 @@ def test_requests_list_the_keys_waiting_and_certificates_make_them_certified(
         assert certified(user, org.public_key)
         assert verify_inspector_key(org.public_key, str(user.id), user.public_key,
                                     user.key_certificate)
-    assert recovery_certified(installation(db, settings), org.public_key)
+    assert recovery_certified(get_installation(db, settings), org.public_key)
     again = signing_requests(db, settings)
     assert again["inspectors"] == [] and again["recovery"] is None
     actions = db.scalars(select(AuditEntry.action).where(

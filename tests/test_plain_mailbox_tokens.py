@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import crypto
 from integrity import current
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.reporting import mailbox_tokens
 from integrity.reporting.models import Message
 from integrity.schema import metadata
@@ -75,9 +75,9 @@ def test_the_opened_page_carries_a_token_and_the_server_keeps_nothing_readable(
                                          "receipt": receipt}).get_data(as_text=True)
     token = MAILBOX_TOKEN.search(page).group(1)
     assert len(crypto.b64decode(token, 32)) == 32
-    inst = installation(db, current.settings(app))
-    keys = crypto.derive_reporter_keys(crypto.normalise_receipt(receipt), inst.kdf_salt,
-                                       inst.kdf_opslimit, inst.kdf_memlimit)
+    installation = get_installation(db, current.settings(app))
+    keys = crypto.derive_reporter_keys(crypto.normalise_receipt(receipt), installation.kdf_salt,
+                                       installation.kdf_opslimit, installation.kdf_memlimit)
     # The page: the token in every form that follows, and nothing of the receipt.
     for secret in (receipt, receipt.replace(" ", ""), crypto.b64encode(keys.lookup),
                    crypto.b64encode(keys.secret_key)):

@@ -12,7 +12,7 @@ import crypto
 from crypto import thread_documents
 from crypto.certificates import OrgKey, sign_inspector_key, sign_recovery_key
 from integrity import current
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import User
 from integrity.reporting.models import KeySlot, Report
 from tests.protocol2_client import Reporter2Client
@@ -95,14 +95,14 @@ def test_a_certificate_moved_to_another_inspector_does_not_count(db, client, cha
 def test_the_recovery_key_is_a_reader_only_when_certified(app, db, client, channel) -> None:
     _certify(db, channel, *channel.inspectors)
     recovery = crypto.KeyPair.generate()
-    row = installation(db, current.settings(app))
+    row = get_installation(db, current.settings(app))
     row.recovery_public_key = recovery.public_key
     db.commit()
     _reporter(client).file(channel.slug, ANSWERS)
     first = db.scalars(select(Report).order_by(Report.id)).all()[-1]
     assert "recovery" not in {slot.reader for slot in first.key_slots}
 
-    row = installation(db, current.settings(app))
+    row = get_installation(db, current.settings(app))
     row.recovery_certificate = sign_recovery_key(ORG, recovery.public_key)
     db.commit()
     _reporter(client).file(channel.slug, ANSWERS)

@@ -40,7 +40,7 @@ def test_config_gives_texts_in_the_request_language_and_the_default_without_one(
     how = next(q for q in found["questions"] if q["key"] == "how_known")
     assert (how["label"], how["help"], how["options"]) == (
         "Comment le savez-vous ?", "Choisissez une réponse.", FRENCH_HOW)
-    assert "Unité traduite" in [unit["name"] for unit in config["org_units"]]
+    assert "Unité traduite" in [org_unit["name"] for org_unit in config["org_units"]]
     # Everything else is the same answer, keys and values.
     default = after.get_json()
     assert config["salt"] == default["salt"] and len(config["channels"]) == len(default["channels"])
@@ -109,9 +109,9 @@ def test_inspectors_and_managers_read_names_in_their_language_and_exports_stay_d
     from tests.helpers.pages import sign_in
 
     translate_demo_channel(db, channel.slug)
-    unit = db.scalars(select(OrgUnit).order_by(OrgUnit.id)).first()
+    org_unit = db.scalars(select(OrgUnit).order_by(OrgUnit.id)).first()
     reporter.file(channel.slug, {"what": "Cash at gate 2"}, category="bribery",
-                  org_unit=str(unit.id), language="ar")
+                  org_unit=str(org_unit.id), language="ar")
     inspector = make_account(Role.INSPECTOR)
     user = db.get(User, inspector.id)
     user.language = "fr"

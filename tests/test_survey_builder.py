@@ -152,9 +152,9 @@ def test_export_and_import_give_the_same_survey(admin, db) -> None:
 
 def test_waves_codes_and_locking(admin, db, smtp) -> None:
     survey_id = _new_survey(admin, db)
-    unit = OrgUnit(name="East crossing", kind="crossing_point", crossing_type="land",
-                   headcount=40)
-    db.add(unit)
+    org_unit = OrgUnit(name="East crossing", kind="crossing_point", crossing_type="land",
+                       headcount=40)
+    db.add(org_unit)
     db.commit()
     waves_page = f"/admin/surveys/{survey_id}/waves"
     from integrity.models import today
@@ -169,12 +169,12 @@ def test_waves_codes_and_locking(admin, db, smtp) -> None:
 
     # Printable slips: a PDF, and only hashes stored.
     slips = _post(admin, f"/admin/surveys/waves/{wave.id}/codes",
-                  {"units": [str(unit.id)], "count": "8"}, page=waves_page)
+                  {"units": [str(org_unit.id)], "count": "8"}, page=waves_page)
     assert slips.mimetype == "application/pdf" and slips.data.startswith(b"%PDF")
     assert db.scalar(select(func.count()).select_from(AccessCode)) == 8
     # By e-mail: one code per address, through the SMTP server.
     _post(admin, f"/admin/surveys/waves/{wave.id}/mail",
-          {"unit": str(unit.id), "addresses": "a@example.org\nb@example.org"}, page=waves_page)
+          {"unit": str(org_unit.id), "addresses": "a@example.org\nb@example.org"}, page=waves_page)
     assert len(smtp.messages) == 2
     assert db.scalar(select(func.count()).select_from(AccessCode)) == 10
 

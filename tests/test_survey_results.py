@@ -25,15 +25,15 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
     medium = add_unit(db, "Medium crossing", 150)
     small = add_unit(db, "Small crossing", 12)
     raw: dict[int, list[dict]] = {big.id: [], medium.id: [], small.id: []}
-    for unit, count in ((big, 120), (medium, 40), (small, 4)):
+    for org_unit, count in ((big, 120), (medium, 40), (small, 4)):
         for _ in range(count):
             answers = random_answers(rng)
-            raw[unit.id].append(answers)
-            respond(db, wave, unit, answers)
-    for unit, issued, used in ((big, 300, 120), (medium, 60, 40), (small, 10, 4)):
+            raw[org_unit.id].append(answers)
+            respond(db, wave, org_unit, answers)
+    for org_unit, issued, used in ((big, 300, 120), (medium, 60, 40), (small, 10, 4)):
         for index in range(issued):
-            db.add(AccessCode(code_hash=f"{unit.id:04d}{index:028d}".encode(), wave_id=wave.id,
-                              org_unit_id=unit.id, used=index < used))
+            db.add(AccessCode(code_hash=f"{org_unit.id:04d}{index:028d}".encode(), wave_id=wave.id,
+                              org_unit_id=org_unit.id, used=index < used))
     db.commit()
 
     results = wave_results(db, wave)
@@ -54,10 +54,10 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
         [c / 164 for c in counts])
     # Per unit: the small crossing (4 answers) is withheld, and so is the next smallest,
     # since the wave figure minus the big one would give it away.
-    assert often.units[small.id].withheld is Reason.TOO_FEW
-    assert often.units[medium.id].withheld is Reason.COMPLEMENTARY
+    assert often.org_units[small.id].withheld is Reason.TOO_FEW
+    assert often.org_units[medium.id].withheld is Reason.COMPLEMENTARY
     big_counts = [sum(1 for a in raw[big.id] if a["often"] == p) for p in range(1, 6)]
-    assert often.units[big.id].estimate == estimates.likert_index(big_counts, population=400)
+    assert often.org_units[big.id].estimate == estimates.likert_index(big_counts, population=400)
 
     # The leadership index: each respondent's mean item score on 0-100 (one item reversed),
     # then the mean over respondents with a t interval.
@@ -76,7 +76,7 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
     assert leadership.overall.estimate.low == pytest.approx(max(0, expected.low))
     # No weighted figure while a unit is withheld: beside the unweighted one it would be a
     # second equation giving the withheld means away.
-    assert leadership.units[small.id].estimate is None
+    assert leadership.org_units[small.id].estimate is None
     assert leadership.weighted is None
     # With every unit published, the weighted figure is the units' means, 400 : 150 : 12.
     unit_means = {uid: statistics.fmean(score(a) for a in answers)
@@ -115,21 +115,21 @@ def test_every_figure_matches_a_hand_computation(db: Session, survey_wave) -> No
         said_yes, 164, 0.8, 0.1)
     # Sensitive items need 20 answers per cell (the others 10): with 4 + 40 answers the
     # small and medium crossings are withheld together, the big one shows.
-    bribe_units = results.question("bribe").units
+    bribe_units = results.question("bribe").org_units
     assert bribe_units[big.id].shown
     assert bribe_units[small.id].withheld is Reason.TOO_FEW
     assert bribe_units[medium.id].withheld is Reason.COMPLEMENTARY
     strict = wave_results(db, wave, Thresholds(index=10, distribution=10, sensitive=50))
-    assert strict.question("often").units[big.id].shown
-    assert strict.question("bribe").units[medium.id].withheld is Reason.TOO_FEW
+    assert strict.question("often").org_units[big.id].shown
+    assert strict.question("bribe").org_units[medium.id].withheld is Reason.TOO_FEW
 
 
 def test_too_few_responses_withhold_the_whole_wave(db: Session, survey_wave) -> None:
     _, (wave, _) = survey_wave
-    unit = add_unit(db, "Quiet crossing", 30)
+    org_unit = add_unit(db, "Quiet crossing", 30)
     rng = random.Random(3)
     for _ in range(9):
-        respond(db, wave, unit, random_answers(rng))
+        respond(db, wave, org_unit, random_answers(rng))
     db.commit()
     results = wave_results(db, wave)
     assert results.responses == 9
@@ -144,14 +144,14 @@ def test_too_few_responses_withhold_the_whole_wave(db: Session, survey_wave) -> 
 
 def test_change_between_two_waves(db: Session, survey_wave) -> None:
     _, (first, second) = survey_wave
-    unit = add_unit(db, "Crossing", 500)
+    org_unit = add_unit(db, "Crossing", 500)
     rng = random.Random(11)
     for wave, lead_points in ((first, (1, 2, 3)), (second, (3, 4, 5))):
         for _ in range(60):
             answers = random_answers(rng)
             answers["lead"] = rng.choice(lead_points)
             answers["lead_blind"] = 6 - answers["lead"]
-            respond(db, wave, unit, answers)
+            respond(db, wave, org_unit, answers)
     db.commit()
     changes = {c.name: c for c in compare(wave_results(db, first), wave_results(db, second))}
     leadership = changes["leadership"]

@@ -17,9 +17,9 @@ def _filled(db: Session, waves) -> tuple:
     big, small = add_unit(db, "North crossing", 200), add_unit(db, "Hill crossing", 9)
     rng = random.Random(5)
     for wave in (first, second):
-        for unit, count in ((big, 60), (small, 3)):
+        for org_unit, count in ((big, 60), (small, 3)):
             for _ in range(count):
-                respond(db, wave, unit, random_answers(rng))
+                respond(db, wave, org_unit, random_answers(rng))
     db.commit()
     return big, small
 

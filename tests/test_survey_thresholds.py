@@ -50,23 +50,23 @@ Reader = Callable[[WaveResults], list[Figure]]
 FIGURES: dict[str, tuple[str, Reader, Callable[[WaveResults], dict[int, Figure]] | None]] = {
     "share (yes/no)": ("aware", lambda r: [r.question("aware").headline,
                                            *(s.figure for s in r.question("aware").distribution)],
-                       lambda r: r.question("aware").units),
+                       lambda r: r.question("aware").org_units),
     "share (knowledge check)": ("where", lambda r: [
         r.question("where").headline, *(s.figure for s in r.question("where").distribution)],
-        lambda r: r.question("where").units),
+        lambda r: r.question("where").org_units),
     "distribution (multiple choice)": (
         "seen", lambda r: [s.figure for s in r.question("seen").distribution], None),
     "index of a scale item": ("often", lambda r: [
         r.question("often").headline, *(s.figure for s in r.question("often").distribution)],
-        lambda r: r.question("often").units),
+        lambda r: r.question("often").org_units),
     "index of several items": ("leadership", lambda r: [r.index("leadership").overall],
-                               lambda r: r.index("leadership").units),
+                               lambda r: r.index("leadership").org_units),
     "mean": ("years", lambda r: [r.question("years").headline],
-             lambda r: r.question("years").units),
+             lambda r: r.question("years").org_units),
     "crosswise": ("bribe", lambda r: [r.question("bribe").headline],
-                  lambda r: r.question("bribe").units),
+                  lambda r: r.question("bribe").org_units),
     "forced response": ("pressure", lambda r: [r.question("pressure").headline],
-                        lambda r: r.question("pressure").units),
+                        lambda r: r.question("pressure").org_units),
 }
 
 
@@ -74,13 +74,13 @@ def _threshold(key: str) -> int:
     return K_SENSITIVE if key in ("bribe", "pressure") else K
 
 
-def _fill(db: Session, wave: Wave, unit: OrgUnit, key: str, counted: int,
+def _fill(db: Session, wave: Wave, org_unit: OrgUnit, key: str, counted: int,
           uncounted: int = 4) -> None:
     for i in range(counted):
-        respond(db, wave, unit, {**_counted(key, i), **({} if key == "aware"
+        respond(db, wave, org_unit, {**_counted(key, i), **({} if key == "aware"
                                                           else _uncounted(key))})
     for _ in range(uncounted):
-        respond(db, wave, unit, _uncounted(key))
+        respond(db, wave, org_unit, _uncounted(key))
 
 
 @pytest.mark.parametrize("kind", FIGURES)
@@ -119,43 +119,43 @@ def test_a_unit_figure_under_k_is_withheld_with_its_complement(
     _fill(db, wave, large, key, 2 * k)
     db.commit()
     results = wave_results(db, wave, THRESHOLDS)
-    units = read_units(results)
+    org_units = read_units(results)
     assert read(results)[0].estimate is not None  # the wave's figure rests on 3k - 1 answers
     if below:
-        assert units[small.id].withheld is Reason.TOO_FEW
+        assert org_units[small.id].withheld is Reason.TOO_FEW
         # The wave minus the large crossing would give the small one back.
-        assert units[large.id].withheld is Reason.COMPLEMENTARY
-        assert units[large.id].n is None and units[small.id].n is None
+        assert org_units[large.id].withheld is Reason.COMPLEMENTARY
+        assert org_units[large.id].n is None and org_units[small.id].n is None
     else:
-        assert units[small.id].estimate is not None and units[small.id].n == k
-        assert units[large.id].estimate is not None and units[large.id].n == 2 * k
+        assert org_units[small.id].estimate is not None and org_units[small.id].n == k
+        assert org_units[large.id].estimate is not None and org_units[large.id].n == 2 * k
 
 
 def test_yes_no_share_from_nine_of_thirteen_answers_is_withheld(
         db: Session, survey_wave) -> None:
     """13 answers, 4 of them "prefer not to say": the share of "yes" rests on 9 < 10."""
     _, (wave, _) = survey_wave
-    unit = add_unit(db, "Crossing", 30)
+    org_unit = add_unit(db, "Crossing", 30)
     for answer in [YES] * 5 + [NO] * 4 + [PREFER_NOT] * 4:
-        respond(db, wave, unit, {"aware": answer})
+        respond(db, wave, org_unit, {"aware": answer})
     db.commit()
     aware = wave_results(db, wave, THRESHOLDS).question("aware")
     assert aware.n == 13
     assert aware.headline == Figure(None, None, Reason.TOO_FEW)
     # The distribution goes with it: 5/13 yes and 4/13 no would give 5/9 back.
     assert [share.figure.estimate for share in aware.distribution] == [None, None, None]
-    assert aware.units[unit.id].estimate is None
+    assert aware.org_units[org_unit.id].estimate is None
 
 
 @pytest.mark.parametrize("below", [True, False], ids=["k-1", "k"])
 def test_a_change_between_waves_needs_both_figures_from_k_answers(
         db: Session, survey_wave, below: bool) -> None:
     _, (first, second) = survey_wave
-    unit = add_unit(db, "Crossing", 300)
+    org_unit = add_unit(db, "Crossing", 300)
     for key in ("leadership", "bribe", "aware"):
         k = _threshold(key)
-        _fill(db, first, unit, key, 2 * k, uncounted=0)
-        _fill(db, second, unit, key, k - 1 if below else k)
+        _fill(db, first, org_unit, key, 2 * k, uncounted=0)
+        _fill(db, second, org_unit, key, k - 1 if below else k)
     db.commit()
     changes = {c.name: c for c in compare(wave_results(db, first, THRESHOLDS),
                                           wave_results(db, second, THRESHOLDS))}

@@ -35,15 +35,15 @@ def settings_overrides() -> dict[str, object]:
 
 
 def _open_wave(db, data: dict[str, Any], codes: int) -> tuple[int, int, list[str]]:
-    unit = db.scalar(select(OrgUnit).where(OrgUnit.name == "Translated crossing"))
-    if unit is None:
-        unit = OrgUnit(name="Translated crossing", kind="crossing_point", headcount=40)
-        db.add(unit)
+    org_unit = db.scalar(select(OrgUnit).where(OrgUnit.name == "Translated crossing"))
+    if org_unit is None:
+        org_unit = OrgUnit(name="Translated crossing", kind="crossing_point", headcount=40)
+        db.add(org_unit)
         db.flush()
     survey = create_survey(db, parse_definition(data))
     wave = create_wave(db, survey, today() - timedelta(days=1), today() + timedelta(days=10))
     open_wave(db, wave, today())
-    issued = issue_codes(db, b"test-secret-key", wave, {unit: codes})
+    issued = issue_codes(db, b"test-secret-key", wave, {org_unit: codes})
     db.commit()
     return survey.id, wave.id, [c.code for c in issued]
 
@@ -117,10 +117,10 @@ def _figures(results: WaveResults) -> list[Any]:
     out: list[Any] = [results.responses, results.used, results.issued, results.comments]
     for q in results.questions:
         out.append((q.question.key, q.kind, q.n, q.headline,
-                    [share.figure for share in q.distribution], sorted(q.units.values(),
+                    [share.figure for share in q.distribution], sorted(q.org_units.values(),
                                                                        key=repr)))
     for index in results.indices:
-        out.append((index.name, index.overall, index.weighted, sorted(index.units.values(),
+        out.append((index.name, index.overall, index.weighted, sorted(index.org_units.values(),
                                                                       key=repr)))
     return out
 

@@ -33,8 +33,8 @@ def test_slips_and_e_mails_use_the_language_they_are_made_in(app, db, make_accou
                                                               smtp) -> None:
     survey = create_survey(db, parse_definition(translated_every_type()))
     wave = create_wave(db, survey, today(), today())
-    unit = OrgUnit(name="East crossing", kind="crossing_point", headcount=40)
-    db.add(unit)
+    org_unit = OrgUnit(name="East crossing", kind="crossing_point", headcount=40)
+    db.add(org_unit)
     db.commit()
     account = make_account(Role.ADMIN)
     db.scalar(select(User).where(User.email == account.email)).language = "fr"
@@ -44,13 +44,13 @@ def test_slips_and_e_mails_use_the_language_they_are_made_in(app, db, make_accou
     page = f"/admin/surveys/{survey.id}/waves"
 
     slips = admin.post(f"/admin/surveys/waves/{wave.id}/codes", data={
-        "csrf_token": csrf_token(admin, page), "units": [str(unit.id)], "count": "2"})
+        "csrf_token": csrf_token(admin, page), "units": [str(org_unit.id)], "count": "2"})
     assert slips.mimetype == "application/pdf"
     assert _in_pdf("Toutes sortes de questions", slips.data)
     assert not _in_pdf("Every kind of question", slips.data)
 
     admin.post(f"/admin/surveys/waves/{wave.id}/mail", data={
-        "csrf_token": csrf_token(admin, page), "unit": str(unit.id),
+        "csrf_token": csrf_token(admin, page), "unit": str(org_unit.id),
         "addresses": account.email})  # an account whose language is French
     (_, raw), = smtp.messages
     message = email.message_from_bytes(raw, policy=policy.default)

@@ -69,7 +69,7 @@ def _stored_summary(app: Flask, wave: Wave) -> dict:
 
 def test_a_withheld_unit_publishes_no_count_anywhere(
         app: Flask, db: Session, make_account, filled, tmp_path: Path) -> None:
-    survey, wave, units = filled
+    survey, wave, org_units = filled
     client = _manager(app, make_account)
 
     # The wave page: the posts' codes (7/8, 6/7) are withheld; the large crossing's shown.
@@ -108,10 +108,10 @@ def test_a_withheld_unit_publishes_no_count_anywhere(
 
     # The stored summary of the closed wave (JSON): no rate of a withheld post.
     stored = _stored_summary(app, wave)
-    assert set(stored["rates"]) == {str(units["large"].id)}
-    assert stored["withheld_rates"] == sorted([units["hill"].id, units["lake"].id])
+    assert set(stored["rates"]) == {str(org_units["large"].id)}
+    assert stored["withheld_rates"] == sorted([org_units["hill"].id, org_units["lake"].id])
     for series in stored["series"].values():
-        for uid in (units["hill"].id, units["lake"].id):
+        for uid in (org_units["hill"].id, org_units["lake"].id):
             assert series[1][str(uid)]["n"] is None and series[1][str(uid)]["e"] is None
 
     # The administrators' wave page: the same withheld rows.

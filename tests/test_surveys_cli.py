@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from surveys.codes import code_hash
-from surveys.models import AccessCode, Response
+from surveys.models import AccessCode, SurveyResponse
 from tests.helpers.cli import count, run
 from tests.helpers.surveys import EVERY_TYPE
 
@@ -100,7 +100,7 @@ def test_the_demo_has_a_closed_wave_with_responses_and_an_open_wave(env) -> None
     listed = run(env, "survey", "list").stdout
     assert re.search(r"wave 1 \[id \d+\]: .* closed, \d{3} response\(s\)", listed), listed
     assert re.search(r"wave 2 \[id \d+\]: .* open, 0 response\(s\)", listed), listed
-    assert count(env, Response) >= 200
+    assert count(env, SurveyResponse) >= 200
     # The published demo codes open the open wave on this installation.
     secret = (Path(env["INTEGRITY_DATA_DIR"]) / "secret_key").read_text().strip().encode()
     assert count(env, AccessCode, AccessCode.code_hash == code_hash(secret, "DEMO-CODE-0001"),

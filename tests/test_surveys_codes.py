@@ -63,7 +63,7 @@ def test_issuing_stores_only_hashes_of_the_codes(db) -> None:
     stored = db.scalars(select(AccessCode)).all()
     assert len(stored) == 50 and not any(row.used for row in stored)
     assert {row.code_hash for row in stored} == {code_hash(SECRET, c) for c in setup.codes}
-    assert {row.org_unit_id for row in stored} == set(setup.units)
+    assert {row.org_unit_id for row in stored} == set(setup.org_unit_ids)
     # Scan every cell of every table for the codes in clear, in any spelling.
     needles = set()
     for code in setup.codes:
@@ -100,12 +100,12 @@ def test_a_code_is_found_by_what_is_typed_and_redeemed_once(db) -> None:
 def test_no_codes_for_a_closed_wave_and_a_sane_number_per_unit(db) -> None:
     setup = open_survey(db)
     wave = db.get(Wave, setup.wave_id)
-    unit = db.get(OrgUnit, setup.units[0])
+    org_unit = db.get(OrgUnit, setup.org_unit_ids[0])
     with pytest.raises(SurveyError, match="between 1 and 5000"):
-        issue_codes(db, SECRET, wave, {unit: 0})
+        issue_codes(db, SECRET, wave, {org_unit: 0})
     close_wave(db, wave, TODAY)
     with pytest.raises(SurveyError, match="closed wave"):
-        issue_codes(db, SECRET, wave, {unit: 3})
+        issue_codes(db, SECRET, wave, {org_unit: 3})
 
 
 def test_response_rate_per_unit_is_codes_used_over_codes_issued(db) -> None:
@@ -113,9 +113,9 @@ def test_response_rate_per_unit_is_codes_used_over_codes_issued(db) -> None:
     for code in setup.codes[:3]:  # three of the first unit's four
         assert redeem_code(db, find_code(db, SECRET, code))
     db.commit()
-    rates = {r.unit_id: (r.used, r.issued, r.rate)
+    rates = {r.org_unit_id: (r.used, r.issued, r.rate)
              for r in response_rates(db, db.get(Wave, setup.wave_id))}
-    assert rates == {setup.units[0]: (3, 4, 0.75), setup.units[1]: (0, 4, 0.0)}
+    assert rates == {setup.org_unit_ids[0]: (3, 4, 0.75), setup.org_unit_ids[1]: (0, 4, 0.0)}
 
 
 def _pages(pdf: bytes) -> int:

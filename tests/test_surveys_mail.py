@@ -48,9 +48,9 @@ def _body(raw: bytes) -> str:
 def test_each_address_gets_one_working_code_and_no_address_is_kept(app, db, smtp) -> None:
     setup = open_survey(db)
     wave = db.get(Wave, setup.wave_id)
-    unit = db.get(OrgUnit, setup.units[1])
+    org_unit = db.get(OrgUnit, setup.org_unit_ids[1])
     before = db.scalar(select(func.count()).select_from(AccessCode))
-    mailing = email_codes(db, SECRET, _settings(app), wave, unit, ADDRESSES)
+    mailing = email_codes(db, SECRET, _settings(app), wave, org_unit, ADDRESSES)
     db.commit()
     assert (mailing.sent, mailing.failed) == (3, [])
     assert sorted(to for to, _ in smtp.messages) == [
@@ -67,7 +67,7 @@ def test_each_address_gets_one_working_code_and_no_address_is_kept(app, db, smtp
         assert "does not keep this address" in body
         codes.append(code)
         stored = find_code(db, SECRET, code)
-        assert stored is not None and stored.org_unit_id == unit.id and not stored.used
+        assert stored is not None and stored.org_unit_id == org_unit.id and not stored.used
     assert len(set(codes)) == 3
     assert db.scalar(select(func.count()).select_from(AccessCode)) == before + 3
     # No address, nor any part of one, in the database.
@@ -83,9 +83,9 @@ def test_each_address_gets_one_working_code_and_no_address_is_kept(app, db, smtp
 def test_a_refused_address_gets_no_stored_code(app, db, smtp) -> None:
     setup = open_survey(db)
     wave = db.get(Wave, setup.wave_id)
-    unit = db.get(OrgUnit, setup.units[0])
+    org_unit = db.get(OrgUnit, setup.org_unit_ids[0])
     before = db.scalar(select(func.count()).select_from(AccessCode))
-    mailing = email_codes(db, SECRET, _settings(app), wave, unit,
+    mailing = email_codes(db, SECRET, _settings(app), wave, org_unit,
                           ["ana@example.org", REFUSED, "cy@example.org"])
     db.commit()
     assert (mailing.sent, mailing.failed) == (2, [2])
@@ -98,11 +98,12 @@ def test_a_refused_address_gets_no_stored_code(app, db, smtp) -> None:
 def test_bad_lines_are_refused_before_anything_is_sent(app, db, smtp) -> None:
     setup = open_survey(db)
     wave = db.get(Wave, setup.wave_id)
-    unit = db.get(OrgUnit, setup.units[0])
+    org_unit = db.get(OrgUnit, setup.org_unit_ids[0])
     with pytest.raises(SurveyError, match="Line 2 is not an e-mail address."):
-        email_codes(db, SECRET, _settings(app), wave, unit, ["ana@example.org", "not an address"])
+        email_codes(db, SECRET, _settings(app), wave, org_unit,
+                    ["ana@example.org", "not an address"])
     with pytest.raises(SurveyError, match="at least one e-mail address"):
-        email_codes(db, SECRET, _settings(app), wave, unit, ["", "  "])
+        email_codes(db, SECRET, _settings(app), wave, org_unit, ["", "  "])
     assert smtp.messages == []
 
 
@@ -114,20 +115,20 @@ def test_an_unreachable_mail_server_sends_and_stores_nothing(app, db) -> None:
     settings = dataclasses.replace(_settings(app), mail_port=free_port())
     with pytest.raises(MailError, match="cannot reach the mail server"):
         email_codes(db, SECRET, settings, db.get(Wave, setup.wave_id),
-                    db.get(OrgUnit, setup.units[0]), ["ana@example.org"])
+                    db.get(OrgUnit, setup.org_unit_ids[0]), ["ana@example.org"])
     assert db.scalar(select(func.count()).select_from(AccessCode)) == before
 
 
 def test_each_respondent_is_written_to_in_their_own_language(app, db, smtp, make_account) -> None:
     setup = open_survey(db)
     wave = db.get(Wave, setup.wave_id)
-    unit = db.get(OrgUnit, setup.units[0])
+    org_unit = db.get(OrgUnit, setup.org_unit_ids[0])
     account = make_account(Role.MANAGER)
     db.get(User, account.id).language = "ru"  # kept with the account
     db.commit()
     stranger = "visitor@example.org"  # no account: the installation's default language
     with app.test_request_context(headers={"Accept-Language": "fr"}):  # the sender's French
-        mailing = email_codes(db, SECRET, _settings(app), wave, unit,
+        mailing = email_codes(db, SECRET, _settings(app), wave, org_unit,
                               [account.email.upper(), stranger])
     db.commit()
     assert mailing.sent == 2

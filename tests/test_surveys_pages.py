@@ -7,7 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from integrity.models import OrgUnit
-from surveys.models import AccessCode, Answer, Response
+from surveys.models import AccessCode, Answer, SurveyResponse
 from tests.conftest import csrf_token
 from tests.helpers.surveys import FORM_ANSWERS, every_type, open_survey_today
 
@@ -36,8 +36,8 @@ def test_a_code_opens_the_whole_questionnaire_as_one_form(client, db) -> None:
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Every kind of question" in html
-    unit = db.get(OrgUnit, setup.units[0]).name
-    assert f"Your answers count for {unit}" in html
+    org_unit = db.get(OrgUnit, setup.org_unit_ids[0]).name
+    assert f"Your answers count for {org_unit}" in html
     for key in ("lead", "skipped", "aware", "which", "tell", "years", "offered", "accepted",
                 "comment"):
         assert f'name="q-{key}"' in html, key
@@ -75,8 +75,8 @@ def test_answers_sent_without_javascript_are_stored_and_the_code_is_used(client,
     assert "Thank you" in html and "stored without your code" in html
     assert code not in html and code.replace("-", "") not in html
     db.expire_all()
-    response = db.scalar(select(Response))
-    assert response.org_unit_id == setup.units[0]
+    response = db.scalar(select(SurveyResponse))
+    assert response.org_unit_id == setup.org_unit_ids[0]
     stored = {(a.question, a.item): a.choice if a.number is None else a.number
               for a in db.scalars(select(Answer))}
     assert stored == {("lead", 0): 5, ("skipped", 0): 1, ("aware", 0): 1, ("which", 0): 2,
@@ -91,7 +91,7 @@ def test_answers_sent_without_javascript_are_stored_and_the_code_is_used(client,
     entered = client.post("/survey", data={"csrf_token": csrf_token(client, "/survey"),
                                            "code": code})
     assert entered.status_code == 409
-    assert db.scalar(select(func.count()).select_from(Response)) == 1
+    assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 1
 
 
 def test_refused_answers_come_back_marked_with_what_was_given(client, db) -> None:
@@ -107,7 +107,7 @@ def test_refused_answers_come_back_marked_with_what_was_given(client, db) -> Non
     assert re.search(r'name="q-tell" value="3" checked', html)
     assert 'value="300"' in html
     assert 'aria-invalid="true"' in html
-    assert db.scalar(select(func.count()).select_from(Response)) == 0
+    assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 0
     # Fixed, it goes through with the same code.
     assert _answer(client, setup.code_for(0), {"q-aware": "no"}).status_code == 200
 
@@ -129,7 +129,7 @@ def test_answers_need_the_form_token(client, db) -> None:
     setup = open_survey_today(db)
     response = client.post("/survey/answers", data={"code": setup.code_for(0), "q-aware": "no"})
     assert response.status_code == 400
-    assert db.scalar(select(func.count()).select_from(Response)) == 0
+    assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 0
 
 
 def test_an_open_link_survey_says_it_is_weaker_and_limits_answers(client, db) -> None:
@@ -144,8 +144,8 @@ def test_an_open_link_survey_says_it_is_weaker_and_limits_answers(client, db) ->
     assert 'name="org_unit"' in page and 'name="code"' not in page
     # Each answer from a fresh page: a form's token is spent when it is sent.
     statuses = [client.post(url, data={"csrf_token": csrf_token(client, url), "q-aware": "yes",
-                                       "org_unit": str(setup.units[1])}).status_code
+                                       "org_unit": str(setup.org_unit_ids[1])}).status_code
                 for _ in range(6)]
     assert statuses == [200] * 5 + [429]
-    assert set(db.scalars(select(Response.org_unit_id))) == {setup.units[1]}
+    assert set(db.scalars(select(SurveyResponse.org_unit_id))) == {setup.org_unit_ids[1]}
     assert client.get("/survey/open/99999").status_code == 404

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from integrity.db import new_session
 from surveys.codes import code_hash, normalise_code
 from surveys.definitions import DIFFERENT, NO, YES, parse_definition
-from surveys.models import AccessCode, Answer, Comment, Response, Survey, Wave, WaveState
+from surveys.models import AccessCode, Answer, Comment, Survey, SurveyResponse, Wave, WaveState
 from surveys.services import (
     AnswerError,
     admit_code,
@@ -57,8 +57,8 @@ def test_every_question_type_is_stored_in_a_shape_sql_can_group(db) -> None:
         ("years", 0): (None, 12.5), ("offered", 0): (DIFFERENT, None),
         ("accepted", 0): (YES, None),
     }
-    stored = db.get(Response, response.id)
-    assert stored.wave_id == setup.wave_id and stored.org_unit_id == setup.units[1]
+    stored = db.get(SurveyResponse, response.id)
+    assert stored.wave_id == setup.wave_id and stored.org_unit_id == setup.org_unit_ids[1]
     # Free text is kept apart, with the wave only.
     (comment,) = db.scalars(select(Comment)).all()
     assert (comment.wave_id, comment.question, comment.text) == (
@@ -82,7 +82,7 @@ def test_a_required_question_must_be_answered_and_nothing_is_stored(db) -> None:
         submit_with_code(db, SECRET, setup.code_for(0), {"lead": ["3"]}, TODAY)
     db.rollback()
     assert refusal.value.problems == {"aware": "Please answer this question."}
-    assert db.scalar(select(func.count()).select_from(Response)) == 0
+    assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 0
     assert db.scalar(select(func.count()).select_from(AccessCode).where(AccessCode.used)) == 0
 
 
@@ -112,7 +112,7 @@ def test_a_code_is_good_for_one_response(db) -> None:
         submit_with_code(db, SECRET, code, {"aware": ["no"]}, TODAY)
     assert refusal.value.status == 409
     db.rollback()
-    assert db.scalar(select(func.count()).select_from(Response)) == 1
+    assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 1
 
 
 def test_unknown_mistyped_and_closed_codes_are_refused(db) -> None:
@@ -175,7 +175,7 @@ def test_two_submissions_racing_with_one_code_store_one_response(app, db) -> Non
     assert outcome["first"] == "stored"
     assert "already been used" in str(outcome["second"])
     db.expire_all()
-    assert db.scalar(select(func.count()).select_from(Response)) == 1
+    assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 1
     assert _answers(db) == {("aware", 0): (YES, None)}
 
 
@@ -213,7 +213,7 @@ def test_responses_hold_no_time_no_code_and_no_order(app, db) -> None:
                     for name, needle in needles.items():
                         assert needle not in data, f"{name} in {table}"
     # Keys are random: the order they sort in is not the order they came in.
-    ids = [r.id for r in db.scalars(select(Response))]
+    ids = [r.id for r in db.scalars(select(SurveyResponse))]
     assert len(set(ids)) == 6 and all(len(i) == 32 for i in ids)
 
 
@@ -250,7 +250,7 @@ def test_closing_a_wave_leaves_no_transaction_linking_a_response_to_its_code(db)
         assert len(everything) == 1
     db.rollback()  # compaction needs the tables to itself
     compact_storage(db.get_bind())
-    assert db.scalar(select(func.count()).select_from(Response)) == 3
+    assert db.scalar(select(func.count()).select_from(SurveyResponse)) == 3
     assert db.scalar(select(func.count()).select_from(AccessCode).where(AccessCode.used)) == 3
 
 
@@ -258,10 +258,11 @@ def test_open_link_responses_take_the_unit_the_respondent_chose(db) -> None:
     data = every_type()
     data["open_link"] = True
     setup = open_survey(db, definition=data)
-    submit_open_link(db, setup.survey_id, setup.units[0], {"aware": ["yes"]}, TODAY)
+    submit_open_link(db, setup.survey_id, setup.org_unit_ids[0], {"aware": ["yes"]}, TODAY)
     submit_open_link(db, setup.survey_id, None, {"aware": ["no"]}, TODAY)
     db.commit()
-    assert sorted(db.scalars(select(Response.org_unit_id)), key=str) == [setup.units[0], None]
+    assert (sorted(db.scalars(select(SurveyResponse.org_unit_id)), key=str)
+            == [setup.org_unit_ids[0], None])
     with pytest.raises(AnswerError):
         submit_open_link(db, setup.survey_id, 99999, {"aware": ["no"]}, TODAY)
     db.rollback()

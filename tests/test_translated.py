@@ -16,22 +16,22 @@ from surveys.definitions import (
 
 
 def test_a_record_reads_in_the_page_language_and_falls_back_to_the_default(app, db) -> None:
-    unit = OrgUnit(name="Northern crossing", kind="crossing_point")
-    unit.translate("fr", {"name": " Poste frontière nord "})
-    db.add(unit)
+    org_unit = OrgUnit(name="Northern crossing", kind="crossing_point")
+    org_unit.translate("fr", {"name": " Poste frontière nord "})
+    db.add(org_unit)
     db.commit()
     db.expire_all()
-    unit = db.scalar(select(OrgUnit).where(OrgUnit.id == unit.id))
+    org_unit = db.scalar(select(OrgUnit).where(OrgUnit.id == org_unit.id))
     with app.test_request_context("/?lang=fr"), force_locale("fr"):
-        assert unit.text("name") == "Poste frontière nord"
+        assert org_unit.text("name") == "Poste frontière nord"
     with app.test_request_context("/"), force_locale("ar"):
-        assert unit.text("name") == "Northern crossing"
-    assert unit.text("name", "ru") == "Northern crossing"
+        assert org_unit.text("name") == "Northern crossing"
+    assert org_unit.text("name", "ru") == "Northern crossing"
     with app.app_context():
-        assert unit.missing_languages() == ["ar", "ru", "tr", "uk", "es"]
+        assert org_unit.missing_languages() == ["ar", "ru", "tr", "uk", "es"]
     # A blank text removes that language's translation.
-    unit.translate("fr", {"name": "  "})
-    assert unit.translations == {}
+    org_unit.translate("fr", {"name": "  "})
+    assert org_unit.translations == {}
 
 
 def test_translated_options_count_only_while_they_match_the_options(app, db, channel) -> None:

@@ -14,18 +14,20 @@ import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 import crypto
+from integrity.auth.strength import MIN_PASSPHRASE_LENGTH, is_weak_passphrase
 from integrity.models import Role, StaffSession, User, today, utcnow
 
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = MIN_PASSPHRASE_LENGTH
 # Stored for accounts that never sign in (offline inspectors): no passphrase matches it.
 UNUSABLE_PASSWORD_HASH = "!no-sign-in"  # noqa: S105
 TOTP_ISSUER = "Integrity"
+# Put before the Argon2id hash of a peppered login value (docs/inspector-keys.md#scheme-2).
+PEPPERED_PREFIX = "pepper1$"
 
 
 class AccountError(ValueError):
@@ -36,16 +38,20 @@ class Hasher:
     """Argon2id with the installation's cost, plus a dummy hash for unknown accounts.
 
     ``login_opslimit`` and ``login_memlimit`` are the cost of the passphrase split done in the
-    browser (docs/inspector-keys.md) for new passphrases.
+    browser (docs/inspector-keys.md) for new passphrases. With ``pepper_key`` (from the
+    installation secret), sign-in values are peppered before they are hashed, and such hashes
+    are stored after ``PEPPERED_PREFIX``; hashes without it are of the value itself.
     """
 
     def __init__(self, time_cost: int, memory_cost: int, parallelism: int,
-                 login_opslimit: int = 3, login_memlimit: int = 67108864) -> None:
+                 login_opslimit: int = 3, login_memlimit: int = 67108864,
+                 pepper_key: bytes | None = None) -> None:
         self.argon2 = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
         )
         self.login_opslimit = login_opslimit
         self.login_memlimit = login_memlimit
+        self.pepper_key = pepper_key
 
     @cached_property
     def dummy_hash(self) -> str:
@@ -55,11 +61,48 @@ class Hasher:
     def hash(self, password: str) -> str:
         return self.argon2.hash(password)
 
-    def verify(self, stored: str, password: str) -> bool:
+    def verify(self, stored: str, password: str | bytes) -> bool:
         try:
             return self.argon2.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    def _peppered(self, value: str) -> bytes | None:
+        """``hash(frame("integrity/v2/login-pepper", auth_value), key=pepper_key)``; None
+        for a value that is not a login value (it then matches nothing)."""
+        assert self.pepper_key is not None
+        try:
+            auth_value = crypto.b64decode(value, 32, what="login value")
+        except crypto.EncodingError:
+            return None
+        return crypto.peppered_auth_value(auth_value, self.pepper_key)
+
+    def hash_login(self, value: str) -> str:
+        """The stored hash of a login value: peppered when the installation has a pepper."""
+        if self.pepper_key is None:
+            return self.argon2.hash(value)
+        peppered = self._peppered(value)
+        if peppered is None:
+            raise AccountError(_l("The sign-in value sent by the page is not valid."))
+        return PEPPERED_PREFIX + self.argon2.hash(peppered)
+
+    def verify_login(self, stored: str, value: str) -> bool:
+        """Whether ``value`` matches ``stored``, peppered or (from before the pepper) not."""
+        if not stored.startswith(PEPPERED_PREFIX):
+            return self.verify(stored, value)
+        peppered = self._peppered(value) if self.pepper_key is not None else None
+        if peppered is None:
+            self.verify(self.dummy_hash, value)  # as long as a real check
+            return False
+        return self.verify(stored[len(PEPPERED_PREFIX):], peppered)
+
+    def login_needs_rehash(self, stored: str) -> bool:
+        """An unpeppered hash (once there is a pepper), or one at an outdated cost."""
+        peppered = stored.startswith(PEPPERED_PREFIX)
+        if self.pepper_key is not None and not peppered:
+            return True
+        return self.argon2.check_needs_rehash(stored[len(PEPPERED_PREFIX):] if peppered
+                                              else stored)
 
 
 def normalise_email(email: str) -> str:
@@ -67,14 +110,17 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+# The one sentence that refuses a passphrase too easy to guess, here and on the pages; its
+# number is MIN_PASSPHRASE_LENGTH (tests/test_inspector_key_scheme2.py checks).
+WEAK_PASSPHRASE = _l("Choose a passphrase that is harder to guess: at least 12 characters, "
+                     "such as four unrelated words, and not a common password, a repeated "
+                     "character or a sequence.")
+
+
 def check_new_password(password: str) -> None:
-    """Refuse passphrases too short to resist guessing."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            lazy_ngettext("A passphrase needs at least %(count)d character.",
-                          "A passphrase needs at least %(count)d characters.",
-                          MIN_PASSWORD_LENGTH, count=MIN_PASSWORD_LENGTH)
-        )
+    """Refuse passphrases too short, too common or too simple to resist guessing."""
+    if is_weak_passphrase(password):
+        raise AccountError(WEAK_PASSPHRASE)
 
 
 def generate_password() -> str:
@@ -172,7 +218,7 @@ def set_login_value(hasher: Hasher, user: User, value: str, params: LoginParams)
         crypto.b64decode(value, 32, what="login value")
     except crypto.EncodingError as exc:
         raise AccountError(_l("The sign-in value sent by the page is not valid.")) from exc
-    user.password_hash = hasher.hash(value)
+    user.password_hash = hasher.hash_login(value)
     user.login_salt = params.salt
     user.login_opslimit = params.opslimit
     user.login_memlimit = params.memlimit
@@ -207,10 +253,11 @@ def authenticate(session: Session, hasher: Hasher, email: str, secret: str, *,
     candidate = secret if derived else derived_login_value(
         secret, LoginParams(user.login_salt or b"", user.login_opslimit or 0,
                             user.login_memlimit or 0))
-    if not hasher.verify(user.password_hash, candidate):
+    if not hasher.verify_login(user.password_hash, candidate):
         return None
-    if hasher.argon2.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(candidate)
+    if hasher.login_needs_rehash(user.password_hash):
+        # Hashes from before the pepper (or at an old cost) are replaced at the next sign-in.
+        user.password_hash = hasher.hash_login(candidate)
     return user
 
 
@@ -232,6 +279,22 @@ def set_inspector_key(user: User, public_key: object, wrapped_key: object) -> No
         raise AccountError(str(exc)) from exc
     user.public_key = public
     user.wrapped_secret_key = wrapped
+    user.key_scheme = 2  # the key page wraps with the wrapping key the share completed
+
+
+def upgrade_wrapped_key(user: User, wrapped_key: object) -> None:
+    """Replace a scheme-1 wrapped key with the same key re-wrapped in the browser under the
+    scheme-2 wrapping key (passphrase and share); refused once the account is on scheme 2."""
+    if user.role != Role.INSPECTOR or user.wrapped_secret_key is None:
+        raise AccountError(_l("Only inspectors have keys."))
+    if user.key_scheme >= 2:
+        raise AccountError(_l("Your key is already protected this way."))
+    try:
+        wrapped = crypto.b64decode(wrapped_key, 72, what="wrapped key")
+    except crypto.EncodingError as exc:
+        raise AccountError(str(exc)) from exc
+    user.wrapped_secret_key = wrapped
+    user.key_scheme = 2
 
 
 @dataclass(frozen=True)
@@ -256,7 +319,7 @@ def change_password(hasher: Hasher, user: User, change: PassphraseChange) -> Non
                               "is protected again with the new passphrase on this device."))
     else:
         current = derived_login_value(change.current, current_params)
-    if not user.login_salt or not hasher.verify(user.password_hash, current):
+    if not user.login_salt or not hasher.verify_login(user.password_hash, current):
         raise AccountError(_l("The current passphrase is not correct."))
     if change.new == change.current:
         raise AccountError(_l("The new passphrase must differ from the current one."))
@@ -270,6 +333,9 @@ def change_password(hasher: Hasher, user: User, change: PassphraseChange) -> Non
                 raise AccountError(_l("The page did not protect your key with the new "
                                       "passphrase; nothing was changed."))
             user.wrapped_secret_key = change.new_wrapped_key
+        if user.role == Role.INSPECTOR:
+            # passphrase.mjs wraps under the new passphrase and the share (scheme 2).
+            user.key_scheme = 2
         set_login_value(hasher, user, change.new, LoginParams(
             change.new_salt, user.login_opslimit or hasher.login_opslimit,
             user.login_memlimit or hasher.login_memlimit))

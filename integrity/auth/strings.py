@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
-from integrity.auth.services import MIN_PASSWORD_LENGTH
+from integrity.auth.services import WEAK_PASSPHRASE
 
 
 def _split_failures() -> dict[str, str]:
@@ -31,6 +30,7 @@ def passphrase_strings() -> dict[str, str]:
     return {**_split_failures(),
             "missing": _("Enter your current passphrase and the new one twice."),
             "mismatch": _("The two passphrases differ."),
+            "weak": str(WEAK_PASSPHRASE),
             "relock": _("The current passphrase is not correct, or this browser could not "
                         "protect your key with the new passphrase, so nothing was "
                         "changed.")}
@@ -39,6 +39,4 @@ def passphrase_strings() -> dict[str, str]:
 def setup_strings() -> dict[str, str]:
     return {**_split_failures(),
             "mismatch": _("The two passphrases differ."),
-            "tooShort": ngettext("A passphrase needs at least %(count)d character.",
-                                 "A passphrase needs at least %(count)d characters.",
-                                 MIN_PASSWORD_LENGTH, count=MIN_PASSWORD_LENGTH)}
+            "weak": str(WEAK_PASSPHRASE)}

@@ -81,6 +81,10 @@ def _complete_login(user: User) -> Response:
     session["sid"] = token
     if user.must_change_password:
         return redirect(url_for("auth.password"))
+    if user.role == Role.INSPECTOR:
+        # The page there completes the wrapping key with the server's share (and re-wraps a
+        # scheme-1 key) before the inspector's pages need it.
+        return redirect(url_for("auth.key_unlock", next=next_url or None))
     return redirect(next_url or home_for(user))
 
 
@@ -362,7 +366,10 @@ def logout() -> Response:
         db.commit()
     session.clear()
     flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # The browser drops what this site kept on the device (the tab's wrapping key among it).
+    response.headers["Clear-Site-Data"] = '"storage"'
+    return response
 
 
 @bp.route("/")
@@ -419,3 +426,55 @@ def key_save() -> tuple[Response, int] | Response:
            details={"fingerprint": crypto.fingerprint(g.user.public_key or b"")})
     db.commit()
     return jsonify(status="saved", next=home_for(g.user)), 201
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/key/share")
+def key_share() -> tuple[Response, int] | Response:
+    """The server's share of the signed-in inspector's wrapping key (docs/inspector-keys.md).
+
+    Only for a complete session (passphrase and second factor): a sign-in waiting for its
+    code has no session yet, and is refused like an anonymous request, with no redirect.
+    """
+    user = current_user()
+    if user is None:
+        return _no_store(jsonify(error=_("Please sign in again."))), 401
+    if user.role != Role.INSPECTOR:
+        return _no_store(jsonify(error=_("Only inspectors have keys."))), 403
+    return _no_store(jsonify(share=crypto.b64encode(current.wrap_share(user.id)),
+                             scheme=user.key_scheme))
+
+
+@bp.route("/key/unlock")
+@login_required
+def key_unlock() -> str | Response:
+    """After sign-in: the page completes this tab's wrapping key with the share, re-wraps a
+    scheme-1 key under scheme 2, then goes on to ``next``."""
+    if g.user.role != Role.INSPECTOR:
+        return redirect(home_for(g.user))
+    response = current_app.make_response(render_template(
+        "auth/key_unlock.html", user=g.user, form=EmptyForm(),
+        next_url=safe_next(request.args.get("next")) or home_for(g.user)))
+    return _no_store(response)
+
+
+@bp.route("/key/upgrade", methods=["POST"])
+@login_required
+def key_upgrade() -> tuple[Response, int]:
+    """Store a scheme-1 key re-wrapped under scheme 2 by the page (form token in a header)."""
+    body = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    db = get_session()
+    try:
+        if not isinstance(body, dict):
+            raise services.AccountError(_("The request body must be a JSON object."))
+        services.upgrade_wrapped_key(g.user, body.get("wrapped_key"))
+    except services.AccountError as exc:
+        return jsonify(error=str(exc)), 400
+    record(db, actor=g.user, action="key_rewrapped", subject=f"user:{g.user.id}",
+           details={"scheme": 2})
+    db.commit()
+    return jsonify(status="saved"), 200

@@ -55,7 +55,7 @@ class InboxRow:
     outcome: str | None
     channel: str
     category: str | None
-    unit: str | None
+    org_unit: str | None
     assignee: str | None
     deadlines: Deadlines
 
@@ -150,10 +150,10 @@ def inbox(session: Session, user: User, filters: InboxFilters, page: int, today:
         # Names in the inspector's language, the default language's where there is none.
         InboxRow(rid, created, status, outcome, translated(channel, channel_texts, "name"),
                  translated(category, category_texts, "name"),
-                 translated(unit, unit_texts, "name"), assignee_name,
+                 translated(org_unit, org_unit_texts, "name"), assignee_name,
                  deadlines_of(created, acknowledged, feedback, today))
         for (rid, created, status, outcome, acknowledged, feedback, channel, channel_texts,
-             category, category_texts, unit, unit_texts, assignee_name) in rows
+             category, category_texts, org_unit, org_unit_texts, assignee_name) in rows
     ]
     return InboxPage(items, page, pages, total)
 

@@ -18,7 +18,7 @@ import crypto
 from integrity.audit import record
 from integrity.config import Settings
 from integrity.db import database_int
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import Role, User
 from integrity.org_key import certified
 from integrity.reporting.checks import checked_key_slots, checked_payload
@@ -109,7 +109,7 @@ def _add_share_message(session: Session, settings: Settings, store: AttachmentSt
     included), the reporter and the recovery key, at the next place of the thread."""
     if not isinstance(message, dict):
         raise ProtocolError(_l("Sharing a protocol 2 case needs its share message."))
-    row = installation(session, settings)
+    row = get_installation(session, settings)
     payload = checked_payload(message, settings, row.pad_block)
     readers = {str(u.id): u.public_key or b"" for u in current_recipients(report)}
     slots = checked_key_slots(message, expected_readers(readers, row.recovery_public_key))

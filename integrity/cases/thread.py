@@ -16,7 +16,7 @@ from integrity.audit import record
 from integrity.cases.sharing import share_candidates
 from integrity.cases.workflow import note_feedback
 from integrity.config import Settings
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import User
 from integrity.reporting import texts
 from integrity.reporting.checks import (
@@ -36,20 +36,20 @@ from integrity.reporting.storage import AttachmentStore
 def sealed_case(session: Session, settings: Settings, report: Report, user: User,
                 org_public_key: bytes | None = None) -> dict[str, Any]:
     """The case as ciphertext, each document with ``user``'s key slot, and who can read it."""
-    inst = installation(session, settings)
+    installation = get_installation(session, settings)
     mine = {message_id: slot for message_id, slot in session.execute(
         select(KeySlot.message_id, KeySlot.slot)
         .where(KeySlot.report_id == report.id, KeySlot.reader == str(user.id)))}
     attachments = {a.id: a.size for a in session.scalars(
         select(Attachment).where(Attachment.report_id == report.id))}
     return {
-        "id": str(report.id), "pad_block": inst.pad_block,
+        "id": str(report.id), "pad_block": installation.pad_block,
         "max_attachments": settings.max_attachments,
         "max_attachment_bytes": settings.max_attachment_bytes,
-        "recovery_key": crypto.b64encode(inst.recovery_public_key)
-        if inst.recovery_public_key else None,
-        "recovery_certificate": crypto.b64encode(inst.recovery_certificate)
-        if inst.recovery_public_key and inst.recovery_certificate else None,
+        "recovery_key": crypto.b64encode(installation.recovery_public_key)
+        if installation.recovery_public_key else None,
+        "recovery_certificate": crypto.b64encode(installation.recovery_certificate)
+        if installation.recovery_public_key and installation.recovery_certificate else None,
         # Protocol 1 only; a protocol 2 report carries the key inside its sealed document.
         "reporter_public_key": crypto.b64encode(report.reporter_public_key)
         if report.reporter_public_key else None,
@@ -94,10 +94,10 @@ def post_message(session: Session, settings: Settings, store: AttachmentStore, r
     """
     if not isinstance(body, dict):
         raise ProtocolError(_l("The request body must be a JSON object."))
-    inst = installation(session, settings)
-    payload = checked_payload(body, settings, inst.pad_block)
+    installation = get_installation(session, settings)
+    payload = checked_payload(body, settings, installation.pad_block)
     readers = {str(u.id): u.public_key or b"" for u in current_recipients(report)}
-    expected = expected_readers(readers, inst.recovery_public_key)
+    expected = expected_readers(readers, installation.recovery_public_key)
     if note:
         expected.discard(REPORTER)
     slots = checked_key_slots(body, expected)

@@ -28,7 +28,7 @@ from integrity.dashboard.campaigns import (
 from integrity.dashboard.forms import CampaignForm, choices
 from integrity.dashboard.services import unit_choices
 from integrity.dashboard.units import UnitTree
-from integrity.db import get_session
+from integrity.db import get_or_404, get_session
 from integrity.models import Campaign, CampaignKind
 from integrity.translated import page_language
 from integrity.translation_pages import edit
@@ -43,7 +43,7 @@ def _campaign_form(campaign: Campaign | None) -> CampaignForm:
     db = get_session()
     form = CampaignForm(obj=None if request.method == "POST" else campaign)
     if campaign is not None and request.method != "POST":
-        form.units.data = [unit.id for unit in campaign.units]
+        form.units.data = [org_unit.id for org_unit in campaign.org_units]
     form.units.choices = choices(unit_choices(db))
     return form
 
@@ -68,23 +68,16 @@ def campaign_new() -> str | BaseResponse:
     return _save(None)
 
 
-def _campaign_or_404(campaign_id: int) -> Campaign:
-    campaign = get_session().get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
-    return campaign
-
-
 @bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
 def campaign_edit(campaign_id: int) -> str | BaseResponse:
-    return _save(_campaign_or_404(campaign_id))
+    return _save(get_or_404(Campaign, campaign_id))
 
 
 @bp.route("/campaigns/<int:campaign_id>/delete", methods=["POST"])
 def campaign_delete(campaign_id: int) -> BaseResponse:
     from integrity.auth.forms import EmptyForm
 
-    campaign = _campaign_or_404(campaign_id)
+    campaign = get_or_404(Campaign, campaign_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     db = get_session()
@@ -101,7 +94,7 @@ def campaign(campaign_id: int) -> str:
     from surveys.services import survey_titles
 
     db = get_session()
-    found = _campaign_or_404(campaign_id)
+    found = get_or_404(Campaign, campaign_id)
     survey = chosen_survey()
     surveys = survey_titles(db)
     tree = UnitTree.load(db)
@@ -115,7 +108,7 @@ def campaign(campaign_id: int) -> str:
 @bp.route("/campaigns/<int:campaign_id>/translations/<language>", methods=["GET", "POST"])
 def campaign_translations(campaign_id: int, language: str | None) -> str | BaseResponse:
     """The campaign's name in each configured language."""
-    found = _campaign_or_404(campaign_id)
+    found = get_or_404(Campaign, campaign_id)
     return edit(campaign_groups(found), language, subject=f"campaign:{found.id}",
                 template="dashboard/campaign_translations.html", campaign=found,
                 url=lambda code: url_for("dashboard.campaign_translations",

@@ -40,7 +40,7 @@ class CampaignData:
     kind: CampaignKind
     starts_on: date
     ends_on: date
-    unit_ids: list[int]
+    org_unit_ids: list[int]
     note: str = ""
 
 
@@ -58,8 +58,8 @@ def save_campaign(session: Session, actor: User, data: CampaignData,
         raise CampaignError(_l("A campaign needs a name."))
     if data.ends_on < data.starts_on:
         raise CampaignError(_l("A campaign cannot end before it starts."))
-    units = list(session.scalars(select(OrgUnit).where(OrgUnit.id.in_(data.unit_ids))))
-    if not units or len(units) != len(set(data.unit_ids)):
+    org_units = list(session.scalars(select(OrgUnit).where(OrgUnit.id.in_(data.org_unit_ids))))
+    if not org_units or len(org_units) != len(set(data.org_unit_ids)):
         raise CampaignError(_l("Choose at least one target unit."))
     added = campaign is None
     if campaign is None:
@@ -70,13 +70,13 @@ def save_campaign(session: Session, actor: User, data: CampaignData,
     campaign.starts_on = data.starts_on
     campaign.ends_on = data.ends_on
     campaign.note = data.note.strip()
-    campaign.units = units
+    campaign.org_units = org_units
     session.flush()
     record(session, actor=actor, action="campaign_added" if added else "campaign_changed",
            subject=f"campaign:{campaign.id}",
            details={"kind": campaign.kind, "starts_on": campaign.starts_on.isoformat(),
                     "ends_on": campaign.ends_on.isoformat(),
-                    "units": sorted(unit.id for unit in units)})
+                    "units": sorted(org_unit.id for org_unit in org_units)})
     return campaign
 
 
@@ -97,8 +97,8 @@ def campaign_groups(campaign: Campaign) -> list[Group]:
 def target_units(campaign: Campaign, tree: UnitTree) -> set[int]:
     """The units a campaign reached: those named and every unit under them."""
     found: set[int] = set()
-    for unit in campaign.units:
-        found |= tree.subtree(unit.id)
+    for org_unit in campaign.org_units:
+        found |= tree.subtree(org_unit.id)
     return found
 
 
@@ -189,8 +189,8 @@ class CampaignEffects:
     volume: Volume | None
 
 
-def _combined(point: Point, units: list[int], headcounts: dict[int, int]) -> Estimate:
-    cells = [(point.units[u].estimate, headcounts[u]) for u in units]
+def _combined(point: Point, org_unit_ids: list[int], headcounts: dict[int, int]) -> Estimate:
+    cells = [(point.org_units[u].estimate, headcounts[u]) for u in org_unit_ids]
     return estimates.weighted([(e, n) for e, n in cells if e is not None])
 
 
@@ -205,8 +205,8 @@ def _effect(trend: Trend, before: WaveInfo, after: WaveInfo, targets: set[int],
             headcounts: dict[int, int]) -> Effect:
     first, last = trend.point(before.id), trend.point(after.id)
 
-    def published(point: Point | None, unit: int) -> bool:
-        figure = point.units.get(unit) if point else None
+    def published(point: Point | None, org_unit_id: int) -> bool:
+        figure = point.org_units.get(org_unit_id) if point else None
         return figure is not None and figure.estimate is not None
 
     common = [u for u in sorted(headcounts) if headcounts[u] > 0

@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from crypto import fingerprint
 from integrity import current
 from integrity.audit import record
 from integrity.dashboard import pages
@@ -236,9 +237,11 @@ def poster(fmt: str) -> Response:
     onion = (reporting_address(settings.onion_url, channel.slug, language)
              if settings.onion_url else None)
     with force_locale(language):
+        org_key = current.org_public_key()
         design = Poster(channel.text("name", language), address,
                         onion, form.size.data if form.size.data in ("A4", "A3") else "A4",
-                        language.split("_")[0] in RTL_SCRIPTS)
+                        language.split("_")[0] in RTL_SCRIPTS,
+                        fingerprint(org_key) if org_key else None)
         data = poster_pdf(design) if fmt == "pdf" else poster_png(design)
     name = f"poster-{channel.slug}-{language}-{design.size}.{fmt}"
     return Response(data, mimetype="application/pdf" if fmt == "pdf" else "image/png",

@@ -189,7 +189,7 @@ def _sum(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _conditions(query: KpiQuery, units: UnitTree) -> list[Any]:
+def _conditions(query: KpiQuery, org_units: UnitTree) -> list[Any]:
     conditions: list[Any] = [Report.created_on >= query.start, Report.created_on <= query.end]
     scope = query.scope
     if scope is None:
@@ -199,17 +199,17 @@ def _conditions(query: KpiQuery, units: UnitTree) -> list[Any]:
     if scope.id is None:
         conditions.append(column.is_(None))
     elif scope.dimension is Dimension.UNIT:
-        conditions.append(column.in_(sorted(units.subtree(scope.id))))
+        conditions.append(column.in_(sorted(org_units.subtree(scope.id))))
     else:
         conditions.append(column == scope.id)
     return conditions
 
 
 def count_reports(session: Session, query: KpiQuery, today: date, group: Mapping[str, Any],
-                  units: UnitTree) -> dict[tuple[Any, ...], Tally]:
+                  org_units: UnitTree) -> dict[tuple[Any, ...], Tally]:
     """One tally per value of the ``group`` columns (name -> SQL expression)."""
     sql = DateSql(session.get_bind().dialect.name)
-    where = _conditions(query, units)
+    where = _conditions(query, org_units)
     columns = [expression.label(name) for name, expression in group.items()]
     acknowledged = Report.acknowledged_on.isnot(None)
     acknowledge_late_now = and_(Report.acknowledged_on.is_(None),
@@ -440,12 +440,12 @@ class _ScopeShown:
 
 
 def _scope_withheld(session: Session, query: KpiQuery, today: date, threshold: int,
-                    units: UnitTree) -> _ScopeShown:
+                    org_units: UnitTree) -> _ScopeShown:
     """What of the scope's figures must not be shown: what its breakdown withholds."""
     scope = query.scope
     if scope is None:
         return _ScopeShown(None, {})
-    table = breakdown(session, query.with_scope(None), scope.dimension, today, threshold, units)
+    table = breakdown(session, query.with_scope(None), scope.dimension, today, threshold, org_units)
     row = table.row(scope.key)
     if row is None:
         return _ScopeShown(Reason.TOO_FEW if threshold > 0 else None, {})
@@ -453,27 +453,27 @@ def _scope_withheld(session: Session, query: KpiQuery, today: date, threshold: i
     return _ScopeShown(row.withheld, {Measure(m): r for m, r in measures.items()})
 
 
-def _headcount(query: KpiQuery, units: UnitTree) -> int | None:
+def _headcount(query: KpiQuery, org_units: UnitTree) -> int | None:
     scope = query.scope
     if scope is None:
-        return units.headcount() or None
+        return org_units.headcount() or None
     if scope.dimension is Dimension.UNIT and scope.id is not None:
-        return units.headcount(scope.id) or None
+        return org_units.headcount(scope.id) or None
     return None
 
 
 def period_table(session: Session, query: KpiQuery, today: date, threshold: int,
-                 units: UnitTree | None = None) -> KpiTable:
+                 org_units: UnitTree | None = None) -> KpiTable:
     """The figures of each period of ``query``, and of all of them together.
 
     Over the whole organisation every period is shown. Within a scope, periods are cells of
     the scope's breakdown in time and are withheld like any breakdown cell.
     """
-    units = units or UnitTree.load(session)
+    org_units = org_units or UnitTree.load(session)
     sql = DateSql(session.get_bind().dialect.name)
     tallies = count_reports(session, query, today, {
         "year": sql.part("year", Report.created_on),
-        "month": sql.part("month", Report.created_on)}, units)
+        "month": sql.part("month", Report.created_on)}, org_units)
     per_period: dict[Period, Tally] = {period: Tally() for period in query.periods}
     for (year, month), tally in tallies.items():
         period = Period.of(query.granularity, date(int(year), int(month), 1))
@@ -481,10 +481,10 @@ def period_table(session: Session, query: KpiQuery, today: date, threshold: int,
     total = Tally()
     for tally in per_period.values():
         total.add(tally)
-    headcount = _headcount(query, units)
+    headcount = _headcount(query, org_units)
     hidden: dict[Any, Reason] = {}
     measures: dict[str, dict[Measure, Reason]] = {}
-    scope = _scope_withheld(session, query, today, threshold, units)
+    scope = _scope_withheld(session, query, today, threshold, org_units)
     scope_reason = scope.reason
     if query.scope is not None:
         cells = {p.key: t for p, t in per_period.items()}
@@ -505,13 +505,13 @@ def period_table(session: Session, query: KpiQuery, today: date, threshold: int,
 
 
 def breakdown(session: Session, query: KpiQuery, dimension: Dimension, today: date,
-              threshold: int, units: UnitTree | None = None) -> KpiTable:
+              threshold: int, org_units: UnitTree | None = None) -> KpiTable:
     """The figures of each unit (rolled up the tree), channel or category over the query."""
-    units = units or UnitTree.load(session)
+    org_units = org_units or UnitTree.load(session)
     column = {Dimension.UNIT: Report.org_unit_id, Dimension.CHANNEL: Report.channel_id,
               Dimension.CATEGORY: Report.category_id}[dimension]
     tallies = {key[0]: tally for key, tally in
-               count_reports(session, query, today, {"cell": column}, units).items()}
+               count_reports(session, query, today, {"cell": column}, org_units).items()}
     total = Tally()
     for tally in tallies.values():
         total.add(tally)
@@ -523,21 +523,21 @@ def breakdown(session: Session, query: KpiQuery, dimension: Dimension, today: da
     if dimension is Dimension.UNIT:
         rolled: dict[int, Tally] = {}
         scope = query.scope
-        inside = (units.subtree(scope.id) if scope and scope.dimension is Dimension.UNIT
+        inside = (org_units.subtree(scope.id) if scope and scope.dimension is Dimension.UNIT
                   and scope.id is not None else None)
-        for unit_id, tally in tallies.items():
-            if unit_id is None:
+        for org_unit_id, tally in tallies.items():
+            if org_unit_id is None:
                 continue
-            for ancestor in units.ancestors(unit_id):
+            for ancestor in org_units.ancestors(org_unit_id):
                 if inside is None or ancestor in inside:
                     rolled.setdefault(ancestor, Tally()).add(tally)
-        for uid in units.ordered():
+        for uid in org_units.ordered():
             if uid in rolled:
                 key = f"unit:{uid}"
-                up = units.nodes[uid].parent_id
-                cells[key], labels[key] = rolled[uid], units.nodes[uid].name
+                up = org_units.nodes[uid].parent_id
+                cells[key], labels[key] = rolled[uid], org_units.nodes[uid].name
                 parent[key] = f"unit:{up}" if up in rolled else TOTAL
-                depth[key] = units.depth(uid)
+                depth[key] = org_units.depth(uid)
                 order.append(key)
     else:
         model = Channel if dimension is Dimension.CHANNEL else Category
@@ -556,16 +556,17 @@ def breakdown(session: Session, query: KpiQuery, dimension: Dimension, today: da
     counts: dict[Any, int] = {TOTAL: total.received}
     counts.update({key: tally.received for key, tally in cells.items()})
     hidden = _withhold(counts, parent, threshold)
-    scope_shown = _scope_withheld(session, query, today, threshold, units)
+    scope_shown = _scope_withheld(session, query, today, threshold, org_units)
     scope_reason = scope_shown.reason
     measures = _measures_withheld(cells, total, parent, hidden, scope_shown.measures, threshold)
     rows = []
     for key in order:
         reason = scope_reason or hidden.get(key)
-        headcount = (units.headcount(int(key.split(":")[1])) or None
+        headcount = (org_units.headcount(int(key.split(":")[1])) or None
                      if dimension is Dimension.UNIT and not key.endswith(NOT_GIVEN) else None)
         rows.append(Row(key, labels[key], None if reason else
                         figures(cells[key], headcount, measures[key]), reason, depth.get(key, 0)))
     total_row = Row(TOTAL, "", None if scope_reason else
-                    figures(total, _headcount(query, units), scope_shown.measures), scope_reason)
+                    figures(total, _headcount(query, org_units), scope_shown.measures),
+                    scope_reason)
     return KpiTable(query, dimension.value, rows, total_row, threshold, scope_reason)

@@ -47,7 +47,7 @@ from integrity.dashboard.units import UnitTree
 from integrity.db import get_session
 from integrity.models import OrgUnit
 from integrity.reporting.models import Message, Report
-from surveys.models import Response, Survey, Wave, WaveState
+from surveys.models import Survey, SurveyResponse, Wave, WaveState
 from surveys.results import Figure, thresholds_from, wave_results
 from surveys.suppression import Reason, Thresholds
 
@@ -75,7 +75,7 @@ def threshold() -> int:
 class ReportFigures:
     periods: KpiTable
     breakdown: KpiTable
-    units: UnitTree
+    org_units: UnitTree
 
 
 def _units_fingerprint(session: Session) -> str:
@@ -99,15 +99,16 @@ def report_figures(session: Session, query: KpiQuery, dimension: Dimension,
     key = ("reports", data_fingerprint(session, today), query, dimension, k)
 
     def compute() -> ReportFigures:
-        units = UnitTree.load(session)
-        return ReportFigures(kpis.period_table(session, query, today, k, units),
-                             kpis.breakdown(session, query, dimension, today, k, units), units)
+        org_units = UnitTree.load(session)
+        return ReportFigures(kpis.period_table(session, query, today, k, org_units),
+                             kpis.breakdown(session, query, dimension, today, k, org_units),
+                             org_units)
 
     return cached(key, compute)
 
 
 def _stored_summary(session: Session, wave: Wave, thresholds: Thresholds,
-                    units: str) -> WaveSummary:
+                    org_units_fingerprint: str) -> WaveSummary:
     """A wave's summary; a closed wave's is kept under the data folder, since it no longer
     changes (its key holds the response count, the definition, the thresholds and units)."""
     def compute() -> WaveSummary:
@@ -115,10 +116,10 @@ def _stored_summary(session: Session, wave: Wave, thresholds: Thresholds,
 
     if wave.state != WaveState.CLOSED:
         return compute()
-    responses = session.scalar(select(func.count()).select_from(Response)
-                               .where(Response.wave_id == wave.id))
+    responses = session.scalar(select(func.count()).select_from(SurveyResponse)
+                               .where(SurveyResponse.wave_id == wave.id))
     key = fingerprint(wave.id, wave.opens_on, wave.closes_on, responses,
-                      wave.survey.definition, asdict(thresholds), units)
+                      wave.survey.definition, asdict(thresholds), org_units_fingerprint)
     folder = Path(current.settings().data_dir) / "cache"
     path = folder / f"wave-{wave.id}-{key}.json"
     try:
@@ -148,11 +149,12 @@ def trend_figures(session: Session, survey: Survey, language: str | None = None
     survey's title and question texts in ``language`` (the default language's if None, as
     the CSV keeps them)."""
     thresholds = thresholds_from(current.settings())
-    units = _units_fingerprint(session)
-    key = ("trends", fingerprint(survey_fingerprint(session, survey), units), thresholds)
+    org_units_fingerprint = _units_fingerprint(session)
+    key = ("trends", fingerprint(survey_fingerprint(session, survey), org_units_fingerprint),
+           thresholds)
     figures = cached(key, lambda: survey_trends(
         session, survey, thresholds,
-        lambda wave: _stored_summary(session, wave, thresholds, units)))
+        lambda wave: _stored_summary(session, wave, thresholds, org_units_fingerprint)))
     return figures if language is None else in_language(figures, survey.definition, language)
 
 
@@ -409,13 +411,13 @@ def trends_csv(trends: SurveyTrends) -> str:
                           *_figure_cells(point.overall),
                           WITHHELD if point.wave.counts_withheld else "" if rate is None
                           else round(rate, 4)))
-            for uid, name in sorted(trends.units.items(), key=lambda item: item[1]):
-                if uid in point.units:
+            for uid, name in sorted(trends.org_units.items(), key=lambda item: item[1]):
+                if uid in point.org_units:
                     unit_rate = trends.unit_rates.get(point.wave.id, {}).get(uid)
                     withheld = trends.rate_withheld(point.wave.id, uid)
                     lines.append((trend.label, name, point.wave.number,
                                   point.wave.opens_on.isoformat(),
-                                  *_figure_cells(point.units[uid]),
+                                  *_figure_cells(point.org_units[uid]),
                                   WITHHELD if withheld else "" if unit_rate is None
                                   else round(unit_rate, 4)))
     return _csv(lines)
@@ -452,5 +454,5 @@ def campaigns_csv(items: Iterable[Any]) -> str:
     lines: list[Sequence[object]] = [("name", "kind", "starts_on", "ends_on", "units", "note")]
     for c in items:
         lines.append((c.name, c.kind, c.starts_on.isoformat(), c.ends_on.isoformat(),
-                      "; ".join(u.name for u in c.units), c.note))
+                      "; ".join(u.name for u in c.org_units), c.note))
     return _csv(lines)

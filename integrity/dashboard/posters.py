@@ -35,6 +35,8 @@ class Poster:
     onion_address: str | None
     size: str = "A4"
     rtl: bool = False
+    # The pinned organisation key's fingerprint, for staff to compare with the installation's.
+    org_key_fingerprint: str | None = None
 
 
 def reporting_address(base_url: str, slug: str, language: str) -> str:
@@ -105,6 +107,11 @@ def _draw(poster: Poster) -> Figure:
     y = put(y - 0.01, _("You get a receipt number: with it you read the inspectors' questions "
                         "and answer them, still without giving your name."), 12, 62,
             fontweight="bold")
+    if poster.org_key_fingerprint:
+        figure.text(0.5, 0.03, _("Organisation key: %(fingerprint)s",
+                                 fingerprint=poster.org_key_fingerprint),
+                    fontsize=9 * scale, ha="center", va="bottom", family="monospace",
+                    color=INK)
     return figure
 
 

@@ -153,13 +153,13 @@ def _title_page(spec: ReportSpec, survey: Survey | None) -> Figure:
     return page.figure
 
 
-def _figures_pages(spec: ReportSpec, session: Session, units: UnitTree,
+def _figures_pages(spec: ReportSpec, session: Session, org_units: UnitTree,
                    spans: Sequence[Span]) -> list[Figure]:
-    periods = kpis.period_table(session, spec.query, spec.today, spec.threshold, units)
+    periods = kpis.period_table(session, spec.query, spec.today, spec.threshold, org_units)
     by_unit = kpis.breakdown(session, spec.query, Dimension.UNIT, spec.today, spec.threshold,
-                             units)
+                             org_units)
     by_category = kpis.breakdown(session, spec.query, Dimension.CATEGORY, spec.today,
-                                 spec.threshold, units)
+                                 spec.threshold, org_units)
     first = _Page(spec.rtl)
     first.heading(_("Report figures"))
     if periods.withheld:
@@ -220,7 +220,7 @@ def _effect_lines(result: CampaignEffects) -> list[list[str]]:
 
 
 def _effects_pages(spec: ReportSpec, session: Session, trends: SurveyTrends | None,
-                   units: UnitTree) -> list[Figure]:
+                   org_units: UnitTree) -> list[Figure]:
     page = _Page(spec.rtl)
     page.heading(_("Campaign effects"))
     result = [page.figure]
@@ -230,7 +230,7 @@ def _effects_pages(spec: ReportSpec, session: Session, trends: SurveyTrends | No
     if not found:
         page.para(_("No campaign in these periods."))
     for campaign in found:
-        effects = campaign_effects(session, campaign, trends, spec.today, spec.threshold, units)
+        effects = campaign_effects(session, campaign, trends, spec.today, spec.threshold, org_units)
         needed = 0.08 + 0.022 * (len(effects.effects) + 1)
         if not page.room(needed):
             page = _Page(spec.rtl)
@@ -299,12 +299,12 @@ def build_report(session: Session, spec: ReportSpec, progress: Progress) -> byte
     """The whole report as PDF bytes; ``progress(step, steps, what)`` along the way."""
     steps = 6
     progress(0, steps, _("Counting the reports"))
-    units = UnitTree.load(session)
+    org_units = UnitTree.load(session)
     spans = pages.campaign_spans(session)
     survey = session.get(Survey, spec.survey_id) if spec.survey_id else None
     with drawing_lock(), matplotlib.rc_context(fonts.style(**{"font.size": 9})):
         figures: list[Figure] = [_title_page(spec, survey)]
-        figures += _figures_pages(spec, session, units, spans)
+        figures += _figures_pages(spec, session, org_units, spans)
     progress(2, steps, _("Reading the survey waves"))
     trends = pages.trend_figures(session, survey, page_language()) if survey else None
     progress(3, steps, _("Drawing the trends"))
@@ -312,7 +312,7 @@ def build_report(session: Session, spec: ReportSpec, progress: Progress) -> byte
         figures += _trend_pages(spec, trends, spans)
     progress(4, steps, _("Measuring the campaigns"))
     with drawing_lock(), matplotlib.rc_context(fonts.style(**{"font.size": 9})):
-        figures += _effects_pages(spec, session, trends, units)
+        figures += _effects_pages(spec, session, trends, org_units)
         figures.append(_methods_page(spec))
     progress(5, steps, _("Writing the PDF"))
     buffer = io.BytesIO()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from surveys.definitions import QuestionType, load_definition, localize
 from surveys.estimates import Estimate
-from surveys.models import Response, Survey, Wave, WaveState
+from surveys.models import Survey, SurveyResponse, Wave, WaveState
 from surveys.results import Figure, WaveResults, wave_results
 from surveys.suppression import ItemKind, Reason, Thresholds
 from surveys.waves import waves_in_time
@@ -80,7 +80,7 @@ class Point:
 
     wave: WaveInfo
     overall: Figure | None
-    units: dict[int, Figure] = field(default_factory=dict)
+    org_units: dict[int, Figure] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,14 +102,14 @@ class SurveyTrends:
     title: str
     waves: list[WaveInfo]
     trends: list[Trend]
-    units: dict[int, str]
+    org_units: dict[int, str]
     unit_rates: dict[int, dict[int, float | None]]  # wave -> unit -> response rate
     thresholds: Thresholds
     withheld_rates: dict[int, set[int]] = field(default_factory=dict)  # wave -> units
 
-    def rate_withheld(self, wave_id: int, unit_id: int) -> bool:
+    def rate_withheld(self, wave_id: int, org_unit_id: int) -> bool:
         """Whether the unit's codes used (so its response rate) are withheld in the wave."""
-        return unit_id in self.withheld_rates.get(wave_id, set())
+        return org_unit_id in self.withheld_rates.get(wave_id, set())
 
     def trend(self, key: str) -> Trend | None:
         return next((t for t in self.trends if t.key == key), None)
@@ -133,7 +133,7 @@ def _pick(results: WaveResults, spec: SeriesSpec) -> tuple[Figure | None, dict[i
         if kind == "index":
             index = results.index(name)
             if index is not None:
-                return index.overall, dict(index.units), False
+                return index.overall, dict(index.org_units), False
             continue
         question = results.question(name)
         if question is None or question.headline is None:
@@ -144,9 +144,10 @@ def _pick(results: WaveResults, spec: SeriesSpec) -> tuple[Figure | None, dict[i
         # results service (its index reads "no fear"); the series reads "fear".
         flip = bool(question.question.reverse) and not share
         factor = 100.0 if share else 1.0
-        units = {uid: f for uid, f in ((u, _scaled(fig, factor, flip))
-                                       for u, fig in question.units.items()) if f is not None}
-        return _scaled(question.headline, factor, flip), units, share
+        org_units = {uid: f for uid, f in ((u, _scaled(fig, factor, flip))
+                                           for u, fig in question.org_units.items())
+                     if f is not None}
+        return _scaled(question.headline, factor, flip), org_units, share
     return None
 
 
@@ -158,8 +159,8 @@ def _waves(session: Session, survey: Survey) -> list[Wave]:
 def survey_fingerprint(session: Session, survey: Survey) -> list[object]:
     """What the trends of ``survey`` depend on: its waves, their state and response counts."""
     counts = dict(session.execute(
-        select(Response.wave_id, func.count()).join(Wave, Wave.id == Response.wave_id)
-        .where(Wave.survey_id == survey.id).group_by(Response.wave_id)).all())
+        select(SurveyResponse.wave_id, func.count()).join(Wave, Wave.id == SurveyResponse.wave_id)
+        .where(Wave.survey_id == survey.id).group_by(SurveyResponse.wave_id)).all())
     return [survey.id, survey.definition[-64:], len(survey.definition),
             [(w.id, w.state, w.opens_on.isoformat(), w.closes_on.isoformat(), counts.get(w.id, 0))
              for w in _waves(session, survey)]]
@@ -175,7 +176,7 @@ class WaveSummary:
     wave: WaveInfo
     series: dict[str, Picked]
     exposure: list[tuple[str, str, Figure | None, dict[int, Figure]]]
-    units: dict[int, str]
+    org_units: dict[int, str]
     rates: dict[int, float | None]  # only the units whose counts are published
     withheld_rates: set[int] = field(default_factory=set)
 
@@ -194,14 +195,14 @@ def summarise(results: WaveResults) -> WaveSummary:
     exposure = []
     for result in results.questions:
         if result.kind is ItemKind.SENSITIVE:
-            units = {uid: f for uid, f in ((u, _scaled(fig, 100.0, False))
-                                           for u, fig in result.units.items()) if f}
+            org_units = {uid: f for uid, f in ((u, _scaled(fig, 100.0, False))
+                                               for u, fig in result.org_units.items()) if f}
             exposure.append((result.question.key, result.question.text,
-                             _scaled(result.headline, 100.0, False), units))
-    return WaveSummary(info, series, exposure, dict(results.units),
-                       {rate.unit_id: rate.rate for rate in results.rates
+                             _scaled(result.headline, 100.0, False), org_units))
+    return WaveSummary(info, series, exposure, dict(results.org_units),
+                       {rate.org_unit_id: rate.rate for rate in results.rates
                         if rate.withheld is None},
-                       {rate.unit_id for rate in results.rates if rate.withheld is not None})
+                       {rate.org_unit_id for rate in results.rates if rate.withheld is not None})
 
 
 def survey_trends(session: Session, survey: Survey, thresholds: Thresholds,
@@ -218,11 +219,11 @@ def survey_trends(session: Session, survey: Survey, thresholds: Thresholds,
 def trends_from(survey_id: int, title: str, summaries: Sequence[WaveSummary],
                 thresholds: Thresholds) -> SurveyTrends:
     waves = [s.wave for s in summaries]
-    units: dict[int, str] = {}
+    org_units: dict[int, str] = {}
     unit_rates: dict[int, dict[int, float | None]] = {}
     withheld_rates: dict[int, set[int]] = {}
     for summary in summaries:
-        units.update(summary.units)
+        org_units.update(summary.org_units)
         unit_rates[summary.wave.id] = summary.rates
         withheld_rates[summary.wave.id] = set(summary.withheld_rates)
     trends: list[Trend] = []
@@ -245,7 +246,7 @@ def trends_from(survey_id: int, title: str, summaries: Sequence[WaveSummary],
             points.append(Point(summary.wave, found[2], found[3]) if found
                           else Point(summary.wave, None))
         trends.append(Trend(f"exposure:{key}", text, True, "down", True, points))
-    return SurveyTrends(survey_id, title, waves, trends, units, unit_rates, thresholds,
+    return SurveyTrends(survey_id, title, waves, trends, org_units, unit_rates, thresholds,
                         withheld_rates)
 
 
@@ -285,8 +286,8 @@ def _figure_from(data: Any) -> Figure | None:
                   Reason(data["w"]) if data["w"] else None, data.get("u"))
 
 
-def _units_json(units: dict[int, Figure]) -> dict[str, Any]:
-    return {str(uid): _figure_json(f) for uid, f in units.items()}
+def _units_json(org_units: dict[int, Figure]) -> dict[str, Any]:
+    return {str(uid): _figure_json(f) for uid, f in org_units.items()}
 
 
 def _units_from(data: dict[str, Any]) -> dict[int, Figure]:
@@ -303,7 +304,7 @@ def summary_json(summary: WaveSummary) -> dict[str, Any]:
         "series": {k: [_figure_json(o), _units_json(u), share]
                    for k, (o, u, share) in summary.series.items()},
         "exposure": [[k, t, _figure_json(o), _units_json(u)] for k, t, o, u in summary.exposure],
-        "units": {str(k): v for k, v in summary.units.items()},
+        "units": {str(k): v for k, v in summary.org_units.items()},
         "rates": {str(k): v for k, v in summary.rates.items()},
         "withheld_rates": sorted(summary.withheld_rates),
     }

@@ -36,8 +36,8 @@ class UnitTree:
         return cls(UnitNode(uid, parent, name, headcount or 0)
                    for uid, parent, name, headcount in rows)
 
-    def subtree(self, unit_id: int) -> set[int]:
-        found, todo = set(), [unit_id]
+    def subtree(self, org_unit_id: int) -> set[int]:
+        found, todo = set(), [org_unit_id]
         while todo:
             current = todo.pop()
             if current not in found:
@@ -45,22 +45,22 @@ class UnitTree:
                 todo.extend(self.children.get(current, []))
         return found
 
-    def headcount(self, unit_id: int | None = None) -> int:
+    def headcount(self, org_unit_id: int | None = None) -> int:
         """Staff of a unit and every unit under it; of the whole organisation for None."""
-        ids = self.subtree(unit_id) if unit_id is not None else set(self.nodes)
+        ids = self.subtree(org_unit_id) if org_unit_id is not None else set(self.nodes)
         return sum(self.nodes[uid].headcount for uid in ids if uid in self.nodes)
 
-    def ancestors(self, unit_id: int) -> list[int]:
+    def ancestors(self, org_unit_id: int) -> list[int]:
         """The unit and every unit above it."""
         chain: list[int] = []
-        current: int | None = unit_id
+        current: int | None = org_unit_id
         while current is not None and current in self.nodes and current not in chain:
             chain.append(current)
             current = self.nodes[current].parent_id
         return chain
 
-    def depth(self, unit_id: int) -> int:
-        return len(self.ancestors(unit_id)) - 1
+    def depth(self, org_unit_id: int) -> int:
+        return len(self.ancestors(org_unit_id)) - 1
 
     def ordered(self, root: int | None = None) -> list[int]:
         """Units depth first, siblings by name."""

@@ -18,7 +18,7 @@ from integrity.dashboard.campaigns import (
 from integrity.dashboard.charts import render
 from integrity.dashboard.forms import FilterForm
 from integrity.dashboard.services import scope_choices, staff_by_unit_kind
-from integrity.db import get_session
+from integrity.db import get_or_404, get_session
 from integrity.i18n import text_direction
 from integrity.models import Campaign, today
 from integrity.translated import page_language
@@ -127,9 +127,7 @@ def export(name: str) -> Response:
     if name == "campaigns":
         return _csv_response(pages.campaigns_csv(campaigns(db)), "campaigns")
     if name == "effects":
-        campaign = db.get(Campaign, request.args.get("campaign", 0, type=int))
-        if campaign is None:
-            abort(404)
+        campaign = get_or_404(Campaign, request.args.get("campaign", 0, type=int))
         return _csv_response(pages.effects_csv(campaign_figures(campaign)),
                              f"campaign-{campaign.id}")
     abort(404)
@@ -152,9 +150,7 @@ def wave(wave_id: int) -> str:
     from surveys.results import compare, previous_wave, thresholds_from, wave_results
 
     db = get_session()
-    found = db.get(Wave, wave_id)
-    if found is None:
-        abort(404)
+    found = get_or_404(Wave, wave_id)
     thresholds = thresholds_from(current.settings())
     # Question texts and options in the reader's language; the figures are the same in all.
     results = wave_results(db, found, thresholds, page_language())

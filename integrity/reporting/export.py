@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import crypto
 from integrity.config import Settings
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import today
 from integrity.reporting.models import Attachment, KeySlot, Report
 from integrity.reporting.storage import AttachmentStore
@@ -43,7 +43,7 @@ def build_export(session: Session, settings: Settings) -> dict[str, Any]:
     )
     return {
         "format": EXPORT_FORMAT, "version": 1, "exported_on": today().isoformat(),
-        "pad_block": installation(session, settings).pad_block,
+        "pad_block": get_installation(session, settings).pad_block,
         "reports": [_report(report, slots, files.get(report.id, [])) for report in reports],
     }
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.config import Settings
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import User
 from integrity.reporting import texts
 from integrity.reporting.attachments import claim_attachments
@@ -102,10 +102,10 @@ def post_reporter_message(
 ) -> Message:
     """``POST /api/v1/mailbox/messages``: a reporter's message (``body``, whose lookup found
     ``report``) sealed to the case's readers."""
-    inst = installation(session, settings)
-    payload = checked_payload(body, settings, inst.pad_block)
+    installation = get_installation(session, settings)
+    payload = checked_payload(body, settings, installation.pad_block)
     readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
-    slots = checked_key_slots(body, expected_readers(readers, inst.recovery_public_key))
+    slots = checked_key_slots(body, expected_readers(readers, installation.recovery_public_key))
     attachments = checked_claimable_attachments(
         session, settings, checked_string_list(body, "attachments"))
     link = checked_link(body, report, THREAD)

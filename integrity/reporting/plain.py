@@ -17,7 +17,7 @@ from crypto.thread_documents import message_document, report_thread
 from crypto.threads import link_auth
 from integrity.channels import check_answers
 from integrity.config import Settings
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import Channel
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.filing import Filing, store_filing
@@ -80,16 +80,16 @@ def file_plain_report(
     route = route_for(session, settings, channel.slug, form.category, form.org_unit)
     readers = resolve_readers(route, form.excluded)
     answers = check_answers(channel, form.answers, form.language)
-    inst = installation(session, settings)
+    installation = get_installation(session, settings)
     receipt = crypto.generate_receipt()
-    keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
-                                       inst.kdf_memlimit)
+    keys = crypto.derive_reporter_keys(receipt, installation.kdf_salt, installation.kdf_opslimit,
+                                       installation.kdf_memlimit)
     attachment_ids = _attachment_rows(session, settings, form.uploads)
     document = {"answers": answers, "attachments": _entries(form.uploads),
                 "language": form.language}
     sealed = crypto.seal_document(document,
                                   _with_reporter(readers, keys.public_key, route.recovery_key),
-                                  inst.pad_block)
+                                  installation.pad_block)
     store_filing(session, store, Filing(
         route, crypto.keyed_lookup_hash(keys.lookup, lookup_key), keys.public_key,
         sealed.payload, dict(sealed.key_slots),
@@ -112,7 +112,7 @@ class OpenedMailbox:
 def _opened(session: Session, settings: Settings, report: Report,
             secret_key: bytes) -> OpenedMailbox:
     """The report and every message of its thread, opened with the reporter's secret key."""
-    pad_block = installation(session, settings).pad_block
+    pad_block = get_installation(session, settings).pad_block
     view = mailbox_view(session, report)
 
     def opened(item: dict[str, Any]) -> dict[str, Any]:
@@ -130,9 +130,9 @@ def open_plain_mailbox(session: Session, settings: Settings, lookup_key: bytes,
         receipt = crypto.normalise_receipt(receipt_text)
     except crypto.ReceiptError as exc:
         raise ProtocolError(_l("A receipt has exactly 20 digits."), 400) from exc
-    inst = installation(session, settings)
-    keys = crypto.derive_reporter_keys(receipt, inst.kdf_salt, inst.kdf_opslimit,
-                                       inst.kdf_memlimit)
+    installation = get_installation(session, settings)
+    keys = crypto.derive_reporter_keys(receipt, installation.kdf_salt, installation.kdf_opslimit,
+                                       installation.kdf_memlimit)
     report = find_report(session, {"lookup": crypto.b64encode(keys.lookup)}, lookup_key)
     return _opened(session, settings, report, keys.secret_key)
 
@@ -156,7 +156,7 @@ def reply_plain(
     if not text.strip() and not uploads:
         raise ProtocolError(_l("Write a message or attach a file."))
     report = mailbox.report
-    inst = installation(session, settings)
+    installation = get_installation(session, settings)
     attachment_ids = _attachment_rows(session, settings, uploads)
     readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
     document: dict[str, Any] = {"text": text.strip(), "attachments": _entries(uploads)}
@@ -165,8 +165,8 @@ def reply_plain(
     sealed = crypto.seal_document(
         document,
         _with_reporter(readers, crypto.KeyPair.from_secret_key(mailbox.secret_key).public_key,
-                       inst.recovery_public_key),
-        inst.pad_block,
+                       installation.recovery_public_key),
+        installation.pad_block,
     )
     link = None
     if report.protocol == 2:

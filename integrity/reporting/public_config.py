@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.config import Settings
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import Channel, ChannelState, OrgUnit, Role, User
 from integrity.reporting import texts
 
@@ -36,8 +36,8 @@ def public_config(session: Session, settings: Settings,
 
     Hidden channels are not listed, but still take reports sent to their slug; ``unlisted``
     names one to add (``?channel=slug``, from the form shared by its direct link)."""
-    inst = installation(session, settings)
-    units = session.scalars(select(OrgUnit).order_by(OrgUnit.parent_id, OrgUnit.name))
+    installation = get_installation(session, settings)
+    org_units = session.scalars(select(OrgUnit).order_by(OrgUnit.parent_id, OrgUnit.name))
     channels = open_channels(session)
     if unlisted:
         channels += session.scalars(select(Channel).where(
@@ -45,13 +45,13 @@ def public_config(session: Session, settings: Settings,
     return {
         "protocol": 1,
         "protocols": [1, 2],
-        "salt": crypto.b64encode(inst.kdf_salt),
-        "argon2id": {"opslimit": inst.kdf_opslimit, "memlimit": inst.kdf_memlimit},
-        "pad_block": inst.pad_block,
-        "recovery_key": crypto.b64encode(inst.recovery_public_key)
-        if inst.recovery_public_key else None,
-        "recovery_certificate": crypto.b64encode(inst.recovery_certificate)
-        if inst.recovery_certificate else None,
+        "salt": crypto.b64encode(installation.kdf_salt),
+        "argon2id": {"opslimit": installation.kdf_opslimit, "memlimit": installation.kdf_memlimit},
+        "pad_block": installation.pad_block,
+        "recovery_key": crypto.b64encode(installation.recovery_public_key)
+        if installation.recovery_public_key else None,
+        "recovery_certificate": crypto.b64encode(installation.recovery_certificate)
+        if installation.recovery_certificate else None,
         "pow_bits": settings.pow_bits,
         "max_attachment_bytes": settings.max_attachment_bytes,
         "max_attachments": settings.max_attachments,
@@ -59,5 +59,5 @@ def public_config(session: Session, settings: Settings,
         # Texts in the request's language (``?lang=``, else Accept-Language, else the default).
         "channels": [texts.channel_config(channel, channel_recipients(channel))
                      for channel in channels],
-        "org_units": [texts.unit_config(unit) for unit in units],
+        "org_units": [texts.unit_config(org_unit) for org_unit in org_units],
     }

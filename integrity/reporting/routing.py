@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from crypto.certificates import verify_inspector_key, verify_recovery_key
 from integrity.config import Settings
 from integrity.db import database_int
-from integrity.installation import installation
+from integrity.installation import get_installation
 from integrity.models import (
     Category,
     Channel,
@@ -130,7 +130,7 @@ class RouteCache:
         self._routes = routes
 
 
-def _unit_id(value: object) -> int | None:
+def _org_unit_id(value: object) -> int | None:
     if value is None:
         return None
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
@@ -145,7 +145,7 @@ def route_key(slug: object, category: object = None, org_unit: object = None) ->
         raise ProtocolError(_l("The field “channel” must name a channel."))
     if category is not None and not isinstance(category, str):
         raise ProtocolError(_l("The category is not one of this channel's categories."))
-    return slug, category, _unit_id(org_unit)
+    return slug, category, _org_unit_id(org_unit)
 
 
 def route_for(session: Session, settings: Settings, slug: object, category: object = None,
@@ -162,12 +162,12 @@ def find_route(session: Session, settings: Settings, key: RouteKey,
     With a proof-of-work ``challenge``, the same query reads its bits (if it is unspent).
     With ``route_cache``, a kept route is returned when there is one and ``fresh`` is not asked
     for (``kept``, without the bits), and a route read is kept there."""
-    slug, category, unit_id = key
+    slug, category, org_unit_id = key
     if route_cache is not None and not fresh and (kept := route_cache.get(key)) is not None:
         return kept
-    query = _route_query(category is not None, unit_id is not None, challenge is not None)
-    params = {"slug": slug, "category": category, "unit_id": unit_id, "challenge": challenge,
-              "now": utcnow()}
+    query = _route_query(category is not None, org_unit_id is not None, challenge is not None)
+    params = {"slug": slug, "category": category, "org_unit_id": org_unit_id,
+              "challenge": challenge, "now": utcnow()}
     # Core statements go to a connection directly: the ORM has nothing to add.
     rows: Sequence[Any]
     if route_cache is not None:
@@ -175,18 +175,18 @@ def find_route(session: Session, settings: Settings, key: RouteKey,
     else:
         rows = session.connection().execute(query, params).all()
     if not rows and session.get(Installation, 1) is None:
-        installation(session, settings)  # first use of a new installation
+        get_installation(session, settings)  # first use of a new installation
         rows = session.connection().execute(query, params).all()
     if not rows or rows[0].state == ChannelState.CLOSED:
         raise ProtocolError(_l("There is no open channel “%(slug)s”.", slug=slug))
     first = rows[0]
     if category is not None and first.category_id is None:
         raise ProtocolError(_l("The category is not one of this channel's categories."))
-    if unit_id is not None and first.unit_id is None:
+    if org_unit_id is not None and first.org_unit_id is None:
         raise ProtocolError(_l("The organisational unit is unknown."))
     recipients = {str(row.user_id): row.public_key for row in rows if row.user_id is not None}
     route = Route(first.channel_id, first.allow_exclusion, first.pad_block,
-                  first.recovery_public_key, recipients, first.category_id, unit_id,
+                  first.recovery_public_key, recipients, first.category_id, org_unit_id,
                   first.challenge_bits, first.routing_version)
     if route_cache is not None:
         route_cache.keep(key, route)
@@ -194,10 +194,10 @@ def find_route(session: Session, settings: Settings, key: RouteKey,
 
 
 @lru_cache(maxsize=8)
-def _route_query(with_category: bool, with_unit: bool, with_work: bool) -> Any:
+def _route_query(with_category: bool, with_org_unit: bool, with_work: bool) -> Any:
     """The routing query, built once per shape; values come in as bound parameters."""
     channels, users = cast(Table, Channel.__table__), cast(Table, User.__table__)
-    categories, units = cast(Table, Category.__table__), cast(Table, OrgUnit.__table__)
+    categories, org_units = cast(Table, Category.__table__), cast(Table, OrgUnit.__table__)
     installations = cast(Table, Installation.__table__)
     active_inspector = and_(
         users.c.id == recipients_table.c.user_id, users.c.active.is_(True),
@@ -215,7 +215,7 @@ def _route_query(with_category: bool, with_unit: bool, with_work: bool) -> Any:
                users.c.id.label("user_id"),
                users.c.public_key,
                (categories.c.id if with_category else null()).label("category_id"),
-               (units.c.id if with_unit else null()).label("unit_id"),
+               (org_units.c.id if with_org_unit else null()).label("org_unit_id"),
                challenge_bits.label("challenge_bits"))
         .select_from(channels)
         .join(installations, installations.c.id == 1)
@@ -228,8 +228,8 @@ def _route_query(with_category: bool, with_unit: bool, with_work: bool) -> Any:
         query = query.outerjoin(categories, and_(
             categories.c.channel_id == channels.c.id, categories.c.slug == bindparam("category"),
             categories.c.retired.is_(False)))
-    if with_unit:
-        query = query.outerjoin(units, units.c.id == bindparam("unit_id"))
+    if with_org_unit:
+        query = query.outerjoin(org_units, org_units.c.id == bindparam("org_unit_id"))
     return query
 
 

@@ -52,10 +52,10 @@ def channel_config(channel: Channel, recipients: Iterable[User],
     }
 
 
-def unit_config(unit: OrgUnit, language: str | None = None) -> dict[str, Any]:
+def unit_config(org_unit: OrgUnit, language: str | None = None) -> dict[str, Any]:
     """An organisational unit as ``GET /api/v1/config`` lists it."""
-    return {"id": str(unit.id), "name": unit.text("name", language),
-            "parent": str(unit.parent_id) if unit.parent_id is not None else None}
+    return {"id": str(org_unit.id), "name": org_unit.text("name", language),
+            "parent": str(org_unit.parent_id) if org_unit.parent_id is not None else None}
 
 
 def mailbox_questions(questions: Iterable[Question],

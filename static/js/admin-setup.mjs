@@ -4,17 +4,16 @@
 // passphrase fields have no name, so the browser never sends them; if anything fails, they
 // are cleared, the page says what failed, and nothing is sent.
 
-import { byId, clearError, fill, pageStrings, setBusy, setHidden, showError } from "./page.mjs";
+import { byId, clearError, pageStrings, setBusy, setHidden, showError } from "./page.mjs";
+import { isWeakPassphrase } from "./passphrase-strength.mjs";
 import { failureText, inWorker, startSplitter } from "./staff-split.mjs";
 import { b64encode } from "./worker-client.mjs";
-import { WRAPPING_KEY } from "./staff.mjs";
-
-const MIN_LENGTH = 12;
+import { forgetUnlocked, WRAP_BASE } from "./staff.mjs";
 
 // English fallbacks; the page gives translated ones in data-strings.
 const STRINGS = {
   mismatch: "The two passphrases differ.",
-  tooShort: "A passphrase needs at least %(count)d characters.",
+  weak: "Choose a passphrase that is harder to guess: at least 12 characters, such as four unrelated words, and not a common password, a repeated character or a sequence.",
   worker: "This browser could not start the part of the page that splits your passphrase on this device, so nothing was sent.",
   derive: "This device could not split your passphrase (it may be short of memory), so nothing was sent: close other tabs and try again.",
 };
@@ -29,7 +28,7 @@ function main() {
   const newField = byId("new-passphrase");
   const confirmField = byId("confirm-passphrase");
   if (!form || !newField || !confirmField) return;
-  sessionStorage.removeItem(WRAPPING_KEY);
+  forgetUnlocked();
   const strings = pageStrings(form, STRINGS);
   const noteUnavailable = () => setHidden(byId("setup-needs-script"), false);
   let worker = startSplitter(form, noteUnavailable);
@@ -51,8 +50,8 @@ function main() {
       refuse(strings.mismatch);
       return;
     }
-    if (fresh.length < MIN_LENGTH) {
-      refuse(fill(strings.tooShort, { count: MIN_LENGTH }));
+    if (isWeakPassphrase(fresh)) {
+      refuse(strings.weak);
       return;
     }
     sending = true;
@@ -72,7 +71,7 @@ function main() {
       form.elements.confirm.value = keys.loginValue;
       form.elements.new_salt.value = b64encode(salt);
       form.elements.derived.value = "1";
-      sessionStorage.setItem(WRAPPING_KEY, b64encode(keys.wrappingKey));
+      sessionStorage.setItem(WRAP_BASE, b64encode(keys.wrappingKey)); // completed after sign-in
       client.terminate();
       form.submit();
     } catch (error) {

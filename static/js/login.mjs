@@ -1,13 +1,14 @@
 // Staff sign-in: the passphrase is split on this device (docs/inspector-keys.md). Its field
 // has no name, so the browser never sends it; the script sends only the derived login value.
 // If anything in the split fails, the field is cleared, the page says what failed, and
-// nothing is sent. The wrapping key stays in this tab, for the inspector's key, and is
-// forgotten on sign-out or when the tab closes.
+// nothing is sent. What the passphrase gives towards the wrapping key stays in this tab until
+// the server's share completes it after the second factor (key-unlock.mjs); it is forgotten
+// on sign-out or when the tab closes.
 
 import { byId, clearError, pageStrings, setBusy, setHidden, showError } from "./page.mjs";
 import { failureText, inWorker, signInParams, startSplitter } from "./staff-split.mjs";
 import { b64encode } from "./worker-client.mjs";
-import { csrfToken, OFFLINE_KEY, WRAPPING_KEY } from "./staff.mjs";
+import { csrfToken, forgetUnlocked as forget, WRAP_BASE } from "./staff.mjs";
 
 
 // English fallbacks; the page gives translated ones in data-strings.
@@ -18,11 +19,6 @@ const STRINGS = {
   server: "The server could not prepare the split of your passphrase, so nothing was sent: try again in a moment.",
   derive: "This device could not split your passphrase (it may be short of memory), so nothing was sent: close other tabs and try again.",
 };
-
-function forget() {
-  sessionStorage.removeItem(WRAPPING_KEY);
-  sessionStorage.removeItem(OFFLINE_KEY);
-}
 
 function showProgress(form, on) {
   setHidden(byId("progress-area"), !on);
@@ -62,7 +58,8 @@ function main() {
         passphrase, salt: params.salt, opslimit: params.opslimit, memlimit: params.memlimit,
       });
       passphraseField.value = "";
-      sessionStorage.setItem(WRAPPING_KEY, b64encode(keys.wrappingKey));
+      // Not yet the key that unwraps: the share completes it after the second factor.
+      sessionStorage.setItem(WRAP_BASE, b64encode(keys.wrappingKey));
       form.elements.password.value = keys.loginValue;
       form.elements.derived.value = "1";
       client.terminate();

@@ -4,14 +4,16 @@
 // sends them; if anything fails, they are cleared, the page says what failed, nothing is sent.
 
 import { byId, clearError, pageStrings, setBusy, showError } from "./page.mjs";
-import { failureText, inWorker, signInParams, startSplitter } from "./staff-split.mjs";
+import { failureText, inWorker, signInParams, SplitError, startSplitter } from "./staff-split.mjs";
 import { b64encode } from "./worker-client.mjs";
-import { csrfToken, WRAPPING_KEY } from "./staff.mjs";
+import { isWeakPassphrase } from "./passphrase-strength.mjs";
+import { csrfToken, fetchShare, WRAP_BASE, WRAPPING_KEY } from "./staff.mjs";
 
 // English fallbacks; the page gives translated ones in data-strings.
 const STRINGS = {
   missing: "Enter your current passphrase and the new one twice.",
   mismatch: "The two passphrases differ.",
+  weak: "Choose a passphrase that is harder to guess: at least 12 characters, such as four unrelated words, and not a common password, a repeated character or a sequence.",
   relock: "The current passphrase is not correct, or this browser could not protect your key with the new passphrase, so nothing was changed.",
   worker: "This browser could not start the part of the page that splits your passphrase on this device, so nothing was sent.",
   limited: "Too many sign-in requests came from this network just now, so nothing was sent: wait a minute and try again.",
@@ -19,23 +21,39 @@ const STRINGS = {
   derive: "This device could not split your passphrase (it may be short of memory), so nothing was sent: close other tabs and try again.",
 };
 
+/** An inspector's wrapping key completed with the server's share (scheme 2), or as it is. */
+async function completed(client, wrappingKey, share) {
+  if (!share) return wrappingKey;
+  return (await inWorker(client, "staff-share-key", { wrappingKey, share })).wrappingKey;
+}
+
 /** The derived values to send: the current login value, the new one, its salt, the key re-locked. */
 async function split(form, client, current, fresh) {
   const params = await signInParams(form.dataset.params, csrfToken(form), form.dataset.email);
+  let share = null;
+  if (form.dataset.share) {
+    // An inspector's new key is wrapped under the new passphrase and the server's share.
+    try {
+      ({ share } = await fetchShare(form.dataset.share));
+    } catch {
+      throw new SplitError("server");
+    }
+  }
   const cost = { opslimit: params.opslimit, memlimit: params.memlimit };
   const before = await inWorker(client, "staff-derive", { passphrase: current, salt: params.salt, ...cost });
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const after = await inWorker(client, "staff-derive", { passphrase: fresh, salt, ...cost });
+  const wrappingKey = await completed(client, after.wrappingKey, share);
   let wrapped = "";
   if (form.dataset.wrapped) {
     // A wrong current passphrase shows here: the key does not open with what it unlocks.
-    const { secretKey } = await inWorker(client, "staff-unwrap", {
-      wrapped: form.dataset.wrapped, wrappingKey: before.wrappingKey,
-    }, "relock");
-    ({ wrapped } = await inWorker(client, "staff-wrap", { secretKey, wrappingKey: after.wrappingKey }, "relock"));
-    secretKey.fill(0);
+    const oldKey = form.dataset.scheme === "1" ? before.wrappingKey : await completed(client, before.wrappingKey, share);
+    ({ wrapped } = await inWorker(client, "staff-rewrap", {
+      wrapped: form.dataset.wrapped, oldWrappingKey: oldKey, newWrappingKey: wrappingKey,
+      publicKey: form.dataset.public,
+    }, "relock"));
   }
-  return { current: before.loginValue, fresh: after.loginValue, salt: b64encode(salt), wrapped, after };
+  return { current: before.loginValue, fresh: after.loginValue, salt: b64encode(salt), wrapped, wrappingKey };
 }
 
 function main() {
@@ -73,6 +91,13 @@ function main() {
       newField.focus();
       return;
     }
+    if (isWeakPassphrase(newField.value)) {
+      newField.value = "";
+      confirmField.value = "";
+      showError(form, strings.weak);
+      newField.focus();
+      return;
+    }
     sending = true;
     clearError();
     setBusy(form, true);
@@ -87,7 +112,8 @@ function main() {
       form.elements.new_salt.value = values.salt;
       form.elements.new_wrapped_key.value = values.wrapped;
       form.elements.derived.value = "1";
-      sessionStorage.setItem(WRAPPING_KEY, b64encode(values.after.wrappingKey));
+      sessionStorage.setItem(WRAPPING_KEY, b64encode(values.wrappingKey));
+      sessionStorage.removeItem(WRAP_BASE);
       client.terminate();
       form.submit();
     } catch (error) {

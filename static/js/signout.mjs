@@ -1,12 +1,7 @@
 // Forget whatever this tab unlocked when its owner signs out, or when the session has been
 // idle for as long as the server allows (the server ends it then too).
 
-import { OFFLINE_KEY, WRAPPING_KEY } from "./staff.mjs";
-
-function forget() {
-  sessionStorage.removeItem(WRAPPING_KEY);
-  sessionStorage.removeItem(OFFLINE_KEY);
-}
+import { forgetUnlocked as forget } from "./staff.mjs";
 
 for (const form of document.querySelectorAll("form[data-signout]")) {
   form.addEventListener("submit", () => forget());

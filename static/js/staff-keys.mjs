@@ -6,6 +6,7 @@
 
 import _sodium from "libsodium-wrappers-sumo";
 
+import { frame } from "./protocol2.mjs";
 import {
   CryptoError, DecryptionError, KEY_BYTES, MAC_BYTES, NONCE_BYTES, SALT_BYTES, ShapeError, b64encode,
   ready, toBytes,
@@ -16,6 +17,10 @@ export const WRAPPED_BYTES = NONCE_BYTES + MAC_BYTES + KEY_BYTES; // 72
 const textEncoder = new TextEncoder();
 export const LOGIN_CONTEXT = textEncoder.encode("integrity/v1/staff-login");
 export const WRAP_CONTEXT = textEncoder.encode("integrity/v1/staff-wrap");
+export const SHARE_CONTEXT = textEncoder.encode("integrity/v2/wrap-share");
+export const WRAP_V2_CONTEXT = textEncoder.encode("integrity/v2/staff-wrap");
+export const PEPPER_KEY_CONTEXT = textEncoder.encode("integrity/v2/login-pepper-key");
+export const PEPPER_CONTEXT = textEncoder.encode("integrity/v2/login-pepper");
 
 function sodium() {
   // The functions below appear on the module object once its WebAssembly has loaded.
@@ -121,4 +126,33 @@ export function rewrapPrivateKey(wrapped, oldWrappingKey, newWrappingKey, expect
   } finally {
     secretKey.fill(0);
   }
+}
+
+// Scheme 2 (docs/inspector-keys.md#scheme-2): the browser needs only shared_wrapping_key; the
+// server-side values are here too so that both sides are tested against the same vectors.
+
+/** The scheme-2 wrapping key: `hash(frame("integrity/v2/staff-wrap", share), key = wrappingKey)`. */
+export function sharedWrappingKey(wrappingKey, share) {
+  const key = checkLength(wrappingKey, KEY_BYTES, "wrapping key");
+  const part = checkLength(share, KEY_BYTES, "share");
+  return sodium().crypto_generichash(KEY_BYTES, frame(WRAP_V2_CONTEXT, part), key);
+}
+
+/** The server's share: `hash(frame("integrity/v2/wrap-share", ascii(userId)), key = installationSecret)`. */
+export function wrapShare(installationSecret, userId) {
+  if (!Number.isSafeInteger(userId) || userId < 0) throw new ShapeError("The user id must be a whole number.");
+  const secret = toBytes(installationSecret, "installation secret");
+  return sodium().crypto_generichash(KEY_BYTES, frame(SHARE_CONTEXT, textEncoder.encode(String(userId))), secret);
+}
+
+/** `hash(frame("integrity/v2/login-pepper-key"), key = installationSecret)`. */
+export function loginPepperKey(installationSecret) {
+  return sodium().crypto_generichash(KEY_BYTES, frame(PEPPER_KEY_CONTEXT), toBytes(installationSecret, "installation secret"));
+}
+
+/** `hash(frame("integrity/v2/login-pepper", authValue), key = pepperKey)`: what the server's hash covers. */
+export function pepperedAuthValue(authValue, pepperKey) {
+  const value = checkLength(authValue, KEY_BYTES, "authentication value");
+  const key = checkLength(pepperKey, KEY_BYTES, "pepper key");
+  return sodium().crypto_generichash(KEY_BYTES, frame(PEPPER_CONTEXT, value), key);
 }

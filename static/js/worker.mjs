@@ -16,6 +16,8 @@
 //   staff-wrap    {secretKey, wrappingKey}             -> {wrapped} (b64, 72 bytes)
 //   staff-unwrap  {wrapped, wrappingKey, publicKey?}   -> {secretKey}
 //   staff-keypair                                      -> {publicKey, secretKey}: a fresh X25519 pair
+//   staff-share-key {wrappingKey, share}              -> {wrappingKey}: the scheme-2 wrapping key
+//   staff-rewrap  {wrapped, oldWrappingKey, newWrappingKey, publicKey} -> {wrapped} (b64), checked
 //   key-file      {text}                               -> {publicKey, secretKey} of an offline key file
 //   reseal        {slots: [slot], secretKey, publicKey} -> {slots: [slot]} (b64): each slot's key
 //                                                         sealed anew to publicKey
@@ -28,7 +30,7 @@ import {
   solvePow,
 } from "./protocol.mjs";
 import {
-  deriveStaffKeys, loginValue, unwrapPrivateKey, wrapPrivateKey,
+  deriveStaffKeys, loginValue, sharedWrappingKey, unwrapPrivateKey, wrapPrivateKey,
 } from "./staff-keys.mjs";
 import { P2_OPERATIONS } from "./worker-p2.mjs";
 
@@ -154,6 +156,29 @@ const OPERATIONS = {
     const secretKey = unwrapPrivateKey(binary(request.wrapped, "wrapped private key"),
       binary(request.wrappingKey, "wrapping key", KEY_BYTES), publicKey);
     return [{ secretKey }, [secretKey.buffer]];
+  },
+
+  // {wrappingKey, share} -> {wrappingKey}: the scheme-2 wrapping key (docs/inspector-keys.md).
+  "staff-share-key"(request) {
+    const wrappingKey = sharedWrappingKey(binary(request.wrappingKey, "wrapping key", KEY_BYTES),
+      binary(request.share, "share", KEY_BYTES));
+    return [{ wrappingKey }, [wrappingKey.buffer]];
+  },
+
+  // {wrapped, oldWrappingKey, newWrappingKey, publicKey} -> {wrapped}: the same private key
+  // under a new wrapping key, checked to open again (with the public key) before it is given.
+  "staff-rewrap"(request) {
+    const publicKey = binary(request.publicKey, "public key", KEY_BYTES);
+    const newKey = binary(request.newWrappingKey, "wrapping key", KEY_BYTES);
+    const secretKey = unwrapPrivateKey(binary(request.wrapped, "wrapped private key"),
+      binary(request.oldWrappingKey, "wrapping key", KEY_BYTES), publicKey);
+    try {
+      const wrapped = wrapPrivateKey(secretKey, newKey);
+      unwrapPrivateKey(wrapped, newKey, publicKey).fill(0);
+      return [{ wrapped: b64encode(wrapped) }, []];
+    } finally {
+      secretKey.fill(0);
+    }
   },
 
   // -> {publicKey, secretKey}: a fresh X25519 key pair, made on this device.

@@ -8,6 +8,7 @@ import time
 from urllib.parse import quote_plus, urlsplit
 
 import pyotp
+import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ import crypto
 from integrity.audit import AuditEntry, verify
 from integrity.models import Role, User
 from tests.conftest import Account
-from tests.helpers.browser import RecordingApp, sign_in_in_browser
+from tests.helpers.browser import RecordingApp, sign_in_in_browser, staff_wrapping_key
 
 PASSPHRASE = "lantern quarry nine pebbles orbit"
 
@@ -78,11 +79,15 @@ def test_an_invited_inspector_sets_up_the_account_in_chromium(
     user = db.scalar(select(User).where(User.email == "nadia@example.org"))
     assert user is not None and user.role == "inspector" and user.totp_secret == secret
     assert user.public_key is not None and user.wrapped_secret_key is not None
-    # The key opens with the wrapping key derived from the passphrase, on the device only.
+    # The key opens with the wrapping key derived from the passphrase and completed with the
+    # server's share, on the device only.
     keys = crypto.derive_staff_keys(PASSPHRASE, user.login_salt, user.login_opslimit,
                                     user.login_memlimit)
-    secret_key = crypto.unwrap_private_key(user.wrapped_secret_key, keys.wrapping_key,
-                                           user.public_key)
+    assert user.key_scheme == 2
+    with pytest.raises(crypto.DecryptionError):
+        crypto.unwrap_private_key(user.wrapped_secret_key, keys.wrapping_key)
+    secret_key = crypto.unwrap_private_key(
+        user.wrapped_secret_key, staff_wrapping_key(app, user, PASSPHRASE), user.public_key)
     assert len(secret_key) == 32
 
     # 5. Signed out, the inspector signs in for the first time with the passphrase alone.

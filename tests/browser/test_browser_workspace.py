@@ -32,10 +32,13 @@ INSPECTOR_REPLY = "Thank you. Was anyone else at lane 4 that night? MARKER-INSPE
 REPORTER_ANSWER = "The relief officer saw it too. MARKER-ANSWER-93c0"
 
 
-def _wrapping_key(db: Session, account) -> bytes:
+def _wrapping_key(app: Flask, db: Session, account) -> bytes:
+    """The scheme-2 wrapping key: the passphrase's value completed with the server's share."""
     user = db.get(User, account.id)
-    return crypto.derive_staff_keys(account.password, user.login_salt, user.login_opslimit,
-                                    user.login_memlimit).wrapping_key
+    own = crypto.derive_staff_keys(account.password, user.login_salt, user.login_opslimit,
+                                   user.login_memlimit).wrapping_key
+    share = crypto.wrap_share(app.extensions["integrity.installation_secret"], account.id)
+    return crypto.shared_wrapping_key(own, share)
 
 
 def _add_recipient(db: Session, slug: str, user_id: int) -> None:
@@ -84,7 +87,8 @@ def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp,
     db.expire_all()
     user = db.get(User, first.id)
     assert user.public_key is not None and user.wrapped_secret_key is not None
-    wrapping_key = _wrapping_key(db, first)
+    assert user.key_scheme == 2
+    wrapping_key = _wrapping_key(app, db, first)
     secret_key = crypto.unwrap_private_key(user.wrapped_secret_key, wrapping_key)
     _add_recipient(db, channel.slug, first.id)
 
@@ -237,14 +241,15 @@ def _answers_shown(page, selector: str) -> dict[str, str]:
 
 
 def test_answers_read_in_the_questionnaires_words_in_mailbox_and_case_page(
-        open_page, base_url: str, db: Session, channel: ChannelSetup,
+        open_page, base_url: str, app: Flask, db: Session, channel: ChannelSetup,
         make_account) -> None:
     """A yes/no answer shows as "Yes", a choice as the answer offered, never a stored value."""
     account = make_account(Role.INSPECTOR, key=False)
     user = db.get(User, account.id)
     pair = crypto.KeyPair.generate()
     user.public_key = pair.public_key
-    user.wrapped_secret_key = crypto.wrap_private_key(pair.secret_key, _wrapping_key(db, account))
+    user.wrapped_secret_key = crypto.wrap_private_key(pair.secret_key,
+                                                      _wrapping_key(app, db, account))
     db.commit()
     _add_recipient(db, channel.slug, account.id)
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from integrity.models import today
 from surveys.definitions import DIFFERENT, NO, SAME, YES
-from surveys.models import AccessCode, Answer, Comment, Response
+from surveys.models import AccessCode, Answer, Comment, SurveyResponse
 from tests.helpers.browser import RecordingApp
 from tests.helpers.surveys import open_survey
 
@@ -112,7 +112,7 @@ def test_with_javascript_a_respondent_answers_section_by_section(open_page, base
 
     assert _stored(db) == EXPECTED
     assert [c.text for c in db.scalars(select(Comment))] == [COMMENT]
-    assert db.scalar(select(Response.org_unit_id)) == setup.units[0]
+    assert db.scalar(select(SurveyResponse.org_unit_id)) == setup.org_unit_ids[0]
     # What was sent: the form token, the code and the answers; no digit, nothing else.
     sent = _sent_answers(recorder)
     assert set(sent) == {"csrf_token", "code", "q-lead", "q-skipped", "q-aware", "q-which",
@@ -176,7 +176,7 @@ def test_without_javascript_the_whole_survey_is_one_plain_form(open_page, base_u
 
     expected = {**EXPECTED, ("offered", 0): SAME, ("accepted", 0): NO}
     assert _stored(db) == expected
-    assert db.scalar(select(Response.org_unit_id)) == setup.units[1]
+    assert db.scalar(select(SurveyResponse.org_unit_id)) == setup.org_unit_ids[1]
     db.expire_all()
     assert db.scalar(select(AccessCode.used).where(AccessCode.used)) is True
     # Used once: the same code again is refused in plain words.

@@ -122,6 +122,17 @@ def sign_in_in_browser(page: Any, base_url: str, account: Any) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def staff_wrapping_key(app: Flask, user: Any, passphrase: str, scheme: int = 2) -> bytes:
+    """The key an inspector's private key is wrapped under: what the passphrase gives, completed
+    with the server's share for scheme 2 (docs/inspector-keys.md)."""
+    own = crypto.derive_staff_keys(passphrase, user.login_salt, user.login_opslimit,
+                                   user.login_memlimit).wrapping_key
+    if scheme == 1:
+        return own
+    return crypto.shared_wrapping_key(
+        own, crypto.wrap_share(app.extensions["integrity.installation_secret"], user.id))
+
+
 # --- a report filed in the page ------------------------------------------------------------
 
 RECEIPT_TEXT = re.compile(r"^\d{4} \d{4} \d{4} \d{4} \d{4}$")

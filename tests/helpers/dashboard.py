@@ -34,11 +34,11 @@ def load_demo_with_reports(app: Flask, db: Session, channel: ChannelSetup, repor
     with app.app_context():
         load(db, app.extensions["integrity.hasher"])
         db.commit()
-    units = reporter.config["org_units"]
+    org_units = reporter.config["org_units"]
     for n in range(3):
         filed = reporter.file(channel.slug, {"what": f"{DEMO_MARKER} cash at gate {n}",
                                              "where": f"{DEMO_MARKER} lane {n}"},
-                              category="bribery", org_unit=units[n]["id"])
+                              category="bribery", org_unit=org_units[n]["id"])
         assert reporter.reply(filed.receipt, f"{DEMO_MARKER} more about it").status_code == 201
     return {"campaign": db.scalar(select(Campaign.id).order_by(Campaign.id)),
             "wave": db.scalar(select(Wave.id).order_by(Wave.id))}

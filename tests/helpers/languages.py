@@ -41,6 +41,6 @@ def translate_demo_channel(db: Session, slug: str) -> None:
                          "options": FRENCH_HOW})
     how.translate("ar", {"label": "كيف عرفت ذلك؟", "options": ARABIC_HOW})
     how.translate("ru", {"label": "Откуда вы это знаете?", "options": RUSSIAN_HOW})
-    unit = db.scalars(select(OrgUnit).order_by(OrgUnit.id)).first()
-    unit.translate("fr", {"name": "Unité traduite"})
+    org_unit = db.scalars(select(OrgUnit).order_by(OrgUnit.id)).first()
+    org_unit.translate("fr", {"name": "Unité traduite"})
     db.commit()

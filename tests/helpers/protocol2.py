@@ -44,8 +44,8 @@ def certify(db: Session, user_id: int, org: OrgKey, public_key: bytes) -> User:
 
 
 def browser_key(db: Session, account: object, org: OrgKey) -> crypto.KeyPair:
-    """A certified key pair for ``account``, wrapped as if made in the browser at first sign-in
-    (its passphrase unwraps it); the caller commits."""
+    """A certified key pair for ``account``, wrapped as a key made in the browser under scheme 1
+    (its passphrase unwraps it; the sign-in page moves it to scheme 2); the caller commits."""
     user = db.get(User, account.id)  # type: ignore[attr-defined]
     assert user is not None
     pair = crypto.KeyPair.generate()
@@ -53,4 +53,5 @@ def browser_key(db: Session, account: object, org: OrgKey) -> crypto.KeyPair:
                                             user.login_opslimit, user.login_memlimit).wrapping_key
     certify(db, user.id, org, pair.public_key)
     user.wrapped_secret_key = crypto.wrap_private_key(pair.secret_key, wrapping_key)
+    user.key_scheme = 1  # as stored before scheme 2: moved to scheme 2 at sign-in
     return pair

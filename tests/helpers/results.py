@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from integrity.models import OrgUnit
 from surveys.definitions import DIFFERENT, NO, PREFER_NOT, SAME, YES
-from surveys.models import AccessCode, Answer, Response, Survey, Wave, WaveState
+from surveys.models import AccessCode, Answer, Survey, SurveyResponse, Wave, WaveState
 
 # A question of every kind of figure: scales, an index, yes/no, options, numbers and both
 # sensitive designs.
@@ -39,15 +39,15 @@ RESULTS_DEFINITION = {
 
 def add_unit(db: Session, name: str, headcount: int) -> OrgUnit:
     """A crossing point of ``headcount`` staff."""
-    unit = OrgUnit(name=name, kind="crossing_point", crossing_type="land", headcount=headcount)
-    db.add(unit)
+    org_unit = OrgUnit(name=name, kind="crossing_point", crossing_type="land", headcount=headcount)
+    db.add(org_unit)
     db.flush()
-    return unit
+    return org_unit
 
 
-def respond(db: Session, wave: Wave, unit: OrgUnit, answers: dict) -> None:
+def respond(db: Session, wave: Wave, org_unit: OrgUnit, answers: dict) -> None:
     """A response of ``unit`` to ``wave``, stored as the respondent's page would have it."""
-    response = Response(wave_id=wave.id, org_unit_id=unit.id)
+    response = SurveyResponse(wave_id=wave.id, org_unit_id=org_unit.id)
     db.add(response)
     db.flush()
     for key, value in answers.items():
@@ -91,11 +91,11 @@ def closed_waves(db: Session) -> tuple[Survey, list[Wave]]:
     return survey, waves
 
 
-def add_codes(db: Session, wave: Wave, unit: OrgUnit, issued: int, used: int) -> None:
+def add_codes(db: Session, wave: Wave, org_unit: OrgUnit, issued: int, used: int) -> None:
     """``issued`` access codes of ``unit`` for ``wave``, the first ``used`` of them used."""
     for index in range(issued):
-        db.add(AccessCode(code_hash=f"{wave.id:04d}{unit.id:04d}{index:024d}".encode(),
-                          wave_id=wave.id, org_unit_id=unit.id, used=index < used))
+        db.add(AccessCode(code_hash=f"{wave.id:04d}{org_unit.id:04d}{index:024d}".encode(),
+                          wave_id=wave.id, org_unit_id=org_unit.id, used=index < used))
 
 
 def withheld_answers(i: int) -> dict:
@@ -110,12 +110,12 @@ def fill_second_wave(db: Session, survey_wave: tuple[Survey, list[Wave]]
     7 of 8 and 6 of 7). Every "bribe" answer is "same" and every "pressure" answer "no", which
     the crosswise and forced-response designs cannot give."""
     survey, (_, wave) = survey_wave
-    units = {"large": add_unit(db, "Large crossing", 60), "hill": add_unit(db, "Hill post", 8),
-             "lake": add_unit(db, "Lake post", 7)}
+    org_units = {"large": add_unit(db, "Large crossing", 60), "hill": add_unit(db, "Hill post", 8),
+                 "lake": add_unit(db, "Lake post", 7)}
     for key, issued, used in (("large", 40, 30), ("hill", 8, 7), ("lake", 7, 6)):
-        add_codes(db, wave, units[key], issued, used)
+        add_codes(db, wave, org_units[key], issued, used)
         for i in range(used):
-            respond(db, wave, units[key], withheld_answers(i))
+            respond(db, wave, org_units[key], withheld_answers(i))
     db.commit()
-    return survey, wave, units
+    return survey, wave, org_units
 

@@ -73,7 +73,7 @@ class OpenSurvey:
 
     survey_id: int
     wave_id: int
-    units: list[int]
+    org_unit_ids: list[int]
     codes: list[str]  # the first half for units[0], the rest for units[1]
 
     def code_for(self, unit_index: int, n: int = 0) -> str:
@@ -85,15 +85,15 @@ def open_survey(db: Session, *, per_unit: int = 3, definition: dict | None = Non
                 today: date = TODAY) -> OpenSurvey:
     """The every-type survey with an open wave and codes for two crossing points."""
     load_organisation(db)
-    units = list(db.scalars(select(OrgUnit).where(OrgUnit.kind == "crossing_point")
-                            .order_by(OrgUnit.name)).all())[:2]
+    org_units = list(db.scalars(select(OrgUnit).where(OrgUnit.kind == "crossing_point")
+                                .order_by(OrgUnit.name)).all())[:2]
     survey = create_survey(db, parse_definition(definition or every_type()))
     wave = create_wave(db, survey, today - timedelta(days=2), today + timedelta(days=12))
     open_wave(db, wave, today)
-    issued = issue_codes(db, SECRET, wave, {units[0]: per_unit})
-    issued += issue_codes(db, SECRET, wave, {units[1]: per_unit})
+    issued = issue_codes(db, SECRET, wave, {org_units[0]: per_unit})
+    issued += issue_codes(db, SECRET, wave, {org_units[1]: per_unit})
     db.commit()
-    return OpenSurvey(survey.id, wave.id, [u.id for u in units], [c.code for c in issued])
+    return OpenSurvey(survey.id, wave.id, [u.id for u in org_units], [c.code for c in issued])
 
 
 # One answer to each question of the every-type survey, as its plain form sends them.

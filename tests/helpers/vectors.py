@@ -1,7 +1,8 @@
 """Test vectors for protocol v1, from fixed inputs: ``python -m tests.helpers.vectors > FILE``.
 
 ``python -m tests.helpers.vectors --staff`` writes the inspector key vectors instead
-(``tests/vectors/staff-keys-v1.json``, see ``staff_vectors``).
+(``tests/vectors/staff-keys-v1.json``, see ``staff_vectors``), and ``--staff-v2`` those of
+scheme 2 (``tests/vectors/staff-keys-v2.json``, see ``staff_v2_vectors``).
 
 Deterministic values (derivations, hashes, padding, secretbox under a fixed nonce) are
 recomputed by the tests; the randomised ones (sealed-box key slots, stream headers) were
@@ -196,7 +197,60 @@ def staff_vectors() -> dict[str, Any]:
     }
 
 
+STAFF_INSTALLATION_SECRET = bytes(range(96, 128))
+STAFF_USER_IDS = (0, 1, 7, 42, 1234567)
+STAFF_V2_NONCE = bytes(range(208, 232))
+
+
+def staff_v2_vectors() -> dict[str, Any]:
+    """Scheme 2 (the server's share and the sign-in pepper) on top of the v1 derivations."""
+    secret = STAFF_INSTALLATION_SECRET
+    pepper_key = staff_keys.login_pepper_key(secret)
+    inspector = keys.KeyPair.from_secret_key(STAFF_SECRET_KEY)
+    v1 = staff_vectors()
+    accounts = []
+    for user_id, index in ((7, 0), (42, 6)):
+        derivation = v1["derivations"][index]
+        share = staff_keys.wrap_share(secret, user_id)
+        wrapping_key = b64decode(derivation["wrapping_key"])
+        wrapping_key_v2 = staff_keys.shared_wrapping_key(wrapping_key, share)
+        auth_value = b64decode(derivation["auth_value"])
+        accounts.append({
+            "user_id": user_id, "derivation": derivation["name"],
+            "passphrase": derivation["passphrase"], "salt": derivation["salt"],
+            "opslimit": derivation["opslimit"], "memlimit": derivation["memlimit"],
+            "auth_value": derivation["auth_value"], "login_value": derivation["login_value"],
+            "peppered_auth_value": b64encode(staff_keys.peppered_auth_value(auth_value,
+                                                                            pepper_key)),
+            "wrapping_key_v1": derivation["wrapping_key"], "share": b64encode(share),
+            "wrapping_key_v2": b64encode(wrapping_key_v2),
+            "secret_key": b64encode(inspector.secret_key),
+            "public_key": b64encode(inspector.public_key),
+            "nonce": b64encode(STAFF_V2_NONCE),
+            "wrapped_v1": b64encode(staff_keys.wrap_private_key(
+                inspector.secret_key, wrapping_key, STAFF_NONCES[0])),
+            "wrapped_v2": b64encode(staff_keys.wrap_private_key(
+                inspector.secret_key, wrapping_key_v2, STAFF_V2_NONCE)),
+        })
+    return {
+        "scheme": "integrity/v2 staff keys",
+        "contexts": {"share": staff_keys.SHARE_CONTEXT.decode("ascii"),
+                     "wrap": staff_keys.WRAP_V2_CONTEXT.decode("ascii"),
+                     "pepper_key": staff_keys.PEPPER_KEY_CONTEXT.decode("ascii"),
+                     "pepper": staff_keys.PEPPER_CONTEXT.decode("ascii")},
+        "installation_secret": b64encode(secret),
+        "pepper_key": b64encode(pepper_key),
+        "shares": [{"user_id": user_id, "share": b64encode(staff_keys.wrap_share(secret, user_id))}
+                   for user_id in STAFF_USER_IDS],
+        "accounts": accounts,
+    }
+
+
 def main() -> None:
+    if "--staff-v2" in sys.argv[1:]:
+        json.dump(staff_v2_vectors(), sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
     if "--staff" in sys.argv[1:]:
         json.dump(staff_vectors(), sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
