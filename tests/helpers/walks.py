@@ -64,7 +64,7 @@ PAGES = {
     "respondent": {"surveys/start.html", "surveys/form.html", "surveys/done.html"},
     "inspector": {
         "auth/login.html", "auth/code.html", "cases/inbox.html", "cases/case.html",
-        "auth/account.html", "auth/password.html", "auth/key.html",
+        "auth/account.html", "auth/password.html", "auth/key.html", "auth/key_unlock.html",
     },
     "manager": {
         "dashboard/index.html", "dashboard/trends.html", "dashboard/surveys.html",
@@ -381,6 +381,14 @@ def walk_inspector_pages(walk: Walk) -> None:
     page.wait_for_selector('#case-content[data-opened="1"]')
     walk.check(page)
     walk.goto(page, "/staff/account")
+    # The page that completes the key after sign-in moves on by itself; with its worker
+    # refused it stays, showing its refusal, and is checked so.
+    page.route("**/static/dist/worker.js*", lambda route: route.abort())
+    page.evaluate("sessionStorage.setItem('integrity.wrapBase', 'AAAA')")  # a key to complete
+    page.goto(walk.site.url + "/staff/key/unlock?next=/cases/")
+    page.wait_for_selector("#key-unlock-failed:not([hidden])")
+    walk.check(page)
+    page.unroute("**/static/dist/worker.js*")
 
     first = walk.page()
     walk.sign_in(first, people["first"])
