@@ -22,6 +22,7 @@ def _russian_inspector(db, make_account, slug: str):
                                         user.login_opslimit, user.login_memlimit).wrapping_key
     user.public_key = pair.public_key
     user.wrapped_secret_key = crypto.wrap_private_key(pair.secret_key, wrapping)
+    user.key_scheme = 1  # as stored before scheme 2: moved to scheme 2 at sign-in
     user.language = "ru"
     # Held in a name: the session keeps loaded objects only weakly until the commit.
     channel = db.scalar(select(Channel).where(Channel.slug == slug))

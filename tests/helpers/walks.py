@@ -145,6 +145,7 @@ def load_demo_site(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
                 inspector.login_memlimit).wrapping_key
             inspector.wrapped_secret_key = crypto.wrap_private_key(
                 demo.DEMO_INSPECTOR_KEY.secret_key, wrapping)
+            inspector.key_scheme = 1  # moved to scheme 2 at its first sign-in
         # Inspectors at their first sign-in: one must change the printed passphrase, one has
         # no key yet.
         for name, must_change in (("first", True), ("keyless", False)):
