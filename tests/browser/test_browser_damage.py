@@ -204,7 +204,9 @@ def _inspector_with_browser_key(db: Session, make_account, slug: str) -> Any:
     user.public_key = pair.public_key
     user.wrapped_secret_key = crypto.wrap_private_key(pair.secret_key, wrapping_key)
     user.key_scheme = 1  # as stored before scheme 2: moved to scheme 2 at sign-in
-    db.scalar(select(Channel).where(Channel.slug == slug)).recipients.append(user)
+    # Held in a name: the session keeps loaded objects only weakly until the commit.
+    channel = db.scalar(select(Channel).where(Channel.slug == slug))
+    channel.recipients.append(user)
     db.commit()
     return account
 
