@@ -14,14 +14,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
-import crypto
 from integrity.audit import record
 from integrity.config import Settings
 from integrity.db import database_int
 from integrity.installation import get_installation
 from integrity.models import Role, User
 from integrity.org_key import certified
-from integrity.reporting.checks import checked_key_slots, checked_payload
+from integrity.reporting.checks import checked_key_slots, checked_payload, decoded_key_slots
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.links import THREAD, check_place, checked_link
 from integrity.reporting.mailbox import add_message, current_recipients
@@ -137,18 +136,11 @@ def _target(session: Session, report: Report, value: Any) -> User:
 
 
 def _slots(raw: Any, expected: set[str]) -> dict[str, bytes]:
-    if not isinstance(raw, dict) or not raw:
-        raise ProtocolError(_l("The field “key_slots” must be an object of key slots."))
-    if set(raw) != expected:
+    """The new reader's key slots by document: one for each of ``expected``, and no other."""
+    if isinstance(raw, dict) and raw and set(raw) != expected:
         raise ProtocolError(_l("A share needs a key slot for every document you can open, "
                                "and no other."))
-    slots = {}
-    for document, value in raw.items():
-        try:
-            slots[document] = crypto.b64decode(value, crypto.SLOT_BYTES, what="key slot")
-        except crypto.EncodingError as exc:
-            raise ProtocolError(exc) from exc
-    return slots
+    return decoded_key_slots({"key_slots": raw})
 
 
 def case_attachment(session: Session, report: Report, attachment_id: str) -> Attachment | None:
