@@ -7,7 +7,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, url_for
 
 
 @lru_cache(maxsize=64)
@@ -24,9 +24,19 @@ def integrity_of(static_folder: Path, filename: str) -> str:
     return _digest(path, stat.st_mtime_ns, stat.st_size)
 
 
+def version_of(static_folder: Path, filename: str) -> str:
+    """A short hex name of a static file's content, for an address that changes with it."""
+    integrity = integrity_of(static_folder, filename)
+    return base64.b64decode(integrity.removeprefix("sha384-")).hex()[:16] if integrity else ""
+
+
 def init_app(app: Flask) -> None:
     folder = Path(app.static_folder or "static")
     # The stylesheets are hashed now, once; a file that changes is hashed again when next used.
     for stylesheet in sorted((folder / "css").glob("*.css")):
         integrity_of(folder, stylesheet.relative_to(folder).as_posix())
     app.jinja_env.globals["sri"] = lambda filename: integrity_of(folder, filename)
+    # The staff keyring is a SharedWorker, known to the browser by its address: a versioned one,
+    # since a worker script cannot carry an integrity attribute (docs/inspector-keys.md).
+    app.jinja_env.globals["keyring_url"] = lambda: url_for(
+        "static", filename="dist/keyring.js", v=version_of(folder, "dist/keyring.js"))

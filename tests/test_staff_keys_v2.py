@@ -102,3 +102,24 @@ def test_the_strength_rules_match_the_shared_examples() -> None:
         assert strength.is_weak_passphrase(passphrase), passphrase
     for passphrase in STRENGTH["strong"]:
         assert not strength.is_weak_passphrase(passphrase), passphrase
+
+
+def test_offline_key_files_of_both_versions_open_as_the_vectors_say() -> None:
+    from crypto import keys
+
+    files = VECTORS["key_files"]
+    expected = (b64(files["public_key"]), b64(files["secret_key"]))
+    plain = keys.load_key_file(files["plain"])
+    assert (plain.public_key, plain.secret_key) == expected
+    assert not keys.key_file_needs_passphrase(files["plain"])
+    assert keys.key_file_needs_passphrase(files["protected"])
+    opened = keys.load_key_file(files["protected"], files["passphrase"])
+    assert (opened.public_key, opened.secret_key) == expected
+    with pytest.raises(crypto.KeyFileError):
+        keys.load_key_file(files["protected"])
+    with pytest.raises(crypto.KeyFileError):
+        keys.load_key_file(files["protected"], files["passphrase"] + "!")
+    # The vector has the fields, in the order, that `integrity keygen --passphrase` writes.
+    written = json.loads(keys.dump_key_file(plain, "offline", files["passphrase"], opslimit=2,
+                                            memlimit=8388608))
+    assert list(written) == list(json.loads(files["protected"]))

@@ -159,7 +159,11 @@ def case_strings(settings: Settings) -> dict[str, str]:
                     "with JavaScript on."),
         "failed": _("The case could not be opened with your key."),
         "wrongKeyFile": _("This key file is not the key of your account."),
-        "badKeyFile": _("This file is not a key file of this system."),
+        "badKeyFile": _("This file is not a key file of this system, or its passphrase does not "
+                        "open it."),
+        "wrongPassphrase": _("This passphrase does not unlock your key. Check it and try again."),
+        "unlockLimited": _("Too many sign-in requests came from this network just now: wait a "
+                           "minute and try again."),
         "download": _("Save %(name)s"),
         "unlocking": _("Opening the file…"),
         "sending": _("Sealing and sending…"),

@@ -1,6 +1,7 @@
 // The first passphrase, chosen on the page a set-up link opens: it is split on this device
-// with a fresh salt (docs/inspector-keys.md). The server receives the login value and the
-// salt; the wrapping key stays in this tab so the key page can lock a new key with it. The
+// with a fresh salt, in the keyring (docs/inspector-keys.md). The server receives the login value
+// and the salt; what the passphrase gives towards the wrapping key stays in the keyring, so that
+// after the second factor the key page can lock a new key with the completed one. The
 // passphrase fields have no name, so the browser never sends them; if anything fails, they
 // are cleared, the page says what failed, and nothing is sent.
 
@@ -8,7 +9,6 @@ import { byId, clearError, pageStrings, setBusy, setHidden, showError } from "./
 import { isWeakPassphrase } from "./passphrase-strength.mjs";
 import { failureText, inWorker, startSplitter } from "./staff-split.mjs";
 import { b64encode } from "./worker-client.mjs";
-import { forgetUnlocked, WRAP_BASE } from "./staff.mjs";
 
 // English fallbacks; the page gives translated ones in data-strings.
 const STRINGS = {
@@ -28,11 +28,11 @@ function main() {
   const newField = byId("new-passphrase");
   const confirmField = byId("confirm-passphrase");
   if (!form || !newField || !confirmField) return;
-  forgetUnlocked();
   const strings = pageStrings(form, STRINGS);
   const noteUnavailable = () => setHidden(byId("setup-needs-script"), false);
   let worker = startSplitter(form, noteUnavailable);
-  worker.catch(() => {}); // reported when the form is sent
+  // Whatever this browser held for someone else goes now; failures are reported when the form is sent.
+  worker.then((keyring) => keyring.call("wipe")).catch(() => {});
   let sending = false;
 
   function refuse(message) {
@@ -61,7 +61,7 @@ function main() {
     try {
       client = await worker;
       const salt = crypto.getRandomValues(new Uint8Array(16));
-      const keys = await inWorker(client, "staff-derive", {
+      const keys = await inWorker(client, "split-passphrase", { // wipes the keyring first
         passphrase: fresh, salt,
         opslimit: Number(form.dataset.opslimit), memlimit: Number(form.dataset.memlimit),
       });
@@ -71,13 +71,12 @@ function main() {
       form.elements.confirm.value = keys.loginValue;
       form.elements.new_salt.value = b64encode(salt);
       form.elements.derived.value = "1";
-      sessionStorage.setItem(WRAP_BASE, b64encode(keys.wrappingKey)); // completed after sign-in
-      client.terminate();
       form.submit();
     } catch (error) {
-      if (client) client.terminate();
-      worker = startSplitter(form, noteUnavailable); // a fresh one for the next try
-      worker.catch(() => {});
+      if (!client) {
+        worker = startSplitter(form, noteUnavailable); // another try for the next attempt
+        worker.catch(() => {});
+      }
       busy(form, false);
       sending = false;
       refuse(failureText(strings, error));

@@ -1,7 +1,9 @@
-// The case page (bundled as static/dist/case.js). The inspector's key is unwrapped in the
-// worker with the wrapping key this tab derived at sign-in, or read from an offline key file;
-// the report, its files and its thread are opened there; replies, notes and shares are sealed
-// there. Only ciphertext and key slots go back to the server. The report, each message or note
+// The case page (bundled as static/dist/case.js). The inspector's key lives in the keyring
+// (static/js/keyring.mjs): unwrapped there with the wrapping key completed at sign-in, or with
+// the passphrase typed here when the keyring is empty, or read there from an offline key file.
+// The page holds only its handle. The report, its files and its thread are opened in the
+// keyring; replies, notes and shares are sealed there. Only ciphertext and key slots go back to
+// the server. The report, each message or note
 // and each file open on their own: one that is altered or damaged shows a sentence in its place,
 // and the rest of the case still works (replies, notes and shares once the report has opened).
 
@@ -11,8 +13,9 @@ import {
   showFieldError,
 } from "./page.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
-import { CryptoError, b64decode, b64encode, sealedLength, startWorker } from "./worker-client.mjs";
-import { OFFLINE_KEY, WRAPPING_KEY } from "./staff.mjs";
+import { CryptoError, LockedError, sealedLength } from "./worker-client.mjs";
+import { keyringUrl, openKeyring, pageIdleMinutes } from "./keyring-client.mjs";
+import { keyHandleFor } from "./case-unlock.mjs";
 import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, safeToSeal, shareText,
 } from "./thread-view.mjs";
@@ -28,9 +31,11 @@ const STRINGS = {
   inspector: "Inspector",
   note: "Internal note",
   locked: "This browser does not hold your unlocked key.",
+  wrongPassphrase: "This passphrase does not unlock your key. Check it and try again.",
+  unlockLimited: "Too many sign-in requests came from this network just now: wait a minute and try again.",
   failed: "The case could not be opened with your key.",
   wrongKeyFile: "This key file is not the key of your account.",
-  badKeyFile: "This file is not a key file of this system.",
+  badKeyFile: "This file is not a key file of this system, or its passphrase does not open it.",
   download: "Save %(name)s",
   unlocking: "Opening the file…",
   sending: "Sealing and sending…",
@@ -74,10 +79,10 @@ class StaffApi extends Api {
 }
 
 class Case {
-  constructor(area, client, secretKey) {
+  constructor(area, client, keyHandle) {
     this.area = area;
-    this.client = client;
-    this.secretKey = secretKey;
+    this.client = client; // the keyring
+    this.keyHandle = keyHandle;
     this.strings = pageStrings(area, STRINGS);
     this.staff = new StaffApi(area.dataset.csrf, this.strings);
     this.api = new Api(area.dataset.api, this.strings);
@@ -101,7 +106,7 @@ class Case {
   /** The document, or null when it does not open (altered or damaged). */
   open(item) {
     return openOrNull(this.client, {
-      payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock: this.sealed.pad_block,
+      payload: item.payload, slot: item.key_slot, keyHandle: this.keyHandle, padBlock: this.sealed.pad_block,
     });
   }
 
@@ -118,7 +123,8 @@ class Case {
     if (this.protocol2 && this.report) {
       try {
         this.judged = await judge(this.client, {
-          report: this.sealed.report, secretKey: this.secretKey, padBlock: this.sealed.pad_block, orgKey: this.orgKey,
+          report: this.sealed.report, key: { keyHandle: this.keyHandle }, padBlock: this.sealed.pad_block,
+          orgKey: this.orgKey,
           chains: { thread: this.chain("thread"), notes: this.chain("notes") }, recipients: this.sealed.recipients,
           recoveryKey: this.sealed.recovery_key, recoveryCertificate: this.sealed.recovery_certificate,
         });
@@ -381,7 +387,7 @@ class Case {
   /** Seal a protocol 2 message (`{document}` or `{share}`) with its link at the chain's next place. */
   sealWithLink(chain, readers, what) {
     return this.client.call("p2-seal-message", {
-      report: this.sealed.report, secretKey: this.secretKey, padBlock: this.sealed.pad_block, chain,
+      report: this.sealed.report, keyHandle: this.keyHandle, padBlock: this.sealed.pad_block, chain,
       messages: listing(this.chain(chain)), role: "inspector", sender: this.inspectorId, readers, ...what,
     });
   }
@@ -415,7 +421,7 @@ class Case {
       const documents = [[REPORT_DOCUMENT, this.sealed.report.key_slot],
         ...this.messages.map((message) => [message.id, message.key_slot])];
       const { slots } = await this.client.call("reseal", {
-        slots: documents.map(([, slot]) => slot), secretKey: this.secretKey, publicKey: target.public_key,
+        slots: documents.map(([, slot]) => slot), keyHandle: this.keyHandle, publicKey: target.public_key,
       });
       const body = {
         inspector: target.id, key_slots: Object.fromEntries(documents.map(([id], i) => [id, slots[i]])),
@@ -455,62 +461,21 @@ class Case {
   }
 }
 
-class Locked extends Error {}
-
-/**
- * The inspector's secret key: unwrapped with this tab's wrapping key when the account's key
- * was made in the browser, or read from the offline key file `integrity keygen` wrote.
- */
-async function secretKeyFor(area, client, strings) {
-  if (area.dataset.wrapped) {
-    const wrappingKey = sessionStorage.getItem(WRAPPING_KEY);
-    if (!wrappingKey) throw new Locked(strings.locked);
-    const { secretKey } = await client.call("staff-unwrap", {
-      wrapped: area.dataset.wrapped, wrappingKey, publicKey: area.dataset.public,
-    });
-    return secretKey;
-  }
-  const kept = sessionStorage.getItem(OFFLINE_KEY);
-  if (kept) return b64decode(kept, 32, "secret key");
-  const form = byId("key-file-form");
-  setHidden(form, false);
-  return new Promise((resolve) => {
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      clearFieldErrors(form);
-      const input = byId("key-file");
-      try {
-        const pair = await client.call("key-file", { text: await input.files[0].text() });
-        if (b64encode(pair.publicKey) !== area.dataset.public) {
-          showFieldError(input.closest(".field"), [input], strings.wrongKeyFile, "key-file-error");
-          return;
-        }
-        sessionStorage.setItem(OFFLINE_KEY, b64encode(pair.secretKey));
-        input.value = "";
-        setHidden(form, true);
-        resolve(pair.secretKey);
-      } catch {
-        showFieldError(input.closest(".field"), [input], strings.badKeyFile, "key-file-error");
-      }
-    });
-  });
-}
-
 async function main() {
   const area = byId("case-content");
   if (!area) return;
   const strings = pageStrings(area, STRINGS);
   const locked = byId("case-locked");
-  let client;
+  let keyring;
   try {
-    client = await startWorker(area.dataset.worker, area.dataset.workerIntegrity);
+    keyring = await openKeyring(keyringUrl(area), { idleMinutes: pageIdleMinutes() });
   } catch {
     locked.textContent = strings.failed;
     return;
   }
   try {
-    const secretKey = await secretKeyFor(area, client, strings);
-    const page = new Case(area, client, secretKey);
+    const keyHandle = await keyHandleFor(area, keyring, strings);
+    const page = new Case(area, keyring, keyHandle);
     await page.load();
     byId("reply-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -527,8 +492,8 @@ async function main() {
     setHidden(locked, true);
     area.dataset.opened = "1";
   } catch (err) {
-    if (!(err instanceof ApiError) && !(err instanceof Locked)) console.error(err);
-    locked.textContent = err instanceof Locked ? err.message : strings.failed;
+    if (!(err instanceof ApiError)) console.error(err);
+    locked.textContent = err instanceof LockedError ? strings.locked : strings.failed;
     setHidden(locked, false);
   }
 }

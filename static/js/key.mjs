@@ -1,9 +1,8 @@
-// An inspector's first key: made in the worker, wrapped there with the wrapping key the
-// sign-in page derived, and sent as a public key and a wrapped private key only. Or the
-// public half of an offline key file, whose private half never leaves the file.
+// An inspector's first key: made in the keyring (static/js/keyring.mjs), wrapped there with the
+// wrapping key completed after sign-in, and sent as a public key and a wrapped private key only.
+// Or the public half of an offline key file, whose private half never leaves the file.
 
-import { b64encode, startWorker } from "./worker-client.mjs";
-import { WRAPPING_KEY } from "./staff.mjs";
+import { keyringUrl, openKeyring, pageIdleMinutes } from "./keyring-client.mjs";
 
 async function save(area, body) {
   const response = await fetch(area.dataset.save, {
@@ -22,25 +21,22 @@ async function main() {
   const button = document.getElementById("make-key");
   const fileForm = document.getElementById("key-file-setup");
   const status = document.getElementById("key-status");
-  const wrappingKey = sessionStorage.getItem(WRAPPING_KEY);
-  let client = null;
+  let keyring = null;
   try {
-    if (!wrappingKey) throw new Error("nothing unlocked in this tab");
-    client = await startWorker(area.dataset.worker, area.dataset.workerIntegrity);
+    keyring = await openKeyring(keyringUrl(area), { idleMinutes: pageIdleMinutes() });
   } catch {
     document.getElementById("key-unavailable").hidden = false;
     return;
   }
-  button.disabled = false;
   document.getElementById("use-key-file").disabled = false;
+  if (keyring.status.wrapping) button.disabled = false;
+  else document.getElementById("key-unavailable").hidden = false; // nothing unlocked in this browser
   area.dataset.ready = "1";
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      const pair = await client.call("staff-keypair", {});
-      const { wrapped } = await client.call("staff-wrap", { secretKey: pair.secretKey, wrappingKey });
-      pair.secretKey.fill(0);
-      await save(area, { public_key: b64encode(pair.publicKey), wrapped_key: wrapped });
+      const { publicKey, wrapped } = await keyring.call("new-key");
+      await save(area, { public_key: publicKey, wrapped_key: wrapped });
     } catch {
       status.textContent = area.dataset.failed;
       button.disabled = false;
@@ -49,16 +45,20 @@ async function main() {
   fileForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const file = document.getElementById("key-file").files[0];
-    let pair;
+    const passphraseField = document.getElementById("key-file-passphrase");
+    let publicKey;
     try {
-      pair = await client.call("key-file", { text: await file.text() });
-      pair.secretKey.fill(0);
+      ({ publicKey } = await keyring.call("key-file", {
+        text: await file.text(), passphrase: passphraseField.value || null, keep: false, // read again on a case page
+      }));
     } catch {
       status.textContent = area.dataset.badFile;
       return;
+    } finally {
+      passphraseField.value = "";
     }
     try {
-      await save(area, { public_key: b64encode(pair.publicKey), wrapped_key: null });
+      await save(area, { public_key: publicKey, wrapped_key: null });
     } catch {
       status.textContent = area.dataset.failed;
     }

@@ -1,14 +1,13 @@
-// Staff sign-in: the passphrase is split on this device (docs/inspector-keys.md). Its field
-// has no name, so the browser never sends it; the script sends only the derived login value.
-// If anything in the split fails, the field is cleared, the page says what failed, and
-// nothing is sent. What the passphrase gives towards the wrapping key stays in this tab until
-// the server's share completes it after the second factor (key-unlock.mjs); it is forgotten
-// on sign-out or when the tab closes.
+// Staff sign-in: the passphrase is split on this device, in the keyring (docs/inspector-keys.md).
+// Its field has no name, so the browser never sends it; the script sends only the derived login
+// value. If anything in the split fails, the field is cleared, the page says what failed, and
+// nothing is sent. What the passphrase gives towards the wrapping key stays in the keyring until
+// the server's share completes it after the second factor (key-unlock.mjs); the sign-in page
+// wipes the keyring first, and sign-out wipes it again.
 
 import { byId, clearError, pageStrings, setBusy, setHidden, showError } from "./page.mjs";
 import { failureText, inWorker, signInParams, startSplitter } from "./staff-split.mjs";
-import { b64encode } from "./worker-client.mjs";
-import { csrfToken, forgetUnlocked as forget, WRAP_BASE } from "./staff.mjs";
+import { csrfToken } from "./staff.mjs";
 
 
 // English fallbacks; the page gives translated ones in data-strings.
@@ -29,12 +28,11 @@ function main() {
   const form = byId("login-form");
   const passphraseField = byId("passphrase");
   if (!form || !passphraseField) return;
-  forget(); // a new sign-in starts with nothing unlocked
   const strings = pageStrings(form, STRINGS);
   const noteUnavailable = () => setHidden(byId("login-mode"), false);
-  // Started at once, so that the page can say early that this browser cannot split.
+  // Started at once, wiped at once: a new sign-in starts with nothing unlocked.
   let worker = startSplitter(form, noteUnavailable);
-  worker.catch(() => {}); // reported when the form is sent
+  worker.then((keyring) => keyring.call("wipe")).catch(() => {}); // failures: reported when the form is sent
   let sending = false;
 
   form.addEventListener("submit", async (event) => {
@@ -54,23 +52,23 @@ function main() {
     try {
       client = await worker;
       const params = await signInParams(form.dataset.params, csrfToken(form), email);
-      const keys = await inWorker(client, "staff-derive", {
+      // The keyring keeps what the passphrase gives towards the wrapping key; the server's
+      // share completes it after the second factor.
+      const keys = await inWorker(client, "split-passphrase", {
         passphrase, salt: params.salt, opslimit: params.opslimit, memlimit: params.memlimit,
       });
       passphraseField.value = "";
-      // Not yet the key that unwraps: the share completes it after the second factor.
-      sessionStorage.setItem(WRAP_BASE, b64encode(keys.wrappingKey));
       form.elements.password.value = keys.loginValue;
       form.elements.derived.value = "1";
-      client.terminate();
       form.submit(); // sends the e-mail address and the login value, never the passphrase
     } catch (error) {
       passphraseField.value = "";
       form.elements.password.value = "";
       form.elements.derived.value = "";
-      if (client) client.terminate();
-      worker = startSplitter(form, noteUnavailable); // a fresh one for the next try
-      worker.catch(() => {});
+      if (!client) {
+        worker = startSplitter(form, noteUnavailable); // another try for the next attempt
+        worker.catch(() => {});
+      }
       showProgress(form, false);
       sending = false;
       showError(form, failureText(strings, error));

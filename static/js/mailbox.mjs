@@ -102,7 +102,7 @@ class Mailbox {
     if (box.report.protocol === 2 && box.report.document) {
       try {
         this.judged = await judge(this.client, {
-          report: box.report, secretKey: this.secretKey, padBlock, orgKey: this.orgKey,
+          report: box.report, key: { secretKey: this.secretKey }, padBlock, orgKey: this.orgKey,
           chains: { thread: box.messages }, recipients: box.recipients,
           recoveryKey: this.config.recovery_key, recoveryCertificate: this.config.recovery_certificate,
         });

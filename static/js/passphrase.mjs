@@ -1,13 +1,13 @@
-// Changing the staff passphrase: both passphrases are split on this device and the
-// inspector's key is re-locked here; the server receives derived values and the re-wrapped
+// Changing the staff passphrase: both passphrases are split on this device, in the keyring, and
+// the inspector's key is re-locked there; the server receives derived values and the re-wrapped
 // key only (docs/inspector-keys.md). The passphrase fields have no name, so the browser never
 // sends them; if anything fails, they are cleared, the page says what failed, nothing is sent.
 
 import { byId, clearError, pageStrings, setBusy, showError } from "./page.mjs";
-import { failureText, inWorker, signInParams, SplitError, startSplitter } from "./staff-split.mjs";
+import { failureText, signInParams, SplitError, startSplitter } from "./staff-split.mjs";
 import { b64encode } from "./worker-client.mjs";
 import { isWeakPassphrase } from "./passphrase-strength.mjs";
-import { csrfToken, fetchShare, WRAP_BASE, WRAPPING_KEY } from "./staff.mjs";
+import { csrfToken, fetchShare } from "./staff.mjs";
 
 // English fallbacks; the page gives translated ones in data-strings.
 const STRINGS = {
@@ -21,14 +21,8 @@ const STRINGS = {
   derive: "This device could not split your passphrase (it may be short of memory), so nothing was sent: close other tabs and try again.",
 };
 
-/** An inspector's wrapping key completed with the server's share (scheme 2), or as it is. */
-async function completed(client, wrappingKey, share) {
-  if (!share) return wrappingKey;
-  return (await inWorker(client, "staff-share-key", { wrappingKey, share })).wrappingKey;
-}
-
 /** The derived values to send: the current login value, the new one, its salt, the key re-locked. */
-async function split(form, client, current, fresh) {
+async function split(form, keyring, current, fresh) {
   const params = await signInParams(form.dataset.params, csrfToken(form), form.dataset.email);
   let share = null;
   if (form.dataset.share) {
@@ -39,21 +33,18 @@ async function split(form, client, current, fresh) {
       throw new SplitError("server");
     }
   }
-  const cost = { opslimit: params.opslimit, memlimit: params.memlimit };
-  const before = await inWorker(client, "staff-derive", { passphrase: current, salt: params.salt, ...cost });
-  const salt = crypto.getRandomValues(new Uint8Array(16));
-  const after = await inWorker(client, "staff-derive", { passphrase: fresh, salt, ...cost });
-  const wrappingKey = await completed(client, after.wrappingKey, share);
-  let wrapped = "";
-  if (form.dataset.wrapped) {
+  const newSalt = crypto.getRandomValues(new Uint8Array(16));
+  let values;
+  try {
+    values = await keyring.call("change-passphrase", {
+      current, fresh, salt: params.salt, newSalt, opslimit: params.opslimit, memlimit: params.memlimit, share,
+      scheme: Number(form.dataset.scheme), wrapped: form.dataset.wrapped || null, publicKey: form.dataset.public || null,
+    });
+  } catch (error) {
     // A wrong current passphrase shows here: the key does not open with what it unlocks.
-    const oldKey = form.dataset.scheme === "1" ? before.wrappingKey : await completed(client, before.wrappingKey, share);
-    ({ wrapped } = await inWorker(client, "staff-rewrap", {
-      wrapped: form.dataset.wrapped, oldWrappingKey: oldKey, newWrappingKey: wrappingKey,
-      publicKey: form.dataset.public,
-    }, "relock"));
+    throw new SplitError(error?.name === "DecryptionError" ? "relock" : "derive");
   }
-  return { current: before.loginValue, fresh: after.loginValue, salt: b64encode(salt), wrapped, wrappingKey };
+  return { ...values, salt: b64encode(newSalt) };
 }
 
 function main() {
@@ -112,14 +103,12 @@ function main() {
       form.elements.new_salt.value = values.salt;
       form.elements.new_wrapped_key.value = values.wrapped;
       form.elements.derived.value = "1";
-      sessionStorage.setItem(WRAPPING_KEY, b64encode(values.wrappingKey));
-      sessionStorage.removeItem(WRAP_BASE);
-      client.terminate();
       form.submit();
     } catch (error) {
-      if (client) client.terminate();
-      worker = startSplitter(form); // a fresh one for the next try
-      worker.catch(() => {});
+      if (!client) {
+        worker = startSplitter(form); // another try for the next attempt
+        worker.catch(() => {});
+      }
       stop(failureText(strings, error), currentField);
     }
   });

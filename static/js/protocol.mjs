@@ -60,7 +60,7 @@ export const SALT_BYTES = 16;
 export const KEY_BYTES = 32;
 const LOOKUP_CONTEXT = textEncoder.encode("integrity/v1/lookup");
 const REPORTER_BOX_CONTEXT = textEncoder.encode("integrity/v1/reporter-box");
-const KEY_FILE_KIND = "integrity-x25519-key";
+export const KEY_FILE_KIND = "integrity-x25519-key";
 
 function generichash(data, key = null) {
   return sodium().crypto_generichash(32, data, key);

@@ -8,8 +8,8 @@ import _sodium from "libsodium-wrappers-sumo";
 
 import { frame } from "./protocol2.mjs";
 import {
-  CryptoError, DecryptionError, KEY_BYTES, MAC_BYTES, NONCE_BYTES, SALT_BYTES, ShapeError, b64encode,
-  ready, toBytes,
+  CryptoError, DecryptionError, KEY_BYTES, KEY_FILE_KIND, KeyFileError, MAC_BYTES, NONCE_BYTES, SALT_BYTES,
+  ShapeError, b64decode, b64encode, loadKeyFile, ready, toBytes,
 } from "./protocol.mjs";
 
 export { KEY_BYTES, MAC_BYTES, NONCE_BYTES, SALT_BYTES, ready };
@@ -155,4 +155,52 @@ export function pepperedAuthValue(authValue, pepperKey) {
   const value = checkLength(authValue, KEY_BYTES, "authentication value");
   const key = checkLength(pepperKey, KEY_BYTES, "pepper key");
   return sodium().crypto_generichash(KEY_BYTES, frame(PEPPER_CONTEXT, value), key);
+}
+
+// ---------------------------------------------------------------- offline key files (crypto/keys.py)
+
+const KEY_FILE_KDF = "argon2id13";
+
+function keyFileData(text) {
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new KeyFileError("The key file is not JSON.");
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data) || data.kind !== KEY_FILE_KIND) {
+    throw new KeyFileError("This is not an X25519 key file of this system.");
+  }
+  return data;
+}
+
+/** Whether the key file was written with `integrity keygen --passphrase` (version 2). */
+export function keyFileNeedsPassphrase(text) {
+  return "wrapped_secret_key" in keyFileData(text);
+}
+
+/**
+ * Read a key file of either version, as crypto/keys.py load_key_file does: version 1 holds the
+ * secret key; version 2 holds it wrapped (as an inspector's key is) under
+ * crypto_pwhash(32, utf8(NFKC(passphrase)), salt, opslimit, memlimit, ARGON2ID13).
+ */
+export function readKeyFile(text, passphrase = null) {
+  const data = keyFileData(text);
+  if (!("wrapped_secret_key" in data)) return loadKeyFile(text);
+  if (typeof passphrase !== "string") throw new KeyFileError("This key file is protected with a passphrase.");
+  if (data.kdf !== KEY_FILE_KDF || !Number.isSafeInteger(data.opslimit) || !Number.isSafeInteger(data.memlimit)) {
+    throw new KeyFileError("This key file's protection is not one this system knows.");
+  }
+  const publicKey = b64decode(data.public_key, KEY_BYTES, "public key");
+  const key = deriveStaffMaster(passphrase, b64decode(data.salt, SALT_BYTES, "salt"), data.opslimit, data.memlimit);
+  try {
+    const secretKey = unwrapPrivateKey(b64decode(data.wrapped_secret_key, WRAPPED_BYTES, "wrapped secret key"),
+      key, publicKey);
+    return { publicKey, secretKey };
+  } catch (err) {
+    if (err instanceof DecryptionError) throw new KeyFileError("The passphrase does not open this key file.");
+    throw err;
+  } finally {
+    key.fill(0);
+  }
 }

@@ -1,8 +1,9 @@
 // What the staff pages (sign-in, passphrase change, account set-up) share to split a
-// passphrase on this device: the worker, the sign-in parameters, and why a split failed.
-// A failed split sends nothing: the pages say why and stop (docs/inspector-keys.md).
+// passphrase on this device: the keyring that splits it, the sign-in parameters, and why a
+// split failed. A failed split sends nothing: the pages say why and stop
+// (docs/inspector-keys.md).
 
-import { startWorker } from "./worker-client.mjs";
+import { keyringUrl, openKeyring, pageIdleMinutes } from "./keyring-client.mjs";
 
 /** A split that did not happen; `reason` names the page string that says why. */
 export class SplitError extends Error {
@@ -13,12 +14,12 @@ export class SplitError extends Error {
 }
 
 /**
- * Start the worker for `form` (its data-worker script); `form.dataset.ready` becomes "1", or
- * "failed" when this browser cannot run it. Resolves to the client, or rejects with
+ * Connect `form`'s page to the keyring (static/js/keyring.mjs); `form.dataset.ready` becomes
+ * "1", or "failed" when this browser cannot run it. Resolves to the client, or rejects with
  * SplitError("worker").
  */
 export function startSplitter(form, onFailure = () => {}) {
-  return startWorker(form.dataset.worker, form.dataset.workerIntegrity).then(
+  return openKeyring(keyringUrl(form), { idleMinutes: pageIdleMinutes() }).then(
     (client) => {
       form.dataset.ready = "1";
       return client;
@@ -52,7 +53,7 @@ export async function signInParams(url, csrfToken, email) {
   }
 }
 
-/** Run `name` in the worker; any failure there (Argon2 out of memory, say) is a SplitError. */
+/** Run `name` in the keyring; any failure there (Argon2 out of memory, say) is a SplitError. */
 export async function inWorker(client, name, args, reason = "derive") {
   try {
     return await client.call(name, args);

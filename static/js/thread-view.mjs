@@ -50,11 +50,12 @@ export function listing(messages) {
 /**
  * Judge a protocol 2 report in the worker: `chains` maps a chain name to its listed messages
  * (`{payload, link, document}`); recipients and the recovery key are the case's current ones.
+ * `key` is `{secretKey}` (the reporter's, in the mailbox) or `{keyHandle}` (the keyring's).
  */
-export function judge(client, { report, secretKey, padBlock, orgKey, chains, recipients, recoveryKey,
+export function judge(client, { report, key, padBlock, orgKey, chains, recipients, recoveryKey,
   recoveryCertificate }) {
   return client.call("p2-judge", {
-    report: { payload: report.payload, key_slot: report.key_slot }, secretKey, padBlock, orgKey,
+    report: { payload: report.payload, key_slot: report.key_slot }, ...key, padBlock, orgKey,
     chains: Object.fromEntries(Object.entries(chains).map(([name, messages]) => [name, listing(messages)])),
     documents: (chains.thread || []).map((message) => message.document ?? null),
     recipients: recipients.map(({ id, public_key: key, certificate }) => ({ id, public_key: key, certificate })),

@@ -19,10 +19,12 @@ export class DecryptionError extends CryptoError {}
 export class KeyFileError extends CryptoError {}
 /** Well formed, but larger than the limit in force. */
 export class TooLargeError extends ShapeError {}
+/** The keyring holds no key for that handle (nothing unlocked yet, or wiped since). */
+export class LockedError extends CryptoError {}
 
 /** The error classes by name, to rebuild an error that crossed postMessage as `{name, message}`. */
 export const ERROR_CLASSES = {
-  CryptoError, EncodingError, ReceiptError, ShapeError, DecryptionError, KeyFileError, TooLargeError,
+  CryptoError, EncodingError, ReceiptError, ShapeError, DecryptionError, KeyFileError, TooLargeError, LockedError,
 };
 // Set on the prototype rather than from the constructor's name, which minifying renames.
 for (const [name, cls] of Object.entries(ERROR_CLASSES)) {
@@ -134,6 +136,9 @@ export function sealedLength(plainLength) {
 }
 
 // ---------------------------------------------------------------- worker client (see worker.mjs)
+
+/** The name of the staff keyring worker (static/js/keyring.mjs), shared by every staff page. */
+export const KEYRING_NAME = "integrity-keyring";
 
 function rebuildError(error) {
   const known = Object.prototype.hasOwnProperty.call(ERROR_CLASSES, error?.name);

@@ -18,7 +18,7 @@
 //   staff-keypair                                      -> {publicKey, secretKey}: a fresh X25519 pair
 //   staff-share-key {wrappingKey, share}              -> {wrappingKey}: the scheme-2 wrapping key
 //   staff-rewrap  {wrapped, oldWrappingKey, newWrappingKey, publicKey} -> {wrapped} (b64), checked
-//   key-file      {text}                               -> {publicKey, secretKey} of an offline key file
+//   key-file      {text, passphrase?}                  -> {publicKey, secretKey} of an offline key file
 //   reseal        {slots: [slot], secretKey, publicKey} -> {slots: [slot]} (b64): each slot's key
 //                                                         sealed anew to publicKey
 //   p2-certify, p2-seal-report, p2-judge, p2-seal-message  protocol 2 (static/js/worker-p2.mjs)
@@ -26,12 +26,13 @@
 
 import {
   KEY_BYTES, SALT_BYTES, SLOT_BYTES, ShapeError, b64decode, b64encode, deriveReporterKeys, generateKeyPair,
-  generateReceipt, loadKeyFile, openDocument, openKeySlot, openStream, ready, sealDocument, sealKey, sealStream,
+  generateReceipt, openDocument, openKeySlot, openStream, ready, sealDocument, sealKey, sealStream,
   solvePow,
 } from "./protocol.mjs";
 import {
-  deriveStaffKeys, loginValue, sharedWrappingKey, unwrapPrivateKey, wrapPrivateKey,
+  deriveStaffKeys, loginValue, readKeyFile, sharedWrappingKey, unwrapPrivateKey, wrapPrivateKey,
 } from "./staff-keys.mjs";
+import { KEYRING_NAME } from "./worker-client.mjs";
 import { P2_OPERATIONS } from "./worker-p2.mjs";
 
 function binary(value, what, length = null) {
@@ -55,7 +56,7 @@ function plainObject(value, what) {
   return value;
 }
 
-const OPERATIONS = {
+export const OPERATIONS = {
   // -> {ready: true}: handleRequest has awaited libsodium before any operation runs.
   ping() {
     return [{ ready: true }, []];
@@ -187,10 +188,11 @@ const OPERATIONS = {
     return [{ publicKey: pair.publicKey, secretKey: pair.secretKey }, [pair.publicKey.buffer, pair.secretKey.buffer]];
   },
 
-  // {text} -> {publicKey, secretKey}: the pair in a key file `integrity keygen` wrote.
+  // {text, passphrase?} -> {publicKey, secretKey}: the pair in a key file `integrity keygen`
+  // wrote (its passphrase when it was written with --passphrase).
   "key-file"(request) {
     if (typeof request.text !== "string") throw new ShapeError("The key file must be text.");
-    const pair = loadKeyFile(request.text);
+    const pair = readKeyFile(request.text, typeof request.passphrase === "string" ? request.passphrase : null);
     return [{ publicKey: pair.publicKey, secretKey: pair.secretKey }, [pair.publicKey.buffer, pair.secretKey.buffer]];
   },
 
@@ -214,21 +216,25 @@ const OPERATIONS = {
   ...P2_OPERATIONS,
 };
 
-/** Answer one request; `post(message, transfer)` sends the progress messages and the answer. */
-export async function handleRequest(request, post) {
+/**
+ * Answer one request with one of `operations` (these by default); `post(message, transfer)`
+ * sends the progress messages and the answer.
+ */
+export async function handleRequest(request, post, operations = OPERATIONS) {
   const id = request?.id;
   try {
     const op = request?.op;
-    if (!Object.prototype.hasOwnProperty.call(OPERATIONS, op)) throw new TypeError(`Unknown operation: ${op}.`);
+    if (!Object.prototype.hasOwnProperty.call(operations, op)) throw new TypeError(`Unknown operation: ${op}.`);
     await ready();
-    const [result, transfer] = await OPERATIONS[op](request, (progress) => post({ id, progress }, []));
+    const [result, transfer] = await operations[op](request, (progress) => post({ id, progress }, []));
     post({ id, result }, transfer);
   } catch (err) {
     post({ id, error: { name: err?.name ?? "Error", message: String(err?.message ?? err) } }, []);
   }
 }
 
-// Only inside a worker: importing this module elsewhere (the tests) installs nothing.
-if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope) {
+// Only inside this worker: importing this module elsewhere (the tests, the keyring) installs nothing.
+if (typeof DedicatedWorkerGlobalScope !== "undefined" && self instanceof DedicatedWorkerGlobalScope
+    && self.name !== KEYRING_NAME) {
   self.onmessage = (event) => handleRequest(event.data, (message, transfer) => self.postMessage(message, transfer));
 }

@@ -4,7 +4,7 @@ import pytest
 
 from integrity.models import Role
 from tests.conftest import totp_now
-from tests.helpers.browser import sign_in_in_browser
+from tests.helpers.browser import keyring_call, sign_in_in_browser
 
 
 def test_inspector_signs_in_with_totp_in_chromium(page, base_url, make_account) -> None:
@@ -129,17 +129,18 @@ def settings_overrides() -> dict[str, object]:
     return {"idle_timeout_minutes": 1}
 
 
-def test_an_idle_tab_forgets_what_it_unlocked(page, base_url, make_account) -> None:
+def test_an_idle_tab_wipes_the_keyring(page, base_url, make_account) -> None:
     inspector = make_account(Role.INSPECTOR)
     page.clock.install()
     sign_in_in_browser(page, base_url, inspector)
     page.wait_for_url("**/cases/")
-    assert page.evaluate("sessionStorage.getItem('integrity.wrappingKey')")
+    assert keyring_call(page, "ping")["wrapping"] is True
     page.clock.fast_forward(30_000)
-    assert page.evaluate("sessionStorage.getItem('integrity.wrappingKey')")
+    assert keyring_call(page, "ping")["wrapping"] is True
     with page.expect_navigation():
         page.clock.fast_forward(31_000)
-    assert page.evaluate("sessionStorage.getItem('integrity.wrappingKey')") is None
+    assert keyring_call(page, "ping") == {
+        "ready": True, "pending": False, "wrapping": False, "unlocked": []}
 
 
 def test_inspector_opens_a_case_and_its_thread_in_the_browser(page, base_url, make_account,

@@ -5,41 +5,21 @@ in, then opens the case the same way."""
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
 from integrity.auth.services import PEPPERED_PREFIX
-from integrity.models import Channel, Role, User
+from integrity.models import User
 from tests.conftest import ChannelSetup
-from tests.helpers.browser import sign_in_in_browser, staff_wrapping_key
-from tests.protocol_client import ReporterClient
+from tests.helpers.browser import (
+    inspector_with_a_case,
+    keyring_call,
+    sign_in_in_browser,
+    staff_wrapping_key,
+)
 
 TEXT = "The duty officer keeps seized cigarettes in his car. MARKER-SCHEME2-41c7"
-
-
-def _inspector(app: Flask, db: Session, make_account, channel: ChannelSetup, scheme: int):
-    account = make_account(Role.INSPECTOR, key=False)
-    user = db.get(User, account.id)
-    pair = crypto.KeyPair.generate()
-    user.public_key = pair.public_key
-    user.wrapped_secret_key = crypto.wrap_private_key(
-        pair.secret_key, staff_wrapping_key(app, user, account.password, scheme))
-    user.key_scheme = scheme
-    if scheme == 1:
-        # The sign-in hash as stored before the pepper: of the login value itself.
-        keys = crypto.derive_staff_keys(account.password, user.login_salt, user.login_opslimit,
-                                        user.login_memlimit)
-        user.password_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(
-            crypto.login_value(keys))
-    row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
-    assert row is not None
-    row.recipients.append(user)  # the channel held in a name until the commit
-    db.commit()
-    ReporterClient(app.test_client()).file(channel.slug, {"what": TEXT})
-    return account, pair
 
 
 def _open_the_case(page, base_url: str) -> None:
@@ -52,27 +32,28 @@ def _open_the_case(page, base_url: str) -> None:
 def test_a_scheme_2_inspector_signs_in_and_opens_a_case(
     page, base_url: str, recorder, app: Flask, db: Session, channel: ChannelSetup, make_account
 ) -> None:
-    account, _pair = _inspector(app, db, make_account, channel, scheme=2)
+    account, _pair = inspector_with_a_case(app, db, make_account, channel, TEXT, scheme=2)
     sign_in_in_browser(page, base_url, account)
     _open_the_case(page, base_url)
     db.expire_all()
     user = db.get(User, account.id)
     key = crypto.b64encode(staff_wrapping_key(app, user, account.password))
-    # The tab holds the completed key only; nothing was re-wrapped.
-    assert page.evaluate("sessionStorage.getItem('integrity.wrappingKey')") == key
-    assert page.evaluate("sessionStorage.getItem('integrity.wrapBase')") is None
+    # The keyring holds the completed key and the unlocked key; nothing was re-wrapped.
+    assert keyring_call(page, "ping") == {
+        "ready": True, "pending": False, "wrapping": True,
+        "unlocked": [crypto.b64encode(user.public_key)]}
     assert not any(r.path == "/staff/key/upgrade" for r in recorder.received)
     assert all(key.encode() not in r.body for r in recorder.received)
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/staff/login")
-    assert page.evaluate("sessionStorage.length") == 0
+    assert keyring_call(page, "ping")["unlocked"] == []
     assert page.console_errors == []
 
 
 def test_a_scheme_1_inspector_is_moved_to_scheme_2_by_signing_in(
     page, base_url: str, recorder, app: Flask, db: Session, channel: ChannelSetup, make_account
 ) -> None:
-    account, pair = _inspector(app, db, make_account, channel, scheme=1)
+    account, pair = inspector_with_a_case(app, db, make_account, channel, TEXT, scheme=1)
     sign_in_in_browser(page, base_url, account)
     _open_the_case(page, base_url)
     db.expire_all()

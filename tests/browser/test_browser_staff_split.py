@@ -35,9 +35,9 @@ SAID = {
 
 
 def _break(page, failure: str) -> None:
-    """Make the split fail: the worker script does not load, or the parameters are refused."""
+    """Make the split fail: the keyring script does not load, or the parameters are refused."""
     if failure == "worker":
-        page.route("**/dist/worker.js", lambda route: route.abort())
+        page.route("**/dist/keyring.js*", lambda route: route.abort())
         return
     if failure == "memory":
         # A cost no device can pay: Argon2 cannot have four tebibytes.

@@ -24,7 +24,9 @@ from tests.helpers.browser import (
     WHAT,
     RecordingApp,
     file_with_javascript,
+    keyring_call,
     sign_in_in_browser,
+    stored_in_page,
 )
 from tests.helpers.pages import sign_in
 
@@ -184,10 +186,12 @@ def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp,
             second.goto(f"{base_url}{path}")
         width = second.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, f"{path} is {width}px wide"
-    # The page keeps the key for this tab only: signing out forgets it.
-    assert second.evaluate("sessionStorage.getItem('integrity.offlineKey')")
+    # The keyring keeps the key file's key until sign-out, and nothing is stored on the device.
+    assert keyring_call(second, "ping")["unlocked"] == [crypto.b64encode(offline_pair.public_key)]
+    assert stored_in_page(second) == {"local": {}, "session": {}, "indexedDB": [], "cookies": ""}
     second.get_by_role("button", name="Sign out").click()
-    assert second.evaluate("sessionStorage.length") == 0
+    second.wait_for_url("**/staff/login")
+    assert keyring_call(second, "ping")["unlocked"] == []
 
     # 10. The excluded inspector does not see the case or learn that it exists.
     left_out = app.test_client()

@@ -133,6 +133,102 @@ def staff_wrapping_key(app: Flask, user: Any, passphrase: str, scheme: int = 2) 
         own, crypto.wrap_share(app.extensions["integrity.installation_secret"], user.id))
 
 
+def inspector_with_a_case(app: Flask, db: Any, make_account: Any, channel: ChannelSetup, text: str,
+                          scheme: int = 2) -> tuple[Any, crypto.KeyPair]:
+    """An inspector whose key was made in the browser (wrapped under ``scheme``), receiving
+    ``channel``, and one report filed there saying ``text``."""
+    from argon2 import PasswordHasher
+    from sqlalchemy import select
+
+    from integrity.models import Channel, Role, User
+    from tests.protocol_client import ReporterClient
+
+    account = make_account(Role.INSPECTOR, key=False)
+    user = db.get(User, account.id)
+    pair = crypto.KeyPair.generate()
+    user.public_key = pair.public_key
+    user.wrapped_secret_key = crypto.wrap_private_key(
+        pair.secret_key, staff_wrapping_key(app, user, account.password, scheme))
+    user.key_scheme = scheme
+    if scheme == 1:
+        # The sign-in hash as stored before the pepper: of the login value itself.
+        keys = crypto.derive_staff_keys(account.password, user.login_salt, user.login_opslimit,
+                                        user.login_memlimit)
+        user.password_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(
+            crypto.login_value(keys))
+    row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    assert row is not None
+    row.recipients.append(user)  # the channel held in a name until the commit
+    db.commit()
+    ReporterClient(app.test_client()).file(channel.slug, {"what": text})
+    return account, pair
+
+
+# The keyring as a page would reach it (static/js/keyring-client.mjs): one call, its answer.
+_KEYRING_CALL = """async ([op, args]) => {
+  const worker = new SharedWorker(document.body.dataset.keyring,
+    { name: "integrity-keyring", extendedLifetime: true });
+  return new Promise((resolve, reject) => {
+    worker.port.onmessage = (event) => {
+      if ("progress" in event.data) return;
+      const { error, result } = event.data;
+      if (error) reject(new Error(`${error.name}: ${error.message}`));
+      else resolve(result);
+    };
+    worker.port.postMessage({ ...args, id: 1, op });
+  });
+}"""
+
+
+def keyring_call(page: Any, op: str, args: dict[str, Any] | None = None) -> Any:
+    """Call ``op`` in the keyring of ``page``'s browser context (the page must be a staff page,
+    whose ``<body>`` names the keyring) and return its answer."""
+    return page.evaluate(_KEYRING_CALL, [op, args or {}])
+
+
+# Every text and byte string a page's globals reach, three properties deep, as base64url: a page
+# that held a key in a global, or in an object a global leads to, would show it here.
+PAGE_GLOBALS = """() => {
+  const found = [];
+  const seen = new Set();
+  const b64 = (bytes) => btoa(String.fromCharCode(...bytes))
+    .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+  const visit = (value, depth) => {
+    if (typeof value === "string") { found.push(value); return; }
+    if (ArrayBuffer.isView(value)) {
+      found.push(b64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)));
+      return;
+    }
+    if (value instanceof ArrayBuffer) { found.push(b64(new Uint8Array(value))); return; }
+    // Functions (the platform's constructors and their prototypes) hold no page data.
+    if (depth > 3 || value === null || typeof value !== "object" || seen.has(value)) return;
+    if (value instanceof Node) return;
+    seen.add(value);
+    let names = [];
+    try { names = Object.getOwnPropertyNames(value); } catch { return; }
+    for (const name of names) {
+      let item;
+      try { item = value[name]; } catch { continue; }
+      if (item instanceof Promise) item.catch(() => {});
+      visit(item, depth + 1);
+    }
+  };
+  visit(window, 0);
+  return found;
+}"""
+
+
+def stored_in_page(page: Any) -> dict[str, Any]:
+    """What the page's origin keeps on the device: localStorage, sessionStorage, the names of
+    its IndexedDB databases, and its cookies readable from script."""
+    return page.evaluate("""async () => ({
+      local: Object.fromEntries(Object.entries(localStorage)),
+      session: Object.fromEntries(Object.entries(sessionStorage)),
+      indexedDB: (await indexedDB.databases()).map((db) => db.name),
+      cookies: document.cookie,
+    })""")
+
+
 # --- a report filed in the page ------------------------------------------------------------
 
 RECEIPT_TEXT = re.compile(r"^\d{4} \d{4} \d{4} \d{4} \d{4}$")

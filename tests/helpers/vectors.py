@@ -243,6 +243,33 @@ def staff_v2_vectors() -> dict[str, Any]:
         "shares": [{"user_id": user_id, "share": b64encode(staff_keys.wrap_share(secret, user_id))}
                    for user_id in STAFF_USER_IDS],
         "accounts": accounts,
+        "key_files": key_file_vectors(inspector),
+    }
+
+
+KEY_FILE_SALT = bytes(range(48, 64))
+KEY_FILE_PASSPHRASE = "Clé hors ligne 7"
+
+
+def key_file_vectors(pair: keys.KeyPair) -> dict[str, Any]:
+    """An offline key file of each version (``integrity keygen``, with and without
+    ``--passphrase``), written as crypto.keys.dump_key_file writes them but with a fixed salt and
+    nonce, at the cheapest Argon2id cost."""
+    opslimit, memlimit = 2, 8388608
+    stretched = staff_keys.derive_staff_master(KEY_FILE_PASSPHRASE, KEY_FILE_SALT, opslimit,
+                                               memlimit)
+    protected = {
+        "kind": keys.KEY_FILE_KIND, "version": 2, "label": "offline",
+        "public_key": b64encode(pair.public_key), "kdf": "argon2id13",
+        "salt": b64encode(KEY_FILE_SALT), "opslimit": opslimit, "memlimit": memlimit,
+        "wrapped_secret_key": b64encode(staff_keys.wrap_private_key(pair.secret_key, stretched,
+                                                                    STAFF_V2_NONCE)),
+    }
+    return {
+        "public_key": b64encode(pair.public_key), "secret_key": b64encode(pair.secret_key),
+        "passphrase": KEY_FILE_PASSPHRASE,
+        "plain": keys.dump_key_file(pair, "offline"),
+        "protected": json.dumps(protected, indent=2) + "\n",
     }
 
 

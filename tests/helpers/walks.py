@@ -22,6 +22,7 @@ import crypto
 from integrity.auth.services import create_user
 from integrity.db import dispose, new_session
 from tests.conftest import totp_now
+from tests.helpers.browser import keyring_call
 from tests.helpers.catalogs import ROOT
 
 AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -382,14 +383,16 @@ def walk_inspector_pages(walk: Walk) -> None:
     page.wait_for_selector('#case-content[data-opened="1"]')
     walk.check(page)
     walk.goto(page, "/staff/account")
-    # The page that completes the key after sign-in moves on by itself; with its worker
-    # refused it stays, showing its refusal, and is checked so.
-    page.route("**/static/dist/worker.js*", lambda route: route.abort())
-    page.evaluate("sessionStorage.setItem('integrity.wrapBase', 'AAAA')")  # a key to complete
+    # The page that completes the key after sign-in moves on by itself; with a sign-in waiting
+    # in the keyring and the server's share refused it stays, showing its refusal, and is
+    # checked so.
+    keyring_call(page, "split-passphrase", {"passphrase": "a sign-in to complete", "salt": "A" * 22,
+                                            "opslimit": 2, "memlimit": 8388608})
+    page.route("**/staff/key/share", lambda route: route.abort())
     page.goto(walk.site.url + "/staff/key/unlock?next=/cases/")
     page.wait_for_selector("#key-unlock-failed:not([hidden])")
     walk.check(page)
-    page.unroute("**/static/dist/worker.js*")
+    page.unroute("**/staff/key/share")
 
     first = walk.page()
     walk.sign_in(first, people["first"])

@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 
 import * as p from "../../static/js/protocol.mjs";
 import { WorkerClient } from "../../static/js/protocol.mjs";
 import { handleRequest } from "../../static/js/worker.mjs";
+import { dedicatedWorker } from "./fake-scopes.mjs";
 
 const vectors = JSON.parse(readFileSync(new URL("../vectors/protocol-v1.json", import.meta.url), "utf8"));
 const cheap = vectors.derivations.find((d) => d.receipt === "12345678901234567890" && d.opslimit === 2);
@@ -307,25 +307,10 @@ describe("built bundle static/dist/worker.js", () => {
   const bundle = fileURLToPath(new URL("../../static/dist/worker.js", import.meta.url));
   const skip = !existsSync(bundle) && "not built: npm run build";
 
-  // A Node thread dressed as a classic Web Worker: `self` is a WorkerGlobalScope with postMessage.
-  const SCOPE = `
-    const { parentPort, workerData } = require("node:worker_threads");
-    class WorkerGlobalScope {}
-    const scope = new WorkerGlobalScope();
-    scope.postMessage = (message, transfer) => parentPort.postMessage(message, transfer);
-    globalThis.WorkerGlobalScope = WorkerGlobalScope;
-    globalThis.self = scope;
-    require("node:vm").runInThisContext(workerData.code, { filename: "worker.js" });
-    parentPort.on("message", (data) => scope.onmessage({ data }));
-  `;
-
   test("runs as a classic worker script and answers every operation", { skip }, async () => {
     const code = readFileSync(bundle, "utf8");
     assert.doesNotMatch(code, /\bfrom\s*["']|\bimport\s*\(|\brequire\s*\(|\bexport\s*\{/);
-    const thread = new Worker(SCOPE, { eval: true, workerData: { code } });
-    const port = { postMessage: (message) => thread.postMessage(message), terminate: () => thread.terminate() };
-    const client = new WorkerClient(port);
-    thread.on("message", (data) => port.onmessage({ data }));
+    const client = new WorkerClient(dedicatedWorker(code));
     try {
       const plain = plainBytes(70000);
       const progress = [];
@@ -480,20 +465,7 @@ describe("worker staff-key operations", () => {
   const skip = !existsSync(bundle) && "not built: npm run build";
   test("the built bundle answers the staff operations", { skip }, async () => {
     const code = readFileSync(bundle, "utf8");
-    const scope = `
-      const { parentPort, workerData } = require("node:worker_threads");
-      class WorkerGlobalScope {}
-      const scope = new WorkerGlobalScope();
-      scope.postMessage = (message, transfer) => parentPort.postMessage(message, transfer);
-      globalThis.WorkerGlobalScope = WorkerGlobalScope;
-      globalThis.self = scope;
-      require("node:vm").runInThisContext(workerData.code, { filename: "worker.js" });
-      parentPort.on("message", (data) => scope.onmessage({ data }));
-    `;
-    const thread = new Worker(scope, { eval: true, workerData: { code } });
-    const port = { postMessage: (message) => thread.postMessage(message), terminate: () => thread.terminate() };
-    const client = new WorkerClient(port);
-    thread.on("message", (data) => port.onmessage({ data }));
+    const client = new WorkerClient(dedicatedWorker(code));
     try {
       const d = cheapStaff.find((v) => v.name === "arabic/presentation-forms");
       const keys = await client.call("staff-derive", { passphrase: d.passphrase, salt: d.salt, opslimit: d.opslimit,
