@@ -54,6 +54,10 @@ def sealed_case(session: Session, settings: Settings, report: Report, user: User
         "reporter_public_key": crypto.b64encode(report.reporter_public_key)
         if report.reporter_public_key else None,
         "protocol": report.protocol,
+        # The cleartext route as stored, which a protocol 2 page compares with the sealed one.
+        "route": {"channel": report.channel.slug,
+                  "category": report.category.slug if report.category else None,
+                  "org_unit": str(report.org_unit_id) if report.org_unit_id is not None else None},
         "recipients": [{"id": str(u.id), "name": u.name,
                         "public_key": crypto.b64encode(u.public_key or b""),
                         "certificate": crypto.b64encode(u.key_certificate)

@@ -58,6 +58,8 @@ def _thread() -> dict[str, str]:
         "outOfOrder": _("Listed out of order."),
         "conflicting": _("Conflicting message: another message was listed in its place."),
         "threadIntact": _("Authentic: every message is as its writer sent it, in its place."),
+        "routeAltered": _("Warning: the channel, category or unit stored for this case is not "
+                          "the one the reporter chose when sending it."),
         "threadAltered": _("Warning: some messages are not as they were sent. See the marks "
                            "beside them."),
         "protocol1": _("Not authenticated (sent with protocol 1)."),

@@ -17,7 +17,8 @@ import { CryptoError, LockedError, sealedLength } from "./worker-client.mjs";
 import { keyringUrl, openKeyring, pageIdleMinutes } from "./keyring-client.mjs";
 import { keyHandleFor } from "./case-unlock.mjs";
 import {
-  THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, safeToSeal, shareText,
+  THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, routeAlarm, safeToSeal,
+  sameRoute, shareText,
 } from "./thread-view.mjs";
 
 const REPORT_DOCUMENT = "report";
@@ -259,9 +260,13 @@ class Case {
   renderJudgement(checks) {
     byId("case-thread-status")?.remove();
     byId("case-readers")?.remove();
+    byId("case-route-status")?.remove();
     const thread = byId("case-thread");
     const all = checks ? [...checks.values()] : null;
     if (this.sealed.messages.length || !all) thread.before(chainStatus(all, this.strings, "case-thread-status"));
+    if (this.judged && !sameRoute(this.judged.route, this.sealed.route)) {
+      byId("case-answers").before(routeAlarm(this.strings, "case-route-status"));
+    }
     if (this.judged) {
       thread.after(readersSection(this.judged, this.sealed.recipients, this.judged.fingerprints, this.strings,
         "case-readers"));

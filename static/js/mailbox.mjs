@@ -1,12 +1,13 @@
 // The mailbox in protected mode (bundled as static/dist/mailbox.js): the receipt is turned into
 // keys on this device, the report and its thread are opened here, files are unlocked here, and
 // replies are sealed here before they are sent. The receipt and the lookup live in memory only:
-// never in a URL, storage or a cookie. Without the worker the plain form is left to the server.
+// never in a URL, storage or a cookie. Without the worker the plain form goes to the server only
+// when the reporter chooses basic mode (the #basic-choice panel).
 // The report, each message and each file open on their own: one that is altered or damaged
 // shows a sentence in its place, and the rest of the mailbox still works.
 
 import {
-  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileEntries, fileLimitError, fill, formatDay,
+  Api, ApiError, Progress, basicModeChoice, byId, clearError, clearFieldErrors, fileEntries, fileLimitError, fill, formatDay,
   interceptInProtectedMode, openOrNull, pageStrings, readersFor, safeFileName, saveBlob, sealAndUpload, setBusy,
   setHidden, showError, showFieldError,
 } from "./page.mjs";
@@ -377,7 +378,9 @@ function main() {
   const strings = pageStrings(form, STRINGS);
   new Progress().hide(); // in case the stylesheet shows the hidden progress area
   const api = new Api(form.dataset.api || "/api/v1", strings);
-  interceptInProtectedMode(form, "mailbox", (client) => openMailbox(form, client, api, strings));
+  // Without the worker, the receipt goes to the server only once the reporter chooses basic mode.
+  interceptInProtectedMode(form, "mailbox", (client) => openMailbox(form, client, api, strings),
+    { askBasic: basicModeChoice() });
 }
 
 if (typeof document !== "undefined") main();

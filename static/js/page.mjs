@@ -460,3 +460,26 @@ export function interceptInProtectedMode(form, kind, work, { askBasic = null } =
     }
   });
 }
+
+/**
+ * The reporter's explicit choice of basic mode, when the script runs but cannot seal (the
+ * report form) or open (the mailbox): the #basic-choice panel says why, and only its own
+ * button sends the plain form.
+ */
+export function basicModeChoice() {
+  const panel = byId("basic-choice");
+  const button = byId("send-basic");
+  if (!panel || !button) return () => {}; // nothing sends in the clear without the choice
+  let send = null;
+  button.addEventListener("click", () => {
+    if (!send) return;
+    button.disabled = true; // once: the page is leaving
+    send();
+  });
+  return (sendPlain) => {
+    send = sendPlain;
+    clearError();
+    setHidden(panel, false);
+    panel.focus();
+  };
+}

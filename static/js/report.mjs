@@ -5,8 +5,8 @@
 // only when the reporter chooses it. Without JavaScript the plain form goes as it is.
 
 import {
-  Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings, readersFor,
-  interceptInProtectedMode, sealAndUpload, setBusy, setHidden, showError, showFieldError,
+  Api, ApiError, Progress, basicModeChoice, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings,
+  readersFor, interceptInProtectedMode, sealAndUpload, setBusy, setHidden, showError, showFieldError,
 } from "./page.mjs";
 import { b64encode, formatReceipt, sealedLength } from "./worker-client.mjs";
 import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
@@ -270,29 +270,7 @@ function main() {
   new Progress().hide(); // in case the stylesheet shows the hidden progress area
   const api = new Api(form.dataset.api || "/api/v1", strings);
   interceptInProtectedMode(form, "report", (client) => fileReport(form, client, api, strings),
-    { askBasic: basicModeChoice(form) });
-}
-
-/**
- * The reporter's explicit choice of basic mode, when the script runs but cannot seal: the
- * #basic-choice panel says why, and only its own button sends the plain form.
- */
-export function basicModeChoice(form) {
-  const panel = byId("basic-choice");
-  const button = byId("send-basic");
-  if (!panel || !button) return () => {}; // nothing sends in the clear without the choice
-  let send = null;
-  button.addEventListener("click", () => {
-    if (!send) return;
-    button.disabled = true; // once: the page is leaving
-    send();
-  });
-  return (sendPlain) => {
-    send = sendPlain;
-    clearError();
-    setHidden(panel, false);
-    panel.focus();
-  };
+    { askBasic: basicModeChoice() });
 }
 
 if (typeof document !== "undefined") main();

@@ -8,6 +8,7 @@ import { fill } from "./page.mjs";
 
 // English defaults; the pages give translations in their data-strings.
 export const THREAD_STRINGS = {
+  routeAltered: "Warning: the channel, category or unit stored for this case is not the one the reporter chose when sending it.",
   notAuthentic: "Not authentic: this message may have been forged or moved from another case.",
   replayed: "Listed again (a replayed copy).",
   missingBefore: "A message before this one is missing.",
@@ -114,6 +115,22 @@ export function chainStatus(checks, strings, id) {
   line.id = id;
   line.dataset.state = state;
   if (state === "altered") line.setAttribute("role", "alert");
+  return line;
+}
+
+/** Whether the route sealed in the report (`{channel, category, orgUnit}`) is the stored one. */
+export function sameRoute(sealed, stored) {
+  const text = (value) => (value === null || value === undefined ? null : String(value));
+  return Boolean(sealed && stored) && text(sealed.channel) === text(stored.channel)
+    && text(sealed.category) === text(stored.category) && text(sealed.orgUnit) === text(stored.org_unit);
+}
+
+/** The alarm shown when the stored channel, category or unit is not the sealed one. */
+export function routeAlarm(strings, id) {
+  const line = node("p", "error-message thread-status", strings.routeAltered);
+  line.id = id;
+  line.dataset.state = "route-altered";
+  line.setAttribute("role", "alert");
   return line;
 }
 

@@ -12,7 +12,8 @@
 //   p2-judge {report: {payload, key_slot}, secretKey, padBlock, orgKey, chains: {name: [{payload,
 //     link}]}, documents: [document | null] (the "thread" chain's, opened), recipients,
 //     recoveryKey, recoveryCertificate}
-//     -> {reporterPublicKey, checks: {name: [check]}, changes: [{kind, reader, alarm}],
+//     -> {reporterPublicKey, route: {channel, category, orgUnit} (as sealed), checks: {name: [check]},
+//         changes: [{kind, reader, alarm}],
 //         uncertified: [id], fingerprints: {id: text}, recoveryCertified}
 //   p2-seal-message {report, secretKey, padBlock, chain, messages: [{payload, link}], role, sender,
 //     document | share: {id, publicKey}, readers: {id: key}}
@@ -161,7 +162,8 @@ export const P2_OPERATIONS = {
     const recovery = request.recoveryKey ? binary(request.recoveryKey, "recovery key", KEY_BYTES) : null;
     const changes = readerChanges(thread, current, shares, recovery, who.uncertified);
     return [{
-      reporterPublicKey: b64encode(thread.reporterPublicKey), checks, changes, uncertified: who.uncertified,
+      reporterPublicKey: b64encode(thread.reporterPublicKey), route: thread.route, checks, changes,
+      uncertified: who.uncertified,
       fingerprints: who.fingerprints,
       recoveryCertified: recoveryCertified(request.orgKey, request.recoveryKey, request.recoveryCertificate),
     }, []];

@@ -69,7 +69,8 @@ def test_no_secret_on_the_device_or_in_the_page_after_sign_in_and_after_sign_out
     _assert_no_secret_in(page, secrets)
 
     # The check finds a key a page would keep in an object a global leads to.
-    page.evaluate("(bytes) => { window.kept = { key: new Uint8Array(bytes) }; }", list(pair.secret_key))
+    page.evaluate("(bytes) => { window.kept = { key: new Uint8Array(bytes) }; }",
+                  list(pair.secret_key))
     assert crypto.b64encode(pair.secret_key) in page.evaluate(PAGE_GLOBALS)
     page.evaluate("delete window.kept")
 
@@ -109,7 +110,8 @@ def test_an_empty_keyring_asks_for_the_passphrase_on_the_case_page(
     account, pair = inspector_with_a_case(app, db, make_account, channel, TEXT)
     sign_in_in_browser(page, base_url, account)
     page.wait_for_url("**/cases/")
-    keyring_call(page, "wipe")  # as after the idle time (tests/js/keyring.test.mjs moves that clock)
+    # As after the idle time (tests/js/keyring.test.mjs moves that clock).
+    keyring_call(page, "wipe")
     page.locator("table a").first.click()
     page.wait_for_selector("#unlock-form:not([hidden])")
     page.get_by_label("Your passphrase").fill("not my passphrase at all")

@@ -326,3 +326,29 @@ def test_a_colleague_key_substituted_at_sharing_is_refused(
     readers = set(db.scalars(select(report_readers.c.user_id).where(
         report_readers.c.report_id == report_id)))
     assert c_account.id not in readers
+
+
+def test_a_route_changed_by_a_database_writer_is_flagged(
+    open_page, base_url: str, app: Flask, db: Session, channel: ChannelSetup,
+    people: dict[str, Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    from integrity.models import OrgUnit
+
+    _reporter, _receipt, report_id = _filed(app, db, channel, people)
+    inspector = _inspector_a(open_page, base_url, people, report_id)
+    expect(inspector.locator("#case-route-status")).to_have_count(0)
+    # The case moved to another unit (its statistics, its deadlines' owner) without the reporter.
+    unit = OrgUnit(name="Lane 12", kind="crossing_point", headcount=4)
+    db.add(unit)
+    db.flush()
+    db.execute(text("UPDATE reports SET org_unit_id = :unit WHERE id = :id"),
+               {"unit": unit.id, "id": report_id})
+    db.commit()
+    _open_case(inspector, base_url, report_id)
+    expect(inspector.locator("#case-route-status")).to_have_text(
+        "Warning: the channel, category or unit stored for this case is not the one the reporter "
+        "chose when sending it.")
+    assert "MARKER-P2-CASE" in inspector.inner_text("#case-answers")  # the report still opens
+    assert inspector.console_errors == []

@@ -1,7 +1,8 @@
 """Real Chromium on the reporter pages' safeguards: a page whose script runs but cannot seal
-sends nothing in the clear until the reporter chooses basic mode; the pages refuse a server
-that asks for less than the floors built into them; the report form asks the browser not to
-remember answers, and the receipt's copy button warns that clipboards keep what was copied."""
+(or open the mailbox) sends nothing in the clear until the reporter chooses basic mode; the
+pages refuse a server that asks for less than the floors built into them; the report form asks
+the browser not to remember answers, and the receipt's copy button warns that clipboards keep
+what was copied."""
 
 from __future__ import annotations
 
@@ -83,6 +84,30 @@ def test_without_a_working_worker_nothing_goes_in_the_clear_until_chosen(
     expect(page.get_by_role("heading", level=1)).to_have_text("Your report was received")
     assert RECEIPT_TEXT.match(page.locator("#receipt").inner_text().strip())
     assert _posts(recorder) == [f"/report/{channel.slug}"]
+
+
+def test_the_mailbox_sends_no_receipt_until_basic_mode_is_chosen(
+    page, base_url: str, app, recorder: RecordingApp, channel: ChannelSetup
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.protocol_client import ReporterClient
+
+    filed = ReporterClient(app.test_client()).file(channel.slug, {"what": "MARKER-BASIC-5e1"})
+    receipt = filed.receipt
+    page.route("**/static/dist/worker.js", _worker_missing)
+    page.goto(f"{base_url}/mailbox")
+    expect(page.locator("#mode")).to_have_attribute("data-mode", "plain")
+    page.get_by_label("Your 20-digit receipt").fill(receipt)
+    choice = page.locator("#basic-choice")
+    page.get_by_role("button", name="Open", exact=True).click()
+    expect(choice).to_be_visible()
+    expect(choice).to_be_focused()
+    expect(choice).to_contain_text("Your receipt was not sent.")
+    assert _posts(recorder) == []
+    page.get_by_role("button", name="Open in basic mode").click()
+    expect(page.locator("#report-answers")).to_contain_text("MARKER-BASIC-5e1")
+    assert _posts(recorder) == ["/mailbox"]
 
 
 def test_without_javascript_the_form_goes_as_before(

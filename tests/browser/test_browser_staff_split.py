@@ -35,9 +35,12 @@ SAID = {
 
 
 def _break(page, failure: str) -> None:
-    """Make the split fail: the keyring script does not load, or the parameters are refused."""
+    """Make the split fail: the keyring cannot start (its script does not load, and pages from
+    now on have no workers, so that one already running is out of reach), or the parameters
+    are refused."""
     if failure == "worker":
         page.route("**/dist/keyring.js*", lambda route: route.abort())
+        page.add_init_script("delete window.SharedWorker; delete window.Worker;")
         return
     if failure == "memory":
         # A cost no device can pay: Argon2 cannot have four tebibytes.
