@@ -267,10 +267,14 @@ def _sealed(document: Mapping[str, object], readers: dict[str, bytes], pad_block
 
 
 def load_demo_cases(session: Session, count: int = 240) -> None:
-    """Sealed demo cases, readable by the demo inspector, with deadlines met and missed."""
+    """Sealed demo cases of protocol 2 (docs/protocol.md), readable by the demo inspector, with
+    deadlines met and missed; a reporter's message in some, in its authenticated thread."""
     import os
     import random
     from datetime import timedelta
+
+    from crypto import threads
+    from crypto.thread_documents import message_document, report_document
 
     from integrity.models import Installation, today
     from integrity.reporting.models import KeySlot, Message, Report, report_readers
@@ -285,7 +289,7 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
     pad_block = session.scalar(select(Installation.pad_block)) or 1024
     org_units = list(session.scalars(select(OrgUnit).where(OrgUnit.headcount > 0)))
     northern = {u.id for u in org_units if u.parent and u.parent.name.startswith("Northern")}
-    categories = [c.id for c in channel.categories]
+    categories = list(channel.categories)
     rng = random.Random(1937)  # noqa: S311 (demo data, not secrets)
     day = today()
     campaign_end = day - timedelta(days=70)
@@ -297,9 +301,15 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
                 and rng.random() < 0.5):
             age = rng.randrange(0, 70)  # the posters brought more reports from the north
             created = day - timedelta(days=age)
-        readers = {str(inspector.id): inspector.public_key, "reporter": os.urandom(32)}
-        payload, slots = _sealed({"answers": {"what": rng.choice(WHAT), "ongoing": "yes"},
-                                  "attachments": []}, readers, pad_block)
+        category = rng.choice(categories)
+        reporter_key = os.urandom(32)  # a reporter no one is: their mailbox never opens
+        secret = threads.new_thread_secret()
+        route = (channel.slug, category.slug, str(org_unit.id) if org_unit else None)
+        document = report_document({"what": rng.choice(WHAT), "ongoing": "yes"}, [], "en", secret,
+                                   reporter_key, route, {str(inspector.id): inspector.public_key},
+                                   [], None)
+        readers = {str(inspector.id): inspector.public_key, "reporter": reporter_key}
+        payload, slots = _sealed(document, readers, pad_block)
         acknowledged: date | None = created + timedelta(days=rng.choice([1, 2, 3, 5, 7, 9, 12]))
         if acknowledged is not None and (acknowledged > day or rng.random() > 0.95):
             acknowledged = None
@@ -310,10 +320,9 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
                   if feedback and rng.random() < 0.7 else None)
         closed = closed if closed and closed <= day else None
         status = "closed" if closed else "in_progress" if acknowledged else "new"
-        report = Report(channel_id=channel.id, category_id=rng.choice(categories),
+        report = Report(channel_id=channel.id, category_id=category.id,
                         org_unit_id=org_unit.id if org_unit else None, created_on=created,
-                        lookup_hash=os.urandom(32), reporter_public_key=readers["reporter"],
-                        payload=payload, status=status, acknowledged_on=acknowledged,
+                        lookup_hash=os.urandom(32), protocol=2, payload=payload, status=status, acknowledged_on=acknowledged,
                         feedback_on=feedback, closed_on=closed,
                         outcome=rng.choice(["substantiated", "partly_substantiated",
                                             "unsubstantiated", "unsubstantiated",
@@ -325,11 +334,13 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
         session.add_all(KeySlot(report_id=report.id, reader=reader, slot=slot)
                         for reader, slot in slots.items())
         if acknowledged and rng.random() < 0.4:
-            text = {"text": "I can tell you more: it happens on the night shift.",
-                    "attachments": []}
-            payload, slots = _sealed(text, readers, pad_block)
-            message = Message(report_id=report.id, sender="reporter", payload=payload,
-                              sent_on=min(day, acknowledged + timedelta(days=3)))
+            text = message_document("I can tell you more: it happens on the night shift.", [])
+            message_payload, slots = _sealed(text, readers, pad_block)
+            link = threads.next_link(secret, "thread", payload, None, "reporter", "",
+                                     message_payload)
+            message = Message(report_id=report.id, sender="reporter", payload=message_payload,
+                              sent_on=min(day, acknowledged + timedelta(days=3)),
+                              chain="thread", seq=link.seq, prev=link.prev, auth=link.auth)
             session.add(message)
             session.flush()
             session.add_all(KeySlot(report_id=report.id, message_id=message.id, reader=reader,

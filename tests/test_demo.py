@@ -91,3 +91,31 @@ def test_the_demo_pins_a_demo_organisation_key_and_certifies_its_inspector(
                              crypto.b64decode(r["certificate"])) for r in recipients)
     page = demo_app.test_client().get("/report/integrity").get_data(as_text=True)
     assert f'data-org-key="{crypto.b64encode(org.public_key)}"' in page
+
+
+def test_demo_cases_are_protocol_2_with_authentic_threads_and_their_route(
+        demo_app: Flask) -> None:
+    from crypto import threads
+    from crypto.thread_documents import report_thread
+
+    client = demo_app.test_client()
+    keys = _sign_in(client)
+    cases = [int(n) for n in CASE_LINK.findall(client.get("/cases/").get_data(as_text=True))]
+    secret_key = _secret_key(client, cases[0], keys)
+    with_messages = 0
+    for case_id in cases[:40]:
+        data = client.get(f"/cases/{case_id}/sealed").get_json()
+        assert data["protocol"] == 2 and data["reporter_public_key"] is None
+        report_payload = crypto.b64decode(data["report"]["payload"])
+        thread = report_thread(crypto.open_document(
+            report_payload, crypto.b64decode(data["report"]["key_slot"]), secret_key,
+            data["pad_block"]))
+        assert (thread.channel, thread.category, thread.org_unit) == (
+            data["route"]["channel"], data["route"]["category"], data["route"]["org_unit"])
+        links = [threads.Link(m["link"]["seq"], m["link"]["role"], m["link"]["sender"],
+                              crypto.b64decode(m["link"]["prev"]), crypto.b64decode(m["payload"]),
+                              crypto.b64decode(m["link"]["auth"])) for m in data["messages"]]
+        checks = threads.check_links(thread.secret, "thread", report_payload, links)
+        assert all(check.intact for check in checks)
+        with_messages += bool(links)
+    assert with_messages  # some demo cases have a reporter's message
