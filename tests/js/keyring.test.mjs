@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import * as p from "../../static/js/protocol.mjs";
 import * as s from "../../static/js/staff-keys.mjs";
 import { Keyring, keyringOperations } from "../../static/js/keyring.mjs";
+import { openKeyring } from "../../static/js/keyring-client.mjs";
 import { KEYRING_NAME, LockedError, WorkerClient } from "../../static/js/worker-client.mjs";
 import { handleRequest } from "../../static/js/worker.mjs";
 import { dedicatedWorker, sharedWorker } from "./fake-scopes.mjs";
@@ -233,6 +234,53 @@ describe("built bundle static/dist/keyring.js", () => {
       await assert.rejects(own.call("staff-derive", split), /Unknown operation/);
     } finally {
       own.terminate();
+    }
+  });
+
+  test("openKeyring: a SharedWorker named integrity-keyring with extendedLifetime, else a page's own worker", { skip }, async () => {
+    const code = readFileSync(bundle, "utf8");
+    const shared = sharedWorker(code, KEYRING_NAME);
+    const started = [];
+    const env = {
+      WebAssembly,
+      SharedWorker: class {
+        constructor(url, options) {
+          started.push(["shared", url, options]);
+          this.port = shared.connect();
+        }
+      },
+    };
+    const owns = [];
+    try {
+      const first = await openKeyring("/static/dist/keyring.js?v=1", { idleMinutes: 5, env });
+      assert.equal(first.shared, true);
+      assert.deepEqual(first.status, { ready: true, pending: false, wrapping: false, unlocked: [] });
+      await first.call("key-file", { text: files.plain });
+      const second = await openKeyring("/static/dist/keyring.js?v=1", { env });
+      assert.deepEqual(second.status.unlocked, [files.public_key]); // the same keyring
+      assert.deepEqual(started[0], ["shared", "/static/dist/keyring.js?v=1",
+        { name: KEYRING_NAME, extendedLifetime: true }]);
+
+      const fallback = {
+        WebAssembly,
+        Worker: class {
+          constructor(url, options) {
+            started.push(["own", url, options]);
+            const worker = dedicatedWorker(code, options.name);
+            owns.push(worker);
+            return worker;
+          }
+        },
+      };
+      const own = await openKeyring("/k.js", { env: fallback });
+      assert.equal(own.shared, false);
+      assert.deepEqual(own.status.unlocked, []); // this page's alone
+      assert.deepEqual(started.at(-1), ["own", "/k.js", { name: KEYRING_NAME }]);
+      await assert.rejects(openKeyring("", { env }), /names no keyring/);
+      await assert.rejects(openKeyring("/k.js", { env: { SharedWorker: env.SharedWorker } }), /no WebAssembly/);
+    } finally {
+      await shared.terminate();
+      for (const worker of owns) worker.terminate();
     }
   });
 });
