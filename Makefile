@@ -11,7 +11,7 @@ TRANSLATIONS := integrity/translations
 
 .PHONY: install run test lint lint-only chromium test-tools translations babel-extract babel-update babel-compile clean
 
-install: $(VENV)/.installed node_modules/.installed static/dist/.built translations
+install: $(VENV)/.installed node_modules/.installed static/dist/.built static/.compressed translations
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ node_modules/.installed: package.json package-lock.json
 # The page scripts, bundled with libsodium into static/dist/ (served with Subresource Integrity).
 static/dist/.built: node_modules/.installed $(wildcard static/js/*.mjs)
 	npm run --silent build
+	touch $@
+
+# Brotli and gzip copies of the static files, made once here rather than per request.
+static/.compressed: $(VENV)/.installed static/dist/.built $(wildcard static/css/*.css static/js/*.js static/img/*.svg)
+	$(BIN)/python -m integrity.static_files static
 	touch $@
 
 translations: $(VENV)/.installed

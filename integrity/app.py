@@ -38,6 +38,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from integrity import (
         bidi,
         catalogs,
+        compression,
         db,
         errors,
         formatting,
@@ -105,6 +106,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, settings.database_url)
     # First of the hooks, so nothing hostile reaches the database (and before routes exist).
     request_guard.init_app(app)
+    # The first after-request hook, so that it runs last, on the finished answer.
+    compression.init_app(app)
     # PostgreSQL files a report in one statement; the routes it needs are kept (see RouteCache).
     autocommit = app.extensions.get("integrity.autocommit_engine")
     app.extensions["integrity.route_cache"] = RouteCache(autocommit) if autocommit else None

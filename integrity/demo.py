@@ -275,7 +275,6 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
 
     from crypto import threads
     from crypto.thread_documents import message_document, report_document
-
     from integrity.models import Installation, today
     from integrity.reporting.models import KeySlot, Message, Report, report_readers
 
@@ -322,7 +321,8 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
         status = "closed" if closed else "in_progress" if acknowledged else "new"
         report = Report(channel_id=channel.id, category_id=category.id,
                         org_unit_id=org_unit.id if org_unit else None, created_on=created,
-                        lookup_hash=os.urandom(32), protocol=2, payload=payload, status=status, acknowledged_on=acknowledged,
+                        lookup_hash=os.urandom(32), protocol=2, payload=payload,
+                        status=status, acknowledged_on=acknowledged,
                         feedback_on=feedback, closed_on=closed,
                         outcome=rng.choice(["substantiated", "partly_substantiated",
                                             "unsubstantiated", "unsubstantiated",

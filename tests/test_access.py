@@ -89,6 +89,7 @@ def test_static_files_are_cacheable(client) -> None:
     with client.get("/static/css/site.css") as response:
         assert response.status_code == 200
         assert "no-store" not in response.headers.get("Cache-Control", "")
+        assert "no-cache" in response.headers["Cache-Control"]  # revalidated: no version in it
 
 
 @pytest.mark.parametrize("role", list(Role))

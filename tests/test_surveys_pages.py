@@ -56,7 +56,8 @@ def test_a_code_opens_the_whole_questionnaire_as_one_form(client, db) -> None:
     # No inline script or style: the page script is loaded from our origin with SRI.
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)
     assert " style=" not in html and "<style" not in html
-    assert re.search(r'<script type="module" src="/static/dist/survey.js" integrity="', html)
+    script = r'<script type="module" src="/static/dist/survey\.[0-9a-f]{16}\.js" integrity="'
+    assert re.search(script, html)
 
 
 def test_the_qr_link_with_the_code_goes_straight_to_the_questions(client, db) -> None:

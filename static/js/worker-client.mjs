@@ -222,7 +222,8 @@ export async function startWorker(url, integrity = "", { timeoutMs = 30000, env 
   if (typeof env.WebAssembly !== "object" || env.WebAssembly === null) {
     throw new Error("This browser has no WebAssembly.");
   }
-  const init = { credentials: "omit", cache: "no-cache" }; // revalidate: a stale copy would fail the hash
+  // The address carries the content's version (asset_url), so a kept copy is never stale.
+  const init = { credentials: "omit" };
   if (integrity) init.integrity = integrity;
   const response = await env.fetch(url, init);
   if (!response.ok) throw new Error(`The worker script could not be loaded (${response.status}).`);

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 import crypto
 from tests.conftest import ChannelSetup
-from tests.helpers.browser import RECEIPT_TEXT, RecordingApp, fill_report_form
+from tests.helpers.browser import RECEIPT_TEXT, WORKER_SCRIPT, RecordingApp, fill_report_form
 
 FLOOR_SENTENCES = {
     "opslimit": "The server asks for an Argon2id cost below 3 passes, which this client "
@@ -61,7 +61,7 @@ def test_without_a_working_worker_nothing_goes_in_the_clear_until_chosen(
 ) -> None:
     from playwright.sync_api import expect
 
-    page.route("**/static/dist/worker.js", failure)
+    page.route(WORKER_SCRIPT, failure)
     page.goto(f"{base_url}/report/{channel.slug}")
     expect(page.locator("#mode-warning")).to_be_visible()
     expect(page.locator("#mode")).to_have_attribute("data-mode", "plain")
@@ -95,7 +95,7 @@ def test_the_mailbox_sends_no_receipt_until_basic_mode_is_chosen(
 
     filed = ReporterClient(app.test_client()).file(channel.slug, {"what": "MARKER-BASIC-5e1"})
     receipt = filed.receipt
-    page.route("**/static/dist/worker.js", _worker_missing)
+    page.route(WORKER_SCRIPT, _worker_missing)
     page.goto(f"{base_url}/mailbox")
     expect(page.locator("#mode")).to_have_attribute("data-mode", "plain")
     page.get_by_label("Your 20-digit receipt").fill(receipt)

@@ -164,6 +164,10 @@ def inspector_with_a_case(app: Flask, db: Any, make_account: Any, channel: Chann
     return account, pair
 
 
+# The reporting worker's address: its name carries the content's version (asset_url).
+WORKER_SCRIPT = re.compile(r"/static/dist/worker\.[0-9a-f]{16}\.js$")
+
+
 # The keyring as a page would reach it (static/js/keyring-client.mjs): one call, its answer.
 _KEYRING_CALL = """async ([op, args]) => {
   const worker = new SharedWorker(document.body.dataset.keyring,
