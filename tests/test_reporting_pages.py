@@ -25,7 +25,10 @@ def test_landing_page_says_what_is_secret_and_what_is_not(client, channel) -> No
 
 def test_report_form_follows_the_questionnaire_and_states_its_mode(client, channel) -> None:
     html = client.get(f"/report/{channel.slug}").get_data(as_text=True)
-    assert 'data-mode="plain"' in html and "Basic mode" in html
+    # "Loading protection…" for the script to replace; basic mode in <noscript> for no script.
+    assert 'id="mode" data-mode="loading"' in html and "Loading protection" in html
+    noscript = html.split("<noscript>\n<p", 1)[1].split("</noscript>", 1)[0]
+    assert 'data-mode="plain"' in noscript and "Basic mode (JavaScript is off)." in noscript
     assert 'name="q-what"' in html and 'type="date"' in html and 'name="q-evidence"' in html
     assert 'name="exclude"' in html  # the demo channel allows exclusion
     assert 'enctype="multipart/form-data"' in html

@@ -9,7 +9,7 @@
 import {
   Api, ApiError, Progress, basicModeChoice, byId, clearError, clearFieldErrors, fileEntries, fileLimitError, fill, formatDay,
   interceptInProtectedMode, openOrNull, pageStrings, readersFor, safeFileName, saveBlob, sealAndUpload, setBusy,
-  setHidden, showError, showFieldError,
+  setHidden, showError, showPlainMode, showFieldError,
 } from "./page.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { CryptoError, b64encode, normaliseReceipt, sealedLength } from "./worker-client.mjs";
@@ -374,7 +374,10 @@ async function openMailbox(form, client, api, strings) {
 
 function main() {
   const form = byId("mailbox-form");
-  if (!form) return; // the server opened the mailbox (basic mode): nothing to do here
+  if (!form) {
+    showPlainMode(); // the server opened the mailbox (basic mode): nothing else to do here
+    return;
+  }
   const strings = pageStrings(form, STRINGS);
   new Progress().hide(); // in case the stylesheet shows the hidden progress area
   const api = new Api(form.dataset.api || "/api/v1", strings);

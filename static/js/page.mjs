@@ -123,12 +123,16 @@ export function fileEntries(document) {
 // data-browser-title, data-browser-text and data-fallback-text on #mode.
 export const MODE_TEXT = {
   report: {
+    loadingTitle: "Loading protection…",
+    loadingText: "Your report will be sealed on this device before it is sent, as soon as this is ready.",
     browserTitle: "Protected mode.",
     browserText: "Your report is sealed on this device before it is sent. The server never sees it readable.",
     fallbackText: "This browser cannot seal the report itself, so the form will use basic mode: "
       + "the server seals your report the moment it arrives.",
   },
   mailbox: {
+    loadingTitle: "Loading protection…",
+    loadingText: "Your mailbox will be opened on this device, as soon as this is ready.",
     browserTitle: "Protected mode.",
     browserText: "Your receipt stays on this device: the mailbox is opened here and your replies are "
       + "sealed here before they are sent. The server never sees them readable.",
@@ -141,26 +145,47 @@ function modeText(mode, kind) {
   const defaults = MODE_TEXT[kind];
   const data = mode?.dataset ?? {};
   return {
+    loadingTitle: data.loadingTitle || defaults.loadingTitle,
+    loadingText: data.loadingText || defaults.loadingText,
     browserTitle: data.browserTitle || defaults.browserTitle,
     browserText: data.browserText || defaults.browserText,
     fallbackText: data.fallbackText || defaults.fallbackText,
   };
 }
 
-/** Switch the #mode line to protected (browser) mode. */
-export function showBrowserMode(kind) {
+function showMode(state, title, text) {
   const mode = byId("mode");
   if (!mode) return;
-  const text = modeText(mode, kind);
-  const title = document.createElement("strong");
-  title.textContent = text.browserTitle;
-  mode.replaceChildren(title, document.createTextNode(` ${text.browserText}`));
-  mode.dataset.mode = "browser";
+  const strong = document.createElement("strong");
+  strong.textContent = title;
+  mode.replaceChildren(strong, document.createTextNode(` ${text}`));
+  mode.dataset.mode = state;
+}
+
+/** Switch the #mode line to "Loading protection…" while the worker starts (never "JavaScript is off"). */
+export function showLoadingMode(kind) {
+  const text = modeText(byId("mode"), kind);
+  showMode("loading", text.loadingTitle, text.loadingText);
+}
+
+/** Switch the #mode line to protected (browser) mode. */
+export function showBrowserMode(kind) {
+  const text = modeText(byId("mode"), kind);
+  showMode("browser", text.browserTitle, text.browserText);
   setHidden(byId("mode-warning"), true);
 }
 
-/** Leave the page in basic mode and say why in #mode-warning. */
+/** Switch the #mode line to basic mode, as a page with JavaScript on says it ("Basic mode."). */
+export function showPlainMode() {
+  const mode = byId("mode");
+  if (!mode) return;
+  if (mode.dataset.plainTitle) showMode("plain", mode.dataset.plainTitle, mode.dataset.plainText || "");
+  else mode.dataset.mode = "plain";
+}
+
+/** Put the page in basic mode (with JavaScript on) and say why in #mode-warning. */
 export function showFallback(kind) {
+  showPlainMode();
   const warning = byId("mode-warning");
   if (!warning) return;
   warning.textContent = modeText(byId("mode"), kind).fallbackText;
@@ -172,6 +197,7 @@ export function showFallback(kind) {
  * Subresource Integrity with libsodium ready): a WorkerClient, or null in basic mode.
  */
 export async function startProtectedMode(form, kind) {
+  showLoadingMode(kind);
   try {
     if (typeof WebAssembly !== "object" || WebAssembly === null) throw new Error("No WebAssembly.");
     if (!form.dataset.worker) throw new Error("No worker script.");
@@ -436,11 +462,12 @@ export function submitPlain(form) {
  * of the submission if given (the page asks the person, and calls `sendPlain()` only on their
  * explicit choice); without `askBasic` the plain form goes to the server as it is.
  */
-export function interceptInProtectedMode(form, kind, work, { askBasic = null } = {}) {
+export function interceptInProtectedMode(form, kind, work, { askBasic = null, onReady = null } = {}) {
   let client;
   let working = false;
   const started = startProtectedMode(form, kind).then((value) => {
     client = value;
+    if (value && onReady) onReady(value); // work that need not wait for the press
   });
   form.addEventListener("submit", async (event) => {
     if (client === null && !askBasic) return; // basic mode: the plain form goes to the server

@@ -6,7 +6,7 @@
 
 import {
   Api, ApiError, Progress, basicModeChoice, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings,
-  readersFor, interceptInProtectedMode, sealAndUpload, setBusy, setHidden, showError, showFieldError,
+  readersFor, interceptInProtectedMode, sealAndUpload, setBusy, setHidden, showError, showPlainMode, showFieldError,
 } from "./page.mjs";
 import { b64encode, formatReceipt, sealedLength } from "./worker-client.mjs";
 import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
@@ -149,8 +149,63 @@ function showReceipt(form, receipt) {
   panel.focus();
 }
 
-/** File the report: derive, seal and upload files, prove work, seal the document, POST. */
-async function fileReport(form, client, api, strings) {
+/**
+ * What is done before the person presses send, in the worker while they type: the
+ * installation's parameters (checked against the floors) and a fresh receipt with its keys
+ * (Argon2id, the slow part). Nothing is sent but the request for the parameters.
+ */
+export class Preparation {
+  constructor(form, client, api, strings) {
+    Object.assign(this, { form, client, api, strings, promise: null });
+  }
+
+  /** Start preparing (once); the promise of `{config, receipt, keys}`. */
+  start() {
+    if (!this.promise) {
+      this.promise = this.run();
+      this.promise.catch(() => { this.promise = null; }); // tried again at the press
+    }
+    return this.promise;
+  }
+
+  async run() {
+    const config = await channelConfig(this.api, this.form, this.strings);
+    return { config, ...await deriveReceipt(this.client, config) };
+  }
+
+  /**
+   * What was prepared, for one report (the next one gets a receipt of its own), with the
+   * parameters as they are now: the receipt is derived again if the salt or cost changed.
+   */
+  async take() {
+    const prepared = this.start();
+    this.promise = null;
+    const [config, early] = await Promise.all([channelConfig(this.api, this.form, this.strings), prepared]);
+    const same = config.salt === early.config.salt && config.argon2id.opslimit === early.config.argon2id.opslimit
+      && config.argon2id.memlimit === early.config.argon2id.memlimit;
+    return { config, ...(same ? early : await deriveReceipt(this.client, config)) };
+  }
+}
+
+/** `GET /config` for the form's channel, checked against the floors built into this page. */
+async function channelConfig(api, form, strings) {
+  // Naming the channel lists it even when it is hidden (a form shared by direct link).
+  const config = await api.get(`/config?channel=${encodeURIComponent(form.dataset.channel)}`);
+  checkConfigFloors(config, strings); // before anything is derived or sealed
+  return config;
+}
+
+/** A fresh receipt and the keys it gives, under the installation's salt and cost. */
+async function deriveReceipt(client, config) {
+  const { receipt } = await client.call("receipt");
+  const keys = await client.call("derive", {
+    receipt, salt: config.salt, opslimit: config.argon2id.opslimit, memlimit: config.argon2id.memlimit,
+  });
+  return { receipt, keys };
+}
+
+/** File the report: seal and upload files, prove work, seal the document, POST. */
+async function fileReport(form, client, api, strings, preparation) {
   clearError();
   clearFieldErrors(form);
   const { answers, problems } = collectAnswers(form, strings);
@@ -167,9 +222,10 @@ async function fileReport(form, client, api, strings) {
   setBusy(form, true);
   try {
     progress.step(strings.preparing, null);
-    // Naming the channel lists it even when it is hidden (a form shared by direct link).
-    const config = await api.get(`/config?channel=${encodeURIComponent(form.dataset.channel)}`);
-    checkConfigFloors(config, strings); // before anything is derived or sealed
+    // Usually ready by now: the receipt was drawn and derived while the person typed.
+    const prepared = await preparation.take();
+    const { config } = prepared;
+    let { receipt, keys } = prepared;
     const channel = (config.channels || []).find((c) => c.slug === form.dataset.channel);
     if (!channel || channel.accepts_reports === false || !(channel.recipients || []).length) {
       throw new ApiError(strings.closed);
@@ -192,15 +248,6 @@ async function fileReport(form, client, api, strings) {
     const recipients = sealTo.filter((recipient) => !excluded.includes(recipient.id));
     if (!recipients.length) throw new ApiError(strings.noneLeft);
 
-    const derive = async () => {
-      const { receipt } = await client.call("receipt");
-      progress.step(strings.preparing, null);
-      const keys = await client.call("derive", {
-        receipt, salt: config.salt, opslimit: config.argon2id.opslimit, memlimit: config.argon2id.memlimit,
-      });
-      return { receipt, keys };
-    };
-    let { receipt, keys } = await derive();
 
     let uploads = { ids: [], entries: [] };
     if (files.length) {
@@ -246,7 +293,8 @@ async function fileReport(form, client, api, strings) {
       } catch (err) {
         // The receipt is already taken (about one chance in 10^20): draw another, keep the files.
         if (!(err instanceof ApiError) || err.status !== 409 || attempt > 0) throw err;
-        ({ receipt, keys } = await derive());
+        progress.step(strings.preparing, null);
+        ({ receipt, keys } = await deriveReceipt(client, config));
       }
     }
     keys.secretKey.fill(0);
@@ -265,12 +313,25 @@ async function fileReport(form, client, api, strings) {
 
 function main() {
   const form = byId("report-form");
-  if (!form) return;
+  if (!form) {
+    showPlainMode(); // no form to protect here (the channel takes no reports)
+    return;
+  }
   const strings = pageStrings(form, STRINGS);
   new Progress().hide(); // in case the stylesheet shows the hidden progress area
   const api = new Api(form.dataset.api || "/api/v1", strings);
-  interceptInProtectedMode(form, "report", (client) => fileReport(form, client, api, strings),
-    { askBasic: basicModeChoice() });
+  let preparation = null;
+  interceptInProtectedMode(form, "report", (client) => {
+    preparation ??= new Preparation(form, client, api, strings);
+    return fileReport(form, client, api, strings, preparation);
+  }, {
+    askBasic: basicModeChoice(),
+    // As soon as the worker is ready: the receipt is drawn and derived while the person types.
+    onReady: (client) => {
+      preparation = new Preparation(form, client, api, strings);
+      preparation.start().catch(() => {}); // a failure shows at the press, which tries again
+    },
+  });
 }
 
 if (typeof document !== "undefined") main();

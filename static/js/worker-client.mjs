@@ -222,8 +222,10 @@ export async function startWorker(url, integrity = "", { timeoutMs = 30000, env 
   if (typeof env.WebAssembly !== "object" || env.WebAssembly === null) {
     throw new Error("This browser has no WebAssembly.");
   }
-  // The address carries the content's version (asset_url), so a kept copy is never stale.
-  const init = { credentials: "omit" };
+  // The address carries the content's version (asset_url), so a kept copy is never stale; the
+  // request is the one the page's <link rel="preload" as="fetch" crossorigin> made, so that
+  // the browser hands over what it preloaded.
+  const init = { credentials: "same-origin" };
   if (integrity) init.integrity = integrity;
   const response = await env.fetch(url, init);
   if (!response.ok) throw new Error(`The worker script could not be loaded (${response.status}).`);

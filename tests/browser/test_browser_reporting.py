@@ -271,7 +271,8 @@ def test_plain_forms_without_javascript(
     page = context.new_page()
     try:
         page.goto(f"{base_url}/report/{channel.slug}")
-        expect(page.locator("#mode")).to_have_attribute("data-mode", "plain")
+        expect(page.locator("#mode-off")).to_be_visible()  # "Basic mode (JavaScript is off)."
+        expect(page.locator("#mode")).to_be_hidden()  # waits for a script: css/noscript.css
         fill_report_form(page, channel.slug)
         page.get_by_role("button", name="Send the report").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Your report was received")
