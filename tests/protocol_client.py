@@ -80,12 +80,14 @@ class ReporterClient:
     def report_body(self, channel: str, answers: dict[str, Any], *, receipt: str | None = None,
                     uploads: list[Upload] = (), category: str | None = None,
                     org_unit: str | None = None, excluded: list[str] = (),
-                    language: str | None = None) -> Filed:
+                    language: str | None = None,
+                    attachments: tuple[list[str], list[dict[str, Any]]] = ([], [])) -> Filed:
         """Everything a filing needs, without sending the report itself; ``language``, the
-        optional language the answers were given in, goes into the sealed document."""
+        optional language the answers were given in, goes into the sealed document;
+        ``attachments``, ids and entries of files uploaded already, come before ``uploads``."""
         receipt = receipt or crypto.generate_receipt()
         keys = self.derive(receipt)
-        ids, entries = [], []
+        ids, entries = list(attachments[0]), list(attachments[1])
         for upload in uploads:
             attachment_id, entry = self.upload(upload)
             ids.append(attachment_id)

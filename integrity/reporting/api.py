@@ -32,6 +32,13 @@ from integrity.reporting.mailbox import (
 from integrity.reporting.mailbox import mailbox_attachment as find_attachment
 from integrity.reporting.pow import issue_challenge
 from integrity.reporting.public_config import public_config
+from integrity.reporting.resumable import (
+    OffsetMismatch,
+    append,
+    start_upload,
+    unclaimed_upload,
+    upload_json,
+)
 from integrity.request_guard import read_json
 from integrity.security import set_headers
 from integrity.translated import page_language
@@ -52,6 +59,11 @@ def _count(limits: str) -> None:
 @bp.errorhandler(ProtocolError)
 def _refused(error: ProtocolError) -> tuple[Response, int]:
     return jsonify(error=str(error)), error.status
+
+
+@bp.errorhandler(OffsetMismatch)
+def _elsewhere(error: OffsetMismatch) -> tuple[Response, int]:
+    return jsonify(error=str(error), offset=error.offset), error.status
 
 
 @bp.errorhandler(RateLimited)
@@ -110,6 +122,39 @@ def upload_attachment() -> tuple[Response, int]:
     )
     db.commit()
     return jsonify(id=attachment.id), 201
+
+
+# Resumable uploads (docs/protocol.md#resumable-uploads): the length first, then the bytes,
+# in as many requests as the link needs. Starting one counts as an upload; so does each append,
+# which a cut-off link makes a few of at most.
+@bp.post("/uploads")
+@limiter.limit(_limit("ratelimit_uploads"), key_func=address_key)
+def start_resumable_upload() -> tuple[Response, int]:
+    body = _json_body()
+    db = get_session()
+    attachment = start_upload(db, current.settings(), current.attachment_store(),
+                              body.get("length") if isinstance(body, dict) else None)
+    db.commit()
+    return jsonify(upload_json(attachment)), 201
+
+
+@bp.get("/uploads/<upload_id>")
+def resumable_upload(upload_id: str) -> Response:
+    return jsonify(upload_json(unclaimed_upload(get_session(), upload_id)))
+
+
+@bp.patch("/uploads/<upload_id>")
+@limiter.limit(_limit("ratelimit_uploads"), key_func=address_key)
+def append_to_upload(upload_id: str) -> Response:
+    if request.mimetype != "application/octet-stream":
+        raise ProtocolError(_("Attachments are sent as application/octet-stream."), 415)
+    offset_text = request.headers.get("Upload-Offset", "")
+    offset = int(offset_text) if offset_text.isascii() and offset_text.isdigit() \
+        and len(offset_text) < 16 else None
+    db = get_session()
+    attachment = append(db, current.attachment_store(), upload_id, offset, request.stream)
+    db.commit()
+    return jsonify(upload_json(attachment))
 
 
 @bp.post("/reports")

@@ -68,7 +68,8 @@ def claim_attachments(session: Session, store: AttachmentStore, ids: list[str], 
         return
     claimed = session.execute(
         update(Attachment)
-        .where(Attachment.id.in_(ids), Attachment.report_id.is_(None))
+        .where(Attachment.id.in_(ids), Attachment.report_id.is_(None),
+               Attachment.received.is_(None))  # never one still arriving
         .values(report_id=report_id, message_id=message_id, uploaded_at=None)
         .execution_options(synchronize_session=False)
     )

@@ -102,6 +102,8 @@ def checked_claimable_attachments(
     found = list(session.scalars(select(Attachment).where(Attachment.id.in_(ids))))
     if len(found) != len(ids) or any(a.report_id is not None for a in found):
         raise ProtocolError(_l("An attachment is unknown or already belongs to a report."))
+    if any(a.received is not None for a in found):
+        raise ProtocolError(_l("An attachment has not finished arriving."), 409)
     if sum(a.size for a in found) > settings.max_report_attachment_bytes:
         raise ProtocolError(_l("The attachments together are larger than this server accepts."),
                             413)

@@ -182,6 +182,9 @@ class Attachment(Base):
     # Set only while no report claims the upload, so stale uploads can be removed; cleared
     # on claim, since a filed report carries no time of day.
     uploaded_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
+    # A resumable upload still arriving (docs/protocol.md#resumable-uploads): the bytes held so
+    # far of the `size` declared. NULL once complete, and for an upload sent in one request.
+    received: Mapped[Optional[int]] = mapped_column(Integer)
 
 
 class PowChallenge(Base):

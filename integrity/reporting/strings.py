@@ -22,6 +22,10 @@ def _shared(settings: Settings) -> dict[str, str]:
         "server": _("The server could not handle the request (error %(status)s). Please try "
                     "again later."),
         "files": _("Files (optional)"),
+        # Sending files (static/js/uploads.mjs): sealing, bytes sent, a lost connection.
+        "sealingFile": _("Sealing “%(name)s”…"),
+        "uploading": _("Sending: %(sent)s of %(total)s"),
+        "retrying": _("Connection lost: trying again in %(seconds)s s…"),
     }
 
 

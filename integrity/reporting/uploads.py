@@ -91,7 +91,7 @@ def _upload_limit(endpoint: str | None) -> int | None:
     settings = current.settings()
     if endpoint in SEALED_UPLOAD_ENDPOINTS:
         return int(settings.max_report_attachment_bytes) + 2 * 1024 * 1024
-    if endpoint == "api.upload_attachment":
+    if endpoint in ("api.upload_attachment", "api.append_to_upload"):
         return int(settings.max_attachment_bytes)
     return None
 

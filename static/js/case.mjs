@@ -9,9 +9,10 @@
 
 import {
   Api, ApiError, Progress, byId, clearError, clearFieldErrors, fileEntries, fileLimitError, fill, formatDay,
-  openOrNull, pageStrings, readersFor, safeFileName, saveBlob, sealAndUpload, setBusy, setHidden, showError,
+  openOrNull, pageStrings, readersFor, safeFileName, saveBlob, setBusy, setHidden, showError,
   showFieldError,
 } from "./page.mjs";
+import { UPLOAD_STRINGS, sealAndUpload } from "./uploads.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { CryptoError, LockedError, sealedLength } from "./worker-client.mjs";
 import { keyringUrl, openKeyring, pageIdleMinutes } from "./keyring-client.mjs";
@@ -25,6 +26,7 @@ const REPORT_DOCUMENT = "report";
 
 const STRINGS = {
   ...ANSWER_STRINGS,
+  ...UPLOAD_STRINGS,
   ...THREAD_STRINGS,
   shareFingerprint: "Key fingerprint of %(name)s: %(fingerprint)s. Compare it with the one they read to you.",
   shareUncertified: "Not shared: this inspector's key is not certified by the organisation.",
@@ -362,7 +364,8 @@ class Case {
     setBusy(form, true);
     try {
       this.progress.step(s.sending, 0);
-      const uploads = await sealAndUpload(this.client, this.api, files, (value) => this.progress.set(value * 0.9));
+      const uploads = await sealAndUpload(this.client, this.api, files, this.progress, this.strings);
+      this.progress.step(s.sending, null);
       const body = { attachments: uploads.ids };
       if (this.protocol2) {
         const chain = note ? "notes" : "thread";

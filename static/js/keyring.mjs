@@ -35,7 +35,7 @@
 //                                -> {current, fresh, wrapped}: both login values and the key
 //                                   wrapped anew; DecryptionError if `current` does not open it
 //   open-document, reseal, p2-judge, p2-seal-message  with {keyHandle} in place of {secretKey}
-//   open-stream, seal-document, p2-certify            as in static/js/worker.mjs
+//   open-stream, seal, seal-document, p2-certify      as in static/js/worker.mjs
 
 import { KEY_BYTES, SALT_BYTES, ShapeError, b64decode, b64encode, generateKeyPair } from "./protocol.mjs";
 import {
@@ -264,6 +264,7 @@ export function keyringOperations(keyring) {
     "p2-judge": withKey("p2-judge"),
     "p2-seal-message": withKey("p2-seal-message"),
     "open-stream": WORKER_OPERATIONS["open-stream"],
+    seal: WORKER_OPERATIONS.seal,
     "seal-document": WORKER_OPERATIONS["seal-document"],
     "p2-certify": WORKER_OPERATIONS["p2-certify"],
   };

@@ -8,9 +8,10 @@
 
 import {
   Api, ApiError, Progress, basicModeChoice, byId, clearError, clearFieldErrors, fileEntries, fileLimitError, fill, formatDay,
-  interceptInProtectedMode, openOrNull, pageStrings, readersFor, safeFileName, saveBlob, sealAndUpload, setBusy,
+  interceptInProtectedMode, openOrNull, pageStrings, readersFor, safeFileName, saveBlob, setBusy,
   setHidden, showError, showPlainMode, showFieldError,
 } from "./page.mjs";
+import { UPLOAD_STRINGS, sealAndUpload } from "./uploads.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { CryptoError, b64encode, normaliseReceipt, sealedLength } from "./worker-client.mjs";
 import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
@@ -23,6 +24,7 @@ export { safeFileName };
 // English defaults; the template may give translations in #mailbox-form's data-strings (JSON).
 export const STRINGS = {
   ...ANSWER_STRINGS,
+  ...UPLOAD_STRINGS,
   ...THREAD_STRINGS,
   opening: "Opening your mailbox…",
   openingFile: "Opening the file…",
@@ -290,7 +292,8 @@ class Mailbox {
     setBusy(form, true);
     try {
       progress.step(s.sendingReply, 0);
-      const uploads = await sealAndUpload(this.client, this.api, files, (value) => progress.set(value * 0.9));
+      const uploads = await sealAndUpload(this.client, this.api, files, progress, s);
+      progress.step(s.sendingReply, null);
       const readers = readersFor(this.box.recipients, this.publicKey, this.config.recovery_key);
       const sealed = protocol2
         ? await this.client.call("p2-seal-message", {

@@ -2,7 +2,7 @@
 // strings, progress, errors and the JSON API. No libsodium here: the worker does the
 // cryptography (static/js/worker.mjs, started by startWorker).
 
-import { CryptoError, b64encode, startWorker } from "./worker-client.mjs";
+import { CryptoError, startWorker } from "./worker-client.mjs";
 
 export const byId = (id) => document.getElementById(id);
 
@@ -406,27 +406,6 @@ export class Api {
 
 // ---------------------------------------------------------------- files
 
-/**
- * Seal each file in the worker and upload it: `{ids, entries}` for the document. `onProgress`
- * gets the share done over all files (0 to 1).
- */
-export async function sealAndUpload(client, api, files, onProgress = () => {}) {
-  const ids = [];
-  const entries = [];
-  for (const [index, file] of files.entries()) {
-    const share = (value) => onProgress((index + value) / files.length);
-    const sealed = await client.call("seal", { file }, (value) => share(value * 0.9));
-    const answer = await api.upload("/attachments", sealed.blob);
-    share(1);
-    ids.push(answer.id);
-    entries.push({
-      id: answer.id, name: file.name || "file", type: file.type || "application/octet-stream", size: file.size,
-      key: b64encode(sealed.key),
-    });
-  }
-  return { ids, entries };
-}
-
 /** Check the number and size of files against the server's limits: a sentence, or "". */
 export function fileLimitError(files, config, strings, sealedLength) {
   const maxCount = config.max_attachments;
@@ -474,6 +453,7 @@ export function interceptInProtectedMode(form, kind, work, { askBasic = null, on
     event.preventDefault();
     if (working) return;
     working = true;
+    setBusy(form, true); // at once, in the press's own task: the button shows it is working
     try {
       if (client === undefined) await started; // sent before the check ended
       if (client === null) {
@@ -484,6 +464,7 @@ export function interceptInProtectedMode(form, kind, work, { askBasic = null, on
       await work(client);
     } finally {
       working = false;
+      setBusy(form, false);
     }
   });
 }

@@ -6,13 +6,15 @@
 
 import {
   Api, ApiError, Progress, basicModeChoice, byId, clearError, clearFieldErrors, fileLimitError, fill, pageStrings,
-  readersFor, interceptInProtectedMode, sealAndUpload, setBusy, setHidden, showError, showPlainMode, showFieldError,
+  readersFor, interceptInProtectedMode, setBusy, setHidden, showError, showPlainMode, showFieldError,
 } from "./page.mjs";
+import { UPLOAD_STRINGS, sealAndUpload } from "./uploads.mjs";
 import { b64encode, formatReceipt, sealedLength } from "./worker-client.mjs";
 import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 
 // English defaults; the template may give translations in #report-form's data-strings (JSON).
 export const STRINGS = {
+  ...UPLOAD_STRINGS,
   preparing: "Preparing your receipt…",
   files: "Sealing and sending files…",
   pow: "Proving this is not an automated flood…",
@@ -251,8 +253,7 @@ async function fileReport(form, client, api, strings, preparation) {
 
     let uploads = { ids: [], entries: [] };
     if (files.length) {
-      progress.step(strings.files, 0);
-      uploads = await sealAndUpload(client, api, files, (value) => progress.set(value));
+      uploads = await sealAndUpload(client, api, files, progress, strings);
     }
     // The language the form was shown in: its choices are that language's options.
     const document = { answers, attachments: uploads.entries };

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import * as p from "../../static/js/protocol.mjs";
 import * as client from "../../static/js/worker-client.mjs";
 import {
-  Api, ApiError, fileLimitError, fill, formatBytes, formatDay, pageStrings, readersFor, sealAndUpload,
+  Api, ApiError, fileLimitError, fill, formatBytes, formatDay, pageStrings, readersFor,
 } from "../../static/js/page.mjs";
 import { STRINGS as MAILBOX_STRINGS, safeFileName } from "../../static/js/mailbox.mjs";
 import { STRINGS as REPORT_STRINGS } from "../../static/js/report.mjs";
@@ -197,34 +197,6 @@ describe("page helpers", () => {
     const recipients = [{ id: "3", public_key: "k3", name: "x" }, { id: "8", public_key: "k8" }];
     assert.deepEqual(readersFor(recipients, "kr", null), { 3: "k3", 8: "k8", reporter: "kr" });
     assert.deepEqual(readersFor(recipients, "kr", "kv"), { 3: "k3", 8: "k8", reporter: "kr", recovery: "kv" });
-  });
-
-  test("sealAndUpload seals in the worker, uploads each sealed blob, and gives the document entries", async () => {
-    const worker = new client.WorkerClient(new FakeWorker());
-    const uploaded = [];
-    const api = {
-      async upload(path, blob) {
-        uploaded.push([path, blob]);
-        return { id: `att${uploaded.length}` };
-      },
-    };
-    const files = [
-      new File([plainBytes(70000)], "photo.jpg", { type: "image/jpeg" }),
-      new File([new Uint8Array(0)], "empty.txt"),
-    ];
-    const progress = [];
-    const { ids, entries } = await sealAndUpload(worker, api, files, (value) => progress.push(value));
-    assert.deepEqual(ids, ["att1", "att2"]);
-    assert.deepEqual(entries.map(({ id, name, type, size }) => [id, name, type, size]),
-      [["att1", "photo.jpg", "image/jpeg", 70000], ["att2", "empty.txt", "application/octet-stream", 0]]);
-    for (const [i, [path, blob]] of uploaded.entries()) {
-      assert.equal(path, "/attachments");
-      assert.equal(blob.size, client.sealedLength(files[i].size));
-      const plain = await p.openStream(blob, p.b64decode(entries[i].key, 32));
-      assert.deepEqual(plain, new Uint8Array(await files[i].arrayBuffer()));
-    }
-    assert.deepEqual(progress, [...progress].sort((a, b) => a - b));
-    assert.equal(progress.at(-1), 1);
   });
 
   test("safeFileName keeps a name but no path or control characters", () => {

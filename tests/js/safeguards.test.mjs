@@ -149,6 +149,16 @@ describe("interceptInProtectedMode without a worker", () => {
         this.dataset = {}; // no worker script: protected mode cannot start
         this.plainSubmits = 0;
         this.listeners = [];
+        this.attributes = {};
+        this.button = { disabled: false };
+      }
+
+      setAttribute(name, value) {
+        this.attributes[name] = value;
+      }
+
+      querySelectorAll() {
+        return [this.button];
       }
 
       addEventListener(type, listener) {
@@ -161,7 +171,11 @@ describe("interceptInProtectedMode without a worker", () => {
 
       async send() {
         const event = { prevented: false, preventDefault() { this.prevented = true; } };
-        await Promise.all(this.listeners.map((listener) => listener(event)));
+        const handled = Promise.all(this.listeners.map((listener) => listener(event)));
+        // What the press changed before anything was awaited: the person sees it at once.
+        event.busyAtPress = this.attributes["aria-busy"];
+        event.disabledAtPress = this.button.disabled;
+        await handled;
         return event;
       }
     };
@@ -184,6 +198,11 @@ describe("interceptInProtectedMode without a worker", () => {
     await settle();
     const late = await form.send();
     assert.ok(early.prevented && late.prevented);
+    // Busy and disabled in the press's own task, before the worker check had ended; idle again.
+    assert.equal(early.busyAtPress, "true");
+    assert.equal(early.disabledAtPress, true);
+    assert.equal(form.attributes["aria-busy"], "false");
+    assert.equal(form.button.disabled, false);
     assert.equal(asked.length, 2);
     assert.equal(form.plainSubmits, 0);
     asked[1]();
