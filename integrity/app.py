@@ -47,6 +47,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         request_guard,
         security,
         static_files,
+        static_views,
     )
     from integrity.auth.services import Hasher
     from integrity.extensions import babel, csrf, limiter
@@ -127,6 +128,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.url_defaults(i18n.carry_language)
     security.init_app(app, https=settings.https)
     static_files.init_app(app)
+    static_views.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)
     return app

@@ -104,13 +104,10 @@ def compress_folder(static_folder: Path) -> list[Path]:
 
 
 def init_app(app: Flask) -> None:
-    from integrity.static_views import serve_static
-
     folder = Path(app.static_folder or "static")
     # The stylesheets are hashed now, once; a file that changes is hashed again when next used.
     for stylesheet in sorted((folder / "css").glob("*.css")):
         integrity_of(folder, stylesheet.relative_to(folder).as_posix())
-    app.view_functions["static"] = serve_static
     app.jinja_env.globals["sri"] = lambda filename: integrity_of(folder, filename)
     app.jinja_env.globals["asset_url"] = lambda filename: url_for(
         "static", filename=hashed_name(folder, filename))

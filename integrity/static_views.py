@@ -8,7 +8,7 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from flask import Response, abort, current_app, request, send_file
+from flask import Flask, Response, abort, current_app, request, send_file
 from werkzeug.security import safe_join
 
 from integrity import compression, static_files
@@ -43,3 +43,8 @@ def serve_static(filename: str) -> Response:
     else:
         response.cache_control.no_cache = True
     return response
+
+
+def init_app(app: Flask) -> None:
+    """Serve ``/static/<filename>`` with this view instead of Flask's own."""
+    app.view_functions["static"] = serve_static

@@ -89,7 +89,7 @@ def test_an_invitation_link_works_once_and_only_its_hash_is_stored(app, db, admi
     assert opened.status_code == 302
     assert opened.headers["Location"].endswith("/staff/setup?lang=en")
     page = invitee.get("/staff/setup").get_data(as_text=True)
-    assert "Mira Manager" in page and "admin-setup.js" in page
+    assert "Mira Manager" in page and "/dist/admin-setup." in page
     # Without JavaScript, a manager's passphrase is split by the server.
     response = invitee.post("/staff/setup", data={
         "csrf_token": csrf_token(invitee, "/staff/setup"), "new": NEW_PASSPHRASE,

@@ -375,7 +375,7 @@ def test_managers_without_javascript_have_a_form_of_their_own(client, make_accou
     manager = make_account(Role.MANAGER)
     page = client.get("/staff/login?form=plain&next=/staff/account").get_data(as_text=True)
     assert _sent_names(page, "plain-login-form")["password"] == "password"
-    assert "login.js" not in page and NEEDS_SCRIPT in page
+    assert "/dist/login." not in page and NEEDS_SCRIPT in page
     # The page's form submitted with the script off carries no passphrase: it says what to do.
     empty = client.post("/staff/login", data={"csrf_token": csrf_token(client, "/staff/login"),
                                               "email": manager.email, "password": "",
@@ -397,7 +397,7 @@ def test_passphrase_pages_offer_the_form_without_javascript_to_managers_only(
     scripted = client.get("/staff/password").get_data(as_text=True)
     assert 'href="/staff/password?form=plain"' in scripted
     plain = client.get("/staff/password?form=plain").get_data(as_text=True)
-    assert 'id="plain-password-form"' in plain and "passphrase.js" not in plain
+    assert 'id="plain-password-form"' in plain and "/dist/passphrase." not in plain
     inspector_client = app.test_client()
     inspector = make_account(Role.INSPECTOR)
     inspector_client.post("/staff/login", data=sign_in_form(inspector_client, inspector.email,

@@ -101,7 +101,7 @@ def test_an_older_inspector_account_moves_to_scheme_2_at_its_next_sign_in(
                                                            crypto.login_value(keys))
     # The unlock page re-wraps the key under the passphrase and the share.
     page = client.get("/staff/key/unlock").get_data(as_text=True)
-    assert 'data-scheme="1"' in page and "key-unlock.js" in page
+    assert 'data-scheme="1"' in page and "/dist/key-unlock." in page
     answer = client.get("/staff/key/share").get_json()
     assert answer["scheme"] == 1
     wrapping_key = crypto.shared_wrapping_key(keys.wrapping_key,

@@ -184,7 +184,9 @@ def test_report_sealed_in_the_page_opens_with_pynacl(
     assert body["org_unit"] is None and "pow" in body
     # Chromium does not show Blob bodies to Playwright (post_data_buffer is None for them), so
     # the server's own record of each body is checked as well: the upload is the sealed stream.
-    [upload] = recorder.posts("/api/v1/attachments")
+    [started] = recorder.posts("/api/v1/uploads")
+    assert json.loads(started.body) == {"length": sealed_length(len(EVIDENCE))}
+    [upload] = recorder.appends()
     assert len(upload.body) == sealed_length(len(EVIDENCE))
     # Nothing readable left the page: no answer, no file content, no receipt, no secret key.
     forbidden = {"report text": REPORT_MARKER.encode(), "file marker": FILE_MARKER,
@@ -473,5 +475,5 @@ def test_a_taken_receipt_is_drawn_again_and_a_refusal_is_shown(
     assert filings[1]["lookup"] != filings[2]["lookup"]
     assert filings[1]["attachments"] == filings[2]["attachments"]  # the uploads were kept
     assert filings[2]["lookup"] == lookup_of(app, receipt)
-    assert len(recorder.posts("/api/v1/attachments")) == 2  # once per press of the button
+    assert len(recorder.posts("/api/v1/uploads")) == 2  # once per press of the button
     check_stored_report(app, db, channel, receipt, readers=set(channel.inspectors))

@@ -70,6 +70,11 @@ class RecordingApp:
     def posts(self, path: str) -> list[Received]:
         return [r for r in self.received if r.method == "POST" and r.path == path]
 
+    def appends(self) -> list[Received]:
+        """The bodies of resumable uploads (``PATCH /api/v1/uploads/<id>``), in order."""
+        return [r for r in self.received
+                if r.method == "PATCH" and r.path.startswith("/api/v1/uploads/")]
+
 
 @contextlib.contextmanager
 def serving(app: Any) -> Iterator[str]:
