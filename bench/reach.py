@@ -144,25 +144,23 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
                                                  args=CHROMIUM_ARGS)
-            # Cold: a fresh profile for each measurement; warm: the same profile again.
+            # Cold: a fresh profile (empty cache) for each measurement; warm: one profile that
+            # has filed a report once already.
+            warm = browser.new_context()
+            warmup = Link(warm, args)
+            _file(warmup, base, typing_s=8)
+            warmup.page.close()
             for cache in ("cold", "warm"):
-                context = browser.new_context()
-                if cache == "warm":
-                    warmup = Link(context, args)
-                    _file(warmup, base, typing_s=8)
-                    warmup.page.close()
-                link = Link(context, args)
-                text = _file(link, base, typing_s=8)
+                def link_for(cold: bool = cache == "cold") -> Link:
+                    return Link(browser.new_context() if cold else warm, args)
+
+                link = link_for()
+                results[f"{cache} text"] = _file(link, base, typing_s=8)
                 results[f"{cache} wire"] = link.bytes
-                results[f"{cache} text"] = text
                 receipt = _receipt(link.page)
-                link = Link(context, args)
-                results[f"{cache} photo"] = _file(link, base, typing_s=8, photo=photo)
-                link = Link(context, args)
-                results[f"{cache} early"] = _file(link, base, typing_s=1.5)
-                link = Link(context, args)
-                results[f"{cache} mailbox"] = _mailbox(link, base, receipt)
-                context.close()
+                results[f"{cache} photo"] = _file(link_for(), base, typing_s=8, photo=photo)
+                results[f"{cache} early"] = _file(link_for(), base, typing_s=1.5)
+                results[f"{cache} mailbox"] = _mailbox(link_for(), base, receipt)
             context = browser.new_context(java_script_enabled=False)
             link = Link(context, args)
             started = time.perf_counter()

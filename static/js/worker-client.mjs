@@ -222,10 +222,10 @@ export async function startWorker(url, integrity = "", { timeoutMs = 30000, env 
   if (typeof env.WebAssembly !== "object" || env.WebAssembly === null) {
     throw new Error("This browser has no WebAssembly.");
   }
-  // The address carries the content's version (asset_url), so a kept copy is never stale; the
-  // request is the one the page's <link rel="preload" as="fetch" crossorigin> made, so that
-  // the browser hands over what it preloaded.
-  const init = { credentials: "same-origin" };
+  // The address carries the content's version (asset_url), so a kept copy is never stale.
+  // Started by the page script as soon as it runs, not preloaded by the page itself: a
+  // preload would cost a visitor without JavaScript the whole worker for nothing.
+  const init = { credentials: "omit" };
   if (integrity) init.integrity = integrity;
   const response = await env.fetch(url, init);
   if (!response.ok) throw new Error(`The worker script could not be loaded (${response.status}).`);

@@ -81,7 +81,7 @@ def test_the_press_shows_at_once_and_the_worker_was_on_its_way_before_it(
 
     held: list[Any] = []
     page.route(WORKER_SCRIPT, lambda route: held.append(route))  # the worker: still arriving
-    # Requested with the page (preloaded), before any press.
+    # Requested as soon as the page script runs, before any press.
     with page.expect_request(WORKER_SCRIPT):
         page.goto(f"{base_url}/report/{channel.slug}", wait_until="domcontentloaded")
     expect(page.locator("#mode")).to_have_attribute("data-mode", "loading")

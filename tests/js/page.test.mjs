@@ -86,7 +86,7 @@ describe("startWorker", () => {
     const [url, init] = seen.fetches[0];
     assert.equal(url, "/static/dist/worker.js");
     assert.equal(init.integrity, "sha384-abc");
-    assert.equal(init.credentials, "same-origin"); // as the page's <link rel="preload" crossorigin>
+    assert.equal(init.credentials, "omit");
     assert.equal(init.cache, undefined); // a versioned address: a kept copy is the same bytes
     assert.equal(seen.created.length, 1);
     assert.equal(seen.created[0].type, "text/javascript");
