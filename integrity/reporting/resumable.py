@@ -42,7 +42,7 @@ class OffsetMismatch(ProtocolError):
 def start_upload(session: Session, settings: Settings, store: AttachmentStore,
                  length: object) -> Attachment:
     """Record an upload of ``length`` sealed bytes (a valid secretstream length within the
-    limit) and make its empty file."""
+    limit)."""
     if isinstance(length, bool) or not isinstance(length, int):
         raise ProtocolError(_l("The field “length” must be a whole number of bytes."))
     try:
@@ -54,9 +54,7 @@ def start_upload(session: Session, settings: Settings, store: AttachmentStore,
     purge_unclaimed_attachments(session, settings, store, limit=20)
     attachment = Attachment(id=new_attachment_id(), size=length, received=0,
                             uploaded_at=utcnow())
-    store.root.mkdir(parents=True, exist_ok=True)
-    store.path(attachment.id).touch(exist_ok=False)
-    session.add(attachment)
+    session.add(attachment)  # its file is made by the first append
     return attachment
 
 
@@ -86,7 +84,8 @@ def append(session: Session, store: AttachmentStore, upload_id: str, offset: obj
         raise OffsetMismatch(held(attachment))
     if attachment.received is None:
         return attachment  # complete already: nothing more to add
-    with store.path(upload_id).open("r+b") as handle:
+    store.root.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(os.open(store.path(upload_id), os.O_RDWR | os.O_CREAT, 0o600), "r+b") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
