@@ -101,7 +101,6 @@ def report_strings(settings: Settings) -> dict[str, str]:
         **_shared(settings),
         **_floors(),
         "preparing": _("Preparing your receipt…"),
-        "files": _("Sealing and sending files…"),
         "pow": _("Proving this is not an automated flood…"),
         "sealing": _("Sealing your report…"),
         "sending": _("Sending your report…"),

@@ -16,7 +16,6 @@ import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 export const STRINGS = {
   ...UPLOAD_STRINGS,
   preparing: "Preparing your receipt…",
-  files: "Sealing and sending files…",
   pow: "Proving this is not an automated flood…",
   sealing: "Sealing your report…",
   sending: "Sending your report…",
