@@ -17,18 +17,24 @@ from integrity.reporting.models import Attachment
 from integrity.reporting.storage import AttachmentStore, new_attachment_id
 
 
+def check_upload_length(settings: Settings, length: int) -> None:
+    """Refuse a sealed length that does not decompose into chunks (400) or is over the limit
+    (413), before any of the upload is read."""
+    try:
+        crypto.check_stream_length(length, settings.max_attachment_bytes)
+    except crypto.TooLargeError as exc:
+        raise ProtocolError(exc, 413) from exc
+    except crypto.ShapeError as exc:
+        raise ProtocolError(exc) from exc
+
+
 def receive_attachment(
     session: Session, settings: Settings, store: AttachmentStore, stream: Any,
     declared_length: int | None,
 ) -> Attachment:
     """Stream a sealed upload to disk, check its length decomposes into chunks, record it."""
     if declared_length is not None:
-        try:
-            crypto.check_stream_length(declared_length, settings.max_attachment_bytes)
-        except crypto.TooLargeError as exc:
-            raise ProtocolError(exc, 413) from exc
-        except crypto.ShapeError as exc:
-            raise ProtocolError(exc) from exc
+        check_upload_length(settings, declared_length)
     # Stale uploads go as new ones arrive, so none outlives its hour by much even without
     # the scheduler.
     purge_unclaimed_attachments(session, settings, store, limit=20)

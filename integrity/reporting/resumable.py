@@ -21,10 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import ClientDisconnected
 
-import crypto
 from integrity.config import Settings
 from integrity.models import utcnow
-from integrity.reporting.attachments import purge_unclaimed_attachments
+from integrity.reporting.attachments import check_upload_length, purge_unclaimed_attachments
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.models import Attachment
 from integrity.reporting.storage import READ_SIZE, AttachmentStore, new_attachment_id
@@ -45,12 +44,7 @@ def start_upload(session: Session, settings: Settings, store: AttachmentStore,
     limit)."""
     if isinstance(length, bool) or not isinstance(length, int):
         raise ProtocolError(_l("The field “length” must be a whole number of bytes."))
-    try:
-        crypto.check_stream_length(length, settings.max_attachment_bytes)
-    except crypto.TooLargeError as exc:
-        raise ProtocolError(exc, 413) from exc
-    except crypto.ShapeError as exc:
-        raise ProtocolError(exc) from exc
+    check_upload_length(settings, length)
     purge_unclaimed_attachments(session, settings, store, limit=20)
     attachment = Attachment(id=new_attachment_id(), size=length, received=0,
                             uploaded_at=utcnow())

@@ -60,7 +60,7 @@ export const SALT_BYTES = 16;
 export const KEY_BYTES = 32;
 const LOOKUP_CONTEXT = textEncoder.encode("integrity/v1/lookup");
 const REPORTER_BOX_CONTEXT = textEncoder.encode("integrity/v1/reporter-box");
-export const KEY_FILE_KIND = "integrity-x25519-key";
+const KEY_FILE_KIND = "integrity-x25519-key";
 
 function generichash(data, key = null) {
   return sodium().crypto_generichash(32, data, key);
@@ -120,8 +120,8 @@ export function dumpKeyFile(pair, label) {
   return text.replace(/[\u0080-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`) + "\n";
 }
 
-/** Read a key file written by dumpKeyFile (or the CLI) and check its halves belong together. */
-export function loadKeyFile(text) {
+/** The JSON object of a key file of this system, of either version; KeyFileError otherwise. */
+export function keyFileData(text) {
   let data;
   try {
     data = JSON.parse(text);
@@ -131,6 +131,12 @@ export function loadKeyFile(text) {
   if (data === null || typeof data !== "object" || Array.isArray(data) || data.kind !== KEY_FILE_KIND) {
     throw new KeyFileError("This is not an X25519 key file of this system.");
   }
+  return data;
+}
+
+/** Read a key file written by dumpKeyFile (or the CLI) and check its halves belong together. */
+export function loadKeyFile(text) {
+  const data = keyFileData(text);
   const pair = keyPairFromSecretKey(b64decode(data.secret_key, KEY_BYTES, "secret key"));
   if (b64encode(pair.publicKey) !== data.public_key) {
     throw new KeyFileError("The key file's public key does not match its secret key.");

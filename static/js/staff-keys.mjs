@@ -8,8 +8,8 @@ import _sodium from "libsodium-wrappers-sumo";
 
 import { frame } from "./protocol2.mjs";
 import {
-  CryptoError, DecryptionError, KEY_BYTES, KEY_FILE_KIND, KeyFileError, MAC_BYTES, NONCE_BYTES, SALT_BYTES,
-  ShapeError, b64decode, b64encode, loadKeyFile, ready, toBytes,
+  CryptoError, DecryptionError, KEY_BYTES, KeyFileError, MAC_BYTES, NONCE_BYTES, SALT_BYTES, ShapeError,
+  b64decode, b64encode, keyFileData, loadKeyFile, ready, toBytes,
 } from "./protocol.mjs";
 
 export { KEY_BYTES, MAC_BYTES, NONCE_BYTES, SALT_BYTES, ready };
@@ -160,19 +160,6 @@ export function pepperedAuthValue(authValue, pepperKey) {
 // ---------------------------------------------------------------- offline key files (crypto/keys.py)
 
 const KEY_FILE_KDF = "argon2id13";
-
-function keyFileData(text) {
-  let data;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new KeyFileError("The key file is not JSON.");
-  }
-  if (data === null || typeof data !== "object" || Array.isArray(data) || data.kind !== KEY_FILE_KIND) {
-    throw new KeyFileError("This is not an X25519 key file of this system.");
-  }
-  return data;
-}
 
 /** Whether the key file was written with `integrity keygen --passphrase` (version 2). */
 export function keyFileNeedsPassphrase(text) {
