@@ -120,6 +120,11 @@ class User(Base):
     # Chosen on "My account": their pages and the e-mails sent to them use it (None: the
     # browser's preference for pages, the installation's first language for e-mails).
     language: Mapped[Optional[str]] = mapped_column(String(16))
+    # How they are told of new cases and messages (integrity/notifications): "batch" (at the
+    # installation's fixed times), "digest" (once a day at digest_hour, UTC) or "none".
+    # Overdue notices are sent whatever this says.
+    notify: Mapped[str] = mapped_column(String(8), default="batch", server_default="batch")
+    digest_hour: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
 
     sessions: Mapped[list[StaffSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

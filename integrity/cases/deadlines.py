@@ -33,6 +33,16 @@ def feedback_by(created_on: date, acknowledged_on: date | None) -> date:
     return add_months(start, FEEDBACK_MONTHS)
 
 
+def next_due(created_on: date, acknowledged_on: date | None,
+             feedback_on: date | None) -> date | None:
+    """The day the pending deadline falls due, or None once feedback was given."""
+    if acknowledged_on is None:
+        return acknowledge_by(created_on)
+    if feedback_on is None:
+        return feedback_by(created_on, acknowledged_on)
+    return None
+
+
 @dataclass(frozen=True)
 class Deadlines:
     acknowledge_by: date

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -17,9 +18,13 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    event,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from integrity.cases.deadlines import next_due
+from integrity.cases.references import new_reference
 from integrity.db import Base
 from integrity.models import Category, Channel, OrgUnit, User, enum_column_type, today
 
@@ -50,6 +55,9 @@ report_readers = Table(
     Base.metadata,
     Column("report_id", ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+    # Activity this reader has not seen yet: a new case, a reporter's message, a share, a
+    # colleague's note. Set for every reader but the one who acted; cleared when they open it.
+    Column("unseen", Boolean, nullable=False, default=True, server_default=true()),
 )
 
 # The inspectors the reporter left out. The server is told at filing (the request names
@@ -79,6 +87,9 @@ class Report(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # A short random name a person can say on the phone ("K7QX-2M4P"): never sequential, so it
+    # gives neither the order nor the number of filings (integrity/cases/references.py).
+    reference: Mapped[str] = mapped_column(String(9), unique=True, default=new_reference)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
     category_id: Mapped[Optional[int]] = mapped_column(ForeignKey("categories.id"))
     org_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_units.id"))
@@ -97,6 +108,11 @@ class Report(Base):
     acknowledged_on: Mapped[Optional[date]] = mapped_column(Date)
     feedback_on: Mapped[Optional[date]] = mapped_column(Date)
     closed_on: Mapped[Optional[date]] = mapped_column(Date)
+    # The day of the last activity (a message, a note, a share): a day, like every other.
+    last_activity_on: Mapped[Optional[date]] = mapped_column(Date)
+    # The day the pending deadline falls due (None when none is pending), kept by a flush hook
+    # from the days above (integrity/cases/deadlines.py), so that the inbox can sort by it.
+    next_due_on: Mapped[Optional[date]] = mapped_column(Date, index=True)
     outcome: Mapped[Optional[Outcome]] = mapped_column(enum_column_type(Outcome, 24))
     assignee_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
@@ -115,6 +131,13 @@ class Report(Base):
         back_populates="report", order_by="Message.id", cascade="all, delete-orphan",
         passive_deletes=True,
     )
+
+
+@event.listens_for(Report, "before_insert")
+@event.listens_for(Report, "before_update")
+def _keep_next_due(mapper: object, connection: object, report: Report) -> None:
+    report.next_due_on = next_due(report.created_on or today(), report.acknowledged_on,
+                                  report.feedback_on)
 
 
 class Message(Base):

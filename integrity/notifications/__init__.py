@@ -1,0 +1,1 @@
+"""E-mail that tells staff there is something to look at, without saying what."""
