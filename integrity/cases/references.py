@@ -22,8 +22,8 @@ def new_reference() -> str:
 
 
 def normalise_reference(text: str) -> str | None:
-    """A reference as typed or heard (any case, spaces or no hyphen, O for 0 and I or L for
-    1 are not in the alphabet, so they are refused) in its stored form, or None if it cannot be one."""
+    """A reference as typed or heard (any case, with spaces or without its hyphen) in its
+    stored form; None if it cannot be one (O, I and L are not in the alphabet)."""
     letters = re.sub(r"[\s\-]", "", text or "").upper()
     candidate = f"{letters[:4]}-{letters[4:]}"
     return candidate if _FORM.match(candidate) else None
