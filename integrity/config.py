@@ -53,7 +53,14 @@ class Settings:
     mail_username: str = ""
     mail_password: str = ""
     mail_starttls: bool = False
+    # TLS from the first byte (SMTPS, usually port 465) instead of STARTTLS.
+    mail_tls: bool = False
     mail_sender: str = "integrity@localhost"
+    # Notices of new cases and reporters' messages leave only in batches, at these hours (UTC),
+    # each a random number of minutes up to notify_delay_minutes late: never at the minute a
+    # report arrives, which would record its time (docs/notifications.md).
+    notify_hours: tuple[str, ...] = ("7", "12", "16")
+    notify_delay_minutes: int = 30
     # Argon2id cost for staff password hashes (argon2-cffi units: passes, KiB).
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
@@ -139,6 +146,14 @@ class Settings:
         if self.default_retention_days < 1 or self.invitation_hours < 1:
             raise ConfigError("INTEGRITY_DEFAULT_RETENTION_DAYS and INTEGRITY_INVITATION_HOURS "
                               "must be at least 1")
+        if not self.notify_hours or not all(
+                hour.isdigit() and 0 <= int(hour) <= 23 for hour in self.notify_hours):
+            raise ConfigError("INTEGRITY_NOTIFY_HOURS must list hours from 0 to 23, "
+                              "separated by commas")
+        if not 0 <= self.notify_delay_minutes <= 120:
+            raise ConfigError("INTEGRITY_NOTIFY_DELAY_MINUTES must be between 0 and 120")
+        if self.mail_tls and self.mail_starttls:
+            raise ConfigError("INTEGRITY_MAIL_TLS and INTEGRITY_MAIL_STARTTLS exclude each other")
         if not self.languages:
             raise ConfigError("INTEGRITY_LANGUAGES must name at least one language")
         for code in self.languages:

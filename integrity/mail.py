@@ -28,7 +28,12 @@ class Mailer:
     def __enter__(self) -> Mailer:
         s = self.settings
         try:
-            smtp = smtplib.SMTP(s.mail_host, s.mail_port, timeout=self.timeout)
+            smtp: smtplib.SMTP
+            if s.mail_tls:
+                smtp = smtplib.SMTP_SSL(s.mail_host, s.mail_port, timeout=self.timeout,
+                                        context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(s.mail_host, s.mail_port, timeout=self.timeout)
             if s.mail_starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if s.mail_username:

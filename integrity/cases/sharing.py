@@ -15,10 +15,12 @@ from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from integrity.audit import record
+from integrity.cases.activity import record_activity
 from integrity.config import Settings
 from integrity.db import database_int
 from integrity.installation import get_installation
 from integrity.models import Role, User
+from integrity.notifications.outbox import Kind
 from integrity.org_key import certified
 from integrity.reporting.checks import checked_key_slots, checked_payload, decoded_key_slots
 from integrity.reporting.errors import ProtocolError
@@ -97,6 +99,7 @@ def share_case(session: Session, settings: Settings, store: AttachmentStore, rep
     session.expire(report, ["readers"])
     if report.protocol == 2:
         _add_share_message(session, settings, store, report, sharer, body.get("message"))
+    record_activity(session, settings, report, sharer, Kind.CASE_SHARED, readers=[target])
     record(session, actor=sharer, action="case_shared", subject=f"report:{report.id}",
            details={"with": target.id, "documents": len(slots)})
     return target

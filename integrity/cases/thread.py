@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.audit import record
+from integrity.cases.activity import record_activity
 from integrity.cases.sharing import share_candidates
 from integrity.cases.workflow import note_feedback
 from integrity.config import Settings
@@ -115,6 +116,7 @@ def post_message(session: Session, settings: Settings, store: AttachmentStore, r
                           [a.id for a in attachments], link)
     if not note:
         note_feedback(report)
+    record_activity(session, settings, report, user)
     record(session, actor=user, action="note_written" if note else "message_sent",
            subject=f"report:{report.id}", details={"attachments": len(attachments)})
     return message

@@ -22,6 +22,7 @@ from wtforms import SelectChoice
 from integrity import current
 from integrity.access import restrict
 from integrity.audit import record
+from integrity.cases.activity import mark_seen
 from integrity.cases.deadlines import deadlines
 from integrity.cases.forms import AssignForm, StatusForm
 from integrity.cases.inbox import InboxFilters, case_for, inbox
@@ -70,6 +71,7 @@ def case(report_id: int) -> str:
     report = _case(report_id)
     db = get_session()
     record(db, actor=g.user, action="case_opened", subject=f"report:{report.id}")
+    mark_seen(db, report, g.user)
     db.commit()
     return render_template(
         "cases/case.html", report=report,

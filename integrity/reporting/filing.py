@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum
 from functools import lru_cache
 from typing import Any, cast
@@ -38,8 +39,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
+from integrity.cases.deadlines import acknowledge_by
+from integrity.cases.references import new_reference
 from integrity.config import Settings
 from integrity.models import Installation, today, utcnow
+from integrity.notifications.models import Notification
+from integrity.notifications.outbox import Kind, activity_due, notify_activity
 from integrity.reporting.attachments import claim_attachments
 from integrity.reporting.checks import (
     check_payload_length,
@@ -68,6 +73,7 @@ from integrity.reporting.storage import AttachmentStore
 # Core tables for the filing hot path (cheaper than ORM statements).
 REPORTS = cast(Table, Report.__table__)
 KEY_SLOTS = cast(Table, KeySlot.__table__)
+NOTIFICATIONS = cast(Table, Notification.__table__)
 LOOKUP_CONSTRAINT = "uq_reports_lookup_hash"
 
 
@@ -196,15 +202,17 @@ def file_report(session: Session, settings: Settings, store: AttachmentStore, bo
     if request.pow_refused is not None:
         raise request.pow_refused
     if route_cache is None:
-        return store_filing(session, store, filing, request.pow_solution)
+        return store_filing(session, settings, store, filing, request.pow_solution)
     if filing.route.kept:
-        report_id = store_at_once(session, store, filing, request.pow_solution, route_cache)
+        report_id = store_at_once(session, settings, store, filing, request.pow_solution,
+                                  route_cache)
         if report_id is not None:
             return report_id
         filing = check_filing(session, settings, request, route_cache, fresh=True)
     if request.pow_solution is not None:
         verify_solution(request.pow_solution, filing.route.challenge_bits)
-    report_id = store_at_once(session, store, filing, request.pow_solution, route_cache)
+    report_id = store_at_once(session, settings, store, filing, request.pow_solution,
+                              route_cache)
     assert report_id is not None, "a route just read is not confirmed"
     return report_id
 
@@ -232,10 +240,11 @@ def check_filing(session: Session, settings: Settings, request: FilingRequest,
     return filing
 
 
-def store_filing(session: Session, store: AttachmentStore, filing: Filing,
+def store_filing(session: Session, settings: Settings, store: AttachmentStore, filing: Filing,
                  solution: PowSolution | None = None) -> int:
-    """Spend the proof of work, add the report, its readers, key slots and exclusions, and
-    claim its attachments, all in the session; 409 if the lookup is taken.
+    """Spend the proof of work, add the report, its readers, key slots and exclusions, claim
+    its attachments and tell its readers (at the next batch), all in the session; 409 if the
+    lookup is taken.
 
     The reference for ``store_at_once``, which does the same in one PostgreSQL statement."""
     spend_challenge(session, solution)
@@ -251,10 +260,11 @@ def store_filing(session: Session, store: AttachmentStore, filing: Filing,
         session.execute(insert(report_exclusions),
                         [{"report_id": report.id, "user_id": uid} for uid in filing.excluded_ids])
     claim_attachments(session, store, filing.attachment_ids, report.id, None)
+    notify_activity(session, settings, Kind.CASE_NEW, filing.reader_ids)
     return report.id
 
 
-def store_at_once(session: Session, store: AttachmentStore, filing: Filing,
+def store_at_once(session: Session, settings: Settings, store: AttachmentStore, filing: Filing,
                   solution: PowSolution | None, route_cache: RouteCache) -> int | None:
     """PostgreSQL: what ``store_filing`` does, in one statement that also deletes the
     challenge ``solution`` solves (already verified on a route just read), storing nothing if it is
@@ -272,9 +282,10 @@ def store_at_once(session: Session, store: AttachmentStore, filing: Filing,
             connection = session.connection()
             report_id = _insert_at_once(
                 lambda statement, params: connection.execute(statement, params).all(),
-                filing, challenge, achieved_bits)
+                filing, challenge, achieved_bits, activity_due(settings, utcnow()))
         else:
-            report_id = _insert_at_once(route_cache.run, filing, challenge, achieved_bits)
+            report_id = _insert_at_once(route_cache.run, filing, challenge, achieved_bits,
+                                        activity_due(settings, utcnow()))
     if report_id is None:
         if filing.route.kept:
             return None
@@ -297,8 +308,10 @@ def _lookup_refused() -> Iterator[None]:
 
 def _report_values(filing: Filing) -> dict[str, Any]:
     route = filing.route
+    day = today()
     return {"channel_id": route.channel_id, "category_id": route.category_id,
-            "org_unit_id": route.org_unit_id, "created_on": today(),
+            "org_unit_id": route.org_unit_id, "created_on": day, "reference": new_reference(),
+            "last_activity_on": day, "next_due_on": acknowledge_by(day),
             "lookup_hash": filing.lookup_hash, "reporter_public_key": filing.reporter_public_key,
             "payload": filing.payload, "status": Status.NEW, "protocol": filing.protocol}
 
@@ -312,7 +325,8 @@ def _lookup_taken(error: IntegrityError | psycopg.IntegrityError) -> bool:
 
 
 def _insert_at_once(run: Callable[[Any, dict[str, Any]], Sequence[Any]], filing: Filing,
-                    challenge: bytes | None, achieved_bits: int) -> int | None:
+                    challenge: bytes | None, achieved_bits: int,
+                    notices_due: datetime) -> int | None:
     # One round trip instead of three to six; the statement stores all of it or nothing.
     # Lists go as one text or bytea value each, split by the statement: psycopg spends ten
     # times longer adapting four small arrays than these four strings.
@@ -321,7 +335,7 @@ def _insert_at_once(run: Callable[[Any, dict[str, Any]], Sequence[Any]], filing:
                   readers=",".join(filing.slots), slots=b"".join(filing.slots.values()),
                   excluded_ids=",".join(map(str, filing.excluded_ids)),
                   challenge=challenge, now=utcnow(), routing_version=filing.route.version,
-                  achieved_bits=achieved_bits)
+                  achieved_bits=achieved_bits, notices_due=notices_due)
     statement = _insert_statement(bool(filing.excluded_ids), challenge is not None,
                                   filing.route.kept)
     rows = run(statement, params)
@@ -334,8 +348,9 @@ def _insert_statement(with_exclusions: bool, spending: bool, confirming: bool) -
     ``spending``, the proof-of-work challenge is deleted first and the rest depends on it.
     With ``confirming``, all of it also depends on the routing version being unchanged and
     the challenge asking for no more bits than were achieved."""
-    columns = ("channel_id", "category_id", "org_unit_id", "created_on", "lookup_hash",
-               "reporter_public_key", "payload", "status", "protocol")
+    columns = ("channel_id", "category_id", "org_unit_id", "created_on", "reference",
+               "last_activity_on", "next_due_on", "lookup_hash", "reporter_public_key", "payload",
+               "status", "protocol")
     values = [bindparam(name, type_=REPORTS.c[name].type) for name in columns]
     conditions = []
     if confirming:
@@ -380,4 +395,12 @@ def _insert_statement(with_exclusions: bool, spending: bool, confirming: bool) -
     ]
     if with_exclusions:
         parts.append(users(report_exclusions, "excluded_ids").cte("exclusions"))
+    # The readers' notices of a new case, due at the next batch time.
+    told = func.unnest(split("reader_ids").cast(ARRAY(Integer)))
+    parts.append(insert(NOTIFICATIONS).from_select(
+        ["kind", "user_id", "params", "due_at", "attempts"],
+        select(literal_column(f"'{Kind.CASE_NEW}'"), told, literal_column("'{}'::json"),
+               bindparam("notices_due", type_=NOTIFICATIONS.c.due_at.type),
+               literal_column("0")).select_from(report),
+    ).cte("notices"))
     return select(report.c.id).add_cte(*parts)

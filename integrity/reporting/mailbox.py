@@ -13,9 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
+from integrity.cases.activity import record_activity
 from integrity.config import Settings
 from integrity.installation import get_installation
 from integrity.models import User
+from integrity.notifications.outbox import Kind
 from integrity.reporting import texts
 from integrity.reporting.attachments import claim_attachments
 from integrity.reporting.checks import (
@@ -111,8 +113,11 @@ def post_reporter_message(
     link = checked_link(body, report, THREAD)
     if link is not None:
         check_place(session, report, link)
-    return add_message(session, store, report, Sender.REPORTER, None, payload, slots,
-                       [a.id for a in attachments], link)
+    message = add_message(session, store, report, Sender.REPORTER, None, payload, slots,
+                          [a.id for a in attachments], link)
+    record_activity(session, settings, report, None, Kind.REPORTER_MESSAGE)
+    return message
+
 
 
 def add_message(

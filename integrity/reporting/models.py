@@ -57,7 +57,7 @@ report_readers = Table(
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
     # Activity this reader has not seen yet: a new case, a reporter's message, a share, a
     # colleague's note. Set for every reader but the one who acted; cleared when they open it.
-    Column("unseen", Boolean, nullable=False, default=True, server_default=true()),
+    Column("unseen", Boolean, nullable=False, server_default=true()),
 )
 
 # The inspectors the reporter left out. The server is told at filing (the request names

@@ -15,10 +15,12 @@ import crypto
 from crypto.stream import open_chunks, plain_length
 from crypto.thread_documents import message_document, report_thread
 from crypto.threads import link_auth
+from integrity.cases.activity import record_activity
 from integrity.channels import check_answers
 from integrity.config import Settings
 from integrity.installation import get_installation
 from integrity.models import Channel
+from integrity.notifications.outbox import Kind
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.filing import Filing, store_filing
 from integrity.reporting.links import THREAD, NewLink, expected_place
@@ -90,7 +92,7 @@ def file_plain_report(
     sealed = crypto.seal_document(document,
                                   _with_reporter(readers, keys.public_key, route.recovery_key),
                                   installation.pad_block)
-    store_filing(session, store, Filing(
+    store_filing(session, settings, store, Filing(
         route, crypto.keyed_lookup_hash(keys.lookup, lookup_key), keys.public_key,
         sealed.payload, dict(sealed.key_slots),
         [int(rid) for rid in readers], attachment_ids,
@@ -176,6 +178,7 @@ def reply_plain(
                                                     sealed.payload))
     add_message(session, store, report, Sender.REPORTER, None, sealed.payload,
                 sealed.key_slots, attachment_ids, link)
+    record_activity(session, settings, report, None, Kind.REPORTER_MESSAGE)
     for sink, _, _ in uploads:
         sink.kept = True  # type: ignore[attr-defined]
 
