@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -18,6 +20,7 @@ from admin.blueprint import bp
 from integrity.audit import entries, verify
 from integrity.db import get_session
 from integrity.models import Channel, OrgUnit, User
+from integrity.notifications.health import health
 
 __all__ = ["AUDIT_ACTIONS", "bp"]
 
@@ -101,7 +104,8 @@ def index() -> str:
         "channels": db.scalar(select(func.count(Channel.id))) or 0,
         "units": db.scalar(select(func.count(OrgUnit.id))) or 0,
     }
-    return render_template("admin/index.html", counts=counts)
+    return render_template("admin/index.html", counts=counts,
+                           health=health(db, datetime.now(UTC)))
 
 
 @bp.route("/audit")

@@ -75,28 +75,39 @@ def serve(host: str, port: int, workers: int, threads: int,
     settings = current.settings(app)
     if with_scheduler is None:
         with_scheduler = settings.database_url.startswith("sqlite")
-    hooks = _scheduler_hooks(settings) if with_scheduler else {}
+    hooks = _worker_hooks(settings, with_scheduler)
     if with_scheduler:
         click.echo("The scheduler runs in the server's worker process.")
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C stops)")
     run_server(app, host, port, workers, threads, hooks)
 
 
-def _scheduler_hooks(settings: Settings) -> dict[str, object]:
-    """gunicorn hooks that run the scheduler inside each worker once it is forked (never in
-    the master: a thread running there while a worker is forked could leave a lock held in
-    the child). With several workers the lease lets one of them run the jobs."""
+def _worker_hooks(settings: Settings, with_scheduler: bool) -> dict[str, object]:
+    """gunicorn hooks that start, inside each worker once it is forked (never in the master:
+    a thread running there while a worker is forked could leave a lock held in the child),
+    the watchdog that tells administrators when no scheduler runs, and with
+    ``with_scheduler`` the scheduler itself; with several workers the lease lets one of them
+    run the jobs."""
+    from integrity.notifications.health import Watchdog
     from integrity.scheduler import Scheduler
 
     def start(worker: object) -> None:
-        scheduler = Scheduler(command_app(settings))
-        scheduler.start()
-        worker.integrity_scheduler = scheduler  # type: ignore[attr-defined]
+        app = command_app(settings)
+        watchdog = Watchdog(app)
+        watchdog.start()
+        worker.integrity_watchdog = watchdog  # type: ignore[attr-defined]
+        if with_scheduler:
+            scheduler = Scheduler(app)
+            scheduler.start()
+            worker.integrity_scheduler = scheduler  # type: ignore[attr-defined]
 
     def stop(_server: object, worker: object) -> None:
         scheduler = getattr(worker, "integrity_scheduler", None)
         if scheduler is not None:
             scheduler.shutdown()
+        watchdog = getattr(worker, "integrity_watchdog", None)
+        if watchdog is not None:
+            watchdog.stop()
 
     return {"post_worker_init": start, "worker_exit": stop}
 

@@ -1,7 +1,8 @@
 """The one scheduler: APScheduler 3 with its jobs in the application database.
 
 It opens and closes survey waves on their days, plans the next wave of recurring surveys,
-removes uploads no report claimed, and deletes cases past their retention period.
+removes uploads no report claimed, deletes cases past their retention period, sends the
+outbox's notifications, writes the day's deadline reminders and verifies the audit chain.
 
 Jobs live in the ``scheduler_jobs`` table (APScheduler's SQLAlchemy job store), so a restart
 loses none; every job coalesces and has no misfire limit, so a job that fell due while the
@@ -308,6 +309,41 @@ def purge_cases() -> int:
     return int(_run(task) or 0)
 
 
+@_job
+def send_notifications() -> int:
+    """Send the notices that are due (integrity/notifications/sender.py)."""
+    from integrity.notifications.sender import purge_sent, send_due
+
+    def task(scheduler: Scheduler, session: Session) -> int:
+        now = scheduler.clock.now()
+        result = send_due(session, current.settings(scheduler.app), now)
+        purge_sent(session, now)
+        return result.notices
+
+    return int(_run(task) or 0)
+
+
+@_job
+def daily_notices() -> int:
+    """Write the day's deadline reminders and the administrators' summary."""
+    from integrity.notifications.reminders import remind_deadlines, summarise_for_admins
+
+    def task(scheduler: Scheduler, session: Session) -> int:
+        today, now = scheduler.clock.today(), scheduler.clock.now()
+        return remind_deadlines(session, today, now) + summarise_for_admins(session, today, now)
+
+    return int(_run(task) or 0)
+
+
+@_job
+def verify_audit() -> bool:
+    """The nightly verification of the audit chain; administrators are told of a fault."""
+    from integrity.notifications.health import verify_audit as verify
+
+    return bool(_run(lambda scheduler, session: verify(
+        session, scheduler.clock.today(), scheduler.clock.now())))
+
+
 def _audit(session: Session, action: str, wave_id: int) -> None:
     from integrity.audit import record
 
@@ -326,6 +362,12 @@ def _standing_jobs(now: datetime) -> list[tuple[str, str, BaseTrigger]]:
          CronTrigger(hour=3, minute=0, timezone=UTC)),
         ("plan-waves", "integrity.scheduler:plan_waves",
          CronTrigger(hour=0, minute=5, timezone=UTC)),
+        ("send-notifications", "integrity.scheduler:send_notifications",
+         IntervalTrigger(minutes=5, start_date=now + timedelta(minutes=1), timezone=UTC)),
+        ("daily-notices", "integrity.scheduler:daily_notices",
+         CronTrigger(hour=5, minute=0, timezone=UTC)),
+        ("verify-audit", "integrity.scheduler:verify_audit",
+         CronTrigger(hour=2, minute=30, timezone=UTC)),
     ]
 
 

@@ -2,7 +2,15 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from integrity.auth.services import MIN_PASSWORD_LENGTH
@@ -69,3 +77,15 @@ class SetupForm(FlaskForm):
         validators=[DataRequired(), EqualTo("new", message=_l("The two passphrases differ."))],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class NotificationsForm(FlaskForm):
+    """How an inspector is told of new cases, reporters' messages and approaching deadlines."""
+
+    notify = RadioField(_l("Tell me by e-mail"), choices=[
+        SelectChoice("batch", _l("At each of the day's fixed sending times")),
+        SelectChoice("digest", _l("Once a day, in a digest")),
+        SelectChoice("none", _l("Never (except for overdue cases)")),
+    ], validators=[DataRequired()])
+    digest_hour = SelectField(_l("Hour of the daily digest (UTC)"), choices=[
+        SelectChoice(str(hour), f"{hour:02d}:00") for hour in range(24)])

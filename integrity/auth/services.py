@@ -418,6 +418,17 @@ def set_language(user: User, code: str, offered: tuple[str, ...]) -> None:
     user.language = code
 
 
+NOTIFY_CHOICES = ("batch", "digest", "none")
+
+
+def set_notifications(user: User, mode: str, digest_hour: int) -> None:
+    """Keep how ``user`` is told of activity and deadlines (overdue notices always go)."""
+    if mode not in NOTIFY_CHOICES or not 0 <= digest_hour <= 23:
+        raise AccountError(_l("Choose how often you are told, and an hour from 0 to 23."))
+    user.notify = mode
+    user.digest_hour = digest_hour
+
+
 def _aware_now() -> datetime:
     return datetime.now(UTC)
 

@@ -29,10 +29,19 @@ from integrity import current, i18n
 from integrity.access import current_user, login_required, public, safe_next
 from integrity.audit import record
 from integrity.auth import invitations, services, strings
-from integrity.auth.forms import CodeForm, EmptyForm, LoginForm, PasswordChangeForm, SetupForm
+from integrity.auth.forms import (
+    CodeForm,
+    EmptyForm,
+    LoginForm,
+    NotificationsForm,
+    PasswordChangeForm,
+    SetupForm,
+)
+from integrity.changes import flash_form_errors
 from integrity.db import get_session
 from integrity.extensions import address_key, limiter
 from integrity.models import Invitation, Role, User
+from integrity.notifications.outbox import batch_hours
 
 bp = public(Blueprint("auth", __name__, url_prefix="/staff"))
 
@@ -205,7 +214,30 @@ def _enrolment(user: User, on_success: Callable[[], Response]) -> str | Response
 @bp.route("/account")
 @login_required
 def account() -> str:
-    return render_template("auth/account.html", user=g.user, form=EmptyForm())
+    notifications = NotificationsForm(notify=g.user.notify, digest_hour=str(g.user.digest_hour))
+    return render_template("auth/account.html", user=g.user, form=EmptyForm(),
+                           notifications=notifications,
+                           batch_hours=", ".join(f"{hour:02d}:00"
+                                                 for hour in batch_hours(current.settings())))
+
+
+@bp.route("/notifications", methods=["POST"])
+@login_required
+def notifications() -> Response:
+    """Keep how the inspector is told of new cases, messages and deadlines."""
+    form = NotificationsForm()
+    if form.validate_on_submit():
+        try:
+            services.set_notifications(g.user, form.notify.data or "",
+                                       int(form.digest_hour.data or 0))
+        except (services.AccountError, ValueError) as exc:
+            flash(str(exc), "error")
+        else:
+            get_session().commit()
+            flash(_("Your choice of notifications is saved."), "success")
+    else:
+        flash_form_errors(form)
+    return redirect(url_for("auth.account"))
 
 
 @bp.route("/language", methods=["POST"])
