@@ -192,7 +192,8 @@ def test_deadline_reminders_are_written_once_and_overdue_ones_ignore_the_choice_
     assert remind_deadlines(db, today, now) == 0  # a second run the same day: nothing twice
     assert remind_deadlines(db, today + timedelta(days=1), now) == 0
     kinds = sorted((n.kind, n.user_id) for n in _notices(db) if n.sent_at is None)
-    assert kinds == sorted([(Kind.ACKNOWLEDGE_SOON, readers[0]), (Kind.ACKNOWLEDGE_SOON, readers[1]),
+    assert kinds == sorted([(Kind.ACKNOWLEDGE_SOON, readers[0]),
+                            (Kind.ACKNOWLEDGE_SOON, readers[1]),
                             (Kind.ACKNOWLEDGE_OVERDUE, readers[1]),
                             (Kind.FEEDBACK_SOON, readers[0]), (Kind.FEEDBACK_SOON, readers[1])])
     result = _send(app, db, _settings(app), now)
