@@ -2,8 +2,9 @@
 
 Each run takes the notices that are due, keeps back what a reader's choice holds back (a
 digest waits for its hour; a reader who wants none gets only overdue notices), and sends one
-e-mail per recipient with everything due for them. A notice is marked sent, in its own
-commit, as soon as the mail server took the e-mail: a scheduler stopped in the middle of a run
+e-mail per recipient with everything due for them. A notice is deleted (activity) or marked
+sent (reminders, whose keys must stay), in its own commit, as soon as the mail server took the
+e-mail: a scheduler stopped in the middle of a run
 sends the rest at its next run and none twice. A refused or unreachable server leaves the
 notices waiting, tried again after 1, 2, 4 … minutes (at most 6 hours apart), never dropped.
 """
@@ -26,7 +27,7 @@ from integrity.mail import Mailer, MailError
 from integrity.models import Channel, User
 from integrity.notifications import messages
 from integrity.notifications.models import Notification
-from integrity.notifications.outbox import ALWAYS, Kind, naive
+from integrity.notifications.outbox import ACTIVITY, ALWAYS, Kind, naive
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +140,7 @@ def send_due(session: Session, settings: Settings, now: datetime,
                     _failed(notices, now, str(exc))
                     result.failed += 1
                 else:
-                    for notice in notices:
-                        notice.sent_at = now
+                    _sent(session, notices, now)
                     result.sent += 1
                     result.notices += len(notices)
                 session.commit()
@@ -154,6 +154,16 @@ def send_due(session: Session, settings: Settings, now: datetime,
         log.warning("%d notification e-mails could not be sent; they wait for a retry",
                     result.failed)
     return result
+
+
+def _sent(session: Session, notices: list[Notification], now: datetime) -> None:
+    """Notices of activity go as soon as they are sent: kept, they would tell a copy of the
+    database roughly when reports arrived. Reminders stay, marked, for their keys."""
+    for notice in notices:
+        if notice.kind in ACTIVITY:
+            session.delete(notice)
+        else:
+            notice.sent_at = now
 
 
 def _failed(notices: list[Notification], now: datetime, error: str) -> None:
