@@ -24,12 +24,24 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     engine = make_engine(_url(), poolclass=pool.NullPool)
+    sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
+        if sqlite:
+            # A batch change copies a SQLite table, then drops the old one: with foreign keys
+            # on, that drop would delete every row that refers to it (ON DELETE CASCADE). Off
+            # while migrating (only outside a transaction), checked before the commit instead.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         # render_as_batch lets ALTER-style changes work on SQLite too.
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=True, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration left {len(broken)} rows whose "
+                                       "foreign key points nowhere; nothing was changed")
     engine.dispose()
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 import crypto
 from integrity.audit import AuditEntry, verify
 from integrity.models import Channel, Role, User
-from integrity.reporting.models import KeySlot, report_exclusions
+from integrity.notifications.models import Notification
+from integrity.reporting.models import KeySlot, report_exclusions, report_readers
 from tests.conftest import csrf_token
 from tests.helpers.pages import sign_in
 from tests.helpers.reports import first_case, open_item, seal_item
@@ -86,6 +87,12 @@ def test_a_shared_case_opens_for_the_new_reader_with_its_whole_thread(app, db, c
                        crypto.b64decode(candidates[str(outsider.id)]["public_key"]))
     response = client.post(f"/cases/{report_id}/share", json=body, headers=headers)
     assert response.status_code == 201, response.get_json()
+    # They are told (at the next batch time), and the case is new to them.
+    shared_notices = db.scalars(select(Notification.user_id).where(
+        Notification.kind == "case_shared")).all()
+    assert shared_notices == [outsider.id]
+    assert db.scalar(select(report_readers.c.unseen).where(
+        report_readers.c.report_id == report_id, report_readers.c.user_id == outsider.id))
 
     # The new reader opens the report and every message with their own slots.
     assert outside.get(f"/cases/{report_id}").status_code == 200

@@ -93,3 +93,63 @@ def test_staff_language_comes_and_goes_and_the_routing_triggers_stay(
     assert users_table() == (_columns | {"language"}, triggers)
     downgrade(empty_database, "0013")
     assert users_table() == (_columns, triggers)
+
+
+def test_references_activity_days_and_unseen_markers_are_filled_for_existing_cases(
+    empty_database: str,
+) -> None:
+    """0021 gives existing cases distinct references, their last activity day (a message's,
+    else the filing's) and next due day; only new cases start unseen."""
+    import re
+    from datetime import date
+
+    from sqlalchemy import MetaData, Table, insert, select
+
+    from integrity.cases.references import ALPHABET
+
+    upgrade(empty_database, "0020")
+    engine = make_engine(empty_database)
+    try:
+        tables = MetaData()
+        for name in ("users", "channels", "reports", "report_readers", "messages"):
+            Table(name, tables, autoload_with=engine)
+        with engine.begin() as connection:
+            connection.execute(insert(tables.tables["users"]).values(
+                id=1, email="i@example.org", name="I", role="inspector", password_hash="x",
+                must_change_password=False, can_sign_in=True, active=True,
+                created_on=date(2027, 1, 1), key_scheme=2))
+            connection.execute(insert(tables.tables["channels"]).values(
+                id=1, slug="c", name="C", description="", allow_exclusion=False,
+                retention_days=100, asks_category=True, asks_unit=True, state="open"))
+            for rid, status, acknowledged in ((1, "new", None),
+                                              (2, "acknowledged", date(2027, 1, 3)),
+                                              (3, "new", None)):
+                connection.execute(insert(tables.tables["reports"]).values(
+                    id=rid, channel_id=1, created_on=date(2027, 1, 1),
+                    lookup_hash=bytes([rid]) * 32, protocol=2, payload=b"x", status=status,
+                    acknowledged_on=acknowledged))
+                connection.execute(insert(tables.tables["report_readers"]).values(
+                    report_id=rid, user_id=1))
+            connection.execute(insert(tables.tables["messages"]).values(
+                report_id=2, sender="reporter", sent_on=date(2027, 1, 20), payload=b"y"))
+    finally:
+        engine.dispose()
+    upgrade(empty_database, "0021")
+    engine = make_engine(empty_database)
+    try:
+        tables = MetaData()
+        reports = Table("reports", tables, autoload_with=engine)
+        readers = Table("report_readers", tables, autoload_with=engine)
+        with engine.connect() as connection:
+            rows = {row.id: row for row in connection.execute(select(reports))}
+            unseen = dict(connection.execute(select(readers.c.report_id, readers.c.unseen)).all())
+    finally:
+        engine.dispose()
+    references = [row.reference for row in rows.values()]
+    assert len(set(references)) == 3
+    assert all(re.fullmatch(f"[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}", r) for r in references)
+    assert rows[1].last_activity_on == date(2027, 1, 1)
+    assert rows[2].last_activity_on == date(2027, 1, 20)
+    assert rows[1].next_due_on == date(2027, 1, 8)  # acknowledge within 7 days
+    assert rows[2].next_due_on == date(2027, 4, 3)  # feedback 3 months after acknowledging
+    assert {rid: bool(flag) for rid, flag in unseen.items()} == {1: True, 2: False, 3: True}
