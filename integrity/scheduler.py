@@ -338,7 +338,7 @@ def daily_notices() -> int:
 @_job
 def verify_audit() -> bool:
     """The nightly verification of the audit chain; administrators are told of a fault."""
-    from integrity.notifications.health import verify_audit as verify
+    from integrity.notifications.checks import verify_audit as verify
 
     return bool(_run(lambda scheduler, session: verify(
         session, scheduler.clock.today(), scheduler.clock.now())))

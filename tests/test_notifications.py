@@ -108,7 +108,7 @@ def test_a_new_case_is_told_at_its_batch_time_without_a_word_of_the_case(app, db
         assert "http://integrity.example/cases/" in body
         language = "fr" if to[0] == first.email else "en"
         assert message["Content-Language"] == language
-        with force_locale(language):
+        with app.app_context(), force_locale(language):
             assert message["Subject"] == gettext(
                 "Integrity: there is something to look at in your workspace")
     # Sent once, and forgotten: a later run sends nothing more.
@@ -317,7 +317,7 @@ def test_a_run_stopped_in_the_middle_sends_the_rest_next_time_and_nothing_twice(
 
 def test_administrators_get_overdue_counts_per_channel_and_the_audit_failure(
         app, db, client, channel, admin, smtp) -> None:
-    from integrity.notifications.health import verify_audit
+    from integrity.notifications.checks import verify_audit
 
     late = file_report(client, channel)
     _aged(db, late, created_on=date(2027, 3, 1))
@@ -339,7 +339,7 @@ def test_administrators_get_overdue_counts_per_channel_and_the_audit_failure(
     subjects = {str(_parsed(raw)["Subject"]): _parsed(raw).get_content()
                 for to, raw in smtp.messages if to == [admin_email]}
     summary = subjects["Integrity: daily summary for administrators"]
-    assert f"{db.get(Report, late).channel.name}: 1" in summary
+    assert f"{db.get(Report, late).channel.name}: 1 overdue case" in summary
     assert db.get(Report, late).reference not in summary
     assert "number" in subjects["Integrity: the audit log failed its verification"]
     page = app.test_client()

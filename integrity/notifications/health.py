@@ -1,5 +1,5 @@
-"""The checks administrators are told about: the audit chain's nightly verification, the
-scheduler's lease, and what the overview page shows of them and of the outbox."""
+"""The scheduler's lease watched from the web servers, and what the administration's
+overview shows of the checks and of the outbox."""
 
 from __future__ import annotations
 
@@ -13,47 +13,21 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from integrity import current
-from integrity.audit import verify
 from integrity.db import new_session
 from integrity.i18n import language_of
 from integrity.mail import Mailer, MailError
 from integrity.notifications import messages
+from integrity.notifications.checks import AUDIT, check_row
 from integrity.notifications.models import HealthCheck, Notification
-from integrity.notifications.outbox import Kind, naive, notify_once
+from integrity.notifications.outbox import naive
 from integrity.notifications.reminders import administrators, failing_notices
 from integrity.scheduler import LEASE_NAME, SchedulerLease
 
 log = logging.getLogger(__name__)
 
-AUDIT = "audit"
 SCHEDULER = "scheduler"
 SCHEDULER_GRACE = timedelta(minutes=10)  # a lease older than this: no scheduler runs
 WATCH_SECONDS = 300
-
-
-def _check_row(session: Session, name: str, today: date) -> HealthCheck:
-    row = session.get(HealthCheck, name)
-    if row is None:
-        row = HealthCheck(name=name, checked_on=today, ok=True, detail="")
-        session.add(row)
-        session.flush()
-    return row
-
-
-def verify_audit(session: Session, today: date, now: datetime) -> bool:
-    """The nightly verification of the audit chain; on a fault, each administrator is told
-    (once per night). The result stays for the overview page."""
-    result = verify(session)
-    row = _check_row(session, AUDIT, today)
-    row.checked_on, row.ok = today, result.ok
-    row.detail = "" if result.ok else str(result.first_broken or 0)
-    if not result.ok:
-        log.error("the audit log failed its verification at entry %s", result.first_broken)
-        for admin in administrators(session):
-            notify_once(session, Kind.AUDIT_FAILED, user_id=admin.id, due_at=naive(now),
-                        dedup_key=f"{Kind.AUDIT_FAILED}:{admin.id}:{today.isoformat()}",
-                        params={"entry": result.first_broken or 0})
-    return result.ok
 
 
 def scheduler_stopped_since(session: Session, now: datetime) -> datetime | None:
@@ -71,7 +45,7 @@ def check_scheduler(session: Session, now: datetime,
     first to mark the stop sends, the others find it marked."""
     settings = current.settings()
     stopped = scheduler_stopped_since(session, now)
-    row = _check_row(session, SCHEDULER, naive(now).date())
+    row = check_row(session, SCHEDULER, naive(now).date())
     if stopped is None:
         if not row.ok:
             row.ok, row.alerted_at, row.checked_on = True, None, naive(now).date()

@@ -90,7 +90,9 @@ def admin_summary(settings: Settings, to: str, language: str,
         if overdue:
             paragraphs.append(_("Overdue cases (acknowledgement or feedback late), per channel:")
                               + "\n" + "\n".join(
-                                  "- " + _("%(channel)s: %(count)d", channel=name, count=count)
+                                  "- " + ngettext("%(channel)s: %(num)d overdue case",
+                                                  "%(channel)s: %(num)d overdue cases",
+                                                  count, channel=name)
                                   for name, count in overdue))
         if failing:
             paragraphs.append(ngettext(
