@@ -48,6 +48,11 @@ class Mailer:
         """Hand one message to the server; MailError if it refuses it."""
         if self._smtp is None:
             raise MailError("the mailer is not connected")
+        # Headers folded at 78 characters lose the space between two encoded words (Python's
+        # folder splits "есть просроченные" into two words with no space inside either): a
+        # subject in Russian or Arabic would reach the reader with words run together. Up to
+        # RFC 5322's 998 characters, a header stays whole.
+        message.policy = message.policy.clone(max_line_length=998)
         try:
             refused = self._smtp.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:

@@ -417,3 +417,53 @@ def test_org_units_and_categories_exist_for_the_content_check(db, channel) -> No
     # The content check above compares against real names: make sure there are some.
     assert db.scalar(select(func.count()).select_from(Category)) > 0
     assert db.scalar(select(func.count()).select_from(OrgUnit)) > 0
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "ru"])
+def test_every_inspector_kind_reaches_smtp_in_the_readers_language(app, db, make_account, smtp,
+                                                                   language) -> None:
+    from integrity.notifications.outbox import notify_activity, notify_once
+
+    account = make_account(Role.INSPECTOR)
+    user = db.get(User, account.id)
+    user.language = language
+    now = datetime(2027, 3, 1, 12, 0)
+    for kind in (Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED):
+        notify_activity(db, _settings(app), kind, [user.id], now=now)
+    for kind in (Kind.ACKNOWLEDGE_SOON, Kind.FEEDBACK_SOON, Kind.ACKNOWLEDGE_OVERDUE,
+                 Kind.FEEDBACK_OVERDUE):
+        assert notify_once(db, kind, user_id=user.id, due_at=now, dedup_key=f"{kind}:test")
+    db.commit()
+    result = _send(app, db, _settings(app), datetime(2027, 3, 1, 16, 31))
+    assert (result.sent, result.notices) == (1, 7)
+    [(to, raw)] = smtp.messages
+    assert to == [user.email]
+    message = _parsed(raw)
+    body = message.get_content()
+    assert message["Content-Language"] == language
+    with app.app_context(), force_locale(language):
+        from flask_babel import ngettext
+
+        assert message["Subject"] == gettext("Integrity: cases are overdue")
+        for singular, plural in [
+            ("%(num)d new case was sealed to you.", "%(num)d new cases were sealed to you."),
+            ("%(num)d new message from a reporter.", "%(num)d new messages from reporters."),
+            ("A colleague shared %(num)d case with you.",
+             "Colleagues shared %(num)d cases with you."),
+            ("%(num)d case must be acknowledged within 2 days.",
+             "%(num)d cases must be acknowledged within 2 days."),
+            ("%(num)d case needs feedback to the reporter within 14 days.",
+             "%(num)d cases need feedback to the reporter within 14 days."),
+            ("%(num)d case was not acknowledged in time: it is overdue.",
+             "%(num)d cases were not acknowledged in time: they are overdue."),
+            ("%(num)d case did not get feedback in time: it is overdue.",
+             "%(num)d cases did not get feedback in time: they are overdue."),
+        ]:
+            assert ngettext(singular, plural, 1) in body
+    # The overdue lines come first: the most pressing on top.
+    with app.app_context(), force_locale(language):
+        overdue = ngettext("%(num)d case was not acknowledged in time: it is overdue.",
+                           "%(num)d cases were not acknowledged in time: they are overdue.", 1)
+        new = ngettext("%(num)d new case was sealed to you.",
+                       "%(num)d new cases were sealed to you.", 1)
+    assert body.index(overdue) < body.index(new)
