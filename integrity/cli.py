@@ -83,31 +83,28 @@ def serve(host: str, port: int, workers: int, threads: int,
 
 
 def _worker_hooks(settings: Settings, with_scheduler: bool) -> dict[str, object]:
-    """gunicorn hooks that start, inside each worker once it is forked (never in the master:
-    a thread running there while a worker is forked could leave a lock held in the child),
-    the watchdog that tells administrators when no scheduler runs, and with
-    ``with_scheduler`` the scheduler itself; with several workers the lease lets one of them
-    run the jobs."""
-    from integrity.notifications.health import Watchdog
+    """With ``with_scheduler``, gunicorn hooks that also run the scheduler inside each worker
+    once it is forked (never in the master: a thread running there while a worker is forked
+    could leave a lock held in the child); with several workers the lease lets one of them
+    run the jobs. The hooks of ``integrity.gunicorn_conf`` (the scheduler's watchdog) run
+    too."""
+    from integrity import gunicorn_conf
+
+    if not with_scheduler:
+        return {}
     from integrity.scheduler import Scheduler
 
     def start(worker: object) -> None:
-        app = command_app(settings)
-        watchdog = Watchdog(app)
-        watchdog.start()
-        worker.integrity_watchdog = watchdog  # type: ignore[attr-defined]
-        if with_scheduler:
-            scheduler = Scheduler(app)
-            scheduler.start()
-            worker.integrity_scheduler = scheduler  # type: ignore[attr-defined]
+        gunicorn_conf.post_worker_init(worker)
+        scheduler = Scheduler(command_app(settings))
+        scheduler.start()
+        worker.integrity_scheduler = scheduler  # type: ignore[attr-defined]
 
-    def stop(_server: object, worker: object) -> None:
+    def stop(server: object, worker: object) -> None:
         scheduler = getattr(worker, "integrity_scheduler", None)
         if scheduler is not None:
             scheduler.shutdown()
-        watchdog = getattr(worker, "integrity_watchdog", None)
-        if watchdog is not None:
-            watchdog.stop()
+        gunicorn_conf.worker_exit(server, worker)
 
     return {"post_worker_init": start, "worker_exit": stop}
 

@@ -47,5 +47,21 @@ def on_starting(_server: object) -> None:
 def post_fork(_server: object, _worker: object) -> None:
     install_privacy_filters()
 
+
+def post_worker_init(worker: Any) -> None:
+    """Each worker watches that a scheduler runs, and tells the administrators when none has
+    for 10 minutes (docs/notifications.md): the scheduler cannot say so itself."""
+    from integrity.notifications.health import Watchdog
+
+    watchdog = Watchdog(worker.wsgi)
+    watchdog.start()
+    worker.integrity_watchdog = watchdog
+
+
+def worker_exit(_server: object, worker: Any) -> None:
+    watchdog = getattr(worker, "integrity_watchdog", None)
+    if watchdog is not None:
+        watchdog.stop()
+
 # No control socket in the home folder: several instances may run on one machine.
 control_socket_disable = True

@@ -467,3 +467,25 @@ def test_every_inspector_kind_reaches_smtp_in_the_readers_language(app, db, make
         new = ngettext("%(num)d new case was sealed to you.",
                        "%(num)d new cases were sealed to you.", 1)
     assert body.index(overdue) < body.index(new)
+
+
+def test_the_watchdog_of_a_server_process_tells_the_administrators(app, db, admin,
+                                                                   smtp) -> None:
+    import time
+
+    from integrity.notifications.health import Watchdog
+    from integrity.scheduler import SchedulerLease
+
+    gone = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    db.add(SchedulerLease(name="scheduler", holder="gone", expires_at=gone))
+    db.commit()
+    watchdog = Watchdog(app, seconds=0.05)
+    watchdog.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not smtp.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        watchdog.stop()
+    assert [to for to, _ in smtp.messages] == [[db.get(User, admin.id).email]]
+    assert gone.strftime("%Y-%m-%d %H:%M") in _parsed(smtp.messages[0][1]).get_content()
