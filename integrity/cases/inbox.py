@@ -98,7 +98,7 @@ class Cursor:
     def parse(cls, text: str | None) -> Cursor | None:
         """``2026-12-01.1234`` or ``none.1234``; None for anything else."""
         key, _, number = (text or "").partition(".")
-        if not number.isdigit() or not 0 < len(number) <= 18 or not key.isascii():
+        if not (number.isascii() and number.isdigit() and len(number) <= 18 and key.isascii()):
             return None
         try:
             day = None if key == "none" else date.fromisoformat(key)
