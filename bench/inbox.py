@@ -260,7 +260,9 @@ def _pages(settings: dict[str, Any], email: str, secret: str, last: int) -> None
 def _database(backend: str) -> Iterator[str]:
     """A scratch database's URL: a file in a temporary folder, or a PostgreSQL database."""
     if backend == "sqlite":
-        yield f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+        folder = tempfile.TemporaryDirectory()
+        with folder:
+            yield f"sqlite:///{Path(folder.name) / 'bench.db'}"
         return
     name = f"integrity_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES, autocommit=True) as conn:
