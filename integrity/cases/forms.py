@@ -1,10 +1,10 @@
-"""Forms of the case page."""
+"""Forms of the inbox and the case page."""
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField
-from wtforms.validators import DataRequired
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length
 
 STATUS_CHOICES = [
     SelectChoice("acknowledged", _l("Acknowledged")),
@@ -27,3 +27,8 @@ class StatusForm(FlaskForm):
 
 class AssignForm(FlaskForm):
     assignee = SelectField(_l("Responsible inspector"), choices=[])
+
+
+class GoToCaseForm(FlaskForm):
+    # Long enough for a reference typed with spaces; the service reads it (normalise_reference).
+    reference = StringField(_l("Case reference"), validators=[DataRequired(), Length(max=40)])

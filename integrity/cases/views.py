@@ -24,14 +24,15 @@ from integrity.access import restrict
 from integrity.audit import record
 from integrity.cases.activity import mark_seen
 from integrity.cases.deadlines import deadlines
-from integrity.cases.forms import AssignForm, StatusForm
-from integrity.cases.inbox import InboxFilters, case_for, inbox
+from integrity.cases.forms import AssignForm, GoToCaseForm, StatusForm
+from integrity.cases.inbox import InboxFilters, Position, case_by_reference, case_for, inbox
+from integrity.cases.references import normalise_reference
 from integrity.cases.sharing import case_attachment, share_case
 from integrity.cases.thread import post_message, sealed_case
 from integrity.cases.workflow import WorkflowError, assign, change_status
 from integrity.changes import commit_unless, flash_form_errors
 from integrity.db import get_session
-from integrity.models import Channel, Role, User, today
+from integrity.models import Category, Channel, Role, User, today
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.models import Outcome, Report, Status
 from integrity.reporting.strings import case_strings
@@ -43,12 +44,34 @@ bp = restrict(Blueprint("cases", __name__, url_prefix="/cases"), Role.INSPECTOR)
 @bp.route("/", endpoint="inbox")
 def inbox_page() -> str:
     filters = InboxFilters.parse(request.args)
-    page = request.args.get("page", 1, type=int) or 1
     db = get_session()
-    result = inbox(db, g.user, filters, page, today())
+    result = inbox(db, g.user, filters, Position.parse(request.args), today())
     channels = list(db.scalars(select(Channel).order_by(Channel.name)))
+    # Channels may share a category's slug; the filter asks for the slug.
+    categories = {c.slug: c for c in db.scalars(
+        select(Category).where(Category.retired.is_(False)).order_by(Category.name))}
     return render_template("cases/inbox.html", inbox=result, filters=filters,
-                           channels=channels, statuses=list(Status))
+                           channels=channels, categories=list(categories.values()),
+                           statuses=list(Status), go_form=GoToCaseForm())
+
+
+@bp.route("/go", methods=["POST"])
+def go_to_case() -> Response:
+    """Open a case by its reference (posted, so that references stay out of URLs and logs)."""
+    form = GoToCaseForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("cases.inbox"))
+    typed = form.reference.data or ""
+    if normalise_reference(typed) is None:
+        flash(_("A case reference has eight letters and digits, such as K7QX-2M4P."), "error")
+        return redirect(url_for("cases.inbox"))
+    report = case_by_reference(get_session(), g.user, typed)
+    if report is None:
+        # The same answer whether or not a case has it: it may be another inspector's.
+        flash(_("No case of yours has this reference."), "error")
+        return redirect(url_for("cases.inbox"))
+    return redirect(url_for("cases.case", report_id=report.id))
 
 
 def _case(report_id: int) -> Report:
