@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from flask_babel import force_locale, lazy_ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from integrity.config import Settings
@@ -154,32 +154,6 @@ def redeem_code(session: Session, code: AccessCode) -> bool:
         .execution_options(synchronize_session=False)
     )
     return getattr(result, "rowcount", 0) == 1
-
-
-@dataclass(frozen=True)
-class UnitRate:
-    org_unit_id: int
-    org_unit_name: str
-    issued: int
-    used: int
-
-    @property
-    def rate(self) -> float:
-        """Codes used / codes issued."""
-        return self.used / self.issued if self.issued else 0.0
-
-
-def response_rates(session: Session, wave: Wave) -> list[UnitRate]:
-    """Per unit: codes issued and codes used in ``wave``."""
-    rows = session.execute(
-        select(OrgUnit.id, OrgUnit.name, func.count(),
-               func.sum(case((AccessCode.used.is_(True), 1), else_=0)))
-        .join(AccessCode, AccessCode.org_unit_id == OrgUnit.id)
-        .where(AccessCode.wave_id == wave.id)
-        .group_by(OrgUnit.id, OrgUnit.name)
-        .order_by(OrgUnit.name)
-    )
-    return [UnitRate(uid, name, int(issued), int(used or 0)) for uid, name, issued, used in rows]
 
 
 # ---------------------------------------------------------------- e-mail
