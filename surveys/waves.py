@@ -173,7 +173,8 @@ def plan_next_wave(session: Session, survey: Survey, today: date) -> Wave | None
     return create_wave(session, survey, opens_on, opens_on + timedelta(days=survey.open_days - 1))
 
 
-SURVEY_TABLES = ("survey_responses", "survey_answers", "survey_comments", "survey_access_codes")
+SURVEY_TABLES = ("survey_responses", "survey_answers", "survey_comments", "survey_access_codes",
+                 "survey_recipients")
 
 
 def compact_storage(engine: Engine) -> None:
