@@ -1,8 +1,9 @@
 """The one scheduler: APScheduler 3 with its jobs in the application database.
 
 It opens and closes survey waves on their days, plans the next wave of recurring surveys,
-removes uploads no report claimed, deletes cases past their retention period, sends the
-outbox's notifications, writes the day's deadline reminders and verifies the audit chain.
+e-mails the reminders of open waves, removes uploads no report claimed, deletes cases past
+their retention period, sends the outbox's notifications, writes the day's deadline reminders
+and verifies the audit chain.
 
 Jobs live in the ``scheduler_jobs`` table (APScheduler's SQLAlchemy job store), so a restart
 loses none; every job coalesces and has no misfire limit, so a job that fell due while the
@@ -344,6 +345,22 @@ def verify_audit() -> bool:
         session, scheduler.clock.today(), scheduler.clock.now())))
 
 
+@_job
+def remind_waves() -> int:
+    """E-mail the reminders of open waves that fell due (surveys/reminders.py): marked as
+    sent and committed before they go, so that no run sends one twice."""
+    from surveys.reminders import claim_reminders, send_reminders
+
+    batches = _run(lambda scheduler, session: claim_reminders(session, scheduler.clock.today()))
+    if not batches:
+        return 0
+    sending = _run(lambda scheduler, session: send_reminders(
+        session, current.settings(scheduler.app), batches))
+    if sending is not None and sending.failed:
+        log.warning("%d survey reminder(s) could not be sent", sending.failed)
+    return 0 if sending is None else int(sending.sent)
+
+
 def _audit(session: Session, action: str, wave_id: int) -> None:
     from integrity.audit import record
 
@@ -368,6 +385,8 @@ def _standing_jobs(now: datetime) -> list[tuple[str, str, BaseTrigger]]:
          CronTrigger(hour=5, minute=0, timezone=UTC)),
         ("verify-audit", "integrity.scheduler:verify_audit",
          CronTrigger(hour=2, minute=30, timezone=UTC)),
+        ("remind-waves", "integrity.scheduler:remind_waves",
+         CronTrigger(hour=6, minute=0, timezone=UTC)),
     ]
 
 

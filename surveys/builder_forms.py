@@ -114,5 +114,6 @@ class CodesForm(FlaskForm):
 
 class MailForm(FlaskForm):
     unit = SelectField(_l("Unit of these people"), choices=[])
-    addresses = TextAreaField(_l("E-mail addresses, one per line (used once, not kept)"),
-                              validators=[DataRequired()])
+    addresses = TextAreaField(
+        _l("E-mail addresses, one per line (kept until the wave closes, for its reminders)"),
+        validators=[DataRequired()])

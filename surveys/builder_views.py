@@ -425,7 +425,8 @@ def waves(survey_id: int) -> str | WerkzeugResponse:
                            form=form, codes_form=codes_form, mail_form=mail_form,
                            action_form=EmptyForm(), open_links=links,
                            rates={w.id: shown_rates(db, w, thresholds_from(settings))
-                                  for w in wave_list})
+                                  for w in wave_list},
+                           min_responses=settings.survey_min_responses)
 
 
 @bp.route("/waves/<int:wave_id>/<any(open, close):action>", methods=["GET", "POST"])

@@ -247,7 +247,8 @@ def _org_unit(session: Session, org_unit_id: int) -> OrgUnit:
               "staff account (one of INTEGRITY_LANGUAGES; the first one if not given). A staff "
               "member is written to in the language of their account.")
 def survey_mail(wave_id: int, org_unit_id: int, addresses: TextIO, language: str | None) -> None:
-    """E-mail one fresh code to each address. The addresses are used once and not kept."""
+    """E-mail one fresh code to each address. The addresses are kept until the wave closes, for
+    its reminders (halfway and 2 days before the closing day); not which code went where."""
     from surveys.codes import email_codes
 
     lines = addresses.read().splitlines()
@@ -272,12 +273,18 @@ def survey_mail(wave_id: int, org_unit_id: int, addresses: TextIO, language: str
 @survey.command("rates")
 @click.argument("wave_id", type=int)
 def survey_rates(wave_id: int) -> None:
-    """Response rate per unit: codes used / codes issued."""
-    from surveys.codes import response_rates
+    """Response rate per unit so far: codes used / codes issued, withheld where too few have
+    answered (INTEGRITY_SURVEY_MIN_RESPONSES), as on the waves page."""
+    from surveys.results import shown_rates, thresholds_from
 
-    with _context() as (_app, session):
-        for rate in response_rates(session, _wave(session, wave_id)):
-            click.echo(f"{rate.org_unit_name}: {rate.used}/{rate.issued} ({rate.rate:.0%})")
+    with _context() as (app, session):
+        settings = current.settings(app)
+        for rate in shown_rates(session, _wave(session, wave_id), thresholds_from(settings)):
+            if rate.used is None or rate.issued is None:
+                click.echo(f"{rate.name}: withheld (fewer than "
+                           f"{settings.survey_min_responses} answers)")
+            else:
+                click.echo(f"{rate.name}: {rate.used}/{rate.issued} ({rate.rate or 0:.0%})")
 
 
 @survey.command("compact")

@@ -19,13 +19,13 @@ from urllib.parse import urlencode
 
 from flask_babel import force_locale, lazy_ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from integrity.config import Settings
 from integrity.i18n import LANGUAGE_ARG, language_choices
 from integrity.models import OrgUnit, User
-from surveys.models import AccessCode, Survey, Wave, WaveState
+from surveys.models import AccessCode, Recipient, Survey, Wave, WaveState
 from surveys.waves import SurveyError
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -156,32 +156,6 @@ def redeem_code(session: Session, code: AccessCode) -> bool:
     return getattr(result, "rowcount", 0) == 1
 
 
-@dataclass(frozen=True)
-class UnitRate:
-    org_unit_id: int
-    org_unit_name: str
-    issued: int
-    used: int
-
-    @property
-    def rate(self) -> float:
-        """Codes used / codes issued."""
-        return self.used / self.issued if self.issued else 0.0
-
-
-def response_rates(session: Session, wave: Wave) -> list[UnitRate]:
-    """Per unit: codes issued and codes used in ``wave``."""
-    rows = session.execute(
-        select(OrgUnit.id, OrgUnit.name, func.count(),
-               func.sum(case((AccessCode.used.is_(True), 1), else_=0)))
-        .join(AccessCode, AccessCode.org_unit_id == OrgUnit.id)
-        .where(AccessCode.wave_id == wave.id)
-        .group_by(OrgUnit.id, OrgUnit.name)
-        .order_by(OrgUnit.name)
-    )
-    return [UnitRate(uid, name, int(issued), int(used or 0)) for uid, name, issued, used in rows]
-
-
 # ---------------------------------------------------------------- e-mail
 
 
@@ -213,8 +187,9 @@ def code_message(settings: Settings, title: str, org_unit: OrgUnit, code: str, a
                address=survey_link(settings.public_url, language=language),
                code=format_code(code)),
             _l("The code can be used once. It counts your answers for %(unit)s and for nothing "
-               "else: the system keeps no list of who received which code, does not keep this "
-               "address, and stores your answers without the code.",
+               "else: the system keeps no list of who received which code, and stores your "
+               "answers without the code. This address is kept only to remind you of the survey "
+               "while it is open, and is deleted when it closes.",
                unit=org_unit.text("name", language)),
         )) + "\n")
     message["Content-Language"] = language  # after the content, which resets such headers
@@ -240,8 +215,9 @@ def email_codes(
     """Send one fresh code to each address, in its language (``respondent_languages``);
     only the codes actually sent are stored.
 
-    The addresses are used for sending and forgotten: nothing records them, nor which code
-    went where (codes are stored in random order).
+    The addresses reached are kept, with their language, until the wave closes, for its
+    reminders (surveys/reminders.py); nothing records which code went where (codes are stored
+    in random order, and apart from the addresses).
     """
     from integrity.mail import Mailer, MailError
 
@@ -264,6 +240,7 @@ def email_codes(
     languages = respondent_languages(session, settings, wanted, language)
     titles = {code: survey_title(wave.survey, code) for code in set(languages.values())}
     sent: list[str] = []
+    reached: dict[str, str] = {}
     failed: list[int] = []
     with Mailer(settings) as mailer:
         for number, (address, code) in enumerate(
@@ -275,6 +252,25 @@ def email_codes(
                 failed.append(number)
                 continue
             sent.append(code)
+            reached[address] = languages[address]
     if sent:
         _store(session, secret, wave, org_unit, sent)
+        _keep_recipients(session, wave, org_unit, reached)
     return Mailing(len(sent), failed)
+
+
+def _keep_recipients(session: Session, wave: Wave, org_unit: OrgUnit,
+                     languages: Mapping[str, str]) -> None:
+    """Keep each address reached (``languages``: address -> the language it was written in)
+    for the wave's reminders, once however often it is sent to; not the code it got."""
+    known = {address.lower() for address in session.scalars(select(Recipient.address).where(
+        Recipient.wave_id == wave.id, Recipient.org_unit_id == org_unit.id))}
+    rows = []
+    for address, language in languages.items():
+        if address.lower() not in known:
+            known.add(address.lower())
+            rows.append(Recipient(wave_id=wave.id, org_unit_id=org_unit.id, address=address,
+                                  language=language))
+    _SYSTEM_RANDOM.shuffle(rows)
+    session.add_all(rows)
+    session.flush()

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -107,6 +108,12 @@ class Wave(Base):
     closes_on: Mapped[date] = mapped_column(Date)
     state: Mapped[WaveState] = mapped_column(enum_column_type(WaveState, 10),
                                              default=WaveState.SCHEDULED, index=True)
+    # Which reminders went to the wave's distribution (surveys/reminders.py): set before
+    # sending, so that a second run or a restart sends none twice.
+    halfway_reminded: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
+    closing_reminded: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
 
     survey: Mapped[Survey] = relationship(back_populates="waves")
 
@@ -131,6 +138,28 @@ class AccessCode(Base):
 
     wave: Mapped[Wave] = relationship()
     org_unit: Mapped[OrgUnit] = relationship()
+
+
+class Recipient(Base):
+    """An address a wave's invitation was e-mailed to, for the unit it was sent for, and the
+    language it was written in: kept only until the wave closes, for its reminders.
+
+    Never which code went to it: a code is stored without any link to an address, and rows of
+    this table are keyed at random, so their order says nothing of the order of sending.
+    """
+
+    __tablename__ = "survey_recipients"
+    # SQLite only (others ignore it): a B-tree ordered by the random key, no rowid.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("survey_waves.id", ondelete="CASCADE"),
+                                         index=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(16))
+    # The last reminder could not be sent here: it is tried once more at the next run.
+    retry: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SurveyResponse(Base):
@@ -193,4 +222,5 @@ class Comment(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
-__all__ = ["AccessCode", "Answer", "Comment", "Survey", "SurveyResponse", "Wave", "WaveState"]
+__all__ = ["AccessCode", "Answer", "Comment", "Recipient", "Survey", "SurveyResponse", "Wave",
+           "WaveState"]

@@ -9,10 +9,19 @@ import calendar
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from surveys.models import AccessCode, Answer, Comment, Survey, SurveyResponse, Wave, WaveState
+from surveys.models import (
+    AccessCode,
+    Answer,
+    Comment,
+    Recipient,
+    Survey,
+    SurveyResponse,
+    Wave,
+    WaveState,
+)
 
 
 class SurveyError(ValueError):
@@ -86,7 +95,8 @@ def open_wave(session: Session, wave: Wave, today: date) -> None:
 
 
 def close_wave(session: Session, wave: Wave, today: date) -> None:
-    """Close a wave (early if need be): no code or link of it is accepted afterwards.
+    """Close a wave (early if need be): no code or link of it is accepted afterwards, and
+    the addresses its invitations were e-mailed to (kept for the reminders) are deleted.
 
     Every row of the wave is rewritten in this transaction. On PostgreSQL each row records the
     transaction that last wrote it (``xmin``); a response and the code used for it were
@@ -98,6 +108,8 @@ def close_wave(session: Session, wave: Wave, today: date) -> None:
     if wave.state == WaveState.OPEN and today < wave.closes_on:
         wave.closes_on = max(today, wave.opens_on)
     wave.state = WaveState.CLOSED
+    session.execute(delete(Recipient).where(Recipient.wave_id == wave.id)
+                    .execution_options(synchronize_session=False))
     _rewrite_rows(session, wave.id)
     session.flush()
 
@@ -161,7 +173,8 @@ def plan_next_wave(session: Session, survey: Survey, today: date) -> Wave | None
     return create_wave(session, survey, opens_on, opens_on + timedelta(days=survey.open_days - 1))
 
 
-SURVEY_TABLES = ("survey_responses", "survey_answers", "survey_comments", "survey_access_codes")
+SURVEY_TABLES = ("survey_responses", "survey_answers", "survey_comments", "survey_access_codes",
+                 "survey_recipients")
 
 
 def compact_storage(engine: Engine) -> None:

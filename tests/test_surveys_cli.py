@@ -85,8 +85,10 @@ def test_a_wave_with_printed_codes_from_the_command_line(env, tmp_path: Path) ->
     assert run(env, "survey", "codes", wave_id, "--unit", "3", "--count", "1", "--out",
                str(arabic), "--language", "ar").returncode == 0
     assert b"NotoSansArabic" in arabic.read_bytes()
+    # No code used yet: under the threshold, so each unit's counts are withheld.
     rates = run(env, "survey", "rates", wave_id).stdout
-    assert re.search(r": 0/10 \(0%\)", rates)
+    assert re.search(r": withheld \(fewer than 10 answers\)", rates), rates
+    assert "0/10" not in rates
     closed = run(env, "survey", "wave", "close", wave_id)
     assert closed.returncode == 0, closed.stderr
     refused = run(env, "survey", "codes", wave_id, "--unit", "3", "--count", "1", "--out",

@@ -21,10 +21,10 @@ from surveys.codes import (
     issue_codes,
     normalise_code,
     redeem_code,
-    response_rates,
     survey_link,
 )
 from surveys.models import AccessCode, Wave
+from surveys.results import response_rates
 from surveys.slips import SLIPS_PER_PAGE, slips_pdf
 from surveys.waves import SurveyError, close_wave
 from tests.helpers.surveys import SECRET, TODAY, open_survey

@@ -1,5 +1,5 @@
 """Codes by e-mail, through a real SMTP server (aiosmtpd) on loopback: one code per address,
-and no address kept anywhere."""
+and no address kept anywhere but in the wave's recipients, until the wave closes."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from integrity.mail import MailError
 from integrity.models import OrgUnit, Role, User
 from integrity.schema import metadata
 from surveys.codes import code_hash, email_codes, find_code
-from surveys.models import AccessCode, Wave
-from surveys.waves import SurveyError
+from surveys.models import AccessCode, Recipient, Wave
+from surveys.waves import SurveyError, close_wave
 from tests.conftest import free_port
 from tests.helpers.mail import REFUSED, Mailbox
 from tests.helpers.surveys import SECRET, open_survey
@@ -45,7 +45,21 @@ def _body(raw: bytes) -> str:
     return _message(raw).get_content()
 
 
-def test_each_address_gets_one_working_code_and_no_address_is_kept(app, db, smtp) -> None:
+def _tables_holding(db, needles: tuple[bytes, ...]) -> set[str]:
+    """The tables with a value that contains one of ``needles`` (any case)."""
+    found = set()
+    with db.get_bind().connect() as connection:
+        for table in metadata().sorted_tables:
+            for row in connection.execute(select(table)):
+                for value in row:
+                    data = value if isinstance(value, bytes) else str(value).encode()
+                    if any(needle.lower() in data.lower() for needle in needles):
+                        found.add(table.name)
+    return found
+
+
+def test_each_address_gets_one_working_code_and_is_kept_until_the_wave_closes(
+        app, db, smtp) -> None:
     setup = open_survey(db)
     wave = db.get(Wave, setup.wave_id)
     org_unit = db.get(OrgUnit, setup.org_unit_ids[1])
@@ -64,20 +78,28 @@ def test_each_address_gets_one_working_code_and_no_address_is_kept(app, db, smtp
         assert len(found) == 1, body
         code = found.pop()
         assert f"https://integrity.example/survey?code={code}" in body
-        assert "does not keep this address" in body
+        assert "This address is kept only to remind you of the survey" in body
         codes.append(code)
         stored = find_code(db, SECRET, code)
         assert stored is not None and stored.org_unit_id == org_unit.id and not stored.used
     assert len(set(codes)) == 3
     assert db.scalar(select(func.count()).select_from(AccessCode)) == before + 3
-    # No address, nor any part of one, in the database.
-    with db.get_bind().connect() as connection:
-        for table in metadata().sorted_tables:
-            for row in connection.execute(select(table)):
-                for value in row:
-                    data = value if isinstance(value, bytes) else str(value).encode()
-                    for needle in (b"@example.org", b"ana@", b"bo@", b"cy@"):
-                        assert needle.lower() not in data.lower(), table.name
+    # The addresses are kept for the reminders, with their language, and nowhere else: not
+    # with a code (the recipients' rows have no column for one).
+    needles = (b"@example.org", b"ana@", b"bo@", b"cy@")
+    assert _tables_holding(db, needles) == {"survey_recipients"}
+    assert {c.name for c in Recipient.__table__.columns} == {
+        "id", "wave_id", "org_unit_id", "address", "language", "retry"}
+    assert sorted(db.execute(select(Recipient.address, Recipient.language))) == [
+        ("ana@example.org", "en"), ("bo@example.org", "en"), ("cy@example.org", "en")]
+    # Sent to again (in any case), an address is kept once.
+    email_codes(db, SECRET, _settings(app), wave, org_unit, ["CY@example.org"])
+    db.commit()
+    assert db.scalar(select(func.count()).select_from(Recipient)) == 3
+    # The wave closes: no address, nor any part of one, is left in the database.
+    close_wave(db, wave, wave.closes_on)
+    db.commit()
+    assert _tables_holding(db, needles) == set()
 
 
 def test_a_refused_address_gets_no_stored_code(app, db, smtp) -> None:
@@ -90,6 +112,8 @@ def test_a_refused_address_gets_no_stored_code(app, db, smtp) -> None:
     db.commit()
     assert (mailing.sent, mailing.failed) == (2, [2])
     assert db.scalar(select(func.count()).select_from(AccessCode)) == before + 2
+    # Only the addresses reached are kept for the reminders.
+    assert sorted(db.scalars(select(Recipient.address))) == ["ana@example.org", "cy@example.org"]
     sent = {CODE_IN_TEXT.search(_body(raw)).group(1) for _, raw in smtp.messages}
     assert {h for (h,) in db.execute(select(AccessCode.code_hash))} >= {
         code_hash(SECRET, c) for c in sent}

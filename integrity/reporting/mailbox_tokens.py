@@ -8,7 +8,8 @@ reporter's secret key, sealed (XSalsa20-Poly1305) with a key derived from the to
 ``mailbox_token_minutes`` from the opening; in process memory, or in Redis when the rate
 limits are kept there (``INTEGRITY_REDIS_URL``), never in the database. What is kept opens
 nothing without the token, which only the page holds; the receipt and the lookup are kept
-nowhere. Replies and downloads present the token; an expired or unknown one opens nothing.
+nowhere. Replies and downloads present the token; an expired or unknown one opens nothing,
+and one the reporter ended by closing the mailbox neither.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class TokenStore(Protocol):
 
     def get(self, name: str) -> bytes | None: ...
 
+    def delete(self, name: str) -> None: ...
+
 
 class MemoryTokens:
     """Tokens in this process's memory, each dropped when read after it expires or in the
@@ -75,6 +78,10 @@ class MemoryTokens:
                 return None
             return found[1]
 
+    def delete(self, name: str) -> None:
+        with self.lock:
+            self.entries.pop(name, None)
+
 
 class RedisTokens:
     """Tokens in Redis, each with Redis's own expiry, shared by every worker process."""
@@ -90,6 +97,9 @@ class RedisTokens:
     def get(self, name: str) -> bytes | None:
         value = self.client.get(name)
         return value if isinstance(value, bytes) else None
+
+    def delete(self, name: str) -> None:
+        self.client.delete(name)
 
 
 def token_store(redis_url: str) -> TokenStore:
@@ -111,6 +121,16 @@ def issue(store: TokenStore, opened: OpenMailbox, minutes: int) -> str:
     sealed = box.encrypt(struct.pack(">Q", opened.report_id) + opened.secret_key)
     store.put(_name(token), bytes(sealed), minutes * 60)
     return crypto.b64encode(token)
+
+
+def end(store: TokenStore, text: str) -> None:
+    """Forget what the token ``text`` opens (the reporter closed the mailbox); nothing if it
+    is malformed, unknown or expired."""
+    try:
+        token = crypto.b64decode(text, TOKEN_BYTES)
+    except crypto.EncodingError:
+        return
+    store.delete(_name(token))
 
 
 def redeem(store: TokenStore, text: str) -> OpenMailbox | None:

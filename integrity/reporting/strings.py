@@ -143,6 +143,11 @@ def mailbox_strings(settings: Settings) -> dict[str, str]:
         "status_in_progress": _("Being looked into"),
         "status_closed": pgettext("case status", "Closed"),
         "failed": _("Your mailbox could not be opened on this device. Please try again."),
+        "closeMailbox": _("Close the mailbox"),
+        "closeHint": _("On a shared device, close the mailbox when you are done: this page then "
+                       "forgets your receipt and the conversation."),
+        "mailboxClosed": _("The mailbox is closed. This page no longer holds your receipt or the "
+                           "conversation."),
     }
 
 

@@ -26,6 +26,7 @@ from crypto.offline import safe_file_name
 from integrity import anonymous_forms, current
 from integrity.access import public
 from integrity.anonymous_forms import AnonymousForm
+from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS
 from integrity.channels import ChannelError
 from integrity.db import get_session
 from integrity.extensions import address_key, limiter
@@ -41,6 +42,12 @@ from integrity.translated import page_language
 bp = public(Blueprint("reporting", __name__))
 # The field the opened mailbox's forms carry its mailbox token in (never the receipt).
 TOKEN_FIELD = "mailbox_token"  # noqa: S105 (a field name, not a secret)
+
+
+@bp.context_processor
+def _deadlines() -> dict[str, int]:
+    """The legal deadlines the receipt names (when to come back to the mailbox)."""
+    return {"acknowledge_days": ACKNOWLEDGE_DAYS, "feedback_months": FEEDBACK_MONTHS}
 
 
 def _open_channel(slug: str) -> Channel:
@@ -222,6 +229,16 @@ def mailbox_reply() -> str | tuple[str, int]:
     if again is None:
         return _expired()
     return _render_mailbox(again, token, notice=_("Your message was sent."))
+
+
+@bp.route("/mailbox/close", methods=["POST"])
+def mailbox_close() -> str | tuple[str, int]:
+    """Close the mailbox opened without JavaScript: its token opens nothing any more, and the
+    empty mailbox form comes back (for a reporter on a shared device)."""
+    if refused := anonymous_forms.refusal():
+        return _mailbox_page(error=refused), 400
+    mailbox_tokens.end(current.mailbox_tokens(), request.form.get(TOKEN_FIELD, ""))
+    return _mailbox_page(closed=True)
 
 
 @bp.route("/mailbox/file", methods=["POST"])

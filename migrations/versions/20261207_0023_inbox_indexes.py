@@ -1,7 +1,7 @@
 """inbox indexes: the two orders of the inbox with their tie-breaker, and unseen activity
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-07 09:00:00
 
 The inbox pages by keyset (integrity/cases/inbox.py): each page continues from the sort key
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = '0023'
-down_revision = '0021'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

@@ -8,12 +8,13 @@
 
 import {
   Api, ApiError, Progress, basicModeChoice, byId, clearError, clearFieldErrors, fileEntries, fileLimitError, fill, formatDay,
-  interceptInProtectedMode, openOrNull, pageStrings, readersFor, safeFileName, saveBlob, setBusy,
+  interceptInProtectedMode, openOrNull, pageStrings, readersFor, revokeObjectUrls, safeFileName, saveBlob, setBusy,
   setHidden, showError, showPlainMode, showFieldError,
 } from "./page.mjs";
 import { UPLOAD_STRINGS, sealAndUpload } from "./uploads.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
-import { CryptoError, b64encode, normaliseReceipt, sealedLength } from "./worker-client.mjs";
+import { CryptoError, b64encode, normaliseReceipt, sealedLength, startWorker } from "./worker-client.mjs";
+import { closeMailbox, zeroBytes } from "./mailbox-close.mjs";
 import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, safeToSeal, shareText,
@@ -56,6 +57,9 @@ export const STRINGS = {
   damagedReport: "This report could not be opened: it was altered or damaged.",
   damagedMessage: "This message could not be opened: it was altered or damaged.",
   damagedFile: "This file could not be opened: it was altered or damaged.",
+  closeMailbox: "Close the mailbox",
+  closeHint: "On a shared device, close the mailbox when you are done: this page then forgets your receipt and the conversation.",
+  mailboxClosed: "The mailbox is closed. This page no longer holds your receipt or the conversation.",
   floor_opslimit: FLOOR_SENTENCES.opslimit,
   floor_memlimit: FLOOR_SENTENCES.memlimit,
   floor_padBlock: FLOOR_SENTENCES.padBlock,
@@ -83,12 +87,30 @@ class Mailbox {
     this.api = api;
     this.strings = strings;
     this.config = config;
+    this.keys = keys;
     this.lookup = b64encode(keys.lookup);
     this.secretKey = keys.secretKey;
     this.publicKey = b64encode(keys.publicKey);
     this.view = view;
     this.progressArea = progressArea;
     this.box = null;
+    this.onClose = null; // set by openMailbox: what the "Close the mailbox" button does
+  }
+
+  /** Zero the keys and drop everything opened: the mailbox is closed. */
+  forget() {
+    const { lookup, lookupHash, secretKey, publicKey } = this.keys || {};
+    zeroBytes(lookup, lookupHash, secretKey, publicKey);
+    this.keys = this.secretKey = this.lookup = this.publicKey = null;
+    this.box = this.judged = null;
+  }
+
+  renderClose() {
+    const button = element("button", { type: "button", id: "close-mailbox", "aria-describedby": "close-hint" },
+      this.strings.closeMailbox);
+    button.addEventListener("click", () => this.onClose?.());
+    return element("div", { className: "close-mailbox" },
+      element("p", { className: "hint", id: "close-hint" }, this.strings.closeHint), button);
   }
 
   /** Fetch the mailbox and open the report and every message in the worker. */
@@ -220,6 +242,7 @@ class Mailbox {
     const opened = Boolean(report.document); // a reply needs the report to have opened
     this.view.replaceChildren(...[
       notes,
+      this.renderClose(),
       element("dl", { className: "facts" },
         element("dt", {}, s.statusLabel), element("dd", { id: "report-status" }, status),
         element("dt", {}, s.sentOn), element("dd", {}, formatDay(report.created_on))),
@@ -332,9 +355,11 @@ class Mailbox {
   }
 }
 
-async function openMailbox(form, client, api, strings) {
+async function openMailbox(form, client, api, strings, restart) {
   clearError();
   clearFieldErrors(form);
+  const notice = byId("closed-notice");
+  setHidden(notice, true);
   const input = byId("receipt-input");
   let receipt;
   try {
@@ -360,6 +385,11 @@ async function openMailbox(form, client, api, strings) {
     });
     await mailbox.load();
     input.value = ""; // the receipt leaves the page; the keys stay in this closure only
+    mailbox.onClose = () => {
+      closeMailbox({ mailbox, form, notice, show: (el, visible) => setHidden(el, !visible), revoke: revokeObjectUrls,
+        restart, win: window });
+      input.focus();
+    };
     progress.hide();
     setHidden(form, true);
     mailbox.render();
@@ -384,8 +414,17 @@ function main() {
   const strings = pageStrings(form, STRINGS);
   new Progress().hide(); // in case the stylesheet shows the hidden progress area
   const api = new Api(form.dataset.api || "/api/v1", strings);
+  // After the mailbox was closed, the next opening uses a fresh worker (the first one stopped).
+  let fresh = null;
+  const restart = () => {
+    fresh = startWorker(form.dataset.worker, form.dataset.workerIntegrity || "").catch(() => {
+      window.location.reload(); // no worker to open another mailbox: start the page afresh
+      return new Promise(() => {});
+    });
+  };
   // Without the worker, the receipt goes to the server only once the reporter chooses basic mode.
-  interceptInProtectedMode(form, "mailbox", (client) => openMailbox(form, client, api, strings),
+  interceptInProtectedMode(form, "mailbox",
+    async (client) => openMailbox(form, fresh ? await fresh : client, api, strings, restart),
     { askBasic: basicModeChoice() });
 }
 

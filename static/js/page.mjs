@@ -82,8 +82,18 @@ export function asOctetStream(blob) {
  * Save `blob` as a download named `name`: through <a download>, never shown in the page, and
  * always as application/octet-stream, whatever type the file was declared with.
  */
+// The object URLs of opened files not yet revoked, so that closing the mailbox revokes them at once.
+const objectUrls = new Set();
+
+/** Revoke every object URL saveBlob made that is still alive. */
+export function revokeObjectUrls() {
+  for (const url of objectUrls) URL.revokeObjectURL(url);
+  objectUrls.clear();
+}
+
 export function saveBlob(blob, name) {
   const url = URL.createObjectURL(asOctetStream(blob));
+  objectUrls.add(url);
   const link = document.createElement("a");
   link.href = url;
   link.download = name;
@@ -92,7 +102,10 @@ export function saveBlob(blob, name) {
   document.body.append(link);
   link.click();
   link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  setTimeout(() => {
+    URL.revokeObjectURL(url);
+    objectUrls.delete(url);
+  }, 60000);
 }
 
 // ---------------------------------------------------------------- opening documents
