@@ -18,6 +18,7 @@ from admin import (  # noqa: F401 (routes)
 )
 from admin.blueprint import bp
 from integrity.audit import entries, verify
+from integrity.audit_names import names_for
 from integrity.db import get_session
 from integrity.models import Channel, OrgUnit, User
 from integrity.notifications.health import health
@@ -115,11 +116,13 @@ def audit() -> str:
     action = request.args.get("action", "").strip()
     actor = request.args.get("actor", "").strip()[:254]
     session = get_session()
+    shown = entries(session, page=page, action=action or None, actor=actor or None)
     return render_template(
         "admin/audit.html",
         # Reading every entry takes seconds at a million: only when the admin asks.
         check=verify(session) if request.args.get("check") else None,
-        entries=entries(session, page=page, action=action or None, actor=actor or None),
+        entries=shown,
+        names=names_for(session, shown.items),
         action=action,
         actor=actor,
         actions=AUDIT_ACTIONS,

@@ -50,19 +50,23 @@ def open_export(
             content = _open_any(message, secret_key, pad_block)
             messages.append({k: message[k] for k in ("id", "from", "sent_on")}
                             | {"document": content})
-        entry = {k: report[k] for k in ("id", "channel", "category", "org_unit", "created_on",
-                                        "status")} | {"document": document, "messages": messages}
+        # The reference names the case to people; exports made before references lack it.
+        entry = ({"id": report["id"], "reference": report.get("reference")}
+                 | {k: report[k] for k in ("channel", "category", "org_unit", "created_on",
+                                           "status")}
+                 | {"document": document, "messages": messages})
         if blobs is not None and files_out is not None:
-            entry["files"] = _write_files(report["id"], [document] + [
+            entry["files"] = _write_files(entry, [document] + [
                 m["document"] for m in messages if m["document"]], blobs, files_out)
         opened.append(entry)
     return {"reports": opened, "unreadable": unreadable}
 
 
-def _write_files(report_id: str, documents: list[dict[str, Any]], blobs: Path,
+def _write_files(report: dict[str, Any], documents: list[dict[str, Any]], blobs: Path,
                  files_out: Path) -> list[str]:
     written: list[str] = []
-    folder = files_out / f"report-{safe_file_name(report_id, 'x')}"
+    name = "-".join(str(part) for part in (report["id"], report["reference"]) if part)
+    folder = files_out / f"report-{safe_file_name(name, 'x')}"
     for document in documents:
         for attachment in document.get("attachments", []):
             source = blobs / safe_file_name(attachment.get("id"), "missing")

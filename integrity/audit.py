@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    or_,
     select,
     update,
 )
@@ -254,12 +255,16 @@ class EntryPage:
 
 def entries(session: Session, *, page: int, per_page: int = 50, action: str | None = None,
             actor: str | None = None) -> EntryPage:
-    """Entries newest first, by action and by part of the actor's label, one page at a time."""
+    """Entries newest first, by action and by part of the actor's label or name, one page at
+    a time."""
     conditions = []
     if action:
         conditions.append(AuditEntry.action == action)
     if actor:
-        conditions.append(AuditEntry.actor.icontains(actor, autoescape=True))
+        # The label is the address when the entry was recorded; the name is the account's now.
+        named = select(User.id).where(User.name.icontains(actor, autoescape=True))
+        conditions.append(or_(AuditEntry.actor.icontains(actor, autoescape=True),
+                              AuditEntry.actor_id.in_(named)))
     total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)

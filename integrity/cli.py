@@ -447,7 +447,8 @@ def purge() -> None:
     with command_session(app) as session:
         purged = purge_cases(session, current.attachment_store(app), today())
         session.commit()
-    click.echo(f"Deleted {len(purged)} case(s) past their retention period.")
+    listed = f": {', '.join(case.reference for case in purged)}" if purged else ""
+    click.echo(f"Deleted {len(purged)} case(s) past their retention period{listed}.")
 
 
 @main.group()

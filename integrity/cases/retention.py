@@ -17,6 +17,7 @@ from integrity.reporting.storage import AttachmentStore
 @dataclass(frozen=True)
 class Purged:
     report_id: int
+    reference: str
     channel: str
     closed_on: date
 
@@ -27,11 +28,12 @@ def due_for_purge(session: Session, today: date) -> list[Purged]:
     for channel in session.scalars(select(Channel)):
         cutoff = today - timedelta(days=channel.retention_days)
         rows = session.execute(
-            select(Report.id, Report.closed_on).where(
+            select(Report.id, Report.reference, Report.closed_on).where(
                 Report.channel_id == channel.id, Report.status == Status.CLOSED,
                 Report.closed_on <= cutoff)
         )
-        due.extend(Purged(rid, channel.slug, closed) for rid, closed in rows if closed)
+        due.extend(Purged(rid, reference, channel.slug, closed)
+                   for rid, reference, closed in rows if closed)
     return due
 
 
@@ -52,5 +54,8 @@ def purge_cases(session: Session, store: AttachmentStore, today: date) -> list[P
         session.execute(delete(Report).where(Report.id == case.report_id))
         record(session, actor=None, actor_label="system", action="case_purged",
                subject=f"report:{case.report_id}",
-               details={"channel": case.channel, "closed_on": case.closed_on.isoformat()})
+               # The reference names the deleted case on the audit page; it says nothing of
+               # the report (it is drawn at random).
+               details={"reference": case.reference, "channel": case.channel,
+                        "closed_on": case.closed_on.isoformat()})
     return due

@@ -51,7 +51,7 @@ def build_export(session: Session, settings: Settings) -> dict[str, Any]:
 def _report(report: Report, slots: dict[tuple[int, int | None], dict[str, str]],
             files: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "id": str(report.id), "channel": report.channel.slug,
+        "id": str(report.id), "reference": report.reference, "channel": report.channel.slug,
         "category": report.category.slug if report.category else None,
         "org_unit": report.org_unit.name if report.org_unit else None,
         "created_on": report.created_on.isoformat(), "status": report.status,

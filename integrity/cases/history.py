@@ -1,0 +1,162 @@
+"""A case's history for its readers: what was done on it, by whom, on which day.
+
+Read from the audit log (the entries whose subject is ``report:<id>``), so it holds facts
+only: never report content. Days only, though the log keeps the time: a reader needs no more
+to follow the case, and a time of day says more than needed about colleagues' habits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext, ngettext
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from integrity.audit import AuditEntry
+from integrity.audit_names import Names, names_for
+
+PER_PAGE = 100
+
+STATUS_NAMES = {
+    "new": _l("New"),
+    "acknowledged": _l("Acknowledged"),
+    "in_progress": _l("In progress"),
+    "closed": lazy_pgettext("case status", "Closed"),
+}
+OUTCOME_NAMES = {
+    "substantiated": _l("Substantiated"),
+    "partly_substantiated": _l("Partly substantiated"),
+    "unsubstantiated": _l("Unsubstantiated"),
+    "not_in_scope": _l("Not in scope"),
+}
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    day: date
+    who: str  # a name, "the reporter" or "the system"
+    what: str  # what was done, in plain words
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    lines: list[HistoryLine]
+    page: int
+    pages: int
+    total: int
+
+
+def _number(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _name(names: Names, value: object) -> str:
+    user_id = _number(value)
+    return names.account(user_id).label if user_id is not None else _("nobody")
+
+
+def _status(value: object) -> str:
+    return str(STATUS_NAMES.get(str(value), value))
+
+
+def _status_changed(facts: dict[str, Any], _names: Names) -> str:
+    old, new = _status(facts.get("from")), _status(facts.get("to"))
+    outcome = facts.get("outcome")
+    if outcome:
+        return _("Changed the status from “%(old)s” to “%(new)s”, with the outcome "
+                 "“%(outcome)s”", old=old, new=new,
+                 outcome=str(OUTCOME_NAMES.get(str(outcome), outcome)))
+    return _("Changed the status from “%(old)s” to “%(new)s”", old=old, new=new)
+
+
+def _assigned(facts: dict[str, Any], names: Names) -> str:
+    if _number(facts.get("to")) is None:
+        return _("Left the case with no responsible inspector")
+    return _("Made %(name)s the responsible inspector", name=_name(names, facts.get("to")))
+
+
+def _shared(facts: dict[str, Any], names: Names) -> str:
+    return _("Shared the case with %(name)s", name=_name(names, facts.get("with")))
+
+
+def _files(facts: dict[str, Any]) -> int:
+    return _number(facts.get("attachments")) or 0
+
+
+def _message(facts: dict[str, Any], _names: Names) -> str:
+    files = _files(facts)
+    if not files:
+        return _("Wrote to the reporter")
+    return ngettext("Wrote to the reporter, with %(num)d file",
+                    "Wrote to the reporter, with %(num)d files", files)
+
+
+def _note(facts: dict[str, Any], _names: Names) -> str:
+    files = _files(facts)
+    if not files:
+        return _("Wrote an internal note")
+    return ngettext("Wrote an internal note, with %(num)d file",
+                    "Wrote an internal note, with %(num)d files", files)
+
+
+# Every action recorded with a case as its subject (grep: subject=f"report:).
+DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
+    "case_opened": lambda _facts, _names: _("Opened the case"),
+    "status_changed": _status_changed,
+    "assigned": _assigned,
+    "case_shared": _shared,
+    "message_sent": _message,
+    "note_written": _note,
+    "case_purged": lambda _facts, _names: _("Deleted the case after its retention period"),
+}
+
+# The accounts a detail names, by action: looked up with the actors.
+NAMED_IN_DETAILS = {"assigned": ("from", "to"), "case_shared": ("with",)}
+
+
+def describe(entry: AuditEntry, names: Names) -> str:
+    """What ``entry`` did to the case, in the reader's language."""
+    facts = entry.facts or {}
+    describe_action = DESCRIPTIONS.get(entry.action)
+    if describe_action is None:
+        return _("Other action (%(code)s)", code=entry.action)
+    return describe_action(facts, names)
+
+
+def who(entry: AuditEntry, names: Names) -> str:
+    """The person's name, or "the reporter" or "the system" for entries without an account."""
+    if entry.actor_id is None and entry.actor != "reporter":
+        return _("the system")
+    return names.actor(entry).label
+
+
+def _named_users(entries: list[AuditEntry]) -> set[int]:
+    found = set()
+    for entry in entries:
+        facts = entry.facts or {}
+        for key in NAMED_IN_DETAILS.get(entry.action, ()):
+            if (user_id := _number(facts.get(key))) is not None:
+                found.add(user_id)
+    return found
+
+
+def case_history(session: Session, report_id: int, page: int,
+                 per_page: int = PER_PAGE) -> HistoryPage:
+    """One page of what was done on the case, oldest first."""
+    subject = AuditEntry.subject == f"report:{report_id}"
+    total = session.scalar(select(func.count()).select_from(AuditEntry).where(subject)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    entries = list(session.scalars(
+        select(AuditEntry).where(subject).order_by(AuditEntry.seq)
+        .limit(per_page).offset((page - 1) * per_page)))
+    names = names_for(session, entries, _named_users(entries))
+    lines = [HistoryLine(entry.at.date(), who(entry, names), describe(entry, names))
+             for entry in entries]
+    return HistoryPage(lines, page, pages, total)
