@@ -20,6 +20,7 @@ from flask_babel import lazy_ngettext
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -49,6 +50,8 @@ class AuditEntry(Base):
     """One recorded action; ``hash`` chains it to the entry before it."""
 
     __tablename__ = "audit_entries"
+    # A case's history reads its entries in order (integrity/cases/history.py).
+    __table_args__ = (Index("ix_audit_entries_subject_seq", "subject", "seq"),)
 
     # Numbered by record() from audit_head, never by the database, so numbers have no gaps.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
