@@ -65,7 +65,7 @@ PAGES = {
     "respondent": {"surveys/start.html", "surveys/form.html", "surveys/done.html"},
     "inspector": {
         "auth/login.html", "auth/code.html", "cases/inbox.html", "cases/case.html",
-        "auth/account.html", "auth/password.html", "auth/key.html", "auth/key_unlock.html",
+        "cases/history.html", "auth/account.html", "auth/password.html", "auth/key.html", "auth/key_unlock.html",
     },
     "manager": {
         "dashboard/index.html", "dashboard/trends.html", "dashboard/surveys.html",
@@ -381,6 +381,9 @@ def walk_inspector_pages(walk: Walk) -> None:
     walk.goto(page, "/cases/?status=new")
     page.locator("table a").first.click()
     page.wait_for_selector('#case-content[data-opened="1"]')
+    walk.check(page)
+    page.locator('a[href$="/history"]').first.click()
+    page.wait_for_selector("h1")
     walk.check(page)
     walk.goto(page, "/staff/account")
     # The page that completes the key after sign-in moves on by itself; with a sign-in waiting
