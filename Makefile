@@ -61,7 +61,7 @@ test-tools:
 	else echo "poppler-utils, zbar-tools or gettext is missing: install Debian's packages (PDF, poster and catalog format tests will be skipped)"; fi
 
 test: install chromium test-tools lint-only
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 	if compgen -G "tests/js/*.test.mjs" >/dev/null; then npm test --silent; fi
 
 lint: install lint-only

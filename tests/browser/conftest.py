@@ -3,10 +3,6 @@
 Every test here that starts Chromium (through ``browser``, ``page``, ``open_page`` or any
 fixture built on ``playwright_instance``) is marked ``browser`` and skipped when Chromium is not
 installed; the other tests here run everywhere.
-
-Under pytest-xdist (``make test``), the tests of one module here run on one worker (an
-``xdist_group`` of the module, for ``--dist loadgroup``): its browser and the demo site some
-modules serve start once, not once per worker.
 """
 
 from __future__ import annotations
@@ -29,7 +25,6 @@ from tests.helpers.browser import (
     watched_page,
 )
 
-HERE = Path(__file__).resolve().parent
 # How long an expectation about a page waits for it to come true (Playwright's default is 5 s).
 # The suite's workers share the machine's cores with Chromium, and a page that derives keys
 # with Argon2id at the floors' cost can need longer than that under load.
@@ -39,8 +34,6 @@ EXPECT_TIMEOUT_MS = 20_000
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     missing = not Path(CHROMIUM).exists()
     for item in items:
-        if item.path.parent == HERE:
-            item.add_marker(pytest.mark.xdist_group(f"browser/{item.path.name}"))
         if "playwright_instance" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
             if missing:
