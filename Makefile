@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 TRANSLATIONS := integrity/translations
+# pytest-xdist workers for `make test` (TEST_WORKERS=0 runs the suite in one process). More
+# workers than cores: much of a test's time is spent waiting on PostgreSQL, Chromium, servers.
+TEST_WORKERS ?= 4
 
 .PHONY: install run test lint lint-only chromium test-tools translations babel-extract babel-update babel-compile clean
 
@@ -58,7 +61,7 @@ test-tools:
 	else echo "poppler-utils, zbar-tools or gettext is missing: install Debian's packages (PDF, poster and catalog format tests will be skipped)"; fi
 
 test: install chromium test-tools lint-only
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 	if compgen -G "tests/js/*.test.mjs" >/dev/null; then npm test --silent; fi
 
 lint: install lint-only

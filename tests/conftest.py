@@ -37,8 +37,21 @@ from tests.helpers.results import closed_waves, fill_second_wave
 
 POSTGRES_URL = os.environ.get("INTEGRITY_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-# Where the tests that keep rate limits in Redis find it.
-REDIS_URL = os.environ.get("INTEGRITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The pytest-xdist worker this process is ("gw0", "gw1" ...), or "" in a run without workers.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _redis_url() -> str:
+    """Where the tests that keep rate limits in Redis find it: database 15, or under xdist a
+    database of the worker's own (14 for gw0, 13 for gw1 ...), since those tests empty it."""
+    url = os.environ.get("INTEGRITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    base, _, number = url.rpartition("/")
+    if not WORKER or not number.isdigit():
+        return url
+    return f"{base}/{(int(number) - 1 - int(WORKER.removeprefix('gw'))) % 16}"
+
+
+REDIS_URL = _redis_url()
 TEST_PASSWORD = "correct horse battery staple"
 # Argon2 at its cheapest, so tests run fast; test_auth_services checks the real parameters.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
@@ -58,8 +71,10 @@ def _pg_url(database: str) -> str:
 
 
 def create_pg_database(template: str | None = None) -> str:
-    """A new, uniquely named PostgreSQL database (cloned from ``template`` if given)."""
-    name = f"integrity_test_{uuid.uuid4().hex[:12]}"
+    """A new, uniquely named PostgreSQL database (cloned from ``template`` if given). The name
+    carries the xdist worker's, so each worker's template is its own: PostgreSQL refuses to
+    clone a database another session is connected to."""
+    name = f"integrity_test_{WORKER or 'main'}_{uuid.uuid4().hex[:12]}"
     with _pg_admin() as conn:
         clause = f" TEMPLATE {template}" if template else ""
         conn.execute(f"CREATE DATABASE {name}{clause}")
@@ -88,10 +103,31 @@ def cli_environment(data_dir: Path, backend: str) -> Iterator[dict[str, str]]:
             drop_pg_database(name)
 
 
+# Under xdist, the folder where workers note the ports free_port has handed out in this run.
+_handed_ports: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _handed_ports
+    if WORKER and config.option.basetemp:
+        # Each worker's basetemp is a folder of its own in the run's (popen-gw0 ...).
+        _handed_ports = Path(config.option.basetemp).parent / "ports"
+        _handed_ports.mkdir(parents=True, exist_ok=True)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A loopback port nothing listens on now. The port is only free until someone binds it;
+    under xdist, a port one worker was given is never given to another in the same run."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if _handed_ports is None:
+            return port
+        try:
+            (_handed_ports / str(port)).touch(exist_ok=False)
+        except FileExistsError:
+            continue
         return port
 
 

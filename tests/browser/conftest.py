@@ -25,6 +25,11 @@ from tests.helpers.browser import (
     watched_page,
 )
 
+# How long an expectation about a page waits for it to come true (Playwright's default is 5 s).
+# The suite's workers share the machine's cores with Chromium, and a page that derives keys
+# with Argon2id at the floors' cost can need longer than that under load.
+EXPECT_TIMEOUT_MS = 20_000
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     missing = not Path(CHROMIUM).exists()
@@ -65,8 +70,9 @@ def recorder(server: tuple[str, RecordingApp]) -> RecordingApp:
 
 @pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         yield playwright
 
