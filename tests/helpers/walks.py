@@ -65,7 +65,8 @@ PAGES = {
     "respondent": {"surveys/start.html", "surveys/form.html", "surveys/done.html"},
     "inspector": {
         "auth/login.html", "auth/code.html", "cases/inbox.html", "cases/case.html",
-        "cases/history.html", "auth/account.html", "auth/password.html", "auth/key.html", "auth/key_unlock.html",
+        "cases/history.html", "auth/account.html", "auth/password.html", "auth/key.html",
+        "auth/key_unlock.html",
     },
     "manager": {
         "dashboard/index.html", "dashboard/trends.html", "dashboard/surveys.html",
