@@ -170,14 +170,14 @@ def report_and_mailbox(walk: Walk, channel: ChannelSetup) -> None:
     page.locator("#mailbox-form button[type=submit]").click()
     expect(page.locator("#report-answers")).to_be_visible()
     downloads = [walk.says("Download %(name)s") % {"name": "evidence.bin"}]
-    walk.check("Your mailbox", ["Send", *PICKER] + downloads)
+    walk.check("Your mailbox", ["Send", "Close the mailbox", *PICKER] + downloads)
     page.fill("#reply-text", "It happened again on Friday.")
     page.locator("#reply-form button[type=submit]").click()
     expect(page.get_by_text(walk.says("Your message was sent."))).to_be_visible()
     thread = page.locator("#thread")
     expect(thread).to_contain_text("It happened again on Friday.")
     expect(thread).to_contain_text(f"{walk.says('You')} ·")
-    walk.check("Your mailbox", ["Send", *PICKER] + downloads)
+    walk.check("Your mailbox", ["Send", "Close the mailbox", *PICKER] + downloads)
 
 
 DIGIT_SENTENCES = (
