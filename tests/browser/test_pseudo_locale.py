@@ -347,6 +347,10 @@ DATA = {
     "The officer on lane 4 took cash.", "Phone lost, reported in person.", "Nadia Novak",
     "nadia@example.org", "first@example.org", "keyless@example.org", "First Inspector",
     "Keyless Inspector", "Customs declarations", "Integrity survey, next year",
+    # The demo case the inbox lists first among new ones, and its reader's key fingerprint
+    # (the demo's keys are published and fixed).
+    "A shift supervisor lets one broker's trucks through without checks.",
+    "d861 bd5d 1a91 bcca 356c",
     # Paper sizes (ISO 216), named so in every language.
     "A3", "A4",
 }
