@@ -33,6 +33,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from integrity.app import create_app
+from integrity.cases import references
 from integrity.db import new_session
 from integrity.i18n import SUPPORTED_LANGUAGES
 from tests.helpers import walks
@@ -49,10 +50,13 @@ OPEN, CLOSE, FILLER = "⟦", "⟧", "ẋ"
 # A word of three letters or more, or an abbreviation stuck to a number (2026 Q1, 5 h, 3d).
 WORD = re.compile(r"[A-Za-z]{3,}|\b[A-Za-z]{1,2}(?=\d)|(?<=\d)[A-Za-z]{1,2}\b")
 PLACEHOLDER = re.compile(r"%\(\w+\)[a-z]|\{\w+\}")
-# Data however it is written: addresses (web and e-mail), paths, and codes: six characters
-# or more with a digit in them (secrets, receipts, record references such as report:242).
+# Data however it is written: addresses (web and e-mail), paths, case references (drawn at
+# random, so some have no digit: WHRM-CJFC), and codes: six characters or more with a digit
+# in them (secrets, receipts, record references such as report:242).
 DATA_TOKEN = re.compile(
-    r"\w+://\S+|\S+@\S+|(?<!\w)/[\w/.-]+|(?=[^\s,;]*\d)[^\s,;]{6,}")
+    r"\w+://\S+|\S+@\S+|(?<!\w)/[\w/.-]+"
+    rf"|\b[{references.ALPHABET}]{{4}}-[{references.ALPHABET}]{{4}}\b"
+    r"|(?=[^\s,;]*\d)[^\s,;]{6,}")
 
 # Words that are no text to translate; each with its reason.
 ALLOWED_WORDS = {

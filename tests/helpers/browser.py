@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 import crypto
 from integrity.config import Settings
@@ -76,10 +76,56 @@ class RecordingApp:
                 if r.method == "PATCH" and r.path.startswith("/api/v1/uploads/")]
 
 
+_BODY = "tests.body"
+
+
+class _Body:
+    """What the application returned, closed once however many times it is asked to be."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.body)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if hasattr(self.body, "close"):
+                self.body.close()
+
+
+class _ClosingHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, closing the application's answer even when the client hung
+    up while the server drained the request: werkzeug then skips the close, and a file being
+    sent stays open until the garbage collector finds it (a ResourceWarning in a later test)."""
+
+    def run_wsgi(self) -> None:
+        try:
+            super().run_wsgi()
+        finally:
+            environ = getattr(self, "environ", None)
+            body = environ.pop(_BODY, None) if environ is not None else None
+            if body is not None:
+                body.close()
+
+
+def make_test_server(app: Any, port: int = 0) -> BaseWSGIServer:
+    """A threaded werkzeug server for ``app`` on loopback that closes every answer."""
+
+    def remembering(environ: dict[str, Any], start_response: Any) -> _Body:
+        body = environ[_BODY] = _Body(app(environ, start_response))
+        return body
+
+    return make_server("127.0.0.1", port, remembering, threaded=True,
+                       request_handler=_ClosingHandler)
+
+
 @contextlib.contextmanager
 def serving(app: Any) -> Iterator[str]:
     """``app`` (any WSGI application) under a real HTTP server on a free loopback port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_test_server(app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -16,13 +16,12 @@ import pyotp
 import pytest
 from flask import Flask, template_rendered
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 import crypto
 from integrity.auth.services import create_user
 from integrity.db import dispose, new_session
 from tests.conftest import totp_now
-from tests.helpers.browser import keyring_call
+from tests.helpers.browser import keyring_call, make_test_server
 from tests.helpers.catalogs import ROOT
 
 AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -192,7 +191,7 @@ def demo_database(folder: Path, schema_templates: dict[str, str]) -> str:
 def serve_demo(app: Flask) -> Iterator[Site]:
     """``app`` with the demo data, served on a free port; the templates it renders noted."""
     people, ids = load_demo_site(app)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    httpd = make_test_server(app)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     served = Site(f"http://127.0.0.1:{httpd.server_port}", app, people, ids)
