@@ -32,6 +32,7 @@ from typing import Any, TypeVar, cast
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -397,6 +398,19 @@ class WaveStep:
     day: date
 
 
+class _StoreLockedScheduler(BackgroundScheduler):
+    """APScheduler, whose loop looks at its state only while holding the job stores' lock.
+    Its own loop checks for a pause before taking the lock; a shutdown in between marks it
+    stopped, and the loop, removing a one-off job it has just run, then fails to find it
+    (JobLookupError) and dies."""
+
+    def _process_jobs(self) -> float | None:
+        with self._jobstores_lock:
+            if self.state != STATE_RUNNING:
+                return None  # paused or stopped: wait to be woken
+            return super()._process_jobs()
+
+
 class Scheduler:
     """APScheduler with the database job store, run only while this process holds the lease."""
 
@@ -418,7 +432,7 @@ class Scheduler:
         # shutdown; without a pool, as it connects rarely and leaves no connection behind.
         store_engine = make_engine(current.settings(app).database_url,
                                    poolclass=NullPool)
-        self.aps = BackgroundScheduler(
+        self.aps = _StoreLockedScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=store_engine, tablename=JOBS_TABLE)},
             executors={"default": {"type": "threadpool", "max_workers": 2}},
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
@@ -514,8 +528,9 @@ class Scheduler:
             self._thread.join(timeout=10)
         if self.aps.running:
             # APScheduler's shutdown marks it stopped before it takes the job stores' lock; a
-            # loop still processing a one-off job then fails to remove it (JobLookupError) and
-            # dies. Paused, the loop starts no round; the lock is free once its round ends.
+            # loop still processing a one-off job would then fail to remove it. Paused, the
+            # loop starts no round (_StoreLockedScheduler); the lock is free once a round
+            # under way ends.
             self.aps.pause()
             with self.aps._jobstores_lock:
                 pass

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -65,14 +66,14 @@ def _audited(db: Session, action: str) -> int:
     return count
 
 
-def _wave(db: Session, opens: int, closes: int) -> int:
-    """A survey with one wave open from day ``opens`` to day ``closes`` after FIRST_DAY."""
+def _wave(db: Session, opens: int, closes: int, first_day: date = FIRST_DAY) -> int:
+    """A survey with one wave open from day ``opens`` to day ``closes`` after ``first_day``."""
     survey = Survey(title="Integrity drill", introduction="",
                     definition=json.dumps(RESULTS_DEFINITION))
     db.add(survey)
     db.flush()
-    wave = create_wave(db, survey, FIRST_DAY + timedelta(days=opens),
-                       FIRST_DAY + timedelta(days=closes))
+    wave = create_wave(db, survey, first_day + timedelta(days=opens),
+                       first_day + timedelta(days=closes))
     db.commit()
     return wave.id
 
@@ -117,8 +118,11 @@ def test_a_wave_opens_and_closes_on_its_days(app, db: Session) -> None:
 
 
 def test_jobs_survive_a_restart_and_a_missed_one_runs_once(app, db: Session) -> None:
-    wave_id = _wave(db, opens=0, closes=1)
-    clock = FastClock(FIRST_DAY, 4)  # days long enough to stop the scheduler within one
+    # A clock that stands still at today's noon (real days: the jobs' run times are real
+    # instants), so that no job falls due while the test has not said so, however slow the
+    # machine.
+    clock = StoppedClock(datetime.combine(Clock().today(), dt_time(12), UTC))
+    wave_id = _wave(db, opens=0, closes=1, first_day=clock.today())
     scheduler = Scheduler(app, clock=clock, lease_seconds=3)
     scheduler.start()
     try:
@@ -130,10 +134,11 @@ def test_jobs_survive_a_restart_and_a_missed_one_runs_once(app, db: Session) -> 
     db.expire_all()
     stored = set(db.scalars(select(jobs_table.c.id)))
     assert {f"wave-{wave_id}-close", "purge-uploads", "purge-cases", "plan-waves"} <= stored
-    # It falls due (day 2 begins) while no scheduler runs: nothing closes the wave.
-    assert _state(db, wave_id) == WaveState.OPEN.value
-    _wait_for(lambda: clock.today() >= FIRST_DAY + timedelta(days=2), seconds=15)
-    time.sleep(0.5)
+    closing = _stored_jobs(db)[f"wave-{wave_id}-close"]
+    assert closing == clock.start_of(clock.today() + timedelta(days=2)).timestamp()
+    # Two days pass while no scheduler runs: the closing job falls due and nothing runs it.
+    clock.moment += timedelta(days=2)
+    _fall_due(app, f"wave-{wave_id}-close")
     assert _state(db, wave_id) == WaveState.OPEN.value
     # A new scheduler runs the missed job once, as soon as it holds the lease.
     again = Scheduler(app, clock=clock, lease_seconds=3)
@@ -143,12 +148,22 @@ def test_jobs_survive_a_restart_and_a_missed_one_runs_once(app, db: Session) -> 
         assert _wait_for(lambda: _state(db, wave_id) == WaveState.CLOSED.value)
         cache = app.extensions["integrity.settings"].data_dir / "cache"
         assert _wait_for(lambda: bool(list(cache.glob(f"wave-{wave_id}-*.json"))))
-        time.sleep(1)
     finally:
         again.shutdown()
     assert _audited(db, "wave_opened") == 1 and _audited(db, "wave_closed") == 1
     db.expire_all()
     assert f"wave-{wave_id}-close" not in set(db.scalars(select(jobs_table.c.id)))
+
+
+def _fall_due(app, job_id: str) -> None:
+    """Move a stored job's run time into the past, as the days passing while no scheduler
+    ran would have: through APScheduler's own job store, never started."""
+    store = Scheduler(app).aps
+    store.start(paused=True)
+    try:
+        store.modify_job(job_id, next_run_time=datetime.now(UTC) - timedelta(seconds=1))
+    finally:
+        store.shutdown(wait=True)
 
 
 class StoppedClock(Clock):
