@@ -72,6 +72,8 @@ def test_readers_see_what_was_done_by_whom_in_order(app, client, channel, reader
     post(amira, f"/cases/{report_id}/assign", {"assignee": str(second.id)},
          page=f"/cases/{report_id}")
     bohdan = signed_in(app, second)
+    db.get(Report, report_id).final_notice_on = db.get(Report, report_id).created_on
+    db.commit()  # as sending the final notice does (tests/test_case_thread.py)
     post(bohdan, f"/cases/{report_id}/status", {"status": "closed",
                                                 "outcome": "substantiated"},
          page=f"/cases/{report_id}")
@@ -79,6 +81,10 @@ def test_readers_see_what_was_done_by_whom_in_order(app, client, channel, reader
     report = db.get(Report, report_id)
     record(db, actor=db.get(User, first.id), action="message_sent",
            subject=f"report:{report_id}", details={"attachments": 2})
+    record(db, actor=db.get(User, first.id), action="message_sent",
+           subject=f"report:{report_id}", details={"attachments": 0, "kind": "feedback"})
+    record(db, actor=db.get(User, first.id), action="message_sent",
+           subject=f"report:{report_id}", details={"attachments": 1, "kind": "final_notice"})
     record(db, actor=db.get(User, second.id), action="note_written",
            subject=f"report:{report_id}", details={"attachments": 0})
     record(db, actor=db.get(User, second.id), action="case_shared",
@@ -99,6 +105,8 @@ def test_readers_see_what_was_done_by_whom_in_order(app, client, channel, reader
         "Made Bohdan Koval the responsible inspector",
         "Changed the status from “Acknowledged” to “Closed”, with the outcome “Substantiated”",
         "Wrote to the reporter, with 2 files",
+        "Gave the reporter feedback",
+        "Sent the reporter the final notice, with 1 file",
         "Wrote an internal note",
         "Shared the case with Amira Haddad",
     ]

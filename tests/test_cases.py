@@ -91,8 +91,16 @@ def test_status_and_assignment_through_the_case_page_are_audited(client, login, 
                 data={"csrf_token": token, "status": "acknowledged", "outcome": ""})
     client.post(f"/cases/{report_id}/assign", data={"csrf_token": token,
                                                     "assignee": str(second.id)})
-    client.post(f"/cases/{report_id}/status", data={
-        "csrf_token": token, "status": "closed", "outcome": "substantiated"})
+    close = {"csrf_token": token, "status": "closed", "outcome": "substantiated"}
+    # No final notice was sent to the reporter yet: the close is refused, with the reason.
+    client.post(f"/cases/{report_id}/status", data=close)
+    page = client.get(f"/cases/{report_id}").get_data(as_text=True)
+    assert "Send the reporter a final notice (the outcome and its grounds) before" in page
+    assert db.get(Report, report_id).status == "acknowledged"
+    db.execute(update(Report).where(Report.id == report_id)
+               .values(final_notice_on=date.today()))  # as sending one does (test_case_thread)
+    db.commit()
+    client.post(f"/cases/{report_id}/status", data=close)
     db.expire_all()
     report = db.get(Report, report_id)
     assert (report.status, report.outcome, report.assignee_id) == ("closed", "substantiated",

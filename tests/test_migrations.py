@@ -153,3 +153,68 @@ def test_references_activity_days_and_unseen_markers_are_filled_for_existing_cas
     assert rows[1].next_due_on == date(2027, 1, 8)  # acknowledge within 7 days
     assert rows[2].next_due_on == date(2027, 4, 3)  # feedback 3 months after acknowledging
     assert {rid: bool(flag) for rid, flag in unseen.items()} == {1: True, 2: False, 3: True}
+
+
+def test_feedback_days_set_by_any_first_message_are_cleared_for_open_cases(
+    empty_database: str,
+) -> None:
+    """0025: the old rule took an inspector's first message of any kind as feedback. Open cases
+    lose that day (feedback is due, or overdue, again), closed ones keep it; every message is
+    an ordinary one; the downgrade puts the old rule's day back."""
+    from datetime import date
+
+    from sqlalchemy import MetaData, Table, insert, select
+    from sqlalchemy.exc import IntegrityError
+
+    upgrade(empty_database, "0024")
+    engine = make_engine(empty_database)
+    tables = MetaData()
+    for name in ("users", "channels", "reports", "messages"):
+        Table(name, tables, autoload_with=engine)
+    reports, messages = tables.tables["reports"], tables.tables["messages"]
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(tables.tables["channels"]).values(
+                id=1, slug="c", name="C", description="", allow_exclusion=False,
+                retention_days=100, asks_category=True, asks_unit=True, state="open"))
+            filed, acknowledged, asked = date(2027, 1, 1), date(2027, 1, 3), date(2027, 1, 4)
+            for rid, status, outcome, closed in ((1, "in_progress", None, None),
+                                                 (2, "closed", "unsubstantiated",
+                                                  date(2027, 3, 1))):
+                connection.execute(insert(reports).values(
+                    id=rid, reference=f"AAAA-AAA{rid}", channel_id=1, created_on=filed,
+                    lookup_hash=bytes([rid]) * 32, protocol=2, payload=b"x", status=status,
+                    outcome=outcome, acknowledged_on=acknowledged, feedback_on=asked,
+                    closed_on=closed, next_due_on=None))
+                connection.execute(insert(messages).values(
+                    report_id=rid, sender="inspector", sent_on=asked, payload=b"y"))
+    finally:
+        engine.dispose()
+
+    def rows() -> dict[int, object]:
+        engine = make_engine(empty_database)
+        try:
+            with engine.connect() as connection:
+                return {row.id: row for row in connection.execute(select(
+                    Table("reports", MetaData(), autoload_with=engine)))}
+        finally:
+            engine.dispose()
+
+    upgrade(empty_database, "0025")
+    after = rows()
+    assert (after[1].feedback_on, after[1].next_due_on) == (None, date(2027, 4, 3))
+    assert after[2].feedback_on == asked and after[2].final_notice_on is None
+    engine = make_engine(empty_database)
+    try:
+        with engine.connect() as connection:
+            messages = Table("messages", MetaData(), autoload_with=engine)
+            assert set(connection.execute(select(messages.c.kind)).scalars()) == {"message"}
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(insert(messages).values(
+                report_id=1, sender="inspector", sent_on=asked, payload=b"z", kind="notice"))
+    finally:
+        engine.dispose()
+    downgrade(empty_database, "0024")
+    before = rows()
+    assert before[1].feedback_on == asked and before[1].next_due_on is None
+    assert before[2].feedback_on == asked

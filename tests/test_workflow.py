@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from integrity.cases.workflow import WorkflowError, assign, change_status, note_feedback
+from integrity.cases.workflow import WorkflowError, assign, change_status, note_message
 from integrity.models import User
-from integrity.reporting.models import Outcome, Report, Status
+from integrity.reporting.models import MessageKind, Outcome, Report, Status
 from tests.protocol_client import ReporterClient
 
 
@@ -35,6 +35,7 @@ def test_acknowledging_dates_the_case_and_is_audited(db, case) -> None:
 
 def test_closing_needs_an_outcome_and_reopening_clears_it(db, case) -> None:
     report, (inspector, _) = case
+    note_message(report, MessageKind.FINAL_NOTICE, on=date(2027, 1, 9))
     with pytest.raises(WorkflowError):
         change_status(db, report, inspector, Status.CLOSED)
     with pytest.raises(WorkflowError):
@@ -42,11 +43,28 @@ def test_closing_needs_an_outcome_and_reopening_clears_it(db, case) -> None:
     change_status(db, report, inspector, Status.CLOSED, Outcome.PARTLY_SUBSTANTIATED,
                   on=date(2027, 1, 10))
     assert (report.closed_on, report.outcome) == (date(2027, 1, 10), "partly_substantiated")
-    assert report.acknowledged_on == date(2027, 1, 10)
     with pytest.raises(WorkflowError):
         change_status(db, report, inspector, Status.ACKNOWLEDGED)
     change_status(db, report, inspector, Status.IN_PROGRESS)
     assert report.closed_on is None and report.outcome is None
+    db.commit()
+
+
+def test_closing_is_refused_until_the_reporter_was_sent_a_final_notice(db, case) -> None:
+    report, (inspector, _) = case
+    note_message(report, MessageKind.FEEDBACK, on=date(2027, 1, 5))
+    with pytest.raises(WorkflowError, match="final notice"):
+        change_status(db, report, inspector, Status.CLOSED, Outcome.UNSUBSTANTIATED)
+    assert report.status == "acknowledged" and report.closed_on is None
+    note_message(report, MessageKind.FINAL_NOTICE, on=date(2027, 2, 1))
+    change_status(db, report, inspector, Status.CLOSED, Outcome.UNSUBSTANTIATED)
+    # Reopened on new facts: the old notice is no longer final, a new one is needed.
+    change_status(db, report, inspector, Status.IN_PROGRESS)
+    with pytest.raises(WorkflowError, match="final notice"):
+        change_status(db, report, inspector, Status.CLOSED, Outcome.SUBSTANTIATED)
+    note_message(report, MessageKind.FINAL_NOTICE, on=date(2027, 3, 1))
+    change_status(db, report, inspector, Status.CLOSED, Outcome.SUBSTANTIATED)
+    assert report.outcome == "substantiated" and report.feedback_on == date(2027, 1, 5)
     db.commit()
 
 
@@ -72,9 +90,18 @@ def test_only_readers_change_or_receive_a_case(db, case, make_account) -> None:
     db.commit()
 
 
-def test_first_reply_is_feedback_and_acknowledgement(db, case) -> None:
+def test_any_message_acknowledges_but_only_feedback_is_feedback(db, case) -> None:
     report, _ = case
-    note_feedback(report, on=date(2026, 12, 2))
-    note_feedback(report, on=date(2026, 12, 20))
-    assert report.status == "acknowledged"
-    assert report.acknowledged_on == report.feedback_on == date(2026, 12, 2)
+    note_message(report, MessageKind.MESSAGE, on=date(2026, 12, 2))
+    assert report.status == "acknowledged" and report.acknowledged_on == date(2026, 12, 2)
+    assert report.feedback_on is None and report.final_notice_on is None
+    note_message(report, MessageKind.FEEDBACK, on=date(2026, 12, 20))
+    note_message(report, MessageKind.FEEDBACK, on=date(2027, 1, 20))
+    assert report.feedback_on == date(2026, 12, 20) and report.final_notice_on is None
+
+
+def test_a_final_notice_counts_as_feedback_when_none_was_given(db, case) -> None:
+    report, _ = case
+    note_message(report, MessageKind.FINAL_NOTICE, on=date(2027, 1, 7))
+    assert report.acknowledged_on == report.feedback_on == report.final_notice_on \
+        == date(2027, 1, 7)

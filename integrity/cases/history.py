@@ -91,6 +91,15 @@ def _files(facts: dict[str, Any]) -> int:
 
 def _message(facts: dict[str, Any], _names: Names) -> str:
     files = _files(facts)
+    kind = facts.get("kind")
+    if kind == "feedback":
+        return _("Gave the reporter feedback") if not files else ngettext(
+            "Gave the reporter feedback, with %(num)d file",
+            "Gave the reporter feedback, with %(num)d files", files)
+    if kind == "final_notice":
+        return _("Sent the reporter the final notice") if not files else ngettext(
+            "Sent the reporter the final notice, with %(num)d file",
+            "Sent the reporter the final notice, with %(num)d files", files)
     if not files:
         return _("Wrote to the reporter")
     return ngettext("Wrote to the reporter, with %(num)d file",

@@ -15,7 +15,7 @@ import crypto
 from integrity.audit import record
 from integrity.cases.activity import record_activity
 from integrity.cases.sharing import share_candidates
-from integrity.cases.workflow import note_feedback
+from integrity.cases.workflow import WorkflowError, change_status, check_status, note_message
 from integrity.config import Settings
 from integrity.installation import get_installation
 from integrity.models import User
@@ -29,7 +29,16 @@ from integrity.reporting.checks import (
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.links import NOTES, THREAD, check_place, checked_link, link_json
 from integrity.reporting.mailbox import add_message, current_recipients
-from integrity.reporting.models import Attachment, KeySlot, Message, Report, Sender
+from integrity.reporting.models import (
+    Attachment,
+    KeySlot,
+    Message,
+    MessageKind,
+    Outcome,
+    Report,
+    Sender,
+    Status,
+)
 from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
 
@@ -68,7 +77,7 @@ def sealed_case(session: Session, settings: Settings, report: Report, user: User
                    "key_slot": _slot(mine.get(None))},
         "messages": [
             {"id": str(m.id), "from": m.sender, "sent_on": m.sent_on.isoformat(),
-             "author": m.author_id and str(m.author_id),
+             "author": m.author_id and str(m.author_id), "kind": m.kind,
              "payload": crypto.b64encode(m.payload), "key_slot": _slot(mine.get(m.id)),
              "link": link_json(m)}
             for m in report.messages
@@ -90,15 +99,39 @@ def _slot(slot: bytes | None) -> str | None:
     return crypto.b64encode(slot) if slot is not None else None
 
 
+def checked_kind(body: dict[str, Any], *, note: bool) -> tuple[MessageKind, Outcome | None]:
+    """The ``kind`` of an inspector's message ("message" when absent) and the ``outcome`` a
+    final notice may close the case with."""
+    kind, outcome = body.get("kind", MessageKind.MESSAGE.value), body.get("outcome")
+    if not isinstance(kind, str) or kind not in set(MessageKind):
+        raise ProtocolError(_l("The kind must be “message”, “feedback” or “final_notice”."))
+    if note and kind != MessageKind.MESSAGE:
+        raise ProtocolError(_l("An internal note never reaches the reporter: it can be neither "
+                               "feedback nor a final notice."))
+    if outcome is None:
+        return MessageKind(kind), None
+    if kind != MessageKind.FINAL_NOTICE or not isinstance(outcome, str) \
+            or outcome not in set(Outcome):
+        raise ProtocolError(_l("Only a final notice closes the case, with one of the outcomes."))
+    return MessageKind(kind), Outcome(outcome)
+
+
 def post_message(session: Session, settings: Settings, store: AttachmentStore, report: Report,
                  user: User, body: object, *, note: bool) -> Message:
-    """An inspector's reply to the reporter, or an internal note for the case's inspectors.
+    """An inspector's message to the reporter, or an internal note for the case's inspectors.
 
-    A reply is sealed to the reporter, every reader of the case and the recovery key; a note
-    to the readers and the recovery key only, never to the reporter.
+    A message is sealed to the reporter, every reader of the case and the recovery key; a note
+    to the readers and the recovery key only, never to the reporter. A message's ``kind``
+    (feedback, final notice) is clear; a final notice with an ``outcome`` closes the case.
     """
     if not isinstance(body, dict):
         raise ProtocolError(_l("The request body must be a JSON object."))
+    kind, outcome = checked_kind(body, note=note)
+    if outcome is not None:
+        try:  # before anything is stored: a refused close sends nothing either
+            check_status(report, user, Status.CLOSED, outcome, final_notice=True)
+        except WorkflowError as exc:
+            raise ProtocolError(str(exc)) from exc
     installation = get_installation(session, settings)
     payload = checked_payload(body, settings, installation.pad_block)
     readers = {str(u.id): u.public_key or b"" for u in current_recipients(report)}
@@ -113,10 +146,15 @@ def post_message(session: Session, settings: Settings, store: AttachmentStore, r
         check_place(session, report, link)
     sender = Sender.NOTE if note else Sender.INSPECTOR
     message = add_message(session, store, report, sender, user, payload, slots,
-                          [a.id for a in attachments], link)
+                          [a.id for a in attachments], link, kind)
     if not note:
-        note_feedback(report)
+        note_message(report, kind)
     record_activity(session, settings, report, user)
+    details: dict[str, Any] = {"attachments": len(attachments)}
+    if kind is not MessageKind.MESSAGE:
+        details["kind"] = kind.value
     record(session, actor=user, action="note_written" if note else "message_sent",
-           subject=f"report:{report.id}", details={"attachments": len(attachments)})
+           subject=f"report:{report.id}", details=details)
+    if outcome is not None:
+        change_status(session, report, user, Status.CLOSED, outcome)
     return message

@@ -24,7 +24,7 @@ from integrity.access import restrict
 from integrity.audit import record
 from integrity.cases.activity import mark_seen
 from integrity.cases.deadlines import deadlines
-from integrity.cases.forms import AssignForm, GoToCaseForm, StatusForm
+from integrity.cases.forms import OUTCOME_CHOICES, AssignForm, GoToCaseForm, StatusForm
 from integrity.cases.inbox import InboxFilters, Position, case_by_reference, case_for, inbox
 from integrity.cases.references import normalise_reference
 from integrity.cases.sharing import case_attachment, share_case
@@ -100,6 +100,7 @@ def case(report_id: int) -> str:
         "cases/case.html", report=report,
         due=deadlines(report.created_on, report.acknowledged_on, report.feedback_on, today()),
         status_form=StatusForm(), assign_form=_assign_form(report),
+        outcome_choices=[(c.value, c.label) for c in OUTCOME_CHOICES if c.value],
         page_strings=case_strings(current.settings()),
     )
 
@@ -155,10 +156,15 @@ def _post(report_id: int, *, note: bool) -> tuple[Response, int]:
     if body is None:
         raise ProtocolError(_("The request body must be a JSON object."))
     db = get_session()
+    was_open = report.status != Status.CLOSED
     post_message(db, current.settings(),
                  current.attachment_store(), report, g.user, body,
                  note=note)
     db.commit()
+    if was_open and report.status == Status.CLOSED:
+        # The page reloads to show the closed case; this says why.
+        flash(_("Your final notice was sent to the reporter and the case was closed."),
+              "success")
     return jsonify(status="received"), 201
 
 

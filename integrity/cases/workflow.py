@@ -1,6 +1,10 @@
 """Case workflow: new, acknowledged, in progress, closed with an outcome; assignment.
 
-Every change is audited with what changed, never with content.
+Every change is audited with what changed, never with content. What the inspectors' messages
+to the reporter count for follows EU Directive 2019/1937: any message acknowledges receipt
+(Art. 9(1)(b)); only feedback (the measures taken or planned and their grounds, Art. 5(13))
+or a final notice meets the 3-month feedback deadline (Art. 9(1)(f)); and a case closes only
+once the reporter was sent a final notice of its outcome.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from integrity.audit import record
 from integrity.models import User, today
-from integrity.reporting.models import Outcome, Report, Status
+from integrity.reporting.models import MessageKind, Outcome, Report, Status
 
 # Allowed moves; a closed case can be reopened (to in progress) if new facts arrive.
 TRANSITIONS = {
@@ -32,9 +36,9 @@ def _check_reader(report: Report, user: User) -> None:
         raise WorkflowError(_l("Only an inspector the case was sealed to can change it."))
 
 
-def change_status(session: Session, report: Report, actor: User, status: Status,
-                  outcome: Outcome | None = None, on: date | None = None) -> None:
-    """Move the case to ``status``; closing needs an outcome. Acknowledging dates it."""
+def check_status(report: Report, actor: User, status: Status, outcome: Outcome | None = None,
+                 *, final_notice: bool = False) -> None:
+    """Refuse a change the workflow does not allow; ``final_notice``: one goes with it."""
     _check_reader(report, actor)
     current = report.status
     if status not in TRANSITIONS[current]:
@@ -42,10 +46,23 @@ def change_status(session: Session, report: Report, actor: User, status: Status,
                                old=current, new=status))
     if (status is Status.CLOSED) != (outcome is not None):
         raise WorkflowError(_l("Closing a case needs an outcome, and only closing takes one."))
+    if status is Status.CLOSED and report.final_notice_on is None and not final_notice:
+        raise WorkflowError(_l("Send the reporter a final notice (the outcome and its grounds) "
+                               "before closing the case, or with it."))
+
+
+def change_status(session: Session, report: Report, actor: User, status: Status,
+                  outcome: Outcome | None = None, on: date | None = None) -> None:
+    """Move the case to ``status``; closing needs an outcome and a final notice sent.
+    Acknowledging dates it; reopening needs a new final notice to close again."""
+    check_status(report, actor, status, outcome)
+    current = report.status
     day = on or today()
     if report.acknowledged_on is None and status is not Status.NEW:
         # Any step beyond "new" tells the reporter the report was received.
         report.acknowledged_on = day
+    if current is Status.CLOSED:
+        report.final_notice_on = None  # reopened: what the reporter was told is no longer final
     report.status = status
     report.outcome = outcome
     report.closed_on = day if status is Status.CLOSED else None
@@ -53,15 +70,18 @@ def change_status(session: Session, report: Report, actor: User, status: Status,
            details={"from": current, "to": status, **({"outcome": outcome} if outcome else {})})
 
 
-def note_feedback(report: Report, on: date | None = None) -> None:
-    """An inspector's message to the reporter counts as feedback (and as acknowledgement)."""
+def note_message(report: Report, kind: MessageKind, on: date | None = None) -> None:
+    """What an inspector's message to the reporter counts for: any message acknowledges the
+    case; only feedback or a final notice is feedback; a final notice allows closing."""
     day = on or today()
     if report.acknowledged_on is None:
         report.acknowledged_on = day
         if report.status == Status.NEW:
             report.status = Status.ACKNOWLEDGED
-    if report.feedback_on is None:
+    if kind in (MessageKind.FEEDBACK, MessageKind.FINAL_NOTICE) and report.feedback_on is None:
         report.feedback_on = day
+    if kind is MessageKind.FINAL_NOTICE:
+        report.final_notice_on = day
 
 
 def assign(session: Session, report: Report, actor: User, assignee: User | None) -> None:

@@ -35,7 +35,7 @@ from integrity.reporting.links import (
     checked_link,
     link_json,
 )
-from integrity.reporting.models import Attachment, KeySlot, Message, Report, Sender
+from integrity.reporting.models import Attachment, KeySlot, Message, MessageKind, Report, Sender
 from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
 
@@ -73,6 +73,8 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
     return {
         "report": {
             "status": report.status, "created_on": report.created_on.isoformat(),
+            # Cleartext like the status: the outcome of a closed case, null before.
+            "outcome": report.outcome,
             "channel": report.channel.slug, "payload": crypto.b64encode(report.payload),
             "key_slot": crypto.b64encode(by_message[None]), "protocol": report.protocol,
         },
@@ -88,7 +90,7 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
         "messages": [
             # The id is the message's place in the thread: database ids would tell how many
             # messages the whole installation stored in between.
-            {"id": str(position), "from": message.sender,
+            {"id": str(position), "from": message.sender, "kind": message.kind,
              "sent_on": message.sent_on.isoformat(), "payload": crypto.b64encode(message.payload),
              "key_slot": crypto.b64encode(by_message[message.id]), "link": link_json(message)}
             for position, message in enumerate(
@@ -124,11 +126,12 @@ def add_message(
     session: Session, store: AttachmentStore, report: Report, sender: Sender,
     author: User | None, payload: bytes, slots: Mapping[str, bytes],
     attachment_ids: list[str], link: NewLink | None = None,
+    kind: MessageKind = MessageKind.MESSAGE,
 ) -> Message:
     """Store a message of the thread with its key slots, attachments and (protocol 2) its
     link; 409 if another message took its place in the chain meanwhile."""
     message = Message(report=report, sender=sender, author_id=author.id if author else None,
-                      payload=payload)
+                      payload=payload, kind=kind)
     if link is not None:
         message.chain, message.seq, message.prev, message.auth = (
             link.chain, link.seq, link.prev, link.auth)

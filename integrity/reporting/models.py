@@ -50,6 +50,15 @@ class Sender(enum.StrEnum):
     NOTE = "note"
 
 
+class MessageKind(enum.StrEnum):
+    """What an inspector's message to the reporter is, in clear so the server can keep the
+    legal deadlines without reading it (EU Directive 2019/1937, Art. 5(13), 9(1)(f))."""
+
+    MESSAGE = "message"  # anything else: a question, a thank-you; also every reporter's message
+    FEEDBACK = "feedback"  # the measures taken or planned, and their grounds
+    FINAL_NOTICE = "final_notice"  # the outcome and its grounds; a case closes only after one
+
+
 report_readers = Table(
     "report_readers",
     Base.metadata,
@@ -112,7 +121,10 @@ class Report(Base):
     # Workflow days (EU Directive 2019/1937 Art. 9): acknowledge within 7 days, feedback
     # within 3 months. Days only, like the filing day.
     acknowledged_on: Mapped[Optional[date]] = mapped_column(Date)
+    # Set only by a message of kind feedback or final notice, never by any other message.
     feedback_on: Mapped[Optional[date]] = mapped_column(Date)
+    # The day of the final notice that stands: closing needs one; reopening the case clears it.
+    final_notice_on: Mapped[Optional[date]] = mapped_column(Date)
     closed_on: Mapped[Optional[date]] = mapped_column(Date)
     # The day of the last activity (a message, a note, a share): a day, like every other.
     last_activity_on: Mapped[Optional[date]] = mapped_column(Date)
@@ -152,6 +164,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         CheckConstraint("sender IN ('reporter', 'inspector', 'note')", name="sender"),
+        CheckConstraint("kind IN ('message', 'feedback', 'final_notice')", name="kind"),
         # One message per place in a chain: a second writer at the same place gets a 409.
         Index("uq_messages_link", "report_id", "chain", "seq", unique=True),
     )
@@ -163,6 +176,9 @@ class Message(Base):
     sender: Mapped[Sender] = mapped_column(enum_column_type(Sender, 16))
     author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     sent_on: Mapped[date] = mapped_column(Date, default=today)
+    kind: Mapped[MessageKind] = mapped_column(enum_column_type(MessageKind, 16),
+                                              default=MessageKind.MESSAGE,
+                                              server_default=MessageKind.MESSAGE.value)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     # Protocol 2: the message's link in its chain ("thread" or "notes"), checked by readers
     # (docs/protocol.md#authenticated-threads); NULL for protocol 1 messages.
@@ -227,6 +243,6 @@ class PowChallenge(Base):
 
 
 __all__ = [
-    "Attachment", "KeySlot", "Message", "PowChallenge", "Report", "Sender", "Status",
+    "Attachment", "KeySlot", "Message", "MessageKind", "PowChallenge", "Report", "Sender", "Status",
     "report_readers",
 ]

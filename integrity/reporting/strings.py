@@ -91,6 +91,28 @@ def _thread() -> dict[str, str]:
     }
 
 
+def _kinds() -> dict[str, str]:
+    """The labels of the inspectors' messages that are feedback or a final notice (the kind
+    is clear on the server, not secret), on the mailbox and the case page."""
+    return {
+        "kind_feedback": pgettext("message kind", "Feedback"),
+        "kind_final_notice": pgettext("message kind", "Final notice"),
+    }
+
+
+def outcome_sentences() -> dict[str, str]:
+    """``outcome_<outcome>``: what a closed case's outcome means, in the reporter's words."""
+    return {
+        "outcome_substantiated": _("Case closed: the facts you reported were confirmed."),
+        "outcome_partly_substantiated": _("Case closed: some of the facts you reported were "
+                                          "confirmed."),
+        "outcome_unsubstantiated": _("Case closed: the facts you reported could not be "
+                                     "confirmed."),
+        "outcome_not_in_scope": _("Case closed: what you reported is not a matter this service "
+                                  "deals with."),
+    }
+
+
 def _answer_words() -> dict[str, str]:
     """How a yes/no answer reads on the mailbox and the case page (static/js/answers.mjs)."""
     return {"yes": _("Yes"), "no": _("No")}
@@ -121,6 +143,8 @@ def mailbox_strings(settings: Settings) -> dict[str, str]:
         **_floors(),
         **_damaged(),
         **_thread(),
+        **_kinds(),
+        **outcome_sentences(),
         "opening": _("Opening your mailbox…"),
         "openingFile": _("Opening the file…"),
         "sendingReply": _("Sealing and sending your message…"),
@@ -158,6 +182,7 @@ def case_strings(settings: Settings) -> dict[str, str]:
         **_answer_words(),
         **_damaged(),
         **_thread(),
+        **_kinds(),
         "shareFingerprint": _("Key fingerprint of %(name)s: %(fingerprint)s. Compare it with the "
                               "one they read to you."),
         "shareUncertified": _("Not shared: this inspector's key is not certified by the "
@@ -181,6 +206,10 @@ def case_strings(settings: Settings) -> dict[str, str]:
         "empty": _("Write a message or attach a file."),
         "emptyNote": _("Write the note."),
         "sent": _("Your message was sent to the reporter."),
+        "sentFeedback": _("Your feedback was sent to the reporter."),
+        "sentFinalNotice": _("Your final notice was sent to the reporter."),
+        "sentAndClosed": _("Your final notice was sent to the reporter and the case was "
+                           "closed."),
         "noted": _("The note was saved."),
         "shared": _("The case was shared with %(name)s."),
         "chooseInspector": _("Choose an inspector."),

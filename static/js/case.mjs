@@ -46,6 +46,11 @@ const STRINGS = {
   empty: "Write a message or attach a file.",
   emptyNote: "Write the note.",
   sent: "Your message was sent to the reporter.",
+  sentFeedback: "Your feedback was sent to the reporter.",
+  sentFinalNotice: "Your final notice was sent to the reporter.",
+  sentAndClosed: "Your final notice was sent to the reporter and the case was closed.",
+  kind_feedback: "Feedback",
+  kind_final_notice: "Final notice",
   noted: "The note was saved.",
   shared: "The case was shared with %(name)s.",
   chooseInspector: "Choose an inspector.",
@@ -190,7 +195,11 @@ class Case {
     const checks = this.checks();
     for (const message of this.shown(checks)) {
       const item = element("li", undefined, `message-${message.from}`);
-      item.append(element("p", `${this.strings[message.from] || message.from} · ${formatDay(message.sent_on)}`, "meta"));
+      const meta = element("p", `${this.strings[message.from] || message.from} · ${formatDay(message.sent_on)}`, "meta");
+      // Feedback and final notices are labelled from the server's clear `kind` (not secret).
+      const kind = this.strings[`kind_${message.kind}`];
+      if (kind) meta.append(" · ", element("span", kind, "kind"));
+      item.append(meta);
       const opened = message.document;
       if (opened && (opened.text === undefined || typeof opened.text === "string")) {
         item.append(element("p", shareText(opened, this.names(), this.strings) ?? (opened.text || ""), "text"));
@@ -361,12 +370,18 @@ class Case {
       showError(form, s.readersUnsafe).focus();
       return;
     }
+    // What the message is, in clear beside the sealed content: a message, feedback or a final
+    // notice (which may close the case with an outcome). Notes are always plain notes.
+    const kind = note ? "message" : form.querySelector("input[name=kind]:checked")?.value || "message";
+    const outcome = kind === "final_notice" ? byId("reply-outcome").value : "";
     setBusy(form, true);
     try {
       this.progress.step(s.sending, 0);
       const uploads = await sealAndUpload(this.client, this.api, files, this.progress, this.strings);
       this.progress.step(s.sending, null);
       const body = { attachments: uploads.ids };
+      if (!note) body.kind = kind;
+      if (outcome) body.outcome = outcome;
       if (this.protocol2) {
         const chain = note ? "notes" : "thread";
         const sealed = await this.sealWithLink(chain, this.readers(!note),
@@ -379,10 +394,16 @@ class Case {
         Object.assign(body, { payload: sealed.payload, key_slots: sealed.keySlots });
       }
       await this.staff.post(this.area.dataset[note ? "notes" : "messages"], body);
+      if (outcome) {
+        // The case is closed: the page's status, deadlines and forms come from the server.
+        window.location.reload();
+        return;
+      }
       textarea.value = "";
       if (input) input.value = "";
+      if (!note) resetKind(form);
       await this.load();
-      this.announce(note ? s.noted : s.sent);
+      this.announce(note ? s.noted : { feedback: s.sentFeedback, final_notice: s.sentFinalNotice }[kind] || s.sent);
     } catch (err) {
       await this.reloadIfChanged(err);
       this.fail(err, form);
@@ -469,6 +490,19 @@ class Case {
   }
 }
 
+/** Show the outcome choice only for a final notice. */
+function showOutcome(form) {
+  const final = form.querySelector("input[name=kind]:checked")?.value === "final_notice";
+  setHidden(byId("reply-outcome-field"), !final);
+  if (!final) byId("reply-outcome").value = "";
+}
+
+function resetKind(form) {
+  const plain = form.querySelector("input[name=kind][value=message]");
+  if (plain) plain.checked = true;
+  showOutcome(form);
+}
+
 async function main() {
   const area = byId("case-content");
   if (!area) return;
@@ -485,7 +519,11 @@ async function main() {
     const keyHandle = await keyHandleFor(area, keyring, strings);
     const page = new Case(area, keyring, keyHandle);
     await page.load();
-    byId("reply-form").addEventListener("submit", (event) => {
+    const replyForm = byId("reply-form");
+    replyForm.addEventListener("change", (event) => {
+      if (event.target.name === "kind") showOutcome(replyForm);
+    });
+    replyForm.addEventListener("submit", (event) => {
       event.preventDefault();
       page.send(event.currentTarget, { note: false });
     });

@@ -49,6 +49,12 @@ export const STRINGS = {
   status_acknowledged: "Acknowledged",
   status_in_progress: "Being looked into",
   status_closed: "Closed",
+  kind_feedback: "Feedback",
+  kind_final_notice: "Final notice",
+  outcome_substantiated: "Case closed: the facts you reported were confirmed.",
+  outcome_partly_substantiated: "Case closed: some of the facts you reported were confirmed.",
+  outcome_unsubstantiated: "Case closed: the facts you reported could not be confirmed.",
+  outcome_not_in_scope: "Case closed: what you reported is not a matter this service deals with.",
   tooManyFiles: "A report or message takes at most %(count)d attachments.",
   fileTooLarge: "The file “%(name)s” is larger than the %(size)s this server accepts for one file.",
   failed: "Your mailbox could not be opened on this device. Please try again.",
@@ -201,8 +207,11 @@ class Mailbox {
         ? [element("p", { className: "text" }, shareText(opened, this.names(), this.strings) ?? opened.text ?? ""),
           this.renderFiles(opened)]
         : [this.damaged(this.strings.damagedMessage)];
+      // Feedback and final notices are labelled from the server's clear `kind` (not secret).
+      const kind = this.strings[`kind_${message.kind}`];
       const item = element("li", { className: `message-${message.from === "reporter" ? "reporter" : "inspector"}` },
-        element("p", { className: "meta" }, `${who} · ${formatDay(message.sent_on)}`), ...body);
+        element("p", { className: "meta" }, `${who} · ${formatDay(message.sent_on)}`,
+          kind && " · ", kind && element("span", { className: "kind" }, kind)), ...body);
       if (checks) markItem(item, check, this.strings);
       thread.append(item);
     }
@@ -243,6 +252,8 @@ class Mailbox {
     this.view.replaceChildren(...[
       notes,
       this.renderClose(),
+      report.outcome && element("p", { className: "notice", id: "report-outcome" },
+        s[`outcome_${report.outcome}`] || report.outcome),
       element("dl", { className: "facts" },
         element("dt", {}, s.statusLabel), element("dd", { id: "report-status" }, status),
         element("dt", {}, s.sentOn), element("dd", {}, formatDay(report.created_on))),
