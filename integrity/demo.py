@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -21,6 +22,10 @@ from integrity.channels import add_channel
 from integrity.config import Settings
 from integrity.models import Category, Channel, CrossingType, OrgUnit, Role, UnitKind, User
 from integrity.translated import default_language
+
+if TYPE_CHECKING:
+    from crypto.threads import Link
+    from integrity.reporting.models import Report
 
 
 @dataclass(frozen=True)
@@ -266,17 +271,45 @@ def _sealed(document: Mapping[str, object], readers: dict[str, bytes], pad_block
     return sealed.payload, sealed.key_slots
 
 
+FEEDBACK_TEXT = ("We have checked the shift rosters and interviewed staff; the officers "
+                 "concerned are moved to other duties while the inquiry goes on.")
+FINAL_NOTICE_TEXT = "The inquiry is over. Its outcome and the measures taken are set out below."
+
+
+def _demo_message(session: Session, report: Report, secret: bytes, readers: dict[str, bytes],
+                  pad_block: int, last: Link | None, inspector: User | None, kind: str,
+                  text: str, sent_on: date) -> Link:
+    """One message of a demo case's thread (the reporter's when ``inspector`` is None), sealed
+    and linked after ``last``; its link."""
+    from crypto import threads
+    from crypto.thread_documents import message_document
+    from integrity.reporting.models import KeySlot, Message
+
+    payload, slots = _sealed(message_document(text, []), readers, pad_block)
+    role, sender = ("reporter", "") if inspector is None else ("inspector", str(inspector.id))
+    link = threads.next_link(secret, "thread", report.payload, last, role, sender, payload)
+    message = Message(report_id=report.id, sender=role, author_id=inspector and inspector.id,
+                      kind=kind, payload=payload, sent_on=sent_on, chain="thread",
+                      seq=link.seq, prev=link.prev, auth=link.auth)
+    session.add(message)
+    session.flush()
+    session.add_all(KeySlot(report_id=report.id, message_id=message.id, reader=reader,
+                            slot=slot) for reader, slot in slots.items())
+    return link
+
+
 def load_demo_cases(session: Session, count: int = 240) -> None:
     """Sealed demo cases of protocol 2 (docs/protocol.md), readable by the demo inspector, with
-    deadlines met and missed; a reporter's message in some, in its authenticated thread."""
+    deadlines met and missed; a reporter's message in some, and the inspector's feedback and
+    final notice wherever the case records them, in its authenticated thread."""
     import os
     import random
     from datetime import timedelta
 
     from crypto import threads
-    from crypto.thread_documents import message_document, report_document
+    from crypto.thread_documents import report_document
     from integrity.models import Installation, today
-    from integrity.reporting.models import KeySlot, Message, Report, report_readers
+    from integrity.reporting.models import KeySlot, Report, report_readers
 
     email = next(a.email for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
     inspector = session.scalar(select(User).where(User.email == email))
@@ -333,18 +366,21 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
                                                        user_id=inspector.id))
         session.add_all(KeySlot(report_id=report.id, reader=reader, slot=slot)
                         for reader, slot in slots.items())
+        # The thread, in its order: a reporter's message in some cases, then the inspector's
+        # feedback on the day feedback was given, and the final notice on the day of closing.
+        thread: list[tuple[str, str, date]] = []
         if acknowledged and rng.random() < 0.4:
-            text = message_document("I can tell you more: it happens on the night shift.", [])
-            message_payload, slots = _sealed(text, readers, pad_block)
-            link = threads.next_link(secret, "thread", payload, None, "reporter", "",
-                                     message_payload)
-            message = Message(report_id=report.id, sender="reporter", payload=message_payload,
-                              sent_on=min(day, acknowledged + timedelta(days=3)),
-                              chain="thread", seq=link.seq, prev=link.prev, auth=link.auth)
-            session.add(message)
-            session.flush()
-            session.add_all(KeySlot(report_id=report.id, message_id=message.id, reader=reader,
-                                    slot=slot) for reader, slot in slots.items())
+            thread.append(("message", "I can tell you more: it happens on the night shift.",
+                           min(day, acknowledged + timedelta(days=3))))
+        if feedback:
+            thread.append(("feedback", FEEDBACK_TEXT, feedback))
+        if closed:
+            thread.append(("final_notice", FINAL_NOTICE_TEXT, closed))
+        last = None
+        for kind, text, sent_on in thread:
+            last = _demo_message(session, report, secret, readers, pad_block, last,
+                                 None if kind == "message" else inspector, kind, text, sent_on)
+        report.final_notice_on = closed
     session.flush()
 
 

@@ -119,3 +119,26 @@ def test_demo_cases_are_protocol_2_with_authentic_threads_and_their_route(
         assert all(check.intact for check in checks)
         with_messages += bool(links)
     assert with_messages  # some demo cases have a reporter's message
+
+
+def test_demo_cases_with_feedback_have_the_feedback_and_closed_ones_a_final_notice(
+        demo_app: Flask) -> None:
+    """Feedback is a message of its own (docs/inspectors.md): every demo case that records
+    feedback holds it on that day, and every closed one the final notice it closed after."""
+    from sqlalchemy import select
+
+    from integrity.db import new_session
+    from integrity.reporting.models import Report
+
+    with new_session(demo_app) as session:
+        reports = list(session.scalars(select(Report)))
+        assert any(r.feedback_on for r in reports) and any(r.closed_on for r in reports)
+        for report in reports:
+            sent = {(m.kind, m.sent_on) for m in report.messages if m.sender == "inspector"}
+            assert ((report.feedback_on is not None)
+                    == any(kind == "feedback" for kind, _ in sent)), report.id
+            if report.feedback_on:
+                assert ("feedback", report.feedback_on) in sent
+            assert report.final_notice_on == report.closed_on
+            if report.closed_on:
+                assert ("final_notice", report.closed_on) in sent
