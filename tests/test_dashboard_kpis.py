@@ -457,3 +457,33 @@ def test_the_breakdown_page_withholds_figures_resting_on_too_few_reports(
         assert "withheld" in cells[3]  # the median of the 10 acknowledged reports
     # Over the whole organisation the quarter is shown in full, outcomes included.
     assert "withheld" not in outcomes
+
+
+def test_feedback_within_3_months_counts_feedback_and_final_notices_only(
+        app, client, login, make_account, channel, db: Session) -> None:
+    """Three cases, each answered on its filing day: a question, feedback, a final notice.
+    Three months and a day later the question's case counts as due and not met."""
+    import crypto
+    from integrity.cases.deadlines import add_months
+    from integrity.models import Role, User, today
+    from tests.conftest import csrf_token
+    from tests.helpers.reports import file_report, seal_item
+
+    account = make_account(Role.INSPECTOR)
+    user = db.get(User, account.id)
+    user.public_key = crypto.KeyPair.generate().public_key
+    db.scalar(select(Channel).where(Channel.slug == channel.slug)).recipients.append(user)
+    db.commit()
+    reports = [file_report(client, channel) for _ in range(3)]
+    login(account)
+    for report_id, kind in zip(reports, ("message", "feedback", "final_notice"), strict=True):
+        data = client.get(f"/cases/{report_id}/sealed").get_json()
+        body = {**seal_item(data, {"text": "…", "attachments": []}, note=False), "kind": kind}
+        assert client.post(f"/cases/{report_id}/messages", json=body, headers={
+            "X-CSRFToken": csrf_token(client, f"/cases/{report_id}")}).status_code == 201
+    db.expire_all()
+    later = add_months(today(), 3) + timedelta(days=1)
+    query = KpiQuery(Granularity.MONTH, today().replace(day=1), today())
+    figures = period_table(db, query, later, threshold=0).total.figures
+    assert (figures.feedback_in_time.part, figures.feedback_in_time.whole) == (2, 3)
+    assert figures.overdue == 1  # the case that only had a question
