@@ -32,6 +32,7 @@ from tests.helpers.pages import sign_in
 
 INSPECTOR_REPLY = "Thank you. Was anyone else at lane 4 that night? MARKER-INSPECTOR-5ab2"
 REPORTER_ANSWER = "The relief officer saw it too. MARKER-ANSWER-93c0"
+FINAL_NOTICE = "Proven: the officer is suspended and charged. MARKER-FINAL-4c1d"
 
 
 def _wrapping_key(app: Flask, db: Session, account) -> bytes:
@@ -130,14 +131,43 @@ def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp,
     reporter.get_by_role("button", name="Send").click()
     expect(reporter.get_by_text("Your message was sent.")).to_be_visible()
 
-    # 6. The inspector sees the answer and closes the case with an outcome.
+    # 6. The inspector sees the answer. Closing needs a final notice to the reporter first:
+    # the status form alone is refused; the final notice closes the case with its outcome.
     inspector.reload()
     inspector.wait_for_selector('#case-content[data-opened="1"]')
     expect(inspector.locator("#case-thread")).to_contain_text(REPORTER_ANSWER)
     inspector.select_option("#status", "closed")
     inspector.select_option("#outcome", "substantiated")
     inspector.get_by_role("button", name="Change status").click()
+    expect(inspector.locator("body")).to_contain_text(
+        "Send the reporter a final notice (the outcome and its grounds) before closing the "
+        "case, or with it.")
+    expect(inspector.locator("#case-final-notice")).to_have_text(
+        "Not sent yet: needed to close the case")
+    inspector.wait_for_selector('#case-content[data-opened="1"]')
+    expect(inspector.locator("#reply-outcome-field")).to_be_hidden()
+    inspector.get_by_label("Final notice: the outcome and its grounds").check()
+    expect(inspector.locator("#reply-outcome-field")).to_be_visible()
+    inspector.get_by_label("Close the case with this notice").select_option("substantiated")
+    inspector.fill("#reply-text", FINAL_NOTICE)
+    inspector.get_by_role("button", name="Send to the reporter").click()
+    expect(inspector.locator("body")).to_contain_text(
+        "Your final notice was sent to the reporter and the case was closed.")
     expect(inspector.locator("#case-status")).to_contain_text("Closed (Substantiated)")
+    inspector.wait_for_selector('#case-content[data-opened="1"]')
+    final = inspector.locator("#case-thread li").filter(has_text=FINAL_NOTICE)
+    expect(final.locator(".kind")).to_have_text("Final notice")
+
+    # The reporter's mailbox says the case is closed, with its outcome in plain words, and
+    # marks the final notice as such (from the server's clear kind).
+    reporter.goto(f"{base_url}/mailbox")
+    reporter.fill("#receipt-input", crypto.format_receipt(receipt))
+    reporter.get_by_role("button", name="Open").click()
+    expect(reporter.locator("#report-outcome")).to_have_text(
+        "Case closed: the facts you reported were confirmed.")
+    notice = reporter.locator("#thread li").filter(has_text=FINAL_NOTICE)
+    expect(notice.locator(".kind")).to_have_text("Final notice")
+    expect(reporter.locator("#thread .kind")).to_have_count(1)
 
     # 7. An inspector whose key was made offline registers its public half from the file.
     offline_pair = crypto.KeyPair.generate()
@@ -208,6 +238,7 @@ def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp,
         "secret key": crypto.b64encode(secret_key).encode(),
         "offline secret key": crypto.b64encode(offline_pair.secret_key).encode(),
         "reply": INSPECTOR_REPLY.encode(), "note": b"MARKER-NOTE-77e1",
+        "final notice": FINAL_NOTICE.encode(),
     }
     for page in (inspector, second):
         for sent in page.sent:
