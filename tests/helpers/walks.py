@@ -382,6 +382,10 @@ def walk_inspector_pages(walk: Walk) -> None:
     page.locator("table a").first.click()
     page.wait_for_selector('#case-content[data-opened="1"]')
     walk.check(page)
+    # A final notice offers the outcomes it may close the case with.
+    page.get_by_label(walk.said("Final notice: the outcome and its grounds")).check()
+    page.wait_for_selector("#reply-outcome-field:not([hidden])")
+    walk.check(page)
     page.locator('a[href$="/history"]').first.click()
     page.wait_for_selector("h1")
     walk.check(page)
