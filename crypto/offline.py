@@ -48,12 +48,14 @@ def open_export(
         messages = []
         for message in report["messages"]:
             content = _open_any(message, secret_key, pad_block)
+            # Exports made before messages had a kind hold ordinary messages only.
             messages.append({k: message[k] for k in ("id", "from", "sent_on")}
-                            | {"document": content})
+                            | {"kind": message.get("kind", "message"), "document": content})
         # The reference names the case to people; exports made before references lack it.
         entry = ({"id": report["id"], "reference": report.get("reference")}
                  | {k: report[k] for k in ("channel", "category", "org_unit", "created_on",
                                            "status")}
+                 | {"outcome": report.get("outcome")}
                  | {"document": document, "messages": messages})
         if blobs is not None and files_out is not None:
             entry["files"] = _write_files(entry, [document] + [

@@ -216,9 +216,16 @@ def test_a_final_notice_with_an_outcome_closes_the_case_and_the_mailbox_says_so(
     assert "Case closed: the facts you reported were confirmed." in page
     assert page.count('class="kind"') == 2
     assert "Feedback" in page and "Final notice" in page
-    # The case page labels them too.
+    # The case page labels them too, and so does the export for the offline station.
     data = client.get(f"/cases/{report_id}/sealed").get_json()
     assert [m["kind"] for m in data["messages"]] == ["message", "feedback", "final_notice"]
+    from crypto.offline import open_export
+    from integrity.reporting.export import build_export
+
+    export = build_export(db, app.extensions["integrity.settings"])
+    (case,) = open_export(export, keyed_inspectors[0][1].secret_key)["reports"]
+    assert case["outcome"] == "substantiated"
+    assert [m["kind"] for m in case["messages"]] == ["message", "feedback", "final_notice"]
 
 
 def test_a_final_notice_can_come_first_and_the_status_form_closes_after_it(

@@ -55,9 +55,10 @@ def _report(report: Report, slots: dict[tuple[int, int | None], dict[str, str]],
         "category": report.category.slug if report.category else None,
         "org_unit": report.org_unit.name if report.org_unit else None,
         "created_on": report.created_on.isoformat(), "status": report.status,
+        "outcome": report.outcome,
         "payload": crypto.b64encode(report.payload), "key_slots": slots.get((report.id, None), {}),
         "messages": [
-            {"id": str(m.id), "from": m.sender, "sent_on": m.sent_on.isoformat(),
+            {"id": str(m.id), "from": m.sender, "kind": m.kind, "sent_on": m.sent_on.isoformat(),
              "payload": crypto.b64encode(m.payload), "key_slots": slots.get((report.id, m.id), {})}
             for m in report.messages
         ],

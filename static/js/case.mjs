@@ -490,9 +490,10 @@ class Case {
   }
 }
 
-/** Show the outcome choice only for a final notice. */
+/** Show the outcome choice only for a final notice, and never on a closed case. */
 function showOutcome(form) {
-  const final = form.querySelector("input[name=kind]:checked")?.value === "final_notice";
+  const final = form.querySelector("input[name=kind]:checked")?.value === "final_notice"
+    && byId("case-content").dataset.closed !== "1";
   setHidden(byId("reply-outcome-field"), !final);
   if (!final) byId("reply-outcome").value = "";
 }
