@@ -18,11 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from integrity.audit import AuditEntry, verify
+from integrity.clock import Clock, FastClock
 from integrity.models import Channel
 from integrity.reporting.models import Report
 from integrity.scheduler import (
-    Clock,
-    FastClock,
     Scheduler,
     SchedulerLease,
     jobs_table,
