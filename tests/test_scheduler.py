@@ -127,9 +127,10 @@ def test_jobs_survive_a_restart_and_a_missed_one_runs_once(app, db: Session) -> 
     try:
         assert scheduler.wait_until_running()
         assert _wait_for(lambda: _state(db, wave_id) == WaveState.OPEN.value)
+        # Opening plans the close: a job stored in the database, with the standing jobs.
+        assert _wait_for(lambda: f"wave-{wave_id}-close" in _stored_jobs(db))
     finally:
         scheduler.shutdown()
-    # The closing job is stored in the database, with the standing jobs.
     db.expire_all()
     stored = set(db.scalars(select(jobs_table.c.id)))
     assert {f"wave-{wave_id}-close", "purge-uploads", "purge-cases", "plan-waves"} <= stored
