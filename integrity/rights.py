@@ -186,7 +186,7 @@ def shown_sections(session: Session, channel: Channel | None = None,
 # A web address up to a space, or an e-mail address; punctuation ending a sentence is not
 # part of it.
 _LINK = re.compile(r"(https?://[^\s<>\"']+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
-_TRAILING = ".,;:!?)»”’"
+_TRAILING = ".,;:!?)»”’،؛"
 
 
 def _linked(line: str) -> Markup:

@@ -178,6 +178,10 @@ def report_and_mailbox(walk: Walk, channel: ChannelSetup) -> None:
     expect(thread).to_contain_text("It happened again on Friday.")
     expect(thread).to_contain_text(f"{walk.says('You')} ·")
     walk.check("Your mailbox", ["Send", "Close the mailbox", *PICKER] + downloads)
+    # Other ways to report, and the reporter's rights, from the footer of every page.
+    page.locator(".site-footer a[href*='/rights?']").click()
+    assert urlsplit(page.url).path.endswith("/rights"), page.url
+    walk.check("Other ways to report, and your rights", PICKER)
 
 
 DIGIT_SENTENCES = (
