@@ -118,7 +118,8 @@ def test_the_footer_gives_the_onion_address_when_there_is_one(app: Flask, client
         **{**settings.__dict__, "onion_url": onion})
     for path in ("/", "/rights", f"/report/{channel.slug}", "/mailbox"):
         page = client.get(path).get_data(as_text=True)
-        assert f'<a href="{onion}" dir="ltr" class="onion-address">{onion}</a>' in page, path
+        link = f'<a href="{onion}" dir="ltr" class="address onion-address">{onion}</a>'
+        assert link in page, path
 
 
 def _saved(client, path: str, **sections: str):

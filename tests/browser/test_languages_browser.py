@@ -27,7 +27,9 @@ LANGUAGES = ("ar", "ru")
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
-    return {"languages": ("en", *LANGUAGES)}
+    # An onion address: every anonymous page's footer shows it, and must still fit a phone.
+    return {"languages": ("en", *LANGUAGES),
+            "onion_url": "http://integrityexample2345abcdefghijklmnopqrstuvwxyz234567abcd.onion"}
 
 
 @dataclass
