@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from admin import (  # noqa: F401 (routes)
     channel_views,
     questionnaire_views,
+    rights_views,
     settings_views,
     translation_views,
     unit_views,
@@ -73,6 +74,7 @@ AUDIT_ACTIONS = {
     "unit_changed": _l("Unit changed"),
     "units_imported": _l("Units imported"),
     "settings_changed": _l("Settings changed"),
+    "rights_page_changed": _l("Rights page changed"),
     "mail_test_sent": _l("Test message sent"),
     "survey_created": _l("Survey created"),
     "survey_imported": _l("Survey imported"),

@@ -271,6 +271,9 @@ class Channel(Translatable, Base):
     )
     recipients: Mapped[list[User]] = relationship(secondary=channel_recipients,
                                                   order_by="User.name")
+    # Where its "other ways to report, and your rights" page differs from the installation's.
+    rights_page: Mapped[Optional[RightsPage]] = relationship(
+        back_populates="channel", cascade="all, delete-orphan", passive_deletes=True)
 
 
 class Category(Translatable, Base):
@@ -367,3 +370,31 @@ class Campaign(Translatable, Base):
     # The units named when the campaign was recorded; the units under them are reached too.
     org_units: Mapped[list[OrgUnit]] = relationship(secondary=campaign_units,
                                                     order_by="OrgUnit.name")
+
+
+class RightsPage(Translatable, Base):
+    """The page "Other ways to report, and your rights" (Directive 2019/1937 Art. 9(1)(g) and
+    13, GDPR Art. 13): the installation's, or a channel's where it differs.
+
+    A blank section of a channel's page shows the installation's; a blank section of the
+    installation's shows the text the catalogs ship (integrity/rights.py).
+    """
+
+    __tablename__ = "rights_pages"
+
+    TRANSLATED = ("other_ways", "protection", "controller", "data_protection_officer",
+                  "legal_basis", "reporter_rights")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "installation", or "channel:<id>": one page each.
+    scope: Mapped[str] = mapped_column(String(32), unique=True)
+    channel_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), unique=True)
+    other_ways: Mapped[str] = mapped_column(Text, default="")
+    protection: Mapped[str] = mapped_column(Text, default="")
+    controller: Mapped[str] = mapped_column(Text, default="")
+    data_protection_officer: Mapped[str] = mapped_column(Text, default="")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    reporter_rights: Mapped[str] = mapped_column(Text, default="")
+
+    channel: Mapped[Optional[Channel]] = relationship(back_populates="rights_page")

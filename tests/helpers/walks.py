@@ -58,8 +58,8 @@ SHOW_NOSCRIPT = """() => document.querySelectorAll("body noscript").forEach((not
 PAGES = {
     "reporter": {
         "reporting/index.html", "reporting/choose.html", "reporting/form.html",
-        "reporting/receipt.html", "reporting/mailbox.html", "errors/error.html",
-        "admin/setup_invalid.html",
+        "reporting/receipt.html", "reporting/mailbox.html", "reporting/rights.html",
+        "errors/error.html", "admin/setup_invalid.html",
     },
     "respondent": {"surveys/start.html", "surveys/form.html", "surveys/done.html"},
     "inspector": {
@@ -83,7 +83,7 @@ PAGES = {
         "admin/users.html", "admin/user.html", "admin/invite.html", "admin/link.html",
         "admin/setup.html", "admin/confirm_link.html", "admin/confirm_user.html",
         "admin/confirm_role.html", "admin/reset.html", "admin/reset_done.html",
-        "admin/translations.html", "admin/questionnaire_import.html",
+        "admin/translations.html", "admin/questionnaire_import.html", "admin/rights.html",
         "survey_admin/index.html", "survey_admin/edit.html", "survey_admin/preview.html",
         "survey_admin/question.html", "survey_admin/confirm.html", "survey_admin/waves.html",
         "survey_admin/translations.html",
@@ -299,6 +299,11 @@ def walk_reporter_pages(walk: Walk) -> None:
 
     page = walk.page()
     walk.goto(page, "/")
+    # Other ways to report, and the reporter's rights: the installation's page.
+    page.get_by_role("link", name=walk.said("Read about other ways to report, and your rights")
+                     ).click()
+    page.wait_for_url("**/rights")
+    walk.check(page)
     walk.goto(page, "/report")
     walk.goto(page, "/report/integrity")
     expect(page.locator("#mode")).to_have_attribute("data-mode", "browser")
@@ -333,6 +338,10 @@ def walk_reporter_pages(walk: Walk) -> None:
     plain.fill("#receipt-input", receipt)
     plain.get_by_role("button", name=walk.said("Open")).click()
     expect(plain.locator("#report-answers")).to_be_visible()
+    walk.check(plain)
+    # The channel's own page, from the opened mailbox.
+    plain.locator("main .rights-link a").click()
+    plain.wait_for_url("**/report/integrity/rights")
     walk.check(plain)
     # Staff pages say what works without JavaScript (the sign-in form managers can use).
     walk.goto(plain, "/staff/login")
@@ -469,7 +478,8 @@ def walk_administration_pages(walk: Walk) -> None:
         f"/admin/questions/{ids['question']}/remove", f"/admin/channels/{channel}/preview",
         f"/admin/channels/{channel}/state/closed", f"/admin/channels/{channel}/translations",
         f"/admin/channels/{channel}/questionnaire/import",
-        "/admin/units/translations", "/admin/settings", "/admin/units",
+        "/admin/units/translations", "/admin/settings", "/admin/rights",
+        f"/admin/channels/{channel}/rights", "/admin/rights/translations", "/admin/units",
         f"/admin/units/{ids['org_unit']}", "/admin/units/new", "/admin/units/import",
         "/admin/users", f"/admin/users/{user}", f"/admin/users/{user}/link",
         f"/admin/users/{user}/deactivate", f"/admin/users/{user}/role?role=manager",
