@@ -118,21 +118,21 @@ class _Blanker:
         return end
 
 
-def _objects(data: bytearray, number: bytes, generation: bytes) -> list[int]:
+def _objects(source: bytes, number: bytes, generation: bytes) -> list[int]:
     """Where each definition of object ``number generation`` starts its value."""
     pattern = re.compile(rb"(?<![0-9])" + number + rb"\s+" + generation + rb"\s+obj")
-    return [match.end() for match in pattern.finditer(data)]
+    return [match.end() for match in pattern.finditer(source)]
 
 
-def _blank_info(data: bytearray, blanker: _Blanker) -> None:
-    pending = [(m.group(1), m.group(2), "other") for m in _INFO_REF.finditer(data)]
+def _blank_info(source: bytes, blanker: _Blanker) -> None:
+    pending = [(m.group(1), m.group(2), "other") for m in _INFO_REF.finditer(source)]
     seen: set[tuple[bytes, bytes]] = set()
     while pending:
         number, generation, detail = pending.pop(0)
         if (number, generation) in seen:
             continue
         seen.add((number, generation))
-        starts = _objects(data, number, generation)
+        starts = _objects(source, number, generation)
         if not starts:
             raise CleanError("the information dictionary is compressed")
         for start in starts:
@@ -141,31 +141,32 @@ def _blank_info(data: bytearray, blanker: _Blanker) -> None:
             pending += blanker.refs
 
 
-def _blank_metadata(data: bytearray, found: set[str]) -> None:
-    for match in _METADATA_REF.finditer(bytes(data)):
-        for start in _objects(data, match.group(1), match.group(2)):
-            head = data.find(b"stream", start)
-            dictionary_end = data.rfind(b">>", start, head)
+def _blank_metadata(source: bytes, data: bytearray, found: set[str]) -> None:
+    # Searches read the file as it came; only the writes go to the copy.
+    for match in _METADATA_REF.finditer(source):
+        for start in _objects(source, match.group(1), match.group(2)):
+            head = source.find(b"stream", start)
+            dictionary_end = source.rfind(b">>", start, head)
             if head < 0 or dictionary_end < 0:
                 raise CleanError("a metadata stream has no stream")
             body = head + 6
-            body += 2 if data[body:body + 2] == b"\r\n" else 1
-            end = data.find(b"endstream", body)
+            body += 2 if source[body:body + 2] == b"\r\n" else 1
+            end = source.find(b"endstream", body)
             if end < 0:
                 raise CleanError("a metadata stream does not end")
-            while end > body and data[end - 1] in b"\r\n":
+            while end > body and source[end - 1] in b"\r\n":
                 end -= 1
-            header = bytes(data[start:dictionary_end])
+            header = source[start:dictionary_end]
             filtered = re.search(rb"/(Filter|DecodeParms)\b", header) is not None
-            if data[body:end].strip(_WHITE):
-                found |= {"other"} if filtered else xmp_details(bytes(data[body:end]))
+            if source[body:end].strip(_WHITE):
+                found |= {"other"} if filtered else xmp_details(source[body:end])
             empty = EMPTY_XMP if end - body >= len(EMPTY_XMP) else b""
             data[body:end] = empty + b" " * (end - body - len(empty))
             if filtered:
                 # The spaces are not compressed data: say so by removing the filter.
                 blank = re.compile(rb"/(?:Filter|DecodeParms)\s*(?:/[^\s/<>\[\]()]+|\[[^\]]*\]"
                                    rb"|<<.*?>>)", re.S)
-                for found_filter in list(blank.finditer(data, start, dictionary_end)):
+                for found_filter in blank.finditer(source, start, dictionary_end):
                     span = found_filter.end() - found_filter.start()
                     data[found_filter.start():found_filter.end()] = b" " * span
 
@@ -176,9 +177,9 @@ def clean_pdf(data: bytes) -> tuple[bytes, set[str]]:
         raise CleanError("an encrypted PDF")
     copy = bytearray(data)
     blanker = _Blanker(copy)
-    _blank_info(copy, blanker)
+    _blank_info(data, blanker)
     found = set(blanker.found)
-    _blank_metadata(copy, found)
+    _blank_metadata(data, copy, found)
     return bytes(copy), found
 
 
