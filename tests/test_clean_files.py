@@ -121,7 +121,22 @@ def test_an_office_document_loses_author_and_company_and_keeps_its_text(tmp_path
 
 
 def test_files_this_code_cannot_clean_come_back_as_they_are() -> None:
-    heic = clean_file(SAMPLES["photo.heic"])
-    assert (heic.kind, heic.status, heic.data) == ("heif", FAILED, SAMPLES["photo.heic"])
+    for name, kind in (("clip.mp4", "video"), ("broken.heic", "heif"), ("broken.jpg", "jpeg")):
+        result = clean_file(SAMPLES[name])
+        assert (result.kind, result.status, result.data) == (kind, FAILED, SAMPLES[name])
     other = clean_file(SAMPLES["data.bin"])
     assert (other.status, other.data) == ("unchecked", SAMPLES["data.bin"])
+
+
+@needs_exiftool
+def test_a_heic_photo_loses_its_exif_and_xmp_items_and_still_decodes(tmp_path) -> None:
+    original, cleaned = _cleaned(tmp_path, "photo.heic")
+    before, after = _exiftool(original), _exiftool(cleaned)
+    assert "GPS:GPSLatitude" in before and before["XMP-dc:Creator"] == clean_vectors.AUTHOR
+    assert not [key for key in after if key.startswith(("GPS:", "XMP", "IFD0:", "ExifIFD:"))]
+    assert len(cleaned.read_bytes()) == len(original.read_bytes())
+    if shutil.which("heif-convert"):
+        png = tmp_path / "decoded.png"
+        subprocess.run(["heif-convert", str(cleaned), str(png)], check=True, capture_output=True)
+        with Image.open(png) as image:
+            assert image.size == (64, 48)

@@ -15,7 +15,7 @@ from tests.helpers import clean_vectors
 from tests.helpers.reports import RECEIPT, file_plain_form, hidden_fields
 
 PHOTO = (clean_vectors.FOLDER / "photo.jpg").read_bytes()
-HEIC = (clean_vectors.FOLDER / "photo.heic").read_bytes()
+VIDEO = (clean_vectors.FOLDER / "clip.mp4").read_bytes()
 GPS_TAG = b"\x88\x25"  # the Exif tag that points to the GPS position
 
 
@@ -59,11 +59,11 @@ def test_the_reporter_may_send_a_photo_as_it_is_on_purpose(client, channel, db, 
 
 
 def test_a_file_that_cannot_be_cleaned_is_refused_unless_chosen(client, channel, db, app) -> None:
-    refused = file_plain_form(client, channel, files=(io.BytesIO(HEIC), "lane4.heic",
-                                                      "image/heic"))
+    refused = file_plain_form(client, channel, files=(io.BytesIO(VIDEO), "lane4.mp4",
+                                                      "video/mp4"))
     assert refused.status_code == 400
     html = refused.get_data(as_text=True)
-    assert "lane4.heic" in html and "Send my files as they are" in html
+    assert "lane4.mp4" in html and "Send my files as they are" in html
     assert db.scalar(select(func.count()).select_from(Report)) == 0
     assert db.scalar(select(func.count()).select_from(Attachment)) == 0
     folder = app.extensions["integrity.attachments"].root
@@ -71,9 +71,9 @@ def test_a_file_that_cannot_be_cleaned_is_refused_unless_chosen(client, channel,
     # The answers are still in the form.
     assert "Officer at lane 4 asks 20 EUR per car." in html
     sent = file_plain_form(client, channel, keep_details="1",
-                           files=(io.BytesIO(HEIC), "lane4.heic", "image/heic"))
+                           files=(io.BytesIO(VIDEO), "lane4.mp4", "video/mp4"))
     assert sent.status_code == 200
-    assert _sealed_file(app, db, _report_document(db, channel)) == HEIC
+    assert _sealed_file(app, db, _report_document(db, channel)) == VIDEO
 
 
 def test_the_form_says_files_are_cleaned_and_offers_to_keep_them(client, channel) -> None:

@@ -2,7 +2,8 @@
 
 A photo taken at a border post carries the crossing point's GPS position, the time and the
 phone model; an office document carries its author's account name. Photos (JPEG, PNG) are
-cleaned in clean_images, PDF and Office documents in clean_documents. This is the server's
+cleaned in clean_images, HEIF photos in clean_heif, PDF and Office documents in
+clean_documents. This is the server's
 copy (basic mode) of static/js/clean-files.mjs, which the browser runs before sealing: both
 give the same bytes for the same file (tests/vectors/clean-files.json).
 
@@ -17,6 +18,7 @@ import zlib
 from dataclasses import dataclass
 
 from integrity.reporting.clean_documents import clean_office, clean_pdf, is_office
+from integrity.reporting.clean_heif import clean_heif
 from integrity.reporting.clean_images import PNG_SIGNATURE, CleanError, clean_jpeg, clean_png
 
 # What a file was found to carry, in the order the page lists it.
@@ -69,7 +71,8 @@ def sniff(data: bytes) -> str:
     return "other"
 
 
-_CLEANERS = {"jpeg": clean_jpeg, "png": clean_png, "pdf": clean_pdf, "office": clean_office}
+_CLEANERS = {"jpeg": clean_jpeg, "png": clean_png, "pdf": clean_pdf, "office": clean_office,
+             "heif": clean_heif}
 
 
 def clean_file(data: bytes) -> CleanResult:
@@ -82,7 +85,7 @@ def clean_file(data: bytes) -> CleanResult:
         except (CleanError, struct.error, zlib.error, IndexError, ValueError):
             return CleanResult(kind, FAILED, (), data)
         return CleanResult(kind, CLEANED if found else CLEAN, ordered(found), cleaned)
-    if kind in ("heif", "video", "tiff", "webp"):
+    if kind in ("video", "tiff", "webp"):
         return CleanResult(kind, FAILED, (), data)
     return CleanResult(kind, CLEAN if kind == "text" else UNCHECKED, (), data)
 

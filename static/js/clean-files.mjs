@@ -1,12 +1,14 @@
 // Hidden details removed from a reporter's files before they are sealed (docs/protocol.md,
 // "Cleaning files"). A photo taken at a border post carries the crossing point's GPS position,
 // the time and the phone model; an office document carries its author's account name. Photos
-// (JPEG, PNG) are cleaned in clean-images.mjs, PDF and Office documents in clean-documents.mjs.
+// (JPEG, PNG) are cleaned in clean-images.mjs, HEIF photos in clean-heif.mjs, PDF and Office
+// documents in clean-documents.mjs.
 // This mirrors integrity/reporting/clean_files.py, the server's copy for basic mode, byte for
 // byte: both are tested on tests/vectors/clean-files. Pure functions, no third-party code.
 
 import { CleanError, PNG_SIGNATURE, cleanJpeg, cleanPng, indexOf, startsWith } from "./clean-images.mjs";
 import { cleanOffice, cleanPdf, isOffice } from "./clean-documents.mjs";
+import { cleanHeif } from "./clean-heif.mjs";
 
 export { CleanError };
 
@@ -43,7 +45,7 @@ export function sniff(data) {
   return "other";
 }
 
-const CLEANERS = { jpeg: cleanJpeg, png: cleanPng, pdf: cleanPdf, office: cleanOffice };
+const CLEANERS = { jpeg: cleanJpeg, png: cleanPng, pdf: cleanPdf, office: cleanOffice, heif: cleanHeif };
 
 /**
  * The file's bytes with its hidden details removed where this code knows how:
@@ -63,6 +65,6 @@ export async function cleanFile(data, options = {}) {
       return { kind, status: FAILED, found: [], data };
     }
   }
-  if (["heif", "video", "tiff", "webp"].includes(kind)) return { kind, status: FAILED, found: [], data };
+  if (["video", "tiff", "webp"].includes(kind)) return { kind, status: FAILED, found: [], data };
   return { kind, status: kind === "text" ? CLEAN : UNCHECKED, found: [], data };
 }

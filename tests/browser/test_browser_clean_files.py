@@ -20,7 +20,7 @@ from tests.helpers import clean_vectors
 from tests.helpers.browser import EXPECTED_ANSWERS, fill_report_form
 
 PHOTO = (clean_vectors.FOLDER / "photo.jpg").read_bytes()
-HEIC = (clean_vectors.FOLDER / "photo.heic").read_bytes()
+VIDEO = (clean_vectors.FOLDER / "clip.mp4").read_bytes()
 GPS_IFD = 0x8825
 
 
@@ -101,12 +101,12 @@ def test_a_file_that_cannot_be_cleaned_waits_for_the_reporters_choice(
 ) -> None:
     from playwright.sync_api import expect
 
-    _file(page, base_url, channel, "lane4.heic", HEIC, "image/heic")
+    _file(page, base_url, channel, "lane4.mp4", VIDEO, "video/mp4")
     check = page.locator("#files-checks li")
     expect(check).to_contain_text("cannot be removed here")
     page.get_by_role("button", name="Send the report").click()
     error = page.locator("#files-error")
-    expect(error).to_contain_text("“lane4.heic” must be left out or sent as it is")
+    expect(error).to_contain_text("“lane4.mp4” must be left out or sent as it is")
     box = check.get_by_label("Send this file as it is, with its details")
     expect(box).to_be_focused()
     assert db.scalars(select(Report)).first() is None
@@ -114,4 +114,4 @@ def test_a_file_that_cannot_be_cleaned_waits_for_the_reporters_choice(
     page.get_by_role("button", name="Send the report").click()
     expect(page.locator("#receipt-panel")).to_be_visible()
     _, sent = _sent_file(app, db, channel)
-    assert sent == HEIC
+    assert sent == VIDEO

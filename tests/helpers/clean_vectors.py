@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from integrity.reporting.clean_files import clean_file
@@ -172,30 +173,54 @@ def docx() -> bytes:
     return out.getvalue()
 
 
-def samples() -> dict[str, bytes]:
-    """Every sample by file name."""
-    heic = (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00\x00\x00\x08free")
-    return {
-        "photo.jpg": photo(),
-        "upright.jpg": photo(orientation=1),
-        "progressive.jpg": photo(progressive=True),
-        "screenshot.png": png(),
-        "roster.pdf": pdf(),
-        "roster.docx": docx(),
-        "photo.heic": heic,
-        "note.txt": b"Lane 4, night shift.\n",
-        "data.bin": bytes(range(256)),
-        "broken.jpg": b"\xff\xd8\xff\xe1\x00\x40Exif",
-    }
+def heic() -> bytes:
+    """A HEIC photo (libheif's heif-enc) given GPS, phone and XMP details by exiftool."""
+    import subprocess
+    import tempfile
+
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as folder:
+        png, out = Path(folder) / "in.png", Path(folder) / "photo.heic"
+        image = Image.new("RGB", (64, 48), (200, 40, 40))
+        image.paste((20, 90, 200), (0, 0, 32, 24))
+        image.save(png)
+        subprocess.run(["heif-enc", "-q", "60", "-o", str(out), str(png)], check=True,
+                       capture_output=True)
+        subprocess.run(["exiftool", "-overwrite_original", f"-GPSLatitude={GPS[0]}",
+                        "-GPSLatitudeRef=N", f"-GPSLongitude={GPS[1]}", "-GPSLongitudeRef=E",
+                        f"-Make={MAKE}", f"-Model={MODEL}",
+                        "-DateTimeOriginal=2026:11:20 07:42:10", f"-XMP-dc:Creator={AUTHOR}",
+                        str(out)], check=True, capture_output=True)
+        return out.read_bytes()
+
+
+BROKEN_HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic\x00\x00\x00\x08free"
+VIDEO = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2\x00\x00\x00\x08free"
+# Every sample by file name, and how it is made (only when missing, or with --samples).
+SAMPLES: dict[str, Callable[[], bytes]] = {
+    "photo.jpg": photo,
+    "upright.jpg": lambda: photo(orientation=1),
+    "progressive.jpg": lambda: photo(progressive=True),
+    "screenshot.png": png,
+    "roster.pdf": pdf,
+    "roster.docx": docx,
+    "photo.heic": heic,
+    "broken.heic": lambda: BROKEN_HEIC,
+    "clip.mp4": lambda: VIDEO,
+    "note.txt": lambda: b"Lane 4, night shift.\n",
+    "data.bin": lambda: bytes(range(256)),
+    "broken.jpg": lambda: b"\xff\xd8\xff\xe1\x00\x40Exif",
+}
 
 
 def write(new_samples: bool) -> None:
     """Write the index of what cleaning the samples gives (and the samples, when asked)."""
     FOLDER.mkdir(parents=True, exist_ok=True)
     index = []
-    for name, data in samples().items():
+    for name, make in SAMPLES.items():
         if new_samples or not (FOLDER / name).exists():
-            (FOLDER / name).write_bytes(data)
+            (FOLDER / name).write_bytes(make())
     for path in sorted(FOLDER.iterdir()):
         result = clean_file(path.read_bytes())
         index.append({"file": path.name, "kind": result.kind, "status": result.status,
