@@ -30,6 +30,18 @@ def test_each_sample_cleans_to_the_shared_vector(vector) -> None:
     assert hashlib.sha256(result.data).hexdigest() == vector["sha256"]
 
 
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda vector: vector["file"])
+def test_cut_and_altered_samples_clean_to_the_shared_vectors(vector) -> None:
+    data = SAMPLES[vector["file"]]
+    assert vector["damaged"] == [{**copy, **{key: vector["damaged"][i][key] for key in (
+        "status", "found", "sha256")}} for i, copy in enumerate(
+            clean_vectors.damaged(vector["file"], data))]
+    for copy in vector["damaged"]:
+        result = clean_file(clean_vectors.apply_damage(data, copy["cut"], copy["changes"]))
+        assert (result.status, list(result.found)) == (copy["status"], copy["found"])
+        assert hashlib.sha256(result.data).hexdigest() == copy["sha256"]
+
+
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_a_cleaned_file_has_nothing_left_to_clean(name) -> None:
     once = clean_file(SAMPLES[name])

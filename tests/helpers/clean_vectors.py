@@ -214,6 +214,29 @@ SAMPLES: dict[str, Callable[[], bytes]] = {
 }
 
 
+def damaged(name: str, data: bytes, count: int = 24) -> list[dict[str, object]]:
+    """Cut and altered copies of a sample (drawn once, from a seed per file name): both
+    cleaners must agree on them too, byte for byte, whatever they make of them."""
+    import random
+
+    draw = random.Random(name)  # noqa: S311 - test data, not secrets
+    copies = []
+    for turn in range(count):
+        changes = [[draw.randrange(len(data)), draw.randrange(256)]
+                   for _ in range(draw.randint(1, 4))] if data else []
+        cut = draw.randrange(len(data) + 1) if turn % 3 == 0 else None
+        copies.append({"cut": cut, "changes": changes})
+    return copies
+
+
+def apply_damage(data: bytes, cut: int | None, changes: list[list[int]]) -> bytes:
+    """A sample with its bytes changed at the given places, then cut at ``cut``."""
+    copy = bytearray(data)
+    for place, value in changes:
+        copy[place] = value
+    return bytes(copy if cut is None else copy[:cut])
+
+
 def write(new_samples: bool) -> None:
     """Write the index of what cleaning the samples gives (and the samples, when asked)."""
     FOLDER.mkdir(parents=True, exist_ok=True)
@@ -222,10 +245,16 @@ def write(new_samples: bool) -> None:
         if new_samples or not (FOLDER / name).exists():
             (FOLDER / name).write_bytes(make())
     for path in sorted(FOLDER.iterdir()):
-        result = clean_file(path.read_bytes())
+        data = path.read_bytes()
+        result = clean_file(data)
+        copies = []
+        for copy in damaged(path.name, data):
+            cleaned = clean_file(apply_damage(data, copy["cut"], copy["changes"]))  # type: ignore[arg-type]
+            copies.append({**copy, "status": cleaned.status, "found": list(cleaned.found),
+                           "sha256": hashlib.sha256(cleaned.data).hexdigest()})
         index.append({"file": path.name, "kind": result.kind, "status": result.status,
                       "found": list(result.found),
-                      "sha256": hashlib.sha256(result.data).hexdigest()})
+                      "sha256": hashlib.sha256(result.data).hexdigest(), "damaged": copies})
     INDEX.write_text(json.dumps(index, indent=1) + "\n")
 
 
