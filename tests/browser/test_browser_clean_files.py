@@ -17,7 +17,7 @@ from integrity.reporting.clean_files import clean_file
 from integrity.reporting.models import Report
 from tests.conftest import ChannelSetup
 from tests.helpers import clean_vectors
-from tests.helpers.browser import EXPECTED_ANSWERS, fill_report_form
+from tests.helpers.browser import EXPECTED_ANSWERS, file_with_javascript, fill_report_form
 
 PHOTO = (clean_vectors.FOLDER / "photo.jpg").read_bytes()
 VIDEO = (clean_vectors.FOLDER / "clip.mp4").read_bytes()
@@ -115,3 +115,38 @@ def test_a_file_that_cannot_be_cleaned_waits_for_the_reporters_choice(
     expect(page.locator("#receipt-panel")).to_be_visible()
     _, sent = _sent_file(app, db, channel)
     assert sent == VIDEO
+
+
+def test_a_photo_sent_from_the_mailbox_is_cleaned_too(
+    page, base_url: str, app: Flask, db: Session, channel: ChannelSetup
+) -> None:
+    from playwright.sync_api import expect
+
+    from integrity.reporting.models import KeySlot, Message
+
+    first, second = sorted(channel.inspectors, key=int)
+    receipt = file_with_javascript(page, base_url, channel, exclude=second)
+    page.goto(f"{base_url}/mailbox")
+    expect(page.locator("#mode")).to_have_attribute("data-mode", "browser")
+    page.fill("#receipt-input", crypto.format_receipt(receipt))
+    page.get_by_role("button", name="Open").click()
+    expect(page.locator("#mailbox-view")).to_be_visible()
+    page.fill("#reply-text", "The same lane, an hour later.")
+    page.set_input_files("#reply-files", files=[
+        {"name": "lane4-later.jpg", "mimeType": "image/jpeg", "buffer": PHOTO}])
+    check = page.locator("#reply-files-checks li")
+    expect(check).to_contain_text("Found and removed: GPS position")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("Your message was sent.")).to_be_visible()
+    db.expire_all()
+    message = db.scalars(select(Message)).one()
+    slot = db.scalars(select(KeySlot.slot).where(KeySlot.message_id == message.id,
+                                                 KeySlot.reader == first)).one()
+    pad_block = int(app.extensions["integrity.settings"].pad_block)
+    document = crypto.open_document(message.payload, slot, channel.inspectors[first].secret_key,
+                                    pad_block)
+    [entry] = document["attachments"]
+    out = io.BytesIO()
+    with app.extensions["integrity.attachments"].path(entry["id"]).open("rb") as sealed:
+        crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32))
+    assert out.getvalue() == clean_file(PHOTO).data and _gps(out.getvalue()) == {}
