@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from flask import Flask
 from PIL import Image
 from sqlalchemy import select
@@ -17,7 +18,14 @@ from integrity.reporting.clean_files import clean_file
 from integrity.reporting.models import Report
 from tests.conftest import ChannelSetup
 from tests.helpers import clean_vectors
-from tests.helpers.browser import EXPECTED_ANSWERS, file_with_javascript, fill_report_form
+from tests.helpers.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    EXPECTED_ANSWERS,
+    RecordingApp,
+    file_with_javascript,
+    fill_report_form,
+)
 
 PHOTO = (clean_vectors.FOLDER / "photo.jpg").read_bytes()
 VIDEO = (clean_vectors.FOLDER / "clip.mp4").read_bytes()
@@ -150,3 +158,55 @@ def test_a_photo_sent_from_the_mailbox_is_cleaned_too(
     with app.extensions["integrity.attachments"].path(entry["id"]).open("rb") as sealed:
         crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32))
     assert out.getvalue() == clean_file(PHOTO).data and _gps(out.getvalue()) == {}
+
+
+@pytest.fixture(scope="module")
+def browser_without_wasm(playwright_instance):
+    # As in test_browser_reporting: V8 without its compilers has no WebAssembly.
+    instance = playwright_instance.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--js-flags=--jitless"])
+    yield instance
+    instance.close()
+
+
+def test_basic_mode_chosen_in_the_page_sends_the_files_as_the_page_cleaned_them(
+    browser_without_wasm, base_url: str, recorder: RecordingApp, app: Flask, db: Session,
+    channel: ChannelSetup,
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser_without_wasm.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{base_url}/report/{channel.slug}")
+        expect(page.locator("#mode")).to_have_attribute("data-mode", "plain")
+        fill_report_form(page, channel.slug)
+        page.set_input_files("#files", files=[
+            {"name": "lane4.jpg", "mimeType": "image/jpeg", "buffer": PHOTO},
+            {"name": "lane4.mp4", "mimeType": "video/mp4", "buffer": VIDEO}])
+        checks = page.locator("#files-checks li")
+        expect(checks).to_have_count(2)
+        checks.nth(1).get_by_label("Send this file as it is, with its details").check()
+        page.get_by_role("button", name="Send the report").click()
+        page.get_by_role("button", name="Send in basic mode").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Your report was received")
+        # The photo left the page cleaned; the video as it was, by choice.
+        [sent] = recorder.posts(f"/report/{channel.slug}")
+        assert clean_vectors.MODEL.encode() not in sent.body
+        assert b'name="keep_details"' in sent.body
+        db.expire_all()
+        report = db.scalars(select(Report)).one()
+        slots = {slot.reader: slot.slot for slot in report.key_slots}
+        inspector = next(reader for reader in slots if reader in channel.inspectors)
+        document = crypto.open_document(report.payload, slots[inspector],
+                                        channel.inspectors[inspector].secret_key,
+                                        int(app.extensions["integrity.settings"].pad_block))
+        stored = {}
+        for entry in document["attachments"]:
+            out = io.BytesIO()
+            with app.extensions["integrity.attachments"].path(entry["id"]).open("rb") as sealed:
+                crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32))
+            stored[entry["name"]] = out.getvalue()
+        assert stored == {"lane4.jpg": clean_file(PHOTO).data, "lane4.mp4": VIDEO}
+    finally:
+        context.close()
