@@ -4,7 +4,7 @@
 // its box is ticked; a file that may carry details that cannot be removed is not sent at all
 // unless its box is ticked (static/js/clean-files.mjs, docs/protocol.md "Cleaning files").
 
-import { CLEANED, FAILED, cleanFile } from "./clean-files.mjs";
+import { CLEANED, FAILED, UNCHECKED, cleanFile } from "./clean-files.mjs";
 import { ApiError, fill } from "./page.mjs";
 
 // English fallbacks; the pages give translated ones in data-strings.
@@ -39,7 +39,7 @@ export function detailWords(found, strings, lang = "en") {
 export function fileSentence(result, strings, lang = "en") {
   if (result.status === CLEANED) return fill(strings.fileCleaned, { details: detailWords(result.found, strings, lang) });
   if (result.status === FAILED) return strings.fileFailed;
-  if (result.status === "unchecked") return strings.fileUnchecked;
+  if (result.status === UNCHECKED) return strings.fileUnchecked;
   return strings.fileClean;
 }
 
@@ -111,13 +111,14 @@ export class FileChecks {
       return this.files();
     }
     return checked.map(({ file, result }, index) => {
-      if (this.kept(index) || result.status !== CLEANED && result.status !== FAILED) return file;
+      if (this.kept(index) || result.status === UNCHECKED) return file;
       if (result.status === FAILED) {
         const box = this.list.querySelector(`input.keep-file[data-index="${index}"]`);
         const err = new ApiError(fill(this.strings.keepChosen, { name: file.name || "file" }));
         err.control = box;
         throw err;
       }
+      // Cleaned, or clean: even then the bytes may differ (an Office file's entry times).
       return new File([result.data], file.name || "file", { type: file.type || "application/octet-stream" });
     });
   }

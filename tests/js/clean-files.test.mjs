@@ -71,3 +71,17 @@ test("the kind of a file comes from its first bytes, not its name", () => {
   assert.equal(sniff(new TextEncoder().encode("plain words")), "text");
   assert.equal(sniff(Uint8Array.of(0, 1, 2, 0xff)), "other");
 });
+
+test("the page says in plain words what was found and removed", async () => {
+  const { CLEAN_STRINGS, fileSentence } = await import("../../static/js/file-checks.mjs");
+  const photo = await cleanFile(sample("photo.jpg"));
+  assert.equal(fileSentence(photo, CLEAN_STRINGS, "en"),
+    "Found and removed: GPS position, camera or phone model, dates and times, software used, and other hidden details.");
+  assert.equal(fileSentence(await cleanFile(sample("note.txt")), CLEAN_STRINGS), "No hidden details found.");
+  assert.equal(fileSentence(await cleanFile(sample("data.bin")), CLEAN_STRINGS),
+    "This kind of file is not checked for hidden details.");
+  assert.match(fileSentence(await cleanFile(sample("clip.mp4")), CLEAN_STRINGS), /cannot be removed here/);
+  const french = { ...CLEAN_STRINGS, fileCleaned: "Trouvé et retiré : %(details)s.", found_gps: "position GPS",
+    found_camera: "modèle", found_date: "dates", found_software: "logiciel", found_other: "autres" };
+  assert.equal(fileSentence(photo, french, "fr"), "Trouvé et retiré : position GPS, modèle, dates, logiciel et autres.");
+});
