@@ -25,6 +25,10 @@ _DELIMITERS = b"()<>[]{}/%"
 _INFO_KEYS = {b"Author": "author", b"Creator": "software", b"Producer": "software",
               b"CreationDate": "date", b"ModDate": "date"}
 _INFO_REF = re.compile(rb"/Info\s*(\d+)\s+(\d+)\s+R")
+# How deeply arrays and dictionaries may nest in an information dictionary (a real one nests
+# once or twice; the limit keeps a hostile file from exhausting the stack, the same in both
+# implementations).
+MAX_DEPTH = 32
 _METADATA_REF = re.compile(rb"/Metadata\s*(\d+)\s+(\d+)\s+R")
 # What a metadata stream becomes when it has room: a valid packet that says nothing.
 EMPTY_XMP = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:'
@@ -62,8 +66,10 @@ class _Blanker:
             self.found.add(detail)
         self.data[start:end] = b" " * (end - start)
 
-    def value(self, at: int, detail: str) -> int:
+    def value(self, at: int, detail: str, depth: int = 0) -> int:
         """Parse one value at ``at`` (after white space); return where it ends."""
+        if depth > MAX_DEPTH:
+            raise CleanError("objects nested too deeply")
         data = self.data
         at = self.skip(at)
         if at >= len(data):
@@ -78,7 +84,7 @@ class _Blanker:
                     raise CleanError("a name was expected in a dictionary")
                 end = self.token_end(at + 1)
                 key = bytes(data[at + 1:end])
-                at = self.value(end, _INFO_KEYS.get(key, detail))
+                at = self.value(end, _INFO_KEYS.get(key, detail), depth + 1)
         if data[at] == 0x3C:  # <hex string>
             end = data.find(b">", at)
             if end < 0:
@@ -105,7 +111,7 @@ class _Blanker:
                     raise CleanError("an array does not end")
                 if data[at] == 0x5D:
                     return at + 1
-                at = self.value(at, detail)
+                at = self.value(at, detail, depth + 1)
         if data[at] == 0x2F:
             return self.token_end(at + 1)
         end = self.token_end(at)

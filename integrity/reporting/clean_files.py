@@ -82,7 +82,8 @@ def clean_file(data: bytes) -> CleanResult:
     if cleaner is not None:
         try:
             cleaned, found = cleaner(data)
-        except (CleanError, struct.error, zlib.error, IndexError, ValueError):
+        except (CleanError, struct.error, zlib.error, IndexError, ValueError, OverflowError,
+                RecursionError, MemoryError):
             return CleanResult(kind, FAILED, (), data)
         return CleanResult(kind, CLEANED if found else CLEAN, ordered(found), cleaned)
     if kind in ("video", "tiff", "webp"):

@@ -19,6 +19,9 @@ const S = "[\\t\\n\\v\\f\\r ]";
 const RE_WHITE = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20]);
 const INFO_KEYS = new Map([["Author", "author"], ["Creator", "software"], ["Producer", "software"],
   ["CreationDate", "date"], ["ModDate", "date"]]);
+// How deeply arrays and dictionaries may nest in an information dictionary (a real one nests once
+// or twice; the limit keeps a hostile file from exhausting the stack, the same on the server).
+const MAX_DEPTH = 32;
 const INFO_REF = new RegExp(`/Info${S}*(\\d+)${S}+(\\d+)${S}+R`, "g");
 const METADATA_REF = new RegExp(`/Metadata${S}*(\\d+)${S}+(\\d+)${S}+R`, "g");
 // What a metadata stream becomes when it has room: a valid packet that says nothing.
@@ -82,7 +85,8 @@ class Blanker {
   }
 
   /** Parse one value at `at` (after white space); return where it ends. */
-  value(at, detail) {
+  value(at, detail, depth = 0) {
+    if (depth > MAX_DEPTH) throw new CleanError("objects nested too deeply");
     const data = this.data;
     at = this.skip(at);
     if (at >= data.length) throw new CleanError("the object ends early");
@@ -94,7 +98,7 @@ class Blanker {
         if (at >= data.length || data[at] !== 0x2f) throw new CleanError("a name was expected in a dictionary");
         const end = this.tokenEnd(at + 1);
         const key = latin1(data.subarray(at + 1, end));
-        at = this.value(end, INFO_KEYS.get(key) || detail);
+        at = this.value(end, INFO_KEYS.get(key) || detail, depth + 1);
       }
     }
     if (data[at] === 0x3c) {
@@ -125,7 +129,7 @@ class Blanker {
         at = this.skip(at);
         if (at >= data.length) throw new CleanError("an array does not end");
         if (data[at] === 0x5d) return at + 1;
-        at = this.value(at, detail);
+        at = this.value(at, detail, depth + 1);
       }
     }
     if (data[at] === 0x2f) return this.tokenEnd(at + 1);

@@ -211,6 +211,9 @@ SAMPLES: dict[str, Callable[[], bytes]] = {
     "note.txt": lambda: b"Lane 4, night shift.\n",
     "data.bin": lambda: bytes(range(256)),
     "broken.jpg": lambda: b"\xff\xd8\xff\xe1\x00\x40Exif",
+    # An information dictionary nested past the cleaners' limit (a hostile file): refused.
+    "nested.pdf": lambda: (b"%PDF-1.4\n1 0 obj\n<< /Author " + b"[" * 40 + b"(x)" + b"]" * 40
+                           + b" >>\nendobj\ntrailer\n<< /Info 1 0 R >>\n"),
 }
 
 
