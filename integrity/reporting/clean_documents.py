@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from dataclasses import dataclass
 
 from integrity.reporting.clean_images import CleanError, xmp_details
 
@@ -231,7 +232,19 @@ def _part_details(name: str, xml: bytes) -> set[str]:
     return found
 
 
-def _entries(data: bytes) -> list[dict[str, int | bytes]]:
+@dataclass
+class _Entry:
+    """One zip entry as it will be written again."""
+
+    name: bytes
+    flags: int
+    method: int
+    crc: int
+    usize: int
+    data: bytes
+
+
+def _entries(data: bytes) -> list[_Entry]:
     """The central directory's entries of a zip without zip64, encryption or split parts."""
     eocd = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
     if eocd < 0 or eocd + 22 > len(data):
@@ -239,7 +252,7 @@ def _entries(data: bytes) -> list[dict[str, int | bytes]]:
     count, size, offset = struct.unpack_from("<HII", data, eocd + 10)
     if count == 0xFFFF or offset == 0xFFFFFFFF or offset + size > eocd:
         raise CleanError("a zip64 or damaged archive")
-    entries: list[dict[str, int | bytes]] = []
+    entries: list[_Entry] = []
     at = offset
     for _ in range(count):
         if data[at:at + 4] != b"PK\x01\x02":
@@ -255,8 +268,7 @@ def _entries(data: bytes) -> list[dict[str, int | bytes]]:
         start = local + 30 + local_name + local_extra
         if start + csize > len(data):
             raise CleanError("an entry runs past the end")
-        entries.append({"name": name, "flags": flags, "method": method, "crc": crc,
-                        "usize": usize, "data": data[start:start + csize]})
+        entries.append(_Entry(name, flags, method, crc, usize, data[start:start + csize]))
         at += 46 + name_length + extra_length + comment_length
     return entries
 
@@ -264,26 +276,25 @@ def _entries(data: bytes) -> list[dict[str, int | bytes]]:
 def is_office(data: bytes) -> bool:
     """Whether a zip is an Office Open XML package (it lists [Content_Types].xml)."""
     try:
-        return any(entry["name"] == b"[Content_Types].xml" for entry in _entries(data))
+        return any(entry.name == b"[Content_Types].xml" for entry in _entries(data))
     except (CleanError, struct.error):
         return False
 
 
-def _replace(entry: dict[str, int | bytes], found: set[str]) -> None:
-    name = bytes(entry["name"]).decode("utf-8", "replace")  # type: ignore[arg-type]
+def _replace(entry: _Entry, found: set[str]) -> None:
+    name = entry.name.decode("utf-8", "replace")
     if name not in EMPTY_PARTS:
         return
-    raw = bytes(entry["data"])  # type: ignore[arg-type]
-    if entry["method"] == 8:
-        xml = zlib.decompress(raw, -15)
-    elif entry["method"] == 0:
-        xml = raw
+    if entry.method == 8:
+        xml = zlib.decompress(entry.data, -15)
+    elif entry.method == 0:
+        xml = entry.data
     else:
         raise CleanError("an unknown compression method")
     found |= _part_details(name, xml)
     empty = EMPTY_PARTS[name]
-    entry.update(flags=int(entry["flags"]) & 0x0800, method=0, crc=zlib.crc32(empty),
-                 usize=len(empty), data=empty)
+    entry.flags, entry.method, entry.crc = entry.flags & 0x0800, 0, zlib.crc32(empty)
+    entry.usize, entry.data = len(empty), empty
 
 
 def clean_office(data: bytes) -> tuple[bytes, set[str]]:
@@ -293,10 +304,9 @@ def clean_office(data: bytes) -> tuple[bytes, set[str]]:
     local, central = bytearray(), bytearray()
     for entry in entries:
         _replace(entry, found)
-        name, body = bytes(entry["name"]), bytes(entry["data"])  # type: ignore[arg-type]
-        flags = int(entry["flags"]) & 0x0806  # no data descriptor: the sizes are known here
-        fields = (flags, entry["method"], 0, _DOS_DAY, entry["crc"], len(body), entry["usize"],
-                  len(name))
+        name, body = entry.name, entry.data
+        flags = entry.flags & 0x0806  # no data descriptor: the sizes are known here
+        fields = (flags, entry.method, 0, _DOS_DAY, entry.crc, len(body), entry.usize, len(name))
         central += (b"PK\x01\x02" + struct.pack("<HHHHHHIIIHHHHHII", 20, 20, *fields, 0, 0, 0,
                                                  0, 0, len(local)) + name)
         local += b"PK\x03\x04" + struct.pack("<HHHHHIIIHH", 20, *fields, 0) + name + body
