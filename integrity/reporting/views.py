@@ -139,6 +139,7 @@ def file_plain(slug: str) -> str | tuple[str, int]:
         answers=_answers_from_form(channel),
         uploads=_uploads("files"),
         language=page_language(),
+        keep_details=request.form.get("keep_details") == "1",
     )
     db = get_session()
     try:
@@ -235,7 +236,7 @@ def mailbox_reply() -> str | tuple[str, int]:
     db = get_session()
     try:
         plain.reply_plain(db, current.settings(), current.attachment_store(), opened,
-                          text, _uploads("files"))
+                          text, _uploads("files"), request.form.get("keep_details") == "1")
     except ProtocolError as exc:
         db.rollback()
         return _render_mailbox(opened, token, error=str(exc), reply_text=text), exc.status
