@@ -51,6 +51,8 @@ def _fields(form: ChannelForm) -> channels.ChannelFields:
         name=form.name.data or "", description=form.description.data or "",
         allow_exclusion=bool(form.allow_exclusion.data),
         retention_days=form.retention_days.data or 0,
+        short_retention_days=form.short_retention_days.data,
+        max_open_days=form.max_open_days.data,
         asks_category=bool(form.asks_category.data), asks_unit=bool(form.asks_unit.data),
         recipient_ids=list(form.recipients.data or []))
 

@@ -64,6 +64,14 @@ class ChannelFields:
     asks_category: bool
     asks_unit: bool
     recipient_ids: Sequence[int]
+    # Retention of cases closed as unsubstantiated or not in scope (None: as the others).
+    short_retention_days: int | None = None
+    # Cases never closed are deleted this many days after filing (None: never).
+    max_open_days: int | None = None
+
+
+# A case open this long is past every deadline; below it, retention could cut an inquiry short.
+MIN_OPEN_DAYS = 365
 
 
 def _check_fields(fields: ChannelFields) -> None:
@@ -75,6 +83,14 @@ def _check_fields(fields: ChannelFields) -> None:
                                          MAX_DESCRIPTION, count=MAX_DESCRIPTION))
     if not 1 <= fields.retention_days <= 36500:
         raise ChannelError(_l("The retention period is from 1 to 36500 days."))
+    short = fields.short_retention_days
+    if short is not None and not 1 <= short <= fields.retention_days:
+        raise ChannelError(_l("The retention period of unsubstantiated and out-of-scope cases "
+                              "is from 1 day to the channel's retention period."))
+    longest = fields.max_open_days
+    if longest is not None and not MIN_OPEN_DAYS <= longest <= 36500:
+        raise ChannelError(_l("The longest time a case may stay open is from 365 to 36500 "
+                              "days, or empty for no limit."))
 
 
 def _recipients(session: Session, ids: Sequence[int]) -> list[User]:
@@ -87,8 +103,8 @@ def _recipients(session: Session, ids: Sequence[int]) -> list[User]:
 def _apply(channel: Channel, fields: ChannelFields, recipients: list[User]) -> dict[str, Any]:
     """Set the fields; returns what changed, for the audit log (ids and flags, no text)."""
     changed: dict[str, Any] = {}
-    for name in ("name", "description", "allow_exclusion", "retention_days", "asks_category",
-                 "asks_unit"):
+    for name in ("name", "description", "allow_exclusion", "retention_days",
+                 "short_retention_days", "max_open_days", "asks_category", "asks_unit"):
         value = getattr(fields, name)
         value = value.strip() if isinstance(value, str) else value
         if getattr(channel, name) != value:
@@ -113,6 +129,8 @@ def create_channel(session: Session, actor: User, slug: str, fields: ChannelFiel
     record(session, actor=actor, action="channel_added", subject=f"channel:{channel.slug}",
            details={"allow_exclusion": channel.allow_exclusion,
                     "retention_days": channel.retention_days,
+                    "short_retention_days": channel.short_retention_days,
+                    "max_open_days": channel.max_open_days,
                     "recipients": [user.id for user in recipients]})
     return channel
 

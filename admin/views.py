@@ -45,6 +45,8 @@ AUDIT_ACTIONS = {
     "note_written": _l("Internal note written"),
     "export": _l("Export"),
     "case_purged": _l("Case deleted after retention"),
+    "case_held": _l("Legal hold placed"),
+    "case_hold_lifted": _l("Legal hold lifted"),
     "user_added": _l("Account added"),
     "user_invited": _l("Account invited"),
     "invitation_renewed": _l("New set-up link"),

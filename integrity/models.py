@@ -258,6 +258,10 @@ class Channel(Translatable, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     allow_exclusion: Mapped[bool] = mapped_column(Boolean, default=False)
     retention_days: Mapped[int] = mapped_column(Integer, default=1825)
+    # Cases closed as unsubstantiated or not in scope may be kept for less (None: as long).
+    short_retention_days: Mapped[Optional[int]] = mapped_column(Integer)
+    # Cases never closed are deleted this many days after filing (None: never).
+    max_open_days: Mapped[Optional[int]] = mapped_column(Integer)
     asks_category: Mapped[bool] = mapped_column(Boolean, default=True)
     asks_unit: Mapped[bool] = mapped_column(Boolean, default=True)
     state: Mapped[ChannelState] = mapped_column(enum_column_type(ChannelState, 8),

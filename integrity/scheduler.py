@@ -293,12 +293,15 @@ def send_notifications() -> int:
 
 @_job
 def daily_notices() -> int:
-    """Write the day's deadline reminders and the administrators' summary."""
+    """Write the day's deadline reminders, the warnings of cases nearing their maximum age,
+    and the administrators' summary."""
+    from integrity.cases.retention import warn_before_max_age
     from integrity.notifications.reminders import remind_deadlines, summarise_for_admins
 
     def task(scheduler: Scheduler, session: Session) -> int:
         today, now = scheduler.clock.today(), scheduler.clock.now()
-        return remind_deadlines(session, today, now) + summarise_for_admins(session, today, now)
+        return (remind_deadlines(session, today, now) + warn_before_max_age(session, today, now)
+                + summarise_for_admins(session, today, now))
 
     return int(_run(task) or 0)
 

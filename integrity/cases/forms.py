@@ -32,3 +32,11 @@ class AssignForm(FlaskForm):
 class GoToCaseForm(FlaskForm):
     # Long enough for a reference typed with spaces; the service reads it (normalise_reference).
     reference = StringField(_l("Case reference"), validators=[DataRequired(), Length(max=40)])
+
+
+class HoldForm(FlaskForm):
+    """Place or lift a legal hold: the reason is kept in the audit log, so it names the
+    proceedings, never what the report says."""
+
+    reason = StringField(_l("Reason (such as the reference of the proceedings)"),
+                         validators=[DataRequired(), Length(max=200)])

@@ -105,6 +105,13 @@ def _note(facts: dict[str, Any], _names: Names) -> str:
                     "Wrote an internal note, with %(num)d files", files)
 
 
+def _purged(facts: dict[str, Any], _names: Names) -> str:
+    if facts.get("rule") == "max_age":
+        return _("Deleted the case: it was never closed and reached the longest time its "
+                 "channel keeps an open case")
+    return _("Deleted the case after its retention period")
+
+
 # Every action recorded with a case as its subject (grep: subject=f"report:).
 DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
     "case_opened": lambda _facts, _names: _("Opened the case"),
@@ -113,7 +120,11 @@ DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
     "case_shared": _shared,
     "message_sent": _message,
     "note_written": _note,
-    "case_purged": lambda _facts, _names: _("Deleted the case after its retention period"),
+    "case_purged": _purged,
+    "case_held": lambda facts, _names: _("Placed the case on legal hold: %(reason)s",
+                                         reason=str(facts.get("reason", ""))),
+    "case_hold_lifted": lambda facts, _names: _("Lifted the legal hold: %(reason)s",
+                                                reason=str(facts.get("reason", ""))),
 }
 
 # The accounts a detail names, by action: looked up with the actors.

@@ -24,9 +24,10 @@ from integrity.access import restrict
 from integrity.audit import record
 from integrity.cases.activity import mark_seen
 from integrity.cases.deadlines import deadlines
-from integrity.cases.forms import AssignForm, GoToCaseForm, StatusForm
+from integrity.cases.forms import AssignForm, GoToCaseForm, HoldForm, StatusForm
 from integrity.cases.inbox import InboxFilters, Position, case_by_reference, case_for, inbox
 from integrity.cases.references import normalise_reference
+from integrity.cases.retention import deletion_day
 from integrity.cases.sharing import case_attachment, share_case
 from integrity.cases.thread import post_message, sealed_case
 from integrity.cases.workflow import WorkflowError, assign, change_status
@@ -100,6 +101,7 @@ def case(report_id: int) -> str:
         "cases/case.html", report=report,
         due=deadlines(report.created_on, report.acknowledged_on, report.feedback_on, today()),
         status_form=StatusForm(), assign_form=_assign_form(report),
+        hold_form=HoldForm(), deleted_on=deletion_day(report),
         page_strings=case_strings(current.settings()),
     )
 

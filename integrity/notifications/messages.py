@@ -19,7 +19,8 @@ from integrity.config import Settings
 from integrity.notifications.outbox import Kind
 
 # The order lines appear in, most pressing first.
-_ORDER = [Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE, Kind.ACKNOWLEDGE_SOON,
+_ORDER = [Kind.CASE_EXPIRING, Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE,
+          Kind.ACKNOWLEDGE_SOON,
           Kind.FEEDBACK_SOON, Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED]
 
 
@@ -39,6 +40,14 @@ def _line(kind: Kind, count: int) -> str:
     if kind is Kind.FEEDBACK_SOON:
         return ngettext("%(num)d case needs feedback to the reporter within 14 days.",
                         "%(num)d cases need feedback to the reporter within 14 days.", count)
+    if kind is Kind.CASE_EXPIRING:
+        return ngettext(
+            "%(num)d case that was never closed will be deleted within 30 days, having "
+            "reached the longest time its channel keeps an open case. Close it, or place it "
+            "on legal hold if proceedings run.",
+            "%(num)d cases that were never closed will be deleted within 30 days, having "
+            "reached the longest time their channel keeps an open case. Close them, or place "
+            "them on legal hold if proceedings run.", count)
     if kind is Kind.ACKNOWLEDGE_OVERDUE:
         return ngettext("%(num)d case was not acknowledged in time: it is overdue.",
                         "%(num)d cases were not acknowledged in time: they are overdue.", count)

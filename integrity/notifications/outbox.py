@@ -32,6 +32,7 @@ class Kind(enum.StrEnum):
     FEEDBACK_SOON = "feedback_soon"  # 14 days before feedback is due
     ACKNOWLEDGE_OVERDUE = "acknowledge_overdue"
     FEEDBACK_OVERDUE = "feedback_overdue"
+    CASE_EXPIRING = "case_expiring"  # a case never closed nears its channel's maximum age
     # To administrators, as counts.
     ADMIN_SUMMARY = "admin_summary"  # overdue cases per channel, mail failing
     AUDIT_FAILED = "audit_failed"  # the audit chain failed its nightly verification
@@ -39,8 +40,8 @@ class Kind(enum.StrEnum):
 
 ACTIVITY = frozenset({Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED})
 # Sent whatever the reader chose on "My account".
-ALWAYS = frozenset({Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE, Kind.ADMIN_SUMMARY,
-                    Kind.AUDIT_FAILED})
+ALWAYS = frozenset({Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE, Kind.CASE_EXPIRING,
+                    Kind.ADMIN_SUMMARY, Kind.AUDIT_FAILED})
 
 
 def naive(moment: datetime) -> datetime:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     event,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -114,6 +115,8 @@ class Report(Base):
     acknowledged_on: Mapped[Optional[date]] = mapped_column(Date)
     feedback_on: Mapped[Optional[date]] = mapped_column(Date)
     closed_on: Mapped[Optional[date]] = mapped_column(Date)
+    # A legal hold: proceedings run, so retention deletes nothing of the case until it is lifted.
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The day of the last activity (a message, a note, a share): a day, like every other.
     last_activity_on: Mapped[Optional[date]] = mapped_column(Date)
     # The day the pending deadline falls due (None when none is pending), kept by a flush hook
