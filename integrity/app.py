@@ -139,7 +139,10 @@ def _register_blueprints(app: Flask) -> None:
     from integrity import access, anonymous_forms
     from integrity.auth.views import bp as auth_bp
     from integrity.auth.views import load_user
-    from integrity.cases import history_views  # noqa: F401 (routes on the cases blueprint)
+    from integrity.cases import (
+        history_views,  # noqa: F401 (routes on the cases blueprint)
+        reader_views,  # noqa: F401 (routes on the cases blueprint)
+    )
     from integrity.cases.views import bp as cases_bp
     from integrity.dashboard.views import bp as dashboard_bp
     from integrity.reporting.api import bp as api_bp

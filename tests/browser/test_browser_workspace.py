@@ -163,6 +163,7 @@ def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp,
         "options => options.map(o => o.value)")
     assert str(offline.id) in options and str(excluded.id) not in options
     inspector.select_option("#share-inspector", str(offline.id))
+    inspector.fill("#share-reason", "A second reader for the evidence.")
     inspector.get_by_role("button", name="Share").click()
     expect(inspector.locator("#case-announce")).to_contain_text("The case was shared with")
 
