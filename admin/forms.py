@@ -116,6 +116,8 @@ class ChannelForm(FlaskForm):
         NumberRange(min=1, max=36500, message=_l("Enter a number of days from 1 to 36500."))])
     asks_category = BooleanField(_l("Ask for a category"))
     asks_unit = BooleanField(_l("Ask for the organisational unit"))
+    closing_needs_confirmation = BooleanField(
+        _l("Closing a case needs a second inspector's confirmation"))
     recipients = MultiCheckboxField(_l("Inspectors who receive the reports"), choices=[],
                                     coerce=database_int, validate_choice=False)
 

@@ -70,6 +70,11 @@ def renew_link(session: Session, actor: User, user: User, hours: int) -> str:
     return token
 
 
+def administrators_who_sign_in(session: Session) -> int:
+    """How many active administrators can sign in."""
+    return _signs_in_as_admin(session)
+
+
 def _signs_in_as_admin(session: Session) -> int:
     return session.scalar(select(func.count(User.id)).where(
         User.role == Role.ADMIN, User.active.is_(True), User.can_sign_in.is_(True),

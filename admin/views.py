@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from admin import (  # noqa: F401 (routes)
     channel_views,
     questionnaire_views,
+    recipients,
     settings_views,
     translation_views,
     unit_views,
@@ -114,7 +115,8 @@ def index() -> str:
         "units": db.scalar(select(func.count(OrgUnit.id))) or 0,
     }
     return render_template("admin/index.html", counts=counts,
-                           health=health(db, datetime.now(UTC)))
+                           health=health(db, datetime.now(UTC)),
+                           pending=recipients.pending(db))
 
 
 @bp.route("/audit")
