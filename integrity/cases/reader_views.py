@@ -57,9 +57,19 @@ def reader_removal(report_id: int) -> Response:
     return _back(report_id)
 
 
-@bp.route("/<int:report_id>/closing/<any(confirm, decline):answer>", methods=["POST"])
-def closing(report_id: int, answer: str) -> Response:
-    """Confirm or decline the closing another reader asked for."""
+@bp.route("/<int:report_id>/closing/confirm", methods=["POST"])
+def closing_confirm(report_id: int) -> Response:
+    """Confirm the closing another reader asked for: the case closes."""
+    return _closing(report_id, confirm=True)
+
+
+@bp.route("/<int:report_id>/closing/decline", methods=["POST"])
+def closing_decline(report_id: int) -> Response:
+    """Decline the closing another reader asked for (or withdraw one's own request)."""
+    return _closing(report_id, confirm=False)
+
+
+def _closing(report_id: int, *, confirm: bool) -> Response:
     report = case_or_404(report_id)
     form = ClosingForm()
     if not form.validate_on_submit():
@@ -67,8 +77,7 @@ def closing(report_id: int, answer: str) -> Response:
         return _back(report_id)
     db = get_session()
     with commit_unless(db, WorkflowError) as change:
-        (confirm_closing if answer == "confirm" else decline_closing)(db, report, g.user)
+        (confirm_closing if confirm else decline_closing)(db, report, g.user)
     if change.stored:
-        flash(_("The case is closed.") if answer == "confirm"
-              else _("The case stays open."), "success")
+        flash(_("The case is closed.") if confirm else _("The case stays open."), "success")
     return _back(report_id)
