@@ -180,12 +180,18 @@ def test_closing_waits_for_another_inspectors_confirmation(app, db, channel, tea
     _filed(app, channel)
     client = signed_in(app, first)
     report_id = first_case(client)
+    colleague = signed_in(app, second)
+    assert colleague.get(f"/cases/{report_id}").status_code == 200  # seen: no news for them
     page = _form(client, report_id, "status", {"status": "closed", "outcome": "substantiated"})
     assert "will close when another inspector" in page.get_data(as_text=True)
     db.expire_all()
     report = db.get(Report, report_id)
     assert report.status == "new" and report.closing_request is not None
     assert report.closing_request.requested_by_id == first.id
+    # The colleagues' inboxes mark the case as having news; the one who asked, not.
+    unseen = dict(db.execute(select(report_readers.c.user_id, report_readers.c.unseen).where(
+        report_readers.c.report_id == report_id)).all())
+    assert unseen[second.id] and not unseen[first.id]
     # The one who asked cannot confirm; the page offers them only to withdraw.
     assert "Confirm the closing" not in page.get_data(as_text=True)
     page = _form(client, report_id, "closing/confirm", {})
@@ -194,7 +200,6 @@ def test_closing_waits_for_another_inspectors_confirmation(app, db, channel, tea
     db.expire_all()
     assert db.get(Report, report_id).status == "new"
     # While it waits, the status does not change another way.
-    colleague = signed_in(app, second)
     page = _form(colleague, report_id, "status", {"status": "in_progress", "outcome": ""})
     assert "confirm or decline it first" in page.get_data(as_text=True)
 

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from integrity.audit import record
+from integrity.cases.activity import mark_unseen
 from integrity.models import User, today
 from integrity.reporting.mailbox import current_recipients
 from integrity.reporting.models import ClosingRequest, Outcome, Report, Status
@@ -79,6 +80,7 @@ def _request_closing(session: Session, report: Report, actor: User, outcome: Out
                                "share it with a colleague first."))
     report.closing_request = ClosingRequest(requested_by_id=actor.id, outcome=outcome,
                                             requested_on=day)
+    mark_unseen(session, report, actor)  # the colleagues' inbox shows it has news
     record(session, actor=actor, action="closing_requested", subject=f"report:{report.id}",
            details={"outcome": outcome})
 
