@@ -20,6 +20,7 @@ from flask_babel import lazy_ngettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from admin import recipients as recipient_changes
 from admin.paging import Page, contains, paginate
 from integrity.audit import record
 from integrity.channels import ChannelError, add_channel
@@ -68,10 +69,19 @@ class ChannelFields:
     short_retention_days: int | None = None
     # Cases never closed are deleted this many days after filing (None: never).
     max_open_days: int | None = None
+    closing_needs_confirmation: bool = False
 
 
 # A case open this long is past every deadline; below it, retention could cut an inquiry short.
 MIN_OPEN_DAYS = 365
+
+
+@dataclass(frozen=True)
+class ChannelUpdate:
+    """What a save did: settings changed, and recipient changes waiting for confirmation."""
+
+    changed: bool
+    proposed: int
 
 
 def _check_fields(fields: ChannelFields) -> None:
@@ -100,23 +110,26 @@ def _recipients(session: Session, ids: Sequence[int]) -> list[User]:
     return [eligible[i] for i in dict.fromkeys(ids)]
 
 
-def _apply(channel: Channel, fields: ChannelFields, recipients: list[User]) -> dict[str, Any]:
-    """Set the fields; returns what changed, for the audit log (ids and flags, no text)."""
+def _apply(channel: Channel, fields: ChannelFields) -> dict[str, Any]:
+    """Set the fields but the recipients; returns what changed, for the audit log (ids and
+    flags, no text)."""
     changed: dict[str, Any] = {}
     for name in ("name", "description", "allow_exclusion", "retention_days",
-                 "short_retention_days", "max_open_days", "asks_category", "asks_unit"):
+                 "short_retention_days", "max_open_days", "asks_category", "asks_unit",
+                 "closing_needs_confirmation"):
         value = getattr(fields, name)
         value = value.strip() if isinstance(value, str) else value
         if getattr(channel, name) != value:
             setattr(channel, name, value)
             changed[name] = value if not isinstance(value, str) else True
-    before = {user.id for user in channel.recipients}
-    after = {user.id for user in recipients}
-    if before != after:
-        channel.recipients = recipients
-        changed["recipients_added"] = sorted(after - before)
-        changed["recipients_removed"] = sorted(before - after)
     return changed
+
+
+def _recipients_applied(outcome: recipient_changes.RecipientsOutcome) -> dict[str, Any]:
+    if not outcome.applied:
+        return {}
+    # Applied at once: nobody else could confirm (admin/recipients.py).
+    return {**outcome.applied, "confirmed_by_second_administrator": False}
 
 
 def create_channel(session: Session, actor: User, slug: str, fields: ChannelFields) -> Channel:
@@ -124,26 +137,34 @@ def create_channel(session: Session, actor: User, slug: str, fields: ChannelFiel
     _check_fields(fields)
     recipients = _recipients(session, fields.recipient_ids)
     channel = add_channel(session, slug.strip(), fields.name)
-    _apply(channel, fields, recipients)
+    _apply(channel, fields)
     session.flush()
     record(session, actor=actor, action="channel_added", subject=f"channel:{channel.slug}",
            details={"allow_exclusion": channel.allow_exclusion,
                     "retention_days": channel.retention_days,
                     "short_retention_days": channel.short_retention_days,
                     "max_open_days": channel.max_open_days,
-                    "recipients": [user.id for user in recipients]})
+                    "closing_needs_confirmation": channel.closing_needs_confirmation})
+    outcome = recipient_changes.ask_for(session, actor, channel, recipients)
+    if outcome.applied:
+        record(session, actor=actor, action="channel_changed",
+               subject=f"channel:{channel.slug}", details=_recipients_applied(outcome))
     return channel
 
 
 def update_channel(session: Session, actor: User, channel: Channel,
-                   fields: ChannelFields) -> bool:
-    """Change the channel's settings and recipients; False when nothing changed."""
+                   fields: ChannelFields) -> ChannelUpdate:
+    """Change the channel's settings; a change of recipients waits for a second
+    administrator's confirmation (admin/recipients.py)."""
     _check_fields(fields)
-    changed = _apply(channel, fields, _recipients(session, fields.recipient_ids))
+    wanted = _recipients(session, fields.recipient_ids)
+    changed = _apply(channel, fields)
+    outcome = recipient_changes.ask_for(session, actor, channel, wanted)
+    changed.update(_recipients_applied(outcome))
     if changed:
         record(session, actor=actor, action="channel_changed", subject=f"channel:{channel.slug}",
                details=changed)
-    return bool(changed)
+    return ChannelUpdate(bool(changed), outcome.proposed)
 
 
 def set_state(session: Session, actor: User, channel: Channel, state: ChannelState) -> None:

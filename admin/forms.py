@@ -124,6 +124,8 @@ class ChannelForm(FlaskForm):
             "Enter a number of days from 365 to 36500, or leave it empty."))])
     asks_category = BooleanField(_l("Ask for a category"))
     asks_unit = BooleanField(_l("Ask for the organisational unit"))
+    closing_needs_confirmation = BooleanField(
+        _l("Closing a case needs a second inspector's confirmation"))
     recipients = MultiCheckboxField(_l("Inspectors who receive the reports"), choices=[],
                                     coerce=database_int, validate_choice=False)
 

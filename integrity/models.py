@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -266,6 +267,10 @@ class Channel(Translatable, Base):
     asks_unit: Mapped[bool] = mapped_column(Boolean, default=True)
     state: Mapped[ChannelState] = mapped_column(enum_column_type(ChannelState, 8),
                                                 default=ChannelState.OPEN)
+    # Closing a case of this channel waits for a second inspector's confirmation (ISO 37002
+    # 8.2: no one inspector decides a case's outcome alone).
+    closing_needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                             server_default=false())
 
     categories: Mapped[list[Category]] = relationship(
         back_populates="channel", order_by="Category.position", cascade="all, delete-orphan"
@@ -278,6 +283,28 @@ class Channel(Translatable, Base):
     # Where its "other ways to report, and your rights" page differs from the installation's.
     rights_page: Mapped[Optional[RightsPage]] = relationship(
         back_populates="channel", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class RecipientChange(Base):
+    """A change to a channel's recipients that one administrator proposed and another must
+    confirm before it applies (docs/administration.md#recipients)."""
+
+    __tablename__ = "recipient_changes"
+    __table_args__ = (UniqueConstraint("channel_id", "user_id",
+                                       name="uq_recipient_changes_channel_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # True: the inspector is to be added; False: removed.
+    adding: Mapped[bool] = mapped_column(Boolean)
+    proposed_by_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    proposed_on: Mapped[date] = mapped_column(Date, default=today)
+
+    channel: Mapped[Channel] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    proposed_by: Mapped[Optional[User]] = relationship(foreign_keys=[proposed_by_id])
 
 
 class Category(Translatable, Base):

@@ -3,8 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
+
+from integrity.cases.readers import MAX_REASON
 
 STATUS_CHOICES = [
     SelectChoice("acknowledged", _l("Acknowledged")),
@@ -40,3 +42,19 @@ class HoldForm(FlaskForm):
 
     reason = StringField(_l("Reason (such as the reference of the proceedings)"),
                          validators=[DataRequired(), Length(max=200)])
+
+
+class RecuseForm(FlaskForm):
+    reason = TextAreaField(_l("Why you step away"),
+                           validators=[DataRequired(), Length(max=MAX_REASON)])
+
+
+class RemoveReaderForm(FlaskForm):
+    reader = SelectField(_l("Inspector to take off the case"), choices=[],
+                         validators=[DataRequired()])
+    reason = TextAreaField(_l("Why they must no longer read it"),
+                           validators=[DataRequired(), Length(max=MAX_REASON)])
+
+
+class ClosingForm(FlaskForm):
+    """Confirming or declining a requested closing: the form token alone."""

@@ -1,6 +1,8 @@
 """Case workflow: new, acknowledged, in progress, closed with an outcome; assignment.
 
-Every change is audited with what changed, never with content.
+Every change is audited with what changed, never with content. Where the channel asks for
+it, closing waits for a second reader's confirmation (``ClosingRequest``): one inspector alone
+does not end a case (ISO 37002 8.2).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from integrity.audit import record
+from integrity.cases.activity import mark_unseen
 from integrity.models import User, today
-from integrity.reporting.models import Outcome, Report, Status
+from integrity.reporting.mailbox import current_recipients
+from integrity.reporting.models import ClosingRequest, Outcome, Report, Status
 
 # Allowed moves; a closed case can be reopened (to in progress) if new facts arrive.
 TRANSITIONS = {
@@ -33,16 +37,32 @@ def _check_reader(report: Report, user: User) -> None:
 
 
 def change_status(session: Session, report: Report, actor: User, status: Status,
-                  outcome: Outcome | None = None, on: date | None = None) -> None:
-    """Move the case to ``status``; closing needs an outcome. Acknowledging dates it."""
+                  outcome: Outcome | None = None, on: date | None = None) -> bool:
+    """Move the case to ``status``; closing needs an outcome. Acknowledging dates it.
+
+    Returns False when the change waits: closing a case whose channel asks for a second
+    inspector's confirmation only records the request.
+    """
     _check_reader(report, actor)
+    if report.closing_request is not None:
+        raise WorkflowError(_l("A request to close the case waits for a second inspector: "
+                               "confirm or decline it first."))
     current = report.status
     if status not in TRANSITIONS[current]:
         raise WorkflowError(_l("A case cannot go from “%(old)s” to “%(new)s”.",
                                old=current, new=status))
     if (status is Status.CLOSED) != (outcome is not None):
         raise WorkflowError(_l("Closing a case needs an outcome, and only closing takes one."))
-    day = on or today()
+    if outcome is not None and report.channel.closing_needs_confirmation:
+        _request_closing(session, report, actor, outcome, on or today())
+        return False
+    _move(session, report, actor, status, outcome, on or today())
+    return True
+
+
+def _move(session: Session, report: Report, actor: User, status: Status,
+          outcome: Outcome | None, day: date) -> None:
+    current = report.status
     if report.acknowledged_on is None and status is not Status.NEW:
         # Any step beyond "new" tells the reporter the report was received.
         report.acknowledged_on = day
@@ -51,6 +71,47 @@ def change_status(session: Session, report: Report, actor: User, status: Status,
     report.closed_on = day if status is Status.CLOSED else None
     record(session, actor=actor, action="status_changed", subject=f"report:{report.id}",
            details={"from": current, "to": status, **({"outcome": outcome} if outcome else {})})
+
+
+def _request_closing(session: Session, report: Report, actor: User, outcome: Outcome,
+                     day: date) -> None:
+    if not any(user.id != actor.id for user in current_recipients(report)):
+        raise WorkflowError(_l("Closing this case needs a second inspector's confirmation: "
+                               "share it with a colleague first."))
+    report.closing_request = ClosingRequest(requested_by_id=actor.id, outcome=outcome,
+                                            requested_on=day)
+    mark_unseen(session, report, actor)  # the colleagues' inbox shows it has news
+    record(session, actor=actor, action="closing_requested", subject=f"report:{report.id}",
+           details={"outcome": outcome})
+
+
+def _pending(report: Report, actor: User) -> ClosingRequest:
+    _check_reader(report, actor)
+    request = report.closing_request
+    if request is None:
+        raise WorkflowError(_l("No request to close this case is waiting."))
+    return request
+
+
+def confirm_closing(session: Session, report: Report, actor: User,
+                    on: date | None = None) -> None:
+    """A second reader confirms the closing another asked for: the case closes."""
+    request = _pending(report, actor)
+    if request.requested_by_id == actor.id:
+        raise WorkflowError(_l("Another inspector must confirm the closing you asked for."))
+    record(session, actor=actor, action="closing_confirmed", subject=f"report:{report.id}",
+           details={"requested_by": request.requested_by_id, "outcome": request.outcome})
+    outcome = request.outcome
+    report.closing_request = None
+    _move(session, report, actor, Status.CLOSED, outcome, on or today())
+
+
+def decline_closing(session: Session, report: Report, actor: User) -> None:
+    """A reader declines the closing (or its author withdraws it): the case stays open."""
+    request = _pending(report, actor)
+    record(session, actor=actor, action="closing_declined", subject=f"report:{report.id}",
+           details={"requested_by": request.requested_by_id, "outcome": request.outcome})
+    report.closing_request = None
 
 
 def note_feedback(report: Report, on: date | None = None) -> None:

@@ -20,8 +20,8 @@ from integrity.notifications.outbox import Kind
 
 # The order lines appear in, most pressing first.
 _ORDER = [Kind.CASE_EXPIRING, Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE,
-          Kind.ACKNOWLEDGE_SOON,
-          Kind.FEEDBACK_SOON, Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED]
+          Kind.ACKNOWLEDGE_SOON, Kind.FEEDBACK_SOON, Kind.CASE_NEW, Kind.REPORTER_MESSAGE,
+          Kind.CASE_SHARED, Kind.CASE_REMOVED]
 
 
 def _line(kind: Kind, count: int) -> str:
@@ -34,6 +34,9 @@ def _line(kind: Kind, count: int) -> str:
     if kind is Kind.CASE_SHARED:
         return ngettext("A colleague shared %(num)d case with you.",
                         "Colleagues shared %(num)d cases with you.", count)
+    if kind is Kind.CASE_REMOVED:
+        return ngettext("A colleague took you off %(num)d case: you no longer read it.",
+                        "Colleagues took you off %(num)d cases: you no longer read them.", count)
     if kind is Kind.ACKNOWLEDGE_SOON:
         return ngettext("%(num)d case must be acknowledged within 2 days.",
                         "%(num)d cases must be acknowledged within 2 days.", count)

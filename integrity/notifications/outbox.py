@@ -28,6 +28,7 @@ class Kind(enum.StrEnum):
     CASE_NEW = "case_new"  # a case was sealed to them
     REPORTER_MESSAGE = "reporter_message"  # a reporter wrote in one of their cases
     CASE_SHARED = "case_shared"  # a colleague shared a case with them
+    CASE_REMOVED = "case_removed"  # a colleague took them off a case
     ACKNOWLEDGE_SOON = "acknowledge_soon"  # 2 days before acknowledgement is due
     FEEDBACK_SOON = "feedback_soon"  # 14 days before feedback is due
     ACKNOWLEDGE_OVERDUE = "acknowledge_overdue"
@@ -38,7 +39,8 @@ class Kind(enum.StrEnum):
     AUDIT_FAILED = "audit_failed"  # the audit chain failed its nightly verification
 
 
-ACTIVITY = frozenset({Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED})
+ACTIVITY = frozenset({Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED,
+                      Kind.CASE_REMOVED})
 # Sent whatever the reader chose on "My account".
 ALWAYS = frozenset({Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE, Kind.CASE_EXPIRING,
                     Kind.ADMIN_SUMMARY, Kind.AUDIT_FAILED})

@@ -212,6 +212,7 @@ def case_strings(settings: Settings) -> dict[str, str]:
         "noted": _("The note was saved."),
         "shared": _("The case was shared with %(name)s."),
         "chooseInspector": _("Choose an inspector."),
+        "shareReason": _("Say why you share the case."),
         "noFiles": _("No files."),
         "writtenIn": _("Written in"),
         **language_names(),

@@ -2,7 +2,7 @@
 unsubstantiated or not in scope, a maximum age for cases never closed
 
 Revision ID: 0029
-Revises: 0026
+Revises: 0028
 Create Date: 2026-12-07 10:00:00
 
 Existing channels keep one period for every outcome and no maximum age; no case is on hold.
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0029'
-down_revision = '0026'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 

@@ -124,7 +124,17 @@ def load_demo_site(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
     """The demo data, a second channel (so the reporter chooses) and the staff to sign in."""
     from integrity import demo
     from integrity.channels import add_channel
-    from integrity.models import Campaign, Category, Channel, OrgUnit, Question, Role, User
+    from integrity.models import (
+        Campaign,
+        Category,
+        Channel,
+        OrgUnit,
+        Question,
+        RecipientChange,
+        Role,
+        User,
+    )
+    from integrity.reporting.models import ClosingRequest, Report, report_readers
     from surveys.bank import load_template
     from surveys.demo import TEMPLATE
     from surveys.models import Survey, Wave
@@ -155,11 +165,26 @@ def load_demo_site(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
                         role=Role.INSPECTOR, password="a passphrase for the tests",
                         totp_secret=secret, must_change_password=must_change)
             people[name] = Person(f"{name}@example.org", "a passphrase for the tests", secret)
+        # Impartiality: a second administrator proposed to take the demo inspector off the
+        # channel (the first confirms or declines it on the channel's page), and a colleague
+        # asked to close a case they read with the demo inspector (who confirms or declines).
+        colleague = db.scalar(select(User).where(User.email == "first@example.org"))
+        proposer = create_user(db, hasher, email="second-admin@example.org",
+                               name="Second Administrator", role=Role.ADMIN,
+                               password="a passphrase for the tests",
+                               totp_secret=pyotp.random_base32())
+        channel = db.scalar(select(Channel).where(Channel.slug == demo.INTEGRITY_CHANNEL))
+        db.add(RecipientChange(channel_id=channel.id, user_id=inspector.id, adding=False,
+                               proposed_by_id=proposer.id))
+        closing_case = db.scalar(select(Report.id).where(Report.status == "in_progress")
+                                 .order_by(Report.id))
+        db.execute(report_readers.insert().values(report_id=closing_case, user_id=colleague.id))
+        db.add(ClosingRequest(report_id=closing_case, requested_by_id=colleague.id,
+                              outcome="substantiated"))
         # A survey still being written: the builder shows its editing forms.
         definition = load_template(TEMPLATE)
         draft = create_survey(db, replace(definition, title="Integrity survey, next year"))
         db.commit()
-        channel = db.scalar(select(Channel).where(Channel.slug == demo.INTEGRITY_CHANNEL))
         ids = {
             "channel": channel.id,
             "category": db.scalar(select(Category.id).where(Category.channel_id == channel.id)),
@@ -172,6 +197,7 @@ def load_demo_site(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
             "open_wave": db.scalar(select(Wave.id).where(Wave.state == "open")),
             "draft": draft.id,
             "draft_question": definition.sections[0].questions[0].key,
+            "closing_case": closing_case,
         }
         db.close()
     return people, ids
@@ -393,6 +419,12 @@ def walk_inspector_pages(walk: Walk) -> None:
     walk.check(page)
     page.locator('a[href$="/history"]').first.click()
     page.wait_for_selector("h1")
+    walk.check(page)
+    # A case a colleague asked to close, which the inspector confirms or declines; they read
+    # it together, so the inspector may also take the colleague off it.
+    walk.goto(page, f"/cases/{walk.site.ids['closing_case']}")
+    page.wait_for_selector('#case-content[data-opened="1"]')
+    page.wait_for_selector("#closing-request")
     walk.check(page)
     walk.goto(page, "/staff/account")
     # The page that completes the key after sign-in moves on by itself; with a sign-in waiting
