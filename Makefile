@@ -52,13 +52,13 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Chromium is missing: install Debian's 'chromium' package (browser tests will be skipped)"; fi
 
-# pdftoppm and pdftotext (the PDF report and poster tests), zbarimg (reads the posters' QR codes)
-# and msgfmt (checks the translation catalogs).
+# pdftoppm and pdftotext (the PDF report and poster tests), zbarimg (reads the posters' QR codes),
+# msgfmt (checks the translation catalogs) and exiftool (reads what cleaned files still carry).
 test-tools:
-	@if command -v pdftoppm >/dev/null && command -v zbarimg >/dev/null && command -v msgfmt >/dev/null; then :; \
+	@if command -v pdftoppm >/dev/null && command -v zbarimg >/dev/null && command -v msgfmt >/dev/null && command -v exiftool >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils zbar-tools gettext >/dev/null; \
-	else echo "poppler-utils, zbar-tools or gettext is missing: install Debian's packages (PDF, poster and catalog format tests will be skipped)"; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils zbar-tools gettext libimage-exiftool-perl >/dev/null; \
+	else echo "poppler-utils, zbar-tools, gettext or libimage-exiftool-perl is missing: install Debian's packages (PDF, poster, catalog format and file cleaning tests will be skipped)"; fi
 
 test: install chromium test-tools lint-only
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile

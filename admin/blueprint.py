@@ -26,7 +26,7 @@ SECTIONS = (
       "admin.role", "admin.reset"), "admin.user_list"),
     (("admin.channel", "admin.question", "admin.preview", "admin.categor"), "admin.channel_list"),
     (("admin.unit",), "admin.unit_list"),
-    (("admin.settings", "admin.mail"), "admin.settings_page"),
+    (("admin.settings", "admin.mail", "admin.rights"), "admin.settings_page"),
     (("admin.audit",), "admin.audit"),
 )
 

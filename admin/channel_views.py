@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from admin import channels
+from admin import channels, recipients
 from admin.blueprint import actor, bp, list_args
 from admin.forms import (
     KIND_LABELS,
@@ -25,7 +26,14 @@ from integrity import current
 from integrity.changes import commit_unless
 from integrity.channels import ChannelError
 from integrity.db import get_or_404, get_session
-from integrity.models import Category, Channel, ChannelState, Question, QuestionKind
+from integrity.models import (
+    Category,
+    Channel,
+    ChannelState,
+    Question,
+    QuestionKind,
+    RecipientChange,
+)
 from integrity.reporting.public_config import channel_recipients
 
 
@@ -51,8 +59,11 @@ def _fields(form: ChannelForm) -> channels.ChannelFields:
         name=form.name.data or "", description=form.description.data or "",
         allow_exclusion=bool(form.allow_exclusion.data),
         retention_days=form.retention_days.data or 0,
+        short_retention_days=form.short_retention_days.data,
+        max_open_days=form.max_open_days.data,
         asks_category=bool(form.asks_category.data), asks_unit=bool(form.asks_unit.data),
-        recipient_ids=list(form.recipients.data or []))
+        recipient_ids=list(form.recipients.data or []),
+        closing_needs_confirmation=bool(form.closing_needs_confirmation.data))
 
 
 @bp.route("/channels/new", methods=["GET", "POST"])
@@ -69,8 +80,12 @@ def channel_new() -> str | Response:
         if change.stored:
             flash(_("The channel was added with the default questionnaire. Edit its questions "
                     "below."), "success")
+            if recipients.pending(get_session(), channel):
+                flash(_("Its recipients receive its reports once another administrator "
+                        "confirms them, on the channel's page."), "success")
             return redirect(url_for("admin.questions", channel_id=channel.id))
-    return render_template("admin/channel_new.html", form=form)
+    return render_template("admin/channel_new.html", form=form,
+                           sole_administrator=recipients.sole_administrator(get_session()))
 
 
 @bp.route("/channels/<int:channel_id>", methods=["GET", "POST"])
@@ -83,13 +98,39 @@ def channel(channel_id: int) -> str | Response:
     if form.validate_on_submit():
         db = get_session()
         with commit_unless(db, ChannelError, form.recipients) as change:
-            changed = channels.update_channel(db, actor(), item, _fields(form))
+            saved = channels.update_channel(db, actor(), item, _fields(form))
         if change.stored:
-            flash(_("The channel was saved.") if changed else _("Nothing was changed."),
-                  "success")
+            if saved.changed or not saved.proposed:
+                flash(_("The channel was saved.") if saved.changed else
+                      _("Nothing was changed."), "success")
+            if saved.proposed:
+                flash(ngettext("%(num)d change of recipients waits for another "
+                               "administrator's confirmation.",
+                               "%(num)d changes of recipients wait for another "
+                               "administrator's confirmation.", saved.proposed), "success")
             return redirect(url_for("admin.channel", channel_id=item.id))
+    db = get_session()
     return render_template("admin/channel.html", channel=item, form=form, states=STATE_LABELS,
-                           receiving=channel_recipients(item))
+                           receiving=channel_recipients(item),
+                           pending=recipients.pending(db, item), confirm_form=ConfirmForm(),
+                           sole_administrator=recipients.sole_administrator(db))
+
+
+@bp.route("/recipient-changes/<int:change_id>/<any(confirm, decline):answer>",
+          methods=["POST"])
+def recipient_change(change_id: int, answer: str) -> Response:
+    """Confirm or decline a change of a channel's recipients another administrator proposed."""
+    change = get_or_404(RecipientChange, change_id)
+    channel_id = change.channel_id
+    if ConfirmForm().validate_on_submit():
+        db = get_session()
+        with commit_unless(db, ChannelError) as done:
+            (recipients.confirm if answer == "confirm" else recipients.decline)(
+                db, actor(), change)
+        if done.stored:
+            flash(_("The change was confirmed: it applies now.") if answer == "confirm"
+                  else _("The change was declined: nothing changed."), "success")
+    return redirect(url_for("admin.channel", channel_id=channel_id))
 
 
 @bp.route("/channels/<int:channel_id>/state/<state>", methods=["GET", "POST"])

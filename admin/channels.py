@@ -20,6 +20,7 @@ from flask_babel import lazy_ngettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from admin import recipients as recipient_changes
 from admin.paging import Page, contains, paginate
 from integrity.audit import record
 from integrity.channels import ChannelError, add_channel
@@ -64,6 +65,23 @@ class ChannelFields:
     asks_category: bool
     asks_unit: bool
     recipient_ids: Sequence[int]
+    # Retention of cases closed as unsubstantiated or not in scope (None: as the others).
+    short_retention_days: int | None = None
+    # Cases never closed are deleted this many days after filing (None: never).
+    max_open_days: int | None = None
+    closing_needs_confirmation: bool = False
+
+
+# A case open this long is past every deadline; below it, retention could cut an inquiry short.
+MIN_OPEN_DAYS = 365
+
+
+@dataclass(frozen=True)
+class ChannelUpdate:
+    """What a save did: settings changed, and recipient changes waiting for confirmation."""
+
+    changed: bool
+    proposed: int
 
 
 def _check_fields(fields: ChannelFields) -> None:
@@ -75,6 +93,14 @@ def _check_fields(fields: ChannelFields) -> None:
                                          MAX_DESCRIPTION, count=MAX_DESCRIPTION))
     if not 1 <= fields.retention_days <= 36500:
         raise ChannelError(_l("The retention period is from 1 to 36500 days."))
+    short = fields.short_retention_days
+    if short is not None and not 1 <= short <= fields.retention_days:
+        raise ChannelError(_l("The retention period of unsubstantiated and out-of-scope cases "
+                              "is from 1 day to the channel's retention period."))
+    longest = fields.max_open_days
+    if longest is not None and not MIN_OPEN_DAYS <= longest <= 36500:
+        raise ChannelError(_l("The longest time a case may stay open is from 365 to 36500 "
+                              "days, or empty for no limit."))
 
 
 def _recipients(session: Session, ids: Sequence[int]) -> list[User]:
@@ -84,23 +110,26 @@ def _recipients(session: Session, ids: Sequence[int]) -> list[User]:
     return [eligible[i] for i in dict.fromkeys(ids)]
 
 
-def _apply(channel: Channel, fields: ChannelFields, recipients: list[User]) -> dict[str, Any]:
-    """Set the fields; returns what changed, for the audit log (ids and flags, no text)."""
+def _apply(channel: Channel, fields: ChannelFields) -> dict[str, Any]:
+    """Set the fields but the recipients; returns what changed, for the audit log (ids and
+    flags, no text)."""
     changed: dict[str, Any] = {}
-    for name in ("name", "description", "allow_exclusion", "retention_days", "asks_category",
-                 "asks_unit"):
+    for name in ("name", "description", "allow_exclusion", "retention_days",
+                 "short_retention_days", "max_open_days", "asks_category", "asks_unit",
+                 "closing_needs_confirmation"):
         value = getattr(fields, name)
         value = value.strip() if isinstance(value, str) else value
         if getattr(channel, name) != value:
             setattr(channel, name, value)
             changed[name] = value if not isinstance(value, str) else True
-    before = {user.id for user in channel.recipients}
-    after = {user.id for user in recipients}
-    if before != after:
-        channel.recipients = recipients
-        changed["recipients_added"] = sorted(after - before)
-        changed["recipients_removed"] = sorted(before - after)
     return changed
+
+
+def _recipients_applied(outcome: recipient_changes.RecipientsOutcome) -> dict[str, Any]:
+    if not outcome.applied:
+        return {}
+    # Applied at once: nobody else could confirm (admin/recipients.py).
+    return {**outcome.applied, "confirmed_by_second_administrator": False}
 
 
 def create_channel(session: Session, actor: User, slug: str, fields: ChannelFields) -> Channel:
@@ -108,24 +137,34 @@ def create_channel(session: Session, actor: User, slug: str, fields: ChannelFiel
     _check_fields(fields)
     recipients = _recipients(session, fields.recipient_ids)
     channel = add_channel(session, slug.strip(), fields.name)
-    _apply(channel, fields, recipients)
+    _apply(channel, fields)
     session.flush()
     record(session, actor=actor, action="channel_added", subject=f"channel:{channel.slug}",
            details={"allow_exclusion": channel.allow_exclusion,
                     "retention_days": channel.retention_days,
-                    "recipients": [user.id for user in recipients]})
+                    "short_retention_days": channel.short_retention_days,
+                    "max_open_days": channel.max_open_days,
+                    "closing_needs_confirmation": channel.closing_needs_confirmation})
+    outcome = recipient_changes.ask_for(session, actor, channel, recipients)
+    if outcome.applied:
+        record(session, actor=actor, action="channel_changed",
+               subject=f"channel:{channel.slug}", details=_recipients_applied(outcome))
     return channel
 
 
 def update_channel(session: Session, actor: User, channel: Channel,
-                   fields: ChannelFields) -> bool:
-    """Change the channel's settings and recipients; False when nothing changed."""
+                   fields: ChannelFields) -> ChannelUpdate:
+    """Change the channel's settings; a change of recipients waits for a second
+    administrator's confirmation (admin/recipients.py)."""
     _check_fields(fields)
-    changed = _apply(channel, fields, _recipients(session, fields.recipient_ids))
+    wanted = _recipients(session, fields.recipient_ids)
+    changed = _apply(channel, fields)
+    outcome = recipient_changes.ask_for(session, actor, channel, wanted)
+    changed.update(_recipients_applied(outcome))
     if changed:
         record(session, actor=actor, action="channel_changed", subject=f"channel:{channel.slug}",
                details=changed)
-    return bool(changed)
+    return ChannelUpdate(bool(changed), outcome.proposed)
 
 
 def set_state(session: Session, actor: User, channel: Channel, state: ChannelState) -> None:

@@ -20,7 +20,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.settings import Editable
@@ -114,8 +114,18 @@ class ChannelForm(FlaskForm):
     retention_days = IntegerField(_l("Retention period of closed cases (days)"), validators=[
         InputRequired(message=REQUIRED),
         NumberRange(min=1, max=36500, message=_l("Enter a number of days from 1 to 36500."))])
+    short_retention_days = IntegerField(
+        _l("Retention period of cases closed as unsubstantiated or not in scope (days)"),
+        validators=[Optional(), NumberRange(min=1, max=36500, message=_l(
+            "Enter a number of days from 1 to 36500, or leave it empty."))])
+    max_open_days = IntegerField(
+        _l("Longest time a case may stay open (days)"),
+        validators=[Optional(), NumberRange(min=365, max=36500, message=_l(
+            "Enter a number of days from 365 to 36500, or leave it empty."))])
     asks_category = BooleanField(_l("Ask for a category"))
     asks_unit = BooleanField(_l("Ask for the organisational unit"))
+    closing_needs_confirmation = BooleanField(
+        _l("Closing a case needs a second inspector's confirmation"))
     recipients = MultiCheckboxField(_l("Inspectors who receive the reports"), choices=[],
                                     coerce=database_int, validate_choice=False)
 

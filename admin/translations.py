@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from admin.channels import MAX_DESCRIPTION, MAX_HELP, MAX_LABEL, MAX_OPTION
 from admin.paging import Page
+from admin.rights import rights_groups
 from admin.units import MAX_NAME, TreeRow, tree_page
 from integrity.models import Category, Channel, Question
 from integrity.translation_editor import Group, Text, missing_languages, texts_of
@@ -29,6 +30,8 @@ def channel_groups(channel: Channel) -> list[Group]:
     if categories:
         groups.append(Group("categories", _l("Categories"), categories))
     groups.extend(question_group(question) for question in channel.questions)
+    # Where the channel's "other ways to report, and your rights" page differs.
+    groups.extend(rights_groups(channel.rights_page))
     return groups
 
 

@@ -54,8 +54,13 @@ def invite(session: Session, actor: User, *, email: str, name: str, role: Role,
 
 
 def renew_link(session: Session, actor: User, user: User, hours: int) -> str:
-    """A new set-up link for an account that has not been set up yet (the old one stops)."""
-    if user.login_salt is not None or not user.can_sign_in:
+    """A new set-up link for an account that has not been set up yet (the old one stops).
+
+    An inspector added with only an offline key file (``integrity inspector add``) gets one
+    too: with it they choose a passphrase and a second factor, and then sign in to
+    acknowledge, assign and close cases, which needs no key; their key stays in its file,
+    which the case page reads when they open a case."""
+    if user.login_salt is not None:
         raise AccountError(_l("This account is already set up."))
     if not user.active:
         raise AccountError(_l("Reactivate the account first."))
@@ -63,6 +68,11 @@ def renew_link(session: Session, actor: User, user: User, hours: int) -> str:
     record(session, actor=actor, action="invitation_renewed", subject=f"user:{user.id}",
            details={"hours": hours})
     return token
+
+
+def administrators_who_sign_in(session: Session) -> int:
+    """How many active administrators can sign in."""
+    return _signs_in_as_admin(session)
 
 
 def _signs_in_as_admin(session: Session) -> int:

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from admin import (  # noqa: F401 (routes)
     channel_views,
     questionnaire_views,
+    recipients,
+    rights_views,
     settings_views,
     translation_views,
     unit_views,
@@ -40,10 +42,17 @@ AUDIT_ACTIONS = {
     "status_changed": _l("Status changed"),
     "assigned": _l("Case assigned"),
     "case_shared": _l("Case shared"),
+    "case_recused": _l("Inspector stepped away from a case"),
+    "reader_removed": _l("Inspector taken off a case"),
+    "closing_requested": _l("Closing of a case requested"),
+    "closing_confirmed": _l("Closing of a case confirmed"),
+    "closing_declined": _l("Closing of a case declined"),
     "message_sent": _l("Message sent to the reporter"),
     "note_written": _l("Internal note written"),
     "export": _l("Export"),
     "case_purged": _l("Case deleted after retention"),
+    "case_held": _l("Legal hold placed"),
+    "case_hold_lifted": _l("Legal hold lifted"),
     "user_added": _l("Account added"),
     "user_invited": _l("Account invited"),
     "invitation_renewed": _l("New set-up link"),
@@ -58,6 +67,9 @@ AUDIT_ACTIONS = {
     "key_certified": _l("Key certified by the organisation key"),
     "channel_added": _l("Channel added"),
     "channel_changed": _l("Channel changed"),
+    "recipient_change_proposed": _l("Change of recipients proposed"),
+    "recipient_change_confirmed": _l("Change of recipients confirmed"),
+    "recipient_change_declined": _l("Change of recipients declined"),
     "channel_state_changed": _l("Channel opened, hidden or closed"),
     "question_added": _l("Question added"),
     "question_changed": _l("Question changed"),
@@ -73,6 +85,7 @@ AUDIT_ACTIONS = {
     "unit_changed": _l("Unit changed"),
     "units_imported": _l("Units imported"),
     "settings_changed": _l("Settings changed"),
+    "rights_page_changed": _l("Rights page changed"),
     "mail_test_sent": _l("Test message sent"),
     "survey_created": _l("Survey created"),
     "survey_imported": _l("Survey imported"),
@@ -106,7 +119,8 @@ def index() -> str:
         "units": db.scalar(select(func.count(OrgUnit.id))) or 0,
     }
     return render_template("admin/index.html", counts=counts,
-                           health=health(db, datetime.now(UTC)))
+                           health=health(db, datetime.now(UTC)),
+                           pending=recipients.pending(db))
 
 
 @bp.route("/audit")

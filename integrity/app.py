@@ -39,12 +39,14 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         bidi,
         catalogs,
         compression,
+        current,
         db,
         errors,
         formatting,
         i18n,
         logs,
         request_guard,
+        rights,
         security,
         static_files,
         static_views,
@@ -119,12 +121,16 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["b64"] = b64encode
     app.jinja_env.filters["fingerprint"] = fingerprint
     app.jinja_env.filters["bdi"] = bidi.isolate
+    # An administrator's plain text (the rights page): paragraphs and links, never HTML.
+    app.jinja_env.filters["plain_text"] = rights.as_html
     formatting.init_app(app)
     app.jinja_env.globals.update(i18n.template_globals())
     # The pinned organisation key (b64, or "" when none is pinned): the pages that seal and
     # read reports speak protocol 2 with it (data-org-key), protocol 1 without.
     org_key = app.extensions["integrity.org_public_key"]
     app.jinja_env.globals["org_key"] = b64encode(org_key) if org_key else ""
+    # The onion address the anonymous pages' footer gives, as the settings say now.
+    app.jinja_env.globals["onion_url"] = lambda: current.settings().onion_url
     app.url_defaults(i18n.carry_language)
     security.init_app(app, https=settings.https)
     static_files.init_app(app)
@@ -139,7 +145,11 @@ def _register_blueprints(app: Flask) -> None:
     from integrity import access, anonymous_forms
     from integrity.auth.views import bp as auth_bp
     from integrity.auth.views import load_user
-    from integrity.cases import history_views  # noqa: F401 (routes on the cases blueprint)
+    from integrity.cases import (
+        history_views,  # noqa: F401 (routes on the cases blueprint)
+        reader_views,  # noqa: F401 (routes on the cases blueprint)
+        retention_views,  # noqa: F401 (routes on the cases blueprint)
+    )
     from integrity.cases.views import bp as cases_bp
     from integrity.dashboard.views import bp as dashboard_bp
     from integrity.reporting.api import bp as api_bp

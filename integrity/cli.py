@@ -439,7 +439,9 @@ def recovery_key_init(sheet: Path) -> None:
 
 @main.command()
 def purge() -> None:
-    """Delete closed cases whose retention period is over (files overwritten first)."""
+    """Delete the cases retention ends: closed ones past their retention period, never
+    closed ones past their channel's maximum age; none on legal hold (files overwritten
+    first)."""
     from integrity.cases.retention import purge_cases
     from integrity.models import today
 
@@ -448,7 +450,8 @@ def purge() -> None:
         purged = purge_cases(session, current.attachment_store(app), today())
         session.commit()
     listed = f": {', '.join(case.reference for case in purged)}" if purged else ""
-    click.echo(f"Deleted {len(purged)} case(s) past their retention period{listed}.")
+    click.echo(f"Deleted {len(purged)} case(s) past their retention period or maximum "
+               f"age{listed}.")
 
 
 @main.group()

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -258,10 +259,18 @@ class Channel(Translatable, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     allow_exclusion: Mapped[bool] = mapped_column(Boolean, default=False)
     retention_days: Mapped[int] = mapped_column(Integer, default=1825)
+    # Cases closed as unsubstantiated or not in scope may be kept for less (None: as long).
+    short_retention_days: Mapped[Optional[int]] = mapped_column(Integer)
+    # Cases never closed are deleted this many days after filing (None: never).
+    max_open_days: Mapped[Optional[int]] = mapped_column(Integer)
     asks_category: Mapped[bool] = mapped_column(Boolean, default=True)
     asks_unit: Mapped[bool] = mapped_column(Boolean, default=True)
     state: Mapped[ChannelState] = mapped_column(enum_column_type(ChannelState, 8),
                                                 default=ChannelState.OPEN)
+    # Closing a case of this channel waits for a second inspector's confirmation (ISO 37002
+    # 8.2: no one inspector decides a case's outcome alone).
+    closing_needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                             server_default=false())
 
     categories: Mapped[list[Category]] = relationship(
         back_populates="channel", order_by="Category.position", cascade="all, delete-orphan"
@@ -271,6 +280,31 @@ class Channel(Translatable, Base):
     )
     recipients: Mapped[list[User]] = relationship(secondary=channel_recipients,
                                                   order_by="User.name")
+    # Where its "other ways to report, and your rights" page differs from the installation's.
+    rights_page: Mapped[Optional[RightsPage]] = relationship(
+        back_populates="channel", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class RecipientChange(Base):
+    """A change to a channel's recipients that one administrator proposed and another must
+    confirm before it applies (docs/administration.md#recipients)."""
+
+    __tablename__ = "recipient_changes"
+    __table_args__ = (UniqueConstraint("channel_id", "user_id",
+                                       name="uq_recipient_changes_channel_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # True: the inspector is to be added; False: removed.
+    adding: Mapped[bool] = mapped_column(Boolean)
+    proposed_by_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    proposed_on: Mapped[date] = mapped_column(Date, default=today)
+
+    channel: Mapped[Channel] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    proposed_by: Mapped[Optional[User]] = relationship(foreign_keys=[proposed_by_id])
 
 
 class Category(Translatable, Base):
@@ -367,3 +401,31 @@ class Campaign(Translatable, Base):
     # The units named when the campaign was recorded; the units under them are reached too.
     org_units: Mapped[list[OrgUnit]] = relationship(secondary=campaign_units,
                                                     order_by="OrgUnit.name")
+
+
+class RightsPage(Translatable, Base):
+    """The page "Other ways to report, and your rights" (Directive 2019/1937 Art. 9(1)(g) and
+    13, GDPR Art. 13): the installation's, or a channel's where it differs.
+
+    A blank section of a channel's page shows the installation's; a blank section of the
+    installation's shows the text the catalogs ship (integrity/rights.py).
+    """
+
+    __tablename__ = "rights_pages"
+
+    TRANSLATED = ("other_ways", "protection", "controller", "data_protection_officer",
+                  "legal_basis", "reporter_rights")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "installation", or "channel:<id>": one page each.
+    scope: Mapped[str] = mapped_column(String(32), unique=True)
+    channel_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), unique=True)
+    other_ways: Mapped[str] = mapped_column(Text, default="")
+    protection: Mapped[str] = mapped_column(Text, default="")
+    controller: Mapped[str] = mapped_column(Text, default="")
+    data_protection_officer: Mapped[str] = mapped_column(Text, default="")
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    reporter_rights: Mapped[str] = mapped_column(Text, default="")
+
+    channel: Mapped[Optional[Channel]] = relationship(back_populates="rights_page")

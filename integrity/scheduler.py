@@ -26,8 +26,8 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -55,6 +55,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 
 from integrity import current
+from integrity.clock import Clock
 from integrity.db import Base, make_engine, new_session
 
 log = logging.getLogger(__name__)
@@ -82,41 +83,6 @@ class SchedulerLease(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-# --- the clock ----------------------------------------------------------------------------
-
-
-class Clock:
-    """Real time, in UTC. A wave's day starts at midnight UTC."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def today(self) -> date:
-        return self.now().date()
-
-    def start_of(self, day: date) -> datetime:
-        """When ``day`` begins: the run time of a job due on that day."""
-        return datetime.combine(day, time(), UTC)
-
-
-@dataclass
-class FastClock(Clock):
-    """A controlled clock for tests and drills: from ``started`` on, each day lasts
-    ``seconds_per_day`` real seconds, ``first_day`` being the day at ``started``."""
-
-    first_day: date
-    seconds_per_day: float = 1.0
-    started: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def today(self) -> date:
-        elapsed = (datetime.now(UTC) - self.started).total_seconds()
-        return self.first_day + timedelta(days=int(elapsed // self.seconds_per_day))
-
-    def start_of(self, day: date) -> datetime:
-        offset = (day - self.first_day).days * self.seconds_per_day
-        return self.started + timedelta(seconds=offset)
 
 
 # --- the lease ------------------------------------------------------------------------------
@@ -327,12 +293,15 @@ def send_notifications() -> int:
 
 @_job
 def daily_notices() -> int:
-    """Write the day's deadline reminders and the administrators' summary."""
+    """Write the day's deadline reminders, the warnings of cases nearing their maximum age,
+    and the administrators' summary."""
+    from integrity.cases.retention import warn_before_max_age
     from integrity.notifications.reminders import remind_deadlines, summarise_for_admins
 
     def task(scheduler: Scheduler, session: Session) -> int:
         today, now = scheduler.clock.today(), scheduler.clock.now()
-        return remind_deadlines(session, today, now) + summarise_for_admins(session, today, now)
+        return (remind_deadlines(session, today, now) + warn_before_max_age(session, today, now)
+                + summarise_for_admins(session, today, now))
 
     return int(_run(task) or 0)
 

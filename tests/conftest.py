@@ -131,7 +131,7 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, seconds: float = 30) -> None:
+def wait_for_port(port: int, seconds: float = 120) -> None:
     """Wait until something listens on ``port`` (a server started in another process)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

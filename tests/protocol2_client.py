@@ -185,7 +185,8 @@ def share_body(sealed_case: dict[str, Any], secret_key: bytes, inspector_id: str
     last = max(kept, key=lambda link: link.seq) if kept else None
     link = threads.next_link(thread.secret, "thread", report_payload, last, "inspector",
                              inspector_id, sealed.payload)
-    return {"inspector": target_id, "key_slots": slots, "message": {
+    return {"inspector": target_id, "reason": "Second opinion on the evidence.",
+            "key_slots": slots, "message": {
         "payload": crypto.b64encode(sealed.payload),
         "key_slots": {k: crypto.b64encode(v) for k, v in sealed.key_slots.items()},
         "link": {"seq": link.seq, "prev": crypto.b64encode(link.prev),

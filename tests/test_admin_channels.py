@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrity.audit import AuditEntry, verify
-from integrity.models import Category, Question, Role, User
+from integrity.models import Category, Question, RecipientChange, Role, User
 from integrity.reporting.models import Report
 from tests.conftest import ChannelSetup
 from tests.helpers.channels import channel_row
@@ -176,6 +176,8 @@ def test_channel_settings_are_saved_and_audited(app, db, admin, channel) -> None
     assert [str(u.id) for u in row.recipients] == keep
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "channel_changed"))
     assert entry.facts["retention_days"] == 730 and len(entry.facts["recipients_removed"]) == 1
+    # The only administrator: the change applied at once, and the log says nobody confirmed.
+    assert entry.facts["confirmed_by_second_administrator"] is False
 
 
 def test_categories_are_added_renamed_reordered_and_retired(app, db, admin, channel,
@@ -229,3 +231,73 @@ def test_recipients_must_be_inspectors_with_a_key(db, make_account, channel) -> 
     fields = ChannelFields(row.name, row.description, True, 100, True, True, [manager.id])
     with pytest.raises(ChannelError):
         update_channel(db, admin_user, row, fields)
+
+
+def _channel_form(row, recipients: list[int], **changes: str) -> dict:
+    return {"name": row.name, "description": row.description,
+            "retention_days": str(row.retention_days), "asks_category": "y", "asks_unit": "y",
+            "recipients": [str(i) for i in recipients], **changes}
+
+
+def test_a_change_of_recipients_waits_for_a_second_administrator(app, db, admin, channel,
+                                                                  make_account) -> None:
+    second_admin = make_account(Role.ADMIN)
+    newcomer = make_account(Role.INSPECTOR)
+    row = channel_row(db, channel.slug)
+    before = [u.id for u in row.recipients]
+    kept, dropped = before
+    proposer = signed_in(app, admin)
+    page = post(proposer, f"/admin/channels/{row.id}",
+                _channel_form(row, [kept, newcomer.id]), follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert "2 changes of recipients wait for another administrator" in text
+    db.expire_all()
+    assert [u.id for u in channel_row(db, channel.slug).recipients] == before
+    proposed = db.scalars(select(AuditEntry).where(
+        AuditEntry.action == "recipient_change_proposed")).all()
+    assert sorted((e.facts["user"], e.facts["adding"]) for e in proposed) == sorted(
+        [(newcomer.id, True), (dropped, False)])
+    # The proposer is offered no confirmation, and one forced through is refused.
+    assert "Confirm the change" not in text and "Withdraw the change" in text
+    changes = {c.user_id: c.id for c in db.scalars(select(RecipientChange))}
+    refused = post(proposer, f"/admin/recipient-changes/{changes[newcomer.id]}/confirm",
+                   page=f"/admin/channels/{row.id}", follow_redirects=True)
+    assert "Another administrator must confirm the change you proposed." in refused.get_data(
+        as_text=True)
+    db.expire_all()
+    assert [u.id for u in channel_row(db, channel.slug).recipients] == before
+
+    other = signed_in(app, second_admin)
+    overview = other.get("/admin/").get_data(as_text=True)
+    assert "Waiting for a second administrator" in overview
+    assert f"/admin/channels/{row.id}#pending-heading" in overview
+    assert "Confirm the change" in other.get(f"/admin/channels/{row.id}").get_data(as_text=True)
+    post(other, f"/admin/recipient-changes/{changes[newcomer.id]}/confirm",
+         page=f"/admin/channels/{row.id}")
+    post(other, f"/admin/recipient-changes/{changes[dropped]}/decline",
+         page=f"/admin/channels/{row.id}")
+    db.expire_all()
+    assert sorted(u.id for u in channel_row(db, channel.slug).recipients) == sorted(
+        [kept, dropped, newcomer.id])
+    assert not db.scalars(select(RecipientChange)).all()
+    answers = {e.action: e for e in db.scalars(select(AuditEntry).where(
+        AuditEntry.action.in_(["recipient_change_confirmed", "recipient_change_declined"])))}
+    assert answers["recipient_change_confirmed"].actor_id == second_admin.id
+    assert answers["recipient_change_confirmed"].facts == {
+        "user": newcomer.id, "adding": True, "proposed_by": admin.id}
+    assert answers["recipient_change_declined"].facts["user"] == dropped
+    assert "Waiting for a second administrator" not in other.get("/admin/").get_data(
+        as_text=True)
+    assert verify(db).ok
+
+
+def test_the_closing_confirmation_is_a_channel_setting(app, db, admin, channel) -> None:
+    client = signed_in(app, admin)
+    row = channel_row(db, channel.slug)
+    recipients = [u.id for u in row.recipients]
+    post(client, f"/admin/channels/{row.id}",
+         _channel_form(row, recipients, closing_needs_confirmation="y"))
+    db.expire_all()
+    assert channel_row(db, channel.slug).closing_needs_confirmation
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "channel_changed"))
+    assert entry.facts["closing_needs_confirmation"] is True

@@ -32,7 +32,8 @@ def sample_ids(db: Session, channel: ChannelSetup, inspector_id: int) -> Sample:
     assert org_unit is not None
     return Sample({"user_id": inspector_id, "channel_id": row.id,
                    "question_id": row.questions[0].id, "category_id": row.categories[0].id,
-                   "org_unit_id": org_unit.id, "state": "hidden", "language": "fr"})
+                   "org_unit_id": org_unit.id, "state": "hidden", "language": "fr",
+                   "change_id": 1, "answer": "confirm"})
 
 
 def admin_rules(app: Flask) -> list:

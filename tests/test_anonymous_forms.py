@@ -62,6 +62,7 @@ def _move_clock(monkeypatch, seconds: float) -> None:
 def test_no_anonymous_page_or_form_sets_a_cookie(client, channel, survey, db) -> None:
     slug = f"/report/{channel.slug}"
     for path in ("/", "/report", slug, "/report/no-such-channel", "/mailbox", "/survey",
+                 "/rights", f"{slug}/rights", "/report/no-such-channel/rights",
                  f"/survey/open/{survey.survey_id}", "/survey/open/99999"):
         no_cookie(client.get(path))
     no_cookie(client.put(slug))  # an address that refuses the method

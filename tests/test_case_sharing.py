@@ -61,7 +61,8 @@ def _share_body(data: dict, pair: crypto.KeyPair, target_id: str, target_key: by
     for document, slot in documents:
         key = crypto.open_key_slot(crypto.b64decode(slot), pair.secret_key)
         slots[document] = crypto.b64encode(crypto.seal_key(key, target_key))
-    return {"inspector": target_id, "key_slots": slots}
+    return {"inspector": target_id, "reason": "She audits lane 2 this month.",
+            "key_slots": slots}
 
 
 def test_a_shared_case_opens_for_the_new_reader_with_its_whole_thread(app, db, channel,
@@ -110,6 +111,7 @@ def test_a_shared_case_opens_for_the_new_reader_with_its_whole_thread(app, db, c
     assert again.status_code == 409
     shares = db.scalars(select(AuditEntry).where(AuditEntry.action == "case_shared")).all()
     assert len(shares) == 1 and shares[0].subject == f"report:{report_id}"
+    assert shares[0].facts["reason"] == "She audits lane 2 this month."
     assert verify(db).ok
 
 
@@ -158,6 +160,9 @@ def test_share_refusals_store_nothing(app, db, channel, keyed, make_account) -> 
         ({**good, "key_slots": {"report": slot, "12345": slot}}, 400, "every document"),
         ({**good, "key_slots": {"report": slot[:-4]}}, 400, "key slot"),
         ([good], 400, "JSON object"),
+        ({**good, "reason": ""}, 400, "Say why you share the case."),
+        ({key: value for key, value in good.items() if key != "reason"}, 400, "Say why"),
+        ({**good, "reason": "x" * 501}, 400, "under 500 characters"),
     ]
     before = len(db.scalars(select(KeySlot)).all())
     for body, status, words in cases:

@@ -240,6 +240,9 @@ def test_posters_encode_the_configured_addresses(app, make_account, demo,
                               text=True).stdout
         assert "Seen corruption at the border?" in text and "receipt" in text
         assert "Integrity and anti-corruption" in text
+        # Where else to report, and the reporter's rights: the channel's page.
+        assert "Other ways to report, and your rights:" in text
+        assert f"{PUBLIC_URL}/report/integrity/rights?lang=en" in text
     info = subprocess.run(["pdftoppm", "-r", "10", "-png", "-singlefile",
                            str(tmp_path / "poster-A3.pdf"), str(tmp_path / "small")],
                           check=True, capture_output=True)

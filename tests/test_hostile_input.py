@@ -185,7 +185,8 @@ def test_sharing_with_an_inspector_number_past_the_range_is_refused(db, case) ->
     before = _stored(db)
     for target in (BIG, "2147483648"):
         response = inspector.post(f"/cases/{report_id}/share", headers=headers,
-                                  json={"inspector": target, "key_slots": {"report": "AA"}})
+                                  json={"inspector": target, "reason": "Second reader.",
+                                        "key_slots": {"report": "AA"}})
         _refused(response, 400, "This inspector cannot receive the case.")
     assert _stored(db) == before
 

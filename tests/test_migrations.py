@@ -166,7 +166,9 @@ def test_feedback_days_set_by_any_first_message_are_cleared_for_open_cases(
     from sqlalchemy import MetaData, Table, insert, select
     from sqlalchemy.exc import IntegrityError
 
-    upgrade(empty_database, "0024")
+    script = ScriptDirectory.from_config(alembic_config(empty_database))
+    before = script.get_revision("0025").down_revision
+    upgrade(empty_database, before)
     engine = make_engine(empty_database)
     tables = MetaData()
     for name in ("users", "channels", "reports", "messages"):
@@ -214,7 +216,7 @@ def test_feedback_days_set_by_any_first_message_are_cleared_for_open_cases(
                 report_id=1, sender="inspector", sent_on=asked, payload=b"z", kind="notice"))
     finally:
         engine.dispose()
-    downgrade(empty_database, "0024")
-    before = rows()
-    assert before[1].feedback_on == asked and before[1].next_due_on is None
-    assert before[2].feedback_on == asked
+    downgrade(empty_database, before)
+    again = rows()
+    assert again[1].feedback_on == asked and again[1].next_due_on is None
+    assert again[2].feedback_on == asked

@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import integrity.scheduler as jobs
+from integrity.clock import Clock
 from integrity.models import OrgUnit, Role, User
-from integrity.scheduler import Clock, Scheduler
+from integrity.scheduler import Scheduler
 from surveys.codes import email_codes
 from surveys.models import Recipient, Survey, Wave
 from surveys.reminders import claim_reminders, send_reminders

@@ -24,15 +24,21 @@ def record_activity(session: Session, settings: Settings, report: Report, actor:
     """Mark ``report`` unseen for its readers other than ``actor`` (the reporter when None);
     with ``notify``, tell those readers (or only ``readers`` when given)."""
     report.last_activity_on = today()
-    others = report_readers.c.user_id != actor.id if actor is not None else true()
-    session.execute(update(report_readers)
-                    .where(report_readers.c.report_id == report.id, others)
-                    .values(unseen=True))
+    mark_unseen(session, report, actor)
     if notify is not None:
         told = readers if readers is not None else report.readers
         notify_activity(session, settings, notify,
                         [user.id for user in told
                          if user.active and (actor is None or user.id != actor.id)])
+
+
+def mark_unseen(session: Session, report: Report, actor: User | None) -> None:
+    """Something in ``report`` waits for its readers other than ``actor`` (a closing to
+    confirm, for one): the inbox marks it new for them."""
+    others = report_readers.c.user_id != actor.id if actor is not None else true()
+    session.execute(update(report_readers)
+                    .where(report_readers.c.report_id == report.id, others)
+                    .values(unseen=True))
 
 
 def mark_seen(session: Session, report: Report, reader: User) -> None:

@@ -3,8 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
+
+from integrity.cases.readers import MAX_REASON
 
 STATUS_CHOICES = [
     SelectChoice("acknowledged", _l("Acknowledged")),
@@ -32,3 +34,27 @@ class AssignForm(FlaskForm):
 class GoToCaseForm(FlaskForm):
     # Long enough for a reference typed with spaces; the service reads it (normalise_reference).
     reference = StringField(_l("Case reference"), validators=[DataRequired(), Length(max=40)])
+
+
+class HoldForm(FlaskForm):
+    """Place or lift a legal hold: the reason is kept in the audit log, so it names the
+    proceedings, never what the report says."""
+
+    reason = StringField(_l("Reason (such as the reference of the proceedings)"),
+                         validators=[DataRequired(), Length(max=200)])
+
+
+class RecuseForm(FlaskForm):
+    reason = TextAreaField(_l("Why you step away"),
+                           validators=[DataRequired(), Length(max=MAX_REASON)])
+
+
+class RemoveReaderForm(FlaskForm):
+    reader = SelectField(_l("Inspector to take off the case"), choices=[],
+                         validators=[DataRequired()])
+    reason = TextAreaField(_l("Why they must no longer read it"),
+                           validators=[DataRequired(), Length(max=MAX_REASON)])
+
+
+class ClosingForm(FlaskForm):
+    """Confirming or declining a requested closing: the form token alone."""

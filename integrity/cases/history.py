@@ -81,8 +81,45 @@ def _assigned(facts: dict[str, Any], names: Names) -> str:
     return _("Made %(name)s the responsible inspector", name=_name(names, facts.get("to")))
 
 
+def _reason(facts: dict[str, Any]) -> str:
+    reason = facts.get("reason")
+    return reason if isinstance(reason, str) else ""
+
+
 def _shared(facts: dict[str, Any], names: Names) -> str:
-    return _("Shared the case with %(name)s", name=_name(names, facts.get("with")))
+    name = _name(names, facts.get("with"))
+    if _reason(facts):
+        return _("Shared the case with %(name)s. Why: %(reason)s", name=name,
+                 reason=_reason(facts))
+    return _("Shared the case with %(name)s", name=name)
+
+
+def _recused(facts: dict[str, Any], _names: Names) -> str:
+    return _("Stepped away from the case. Why: %(reason)s", reason=_reason(facts))
+
+
+def _removed(facts: dict[str, Any], names: Names) -> str:
+    return _("Took %(name)s off the case. Why: %(reason)s",
+             name=_name(names, facts.get("reader")), reason=_reason(facts))
+
+
+def _outcome(facts: dict[str, Any]) -> str:
+    outcome = facts.get("outcome")
+    return str(OUTCOME_NAMES.get(str(outcome), outcome))
+
+
+def _closing_requested(facts: dict[str, Any], _names: Names) -> str:
+    return _("Asked to close the case with the outcome “%(outcome)s”", outcome=_outcome(facts))
+
+
+def _closing_confirmed(facts: dict[str, Any], names: Names) -> str:
+    return _("Confirmed the closing %(name)s asked for",
+             name=_name(names, facts.get("requested_by")))
+
+
+def _closing_declined(facts: dict[str, Any], names: Names) -> str:
+    return _("Declined the closing %(name)s asked for",
+             name=_name(names, facts.get("requested_by")))
 
 
 def _files(facts: dict[str, Any]) -> int:
@@ -114,19 +151,37 @@ def _note(facts: dict[str, Any], _names: Names) -> str:
                     "Wrote an internal note, with %(num)d files", files)
 
 
+def _purged(facts: dict[str, Any], _names: Names) -> str:
+    if facts.get("rule") == "max_age":
+        return _("Deleted the case: it was never closed and reached the longest time its "
+                 "channel keeps an open case")
+    return _("Deleted the case after its retention period")
+
+
 # Every action recorded with a case as its subject (grep: subject=f"report:).
 DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
     "case_opened": lambda _facts, _names: _("Opened the case"),
     "status_changed": _status_changed,
     "assigned": _assigned,
     "case_shared": _shared,
+    "case_recused": _recused,
+    "reader_removed": _removed,
+    "closing_requested": _closing_requested,
+    "closing_confirmed": _closing_confirmed,
+    "closing_declined": _closing_declined,
     "message_sent": _message,
     "note_written": _note,
-    "case_purged": lambda _facts, _names: _("Deleted the case after its retention period"),
+    "case_purged": _purged,
+    "case_held": lambda facts, _names: _("Placed the case on legal hold: %(reason)s",
+                                         reason=str(facts.get("reason", ""))),
+    "case_hold_lifted": lambda facts, _names: _("Lifted the legal hold: %(reason)s",
+                                                reason=str(facts.get("reason", ""))),
 }
 
 # The accounts a detail names, by action: looked up with the actors.
-NAMED_IN_DETAILS = {"assigned": ("from", "to"), "case_shared": ("with",)}
+NAMED_IN_DETAILS = {"assigned": ("from", "to"), "case_shared": ("with",),
+                    "reader_removed": ("reader",), "closing_confirmed": ("requested_by",),
+                    "closing_declined": ("requested_by",)}
 
 
 def describe(entry: AuditEntry, names: Names) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from integrity.audit import record
 from integrity.cases.activity import record_activity
+from integrity.cases.readers import ReaderError, checked_reason
 from integrity.config import Settings
 from integrity.db import database_int
 from integrity.installation import get_installation
@@ -77,14 +78,16 @@ def share_case(session: Session, settings: Settings, store: AttachmentStore, rep
                sharer: User, body: object, org_public_key: bytes | None = None) -> User:
     """Add the inspector named in ``body`` as a reader, with the key slots sealed to them.
 
-    ``body`` is ``{"inspector": "<id>", "key_slots": {"report": slot, "<message id>": slot}}``
-    with a slot for exactly the documents the sharing inspector can open. For a protocol 2
+    ``body`` is ``{"inspector": "<id>", "reason": "...", "key_slots": {"report": slot,
+    "<message id>": slot}}`` with a slot for exactly the documents the sharing inspector can
+    open; the reason (why a colleague needs the case) goes into the audit log. For a protocol 2
     report it also carries ``"message"``: the share message for the thread (payload, key
     slots for every current reader with the new one, link), and the new reader's key must be
     certified by ``org_public_key``. The caller commits.
     """
     if not isinstance(body, dict):
         raise ProtocolError(_l("The request body must be a JSON object."))
+    reason = _reason(body.get("reason"))
     target = _target(session, report, body.get("inspector"))
     if report.protocol == 2 and not certified(target, org_public_key):
         raise ProtocolError(_l("This inspector cannot receive the case."))
@@ -101,8 +104,17 @@ def share_case(session: Session, settings: Settings, store: AttachmentStore, rep
         _add_share_message(session, settings, store, report, sharer, body.get("message"))
     record_activity(session, settings, report, sharer, Kind.CASE_SHARED, readers=[target])
     record(session, actor=sharer, action="case_shared", subject=f"report:{report.id}",
-           details={"with": target.id, "documents": len(slots)})
+           details={"with": target.id, "documents": len(slots), "reason": reason})
     return target
+
+
+def _reason(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ProtocolError(_l("Say why you share the case."))
+    try:
+        return checked_reason(value)
+    except ReaderError as exc:
+        raise ProtocolError(str(exc)) from None
 
 
 def _add_share_message(session: Session, settings: Settings, store: AttachmentStore,

@@ -24,9 +24,19 @@ from integrity.access import restrict
 from integrity.audit import record
 from integrity.cases.activity import mark_seen
 from integrity.cases.deadlines import deadlines
-from integrity.cases.forms import OUTCOME_CHOICES, AssignForm, GoToCaseForm, StatusForm
+from integrity.cases.forms import (
+    OUTCOME_CHOICES,
+    AssignForm,
+    ClosingForm,
+    GoToCaseForm,
+    HoldForm,
+    RecuseForm,
+    RemoveReaderForm,
+    StatusForm,
+)
 from integrity.cases.inbox import InboxFilters, Position, case_by_reference, case_for, inbox
 from integrity.cases.references import normalise_reference
+from integrity.cases.retention import deletion_day
 from integrity.cases.sharing import case_attachment, share_case
 from integrity.cases.thread import post_message, sealed_case
 from integrity.cases.workflow import WorkflowError, assign, change_status
@@ -74,7 +84,8 @@ def go_to_case() -> Response:
     return redirect(url_for("cases.case", report_id=report.id))
 
 
-def _case(report_id: int) -> Report:
+def case_or_404(report_id: int) -> Report:
+    """The case if the signed-in inspector reads it; "not found" otherwise."""
     report = case_for(get_session(), g.user, report_id)
     if report is None:
         abort(404)  # not 403: an inspector the case was not sealed to must not learn it exists
@@ -89,9 +100,18 @@ def _assign_form(report: Report) -> AssignForm:
     return form
 
 
+def remove_form(report: Report) -> RemoveReaderForm:
+    """The form that takes a colleague off the case: the other readers to choose from."""
+    form = RemoveReaderForm(prefix="remove")
+    form.reader.choices = [SelectChoice("", _("Choose an inspector"))] + [
+        SelectChoice(str(user.id), user.name) for user in report.readers if user.id != g.user.id
+    ]
+    return form
+
+
 @bp.route("/<int:report_id>")
 def case(report_id: int) -> str:
-    report = _case(report_id)
+    report = case_or_404(report_id)
     db = get_session()
     record(db, actor=g.user, action="case_opened", subject=f"report:{report.id}")
     mark_seen(db, report, g.user)
@@ -101,21 +121,26 @@ def case(report_id: int) -> str:
         due=deadlines(report.created_on, report.acknowledged_on, report.feedback_on, today()),
         status_form=StatusForm(), assign_form=_assign_form(report),
         outcome_choices=[(c.value, c.label) for c in OUTCOME_CHOICES if c.value],
+        hold_form=HoldForm(), deleted_on=deletion_day(report),
+        recuse_form=RecuseForm(prefix="recuse"), remove_form=remove_form(report),
+        closing_form=ClosingForm(),
         page_strings=case_strings(current.settings()),
     )
 
 
 @bp.route("/<int:report_id>/status", methods=["POST"])
 def status(report_id: int) -> Response:
-    report = _case(report_id)
+    report = case_or_404(report_id)
     form = StatusForm()
     if form.validate_on_submit():
         db = get_session()
         with commit_unless(db, WorkflowError) as change:
-            change_status(db, report, g.user, Status(form.status.data),
-                          Outcome(form.outcome.data) if form.outcome.data else None)
+            moved = change_status(db, report, g.user, Status(form.status.data),
+                                  Outcome(form.outcome.data) if form.outcome.data else None)
         if change.stored:
-            flash(_("The case's status was changed."), "success")
+            flash(_("The case's status was changed.") if moved else
+                  _("The case will close when another inspector of the case confirms it."),
+                  "success")
     else:
         flash_form_errors(form)
     return redirect(url_for("cases.case", report_id=report_id))
@@ -123,7 +148,7 @@ def status(report_id: int) -> Response:
 
 @bp.route("/<int:report_id>/assign", methods=["POST"])
 def assignment(report_id: int) -> Response:
-    report = _case(report_id)
+    report = case_or_404(report_id)
     form = _assign_form(report)
     if form.validate_on_submit():
         db = get_session()
@@ -145,13 +170,13 @@ def _refused(error: ProtocolError) -> tuple[Response, int]:
 @bp.route("/<int:report_id>/sealed")
 def sealed(report_id: int) -> Response:
     """The case's ciphertext and this inspector's key slots, for the page's script."""
-    report = _case(report_id)
+    report = case_or_404(report_id)
     return jsonify(sealed_case(get_session(), current.settings(), report, g.user,
                                current.org_public_key()))
 
 
 def _post(report_id: int, *, note: bool) -> tuple[Response, int]:
-    report = _case(report_id)
+    report = case_or_404(report_id)
     body = read_json() if request.mimetype == "application/json" else None
     if body is None:
         raise ProtocolError(_("The request body must be a JSON object."))
@@ -183,7 +208,7 @@ def note(report_id: int) -> tuple[Response, int]:
 @bp.route("/<int:report_id>/share", methods=["POST"])
 def share(report_id: int) -> tuple[Response, int]:
     """Add a reader: the key slots were re-sealed to them in the sharing inspector's browser."""
-    report = _case(report_id)
+    report = case_or_404(report_id)
     body = read_json() if request.mimetype == "application/json" else None
     db = get_session()
     target = share_case(db, current.settings(), current.attachment_store(), report, g.user,
@@ -195,7 +220,7 @@ def share(report_id: int) -> tuple[Response, int]:
 @bp.route("/<int:report_id>/attachments/<attachment_id>")
 def attachment(report_id: int, attachment_id: str) -> Response:
     """A sealed file of this case, as stored: the browser opens it with the key in a payload."""
-    report = _case(report_id)
+    report = case_or_404(report_id)
     found = case_attachment(get_session(), report, attachment_id)
     if found is None:
         abort(404)

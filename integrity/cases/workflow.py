@@ -4,7 +4,9 @@ Every change is audited with what changed, never with content. What the inspecto
 to the reporter count for follows EU Directive 2019/1937: any message acknowledges receipt
 (Art. 9(1)(b)); only feedback (the measures taken or planned and their grounds, Art. 5(13))
 or a final notice meets the 3-month feedback deadline (Art. 9(1)(f)); and a case closes only
-once the reporter was sent a final notice of its outcome.
+once the reporter was sent a final notice of its outcome. Where the channel asks for it,
+closing waits for a second reader's confirmation (``ClosingRequest``): one inspector alone
+does not end a case (ISO 37002 8.2).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from integrity.audit import record
+from integrity.cases.activity import mark_unseen
 from integrity.models import User, today
-from integrity.reporting.models import MessageKind, Outcome, Report, Status
+from integrity.reporting.mailbox import current_recipients
+from integrity.reporting.models import ClosingRequest, MessageKind, Outcome, Report, Status
 
 # Allowed moves; a closed case can be reopened (to in progress) if new facts arrive.
 TRANSITIONS = {
@@ -40,6 +44,9 @@ def check_status(report: Report, actor: User, status: Status, outcome: Outcome |
                  *, final_notice: bool = False) -> None:
     """Refuse a change the workflow does not allow; ``final_notice``: one goes with it."""
     _check_reader(report, actor)
+    if report.closing_request is not None:
+        raise WorkflowError(_l("A request to close the case waits for a second inspector: "
+                               "confirm or decline it first."))
     current = report.status
     if status not in TRANSITIONS[current]:
         raise WorkflowError(_l("A case cannot go from “%(old)s” to “%(new)s”.",
@@ -49,15 +56,31 @@ def check_status(report: Report, actor: User, status: Status, outcome: Outcome |
     if status is Status.CLOSED and report.final_notice_on is None and not final_notice:
         raise WorkflowError(_l("Send the reporter a final notice (the outcome and its grounds) "
                                "before closing the case, or with it."))
+    if outcome is not None and report.channel.closing_needs_confirmation and not any(
+            user.id != actor.id for user in current_recipients(report)):
+        raise WorkflowError(_l("Closing this case needs a second inspector's confirmation: "
+                               "share it with a colleague first."))
 
 
 def change_status(session: Session, report: Report, actor: User, status: Status,
-                  outcome: Outcome | None = None, on: date | None = None) -> None:
+                  outcome: Outcome | None = None, on: date | None = None) -> bool:
     """Move the case to ``status``; closing needs an outcome and a final notice sent.
-    Acknowledging dates it; reopening needs a new final notice to close again."""
+    Acknowledging dates it; reopening needs a new final notice to close again.
+
+    Returns False when the change waits: closing a case whose channel asks for a second
+    inspector's confirmation only records the request.
+    """
     check_status(report, actor, status, outcome)
+    if outcome is not None and report.channel.closing_needs_confirmation:
+        _request_closing(session, report, actor, outcome, on or today())
+        return False
+    _move(session, report, actor, status, outcome, on or today())
+    return True
+
+
+def _move(session: Session, report: Report, actor: User, status: Status,
+          outcome: Outcome | None, day: date) -> None:
     current = report.status
-    day = on or today()
     if report.acknowledged_on is None and status is not Status.NEW:
         # Any step beyond "new" tells the reporter the report was received.
         report.acknowledged_on = day
@@ -68,6 +91,44 @@ def change_status(session: Session, report: Report, actor: User, status: Status,
     report.closed_on = day if status is Status.CLOSED else None
     record(session, actor=actor, action="status_changed", subject=f"report:{report.id}",
            details={"from": current, "to": status, **({"outcome": outcome} if outcome else {})})
+
+
+def _request_closing(session: Session, report: Report, actor: User, outcome: Outcome,
+                     day: date) -> None:
+    report.closing_request = ClosingRequest(requested_by_id=actor.id, outcome=outcome,
+                                            requested_on=day)
+    mark_unseen(session, report, actor)  # the colleagues' inbox shows it has news
+    record(session, actor=actor, action="closing_requested", subject=f"report:{report.id}",
+           details={"outcome": outcome})
+
+
+def _pending(report: Report, actor: User) -> ClosingRequest:
+    _check_reader(report, actor)
+    request = report.closing_request
+    if request is None:
+        raise WorkflowError(_l("No request to close this case is waiting."))
+    return request
+
+
+def confirm_closing(session: Session, report: Report, actor: User,
+                    on: date | None = None) -> None:
+    """A second reader confirms the closing another asked for: the case closes."""
+    request = _pending(report, actor)
+    if request.requested_by_id == actor.id:
+        raise WorkflowError(_l("Another inspector must confirm the closing you asked for."))
+    record(session, actor=actor, action="closing_confirmed", subject=f"report:{report.id}",
+           details={"requested_by": request.requested_by_id, "outcome": request.outcome})
+    outcome = request.outcome
+    report.closing_request = None
+    _move(session, report, actor, Status.CLOSED, outcome, on or today())
+
+
+def decline_closing(session: Session, report: Report, actor: User) -> None:
+    """A reader declines the closing (or its author withdraws it): the case stays open."""
+    request = _pending(report, actor)
+    record(session, actor=actor, action="closing_declined", subject=f"report:{report.id}",
+           details={"requested_by": request.requested_by_id, "outcome": request.outcome})
+    report.closing_request = None
 
 
 def note_message(report: Report, kind: MessageKind, on: date | None = None) -> None:

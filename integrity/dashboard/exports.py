@@ -241,7 +241,9 @@ def poster(fmt: str) -> Response:
         design = Poster(channel.text("name", language), address,
                         onion, form.size.data if form.size.data in ("A4", "A3") else "A4",
                         language.split("_")[0] in RTL_SCRIPTS,
-                        fingerprint(org_key) if org_key else None)
+                        fingerprint(org_key) if org_key else None,
+                        reporting_address(settings.public_url, channel.slug, language,
+                                          "rights"))
         data = poster_pdf(design) if fmt == "pdf" else poster_png(design)
     name = f"poster-{channel.slug}-{language}-{design.size}.{fmt}"
     return Response(data, mimetype="application/pdf" if fmt == "pdf" else "image/png",

@@ -37,12 +37,17 @@ class Poster:
     rtl: bool = False
     # The pinned organisation key's fingerprint, for staff to compare with the installation's.
     org_key_fingerprint: str | None = None
+    # The channel's page "Other ways to report, and your rights" (Directive 2019/1937 asks
+    # that reporters can find it easily).
+    rights_address: str | None = None
 
 
-def reporting_address(base_url: str, slug: str, language: str) -> str:
-    """The channel's reporting page under ``base_url``, opening in the poster's ``language``
-    (the reporter is not signed in, so the address is what carries the language)."""
-    return f"{base_url.rstrip('/')}/report/{slug}?{urlencode({LANGUAGE_ARG: language})}"
+def reporting_address(base_url: str, slug: str, language: str, page: str = "") -> str:
+    """The channel's reporting page under ``base_url`` (or its ``page``, such as "rights"),
+    opening in the poster's ``language`` (the reporter is not signed in, so the address is
+    what carries the language)."""
+    path = f"/report/{slug}" + (f"/{page}" if page else "")
+    return f"{base_url.rstrip('/')}{path}?{urlencode({LANGUAGE_ARG: language})}"
 
 
 def _qr(axes: object, data: str) -> None:
@@ -107,6 +112,10 @@ def _draw(poster: Poster) -> Figure:
     y = put(y - 0.01, _("You get a receipt number: with it you read the inspectors' questions "
                         "and answer them, still without giving your name."), 12, 62,
             fontweight="bold")
+    if poster.rights_address:
+        y = put(y - 0.005, _("Other ways to report, and your rights:"), 11, 70)
+        figure.text(x, y + 0.004, poster.rights_address, fontsize=9 * scale, va="top", ha=ha,
+                    family="monospace", color=INK)
     if poster.org_key_fingerprint:
         figure.text(0.5, 0.03, _("Organisation key: %(fingerprint)s",
                                  fingerprint=poster.org_key_fingerprint),

@@ -19,8 +19,9 @@ from integrity.config import Settings
 from integrity.notifications.outbox import Kind
 
 # The order lines appear in, most pressing first.
-_ORDER = [Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE, Kind.ACKNOWLEDGE_SOON,
-          Kind.FEEDBACK_SOON, Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED]
+_ORDER = [Kind.CASE_EXPIRING, Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE,
+          Kind.ACKNOWLEDGE_SOON, Kind.FEEDBACK_SOON, Kind.CASE_NEW, Kind.REPORTER_MESSAGE,
+          Kind.CASE_SHARED, Kind.CASE_REMOVED]
 
 
 def _line(kind: Kind, count: int) -> str:
@@ -33,12 +34,23 @@ def _line(kind: Kind, count: int) -> str:
     if kind is Kind.CASE_SHARED:
         return ngettext("A colleague shared %(num)d case with you.",
                         "Colleagues shared %(num)d cases with you.", count)
+    if kind is Kind.CASE_REMOVED:
+        return ngettext("A colleague took you off %(num)d case: you no longer read it.",
+                        "Colleagues took you off %(num)d cases: you no longer read them.", count)
     if kind is Kind.ACKNOWLEDGE_SOON:
         return ngettext("%(num)d case must be acknowledged within 2 days.",
                         "%(num)d cases must be acknowledged within 2 days.", count)
     if kind is Kind.FEEDBACK_SOON:
         return ngettext("%(num)d case needs feedback to the reporter within 14 days.",
                         "%(num)d cases need feedback to the reporter within 14 days.", count)
+    if kind is Kind.CASE_EXPIRING:
+        return ngettext(
+            "%(num)d case that was never closed will be deleted within 30 days, having "
+            "reached the longest time its channel keeps an open case. Close it, or place it "
+            "on legal hold if proceedings run.",
+            "%(num)d cases that were never closed will be deleted within 30 days, having "
+            "reached the longest time their channel keeps an open case. Close them, or place "
+            "them on legal hold if proceedings run.", count)
     if kind is Kind.ACKNOWLEDGE_OVERDUE:
         return ngettext("%(num)d case was not acknowledged in time: it is overdue.",
                         "%(num)d cases were not acknowledged in time: they are overdue.", count)

@@ -28,19 +28,22 @@ class Kind(enum.StrEnum):
     CASE_NEW = "case_new"  # a case was sealed to them
     REPORTER_MESSAGE = "reporter_message"  # a reporter wrote in one of their cases
     CASE_SHARED = "case_shared"  # a colleague shared a case with them
+    CASE_REMOVED = "case_removed"  # a colleague took them off a case
     ACKNOWLEDGE_SOON = "acknowledge_soon"  # 2 days before acknowledgement is due
     FEEDBACK_SOON = "feedback_soon"  # 14 days before feedback is due
     ACKNOWLEDGE_OVERDUE = "acknowledge_overdue"
     FEEDBACK_OVERDUE = "feedback_overdue"
+    CASE_EXPIRING = "case_expiring"  # a case never closed nears its channel's maximum age
     # To administrators, as counts.
     ADMIN_SUMMARY = "admin_summary"  # overdue cases per channel, mail failing
     AUDIT_FAILED = "audit_failed"  # the audit chain failed its nightly verification
 
 
-ACTIVITY = frozenset({Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED})
+ACTIVITY = frozenset({Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED,
+                      Kind.CASE_REMOVED})
 # Sent whatever the reader chose on "My account".
-ALWAYS = frozenset({Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE, Kind.ADMIN_SUMMARY,
-                    Kind.AUDIT_FAILED})
+ALWAYS = frozenset({Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE, Kind.CASE_EXPIRING,
+                    Kind.ADMIN_SUMMARY, Kind.AUDIT_FAILED})
 
 
 def naive(moment: datetime) -> datetime:

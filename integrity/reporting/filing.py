@@ -313,7 +313,8 @@ def _report_values(filing: Filing) -> dict[str, Any]:
             "org_unit_id": route.org_unit_id, "created_on": day, "reference": new_reference(),
             "last_activity_on": day, "next_due_on": acknowledge_by(day),
             "lookup_hash": filing.lookup_hash, "reporter_public_key": filing.reporter_public_key,
-            "payload": filing.payload, "status": Status.NEW, "protocol": filing.protocol}
+            "payload": filing.payload, "status": Status.NEW, "protocol": filing.protocol,
+            "held": False}
 
 
 def _lookup_taken(error: IntegrityError | psycopg.IntegrityError) -> bool:

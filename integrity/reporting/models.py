@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     event,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -126,6 +127,8 @@ class Report(Base):
     # The day of the final notice that stands: closing needs one; reopening the case clears it.
     final_notice_on: Mapped[Optional[date]] = mapped_column(Date)
     closed_on: Mapped[Optional[date]] = mapped_column(Date)
+    # A legal hold: proceedings run, so retention deletes nothing of the case until it is lifted.
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The day of the last activity (a message, a note, a share): a day, like every other.
     last_activity_on: Mapped[Optional[date]] = mapped_column(Date)
     # The day the pending deadline falls due (None when none is pending), kept by a flush hook
@@ -149,6 +152,9 @@ class Report(Base):
         back_populates="report", order_by="Message.id", cascade="all, delete-orphan",
         passive_deletes=True,
     )
+    # A closing waiting for a second reader's confirmation, if any.
+    closing_request: Mapped[Optional[ClosingRequest]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
 
 
 @event.listens_for(Report, "before_insert")
@@ -191,6 +197,26 @@ class Message(Base):
     key_slots: Mapped[list[KeySlot]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class ClosingRequest(Base):
+    """A reader asked to close the case; it closes when another reader confirms
+    (``Channel.closing_needs_confirmation``). The outcome waits here until then."""
+
+    __tablename__ = "closing_requests"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('substantiated', 'partly_substantiated', "
+                        "'unsubstantiated', 'not_in_scope')", name="outcome"),
+    )
+
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    requested_by_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    outcome: Mapped[Outcome] = mapped_column(enum_column_type(Outcome, 24))
+    requested_on: Mapped[date] = mapped_column(Date, default=today)
+
+    requested_by: Mapped[Optional[User]] = relationship()
 
 
 class KeySlot(Base):
@@ -243,6 +269,6 @@ class PowChallenge(Base):
 
 
 __all__ = [
-    "Attachment", "KeySlot", "Message", "MessageKind", "PowChallenge", "Report", "Sender", "Status",
-    "report_readers",
+    "Attachment", "ClosingRequest", "KeySlot", "Message", "MessageKind", "PowChallenge",
+    "Report", "Sender", "Status", "report_readers",
 ]

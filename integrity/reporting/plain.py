@@ -21,6 +21,7 @@ from integrity.config import Settings
 from integrity.installation import get_installation
 from integrity.models import Channel
 from integrity.notifications.outbox import Kind
+from integrity.reporting.clean_files import FAILED
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.filing import Filing, store_filing
 from integrity.reporting.links import THREAD, NewLink, expected_place
@@ -39,6 +40,7 @@ class PlainFiling:
     answers: dict[str, Any]
     uploads: list[tuple[SealingSink, str, str]]  # sink, file name, media type
     language: str  # the language the form was shown in: its options are the answers'
+    keep_details: bool = False  # "send my files as they are": not cleaned of hidden details
 
 
 def _entries(uploads: list[tuple[SealingSink, str, str]]) -> list[dict[str, Any]]:
@@ -46,14 +48,28 @@ def _entries(uploads: list[tuple[SealingSink, str, str]]) -> list[dict[str, Any]
              "key": crypto.b64encode(sink.key)} for sink, name, kind in uploads]
 
 
-def _attachment_rows(session: Session, settings: Settings,
-                     uploads: list[tuple[SealingSink, str, str]]) -> list[str]:
-    """Finish the sealed files and record them; returns their ids."""
+def _clean_uploads(settings: Settings, uploads: list[tuple[SealingSink, str, str]],
+                   keep_details: bool) -> None:
+    """Remove the files' hidden details (GPS position, phone model, author...) before they are
+    sealed, unless the reporter chose to send them as they are; a file that may carry details
+    that cannot be removed is refused unless so chosen."""
     if len(uploads) > settings.max_attachments:
         raise ProtocolError(lazy_ngettext(
             "A report or message takes at most %(count)d attachment.",
             "A report or message takes at most %(count)d attachments.",
             settings.max_attachments, count=settings.max_attachments), 413)
+    for sink, name, _ in uploads:
+        result = sink.clean(keep_details)
+        if result is not None and result.status == FAILED and not keep_details:
+            raise ProtocolError(_l(
+                "The file “%(name)s” may carry hidden details, such as where and when it was "
+                "made or by whom, that cannot be removed here. To send it anyway, tick “Send my "
+                "files as they are”; or leave it out.", name=name))
+
+
+def _attachment_rows(session: Session, settings: Settings,
+                     uploads: list[tuple[SealingSink, str, str]]) -> list[str]:
+    """Finish the sealed files and record them; returns their ids."""
     if sum(sink.sealed_size for sink, _, _ in uploads) > settings.max_report_attachment_bytes:
         raise ProtocolError(_l("The attachments together are larger than this server accepts."),
                             413)
@@ -82,6 +98,7 @@ def file_plain_report(
     route = route_for(session, settings, channel.slug, form.category, form.org_unit)
     readers = resolve_readers(route, form.excluded)
     answers = check_answers(channel, form.answers, form.language)
+    _clean_uploads(settings, form.uploads, form.keep_details)
     installation = get_installation(session, settings)
     receipt = crypto.generate_receipt()
     keys = crypto.derive_reporter_keys(receipt, installation.kdf_salt, installation.kdf_opslimit,
@@ -151,12 +168,13 @@ def reopen_plain_mailbox(session: Session, settings: Settings, report_id: int,
 
 def reply_plain(
     session: Session, settings: Settings, store: AttachmentStore, mailbox: OpenedMailbox,
-    text: str, uploads: list[tuple[SealingSink, str, str]],
+    text: str, uploads: list[tuple[SealingSink, str, str]], keep_details: bool = False,
 ) -> None:
     """A reporter's message sent without JavaScript, sealed to the case's readers; for a
     protocol 2 report, with its link made here, in memory, from the opened report's thread."""
     if not text.strip() and not uploads:
         raise ProtocolError(_l("Write a message or attach a file."))
+    _clean_uploads(settings, uploads, keep_details)
     report = mailbox.report
     installation = get_installation(session, settings)
     attachment_ids = _attachment_rows(session, settings, uploads)

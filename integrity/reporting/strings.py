@@ -29,6 +29,32 @@ def _shared(settings: Settings) -> dict[str, str]:
     }
 
 
+def _cleaning() -> dict[str, str]:
+    """What the file pickers say about each file's hidden details (static/js/file-checks.mjs)."""
+    return {
+        "found_gps": _("GPS position"),
+        "found_camera": _("camera or phone model"),
+        "found_date": _("dates and times"),
+        "found_author": _("author's name"),
+        "found_company": _("company name"),
+        "found_software": _("software used"),
+        "found_other": _("other hidden details"),
+        "fileCleaned": _("Found and removed: %(details)s."),
+        "fileClean": _("No hidden details found."),
+        "fileUnchecked": _("This kind of file is not checked for hidden details."),
+        "fileFailed": _("This file may carry hidden details that cannot be removed here. It is "
+                        "sent only if you tick the box below."),
+        "keepFile": _("Send this file as it is, with its details"),
+        "keepChosen": _("“%(name)s” must be left out or sent as it is: it may carry hidden "
+                        "details that cannot be removed here. Tick “Send this file as it is” to "
+                        "send it, or choose other files."),
+        # Also beside the file pickers of templates/reporting/form.html and mailbox.html.
+        "cleanHint": _("Photos and documents can carry hidden details: where and when a photo "
+                       "was taken, the phone model, a document's author. They are removed before "
+                       "your files are sealed, unless you choose to send a file as it is."),
+    }
+
+
 def _floors() -> dict[str, str]:
     """The refusals of installation parameters below the client's floors (static/js/floors.mjs,
     docs/protocol.md "Floors"), keyed ``floor_<parameter>``."""
@@ -121,6 +147,7 @@ def _answer_words() -> dict[str, str]:
 def report_strings(settings: Settings) -> dict[str, str]:
     return {
         **_shared(settings),
+        **_cleaning(),
         **_floors(),
         "preparing": _("Preparing your receipt…"),
         "pow": _("Proving this is not an automated flood…"),
@@ -139,6 +166,7 @@ def report_strings(settings: Settings) -> dict[str, str]:
 def mailbox_strings(settings: Settings) -> dict[str, str]:
     return {
         **_shared(settings),
+        **_cleaning(),
         **_answer_words(),
         **_floors(),
         **_damaged(),
@@ -213,6 +241,7 @@ def case_strings(settings: Settings) -> dict[str, str]:
         "noted": _("The note was saved."),
         "shared": _("The case was shared with %(name)s."),
         "chooseInspector": _("Choose an inspector."),
+        "shareReason": _("Say why you share the case."),
         "noFiles": _("No files."),
         "writtenIn": _("Written in"),
         **language_names(),

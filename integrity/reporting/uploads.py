@@ -3,6 +3,10 @@
 Werkzeug's form parser normally spools uploads larger than 500 KB to a temporary file. The
 request class below replaces that: on the reporter pages each file part is sealed chunk by
 chunk into the attachment store, anywhere else uploads stay in memory (and are small).
+
+A file of a kind that can carry hidden details (photos, PDF, Office documents, videos; see
+clean_files) is held in memory instead, until the whole form has been read: whether it is
+cleaned before sealing depends on the reporter's "send as it is" choice, which may come after.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from crypto.stream import CHUNK_PLAIN, KEY_BYTES, StreamSealer
 from integrity import current
+from integrity.reporting.clean_files import CleanResult, clean_file, may_need_cleaning
 from integrity.reporting.storage import AttachmentStore, new_attachment_id
 from integrity.request_guard import BoundedParameters
 
 # Endpoints whose file parts are report attachments, sealed as they arrive.
 SEALED_UPLOAD_ENDPOINTS = {"reporting.file_plain", "reporting.mailbox_reply"}
+# How much of a file is read before deciding whether it may need cleaning (a PDF's header
+# may start anywhere in its first kilobyte).
+SNIFF_BYTES = 1024
 
 
 class SealingSink(io.RawIOBase):
@@ -41,6 +49,8 @@ class SealingSink(io.RawIOBase):
         self._partial = store.root / f".{self.attachment_id}.part"
         self._file: IO[bytes] | None = self._partial.open("xb")
         self._emit(self._sealer.header)
+        self._head: bytearray | None = bytearray()  # the first bytes, until the kind is known
+        self._held: bytearray | None = None  # a file to clean: its plaintext, in memory only
 
     def writable(self) -> bool:
         return True
@@ -50,12 +60,45 @@ class SealingSink(io.RawIOBase):
         self.size += len(piece)
         if self.size > self._max_bytes:
             raise RequestEntityTooLarge()
+        if self._head is not None:
+            self._head += piece
+            if len(self._head) >= SNIFF_BYTES:
+                self._decide()
+        elif self._held is not None:
+            self._held += piece
+        else:
+            self._seal(piece)
+        return len(piece)
+
+    def _decide(self) -> None:
+        """Hold the file for cleaning, or seal it as it streams, by its first bytes."""
+        head, self._head = bytes(self._head or b""), None
+        if may_need_cleaning(head):
+            self._held = bytearray(head)
+        else:
+            self._seal(head)
+
+    def _seal(self, piece: bytes) -> None:
         self._buffer += piece
         # Keep at least one byte back: the last chunk is only known once the part has ended.
         while len(self._buffer) > CHUNK_PLAIN:
             self._emit(self._sealer.push(bytes(self._buffer[:CHUNK_PLAIN]), last=False))
             del self._buffer[:CHUNK_PLAIN]
-        return len(piece)
+
+    def clean(self, keep_details: bool) -> CleanResult | None:
+        """Seal a held file, cleaned unless the reporter chose to keep its details; what the
+        cleaning found (None for a file that was sealed as it arrived). Call once, before
+        ``finish``."""
+        if self._head is not None:
+            self._decide()
+        if self._held is None:
+            return None
+        plain, self._held = bytes(self._held), None
+        result = clean_file(plain)
+        chosen = plain if keep_details else result.data
+        self.size = len(chosen)
+        self._seal(chosen)
+        return result
 
     def seek(self, offset: int, whence: int = 0) -> int:
         # The parser rewinds its container when a part ends; there is nothing to rewind.
@@ -68,6 +111,8 @@ class SealingSink(io.RawIOBase):
 
     def finish(self) -> None:
         """Seal the last chunk and move the file into place under its id."""
+        if self._head is not None or self._held is not None:
+            self.clean(keep_details=False)
         self._emit(self._sealer.push(bytes(self._buffer), last=True))
         self._buffer.clear()
         assert self._file is not None
@@ -83,6 +128,7 @@ class SealingSink(io.RawIOBase):
             self._file.close()
             self._file = None
         self._buffer.clear()
+        self._held = None
         self._partial.unlink(missing_ok=True)
         self._store.path(self.attachment_id).unlink(missing_ok=True)
 

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from crypto import format_receipt
 from crypto.offline import safe_file_name
-from integrity import anonymous_forms, current
+from integrity import anonymous_forms, current, rights
 from integrity.access import public
 from integrity.anonymous_forms import AnonymousForm
 from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS
@@ -63,6 +63,18 @@ def index() -> str:
     return render_template("reporting/index.html", channels=channels)
 
 
+@bp.route("/rights")
+@bp.route("/report/<slug>/rights")
+def rights_page(slug: str | None = None) -> str:
+    """Other ways to report, and the reporter's rights: the channel's page, or the
+    installation's, with how long each channel keeps reports."""
+    db = get_session()
+    channel = _open_channel(slug) if slug else None
+    return render_template("reporting/rights.html", channel=channel, rights_channel=channel,
+                           sections=rights.shown_sections(db, channel),
+                           kept=[channel] if channel else open_channels(db))
+
+
 @bp.route("/report")
 def choose() -> str | Response:
     channels = open_channels(get_session())
@@ -75,6 +87,7 @@ def _form_context(channel: Channel, **extra: Any) -> dict[str, Any]:
     db = get_session()
     return {
         "channel": channel,
+        "rights_channel": channel,
         "recipients": channel_recipients(channel),
         "categories": [c for c in channel.categories if not c.retired],
         "org_units": sorted(db.scalars(select(OrgUnit)),
@@ -126,6 +139,7 @@ def file_plain(slug: str) -> str | tuple[str, int]:
         answers=_answers_from_form(channel),
         uploads=_uploads("files"),
         language=page_language(),
+        keep_details=request.form.get("keep_details") == "1",
     )
     db = get_session()
     try:
@@ -138,7 +152,7 @@ def file_plain(slug: str) -> str | tuple[str, int]:
         return render_template("reporting/form.html", **context), status
     db.commit()
     return render_template("reporting/receipt.html", receipt=format_receipt(receipt),
-                           channel=channel)
+                           channel=channel, rights_channel=channel)
 
 
 def _mailbox_page(**context: Any) -> str:
@@ -153,9 +167,12 @@ def mailbox() -> str:
 
 
 def _render_mailbox(opened: plain.OpenedMailbox, token: str, **extra: Any) -> str:
-    answers = texts.answer_rows(opened.report.channel.questions, opened.document,
+    channel = opened.report.channel
+    answers = texts.answer_rows(channel.questions, opened.document,
                                 {"yes": _("Yes"), "no": _("No")})
-    return _mailbox_page(opened=opened, answers=answers, mailbox_token=token, **extra)
+    return _mailbox_page(opened=opened, answers=answers, mailbox_token=token,
+                         rights_channel=channel if channel.state != ChannelState.CLOSED
+                         else None, **extra)
 
 
 def _mailbox_opened(response: Response) -> bool:
@@ -219,7 +236,7 @@ def mailbox_reply() -> str | tuple[str, int]:
     db = get_session()
     try:
         plain.reply_plain(db, current.settings(), current.attachment_store(), opened,
-                          text, _uploads("files"))
+                          text, _uploads("files"), request.form.get("keep_details") == "1")
     except ProtocolError as exc:
         db.rollback()
         return _render_mailbox(opened, token, error=str(exc), reply_text=text), exc.status

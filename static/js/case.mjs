@@ -54,6 +54,7 @@ const STRINGS = {
   noted: "The note was saved.",
   shared: "The case was shared with %(name)s.",
   chooseInspector: "Choose an inspector.",
+  shareReason: "Say why you share the case.",
   noFiles: "No files.",
   writtenIn: "Written in",
   damagedReport: "This report could not be opened: it was altered or damaged.",
@@ -436,6 +437,12 @@ class Case {
       select.focus();
       return;
     }
+    const reason = byId("share-reason");
+    if (!reason.value.trim()) {
+      showFieldError(reason.closest(".field"), [reason], this.strings.shareReason, "share-reason-error");
+      reason.focus();
+      return;
+    }
     if (this.protocol2 && !this.candidates.certified.includes(target.id)) {
       showError(form, this.strings.shareUncertified).focus();
       return;
@@ -453,7 +460,8 @@ class Case {
         slots: documents.map(([, slot]) => slot), keyHandle: this.keyHandle, publicKey: target.public_key,
       });
       const body = {
-        inspector: target.id, key_slots: Object.fromEntries(documents.map(([id], i) => [id, slots[i]])),
+        inspector: target.id, reason: reason.value,
+        key_slots: Object.fromEntries(documents.map(([id], i) => [id, slots[i]])),
       };
       if (this.protocol2) {
         // The share message, sealed to every reader with the new one, tells the reporter.
@@ -462,6 +470,7 @@ class Case {
         body.message = { payload: sealed.payload, key_slots: sealed.keySlots, link: sealed.link };
       }
       await this.staff.post(this.area.dataset.share, body);
+      reason.value = "";
       await this.load();
       this.announce(fill(this.strings.shared, { name: target.name }));
     } catch (err) {

@@ -12,6 +12,7 @@ import {
   setHidden, showError, showPlainMode, showFieldError,
 } from "./page.mjs";
 import { UPLOAD_STRINGS, sealAndUpload } from "./uploads.mjs";
+import { CLEAN_STRINGS, FileChecks } from "./file-checks.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { CryptoError, b64encode, normaliseReceipt, sealedLength, startWorker } from "./worker-client.mjs";
 import { closeMailbox, zeroBytes } from "./mailbox-close.mjs";
@@ -26,6 +27,7 @@ export { safeFileName };
 export const STRINGS = {
   ...ANSWER_STRINGS,
   ...UPLOAD_STRINGS,
+  ...CLEAN_STRINGS,
   ...THREAD_STRINGS,
   opening: "Opening your mailbox…",
   openingFile: "Opening the file…",
@@ -231,7 +233,13 @@ class Mailbox {
         element("textarea", { id: "reply-text", name: "text", rows: "5", maxlength: "20000" })),
       element("div", { className: "field" },
         element("label", { for: "reply-files" }, s.files),
-        element("input", { type: "file", id: "reply-files", name: "files", multiple: true })));
+        element("p", { className: "hint", id: "reply-files-hint" }, s.cleanHint),
+        element("input", { type: "file", id: "reply-files", name: "files", multiple: true,
+          "aria-describedby": "reply-files-hint" }),
+        element("ul", { className: "file-checks", id: "reply-files-checks", hidden: true })));
+    // Each chosen file's hidden details listed, with its own "send as it is" choice.
+    this.fileChecks = new FileChecks(form.querySelector("#reply-files"), form.querySelector("#reply-files-checks"),
+      s, { lang: document.documentElement.lang || undefined });
     if (this.progressArea) form.append(this.progressArea);
     form.append(element("button", { type: "submit", className: "primary" }, s.send));
     form.addEventListener("submit", (event) => {
@@ -305,7 +313,14 @@ class Mailbox {
     const textarea = form.querySelector("#reply-text");
     const input = form.querySelector("#reply-files");
     const text = textarea.value.trim();
-    const files = [...input.files];
+    let files;
+    try {
+      files = await this.fileChecks.files();
+    } catch (err) {
+      showFieldError(input.closest(".field"), [input], err.message, "reply-files-error");
+      (err.control || input).focus();
+      return;
+    }
     if (!text && !files.length) {
       showFieldError(textarea.closest(".field"), [textarea], s.emptyReply, "reply-text-error");
       textarea.focus();

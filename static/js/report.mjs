@@ -9,12 +9,14 @@ import {
   readersFor, interceptInProtectedMode, setBusy, setHidden, showError, showPlainMode, showFieldError,
 } from "./page.mjs";
 import { UPLOAD_STRINGS, sealAndUpload } from "./uploads.mjs";
+import { CLEAN_STRINGS, FileChecks, prepareBasicForm } from "./file-checks.mjs";
 import { b64encode, formatReceipt, sealedLength } from "./worker-client.mjs";
 import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 
 // English defaults; the template may give translations in #report-form's data-strings (JSON).
 export const STRINGS = {
   ...UPLOAD_STRINGS,
+  ...CLEAN_STRINGS,
   preparing: "Preparing your receipt…",
   pow: "Proving this is not an automated flood…",
   sealing: "Sealing your report…",
@@ -104,9 +106,18 @@ function checkedValues(form, name) {
     .map((box) => box.value);
 }
 
-function fileList(form) {
+/** The files to seal: cleaned of hidden details unless kept as they are (file-checks.mjs). */
+async function fileList(checks) {
+  return checks ? checks.files() : [];
+}
+
+/** The file picker's checks: each chosen file's hidden details listed, with its own choice. */
+function fileChecks(form, strings) {
   const input = form.querySelector("input[type=file][name=files]");
-  return input ? [...input.files] : [];
+  const list = byId("files-checks");
+  if (!input || !list) return null;
+  setHidden(byId("keep-details-choice"), true); // one choice per file instead
+  return new FileChecks(input, list, strings, { lang: form.dataset.language || undefined });
 }
 
 function wireReceiptButtons() {
@@ -206,7 +217,7 @@ async function deriveReceipt(client, config) {
 }
 
 /** File the report: seal and upload files, prove work, seal the document, POST. */
-async function fileReport(form, client, api, strings, preparation) {
+async function fileReport(form, client, api, strings, preparation, checks) {
   clearError();
   clearFieldErrors(form);
   const { answers, problems } = collectAnswers(form, strings);
@@ -217,7 +228,16 @@ async function fileReport(form, client, api, strings, preparation) {
     });
     return;
   }
-  const files = fileList(form);
+  let files;
+  try {
+    files = await fileList(checks);
+  } catch (err) {
+    // A file that cannot be cleaned, not chosen to go as it is: say so beside the picker.
+    const input = form.querySelector("input[type=file][name=files]");
+    showFieldError(input.closest(".field"), [input], err.message, "files-error");
+    (err.control || input).focus();
+    return;
+  }
   const excluded = checkedValues(form, "exclude");
   const progress = new Progress();
   setBusy(form, true);
@@ -321,11 +341,17 @@ function main() {
   new Progress().hide(); // in case the stylesheet shows the hidden progress area
   const api = new Api(form.dataset.api || "/api/v1", strings);
   let preparation = null;
+  const checks = fileChecks(form, strings);
+  const askBasic = basicModeChoice();
   interceptInProtectedMode(form, "report", (client) => {
     preparation ??= new Preparation(form, client, api, strings);
-    return fileReport(form, client, api, strings, preparation);
+    return fileReport(form, client, api, strings, preparation, checks);
   }, {
-    askBasic: basicModeChoice(),
+    // Basic mode still sends the files as this page cleaned them, with the reporter's choices.
+    askBasic: (sendPlain) => askBasic(async () => {
+      if (checks) await prepareBasicForm(checks, form.querySelector("input[name=keep_details]"));
+      sendPlain();
+    }),
     // As soon as the worker is ready: the receipt is drawn and derived while the person types.
     onReady: (client) => {
       preparation = new Preparation(form, client, api, strings);

@@ -141,6 +141,7 @@ def test_a_protocol_2_report_filed_and_answered_in_the_pages_is_authentic(
     expect(inspector.locator("#case-thread-status")).to_have_text(INTACT)
     expect(inspector.locator("#case-thread > li")).to_have_count(3)
     inspector.select_option("#share-inspector", str(c_account.id))
+    inspector.fill("#share-reason", "A second reader for the evidence.")
     expect(inspector.locator("#share-fingerprint")).to_contain_text(
         crypto.fingerprint(c_pair.public_key))
     inspector.get_by_role("button", name="Share").click()
@@ -315,6 +316,7 @@ def test_a_colleague_key_substituted_at_sharing_is_refused(
 
     inspector = _inspector_a(open_page, base_url, people, report_id, substituted)
     inspector.select_option("#share-inspector", str(c_account.id))
+    inspector.fill("#share-reason", "A second reader for the evidence.")
     expect(inspector.locator("#share-fingerprint")).to_contain_text(crypto.fingerprint(substitute))
     expect(inspector.locator("#share-fingerprint")).not_to_contain_text(
         crypto.fingerprint(c_pair.public_key))

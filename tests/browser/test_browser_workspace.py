@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from integrity.audit import verify
+from integrity.audit import AuditEntry, verify
 from integrity.db import Base
 from integrity.models import Channel, Role, User
 from tests.conftest import ChannelSetup
@@ -193,8 +193,15 @@ def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp,
         "options => options.map(o => o.value)")
     assert str(offline.id) in options and str(excluded.id) not in options
     inspector.select_option("#share-inspector", str(offline.id))
+    inspector.get_by_role("button", name="Share").click()  # without saying why: refused
+    expect(inspector.locator("#share-reason-error")).to_contain_text(
+        "Say why you share the case.")
+    inspector.fill("#share-reason", "A second reader for the evidence.")
     inspector.get_by_role("button", name="Share").click()
     expect(inspector.locator("#case-announce")).to_contain_text("The case was shared with")
+    db.expire_all()
+    shared = db.scalar(select(AuditEntry).where(AuditEntry.action == "case_shared"))
+    assert shared is not None and shared.facts["reason"] == "A second reader for the evidence."
 
     # 9. The second inspector loads the key file into the case page and reads everything.
     second.goto(f"{base_url}/cases/")

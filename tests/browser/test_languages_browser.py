@@ -27,7 +27,9 @@ LANGUAGES = ("ar", "ru")
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
-    return {"languages": ("en", *LANGUAGES)}
+    # An onion address: every anonymous page's footer shows it, and must still fit a phone.
+    return {"languages": ("en", *LANGUAGES),
+            "onion_url": "http://integrityexample2345abcdefghijklmnopqrstuvwxyz234567abcd.onion"}
 
 
 @dataclass
@@ -178,6 +180,10 @@ def report_and_mailbox(walk: Walk, channel: ChannelSetup) -> None:
     expect(thread).to_contain_text("It happened again on Friday.")
     expect(thread).to_contain_text(f"{walk.says('You')} ·")
     walk.check("Your mailbox", ["Send", "Close the mailbox", *PICKER] + downloads)
+    # Other ways to report, and the reporter's rights, from the footer of every page.
+    page.locator(".site-footer a[href*='/rights?']").click()
+    assert urlsplit(page.url).path.endswith("/rights"), page.url
+    walk.check("Other ways to report, and your rights", PICKER)
 
 
 DIGIT_SENTENCES = (

@@ -32,6 +32,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from sqlalchemy import select
 
+from integrity import demo
 from integrity.app import create_app
 from integrity.cases import references
 from integrity.db import new_session
@@ -355,6 +356,8 @@ DATA = {
     # (the demo's keys are published and fixed).
     "A shift supervisor lets one broker's trucks through without checks.",
     "d861 bd5d 1a91 bcca 356c",
+    # What the demo case waiting for a closing confirmation says (a demo report's text).
+    *demo.WHAT,
     # Paper sizes (ISO 216), named so in every language.
     "A3", "A4",
 }

@@ -15,9 +15,10 @@ INTEGRITY = str(Path(sys.executable).with_name("integrity"))
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    """``integrity *args`` in the environment ``env`` (see the ``env`` fixture)."""
+    """``integrity *args`` in the environment ``env`` (see the ``env`` fixture). The time
+    limit only stops a command that hangs: a loaded machine may take minutes over one."""
     return subprocess.run([INTEGRITY, *args], env=env, input=stdin, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=600)
 
 
 def database_url(env: dict[str, str]) -> str:

@@ -58,8 +58,8 @@ SHOW_NOSCRIPT = """() => document.querySelectorAll("body noscript").forEach((not
 PAGES = {
     "reporter": {
         "reporting/index.html", "reporting/choose.html", "reporting/form.html",
-        "reporting/receipt.html", "reporting/mailbox.html", "errors/error.html",
-        "admin/setup_invalid.html",
+        "reporting/receipt.html", "reporting/mailbox.html", "reporting/rights.html",
+        "errors/error.html", "admin/setup_invalid.html",
     },
     "respondent": {"surveys/start.html", "surveys/form.html", "surveys/done.html"},
     "inspector": {
@@ -83,7 +83,7 @@ PAGES = {
         "admin/users.html", "admin/user.html", "admin/invite.html", "admin/link.html",
         "admin/setup.html", "admin/confirm_link.html", "admin/confirm_user.html",
         "admin/confirm_role.html", "admin/reset.html", "admin/reset_done.html",
-        "admin/translations.html", "admin/questionnaire_import.html",
+        "admin/translations.html", "admin/questionnaire_import.html", "admin/rights.html",
         "survey_admin/index.html", "survey_admin/edit.html", "survey_admin/preview.html",
         "survey_admin/question.html", "survey_admin/confirm.html", "survey_admin/waves.html",
         "survey_admin/translations.html",
@@ -124,7 +124,17 @@ def load_demo_site(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
     """The demo data, a second channel (so the reporter chooses) and the staff to sign in."""
     from integrity import demo
     from integrity.channels import add_channel
-    from integrity.models import Campaign, Category, Channel, OrgUnit, Question, Role, User
+    from integrity.models import (
+        Campaign,
+        Category,
+        Channel,
+        OrgUnit,
+        Question,
+        RecipientChange,
+        Role,
+        User,
+    )
+    from integrity.reporting.models import ClosingRequest, Report, report_readers
     from surveys.bank import load_template
     from surveys.demo import TEMPLATE
     from surveys.models import Survey, Wave
@@ -155,11 +165,26 @@ def load_demo_site(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
                         role=Role.INSPECTOR, password="a passphrase for the tests",
                         totp_secret=secret, must_change_password=must_change)
             people[name] = Person(f"{name}@example.org", "a passphrase for the tests", secret)
+        # Impartiality: a second administrator proposed to take the demo inspector off the
+        # channel (the first confirms or declines it on the channel's page), and a colleague
+        # asked to close a case they read with the demo inspector (who confirms or declines).
+        colleague = db.scalar(select(User).where(User.email == "first@example.org"))
+        proposer = create_user(db, hasher, email="second-admin@example.org",
+                               name="Second Administrator", role=Role.ADMIN,
+                               password="a passphrase for the tests",
+                               totp_secret=pyotp.random_base32())
+        channel = db.scalar(select(Channel).where(Channel.slug == demo.INTEGRITY_CHANNEL))
+        db.add(RecipientChange(channel_id=channel.id, user_id=inspector.id, adding=False,
+                               proposed_by_id=proposer.id))
+        closing_case = db.scalar(select(Report.id).where(Report.status == "in_progress")
+                                 .order_by(Report.id))
+        db.execute(report_readers.insert().values(report_id=closing_case, user_id=colleague.id))
+        db.add(ClosingRequest(report_id=closing_case, requested_by_id=colleague.id,
+                              outcome="substantiated"))
         # A survey still being written: the builder shows its editing forms.
         definition = load_template(TEMPLATE)
         draft = create_survey(db, replace(definition, title="Integrity survey, next year"))
         db.commit()
-        channel = db.scalar(select(Channel).where(Channel.slug == demo.INTEGRITY_CHANNEL))
         ids = {
             "channel": channel.id,
             "category": db.scalar(select(Category.id).where(Category.channel_id == channel.id)),
@@ -172,6 +197,7 @@ def load_demo_site(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
             "open_wave": db.scalar(select(Wave.id).where(Wave.state == "open")),
             "draft": draft.id,
             "draft_question": definition.sections[0].questions[0].key,
+            "closing_case": closing_case,
         }
         db.close()
     return people, ids
@@ -299,6 +325,11 @@ def walk_reporter_pages(walk: Walk) -> None:
 
     page = walk.page()
     walk.goto(page, "/")
+    # Other ways to report, and the reporter's rights: the installation's page.
+    page.get_by_role("link", name=walk.said("Read about other ways to report, and your rights")
+                     ).click()
+    page.wait_for_url("**/rights")
+    walk.check(page)
     walk.goto(page, "/report")
     walk.goto(page, "/report/integrity")
     expect(page.locator("#mode")).to_have_attribute("data-mode", "browser")
@@ -333,6 +364,10 @@ def walk_reporter_pages(walk: Walk) -> None:
     plain.fill("#receipt-input", receipt)
     plain.get_by_role("button", name=walk.said("Open")).click()
     expect(plain.locator("#report-answers")).to_be_visible()
+    walk.check(plain)
+    # The channel's own page, from the opened mailbox.
+    plain.locator("main .rights-link a").click()
+    plain.wait_for_url("**/report/integrity/rights")
     walk.check(plain)
     # Staff pages say what works without JavaScript (the sign-in form managers can use).
     walk.goto(plain, "/staff/login")
@@ -388,6 +423,12 @@ def walk_inspector_pages(walk: Walk) -> None:
     walk.check(page)
     page.locator('a[href$="/history"]').first.click()
     page.wait_for_selector("h1")
+    walk.check(page)
+    # A case a colleague asked to close, which the inspector confirms or declines; they read
+    # it together, so the inspector may also take the colleague off it.
+    walk.goto(page, f"/cases/{walk.site.ids['closing_case']}")
+    page.wait_for_selector('#case-content[data-opened="1"]')
+    page.wait_for_selector("#closing-request")
     walk.check(page)
     walk.goto(page, "/staff/account")
     # The page that completes the key after sign-in moves on by itself; with a sign-in waiting
@@ -473,7 +514,8 @@ def walk_administration_pages(walk: Walk) -> None:
         f"/admin/questions/{ids['question']}/remove", f"/admin/channels/{channel}/preview",
         f"/admin/channels/{channel}/state/closed", f"/admin/channels/{channel}/translations",
         f"/admin/channels/{channel}/questionnaire/import",
-        "/admin/units/translations", "/admin/settings", "/admin/units",
+        "/admin/units/translations", "/admin/settings", "/admin/rights",
+        f"/admin/channels/{channel}/rights", "/admin/rights/translations", "/admin/units",
         f"/admin/units/{ids['org_unit']}", "/admin/units/new", "/admin/units/import",
         "/admin/users", f"/admin/users/{user}", f"/admin/users/{user}/link",
         f"/admin/users/{user}/deactivate", f"/admin/users/{user}/role?role=manager",
