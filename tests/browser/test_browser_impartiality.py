@@ -36,7 +36,7 @@ def test_a_closing_is_confirmed_by_a_colleague_who_then_steps_away(
     first.wait_for_url("**/cases/")
     first.goto(case_url)
     first.get_by_label("New status").select_option("closed")
-    first.get_by_label("Outcome").select_option("substantiated")
+    first.get_by_label("Outcome", exact=True).select_option("substantiated")
     first.get_by_role("button", name="Change status").click()
     expect(first.locator(".messages")).to_contain_text(
         "The case will close when another inspector of the case confirms it.")
