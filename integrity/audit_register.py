@@ -88,7 +88,7 @@ def write_register(session: Session, today: date) -> list[date]:
     day = first
     while day <= yesterday:
         digests = filed_digests(session, day)
-        record(session, actor=None, actor_label="system", action=ACTION,
+        record(session, actor=None, actor_label="system", action="register",
                subject=f"register:{day.isoformat()}",
                details={"day": day.isoformat(), "reports": len(digests),
                         "sha256": day_digest(digests).hex()})
