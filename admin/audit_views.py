@@ -44,7 +44,6 @@ def audit_head() -> str | tuple[str, int]:
     if asked is not None:
         check = check_head(session, asked)
     page = render_template("admin/audit_head.html", head=head, check=check, problem=problem,
-                           document=head_json(head, datetime.now(UTC)),
                            seq=request.args.get("seq", "")[:12],
                            digest=request.args.get("hash", "")[:64])
     return (page, 400) if problem else page
