@@ -209,3 +209,45 @@ def test_the_commands_export_and_check_the_head_and_the_register(env, tmp_path: 
     assert run(env, "audit", "register").returncode == 0
     register = run(env, "audit", "register-check")
     assert register.returncode == 0 and "Register intact: 1 day(s)" in register.stdout
+
+
+def test_the_nightly_check_writes_the_register_and_reports_a_gap_to_administrators(
+    app, db: Session, channel: ChannelSetup, reporter: ReporterClient, admin
+) -> None:
+    from datetime import UTC, datetime
+
+    from integrity.notifications.checks import AUDIT, verify_audit
+    from integrity.notifications.models import HealthCheck, Notification
+    from integrity.notifications.outbox import Kind
+
+    ids = _file(reporter, channel, db, 1)
+    night = today() + timedelta(days=1)
+    assert verify_audit(db, night, datetime.now(UTC))
+    db.commit()
+    assert [f["reports"] for f in _registers(db)] == [1]
+    db.execute(delete(Report).where(Report.id == ids[0]))
+    db.commit()
+    assert not verify_audit(db, night + timedelta(days=1), datetime.now(UTC))
+    db.commit()
+    entry = db.scalar(select(AuditEntry.seq).where(AuditEntry.action == "register")
+                      .order_by(AuditEntry.seq))
+    check = db.get(HealthCheck, AUDIT)
+    assert check is not None and not check.ok and check.detail == str(entry)
+    notices = db.scalars(select(Notification).where(Notification.kind == Kind.AUDIT_FAILED))
+    assert [notice.user_id for notice in notices] == [admin.id]
+
+
+def test_a_head_beyond_the_log_or_missing_from_it_is_not_found(app, db: Session) -> None:
+    from integrity.audit_anchor import Head
+
+    record(db, actor=None, action="settings_changed", subject="settings",
+           details={"changed": ["one"]})
+    db.commit()
+    head = current_head(db)
+    beyond = check_head(db, Head(head.seq + 5, head.hash, None))
+    assert not beyond.ok and "beyond the log's head" in str(beyond.reason)
+    db.execute(delete(AuditEntry).where(AuditEntry.seq == head.seq))
+    db.commit()
+    missing = check_head(db, head)
+    assert not missing.ok and "missing from the log" in str(missing.reason)
+    assert check_head(db, Head(0, bytes(32), None)).ok is False  # the chain is broken now
