@@ -52,7 +52,7 @@ def audit_head() -> str | tuple[str, int]:
 @bp.route("/audit/head.json")
 @readable_by(Role.AUDITOR)
 def audit_head_file() -> Response:
-    """The exported head as a file (docs/administration.md#anchoring-the-audit-log)."""
+    """The exported head as a file (docs/administration.md, "Anchoring the audit log")."""
     head = current_head(get_session())
     return Response(head_json(head, datetime.now(UTC)), mimetype="application/json",
                     headers={"Content-Disposition":

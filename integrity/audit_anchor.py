@@ -1,7 +1,7 @@
 """The audit log's head, exported to be kept outside the system (printed, mailed to an
 external auditor, filed with a notary) and checked against the log later.
 
-The exported head is a small JSON object (docs/administration.md#anchoring-the-audit-log):
+The exported head is a small JSON object (docs/administration.md, "Anchoring the audit log"):
 
     {"format": "integrity-audit-head", "version": 1, "seq": 1234,
      "hash": "<64 hex digits>", "entry_at": "2026-12-07T09:00:00Z",
