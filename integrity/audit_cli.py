@@ -1,5 +1,5 @@
 """``integrity audit``: verify the chain, check the daily register, export the head to keep
-outside the system and check an exported head later (docs/administration.md#the-audit-log)."""
+outside the system and check an exported head later (docs/administration.md, "The audit log")."""
 
 from __future__ import annotations
 
