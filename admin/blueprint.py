@@ -27,6 +27,7 @@ SECTIONS = (
     (("admin.channel", "admin.question", "admin.preview", "admin.categor"), "admin.channel_list"),
     (("admin.unit",), "admin.unit_list"),
     (("admin.settings", "admin.mail", "admin.rights"), "admin.settings_page"),
+    (("admin.audit_head",), "admin.audit_head"),
     (("admin.audit",), "admin.audit"),
 )
 

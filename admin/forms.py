@@ -35,7 +35,8 @@ ADDRESS = Regexp(r"^[^@\s]+@[^@\s]+$", message=_l("That is not an e-mail address
 def role_choices() -> list[SelectChoice]:
     return [SelectChoice(Role.INSPECTOR.value, _l("Inspector")),
             SelectChoice(Role.MANAGER.value, _l("Manager")),
-            SelectChoice(Role.ADMIN.value, _l("Administrator"))]
+            SelectChoice(Role.ADMIN.value, _l("Administrator")),
+            SelectChoice(Role.AUDITOR.value, _l("Auditor"))]
 
 
 def choices(labels: Mapping[str, Any]) -> list[SelectChoice]:

@@ -11,9 +11,10 @@ from admin.blueprint import actor, bp
 from admin.forms import MailTestForm, settings_form
 from admin.mail import MailError, send_test_message
 from integrity import current
+from integrity.access import readable_by
 from integrity.audit import record
 from integrity.db import get_session
-from integrity.models import Installation
+from integrity.models import Installation, Role
 
 
 def _page(form: object, mail_form: MailTestForm) -> str:
@@ -28,6 +29,7 @@ def _page(form: object, mail_form: MailTestForm) -> str:
 
 
 @bp.route("/settings", methods=["GET", "POST"])
+@readable_by(Role.AUDITOR)  # shown, not sent: integrity/access.py refuses an auditor's POST
 def settings_page() -> str | Response:
     in_force = current.settings()
     form = settings_form(stored_settings.EDITABLE)(

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from admin import (  # noqa: F401 (routes)
+    audit_views,
     channel_views,
     questionnaire_views,
     recipients,
@@ -19,10 +20,12 @@ from admin import (  # noqa: F401 (routes)
     user_views,
 )
 from admin.blueprint import bp
+from integrity.access import readable_by
 from integrity.audit import entries, verify
 from integrity.audit_names import names_for
+from integrity.audit_register import check_register
 from integrity.db import get_session
-from integrity.models import Channel, OrgUnit, User
+from integrity.models import Channel, OrgUnit, Role, User
 from integrity.notifications.health import health
 
 __all__ = ["AUDIT_ACTIONS", "bp"]
@@ -106,6 +109,7 @@ AUDIT_ACTIONS = {
     "campaign_changed": _l("Campaign changed"),
     "campaign_deleted": _l("Campaign deleted"),
     "translations_changed": _l("Translations changed"),
+    "register": _l("Reports of the day registered"),
 }
 
 
@@ -124,6 +128,7 @@ def index() -> str:
 
 
 @bp.route("/audit")
+@readable_by(Role.AUDITOR)
 def audit() -> str:
     """The audit log, newest first; the whole chain is checked when asked (?check=1)."""
     page = request.args.get("page", 1, type=int) or 1
@@ -131,10 +136,12 @@ def audit() -> str:
     actor = request.args.get("actor", "").strip()[:254]
     session = get_session()
     shown = entries(session, page=page, action=action or None, actor=actor or None)
+    checking = bool(request.args.get("check"))
     return render_template(
         "admin/audit.html",
         # Reading every entry takes seconds at a million: only when the admin asks.
-        check=verify(session) if request.args.get("check") else None,
+        check=verify(session) if checking else None,
+        register=check_register(session) if checking else None,
         entries=shown,
         names=names_for(session, shown.items),
         action=action,

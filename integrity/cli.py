@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from integrity import current
+from integrity.audit_cli import audit
 from integrity.cli_context import (
     command_app,
     command_session,
@@ -454,30 +455,6 @@ def purge() -> None:
                f"age{listed}.")
 
 
-@main.group()
-def audit() -> None:
-    """The append-only, hash-chained audit log."""
-
-
-@audit.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain; exits with status 1 at the first broken entry."""
-    from integrity.audit import AuditHead, verify
-
-    app = command_app()
-    with command_session(app) as session:
-        result = verify(session)
-        head = session.get(AuditHead, 1)
-    if result.ok:
-        click.echo(f"Audit log intact: {result.checked} entries.")
-        if head is not None:
-            # Noted outside the database, this lets a later check catch a rewritten tail.
-            click.echo(f"Head: entry {head.seq}, hash {head.hash.hex()}")
-        return
-    where = f" at entry {result.first_broken}" if result.first_broken is not None else ""
-    click.echo(f"Audit log broken{where}: {result.reason}", err=True)
-    sys.exit(1)
-
-
+main.add_command(audit)
 main.add_command(survey)
 main.add_command(org_key)

@@ -43,10 +43,14 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     INSPECTOR = "inspector"
     MANAGER = "manager"
+    # Reads the audit log, the settings and the figures for an internal or external audit;
+    # never a case, never content, and changes nothing (integrity/access.py).
+    AUDITOR = "auditor"
 
     @property
     def requires_totp(self) -> bool:
-        """Admins and inspectors must use a second factor; for managers it is optional."""
+        """Admins and inspectors must use a second factor; for managers and auditors it is
+        optional."""
         return self in (Role.ADMIN, Role.INSPECTOR)
 
 

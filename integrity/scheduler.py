@@ -2,8 +2,8 @@
 
 It opens and closes survey waves on their days, plans the next wave of recurring surveys,
 e-mails the reminders of open waves, removes uploads no report claimed, deletes cases past
-their retention period, sends the outbox's notifications, writes the day's deadline reminders
-and verifies the audit chain.
+their retention period, sends the outbox's notifications, writes the day's deadline reminders,
+and registers the day's reports in the audit chain and verifies it.
 
 Jobs live in the ``scheduler_jobs`` table (APScheduler's SQLAlchemy job store), so a restart
 loses none; every job coalesces and has no misfire limit, so a job that fell due while the
@@ -308,7 +308,7 @@ def daily_notices() -> int:
 
 @_job
 def verify_audit() -> bool:
-    """The nightly verification of the audit chain; administrators are told of a fault."""
+    """The nightly register and check of the audit log (integrity/notifications/checks.py)."""
     from integrity.notifications.checks import verify_audit as verify
 
     return bool(_run(lambda scheduler, session: verify(

@@ -220,3 +220,55 @@ def test_feedback_days_set_by_any_first_message_are_cleared_for_open_cases(
     again = rows()
     assert again[1].feedback_on == asked and again[1].next_due_on is None
     assert again[2].feedback_on == asked
+
+
+def test_the_auditor_role_comes_and_goes_and_the_routing_triggers_stay(
+    empty_database: str,
+) -> None:
+    """0027 widens the CHECK on users.role to admit auditors without rebuilding the table (on
+    SQLite the constraint's text is edited), so the routing triggers of 0013 stay; going back
+    is refused while an auditor exists."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    insert_user = text(
+        "INSERT INTO users (email, name, role, password_hash, must_change_password, "
+        "can_sign_in, active, created_on, key_scheme) "
+        "VALUES (:email, 'A', :role, 'x', false, true, true, '2027-01-01', 2)")
+
+    def triggers_and_insert(email: str, role: str) -> tuple[set[str], bool]:
+        engine = make_engine(empty_database)
+        try:
+            with engine.connect() as connection:
+                if engine.dialect.name == "postgresql":
+                    query = ("SELECT tgname FROM pg_trigger WHERE tgrelid = 'users'::regclass "
+                             "AND NOT tgisinternal")
+                else:
+                    query = ("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                             "AND tbl_name = 'users'")
+                found = set(connection.scalars(text(query)))
+            try:
+                with engine.begin() as connection:
+                    connection.execute(insert_user, {"email": email, "role": role})
+            except IntegrityError:
+                return found, False
+            return found, True
+        finally:
+            engine.dispose()
+
+    upgrade(empty_database, "0024")
+    triggers, stored = triggers_and_insert("a1@example.org", "auditor")
+    assert triggers and not stored
+    upgrade(empty_database, "0027")
+    assert triggers_and_insert("a2@example.org", "auditor") == (triggers, True)
+    assert triggers_and_insert("a3@example.org", "nobody") == (triggers, False)
+    with pytest.raises(RuntimeError, match="Auditor accounts exist"):
+        downgrade(empty_database, "0024")
+    engine = make_engine(empty_database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM users WHERE role = 'auditor'"))
+    finally:
+        engine.dispose()
+    downgrade(empty_database, "0024")
+    assert triggers_and_insert("a4@example.org", "auditor") == (triggers, False)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from integrity.audit import AuditEntry, verify
+from integrity.audit_register import write_register
 from integrity.clock import Clock, FastClock
 from integrity.models import Channel
 from integrity.reporting.models import Report
@@ -245,6 +246,41 @@ def test_a_nightly_purge_due_while_stopped_runs_once_at_the_next_start(
     assert _exists(db, later)
     assert "purge-cases-now" not in _stored_jobs(db)
     assert _audited(db, "case_purged") == 1
+
+
+def test_the_nightly_register_missed_while_stopped_is_written_at_the_next_start(
+        app, db: Session, channel, reporter: ReporterClient) -> None:
+    started = Clock().now()
+    first = Scheduler(app, clock=StoppedClock(started), lease_seconds=3)
+    first.start()
+    try:
+        assert first.wait_until_running()
+    finally:
+        first.shutdown()
+    nightly = datetime.fromtimestamp(_stored_jobs(db)["verify-audit"], UTC)
+    reporter.file(channel.slug, {"what": "Seized fuel sold on by the post commander."})
+    filed_on = db.scalar(select(Report.created_on))
+    assert filed_on is not None
+    write_register(db, filed_on)  # the register is kept up to the day before the filing
+    db.commit()
+    # No scheduler runs through the night and two more days: at the next start the nightly
+    # audit runs at once and registers every day it missed, the filing day included.
+    clock = StoppedClock(max(nightly, started + timedelta(days=2)) + timedelta(hours=1))
+    days = (clock.today() - filed_on).days
+    second = Scheduler(app, clock=clock, lease_seconds=3)
+    second.start()
+    try:
+        assert second.wait_until_running()
+        assert "verify-audit" in second.caught_up
+        assert _wait_for(lambda: _audited(db, "register") == 1 + days)
+    finally:
+        second.shutdown()
+    registered = [(entry.facts["day"], entry.facts["reports"]) for entry in db.scalars(
+        select(AuditEntry).where(AuditEntry.action == "register").order_by(AuditEntry.seq))]
+    db.rollback()
+    assert [day for day, _count in registered] == [
+        (filed_on + timedelta(days=n)).isoformat() for n in range(-1, days)]
+    assert registered[1] == (filed_on.isoformat(), 1)
 
 
 def test_a_recurring_survey_gets_its_next_wave_planned(app, db: Session) -> None:

@@ -50,6 +50,7 @@ HOME_BY_ROLE = {
     Role.ADMIN: "admin.index",
     Role.INSPECTOR: "cases.inbox",
     Role.MANAGER: "dashboard.index",
+    Role.AUDITOR: "admin.audit",
 }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, defer
 
 from integrity.audit import record
+from integrity.audit_register import payload_digest
 from integrity.models import Channel, User
 from integrity.notifications.outbox import Kind, notify_once
 from integrity.reporting.models import Attachment, Outcome, Report, Status
@@ -39,6 +40,7 @@ class Purged:
     reference: str
     channel: str
     closed_on: date | None
+    filed_on: date
     # "retention" (closed, its period over) or "max_age" (never closed, too old).
     rule: str = "retention"
 
@@ -72,31 +74,33 @@ def due_for_purge(session: Session, today: date) -> list[Purged]:
         short = today - timedelta(days=channel.short_retention_days or channel.retention_days)
         closed = Report.outcome.in_([str(outcome) for outcome in SHORT_OUTCOMES])
         rows = session.execute(
-            select(Report.id, Report.reference, Report.closed_on).where(
+            select(Report.id, Report.reference, Report.closed_on, Report.created_on).where(
                 Report.channel_id == channel.id, Report.status == Status.CLOSED,
                 Report.held.is_(False),
                 or_(Report.closed_on <= full, closed & (Report.closed_on <= short)))
             .order_by(Report.id))
-        due.extend(Purged(rid, reference, channel.slug, closed_on)
-                   for rid, reference, closed_on in rows if closed_on)
+        due.extend(Purged(rid, reference, channel.slug, closed_on, filed_on)
+                   for rid, reference, closed_on, filed_on in rows if closed_on)
         if channel.max_open_days:
             too_old = today - timedelta(days=channel.max_open_days)
             old_ones = session.execute(
-                select(Report.id, Report.reference).where(
+                select(Report.id, Report.reference, Report.created_on).where(
                     Report.channel_id == channel.id, Report.status != Status.CLOSED,
                     Report.held.is_(False), Report.created_on <= too_old)
                 .order_by(Report.id))
-            due.extend(Purged(rid, reference, channel.slug, None, "max_age")
-                       for rid, reference in old_ones)
+            due.extend(Purged(rid, reference, channel.slug, None, filed_on, "max_age")
+                       for rid, reference, filed_on in old_ones)
     return due
 
 
 def purge_cases(session: Session, store: AttachmentStore, today: date) -> list[Purged]:
     """Delete every due case: its ciphertext, thread, key slots, and files overwritten first.
 
-    Each deletion is audited with the channel, the rule and the closing day, never content.
-    The caller commits (files are overwritten at once: a failed commit leaves rows without
-    files, which the next run deletes).
+    Each deletion is audited with the channel, the rule, the closing and filing days and the
+    hash of the sealed payload (so that the daily register, integrity/audit_register.py, can
+    tell this deletion from one behind the application's back), never content. The caller
+    commits (files are overwritten at once: a failed commit leaves rows without files, which
+    the next run deletes).
     """
     due = due_for_purge(session, today)
     for case in due:
@@ -104,9 +108,12 @@ def purge_cases(session: Session, store: AttachmentStore, today: date) -> list[P
             select(Attachment.id).where(Attachment.report_id == case.report_id)
         ):
             store.shred(attachment_id)
+        sealed = session.scalar(select(Report.payload).where(Report.id == case.report_id))
         # Messages, key slots, readers and attachment rows go with the report (ON DELETE CASCADE).
         session.execute(delete(Report).where(Report.id == case.report_id))
-        details = {"reference": case.reference, "channel": case.channel}
+        details = {"reference": case.reference, "channel": case.channel,
+                   "filed_on": case.filed_on.isoformat(),
+                   "sealed_sha256": payload_digest(sealed or b"").hex()}
         if case.closed_on is not None:
             details["closed_on"] = case.closed_on.isoformat()
         if case.rule != "retention":

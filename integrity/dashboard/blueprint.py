@@ -13,7 +13,9 @@ from integrity.db import get_session
 from integrity.models import Campaign, Role, today
 from integrity.translation_pages import template_helpers
 
-bp = restrict(Blueprint("dashboard", __name__, url_prefix="/dashboard"), Role.MANAGER, Role.ADMIN)
+# Auditors see the same figures and change nothing (campaigns are a manager's to record).
+bp = restrict(Blueprint("dashboard", __name__, url_prefix="/dashboard"), Role.MANAGER, Role.ADMIN,
+              readers=(Role.AUDITOR,))
 
 
 @bp.context_processor

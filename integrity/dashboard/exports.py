@@ -36,6 +36,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from crypto import fingerprint
 from integrity import current
+from integrity.access import readers_submit
 from integrity.audit import record
 from integrity.dashboard import pages
 from integrity.dashboard.blueprint import bp
@@ -136,6 +137,7 @@ def _report_form() -> ReportForm:
 
 
 @bp.route("/report", methods=["GET", "POST"])
+@readers_submit  # an auditor builds the same report from the same figures
 def report() -> str | BaseResponse:
     """Choose the periods and scope of the PDF report, and start building it."""
     form = _report_form()

@@ -351,7 +351,7 @@ def _insert_statement(with_exclusions: bool, spending: bool, confirming: bool) -
     the challenge asking for no more bits than were achieved."""
     columns = ("channel_id", "category_id", "org_unit_id", "created_on", "reference",
                "last_activity_on", "next_due_on", "lookup_hash", "reporter_public_key", "payload",
-               "status", "protocol")
+               "status", "protocol", "held")
     values = [bindparam(name, type_=REPORTS.c[name].type) for name in columns]
     conditions = []
     if confirming:

@@ -2,7 +2,7 @@
 before a channel's recipients change
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-07 10:00:00
 
 - `channels.closing_needs_confirmation`: closing a case of the channel waits for another
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0028'
-down_revision = '0026'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 

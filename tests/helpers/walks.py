@@ -75,7 +75,8 @@ PAGES = {
         "auth/enrol.html",
     },
     "admin": {
-        "admin/index.html", "admin/audit.html", "admin/channels.html", "admin/channel.html",
+        "admin/index.html", "admin/audit.html", "admin/audit_head.html", "admin/channels.html",
+        "admin/channel.html",
         "admin/channel_new.html", "admin/categories.html", "admin/category.html",
         "admin/confirm_category.html", "admin/questions.html", "admin/question.html",
         "admin/confirm_question.html", "admin/preview.html", "admin/confirm_state.html",
@@ -506,7 +507,8 @@ def walk_administration_pages(walk: Walk) -> None:
     walk.check(page)
     channel, user = ids["channel"], ids["keyless"]
     for path in (
-        "/admin/", "/admin/audit", "/admin/channels", f"/admin/channels/{channel}",
+        "/admin/", "/admin/audit", "/admin/audit/head", "/admin/channels",
+        f"/admin/channels/{channel}",
         "/admin/channels/new",
         f"/admin/channels/{channel}/categories", f"/admin/categories/{ids['category']}",
         f"/admin/categories/{ids['category']}/retire", f"/admin/channels/{channel}/questions",
