@@ -1,7 +1,7 @@
 """feedback to the reporter is its own kind of message; a case closes after a final notice
 
 Revision ID: 0025
-Revises: 0029
+Revises: 0024
 Create Date: 2026-12-07 10:00:00
 
 - `messages.kind`: "message", "feedback" or "final_notice", in clear; every existing message
@@ -25,7 +25,7 @@ from integrity.cases.deadlines import next_due
 
 
 revision = '0025'
-down_revision = '0029'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 

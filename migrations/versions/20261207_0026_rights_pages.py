@@ -1,7 +1,7 @@
 """the page "Other ways to report, and your rights": the installation's and channels'
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-07 10:00:00
 
 - `rights_pages`: the sections an administrator writes (other ways to report, the protection
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0026'
-down_revision = '0024'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
