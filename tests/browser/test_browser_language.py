@@ -57,7 +57,7 @@ def test_a_report_filed_in_the_page_opened_in_french_gets_a_french_receipt_and_n
     expect(panel).to_contain_text(translated(app, "Your receipt", "fr"))
     assert page.context.cookies() == []
     # On to the mailbox from the receipt: still French; then Arabic with the footer's picker.
-    panel.get_by_role("link").click()
+    panel.get_by_role("link", name=translated(app, "Open the mailbox", "fr")).click()
     expect(page.locator("h1")).to_have_text(translated(app, "Your mailbox", "fr"))
     assert language_in_address(page) == ["fr"]
     page.select_option("#site-language", "ar")

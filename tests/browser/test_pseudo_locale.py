@@ -54,10 +54,9 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[a-z]|\{\w+\}")
 # Data however it is written: addresses (web and e-mail), paths, case references (drawn at
 # random, so some have no digit: WHRM-CJFC), and codes: six characters or more with a digit
 # in them (secrets, receipts, record references such as report:242).
+REFERENCE = re.compile(rf"\b[{references.ALPHABET}]{{4}}-[{references.ALPHABET}]{{4}}\b")
 DATA_TOKEN = re.compile(
-    r"\w+://\S+|\S+@\S+|(?<!\w)/[\w/.-]+"
-    rf"|\b[{references.ALPHABET}]{{4}}-[{references.ALPHABET}]{{4}}\b"
-    r"|(?=[^\s,;]*\d)[^\s,;]{6,}")
+    r"\w+://\S+|\S+@\S+|(?<!\w)/[\w/.-]+|(?=[^\s,;]*\d)[^\s,;]{6,}")
 
 # Words that are no text to translate; each with its reason.
 ALLOWED_WORDS = {
@@ -330,6 +329,8 @@ class PseudoWalk(walks.Walk):
 
     def untranslated(self, text: str) -> list[str]:
         """The plain words of ``text`` that are neither pseudo-translated nor data."""
+        # References first: data such as "A4" may be part of one (FDA4-DDCE).
+        text = REFERENCE.sub(" ", text)
         for data in self.data:
             if data in text:
                 text = text.replace(data, "◊")  # not a space: it may be part of an address
