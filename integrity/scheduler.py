@@ -39,29 +39,24 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy import (
     Column,
-    DateTime,
     Engine,
     Float,
     LargeBinary,
-    String,
     Table,
     Unicode,
-    insert,
     select,
-    update,
 )
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from integrity import current
 from integrity.clock import Clock
 from integrity.db import Base, make_engine, new_session
+from integrity.scheduler_lease import release_lease, take_lease
 
 log = logging.getLogger(__name__)
 
 JOBS_TABLE = "scheduler_jobs"
-LEASE_NAME = "scheduler"
 
 
 # APScheduler's job store table, declared here as APScheduler makes it, so that migrations
@@ -73,58 +68,6 @@ jobs_table = Table(
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
 )
-
-
-class SchedulerLease(Base):
-    """Who runs jobs, until when (one row per scheduler name)."""
-
-    __tablename__ = "scheduler_lease"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-# --- the lease ------------------------------------------------------------------------------
-
-
-def take_lease(session: Session, holder: str, seconds: float,
-               now: datetime | None = None) -> bool:
-    """Take or renew the lease for ``holder``; False while another holder's is current."""
-    moment = (now or datetime.now(UTC)).replace(tzinfo=None)
-    until = moment + timedelta(seconds=seconds)
-    result = session.execute(
-        update(SchedulerLease)
-        .where(SchedulerLease.name == LEASE_NAME,
-               (SchedulerLease.holder == holder) | (SchedulerLease.expires_at < moment))
-        .values(holder=holder, expires_at=until)
-    )
-    if not getattr(result, "rowcount", 0):
-        if session.get(SchedulerLease, LEASE_NAME) is not None:
-            session.rollback()
-            return False
-        try:
-            session.execute(insert(SchedulerLease).values(name=LEASE_NAME, holder=holder,
-                                                          expires_at=until))
-        except IntegrityError:  # another scheduler inserted it first
-            session.rollback()
-            return False
-    session.commit()
-    return True
-
-
-def release_lease(session: Session, holder: str) -> None:
-    session.execute(update(SchedulerLease).where(
-        SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder,
-    ).values(expires_at=datetime(1970, 1, 1)))
-    session.commit()
-
-
-def lease_holder(session: Session, now: datetime | None = None) -> str | None:
-    """The holder of a current lease, if any."""
-    moment = (now or datetime.now(UTC)).replace(tzinfo=None)
-    lease = session.get(SchedulerLease, LEASE_NAME)
-    return lease.holder if lease is not None and lease.expires_at >= moment else None
 
 
 # --- jobs -----------------------------------------------------------------------------------
@@ -266,6 +209,19 @@ def purge_uploads() -> int:
 
 
 @_job
+def purge_sessions() -> int:
+    """Delete staff sessions idle for longer than the timeout: a session nobody signed out of
+    leaves no row behind."""
+    from integrity.auth.services import purge_idle_sessions
+
+    def task(scheduler: Scheduler, session: Session) -> int:
+        minutes = current.settings(scheduler.app).idle_timeout_minutes
+        return purge_idle_sessions(session, timedelta(minutes=minutes), scheduler.clock.now())
+
+    return int(_run(task) or 0)
+
+
+@_job
 def purge_cases() -> int:
     """Delete closed cases past their channel's retention period."""
     from integrity.cases.retention import purge_cases as purge
@@ -344,6 +300,8 @@ def _standing_jobs(now: datetime) -> list[tuple[str, str, BaseTrigger]]:
     """The jobs every installation runs, by id, with their triggers counted from ``now``."""
     return [
         ("purge-uploads", "integrity.scheduler:purge_uploads",
+         IntervalTrigger(minutes=15, start_date=now + timedelta(minutes=15), timezone=UTC)),
+        ("purge-sessions", "integrity.scheduler:purge_sessions",
          IntervalTrigger(minutes=15, start_date=now + timedelta(minutes=15), timezone=UTC)),
         ("purge-cases", "integrity.scheduler:purge_cases",
          CronTrigger(hour=3, minute=0, timezone=UTC)),

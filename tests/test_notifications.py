@@ -350,7 +350,7 @@ def test_administrators_get_overdue_counts_per_channel_and_the_audit_failure(
 
 def test_the_scheduler_stopping_is_told_once_per_stop(app, db, admin, smtp) -> None:
     from integrity.notifications.health import check_scheduler
-    from integrity.scheduler import SchedulerLease
+    from integrity.scheduler_lease import SchedulerLease
 
     now = datetime(2027, 3, 1, 12, 0)
     db.add(SchedulerLease(name="scheduler", holder="gone", expires_at=now - timedelta(minutes=5)))
@@ -474,7 +474,7 @@ def test_the_watchdog_of_a_server_process_tells_the_administrators(app, db, admi
     import time
 
     from integrity.notifications.health import Watchdog
-    from integrity.scheduler import SchedulerLease
+    from integrity.scheduler_lease import SchedulerLease
 
     gone = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
     db.add(SchedulerLease(name="scheduler", holder="gone", expires_at=gone))

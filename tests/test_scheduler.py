@@ -22,14 +22,8 @@ from integrity.audit_register import write_register
 from integrity.clock import Clock, FastClock
 from integrity.models import Channel
 from integrity.reporting.models import Report
-from integrity.scheduler import (
-    Scheduler,
-    SchedulerLease,
-    jobs_table,
-    lease_holder,
-    release_lease,
-    take_lease,
-)
+from integrity.scheduler import Scheduler, jobs_table
+from integrity.scheduler_lease import SchedulerLease, lease_holder, release_lease, take_lease
 from surveys.models import Survey, Wave, WaveState
 from surveys.waves import create_wave
 from tests.conftest import cli_environment

@@ -474,9 +474,11 @@ def close_other_sessions(session: Session, user: User, keep_token: str | None) -
     session.execute(query)
 
 
-def purge_idle_sessions(session: Session, idle_timeout: timedelta) -> int:
+def purge_idle_sessions(session: Session, idle_timeout: timedelta,
+                        now: datetime | None = None) -> int:
     """Delete sessions idle for longer than the timeout; returns how many."""
+    now = utcnow() if now is None else now.astimezone(UTC).replace(tzinfo=None)
     result = session.execute(
-        delete(StaffSession).where(StaffSession.last_seen_at < utcnow() - idle_timeout)
+        delete(StaffSession).where(StaffSession.last_seen_at < now - idle_timeout)
     )
     return int(getattr(result, "rowcount", 0) or 0)

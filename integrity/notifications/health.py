@@ -21,7 +21,7 @@ from integrity.notifications.checks import AUDIT, check_row
 from integrity.notifications.models import HealthCheck, Notification
 from integrity.notifications.outbox import naive
 from integrity.notifications.reminders import administrators, failing_notices
-from integrity.scheduler import LEASE_NAME, SchedulerLease
+from integrity.scheduler_lease import LEASE_NAME, SchedulerLease
 
 log = logging.getLogger(__name__)
 
