@@ -185,7 +185,7 @@ def reset_second_factor(session: Session, actor: User, user: User, reason: str, 
     unreadable = [case for case in cases if not case.others]
     if user.role == Role.INSPECTOR:
         _drop_key(session, user, [case.report_id for case in to_share])
-    user.totp_secret = None
+    user.totp_sealed = None
     user.totp_last_step = None
     token = None
     if passphrase_lost:

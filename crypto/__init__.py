@@ -6,6 +6,7 @@ are tested against ``tests/vectors/protocol-v1.json``. Inspector sign-in and key
 ``tests/vectors/staff-keys-v1.json``.
 """
 
+from crypto.at_rest import open_totp_secret, seal_totp_secret, totp_key
 from crypto.documents import (
     SLOT_BYTES,
     SealedDocument,
@@ -69,5 +70,5 @@ __all__ = [
     "rewrap_private_key", "seal_document", "seal_file", "seal_key", "seal_payload", "solve_pow",
     "unpad", "unwrap_private_key", "valid_stream_length", "verify_pow", "wrap_private_key",
     "key_file_needs_passphrase", "login_pepper_key", "peppered_auth_value",
-    "shared_wrapping_key", "wrap_share",
+    "shared_wrapping_key", "wrap_share", "open_totp_secret", "seal_totp_secret", "totp_key",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from crypto import b64encode, fingerprint, login_pepper_key, lookup_key
+from crypto import b64encode, fingerprint, login_pepper_key, lookup_key, totp_key
 from integrity.config import Settings, ensure_installation_secret
 from integrity.paths import ROOT, TRANSLATIONS
 
@@ -102,6 +102,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
         settings.kdf_opslimit, settings.kdf_memlimit,
         pepper_key=app.extensions["integrity.pepper_key"],
+        totp_key=totp_key(installation_secret),
     )
 
     logs.install_privacy_filters()

@@ -26,5 +26,8 @@ def upgrade(database_url: str, revision: str = "head",
     command.upgrade(config, revision)
 
 
-def downgrade(database_url: str, revision: str = "base") -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str = "base",
+              installation_secret: bytes | None = None) -> None:
+    config = alembic_config(database_url)
+    config.attributes["installation_secret"] = installation_secret
+    command.downgrade(config, revision)

@@ -99,7 +99,9 @@ class User(Base):
     # their browser derives from it (so the server never sees what unwraps their key).
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    # The second-factor (TOTP) secret, sealed under a key from the installation secret held
+    # outside the database (crypto/at_rest.py): a copy of the database gives no second factor.
+    totp_sealed: Mapped[Optional[bytes]] = mapped_column(LargeBinary(96))
     # The last TOTP time step accepted, so a code cannot be replayed within its window.
     totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
     # An inspector's X25519 public key: reports are sealed to it. The private key never
@@ -144,7 +146,7 @@ class User(Base):
 
     @property
     def totp_enabled(self) -> bool:
-        return self.totp_secret is not None
+        return self.totp_sealed is not None
 
 
 class StaffSession(Base):

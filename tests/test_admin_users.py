@@ -153,7 +153,7 @@ def test_an_inspector_sets_a_derived_passphrase_then_enrols(app, db, admin) -> N
     # Signed in; the inspector's first stop is the key page.
     assert invitee.get("/cases/").headers["Location"].endswith("/staff/key")
     user = db.scalar(select(User).where(User.email == "ines@example.org"))
-    assert user.login_salt == salt and user.totp_secret == secret
+    assert user.login_salt == salt and hasher.open_totp(user) == secret
     assert hasher.verify_login(user.password_hash, value)
 
 
@@ -277,7 +277,7 @@ def test_resetting_an_inspector_names_the_cases_to_share_again(
     assert done.status_code == 200 and f"#{shared}" in done.get_data(as_text=True)
     db.expire_all()
     user = db.get(User, inspector.id)
-    assert user.totp_secret is None and user.public_key is None
+    assert user.totp_sealed is None and user.public_key is None
     assert user.wrapped_secret_key is None and user.login_salt is not None
     readers = set(db.execute(select(report_readers.c.report_id).where(
         report_readers.c.user_id == inspector.id)).scalars())

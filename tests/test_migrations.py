@@ -272,3 +272,41 @@ def test_the_auditor_role_comes_and_goes_and_the_routing_triggers_stay(
         engine.dispose()
     downgrade(empty_database, "0024")
     assert triggers_and_insert("a4@example.org", "auditor") == (triggers, False)
+
+
+def test_second_factor_secrets_are_sealed_by_the_upgrade_and_opened_by_the_downgrade(
+    empty_database: str,
+) -> None:
+    """0035 seals each stored TOTP secret under the installation secret's key, bound to its
+    account, and drops the clear column; the routing triggers on users stay."""
+    from sqlalchemy import text
+
+    import crypto
+
+    secret, installation_secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", b"\x05" * 32
+    upgrade(empty_database, "0035-1")
+    engine = make_engine(empty_database)
+    try:
+        with engine.begin() as connection:
+            for n, value in ((1, secret), (2, None)):
+                connection.execute(text(
+                    "INSERT INTO users (id, email, name, role, password_hash, "
+                    "must_change_password, active, totp_secret, key_scheme, notify, digest_hour, "
+                    "created_on, can_sign_in) VALUES (:id, :email, 'A', 'admin', 'x', false, "
+                    "true, :secret, 2, 'batch', 7, '2026-12-01', true)"),
+                    {"id": n, "email": f"a{n}@example.org", "secret": value})
+        with pytest.raises(RuntimeError, match="installation secret"):
+            upgrade(empty_database, "0035")
+        upgrade(empty_database, "0035", installation_secret=installation_secret)
+        with engine.connect() as connection:
+            rows = dict(connection.execute(text("SELECT id, totp_sealed FROM users")).all())
+        assert "totp_secret" not in {c["name"] for c in inspect(engine).get_columns("users")}
+        assert rows[2] is None and secret.encode() not in bytes(rows[1])
+        key = crypto.totp_key(installation_secret)
+        assert crypto.open_totp_secret(bytes(rows[1]), key, 1) == secret
+        downgrade(empty_database, "0035-1", installation_secret=installation_secret)
+        with engine.connect() as connection:
+            assert dict(connection.execute(text("SELECT id, totp_secret FROM users")).all()) == {
+                1: secret, 2: None}
+    finally:
+        engine.dispose()

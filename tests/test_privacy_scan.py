@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 import crypto
 from integrity.db import make_engine
+from integrity.demo import DEMO_ACCOUNTS
 from integrity.schema import metadata
 from tests.conftest import (
     FAST_ARGON2,
@@ -157,6 +158,10 @@ def test_nothing_readable_at_rest_after_filing_both_ways(served) -> None:
     needles = _needles([filed.receipt, form_receipt], derived)
     needles["mailbox token"] = mailbox_token.encode()
     needles["mailbox token bytes"] = crypto.b64decode(mailbox_token)
+    # The demo accounts' second-factor secrets are sealed at rest, never stored as they are.
+    for account in DEMO_ACCOUNTS:
+        if account.totp_secret:
+            needles[f"second-factor secret of {account.email}"] = account.totp_secret.encode()
 
     assert _scan_database(served["url"], needles) > 50
     scanned = 0

@@ -35,23 +35,26 @@ class AccountError(ValueError):
 
 
 class Hasher:
-    """Argon2id with the installation's cost, plus a dummy hash for unknown accounts.
+    """Argon2id with the installation's cost, plus a dummy hash for unknown accounts, and the
+    keys from the installation secret that protect staff credentials.
 
     ``login_opslimit`` and ``login_memlimit`` are the cost of the passphrase split done in the
     browser (docs/inspector-keys.md) for new passphrases. With ``pepper_key`` (from the
     installation secret), sign-in values are peppered before they are hashed, and such hashes
-    are stored after ``PEPPERED_PREFIX``; hashes without it are of the value itself.
+    are stored after ``PEPPERED_PREFIX``; hashes without it are of the value itself. With
+    ``totp_key`` (from the same secret) second-factor secrets are sealed at rest.
     """
 
     def __init__(self, time_cost: int, memory_cost: int, parallelism: int,
                  login_opslimit: int = 3, login_memlimit: int = 67108864,
-                 pepper_key: bytes | None = None) -> None:
+                 pepper_key: bytes | None = None, totp_key: bytes | None = None) -> None:
         self.argon2 = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
         )
         self.login_opslimit = login_opslimit
         self.login_memlimit = login_memlimit
         self.pepper_key = pepper_key
+        self.totp_key = totp_key
 
     @cached_property
     def dummy_hash(self) -> str:
@@ -95,6 +98,20 @@ class Hasher:
             self.verify(self.dummy_hash, value)  # as long as a real check
             return False
         return self.verify(stored[len(PEPPERED_PREFIX):], peppered)
+
+    def seal_totp(self, user_id: int, secret: str) -> bytes:
+        """What is stored for account ``user_id``'s second-factor secret."""
+        if self.totp_key is None:
+            raise RuntimeError("Second-factor secrets are sealed with the installation secret.")
+        return crypto.seal_totp_secret(secret, self.totp_key, user_id)
+
+    def open_totp(self, user: User) -> str | None:
+        """``user``'s second-factor secret, or None if they have none."""
+        if user.totp_sealed is None:
+            return None
+        if self.totp_key is None:
+            raise RuntimeError("Second-factor secrets are sealed with the installation secret.")
+        return crypto.open_totp_secret(user.totp_sealed, self.totp_key, user.id)
 
     def login_needs_rehash(self, stored: str) -> bool:
         """An unpeppered hash (once there is a pepper), or one at an outdated cost."""
@@ -146,13 +163,14 @@ def create_user(
         name=name.strip(),
         role=role,
         must_change_password=must_change_password,
-        totp_secret=totp_secret,
     )
     # The server knows this first passphrase (it printed or read it); the account must
     # change it at first sign-in, in the browser, where the split happens on the device.
     set_passphrase(hasher, user, password)
     session.add(user)
     session.flush()
+    if totp_secret is not None:
+        user.totp_sealed = hasher.seal_totp(user.id, totp_secret)
     return user
 
 
@@ -370,15 +388,17 @@ def _matching_step(secret: str, code: str, at: datetime) -> int | None:
     return None
 
 
-def verify_totp(session: Session, user: User, code: str, at: datetime | None = None) -> bool:
+def verify_totp(session: Session, hasher: Hasher, user: User, code: str,
+                at: datetime | None = None) -> bool:
     """Accept a current code once: a step at or before the last one used is refused.
 
     The check and the record of the step are one conditional update, so two sign-ins that
     send the same code at the same moment cannot both pass: the database lets one through.
     """
-    if user.totp_secret is None:
+    secret = hasher.open_totp(user)
+    if secret is None:
         return False
-    step = _matching_step(user.totp_secret, code, at or _aware_now())
+    step = _matching_step(secret, code, at or _aware_now())
     if step is None:
         return False
     result = session.execute(
@@ -394,12 +414,13 @@ def verify_totp(session: Session, user: User, code: str, at: datetime | None = N
     return True
 
 
-def confirm_totp(user: User, secret: str, code: str, at: datetime | None = None) -> None:
+def confirm_totp(hasher: Hasher, user: User, secret: str, code: str,
+                 at: datetime | None = None) -> None:
     """Enrol ``secret`` as the user's second factor once a code from it checks out."""
     step = _matching_step(secret, code, at or _aware_now())
     if step is None:
         raise AccountError(_l("That code does not match. Check the time on your device and retry."))
-    user.totp_secret = secret
+    user.totp_sealed = hasher.seal_totp(user.id, secret)
     user.totp_last_step = step
 
 
@@ -407,7 +428,7 @@ def disable_totp(user: User) -> None:
     """Remove an optional second factor; refused where the role requires one."""
     if user.role.requires_totp:
         raise AccountError(_l("Your role requires a second factor."))
-    user.totp_secret = None
+    user.totp_sealed = None
     user.totp_last_step = None
 
 

@@ -156,7 +156,7 @@ def code() -> str | Response:
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
-        if services.verify_totp(get_session(), user, form.code.data):
+        if services.verify_totp(get_session(), current.hasher(), user, form.code.data):
             return _complete_login(user)
         db = get_session()
         record(db, actor=user, action="login_failed", details={"step": "second factor"})
@@ -197,7 +197,7 @@ def _enrolment(user: User, on_success: Callable[[], Response]) -> str | Response
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            services.confirm_totp(user, secret, form.code.data)
+            services.confirm_totp(current.hasher(), user, secret, form.code.data)
         except services.AccountError as exc:
             form.code.errors.append(str(exc))
         else:
