@@ -64,6 +64,12 @@ def open_export(
     return {"reports": opened, "unreadable": unreadable}
 
 
+def _true_size(attachment: dict[str, Any]) -> int | None:
+    """The entry's plaintext size, where the file's padding ends (None if it has none)."""
+    size = attachment.get("size")
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+
 def _write_files(report: dict[str, Any], documents: list[dict[str, Any]], blobs: Path,
                  files_out: Path) -> list[str]:
     written: list[str] = []
@@ -77,6 +83,7 @@ def _write_files(report: dict[str, Any], documents: list[dict[str, Any]], blobs:
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / f"{len(written) + 1}-{safe_file_name(attachment.get('name'), 'file')}"
             with source.open("rb") as sealed, target.open("wb") as plain:
-                open_file(sealed, plain, b64decode(attachment["key"], 32, what="file key"))
+                open_file(sealed, plain, b64decode(attachment["key"], 32, what="file key"),
+                          _true_size(attachment))
             written.append(str(target))
     return written

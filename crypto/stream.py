@@ -45,6 +45,36 @@ def plain_length(sealed_length: int) -> int:
     return body - chunks * CHUNK_OVERHEAD
 
 
+def padme_length(length: int) -> int:
+    """Padmé (Nikitin et al., PETS 2019): ``length`` rounded up so that only its top
+    ``floor(log2 E) + 1`` bits may be set, ``E = floor(log2 length)``; at most 11.2 % more
+    (12 % for the smallest lengths), and a padded length leaks O(log log L) bits."""
+    if length < 2:
+        return length
+    exponent = length.bit_length() - 1  # floor(log2 L)
+    low_bits = exponent - exponent.bit_length()  # E - (floor(log2 E) + 1)
+    mask = (1 << low_bits) - 1
+    return (length + mask) & ~mask
+
+
+def largest_plain_length(max_sealed: int) -> int:
+    """The longest plaintext whose sealed stream is at most ``max_sealed`` bytes (-1 if none)."""
+    body = max_sealed - HEADER_BYTES
+    if body < CHUNK_OVERHEAD:
+        return -1
+    full, rest = divmod(body, CHUNK_SEALED)
+    return full * CHUNK_PLAIN + max(0, rest - CHUNK_OVERHEAD)
+
+
+def padded_length(length: int, max_sealed: int | None = None) -> int:
+    """How long a file of ``length`` bytes is made before sealing: its Padmé length, but never
+    so long that the sealed stream would pass ``max_sealed`` (nor shorter than the file)."""
+    padded = padme_length(length)
+    if max_sealed is not None:
+        padded = min(padded, max(length, largest_plain_length(max_sealed)))
+    return padded
+
+
 def check_stream_length(length: int, max_length: int) -> None:
     """The server's check of an uploaded stream's length (it cannot read the content)."""
     if length > max_length:
@@ -129,10 +159,23 @@ def open_chunks(source: BinaryIO, key: bytes) -> Iterator[bytes]:
         raise DecryptionError("The attachment has data after its final chunk.")
 
 
-def open_file(source: BinaryIO, target: BinaryIO, key: bytes) -> int:
-    """Open a sealed stream into ``target``; returns the plaintext length."""
+def cut_to(chunks: Iterable[bytes], size: int | None) -> Iterator[bytes]:
+    """The first ``size`` bytes of ``chunks`` (all of them for None): a padded file cut back to
+    its true size. Every chunk is still read, so that the whole stream is authenticated."""
+    left = size
+    for chunk in chunks:
+        if left is None:
+            yield chunk
+        elif left > 0:
+            yield chunk[:left]
+            left -= min(left, len(chunk))
+
+
+def open_file(source: BinaryIO, target: BinaryIO, key: bytes, size: int | None = None) -> int:
+    """Open a sealed stream into ``target``, cut to ``size`` (the attachment entry's true size:
+    what follows it is padding); returns the length written."""
     total = 0
-    for plain in open_chunks(source, key):
+    for plain in cut_to(open_chunks(source, key), size):
         target.write(plain)
         total += len(plain)
     return total

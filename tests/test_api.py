@@ -88,7 +88,7 @@ def test_report_is_filed_read_by_each_inspector_and_by_the_reporter(
         path = reporter.http.application.extensions["integrity.attachments"].path(entry["id"])
         plain = io.BytesIO()
         with path.open("rb") as sealed_file:
-            crypto.open_file(sealed_file, plain, crypto.b64decode(entry["key"]))
+            crypto.open_file(sealed_file, plain, crypto.b64decode(entry["key"]), entry["size"])
         assert plain.getvalue() == photo.data
     box = reporter.mailbox(filed.receipt)
     assert box["report"]["document"]["answers"] == ANSWERS

@@ -43,7 +43,8 @@ def keyed(db, make_account, channel):
 
 def _plain(sealed: bytes, entry: dict) -> bytes:
     target = io.BytesIO()
-    crypto.open_file(io.BytesIO(sealed), target, crypto.b64decode(entry["key"]))
+    crypto.open_file(io.BytesIO(sealed), target, crypto.b64decode(entry["key"]),
+                     entry["size"])
     return target.getvalue()
 
 

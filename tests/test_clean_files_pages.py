@@ -24,7 +24,7 @@ def _sealed_file(app, db, document) -> bytes:
     store = app.extensions["integrity.attachments"]
     with store.open(entry["id"]) as sealed:
         plain = io.BytesIO()
-        crypto.open_file(sealed, plain, crypto.b64decode(entry["key"]))
+        crypto.open_file(sealed, plain, crypto.b64decode(entry["key"]), entry["size"])
     assert entry["size"] == len(plain.getvalue())
     return plain.getvalue()
 

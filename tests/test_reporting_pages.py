@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 import crypto
+from crypto.stream import padded_length, sealed_length
 from integrity.reporting.models import Attachment, KeySlot, Message, Report
 from tests.conftest import csrf_token
 from tests.helpers.reports import RECEIPT, file_plain_form, hidden_fields
@@ -63,8 +64,16 @@ def test_plain_form_files_a_report_with_a_file_sealed_as_it_streams(
     store = app.extensions["integrity.attachments"]
     with store.open(entry["id"]) as sealed:
         plain = io.BytesIO()
-        crypto.open_file(sealed, plain, crypto.b64decode(entry["key"]))
+        crypto.open_file(sealed, plain, crypto.b64decode(entry["key"]), entry["size"])
     assert plain.getvalue() == photo
+    # Sealed padded to its Padmé length, as the browser does: zeros after the file.
+    padded = padded_length(len(photo), app.extensions["integrity.settings"].max_attachment_bytes)
+    assert padded > len(photo)
+    assert store.path(entry["id"]).stat().st_size == sealed_length(padded)
+    with store.open(entry["id"]) as sealed:
+        whole = io.BytesIO()
+        crypto.open_file(sealed, whole, crypto.b64decode(entry["key"]))
+    assert whole.getvalue() == photo + bytes(padded - len(photo))
     assert db.get(Attachment, entry["id"]).report_id == report.id
     # Nothing readable was left in the data folder, not even in a temporary file.
     for path in store.root.parent.rglob("*"):

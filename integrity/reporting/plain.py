@@ -12,7 +12,7 @@ from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session
 
 import crypto
-from crypto.stream import open_chunks, plain_length
+from crypto.stream import cut_to, open_chunks, plain_length
 from crypto.thread_documents import message_document, report_thread
 from crypto.threads import link_auth
 from integrity.cases.activity import record_activity
@@ -201,21 +201,26 @@ def reply_plain(
         sink.kept = True  # type: ignore[attr-defined]
 
 
-def _decrypted(store: AttachmentStore, attachment_id: str, key: bytes) -> Iterator[bytes]:
+def _decrypted(store: AttachmentStore, attachment_id: str, key: bytes,
+               size: int) -> Iterator[bytes]:
     with store.open(attachment_id) as sealed:
-        yield from open_chunks(sealed, key)
+        yield from cut_to(open_chunks(sealed, key), size)
 
 
 def plain_attachment(
     store: AttachmentStore, mailbox: OpenedMailbox, attachment_id: str,
 ) -> tuple[dict[str, Any], int, Iterator[bytes]]:
-    """An attachment of the thread: its entry, its plaintext length (from the sealed file's
-    length) and its content, decrypted chunk by chunk as it is sent."""
+    """An attachment of the thread: its entry, its length and its content, decrypted chunk by
+    chunk as it is sent. The length is the entry's size where it is within the sealed file's
+    plaintext (what follows is padding), else the whole plaintext."""
     documents = [mailbox.document] + [doc for _, doc in mailbox.messages]
     for document in documents:
         for entry in document.get("attachments", []):
             if entry.get("id") == attachment_id:
                 length = plain_length(store.path(attachment_id).stat().st_size)
+                size = entry.get("size")
+                if isinstance(size, int) and not isinstance(size, bool) and 0 <= size < length:
+                    length = size
                 return entry, length, _decrypted(store, attachment_id,
-                                                 crypto.b64decode(entry["key"], 32))
+                                                 crypto.b64decode(entry["key"], 32), length)
     raise ProtocolError(_l("Nothing matches this receipt."), 404)

@@ -19,7 +19,7 @@ import nacl.utils
 from flask import Request, g
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from crypto.stream import CHUNK_PLAIN, KEY_BYTES, StreamSealer
+from crypto.stream import CHUNK_PLAIN, KEY_BYTES, StreamSealer, padded_length
 from integrity import current
 from integrity.reporting.clean_files import CleanResult, clean_file, may_need_cleaning
 from integrity.reporting.storage import AttachmentStore, new_attachment_id
@@ -113,6 +113,12 @@ class SealingSink(io.RawIOBase):
         """Seal the last chunk and move the file into place under its id."""
         if self._head is not None or self._held is not None:
             self.clean(keep_details=False)
+        # Padded with zeros to its Padmé length, as the browser does: the sealed size says
+        # little about the file's (its true size travels in the sealed document).
+        padding = padded_length(self.size, self._max_bytes) - self.size
+        while padding > 0:
+            self._seal(bytes(min(padding, CHUNK_PLAIN)))
+            padding -= CHUNK_PLAIN
         self._emit(self._sealer.push(bytes(self._buffer), last=True))
         self._buffer.clear()
         assert self._file is not None

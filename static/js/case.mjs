@@ -320,7 +320,7 @@ class Case {
       const response = await this.staff.request(this.area.dataset.attachments + encodeURIComponent(entry.id),
         { method: "GET", headers: this.staff.headers() });
       const sealed = await response.blob();
-      const { blob } = await this.client.call("open-stream", { blob: sealed, key: entry.key },
+      const { blob } = await this.client.call("open-stream", { blob: sealed, key: entry.key, size: entry.size },
         (value) => this.progress.set(value));
       // application/octet-stream whatever type the file was declared with (saveBlob).
       saveBlob(blob, safeFileName(entry.name));
@@ -378,7 +378,8 @@ class Case {
     setBusy(form, true);
     try {
       this.progress.step(s.sending, 0);
-      const uploads = await sealAndUpload(this.client, this.api, files, this.progress, this.strings);
+      const uploads = await sealAndUpload(this.client, this.api, files, this.progress, this.strings,
+        { maxSealed: this.sealed.max_attachment_bytes });
       this.progress.step(s.sending, null);
       const body = { attachments: uploads.ids };
       if (!note) body.kind = kind;

@@ -290,7 +290,7 @@ class Mailbox {
     try {
       progress.step(this.strings.openingFile, 0);
       const sealed = await this.api.postForBlob("/mailbox/attachment", { lookup: this.lookup, id: entry.id });
-      const { blob } = await this.client.call("open-stream", { blob: sealed, key: entry.key },
+      const { blob } = await this.client.call("open-stream", { blob: sealed, key: entry.key, size: entry.size },
         (value) => progress.set(value));
       saveBlob(blob, safeFileName(entry.name));
     } catch (err) {
@@ -341,7 +341,8 @@ class Mailbox {
     setBusy(form, true);
     try {
       progress.step(s.sendingReply, 0);
-      const uploads = await sealAndUpload(this.client, this.api, files, progress, s);
+      const uploads = await sealAndUpload(this.client, this.api, files, progress, s,
+        { maxSealed: this.config.max_attachment_bytes });
       progress.step(s.sendingReply, null);
       const readers = readersFor(this.box.recipients, this.publicKey, this.config.recovery_key);
       const sealed = protocol2

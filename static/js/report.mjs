@@ -272,7 +272,8 @@ async function fileReport(form, client, api, strings, preparation, checks) {
 
     let uploads = { ids: [], entries: [] };
     if (files.length) {
-      uploads = await sealAndUpload(client, api, files, progress, strings);
+      uploads = await sealAndUpload(client, api, files, progress, strings,
+        { maxSealed: config.max_attachment_bytes });
     }
     // The language the form was shown in: its choices are that language's options.
     const document = { answers, attachments: uploads.entries };

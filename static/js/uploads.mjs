@@ -5,7 +5,7 @@
 // (1 s, 2 s, 4 s… up to 30 s), asks the server how much it holds, and sends the rest.
 
 import { ApiError, fill, formatBytes } from "./page.mjs";
-import { b64encode, sealedLength } from "./worker-client.mjs";
+import { b64encode, paddedLength, sealedLength } from "./worker-client.mjs";
 
 export const MAX_RETRIES = 8;
 const MAX_DELAY_MS = 30000;
@@ -112,23 +112,25 @@ export async function sendResumable(api, blob, {
  * Seal each file in the worker and send it, one at a time (one sealed file in memory at
  * once): `{ids, entries}` for the document. `progress` (a Progress) shows each step: sealing a
  * file, the bytes sent of all the files' sealed bytes, and a lost connection while it waits to
- * try again.
+ * try again. Each file is padded (Padmé) before sealing, never past `options.maxSealed` (the
+ * installation's `max_attachment_bytes`); its entry keeps its true size.
  */
 export async function sealAndUpload(client, api, files, progress, strings = {}, options = {}) {
   const text = { ...UPLOAD_STRINGS, ...strings };
-  const total = files.reduce((sum, file) => sum + sealedLength(file.size), 0);
+  const { maxSealed = null, ...sending } = options;
+  const total = files.reduce((sum, file) => sum + sealedLength(paddedLength(file.size, maxSealed)), 0);
   const ids = [];
   const entries = [];
   let before = 0;
   for (const file of files) {
     progress.step(fill(text.sealingFile, { name: file.name || "file" }), 0);
-    const sealed = await client.call("seal", { file }, (value) => progress.set(value));
+    const sealed = await client.call("seal", { file, maxSealed }, (value) => progress.set(value));
     const shown = (sent) => {
       progress.step(fill(text.uploading, { sent: formatBytes(before + sent), total: formatBytes(total) }),
         total ? (before + sent) / total : 1);
     };
     const id = await sendResumable(api, sealed.blob, {
-      ...options, onSent: shown,
+      ...sending, onSent: shown,
       onRetry: (seconds) => progress.step(fill(text.retrying, { seconds }), null),
     });
     before += sealed.blob.size;

@@ -135,6 +135,34 @@ export function sealedLength(plainLength) {
   return HEADER_BYTES + plainLength + chunks * CHUNK_OVERHEAD;
 }
 
+/**
+ * Padmé (crypto/stream.py: padme_length): `length` rounded up so that only its top
+ * floor(log2 E) + 1 bits may be set, E = floor(log2 length); at most 12 % more.
+ */
+export function padmeLength(length) {
+  if (length < 2) return length;
+  const exponent = length.toString(2).length - 1;
+  const step = 2 ** (exponent - exponent.toString(2).length);
+  return Math.ceil(length / step) * step;
+}
+
+/** The longest plaintext whose sealed stream is at most `maxSealed` bytes (-1 if none). */
+export function largestPlainLength(maxSealed) {
+  const body = maxSealed - HEADER_BYTES;
+  if (body < CHUNK_OVERHEAD) return -1;
+  const full = Math.floor(body / CHUNK_SEALED);
+  const rest = body % CHUNK_SEALED;
+  return full * CHUNK_PLAIN + Math.max(0, rest - CHUNK_OVERHEAD);
+}
+
+/** How long a file of `length` bytes is made before sealing: its Padmé length, never so long
+ * that the sealed stream passes `maxSealed` (when given), nor shorter than the file. */
+export function paddedLength(length, maxSealed = null) {
+  const padded = padmeLength(length);
+  if (maxSealed === null || maxSealed === undefined) return padded;
+  return Math.min(padded, Math.max(length, largestPlainLength(maxSealed)));
+}
+
 // ---------------------------------------------------------------- worker client (see worker.mjs)
 
 /** The name of the staff keyring worker (static/js/keyring.mjs), shared by every staff page. */

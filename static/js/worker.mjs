@@ -32,7 +32,7 @@ import {
 import {
   deriveStaffKeys, loginValue, readKeyFile, sharedWrappingKey, unwrapPrivateKey, wrapPrivateKey,
 } from "./staff-keys.mjs";
-import { KEYRING_NAME } from "./worker-client.mjs";
+import { KEYRING_NAME, paddedLength } from "./worker-client.mjs";
 import { P2_OPERATIONS } from "./worker-p2.mjs";
 
 function binary(value, what, length = null) {
@@ -79,11 +79,17 @@ export const OPERATIONS = {
     return [result, [...new Set(Object.values(result).map((bytes) => bytes.buffer))]];
   },
 
-  // {file: Blob} -> {key, blob}: the sealed stream, ready to upload.
+  // {file: Blob, maxSealed?} -> {key, blob}: the sealed stream, ready to upload. The file is
+  // padded with zero bytes to its Padmé length first (never so long that the stream passes
+  // maxSealed); the document's attachment entry carries its true size.
   async seal(request, progress) {
     const file = request.file instanceof Blob ? request.file : binary(request.file, "file");
+    const size = file instanceof Blob ? file.size : file.length;
+    const maxSealed = Number.isSafeInteger(request.maxSealed) ? request.maxSealed : null;
+    const padding = new Uint8Array(paddedLength(size, maxSealed) - size);
+    const padded = new Blob([file, padding]);
     progress(0);
-    const { key, parts } = await sealStream(file, null, (done, total) => progress(total ? done / total : 1));
+    const { key, parts } = await sealStream(padded, null, (done, total) => progress(total ? done / total : 1));
     return [{ key, blob: new Blob(parts, { type: "application/octet-stream" }) }, [key.buffer]];
   },
 
@@ -119,13 +125,15 @@ export const OPERATIONS = {
     return [document, []];
   },
 
-  // {blob: Blob, key} -> {blob}: the opened stream, as an application/octet-stream Blob.
+  // {blob: Blob, key, size?} -> {blob}: the opened stream, as an application/octet-stream Blob,
+  // cut to `size` (the entry's true size: what follows is padding).
   async "open-stream"(request, progress) {
     const sealed = request.blob instanceof Blob ? request.blob : binary(request.blob, "attachment");
     const key = binary(request.key, "key", KEY_BYTES);
     progress(0);
     const plain = await openStream(sealed, key, (done, total) => progress(total ? done / total : 1));
-    return [{ blob: new Blob([plain], { type: "application/octet-stream" }) }, []];
+    const size = Number.isSafeInteger(request.size) && request.size >= 0 ? request.size : plain.length;
+    return [{ blob: new Blob([plain.subarray(0, Math.min(size, plain.length))], { type: "application/octet-stream" }) }, []];
   },
 
   // {passphrase, salt, opslimit, memlimit} -> {loginValue (b64), wrappingKey}: Argon2id, once.

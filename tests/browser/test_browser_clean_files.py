@@ -59,7 +59,7 @@ def _sent_file(app: Flask, db: Session, channel: ChannelSetup) -> tuple[dict[str
     [entry] = document["attachments"]
     out = io.BytesIO()
     with app.extensions["integrity.attachments"].path(entry["id"]).open("rb") as sealed:
-        crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32))
+        crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32), entry["size"])
     return entry, out.getvalue()
 
 
@@ -156,7 +156,7 @@ def test_a_photo_sent_from_the_mailbox_is_cleaned_too(
     [entry] = document["attachments"]
     out = io.BytesIO()
     with app.extensions["integrity.attachments"].path(entry["id"]).open("rb") as sealed:
-        crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32))
+        crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32), entry["size"])
     assert out.getvalue() == clean_file(PHOTO).data and _gps(out.getvalue()) == {}
 
 
@@ -205,7 +205,7 @@ def test_basic_mode_chosen_in_the_page_sends_the_files_as_the_page_cleaned_them(
         for entry in document["attachments"]:
             out = io.BytesIO()
             with app.extensions["integrity.attachments"].path(entry["id"]).open("rb") as sealed:
-                crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32))
+                crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32), entry["size"])
             stored[entry["name"]] = out.getvalue()
         assert stored == {"lane4.jpg": clean_file(PHOTO).data, "lane4.mp4": VIDEO}
     finally:

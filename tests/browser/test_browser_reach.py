@@ -68,7 +68,7 @@ def test_an_upload_cut_off_in_the_middle_resumes_and_the_file_arrives_intact(
     entry = reporter.mailbox(receipt)["report"]["document"]["attachments"][0]
     sealed = reporter.download(receipt, entry["id"])
     plain = io.BytesIO()
-    crypto.open_file(io.BytesIO(sealed), plain, crypto.b64decode(entry["key"]))
+    crypto.open_file(io.BytesIO(sealed), plain, crypto.b64decode(entry["key"]), entry["size"])
     assert plain.getvalue() == PHOTO
     assert page.console_errors == [] or all("ERR_CONNECTION_RESET" in e or "Failed to load" in e
                                             for e in page.console_errors)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from crypto.stream import sealed_length
+from crypto.stream import padded_length, sealed_length
 from integrity.reporting.models import KeySlot, Message, Report
 from tests.conftest import ChannelSetup
 from tests.helpers.browser import (
@@ -46,10 +46,18 @@ def pad_block(app: Flask) -> int:
 
 
 def open_file(app: Flask, entry: dict[str, Any]) -> bytes:
-    """An attachment blob on disk, opened with the key from its document entry."""
-    out = io.BytesIO()
-    with app.extensions["integrity.attachments"].path(entry["id"]).open("rb") as sealed:
-        crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32))
+    """An attachment blob on disk, opened with the key from its document entry. The browser
+    sealed the file padded with zeros to its Padmé length; the entry's size cuts it back."""
+    path = app.extensions["integrity.attachments"].path(entry["id"])
+    padded = padded_length(entry["size"], app.extensions["integrity.settings"].max_attachment_bytes)
+    assert path.stat().st_size == sealed_length(padded)
+    whole, out = io.BytesIO(), io.BytesIO()
+    key = crypto.b64decode(entry["key"], 32)
+    with path.open("rb") as sealed:
+        crypto.open_file(sealed, whole, key)
+    assert whole.getvalue()[entry["size"]:] == bytes(padded - entry["size"])
+    with path.open("rb") as sealed:
+        crypto.open_file(sealed, out, key, entry["size"])
     return out.getvalue()
 
 

@@ -196,15 +196,20 @@ describe("sealAndUpload", () => {
     assert.deepEqual(entries.map(({ id, name, type, size }) => [id, name, type, size]),
       [["u1", "photo.jpg", "image/jpeg", 70000], ["u2", "empty.txt", "application/octet-stream", 0]]);
     for (const [i, entry] of entries.entries()) {
+      // Sealed padded with zeros to its Padmé length (70,000 bytes become 71,680); the entry
+      // keeps the true size.
       const sealed = Uint8Array.from(server.uploads.get(entry.id).bytes);
-      assert.equal(sealed.length, sealedLength(files[i].size));
-      assert.deepEqual(await p.openStream(new Blob([sealed]), p.b64decode(entry.key, 32)),
-        new Uint8Array(await files[i].arrayBuffer()));
+      const padded = p.paddedLength(files[i].size);
+      assert.equal(sealed.length, sealedLength(padded));
+      const opened = await p.openStream(new Blob([sealed]), p.b64decode(entry.key, 32));
+      const original = new Uint8Array(await files[i].arrayBuffer());
+      assert.deepEqual(opened.subarray(0, entry.size), original);
+      assert.deepEqual(opened.subarray(entry.size), new Uint8Array(padded - files[i].size));
     }
     const texts = steps.map(([text]) => text);
     assert.equal(texts[0], "sealing photo.jpg");
     assert.ok(texts.includes("lost 1"));
-    const total = sealedLength(70000) + sealedLength(0);
+    const total = sealedLength(71680) + sealedLength(0);
     assert.equal(texts.at(-1), `${Math.floor(total / 1024)} KB/${Math.floor(total / 1024)} KB`);
     const shares = steps.filter(([text]) => text.includes("/")).map(([, value]) => value);
     assert.deepEqual(shares, [...shares].sort((a, b) => a - b));
