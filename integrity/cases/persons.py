@@ -368,9 +368,9 @@ def documents_of(session: Session, report: Report, user: User) -> list[str]:
 def add_reader_slots(session: Session, report: Report, reader: User,
                      slots: Mapping[str, bytes]) -> int:
     """Store the persons' key slots of a share (``documents_of``'s names); returns how many."""
-    steps = dict(session.execute(
+    steps = {step_id: person_id for step_id, person_id in session.execute(
         select(PersonStep.id, PersonStep.person_id).join(Person)
-        .where(Person.report_id == report.id)).tuples())
+        .where(Person.report_id == report.id))}
     rows = []
     for name, slot in slots.items():
         kind, _sep, number = name.partition(":")
