@@ -32,7 +32,7 @@ const STRINGS = {
   confirmDelete: "Delete for good: their name, steps and statements (the case is kept)",
   record: "Record the step",
   stepKind: "Next step",
-  stepDay: "On",
+  stepDay: "Day of the step",
   reviewDay: "Review the deferral on",
   stepText: "Reason, statement or remark (sealed)",
   stepFiles: "Statement files (optional)",
