@@ -63,7 +63,9 @@ def _fields(form: ChannelForm) -> channels.ChannelFields:
         max_open_days=form.max_open_days.data,
         asks_category=bool(form.asks_category.data), asks_unit=bool(form.asks_unit.data),
         recipient_ids=list(form.recipients.data or []),
-        closing_needs_confirmation=bool(form.closing_needs_confirmation.data))
+        closing_needs_confirmation=bool(form.closing_needs_confirmation.data),
+        person_deletion_days=30 if form.person_deletion_days.data is None
+        else form.person_deletion_days.data)
 
 
 @bp.route("/channels/new", methods=["GET", "POST"])
@@ -71,6 +73,7 @@ def channel_new() -> str | Response:
     form = NewChannelForm()
     if request.method == "GET":
         form.retention_days.data = current.settings().default_retention_days
+        form.person_deletion_days.data = 30
         form.asks_category.data = form.asks_unit.data = True
     _with_recipients(form, None)
     if form.validate_on_submit():

@@ -123,6 +123,10 @@ class ChannelForm(FlaskForm):
         _l("Longest time a case may stay open (days)"),
         validators=[Optional(), NumberRange(min=365, max=36500, message=_l(
             "Enter a number of days from 365 to 36500, or leave it empty."))])
+    person_deletion_days = IntegerField(
+        _l("Days a cleared person's data is kept"),
+        validators=[Optional(), NumberRange(min=0, max=3650, message=_l(
+            "Enter a number of days from 0 to 3650."))])
     asks_category = BooleanField(_l("Ask for a category"))
     asks_unit = BooleanField(_l("Ask for the organisational unit"))
     closing_needs_confirmation = BooleanField(

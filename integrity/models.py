@@ -277,6 +277,9 @@ class Channel(Translatable, Base):
     # 8.2: no one inspector decides a case's outcome alone).
     closing_needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False,
                                                              server_default=false())
+    # A cleared person's data (name, steps, statements) is deleted this many days after they
+    # were cleared (integrity/cases/persons.py), though the case itself is kept longer.
+    person_deletion_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
 
     categories: Mapped[list[Category]] = relationship(
         back_populates="channel", order_by="Category.position", cascade="all, delete-orphan"

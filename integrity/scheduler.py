@@ -223,12 +223,14 @@ def purge_sessions() -> int:
 
 @_job
 def purge_cases() -> int:
-    """Delete closed cases past their channel's retention period."""
+    """Delete closed cases past their channel's retention period, and the data of persons
+    concerned cleared longer ago than their channel keeps it."""
+    from integrity.cases.persons import purge_cleared_persons
     from integrity.cases.retention import purge_cases as purge
 
     def task(scheduler: Scheduler, session: Session) -> int:
-        return len(purge(session, current.attachment_store(scheduler.app),
-                         scheduler.clock.today()))
+        store, today = current.attachment_store(scheduler.app), scheduler.clock.today()
+        return len(purge(session, store, today)) + purge_cleared_persons(session, store, today)
 
     return int(_run(task) or 0)
 
@@ -250,14 +252,16 @@ def send_notifications() -> int:
 @_job
 def daily_notices() -> int:
     """Write the day's deadline reminders, the warnings of cases nearing their maximum age,
-    and the administrators' summary."""
+    the reviews of deferred information of persons concerned, and the administrators'
+    summary."""
+    from integrity.cases.persons import remind_reviews
     from integrity.cases.retention import warn_before_max_age
     from integrity.notifications.reminders import remind_deadlines, summarise_for_admins
 
     def task(scheduler: Scheduler, session: Session) -> int:
         today, now = scheduler.clock.today(), scheduler.clock.now()
         return (remind_deadlines(session, today, now) + warn_before_max_age(session, today, now)
-                + summarise_for_admins(session, today, now))
+                + remind_reviews(session, today, now) + summarise_for_admins(session, today, now))
 
     return int(_run(task) or 0)
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 import crypto
+from integrity import current
 from integrity.db import make_engine
 from integrity.demo import DEMO_ACCOUNTS
 from integrity.schema import metadata
@@ -176,3 +177,62 @@ def test_nothing_readable_at_rest_after_filing_both_ways(served) -> None:
     assert b'"POST /api/v1/reports" 201' in log and b'"POST /report/integrity" 200' in log
     for name, needle in needles.items():
         assert needle not in log, f"{name} found in the server log"
+
+
+PERSON_NAME = "PERSON-PLAINTEXT: Ilir Hoxha, customs officer, badge 5531"
+PERSON_STATEMENT = "STATEMENT-PLAINTEXT: the cash was a loan from my cousin"
+
+
+def test_no_person_concerned_is_readable_at_rest(app, client, login, channel, db,
+                                                 make_account) -> None:
+    """A case's persons concerned, their steps and statement file are ciphertext at rest,
+    and a cleared person's data, once deleted, leaves no ciphertext either."""
+    from integrity.models import Channel, Role, User
+    from integrity.reporting.models import Report
+    from tests.helpers.persons import Page
+
+    account = make_account(Role.INSPECTOR)
+    pair = crypto.KeyPair.generate()
+    user = db.get(User, account.id)
+    user.public_key = pair.public_key
+    db.scalar(select(Channel).where(Channel.slug == channel.slug)).recipients.append(user)
+    db.commit()
+    reporter = ReporterClient(app.test_client())
+    reporter.file(channel.slug, {"what": API_TEXT})
+    login(account)
+    report_id = max(db.scalars(select(Report.id)))
+    page = Page(client, report_id, pair)
+    kept, cleared = page.add(PERSON_NAME), page.add(PERSON_NAME + " (witness)")
+    upload_id, entry = reporter.upload(Upload("statement.txt", "text/plain", FILE_MARKER))
+    assert page.step(kept, "informed").status_code == 201
+    assert page.step(kept, "heard", PERSON_STATEMENT,
+                     attachments=[(upload_id, entry)]).status_code == 201
+    assert page.step(cleared, "cleared", PERSON_STATEMENT).status_code == 201
+    needles = {"person's name": PERSON_NAME.encode(), "statement": PERSON_STATEMENT.encode(),
+               "statement file": FILE_MARKER}
+    url = app.extensions["integrity.engine"].url.render_as_string(hide_password=False)
+    assert _scan_database(url, needles) > 50
+    with app.app_context():
+        data = current.settings(app).data_dir
+    for path in Path(data).rglob("*"):
+        if path.is_file():
+            for name, needle in needles.items():
+                assert needle not in path.read_bytes(), f"{name} found in {path.name}"
+    # Once the cleared person's data is deleted, none of its ciphertext is left anywhere.
+    gone = {f"ciphertext {n}": value for n, value in enumerate(_person_ciphertext(db, cleared))}
+    assert gone
+    assert page.delete(cleared).status_code == 200
+    _scan_database(url, gone)
+    assert _person_ciphertext(db, kept)
+
+
+def _person_ciphertext(db, person_id: str) -> list[bytes]:
+    from integrity.cases.person_models import Person, PersonKeySlot, PersonStep
+
+    db.expire_all()
+    number = int(person_id)
+    return [value for value in [
+        *db.scalars(select(Person.payload).where(Person.id == number)),
+        *db.scalars(select(PersonStep.payload).where(PersonStep.person_id == number)),
+        *db.scalars(select(PersonKeySlot.slot).where(PersonKeySlot.person_id == number)),
+    ] if value is not None]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from integrity.audit import AuditEntry
 from integrity.audit_names import Names, names_for
+from integrity.formatting import day as format_day
 
 PER_PAGE = 100
 
@@ -158,6 +159,38 @@ def _purged(facts: dict[str, Any], _names: Names) -> str:
     return _("Deleted the case after its retention period")
 
 
+def _person(facts: dict[str, Any]) -> int:
+    return _number(facts.get("person")) or 0
+
+
+def _on(facts: dict[str, Any], key: str) -> str:
+    value = facts.get(key)
+    try:
+        return format_day(value) if isinstance(value, str) else "—"
+    except ValueError:
+        return "—"
+
+
+def _deferred(facts: dict[str, Any], _names: Names) -> str:
+    return _("Deferred informing person %(num)d until a review on %(day)s",
+             num=_person(facts), day=_on(facts, "review_on"))
+
+
+def _heard(facts: dict[str, Any], _names: Names) -> str:
+    files = _files(facts)
+    if not files:
+        return _("Heard person %(num)d", num=_person(facts))
+    return ngettext("Heard person %(person)d, with %(num)d file",
+                    "Heard person %(person)d, with %(num)d files", files, person=_person(facts))
+
+
+def _person_deleted(facts: dict[str, Any], _names: Names) -> str:
+    if facts.get("rule") == "after_clearing":
+        return _("Deleted the data of person %(num)d, cleared longer ago than the channel "
+                 "keeps it", num=_person(facts))
+    return _("Deleted the data of person %(num)d, who was cleared", num=_person(facts))
+
+
 # Every action recorded with a case as its subject (grep: subject=f"report:).
 DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
     "case_opened": lambda _facts, _names: _("Opened the case"),
@@ -176,6 +209,21 @@ DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
                                          reason=str(facts.get("reason", ""))),
     "case_hold_lifted": lambda facts, _names: _("Lifted the legal hold: %(reason)s",
                                                 reason=str(facts.get("reason", ""))),
+    # Persons concerned are named by their number in the case, never by who they are.
+    "person_added": lambda facts, _names: _("Added person %(num)d concerned by the case",
+                                            num=_person(facts)),
+    "person_informed": lambda facts, _names: _("Recorded that person %(num)d was informed on "
+                                               "%(day)s", num=_person(facts),
+                                               day=_on(facts, "on")),
+    "person_information_deferred": _deferred,
+    "person_heard": _heard,
+    "person_outcome_notified": lambda facts, _names: _(
+        "Recorded that person %(num)d was told the outcome on %(day)s", num=_person(facts),
+        day=_on(facts, "on")),
+    "person_cleared": lambda facts, _names: _("Recorded that person %(num)d was cleared on "
+                                              "%(day)s", num=_person(facts),
+                                              day=_on(facts, "on")),
+    "person_data_deleted": _person_deleted,
 }
 
 # The accounts a detail names, by action: looked up with the actors.

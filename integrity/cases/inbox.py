@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS, Deadlines, add_months
 from integrity.cases.deadlines import deadlines as deadlines_of
+from integrity.cases.persons import review_due_cases
 from integrity.cases.references import normalise_reference
 from integrity.models import Category, Channel, OrgUnit, User
 from integrity.reporting.models import Report, Status, report_readers
@@ -140,6 +141,8 @@ class InboxRow:
     org_unit: str | None
     assignee: str | None
     deadlines: Deadlines
+    # A person concerned whose deferred information is due for review (cases/persons.py).
+    review_due: bool = False
 
 
 @dataclass(frozen=True)
@@ -306,13 +309,14 @@ def _details(session: Session, user: User, ids: Sequence[int], today: date) -> l
         .outerjoin(assignee, assignee.id == Report.assignee_id)
         .where(Report.id.in_(ids))
     )
+    reviews = review_due_cases(session, ids, today)
     found = {
         # Names in the inspector's language, the default language's where there is none.
         rid: InboxRow(rid, reference, created, last or created, unseen, status, outcome,
                       translated(channel, channel_texts, "name"),
                       translated(category, category_texts, "name"),
                       translated(org_unit, org_unit_texts, "name"), assignee_name,
-                      deadlines_of(created, acknowledged, feedback, today))
+                      deadlines_of(created, acknowledged, feedback, today), rid in reviews)
         for (rid, reference, created, last, unseen, status, outcome, acknowledged, feedback,
              channel, channel_texts, category, category_texts, org_unit, org_unit_texts,
              assignee_name) in rows

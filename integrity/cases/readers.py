@@ -16,6 +16,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from integrity.audit import record
+from integrity.cases.persons import drop_reader as drop_persons_slots
 from integrity.config import Settings
 from integrity.models import User
 from integrity.notifications.outbox import Kind, notify_activity
@@ -48,6 +49,7 @@ def _drop(session: Session, report: Report, user: User) -> bool:
                                                  report_readers.c.user_id == user.id))
     session.execute(delete(KeySlot).where(KeySlot.report_id == report.id,
                                           KeySlot.reader == str(user.id)))
+    drop_persons_slots(session, report, user)
     responsible = report.assignee_id == user.id
     if responsible:
         report.assignee_id = None

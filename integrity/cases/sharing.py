@@ -15,6 +15,7 @@ from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from integrity.audit import record
+from integrity.cases import persons
 from integrity.cases.activity import record_activity
 from integrity.cases.readers import ReaderError, checked_reason
 from integrity.config import Settings
@@ -66,12 +67,14 @@ def share_candidates(session: Session, report: Report,
 
 
 def documents_of(session: Session, report: Report, user: User) -> list[str]:
-    """The documents ``user`` holds a key slot for, as a share request names them."""
+    """The documents ``user`` holds a key slot for, as a share request names them: the
+    report, its messages, and the persons concerned (integrity/cases/persons.py)."""
     return [REPORT_DOCUMENT if message_id is None else str(message_id)
             for message_id in session.scalars(
                 select(KeySlot.message_id).where(KeySlot.report_id == report.id,
                                                  KeySlot.reader == str(user.id))
-                .order_by(KeySlot.message_id.is_not(None), KeySlot.message_id))]
+                .order_by(KeySlot.message_id.is_not(None), KeySlot.message_id))
+            ] + persons.documents_of(session, report, user)
 
 
 def share_case(session: Session, settings: Settings, store: AttachmentStore, report: Report,
@@ -97,8 +100,9 @@ def share_case(session: Session, settings: Settings, store: AttachmentStore, rep
         {"report_id": report.id,
          "message_id": None if document == REPORT_DOCUMENT else int(document),
          "reader": str(target.id), "slot": slot}
-        for document, slot in slots.items()
+        for document, slot in slots.items() if not persons.is_person_document(document)
     ])
+    persons.add_reader_slots(session, report, target, slots)
     session.expire(report, ["readers"])
     if report.protocol == 2:
         _add_share_message(session, settings, store, report, sharer, body.get("message"))

@@ -19,9 +19,9 @@ from integrity.config import Settings
 from integrity.notifications.outbox import Kind
 
 # The order lines appear in, most pressing first.
-_ORDER = [Kind.CASE_EXPIRING, Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE,
-          Kind.ACKNOWLEDGE_SOON, Kind.FEEDBACK_SOON, Kind.CASE_NEW, Kind.REPORTER_MESSAGE,
-          Kind.CASE_SHARED, Kind.CASE_REMOVED]
+_ORDER = [Kind.CASE_EXPIRING, Kind.PERSON_REVIEW_DUE, Kind.ACKNOWLEDGE_OVERDUE,
+          Kind.FEEDBACK_OVERDUE, Kind.ACKNOWLEDGE_SOON, Kind.FEEDBACK_SOON, Kind.CASE_NEW,
+          Kind.REPORTER_MESSAGE, Kind.CASE_SHARED, Kind.CASE_REMOVED]
 
 
 def _line(kind: Kind, count: int) -> str:
@@ -51,6 +51,12 @@ def _line(kind: Kind, count: int) -> str:
             "%(num)d cases that were never closed will be deleted within 30 days, having "
             "reached the longest time their channel keeps an open case. Close them, or place "
             "them on legal hold if proceedings run.", count)
+    if kind is Kind.PERSON_REVIEW_DUE:
+        return ngettext(
+            "The deferred information of %(num)d person concerned by a case is due for "
+            "review: inform them, or defer it again with its reasons.",
+            "The deferred information of %(num)d persons concerned by cases is due for "
+            "review: inform them, or defer it again with its reasons.", count)
     if kind is Kind.ACKNOWLEDGE_OVERDUE:
         return ngettext("%(num)d case was not acknowledged in time: it is overdue.",
                         "%(num)d cases were not acknowledged in time: they are overdue.", count)

@@ -34,6 +34,8 @@ class Kind(enum.StrEnum):
     ACKNOWLEDGE_OVERDUE = "acknowledge_overdue"
     FEEDBACK_OVERDUE = "feedback_overdue"
     CASE_EXPIRING = "case_expiring"  # a case never closed nears its channel's maximum age
+    # The deferred information of a person concerned is due for review (GDPR Art. 23).
+    PERSON_REVIEW_DUE = "person_review_due"
     # To administrators, as counts.
     ADMIN_SUMMARY = "admin_summary"  # overdue cases per channel, mail failing
     AUDIT_FAILED = "audit_failed"  # the audit chain failed its nightly verification
@@ -43,7 +45,7 @@ ACTIVITY = frozenset({Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED,
                       Kind.CASE_REMOVED})
 # Sent whatever the reader chose on "My account".
 ALWAYS = frozenset({Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE, Kind.CASE_EXPIRING,
-                    Kind.ADMIN_SUMMARY, Kind.AUDIT_FAILED})
+                    Kind.PERSON_REVIEW_DUE, Kind.ADMIN_SUMMARY, Kind.AUDIT_FAILED})
 
 
 def naive(moment: datetime) -> datetime:

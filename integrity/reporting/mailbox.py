@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.cases.activity import record_activity
+from integrity.cases.person_models import person_attachments
 from integrity.config import Settings
 from integrity.installation import get_installation
 from integrity.models import User
@@ -153,6 +154,8 @@ def mailbox_attachment(session: Session, report: Report, body: dict[str, Any]) -
     if attachment is None or attachment.report_id != report.id or (
         attachment.message_id is not None
         and session.get(Message, attachment.message_id).sender == Sender.NOTE  # type: ignore[union-attr]
-    ):
+    ) or (attachment.message_id is None and session.scalar(  # a person's statement file
+        select(person_attachments.c.person_id)
+        .where(person_attachments.c.attachment_id == attachment.id)) is not None):
         raise ProtocolError(_l("Nothing matches this receipt."), 404)
     return attachment

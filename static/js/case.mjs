@@ -17,6 +17,7 @@ import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { CryptoError, LockedError, sealedLength } from "./worker-client.mjs";
 import { keyringUrl, openKeyring, pageIdleMinutes } from "./keyring-client.mjs";
 import { keyHandleFor } from "./case-unlock.mjs";
+import { Persons } from "./persons.mjs";
 import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, routeAlarm, safeToSeal,
   sameRoute, shareText,
@@ -101,6 +102,7 @@ class Case {
     this.inspectorId = area.dataset.inspector || "";
     this.judged = null;
     this.candidates = { certified: [], fingerprints: {} };
+    this.persons = new Persons(this);
   }
 
   get protocol2() {
@@ -145,6 +147,7 @@ class Case {
       }
     }
     this.render();
+    await this.persons.load();
   }
 
   /** A sentence in place of a document that did not open. */
@@ -456,7 +459,7 @@ class Case {
     try {
       this.progress.step(this.strings.sharing, null);
       const documents = [[REPORT_DOCUMENT, this.sealed.report.key_slot],
-        ...this.messages.map((message) => [message.id, message.key_slot])];
+        ...this.messages.map((message) => [message.id, message.key_slot]), ...this.persons.documents()];
       const { slots } = await this.client.call("reseal", {
         slots: documents.map(([, slot]) => slot), keyHandle: this.keyHandle, publicKey: target.public_key,
       });
@@ -542,6 +545,7 @@ async function main() {
       event.preventDefault();
       page.send(event.currentTarget, { note: true });
     });
+    page.persons.listen();
     byId("share-form").addEventListener("submit", (event) => {
       event.preventDefault();
       page.share(event.currentTarget);
