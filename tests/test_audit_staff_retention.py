@@ -204,7 +204,7 @@ def test_entries_from_before_the_upgrade_are_hashed_again_and_an_old_head_still_
     with engine.begin() as connection:
         for seq, (actor_id, actor) in enumerate(
                 [(3, "ines@example.org"), (None, "system"), (3, "ines@example.org")], 1):
-            details = '{"n":%d}' % seq
+            details = f'{{"n":{seq}}}'
             digest = _former_hash(prev, [seq, at.isoformat(), actor_id, actor, "login", ""],
                                   details)
             connection.execute(text(

@@ -53,7 +53,9 @@ class KeptFigures(Base):
     days_to_close: Mapped[str] = mapped_column(Text, default="{}")
 
     def tally(self) -> Tally:
-        result = Tally(*(int(getattr(self, name) or 0) for name in COUNTS))
+        result = Tally()
+        for name in COUNTS:
+            setattr(result, name, int(getattr(self, name) or 0))
         result.outcomes.update(json.loads(self.outcomes or "{}"))
         for name in ("days_to_acknowledge", "days_to_close"):
             histogram: Counter[int] = getattr(result, name)
