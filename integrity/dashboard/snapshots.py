@@ -26,7 +26,6 @@ from integrity.dashboard.tally import Tally
 from integrity.dashboard.units import UnitTree
 from integrity.reporting.models import Report
 
-ACTION = "report_figures_kept"
 CHUNK = 500  # report ids per query: well under SQLite's limit of bound parameters
 COLUMNS = {"unit": Report.org_unit_id, "channel": Report.channel_id,
            "category": Report.category_id}
@@ -86,7 +85,8 @@ def keep_figures(session: Session, report_ids: Sequence[int], today: date) -> Co
                 months[first_day.strftime("%Y-%m")] += tally.received
     facts: dict[str, Any] = {"reports": sum(months.values()), "months": len(months),
                              "from": min(months), "to": max(months)}
-    record(session, actor=None, actor_label="system", action=ACTION, subject="dashboard",
+    record(session, actor=None, actor_label="system", action="report_figures_kept",
+           subject="dashboard",
            details=facts)
     session.flush()
     return months
