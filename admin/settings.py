@@ -123,6 +123,10 @@ EDITABLE: dict[str, Editable] = {
         "surveys", number=True),
     "invitation_hours": Editable(_l("How long a set-up link lasts (hours)"), _whole(1, 720),
                                  "accounts", number=True),
+    "audit_staff_years": Editable(
+        _l("Keep staff names in the audit log for (years)"), _whole(1, 100), "accounts",
+        _l("Older entries keep what was done and when, but no longer who did it."),
+        number=True),
 }
 
 

@@ -117,6 +117,9 @@ AUDIT_ACTIONS = {
     "campaign_deleted": _l("Campaign deleted"),
     "translations_changed": _l("Translations changed"),
     "register": _l("Reports of the day registered"),
+    "report_figures_kept": _l("Figures of deleted cases kept for the dashboard"),
+    "audit_staff_pseudonymised": _l("Staff names removed from old audit entries"),
+    "audit_chain_upgraded": _l("Audit chain hashed again at an upgrade"),
 }
 
 

@@ -3,6 +3,14 @@
 Each entry's hash covers the hash of the entry before it, so editing, deleting or reordering
 entries breaks the chain; ``verify`` walks it and names the first entry that does not hold.
 Entries carry facts (a status from and to, an id), never report content or secrets.
+
+Who acted (the account and its address or label) is kept beside the hashed fields: the hash
+covers ``actor_digest``, a BLAKE2b of the actor keyed with a random per-entry ``actor_salt``.
+While the salt is kept, ``verify`` recomputes the digest, so the actor cannot be altered
+unseen. After the installation's retention period for staff names, the staff member is
+pseudonymised (integrity/audit_retention.py): account, address and salt are removed, the
+digest stays, the chain still holds, and nothing left links the entry to a person or to the
+other entries of the same person.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +45,10 @@ from integrity.db import Base
 from integrity.models import User, utcnow
 
 GENESIS = bytes(32)
+SALT_BYTES = 16
+# The actor of an entry whose staff member was pseudonymised (no account, no salt).
+PSEUDONYMISED = "pseudonymised"
+PSEUDONYMISE_ACTION = "audit_staff_pseudonymised"
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                             allow_nan=False)
 MAX_DETAILS_BYTES = 2048
@@ -59,6 +72,10 @@ class AuditEntry(Base):
     # No foreign key: deleting or editing an account must never change a row of the log.
     actor_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
     actor: Mapped[str] = mapped_column(String(254))
+    # Outside the hashed fields: removed when the staff member is pseudonymised.
+    actor_salt: Mapped[Optional[bytes]] = mapped_column(LargeBinary(SALT_BYTES))
+    # Hashed: the actor, keyed with the salt (see actor_digest()).
+    actor_digest: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
     action: Mapped[str] = mapped_column(String(64), index=True)
     subject: Mapped[str] = mapped_column(String(64))
     details: Mapped[str] = mapped_column(Text)
@@ -91,14 +108,20 @@ def canonical_json(value: object) -> bytes:
     return _ENCODER.encode(value).encode()
 
 
-def entry_hash(prev_hash: bytes, seq: int, at: datetime, actor_id: int | None, actor: str,
-               action: str, subject: str, details: Mapping[str, Any]) -> bytes:
-    """BLAKE2b-256 of ``prev_hash || canonical_json([seq, at, actor_id, ..., details])``."""
-    fields = [seq, at.isoformat(), actor_id, actor, action, subject]
-    return _chain_hash(prev_hash, fields, canonical_json(details))
+def actor_digest(salt: bytes, actor_id: int | None, actor: str) -> bytes:
+    """BLAKE2b-256 of ``canonical_json([actor_id, actor])`` keyed with the entry's salt."""
+    return hashlib.blake2b(canonical_json([actor_id, actor]), key=salt, digest_size=32).digest()
 
 
-def _chain_hash(prev_hash: bytes, fields: list[object], details_json: bytes) -> bytes:
+def entry_hash(prev_hash: bytes, seq: int, at: datetime, digest: bytes, action: str,
+               subject: str, details: Mapping[str, Any]) -> bytes:
+    """BLAKE2b-256 of ``prev_hash || canonical_json([seq, at, digest hex, ..., details])``."""
+    fields = [seq, at.isoformat(), digest.hex(), action, subject]
+    return chain_hash(prev_hash, fields, canonical_json(details))
+
+
+def chain_hash(prev_hash: bytes, fields: list[object], details_json: bytes) -> bytes:
+    """BLAKE2b-256 of ``prev_hash`` and the canonical JSON list of ``fields`` and details."""
     # Byte for byte canonical_json([*fields, details]), with the details spliced in as stored
     # text: verify need not parse them, and any change to the text changes the hash.
     message = prev_hash + canonical_json(fields)[:-1] + b"," + details_json + b"]"
@@ -147,11 +170,13 @@ def record(session: Session, *, actor: User | None, action: str, subject: str = 
     if head is None:
         raise RuntimeError("The audit log has no head row: run 'integrity init'.")
     seq, prev_hash = head
-    entry = AuditEntry(seq=seq, at=utcnow().replace(microsecond=0),
-                       actor_id=actor.id if actor else None, actor=label, action=action,
+    salt = secrets.token_bytes(SALT_BYTES)
+    actor_id = actor.id if actor else None
+    digest = actor_digest(salt, actor_id, label)
+    entry = AuditEntry(seq=seq, at=utcnow().replace(microsecond=0), actor_id=actor_id,
+                       actor=label, actor_salt=salt, actor_digest=digest, action=action,
                        subject=subject, details=text, prev_hash=prev_hash)
-    entry.hash = entry_hash(prev_hash, seq, entry.at, entry.actor_id, label, action, subject,
-                            facts)
+    entry.hash = entry_hash(prev_hash, seq, entry.at, digest, action, subject, facts)
     session.add(entry)
     session.execute(
         update(AuditHead).where(AuditHead.id == 1).values(hash=entry.hash)
@@ -172,6 +197,8 @@ class _Row(NamedTuple):
     at: datetime
     actor_id: int | None
     actor: str
+    actor_salt: bytes | None
+    actor_digest: bytes | None
     action: str
     subject: str
     details: str
@@ -180,19 +207,60 @@ class _Row(NamedTuple):
 
 
 _COLUMNS = (AuditEntry.seq, AuditEntry.at, AuditEntry.actor_id, AuditEntry.actor,
-            AuditEntry.action, AuditEntry.subject, AuditEntry.details, AuditEntry.prev_hash,
-            AuditEntry.hash)
+            AuditEntry.actor_salt, AuditEntry.actor_digest, AuditEntry.action,
+            AuditEntry.subject, AuditEntry.details, AuditEntry.prev_hash, AuditEntry.hash)
 
 
-def _fault(row: _Row, expected: int, prev_hash: bytes) -> str | None:
+@dataclass(frozen=True)
+class Pseudonymised:
+    """How far the recorded pseudonymisations reach: entries up to ``through``, older than
+    ``before``."""
+
+    through: int = 0
+    before: datetime = datetime.min
+
+
+def pseudonymised_so_far(session: Session) -> Pseudonymised:
+    """The reach of every pseudonymisation the log records (checked by ``verify`` as it walks
+    to them)."""
+    through, before = 0, datetime.min
+    for details in session.scalars(select(AuditEntry.details)
+                                   .where(AuditEntry.action == PSEUDONYMISE_ACTION)):
+        try:
+            facts = json.loads(details)
+            through = max(through, int(facts["through"]))
+            before = max(before, datetime.fromisoformat(facts["before"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return Pseudonymised(through, before)
+
+
+def _actor_fault(row: _Row, reach: Pseudonymised) -> str | None:
+    if row.actor_digest is None:
+        return _l("The entry has no digest of its actor.")
+    if row.actor_salt is None:
+        if (row.actor_id is not None or row.actor != PSEUDONYMISED or row.seq > reach.through
+                or row.at >= reach.before):
+            return _l("The entry's actor was removed, but not by a recorded pseudonymisation.")
+    elif actor_digest(row.actor_salt, row.actor_id, row.actor) != row.actor_digest:
+        return _l("The entry's actor does not match its digest: it was altered.")
+    return None
+
+
+def _fault(row: _Row, expected: int, prev_hash: bytes,
+           reach: Pseudonymised = Pseudonymised()) -> str | None:
     """Why ``row`` breaks the chain, or None if it holds."""
     if row.seq != expected:
         if row.seq - 1 == expected:
             return _l("Entry %(seq)d, which comes before it, is missing.", seq=expected)
         return _l("Entries %(first)d to %(last)d, which come before it, are missing.",
                   first=expected, last=row.seq - 1)
-    recomputed = _chain_hash(row.prev_hash, [row.seq, row.at.isoformat(), row.actor_id,
-                                              row.actor, row.action, row.subject],
+    actor_fault = _actor_fault(row, reach)
+    if actor_fault is not None:
+        return actor_fault
+    assert row.actor_digest is not None
+    recomputed = chain_hash(row.prev_hash, [row.seq, row.at.isoformat(),
+                                              row.actor_digest.hex(), row.action, row.subject],
                              row.details.encode())
     if recomputed != row.hash:
         return _l("The entry does not match its hash: it was altered or moved.")
@@ -208,6 +276,7 @@ def verify(session: Session, *, batch_size: int = 1000) -> VerifyResult:
     if head is None:
         return VerifyResult(False, 0, None, _l("The head of the audit log is missing."))
     expected, prev_hash = 1, GENESIS
+    reach = pseudonymised_so_far(session)
     while expected <= head.seq:
         rows = session.execute(
             select(*_COLUMNS).where(AuditEntry.seq >= expected, AuditEntry.seq <= head.seq)
@@ -217,7 +286,7 @@ def verify(session: Session, *, batch_size: int = 1000) -> VerifyResult:
             break
         for raw in rows:
             row = _Row(*raw)
-            fault = _fault(row, expected, prev_hash)
+            fault = _fault(row, expected, prev_hash, reach)
             if fault is not None:
                 return VerifyResult(False, expected - 1, row.seq, fault)
             expected, prev_hash = row.seq + 1, row.hash

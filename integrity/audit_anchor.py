@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from integrity.audit import GENESIS, AuditEntry, AuditHead, verify
+from integrity.audit import GENESIS, PSEUDONYMISED, AuditEntry, AuditHead, chain_hash, verify
 
 FORMAT = "integrity-audit-head"
 VERSION = 1
@@ -93,6 +93,29 @@ def parse_head(text: str | bytes) -> Head:
     return Head(seq, raw, None)
 
 
+UPGRADE_ACTION = "audit_chain_upgraded"
+
+
+def _hashed_so_before_upgrade(session: Session, exported: Head) -> bool:
+    """Whether ``exported`` is a head of the log as it was hashed before the upgrade that put
+    the actors beside the hash (migration 0034): hashing the entries after it up to the last
+    one hashed the former way, from their stored fields, gives the former hash that the
+    upgrade recorded. Once one of those entries has its actor pseudonymised, it cannot."""
+    facts = next((entry.facts for entry in session.scalars(
+        select(AuditEntry).where(AuditEntry.action == UPGRADE_ACTION))), None) or {}
+    through, former = facts.get("legacy_through"), facts.get("legacy_head")
+    if not isinstance(through, int) or not isinstance(former, str) or exported.seq > through:
+        return False
+    digest = exported.hash
+    for row in session.scalars(select(AuditEntry).where(
+            AuditEntry.seq > exported.seq, AuditEntry.seq <= through).order_by(AuditEntry.seq)):
+        if row.actor == PSEUDONYMISED and row.actor_salt is None:
+            return False
+        digest = chain_hash(digest, [row.seq, row.at.isoformat(), row.actor_id, row.actor,
+                                      row.action, row.subject], row.details.encode())
+    return digest.hex() == former
+
+
 @dataclass(frozen=True)
 class HeadCheck:
     ok: bool
@@ -114,7 +137,7 @@ def check_head(session: Session, exported: Head) -> HeadCheck:
     if found is None:
         return HeadCheck(False, _l("Entry %(seq)d of the exported head is missing from the log.",
                                    seq=exported.seq))
-    if found != exported.hash:
+    if found != exported.hash and not _hashed_so_before_upgrade(session, exported):
         return HeadCheck(False, _l(
             "Entry %(seq)d no longer has the exported hash: the log was rewritten at or before "
             "it.", seq=exported.seq))

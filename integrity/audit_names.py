@@ -78,7 +78,8 @@ class Names:
 def actor_label(label: str) -> str:
     """An entry without an account: who recorded it, in plain words."""
     known = {"system": _("the system"), "cli": _("the command line"),
-             "reporter": _("the reporter"), "unknown account": _("an unknown account")}
+             "reporter": _("the reporter"), "unknown account": _("an unknown account"),
+             "pseudonymised": _("a staff member (name removed after the retention period)")}
     return known.get(label, label)
 
 

@@ -103,6 +103,8 @@ class Settings:
     # Retention period offered to a new channel (days), and how long a set-up link lasts.
     default_retention_days: int = 1825
     invitation_hours: int = 72
+    # How long the audit log names the staff member who acted (years; then pseudonymised).
+    audit_staff_years: int = 5
 
     @classmethod
     def from_env(
@@ -146,6 +148,8 @@ class Settings:
         if self.default_retention_days < 1 or self.invitation_hours < 1:
             raise ConfigError("INTEGRITY_DEFAULT_RETENTION_DAYS and INTEGRITY_INVITATION_HOURS "
                               "must be at least 1")
+        if not 1 <= self.audit_staff_years <= 100:
+            raise ConfigError("INTEGRITY_AUDIT_STAFF_YEARS must be between 1 and 100")
         if not self.notify_hours or not all(
                 hour.isdigit() and 0 <= int(hour) <= 23 for hour in self.notify_hours):
             raise ConfigError("INTEGRITY_NOTIFY_HOURS must list hours from 0 to 23, "

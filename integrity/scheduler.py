@@ -268,11 +268,17 @@ def daily_notices() -> int:
 
 @_job
 def verify_audit() -> bool:
-    """The nightly register and check of the audit log (integrity/notifications/checks.py)."""
+    """The nightly register and check of the audit log (integrity/notifications/checks.py),
+    after the staff named in entries past their retention are pseudonymised."""
+    from integrity.audit_retention import pseudonymise_staff
     from integrity.notifications.checks import verify_audit as verify
 
-    return bool(_run(lambda scheduler, session: verify(
-        session, scheduler.clock.today(), scheduler.clock.now())))
+    def task(scheduler: Scheduler, session: Session) -> bool:
+        now = scheduler.clock.now()
+        pseudonymise_staff(session, now, current.settings(scheduler.app).audit_staff_years)
+        return bool(verify(session, scheduler.clock.today(), now))
+
+    return bool(_run(task))
 
 
 @_job

@@ -66,11 +66,16 @@ def test_entries_are_numbered_chained_and_verified(db, make_account) -> None:
     assert (first.actor_id, first.actor, first.subject) == (user.id, user.email, "report:7")
     assert first.details == '{"from":"new","to":"acknowledged"}'
     assert first.at.tzinfo is None and first.at.microsecond == 0
-    fields = [1, first.at.isoformat(), user.id, user.email, "status_changed", "report:7",
-              {"from": "new", "to": "acknowledged"}]
+    # The hash covers the actor through a digest keyed with the entry's own salt.
+    who = json.dumps([user.id, user.email], separators=(",", ":")).encode()
+    assert first.actor_salt is not None and len(first.actor_salt) == 16
+    assert first.actor_digest == hashlib.blake2b(who, key=first.actor_salt,
+                                                 digest_size=32).digest()
+    fields = [1, first.at.isoformat(), first.actor_digest.hex(), "status_changed",
+              "report:7", {"from": "new", "to": "acknowledged"}]
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert first.hash == hashlib.blake2b(GENESIS + canonical.encode(), digest_size=32).digest()
-    assert first.hash == entry_hash(GENESIS, 1, first.at, *fields[2:])
+    assert first.hash == entry_hash(GENESIS, 1, first.at, first.actor_digest, *fields[3:])
     head = db.get(AuditHead, 1)
     assert (head.seq, head.hash) == (5, stored[-1].hash)
     result = verify(db)
@@ -85,6 +90,8 @@ def test_entries_are_numbered_chained_and_verified(db, make_account) -> None:
     ("details", '{"from": "acknowledged", "to": "in_progress"}'),
     ("at", datetime(2020, 1, 1, 12, 0, 0)),
     ("actor_id", 99),
+    ("actor_salt", bytes(16)),
+    ("actor_digest", bytes(32)),
     ("prev_hash", bytes(32)),
     ("hash", bytes(32)),
 ])

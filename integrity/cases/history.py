@@ -243,7 +243,7 @@ def describe(entry: AuditEntry, names: Names) -> str:
 
 def who(entry: AuditEntry, names: Names) -> str:
     """The person's name, or "the reporter" or "the system" for entries without an account."""
-    if entry.actor_id is None and entry.actor != "reporter":
+    if entry.actor_id is None and entry.actor not in ("reporter", "pseudonymised"):
         return _("the system")
     return names.actor(entry).label
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, defer
 
 from integrity.audit import record
 from integrity.audit_register import payload_digest
+from integrity.dashboard.snapshots import keep_figures
 from integrity.models import Channel, User
 from integrity.notifications.outbox import Kind, notify_once
 from integrity.reporting.models import Attachment, Outcome, Report, Status
@@ -96,6 +97,7 @@ def due_for_purge(session: Session, today: date) -> list[Purged]:
 def purge_cases(session: Session, store: AttachmentStore, today: date) -> list[Purged]:
     """Delete every due case: its ciphertext, thread, key slots, and files overwritten first.
 
+    Their share of the dashboard's figures is kept first (integrity/dashboard/snapshots.py).
     Each deletion is audited with the channel, the rule, the closing and filing days and the
     hash of the sealed payload (so that the daily register, integrity/audit_register.py, can
     tell this deletion from one behind the application's back), never content. The caller
@@ -103,6 +105,8 @@ def purge_cases(session: Session, store: AttachmentStore, today: date) -> list[P
     the next run deletes).
     """
     due = due_for_purge(session, today)
+    # The dashboard keeps their figures first, so that no past month changes.
+    keep_figures(session, [case.report_id for case in due], today)
     for case in due:
         for attachment_id in session.scalars(
             select(Attachment.id).where(Attachment.report_id == case.report_id)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -27,7 +27,9 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS
+from integrity.dashboard.kept import MONTH, kept_tallies
 from integrity.dashboard.sqldates import DateSql
+from integrity.dashboard.tally import Tally
 from integrity.dashboard.units import UnitTree
 from integrity.models import Category, Channel
 from integrity.reporting.models import Message, Outcome, Report, Sender, Status
@@ -159,32 +161,6 @@ def _previous(period: Period) -> Period:
 # --- counting in the database ---------------------------------------------------------------
 
 
-@dataclass
-class Tally:
-    """Counts behind one cell; tallies of disjoint sets of reports add up."""
-
-    received: int = 0
-    acknowledge_due: int = 0
-    acknowledged_in_time: int = 0
-    feedback_due: int = 0
-    feedback_in_time: int = 0
-    closed: int = 0
-    came_back: int = 0
-    open: int = 0
-    overdue: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
-    days_to_acknowledge: Counter[int] = field(default_factory=Counter)
-    days_to_close: Counter[int] = field(default_factory=Counter)
-
-    def add(self, other: Tally) -> None:
-        for name in ("received", "acknowledge_due", "acknowledged_in_time", "feedback_due",
-                     "feedback_in_time", "closed", "came_back", "open", "overdue"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.outcomes.update(other.outcomes)
-        self.days_to_acknowledge.update(other.days_to_acknowledge)
-        self.days_to_close.update(other.days_to_close)
-
-
 def _sum(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
@@ -206,10 +182,14 @@ def _conditions(query: KpiQuery, org_units: UnitTree) -> list[Any]:
 
 
 def count_reports(session: Session, query: KpiQuery, today: date, group: Mapping[str, Any],
-                  org_units: UnitTree) -> dict[tuple[Any, ...], Tally]:
-    """One tally per value of the ``group`` columns (name -> SQL expression)."""
+                  org_units: UnitTree, only: Collection[int] | None = None
+                  ) -> dict[tuple[Any, ...], Tally]:
+    """One tally per value of the ``group`` columns (name -> SQL expression), of the
+    reports stored (``only`` those with these ids, if given)."""
     sql = DateSql(session.get_bind().dialect.name)
     where = _conditions(query, org_units)
+    if only is not None:
+        where.append(Report.id.in_(list(only)))
     columns = [expression.label(name) for name, expression in group.items()]
     acknowledged = Report.acknowledged_on.isnot(None)
     acknowledge_late_now = and_(Report.acknowledged_on.is_(None),
@@ -258,6 +238,19 @@ def count_reports(session: Session, query: KpiQuery, today: date, group: Mapping
             key = tuple(row[:width])
             histogram: Counter[int] = getattr(tallies.setdefault(key, Tally()), attribute)
             histogram[int(row[width])] += int(row[width + 1])
+    return tallies
+
+
+def _with_kept(session: Session, query: KpiQuery, by: str, org_units: UnitTree,
+               tallies: dict[tuple[Any, ...], Tally]) -> dict[tuple[Any, ...], Tally]:
+    """``tallies`` of the reports stored, plus what was kept of those the purge deleted."""
+    scope, allowed = query.scope, None
+    if scope is not None:
+        ids = ({scope.id} if scope.dimension is not Dimension.UNIT or scope.id is None
+               else org_units.subtree(scope.id))
+        allowed = (scope.dimension.value, ids)
+    for key, tally in kept_tallies(session, query.start, query.end, by, allowed).items():
+        tallies.setdefault(key, Tally()).add(tally)
     return tallies
 
 
@@ -471,9 +464,9 @@ def period_table(session: Session, query: KpiQuery, today: date, threshold: int,
     """
     org_units = org_units or UnitTree.load(session)
     sql = DateSql(session.get_bind().dialect.name)
-    tallies = count_reports(session, query, today, {
+    tallies = _with_kept(session, query, MONTH, org_units, count_reports(session, query, today, {
         "year": sql.part("year", Report.created_on),
-        "month": sql.part("month", Report.created_on)}, org_units)
+        "month": sql.part("month", Report.created_on)}, org_units))
     per_period: dict[Period, Tally] = {period: Tally() for period in query.periods}
     for (year, month), tally in tallies.items():
         period = Period.of(query.granularity, date(int(year), int(month), 1))
@@ -510,8 +503,9 @@ def breakdown(session: Session, query: KpiQuery, dimension: Dimension, today: da
     org_units = org_units or UnitTree.load(session)
     column = {Dimension.UNIT: Report.org_unit_id, Dimension.CHANNEL: Report.channel_id,
               Dimension.CATEGORY: Report.category_id}[dimension]
+    live = count_reports(session, query, today, {"cell": column}, org_units)
     tallies = {key[0]: tally for key, tally in
-               count_reports(session, query, today, {"cell": column}, org_units).items()}
+               _with_kept(session, query, dimension.value, org_units, live).items()}
     total = Tally()
     for tally in tallies.values():
         total.add(tally)

@@ -1,7 +1,7 @@
 """second-factor secrets sealed at rest under a key from the installation secret
 
 Revision ID: 0035
-Revises: 0033
+Revises: 0034
 Create Date: 2026-12-07 14:00:00
 
 Each `users.totp_secret` (the TOTP secret, in clear) becomes `users.totp_sealed`: the secret
@@ -17,7 +17,7 @@ import crypto
 
 
 revision = '0035'
-down_revision = "0033"
+down_revision = "0034"
 branch_labels = None
 depends_on = None
 
