@@ -193,9 +193,11 @@ def test_report_sealed_in_the_page_opens_with_pynacl(
     # Chromium does not show Blob bodies to Playwright (post_data_buffer is None for them), so
     # the server's own record of each body is checked as well: the upload is the sealed stream.
     [started] = recorder.posts("/api/v1/uploads")
-    assert json.loads(started.body) == {"length": sealed_length(len(EVIDENCE))}
+    # The file is sealed padded to its Padmé length (docs/protocol.md#padding-attachments).
+    padded = padded_length(len(EVIDENCE), app.extensions["integrity.settings"].max_attachment_bytes)
+    assert json.loads(started.body) == {"length": sealed_length(padded)}
     [upload] = recorder.appends()
-    assert len(upload.body) == sealed_length(len(EVIDENCE))
+    assert len(upload.body) == sealed_length(padded)
     # Nothing readable left the page: no answer, no file content, no receipt, no secret key.
     forbidden = {"report text": REPORT_MARKER.encode(), "file marker": FILE_MARKER,
                  "an answer": b"night shift", **secrets_of(app, receipt)}
