@@ -176,6 +176,10 @@ DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
                                          reason=str(facts.get("reason", ""))),
     "case_hold_lifted": lambda facts, _names: _("Lifted the legal hold: %(reason)s",
                                                 reason=str(facts.get("reason", ""))),
+    "attachment_deleted": lambda _facts, _names: _("Deleted a file"),
+    "message_deleted": lambda _facts, _names: _("Deleted a message"),
+    "message_redacted": lambda _facts, _names: _("Removed a passage of a message"),
+    "voice_transcribed": lambda _facts, _names: _("Transcribed a voice message into a record"),
 }
 
 # The accounts a detail names, by action: looked up with the actors.

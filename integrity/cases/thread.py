@@ -41,6 +41,7 @@ from integrity.reporting.models import (
 )
 from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
+from integrity.reporting.tombstones import deleted_messages, tombstones_json
 
 
 def sealed_case(session: Session, settings: Settings, report: Report, user: User,
@@ -50,6 +51,7 @@ def sealed_case(session: Session, settings: Settings, report: Report, user: User
     mine = {message_id: slot for message_id, slot in session.execute(
         select(KeySlot.message_id, KeySlot.slot)
         .where(KeySlot.report_id == report.id, KeySlot.reader == str(user.id)))}
+    deleted = deleted_messages(session, report)
     attachments = {a.id: a.size for a in session.scalars(
         select(Attachment).where(Attachment.report_id == report.id))}
     return {
@@ -79,9 +81,11 @@ def sealed_case(session: Session, settings: Settings, report: Report, user: User
             {"id": str(m.id), "from": m.sender, "sent_on": m.sent_on.isoformat(),
              "author": m.author_id and str(m.author_id), "kind": m.kind,
              "payload": crypto.b64encode(m.payload), "key_slot": _slot(mine.get(m.id)),
-             "link": link_json(m)}
+             "deleted": m.id in deleted, "link": link_json(m)}
             for m in report.messages
         ],
+        # Files and messages deleted and passages redacted, with who, when and why.
+        "tombstones": tombstones_json(session, report, for_reporter=False),
         "attachment_sizes": attachments,
         # The questionnaire, so the page shows each answer in its words (kind and options) in
         # the inspector's language, and maps a choice from the language it was sealed in.

@@ -38,6 +38,7 @@ from integrity.reporting.links import (
 from integrity.reporting.models import Attachment, KeySlot, Message, MessageKind, Report, Sender
 from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
+from integrity.reporting.tombstones import deleted_messages, tombstones_json
 
 
 def find_report(session: Session, body: object, lookup_key: bytes) -> Report:
@@ -70,6 +71,13 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
         .where(KeySlot.report_id == report.id, KeySlot.reader == REPORTER)
     ).all()
     by_message = {message_id: slot for message_id, slot in slots}
+    deleted = deleted_messages(session, report)
+    listed = [message for message in (m for m in report.messages if m.sender != Sender.NOTE)
+              if message.id in by_message or message.id in deleted]
+    places = {message.id: str(position)
+              for position, message in enumerate(
+                  (m for m in report.messages if m.sender != Sender.NOTE), start=1)}
+    places = {message.id: places[message.id] for message in listed}
     return {
         "report": {
             "status": report.status, "created_on": report.created_on.isoformat(),
@@ -89,14 +97,17 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
         "questions": texts.mailbox_questions(report.channel.questions),
         "messages": [
             # The id is the message's place in the thread: database ids would tell how many
-            # messages the whole installation stored in between.
-            {"id": str(position), "from": message.sender, "kind": message.kind,
+            # messages the whole installation stored in between. A deleted message is listed
+            # without payload or key slot, in its place (its link still counts in the chain).
+            {"id": places[message.id], "from": message.sender, "kind": message.kind,
              "sent_on": message.sent_on.isoformat(), "payload": crypto.b64encode(message.payload),
-             "key_slot": crypto.b64encode(by_message[message.id]), "link": link_json(message)}
-            for position, message in enumerate(
-                (m for m in report.messages if m.sender != Sender.NOTE), start=1)
-            if message.id in by_message
+             "key_slot": crypto.b64encode(by_message[message.id])
+             if message.id in by_message else None,
+             "deleted": message.id in deleted, "link": link_json(message)}
+            for message in listed
         ],
+        # Where a reader deleted a file or a message, or redacted a passage: never why.
+        "tombstones": tombstones_json(session, report, for_reporter=True, places=places),
     }
 
 

@@ -58,6 +58,9 @@ class MessageKind(enum.StrEnum):
     MESSAGE = "message"  # anything else: a question, a thank-you; also every reporter's message
     FEEDBACK = "feedback"  # the measures taken or planned, and their grounds
     FINAL_NOTICE = "final_notice"  # the outcome and its grounds; a case closes only after one
+    # Minutes or a transcript (of an oral report, a meeting, a voice message) that the reporter
+    # is asked to check, correct and agree (Art. 18(2)-(4)): integrity/cases/records.py.
+    RECORD = "record"
 
 
 report_readers = Table(
@@ -192,6 +195,14 @@ class Message(Base):
     seq: Mapped[Optional[int]] = mapped_column(Integer)
     prev: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
     auth: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    # Set when a reader deleted the message or redacted a passage of it: BLAKE2b-256 of the
+    # payload as first sent, which its link covers, so the chain still verifies; and, for
+    # protocol 2, the authenticator of the payload that replaced it
+    # (docs/protocol.md#redactions-and-deletions).
+    payload_hash: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    replacement_auth: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    # The id of the inspector who replaced it, as the replacement's authenticator covers it.
+    replaced_by: Mapped[Optional[str]] = mapped_column(String(32))
 
     report: Mapped[Report] = relationship(back_populates="messages")
     key_slots: Mapped[list[KeySlot]] = relationship(
@@ -258,6 +269,38 @@ class Attachment(Base):
     received: Mapped[Optional[int]] = mapped_column(Integer)
 
 
+class TombstoneKind(enum.StrEnum):
+    ATTACHMENT = "attachment"  # a file deleted: its sealed bytes are gone
+    MESSAGE = "message"  # a message or note deleted: its payload and key slots are gone
+    PASSAGE = "passage"  # a passage of a message or note replaced by a visible marker
+
+
+class Tombstone(Base):
+    """What remains where a reader deleted a file or a message, or redacted a passage
+    (EU Directive 2019/1937, Art. 17): who, which day and why, never what was removed."""
+
+    __tablename__ = "tombstones"
+    __table_args__ = (
+        CheckConstraint("kind IN ('attachment', 'message', 'passage')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    # The message deleted or redacted, or the one whose file was deleted (None: the report's).
+    message_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"))
+    # The deleted file's id, as the sealed document that lists it names it.
+    attachment_id: Mapped[Optional[str]] = mapped_column(String(32))
+    kind: Mapped[TombstoneKind] = mapped_column(enum_column_type(TombstoneKind, 16))
+    by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    made_on: Mapped[date] = mapped_column(Date, default=today)
+    # Why, for the case's readers only: never served to the reporter.
+    reason: Mapped[str] = mapped_column(String(500))
+
+    by: Mapped[Optional[User]] = relationship()
+
+
 class PowChallenge(Base):
     """An issued proof-of-work challenge, deleted when redeemed: each is good once."""
 
@@ -270,5 +313,5 @@ class PowChallenge(Base):
 
 __all__ = [
     "Attachment", "ClosingRequest", "KeySlot", "Message", "MessageKind", "PowChallenge",
-    "Report", "Sender", "Status", "report_readers",
+    "Report", "Sender", "Status", "Tombstone", "TombstoneKind", "report_readers",
 ]

@@ -4,7 +4,7 @@ memory, and stores exactly the rows the browser path stores."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -126,6 +126,17 @@ class OpenedMailbox:
     secret_key: bytes  # the reporter's, derived from the receipt: in memory only
     document: dict[str, Any]
     messages: list[tuple[Any, dict[str, Any]]]
+    # Where a reader deleted a file or a message, or redacted a passage (never why).
+    tombstones: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def deleted_files(self) -> dict[str, dict[str, Any]]:
+        """The tombstone of each deleted file, by the file's id."""
+        return {t["attachment"]: t for t in self.tombstones if t["kind"] == "attachment"}
+
+    def message_tombstones(self, place: str) -> list[dict[str, Any]]:
+        """The tombstones of the message at ``place`` (deleted, or a passage redacted)."""
+        return [t for t in self.tombstones if t["message"] == place and t["kind"] != "attachment"]
 
 
 def _opened(session: Session, settings: Settings, report: Report,
@@ -138,8 +149,10 @@ def _opened(session: Session, settings: Settings, report: Report,
         return crypto.open_document(crypto.b64decode(item["payload"]),
                                     crypto.b64decode(item["key_slot"]), secret_key, pad_block)
 
-    messages = [(m, opened(m)) for m in view["messages"]]
-    return OpenedMailbox(report, secret_key, opened(view["report"]), messages)
+    # A deleted message has neither payload nor key slot: its tombstone stands in its place.
+    messages = [(m, opened(m) if m["key_slot"] else {}) for m in view["messages"]]
+    return OpenedMailbox(report, secret_key, opened(view["report"]), messages,
+                         view["tombstones"])
 
 
 def open_plain_mailbox(session: Session, settings: Settings, lookup_key: bytes,
