@@ -173,7 +173,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         CheckConstraint("sender IN ('reporter', 'inspector', 'note')", name="sender"),
-        CheckConstraint("kind IN ('message', 'feedback', 'final_notice')", name="kind"),
+        CheckConstraint("kind IN ('message', 'feedback', 'final_notice', 'record')", name="kind"),
         # One message per place in a chain: a second writer at the same place gets a 409.
         Index("uq_messages_link", "report_id", "chain", "seq", unique=True),
     )

@@ -9,6 +9,11 @@ from flask_babel import gettext as _
 
 from integrity.config import Settings
 from integrity.i18n import SUPPORTED_LANGUAGES
+from integrity.reporting.voice_strings import (
+    redaction_strings,
+    reporter_tombstones,
+    voice_strings,
+)
 
 
 def _shared(settings: Settings) -> dict[str, str]:
@@ -149,6 +154,7 @@ def report_strings(settings: Settings) -> dict[str, str]:
         **_shared(settings),
         **_cleaning(),
         **_floors(),
+        **voice_strings(),
         "preparing": _("Preparing your receipt…"),
         "pow": _("Proving this is not an automated flood…"),
         "sealing": _("Sealing your report…"),
@@ -173,6 +179,8 @@ def mailbox_strings(settings: Settings) -> dict[str, str]:
         **_thread(),
         **_kinds(),
         **outcome_sentences(),
+        **voice_strings(),
+        **reporter_tombstones(),
         "opening": _("Opening your mailbox…"),
         "openingFile": _("Opening the file…"),
         "sendingReply": _("Sealing and sending your message…"),
@@ -211,6 +219,7 @@ def case_strings(settings: Settings) -> dict[str, str]:
         **_damaged(),
         **_thread(),
         **_kinds(),
+        **redaction_strings(),
         "shareFingerprint": _("Key fingerprint of %(name)s: %(fingerprint)s. Compare it with the "
                               "one they read to you."),
         "shareUncertified": _("Not shared: this inspector's key is not certified by the "

@@ -17,6 +17,7 @@ import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { CryptoError, LockedError, sealedLength } from "./worker-client.mjs";
 import { keyringUrl, openKeyring, pageIdleMinutes } from "./keyring-client.mjs";
 import { keyHandleFor } from "./case-unlock.mjs";
+import { REDACTION_STRINGS, Redactions, isVoice } from "./case-redaction.mjs";
 import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, routeAlarm, safeToSeal,
   sameRoute, shareText,
@@ -26,6 +27,7 @@ const REPORT_DOCUMENT = "report";
 
 const STRINGS = {
   ...ANSWER_STRINGS,
+  ...REDACTION_STRINGS,
   ...UPLOAD_STRINGS,
   ...THREAD_STRINGS,
   shareFingerprint: "Key fingerprint of %(name)s: %(fingerprint)s. Compare it with the one they read to you.",
@@ -101,6 +103,7 @@ class Case {
     this.inspectorId = area.dataset.inspector || "";
     this.judged = null;
     this.candidates = { certified: [], fingerprints: {} };
+    this.redactions = new Redactions(this);
   }
 
   get protocol2() {
@@ -126,7 +129,8 @@ class Case {
     for (const message of this.sealed.messages) {
       // A message sealed before this inspector could read the case has no slot for them.
       if (message.key_slot) message.document = await this.open(message);
-      if (message.key_slot) this.messages.push(message);
+      // A deleted message has no slot left: its tombstone shows in its place.
+      if (message.key_slot || message.deleted) this.messages.push(message);
     }
     this.judged = null;
     if (this.protocol2 && this.report) {
@@ -202,7 +206,9 @@ class Case {
       if (kind) meta.append(" · ", element("span", kind, "kind"));
       item.append(meta);
       const opened = message.document;
-      if (opened && (opened.text === undefined || typeof opened.text === "string")) {
+      if (message.deleted) {
+        item.append(...this.redactions.messageLines(message));
+      } else if (opened && (opened.text === undefined || typeof opened.text === "string")) {
         item.append(element("p", shareText(opened, this.names(), this.strings) ?? (opened.text || ""), "text"));
         const attached = this.fileItems(opened);
         if (attached.length) {
@@ -210,6 +216,9 @@ class Case {
           list.append(...attached);
           item.append(list);
         }
+        item.append(...this.redactions.messageLines(message));
+        const controls = this.redactions.messageControls(message);
+        if (controls) item.append(controls);
       } else {
         item.append(this.damaged(this.strings.damagedMessage));
       }
@@ -304,10 +313,17 @@ class Case {
   fileItems(document) {
     return fileEntries(document).map((entry) => {
       const item = element("li");
+      const gone = this.redactions.fileLine(entry);
+      if (gone) {
+        item.append(gone);
+        return item;
+      }
       const button = element("button", fill(this.strings.download, { name: safeFileName(entry.name) }));
       button.type = "button";
       button.addEventListener("click", () => this.download(entry, button));
       item.append(button);
+      if (isVoice(entry)) item.append(this.redactions.voiceControls(entry));
+      item.append(this.redactions.fileControls(entry));
       return item;
     });
   }

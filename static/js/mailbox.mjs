@@ -13,6 +13,8 @@ import {
 } from "./page.mjs";
 import { UPLOAD_STRINGS, sealAndUpload } from "./uploads.mjs";
 import { CLEAN_STRINGS, FileChecks } from "./file-checks.mjs";
+import { VOICE_STRINGS, addVoiceRecorder } from "./voice.mjs";
+import { tombstoneSentence } from "./case-redaction.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { CryptoError, b64encode, normaliseReceipt, sealedLength, startWorker } from "./worker-client.mjs";
 import { closeMailbox, zeroBytes } from "./mailbox-close.mjs";
@@ -28,6 +30,11 @@ export const STRINGS = {
   ...ANSWER_STRINGS,
   ...UPLOAD_STRINGS,
   ...CLEAN_STRINGS,
+  ...VOICE_STRINGS,
+  // Where an inspector deleted a file or a message, or removed a passage (never why).
+  fileDeleted: "A file was deleted on %(day)s by %(name)s.",
+  messageDeleted: "A message was deleted on %(day)s by %(name)s.",
+  passageRemoved: "A passage was removed on %(day)s by %(name)s.",
   ...THREAD_STRINGS,
   opening: "Opening your mailbox…",
   openingFile: "Opening the file…",
@@ -129,7 +136,7 @@ class Mailbox {
       payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock,
     });
     box.report.document = await open(box.report);
-    for (const message of box.messages) message.document = await open(message);
+    for (const message of box.messages) message.document = message.deleted ? null : await open(message);
     this.box = box;
     this.judged = null;
     if (box.report.protocol === 2 && box.report.document) {
@@ -179,6 +186,11 @@ class Mailbox {
     if (!entries.length) return null;
     const list = element("ul", { className: "files" });
     for (const entry of entries) {
+      const gone = (this.box.tombstones || []).find((t) => t.kind === "attachment" && t.attachment === entry.id);
+      if (gone) {
+        list.append(element("li", { className: "tombstone" }, tombstoneSentence(gone, this.strings)));
+        continue;
+      }
       const button = element("button", { type: "button", className: "link-button" },
         fill(this.strings.download, { name: safeFileName(entry.name) }));
       button.addEventListener("click", () => this.download(entry, button));
@@ -205,10 +217,17 @@ class Mailbox {
     for (const [message, check] of pairs) {
       const who = message.from === "reporter" ? this.strings.you : this.strings.inspector;
       const opened = message.document;
-      const body = opened && (opened.text === undefined || typeof opened.text === "string")
-        ? [element("p", { className: "text" }, shareText(opened, this.names(), this.strings) ?? opened.text ?? ""),
-          this.renderFiles(opened)]
-        : [this.damaged(this.strings.damagedMessage)];
+      const gone = (this.box.tombstones || []).filter((t) => t.kind !== "attachment" && t.message === message.id)
+        .map((t) => element("p", { className: "tombstone", "data-kind": t.kind }, tombstoneSentence(t, this.strings)));
+      let body;
+      if (message.deleted) {
+        body = gone;
+      } else if (opened && (opened.text === undefined || typeof opened.text === "string")) {
+        body = [element("p", { className: "text" }, shareText(opened, this.names(), this.strings) ?? opened.text ?? ""),
+          this.renderFiles(opened), ...gone];
+      } else {
+        body = [this.damaged(this.strings.damagedMessage)];
+      }
       // Feedback and final notices are labelled from the server's clear `kind` (not secret).
       const kind = this.strings[`kind_${message.kind}`];
       const item = element("li", { className: `message-${message.from === "reporter" ? "reporter" : "inspector"}` },
@@ -240,6 +259,7 @@ class Mailbox {
     // Each chosen file's hidden details listed, with its own "send as it is" choice.
     this.fileChecks = new FileChecks(form.querySelector("#reply-files"), form.querySelector("#reply-files-checks"),
       s, { lang: document.documentElement.lang || undefined });
+    addVoiceRecorder(form.querySelector("#reply-files"), form.querySelector("#reply-files-checks"), s);
     if (this.progressArea) form.append(this.progressArea);
     form.append(element("button", { type: "submit", className: "primary" }, s.send));
     form.addEventListener("submit", (event) => {
