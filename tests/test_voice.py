@@ -8,21 +8,35 @@ import pytest
 from sqlalchemy import select
 
 import crypto
+from crypto.certificates import sign_inspector_key
 from integrity.audit import AuditEntry
+from integrity.models import Channel, Role, User
 from integrity.reporting.models import Attachment, Message, MessageKind, Report
 from tests.protocol2_client import Reporter2Client, inspector_message
 from tests.protocol_client import Upload
-from tests.test_redaction import (  # noqa: F401 (fixtures)
-    ORG,
-    _post,
-    _report_file,
-    _sealed,
-    case,
-    inspector,
-    settings_overrides,
-)
+from tests.test_redaction import ORG, _post, _report_file, _sealed
 
 VOICE = b"\x1aE\xdf\xa3VOICE-RECORDING-MARKER" * 200
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"org_public_key": crypto.b64encode(ORG.public_key)}
+
+
+@pytest.fixture
+def inspector(db, make_account, channel):
+    """The channel's only recipient, with a certified key."""
+    ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    account = make_account(Role.INSPECTOR)
+    pair = crypto.KeyPair.generate()
+    user = db.get(User, account.id)
+    user.public_key = pair.public_key
+    user.key_certificate = sign_inspector_key(ORG, str(user.id), pair.public_key)
+    ch.recipients.clear()
+    ch.recipients.append(user)
+    db.commit()
+    return account, pair
 
 
 def _policy(response) -> str:

@@ -5,6 +5,7 @@ server and handed to the page scripts as JSON (static/js/voice.mjs, case-redacti
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 
 def voice_strings() -> dict[str, str]:
@@ -13,8 +14,8 @@ def voice_strings() -> dict[str, str]:
         "voiceHeading": _("Voice message (optional)"),
         "voiceWarning": _("A voice can identify you, even if you never say your name. Writing "
                           "is safer: if you can, type your message instead."),
-        "voiceRecord": _("Record"),
-        "voiceStop": _("Stop"),
+        "voiceRecord": pgettext("voice recorder", "Record"),
+        "voiceStop": pgettext("voice recorder", "Stop"),
         "voiceDiscard": _("Discard the recording"),
         "voicePlayer": _("Your recording"),
         "voiceRecording": _("Recording… %(time)s"),
