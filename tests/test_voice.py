@@ -51,7 +51,7 @@ def test_the_microphone_is_allowed_on_the_report_form_and_the_mailbox_only(
         assert response.status_code == 200
         assert "microphone=(self)" in _policy(response), url
         assert "camera=()" in _policy(response)
-    for url in ("/", "/report", "/rights", "/auth/login", f"/report/{channel.slug}/rights"):
+    for url in ("/", "/report", "/rights", "/staff/login", f"/report/{channel.slug}/rights"):
         response = client.get(url)
         assert "microphone=()" in _policy(response), url
         assert "microphone=(self)" not in _policy(response), url

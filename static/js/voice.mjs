@@ -78,7 +78,7 @@ class VoiceRecorder {
     const buttons = element("div", { className: "voice-buttons" });
     buttons.append(this.record, this.stop, this.discard);
     this.section.append(
-      element("h3", { id: `${id}-heading` }, s.voiceHeading),
+      element("p", { className: "voice-heading", id: `${id}-heading` }, s.voiceHeading),
       element("p", { className: "notice voice-warning", id: `${id}-warning` }, s.voiceWarning),
       buttons, this.player, this.status);
     anchor.after(this.section);

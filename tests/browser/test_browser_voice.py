@@ -89,7 +89,7 @@ def test_a_voice_message_is_recorded_sealed_played_transcribed_and_deleted(
 ) -> None:
     from playwright.sync_api import expect
 
-    reporter = open_page()
+    reporter = open_page(viewport={"width": 360, "height": 780})  # a small phone
     reporter.goto(f"{base_url}/report/{channel.slug}")
     expect(reporter.locator("#mode")).to_have_attribute("data-mode", "browser")
     fill_report_form(reporter, channel.slug)
@@ -108,6 +108,7 @@ def test_a_voice_message_is_recorded_sealed_played_transcribed_and_deleted(
     expect(reporter.locator("#files-voice-player")).to_be_visible()
     expect(reporter.locator("#files-checks")).to_contain_text("voice-message.webm")
     expect(reporter.locator("#files-checks")).to_contain_text("evidence.bin")
+    assert reporter.evaluate("() => document.documentElement.scrollWidth") <= 360
     # Discard, record again: a discarded recording leaves the files.
     reporter.get_by_role("button", name="Discard the recording").click()
     expect(reporter.locator("#files-voice-status")).to_have_text("The recording was discarded.")
