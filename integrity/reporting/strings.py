@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from integrity.config import Settings
 from integrity.i18n import SUPPORTED_LANGUAGES
+from integrity.reporting.record_strings import record_strings
 
 
 def _shared(settings: Settings) -> dict[str, str]:
@@ -123,6 +124,8 @@ def _kinds() -> dict[str, str]:
     return {
         "kind_feedback": pgettext("message kind", "Feedback"),
         "kind_final_notice": pgettext("message kind", "Final notice"),
+        "kind_record": pgettext("message kind", "Record"),
+        **record_strings(),
     }
 
 

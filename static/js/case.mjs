@@ -21,6 +21,7 @@ import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, routeAlarm, safeToSeal,
   sameRoute, shareText,
 } from "./thread-view.mjs";
+import { RECORD_STRINGS, recordStatusText } from "./records-view.mjs";
 
 const REPORT_DOCUMENT = "report";
 
@@ -28,6 +29,7 @@ const STRINGS = {
   ...ANSWER_STRINGS,
   ...UPLOAD_STRINGS,
   ...THREAD_STRINGS,
+  ...RECORD_STRINGS,
   shareFingerprint: "Key fingerprint of %(name)s: %(fingerprint)s. Compare it with the one they read to you.",
   shareUncertified: "Not shared: this inspector's key is not certified by the organisation.",
   reporter: "Reporter",
@@ -200,6 +202,9 @@ class Case {
       // Feedback and final notices are labelled from the server's clear `kind` (not secret).
       const kind = this.strings[`kind_${message.kind}`];
       if (kind) meta.append(" · ", element("span", kind, "kind"));
+      // A record: whether the reporter agreed or corrected it (clear, like the kind).
+      const agreement = recordStatusText(message, this.strings);
+      if (agreement) meta.append(" · ", element("span", agreement, "record-state"));
       item.append(meta);
       const opened = message.document;
       if (opened && (opened.text === undefined || typeof opened.text === "string")) {
@@ -382,6 +387,7 @@ class Case {
       this.progress.step(s.sending, null);
       const body = { attachments: uploads.ids };
       if (!note) body.kind = kind;
+      if (!note && byId("reply-declines")?.checked) body.meeting = "declined";
       if (outcome) body.outcome = outcome;
       if (this.protocol2) {
         const chain = note ? "notes" : "thread";
@@ -395,8 +401,9 @@ class Case {
         Object.assign(body, { payload: sealed.payload, key_slots: sealed.keySlots });
       }
       await this.staff.post(this.area.dataset[note ? "notes" : "messages"], body);
-      if (outcome) {
-        // The case is closed: the page's status, deadlines and forms come from the server.
+      if (outcome || body.meeting) {
+        // The case is closed, or the meeting declined: the page's status, deadlines and forms
+        // come from the server.
         window.location.reload();
         return;
       }
@@ -404,7 +411,7 @@ class Case {
       if (input) input.value = "";
       if (!note) resetKind(form);
       await this.load();
-      this.announce(note ? s.noted : { feedback: s.sentFeedback, final_notice: s.sentFinalNotice }[kind] || s.sent);
+      this.announce(note ? s.noted : { feedback: s.sentFeedback, final_notice: s.sentFinalNotice, record: s.sentRecord }[kind] || s.sent);
     } catch (err) {
       await this.reloadIfChanged(err);
       this.fail(err, form);
