@@ -163,10 +163,10 @@ def _purged(facts: dict[str, Any], _names: Names) -> str:
 
 
 def _meeting_answered(facts: dict[str, Any], _names: Names) -> str:
-    answer = facts.get("answer")
-    if answer == "arranged":
+    state = facts.get("state")
+    if state == "arranged":
         return _("Recorded that the meeting or call the reporter asked for was arranged")
-    if answer == "held":
+    if state == "held":
         return _("Recorded that the meeting or call the reporter asked for was held")
     return _("Declined the meeting or call the reporter asked for, telling them why")
 

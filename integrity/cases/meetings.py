@@ -73,7 +73,7 @@ def answer_meeting(session: Session, report: Report, actor: User, answer: Meetin
     request.state = answer
     request.answered_by_id = actor.id
     record(session, actor=actor, action="meeting_answered", subject=f"report:{report.id}",
-           details={"answer": answer.value, "requested_on": request.requested_on.isoformat(),
+           details={"state": answer.value, "requested_on": request.requested_on.isoformat(),
                     "due_on": request.due_on.isoformat()})
     return request
 
