@@ -192,6 +192,7 @@ def feedback_start_cutoff(today: date) -> date:
 
 
 def _meeting_condition(kind: DeadlineFilter, today: date) -> Any:
+    waiting: Any
     if kind is DeadlineFilter.MEETING:
         waiting = MeetingRequest.state.in_(OPEN)
     else:

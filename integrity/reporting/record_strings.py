@@ -32,4 +32,20 @@ def record_strings() -> dict[str, str]:
         "recordAgreed": _("Agreed by the reporter on %(day)s"),
         "recordCorrected": _("Corrected by the reporter on %(day)s"),
         "sentRecord": _("Your record was sent to the reporter, who is asked to agree it."),
+        "oralMinutes": _("Minutes of the oral report"),
+    }
+
+
+def oral_page_strings() -> dict[str, str]:
+    """Keys of ``STRINGS`` in static/js/oral.mjs."""
+    return {
+        "emptyMinutes": _("Write the minutes or the transcript."),
+        "chooseChannel": _("Choose a channel."),
+        "preparing": _("Drawing the reporter's receipt…"),
+        "sealing": _("Sealing the report and the record…"),
+        "sending": _("Sending…"),
+        "noCertified": _("No inspector of this channel has a key certified by the organisation, "
+                         "so the report cannot be sealed here."),
+        "closed": _("This channel does not take reports at the moment."),
+        "failed": _("The oral report could not be sealed in this browser. Nothing was sent."),
     }

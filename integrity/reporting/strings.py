@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from integrity.config import Settings
 from integrity.i18n import SUPPORTED_LANGUAGES
-from integrity.reporting.record_strings import record_strings
+from integrity.reporting.record_strings import oral_page_strings, record_strings
 
 
 def _shared(settings: Settings) -> dict[str, str]:
@@ -249,6 +249,11 @@ def case_strings(settings: Settings) -> dict[str, str]:
         "writtenIn": _("Written in"),
         **language_names(),
     }
+
+
+def oral_strings(settings: Settings) -> dict[str, str]:
+    """The page where an inspector records an oral report (static/js/oral.mjs)."""
+    return {**_shared(settings), **_floors(), **oral_page_strings()}
 
 
 def language_names() -> dict[str, str]:

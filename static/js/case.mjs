@@ -21,7 +21,7 @@ import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, routeAlarm, safeToSeal,
   sameRoute, shareText,
 } from "./thread-view.mjs";
-import { RECORD_STRINGS, recordStatusText } from "./records-view.mjs";
+import { RECORD_STRINGS, minutesRow, recordStatusText } from "./records-view.mjs";
 
 const REPORT_DOCUMENT = "report";
 
@@ -182,7 +182,9 @@ class Case {
       // Old reports carry no language; a code this page has no name for shows as it is.
       answers.append(element("dt", this.strings.writtenIn), element("dd", this.strings[`language_${language}`] || language));
     }
-    for (const [label, text] of answerRows(this.sealed.questions, this.report.answers, this.strings, language)) {
+    const minutes = minutesRow(this.report, this.strings);
+    for (const [label, text] of [...(minutes ? [minutes] : []),
+      ...answerRows(this.sealed.questions, this.report.answers, this.strings, language)]) {
       answers.append(element("dt", label), element("dd", text));
     }
   }

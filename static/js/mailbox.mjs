@@ -21,7 +21,7 @@ import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, safeToSeal, shareText,
 } from "./thread-view.mjs";
 import {
-  RECORD_STRINGS, isRecord, meetingText, recordCheck, replyChoices, replyExtras, startCorrection,
+  RECORD_STRINGS, isRecord, meetingText, minutesRow, recordCheck, replyChoices, replyExtras, startCorrection,
 } from "./records-view.mjs";
 
 export { safeFileName };
@@ -168,7 +168,9 @@ class Mailbox {
     try {
       const list = element("dl", { className: "answers", id: "report-answers" });
       const { answers, language } = report;
-      for (const [label, text] of answerRows(this.questions(), answers, this.strings, language)) {
+      const minutes = minutesRow(report, this.strings);
+      for (const [label, text] of [...(minutes ? [minutes] : []),
+        ...answerRows(this.questions(), answers, this.strings, language)]) {
         list.append(element("dt", {}, label), element("dd", {}, text));
       }
       return list;

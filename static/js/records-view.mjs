@@ -29,7 +29,13 @@ export const RECORD_STRINGS = {
   recordAgreed: "Agreed by the reporter on %(day)s",
   recordCorrected: "Corrected by the reporter on %(day)s",
   sentRecord: "Your record was sent to the reporter, who is asked to agree it.",
+  oralMinutes: "Minutes of the oral report",
 };
+
+/** An oral report's minutes as a row of its answers (label, text), or null for any other report. */
+export function minutesRow(report, strings) {
+  return typeof report?.minutes === "string" ? [strings.oralMinutes, report.minutes] : null;
+}
 
 function node(tag, attributes = {}, ...children) {
   const made = document.createElement(tag);
