@@ -123,6 +123,10 @@ class ChannelForm(FlaskForm):
         _l("Longest time a case may stay open (days)"),
         validators=[Optional(), NumberRange(min=365, max=36500, message=_l(
             "Enter a number of days from 365 to 36500, or leave it empty."))])
+    meeting_days = IntegerField(
+        _l("Days to answer a request for a meeting or a call"), default=14,
+        validators=[Optional(), NumberRange(min=1, max=90, message=_l(
+            "Enter a number of days from 1 to 90."))])
     asks_category = BooleanField(_l("Ask for a category"))
     asks_unit = BooleanField(_l("Ask for the organisational unit"))
     closing_needs_confirmation = BooleanField(

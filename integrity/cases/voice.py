@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from integrity.audit import record
 from integrity.cases.redaction import checked_reason, delete_attachment
-from integrity.cases.thread import post_message
+from integrity.cases.thread import post_record
 from integrity.config import Settings
 from integrity.models import User
 from integrity.reporting.errors import ProtocolError
-from integrity.reporting.models import Attachment, Message, MessageKind, Report
+from integrity.reporting.models import Attachment, Message, Report
 from integrity.reporting.storage import AttachmentStore
 
 
@@ -31,9 +31,9 @@ def transcribe_voice(session: Session, settings: Settings, store: AttachmentStor
     attachment = session.get(Attachment, attachment_id)
     if attachment is None or attachment.report_id != report.id:
         raise ProtocolError(_l("This case has no such file."), 404)
-    transcript: dict[str, Any] = {**body["message"], "kind": MessageKind.RECORD.value}
+    transcript: dict[str, Any] = {**body["message"]}
     transcript.pop("outcome", None)
-    message = post_message(session, settings, store, report, user, transcript, note=False)
+    message = post_record(session, settings, store, report, user, transcript)
     delete_attachment(session, settings, store, report, user, attachment_id, {"reason": reason})
     record(session, actor=user, action="voice_transcribed", subject=f"report:{report.id}",
            details={"attachment": attachment_id, "message": message.id})

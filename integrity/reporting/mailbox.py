@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.cases.activity import record_activity
+from integrity.cases.meetings import checked_flag, meeting_json, request_meeting
+from integrity.cases.records import note_correction, record_at, record_json
 from integrity.config import Settings
 from integrity.installation import get_installation
 from integrity.models import User
@@ -85,6 +87,7 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
             "outcome": report.outcome,
             "channel": report.channel.slug, "payload": crypto.b64encode(report.payload),
             "key_slot": crypto.b64encode(by_message[None]), "protocol": report.protocol,
+            **meeting_json(report),
         },
         "recipients": [
             {"id": str(user.id), "name": user.name,
@@ -103,7 +106,8 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
              "sent_on": message.sent_on.isoformat(), "payload": crypto.b64encode(message.payload),
              "key_slot": crypto.b64encode(by_message[message.id])
              if message.id in by_message else None,
-             "deleted": message.id in deleted, "link": link_json(message)}
+             "deleted": message.id in deleted, "link": link_json(message),
+             **record_json(message)}
             for message in listed
         ],
         # Where a reader deleted a file or a message, or redacted a passage: never why.
@@ -116,7 +120,8 @@ def post_reporter_message(
     body: dict[str, Any],
 ) -> Message:
     """``POST /api/v1/mailbox/messages``: a reporter's message (``body``, whose lookup found
-    ``report``) sealed to the case's readers."""
+    ``report``) sealed to the case's readers; it may ask for a meeting (``meeting``) and
+    correct a record (``corrects``, the record's id in the mailbox)."""
     installation = get_installation(session, settings)
     payload = checked_payload(body, settings, installation.pad_block)
     readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
@@ -126,10 +131,23 @@ def post_reporter_message(
     link = checked_link(body, report, THREAD)
     if link is not None:
         check_place(session, report, link)
+    meeting = checked_flag(body)
+    corrected = record_at(report, body["corrects"]) if body.get("corrects") is not None else None
     message = add_message(session, store, report, Sender.REPORTER, None, payload, slots,
                           [a.id for a in attachments], link)
+    reporter_extras(session, report, meeting, corrected)
     record_activity(session, settings, report, None, Kind.REPORTER_MESSAGE)
     return message
+
+
+def reporter_extras(session: Session, report: Report, meeting: bool,
+                    corrected: Message | None) -> None:
+    """What a reporter's message says in clear besides its sealed text: a request for a
+    meeting or a call, the correction of a record."""
+    if meeting:
+        request_meeting(session, report)
+    if corrected is not None:
+        note_correction(report, corrected)
 
 
 

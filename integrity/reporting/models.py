@@ -63,6 +63,15 @@ class MessageKind(enum.StrEnum):
     RECORD = "record"
 
 
+class MeetingState(enum.StrEnum):
+    """Where a reporter's request for a meeting or a call stands (Art. 9(2))."""
+
+    REQUESTED = "requested"  # waiting for an answer by its due day
+    ARRANGED = "arranged"  # answered: a meeting or call was agreed with the reporter
+    HELD = "held"
+    DECLINED = "declined"  # answered: the reason went to the reporter as a message
+
+
 report_readers = Table(
     "report_readers",
     Base.metadata,
@@ -132,6 +141,8 @@ class Report(Base):
     closed_on: Mapped[Optional[date]] = mapped_column(Date)
     # A legal hold: proceedings run, so retention deletes nothing of the case until it is lifted.
     held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # An oral report (a meeting, a call, a visit) recorded by an inspector for the reporter.
+    oral: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The day of the last activity (a message, a note, a share): a day, like every other.
     last_activity_on: Mapped[Optional[date]] = mapped_column(Date)
     # The day the pending deadline falls due (None when none is pending), kept by a flush hook
@@ -155,6 +166,8 @@ class Report(Base):
         back_populates="report", order_by="Message.id", cascade="all, delete-orphan",
         passive_deletes=True,
     )
+    meeting_requests: Mapped[list[MeetingRequest]] = relationship(
+        order_by="MeetingRequest.id", cascade="all, delete-orphan", passive_deletes=True)
     # A closing waiting for a second reader's confirmation, if any.
     closing_request: Mapped[Optional[ClosingRequest]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True)
@@ -203,6 +216,10 @@ class Message(Base):
     replacement_auth: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
     # The id of the inspector who replaced it, as the replacement's authenticator covers it.
     replaced_by: Mapped[Optional[str]] = mapped_column(String(32))
+    # A record only: the day the reporter agreed it is accurate, and the day they last sent a
+    # correction of it (clear, like ``kind``; integrity/cases/records.py).
+    agreed_on: Mapped[Optional[date]] = mapped_column(Date)
+    corrected_on: Mapped[Optional[date]] = mapped_column(Date)
 
     report: Mapped[Report] = relationship(back_populates="messages")
     key_slots: Mapped[list[KeySlot]] = relationship(
@@ -228,6 +245,30 @@ class ClosingRequest(Base):
     requested_on: Mapped[date] = mapped_column(Date, default=today)
 
     requested_by: Mapped[Optional[User]] = relationship()
+
+
+class MeetingRequest(Base):
+    """A reporter asked to meet or talk (EU Directive 2019/1937 Art. 9(2)). Only that, the day
+    and the due day are clear; when and how to reach them is in the sealed text."""
+
+    __tablename__ = "meeting_requests"
+    __table_args__ = (
+        CheckConstraint("state IN ('requested', 'arranged', 'held', 'declined')", name="state"),
+        Index("ix_meeting_requests_state_due_on", "state", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    requested_on: Mapped[date] = mapped_column(Date, default=today)
+    due_on: Mapped[date] = mapped_column(Date)
+    state: Mapped[MeetingState] = mapped_column(enum_column_type(MeetingState, 16),
+                                                default=MeetingState.REQUESTED)
+    answered_on: Mapped[Optional[date]] = mapped_column(Date)
+    answered_by_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+
+    answered_by: Mapped[Optional[User]] = relationship()
 
 
 class KeySlot(Base):
@@ -312,6 +353,7 @@ class PowChallenge(Base):
 
 
 __all__ = [
-    "Attachment", "ClosingRequest", "KeySlot", "Message", "MessageKind", "PowChallenge",
-    "Report", "Sender", "Status", "Tombstone", "TombstoneKind", "report_readers",
+    "Attachment", "ClosingRequest", "KeySlot", "MeetingRequest", "MeetingState", "Message",
+    "MessageKind", "PowChallenge", "Report", "Sender", "Status", "Tombstone", "TombstoneKind",
+    "report_readers",
 ]

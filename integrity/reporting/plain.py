@@ -16,6 +16,7 @@ from crypto.stream import open_chunks, plain_length
 from crypto.thread_documents import message_document, report_thread
 from crypto.threads import link_auth
 from integrity.cases.activity import record_activity
+from integrity.cases.records import record_at
 from integrity.channels import check_answers
 from integrity.config import Settings
 from integrity.installation import get_installation
@@ -25,7 +26,13 @@ from integrity.reporting.clean_files import FAILED
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.filing import Filing, store_filing
 from integrity.reporting.links import THREAD, NewLink, expected_place
-from integrity.reporting.mailbox import add_message, current_recipients, find_report, mailbox_view
+from integrity.reporting.mailbox import (
+    add_message,
+    current_recipients,
+    find_report,
+    mailbox_view,
+    reporter_extras,
+)
 from integrity.reporting.models import Attachment, Report, Sender
 from integrity.reporting.routing import RECOVERY, REPORTER, resolve_readers, route_for
 from integrity.reporting.storage import AttachmentStore
@@ -41,6 +48,7 @@ class PlainFiling:
     uploads: list[tuple[SealingSink, str, str]]  # sink, file name, media type
     language: str  # the language the form was shown in: its options are the answers'
     keep_details: bool = False  # "send my files as they are": not cleaned of hidden details
+    meeting: bool = False  # the reporter asks for a meeting or a call
 
 
 def _entries(uploads: list[tuple[SealingSink, str, str]]) -> list[dict[str, Any]]:
@@ -113,7 +121,7 @@ def file_plain_report(
         route, crypto.keyed_lookup_hash(keys.lookup, lookup_key), keys.public_key,
         sealed.payload, dict(sealed.key_slots),
         [int(rid) for rid in readers], attachment_ids,
-        [int(rid) for rid in route.recipients if rid not in readers],
+        [int(rid) for rid in route.recipients if rid not in readers], meeting=form.meeting,
     ))
     for sink, _, _ in form.uploads:
         sink.kept = True  # type: ignore[attr-defined]
@@ -182,11 +190,14 @@ def reopen_plain_mailbox(session: Session, settings: Settings, report_id: int,
 def reply_plain(
     session: Session, settings: Settings, store: AttachmentStore, mailbox: OpenedMailbox,
     text: str, uploads: list[tuple[SealingSink, str, str]], keep_details: bool = False,
+    meeting: bool = False, corrects: str | None = None,
 ) -> None:
     """A reporter's message sent without JavaScript, sealed to the case's readers; for a
-    protocol 2 report, with its link made here, in memory, from the opened report's thread."""
+    protocol 2 report, with its link made here, in memory, from the opened report's thread.
+    It may ask for a meeting or a call, and correct a record (its id in the mailbox)."""
     if not text.strip() and not uploads:
         raise ProtocolError(_l("Write a message or attach a file."))
+    corrected = record_at(mailbox.report, corrects) if corrects else None
     _clean_uploads(settings, uploads, keep_details)
     report = mailbox.report
     installation = get_installation(session, settings)
@@ -209,6 +220,7 @@ def reply_plain(
                                                     sealed.payload))
     add_message(session, store, report, Sender.REPORTER, None, sealed.payload,
                 sealed.key_slots, attachment_ids, link)
+    reporter_extras(session, report, meeting, corrected)
     record_activity(session, settings, report, None, Kind.REPORTER_MESSAGE)
     for sink, _, _ in uploads:
         sink.kept = True  # type: ignore[attr-defined]

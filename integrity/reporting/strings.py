@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from integrity.config import Settings
 from integrity.i18n import SUPPORTED_LANGUAGES
+from integrity.reporting.record_strings import oral_page_strings, record_strings
 from integrity.reporting.voice_strings import (
     redaction_strings,
     reporter_tombstones,
@@ -128,6 +129,8 @@ def _kinds() -> dict[str, str]:
     return {
         "kind_feedback": pgettext("message kind", "Feedback"),
         "kind_final_notice": pgettext("message kind", "Final notice"),
+        "kind_record": pgettext("message kind", "Record"),
+        **record_strings(),
     }
 
 
@@ -255,6 +258,11 @@ def case_strings(settings: Settings) -> dict[str, str]:
         "writtenIn": _("Written in"),
         **language_names(),
     }
+
+
+def oral_strings(settings: Settings) -> dict[str, str]:
+    """The page where an inspector records an oral report (static/js/oral.mjs)."""
+    return {**_shared(settings), **_floors(), **oral_page_strings()}
 
 
 def language_names() -> dict[str, str]:

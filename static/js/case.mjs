@@ -22,6 +22,7 @@ import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, routeAlarm, safeToSeal,
   sameRoute, shareText,
 } from "./thread-view.mjs";
+import { RECORD_STRINGS, minutesRow, recordStatusText } from "./records-view.mjs";
 
 const REPORT_DOCUMENT = "report";
 
@@ -30,6 +31,7 @@ const STRINGS = {
   ...REDACTION_STRINGS,
   ...UPLOAD_STRINGS,
   ...THREAD_STRINGS,
+  ...RECORD_STRINGS,
   shareFingerprint: "Key fingerprint of %(name)s: %(fingerprint)s. Compare it with the one they read to you.",
   shareUncertified: "Not shared: this inspector's key is not certified by the organisation.",
   reporter: "Reporter",
@@ -184,7 +186,9 @@ class Case {
       // Old reports carry no language; a code this page has no name for shows as it is.
       answers.append(element("dt", this.strings.writtenIn), element("dd", this.strings[`language_${language}`] || language));
     }
-    for (const [label, text] of answerRows(this.sealed.questions, this.report.answers, this.strings, language)) {
+    const minutes = minutesRow(this.report, this.strings);
+    for (const [label, text] of [...(minutes ? [minutes] : []),
+      ...answerRows(this.sealed.questions, this.report.answers, this.strings, language)]) {
       answers.append(element("dt", label), element("dd", text));
     }
   }
@@ -204,6 +208,9 @@ class Case {
       // Feedback and final notices are labelled from the server's clear `kind` (not secret).
       const kind = this.strings[`kind_${message.kind}`];
       if (kind) meta.append(" · ", element("span", kind, "kind"));
+      // A record: whether the reporter agreed or corrected it (clear, like the kind).
+      const agreement = recordStatusText(message, this.strings);
+      if (agreement) meta.append(" · ", element("span", agreement, "record-state"));
       item.append(meta);
       const opened = message.document;
       if (message.deleted) {
@@ -398,6 +405,7 @@ class Case {
       this.progress.step(s.sending, null);
       const body = { attachments: uploads.ids };
       if (!note) body.kind = kind;
+      if (!note && byId("reply-declines")?.checked) body.meeting = "declined";
       if (outcome) body.outcome = outcome;
       if (this.protocol2) {
         const chain = note ? "notes" : "thread";
@@ -411,8 +419,9 @@ class Case {
         Object.assign(body, { payload: sealed.payload, key_slots: sealed.keySlots });
       }
       await this.staff.post(this.area.dataset[note ? "notes" : "messages"], body);
-      if (outcome) {
-        // The case is closed: the page's status, deadlines and forms come from the server.
+      if (outcome || body.meeting) {
+        // The case is closed, or the meeting declined: the page's status, deadlines and forms
+        // come from the server.
         window.location.reload();
         return;
       }
@@ -420,7 +429,7 @@ class Case {
       if (input) input.value = "";
       if (!note) resetKind(form);
       await this.load();
-      this.announce(note ? s.noted : { feedback: s.sentFeedback, final_notice: s.sentFinalNotice }[kind] || s.sent);
+      this.announce(note ? s.noted : { feedback: s.sentFeedback, final_notice: s.sentFinalNotice, record: s.sentRecord }[kind] || s.sent);
     } catch (err) {
       await this.reloadIfChanged(err);
       this.fail(err, form);

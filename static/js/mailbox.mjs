@@ -22,6 +22,9 @@ import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, safeToSeal, shareText,
 } from "./thread-view.mjs";
+import {
+  RECORD_STRINGS, isRecord, meetingText, minutesRow, recordCheck, replyChoices, replyExtras, startCorrection,
+} from "./records-view.mjs";
 
 export { safeFileName };
 
@@ -36,6 +39,7 @@ export const STRINGS = {
   messageDeleted: "A message was deleted on %(day)s by %(name)s.",
   passageRemoved: "A passage was removed on %(day)s by %(name)s.",
   ...THREAD_STRINGS,
+  ...RECORD_STRINGS,
   opening: "Opening your mailbox…",
   openingFile: "Opening the file…",
   sendingReply: "Sealing and sending your message…",
@@ -171,7 +175,9 @@ class Mailbox {
     try {
       const list = element("dl", { className: "answers", id: "report-answers" });
       const { answers, language } = report;
-      for (const [label, text] of answerRows(this.questions(), answers, this.strings, language)) {
+      const minutes = minutesRow(report, this.strings);
+      for (const [label, text] of [...(minutes ? [minutes] : []),
+        ...answerRows(this.questions(), answers, this.strings, language)]) {
         list.append(element("dt", {}, label), element("dd", {}, text));
       }
       return list;
@@ -234,6 +240,12 @@ class Mailbox {
         element("p", { className: "meta" }, `${who} · ${formatDay(message.sent_on)}`,
           kind && " · ", kind && element("span", { className: "kind" }, kind)), ...body);
       if (checks) markItem(item, check, this.strings);
+      if (isRecord(message) && opened) {
+        item.append(recordCheck(message, this.strings, {
+          onAgree: (record, button) => this.agree(record, button),
+          onCorrect: (record) => startCorrection(this.view, record),
+        }));
+      }
       thread.append(item);
     }
     return thread;
@@ -260,6 +272,7 @@ class Mailbox {
     this.fileChecks = new FileChecks(form.querySelector("#reply-files"), form.querySelector("#reply-files-checks"),
       s, { lang: document.documentElement.lang || undefined });
     addVoiceRecorder(form.querySelector("#reply-files"), form.querySelector("#reply-files-checks"), s);
+    form.append(...replyChoices(this.box.messages, s));
     if (this.progressArea) form.append(this.progressArea);
     form.append(element("button", { type: "submit", className: "primary" }, s.send));
     form.addEventListener("submit", (event) => {
@@ -277,6 +290,7 @@ class Mailbox {
     const notes = notice ? element("p", { className: "message message-success", role: "status", tabindex: "-1" }, notice)
       : null;
     const opened = Boolean(report.document); // a reply needs the report to have opened
+    const meeting = meetingText(report, s);
     this.view.replaceChildren(...[
       notes,
       this.renderClose(),
@@ -284,7 +298,8 @@ class Mailbox {
         s[`outcome_${report.outcome}`] || report.outcome),
       element("dl", { className: "facts" },
         element("dt", {}, s.statusLabel), element("dd", { id: "report-status" }, status),
-        element("dt", {}, s.sentOn), element("dd", {}, formatDay(report.created_on))),
+        element("dt", {}, s.sentOn), element("dd", {}, formatDay(report.created_on)),
+        meeting && element("dt", {}, s.meetingLabel), meeting && element("dd", { id: "report-meeting" }, meeting)),
       element("h2", {}, s.yourReport),
       this.renderAnswers(),
       opened && this.renderFiles(report.document),
@@ -375,6 +390,7 @@ class Mailbox {
         });
       const body = {
         lookup: this.lookup, payload: sealed.payload, key_slots: sealed.keySlots, attachments: uploads.ids,
+        ...replyExtras(form),
       };
       if (protocol2) body.link = sealed.link;
       await this.api.post("/mailbox/messages", body);
@@ -391,6 +407,20 @@ class Mailbox {
         const again = this.view.querySelector("#reply-text");
         if (again) again.value = text;
       }
+      this.fail(err);
+    }
+  }
+
+  /** The reporter agrees that a record is accurate: recorded, and the mailbox shown again. */
+  async agree(record, button) {
+    clearError();
+    button.disabled = true;
+    try {
+      await this.api.post("/mailbox/agree", { lookup: this.lookup, record: record.id });
+      await this.load();
+      this.render(this.strings.recordAgreedThanks)?.focus();
+    } catch (err) {
+      button.disabled = false;
       this.fail(err);
     }
   }

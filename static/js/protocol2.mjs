@@ -346,10 +346,12 @@ function optionalText(value, what) {
  */
 export function reportDocument({
   answers, attachments = [], language = null, threadSecret, reporterPublicKey, route, readers, excluded = [],
-  recoveryKey = null,
+  recoveryKey = null, minutes = null,
 }) {
   const document = { protocol: PROTOCOL, answers, attachments };
   if (language !== null && language !== undefined) document.language = language;
+  // An oral report recorded by an inspector: its minutes or transcript (docs/protocol.md).
+  if (minutes !== null && minutes !== undefined) document.minutes = minutes;
   document.thread = {
     secret: b64encode(checkLength(threadSecret, 32, "thread secret")),
     reporter_public_key: b64encode(checkLength(reporterPublicKey, KEY_BYTES, "reporter public key")),

@@ -310,6 +310,8 @@ async function fileReport(form, client, api, strings, preparation, checks) {
         payload: sealed.payload, key_slots: sealed.keySlots, excluded, attachments: uploads.ids,
       };
       if (pow) body.pow = pow;
+      // Only that a meeting or a call is asked for is clear; when and how is in the report.
+      if (form.elements.namedItem("meeting")?.checked) body.meeting = true;
       progress.step(strings.sending, null);
       try {
         await api.post("/reports", body);

@@ -129,9 +129,9 @@ export const P2_OPERATIONS = {
       const readers = (request.readers || []).map(([id, key]) => [id, binary(key, `public key of “${id}”`, KEY_BYTES)]);
       const reporterPublicKey = binary(request.reporterPublicKey, "reporter public key", KEY_BYTES);
       const recoveryKey = request.recoveryKey ? binary(request.recoveryKey, "recovery key", KEY_BYTES) : null;
-      const { answers, attachments = [], language = null } = request.document || {};
+      const { answers, attachments = [], language = null, minutes = null } = request.document || {};
       const document = reportDocument({
-        answers, attachments, language, threadSecret, reporterPublicKey, route: request.route, readers,
+        answers, attachments, language, minutes, threadSecret, reporterPublicKey, route: request.route, readers,
         excluded: request.excluded || [], recoveryKey,
       });
       const sealTo = Object.fromEntries(readers);
