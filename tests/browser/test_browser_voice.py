@@ -140,7 +140,7 @@ def test_a_voice_message_is_recorded_sealed_played_transcribed_and_deleted(
     assert page.evaluate("() => document.querySelector('#case-file-list audio').src") \
         .startswith("blob:")
     page.get_by_text("Transcribe, then delete the recording").click()
-    page.get_by_label("Transcript").fill("Voice: the tanker is emptied at 2 a.m. MARKER-VOICE")
+    page.get_by_role("textbox", name="Transcript").fill("Voice: the tanker is emptied at 2 a.m. MARKER-VOICE")
     page.get_by_role("button", name="Send the transcript and delete the recording").click()
     expect(page.locator("#case-announce")).to_have_text(
         "The transcript was sent to the reporter and the recording was deleted.")
@@ -157,6 +157,9 @@ def test_a_voice_message_is_recorded_sealed_played_transcribed_and_deleted(
     expect(reporter.locator("#thread-status")).to_have_text(INTACT)
     expect(reporter.get_by_text("A file was deleted on")).to_be_visible()
     expect(reporter.locator("#mailbox-view")).not_to_contain_text("Transcribed")
+    # The transcript is a record the reporter can agree (integrity/cases/records.py).
+    reporter.get_by_role("button", name="I agree").click()
+    expect(reporter.locator("#thread")).to_contain_text("You agreed on")
     # The mailbox offers the recorder too.
     expect(reporter.locator("#reply-files-voice-warning")).to_be_visible()
     assert not page.console_errors and not reporter.console_errors
