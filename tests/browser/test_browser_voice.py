@@ -140,7 +140,8 @@ def test_a_voice_message_is_recorded_sealed_played_transcribed_and_deleted(
     assert page.evaluate("() => document.querySelector('#case-file-list audio').src") \
         .startswith("blob:")
     page.get_by_text("Transcribe, then delete the recording").click()
-    page.get_by_role("textbox", name="Transcript").fill("Voice: the tanker is emptied at 2 a.m. MARKER-VOICE")
+    page.get_by_role("textbox", name="Transcript").fill(
+        "Voice: the tanker is emptied at 2 a.m. MARKER-VOICE")
     page.get_by_role("button", name="Send the transcript and delete the recording").click()
     expect(page.locator("#case-announce")).to_have_text(
         "The transcript was sent to the reporter and the recording was deleted.")
