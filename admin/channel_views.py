@@ -61,6 +61,7 @@ def _fields(form: ChannelForm) -> channels.ChannelFields:
         retention_days=form.retention_days.data or 0,
         short_retention_days=form.short_retention_days.data,
         max_open_days=form.max_open_days.data,
+        meeting_days=form.meeting_days.data or channels.MEETING_DAYS,
         asks_category=bool(form.asks_category.data), asks_unit=bool(form.asks_unit.data),
         recipient_ids=list(form.recipients.data or []),
         closing_needs_confirmation=bool(form.closing_needs_confirmation.data),

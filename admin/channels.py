@@ -56,6 +56,10 @@ def eligible_recipients(session: Session) -> list[User]:
     ).order_by(User.name, User.id)))
 
 
+# Days to answer a request for a meeting or a call, unless the channel says otherwise.
+MEETING_DAYS = 14
+
+
 @dataclass(frozen=True)
 class ChannelFields:
     name: str
@@ -72,6 +76,8 @@ class ChannelFields:
     closing_needs_confirmation: bool = False
     # A cleared person's data is deleted this many days after the clearing.
     person_deletion_days: int = 30
+    # Days to answer a reporter's request for a meeting or a call (Art. 9(2)).
+    meeting_days: int = MEETING_DAYS
 
 
 # A case open this long is past every deadline; below it, retention could cut an inquiry short.
@@ -102,6 +108,9 @@ def _check_fields(fields: ChannelFields) -> None:
     if not 0 <= fields.person_deletion_days <= 3650:
         raise ChannelError(_l("The time a cleared person's data is kept is from 0 to 3650 "
                               "days."))
+    if not 1 <= fields.meeting_days <= 90:
+        raise ChannelError(_l("The days to answer a request for a meeting or a call are from 1 "
+                              "to 90."))
     longest = fields.max_open_days
     if longest is not None and not MIN_OPEN_DAYS <= longest <= 36500:
         raise ChannelError(_l("The longest time a case may stay open is from 365 to 36500 "
@@ -121,7 +130,7 @@ def _apply(channel: Channel, fields: ChannelFields) -> dict[str, Any]:
     changed: dict[str, Any] = {}
     for name in ("name", "description", "allow_exclusion", "retention_days",
                  "short_retention_days", "max_open_days", "asks_category", "asks_unit",
-                 "closing_needs_confirmation", "person_deletion_days"):
+                 "closing_needs_confirmation", "person_deletion_days", "meeting_days"):
         value = getattr(fields, name)
         value = value.strip() if isinstance(value, str) else value
         if getattr(channel, name) != value:
@@ -150,7 +159,8 @@ def create_channel(session: Session, actor: User, slug: str, fields: ChannelFiel
                     "short_retention_days": channel.short_retention_days,
                     "max_open_days": channel.max_open_days,
                     "closing_needs_confirmation": channel.closing_needs_confirmation,
-                    "person_deletion_days": channel.person_deletion_days})
+                    "person_deletion_days": channel.person_deletion_days,
+                    "meeting_days": channel.meeting_days})
     outcome = recipient_changes.ask_for(session, actor, channel, recipients)
     if outcome.applied:
         record(session, actor=actor, action="channel_changed",

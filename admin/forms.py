@@ -127,6 +127,10 @@ class ChannelForm(FlaskForm):
         _l("Days a cleared person's data is kept"),
         validators=[Optional(), NumberRange(min=0, max=3650, message=_l(
             "Enter a number of days from 0 to 3650."))])
+    meeting_days = IntegerField(
+        _l("Days to answer a request for a meeting or a call"), default=14,
+        validators=[Optional(), NumberRange(min=1, max=90, message=_l(
+            "Enter a number of days from 1 to 90."))])
     asks_category = BooleanField(_l("Ask for a category"))
     asks_unit = BooleanField(_l("Ask for the organisational unit"))
     closing_needs_confirmation = BooleanField(

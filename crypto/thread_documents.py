@@ -76,10 +76,11 @@ def report_document(answers: Mapping[str, Any], attachments: Sequence[Mapping[st
                     language: str, thread_secret: bytes, reporter_public_key: bytes,
                     route: tuple[str, str | None, str | None],
                     readers: Mapping[str, bytes], excluded: Sequence[str],
-                    recovery_key: bytes | None) -> dict[str, Any]:
-    """A protocol 2 report document; ``readers`` maps each inspector id to its public key."""
+                    recovery_key: bytes | None, minutes: str | None = None) -> dict[str, Any]:
+    """A protocol 2 report document; ``readers`` maps each inspector id to its public key.
+    ``minutes``: an oral report's minutes or transcript, written by an inspector."""
     channel, category, org_unit = route
-    return {
+    document = {
         "protocol": PROTOCOL, "answers": dict(answers), "attachments": list(attachments),
         "language": language,
         "thread": {"secret": b64encode(thread_secret),
@@ -90,6 +91,9 @@ def report_document(answers: Mapping[str, Any], attachments: Sequence[Mapping[st
         "excluded": list(excluded),
         "recovery": b64encode(key_hash(recovery_key)) if recovery_key else None,
     }
+    if minutes is not None:
+        document["minutes"] = minutes
+    return document
 
 
 def report_thread(document: Mapping[str, Any]) -> ReportThread:

@@ -31,6 +31,7 @@ AUTH_CONTEXT = b"integrity/v2/thread-auth"
 ROOT_CONTEXT = b"integrity/v2/thread-root"
 LINK_CONTEXT = b"integrity/v2/link"
 LINK_HASH_CONTEXT = b"integrity/v2/link-hash"
+REPLACEMENT_CONTEXT = b"integrity/v2/replacement"
 MAX_SEQ = 2**63 - 1
 
 
@@ -44,6 +45,18 @@ class Link:
     prev: bytes
     payload: bytes
     auth: bytes
+    # A message a reader deleted or redacted (docs/protocol.md#redactions-and-deletions):
+    # ``payload`` is the replacement, ``payload_hash`` the hash of the payload first sent (which
+    # the link covers), ``replaced_by`` the id of the inspector who replaced it and
+    # ``replacement_auth`` the authenticator of the replacement.
+    payload_hash: bytes | None = None
+    replaced_by: str | None = None
+    replacement_auth: bytes | None = None
+
+    @property
+    def digest(self) -> bytes:
+        """The payload hash the link covers: the first payload's, even once replaced."""
+        return self.payload_hash if self.payload_hash is not None else generichash(self.payload)
 
 
 @dataclass(frozen=True)
@@ -95,8 +108,9 @@ def thread_root(chain: str, report_payload: bytes) -> bytes:
 
 
 def link_input(chain: str, seq: int, role: str, sender: str, prev: bytes,
-               payload: bytes) -> bytes:
-    """``frame("integrity/v2/link", chain, le64(seq), role, sender, prev, hash(payload))``."""
+               payload: bytes, digest: bytes | None = None) -> bytes:
+    """``frame("integrity/v2/link", chain, le64(seq), role, sender, prev, hash(payload))``;
+    ``digest`` in place of ``hash(payload)`` for a payload since replaced."""
     if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
         raise ShapeError("A sequence number is a whole number from 1.")
     if role not in ROLES:
@@ -105,7 +119,8 @@ def link_input(chain: str, seq: int, role: str, sender: str, prev: bytes,
         raise ShapeError("The reporter's sender id is empty; an inspector's is their id.")
     return frame(LINK_CONTEXT, _chain(chain), le64(seq), role.encode("ascii"),
                  sender.encode("utf-8"), _check(prev, HASH_BYTES, "previous link hash"),
-                 generichash(payload))
+                 generichash(payload) if digest is None
+                 else _check(digest, HASH_BYTES, "payload hash"))
 
 
 def link_auth(thread_secret: bytes, chain: str, seq: int, role: str, sender: str,
@@ -118,9 +133,42 @@ def link_auth(thread_secret: bytes, chain: str, seq: int, role: str, sender: str
 def link_hash(chain: str, link: Link) -> bytes:
     """``hash(frame("integrity/v2/link-hash", link_input, auth))``: the next message's
     ``prev``."""
-    data = link_input(chain, link.seq, link.role, link.sender, link.prev, link.payload)
+    data = link_input(chain, link.seq, link.role, link.sender, link.prev, link.payload,
+                      link.payload_hash)
     return generichash(frame(LINK_HASH_CONTEXT, data, _check(link.auth, HASH_BYTES,
                                                                  "authenticator")))
+
+
+def replacement_input(chain: str, seq: int, payload_hash: bytes, replacement: bytes,
+                      replaced_by: str) -> bytes:
+    """``frame("integrity/v2/replacement", chain, le64(seq), payload_hash, hash(replacement),
+    replaced_by)``: a reader replaced the payload whose hash the link at ``seq`` covers."""
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
+        raise ShapeError("A sequence number is a whole number from 1.")
+    if not isinstance(replaced_by, str) or not replaced_by:
+        raise ShapeError("A replacement names the inspector who made it.")
+    return frame(REPLACEMENT_CONTEXT, _chain(chain), le64(seq),
+                 _check(payload_hash, HASH_BYTES, "payload hash"), generichash(replacement),
+                 replaced_by.encode("utf-8"))
+
+
+def replacement_auth(thread_secret: bytes, chain: str, seq: int, payload_hash: bytes,
+                     replacement: bytes, replaced_by: str) -> bytes:
+    """The authenticator of a replacement: ``hash(replacement_input, key=auth_key(chain))``."""
+    return generichash(replacement_input(chain, seq, payload_hash, replacement, replaced_by),
+                       key=auth_key(thread_secret, chain))
+
+
+def _replacement_holds(key: bytes, chain: str, link: Link) -> bool:
+    """A message whose payload was never replaced, or replaced by a reader of the thread."""
+    if link.payload_hash is None:
+        return True
+    if link.replaced_by is None or link.replacement_auth is None:
+        return False
+    expected = generichash(replacement_input(chain, link.seq, link.payload_hash, link.payload,
+                                             link.replaced_by), key=key)
+    return hmac.compare_digest(expected, _check(link.replacement_auth, HASH_BYTES,
+                                                "replacement authenticator"))
 
 
 def next_link(thread_secret: bytes, chain: str, report_payload: bytes,
@@ -140,11 +188,13 @@ def check_links(thread_secret: bytes, chain: str, report_payload: bytes,
     for link in links:
         try:
             expected = generichash(link_input(chain, link.seq, link.role, link.sender,
-                                              link.prev, link.payload), key=key)
+                                              link.prev, link.payload, link.payload_hash),
+                                   key=key)
+            replaced = _replacement_holds(key, chain, link)
         except ShapeError:
             authentic.append(False)
             continue
-        authentic.append(hmac.compare_digest(expected, link.auth))
+        authentic.append(hmac.compare_digest(expected, link.auth) and replaced)
     # The first authentic message at each place is kept; later ones at that place are replays
     # (the same link) or conflicts (another authentic link at the same place).
     kept: dict[int, int] = {}

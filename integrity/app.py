@@ -148,8 +148,11 @@ def _register_blueprints(app: Flask) -> None:
     from integrity.auth.views import load_user
     from integrity.cases import (
         history_views,  # noqa: F401 (routes on the cases blueprint)
+        meeting_views,  # noqa: F401 (routes on the cases blueprint)
+        oral_views,  # noqa: F401 (routes on the cases blueprint)
         persons_views,  # noqa: F401 (routes on the cases blueprint)
         reader_views,  # noqa: F401 (routes on the cases blueprint)
+        redaction_views,  # noqa: F401 (routes on the cases blueprint)
         retention_views,  # noqa: F401 (routes on the cases blueprint)
     )
     from integrity.cases.views import bp as cases_bp

@@ -269,6 +269,8 @@ class Channel(Translatable, Base):
     short_retention_days: Mapped[Optional[int]] = mapped_column(Integer)
     # Cases never closed are deleted this many days after filing (None: never).
     max_open_days: Mapped[Optional[int]] = mapped_column(Integer)
+    # Days an inspector has to answer a reporter's request for a meeting or a call.
+    meeting_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     asks_category: Mapped[bool] = mapped_column(Boolean, default=True)
     asks_unit: Mapped[bool] = mapped_column(Boolean, default=True)
     state: Mapped[ChannelState] = mapped_column(enum_column_type(ChannelState, 8),

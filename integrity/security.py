@@ -21,6 +21,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self' 'wasm-unsafe-eval'",
         "style-src 'self'",
         "img-src 'self' data: blob:",
+        # A voice message recorded on the report form or the mailbox, or decrypted on the case
+        # page, plays from memory.
+        "media-src blob:",
         "font-src 'self'",
         "connect-src 'self'",
         "worker-src 'self' blob:",
@@ -36,23 +39,28 @@ CONTENT_SECURITY_POLICY = "; ".join(
 # be framed or be embedded by another origin.
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
-PERMISSIONS_POLICY = ", ".join(
-    f"{feature}=()"
-    for feature in (
-        "accelerometer",
-        "autoplay",
-        "camera",
-        "display-capture",
-        "geolocation",
-        "gyroscope",
-        "magnetometer",
-        "microphone",
-        "payment",
-        "usb",
-        "interest-cohort",
-        "browsing-topics",
-    )
+_FEATURES = (
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "display-capture",
+    "geolocation",
+    "gyroscope",
+    "magnetometer",
+    "microphone",
+    "payment",
+    "usb",
+    "interest-cohort",
+    "browsing-topics",
 )
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in _FEATURES)
+# The pages where a reporter may record a voice message: the report form (shown again after a
+# refusal) and the mailbox (integrity/reporting/views.py). Everywhere else the microphone is off.
+MICROPHONE_PAGES = frozenset({"reporting.form", "reporting.file_plain", "reporting.mailbox",
+                              "reporting.mailbox_open", "reporting.mailbox_reply",
+                              "reporting.mailbox_close"})
+VOICE_PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=(self)" if feature == "microphone" else f"{feature}=()" for feature in _FEATURES)
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -94,6 +102,8 @@ def init_app(app: Flask, *, https: bool) -> None:
             set_headers(response.headers, api)
         else:
             set_headers(response.headers, every if request.endpoint == "static" else private)
+            if request.endpoint in MICROPHONE_PAGES:
+                response.headers["Permissions-Policy"] = VOICE_PERMISSIONS_POLICY
         return response
 
 

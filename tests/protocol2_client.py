@@ -78,10 +78,7 @@ class Reporter2Client(ReporterClient):
         message in the order listed; ``"thread"``, the report's thread)."""
         box = super().mailbox(receipt)
         thread = thread_documents.report_thread(box["report"]["document"])
-        links = [threads.Link(m["link"]["seq"], m["link"]["role"], m["link"]["sender"],
-                              crypto.b64decode(m["link"]["prev"]),
-                              crypto.b64decode(m["payload"]), crypto.b64decode(m["link"]["auth"]))
-                 for m in box["messages"]]
+        links = [listed_link(m) for m in box["messages"]]
         box["thread"] = thread
         box["checks"] = threads.check_links(thread.secret, "thread",
                                             crypto.b64decode(box["report"]["payload"]), links)
@@ -119,10 +116,20 @@ class Reporter2Client(ReporterClient):
 
 def case_links(sealed_case: dict[str, Any], chain: str) -> list[threads.Link]:
     """The links of one chain of a sealed case (``GET /cases/<id>/sealed``), in listed order."""
-    return [threads.Link(m["link"]["seq"], m["link"]["role"], m["link"]["sender"],
-                         crypto.b64decode(m["link"]["prev"]), crypto.b64decode(m["payload"]),
-                         crypto.b64decode(m["link"]["auth"]))
-            for m in sealed_case["messages"] if m["link"] and m["link"]["chain"] == chain]
+    return [listed_link(m) for m in sealed_case["messages"]
+            if m["link"] and m["link"]["chain"] == chain]
+
+
+def listed_link(message: dict[str, Any]) -> threads.Link:
+    """A listed message's link as readers check it, with its replacement when a reader
+    deleted or redacted it."""
+    link, replaced = message["link"], message["link"].get("replaced")
+    return threads.Link(
+        link["seq"], link["role"], link["sender"], crypto.b64decode(link["prev"]),
+        crypto.b64decode(message["payload"]), crypto.b64decode(link["auth"]),
+        crypto.b64decode(replaced["payload_hash"]) if replaced else None,
+        replaced["by"] if replaced else None,
+        crypto.b64decode(replaced["auth"]) if replaced else None)
 
 
 def open_case_thread(sealed_case: dict[str, Any], secret_key: bytes

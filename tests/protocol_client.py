@@ -134,6 +134,9 @@ class ReporterClient:
             crypto.b64decode(box["report"]["payload"]),
             crypto.b64decode(box["report"]["key_slot"]), keys.secret_key, pad_block)
         for message in box["messages"]:
+            if message.get("deleted"):
+                message["document"] = None  # a tombstone stands in its place
+                continue
             message["document"] = crypto.open_document(
                 crypto.b64decode(message["payload"]), crypto.b64decode(message["key_slot"]),
                 keys.secret_key, pad_block)

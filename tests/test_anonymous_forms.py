@@ -124,6 +124,7 @@ def test_every_anonymous_form_refuses_a_missing_or_forged_token_and_stores_nothi
         "reporting.mailbox_reply": ("/mailbox/reply", {**opened, "text": "More."}),
         "reporting.mailbox_file": ("/mailbox/file", {**opened, "attachment": "1"}),
         "reporting.mailbox_close": ("/mailbox/close", {**opened}),
+        "reporting.mailbox_agree": ("/mailbox/agree", {**opened, "record": "1"}),
         "surveys.enter": ("/survey", {"code": survey.code_for(1)}),
         "surveys.submit": ("/survey/answers", {"code": survey.code_for(1), "q-aware": "no"}),
         "surveys.submit_open": (f"/survey/open/{survey.survey_id}", {"q-aware": "no"}),

@@ -249,8 +249,8 @@ def test_a_final_notice_can_come_first_and_the_status_form_closes_after_it(
 
 
 @pytest.mark.parametrize(("fields", "sentence"), [
-    ({"kind": "notice"}, "The kind must be “message”, “feedback” or “final_notice”."),
-    ({"kind": 3}, "The kind must be “message”, “feedback” or “final_notice”."),
+    ({"kind": "notice"}, "The kind must be “message”, “feedback”, “final_notice” or “record”."),
+    ({"kind": 3}, "The kind must be “message”, “feedback”, “final_notice” or “record”."),
     ({"kind": "feedback", "outcome": "substantiated"},
      "Only a final notice closes the case, with one of the outcomes."),
     ({"kind": "final_notice", "outcome": "proven"},

@@ -28,7 +28,8 @@ def test_every_enumeration_column_is_a_varchar_of_values_guarded_by_a_check() ->
     assert set(found) == {
         "users.role", "org_units.kind", "org_units.crossing_type", "channels.state",
         "questions.kind", "campaigns.kind", "reports.status", "reports.outcome",
-        "messages.sender", "messages.kind", "survey_waves.state", "closing_requests.outcome"}
+        "messages.sender", "messages.kind", "survey_waves.state", "closing_requests.outcome",
+        "meeting_requests.state", "tombstones.kind"}
     for table, name, kind in _enum_columns():
         assert kind.native_enum is False and kind.validate_strings is True
         assert kind.enum_class is not None

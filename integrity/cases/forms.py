@@ -3,8 +3,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length
 
 from integrity.cases.readers import MAX_REASON
 
@@ -58,3 +58,10 @@ class RemoveReaderForm(FlaskForm):
 
 class ClosingForm(FlaskForm):
     """Confirming or declining a requested closing: the form token alone."""
+
+
+class MeetingForm(FlaskForm):
+    """Record that a requested meeting or call was arranged or held (declining goes with a
+    message to the reporter, sealed in the browser)."""
+
+    answer = HiddenField(_l("Answer"), validators=[AnyOf(["arranged", "held"])])

@@ -138,6 +138,10 @@ def _message(facts: dict[str, Any], _names: Names) -> str:
         return _("Sent the reporter the final notice") if not files else ngettext(
             "Sent the reporter the final notice, with %(num)d file",
             "Sent the reporter the final notice, with %(num)d files", files)
+    if kind == "record":
+        return _("Sent the reporter a record to agree") if not files else ngettext(
+            "Sent the reporter a record to agree, with %(num)d file",
+            "Sent the reporter a record to agree, with %(num)d files", files)
     if not files:
         return _("Wrote to the reporter")
     return ngettext("Wrote to the reporter, with %(num)d file",
@@ -191,6 +195,24 @@ def _person_deleted(facts: dict[str, Any], _names: Names) -> str:
     return _("Deleted the data of person %(num)d, who was cleared", num=_person(facts))
 
 
+def _meeting_answered(facts: dict[str, Any], _names: Names) -> str:
+    state = facts.get("state")
+    if state == "arranged":
+        return _("Recorded that the meeting or call the reporter asked for was arranged")
+    if state == "held":
+        return _("Recorded that the meeting or call the reporter asked for was held")
+    return _("Declined the meeting or call the reporter asked for, telling them why")
+
+
+def _oral_recorded(facts: dict[str, Any], _names: Names) -> str:
+    files = _files(facts)
+    if not files:
+        return _("Recorded an oral report and handed the reporter its receipt")
+    return ngettext("Recorded an oral report, with %(num)d file, and handed the reporter its "
+                    "receipt", "Recorded an oral report, with %(num)d files, and handed the "
+                    "reporter its receipt", files)
+
+
 # Every action recorded with a case as its subject (grep: subject=f"report:).
 DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
     "case_opened": lambda _facts, _names: _("Opened the case"),
@@ -205,6 +227,9 @@ DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
     "message_sent": _message,
     "note_written": _note,
     "case_purged": _purged,
+    "meeting_answered": _meeting_answered,
+    "record_agreed": lambda _facts, _names: _("Agreed that a record is accurate"),
+    "oral_report_recorded": _oral_recorded,
     "case_held": lambda facts, _names: _("Placed the case on legal hold: %(reason)s",
                                          reason=str(facts.get("reason", ""))),
     "case_hold_lifted": lambda facts, _names: _("Lifted the legal hold: %(reason)s",
@@ -224,6 +249,10 @@ DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
                                               "%(day)s", num=_person(facts),
                                               day=_on(facts, "on")),
     "person_data_deleted": _person_deleted,
+    "attachment_deleted": lambda _facts, _names: _("Deleted a file"),
+    "message_deleted": lambda _facts, _names: _("Deleted a message"),
+    "message_redacted": lambda _facts, _names: _("Removed a passage of a message"),
+    "voice_transcribed": lambda _facts, _names: _("Transcribed a voice message into a record"),
 }
 
 # The accounts a detail names, by action: looked up with the actors.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,10 +25,17 @@ from sqlalchemy.orm import Session, aliased
 
 from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS, Deadlines, add_months
 from integrity.cases.deadlines import deadlines as deadlines_of
+from integrity.cases.meetings import OPEN, MeetingMark, open_marks
 from integrity.cases.persons import review_due_cases
 from integrity.cases.references import normalise_reference
 from integrity.models import Category, Channel, OrgUnit, User
-from integrity.reporting.models import Report, Status, report_readers
+from integrity.reporting.models import (
+    MeetingRequest,
+    MeetingState,
+    Report,
+    Status,
+    report_readers,
+)
 from integrity.translated import translated
 
 PER_PAGE = 25
@@ -43,6 +50,8 @@ class DeadlineFilter(enum.StrEnum):
     ACKNOWLEDGE_OVERDUE = "acknowledge_overdue"
     FEEDBACK_OVERDUE = "feedback_overdue"
     OVERDUE = "overdue"
+    MEETING = "meeting"  # a request for a meeting or a call not yet held or declined
+    MEETING_OVERDUE = "meeting_overdue"  # one not answered by its due day
 
 
 class Sort(enum.StrEnum):
@@ -143,6 +152,7 @@ class InboxRow:
     deadlines: Deadlines
     # A person concerned whose deferred information is due for review (cases/persons.py).
     review_due: bool = False
+    meeting: MeetingMark | None = None  # an open request for a meeting or a call
 
 
 @dataclass(frozen=True)
@@ -184,7 +194,19 @@ def feedback_start_cutoff(today: date) -> date:
     return day
 
 
+def _meeting_condition(kind: DeadlineFilter, today: date) -> Any:
+    waiting: Any
+    if kind is DeadlineFilter.MEETING:
+        waiting = MeetingRequest.state.in_(OPEN)
+    else:
+        waiting = and_(MeetingRequest.state == MeetingState.REQUESTED,
+                       MeetingRequest.due_on < today)
+    return exists().where(MeetingRequest.report_id == Report.id, waiting)
+
+
 def _deadline_condition(kind: DeadlineFilter, today: date) -> Any:
+    if kind in (DeadlineFilter.MEETING, DeadlineFilter.MEETING_OVERDUE):
+        return _meeting_condition(kind, today)
     acknowledge_late = and_(Report.acknowledged_on.is_(None),
                             Report.created_on < today - timedelta(days=ACKNOWLEDGE_DAYS))
     cutoff = feedback_start_cutoff(today)
@@ -334,8 +356,10 @@ def inbox(session: Session, user: User, filters: InboxFilters, position: Positio
     conditions = [_readers_condition(session, user, filters.new, count, gather_limit),
                   *_conditions(filters, today)]
     rows, previous, following = _page(session, conditions, filters.sort, position, per_page)
-    return InboxPage(_details(session, user, [row.id for row in rows], today),
-                     None if filters.narrowed else count, previous, following)
+    details = _details(session, user, [row.id for row in rows], today)
+    marks = open_marks(session, [row.id for row in details], today)
+    details = [replace(row, meeting=marks.get(row.id)) for row in details]
+    return InboxPage(details, None if filters.narrowed else count, previous, following)
 
 
 def case_for(session: Session, user: User, report_id: int) -> Report | None:

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 import crypto
 from integrity.audit import record
 from integrity.cases.activity import record_activity
+from integrity.cases.meetings import MeetingError, answer_meeting, checked_answer
+from integrity.cases.records import record_json
 from integrity.cases.sharing import share_candidates
 from integrity.cases.workflow import WorkflowError, change_status, check_status, note_message
 from integrity.config import Settings
@@ -32,6 +34,7 @@ from integrity.reporting.mailbox import add_message, current_recipients
 from integrity.reporting.models import (
     Attachment,
     KeySlot,
+    MeetingState,
     Message,
     MessageKind,
     Outcome,
@@ -41,6 +44,7 @@ from integrity.reporting.models import (
 )
 from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
+from integrity.reporting.tombstones import deleted_messages, tombstones_json
 
 
 def sealed_case(session: Session, settings: Settings, report: Report, user: User,
@@ -50,6 +54,7 @@ def sealed_case(session: Session, settings: Settings, report: Report, user: User
     mine = {message_id: slot for message_id, slot in session.execute(
         select(KeySlot.message_id, KeySlot.slot)
         .where(KeySlot.report_id == report.id, KeySlot.reader == str(user.id)))}
+    deleted = deleted_messages(session, report)
     attachments = {a.id: a.size for a in session.scalars(
         select(Attachment).where(Attachment.report_id == report.id))}
     return {
@@ -79,9 +84,11 @@ def sealed_case(session: Session, settings: Settings, report: Report, user: User
             {"id": str(m.id), "from": m.sender, "sent_on": m.sent_on.isoformat(),
              "author": m.author_id and str(m.author_id), "kind": m.kind,
              "payload": crypto.b64encode(m.payload), "key_slot": _slot(mine.get(m.id)),
-             "link": link_json(m)}
+             "deleted": m.id in deleted, "link": link_json(m), **record_json(m)}
             for m in report.messages
         ],
+        # Files and messages deleted and passages redacted, with who, when and why.
+        "tombstones": tombstones_json(session, report, for_reporter=False),
         "attachment_sizes": attachments,
         # The questionnaire, so the page shows each answer in its words (kind and options) in
         # the inspector's language, and maps a choice from the language it was sealed in.
@@ -104,16 +111,33 @@ def checked_kind(body: dict[str, Any], *, note: bool) -> tuple[MessageKind, Outc
     final notice may close the case with."""
     kind, outcome = body.get("kind", MessageKind.MESSAGE.value), body.get("outcome")
     if not isinstance(kind, str) or kind not in set(MessageKind):
-        raise ProtocolError(_l("The kind must be “message”, “feedback” or “final_notice”."))
+        raise ProtocolError(_l("The kind must be “message”, “feedback”, “final_notice” or "
+                               "“record”."))
     if note and kind != MessageKind.MESSAGE:
         raise ProtocolError(_l("An internal note never reaches the reporter: it can be neither "
-                               "feedback nor a final notice."))
+                               "feedback, a final notice nor a record."))
     if outcome is None:
         return MessageKind(kind), None
     if kind != MessageKind.FINAL_NOTICE or not isinstance(outcome, str) \
             or outcome not in set(Outcome):
         raise ProtocolError(_l("Only a final notice closes the case, with one of the outcomes."))
     return MessageKind(kind), Outcome(outcome)
+
+
+def checked_decline(body: dict[str, Any], report: Report, *, note: bool) -> bool:
+    """Whether the message declines the reporter's open request for a meeting or a call
+    (``"meeting": "declined"``): the message gives the reporter the reason."""
+    value = body.get("meeting")
+    if value is None:
+        return False
+    if value != MeetingState.DECLINED.value or note:
+        raise ProtocolError(_l("Only a message to the reporter declines a meeting, with "
+                               "“meeting”: “declined”."))
+    try:
+        checked_answer(report, MeetingState.DECLINED)
+    except MeetingError as exc:
+        raise ProtocolError(str(exc)) from exc
+    return True
 
 
 def post_message(session: Session, settings: Settings, store: AttachmentStore, report: Report,
@@ -127,6 +151,7 @@ def post_message(session: Session, settings: Settings, store: AttachmentStore, r
     if not isinstance(body, dict):
         raise ProtocolError(_l("The request body must be a JSON object."))
     kind, outcome = checked_kind(body, note=note)
+    declines = checked_decline(body, report, note=note)
     if outcome is not None:
         try:  # before anything is stored: a refused close sends nothing either
             check_status(report, user, Status.CLOSED, outcome, final_notice=True)
@@ -155,6 +180,16 @@ def post_message(session: Session, settings: Settings, store: AttachmentStore, r
         details["kind"] = kind.value
     record(session, actor=user, action="note_written" if note else "message_sent",
            subject=f"report:{report.id}", details=details)
+    if declines:
+        answer_meeting(session, report, user, MeetingState.DECLINED)
     if outcome is not None:
         change_status(session, report, user, Status.CLOSED, outcome)
     return message
+
+
+def post_record(session: Session, settings: Settings, store: AttachmentStore, report: Report,
+                user: User, body: dict[str, Any]) -> Message:
+    """A record for the reporter to agree (integrity/cases/records.py), through the message
+    path: ``body`` as for ``POST /cases/<id>/messages``, its kind made ``record``."""
+    return post_message(session, settings, store, report, user,
+                        {**body, "kind": MessageKind.RECORD.value}, note=False)

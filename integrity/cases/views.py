@@ -123,7 +123,7 @@ def case(report_id: int) -> str:
         outcome_choices=[(c.value, c.label) for c in OUTCOME_CHOICES if c.value],
         hold_form=HoldForm(), deleted_on=deletion_day(report),
         recuse_form=RecuseForm(prefix="recuse"), remove_form=remove_form(report),
-        closing_form=ClosingForm(),
+        closing_form=ClosingForm(), today=today(),
         page_strings=case_strings(current.settings()),
     )
 
@@ -190,6 +190,9 @@ def _post(report_id: int, *, note: bool) -> tuple[Response, int]:
         # The page reloads to show the closed case; this says why.
         flash(_("Your final notice was sent to the reporter and the case was closed."),
               "success")
+    elif body.get("meeting") == "declined":
+        flash(_("Your message was sent to the reporter, and the meeting or call is recorded "
+                "as declined."), "success")
     return jsonify(status="received"), 201
 
 

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from integrity import current
 from integrity.access import public
+from integrity.cases.records import agree_record, record_at
 from integrity.db import get_session
 from integrity.errors import MESSAGES
 from integrity.extensions import (
@@ -201,6 +202,18 @@ def mailbox_message() -> tuple[Response, int]:
     post_reporter_message(db, current.settings(), current.attachment_store(), report, body)
     db.commit()
     return jsonify(status="received"), 201
+
+
+@bp.post("/mailbox/agree")
+@mailbox_failures
+def mailbox_agree() -> tuple[Response, int]:
+    """The reporter agrees that a record (minutes, a transcript) is accurate."""
+    db = get_session()
+    body = _json_body()
+    report = find_report(db, body, current.lookup_key())
+    agree_record(db, current.settings(), report, record_at(report, body.get("record")))
+    db.commit()
+    return jsonify(status="agreed"), 201
 
 
 @bp.post("/mailbox/attachment")

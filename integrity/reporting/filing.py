@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.cases.deadlines import acknowledge_by
+from integrity.cases.meetings import checked_flag, request_meeting
 from integrity.cases.references import new_reference
 from integrity.config import Settings
 from integrity.models import Installation, today, utcnow
@@ -107,6 +108,7 @@ class FilingRequest:
     excluded: list[str] = field(default_factory=list)
     key_slots: dict[str, bytes] = field(default_factory=dict)
     attachment_ids: list[str] = field(default_factory=list)
+    meeting: bool = False
 
     @classmethod
     def parse(cls, body: object, settings: Settings, lookup_key: bytes) -> FilingRequest:
@@ -140,6 +142,7 @@ class FilingRequest:
             fields["key_slots"] = decoded_key_slots(body)
             step = Step.ATTACHMENTS
             fields["attachment_ids"] = checked_string_list(body, "attachments")
+            fields["meeting"] = checked_flag(body)
         except ProtocolError as exc:
             return cls(key, solution, pow_refused, (step, exc), **fields)
         return cls(key, solution, pow_refused, None, **fields)
@@ -157,7 +160,7 @@ class FilingRequest:
         return Filing(route, self.lookup_hash, self.reporter_public_key, self.payload,
                       self.key_slots, [int(rid) for rid in readers], self.attachment_ids,
                       [int(rid) for rid in route.recipients if rid not in readers],
-                      self.protocol)
+                      self.protocol, meeting=self.meeting)
 
     def _refuse_at(self, step: Step) -> None:
         if self.refused is not None and self.refused[0] == step:
@@ -177,6 +180,8 @@ class Filing:
     attachment_ids: list[str]
     excluded_ids: list[int]
     protocol: int = 1
+    oral: bool = False  # recorded by an inspector (integrity/cases/oral.py)
+    meeting: bool = False  # the reporter asks for a meeting or a call
 
 
 def file_report(session: Session, settings: Settings, store: AttachmentStore, body: object,
@@ -196,8 +201,8 @@ def file_report(session: Session, settings: Settings, store: AttachmentStore, bo
     and always takes the plain path, its route read fresh with the certificates.
     """
     request = FilingRequest.parse(body, settings, lookup_key)
-    if request.protocol == 2:
-        route_cache = None
+    if request.protocol == 2 or request.meeting:
+        route_cache = None  # the plain path: a meeting request is stored beside the report
     filing = check_filing(session, settings, request, route_cache, org_public_key=org_public_key)
     if request.pow_refused is not None:
         raise request.pow_refused
@@ -261,6 +266,8 @@ def store_filing(session: Session, settings: Settings, store: AttachmentStore, f
                         [{"report_id": report.id, "user_id": uid} for uid in filing.excluded_ids])
     claim_attachments(session, store, filing.attachment_ids, report.id, None)
     notify_activity(session, settings, Kind.CASE_NEW, filing.reader_ids)
+    if filing.meeting:
+        request_meeting(session, report)
     return report.id
 
 
@@ -314,7 +321,7 @@ def _report_values(filing: Filing) -> dict[str, Any]:
             "last_activity_on": day, "next_due_on": acknowledge_by(day),
             "lookup_hash": filing.lookup_hash, "reporter_public_key": filing.reporter_public_key,
             "payload": filing.payload, "status": Status.NEW, "protocol": filing.protocol,
-            "held": False}
+            "held": False, "oral": filing.oral}
 
 
 def _lookup_taken(error: IntegrityError | psycopg.IntegrityError) -> bool:
@@ -351,7 +358,7 @@ def _insert_statement(with_exclusions: bool, spending: bool, confirming: bool) -
     the challenge asking for no more bits than were achieved."""
     columns = ("channel_id", "category_id", "org_unit_id", "created_on", "reference",
                "last_activity_on", "next_due_on", "lookup_hash", "reporter_public_key", "payload",
-               "status", "protocol", "held")
+               "status", "protocol", "held", "oral")
     values = [bindparam(name, type_=REPORTS.c[name].type) for name in columns]
     conditions = []
     if confirming:

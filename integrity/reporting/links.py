@@ -42,7 +42,8 @@ def message_link(message: Message) -> threads.Link | None:
     reporter = message.sender == Sender.REPORTER
     return threads.Link(message.seq, "reporter" if reporter else "inspector",
                         "" if reporter else str(message.author_id or ""), message.prev,
-                        message.payload, message.auth)
+                        message.payload, message.auth, message.payload_hash,
+                        message.replaced_by, message.replacement_auth)
 
 
 def link_json(message: Message) -> dict[str, Any] | None:
@@ -50,8 +51,16 @@ def link_json(message: Message) -> dict[str, Any] | None:
     link = message_link(message)
     if link is None:
         return None
-    return {"chain": message.chain, "seq": link.seq, "role": link.role, "sender": link.sender,
-            "prev": crypto.b64encode(link.prev), "auth": crypto.b64encode(link.auth)}
+    found: dict[str, Any] = {
+        "chain": message.chain, "seq": link.seq, "role": link.role, "sender": link.sender,
+        "prev": crypto.b64encode(link.prev), "auth": crypto.b64encode(link.auth)}
+    if message.payload_hash is not None:
+        # Replaced by a reader (docs/protocol.md#redactions-and-deletions).
+        found["replaced"] = {
+            "payload_hash": crypto.b64encode(message.payload_hash),
+            "by": message.replaced_by or "",
+            "auth": crypto.b64encode(message.replacement_auth or b"")}
+    return found
 
 
 def checked_link(body: dict[str, Any], report: Report, chain: str) -> NewLink | None:

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 import crypto
 from integrity.cases.activity import record_activity
+from integrity.cases.meetings import checked_flag, meeting_json, request_meeting
 from integrity.cases.person_models import person_attachments
+from integrity.cases.records import note_correction, record_at, record_json
 from integrity.config import Settings
 from integrity.installation import get_installation
 from integrity.models import User
@@ -39,6 +41,7 @@ from integrity.reporting.links import (
 from integrity.reporting.models import Attachment, KeySlot, Message, MessageKind, Report, Sender
 from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import AttachmentStore
+from integrity.reporting.tombstones import deleted_messages, tombstones_json
 
 
 def find_report(session: Session, body: object, lookup_key: bytes) -> Report:
@@ -71,6 +74,13 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
         .where(KeySlot.report_id == report.id, KeySlot.reader == REPORTER)
     ).all()
     by_message = {message_id: slot for message_id, slot in slots}
+    deleted = deleted_messages(session, report)
+    listed = [message for message in (m for m in report.messages if m.sender != Sender.NOTE)
+              if message.id in by_message or message.id in deleted]
+    places = {message.id: str(position)
+              for position, message in enumerate(
+                  (m for m in report.messages if m.sender != Sender.NOTE), start=1)}
+    places = {message.id: places[message.id] for message in listed}
     return {
         "report": {
             "status": report.status, "created_on": report.created_on.isoformat(),
@@ -78,6 +88,7 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
             "outcome": report.outcome,
             "channel": report.channel.slug, "payload": crypto.b64encode(report.payload),
             "key_slot": crypto.b64encode(by_message[None]), "protocol": report.protocol,
+            **meeting_json(report),
         },
         "recipients": [
             {"id": str(user.id), "name": user.name,
@@ -90,14 +101,18 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
         "questions": texts.mailbox_questions(report.channel.questions),
         "messages": [
             # The id is the message's place in the thread: database ids would tell how many
-            # messages the whole installation stored in between.
-            {"id": str(position), "from": message.sender, "kind": message.kind,
+            # messages the whole installation stored in between. A deleted message is listed
+            # without payload or key slot, in its place (its link still counts in the chain).
+            {"id": places[message.id], "from": message.sender, "kind": message.kind,
              "sent_on": message.sent_on.isoformat(), "payload": crypto.b64encode(message.payload),
-             "key_slot": crypto.b64encode(by_message[message.id]), "link": link_json(message)}
-            for position, message in enumerate(
-                (m for m in report.messages if m.sender != Sender.NOTE), start=1)
-            if message.id in by_message
+             "key_slot": crypto.b64encode(by_message[message.id])
+             if message.id in by_message else None,
+             "deleted": message.id in deleted, "link": link_json(message),
+             **record_json(message)}
+            for message in listed
         ],
+        # Where a reader deleted a file or a message, or redacted a passage: never why.
+        "tombstones": tombstones_json(session, report, for_reporter=True, places=places),
     }
 
 
@@ -106,7 +121,8 @@ def post_reporter_message(
     body: dict[str, Any],
 ) -> Message:
     """``POST /api/v1/mailbox/messages``: a reporter's message (``body``, whose lookup found
-    ``report``) sealed to the case's readers."""
+    ``report``) sealed to the case's readers; it may ask for a meeting (``meeting``) and
+    correct a record (``corrects``, the record's id in the mailbox)."""
     installation = get_installation(session, settings)
     payload = checked_payload(body, settings, installation.pad_block)
     readers = {str(user.id): user.public_key or b"" for user in current_recipients(report)}
@@ -116,10 +132,23 @@ def post_reporter_message(
     link = checked_link(body, report, THREAD)
     if link is not None:
         check_place(session, report, link)
+    meeting = checked_flag(body)
+    corrected = record_at(report, body["corrects"]) if body.get("corrects") is not None else None
     message = add_message(session, store, report, Sender.REPORTER, None, payload, slots,
                           [a.id for a in attachments], link)
+    reporter_extras(session, report, meeting, corrected)
     record_activity(session, settings, report, None, Kind.REPORTER_MESSAGE)
     return message
+
+
+def reporter_extras(session: Session, report: Report, meeting: bool,
+                    corrected: Message | None) -> None:
+    """What a reporter's message says in clear besides its sealed text: a request for a
+    meeting or a call, the correction of a record."""
+    if meeting:
+        request_meeting(session, report)
+    if corrected is not None:
+        note_correction(report, corrected)
 
 
 

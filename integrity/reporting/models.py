@@ -58,6 +58,18 @@ class MessageKind(enum.StrEnum):
     MESSAGE = "message"  # anything else: a question, a thank-you; also every reporter's message
     FEEDBACK = "feedback"  # the measures taken or planned, and their grounds
     FINAL_NOTICE = "final_notice"  # the outcome and its grounds; a case closes only after one
+    # Minutes or a transcript (of an oral report, a meeting, a voice message) that the reporter
+    # is asked to check, correct and agree (Art. 18(2)-(4)): integrity/cases/records.py.
+    RECORD = "record"
+
+
+class MeetingState(enum.StrEnum):
+    """Where a reporter's request for a meeting or a call stands (Art. 9(2))."""
+
+    REQUESTED = "requested"  # waiting for an answer by its due day
+    ARRANGED = "arranged"  # answered: a meeting or call was agreed with the reporter
+    HELD = "held"
+    DECLINED = "declined"  # answered: the reason went to the reporter as a message
 
 
 report_readers = Table(
@@ -129,6 +141,8 @@ class Report(Base):
     closed_on: Mapped[Optional[date]] = mapped_column(Date)
     # A legal hold: proceedings run, so retention deletes nothing of the case until it is lifted.
     held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # An oral report (a meeting, a call, a visit) recorded by an inspector for the reporter.
+    oral: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The day of the last activity (a message, a note, a share): a day, like every other.
     last_activity_on: Mapped[Optional[date]] = mapped_column(Date)
     # The day the pending deadline falls due (None when none is pending), kept by a flush hook
@@ -152,6 +166,8 @@ class Report(Base):
         back_populates="report", order_by="Message.id", cascade="all, delete-orphan",
         passive_deletes=True,
     )
+    meeting_requests: Mapped[list[MeetingRequest]] = relationship(
+        order_by="MeetingRequest.id", cascade="all, delete-orphan", passive_deletes=True)
     # A closing waiting for a second reader's confirmation, if any.
     closing_request: Mapped[Optional[ClosingRequest]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True)
@@ -170,7 +186,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         CheckConstraint("sender IN ('reporter', 'inspector', 'note')", name="sender"),
-        CheckConstraint("kind IN ('message', 'feedback', 'final_notice')", name="kind"),
+        CheckConstraint("kind IN ('message', 'feedback', 'final_notice', 'record')", name="kind"),
         # One message per place in a chain: a second writer at the same place gets a 409.
         Index("uq_messages_link", "report_id", "chain", "seq", unique=True),
     )
@@ -192,6 +208,18 @@ class Message(Base):
     seq: Mapped[Optional[int]] = mapped_column(Integer)
     prev: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
     auth: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    # Set when a reader deleted the message or redacted a passage of it: BLAKE2b-256 of the
+    # payload as first sent, which its link covers, so the chain still verifies; and, for
+    # protocol 2, the authenticator of the payload that replaced it
+    # (docs/protocol.md#redactions-and-deletions).
+    payload_hash: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    replacement_auth: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32))
+    # The id of the inspector who replaced it, as the replacement's authenticator covers it.
+    replaced_by: Mapped[Optional[str]] = mapped_column(String(32))
+    # A record only: the day the reporter agreed it is accurate, and the day they last sent a
+    # correction of it (clear, like ``kind``; integrity/cases/records.py).
+    agreed_on: Mapped[Optional[date]] = mapped_column(Date)
+    corrected_on: Mapped[Optional[date]] = mapped_column(Date)
 
     report: Mapped[Report] = relationship(back_populates="messages")
     key_slots: Mapped[list[KeySlot]] = relationship(
@@ -217,6 +245,30 @@ class ClosingRequest(Base):
     requested_on: Mapped[date] = mapped_column(Date, default=today)
 
     requested_by: Mapped[Optional[User]] = relationship()
+
+
+class MeetingRequest(Base):
+    """A reporter asked to meet or talk (EU Directive 2019/1937 Art. 9(2)). Only that, the day
+    and the due day are clear; when and how to reach them is in the sealed text."""
+
+    __tablename__ = "meeting_requests"
+    __table_args__ = (
+        CheckConstraint("state IN ('requested', 'arranged', 'held', 'declined')", name="state"),
+        Index("ix_meeting_requests_state_due_on", "state", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    requested_on: Mapped[date] = mapped_column(Date, default=today)
+    due_on: Mapped[date] = mapped_column(Date)
+    state: Mapped[MeetingState] = mapped_column(enum_column_type(MeetingState, 16),
+                                                default=MeetingState.REQUESTED)
+    answered_on: Mapped[Optional[date]] = mapped_column(Date)
+    answered_by_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+
+    answered_by: Mapped[Optional[User]] = relationship()
 
 
 class KeySlot(Base):
@@ -258,6 +310,38 @@ class Attachment(Base):
     received: Mapped[Optional[int]] = mapped_column(Integer)
 
 
+class TombstoneKind(enum.StrEnum):
+    ATTACHMENT = "attachment"  # a file deleted: its sealed bytes are gone
+    MESSAGE = "message"  # a message or note deleted: its payload and key slots are gone
+    PASSAGE = "passage"  # a passage of a message or note replaced by a visible marker
+
+
+class Tombstone(Base):
+    """What remains where a reader deleted a file or a message, or redacted a passage
+    (EU Directive 2019/1937, Art. 17): who, which day and why, never what was removed."""
+
+    __tablename__ = "tombstones"
+    __table_args__ = (
+        CheckConstraint("kind IN ('attachment', 'message', 'passage')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    # The message deleted or redacted, or the one whose file was deleted (None: the report's).
+    message_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"))
+    # The deleted file's id, as the sealed document that lists it names it.
+    attachment_id: Mapped[Optional[str]] = mapped_column(String(32))
+    kind: Mapped[TombstoneKind] = mapped_column(enum_column_type(TombstoneKind, 16))
+    by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    made_on: Mapped[date] = mapped_column(Date, default=today)
+    # Why, for the case's readers only: never served to the reporter.
+    reason: Mapped[str] = mapped_column(String(500))
+
+    by: Mapped[Optional[User]] = relationship()
+
+
 class PowChallenge(Base):
     """An issued proof-of-work challenge, deleted when redeemed: each is good once."""
 
@@ -269,6 +353,7 @@ class PowChallenge(Base):
 
 
 __all__ = [
-    "Attachment", "ClosingRequest", "KeySlot", "Message", "MessageKind", "PowChallenge",
-    "Report", "Sender", "Status", "report_readers",
+    "Attachment", "ClosingRequest", "KeySlot", "MeetingRequest", "MeetingState", "Message",
+    "MessageKind", "PowChallenge", "Report", "Sender", "Status", "Tombstone", "TombstoneKind",
+    "report_readers",
 ]

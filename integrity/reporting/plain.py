@@ -4,7 +4,7 @@ memory, and stores exactly the rows the browser path stores."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -16,6 +16,7 @@ from crypto.stream import cut_to, open_chunks, plain_length
 from crypto.thread_documents import message_document, report_thread
 from crypto.threads import link_auth
 from integrity.cases.activity import record_activity
+from integrity.cases.records import record_at
 from integrity.channels import check_answers
 from integrity.config import Settings
 from integrity.installation import get_installation
@@ -25,7 +26,13 @@ from integrity.reporting.clean_files import FAILED
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.filing import Filing, store_filing
 from integrity.reporting.links import THREAD, NewLink, expected_place
-from integrity.reporting.mailbox import add_message, current_recipients, find_report, mailbox_view
+from integrity.reporting.mailbox import (
+    add_message,
+    current_recipients,
+    find_report,
+    mailbox_view,
+    reporter_extras,
+)
 from integrity.reporting.models import Attachment, Report, Sender
 from integrity.reporting.routing import RECOVERY, REPORTER, resolve_readers, route_for
 from integrity.reporting.storage import AttachmentStore
@@ -41,6 +48,7 @@ class PlainFiling:
     uploads: list[tuple[SealingSink, str, str]]  # sink, file name, media type
     language: str  # the language the form was shown in: its options are the answers'
     keep_details: bool = False  # "send my files as they are": not cleaned of hidden details
+    meeting: bool = False  # the reporter asks for a meeting or a call
 
 
 def _entries(uploads: list[tuple[SealingSink, str, str]]) -> list[dict[str, Any]]:
@@ -113,7 +121,7 @@ def file_plain_report(
         route, crypto.keyed_lookup_hash(keys.lookup, lookup_key), keys.public_key,
         sealed.payload, dict(sealed.key_slots),
         [int(rid) for rid in readers], attachment_ids,
-        [int(rid) for rid in route.recipients if rid not in readers],
+        [int(rid) for rid in route.recipients if rid not in readers], meeting=form.meeting,
     ))
     for sink, _, _ in form.uploads:
         sink.kept = True  # type: ignore[attr-defined]
@@ -126,6 +134,17 @@ class OpenedMailbox:
     secret_key: bytes  # the reporter's, derived from the receipt: in memory only
     document: dict[str, Any]
     messages: list[tuple[Any, dict[str, Any]]]
+    # Where a reader deleted a file or a message, or redacted a passage (never why).
+    tombstones: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def deleted_files(self) -> dict[str, dict[str, Any]]:
+        """The tombstone of each deleted file, by the file's id."""
+        return {t["attachment"]: t for t in self.tombstones if t["kind"] == "attachment"}
+
+    def message_tombstones(self, place: str) -> list[dict[str, Any]]:
+        """The tombstones of the message at ``place`` (deleted, or a passage redacted)."""
+        return [t for t in self.tombstones if t["message"] == place and t["kind"] != "attachment"]
 
 
 def _opened(session: Session, settings: Settings, report: Report,
@@ -138,8 +157,10 @@ def _opened(session: Session, settings: Settings, report: Report,
         return crypto.open_document(crypto.b64decode(item["payload"]),
                                     crypto.b64decode(item["key_slot"]), secret_key, pad_block)
 
-    messages = [(m, opened(m)) for m in view["messages"]]
-    return OpenedMailbox(report, secret_key, opened(view["report"]), messages)
+    # A deleted message has neither payload nor key slot: its tombstone stands in its place.
+    messages = [(m, opened(m) if m["key_slot"] else {}) for m in view["messages"]]
+    return OpenedMailbox(report, secret_key, opened(view["report"]), messages,
+                         view["tombstones"])
 
 
 def open_plain_mailbox(session: Session, settings: Settings, lookup_key: bytes,
@@ -169,11 +190,14 @@ def reopen_plain_mailbox(session: Session, settings: Settings, report_id: int,
 def reply_plain(
     session: Session, settings: Settings, store: AttachmentStore, mailbox: OpenedMailbox,
     text: str, uploads: list[tuple[SealingSink, str, str]], keep_details: bool = False,
+    meeting: bool = False, corrects: str | None = None,
 ) -> None:
     """A reporter's message sent without JavaScript, sealed to the case's readers; for a
-    protocol 2 report, with its link made here, in memory, from the opened report's thread."""
+    protocol 2 report, with its link made here, in memory, from the opened report's thread.
+    It may ask for a meeting or a call, and correct a record (its id in the mailbox)."""
     if not text.strip() and not uploads:
         raise ProtocolError(_l("Write a message or attach a file."))
+    corrected = record_at(mailbox.report, corrects) if corrects else None
     _clean_uploads(settings, uploads, keep_details)
     report = mailbox.report
     installation = get_installation(session, settings)
@@ -196,6 +220,7 @@ def reply_plain(
                                                     sealed.payload))
     add_message(session, store, report, Sender.REPORTER, None, sealed.payload,
                 sealed.key_slots, attachment_ids, link)
+    reporter_extras(session, report, meeting, corrected)
     record_activity(session, settings, report, None, Kind.REPORTER_MESSAGE)
     for sink, _, _ in uploads:
         sink.kept = True  # type: ignore[attr-defined]

@@ -9,6 +9,12 @@ from flask_babel import gettext as _
 
 from integrity.config import Settings
 from integrity.i18n import SUPPORTED_LANGUAGES
+from integrity.reporting.record_strings import oral_page_strings, record_strings
+from integrity.reporting.voice_strings import (
+    redaction_strings,
+    reporter_tombstones,
+    voice_strings,
+)
 
 
 def _shared(settings: Settings) -> dict[str, str]:
@@ -123,6 +129,8 @@ def _kinds() -> dict[str, str]:
     return {
         "kind_feedback": pgettext("message kind", "Feedback"),
         "kind_final_notice": pgettext("message kind", "Final notice"),
+        "kind_record": pgettext("message kind", "Record"),
+        **record_strings(),
     }
 
 
@@ -149,6 +157,7 @@ def report_strings(settings: Settings) -> dict[str, str]:
         **_shared(settings),
         **_cleaning(),
         **_floors(),
+        **voice_strings(),
         "preparing": _("Preparing your receipt…"),
         "pow": _("Proving this is not an automated flood…"),
         "sealing": _("Sealing your report…"),
@@ -173,6 +182,8 @@ def mailbox_strings(settings: Settings) -> dict[str, str]:
         **_thread(),
         **_kinds(),
         **outcome_sentences(),
+        **voice_strings(),
+        **reporter_tombstones(),
         "opening": _("Opening your mailbox…"),
         "openingFile": _("Opening the file…"),
         "sendingReply": _("Sealing and sending your message…"),
@@ -211,6 +222,7 @@ def case_strings(settings: Settings) -> dict[str, str]:
         **_damaged(),
         **_thread(),
         **_kinds(),
+        **redaction_strings(),
         "shareFingerprint": _("Key fingerprint of %(name)s: %(fingerprint)s. Compare it with the "
                               "one they read to you."),
         "shareUncertified": _("Not shared: this inspector's key is not certified by the "
@@ -246,6 +258,11 @@ def case_strings(settings: Settings) -> dict[str, str]:
         "writtenIn": _("Written in"),
         **language_names(),
     }
+
+
+def oral_strings(settings: Settings) -> dict[str, str]:
+    """The page where an inspector records an oral report (static/js/oral.mjs)."""
+    return {**_shared(settings), **_floors(), **oral_page_strings()}
 
 
 def language_names() -> dict[str, str]:

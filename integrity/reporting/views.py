@@ -27,6 +27,7 @@ from integrity import anonymous_forms, current, rights
 from integrity.access import public
 from integrity.anonymous_forms import AnonymousForm
 from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS
+from integrity.cases.records import agree_record, record_at
 from integrity.channels import ChannelError
 from integrity.db import get_session
 from integrity.extensions import address_key, limiter
@@ -140,6 +141,7 @@ def file_plain(slug: str) -> str | tuple[str, int]:
         uploads=_uploads("files"),
         language=page_language(),
         keep_details=request.form.get("keep_details") == "1",
+        meeting=request.form.get("meeting") == "1",
     )
     db = get_session()
     try:
@@ -236,7 +238,9 @@ def mailbox_reply() -> str | tuple[str, int]:
     db = get_session()
     try:
         plain.reply_plain(db, current.settings(), current.attachment_store(), opened,
-                          text, _uploads("files"), request.form.get("keep_details") == "1")
+                          text, _uploads("files"), request.form.get("keep_details") == "1",
+                          meeting=request.form.get("meeting") == "1",
+                          corrects=request.form.get("corrects") or None)
     except ProtocolError as exc:
         db.rollback()
         return _render_mailbox(opened, token, error=str(exc), reply_text=text), exc.status
@@ -246,6 +250,32 @@ def mailbox_reply() -> str | tuple[str, int]:
     if again is None:
         return _expired()
     return _render_mailbox(again, token, notice=_("Your message was sent."))
+
+
+@bp.route("/mailbox/agree", methods=["POST"])
+@mailbox_failures
+def mailbox_agree() -> str | tuple[str, int]:
+    """The reporter agrees that a record is accurate, without JavaScript."""
+    refused = anonymous_forms.refusal(single_use=True)
+    found = _reopened()
+    if found is None:
+        return (_mailbox_page(error=refused), 400) if refused else _expired()
+    opened, token = found
+    if refused:
+        return _render_mailbox(opened, token, error=refused), 400
+    db = get_session()
+    try:
+        agree_record(db, current.settings(), opened.report,
+                     record_at(opened.report, request.form.get("record", "")))
+    except ProtocolError as exc:
+        db.rollback()
+        return _render_mailbox(opened, token, error=str(exc)), exc.status
+    db.commit()
+    again = plain.reopen_plain_mailbox(db, current.settings(), opened.report.id,
+                                       opened.secret_key)
+    if again is None:
+        return _expired()
+    return _render_mailbox(again, token, notice=_("Thank you: your agreement was recorded."))
 
 
 @bp.route("/mailbox/close", methods=["POST"])

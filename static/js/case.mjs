@@ -18,17 +18,21 @@ import { CryptoError, LockedError, sealedLength } from "./worker-client.mjs";
 import { keyringUrl, openKeyring, pageIdleMinutes } from "./keyring-client.mjs";
 import { keyHandleFor } from "./case-unlock.mjs";
 import { Persons } from "./persons.mjs";
+import { REDACTION_STRINGS, Redactions, isVoice } from "./case-redaction.mjs";
 import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, routeAlarm, safeToSeal,
   sameRoute, shareText,
 } from "./thread-view.mjs";
+import { RECORD_STRINGS, minutesRow, recordStatusText } from "./records-view.mjs";
 
 const REPORT_DOCUMENT = "report";
 
 const STRINGS = {
   ...ANSWER_STRINGS,
+  ...REDACTION_STRINGS,
   ...UPLOAD_STRINGS,
   ...THREAD_STRINGS,
+  ...RECORD_STRINGS,
   shareFingerprint: "Key fingerprint of %(name)s: %(fingerprint)s. Compare it with the one they read to you.",
   shareUncertified: "Not shared: this inspector's key is not certified by the organisation.",
   reporter: "Reporter",
@@ -103,6 +107,7 @@ class Case {
     this.judged = null;
     this.candidates = { certified: [], fingerprints: {} };
     this.persons = new Persons(this);
+    this.redactions = new Redactions(this);
   }
 
   get protocol2() {
@@ -128,7 +133,8 @@ class Case {
     for (const message of this.sealed.messages) {
       // A message sealed before this inspector could read the case has no slot for them.
       if (message.key_slot) message.document = await this.open(message);
-      if (message.key_slot) this.messages.push(message);
+      // A deleted message has no slot left: its tombstone shows in its place.
+      if (message.key_slot || message.deleted) this.messages.push(message);
     }
     this.judged = null;
     if (this.protocol2 && this.report) {
@@ -183,7 +189,9 @@ class Case {
       // Old reports carry no language; a code this page has no name for shows as it is.
       answers.append(element("dt", this.strings.writtenIn), element("dd", this.strings[`language_${language}`] || language));
     }
-    for (const [label, text] of answerRows(this.sealed.questions, this.report.answers, this.strings, language)) {
+    const minutes = minutesRow(this.report, this.strings);
+    for (const [label, text] of [...(minutes ? [minutes] : []),
+      ...answerRows(this.sealed.questions, this.report.answers, this.strings, language)]) {
       answers.append(element("dt", label), element("dd", text));
     }
   }
@@ -203,9 +211,14 @@ class Case {
       // Feedback and final notices are labelled from the server's clear `kind` (not secret).
       const kind = this.strings[`kind_${message.kind}`];
       if (kind) meta.append(" · ", element("span", kind, "kind"));
+      // A record: whether the reporter agreed or corrected it (clear, like the kind).
+      const agreement = recordStatusText(message, this.strings);
+      if (agreement) meta.append(" · ", element("span", agreement, "record-state"));
       item.append(meta);
       const opened = message.document;
-      if (opened && (opened.text === undefined || typeof opened.text === "string")) {
+      if (message.deleted) {
+        item.append(...this.redactions.messageLines(message));
+      } else if (opened && (opened.text === undefined || typeof opened.text === "string")) {
         item.append(element("p", shareText(opened, this.names(), this.strings) ?? (opened.text || ""), "text"));
         const attached = this.fileItems(opened);
         if (attached.length) {
@@ -213,6 +226,9 @@ class Case {
           list.append(...attached);
           item.append(list);
         }
+        item.append(...this.redactions.messageLines(message));
+        const controls = this.redactions.messageControls(message);
+        if (controls) item.append(controls);
       } else {
         item.append(this.damaged(this.strings.damagedMessage));
       }
@@ -307,10 +323,17 @@ class Case {
   fileItems(document) {
     return fileEntries(document).map((entry) => {
       const item = element("li");
+      const gone = this.redactions.fileLine(entry);
+      if (gone) {
+        item.append(gone);
+        return item;
+      }
       const button = element("button", fill(this.strings.download, { name: safeFileName(entry.name) }));
       button.type = "button";
       button.addEventListener("click", () => this.download(entry, button));
       item.append(button);
+      if (isVoice(entry)) item.append(this.redactions.voiceControls(entry));
+      item.append(this.redactions.fileControls(entry));
       return item;
     });
   }
@@ -386,6 +409,7 @@ class Case {
       this.progress.step(s.sending, null);
       const body = { attachments: uploads.ids };
       if (!note) body.kind = kind;
+      if (!note && byId("reply-declines")?.checked) body.meeting = "declined";
       if (outcome) body.outcome = outcome;
       if (this.protocol2) {
         const chain = note ? "notes" : "thread";
@@ -399,8 +423,9 @@ class Case {
         Object.assign(body, { payload: sealed.payload, key_slots: sealed.keySlots });
       }
       await this.staff.post(this.area.dataset[note ? "notes" : "messages"], body);
-      if (outcome) {
-        // The case is closed: the page's status, deadlines and forms come from the server.
+      if (outcome || body.meeting) {
+        // The case is closed, or the meeting declined: the page's status, deadlines and forms
+        // come from the server.
         window.location.reload();
         return;
       }
@@ -408,7 +433,7 @@ class Case {
       if (input) input.value = "";
       if (!note) resetKind(form);
       await this.load();
-      this.announce(note ? s.noted : { feedback: s.sentFeedback, final_notice: s.sentFinalNotice }[kind] || s.sent);
+      this.announce(note ? s.noted : { feedback: s.sentFeedback, final_notice: s.sentFinalNotice, record: s.sentRecord }[kind] || s.sent);
     } catch (err) {
       await this.reloadIfChanged(err);
       this.fail(err, form);

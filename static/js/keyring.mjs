@@ -34,7 +34,7 @@
 //                      wrapped?, publicKey?}
 //                                -> {current, fresh, wrapped}: both login values and the key
 //                                   wrapped anew; DecryptionError if `current` does not open it
-//   open-document, reseal, p2-judge, p2-seal-message  with {keyHandle} in place of {secretKey}
+//   open-document, reseal, p2-judge, p2-seal-message, p2-replacement  with {keyHandle} in place of {secretKey}
 //   open-stream, seal, seal-document, p2-certify      as in static/js/worker.mjs
 
 import { KEY_BYTES, SALT_BYTES, ShapeError, b64decode, b64encode, generateKeyPair } from "./protocol.mjs";
@@ -263,6 +263,7 @@ export function keyringOperations(keyring) {
     reseal: withKey("reseal"),
     "p2-judge": withKey("p2-judge"),
     "p2-seal-message": withKey("p2-seal-message"),
+    "p2-replacement": withKey("p2-replacement"),
     "open-stream": WORKER_OPERATIONS["open-stream"],
     seal: WORKER_OPERATIONS.seal,
     "seal-document": WORKER_OPERATIONS["seal-document"],

@@ -13,6 +13,8 @@ import {
 } from "./page.mjs";
 import { UPLOAD_STRINGS, sealAndUpload } from "./uploads.mjs";
 import { CLEAN_STRINGS, FileChecks } from "./file-checks.mjs";
+import { VOICE_STRINGS, addVoiceRecorder } from "./voice.mjs";
+import { tombstoneSentence } from "./case-redaction.mjs";
 import { ANSWER_STRINGS, answerRows } from "./answers.mjs";
 import { CryptoError, b64encode, normaliseReceipt, sealedLength, startWorker } from "./worker-client.mjs";
 import { closeMailbox, zeroBytes } from "./mailbox-close.mjs";
@@ -20,6 +22,9 @@ import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, safeToSeal, shareText,
 } from "./thread-view.mjs";
+import {
+  RECORD_STRINGS, isRecord, meetingText, minutesRow, recordCheck, replyChoices, replyExtras, startCorrection,
+} from "./records-view.mjs";
 
 export { safeFileName };
 
@@ -28,7 +33,13 @@ export const STRINGS = {
   ...ANSWER_STRINGS,
   ...UPLOAD_STRINGS,
   ...CLEAN_STRINGS,
+  ...VOICE_STRINGS,
+  // Where an inspector deleted a file or a message, or removed a passage (never why).
+  fileDeleted: "A file was deleted on %(day)s by %(name)s.",
+  messageDeleted: "A message was deleted on %(day)s by %(name)s.",
+  passageRemoved: "A passage was removed on %(day)s by %(name)s.",
   ...THREAD_STRINGS,
+  ...RECORD_STRINGS,
   opening: "Opening your mailbox…",
   openingFile: "Opening the file…",
   sendingReply: "Sealing and sending your message…",
@@ -129,7 +140,7 @@ class Mailbox {
       payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock,
     });
     box.report.document = await open(box.report);
-    for (const message of box.messages) message.document = await open(message);
+    for (const message of box.messages) message.document = message.deleted ? null : await open(message);
     this.box = box;
     this.judged = null;
     if (box.report.protocol === 2 && box.report.document) {
@@ -164,7 +175,9 @@ class Mailbox {
     try {
       const list = element("dl", { className: "answers", id: "report-answers" });
       const { answers, language } = report;
-      for (const [label, text] of answerRows(this.questions(), answers, this.strings, language)) {
+      const minutes = minutesRow(report, this.strings);
+      for (const [label, text] of [...(minutes ? [minutes] : []),
+        ...answerRows(this.questions(), answers, this.strings, language)]) {
         list.append(element("dt", {}, label), element("dd", {}, text));
       }
       return list;
@@ -179,6 +192,11 @@ class Mailbox {
     if (!entries.length) return null;
     const list = element("ul", { className: "files" });
     for (const entry of entries) {
+      const gone = (this.box.tombstones || []).find((t) => t.kind === "attachment" && t.attachment === entry.id);
+      if (gone) {
+        list.append(element("li", { className: "tombstone" }, tombstoneSentence(gone, this.strings)));
+        continue;
+      }
       const button = element("button", { type: "button", className: "link-button" },
         fill(this.strings.download, { name: safeFileName(entry.name) }));
       button.addEventListener("click", () => this.download(entry, button));
@@ -205,16 +223,29 @@ class Mailbox {
     for (const [message, check] of pairs) {
       const who = message.from === "reporter" ? this.strings.you : this.strings.inspector;
       const opened = message.document;
-      const body = opened && (opened.text === undefined || typeof opened.text === "string")
-        ? [element("p", { className: "text" }, shareText(opened, this.names(), this.strings) ?? opened.text ?? ""),
-          this.renderFiles(opened)]
-        : [this.damaged(this.strings.damagedMessage)];
+      const gone = (this.box.tombstones || []).filter((t) => t.kind !== "attachment" && t.message === message.id)
+        .map((t) => element("p", { className: "tombstone", "data-kind": t.kind }, tombstoneSentence(t, this.strings)));
+      let body;
+      if (message.deleted) {
+        body = gone;
+      } else if (opened && (opened.text === undefined || typeof opened.text === "string")) {
+        body = [element("p", { className: "text" }, shareText(opened, this.names(), this.strings) ?? opened.text ?? ""),
+          this.renderFiles(opened), ...gone];
+      } else {
+        body = [this.damaged(this.strings.damagedMessage)];
+      }
       // Feedback and final notices are labelled from the server's clear `kind` (not secret).
       const kind = this.strings[`kind_${message.kind}`];
       const item = element("li", { className: `message-${message.from === "reporter" ? "reporter" : "inspector"}` },
         element("p", { className: "meta" }, `${who} · ${formatDay(message.sent_on)}`,
           kind && " · ", kind && element("span", { className: "kind" }, kind)), ...body);
       if (checks) markItem(item, check, this.strings);
+      if (isRecord(message) && opened) {
+        item.append(recordCheck(message, this.strings, {
+          onAgree: (record, button) => this.agree(record, button),
+          onCorrect: (record) => startCorrection(this.view, record),
+        }));
+      }
       thread.append(item);
     }
     return thread;
@@ -240,6 +271,8 @@ class Mailbox {
     // Each chosen file's hidden details listed, with its own "send as it is" choice.
     this.fileChecks = new FileChecks(form.querySelector("#reply-files"), form.querySelector("#reply-files-checks"),
       s, { lang: document.documentElement.lang || undefined });
+    addVoiceRecorder(form.querySelector("#reply-files"), form.querySelector("#reply-files-checks"), s);
+    form.append(...replyChoices(this.box.messages, s));
     if (this.progressArea) form.append(this.progressArea);
     form.append(element("button", { type: "submit", className: "primary" }, s.send));
     form.addEventListener("submit", (event) => {
@@ -257,6 +290,7 @@ class Mailbox {
     const notes = notice ? element("p", { className: "message message-success", role: "status", tabindex: "-1" }, notice)
       : null;
     const opened = Boolean(report.document); // a reply needs the report to have opened
+    const meeting = meetingText(report, s);
     this.view.replaceChildren(...[
       notes,
       this.renderClose(),
@@ -264,7 +298,8 @@ class Mailbox {
         s[`outcome_${report.outcome}`] || report.outcome),
       element("dl", { className: "facts" },
         element("dt", {}, s.statusLabel), element("dd", { id: "report-status" }, status),
-        element("dt", {}, s.sentOn), element("dd", {}, formatDay(report.created_on))),
+        element("dt", {}, s.sentOn), element("dd", {}, formatDay(report.created_on)),
+        meeting && element("dt", {}, s.meetingLabel), meeting && element("dd", { id: "report-meeting" }, meeting)),
       element("h2", {}, s.yourReport),
       this.renderAnswers(),
       opened && this.renderFiles(report.document),
@@ -356,6 +391,7 @@ class Mailbox {
         });
       const body = {
         lookup: this.lookup, payload: sealed.payload, key_slots: sealed.keySlots, attachments: uploads.ids,
+        ...replyExtras(form),
       };
       if (protocol2) body.link = sealed.link;
       await this.api.post("/mailbox/messages", body);
@@ -372,6 +408,20 @@ class Mailbox {
         const again = this.view.querySelector("#reply-text");
         if (again) again.value = text;
       }
+      this.fail(err);
+    }
+  }
+
+  /** The reporter agrees that a record is accurate: recorded, and the mailbox shown again. */
+  async agree(record, button) {
+    clearError();
+    button.disabled = true;
+    try {
+      await this.api.post("/mailbox/agree", { lookup: this.lookup, record: record.id });
+      await this.load();
+      this.render(this.strings.recordAgreedThanks)?.focus();
+    } catch (err) {
+      button.disabled = false;
       this.fail(err);
     }
   }

@@ -30,6 +30,7 @@ const CONTEXT = {
   threadRoot: "integrity/v2/thread-root",
   link: "integrity/v2/link",
   linkHash: "integrity/v2/link-hash",
+  replacement: "integrity/v2/replacement",
 };
 
 function sodium() {
@@ -201,8 +202,39 @@ export function linkInput(chain, message) {
   if (typeof sender !== "string" || (role === "reporter") !== (sender === "")) {
     throw new ShapeError("A link's sender is empty for the reporter and an inspector's id otherwise.");
   }
+  // A payload replaced by a reader: the link covers the hash of the payload first sent.
+  const digest = message.payloadHash === undefined || message.payloadHash === null
+    ? hash(toBytes(message.payload, "payload")) : checkLength(message.payloadHash, HASH_BYTES, "payload hash");
   return frame(CONTEXT.link, checkChain(chain), le64(checkSeq(seq)), role, sender,
-    checkLength(message.prev, HASH_BYTES, "prev"), hash(toBytes(message.payload, "payload")));
+    checkLength(message.prev, HASH_BYTES, "prev"), digest);
+}
+
+/**
+ * `frame("integrity/v2/replacement", chain, le64(seq), payloadHash, hash(replacement), replacedBy)`:
+ * a reader replaced (redacted or deleted) the payload whose hash the link at `seq` covers.
+ */
+export function replacementInput(chain, seq, payloadHash, replacement, replacedBy) {
+  if (typeof replacedBy !== "string" || !replacedBy) throw new ShapeError("A replacement names the inspector who made it.");
+  return frame(CONTEXT.replacement, checkChain(chain), le64(checkSeq(seq)),
+    checkLength(payloadHash, HASH_BYTES, "payload hash"), hash(toBytes(replacement, "replacement")), replacedBy);
+}
+
+/** `hash(replacementInput, key = authKey(threadSecret, chain))`: the authenticator of a replacement. */
+export function replacementAuth(threadSecret, chain, seq, payloadHash, replacement, replacedBy) {
+  return hash(replacementInput(chain, seq, payloadHash, replacement, replacedBy), authKey(threadSecret, chain));
+}
+
+/** The hash a message's link covers: of its payload, or the one kept when it was replaced. */
+export function payloadDigest(message) {
+  return message.payloadHash ? checkLength(message.payloadHash, HASH_BYTES, "payload hash")
+    : hash(toBytes(message.payload, "payload"));
+}
+
+/** Whether a listed message was never replaced, or replaced by a reader of the thread. */
+function replacementHolds(key, chain, message) {
+  if (message.payloadHash === undefined || message.payloadHash === null) return true;
+  const expected = hash(replacementInput(chain, message.seq, message.payloadHash, message.payload, message.replacedBy), key);
+  return sameBytes(expected, checkLength(message.replacementAuth, HASH_BYTES, "replacement auth"));
 }
 
 /** `hash(linkInput, key = authKey)`: the authenticator of a link input. */
@@ -249,7 +281,8 @@ export function checkLinks(threadSecret, chain, reportPayload, messages) {
     try {
       const input = linkInput(chain, message);
       const auth = checkLength(message.auth, HASH_BYTES, "auth");
-      check.authentic = sameBytes(linkAuth(key, input), auth); // sodium_memcmp: constant time
+      check.authentic = sameBytes(linkAuth(key, input), auth) // sodium_memcmp: constant time
+        && replacementHolds(key, chain, message);
       if (check.authentic) hashes[checks.length] = hash(frame(CONTEXT.linkHash, input, auth));
     } catch (err) {
       if (!(err instanceof CryptoError || err instanceof TypeError || err instanceof RangeError)) throw err;
@@ -313,10 +346,12 @@ function optionalText(value, what) {
  */
 export function reportDocument({
   answers, attachments = [], language = null, threadSecret, reporterPublicKey, route, readers, excluded = [],
-  recoveryKey = null,
+  recoveryKey = null, minutes = null,
 }) {
   const document = { protocol: PROTOCOL, answers, attachments };
   if (language !== null && language !== undefined) document.language = language;
+  // An oral report recorded by an inspector: its minutes or transcript (docs/protocol.md).
+  if (minutes !== null && minutes !== undefined) document.minutes = minutes;
   document.thread = {
     secret: b64encode(checkLength(threadSecret, 32, "thread secret")),
     reporter_public_key: b64encode(checkLength(reporterPublicKey, KEY_BYTES, "reporter public key")),

@@ -10,6 +10,7 @@ import {
 } from "./page.mjs";
 import { UPLOAD_STRINGS, sealAndUpload } from "./uploads.mjs";
 import { CLEAN_STRINGS, FileChecks, prepareBasicForm } from "./file-checks.mjs";
+import { VOICE_STRINGS, addVoiceRecorder } from "./voice.mjs";
 import { b64encode, formatReceipt, sealedLength } from "./worker-client.mjs";
 import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 
@@ -17,6 +18,7 @@ import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 export const STRINGS = {
   ...UPLOAD_STRINGS,
   ...CLEAN_STRINGS,
+  ...VOICE_STRINGS,
   preparing: "Preparing your receipt…",
   pow: "Proving this is not an automated flood…",
   sealing: "Sealing your report…",
@@ -117,7 +119,9 @@ function fileChecks(form, strings) {
   const list = byId("files-checks");
   if (!input || !list) return null;
   setHidden(byId("keep-details-choice"), true); // one choice per file instead
-  return new FileChecks(input, list, strings, { lang: form.dataset.language || undefined });
+  const checks = new FileChecks(input, list, strings, { lang: form.dataset.language || undefined });
+  addVoiceRecorder(input, byId("keep-details-choice") || list, strings);
+  return checks;
 }
 
 function wireReceiptButtons() {
@@ -307,6 +311,8 @@ async function fileReport(form, client, api, strings, preparation, checks) {
         payload: sealed.payload, key_slots: sealed.keySlots, excluded, attachments: uploads.ids,
       };
       if (pow) body.pow = pow;
+      // Only that a meeting or a call is asked for is clear; when and how is in the report.
+      if (form.elements.namedItem("meeting")?.checked) body.meeting = true;
       progress.step(strings.sending, null);
       try {
         await api.post("/reports", body);

@@ -18,13 +18,16 @@
 //   p2-seal-message {report, secretKey, padBlock, chain, messages: [{payload, link}], role, sender,
 //     document | share: {id, publicKey}, readers: {id: key}}
 //     -> {payload, keySlots, link: {seq, prev, auth}}
+//   p2-replacement {report, secretKey, padBlock, chain, message: {payload, link}, payload (the
+//     replacement; empty for a deleted message), replacedBy}
+//     -> {auth}: the replacement's authenticator (docs/protocol.md#redactions-and-deletions)
 
 import {
   KEY_BYTES, SLOT_BYTES, ShapeError, b64decode, b64encode, openDocument, sealDocument,
 } from "./protocol.mjs";
 import {
-  checkLinks, fingerprint, intact, newThreadSecret, nextLink, readerChanges, reportDocument, reportThread,
-  shareDocument, sharedReader, verifyInspectorKey, verifyRecoveryKey,
+  checkLinks, fingerprint, intact, newThreadSecret, nextLink, payloadDigest, readerChanges, replacementAuth,
+  reportDocument, reportThread, shareDocument, sharedReader, verifyInspectorKey, verifyRecoveryKey,
 } from "./protocol2.mjs";
 
 function binary(value, what, length = null) {
@@ -62,9 +65,15 @@ function openThread(request) {
 /** A listed message `{payload, link}` as checkLinks takes it; malformed fields stay unusable. */
 function listed(message) {
   const link = message?.link || {};
+  const replaced = link.replaced;
   return {
     seq: link.seq, role: link.role, sender: link.sender, prev: orBytes(link.prev), auth: orBytes(link.auth),
     payload: orBytes(message?.payload),
+    // Replaced by a reader: a missing or malformed part leaves the message not authentic.
+    ...(replaced ? {
+      payloadHash: orBytes(replaced.payload_hash) ?? new Uint8Array(0), replacedBy: replaced.by,
+      replacementAuth: orBytes(replaced.auth),
+    } : {}),
   };
 }
 
@@ -120,9 +129,9 @@ export const P2_OPERATIONS = {
       const readers = (request.readers || []).map(([id, key]) => [id, binary(key, `public key of “${id}”`, KEY_BYTES)]);
       const reporterPublicKey = binary(request.reporterPublicKey, "reporter public key", KEY_BYTES);
       const recoveryKey = request.recoveryKey ? binary(request.recoveryKey, "recovery key", KEY_BYTES) : null;
-      const { answers, attachments = [], language = null } = request.document || {};
+      const { answers, attachments = [], language = null, minutes = null } = request.document || {};
       const document = reportDocument({
-        answers, attachments, language, threadSecret, reporterPublicKey, route: request.route, readers,
+        answers, attachments, language, minutes, threadSecret, reporterPublicKey, route: request.route, readers,
         excluded: request.excluded || [], recoveryKey,
       });
       const sealTo = Object.fromEntries(readers);
@@ -167,6 +176,19 @@ export const P2_OPERATIONS = {
       fingerprints: who.fingerprints,
       recoveryCertified: recoveryCertified(request.orgKey, request.recoveryKey, request.recoveryCertificate),
     }, []];
+  },
+
+  "p2-replacement"(request) {
+    const thread = openThread(request);
+    try {
+      const message = listed(request.message);
+      const payload = request.payload ? binary(request.payload, "payload") : new Uint8Array(0);
+      const auth = replacementAuth(thread.secret, request.chain, message.seq, payloadDigest(message), payload,
+        request.replacedBy);
+      return [{ auth: b64encode(auth) }, []];
+    } finally {
+      thread.secret.fill(0);
+    }
   },
 
   "p2-seal-message"(request) {

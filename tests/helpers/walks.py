@@ -64,8 +64,8 @@ PAGES = {
     "respondent": {"surveys/start.html", "surveys/form.html", "surveys/done.html"},
     "inspector": {
         "auth/login.html", "auth/code.html", "cases/inbox.html", "cases/case.html",
-        "cases/history.html", "auth/account.html", "auth/password.html", "auth/key.html",
-        "auth/key_unlock.html",
+        "cases/oral.html", "cases/history.html", "auth/account.html", "auth/password.html",
+        "auth/key.html", "auth/key_unlock.html",
     },
     "manager": {
         "dashboard/index.html", "dashboard/trends.html", "dashboard/surveys.html",
@@ -431,6 +431,7 @@ def walk_inspector_pages(walk: Walk) -> None:
     page.wait_for_selector('#case-content[data-opened="1"]')
     page.wait_for_selector("#closing-request")
     walk.check(page)
+    walk.goto(page, "/cases/oral")
     walk.goto(page, "/staff/account")
     # The page that completes the key after sign-in moves on by itself; with a sign-in waiting
     # in the keyring and the server's share refused it stays, showing its refusal, and is

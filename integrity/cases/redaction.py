@@ -1,0 +1,226 @@
+"""Deleting a file or a message of a case, or redacting a passage of a message, leaving a
+tombstone (EU Directive 2019/1937, Art. 17: personal data manifestly not relevant to the
+handling of a report is deleted).
+
+What goes is gone for good: a file's sealed bytes are overwritten and unlinked and its row
+deleted; a deleted message keeps its row (its place in the thread) with an empty payload and
+no key slot; a redacted message's payload is replaced by one the reader's browser sealed again
+to the same readers, with the passage replaced by a visible marker. Each leaves a tombstone in
+the thread (who, which day, and why for the case's readers; never for the reporter) and an
+audit entry that names ids, sizes and the SHA-256 of what was removed, never content.
+
+A protocol 2 message keeps the hash of the payload first sent, which its link covers, and
+carries the authenticator of its replacement, made in the reader's browser with the thread
+secret (docs/protocol.md#redactions-and-deletions): the chain still verifies, and a payload
+replaced by someone without the secret does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+import crypto
+from crypto.framing import generichash
+from integrity.audit import record
+from integrity.cases.activity import record_activity
+from integrity.config import Settings
+from integrity.installation import get_installation
+from integrity.models import User
+from integrity.reporting.checks import checked_key_slots, checked_payload
+from integrity.reporting.errors import ProtocolError
+from integrity.reporting.mailbox import current_recipients
+from integrity.reporting.models import (
+    Attachment,
+    KeySlot,
+    Message,
+    Report,
+    Sender,
+    Tombstone,
+    TombstoneKind,
+)
+from integrity.reporting.routing import REPORTER, expected_readers
+from integrity.reporting.storage import READ_SIZE, AttachmentStore
+
+MAX_REASON = 500
+
+
+def checked_reason(body: dict[str, Any]) -> str:
+    """Why, in one line: required, at most ``MAX_REASON`` characters once spaces are folded."""
+    value = body.get("reason")
+    reason = " ".join(value.split()) if isinstance(value, str) else ""
+    if not reason:
+        raise ProtocolError(_l("Say why it is deleted."))
+    if len(reason) > MAX_REASON:
+        raise ProtocolError(lazy_ngettext("Keep the reason under %(num)d character.",
+                                          "Keep the reason under %(num)d characters.",
+                                          MAX_REASON))
+    return reason
+
+
+def file_digest(store: AttachmentStore, attachment_id: str) -> str:
+    """SHA-256 (hex) of a sealed file as stored; of nothing when the file is already gone."""
+    digest = hashlib.sha256()
+    path = store.path(attachment_id)
+    if path.exists():
+        with path.open("rb") as handle:
+            for piece in iter(lambda: handle.read(READ_SIZE), b""):
+                digest.update(piece)
+    return digest.hexdigest()
+
+
+def case_message(session: Session, report: Report, message_id: object) -> Message:
+    """A message or note of ``report``; 404 for any other id."""
+    message = None
+    if isinstance(message_id, str) and message_id.isascii() and message_id.isdigit():
+        message = session.get(Message, int(message_id))
+    if message is None or message.report_id != report.id:
+        raise ProtocolError(_l("This case has no such message."), 404)
+    return message
+
+
+def is_deleted(session: Session, message: Message) -> bool:
+    return session.scalar(select(Tombstone.id).where(
+        Tombstone.message_id == message.id, Tombstone.kind == TombstoneKind.MESSAGE)) is not None
+
+
+def _removed_file(session: Session, store: AttachmentStore,
+                  attachment: Attachment) -> dict[str, Any]:
+    """Overwrite, unlink and forget one sealed file; what the audit entry says of it."""
+    facts = {"id": attachment.id, "size": attachment.size,
+             "sha256": file_digest(store, attachment.id)}
+    # Overwritten at once, as the retention purge does: a failed commit leaves a row without
+    # its file (the page then says the file cannot be opened), never the bytes.
+    store.shred(attachment.id)
+    session.delete(attachment)
+    return facts
+
+
+def _tombstone(session: Session, report: Report, user: User, kind: TombstoneKind,
+               reason: str, message: Message | None = None,
+               attachment_id: str | None = None) -> Tombstone:
+    tombstone = Tombstone(report_id=report.id, message_id=message.id if message else None,
+                          attachment_id=attachment_id, kind=kind, by_id=user.id, reason=reason)
+    session.add(tombstone)
+    return tombstone
+
+
+def delete_attachment(session: Session, settings: Settings, store: AttachmentStore,
+                      report: Report, user: User, attachment_id: str,
+                      body: object) -> Tombstone:
+    """Delete one file of the case for good, with a tombstone where it was listed."""
+    body = _object(body)
+    reason = checked_reason(body)
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.report_id != report.id:
+        raise ProtocolError(_l("This case has no such file."), 404)
+    message_id = attachment.message_id
+    facts = _removed_file(session, store, attachment)
+    details: dict[str, Any] = {"attachment": facts["id"], "size": facts["size"],
+                               "sha256": facts["sha256"]}
+    if message_id is not None:
+        details["message"] = message_id
+    tombstone = _tombstone(session, report, user, TombstoneKind.ATTACHMENT, reason,
+                           session.get(Message, message_id) if message_id else None,
+                           facts["id"])
+    record(session, actor=user, action="attachment_deleted", subject=f"report:{report.id}",
+           details=details)
+    record_activity(session, settings, report, user)
+    return tombstone
+
+
+def _replacement(body: dict[str, Any], message: Message, user: User) -> None:
+    """Keep the hash of the payload first sent and, for protocol 2, take the authenticator
+    of the replacement that the reader's browser made (the server cannot check it)."""
+    if message.payload_hash is None:
+        message.payload_hash = generichash(message.payload)
+    if message.chain is None:
+        return
+    field = body.get("replacement")
+    if not isinstance(field, dict):
+        raise ProtocolError(_l("A message of a protocol 2 report needs the authenticator of "
+                               "its replacement."))
+    try:
+        message.replacement_auth = crypto.b64decode(field.get("auth"), 32,
+                                                    what="replacement's authenticator")
+    except crypto.EncodingError as exc:
+        raise ProtocolError(exc) from exc
+    message.replaced_by = str(user.id)
+
+
+def delete_message(session: Session, settings: Settings, store: AttachmentStore,
+                   report: Report, user: User, message: Message, body: object) -> Tombstone:
+    """Delete a message or note, and its files: its row stays, empty, for its place."""
+    body = _object(body)
+    reason = checked_reason(body)
+    if is_deleted(session, message):
+        raise ProtocolError(_l("This message was already deleted."))
+    old = message.payload
+    _replacement(body, message, user)
+    files = [_removed_file(session, store, attachment) for attachment in session.scalars(
+        select(Attachment).where(Attachment.message_id == message.id))]
+    message.payload = b""
+    session.execute(delete(KeySlot).where(KeySlot.message_id == message.id))
+    tombstone = _tombstone(session, report, user, TombstoneKind.MESSAGE, reason, message)
+    record(session, actor=user, action="message_deleted", subject=f"report:{report.id}",
+           details={"message": message.id, "size": len(old),
+                    "sha256": hashlib.sha256(old).hexdigest(), "attachments": files})
+    record_activity(session, settings, report, user)
+    return tombstone
+
+
+def message_readers(session: Session, settings: Settings, report: Report,
+                    message: Message) -> set[str]:
+    """Whom a redacted message is sealed to again: the case's readers, the reporter unless it
+    is a note, and the recovery key when configured, as a new message would be."""
+    readers = {str(u.id): u.public_key or b"" for u in current_recipients(report)}
+    expected = expected_readers(readers, get_installation(session, settings).recovery_public_key)
+    if message.sender == Sender.NOTE:
+        expected.discard(REPORTER)
+    return expected
+
+
+def redact_message(session: Session, settings: Settings, report: Report, user: User,
+                   message: Message, body: object) -> Tombstone:
+    """Replace a message's payload by the one sealed again in the reader's browser, with a
+    passage replaced by a visible marker."""
+    body = _object(body)
+    reason = checked_reason(body)
+    if is_deleted(session, message):
+        raise ProtocolError(_l("This message was already deleted."))
+    payload = checked_payload(body, settings, get_installation(session, settings).pad_block)
+    slots = checked_key_slots(body, message_readers(session, settings, report, message))
+    old = message.payload
+    _replacement(body, message, user)
+    message.payload = payload
+    session.execute(delete(KeySlot).where(KeySlot.message_id == message.id))
+    session.add_all(KeySlot(report_id=report.id, message_id=message.id, reader=reader, slot=slot)
+                    for reader, slot in slots.items())
+    tombstone = _tombstone(session, report, user, TombstoneKind.PASSAGE, reason, message)
+    record(session, actor=user, action="message_redacted", subject=f"report:{report.id}",
+           details={"message": message.id, "size": len(old),
+                    "sha256": hashlib.sha256(old).hexdigest()})
+    record_activity(session, settings, report, user)
+    return tombstone
+
+
+def _object(body: object) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ProtocolError(_l("The request body must be a JSON object."))
+    return body
+
+
+def wipe_freed_pages(session: Session) -> None:
+    """After the commit, on SQLite: move the write-ahead log into the database file and empty
+    it, so that (with ``secure_delete``) the pages that held what was removed are overwritten
+    now rather than at some later checkpoint. PostgreSQL reclaims dead rows by vacuuming
+    (docs/administration.md)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        session.commit()
+
