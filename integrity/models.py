@@ -275,6 +275,10 @@ class Channel(Translatable, Base):
     # 8.2: no one inspector decides a case's outcome alone).
     closing_needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False,
                                                              server_default=false())
+    # Months after a case closes at which the reporter's mailbox gets a check-in ("3,6,12";
+    # empty: none), ISO 37002 8.4.3: whether retaliation followed the report.
+    check_in_months: Mapped[str] = mapped_column(String(32), default="3,6,12",
+                                                 server_default="3,6,12")
 
     categories: Mapped[list[Category]] = relationship(
         back_populates="channel", order_by="Category.position", cascade="all, delete-orphan"
