@@ -147,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     from integrity.auth.views import load_user
     from integrity.cases import (
         history_views,  # noqa: F401 (routes on the cases blueprint)
+        protection_views,  # noqa: F401 (routes on the cases blueprint)
         reader_views,  # noqa: F401 (routes on the cases blueprint)
         retention_views,  # noqa: F401 (routes on the cases blueprint)
     )
