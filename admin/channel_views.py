@@ -63,7 +63,8 @@ def _fields(form: ChannelForm) -> channels.ChannelFields:
         max_open_days=form.max_open_days.data,
         asks_category=bool(form.asks_category.data), asks_unit=bool(form.asks_unit.data),
         recipient_ids=list(form.recipients.data or []),
-        closing_needs_confirmation=bool(form.closing_needs_confirmation.data))
+        closing_needs_confirmation=bool(form.closing_needs_confirmation.data),
+        check_in_months=form.check_in_months.data or "")
 
 
 @bp.route("/channels/new", methods=["GET", "POST"])

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from admin import recipients as recipient_changes
 from admin.paging import Page, contains, paginate
+from integrity.cases.check_ins import CheckInError, months_text, parse_months
 from integrity.audit import record
 from integrity.channels import ChannelError, add_channel
 from integrity.models import (
@@ -70,6 +71,8 @@ class ChannelFields:
     # Cases never closed are deleted this many days after filing (None: never).
     max_open_days: int | None = None
     closing_needs_confirmation: bool = False
+    # Months after closing at which the reporter's mailbox gets a check-in ("" for none).
+    check_in_months: str = "3,6,12"
 
 
 # A case open this long is past every deadline; below it, retention could cut an inquiry short.
@@ -97,6 +100,10 @@ def _check_fields(fields: ChannelFields) -> None:
     if short is not None and not 1 <= short <= fields.retention_days:
         raise ChannelError(_l("The retention period of unsubstantiated and out-of-scope cases "
                               "is from 1 day to the channel's retention period."))
+    try:
+        parse_months(fields.check_in_months)
+    except CheckInError as exc:
+        raise ChannelError(str(exc)) from exc
     longest = fields.max_open_days
     if longest is not None and not MIN_OPEN_DAYS <= longest <= 36500:
         raise ChannelError(_l("The longest time a case may stay open is from 365 to 36500 "
@@ -116,9 +123,11 @@ def _apply(channel: Channel, fields: ChannelFields) -> dict[str, Any]:
     changed: dict[str, Any] = {}
     for name in ("name", "description", "allow_exclusion", "retention_days",
                  "short_retention_days", "max_open_days", "asks_category", "asks_unit",
-                 "closing_needs_confirmation"):
+                 "closing_needs_confirmation", "check_in_months"):
         value = getattr(fields, name)
         value = value.strip() if isinstance(value, str) else value
+        if name == "check_in_months":
+            value = months_text(parse_months(value))  # "6, 3" is stored as "3,6"
         if getattr(channel, name) != value:
             setattr(channel, name, value)
             changed[name] = value if not isinstance(value, str) else True
@@ -144,7 +153,8 @@ def create_channel(session: Session, actor: User, slug: str, fields: ChannelFiel
                     "retention_days": channel.retention_days,
                     "short_retention_days": channel.short_retention_days,
                     "max_open_days": channel.max_open_days,
-                    "closing_needs_confirmation": channel.closing_needs_confirmation})
+                    "closing_needs_confirmation": channel.closing_needs_confirmation,
+                    "check_in_months": channel.check_in_months})
     outcome = recipient_changes.ask_for(session, actor, channel, recipients)
     if outcome.applied:
         record(session, actor=actor, action="channel_changed",
