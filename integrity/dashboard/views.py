@@ -10,6 +10,7 @@ from flask import (
 )
 
 from integrity import current
+from integrity.dashboard.retaliation import retaliation_table
 from integrity.dashboard import campaign_views, exports, pages  # noqa: F401 (routes)
 from integrity.dashboard.blueprint import bp, campaign_figures, chosen_survey
 from integrity.dashboard.campaigns import (
@@ -52,7 +53,10 @@ def index() -> str:
     return render_template("dashboard/index.html", form=form, figures=figures, charts=charts,
                            args=_filter_args(), staff=staff_by_unit_kind(get_session()),
                            dimension_label=pages.DIMENSION_LABELS[form.chosen_dimension()],
-                           threshold=pages.threshold())
+                           threshold=pages.threshold(),
+                           retaliation=retaliation_table(get_session(), figures.periods.query,
+                                                         today(), pages.threshold()),
+                           period_label=pages.period_label)
 
 
 
