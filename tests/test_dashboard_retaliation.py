@@ -31,8 +31,7 @@ def _linked(app, db, channel, days: list[date]) -> None:
                             payload=bytes(1064), status="new", protocol=1, held=False,
                             acknowledged_on=day + timedelta(days=2))
             db.add(report)
-            db.flush()
-    db.commit()
+        db.commit()
 
 
 def test_retaliation_figures_are_withheld_below_the_threshold(app, db, channel) -> None:
