@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from integrity.cases.deadlines import ACKNOWLEDGE_DAYS
 from integrity.cases.protection_models import CheckIn, CheckInState, ProtectionRecord, RecordKind
 from integrity.dashboard.kpis import KpiQuery, Period, Ratio
+from integrity.dashboard.sqldates import DateSql
 from integrity.reporting.models import Report
 from surveys.suppression import Reason, Thresholds, suppressed
 
@@ -43,6 +44,7 @@ class _Counts:
 
 
 def _count(session: Session, start: date, end: date, today: date) -> _Counts:
+    sql = DateSql(session.get_bind().dialect.name)
     linked = (Report.kind == "retaliation", Report.created_on >= start, Report.created_on <= end)
     assessed = exists().where(ProtectionRecord.report_id == Report.id,
                               ProtectionRecord.kind == RecordKind.RISK_ASSESSMENT)
@@ -51,8 +53,8 @@ def _count(session: Session, start: date, end: date, today: date) -> _Counts:
         func.count().filter((Report.acknowledged_on.isnot(None))
                             | (Report.created_on < today - timedelta(days=ACKNOWLEDGE_DAYS))),
         func.count().filter(Report.acknowledged_on.isnot(None),
-                            Report.acknowledged_on <= Report.created_on
-                            + timedelta(days=ACKNOWLEDGE_DAYS)),
+                            sql.days_between(Report.acknowledged_on, Report.created_on)
+                            <= ACKNOWLEDGE_DAYS),
         func.count().filter(assessed),
     ).where(*linked)).one()
     check_ins = session.scalar(select(func.count()).select_from(CheckIn).where(
