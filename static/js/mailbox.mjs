@@ -18,6 +18,9 @@ import { CryptoError, b64encode, normaliseReceipt, sealedLength, startWorker } f
 import { closeMailbox, zeroBytes } from "./mailbox-close.mjs";
 import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 import {
+  RETALIATION_STRINGS, caseScope, checkInList, linkedSection, retaliationForms,
+} from "./mailbox-retaliation.mjs";
+import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, safeToSeal, shareText,
 } from "./thread-view.mjs";
 
@@ -29,6 +32,7 @@ export const STRINGS = {
   ...UPLOAD_STRINGS,
   ...CLEAN_STRINGS,
   ...THREAD_STRINGS,
+  ...RETALIATION_STRINGS,
   opening: "Opening your mailbox…",
   openingFile: "Opening the file…",
   sendingReply: "Sealing and sending your message…",
@@ -102,6 +106,7 @@ class Mailbox {
     this.view = view;
     this.progressArea = progressArea;
     this.box = null;
+    this.case = null; // the reference of the report of retaliation shown, or null for the first report
     this.onClose = null; // set by openMailbox: what the "Close the mailbox" button does
   }
 
@@ -110,7 +115,7 @@ class Mailbox {
     const { lookup, lookupHash, secretKey, publicKey } = this.keys || {};
     zeroBytes(lookup, lookupHash, secretKey, publicKey);
     this.keys = this.secretKey = this.lookup = this.publicKey = null;
-    this.box = this.judged = null;
+    this.box = this.judged = this.case = null;
   }
 
   renderClose() {
@@ -123,7 +128,7 @@ class Mailbox {
 
   /** Fetch the mailbox and open the report and every message in the worker. */
   async load() {
-    const box = await this.api.post("/mailbox", { lookup: this.lookup });
+    const box = await this.api.post("/mailbox", { lookup: this.lookup, ...caseScope(this) });
     const padBlock = this.config.pad_block;
     const open = (item) => openOrNull(this.client, {
       payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock,
@@ -260,12 +265,14 @@ class Mailbox {
     this.view.replaceChildren(...[
       notes,
       this.renderClose(),
+      ...linkedSection(this, element),
       report.outcome && element("p", { className: "notice", id: "report-outcome" },
         s[`outcome_${report.outcome}`] || report.outcome),
       element("dl", { className: "facts" },
         element("dt", {}, s.statusLabel), element("dd", { id: "report-status" }, status),
         element("dt", {}, s.sentOn), element("dd", {}, formatDay(report.created_on))),
-      element("h2", {}, s.yourReport),
+      checkInList(this, element),
+      element("h2", {}, this.case ? s.yourRetaliation : s.yourReport),
       this.renderAnswers(),
       opened && this.renderFiles(report.document),
       element("h2", {}, s.messages),
@@ -274,6 +281,7 @@ class Mailbox {
       this.renderReaders(),
       opened && element("h2", {}, s.write),
       opened && this.renderReplyForm(),
+      ...retaliationForms(this, element),
     ].filter(Boolean));
     setHidden(this.view, false);
     return notes;
@@ -289,7 +297,7 @@ class Mailbox {
     button.disabled = true;
     try {
       progress.step(this.strings.openingFile, 0);
-      const sealed = await this.api.postForBlob("/mailbox/attachment", { lookup: this.lookup, id: entry.id });
+      const sealed = await this.api.postForBlob("/mailbox/attachment", { lookup: this.lookup, id: entry.id, ...caseScope(this) });
       const { blob } = await this.client.call("open-stream", { blob: sealed, key: entry.key },
         (value) => progress.set(value));
       saveBlob(blob, safeFileName(entry.name));
@@ -355,6 +363,7 @@ class Mailbox {
         });
       const body = {
         lookup: this.lookup, payload: sealed.payload, key_slots: sealed.keySlots, attachments: uploads.ids,
+        ...caseScope(this),
       };
       if (protocol2) body.link = sealed.link;
       await this.api.post("/mailbox/messages", body);
