@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from admin import recipients as recipient_changes
 from admin.paging import Page, contains, paginate
-from integrity.cases.check_ins import CheckInError, months_text, parse_months
 from integrity.audit import record
+from integrity.cases.check_ins import CheckInError, months_text, parse_months
 from integrity.channels import ChannelError, add_channel
 from integrity.models import (
     Category,

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 import crypto
 from crypto.thread_documents import report_document
 from crypto.threads import new_thread_secret
-
 from integrity.cases.check_ins import check_ins_json, stopped
 from integrity.config import Settings
 from integrity.installation import get_installation

@@ -10,7 +10,6 @@ from flask import (
 )
 
 from integrity import current
-from integrity.dashboard.retaliation import retaliation_table
 from integrity.dashboard import campaign_views, exports, pages  # noqa: F401 (routes)
 from integrity.dashboard.blueprint import bp, campaign_figures, chosen_survey
 from integrity.dashboard.campaigns import (
@@ -18,6 +17,7 @@ from integrity.dashboard.campaigns import (
 )
 from integrity.dashboard.charts import render
 from integrity.dashboard.forms import FilterForm
+from integrity.dashboard.retaliation import retaliation_table
 from integrity.dashboard.services import scope_choices, staff_by_unit_kind
 from integrity.db import get_or_404, get_session
 from integrity.i18n import text_direction

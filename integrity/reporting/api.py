@@ -23,13 +23,13 @@ from integrity.extensions import (
     csrf,
     limiter,
 )
+from integrity.models import today
 from integrity.reporting import filing
 from integrity.reporting.attachments import receive_attachment
-from integrity.models import today
 from integrity.reporting.errors import ProtocolError
-from integrity.reporting.models import Report
 from integrity.reporting.mailbox import find_report, post_reporter_message
 from integrity.reporting.mailbox import mailbox_attachment as find_attachment
+from integrity.reporting.models import Report
 from integrity.reporting.pow import issue_challenge
 from integrity.reporting.public_config import public_config
 from integrity.reporting.resumable import (

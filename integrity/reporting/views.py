@@ -26,8 +26,8 @@ from crypto.offline import safe_file_name
 from integrity import anonymous_forms, current, rights
 from integrity.access import public
 from integrity.anonymous_forms import AnonymousForm
-from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS
 from integrity.cases import check_ins, retaliation
+from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS
 from integrity.channels import ChannelError
 from integrity.db import get_session
 from integrity.extensions import address_key, limiter
@@ -170,8 +170,9 @@ def mailbox() -> str:
 def _render_mailbox(opened: plain.OpenedMailbox, token: str, **extra: Any) -> str:
     report = opened.report
     channel = report.channel
-    questions = retaliation.QUESTIONS if report.kind == retaliation.RETALIATION \
-        else channel.questions
+    # A report of retaliation answers its own form, not the channel's questionnaire.
+    questions: list[Any] = list(retaliation.QUESTIONS if report.kind == retaliation.RETALIATION
+                                else channel.questions)
     answers = texts.answer_rows(questions, opened.document, {"yes": _("Yes"), "no": _("No")})
     db = get_session()
     root = retaliation.root_case(report)
