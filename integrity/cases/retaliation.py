@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -182,7 +183,9 @@ def plain_retaliation(session: Session, settings: Settings, store: AttachmentSto
     if not text:
         raise ProtocolError(_l("Say what happened to you."))
     if len(text) > MAX_TEXT:
-        raise ProtocolError(_l("Keep it under %(count)d characters.", count=MAX_TEXT))
+        raise ProtocolError(lazy_ngettext("Keep it under %(count)d character.",
+                                          "Keep it under %(count)d characters.",
+                                          MAX_TEXT, count=MAX_TEXT))
     root = mailbox.report
     installation = get_installation(session, settings)
     readers = {str(u.id): u.public_key or b"" for u in current_recipients(root)}
