@@ -66,7 +66,8 @@ def _fields(form: ChannelForm) -> channels.ChannelFields:
         recipient_ids=list(form.recipients.data or []),
         closing_needs_confirmation=bool(form.closing_needs_confirmation.data),
         person_deletion_days=30 if form.person_deletion_days.data is None
-        else form.person_deletion_days.data)
+        else form.person_deletion_days.data,
+        check_in_months=form.check_in_months.data or "")
 
 
 @bp.route("/channels/new", methods=["GET", "POST"])

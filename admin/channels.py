@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from admin import recipients as recipient_changes
 from admin.paging import Page, contains, paginate
 from integrity.audit import record
+from integrity.cases.check_ins import CheckInError, months_text, parse_months
 from integrity.channels import ChannelError, add_channel
 from integrity.models import (
     Category,
@@ -78,6 +79,8 @@ class ChannelFields:
     person_deletion_days: int = 30
     # Days to answer a reporter's request for a meeting or a call (Art. 9(2)).
     meeting_days: int = MEETING_DAYS
+    # Months after closing at which the reporter's mailbox gets a check-in ("" for none).
+    check_in_months: str = "3,6,12"
 
 
 # A case open this long is past every deadline; below it, retention could cut an inquiry short.
@@ -111,6 +114,10 @@ def _check_fields(fields: ChannelFields) -> None:
     if not 1 <= fields.meeting_days <= 90:
         raise ChannelError(_l("The days to answer a request for a meeting or a call are from 1 "
                               "to 90."))
+    try:
+        parse_months(fields.check_in_months)
+    except CheckInError as exc:
+        raise ChannelError(str(exc)) from exc
     longest = fields.max_open_days
     if longest is not None and not MIN_OPEN_DAYS <= longest <= 36500:
         raise ChannelError(_l("The longest time a case may stay open is from 365 to 36500 "
@@ -130,9 +137,12 @@ def _apply(channel: Channel, fields: ChannelFields) -> dict[str, Any]:
     changed: dict[str, Any] = {}
     for name in ("name", "description", "allow_exclusion", "retention_days",
                  "short_retention_days", "max_open_days", "asks_category", "asks_unit",
-                 "closing_needs_confirmation", "person_deletion_days", "meeting_days"):
+                 "closing_needs_confirmation", "person_deletion_days", "meeting_days",
+                 "check_in_months"):
         value = getattr(fields, name)
         value = value.strip() if isinstance(value, str) else value
+        if name == "check_in_months":
+            value = months_text(parse_months(value))  # "6, 3" is stored as "3,6"
         if getattr(channel, name) != value:
             setattr(channel, name, value)
             changed[name] = value if not isinstance(value, str) else True
@@ -160,7 +170,8 @@ def create_channel(session: Session, actor: User, slug: str, fields: ChannelFiel
                     "max_open_days": channel.max_open_days,
                     "closing_needs_confirmation": channel.closing_needs_confirmation,
                     "person_deletion_days": channel.person_deletion_days,
-                    "meeting_days": channel.meeting_days})
+                    "meeting_days": channel.meeting_days,
+                    "check_in_months": channel.check_in_months})
     outcome = recipient_changes.ask_for(session, actor, channel, recipients)
     if outcome.applied:
         record(session, actor=actor, action="channel_changed",

@@ -135,6 +135,8 @@ class ChannelForm(FlaskForm):
     asks_unit = BooleanField(_l("Ask for the organisational unit"))
     closing_needs_confirmation = BooleanField(
         _l("Closing a case needs a second inspector's confirmation"))
+    check_in_months = StringField(_l("Check-ins after a case is closed (months)"),
+                                  default="3,6,12", validators=[Length(max=32)])
     recipients = MultiCheckboxField(_l("Inspectors who receive the reports"), choices=[],
                                     coerce=database_int, validate_choice=False)
 

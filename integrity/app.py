@@ -151,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
         meeting_views,  # noqa: F401 (routes on the cases blueprint)
         oral_views,  # noqa: F401 (routes on the cases blueprint)
         persons_views,  # noqa: F401 (routes on the cases blueprint)
+        protection_views,  # noqa: F401 (routes on the cases blueprint)
         reader_views,  # noqa: F401 (routes on the cases blueprint)
         redaction_views,  # noqa: F401 (routes on the cases blueprint)
         retention_views,  # noqa: F401 (routes on the cases blueprint)

@@ -282,6 +282,10 @@ class Channel(Translatable, Base):
     # A cleared person's data (name, steps, statements) is deleted this many days after they
     # were cleared (integrity/cases/persons.py), though the case itself is kept longer.
     person_deletion_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # Months after a case closes at which the reporter's mailbox gets a check-in ("3,6,12";
+    # empty: none), ISO 37002 8.4.3: whether retaliation followed the report.
+    check_in_months: Mapped[str] = mapped_column(String(32), default="3,6,12",
+                                                 server_default="3,6,12")
 
     categories: Mapped[list[Category]] = relationship(
         back_populates="channel", order_by="Category.position", cascade="all, delete-orphan"

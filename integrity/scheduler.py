@@ -267,6 +267,15 @@ def daily_notices() -> int:
 
 
 @_job
+def post_check_ins() -> int:
+    """Post the check-ins due in closed cases' mailboxes (integrity/cases/check_ins.py)."""
+    from integrity.cases.check_ins import post_due_check_ins
+
+    return int(_run(lambda scheduler, session: post_due_check_ins(
+        session, scheduler.clock.today())) or 0)
+
+
+@_job
 def verify_audit() -> bool:
     """The nightly register and check of the audit log (integrity/notifications/checks.py),
     after the staff named in entries past their retention are pseudonymised."""
@@ -321,6 +330,8 @@ def _standing_jobs(now: datetime) -> list[tuple[str, str, BaseTrigger]]:
          IntervalTrigger(minutes=5, start_date=now + timedelta(minutes=1), timezone=UTC)),
         ("daily-notices", "integrity.scheduler:daily_notices",
          CronTrigger(hour=5, minute=0, timezone=UTC)),
+        ("post-check-ins", "integrity.scheduler:post_check_ins",
+         CronTrigger(hour=5, minute=10, timezone=UTC)),
         ("verify-audit", "integrity.scheduler:verify_audit",
          CronTrigger(hour=2, minute=30, timezone=UTC)),
         ("remind-waves", "integrity.scheduler:remind_waves",

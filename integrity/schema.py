@@ -8,6 +8,7 @@ from integrity.db import Base
 def metadata() -> MetaData:
     import integrity.audit  # noqa: F401
     import integrity.cases.person_models  # noqa: F401
+    import integrity.cases.protection_models  # noqa: F401
     import integrity.dashboard.kept  # noqa: F401
     import integrity.models  # noqa: F401
     import integrity.notifications.models  # noqa: F401

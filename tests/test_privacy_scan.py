@@ -38,6 +38,8 @@ USER_AGENT = "ScanProbe/3.1 (telltale-agent)"
 API_TEXT = "API-PLAINTEXT: the customs chief waves trucks through for cash"
 FORM_TEXT = "FORM-PLAINTEXT: fuel smuggled in the ambulance on Thursdays"
 REPLY_TEXT = "REPLY-PLAINTEXT: the plate number is KX-4411"
+RETALIATION_TEXT = "RETALIATION-PLAINTEXT: moved to night shifts after my report"
+PLAIN_RETALIATION_TEXT = "PLAIN-RETALIATION-PLAINTEXT: my leave was refused"
 FILE_MARKER = b"FILE-PLAINTEXT-MARKER-0123456789"
 RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -99,6 +101,12 @@ def _file_through_the_form(port: int) -> tuple[str, str]:
                             "mailbox_token": mailbox_token, "text": REPLY_TEXT}, {})
     replied = http.post("/mailbox/reply", data=body, content_type=kind)
     assert REPLY_TEXT in replied.get_data(as_text=True)
+    # A report of retaliation from the same mailbox, sealed by the server in memory.
+    body, kind = multipart({"csrf_token": TOKEN.search(replied.get_data(as_text=True)).group(1),
+                            "mailbox_token": mailbox_token,
+                            "what_happened": PLAIN_RETALIATION_TEXT}, {})
+    linked = http.post("/mailbox/retaliation", data=body, content_type=kind)
+    assert PLAIN_RETALIATION_TEXT in linked.get_data(as_text=True)
     return receipt, mailbox_token
 
 
@@ -106,6 +114,8 @@ def _needles(receipts: list[str], keys: list[crypto.ReporterKeys]) -> dict[str, 
     needles = {
         "api text": API_TEXT.encode(), "form text": FORM_TEXT.encode(),
         "reply text": REPLY_TEXT.encode(), "file marker": FILE_MARKER,
+        "retaliation text": RETALIATION_TEXT.encode(),
+        "plain retaliation text": PLAIN_RETALIATION_TEXT.encode(),
         "client address": CLIENT_ADDRESS.encode(), "forwarded address": b"203.0.113.50",
         "user agent": b"telltale-agent",
     }
@@ -150,6 +160,16 @@ def test_nothing_readable_at_rest_after_filing_both_ways(served) -> None:
                           [Upload("more.txt", "text/plain", FILE_MARKER)]).status_code == 201
     box = reporter.mailbox(filed.receipt)
     assert box["report"]["document"]["answers"]["what"] == API_TEXT
+    if box["report"]["protocol"] == 1:  # a report of retaliation sealed as the mailbox page does
+        sealed = crypto.seal_document(
+            {"answers": {"what_happened": RETALIATION_TEXT}, "attachments": []},
+            reporter.readers(box["recipients"], filed.keys.public_key),
+            reporter.config["pad_block"])
+        assert reporter.http.post("/api/v1/mailbox/retaliation", json={
+            "lookup": crypto.b64encode(filed.keys.lookup),
+            "payload": crypto.b64encode(sealed.payload),
+            "key_slots": {k: crypto.b64encode(v) for k, v in sealed.key_slots.items()},
+        }).status_code == 201
     form_receipt, mailbox_token = _file_through_the_form(port)
     form_receipt = crypto.normalise_receipt(form_receipt)
 

@@ -153,6 +153,7 @@ class InboxRow:
     # A person concerned whose deferred information is due for review (cases/persons.py).
     review_due: bool = False
     meeting: MeetingMark | None = None  # an open request for a meeting or a call
+    kind: str = "report"  # "retaliation": a report of retaliation linked to another case
 
 
 @dataclass(frozen=True)
@@ -322,7 +323,8 @@ def _details(session: Session, user: User, ids: Sequence[int], today: date) -> l
         select(Report.id, Report.reference, Report.created_on, Report.last_activity_on,
                report_readers.c.unseen, Report.status, Report.outcome, Report.acknowledged_on,
                Report.feedback_on, Channel.name, Channel.translations, Category.name,
-               Category.translations, OrgUnit.name, OrgUnit.translations, assignee.name)
+               Category.translations, OrgUnit.name, OrgUnit.translations, assignee.name,
+               Report.kind)
         .join(report_readers, and_(report_readers.c.report_id == Report.id,
                                    report_readers.c.user_id == user.id))
         .join(Channel, Channel.id == Report.channel_id)
@@ -338,10 +340,11 @@ def _details(session: Session, user: User, ids: Sequence[int], today: date) -> l
                       translated(channel, channel_texts, "name"),
                       translated(category, category_texts, "name"),
                       translated(org_unit, org_unit_texts, "name"), assignee_name,
-                      deadlines_of(created, acknowledged, feedback, today), rid in reviews)
+                      deadlines_of(created, acknowledged, feedback, today),
+                      review_due=rid in reviews, kind=kind)
         for (rid, reference, created, last, unseen, status, outcome, acknowledged, feedback,
              channel, channel_texts, category, category_texts, org_unit, org_unit_texts,
-             assignee_name) in rows
+             assignee_name, kind) in rows
     }
     return [found[i] for i in ids if i in found]
 

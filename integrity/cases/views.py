@@ -23,6 +23,7 @@ from integrity import current
 from integrity.access import restrict
 from integrity.audit import record
 from integrity.cases.activity import mark_seen
+from integrity.cases.check_ins import planned
 from integrity.cases.deadlines import deadlines
 from integrity.cases.forms import (
     OUTCOME_CHOICES,
@@ -35,7 +36,9 @@ from integrity.cases.forms import (
     StatusForm,
 )
 from integrity.cases.inbox import InboxFilters, Position, case_by_reference, case_for, inbox
+from integrity.cases.protection import assessed_on, mark_sealed_case
 from integrity.cases.references import normalise_reference
+from integrity.cases.retaliation import RETALIATION, linked_cases, question_json
 from integrity.cases.retention import deletion_day
 from integrity.cases.sharing import case_attachment, share_case
 from integrity.cases.thread import post_message, sealed_case
@@ -118,6 +121,11 @@ def case(report_id: int) -> str:
     db.commit()
     return render_template(
         "cases/case.html", report=report,
+        # Only the linked cases this inspector reads: the others' existence is not theirs.
+        linked=[r for r in linked_cases(db, report) if g.user in r.readers],
+        original=report.retaliation_of if report.retaliation_of is not None
+        and g.user in report.retaliation_of.readers else None,
+        assessed_on=assessed_on(db, report), check_ins=planned(db, report),
         due=deadlines(report.created_on, report.acknowledged_on, report.feedback_on, today()),
         status_form=StatusForm(), assign_form=_assign_form(report),
         outcome_choices=[(c.value, c.label) for c in OUTCOME_CHOICES if c.value],
@@ -171,8 +179,13 @@ def _refused(error: ProtocolError) -> tuple[Response, int]:
 def sealed(report_id: int) -> Response:
     """The case's ciphertext and this inspector's key slots, for the page's script."""
     report = case_or_404(report_id)
-    return jsonify(sealed_case(get_session(), current.settings(), report, g.user,
-                               current.org_public_key()))
+    db = get_session()
+    answer = sealed_case(db, current.settings(), report, g.user, current.org_public_key())
+    mark_sealed_case(db, report, answer)  # which notes are risk assessments or measures
+    answer["kind"] = report.kind
+    if report.kind == RETALIATION:
+        answer["questions"] = question_json(reader=True)  # its own form, not the channel's
+    return jsonify(answer)
 
 
 def _post(report_id: int, *, note: bool) -> tuple[Response, int]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from integrity.audit import record
 from integrity.cases.activity import mark_unseen
+from integrity.cases.check_ins import cancel_check_ins, schedule_check_ins
 from integrity.models import User, today
 from integrity.reporting.mailbox import current_recipients
 from integrity.reporting.models import ClosingRequest, MessageKind, Outcome, Report, Status
@@ -89,6 +90,10 @@ def _move(session: Session, report: Report, actor: User, status: Status,
     report.status = status
     report.outcome = outcome
     report.closed_on = day if status is Status.CLOSED else None
+    if status is Status.CLOSED:
+        schedule_check_ins(session, report, day)
+    elif current is Status.CLOSED:
+        cancel_check_ins(session, report, day)
     record(session, actor=actor, action="status_changed", subject=f"report:{report.id}",
            details={"from": current, "to": status, **({"outcome": outcome} if outcome else {})})
 

@@ -17,6 +17,7 @@ from integrity.dashboard.campaigns import (
 )
 from integrity.dashboard.charts import render
 from integrity.dashboard.forms import FilterForm
+from integrity.dashboard.retaliation import retaliation_table
 from integrity.dashboard.services import scope_choices, staff_by_unit_kind
 from integrity.db import get_or_404, get_session
 from integrity.i18n import text_direction
@@ -52,7 +53,10 @@ def index() -> str:
     return render_template("dashboard/index.html", form=form, figures=figures, charts=charts,
                            args=_filter_args(), staff=staff_by_unit_kind(get_session()),
                            dimension_label=pages.DIMENSION_LABELS[form.chosen_dimension()],
-                           threshold=pages.threshold())
+                           threshold=pages.threshold(),
+                           retaliation=retaliation_table(get_session(), figures.periods.query,
+                                                         today(), pages.threshold()),
+                           period_label=pages.period_label)
 
 
 

@@ -11,6 +11,8 @@ from werkzeug.wrappers import Response
 
 from integrity import current
 from integrity.access import public
+from integrity.cases import retaliation
+from integrity.cases.check_ins import stop_check_ins
 from integrity.cases.records import agree_record, record_at
 from integrity.db import get_session
 from integrity.errors import MESSAGES
@@ -22,15 +24,13 @@ from integrity.extensions import (
     csrf,
     limiter,
 )
+from integrity.models import today
 from integrity.reporting import filing
 from integrity.reporting.attachments import receive_attachment
 from integrity.reporting.errors import ProtocolError
-from integrity.reporting.mailbox import (
-    find_report,
-    mailbox_view,
-    post_reporter_message,
-)
+from integrity.reporting.mailbox import find_report, post_reporter_message
 from integrity.reporting.mailbox import mailbox_attachment as find_attachment
+from integrity.reporting.models import Report
 from integrity.reporting.pow import issue_challenge
 from integrity.reporting.public_config import public_config
 from integrity.reporting.resumable import (
@@ -188,8 +188,16 @@ mailbox_failures = limiter.shared_limit(
 @mailbox_failures
 def mailbox() -> Response:
     db = get_session()
-    report = find_report(db, _json_body(), current.lookup_key())
-    return _in_language(jsonify(mailbox_view(db, report)))
+    body = _json_body()
+    root = find_report(db, body, current.lookup_key())
+    shown = retaliation.mailbox_case(db, root, body)  # "case": a linked case of the receipt
+    return _in_language(jsonify(retaliation.mailbox_answer(db, root, shown)))
+
+
+def _mailbox_case(body: Any) -> Report:
+    """The case a mailbox request names: the receipt's own, or one linked to it."""
+    db = get_session()
+    return retaliation.mailbox_case(db, find_report(db, body, current.lookup_key()), body)
 
 
 @bp.post("/mailbox/messages")
@@ -198,7 +206,7 @@ def mailbox() -> Response:
 def mailbox_message() -> tuple[Response, int]:
     db = get_session()
     body = _json_body()
-    report = find_report(db, body, current.lookup_key())
+    report = _mailbox_case(body)
     post_reporter_message(db, current.settings(), current.attachment_store(), report, body)
     db.commit()
     return jsonify(status="received"), 201
@@ -216,11 +224,39 @@ def mailbox_agree() -> tuple[Response, int]:
     return jsonify(status="agreed"), 201
 
 
+@bp.post("/mailbox/retaliation")
+@mailbox_failures
+def mailbox_retaliation() -> tuple[Response, int]:
+    """A report of retaliation, sealed in the browser: a case linked to the receipt's."""
+    settings = current.settings()
+    _count(settings.ratelimit_reports)
+    db = get_session()
+    body = _json_body()
+    root = find_report(db, body, current.lookup_key())
+    linked = retaliation.file_retaliation(db, settings, current.attachment_store(), root, body)
+    db.commit()
+    return jsonify(status="received", case=linked.reference), 201
+
+
+counts_itself("api.mailbox_retaliation")
+
+
+@bp.post("/mailbox/check-ins/stop")
+@mailbox_failures
+def mailbox_stop_check_ins() -> Response:
+    """No more check-ins in this receipt's mailbox, for its case and the linked ones."""
+    db = get_session()
+    root = find_report(db, _json_body(), current.lookup_key())
+    stop_check_ins(db, [root, *retaliation.linked_cases(db, root)], today())
+    db.commit()
+    return jsonify(status="stopped")
+
+
 @bp.post("/mailbox/attachment")
 @mailbox_failures
 def mailbox_attachment() -> Response:
     db = get_session()
     body = _json_body()
-    attachment = find_attachment(db, find_report(db, body, current.lookup_key()), body)
+    attachment = find_attachment(db, _mailbox_case(body), body)
     return send_file(current.attachment_store().path(attachment.id),
                      mimetype="application/octet-stream", max_age=0)

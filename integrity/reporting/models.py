@@ -112,6 +112,7 @@ class Report(Base):
         # The inbox's two orders, ties broken by id, walked in order by its keyset pages.
         Index("ix_reports_created_on_id", "created_on", "id"),
         Index("ix_reports_next_due_on_id", "next_due_on", "id"),
+        CheckConstraint("kind IN ('report', 'retaliation')", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,11 +153,21 @@ class Report(Base):
     assignee_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # A report of retaliation (EU Directive 2019/1937 Art. 19-21), made from the mailbox of
+    # the case it follows: a case of its own, with its own deadlines, linked to that case and
+    # reached with the same receipt (integrity/cases/retaliation.py). The link goes if that
+    # case is deleted first; the kind stays.
+    kind: Mapped[str] = mapped_column(String(16), server_default="report")
+    retaliation_of_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("reports.id", ondelete="SET NULL"), index=True
+    )
 
     channel: Mapped[Channel] = relationship()
     category: Mapped[Optional[Category]] = relationship()
     org_unit: Mapped[Optional[OrgUnit]] = relationship()
     assignee: Mapped[Optional[User]] = relationship(foreign_keys=[assignee_id])
+    retaliation_of: Mapped[Optional[Report]] = relationship(
+        remote_side=[id], foreign_keys=[retaliation_of_id])
     readers: Mapped[list[User]] = relationship(secondary=report_readers, order_by="User.id")
     key_slots: Mapped[list[KeySlot]] = relationship(
         primaryjoin="and_(KeySlot.report_id == Report.id, KeySlot.message_id.is_(None))",

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -178,10 +179,14 @@ def open_plain_mailbox(session: Session, settings: Settings, lookup_key: bytes,
 
 
 def reopen_plain_mailbox(session: Session, settings: Settings, report_id: int,
-                         secret_key: bytes) -> OpenedMailbox | None:
-    """The thread again, from what a mailbox token keeps (no derivation); None if the report
-    is gone meanwhile."""
+                         secret_key: bytes, case: str | None = None) -> OpenedMailbox | None:
+    """The thread again, from what a mailbox token keeps (no derivation); with ``case``, that
+    of the report of retaliation linked to it under that reference. None if the report is
+    gone meanwhile (or no linked case has that reference)."""
     report = session.get(Report, report_id)
+    if report is not None and case:
+        report = session.scalar(select(Report).where(Report.retaliation_of_id == report.id,
+                                                     Report.reference == case))
     if report is None:
         return None
     return _opened(session, settings, report, secret_key)

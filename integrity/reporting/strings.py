@@ -7,6 +7,10 @@ from babel import Locale
 from flask_babel import get_locale, ngettext, pgettext
 from flask_babel import gettext as _
 
+from integrity.cases.retaliation_strings import (
+    case_protection_strings,
+    mailbox_retaliation_strings,
+)
 from integrity.config import Settings
 from integrity.i18n import SUPPORTED_LANGUAGES
 from integrity.reporting.record_strings import oral_page_strings, record_strings
@@ -174,6 +178,7 @@ def report_strings(settings: Settings) -> dict[str, str]:
 
 def mailbox_strings(settings: Settings) -> dict[str, str]:
     return {
+        **mailbox_retaliation_strings(),
         **_shared(settings),
         **_cleaning(),
         **_answer_words(),
@@ -217,6 +222,7 @@ def mailbox_strings(settings: Settings) -> dict[str, str]:
 def case_strings(settings: Settings) -> dict[str, str]:
     """The inspector's case page (static/js/case.mjs)."""
     return {
+        **case_protection_strings(),
         **_shared(settings),
         **_answer_words(),
         **_damaged(),

@@ -26,12 +26,13 @@ from crypto.offline import safe_file_name
 from integrity import anonymous_forms, current, rights
 from integrity.access import public
 from integrity.anonymous_forms import AnonymousForm
+from integrity.cases import check_ins, retaliation
 from integrity.cases.deadlines import ACKNOWLEDGE_DAYS, FEEDBACK_MONTHS
 from integrity.cases.records import agree_record, record_at
 from integrity.channels import ChannelError
 from integrity.db import get_session
 from integrity.extensions import address_key, limiter
-from integrity.models import Channel, ChannelState, OrgUnit
+from integrity.models import Channel, ChannelState, OrgUnit, today
 from integrity.reporting import mailbox_tokens, plain, texts
 from integrity.reporting.api import mailbox_failures
 from integrity.reporting.errors import ProtocolError
@@ -169,12 +170,22 @@ def mailbox() -> str:
 
 
 def _render_mailbox(opened: plain.OpenedMailbox, token: str, **extra: Any) -> str:
-    channel = opened.report.channel
-    answers = texts.answer_rows(channel.questions, opened.document,
-                                {"yes": _("Yes"), "no": _("No")})
+    report = opened.report
+    channel = report.channel
+    # A report of retaliation answers its own form, not the channel's questionnaire.
+    questions: list[Any] = list(retaliation.QUESTIONS if report.kind == retaliation.RETALIATION
+                                else channel.questions)
+    answers = texts.answer_rows(questions, opened.document, {"yes": _("Yes"), "no": _("No")})
+    db = get_session()
+    root = retaliation.root_case(report)
     return _mailbox_page(opened=opened, answers=answers, mailbox_token=token,
                          rights_channel=channel if channel.state != ChannelState.CLOSED
-                         else None, **extra)
+                         else None, root=root, linked=retaliation.linked_cases(db, root),
+                         case=None if report is root else report.reference,
+                         check_ins=check_ins.posted_check_ins(db, report),
+                         check_in_text=check_ins.CHECK_IN_TEXT,
+                         check_ins_stopped=check_ins.stopped(db, root),
+                         what_happened=retaliation.WHAT_HAPPENED, **extra)
 
 
 def _mailbox_opened(response: Response) -> bool:
@@ -211,8 +222,9 @@ def _reopened() -> tuple[plain.OpenedMailbox, str] | None:
     kept = mailbox_tokens.redeem(current.mailbox_tokens(), token)
     if kept is None:
         return None
+    # "case": a report of retaliation linked to the token's case, by its reference.
     opened = plain.reopen_plain_mailbox(get_session(), current.settings(), kept.report_id,
-                                        kept.secret_key)
+                                        kept.secret_key, request.form.get("case") or None)
     return None if opened is None else (opened, token)
 
 
@@ -276,6 +288,61 @@ def mailbox_agree() -> str | tuple[str, int]:
     if again is None:
         return _expired()
     return _render_mailbox(again, token, notice=_("Thank you: your agreement was recorded."))
+
+
+@bp.route("/mailbox/case", methods=["POST"])
+@mailbox_failures
+def mailbox_case() -> str | tuple[str, int]:
+    """Another case of the opened mailbox: a linked report of retaliation (``case``), or the
+    receipt's own (no ``case``)."""
+    if refused := anonymous_forms.refusal():
+        return _mailbox_page(error=refused), 400
+    found = _reopened()
+    return _expired() if found is None else _render_mailbox(*found)
+
+
+@bp.route("/mailbox/retaliation", methods=["POST"])
+@mailbox_failures
+@limiter.limit(lambda: current.settings().ratelimit_reports, key_func=address_key)
+def mailbox_retaliation() -> str | tuple[str, int]:
+    """A report of retaliation sent without JavaScript: sealed here, in memory, and shown."""
+    text = request.form.get(retaliation.WHAT_HAPPENED.key, "")
+    refused = anonymous_forms.refusal(single_use=True)
+    found = _reopened()
+    if found is None:
+        return (_mailbox_page(error=refused), 400) if refused else _expired()
+    opened, token = found
+    if refused:
+        return _render_mailbox(opened, token, error=refused, retaliation_text=text), 400
+    db = get_session()
+    try:
+        linked = retaliation.plain_retaliation(db, current.settings(), current.attachment_store(),
+                                               opened, text, page_language())
+    except ProtocolError as exc:
+        db.rollback()
+        return _render_mailbox(opened, token, error=str(exc), retaliation_text=text), exc.status
+    db.commit()
+    again = plain.reopen_plain_mailbox(db, current.settings(), linked.id, opened.secret_key)
+    if again is None:
+        return _expired()
+    return _render_mailbox(again, token, notice=_("Your report of retaliation was sent. It is "
+                                                  "a case of its own, in this same mailbox."))
+
+
+@bp.route("/mailbox/check-ins/stop", methods=["POST"])
+@mailbox_failures
+def mailbox_stop_check_ins() -> str | tuple[str, int]:
+    """No more check-ins in this mailbox."""
+    if refused := anonymous_forms.refusal():
+        return _mailbox_page(error=refused), 400
+    found = _reopened()
+    if found is None:
+        return _expired()
+    db = get_session()
+    root = retaliation.root_case(found[0].report)
+    check_ins.stop_check_ins(db, [root, *retaliation.linked_cases(db, root)], today())
+    db.commit()
+    return _render_mailbox(*found, notice=_("You will get no more check-ins in this mailbox."))
 
 
 @bp.route("/mailbox/close", methods=["POST"])

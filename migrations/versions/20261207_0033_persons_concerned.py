@@ -2,7 +2,7 @@
 of their statements, and how long a channel keeps a cleared person's data
 
 Revision ID: 0033
-Revises: 0031
+Revises: 0032
 Create Date: 2026-12-07 10:00:00
 
 Existing channels delete a cleared person's data 30 days after clearing.
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0033'
-down_revision = '0031'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 

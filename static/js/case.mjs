@@ -19,6 +19,7 @@ import { keyringUrl, openKeyring, pageIdleMinutes } from "./keyring-client.mjs";
 import { keyHandleFor } from "./case-unlock.mjs";
 import { Persons } from "./persons.mjs";
 import { REDACTION_STRINGS, Redactions, isVoice } from "./case-redaction.mjs";
+import { PROTECTION_STRINGS, isRecord, renderProtection, saveRecord } from "./case-protection.mjs";
 import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, routeAlarm, safeToSeal,
   sameRoute, shareText,
@@ -33,6 +34,7 @@ const STRINGS = {
   ...UPLOAD_STRINGS,
   ...THREAD_STRINGS,
   ...RECORD_STRINGS,
+  ...PROTECTION_STRINGS,
   shareFingerprint: "Key fingerprint of %(name)s: %(fingerprint)s. Compare it with the one they read to you.",
   shareUncertified: "Not shared: this inspector's key is not certified by the organisation.",
   reporter: "Reporter",
@@ -206,6 +208,7 @@ class Case {
     thread.replaceChildren();
     const checks = this.checks();
     for (const message of this.shown(checks)) {
+      if (isRecord(message)) continue; // under "Protection of the reporter"
       const item = element("li", undefined, `message-${message.from}`);
       const meta = element("p", `${this.strings[message.from] || message.from} · ${formatDay(message.sent_on)}`, "meta");
       // Feedback and final notices are labelled from the server's clear `kind` (not secret).
@@ -236,6 +239,7 @@ class Case {
       thread.append(item);
     }
     setHidden(thread, false);
+    renderProtection(this, checks);
     this.renderJudgement(checks);
     const select = byId("share-inspector");
     const options = this.sealed.share_candidates.map((c) => {
@@ -571,6 +575,12 @@ async function main() {
       page.send(event.currentTarget, { note: true });
     });
     page.persons.listen();
+    for (const id of ["risk-form", "measure-form"]) {
+      byId(id).addEventListener("submit", (event) => {
+        event.preventDefault();
+        saveRecord(page, event.currentTarget);
+      });
+    }
     byId("share-form").addEventListener("submit", (event) => {
       event.preventDefault();
       page.share(event.currentTarget);

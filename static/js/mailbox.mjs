@@ -20,6 +20,9 @@ import { CryptoError, b64encode, normaliseReceipt, sealedLength, startWorker } f
 import { closeMailbox, zeroBytes } from "./mailbox-close.mjs";
 import { FLOOR_SENTENCES, FloorError, checkConfigFloors } from "./floors.mjs";
 import {
+  RETALIATION_STRINGS, caseScope, checkInList, linkedSection, retaliationForms,
+} from "./mailbox-retaliation.mjs";
+import {
   THREAD_STRINGS, chainStatus, inSeqOrder, judge, listing, markItem, readersSection, safeToSeal, shareText,
 } from "./thread-view.mjs";
 import {
@@ -40,6 +43,7 @@ export const STRINGS = {
   passageRemoved: "A passage was removed on %(day)s by %(name)s.",
   ...THREAD_STRINGS,
   ...RECORD_STRINGS,
+  ...RETALIATION_STRINGS,
   opening: "Opening your mailbox…",
   openingFile: "Opening the file…",
   sendingReply: "Sealing and sending your message…",
@@ -113,6 +117,7 @@ class Mailbox {
     this.view = view;
     this.progressArea = progressArea;
     this.box = null;
+    this.case = null; // the reference of the report of retaliation shown, or null for the first report
     this.onClose = null; // set by openMailbox: what the "Close the mailbox" button does
   }
 
@@ -121,7 +126,7 @@ class Mailbox {
     const { lookup, lookupHash, secretKey, publicKey } = this.keys || {};
     zeroBytes(lookup, lookupHash, secretKey, publicKey);
     this.keys = this.secretKey = this.lookup = this.publicKey = null;
-    this.box = this.judged = null;
+    this.box = this.judged = this.case = null;
   }
 
   renderClose() {
@@ -134,7 +139,7 @@ class Mailbox {
 
   /** Fetch the mailbox and open the report and every message in the worker. */
   async load() {
-    const box = await this.api.post("/mailbox", { lookup: this.lookup });
+    const box = await this.api.post("/mailbox", { lookup: this.lookup, ...caseScope(this) });
     const padBlock = this.config.pad_block;
     const open = (item) => openOrNull(this.client, {
       payload: item.payload, slot: item.key_slot, secretKey: this.secretKey, padBlock,
@@ -294,13 +299,15 @@ class Mailbox {
     this.view.replaceChildren(...[
       notes,
       this.renderClose(),
+      ...linkedSection(this, element),
       report.outcome && element("p", { className: "notice", id: "report-outcome" },
         s[`outcome_${report.outcome}`] || report.outcome),
       element("dl", { className: "facts" },
         element("dt", {}, s.statusLabel), element("dd", { id: "report-status" }, status),
         element("dt", {}, s.sentOn), element("dd", {}, formatDay(report.created_on)),
         meeting && element("dt", {}, s.meetingLabel), meeting && element("dd", { id: "report-meeting" }, meeting)),
-      element("h2", {}, s.yourReport),
+      checkInList(this, element),
+      element("h2", {}, this.case ? s.yourRetaliation : s.yourReport),
       this.renderAnswers(),
       opened && this.renderFiles(report.document),
       element("h2", {}, s.messages),
@@ -309,6 +316,7 @@ class Mailbox {
       this.renderReaders(),
       opened && element("h2", {}, s.write),
       opened && this.renderReplyForm(),
+      ...retaliationForms(this, element),
     ].filter(Boolean));
     setHidden(this.view, false);
     return notes;
@@ -324,7 +332,7 @@ class Mailbox {
     button.disabled = true;
     try {
       progress.step(this.strings.openingFile, 0);
-      const sealed = await this.api.postForBlob("/mailbox/attachment", { lookup: this.lookup, id: entry.id });
+      const sealed = await this.api.postForBlob("/mailbox/attachment", { lookup: this.lookup, id: entry.id, ...caseScope(this) });
       const { blob } = await this.client.call("open-stream", { blob: sealed, key: entry.key, size: entry.size },
         (value) => progress.set(value));
       saveBlob(blob, safeFileName(entry.name));
@@ -392,6 +400,7 @@ class Mailbox {
       const body = {
         lookup: this.lookup, payload: sealed.payload, key_slots: sealed.keySlots, attachments: uploads.ids,
         ...replyExtras(form),
+        ...caseScope(this),
       };
       if (protocol2) body.link = sealed.link;
       await this.api.post("/mailbox/messages", body);

@@ -1,0 +1,63 @@
+"""Retaliation figures on the managers' dashboard, withheld below the threshold."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from integrity.dashboard.kpis import Granularity, KpiQuery
+from integrity.dashboard.retaliation import TOTAL, retaliation_table
+from integrity.models import Role, today
+from integrity.reporting.models import Report
+from surveys.suppression import Reason
+from tests.protocol_client import ReporterClient
+
+JANUARY, FEBRUARY, MARCH = date(2027, 1, 10), date(2027, 2, 10), date(2027, 3, 10)
+
+
+def _linked(app, db, channel, days: list[date]) -> None:
+    """Reports of retaliation filed on ``days``, from as many receipts as needed."""
+    reporter = ReporterClient(app.test_client())
+    for start in range(0, len(days), 15):
+        reporter.file(channel.slug, {"what": "Cash at the gate."})
+        root = db.scalar(select(Report).where(Report.kind == "report")
+                         .order_by(Report.id.desc()))
+        for day in days[start:start + 15]:
+            report = Report(kind="retaliation", retaliation_of_id=root.id,
+                            channel_id=root.channel_id, created_on=day, last_activity_on=day,
+                            lookup_hash=secrets.token_bytes(32),
+                            payload=bytes(1064), status="new", protocol=1, held=False,
+                            acknowledged_on=day + timedelta(days=2))
+            db.add(report)
+        db.commit()
+
+
+def test_retaliation_figures_are_withheld_below_the_threshold(app, db, channel) -> None:
+    _linked(app, db, channel, [JANUARY] * 12 + [FEBRUARY] * 3 + [MARCH] * 11)
+    query = KpiQuery(Granularity.MONTH, date(2027, 1, 1), date(2027, 3, 31))
+    rows = {row.key: row for row in retaliation_table(db, query, date(2027, 4, 1), 10)}
+    assert rows["2027-01"].received == 12
+    assert rows["2027-01"].acknowledged_in_time.part == 12
+    # February's 3 are too few; March's 11 are withheld with them, so that January's and the
+    # total do not give February back.
+    assert rows["2027-02"].received is None and rows["2027-02"].reason == Reason.TOO_FEW
+    assert rows["2027-03"].received is None
+    assert rows["2027-03"].reason == Reason.COMPLEMENTARY
+    assert rows[TOTAL].received == 26
+    # Below the threshold overall, nothing is shown.
+    few = retaliation_table(db, KpiQuery(Granularity.MONTH, date(2027, 2, 1),
+                                         date(2027, 2, 28)), date(2027, 4, 1), 10)
+    assert all(row.received is None for row in few)
+
+
+def test_the_dashboard_page_shows_the_retaliation_table(app, client, login, db, channel,
+                                                        make_account) -> None:
+    _linked(app, db, channel, [today()] * 3)
+    login(make_account(Role.MANAGER))
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert 'id="retaliation-table"' in page
+    table = page[page.index('id="retaliation-table"'):]
+    table = table[:table.index("</table>")]
+    assert "withheld" in table and ">3<" not in table
