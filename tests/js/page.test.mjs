@@ -281,7 +281,10 @@ describe("built page bundles", () => {
       const code = readFileSync(bundle, "utf8");
       assert.doesNotMatch(code, /\bfrom\s*["']|\bimport\s*\(|\brequire\s*\(/);
       assert.doesNotMatch(code, /libsodium|crypto_pwhash|crypto_secretstream|_sodium/);
-      assert.ok(statSync(bundle).size < 64 * 1024, `${name} is ${statSync(bundle).size} bytes`);
+      // A reporter's page script stays small on a cheap phone and a poor link: under 80 KiB
+      // minified (the mailbox's, with the voice recorder, records and reports of retaliation,
+      // is about 64 KiB, 21 KB as sent with brotli); libsodium is the worker's alone.
+      assert.ok(statSync(bundle).size < 80 * 1024, `${name} is ${statSync(bundle).size} bytes`);
       assert.match(code, /new Worker\(/);
     });
   }
