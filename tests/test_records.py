@@ -4,7 +4,7 @@ the audit log show which."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +13,7 @@ import crypto
 from integrity.audit import AuditEntry, verify
 from integrity.cases.records import RecordState, record_state
 from integrity.models import Channel, Role, User
+from integrity.notifications.checks import verify_audit
 from integrity.notifications.models import Notification
 from integrity.reporting.models import Message, MessageKind
 from tests.conftest import csrf_token
@@ -73,15 +74,37 @@ def test_a_record_is_agreed_in_the_mailbox_dated_audited_and_shown_on_the_case(
     assert reporter.mailbox(filed.receipt)["messages"][0]["agreed_on"] == date.today().isoformat()
     sealed = client.get(f"/cases/{report_id}/sealed").get_json()
     assert sealed["messages"][0]["agreed_on"] == date.today().isoformat()
-    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "record_agreed"))
-    assert entry.actor == "reporter" and entry.actor_id is None
-    assert entry.subject == f"report:{report_id}"
-    assert verify(db).ok
-    # The inspector is told as of a reporter's message; the history says what happened.
+    # Not in the audit log at once: an entry now would time the reporter's action.
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "record_agreed")) is None
+    # The inspector is told as of a reporter's message.
     assert db.scalar(select(Notification).where(Notification.kind == "reporter_message"))
     history = client.get(f"/cases/{report_id}/history").get_data(as_text=True)
     assert "Sent the reporter a record to agree" in history
+    assert "Agreed that a record is accurate" not in history
+    # The next night's audit enters it with the day's register, dated to its day.
+    tomorrow = date.today() + timedelta(days=1)
+    assert verify_audit(db, tomorrow, datetime.combine(tomorrow, time(2, 30), UTC))
+    db.commit()
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "record_agreed"))
+    assert entry.actor == "reporter" and entry.actor_id is None
+    assert entry.subject == f"report:{report_id}"
+    assert entry.facts["day"] == date.today().isoformat()
+    register = db.scalar(select(AuditEntry).where(AuditEntry.action == "register"))
+    assert register.seq < entry.seq
+    assert verify(db).ok
+    history = client.get(f"/cases/{report_id}/history").get_data(as_text=True)
     assert "Agreed that a record is accurate" in history
+    # Entered once: the next night registers the next day only.
+    later = tomorrow + timedelta(days=1)
+    verify_audit(db, later, datetime.combine(later, time(2, 30), UTC))
+    db.commit()
+    assert len(db.scalars(select(AuditEntry).where(
+        AuditEntry.action == "record_agreed")).all()) == 1
+
+
+def agreed_on_today(db) -> int:
+    """Records agreed today, as the nightly audit will enter them."""
+    return len(db.scalars(select(Message).where(Message.agreed_on == date.today())).all())
 
 
 def test_a_correction_names_the_record_and_a_later_agreement_stands(
@@ -158,4 +181,4 @@ def test_without_javascript_the_reporter_agrees_or_corrects_a_record(
     states = [record_state(m) for m in db.scalars(
         select(Message).where(Message.kind == MessageKind.RECORD).order_by(Message.id))]
     assert states == [RecordState.AGREED, RecordState.CORRECTED]
-    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "record_agreed"))
+    assert agreed_on_today(db) == 1

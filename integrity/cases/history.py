@@ -277,6 +277,16 @@ def who(entry: AuditEntry, names: Names) -> str:
     return names.actor(entry).label
 
 
+def _day_of(entry: AuditEntry) -> date:
+    """The day the action was done: a reporter's agreement is entered with the next night's
+    register, its own day in its details."""
+    day = (entry.facts or {}).get("day") if entry.action == "record_agreed" else None
+    try:
+        return date.fromisoformat(day) if isinstance(day, str) else entry.at.date()
+    except ValueError:
+        return entry.at.date()
+
+
 def _named_users(entries: list[AuditEntry]) -> set[int]:
     found = set()
     for entry in entries:
@@ -298,6 +308,6 @@ def case_history(session: Session, report_id: int, page: int,
         select(AuditEntry).where(subject).order_by(AuditEntry.seq)
         .limit(per_page).offset((page - 1) * per_page)))
     names = names_for(session, entries, _named_users(entries))
-    lines = [HistoryLine(entry.at.date(), who(entry, names), describe(entry, names))
+    lines = [HistoryLine(_day_of(entry), who(entry, names), describe(entry, names))
              for entry in entries]
     return HistoryPage(lines, page, pages, total)

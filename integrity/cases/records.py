@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrity.audit import record
@@ -86,14 +87,28 @@ def place_of(report: Report, message: Message) -> str:
 
 def agree_record(session: Session, settings: Settings, report: Report, message: Message,
                  on: date | None = None) -> None:
-    """The reporter agrees that the record is accurate: dated, audited, and the inspectors
-    told as of a reporter's message. Agreeing again, with no correction since, is refused."""
+    """The reporter agrees that the record is accurate: dated, and the inspectors told as of a
+    reporter's message. Agreeing again, with no correction since, is refused. The audit log
+    gets the agreement with the day's register (``audit_agreements``), never at the moment:
+    an entry made now would time the reporter's action to the second."""
     if record_state(message) is RecordState.AGREED:
         raise ProtocolError(_l("You have already agreed to this record."))
     message.agreed_on = on or today()
     record_activity(session, settings, report, None, Kind.REPORTER_MESSAGE)
-    record(session, actor=None, actor_label="reporter", action="record_agreed",
-           subject=f"report:{report.id}", details={"message": message.id})
+
+
+def audit_agreements(session: Session, day: date) -> int:
+    """Enter in the audit log the records agreed on ``day`` (``record_agreed``, actor
+    "reporter", the day in its details), once that day is over: the nightly audit calls it
+    for each day it registers. Returns how many."""
+    agreed = session.scalars(select(Message).where(
+        Message.agreed_on == day, Message.kind == MessageKind.RECORD,
+        Message.sender == Sender.INSPECTOR).order_by(Message.report_id, Message.id)).all()
+    for message in agreed:
+        record(session, actor=None, actor_label="reporter", action="record_agreed",
+               subject=f"report:{message.report_id}",
+               details={"message": message.id, "day": day.isoformat()})
+    return len(agreed)
 
 
 def note_correction(report: Report, message: Message, on: date | None = None) -> None:

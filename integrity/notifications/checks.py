@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from integrity.audit import verify
 from integrity.audit_register import check_register, write_register
+from integrity.cases.records import audit_agreements
 from integrity.notifications.models import HealthCheck
 from integrity.notifications.outbox import Kind, naive, notify_once
 from integrity.notifications.reminders import administrators
@@ -28,10 +29,12 @@ def check_row(session: Session, name: str, today: date) -> HealthCheck:
 
 
 def verify_audit(session: Session, today: date, now: datetime) -> bool:
-    """The nightly audit: write the register of the days past (integrity/audit_register.py),
-    then verify the chain and the register; on a fault, each administrator is told (once per
+    """The nightly audit: write the register of the days past (integrity/audit_register.py)
+    and the records the reporters agreed on those days (integrity/cases/records.py), then
+    verify the chain and the register; on a fault, each administrator is told (once per
     night). The result stays for the overview page."""
-    write_register(session, today)
+    for day in write_register(session, today):
+        audit_agreements(session, day)
     result = verify(session)
     broken = result.first_broken if not result.ok else None
     if result.ok:
