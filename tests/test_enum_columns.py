@@ -29,7 +29,8 @@ def test_every_enumeration_column_is_a_varchar_of_values_guarded_by_a_check() ->
         "users.role", "org_units.kind", "org_units.crossing_type", "channels.state",
         "questions.kind", "campaigns.kind", "reports.status", "reports.outcome",
         "messages.sender", "messages.kind", "survey_waves.state", "closing_requests.outcome",
-        "meeting_requests.state", "tombstones.kind"}
+        "meeting_requests.state", "tombstones.kind", "case_persons.state",
+        "case_person_steps.kind", "protection_records.kind", "check_ins.state"}
     for table, name, kind in _enum_columns():
         assert kind.native_enum is False and kind.validate_strings is True
         assert kind.enum_class is not None

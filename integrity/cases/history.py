@@ -176,23 +176,23 @@ def _on(facts: dict[str, Any], key: str) -> str:
 
 
 def _deferred(facts: dict[str, Any], _names: Names) -> str:
-    return _("Deferred informing person %(num)d until a review on %(day)s",
-             num=_person(facts), day=_on(facts, "review_on"))
+    return _("Deferred informing person %(person)d until a review on %(day)s",
+             person=_person(facts), day=_on(facts, "review_on"))
 
 
 def _heard(facts: dict[str, Any], _names: Names) -> str:
     files = _files(facts)
     if not files:
-        return _("Heard person %(num)d", num=_person(facts))
+        return _("Heard person %(person)d", person=_person(facts))
     return ngettext("Heard person %(person)d, with %(num)d file",
                     "Heard person %(person)d, with %(num)d files", files, person=_person(facts))
 
 
 def _person_deleted(facts: dict[str, Any], _names: Names) -> str:
     if facts.get("rule") == "after_clearing":
-        return _("Deleted the data of person %(num)d, cleared longer ago than the channel "
-                 "keeps it", num=_person(facts))
-    return _("Deleted the data of person %(num)d, who was cleared", num=_person(facts))
+        return _("Deleted the data of person %(person)d, cleared longer ago than the channel "
+                 "keeps it", person=_person(facts))
+    return _("Deleted the data of person %(person)d, who was cleared", person=_person(facts))
 
 
 def _meeting_answered(facts: dict[str, Any], _names: Names) -> str:
@@ -235,18 +235,18 @@ DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
     "case_hold_lifted": lambda facts, _names: _("Lifted the legal hold: %(reason)s",
                                                 reason=str(facts.get("reason", ""))),
     # Persons concerned are named by their number in the case, never by who they are.
-    "person_added": lambda facts, _names: _("Added person %(num)d concerned by the case",
-                                            num=_person(facts)),
-    "person_informed": lambda facts, _names: _("Recorded that person %(num)d was informed on "
-                                               "%(day)s", num=_person(facts),
+    "person_added": lambda facts, _names: _("Added person %(person)d concerned by the case",
+                                            person=_person(facts)),
+    "person_informed": lambda facts, _names: _("Recorded that person %(person)d was informed on "
+                                               "%(day)s", person=_person(facts),
                                                day=_on(facts, "on")),
     "person_information_deferred": _deferred,
     "person_heard": _heard,
     "person_outcome_notified": lambda facts, _names: _(
-        "Recorded that person %(num)d was told the outcome on %(day)s", num=_person(facts),
+        "Recorded that person %(person)d was told the outcome on %(day)s", person=_person(facts),
         day=_on(facts, "on")),
-    "person_cleared": lambda facts, _names: _("Recorded that person %(num)d was cleared on "
-                                              "%(day)s", num=_person(facts),
+    "person_cleared": lambda facts, _names: _("Recorded that person %(person)d was cleared on "
+                                              "%(day)s", person=_person(facts),
                                               day=_on(facts, "on")),
     "person_data_deleted": _person_deleted,
     "attachment_deleted": lambda _facts, _names: _("Deleted a file"),

@@ -144,7 +144,7 @@ def test_a_photo_sent_from_the_mailbox_is_cleaned_too(
         {"name": "lane4-later.jpg", "mimeType": "image/jpeg", "buffer": PHOTO}])
     check = page.locator("#reply-files-checks li")
     expect(check).to_contain_text("Found and removed: GPS position")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     expect(page.get_by_text("Your message was sent.")).to_be_visible()
     db.expire_all()
     message = db.scalars(select(Message)).one()

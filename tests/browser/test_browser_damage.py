@@ -178,7 +178,7 @@ def test_the_mailbox_opens_each_document_on_its_own(
     check_downloads(page, "#mailbox-view > ul.files", "Download")
     # Replying still works, and the damaged messages stay in their places.
     page.fill("#reply-text", "A reply after the damage. MARKER-REPLY-AFTER")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     expect(page.get_by_text("Your message was sent.")).to_be_visible()
     expect(page.locator("#thread > li")).to_have_count(len(THREAD) + 1)
     expect(page.locator("#thread > li").last).to_contain_text("MARKER-REPLY-AFTER")

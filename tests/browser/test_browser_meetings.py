@@ -48,7 +48,7 @@ def test_the_form_and_the_mailbox_ask_for_a_meeting_in_protected_mode(
     expect(mailbox.locator("#report-meeting")).to_have_count(0)
     mailbox.fill("#reply-text", "MARKER-MEETING: call me after six, on the number I gave.")
     mailbox.get_by_label("I ask for a meeting or a call with an inspector").check()
-    mailbox.get_by_role("button", name="Send").click()
+    mailbox.get_by_role("button", name="Send", exact=True).click()
     expect(mailbox.locator("#report-meeting")).to_contain_text("You asked on")
     expect(mailbox.locator("#report-meeting")).to_contain_text("The inspectors answer by")
     sent = recorder.posts("/api/v1/mailbox/messages")[-1].body

@@ -130,7 +130,7 @@ def test_a_protocol_2_report_filed_and_answered_in_the_pages_is_authentic(
         "data-check", "intact")
     expect(reporter.locator("#readers")).to_contain_text(AS_RECORDED)
     reporter.fill("#reply-text", "Lane 4, every Friday. MARKER-P2-REPORTER")
-    reporter.get_by_role("button", name="Send").click()
+    reporter.get_by_role("button", name="Send", exact=True).click()
     expect(reporter.get_by_text("Your message was sent.")).to_be_visible()
     expect(reporter.locator("#thread > li")).to_have_count(2)
     expect(reporter.locator("#thread-status")).to_have_text(INTACT)
@@ -284,7 +284,7 @@ def test_readers_changed_by_a_database_writer_are_flagged(
     assert _axe(page) == []
     # Nothing is sealed to a key the organisation did not certify.
     page.fill("#reply-text", "Not to be sent. MARKER-UNSENT")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     expect(page.locator("#form-error")).to_contain_text("Not sent: a reader's key is not certified")
     assert not [r for r in page.sent if r.url.endswith("/api/v1/mailbox/messages")]
 

@@ -250,7 +250,7 @@ def test_mailbox_opens_downloads_and_replies_in_the_page(
     page.set_input_files("#reply-files", files=[
         {"name": "reply.bin", "mimeType": "application/octet-stream", "buffer": REPLY_FILE},
     ])
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     expect(page.get_by_text("Your message was sent.")).to_be_visible()
     thread = page.locator("#thread")
     expect(thread).to_contain_text(REPLY_MARKER)
@@ -306,7 +306,7 @@ def test_plain_forms_without_javascript(
         page.set_input_files("#reply-files", files=[
             {"name": "reply.bin", "mimeType": "application/octet-stream", "buffer": REPLY_FILE},
         ])
-        page.locator("#reply-form").get_by_role("button", name="Send").click()
+        page.locator("#reply-form").get_by_role("button", name="Send", exact=True).click()
         expect(page.get_by_text("Your message was sent.")).to_be_visible()
         expect(page.locator("#thread")).to_contain_text(REPLY_MARKER)
         check_reply(app, db, channel, report, f"Without scripts. {REPLY_MARKER}", REPLY_FILE)

@@ -128,7 +128,7 @@ def test_workspace_end_to_end(open_page, base_url: str, recorder: RecordingApp,
     expect(thread).to_contain_text(INSPECTOR_REPLY)
     expect(thread).not_to_contain_text("MARKER-NOTE")
     reporter.fill("#reply-text", REPORTER_ANSWER)
-    reporter.get_by_role("button", name="Send").click()
+    reporter.get_by_role("button", name="Send", exact=True).click()
     expect(reporter.get_by_text("Your message was sent.")).to_be_visible()
 
     # 6. The inspector sees the answer. Closing needs a final notice to the reporter first:

@@ -146,11 +146,13 @@ def report_and_mailbox(walk: Walk, channel: ChannelSetup) -> None:
         expect(page.locator("#mode-off")).to_be_visible()
         expect(page.locator("#mode")).to_be_hidden()
     assert urlsplit(page.url).path == f"/report/{channel.slug}"
-    walk.check(None, ["Send the report", *PICKER])
+    # With its scripts, the form and the mailbox offer to record a voice message.
+    voice = [("Record", "voice recorder")] if walk.scripts else []
+    walk.check(None, ["Send the report", *voice, *PICKER])
     page.locator("#submit-report").click()  # nothing answered yet: refused, in plain words
     refusal = walk.says("Please answer “%(label)s”.") % {"label": "What happened?"}
     expect(page.locator("main")).to_contain_text(refusal)
-    walk.check(None, ["Send the report", *PICKER])
+    walk.check(None, ["Send the report", *voice, *PICKER])
     fill_report_form(page, channel.slug)
     page.locator("#submit-report").click()
     if walk.scripts:
@@ -172,14 +174,15 @@ def report_and_mailbox(walk: Walk, channel: ChannelSetup) -> None:
     page.locator("#mailbox-form button[type=submit]").click()
     expect(page.locator("#report-answers")).to_be_visible()
     downloads = [walk.says("Download %(name)s") % {"name": "evidence.bin"}]
-    walk.check("Your mailbox", ["Send", "Close the mailbox", *PICKER] + downloads)
+    opened = ["Send", "Close the mailbox", "Send the report of retaliation", *voice, *PICKER]
+    walk.check("Your mailbox", opened + downloads)
     page.fill("#reply-text", "It happened again on Friday.")
     page.locator("#reply-form button[type=submit]").click()
     expect(page.get_by_text(walk.says("Your message was sent."))).to_be_visible()
     thread = page.locator("#thread")
     expect(thread).to_contain_text("It happened again on Friday.")
     expect(thread).to_contain_text(f"{walk.says('You')} ·")
-    walk.check("Your mailbox", ["Send", "Close the mailbox", *PICKER] + downloads)
+    walk.check("Your mailbox", opened + downloads)
     # Other ways to report, and the reporter's rights, from the footer of every page.
     page.locator(".site-footer a[href*='/rights?']").click()
     assert urlsplit(page.url).path.endswith("/rights"), page.url
