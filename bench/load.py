@@ -9,9 +9,10 @@ and every report opened with the inspector's key; optionally with the workers ki
 Each client files as a real one does: /config once, then per report the receipt's keys, its
 attachment (with --attachment-bytes), the sealed report, a proof of work from /pow, and the
 filing. On a connection error it sends the same sealed request again (with a fresh proof of
-work when the server says the old one is spent); a 409 after such a retry means the earlier
-attempt was stored. Exit status 1 when a report answered 201 (or 409 after a retry) is missing
-or does not open, 2 when a client gave up on a filing.
+work when the server says the old one is spent). When such a retry is refused with 409 (the
+lookup is taken) or 400 (the attachments are claimed), the client opens the mailbox: if it
+opens, the attempt that got no answer was stored. Exit status 1 when a report answered 201 (or
+found stored so) is missing or does not open, 2 when a client gave up on a filing.
 
 Needs PostgreSQL at INTEGRITY_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1/test).
 """
@@ -44,9 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import crypto  # noqa: E402
-from crypto import pow as work  # noqa: E402
-
 from bench.ingest import BIN, _database, _drop, _free_port, _url, _wait  # noqa: E402
+from crypto import pow as work  # noqa: E402
 from integrity.demo import DEMO_INSPECTOR_KEY  # noqa: E402
 from tests.protocol_client import ReporterClient, Upload  # noqa: E402
 
@@ -157,7 +157,8 @@ class Filing:
     receipt: str = ""
     keys: crypto.ReporterKeys | None = None
     attachments: dict[str, str] = field(default_factory=dict)  # id -> SHA-256 of the plain file
-    outcome: str = "not sent"  # "201", "409 after retry", "gave up", "HTTP <status>"
+    # "201", "stored by an earlier attempt", "gave up", "HTTP <status>"
+    outcome: str = "not sent"
     filing_ms: float = 0.0
     mailbox_ms: float = 0.0
     opened: bool = False  # the mailbox answered and the reporter's copy opened
@@ -165,7 +166,7 @@ class Filing:
     @property
     def received(self) -> bool:
         """The server said it has the report."""
-        return self.outcome in ("201", "409 after retry")
+        return self.outcome in ("201", "stored by an earlier attempt")
 
 
 @dataclass
@@ -307,9 +308,11 @@ def _send(http: Http, client: ReporterClient, body: dict[str, Any], errors: Erro
             continue
         if answer.status_code == 201:
             return "201"
-        if answer.status_code == 409 and retried:
-            errors.add("409 after retry (stored by an earlier attempt)")
-            return "409 after retry"
+        if answer.status_code in (400, 409) and retried and _stored(http, body):
+            # An attempt that got no answer was stored: its lookup is taken (409), or, checked
+            # first, its attachments are claimed (400). The mailbox tells which it is.
+            errors.add(f"{answer.status_code} after retry, stored by an earlier attempt")
+            return "stored by an earlier attempt"
         if answer.status_code == 429 and retried:
             # The attempt that got no answer spent this proof of work: a fresh one.
             errors.add("429 proof of work spent by an earlier attempt")
@@ -323,6 +326,11 @@ def _send(http: Http, client: ReporterClient, body: dict[str, Any], errors: Erro
         errors.add(f"HTTP {answer.status_code} {answer.body[:80]!r}")
         return f"HTTP {answer.status_code}"
     raise GaveUp
+
+
+def _stored(http: Http, body: dict[str, Any]) -> bool:
+    """Whether the report with this body's lookup is stored (its mailbox opens)."""
+    return http.post("/api/v1/mailbox", json={"lookup": body["lookup"]}).status_code == 200
 
 
 def open_mailboxes(port: int, pad_block: int, filings: list[Filing], errors: Errors) -> None:
