@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
@@ -29,7 +29,6 @@ from integrity.config import (
     INSTALLATION_SECRET_FILE,
     ORG_PUBLIC_KEY_FILE,
     SECRET_KEY_FILE,
-    ConfigError,
     Settings,
 )
 from integrity.db import make_engine
@@ -143,23 +142,23 @@ def _database_has_tables(settings: Settings) -> bool:
 # ---------------------------------------------------------------- writing
 
 
+def _configured(settings: Settings) -> dict[str, str]:
+    """The data folder's secret files and the settings that take their place when set."""
+    return {SECRET_KEY_FILE: settings.secret_key,
+            INSTALLATION_SECRET_FILE: settings.installation_secret,
+            ORG_PUBLIC_KEY_FILE: settings.org_public_key}
+
+
 def _secret_texts(settings: Settings) -> dict[str, str]:
     """The data folder's secret files as the installation uses them (a secret configured in
     the environment is backed up as the file it would otherwise be)."""
     texts: dict[str, str] = {}
-    try:
-        texts[SECRET_KEY_FILE] = settings.load_secret_key() + "\n"
-    except ConfigError:
-        pass
-    if settings.installation_secret:
-        texts[INSTALLATION_SECRET_FILE] = settings.installation_secret.strip() + "\n"
-    org_key = settings.org_public_key
-    for name in (INSTALLATION_SECRET_FILE, ORG_PUBLIC_KEY_FILE):
+    for name, value in _configured(settings).items():
         path = settings.data_dir / name
-        if name not in texts and path.exists():
+        if value:
+            texts[name] = value.strip() + "\n"
+        elif path.exists():
             texts[name] = path.read_text()
-    if org_key and ORG_PUBLIC_KEY_FILE not in texts:
-        texts[ORG_PUBLIC_KEY_FILE] = org_key.strip() + "\n"
     return texts
 
 
@@ -214,7 +213,8 @@ def write_backup(settings: Settings, out: Path) -> BackupSummary:
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as handle:
                 sealed = ArchiveWriter(handle, public_key)
-                with tarfile.open(fileobj=sealed, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                with tarfile.open(fileobj=cast("BinaryIO", sealed), mode="w|",
+                                  format=tarfile.PAX_FORMAT) as tar:
                     _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=2).encode())
                     for name, text in _secret_texts(settings).items():
                         _add_bytes(tar, f"data/{name}", text.encode())
@@ -246,9 +246,7 @@ def check_empty(settings: Settings) -> None:
 
 def _check_secret(settings: Settings, name: str, text: str) -> bool:
     """Whether the backed-up ``name`` must be written; refuses a different one in place."""
-    configured = {SECRET_KEY_FILE: settings.secret_key,
-                  INSTALLATION_SECRET_FILE: settings.installation_secret,
-                  ORG_PUBLIC_KEY_FILE: settings.org_public_key}[name]
+    configured = _configured(settings)[name]
     path = settings.data_dir / name
     present = configured or (path.read_text() if path.exists() else None)
     if present is None:
@@ -277,7 +275,7 @@ def _unpack(source: BinaryIO, pair: KeyPair, folder: Path) -> dict[str, object]:
     is used if the key is wrong or any byte of the file was changed."""
     reader = ArchiveReader(source, pair)
     manifest: dict[str, object] | None = None
-    with tarfile.open(fileobj=reader, mode="r|") as tar:
+    with tarfile.open(fileobj=cast("BinaryIO", reader), mode="r|") as tar:
         for info in tar:
             if not info.isfile() or not _allowed(info.name):
                 raise BackupError(f"The backup holds an unexpected entry: {info.name}.")
