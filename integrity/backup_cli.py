@@ -55,11 +55,17 @@ def restore(key_file: Path, backup_file: Path) -> None:
             summary = restore_backup(settings, source, pair)
     except (BackupError, CryptoError) as exc:
         raise click.ClickException(str(exc)) from exc
+    from sqlalchemy.exc import SQLAlchemyError
+
     app = command_app()
     with command_session(app) as session:
-        record_command(session, "backup_restored", "installation",
-                       {"database": summary.database, "attachments": summary.attachments})
-        session.commit()
+        try:
+            record_command(session, "backup_restored", "installation",
+                           {"database": summary.database, "attachments": summary.attachments})
+            session.commit()
+        except SQLAlchemyError:  # a backup of an older schema: `integrity init` comes first
+            click.echo("The restore could not be recorded in the audit log of this older "
+                       "schema; record it by hand after `integrity init`.", err=True)
     click.echo(f"Restored the {summary.database} database and {summary.attachments} "
                f"attachment file(s) from {backup_file}. Run `integrity init` to bring the "
                f"database to this version's schema, then start the server.")
