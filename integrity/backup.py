@@ -314,6 +314,8 @@ def restore_backup(settings: Settings, source: BinaryIO, pair: KeyPair) -> Backu
         except (CryptoError, tarfile.TarError, json.JSONDecodeError) as exc:
             raise BackupError(str(exc) if isinstance(exc, CryptoError)
                               else "The backup is damaged: its archive does not read.") from exc
+        except OSError as exc:  # a full disk, or an entry twice in a forged archive
+            raise BackupError(f"The backup could not be unpacked: {exc.strerror}.") from exc
         if manifest.get("database") != kind:
             raise BackupError(f"This is a backup of a {manifest.get('database')} installation; "
                               f"restore it into one of the same kind, not {kind}.")

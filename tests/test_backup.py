@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import crypto
 from crypto import archive
 from crypto.errors import DecryptionError, ShapeError
 from integrity.app import create_app
+from integrity.backup import BackupError, restore_backup
 from integrity.config import Settings
 from integrity.db import dispose, make_engine
 from integrity.demo import DEMO_ACCOUNTS
@@ -78,6 +80,37 @@ def test_an_archive_opens_only_with_its_recovery_key_and_only_whole(size: int) -
         _opened(b"PK\x03\x04" + sealed[4:], pair)
     with pytest.raises(ShapeError, match="format version 2"):
         _opened(sealed[:16] + b"\x02" + sealed[17:], pair)
+
+
+def _forged(pair: crypto.KeyPair, names: list[str]) -> bytes:
+    """A backup sealed to ``pair`` holding a manifest and the entries ``names``."""
+    out = io.BytesIO()
+    writer = archive.ArchiveWriter(out, pair.public_key)
+    with tarfile.open(fileobj=writer, mode="w|") as tar:
+        for name, data in [("manifest.json", b'{"format": "integrity-backup", "version": 1, '
+                            b'"database": "sqlite"}'), *((n, b"x") for n in names)]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    writer.close()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("names", "words"), [
+    (["../secret_key"], "unexpected entry"), (["data/.secret_key"], "unexpected entry"),
+    (["attachments/a/b"], "unexpected entry"), (["database/other.db"], "unexpected entry"),
+    (["data/passwd"], "unexpected entry"),
+    (["attachments/a", "attachments/a"], "could not be unpacked"),
+    (["attachments/a"], "holds no SQLite database"),
+])
+def test_a_restore_refuses_what_a_backup_never_holds_and_writes_nothing(
+        tmp_path: Path, names: list[str], words: str) -> None:
+    pair = crypto.KeyPair.generate()
+    settings = Settings.from_env(environ={}, data_dir=tmp_path / "data")
+    with pytest.raises(BackupError, match=words):
+        restore_backup(settings, io.BytesIO(_forged(pair, names)), pair)
+    assert list((tmp_path / "data").iterdir()) == []
+    assert not (tmp_path / "secret_key").exists()
 
 
 # ---------------------------------------------------------------- back up, wipe, restore
