@@ -117,6 +117,8 @@ def recovery_public_key(settings: Settings) -> bytes | None:
     """The configured recovery key's public half, read from the database."""
     from integrity.models import Installation
 
+    if database_kind(settings) == "sqlite" and not _sqlite_path(settings).exists():
+        return None  # and no empty database file made by asking
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as connection:
