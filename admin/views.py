@@ -81,6 +81,8 @@ AUDIT_ACTIONS = {
     "second_factor_reset": _l("Second factor reset"),
     "key_added": _l("Inspector key added"),
     "recovery_key_created": _l("Recovery key made"),
+    "backup_made": _l("Backup made"),
+    "backup_restored": _l("Installation restored from a backup"),
     "org_key_pinned": _l("Organisation key pinned"),
     "key_certified": _l("Key certified by the organisation key"),
     "channel_added": _l("Channel added"),

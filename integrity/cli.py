@@ -11,6 +11,7 @@ import click
 
 from integrity import current
 from integrity.audit_cli import audit
+from integrity.backup_cli import backup, restore
 from integrity.cli_context import (
     command_app,
     command_session,
@@ -456,5 +457,7 @@ def purge() -> None:
 
 
 main.add_command(audit)
+main.add_command(backup)
+main.add_command(restore)
 main.add_command(survey)
 main.add_command(org_key)
