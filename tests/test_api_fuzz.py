@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 
+import crypto  # noqa: E402
 from integrity.reporting.openapi import description  # noqa: E402
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -60,17 +61,36 @@ def database_url(request, schema_templates, tmp_path):
     return f"sqlite:///{target}"
 
 
+def _known(case: Any, channel: str, lookup: str, upload: str) -> None:
+    """Put the channel's slug, a filed report's lookup (and no linked case) in a generated
+    body, and an unclaimed upload's id in a generated path, so that the checks after them are
+    reached too."""
+    if isinstance(case.body, dict) and "lookup" in case.body:
+        case.body["lookup"] = lookup
+        case.body.pop("case", None)
+    if isinstance(case.body, dict) and "channel" in case.body:
+        case.body["channel"] = channel
+    if case.path_parameters and "upload_id" in case.path_parameters:
+        case.path_parameters["upload_id"] = upload
+
+
 @pytest.mark.parametrize(("path", "method", "mode"), CASES)
-def test_operation_keeps_to_its_description(app, channel, path: str, method: str,
+def test_operation_keeps_to_its_description(app, channel, reporter, path: str, method: str,
                                             mode: GenerationMode) -> None:
+    lookup = crypto.b64encode(reporter.file(channel.slug, {"what": "Cash at lane 2."}).keys.lookup)
+    started = reporter.http.post("/api/v1/uploads", json={"length": 41})
+    upload = started.get_json()["id"]
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operation = schema[path][method]
 
     @hypothesis.settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
                          suppress_health_check=list(hypothesis.HealthCheck),
                          phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate])
-    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-    def run(case) -> None:
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode),
+                      known=hypothesis.strategies.booleans())
+    def run(case, known: bool) -> None:
+        if known:  # half the time, past the look-up: a real receipt's, a real upload
+            _known(case, channel.slug, lookup, upload)
         # Schemathesis reads a WSGI answer as it is sent: ask for it uncompressed.
         case.call_and_validate(headers={"Accept-Encoding": "identity"}, checks=CHECKS)
 
