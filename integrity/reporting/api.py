@@ -31,6 +31,7 @@ from integrity.reporting.errors import ProtocolError
 from integrity.reporting.mailbox import find_report, post_reporter_message
 from integrity.reporting.mailbox import mailbox_attachment as find_attachment
 from integrity.reporting.models import Report
+from integrity.reporting.openapi import description
 from integrity.reporting.pow import issue_challenge
 from integrity.reporting.public_config import public_config
 from integrity.reporting.resumable import (
@@ -101,6 +102,12 @@ def config() -> Response:
     answer = public_config(db, current.settings(), request.args.get("channel"))
     db.commit()  # the first call fixes the installation's salt
     return _in_language(jsonify(answer))
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """This API described in OpenAPI 3.1 (docs/protocol.md is authoritative)."""
+    return jsonify(description())
 
 
 @bp.get("/pow")
