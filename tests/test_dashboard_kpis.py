@@ -472,7 +472,9 @@ def test_feedback_within_3_months_counts_feedback_and_final_notices_only(
     account = make_account(Role.INSPECTOR)
     user = db.get(User, account.id)
     user.public_key = crypto.KeyPair.generate().public_key
-    db.scalar(select(Channel).where(Channel.slug == channel.slug)).recipients.append(user)
+    # Held by a name: the session keeps loaded objects only as long as something refers to them.
+    channel_row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    channel_row.recipients.append(user)
     db.commit()
     reports = [file_report(client, channel) for _ in range(3)]
     login(account)

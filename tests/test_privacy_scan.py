@@ -215,7 +215,9 @@ def test_no_person_concerned_is_readable_at_rest(app, client, login, channel, db
     pair = crypto.KeyPair.generate()
     user = db.get(User, account.id)
     user.public_key = pair.public_key
-    db.scalar(select(Channel).where(Channel.slug == channel.slug)).recipients.append(user)
+    # Held by a name: the session keeps loaded objects only as long as something refers to them.
+    channel_row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    channel_row.recipients.append(user)
     db.commit()
     reporter = ReporterClient(app.test_client())
     reporter.file(channel.slug, {"what": API_TEXT})

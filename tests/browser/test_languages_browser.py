@@ -174,7 +174,8 @@ def report_and_mailbox(walk: Walk, channel: ChannelSetup) -> None:
     page.locator("#mailbox-form button[type=submit]").click()
     expect(page.locator("#report-answers")).to_be_visible()
     downloads = [walk.says("Download %(name)s") % {"name": "evidence.bin"}]
-    opened = ["Send", "Close the mailbox", "Send the report of retaliation", *voice, *PICKER]
+    opened = ["Send", "Close the mailbox", "Send the report of retaliation", "No more check-ins",
+              *voice, *PICKER]
     walk.check("Your mailbox", opened + downloads)
     page.fill("#reply-text", "It happened again on Friday.")
     page.locator("#reply-form button[type=submit]").click()
