@@ -61,3 +61,23 @@ def test_the_dashboard_page_shows_the_retaliation_table(app, client, login, db, 
     table = page[page.index('id="retaliation-table"'):]
     table = table[:table.index("</table>")]
     assert "withheld" in table and ">3<" not in table
+
+
+def test_the_retaliation_table_downloads_as_csv_with_the_same_cells_withheld(
+        app, client, login, db, channel, make_account) -> None:
+    import csv
+    import io
+
+    _linked(app, db, channel, [JANUARY] * 12 + [FEBRUARY] * 3 + [MARCH] * 11)
+    login(make_account(Role.MANAGER))
+    page = client.get("/dashboard/?granularity=month&start=2027-01&end=2027-03")
+    assert "/dashboard/export/retaliation.csv" in page.get_data(as_text=True)
+    answer = client.get("/dashboard/export/retaliation.csv?granularity=month&start=2027-01"
+                        "&end=2027-03")
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    rows = {row[0]: row[1:] for row in csv.reader(io.StringIO(answer.get_data(as_text=True)))}
+    assert rows["period"][0] == "reports_of_retaliation"
+    assert rows["2027-01"][:3] == ["12", "12", "12"]
+    # As on the page: February's 3 withheld, and March's with them; the total shown.
+    assert rows["2027-02"][0] == "withheld" and rows["2027-03"][0] == "withheld"
+    assert rows["All reports"][0] == "26"

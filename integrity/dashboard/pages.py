@@ -32,6 +32,7 @@ from integrity.dashboard.campaigns import CampaignEffects, spans
 from integrity.dashboard.charts import Chart, Series, Span
 from integrity.dashboard.kpis import Dimension, Figures, KpiQuery, KpiTable, Ratio
 from integrity.dashboard.names import names, shown_name
+from integrity.dashboard.retaliation import RetaliationRow
 from integrity.dashboard.trends import (
     SurveyTrends,
     Trend,
@@ -383,6 +384,26 @@ def kpi_csv(table: KpiTable) -> str:
     lines: list[Sequence[object]] = [(first, *KPI_HEADER)]
     for row in [*table.rows, table.total]:
         lines.append((csv_label(row), *_kpi_cells(row.figures)))
+    return _csv(lines)
+
+
+RETALIATION_HEADER = ("reports_of_retaliation", "acknowledged_in_7_days", "acknowledge_due",
+                      "risk_assessed", "risk_base", "check_ins_posted")
+
+
+def retaliation_csv(rows: Sequence[RetaliationRow]) -> str:
+    """The retaliation table (integrity/dashboard/retaliation.py), withheld cells written as
+    "withheld"; a share as its part and its base, like the report figures."""
+    def counts(ratio: Ratio | None) -> list[object]:
+        return [WITHHELD, WITHHELD] if ratio is None else [ratio.part, ratio.whole]
+
+    lines: list[Sequence[object]] = [("period", *RETALIATION_HEADER)]
+    for row in rows:
+        lines.append((
+            _("All reports") if row.period is None else row.key,
+            WITHHELD if row.received is None else row.received,
+            *counts(row.acknowledged_in_time), *counts(row.risk_assessed),
+            WITHHELD if row.check_ins is None else row.check_ins))
     return _csv(lines)
 
 

@@ -122,6 +122,10 @@ def export(name: str) -> Response:
     if name in ("periods", "breakdown"):
         _, figures = _report_figures()
         return _csv_response(pages.kpi_csv(getattr(figures, name)), f"reports-{name}")
+    if name == "retaliation":
+        _, figures = _report_figures()
+        return _csv_response(pages.retaliation_csv(retaliation_table(
+            db, figures.periods.query, today(), pages.threshold())), "retaliation")
     if name == "trends":
         survey = chosen_survey()
         if not isinstance(survey, Survey):
