@@ -1,6 +1,7 @@
 """Real Chromium against the served application: sign-in with TOTP, phone width, keyboard."""
 
 import pytest
+from playwright.sync_api import expect
 
 from integrity.models import Role
 from tests.conftest import totp_now
@@ -42,7 +43,7 @@ def test_wrong_code_keeps_the_inspector_out(page, base_url, make_account) -> Non
         f"{(int(code) + 500_000) % 1_000_000:06d}"
     )
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("That code is not valid").is_visible()
+    expect(page.get_by_text("That code is not valid")).to_be_visible()
     page.goto(f"{base_url}/cases/")
     assert "/staff/login" in page.url
 

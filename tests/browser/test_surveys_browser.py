@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from integrity.models import today
@@ -150,6 +151,7 @@ def test_without_javascript_the_whole_survey_is_one_plain_form(open_page, base_u
     page.get_by_label("Access code").fill(setup.code_for(1))
     page.get_by_role("button", name="Start the survey").click()
     # Every section at once, the conditions in words, the digit from a phone number.
+    expect(page.locator("#section-1")).to_be_visible()
     for number in range(1, 5):
         assert page.locator(f"#section-{number}").is_visible()
     assert page.locator("#survey-pager").is_hidden()
@@ -183,5 +185,5 @@ def test_without_javascript_the_whole_survey_is_one_plain_form(open_page, base_u
     page.goto(f"{base_url}/survey")
     page.get_by_label("Access code").fill(setup.code_for(1))
     page.get_by_role("button", name="Start the survey").click()
-    assert page.get_by_text("This access code has already been used").is_visible()
+    expect(page.get_by_text("This access code has already been used")).to_be_visible()
     assert page.context.cookies() == []
