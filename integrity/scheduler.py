@@ -116,24 +116,28 @@ def _run(task: Callable[[Scheduler, Session], Any]) -> Any:
 
 @_job
 def open_wave(wave_id: int) -> None:
-    """Open one wave on its first day (nothing if it is no longer scheduled)."""
+    """Open one wave on its first day (nothing if it is no longer scheduled). A wave that
+    cannot open yet (an earlier wave of its survey is still open) is tried again when the
+    waves are next planned, nightly or at a start, not at once: planning at once would store
+    the same job, due already, again and again."""
     from surveys.models import Wave, WaveState
     from surveys.waves import SurveyError
     from surveys.waves import open_wave as open_it
 
-    def task(scheduler: Scheduler, session: Session) -> None:
+    def task(scheduler: Scheduler, session: Session) -> bool:
         wave = session.get(Wave, wave_id)
         if wave is None or wave.state != WaveState.SCHEDULED:
-            return
+            return True
         try:
             open_it(session, wave, scheduler.clock.today())
         except SurveyError as exc:
             log.warning("wave %s was not opened: %s", wave_id, exc)
-            return
+            return False
         _audit(session, "wave_opened", wave_id)
+        return True
 
-    _run(task)
-    _plan()
+    if _run(task):
+        _plan()
 
 
 @_job

@@ -26,6 +26,7 @@ from integrity.scheduler import Scheduler, jobs_table
 from integrity.scheduler_lease import SchedulerLease, lease_holder, release_lease, take_lease
 from surveys.models import Survey, Wave, WaveState
 from surveys.waves import create_wave
+from surveys.waves import open_wave as open_it
 from tests.conftest import cli_environment
 from tests.helpers.results import RESULTS_DEFINITION
 from tests.protocol_client import ReporterClient
@@ -344,3 +345,29 @@ def test_a_second_scheduler_waits_until_the_first_stops(tmp_path, database_url: 
             engine.dispose()
     assert "holds the lease" in second_output
     assert first_holder is not None and first_holder.split("-")[0] == str(first.pid)
+
+
+def test_a_wave_that_cannot_open_yet_is_not_tried_again_and_again(app, db: Session,
+                                                                  caplog) -> None:
+    clock = StoppedClock(datetime.combine(Clock().today(), dt_time(12), UTC))
+    earlier = _wave(db, opens=-10, closes=5, first_day=clock.today())
+    survey_id = db.get(Wave, earlier).survey_id
+    open_it(db, db.get(Wave, earlier), clock.today() - timedelta(days=10))
+    db.commit()
+    # A second wave due to open today, while the first is still open: it cannot open.
+    later = create_wave(db, db.get(Survey, survey_id), clock.today() + timedelta(days=6),
+                        clock.today() + timedelta(days=9))
+    later.opens_on = clock.today()
+    db.commit()
+    later_id = later.id
+    scheduler = Scheduler(app, clock=clock, lease_seconds=3)
+    scheduler.start()
+    try:
+        assert scheduler.wait_until_running()
+        assert _wait_for(lambda: "was not opened" in caplog.text)
+        # Tried once; the next planning (nightly, or the next start) tries again.
+        assert _wait_for(lambda: f"wave-{later_id}-open" not in _stored_jobs(db))
+    finally:
+        scheduler.shutdown()
+    assert caplog.text.count(f"wave {later_id} was not opened") == 1
+    assert _state(db, later_id) == WaveState.SCHEDULED.value
