@@ -6,6 +6,7 @@ and talks to the API instead (static/js/report.mjs, static/js/mailbox.mjs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -19,6 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from crypto import format_receipt
@@ -235,59 +237,58 @@ def _expired() -> tuple[str, int]:
                          reply_text=request.form.get("text", "")), 400
 
 
-@bp.route("/mailbox/reply", methods=["POST"])
-@mailbox_failures
-@limiter.limit(lambda: current.settings().ratelimit_messages, key_func=address_key)
-def mailbox_reply() -> str | tuple[str, int]:
-    text = request.form.get("text", "")
-    refused = anonymous_forms.refusal(single_use=True)
-    found = _reopened()
-    if found is None:
-        return (_mailbox_page(error=refused), 400) if refused else _expired()
-    opened, token = found
-    if refused:  # the reason, and the reply as typed: nothing typed is lost
-        return _render_mailbox(opened, token, error=refused, reply_text=text), 400
-    db = get_session()
-    try:
-        plain.reply_plain(db, current.settings(), current.attachment_store(), opened,
-                          text, _uploads("files"), request.form.get("keep_details") == "1",
-                          meeting=request.form.get("meeting") == "1",
-                          corrects=request.form.get("corrects") or None)
-    except ProtocolError as exc:
-        db.rollback()
-        return _render_mailbox(opened, token, error=str(exc), reply_text=text), exc.status
-    db.commit()
-    again = plain.reopen_plain_mailbox(db, current.settings(), opened.report.id,
-                                       opened.secret_key)
-    if again is None:
-        return _expired()
-    return _render_mailbox(again, token, notice=_("Your message was sent."))
-
-
-@bp.route("/mailbox/agree", methods=["POST"])
-@mailbox_failures
-def mailbox_agree() -> str | tuple[str, int]:
-    """The reporter agrees that a record is accurate, without JavaScript."""
+def _act_on_mailbox(act: Callable[[Session, plain.OpenedMailbox], int], notice: str,
+                    **typed: str) -> str | tuple[str, int]:
+    """Do ``act`` in the mailbox the form's token keeps open, and show the mailbox again with
+    ``notice``: the case whose id ``act`` returns. A refusal shows the reason with what the
+    reporter typed (``typed``, the template's names for it), so that nothing typed is lost,
+    and stores nothing."""
     refused = anonymous_forms.refusal(single_use=True)
     found = _reopened()
     if found is None:
         return (_mailbox_page(error=refused), 400) if refused else _expired()
     opened, token = found
     if refused:
-        return _render_mailbox(opened, token, error=refused), 400
+        return _render_mailbox(opened, token, error=refused, **typed), 400
     db = get_session()
     try:
-        agree_record(db, current.settings(), opened.report,
-                     record_at(opened.report, request.form.get("record", "")))
+        shown = act(db, opened)
     except ProtocolError as exc:
         db.rollback()
-        return _render_mailbox(opened, token, error=str(exc)), exc.status
+        return _render_mailbox(opened, token, error=str(exc), **typed), exc.status
     db.commit()
-    again = plain.reopen_plain_mailbox(db, current.settings(), opened.report.id,
-                                       opened.secret_key)
+    again = plain.reopen_plain_mailbox(db, current.settings(), shown, opened.secret_key)
     if again is None:
         return _expired()
-    return _render_mailbox(again, token, notice=_("Thank you: your agreement was recorded."))
+    return _render_mailbox(again, token, notice=notice)
+
+
+@bp.route("/mailbox/reply", methods=["POST"])
+@mailbox_failures
+@limiter.limit(lambda: current.settings().ratelimit_messages, key_func=address_key)
+def mailbox_reply() -> str | tuple[str, int]:
+    text = request.form.get("text", "")
+
+    def reply(db: Session, opened: plain.OpenedMailbox) -> int:
+        plain.reply_plain(db, current.settings(), current.attachment_store(), opened,
+                          text, _uploads("files"), request.form.get("keep_details") == "1",
+                          meeting=request.form.get("meeting") == "1",
+                          corrects=request.form.get("corrects") or None)
+        return opened.report.id
+
+    return _act_on_mailbox(reply, _("Your message was sent."), reply_text=text)
+
+
+@bp.route("/mailbox/agree", methods=["POST"])
+@mailbox_failures
+def mailbox_agree() -> str | tuple[str, int]:
+    """The reporter agrees that a record is accurate, without JavaScript."""
+    def agree(db: Session, opened: plain.OpenedMailbox) -> int:
+        agree_record(db, current.settings(), opened.report,
+                     record_at(opened.report, request.form.get("record", "")))
+        return opened.report.id
+
+    return _act_on_mailbox(agree, _("Thank you: your agreement was recorded."))
 
 
 @bp.route("/mailbox/case", methods=["POST"])
@@ -307,26 +308,13 @@ def mailbox_case() -> str | tuple[str, int]:
 def mailbox_retaliation() -> str | tuple[str, int]:
     """A report of retaliation sent without JavaScript: sealed here, in memory, and shown."""
     text = request.form.get(retaliation.WHAT_HAPPENED.key, "")
-    refused = anonymous_forms.refusal(single_use=True)
-    found = _reopened()
-    if found is None:
-        return (_mailbox_page(error=refused), 400) if refused else _expired()
-    opened, token = found
-    if refused:
-        return _render_mailbox(opened, token, error=refused, retaliation_text=text), 400
-    db = get_session()
-    try:
-        linked = retaliation.plain_retaliation(db, current.settings(), current.attachment_store(),
-                                               opened, text, page_language())
-    except ProtocolError as exc:
-        db.rollback()
-        return _render_mailbox(opened, token, error=str(exc), retaliation_text=text), exc.status
-    db.commit()
-    again = plain.reopen_plain_mailbox(db, current.settings(), linked.id, opened.secret_key)
-    if again is None:
-        return _expired()
-    return _render_mailbox(again, token, notice=_("Your report of retaliation was sent. It is "
-                                                  "a case of its own, in this same mailbox."))
+
+    def report(db: Session, opened: plain.OpenedMailbox) -> int:
+        return retaliation.plain_retaliation(db, current.settings(), current.attachment_store(),
+                                             opened, text, page_language()).id
+
+    return _act_on_mailbox(report, _("Your report of retaliation was sent. It is a case of its "
+                                     "own, in this same mailbox."), retaliation_text=text)
 
 
 @bp.route("/mailbox/check-ins/stop", methods=["POST"])
