@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -21,7 +20,7 @@ from integrity.demo import DEMO_ACCOUNTS, load_organisation
 from integrity.models import Role
 from surveys.demo import DEMO_CODES, load_demo_survey
 from tests.conftest import POSTGRES_URL, cli_environment, free_port, sign_in_form, wait_for_port
-from tests.http_adapter import Answer, HttpClient
+from tests.http_adapter import HttpClient
 
 INTEGRITY = str(Path(sys.executable).with_name("integrity"))
 MANAGER = next(a for a in DEMO_ACCOUNTS if a.role is Role.MANAGER)
@@ -41,18 +40,6 @@ def test_without_a_public_url_the_served_address_is_the_public_one(
     configured = {"INTEGRITY_PUBLIC_URL": "https://report.border.example"}
     assert (Settings.for_server(host, port, environ=configured).public_url
             == "https://report.border.example")
-
-
-class Client(HttpClient):
-    """The HTTP client with the test client's ``headers`` argument, for the sign-in helper."""
-
-    def post(self, path: str, json: Any = None, data: Any = None,
-             content_type: str | None = None, headers: dict[str, str] | None = None) -> Answer:
-        kept, self.headers = self.headers, {**self.headers, **(headers or {})}
-        try:
-            return super().post(path, json=json, data=data, content_type=content_type)
-        finally:
-            self.headers = kept
 
 
 def _qr_codes(image: bytes, folder: Path) -> set[str]:
@@ -85,7 +72,7 @@ def test_make_run_on_another_port_prints_and_serves_links_to_that_port(
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for_port(port)
-            manager = Client(port)
+            manager = HttpClient(port)
             assert manager.post("/staff/login", data=sign_in_form(
                 manager, MANAGER.email, MANAGER.password)).status_code == 302  # type: ignore[arg-type]
             poster = manager.get(

@@ -35,7 +35,7 @@ from tests.conftest import (
     wait_for_port,
 )
 from tests.helpers.reports import open_item, seal_item
-from tests.http_adapter import Answer, HttpClient
+from tests.http_adapter import HttpClient
 from tests.protocol_client import ReporterClient, Upload
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="needs INTEGRITY_TEST_POSTGRES_URL")
@@ -50,18 +50,6 @@ SETTINGS = {
 PHOTO = os.urandom(150_000)
 # Bounds that only stop what hangs, never a measure of speed.
 HANG = 300
-
-
-class Client(HttpClient):
-    """The HTTP client with the test client's ``headers`` argument."""
-
-    def post(self, path: str, json: Any = None, data: Any = None,
-             content_type: str | None = None, headers: dict[str, str] | None = None) -> Answer:
-        kept, self.headers = self.headers, {**self.headers, **(headers or {})}
-        try:
-            return super().post(path, json=json, data=data, content_type=content_type)
-        finally:
-            self.headers = kept
 
 
 def _run(environment: dict[str, str], *arguments: str) -> str:
@@ -88,8 +76,8 @@ def _process(arguments: list[str], environment: dict[str, str], log: Path
             process.wait()
 
 
-def _signed_in(port: int) -> Client:
-    client = Client(port)
+def _signed_in(port: int) -> HttpClient:
+    client = HttpClient(port)
     answer = client.post("/staff/login", data=sign_in_form(
         client, INSPECTOR.email, INSPECTOR.password))  # type: ignore[arg-type]
     assert answer.status_code == 302, answer.get_data(as_text=True)
