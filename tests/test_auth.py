@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import json
 import threading
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -137,6 +138,14 @@ def test_admin_without_second_factor_must_enrol_first(client, make_account, db: 
     page = client.get("/staff/login/enrol").get_data(as_text=True)
     assert "<svg" in page
     secret = page.split('id="totp-secret">')[1].split("<")[0]
+    # The page shows the secret; the session cookie keeps it sealed, and the page shows
+    # the same secret again.
+    app = client.application
+    kept = app.session_interface.get_signing_serializer(app).loads(
+        client.get_cookie("integrity_session").value)
+    assert kept["enrol_secret"] and secret not in json.dumps(kept)
+    again = client.get("/staff/login/enrol").get_data(as_text=True)
+    assert again.split('id="totp-secret">')[1].split("<")[0] == secret
     response = _post_code(client, pyotp.TOTP(secret).now(), url="/staff/login/enrol")
     assert response.headers["Location"].endswith("/admin/")
     db.expire_all()

@@ -109,9 +109,14 @@ class Hasher:
         """``user``'s second-factor secret, or None if they have none."""
         if user.totp_sealed is None:
             return None
+        return self.open_sealed_totp(user.id, user.totp_sealed)
+
+    def open_sealed_totp(self, user_id: int, sealed: bytes) -> str:
+        """A second-factor secret ``seal_totp`` sealed for account ``user_id``; DecryptionError
+        for anything else."""
         if self.totp_key is None:
             raise RuntimeError("Second-factor secrets are sealed with the installation secret.")
-        return crypto.open_totp_secret(user.totp_sealed, self.totp_key, user.id)
+        return crypto.open_totp_secret(sealed, self.totp_key, user_id)
 
     def login_needs_rehash(self, stored: str) -> bool:
         """An unpeppered hash (once there is a pepper), or one at an outdated cost."""

@@ -191,9 +191,23 @@ def two_factor() -> str | Response:
     return _enrolment(user, on_success=done)
 
 
+def _enrolment_secret(user: User) -> str:
+    """The second-factor secret being enrolled. Between the page and the code it is kept in
+    the session cookie sealed like a stored one, so that the cookie does not show it."""
+    hasher = current.hasher()
+    kept = session.get("enrol_secret")
+    if isinstance(kept, str):
+        try:
+            return hasher.open_sealed_totp(user.id, crypto.b64decode(kept))
+        except (ValueError, crypto.CryptoError):
+            pass  # another account's, or from before the secret changed: a new one
+    secret = services.new_totp_secret()
+    session["enrol_secret"] = crypto.b64encode(hasher.seal_totp(user.id, secret))
+    return secret
+
+
 def _enrolment(user: User, on_success: Callable[[], Response]) -> str | Response:
-    secret = session.get("enrol_secret") or services.new_totp_secret()
-    session["enrol_secret"] = secret
+    secret = _enrolment_secret(user)
     form = CodeForm()
     if form.validate_on_submit():
         try:
