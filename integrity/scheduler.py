@@ -255,17 +255,22 @@ def send_notifications() -> int:
 
 @_job
 def daily_notices() -> int:
-    """Write the day's deadline reminders, the warnings of cases nearing their maximum age,
-    the reviews of deferred information of persons concerned, and the administrators'
-    summary."""
+    """Write the day's deadline and meeting reminders, the warnings of cases nearing their
+    maximum age, the reviews of deferred information of persons concerned, and the
+    administrators' summary."""
     from integrity.cases.persons import remind_reviews
     from integrity.cases.retention import warn_before_max_age
-    from integrity.notifications.reminders import remind_deadlines, summarise_for_admins
+    from integrity.notifications.reminders import (
+        remind_deadlines,
+        remind_meetings,
+        summarise_for_admins,
+    )
 
     def task(scheduler: Scheduler, session: Session) -> int:
         today, now = scheduler.clock.today(), scheduler.clock.now()
-        return (remind_deadlines(session, today, now) + warn_before_max_age(session, today, now)
-                + remind_reviews(session, today, now) + summarise_for_admins(session, today, now))
+        return (remind_deadlines(session, today, now) + remind_meetings(session, today, now)
+                + warn_before_max_age(session, today, now) + remind_reviews(session, today, now)
+                + summarise_for_admins(session, today, now))
 
     return int(_run(task) or 0)
 

@@ -4,15 +4,22 @@ day passes, and closed by an inspector (arranged, held, or declined with a messa
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import email
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from email.policy import default as default_policy
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 import crypto
 from integrity.audit import AuditEntry, verify
 from integrity.cases import views as case_views
 from integrity.models import Channel, Role, User
+from integrity.notifications.models import Notification
+from integrity.notifications.outbox import Kind
+from integrity.notifications.reminders import remind_meetings
+from integrity.notifications.sender import send_due
 from integrity.reporting.models import MeetingRequest, MeetingState, Message, Report
 from tests.conftest import csrf_token
 from tests.helpers.reports import (
@@ -182,3 +189,46 @@ def test_the_channel_sets_the_days_to_answer(app, client, login, admin, channel,
     ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
     page = client.get(f"/admin/channels/{ch.id}").get_data(as_text=True)
     assert "Days to answer a request for a meeting or a call" in page
+
+
+def test_an_unanswered_request_is_reminded_before_its_day_and_weekly_once_late(
+        app, channel, inspector, db, smtp) -> None:
+    reporter = ReporterClient(app.test_client())
+    filed = reporter.report_body(channel.slug, ANSWERS)
+    filed.body["meeting"] = True
+    assert reporter.send(filed).response.status_code == 201
+    db.execute(update(Notification).values(sent_at=datetime(2027, 1, 1)))  # the filing's
+    (request,) = _requests(db)
+    due, readers = request.due_on, _readers(db, request.report_id)
+    now = datetime(2027, 3, 1, 5, 0)
+    # Four days before its day: nothing yet; three days before: every reader is reminded.
+    assert remind_meetings(db, due - timedelta(days=4), now) == 0
+    assert remind_meetings(db, due - timedelta(days=3), now) == len(readers)
+    assert remind_meetings(db, due - timedelta(days=1), now) == 0  # once
+    # Late: the first day, then once a week, whatever the reader chose.
+    assert remind_meetings(db, due + timedelta(days=1), now) == len(readers)
+    assert remind_meetings(db, due + timedelta(days=7), now) == 0
+    assert remind_meetings(db, due + timedelta(days=8), now) == len(readers)
+    db.commit()
+    kinds = sorted(n.kind for n in db.scalars(select(Notification).where(
+        Notification.sent_at.is_(None))))
+    assert kinds == sorted([Kind.MEETING_SOON] * len(readers)
+                           + [Kind.MEETING_OVERDUE] * 2 * len(readers))
+    settings = replace(app.extensions["integrity.settings"], mail_host="127.0.0.1",
+                       mail_port=smtp.port, mail_sender="cases@example.org")
+    with app.app_context():
+        result = send_due(db, settings, datetime(2027, 3, 1, 17))
+    assert result.sent == len(readers)
+    body = email.message_from_bytes(smtp.messages[0][1], policy=default_policy).get_content()
+    assert "1 reporter's request for a meeting or a call must be answered within 3 days." in body
+    assert "2 requests for a meeting or a call were not answered in time: they are overdue." \
+        in body
+    # Once arranged, it is answered: no more reminders.
+    request = db.get(MeetingRequest, request.id)
+    request.state, request.answered_on = MeetingState.ARRANGED, due
+    db.commit()
+    assert remind_meetings(db, due + timedelta(days=15), now) == 0
+
+
+def _readers(db, report_id: int) -> list[User]:
+    return [user for user in db.get(Report, report_id).readers if user.active]

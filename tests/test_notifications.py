@@ -431,11 +431,11 @@ def test_every_inspector_kind_reaches_smtp_in_the_readers_language(app, db, make
     for kind in (Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED):
         notify_activity(db, _settings(app), kind, [user.id], now=now)
     for kind in (Kind.ACKNOWLEDGE_SOON, Kind.FEEDBACK_SOON, Kind.ACKNOWLEDGE_OVERDUE,
-                 Kind.FEEDBACK_OVERDUE):
+                 Kind.FEEDBACK_OVERDUE, Kind.MEETING_SOON, Kind.MEETING_OVERDUE):
         assert notify_once(db, kind, user_id=user.id, due_at=now, dedup_key=f"{kind}:test")
     db.commit()
     result = _send(app, db, _settings(app), datetime(2027, 3, 1, 16, 31))
-    assert (result.sent, result.notices) == (1, 7)
+    assert (result.sent, result.notices) == (1, 9)
     [(to, raw)] = smtp.messages
     assert to == [user.email]
     message = _parsed(raw)
@@ -458,6 +458,13 @@ def test_every_inspector_kind_reaches_smtp_in_the_readers_language(app, db, make
              "%(num)d cases were not acknowledged in time: they are overdue."),
             ("%(num)d case did not get feedback in time: it is overdue.",
              "%(num)d cases did not get feedback in time: they are overdue."),
+            ("%(num)d reporter's request for a meeting or a call must be answered within 3 "
+             "days.",
+             "%(num)d reporters' requests for a meeting or a call must be answered within 3 "
+             "days."),
+            ("%(num)d request for a meeting or a call was not answered in time: it is overdue.",
+             "%(num)d requests for a meeting or a call were not answered in time: they are "
+             "overdue."),
         ]:
             assert ngettext(singular, plural, 1) in body
     # The overdue lines come first: the most pressing on top.

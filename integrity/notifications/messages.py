@@ -20,8 +20,9 @@ from integrity.notifications.outbox import Kind
 
 # The order lines appear in, most pressing first.
 _ORDER = [Kind.CASE_EXPIRING, Kind.PERSON_REVIEW_DUE, Kind.ACKNOWLEDGE_OVERDUE,
-          Kind.FEEDBACK_OVERDUE, Kind.ACKNOWLEDGE_SOON, Kind.FEEDBACK_SOON, Kind.CASE_NEW,
-          Kind.REPORTER_MESSAGE, Kind.CASE_SHARED, Kind.CASE_REMOVED]
+          Kind.FEEDBACK_OVERDUE, Kind.MEETING_OVERDUE, Kind.ACKNOWLEDGE_SOON,
+          Kind.FEEDBACK_SOON, Kind.MEETING_SOON, Kind.CASE_NEW, Kind.REPORTER_MESSAGE,
+          Kind.CASE_SHARED, Kind.CASE_REMOVED]
 
 
 def _line(kind: Kind, count: int) -> str:
@@ -57,6 +58,17 @@ def _line(kind: Kind, count: int) -> str:
             "review: inform them, or defer it again with its reasons.",
             "The deferred information of %(num)d persons concerned by cases is due for "
             "review: inform them, or defer it again with its reasons.", count)
+    if kind is Kind.MEETING_SOON:
+        return ngettext(
+            "%(num)d reporter's request for a meeting or a call must be answered within 3 "
+            "days.",
+            "%(num)d reporters' requests for a meeting or a call must be answered within 3 "
+            "days.", count)
+    if kind is Kind.MEETING_OVERDUE:
+        return ngettext(
+            "%(num)d request for a meeting or a call was not answered in time: it is overdue.",
+            "%(num)d requests for a meeting or a call were not answered in time: they are "
+            "overdue.", count)
     if kind is Kind.ACKNOWLEDGE_OVERDUE:
         return ngettext("%(num)d case was not acknowledged in time: it is overdue.",
                         "%(num)d cases were not acknowledged in time: they are overdue.", count)
@@ -85,7 +97,8 @@ def inspector_notice(settings: Settings, to: str, language: str, kinds: Iterable
     workspace = settings.public_url.rstrip("/") + "/cases/"
     account = settings.public_url.rstrip("/") + "/staff/account"
     with force_locale(language):
-        overdue = counts[Kind.ACKNOWLEDGE_OVERDUE] + counts[Kind.FEEDBACK_OVERDUE]
+        overdue = (counts[Kind.ACKNOWLEDGE_OVERDUE] + counts[Kind.FEEDBACK_OVERDUE]
+                   + counts[Kind.MEETING_OVERDUE])
         subject = (_("Integrity: cases are overdue") if overdue
                    else _("Integrity: there is something to look at in your workspace"))
         paragraphs = [_line(kind, counts[kind]) for kind in _ORDER if counts[kind]]

@@ -36,6 +36,9 @@ class Kind(enum.StrEnum):
     CASE_EXPIRING = "case_expiring"  # a case never closed nears its channel's maximum age
     # The deferred information of a person concerned is due for review (GDPR Art. 23).
     PERSON_REVIEW_DUE = "person_review_due"
+    # A reporter's request for a meeting or a call (Directive Art. 9(2)) awaits its answer.
+    MEETING_SOON = "meeting_soon"  # 3 days before the request must be answered
+    MEETING_OVERDUE = "meeting_overdue"
     # To administrators, as counts.
     ADMIN_SUMMARY = "admin_summary"  # overdue cases per channel, mail failing
     AUDIT_FAILED = "audit_failed"  # the audit chain failed its nightly verification
@@ -44,8 +47,9 @@ class Kind(enum.StrEnum):
 ACTIVITY = frozenset({Kind.CASE_NEW, Kind.REPORTER_MESSAGE, Kind.CASE_SHARED,
                       Kind.CASE_REMOVED})
 # Sent whatever the reader chose on "My account".
-ALWAYS = frozenset({Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE, Kind.CASE_EXPIRING,
-                    Kind.PERSON_REVIEW_DUE, Kind.ADMIN_SUMMARY, Kind.AUDIT_FAILED})
+ALWAYS = frozenset({Kind.ACKNOWLEDGE_OVERDUE, Kind.FEEDBACK_OVERDUE, Kind.MEETING_OVERDUE,
+                    Kind.CASE_EXPIRING, Kind.PERSON_REVIEW_DUE, Kind.ADMIN_SUMMARY,
+                    Kind.AUDIT_FAILED})
 
 
 def naive(moment: datetime) -> datetime:

@@ -2,9 +2,10 @@
 
 Both are jobs of the scheduler, once a day. A reminder goes to the case's assignee, or to
 every reader while nobody is assigned: 2 days before acknowledgement falls due, 14 days before
-feedback falls due, and once a week while either is overdue. Each is written once, under a
-key naming the case, the person and the deadline (or the week of lateness), so a job that
-runs twice, or late after a stop, writes nothing twice.
+feedback falls due, and once a week while either is overdue; likewise 3 days before a
+reporter's request for a meeting or a call must be answered, and weekly while it is late.
+Each is written once, under a key naming the case, the person and the deadline (or the week
+of lateness), so a job that runs twice, or late after a stop, writes nothing twice.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from integrity.cases.deadlines import deadlines
 from integrity.models import Role, User
 from integrity.notifications.models import Notification
 from integrity.notifications.outbox import Kind, naive, notify_once
-from integrity.reporting.models import Report, Status
+from integrity.reporting.models import MeetingRequest, MeetingState, Report, Status
 
 ACKNOWLEDGE_NOTICE_DAYS = 2
 FEEDBACK_NOTICE_DAYS = 14
+MEETING_NOTICE_DAYS = 3
 
 
 def _told(report: Report) -> list[User]:
@@ -62,6 +64,27 @@ def remind_deadlines(session: Session, today: date, now: datetime) -> int:
         for user in _told(report):
             written += notify_once(session, kind, user_id=user.id, due_at=now,
                                    dedup_key=f"{kind}:{report.id}:{user.id}:{stem}")
+    return written
+
+
+def remind_meetings(session: Session, today: date, now: datetime) -> int:
+    """Write the reminders of requests for a meeting or a call not yet answered (arranged or
+    declined): 3 days before the day they must be answered by, then weekly once late."""
+    written = 0
+    horizon = date.fromordinal(today.toordinal() + MEETING_NOTICE_DAYS)
+    for request in session.scalars(select(MeetingRequest).where(
+            MeetingRequest.state == MeetingState.REQUESTED,
+            MeetingRequest.answered_on.is_(None), MeetingRequest.due_on <= horizon)):
+        report = session.get(Report, request.report_id)
+        if report is None or report.status == Status.CLOSED:
+            continue
+        days_left = (request.due_on - today).days
+        kind, stem = ((Kind.MEETING_OVERDUE, f"late-{(-days_left - 1) // 7}") if days_left < 0
+                      else (Kind.MEETING_SOON, "soon"))
+        for user in _told(report):
+            written += notify_once(
+                session, kind, user_id=user.id, due_at=now,
+                dedup_key=f"{kind}:{report.id}:{user.id}:{request.requested_on}:{stem}")
     return written
 
 
