@@ -19,6 +19,7 @@ from integrity.auth import invitations
 from integrity.auth.services import UNUSABLE_PASSWORD_HASH, AccountError
 from integrity.models import Invitation, Role, StaffSession, User, channel_recipients, utcnow
 from integrity.reporting.models import KeySlot, Report, Status, report_readers
+from integrity.reporting.tombstones import drop_reader as drop_reason_slots
 
 MAX_REASON = 300
 
@@ -211,6 +212,7 @@ def _drop_key(session: Session, user: User, shared_ids: list[int]) -> None:
             report_readers.c.user_id == user.id, report_readers.c.report_id.in_(shared_ids)))
         session.execute(delete(KeySlot).where(
             KeySlot.reader == str(user.id), KeySlot.report_id.in_(shared_ids)))
+        drop_reason_slots(session, shared_ids, user)
 
 
 def open_cases(cases: list[CaseAtStake]) -> list[CaseAtStake]:

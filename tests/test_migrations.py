@@ -310,3 +310,72 @@ def test_second_factor_secrets_are_sealed_by_the_upgrade_and_opened_by_the_downg
                 1: secret, 2: None}
     finally:
         engine.dispose()
+
+
+def test_tombstone_reasons_are_sealed_to_the_current_readers_by_the_upgrade(
+    empty_database: str,
+) -> None:
+    """0038 seals each stored reason to the case's active readers with a key and the recovery
+    key, and drops the clear column; a reason nobody could open goes. The downgrade brings the
+    column back empty: the server cannot open what it sealed."""
+    from datetime import date
+
+    from sqlalchemy import MetaData, Table, insert, text
+
+    import crypto
+
+    reader, inactive, recovery = (crypto.KeyPair.generate() for _ in range(3))
+    reason = "REASON-PLAINTEXT: the photo shows the reporter's face at lane 3"
+    upgrade(empty_database, "0038-1")
+    engine = make_engine(empty_database)
+    try:
+        tables = MetaData()
+        for name in ("installation", "users", "channels", "reports", "report_readers",
+                     "tombstones"):
+            Table(name, tables, autoload_with=engine)
+        t = tables.tables
+        with engine.begin() as connection:
+            connection.execute(insert(t["installation"]).values(
+                id=1, kdf_salt=bytes(16), kdf_opslimit=1, kdf_memlimit=8192, pad_block=256,
+                recovery_public_key=recovery.public_key))
+            for uid, active, key in ((1, True, reader), (2, False, inactive), (3, True, None)):
+                connection.execute(insert(t["users"]).values(
+                    id=uid, email=f"i{uid}@example.org", name="I", role="inspector",
+                    password_hash="x", must_change_password=False, can_sign_in=True,
+                    active=active, created_on=date(2027, 1, 1), key_scheme=2,
+                    public_key=key.public_key if key else None))
+            connection.execute(insert(t["channels"]).values(
+                id=1, slug="c", name="C", description="", allow_exclusion=False,
+                retention_days=100, asks_category=True, asks_unit=True, state="open"))
+            for rid, readers in ((1, (1, 2, 3)), (2, (2, 3))):
+                connection.execute(insert(t["reports"]).values(
+                    id=rid, reference=f"AAAA-AAA{rid}", channel_id=1,
+                    created_on=date(2027, 1, 1), lookup_hash=bytes([rid]) * 32, protocol=2,
+                    payload=b"x", status="new"))
+                for uid in readers:
+                    connection.execute(insert(t["report_readers"]).values(
+                        report_id=rid, user_id=uid))
+                connection.execute(insert(t["tombstones"]).values(
+                    id=rid, report_id=rid, kind="attachment", attachment_id="f" * 32,
+                    made_on=date(2027, 1, 2), reason=reason))
+        upgrade(empty_database, "0038")
+        assert "reason" not in {c["name"] for c in inspect(engine).get_columns("tombstones")}
+        with engine.connect() as connection:
+            payloads = dict(connection.execute(text(
+                "SELECT id, reason_payload FROM tombstones")).all())
+            slots = {(tid, who): bytes(slot) for tid, who, slot in connection.execute(text(
+                "SELECT tombstone_id, reader, slot FROM tombstone_key_slots")).all()}
+        # Case 1: its active reader with a key and the recovery key; case 2: nobody.
+        assert set(slots) == {(1, "1"), (1, "recovery")} and payloads[2] is None
+        payload = bytes(payloads[1])
+        assert reason.encode() not in payload
+        for who, pair in (("1", reader), ("recovery", recovery)):
+            assert crypto.open_document(payload, slots[(1, who)], pair.secret_key, 256) == {
+                "reason": reason}
+        downgrade(empty_database, "0038-1")
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, reason FROM tombstones ORDER BY id"))
+            assert rows.all() == [(1, ""), (2, "")]
+        assert "tombstone_key_slots" not in _tables(empty_database)
+    finally:
+        engine.dispose()

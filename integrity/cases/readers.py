@@ -22,6 +22,7 @@ from integrity.models import User
 from integrity.notifications.outbox import Kind, notify_activity
 from integrity.reporting.mailbox import current_recipients
 from integrity.reporting.models import KeySlot, Report, report_readers
+from integrity.reporting.tombstones import drop_reader as drop_reason_slots
 
 MAX_REASON = 500
 
@@ -50,6 +51,7 @@ def _drop(session: Session, report: Report, user: User) -> bool:
     session.execute(delete(KeySlot).where(KeySlot.report_id == report.id,
                                           KeySlot.reader == str(user.id)))
     drop_persons_slots(session, report, user)
+    drop_reason_slots(session, [report.id], user)
     responsible = report.assignee_id == user.id
     if responsible:
         report.assignee_id = None

@@ -6,8 +6,9 @@ What goes is gone for good: a file's sealed bytes are overwritten and unlinked a
 deleted; a deleted message keeps its row (its place in the thread) with an empty payload and
 no key slot; a redacted message's payload is replaced by one the reader's browser sealed again
 to the same readers, with the passage replaced by a visible marker. Each leaves a tombstone in
-the thread (who, which day, and why for the case's readers; never for the reporter) and an
-audit entry that names ids, sizes and the SHA-256 of what was removed, never content.
+the thread (who and which day; and why, which can itself name what was removed, so it arrives
+sealed in the reader's browser as a note is, to the case's readers and never to the reporter)
+and an audit entry that names ids, sizes and the SHA-256 of what was removed, never content.
 
 A protocol 2 message keeps the hash of the payload first sent, which its link covers, and
 carries the authenticator of its replacement, made in the reader's browser with the thread
@@ -18,6 +19,7 @@ replaced by someone without the secret does not.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -26,6 +28,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 import crypto
+from crypto.documents import PAYLOAD_OVERHEAD
 from crypto.framing import generichash
 from integrity.audit import record
 from integrity.cases.activity import record_activity
@@ -42,25 +45,59 @@ from integrity.reporting.models import (
     Report,
     Sender,
     Tombstone,
+    TombstoneKeySlot,
     TombstoneKind,
 )
 from integrity.reporting.routing import REPORTER, expected_readers
 from integrity.reporting.storage import READ_SIZE, AttachmentStore
 
-MAX_REASON = 500
+MAX_REASON = 500  # characters, as the pages keep it; the server sees only the sealed size
+# The longest plaintext a sealed reason may hold: a reason of MAX_REASON characters in the
+# reason document, in any script and with every escape JSON may write, fits in it.
+MAX_REASON_BYTES = 4096
 
 
-def checked_reason(body: dict[str, Any]) -> str:
-    """Why, in one line: required, at most ``MAX_REASON`` characters once spaces are folded."""
-    value = body.get("reason")
-    reason = " ".join(value.split()) if isinstance(value, str) else ""
-    if not reason:
+@dataclass(frozen=True)
+class SealedReason:
+    """Why, sealed in the reader's browser: the payload and a key slot by reader."""
+
+    payload: bytes
+    key_slots: dict[str, bytes]
+
+
+def inspector_readers(session: Session, settings: Settings, report: Report) -> set[str]:
+    """Whom a document of the case's inspectors is sealed to, as a note is: the case's current
+    readers and the recovery key when configured, never the reporter."""
+    readers = {str(u.id): u.public_key or b"" for u in current_recipients(report)}
+    expected = expected_readers(readers, get_installation(session, settings).recovery_public_key)
+    expected.discard(REPORTER)
+    return expected
+
+
+def max_reason_payload(pad_block: int) -> int:
+    """The longest payload of a sealed reason: ``MAX_REASON_BYTES`` of plaintext, padded."""
+    return PAYLOAD_OVERHEAD + (MAX_REASON_BYTES // pad_block + 1) * pad_block
+
+
+def checked_reason(session: Session, settings: Settings, report: Report,
+                   body: dict[str, Any]) -> SealedReason:
+    """Why, sealed as a note is: ``body["reason"]`` is ``{"payload", "key_slots"}`` with a
+    slot for exactly the readers of a note; its payload no longer than a reason needs."""
+    field = body.get("reason")
+    if field is None:
         raise ProtocolError(_l("Say why it is deleted."))
-    if len(reason) > MAX_REASON:
-        raise ProtocolError(lazy_ngettext("Keep the reason under %(num)d character.",
-                                          "Keep the reason under %(num)d characters.",
-                                          MAX_REASON))
-    return reason
+    if not isinstance(field, dict):
+        raise ProtocolError(_l("The reason must be sealed to the case's readers: an object with "
+                               "“payload” and “key_slots”."))
+    pad_block = get_installation(session, settings).pad_block
+    payload = checked_payload(field, settings, pad_block)
+    if len(payload) > max_reason_payload(pad_block):
+        raise ProtocolError(lazy_ngettext(
+            "The sealed reason is longer than a reason of %(num)d character needs.",
+            "The sealed reason is longer than a reason of %(num)d characters needs.",
+            MAX_REASON), 413)
+    slots = checked_key_slots(field, inspector_readers(session, settings, report))
+    return SealedReason(payload, slots)
 
 
 def file_digest(store: AttachmentStore, attachment_id: str) -> str:
@@ -102,10 +139,13 @@ def _removed_file(session: Session, store: AttachmentStore,
 
 
 def _tombstone(session: Session, report: Report, user: User, kind: TombstoneKind,
-               reason: str, message: Message | None = None,
+               reason: SealedReason, message: Message | None = None,
                attachment_id: str | None = None) -> Tombstone:
-    tombstone = Tombstone(report_id=report.id, message_id=message.id if message else None,
-                          attachment_id=attachment_id, kind=kind, by_id=user.id, reason=reason)
+    tombstone = Tombstone(
+        report_id=report.id, message_id=message.id if message else None,
+        attachment_id=attachment_id, kind=kind, by_id=user.id, reason_payload=reason.payload,
+        key_slots=[TombstoneKeySlot(reader=reader, slot=slot)
+                   for reader, slot in reason.key_slots.items()])
     session.add(tombstone)
     return tombstone
 
@@ -115,7 +155,7 @@ def delete_attachment(session: Session, settings: Settings, store: AttachmentSto
                       body: object) -> Tombstone:
     """Delete one file of the case for good, with a tombstone where it was listed."""
     body = _object(body)
-    reason = checked_reason(body)
+    reason = checked_reason(session, settings, report, body)
     attachment = session.get(Attachment, attachment_id)
     if attachment is None or attachment.report_id != report.id:
         raise ProtocolError(_l("This case has no such file."), 404)
@@ -157,7 +197,7 @@ def delete_message(session: Session, settings: Settings, store: AttachmentStore,
                    report: Report, user: User, message: Message, body: object) -> Tombstone:
     """Delete a message or note, and its files: its row stays, empty, for its place."""
     body = _object(body)
-    reason = checked_reason(body)
+    reason = checked_reason(session, settings, report, body)
     if is_deleted(session, message):
         raise ProtocolError(_l("This message was already deleted."))
     old = message.payload
@@ -178,11 +218,10 @@ def message_readers(session: Session, settings: Settings, report: Report,
                     message: Message) -> set[str]:
     """Whom a redacted message is sealed to again: the case's readers, the reporter unless it
     is a note, and the recovery key when configured, as a new message would be."""
-    readers = {str(u.id): u.public_key or b"" for u in current_recipients(report)}
-    expected = expected_readers(readers, get_installation(session, settings).recovery_public_key)
     if message.sender == Sender.NOTE:
-        expected.discard(REPORTER)
-    return expected
+        return inspector_readers(session, settings, report)
+    readers = {str(u.id): u.public_key or b"" for u in current_recipients(report)}
+    return expected_readers(readers, get_installation(session, settings).recovery_public_key)
 
 
 def redact_message(session: Session, settings: Settings, report: Report, user: User,
@@ -190,7 +229,7 @@ def redact_message(session: Session, settings: Settings, report: Report, user: U
     """Replace a message's payload by the one sealed again in the reader's browser, with a
     passage replaced by a visible marker."""
     body = _object(body)
-    reason = checked_reason(body)
+    reason = checked_reason(session, settings, report, body)
     if is_deleted(session, message):
         raise ProtocolError(_l("This message was already deleted."))
     payload = checked_payload(body, settings, get_installation(session, settings).pad_block)

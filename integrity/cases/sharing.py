@@ -24,6 +24,7 @@ from integrity.installation import get_installation
 from integrity.models import Role, User
 from integrity.notifications.outbox import Kind
 from integrity.org_key import certified
+from integrity.reporting import tombstones
 from integrity.reporting.checks import checked_key_slots, checked_payload, decoded_key_slots
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.links import THREAD, check_place, checked_link
@@ -68,13 +69,15 @@ def share_candidates(session: Session, report: Report,
 
 def documents_of(session: Session, report: Report, user: User) -> list[str]:
     """The documents ``user`` holds a key slot for, as a share request names them: the
-    report, its messages, and the persons concerned (integrity/cases/persons.py)."""
-    return [REPORT_DOCUMENT if message_id is None else str(message_id)
-            for message_id in session.scalars(
-                select(KeySlot.message_id).where(KeySlot.report_id == report.id,
-                                                 KeySlot.reader == str(user.id))
-                .order_by(KeySlot.message_id.is_not(None), KeySlot.message_id))
-            ] + persons.documents_of(session, report, user)
+    report, its messages, the persons concerned (integrity/cases/persons.py) and the reasons of
+    the tombstones (integrity/reporting/tombstones.py)."""
+    thread = [REPORT_DOCUMENT if message_id is None else str(message_id)
+              for message_id in session.scalars(
+                  select(KeySlot.message_id).where(KeySlot.report_id == report.id,
+                                                   KeySlot.reader == str(user.id))
+                  .order_by(KeySlot.message_id.is_not(None), KeySlot.message_id))]
+    return (thread + persons.documents_of(session, report, user)
+            + tombstones.documents_of(session, report, user))
 
 
 def share_case(session: Session, settings: Settings, store: AttachmentStore, report: Report,
@@ -82,11 +85,12 @@ def share_case(session: Session, settings: Settings, store: AttachmentStore, rep
     """Add the inspector named in ``body`` as a reader, with the key slots sealed to them.
 
     ``body`` is ``{"inspector": "<id>", "reason": "...", "key_slots": {"report": slot,
-    "<message id>": slot}}`` with a slot for exactly the documents the sharing inspector can
-    open; the reason (why a colleague needs the case) goes into the audit log. For a protocol 2
-    report it also carries ``"message"``: the share message for the thread (payload, key
-    slots for every current reader with the new one, link), and the new reader's key must be
-    certified by ``org_public_key``. The caller commits.
+    "<message id>": slot, "person:<id>": slot, "tombstone:<id>": slot}}`` with a slot for
+    exactly the documents the sharing inspector can open; the reason (why a colleague needs
+    the case) goes into the audit log. For a protocol 2 report it also carries ``"message"``:
+    the share message for the thread (payload, key slots for every current reader with the new
+    one, link), and the new reader's key must be certified by ``org_public_key``. The caller
+    commits.
     """
     if not isinstance(body, dict):
         raise ProtocolError(_l("The request body must be a JSON object."))
@@ -100,9 +104,12 @@ def share_case(session: Session, settings: Settings, store: AttachmentStore, rep
         {"report_id": report.id,
          "message_id": None if document == REPORT_DOCUMENT else int(document),
          "reader": str(target.id), "slot": slot}
-        for document, slot in slots.items() if not persons.is_person_document(document)
+        for document, slot in slots.items()
+        if not persons.is_person_document(document)
+        and not tombstones.is_reason_document(document)
     ])
     persons.add_reader_slots(session, report, target, slots)
+    tombstones.add_reader_slots(session, target, slots)
     session.expire(report, ["readers"])
     if report.protocol == 2:
         _add_share_message(session, settings, store, report, sharer, body.get("message"))

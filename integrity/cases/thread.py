@@ -87,8 +87,8 @@ def sealed_case(session: Session, settings: Settings, report: Report, user: User
              "deleted": m.id in deleted, "link": link_json(m), **record_json(m)}
             for m in report.messages
         ],
-        # Files and messages deleted and passages redacted, with who, when and why.
-        "tombstones": tombstones_json(session, report, for_reporter=False),
+        # Files and messages deleted and passages redacted: who, when, and why sealed.
+        "tombstones": tombstones_json(session, report, reader=user),
         "attachment_sizes": attachments,
         # The questionnaire, so the page shows each answer in its words (kind and options) in
         # the inspector's language, and maps a choice from the language it was sealed in.

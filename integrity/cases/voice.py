@@ -27,14 +27,15 @@ def transcribe_voice(session: Session, settings: Settings, store: AttachmentStor
     delete the recording ``attachment_id``, in the caller's transaction."""
     if not isinstance(body, dict) or not isinstance(body.get("message"), dict):
         raise ProtocolError(_l("Send the transcript with the recording's deletion."))
-    reason = checked_reason(body)
+    checked_reason(session, settings, report, body)  # refused before anything is stored
     attachment = session.get(Attachment, attachment_id)
     if attachment is None or attachment.report_id != report.id:
         raise ProtocolError(_l("This case has no such file."), 404)
     transcript: dict[str, Any] = {**body["message"]}
     transcript.pop("outcome", None)
     message = post_record(session, settings, store, report, user, transcript)
-    delete_attachment(session, settings, store, report, user, attachment_id, {"reason": reason})
+    delete_attachment(session, settings, store, report, user, attachment_id,
+                      {"reason": body["reason"]})
     record(session, actor=user, action="voice_transcribed", subject=f"report:{report.id}",
            details={"attachment": attachment_id, "message": message.id})
     return message

@@ -112,7 +112,7 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
             for message in listed
         ],
         # Where a reader deleted a file or a message, or redacted a passage: never why.
-        "tombstones": tombstones_json(session, report, for_reporter=True, places=places),
+        "tombstones": tombstones_json(session, report, places=places),
     }
 
 

@@ -329,7 +329,8 @@ class TombstoneKind(enum.StrEnum):
 
 class Tombstone(Base):
     """What remains where a reader deleted a file or a message, or redacted a passage
-    (EU Directive 2019/1937, Art. 17): who, which day and why, never what was removed."""
+    (EU Directive 2019/1937, Art. 17): who and which day in clear, why sealed, never what was
+    removed."""
 
     __tablename__ = "tombstones"
     __table_args__ = (
@@ -347,10 +348,26 @@ class Tombstone(Base):
     kind: Mapped[TombstoneKind] = mapped_column(enum_column_type(TombstoneKind, 16))
     by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     made_on: Mapped[date] = mapped_column(Date, default=today)
-    # Why, for the case's readers only: never served to the reporter.
-    reason: Mapped[str] = mapped_column(String(500))
+    # Why: a document sealed in the reader's browser to the case's readers and the recovery key,
+    # never to the reporter (docs/protocol.md#redactions-and-deletions). NULL only for a reason
+    # written before reasons were sealed, in a case nobody could then open (migration 0038).
+    reason_payload: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
 
     by: Mapped[Optional[User]] = relationship()
+    key_slots: Mapped[list[TombstoneKeySlot]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
+
+
+class TombstoneKeySlot(Base):
+    """The key of a tombstone's sealed reason, sealed to one reader: an inspector's id or
+    "recovery", never "reporter"."""
+
+    __tablename__ = "tombstone_key_slots"
+
+    tombstone_id: Mapped[int] = mapped_column(
+        ForeignKey("tombstones.id", ondelete="CASCADE"), primary_key=True)
+    reader: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slot: Mapped[bytes] = mapped_column(LargeBinary(80))
 
 
 class PowChallenge(Base):
@@ -365,6 +382,6 @@ class PowChallenge(Base):
 
 __all__ = [
     "Attachment", "ClosingRequest", "KeySlot", "MeetingRequest", "MeetingState", "Message",
-    "MessageKind", "PowChallenge", "Report", "Sender", "Status", "Tombstone", "TombstoneKind",
-    "report_readers",
+    "MessageKind", "PowChallenge", "Report", "Sender", "Status", "Tombstone",
+    "TombstoneKeySlot", "TombstoneKind", "report_readers",
 ]
