@@ -1,7 +1,7 @@
 """Deleting a file or a message and redacting a passage (EU Directive 2019/1937, Art. 17):
 the bytes are gone from the database and the data folder, a tombstone stays in the thread
-(why, for the case's readers only), the audit entry names no content, both sides still open and
-verify the thread, and the daily register still holds."""
+(why, sealed to the case's readers only), the audit entry names no content, both sides still
+open and verify the thread, and the daily register still holds."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from integrity.audit_register import check_register, write_register
 from integrity.models import Channel, Role, User, today
 from integrity.reporting.models import Attachment, KeySlot, Message, Report, Tombstone
 from tests.conftest import csrf_token
+from tests.helpers.reports import open_reason, seal_reason
 from tests.protocol2_client import (
     Reporter2Client,
     case_links,
@@ -125,6 +126,11 @@ def _everything_stored(app, db) -> bytes:
     return b"\x00".join(found)
 
 
+def _reason(client, report_id: int, reason: str = REASON) -> dict:
+    """``reason`` sealed as the case page seals it, to the case's readers as they are now."""
+    return seal_reason(_sealed(client, report_id), reason)
+
+
 def _report_file(db, report_id: int) -> Attachment:
     return db.scalar(select(Attachment).where(Attachment.report_id == report_id,
                                               Attachment.message_id.is_(None)))
@@ -140,7 +146,7 @@ def test_deleting_a_file_removes_its_bytes_everywhere_and_leaves_a_tombstone(
     piece = sealed_bytes[100:164]
     assert piece in _everything_stored(app, db)
     response = _post(client, f"/cases/{report_id}/attachments/{attachment_id}/delete",
-                     {"reason": REASON})
+                     {"reason": _reason(client, report_id)})
     assert response.status_code == 200, response.get_data(as_text=True)
     db.expire_all()
     assert db.get(Attachment, attachment_id) is None
@@ -152,11 +158,14 @@ def test_deleting_a_file_removes_its_bytes_everywhere_and_leaves_a_tombstone(
                            "sha256": hashlib.sha256(sealed_bytes).hexdigest()}
     assert REASON not in entry.details
     assert verify(db).ok
-    # The inspector sees the tombstone with the reason; the reporter without it.
-    tombstones = _sealed(client, report_id)["tombstones"]
-    assert tombstones == [{"kind": "attachment", "message": None, "attachment": attachment_id,
-                           "on": today().isoformat(), "by": db.get(User, inspector[0].id).name,
-                           "reason": REASON}]
+    # The inspector sees the tombstone and opens its sealed reason; the reporter without it.
+    data = _sealed(client, report_id)
+    tombstone = db.scalar(select(Tombstone))
+    assert {k: v for k, v in data["tombstones"][0].items() if k != "reason"} == {
+        "id": str(tombstone.id), "kind": "attachment", "message": None,
+        "attachment": attachment_id, "on": today().isoformat(),
+        "by": db.get(User, inspector[0].id).name}
+    assert open_reason(data, data["tombstones"][0], inspector[1]) == REASON
     box = reporter.mailbox(filed.receipt)
     assert [t["kind"] for t in box["tombstones"]] == ["attachment"]
     assert "reason" not in box["tombstones"][0]
@@ -186,7 +195,7 @@ def test_deleting_a_message_keeps_both_sides_verifying_and_hides_the_reason(
     file_id = db.scalar(select(Attachment.id).where(Attachment.message_id == int(target["id"])))
     file_path = app.extensions["integrity.attachments"].path(file_id)
     file_bytes = file_path.read_bytes()
-    body = {"reason": REASON,
+    body = {"reason": seal_reason(sealed, REASON),
             "replacement": _replacement(sealed, pair.secret_key, target, b"", str(account.id))}
     response = _post(client, f"/cases/{report_id}/messages/{target['id']}/delete", body)
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -206,7 +215,7 @@ def test_deleting_a_message_keeps_both_sides_verifying_and_hides_the_reason(
     after = _sealed(client, report_id)
     assert all(check.intact for check in _checks(after, pair.secret_key, "thread"))
     assert [t["kind"] for t in after["tombstones"]] == ["message"]
-    assert after["tombstones"][0]["reason"] == REASON
+    assert open_reason(after, after["tombstones"][0], pair) == REASON
     # The reporter's mailbox lists the message in its place, deleted, and verifies the thread.
     box = reporter.mailbox(filed.receipt)
     assert [m["deleted"] for m in box["messages"]] == [True, False]
@@ -235,7 +244,7 @@ def _redacted_body(sealed: dict, pair, account, message: dict, *, note: bool = F
     if not note:
         readers["reporter"] = thread.reporter_public_key
     again = crypto.seal_document(new, readers, sealed["pad_block"])
-    return {"reason": REASON, "payload": crypto.b64encode(again.payload),
+    return {"reason": seal_reason(sealed, REASON), "payload": crypto.b64encode(again.payload),
             "key_slots": {k: crypto.b64encode(v) for k, v in again.key_slots.items()},
             "replacement": _replacement(sealed, pair.secret_key, message, again.payload,
                                         str(account.id))}
@@ -303,9 +312,12 @@ def test_redaction_refusals(db, client, case, inspector) -> None:
     target = next(m for m in sealed["messages"] if m["from"] == "reporter")
     body = _redacted_body(sealed, pair, account, target)
     url = f"/cases/{report_id}/messages/{target['id']}/redact"
-    assert _post(client, url, {**body, "reason": "  "}).get_json() == {
+    assert _post(client, url, {k: v for k, v in body.items() if k != "reason"}).get_json() == {
         "error": "Say why it is deleted."}
-    assert _post(client, url, {**body, "reason": "x" * 501}).status_code == 400
+    # A reason in clear is refused: it must arrive sealed.
+    assert _post(client, url, {**body, "reason": REASON}).get_json() == {
+        "error": "The reason must be sealed to the case's readers: an object with “payload” "
+                 "and “key_slots”."}
     assert _post(client, url, {k: v for k, v in body.items() if k != "replacement"}
                  ).status_code == 400
     slots = dict(body["key_slots"])
@@ -313,7 +325,7 @@ def test_redaction_refusals(db, client, case, inspector) -> None:
     assert _post(client, url, {**body, "key_slots": slots}).status_code == 400
     assert _post(client, f"/cases/{report_id}/messages/999999/redact", body).status_code == 404
     assert _post(client, f"/cases/{report_id}/attachments/nope/delete",
-                 {"reason": REASON}).status_code == 404
+                 {"reason": body["reason"]}).status_code == 404
     # Nothing was changed or recorded by the refusals.
     assert db.scalar(select(Tombstone.id)) is None
     assert db.scalar(select(AuditEntry.seq).where(AuditEntry.action.in_(
@@ -331,7 +343,7 @@ def test_a_note_is_redacted_to_the_readers_only_and_the_reporter_sees_no_tombsto
     new = {**document, "text": "Check the [removed]."}
     readers = {r["id"]: crypto.b64decode(r["public_key"]) for r in sealed["recipients"]}
     again = crypto.seal_document(new, readers, sealed["pad_block"])
-    body = {"reason": REASON, "payload": crypto.b64encode(again.payload),
+    body = {"reason": seal_reason(sealed, REASON), "payload": crypto.b64encode(again.payload),
             "key_slots": {k: crypto.b64encode(v) for k, v in again.key_slots.items()},
             "replacement": _replacement(sealed, pair.secret_key, note, again.payload,
                                         str(account.id))}
@@ -348,13 +360,13 @@ def test_the_mailbox_without_javascript_shows_tombstones_without_the_reason(
     account, pair = inspector
     sealed = _sealed(client, report_id)
     target = next(m for m in sealed["messages"] if m["from"] == "reporter")
-    body = {"reason": REASON,
+    body = {"reason": seal_reason(sealed, REASON),
             "replacement": _replacement(sealed, pair.secret_key, target, b"", str(account.id))}
     assert _post(client, f"/cases/{report_id}/messages/{target['id']}/delete",
                  body).status_code == 200
     attachment = _report_file(db, report_id)
     assert _post(client, f"/cases/{report_id}/attachments/{attachment.id}/delete",
-                 {"reason": REASON}).status_code == 200
+                 {"reason": _reason(client, report_id)}).status_code == 200
     page = reporter_page(app, filed.receipt)
     assert "A message was deleted on" in page and "A file was deleted on" in page
     assert "Thank you. Which night?" in page

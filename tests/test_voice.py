@@ -12,6 +12,7 @@ from crypto.certificates import sign_inspector_key
 from integrity.audit import AuditEntry
 from integrity.models import Channel, Role, User
 from integrity.reporting.models import Attachment, Message, MessageKind, Report
+from tests.helpers.reports import open_reason, seal_reason
 from tests.protocol2_client import Reporter2Client, inspector_message
 from tests.protocol_client import Upload
 from tests.test_redaction import ORG, _post, _report_file, _sealed
@@ -89,10 +90,12 @@ def test_a_voice_message_becomes_a_record_and_the_recording_is_deleted(
     message = inspector_message(sealed, pair.secret_key, str(account.id),
                                 "Transcript: the tanker is emptied at 2 a.m.")
     url = f"/cases/{report_id}/voice/{attachment_id}/transcribe"
-    # Without the transcript, nothing happens.
-    assert _post(client, url, {"reason": "Transcribed."}).status_code == 400
+    reason = seal_reason(sealed, "Transcribed.")
+    # Without the transcript, or with a reason in clear, nothing happens.
+    assert _post(client, url, {"reason": reason}).status_code == 400
+    assert _post(client, url, {"reason": "Transcribed.", "message": message}).status_code == 400
     assert path.exists()
-    response = _post(client, url, {"reason": "Transcribed.", "message": message})
+    response = _post(client, url, {"reason": reason, "message": message})
     assert response.status_code == 201, response.get_data(as_text=True)
     db.expire_all()
     assert db.get(Attachment, attachment_id) is None and not path.exists()
@@ -109,7 +112,9 @@ def test_a_voice_message_becomes_a_record_and_the_recording_is_deleted(
     assert all(check.intact for check in box["checks"])
     assert box["tombstones"][0]["kind"] == "attachment"
     assert "reason" not in box["tombstones"][0]
+    data = _sealed(client, report_id)
+    assert open_reason(data, data["tombstones"][0], pair) == "Transcribed."
     # A second transcription of the same recording finds nothing.
     again = inspector_message(_sealed(client, report_id), pair.secret_key, str(account.id), "x")
-    assert _post(client, url, {"reason": "Transcribed.", "message": again}).status_code == 404
+    assert _post(client, url, {"reason": reason, "message": again}).status_code == 404
     assert crypto.b64decode(message["payload"])  # sealed in the browser, never in clear

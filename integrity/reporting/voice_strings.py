@@ -43,6 +43,9 @@ def redaction_strings() -> dict[str, str]:
         "fileDeleted": _("A file was deleted on %(day)s by %(name)s: %(reason)s"),
         "messageDeleted": _("A message was deleted on %(day)s by %(name)s: %(reason)s"),
         "passageRemoved": _("A passage was removed on %(day)s by %(name)s: %(reason)s"),
+        # A tombstone whose reason this inspector cannot open: the reporter's sentences.
+        **{f"{key}NoReason": text for key, text in reporter_tombstones().items()},
+        "reasonDamaged": _("Its reason could not be opened: it was altered or damaged."),
         "removedMarker": _("[removed]"),
         "redactSummary": _("Delete or remove a passage"),
         "redactHint": _("Select the passage to remove in the copy below (with the mouse, or "

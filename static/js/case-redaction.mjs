@@ -3,15 +3,22 @@
 // here: the message is opened in the keyring, the marked passage replaced by a visible marker,
 // and the message sealed again to the same readers; for a protocol 2 case the keyring also
 // authenticates the replacement with the thread secret (docs/protocol.md#redactions-and-deletions).
-// What remains is a tombstone: who, which day and why (the reason for the case's readers only).
+// What remains is a tombstone: who, which day and why. The reason can name what was removed, so
+// it is sealed here as a note is, to the case's readers and the recovery key, never the reporter,
+// as the reason document {"reason": text}; the page opens each tombstone's reason with its own slot.
 
 import { clearError, fill, formatDay, setBusy, setHidden, showError } from "./page.mjs";
-import { listing } from "./thread-view.mjs";
+import { listing, safeToSeal } from "./thread-view.mjs";
 
 export const REDACTION_STRINGS = {
   fileDeleted: "A file was deleted on %(day)s by %(name)s: %(reason)s",
   messageDeleted: "A message was deleted on %(day)s by %(name)s: %(reason)s",
   passageRemoved: "A passage was removed on %(day)s by %(name)s: %(reason)s",
+  // A tombstone whose reason this inspector cannot open (none kept, or sealed without them).
+  fileDeletedNoReason: "A file was deleted on %(day)s by %(name)s.",
+  messageDeletedNoReason: "A message was deleted on %(day)s by %(name)s.",
+  passageRemovedNoReason: "A passage was removed on %(day)s by %(name)s.",
+  reasonDamaged: "Its reason could not be opened: it was altered or damaged.",
   removedMarker: "[removed]",
   redactSummary: "Delete or remove a passage",
   redactHint: "Select the passage to remove in the copy below (with the mouse, or with Shift and the arrow keys), then remove it. The message is sealed again with the marker “[removed]” in its place. Or delete the whole message and its files.",
@@ -50,11 +57,19 @@ function element(tag, text, attributes = {}) {
 let counter = 0;
 const nextId = (stem) => `${stem}-${++counter}`;
 
-/** The sentence a tombstone shows; the reason only where it is given (the case page). */
-export function tombstoneSentence(tombstone, strings) {
-  const template = { attachment: strings.fileDeleted, message: strings.messageDeleted,
-    passage: strings.passageRemoved }[tombstone.kind] || strings.messageDeleted;
-  return fill(template, { day: formatDay(tombstone.on), name: tombstone.by || "—", reason: tombstone.reason ?? "" });
+const SENTENCES = { attachment: "fileDeleted", message: "messageDeleted", passage: "passageRemoved" };
+
+/** The sentence a tombstone shows: with `reason` (the opened reason, on the case page), or
+ * without (the case page's "…NoReason" sentences; the mailbox's own sentences never hold one). */
+export function tombstoneSentence(tombstone, strings, reason = null) {
+  const key = SENTENCES[tombstone.kind] || SENTENCES.message;
+  const template = reason === null ? strings[`${key}NoReason`] ?? strings[key] : strings[key];
+  return fill(template, { day: formatDay(tombstone.on), name: tombstone.by || "—", reason: reason ?? "" });
+}
+
+/** A reason as typed, on one line: runs of spaces folded into one. */
+export function foldedReason(text) {
+  return text.split(/\s+/).filter(Boolean).join(" ");
 }
 
 /** Whether a file entry is a voice message (an audio recording). */
@@ -81,6 +96,28 @@ export class Redactions {
     return this.page.sealed?.tombstones || [];
   }
 
+  /** Open each tombstone's sealed reason this inspector holds a slot for (after each load). */
+  async openReasons() {
+    for (const tombstone of this.tombstones()) {
+      const sealed = tombstone.reason;
+      const opened = sealed?.key_slot ? await this.page.open(sealed) : null;
+      tombstone.opened = typeof opened?.reason === "string" ? opened.reason : null;
+      // A slot that does not open, or a document that is no reason: altered or damaged.
+      tombstone.damaged = Boolean(sealed?.key_slot) && tombstone.opened === null;
+    }
+  }
+
+  /** The sealed reasons this inspector can open, as a share request names them. */
+  documents() {
+    return this.tombstones().filter((t) => t.reason?.key_slot).map((t) => [`tombstone:${t.id}`, t.reason.key_slot]);
+  }
+
+  /** A tombstone's sentence, with its reason when it opened, and the damage when it did not. */
+  sentence(tombstone) {
+    const text = tombstoneSentence(tombstone, this.strings, tombstone.opened ?? null);
+    return tombstone.damaged ? `${text} ${this.strings.reasonDamaged}` : text;
+  }
+
   fileTombstone(entry) {
     return this.tombstones().find((t) => t.kind === "attachment" && t.attachment === entry.id);
   }
@@ -91,17 +128,18 @@ export class Redactions {
 
   /** The tombstone lines of a message (deleted, or passages removed). */
   messageLines(message) {
-    return this.messageTombstones(message).map((t) => element("p", tombstoneSentence(t, this.strings),
+    return this.messageTombstones(message).map((t) => element("p", this.sentence(t),
       { className: "tombstone", "data-kind": t.kind }));
   }
 
   /** A deleted file's tombstone, or null. */
   fileLine(entry) {
     const tombstone = this.fileTombstone(entry);
-    return tombstone ? element("span", tombstoneSentence(tombstone, this.strings), { className: "tombstone" }) : null;
+    return tombstone ? element("span", this.sentence(tombstone), { className: "tombstone" }) : null;
   }
 
-  /** A small form: the reason and one or more buttons, each calling `act(reason, form, button)`. */
+  /** A small form: the reason and one or more buttons, each calling `act(reason, form, button)`
+   * with the reason typed (each act seals it with `sealReason` once its own checks pass). */
   reasonForm(buttons, { before = [], reason = "" } = {}) {
     const s = this.strings;
     const form = element("form", undefined, { className: "stack redact-form", novalidate: "" });
@@ -121,10 +159,15 @@ export class Redactions {
 
   async run(form, input, button, act) {
     clearError();
-    const reason = input.value.trim();
+    const reason = foldedReason(input.value);
     if (!reason) {
       showError(input, this.strings.giveReason);
       input.focus();
+      return;
+    }
+    const page = this.page;
+    if (page.protocol2 && !(page.judged && safeToSeal(page.judged))) {
+      showError(form, page.strings.readersUnsafe).focus();
       return;
     }
     setBusy(form, true);
@@ -170,6 +213,15 @@ export class Redactions {
     return details;
   }
 
+  /** The reason sealed as a note is, as the routes take it: {payload, key_slots}. */
+  async sealReason(reason) {
+    const page = this.page;
+    const sealed = await page.client.call("seal-document", {
+      document: { reason }, readers: page.readers(false), padBlock: page.sealed.pad_block,
+    });
+    return { payload: sealed.payload, key_slots: sealed.keySlots };
+  }
+
   /** The authenticator of a protocol 2 message's replacement (null for protocol 1). */
   async replacement(message, payload) {
     if (!this.page.protocol2 || !message.link) return null;
@@ -192,7 +244,7 @@ export class Redactions {
     const sealed = await page.client.call("seal-document", {
       document, readers: page.readers(message.from !== "note"), padBlock: page.sealed.pad_block,
     });
-    const body = { reason, payload: sealed.payload, key_slots: sealed.keySlots };
+    const body = { reason: await this.sealReason(reason), payload: sealed.payload, key_slots: sealed.keySlots };
     const replacement = await this.replacement(message, sealed.payload);
     if (replacement) body.replacement = replacement;
     await page.staff.post(`${page.area.dataset.messages}/${encodeURIComponent(message.id)}/redact`, body);
@@ -201,7 +253,7 @@ export class Redactions {
 
   async deleteMessage(message, reason) {
     const page = this.page;
-    const body = { reason };
+    const body = { reason: await this.sealReason(reason) };
     const replacement = await this.replacement(message, "");
     if (replacement) body.replacement = replacement;
     await page.staff.post(`${page.area.dataset.messages}/${encodeURIComponent(message.id)}/delete`, body);
@@ -210,7 +262,8 @@ export class Redactions {
 
   async deleteFile(entry, reason) {
     const page = this.page;
-    await page.staff.post(`${page.area.dataset.attachments}${encodeURIComponent(entry.id)}/delete`, { reason });
+    await page.staff.post(`${page.area.dataset.attachments}${encodeURIComponent(entry.id)}/delete`,
+      { reason: await this.sealReason(reason) });
     return this.strings.deletedFile;
   }
 
@@ -276,7 +329,8 @@ export class Redactions {
       message = { payload: sealed.payload, key_slots: sealed.keySlots };
     }
     const base = page.area.dataset.voice;
-    await page.staff.post(`${base}${encodeURIComponent(entry.id)}/transcribe`, { reason, message: { ...message, attachments: [] } });
+    await page.staff.post(`${base}${encodeURIComponent(entry.id)}/transcribe`,
+      { reason: await this.sealReason(reason), message: { ...message, attachments: [] } });
     return s.transcribed;
   }
 }

@@ -138,6 +138,7 @@ class Case {
       // A deleted message has no slot left: its tombstone shows in its place.
       if (message.key_slot || message.deleted) this.messages.push(message);
     }
+    await this.redactions.openReasons();
     this.judged = null;
     if (this.protocol2 && this.report) {
       try {
@@ -487,8 +488,10 @@ class Case {
     setBusy(form, true);
     try {
       this.progress.step(this.strings.sharing, null);
+      // Every document this inspector holds a slot for (a deleted message has none left).
       const documents = [[REPORT_DOCUMENT, this.sealed.report.key_slot],
-        ...this.messages.map((message) => [message.id, message.key_slot]), ...this.persons.documents()];
+        ...this.messages.filter((message) => message.key_slot).map((message) => [message.id, message.key_slot]),
+        ...this.persons.documents(), ...this.redactions.documents()];
       const { slots } = await this.client.call("reseal", {
         slots: documents.map(([, slot]) => slot), keyHandle: this.keyHandle, publicKey: target.public_key,
       });

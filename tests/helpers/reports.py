@@ -111,3 +111,14 @@ def seal_item(data: dict, document: dict, *, note: bool) -> dict:
     sealed = crypto.seal_document(document, readers, data["pad_block"])
     return {"payload": crypto.b64encode(sealed.payload),
             "key_slots": {k: crypto.b64encode(v) for k, v in sealed.key_slots.items()}}
+
+
+def seal_reason(data: dict, reason: str) -> dict:
+    """A tombstone's reason sealed as the case page seals it: ``{"reason": ...}`` to the
+    readers of a note (never the reporter), as the deletion and redaction routes take it."""
+    return seal_item(data, {"reason": reason}, note=True)
+
+
+def open_reason(data: dict, tombstone: dict, pair: crypto.KeyPair) -> str:
+    """A tombstone's sealed reason, from the case's ``sealed`` listing, opened by ``pair``."""
+    return str(open_item(data, tombstone["reason"], pair)["reason"])
