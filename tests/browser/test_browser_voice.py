@@ -2,10 +2,12 @@
 voice message on the report form, it is sealed and sent like any file; the inspector plays it
 in the case page, transcribes it into a record and the recording is deleted with a tombstone;
 the inspector removes a passage and deletes a message, and both sides still open and verify
-the thread; the reporter never sees why. Without JavaScript there is no recorder."""
+the thread; why is sealed in the page and opened there again, shared with a colleague, and
+never seen by the reporter. Without JavaScript there is no recorder."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,8 +17,15 @@ from sqlalchemy.orm import Session
 
 import crypto
 from crypto.certificates import OrgKey
-from integrity.models import Channel, Role, User
-from integrity.reporting.models import Attachment, Message, MessageKind, Report
+from integrity.models import Channel, Installation, Role, User
+from integrity.reporting.models import (
+    Attachment,
+    Message,
+    MessageKind,
+    Report,
+    Tombstone,
+    TombstoneKeySlot,
+)
 from tests.conftest import ChannelSetup
 from tests.helpers.browser import (
     CHROMIUM,
@@ -32,6 +41,7 @@ from tests.protocol2_client import Reporter2Client
 ORG = OrgKey.from_seed(bytes(range(128, 160)))
 INTACT = "Authentic: every message is as its writer sent it, in its place."
 REASON = "Names a colleague who is not part of the case."
+DELETE_REASON = "REASON-MARKER: gives the reporter's shift at lane 3"
 EBML = b"\x1a\x45\xdf\xa3"  # the first bytes of a WebM recording
 
 
@@ -61,6 +71,16 @@ def inspector(db: Session, make_account, channel: ChannelSetup) -> Any:
     ch.recipients.append(user)
     db.commit()
     return account
+
+
+@pytest.fixture
+def colleague(db: Session, make_account) -> tuple[Any, crypto.KeyPair]:
+    """An inspector with a certified key who does not read the case: one to share it with."""
+    account = make_account(Role.INSPECTOR, key=False)
+    pair = browser_key(db, account, ORG)
+    db.get(User, account.id).name = "Inspector W"
+    db.commit()
+    return account, pair
 
 
 def _report_id(db: Session) -> int:
@@ -167,7 +187,8 @@ def test_a_voice_message_is_recorded_sealed_played_transcribed_and_deleted(
 
 
 def test_a_passage_removed_and_a_message_deleted_in_the_case_page_still_verify(
-    open_page, base_url: str, app, db: Session, channel: ChannelSetup, inspector: Any
+    open_page, base_url: str, recorder: RecordingApp, app, db: Session, channel: ChannelSetup,
+    inspector: Any, colleague: tuple[Any, crypto.KeyPair]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -192,12 +213,43 @@ def test_a_passage_removed_and_a_message_deleted_in_the_case_page_still_verify(
     expect(page.locator("#case-thread-status")).to_have_text(INTACT)
     other = page.locator("#case-thread > li", has_text="Delete this one please.")
     other.get_by_text("Delete or remove a passage").click()
-    other.get_by_label("Why").fill(REASON)
+    other.get_by_label("Why").fill(DELETE_REASON)
     other.get_by_role("button", name="Delete the whole message").click()
     expect(page.locator("#case-announce")).to_have_text("The message was deleted.")
     expect(page.locator("#case-thread")).not_to_contain_text("Delete this one please.")
     expect(page.locator("#case-thread")).to_contain_text("A message was deleted on")
     expect(page.locator("#case-thread-status")).to_have_text(INTACT)
+    # The reasons left the page sealed: no request carried them, the database holds none.
+    for body in (r.body for r in recorder.received):
+        assert REASON.encode() not in body and DELETE_REASON.encode() not in body
+    sent = json.loads(recorder.posts(f"/cases/{report_id}/messages/"
+                                     f"{_message_id(db, report_id, -1)}/delete")[-1].body)
+    assert set(sent["reason"]) == {"payload", "key_slots"}
+    assert set(sent["reason"]["key_slots"]) == {str(inspector.id)}  # never the reporter's
+    db.expire_all()
+    assert all(t.reason_payload and b"REASON-MARKER" not in t.reason_payload
+               for t in db.scalars(select(Tombstone)))
+    # Opened again after a reload, from the sealed reasons alone.
+    page.reload()
+    page.wait_for_selector('#case-content[data-opened="1"]')
+    expect(page.locator("#case-thread .tombstone[data-kind=message]")).to_contain_text(
+        f"by Inspector V: {DELETE_REASON}")
+    expect(page.locator("#case-thread .tombstone[data-kind=passage]")).to_contain_text(
+        f"by Inspector V: {REASON}")
+    # Shared with a colleague, the reasons go with the rest of the case.
+    account, pair = colleague
+    page.select_option("#share-inspector", str(account.id))
+    page.fill("#share-reason", "A second reader for the evidence.")
+    page.get_by_role("button", name="Share").click()
+    expect(page.locator("#case-announce")).to_have_text("The case was shared with Inspector W.")
+    db.expire_all()
+    slots = db.scalars(select(TombstoneKeySlot).where(
+        TombstoneKeySlot.reader == str(account.id))).all()
+    assert len(slots) == 2
+    pad_block = db.scalar(select(Installation.pad_block))
+    opened = {crypto.open_document(db.get(Tombstone, s.tombstone_id).reason_payload, s.slot,
+                                   pair.secret_key, pad_block)["reason"] for s in slots}
+    assert opened == {REASON, DELETE_REASON}
 
     reporter = open_page()
     _open_mailbox(reporter, base_url, filed.receipt)
@@ -208,6 +260,12 @@ def test_a_passage_removed_and_a_message_deleted_in_the_case_page_still_verify(
     expect(reporter.locator("#mailbox-view")).not_to_contain_text(REASON)
     expect(reporter.locator("#mailbox-view")).not_to_contain_text("Petrov")
     assert not page.console_errors and not reporter.console_errors
+
+
+def _message_id(db: Session, report_id: int, index: int) -> int:
+    db.expire_all()
+    return db.scalars(select(Message.id).where(Message.report_id == report_id)
+                      .order_by(Message.id)).all()[index]
 
 
 def test_without_javascript_there_is_no_recorder(
