@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.pool import NullPool
 
+from integrity.db import make_engine
 from integrity.paths import ROOT
 
 
@@ -24,6 +26,21 @@ def upgrade(database_url: str, revision: str = "head",
     config = alembic_config(database_url)
     config.attributes["installation_secret"] = installation_secret
     command.upgrade(config, revision)
+    wipe_sqlite_log(database_url)
+
+
+def wipe_sqlite_log(database_url: str) -> None:
+    """On SQLite, move the write-ahead log into the database file and empty it: with
+    ``secure_delete``, the values a migration removed or sealed (0035's second-factor secrets,
+    0038's reasons) are overwritten now rather than at some later checkpoint."""
+    if not database_url.startswith("sqlite"):
+        return
+    engine = make_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        engine.dispose()
 
 
 def downgrade(database_url: str, revision: str = "base",

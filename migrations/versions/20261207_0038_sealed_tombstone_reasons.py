@@ -18,7 +18,10 @@ to the keys the database holds for the case's current readers (active, with a ke
 recovery key when one is configured, padded to the installation's block, as a reason written
 now is sealed; then it drops the clear column. A reason in a case that nobody could open then
 (no such reader, no recovery key) is dropped without a sealed copy: its tombstone keeps who and
-which day. Sealing needs public keys only.
+which day. Sealing needs public keys only. On SQLite (`secure_delete`), `integrity.migrate`
+checkpoints the write-ahead log after upgrading, so the clear values are overwritten at once;
+PostgreSQL keeps a dropped column's values in the rows until the table is rewritten
+(`VACUUM FULL tombstones`, docs/release-notes.md).
 
 The downgrade cannot open the sealed reasons (the server holds no secret key): the clear column
 comes back empty for every tombstone.
