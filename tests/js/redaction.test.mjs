@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { REDACTION_STRINGS, foldedReason, tombstoneSentence, withoutPassage } from "../../static/js/case-redaction.mjs";
+import {
+  REDACTION_STRINGS, Redactions, foldedReason, tombstoneSentence, withoutPassage,
+} from "../../static/js/case-redaction.mjs";
 import { STRINGS as MAILBOX_STRINGS } from "../../static/js/mailbox.mjs";
 
 const gone = { kind: "attachment", on: "2026-12-07", by: "Inspector V" };
@@ -26,4 +28,26 @@ test("a reason is folded onto one line before it is sealed", () => {
   assert.equal(foldedReason("  shows\ta   face \n at lane 3 "), "shows a face at lane 3");
   assert.equal(foldedReason(" \t "), "");
   assert.equal(withoutPassage("Ask Petrov now", 4, 10, "[removed]"), "Ask [removed] now");
+});
+
+test("each reason opens on its own: without a slot it is left out, damaged it is said", async () => {
+  const sealed = (slot) => ({ payload: "cGF5bG9hZA", key_slot: slot });
+  const tombstones = [
+    { ...gone, id: "1", reason: sealed("good") },
+    { ...gone, id: "2", reason: sealed(null) }, // sealed before this inspector read the case
+    { ...gone, id: "3", reason: sealed("altered") },
+    { ...gone, id: "4", reason: sealed("not-a-reason") },
+    { ...gone, id: "5", reason: null }, // none kept
+  ];
+  const opened = { good: { reason: "shows a face" }, altered: null, "not-a-reason": { text: "x" } };
+  const page = { strings: REDACTION_STRINGS, sealed: { tombstones }, open: async (item) => opened[item.key_slot] };
+  const redactions = new Redactions(page);
+  await redactions.openReasons();
+  const lines = tombstones.map((t) => redactions.sentence(t));
+  assert.match(lines[0], /by Inspector V: shows a face$/);
+  assert.match(lines[1], /by Inspector V\.$/);
+  for (const line of lines.slice(2, 4)) assert.match(line, /by Inspector V\. Its reason could not be opened/);
+  assert.match(lines[4], /by Inspector V\.$/);
+  // A share passes on the reasons this inspector holds a slot for, by tombstone id.
+  assert.deepEqual(redactions.documents().map(([name]) => name), ["tombstone:1", "tombstone:3", "tombstone:4"]);
 });
