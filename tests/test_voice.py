@@ -83,19 +83,19 @@ def test_a_voice_message_becomes_a_record_and_the_recording_is_deleted(
     reporter, filed, report_id = voice_case
     account, pair = inspector
     attachment_id = _report_file(db, report_id).id
-    path = app.extensions["integrity.attachments"].path(attachment_id)
-    assert path.exists()
+    store = app.extensions["integrity.attachments"]
+    assert store.exists(attachment_id)
     sealed = _sealed(client, report_id)
     message = inspector_message(sealed, pair.secret_key, str(account.id),
                                 "Transcript: the tanker is emptied at 2 a.m.")
     url = f"/cases/{report_id}/voice/{attachment_id}/transcribe"
     # Without the transcript, nothing happens.
     assert _post(client, url, {"reason": "Transcribed."}).status_code == 400
-    assert path.exists()
+    assert store.exists(attachment_id)
     response = _post(client, url, {"reason": "Transcribed.", "message": message})
     assert response.status_code == 201, response.get_data(as_text=True)
     db.expire_all()
-    assert db.get(Attachment, attachment_id) is None and not path.exists()
+    assert db.get(Attachment, attachment_id) is None and not store.exists(attachment_id)
     record = db.scalar(select(Message).where(Message.report_id == report_id))
     assert record.kind == MessageKind.RECORD
     actions = [e.action for e in db.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
