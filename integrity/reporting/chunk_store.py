@@ -185,7 +185,7 @@ class DatabaseStore(AttachmentStore):
             rows = _Rows(lambda: connection, attachment_id)
             held = connection.scalar(select(func.count()).select_from(CHUNKS).where(
                 CHUNKS.c.attachment_id == attachment_id))
-            if offset and not held and self.files and self.files.exists(attachment_id):
+            if not held and self.files and self.files.exists(attachment_id):
                 begun_as_file = True
                 with self.files.open(attachment_id) as source:
                     _copy_head(source, offset, rows)
