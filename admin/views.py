@@ -83,6 +83,7 @@ AUDIT_ACTIONS = {
     "recovery_key_created": _l("Recovery key made"),
     "backup_made": _l("Backup made"),
     "backup_restored": _l("Installation restored from a backup"),
+    "attachments_moved": _l("Attachments moved between the data folder and the database"),
     "org_key_pinned": _l("Organisation key pinned"),
     "key_certified": _l("Key certified by the organisation key"),
     "channel_added": _l("Channel added"),

@@ -52,10 +52,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         static_views,
     )
     from integrity.auth.services import Hasher
+    from integrity.dashboard.summary_store import wave_summaries_for
     from integrity.extensions import babel, csrf, limiter
+    from integrity.reporting.chunk_store import attachment_store_for
     from integrity.reporting.mailbox_tokens import token_store
     from integrity.reporting.routing import RouteCache
-    from integrity.reporting.storage import AttachmentStore
     from integrity.reporting.uploads import IntegrityRequest, discard_unfinished_uploads
 
     settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
@@ -85,7 +86,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.request_class = IntegrityRequest
     app.teardown_request(discard_unfinished_uploads)
     app.extensions["integrity.settings"] = settings
-    app.extensions["integrity.attachments"] = AttachmentStore(settings.data_dir / "attachments")
     app.extensions["integrity.mailbox_tokens"] = token_store(settings.redis_url)
     # Keys the stored lookup hashes; held outside the database (docs/protocol.md), made in
     # the data folder on first start unless configured.
@@ -108,6 +108,13 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     logs.install_privacy_filters()
     app.logger.setLevel(settings.log_level)
     db.init_app(app, settings.database_url)
+    # Sealed attachments and kept wave summaries: in the database on PostgreSQL, so that
+    # several servers share them; in the data folder on SQLite.
+    engine = current.engine(app)
+    app.extensions["integrity.attachments"] = attachment_store_for(
+        engine, settings.data_dir / "attachments")
+    app.extensions["integrity.wave_summaries"] = wave_summaries_for(
+        engine, settings.data_dir / "cache")
     # First of the hooks, so nothing hostile reaches the database (and before routes exist).
     request_guard.init_app(app)
     # The first after-request hook, so that it runs last, on the finished answer.

@@ -1,7 +1,11 @@
 """Backups that restore (docs/operations.md): one consistent snapshot of the database
 (``pg_dump`` on PostgreSQL, SQLite's online backup API), the data folder's secrets and the
 attachment files, as a tar stream sealed to the recovery key's public half
-(``crypto.archive``); and the restore of such a file into an empty installation."""
+(``crypto.archive``); and the restore of such a file into an empty installation.
+
+On PostgreSQL the attachments are rows of the database (``reporting.chunk_store``), in the
+dump with everything else; files left in the data folder from before are backed up as files,
+and restored where they were read from."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from sqlalchemy import inspect, select
+from sqlalchemy import distinct, func, inspect, select
 from sqlalchemy.engine import make_url
 
 from crypto import KeyPair, fingerprint
@@ -49,8 +53,9 @@ class BackupError(Exception):
 @dataclass(frozen=True)
 class BackupSummary:
     database: str
-    attachments: int
+    attachments: int  # attachment files
     fingerprint: str
+    stored: int = 0  # attachments stored in the database (PostgreSQL)
 
 
 # ---------------------------------------------------------------- the database
@@ -128,6 +133,21 @@ def recovery_public_key(settings: Settings) -> bytes | None:
     finally:
         engine.dispose()
     return bytes(key) if key else None
+
+
+def stored_attachments(settings: Settings) -> int:
+    """How many attachments the database holds as rows (on PostgreSQL)."""
+    from integrity.reporting.models import AttachmentChunk
+
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table(AttachmentChunk.__tablename__):
+                return 0  # a schema from before they were
+            return connection.scalar(
+                select(func.count(distinct(AttachmentChunk.attachment_id)))) or 0
+    finally:
+        engine.dispose()
 
 
 def _database_has_tables(settings: Settings) -> bool:
@@ -209,6 +229,7 @@ def write_backup(settings: Settings, out: Path) -> BackupSummary:
         with tempfile.TemporaryDirectory(prefix="integrity-backup-") as folder:
             member, dump = _dump_database(settings, Path(folder))
             attachments = _attachment_files(settings)  # listed after the snapshot
+            stored = stored_attachments(settings)  # counted after it too
             manifest = {"format": FORMAT, "version": 1, "database": kind,
                         "created": datetime.now(UTC).isoformat(timespec="seconds"),
                         "recovery_key": fingerprint(public_key)}
@@ -230,7 +251,7 @@ def write_backup(settings: Settings, out: Path) -> BackupSummary:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return BackupSummary(kind, count, fingerprint(public_key))
+    return BackupSummary(kind, count, fingerprint(public_key), stored)
 
 
 # ---------------------------------------------------------------- restoring
@@ -329,7 +350,7 @@ def restore_backup(settings: Settings, source: BinaryIO, pair: KeyPair) -> Backu
         for name in to_write:
             (folder / "data" / name).rename(settings.data_dir / name)
         count = _move_attachments(settings, folder / ATTACHMENTS)
-    return BackupSummary(kind, count, fingerprint(pair.public_key))
+    return BackupSummary(kind, count, fingerprint(pair.public_key), stored_attachments(settings))
 
 
 def _restore_database(settings: Settings, kind: str, folder: Path) -> None:

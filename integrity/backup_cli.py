@@ -4,10 +4,14 @@ an empty installation rebuilt from one (docs/operations.md)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from integrity.cli_context import command_app, command_session, command_settings, record_command
+
+if TYPE_CHECKING:
+    from integrity.backup import BackupSummary
 
 
 @click.command()
@@ -27,11 +31,19 @@ def backup(out: Path) -> None:
     with command_session(app) as session:
         record_command(session, "backup_made", "installation",
                        {"database": summary.database, "attachments": summary.attachments,
+                        "stored_attachments": summary.stored,
                         "fingerprint": summary.fingerprint})
         session.commit()
-    click.echo(f"Wrote the backup of the {summary.database} database and "
+    click.echo(f"Wrote the backup of the {summary.database} database{_stored(summary)} and "
                f"{summary.attachments} attachment file(s) to {out}, sealed to the recovery key "
                f"{summary.fingerprint}.")
+
+
+def _stored(summary: BackupSummary) -> str:
+    """On PostgreSQL, how many attachments are rows of the database."""
+    if summary.database != "postgresql":
+        return ""
+    return f" ({summary.stored} attachment(s) stored in it)"
 
 
 @click.command()
@@ -61,11 +73,12 @@ def restore(key_file: Path, backup_file: Path) -> None:
     with command_session(app) as session:
         try:
             record_command(session, "backup_restored", "installation",
-                           {"database": summary.database, "attachments": summary.attachments})
+                           {"database": summary.database, "attachments": summary.attachments,
+                            "stored_attachments": summary.stored})
             session.commit()
         except SQLAlchemyError:  # a backup of an older schema: `integrity init` comes first
             click.echo("The restore could not be recorded in the audit log of this older "
                        "schema; record it by hand after `integrity init`.", err=True)
-    click.echo(f"Restored the {summary.database} database and {summary.attachments} "
-               f"attachment file(s) from {backup_file}. Run `integrity init` to bring the "
-               f"database to this version's schema, then start the server.")
+    click.echo(f"Restored the {summary.database} database{_stored(summary)} and "
+               f"{summary.attachments} attachment file(s) from {backup_file}. Run `integrity "
+               f"init` to bring the database to this version's schema, then start the server.")

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from integrity import current
+from integrity.attachments_cli import migrate_attachments
 from integrity.audit_cli import audit
 from integrity.backup_cli import backup, restore
 from integrity.cli_context import (
@@ -461,3 +462,4 @@ main.add_command(backup)
 main.add_command(restore)
 main.add_command(survey)
 main.add_command(org_key)
+main.add_command(migrate_attachments)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # for the types only: the configuration imports modules that 
 
     from integrity.auth.services import Hasher
     from integrity.config import Settings
+    from integrity.dashboard.summary_store import WaveSummaries
     from integrity.reporting.mailbox_tokens import TokenStore
     from integrity.reporting.routing import RouteCache
     from integrity.reporting.storage import AttachmentStore
@@ -33,8 +34,14 @@ def settings(app: Flask | None = None) -> Settings:
 
 
 def attachment_store(app: Flask | None = None) -> AttachmentStore:
-    """The folder of sealed attachments."""
+    """Where sealed attachments are kept: rows on PostgreSQL, files on SQLite."""
     return cast("AttachmentStore", _extension("integrity.attachments", app))
+
+
+def wave_summaries(app: Flask | None = None) -> WaveSummaries:
+    """Where the summaries of closed survey waves are kept: a table on PostgreSQL, files of
+    the data folder on SQLite."""
+    return cast("WaveSummaries", _extension("integrity.wave_summaries", app))
 
 
 def mailbox_tokens(app: Flask | None = None) -> TokenStore:

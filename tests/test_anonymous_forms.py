@@ -11,13 +11,14 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from integrity import anonymous_forms
+from integrity import anonymous_forms, current
 from integrity.extensions import limiter
 from integrity.models import Role, today
 from integrity.reporting.models import Attachment, Message, Report
 from surveys.models import SurveyResponse
 from tests.conftest import REDIS_URL, csrf_token
 from tests.helpers.reports import MAILBOX_TOKEN, plain_mailbox_token
+from tests.helpers.stored import folder
 from tests.helpers.surveys import every_type, open_survey
 
 RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
@@ -149,12 +150,13 @@ def test_every_anonymous_form_refuses_a_missing_or_forged_token_and_stores_nothi
             assert 'name="csrf_token"' in page  # the form again, with a token that works
     assert (count(db, Report), count(db, Message), count(db, SurveyResponse)) == before
     # What was typed is still in the form sent back; a file sent with it is not kept.
-    folder = app.extensions["integrity.attachments"].root
-    kept = set(folder.iterdir()) if folder.exists() else set()
+    kept = set(current.attachment_store(app).ids())
     refused = _file(client, f"/report/{channel.slug}", "forged",
                     files=(io.BytesIO(b"MARKER" * 1000), "plan.txt"))
     assert "Officer at lane 4 asks 20 EUR per car.</textarea>" in refused.get_data(as_text=True)
-    assert set(folder.iterdir()) == kept
+    assert set(current.attachment_store(app).ids()) == kept
+    root = folder(app).root
+    assert not root.exists() or not [p for p in root.iterdir() if p.name.startswith(".")]
     assert count(db, Report) == before[0] and count(db, Attachment) == 0
 
 

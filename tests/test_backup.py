@@ -17,12 +17,14 @@ from sqlalchemy import inspect, select
 import crypto
 from crypto import archive
 from crypto.errors import DecryptionError, ShapeError
+from integrity import current
 from integrity.app import create_app
 from integrity.backup import BackupError, restore_backup
 from integrity.config import Settings
 from integrity.db import dispose, make_engine
 from integrity.demo import DEMO_ACCOUNTS
 from integrity.models import User
+from integrity.reporting.chunk_store import DatabaseStore
 from surveys.demo import DEMO_CODES
 from tests.conftest import BACKENDS, cli_environment
 from tests.helpers.cli import database_url, run
@@ -165,6 +167,25 @@ def _file_reports(env: dict[str, str]) -> list[tuple[str, str | None]]:
     return [(first.receipt, first.attachment_ids[0]), (second.receipt, None)]
 
 
+def _file_left_from_before(env: dict[str, str]) -> tuple[str, str]:
+    """On PostgreSQL, a third report whose attachment is a file of the data folder, as one
+    filed before attachments were rows (and before `integrity migrate-attachments`)."""
+    app = _app(env)
+    try:
+        reporter = ReporterClient(app.test_client())
+        filed = reporter.file("integrity", {"what": TEXT},
+                              uploads=[Upload("ledger.bin", "application/octet-stream", FILE)])
+        (attachment_id,) = filed.attachment_ids
+        store = current.attachment_store(app)
+        assert isinstance(store, DatabaseStore) and store.files is not None
+        with store.open(attachment_id) as rows:
+            store.files.write(attachment_id, iter(lambda: rows.read(65536), b""), 10**9)
+        DatabaseStore(current.engine(app), None).shred(attachment_id)
+    finally:
+        dispose(app)
+    return filed.receipt, attachment_id
+
+
 def _secrets_of(env: dict[str, str], receipts: list[str]) -> list[bytes]:
     """What must never be readable in a backup file."""
     engine = make_engine(database_url(env))
@@ -233,9 +254,15 @@ def test_a_backup_reveals_nothing_and_restores_an_empty_installation_whole(
         key_file.write_text(crypto.dump_key_file(pair, "recovery key", PASSPHRASE,
                                                 opslimit=1, memlimit=65536))
         filed = _file_reports(env)
+        # On PostgreSQL the attachments are rows, in the dump; a file left from before is
+        # backed up as a file, and read from there again once restored.
+        counts = "database and 1 attachment file(s)"
+        if backend == "postgresql":
+            filed.append(_file_left_from_before(env))
+            counts = "database (1 attachment(s) stored in it) and 1 attachment file(s)"
         backup = tmp_path / "nightly.backup"
         said = _ok(env, "backup", "--out", str(backup))
-        assert "1 attachment file(s)" in said and crypto.fingerprint(pair.public_key) in said
+        assert counts in said and crypto.fingerprint(pair.public_key) in said
         assert backup.stat().st_mode & 0o077 == 0
         again = run(env, "backup", "--out", str(backup))
         assert again.returncode != 0 and "exists" in again.stderr
@@ -278,7 +305,7 @@ def test_a_backup_reveals_nothing_and_restores_an_empty_installation_whole(
 
             restored = _ok(target, "restore", "--key-file", str(key_file), str(backup),
                            stdin=f"{PASSPHRASE}\n")
-            assert "1 attachment file(s)" in restored
+            assert counts in restored
             _check_restored(target, filed, inspector_key, tmp_path)
             over = run(target, "restore", "--key-file", str(key_file), str(backup),
                        stdin=f"{PASSPHRASE}\n")

@@ -13,6 +13,7 @@ from integrity.reporting.models import Attachment, Message, Report
 from tests.conftest import csrf_token
 from tests.helpers import clean_vectors
 from tests.helpers.reports import RECEIPT, file_plain_form, hidden_fields
+from tests.helpers.stored import chunk_bytes, folder, nothing_stored
 
 PHOTO = (clean_vectors.FOLDER / "photo.jpg").read_bytes()
 VIDEO = (clean_vectors.FOLDER / "clip.mp4").read_bytes()
@@ -45,10 +46,11 @@ def test_a_photo_sent_without_javascript_is_sealed_without_its_position(
     stored = _sealed_file(app, db, _report_document(db, channel))
     assert stored == clean_file(PHOTO).data
     assert clean_vectors.MODEL.encode() not in stored and GPS_TAG not in stored
-    # Nothing readable reached the data folder.
-    for path in app.extensions["integrity.attachments"].root.parent.rglob("*"):
+    # Nothing readable reached the data folder, or the database's chunk rows.
+    for path in folder(app).root.parent.rglob("*"):
         if path.is_file():
             assert clean_vectors.MODEL.encode() not in path.read_bytes()
+    assert clean_vectors.MODEL.encode() not in chunk_bytes(app)
 
 
 def test_the_reporter_may_send_a_photo_as_it_is_on_purpose(client, channel, db, app) -> None:
@@ -66,8 +68,7 @@ def test_a_file_that_cannot_be_cleaned_is_refused_unless_chosen(client, channel,
     assert "lane4.mp4" in html and "Send my files as they are" in html
     assert db.scalar(select(func.count()).select_from(Report)) == 0
     assert db.scalar(select(func.count()).select_from(Attachment)) == 0
-    folder = app.extensions["integrity.attachments"].root
-    assert not folder.exists() or list(folder.iterdir()) == []
+    assert nothing_stored(app)
     # The answers are still in the form.
     assert "Officer at lane 4 asks 20 EUR per car." in html
     sent = file_plain_form(client, channel, keep_details="1",

@@ -126,7 +126,7 @@ def test_purge_removes_exactly_the_cases_that_are_due(app, db, client, channel) 
     assert remaining == {cases["not_yet"], cases["open"]}
     for name, rid in cases.items():
         gone = name.startswith("due")
-        assert all(store.path(a).exists() != gone for a in files[rid]), name
+        assert all(store.exists(a) != gone for a in files[rid]), name
         assert (db.scalar(select(func.count()).select_from(Message)
                           .where(Message.report_id == rid)) == 0) == gone
     assert db.scalar(select(func.count()).select_from(KeySlot).where(

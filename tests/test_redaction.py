@@ -15,12 +15,14 @@ import crypto
 from crypto import thread_documents, threads
 from crypto.certificates import OrgKey, sign_inspector_key
 from crypto.framing import generichash
+from integrity import current
 from integrity.audit import AuditEntry, verify
 from integrity.audit_register import check_register, write_register
 from integrity.models import Channel, Role, User, today
 from integrity.reporting.models import Attachment, KeySlot, Message, Report, Tombstone
 from tests.conftest import csrf_token
 from tests.helpers.reports import open_reason, seal_reason
+from tests.helpers.stored import folder, sealed_bytes
 from tests.protocol2_client import (
     Reporter2Client,
     case_links,
@@ -119,7 +121,7 @@ def _everything_stored(app, db) -> bytes:
                 found.append(value if isinstance(value, bytes) else
                              bytes(value) if isinstance(value, memoryview) else
                              str(value).encode())
-    root = app.extensions["integrity.attachments"].root.parent
+    root = folder(app).root.parent
     for path in root.rglob("*"):
         if path.is_file():
             found.append(path.read_bytes())
@@ -142,20 +144,20 @@ def test_deleting_a_file_removes_its_bytes_everywhere_and_leaves_a_tombstone(
     reporter, filed, report_id = case
     attachment_id = _report_file(db, report_id).id
     store = app.extensions["integrity.attachments"]
-    sealed_bytes = store.path(attachment_id).read_bytes()
-    piece = sealed_bytes[100:164]
+    sealed = sealed_bytes(app, attachment_id)
+    piece = sealed[100:164]
     assert piece in _everything_stored(app, db)
     response = _post(client, f"/cases/{report_id}/attachments/{attachment_id}/delete",
                      {"reason": _reason(client, report_id)})
     assert response.status_code == 200, response.get_data(as_text=True)
     db.expire_all()
     assert db.get(Attachment, attachment_id) is None
-    assert not store.path(attachment_id).exists()
+    assert not store.exists(attachment_id)
     assert piece not in _everything_stored(app, db)
     # The audit entry names the file, its size and the hash of what went: no content.
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "attachment_deleted"))
-    assert entry.facts == {"attachment": attachment_id, "size": len(sealed_bytes),
-                           "sha256": hashlib.sha256(sealed_bytes).hexdigest()}
+    assert entry.facts == {"attachment": attachment_id, "size": len(sealed),
+                           "sha256": hashlib.sha256(sealed).hexdigest()}
     assert REASON not in entry.details
     assert verify(db).ok
     # The inspector sees the tombstone and opens its sealed reason; the reporter without it.
@@ -193,8 +195,7 @@ def test_deleting_a_message_keeps_both_sides_verifying_and_hides_the_reason(
     target = next(m for m in sealed["messages"] if m["from"] == "reporter")
     old = crypto.b64decode(target["payload"])
     file_id = db.scalar(select(Attachment.id).where(Attachment.message_id == int(target["id"])))
-    file_path = app.extensions["integrity.attachments"].path(file_id)
-    file_bytes = file_path.read_bytes()
+    file_bytes = sealed_bytes(app, file_id)
     body = {"reason": seal_reason(sealed, REASON),
             "replacement": _replacement(sealed, pair.secret_key, target, b"", str(account.id))}
     response = _post(client, f"/cases/{report_id}/messages/{target['id']}/delete", body)
@@ -203,7 +204,7 @@ def test_deleting_a_message_keeps_both_sides_verifying_and_hides_the_reason(
     message = db.get(Message, int(target["id"]))
     assert message.payload == b"" and message.payload_hash == generichash(old)
     assert not db.scalars(select(KeySlot).where(KeySlot.message_id == message.id)).all()
-    assert not file_path.exists()
+    assert not current.attachment_store(app).exists(file_id)
     stored = _everything_stored(app, db)
     assert old[40:104] not in stored and file_bytes[100:164] not in stored
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "message_deleted"))

@@ -12,6 +12,7 @@ from crypto.stream import padded_length, sealed_length
 from integrity.reporting.models import Attachment, KeySlot, Message, Report
 from tests.conftest import csrf_token
 from tests.helpers.reports import RECEIPT, file_plain_form, hidden_fields
+from tests.helpers.stored import chunk_bytes, folder, nothing_stored
 from tests.protocol_client import ReporterClient
 
 MARKER = b"DISTINCTIVE-ATTACHMENT-MARKER"
@@ -69,16 +70,18 @@ def test_plain_form_files_a_report_with_a_file_sealed_as_it_streams(
     # Sealed padded to its Padmé length, as the browser does: zeros after the file.
     padded = padded_length(len(photo), app.extensions["integrity.settings"].max_attachment_bytes)
     assert padded > len(photo)
-    assert store.path(entry["id"]).stat().st_size == sealed_length(padded)
+    assert store.size(entry["id"]) == sealed_length(padded)
     with store.open(entry["id"]) as sealed:
         whole = io.BytesIO()
         crypto.open_file(sealed, whole, crypto.b64decode(entry["key"]))
     assert whole.getvalue() == photo + bytes(padded - len(photo))
     assert db.get(Attachment, entry["id"]).report_id == report.id
-    # Nothing readable was left in the data folder, not even in a temporary file.
-    for path in store.root.parent.rglob("*"):
+    # Nothing readable was left in the data folder, not even in a temporary file, nor in
+    # the database's chunk rows.
+    for path in folder(app).root.parent.rglob("*"):
         if path.is_file():
             assert MARKER not in path.read_bytes(), path
+    assert MARKER not in chunk_bytes(app)
     # The reporter's client (protocol only) opens the report with the printed receipt.
     box = ReporterClient(client).mailbox(receipt)
     assert box["report"]["document"]["answers"]["ongoing"] == "yes"
@@ -96,8 +99,7 @@ def test_plain_form_with_a_refused_file_leaves_no_file_behind(client, channel, d
     response = file_plain_form(client, channel, **{"q-what": "",
                                                      "files": (io.BytesIO(MARKER * 10), "a.txt")})
     assert response.status_code == 400
-    folder = app.extensions["integrity.attachments"].root
-    assert not folder.exists() or list(folder.iterdir()) == []
+    assert nothing_stored(app)
 
 
 def test_plain_mailbox_opens_the_thread_and_takes_a_reply(client, channel, db) -> None:

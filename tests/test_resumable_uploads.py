@@ -21,6 +21,7 @@ from integrity.reporting.attachments import purge_unclaimed_attachments
 from integrity.reporting.models import Attachment
 from integrity.reporting.resumable import append
 from tests.conftest import ChannelSetup
+from tests.helpers.stored import nothing_stored, sealed_bytes
 from tests.protocol_client import ReporterClient
 
 PLAIN = os.urandom(300_000)
@@ -76,8 +77,7 @@ def test_an_upload_arrives_in_pieces_and_a_report_claims_it_whole(
     filed = reporter.file(channel.slug, {"what": "See the photo."},
                           attachments=([upload_id], [entry]))
     assert reporter.download(filed.receipt, upload_id) == sealed
-    with open(current.attachment_store(app).path(upload_id), "rb") as handle:
-        assert handle.read() == sealed
+    assert sealed_bytes(app, upload_id) == sealed
     assert client.get(f"/api/v1/uploads/{upload_id}").status_code == 404  # claimed: gone
 
 
@@ -107,11 +107,11 @@ def test_a_request_cut_off_keeps_what_reached_the_disk(app: Flask, db: Session) 
         db.commit()
     assert attachment.received == 100_000
     assert client.get(f"/api/v1/uploads/{upload_id}").get_json()["offset"] == 100_000
-    # A write that reached the disk but was never counted is cut back to the count.
-    with store.path(upload_id).open("ab") as handle:
-        handle.write(b"never counted")
+    # A write that reached the store but was never counted is cut back to the count.
+    store.append(upload_id, 100_000, [b"never counted"], len(sealed))
+    assert store.size(upload_id) == 100_000 + len(b"never counted")
     assert _append(client, upload_id, 100_000, sealed[100_000:]).get_json()["complete"]
-    assert store.path(upload_id).read_bytes() == sealed
+    assert sealed_bytes(app, upload_id) == sealed
 
 
 @pytest.mark.parametrize(("body", "status", "sentence"), [
@@ -162,7 +162,8 @@ def test_unclaimed_uploads_complete_or_not_are_purged(app: Flask, db: Session,
     assert purge_unclaimed_attachments(db, settings, store, now=later) == 2
     db.commit()
     assert db.get(Attachment, partial) is None and db.get(Attachment, whole) is None
-    assert not store.path(partial).exists() and not store.path(whole).exists()
+    assert not store.exists(partial) and not store.exists(whole)
+    assert nothing_stored(app)
 
 
 def test_the_single_request_upload_of_protocol_1_is_unchanged(

@@ -29,6 +29,7 @@ from surveys.waves import create_wave
 from surveys.waves import open_wave as open_it
 from tests.conftest import cli_environment
 from tests.helpers.results import RESULTS_DEFINITION
+from tests.helpers.stored import kept_summaries
 from tests.protocol_client import ReporterClient
 
 INTEGRITY = str(Path(sys.executable).with_name("integrity"))
@@ -104,8 +105,7 @@ def test_a_wave_opens_and_closes_on_its_days(app, db: Session) -> None:
         # Closed once its last day (day 2) was over.
         assert clock.today() >= FIRST_DAY + timedelta(days=3)
         # The dashboard's summary of the closed wave is worked out and kept as it closes.
-        cache = app.extensions["integrity.settings"].data_dir / "cache"
-        assert _wait_for(lambda: bool(list(cache.glob(f"wave-{wave_id}-*.json"))))
+        assert _wait_for(lambda: bool(kept_summaries(app, wave_id)))
     finally:
         scheduler.shutdown()
     assert _audited(db, "wave_opened") == 1 and _audited(db, "wave_closed") == 1
@@ -142,8 +142,7 @@ def test_jobs_survive_a_restart_and_a_missed_one_runs_once(app, db: Session) -> 
     try:
         assert again.wait_until_running()
         assert _wait_for(lambda: _state(db, wave_id) == WaveState.CLOSED.value)
-        cache = app.extensions["integrity.settings"].data_dir / "cache"
-        assert _wait_for(lambda: bool(list(cache.glob(f"wave-{wave_id}-*.json"))))
+        assert _wait_for(lambda: bool(kept_summaries(app, wave_id)))
         # The planning run at start may have seen the wave still open and stored its close
         # again: that one finds the wave closed, does nothing, and goes like the first.
         assert _wait_for(lambda: f"wave-{wave_id}-close" not in _stored_jobs(db))

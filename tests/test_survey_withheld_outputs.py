@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from surveys.models import Survey, Wave
 from surveys.results import thresholds_from
 from tests.helpers.pages import sign_in
 from tests.helpers.results import add_codes, add_unit, respond, withheld_answers
+from tests.helpers.stored import kept_summaries
 
 ZERO_WIDTH = re.compile(r"\[\s*0\.0 – 0\.0\s*\]")
 
@@ -61,10 +61,8 @@ def _pdf_text(app: Flask, db: Session, survey: Survey, tmp_path: Path) -> str:
 
 
 def _stored_summary(app: Flask, wave: Wave) -> dict:
-    folder = Path(app.extensions["integrity.settings"].data_dir) / "cache"
-    stored = list(folder.glob(f"wave-{wave.id}-*.json"))
-    assert len(stored) == 1
-    return json.loads(stored[0].read_text())
+    (stored,) = kept_summaries(app, wave.id)
+    return stored
 
 
 def test_a_withheld_unit_publishes_no_count_anywhere(

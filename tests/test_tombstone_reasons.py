@@ -196,7 +196,7 @@ def test_a_reason_sealed_to_the_wrong_readers_is_refused_and_nothing_is_stored(
     assert db.scalar(select(func.count()).select_from(TombstoneKeySlot)) == 0
     assert db.scalar(select(AuditEntry.seq).where(AuditEntry.action.in_(DELETIONS))) is None
     assert db.get(Attachment, file_id) is not None
-    assert app.extensions["integrity.attachments"].path(file_id).exists()
+    assert app.extensions["integrity.attachments"].exists(file_id)
     assert bytes(db.get(Message, int(message_id)).payload) == before
     assert _post(client, report_id, f"attachments/{file_id}/delete",
                  {"reason": _sealed_to(data, readers, longest)}).status_code == 200

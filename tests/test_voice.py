@@ -84,8 +84,8 @@ def test_a_voice_message_becomes_a_record_and_the_recording_is_deleted(
     reporter, filed, report_id = voice_case
     account, pair = inspector
     attachment_id = _report_file(db, report_id).id
-    path = app.extensions["integrity.attachments"].path(attachment_id)
-    assert path.exists()
+    store = app.extensions["integrity.attachments"]
+    assert store.exists(attachment_id)
     sealed = _sealed(client, report_id)
     message = inspector_message(sealed, pair.secret_key, str(account.id),
                                 "Transcript: the tanker is emptied at 2 a.m.")
@@ -94,11 +94,11 @@ def test_a_voice_message_becomes_a_record_and_the_recording_is_deleted(
     # Without the transcript, or with a reason in clear, nothing happens.
     assert _post(client, url, {"reason": reason}).status_code == 400
     assert _post(client, url, {"reason": "Transcribed.", "message": message}).status_code == 400
-    assert path.exists()
+    assert store.exists(attachment_id)
     response = _post(client, url, {"reason": reason, "message": message})
     assert response.status_code == 201, response.get_data(as_text=True)
     db.expire_all()
-    assert db.get(Attachment, attachment_id) is None and not path.exists()
+    assert db.get(Attachment, attachment_id) is None and not store.exists(attachment_id)
     record = db.scalar(select(Message).where(Message.report_id == report_id))
     assert record.kind == MessageKind.RECORD
     actions = [e.action for e in db.scalars(select(AuditEntry).order_by(AuditEntry.seq))]

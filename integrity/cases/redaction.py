@@ -49,7 +49,7 @@ from integrity.reporting.models import (
     TombstoneKind,
 )
 from integrity.reporting.routing import REPORTER, expected_readers
-from integrity.reporting.storage import READ_SIZE, AttachmentStore
+from integrity.reporting.storage import AttachmentStore, digest
 
 MAX_REASON = 500  # characters, as the pages keep it; the server sees only the sealed size
 # The longest plaintext a sealed reason may hold: a reason of MAX_REASON characters in the
@@ -102,13 +102,7 @@ def checked_reason(session: Session, settings: Settings, report: Report,
 
 def file_digest(store: AttachmentStore, attachment_id: str) -> str:
     """SHA-256 (hex) of a sealed file as stored; of nothing when the file is already gone."""
-    digest = hashlib.sha256()
-    path = store.path(attachment_id)
-    if path.exists():
-        with path.open("rb") as handle:
-            for piece in iter(lambda: handle.read(READ_SIZE), b""):
-                digest.update(piece)
-    return digest.hexdigest()
+    return digest(store, attachment_id)
 
 
 def case_message(session: Session, report: Report, message_id: object) -> Message:

@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -48,6 +47,7 @@ from integrity.db import get_session
 from integrity.models import Category, Channel, Role, User, today
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.models import Outcome, Report, Status
+from integrity.reporting.storage import sealed_response
 from integrity.reporting.strings import case_strings
 from integrity.request_guard import read_json
 
@@ -240,5 +240,4 @@ def attachment(report_id: int, attachment_id: str) -> Response:
     found = case_attachment(get_session(), report, attachment_id)
     if found is None:
         abort(404)
-    store = current.attachment_store()
-    return send_file(store.path(found.id), mimetype="application/octet-stream", max_age=0)
+    return sealed_response(current.attachment_store(), found.id)

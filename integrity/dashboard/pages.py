@@ -11,12 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from flask_babel import gettext as _
@@ -110,8 +108,9 @@ def report_figures(session: Session, query: KpiQuery, dimension: Dimension,
 
 def _stored_summary(session: Session, wave: Wave, thresholds: Thresholds,
                     org_units_fingerprint: str) -> WaveSummary:
-    """A wave's summary; a closed wave's is kept under the data folder, since it no longer
-    changes (its key holds the response count, the definition, the thresholds and units)."""
+    """A wave's summary; a closed wave's is kept (``current.wave_summaries``: a table on
+    PostgreSQL, the data folder on SQLite), since it no longer changes (its key holds the
+    response count, the definition, the thresholds and units)."""
     def compute() -> WaveSummary:
         return summarise(wave_results(session, wave, thresholds))
 
@@ -121,20 +120,15 @@ def _stored_summary(session: Session, wave: Wave, thresholds: Thresholds,
                                .where(SurveyResponse.wave_id == wave.id))
     key = fingerprint(wave.id, wave.opens_on, wave.closes_on, responses,
                       wave.survey.definition, asdict(thresholds), org_units_fingerprint)
-    folder = Path(current.settings().data_dir) / "cache"
-    path = folder / f"wave-{wave.id}-{key}.json"
-    try:
-        return summary_from_json(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    kept = current.wave_summaries()
+    text = kept.get(wave.id, key)
+    if text is not None:
+        try:
+            return summary_from_json(json.loads(text))
+        except (ValueError, KeyError, TypeError):
+            pass
     summary = compute()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(summary_json(summary)))
-        os.replace(temporary, path)
-    except OSError:
-        pass  # a read-only data folder only costs the next request the same work
+    kept.put(wave.id, key, json.dumps(summary_json(summary)))
     return summary
 
 

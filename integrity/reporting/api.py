@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, send_file
+from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -41,6 +41,7 @@ from integrity.reporting.resumable import (
     unclaimed_upload,
     upload_json,
 )
+from integrity.reporting.storage import sealed_response
 from integrity.request_guard import read_json
 from integrity.security import set_headers
 from integrity.translated import page_language
@@ -265,5 +266,4 @@ def mailbox_attachment() -> Response:
     db = get_session()
     body = _json_body()
     attachment = find_attachment(db, _mailbox_case(body), body)
-    return send_file(current.attachment_store().path(attachment.id),
-                     mimetype="application/octet-stream", max_age=0)
+    return sealed_response(current.attachment_store(), attachment.id)

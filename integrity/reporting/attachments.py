@@ -32,7 +32,8 @@ def receive_attachment(
     session: Session, settings: Settings, store: AttachmentStore, stream: Any,
     declared_length: int | None,
 ) -> Attachment:
-    """Stream a sealed upload to disk, check its length decomposes into chunks, record it."""
+    """Stream a sealed upload to the store, check its length decomposes into chunks, record
+    it."""
     if declared_length is not None:
         check_upload_length(settings, declared_length)
     # Stale uploads go as new ones arrive, so none outlives its hour by much even without
@@ -44,7 +45,7 @@ def receive_attachment(
     except crypto.TooLargeError as exc:
         raise ProtocolError(exc, 413) from exc
     if not crypto.valid_stream_length(size):
-        store.path(attachment_id).unlink(missing_ok=True)
+        store.shred(attachment_id)
         raise ProtocolError(_l("The attachment is not a secretstream of 65,536-byte chunks "
                                "with a final chunk."))
     attachment = Attachment(id=attachment_id, size=size, uploaded_at=utcnow())

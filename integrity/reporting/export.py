@@ -16,7 +16,7 @@ from integrity.config import Settings
 from integrity.installation import get_installation
 from integrity.models import today
 from integrity.reporting.models import Attachment, KeySlot, Report
-from integrity.reporting.storage import AttachmentStore
+from integrity.reporting.storage import READ_SIZE, AttachmentStore
 
 EXPORT_FORMAT = "integrity-export"
 
@@ -73,7 +73,9 @@ def write_export(session: Session, store: AttachmentStore, settings: Settings, o
     folder.mkdir(parents=True, exist_ok=True)
     for report in export["reports"]:
         for attachment in report["attachments"]:
-            shutil.copyfile(store.path(attachment["id"]), folder / attachment["id"])
+            with store.open(attachment["id"]) as source, \
+                    (folder / attachment["id"]).open("wb") as target:
+                shutil.copyfileobj(source, target, READ_SIZE)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(export, handle, indent=1)

@@ -301,7 +301,8 @@ class KeySlot(Base):
 
 
 class Attachment(Base):
-    """A sealed file on disk, named by a random id; its key and name are inside a payload."""
+    """A sealed file, named by a random id; its key and name are inside a payload. Its bytes
+    are a file of the data folder, or on PostgreSQL ``AttachmentChunk`` rows (storage.py)."""
 
     __tablename__ = "attachments"
 
@@ -319,6 +320,19 @@ class Attachment(Base):
     # A resumable upload still arriving (docs/protocol.md#resumable-uploads): the bytes held so
     # far of the `size` declared. NULL once complete, and for an upload sent in one request.
     received: Mapped[Optional[int]] = mapped_column(Integer)
+
+
+class AttachmentChunk(Base):
+    """A piece of a sealed attachment's bytes, on PostgreSQL (chunk_store.py): the pieces of
+    one attachment, in ``seq`` order, are its bytes as uploaded. No time, no size, nothing
+    else; and no foreign key, since the bytes are written before the row that names them
+    (as a file is)."""
+
+    __tablename__ = "attachment_chunks"
+
+    attachment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class TombstoneKind(enum.StrEnum):

@@ -247,7 +247,10 @@ def plain_attachment(
     for document in documents:
         for entry in document.get("attachments", []):
             if entry.get("id") == attachment_id:
-                length = plain_length(store.path(attachment_id).stat().st_size)
+                stored = store.size(attachment_id)
+                if stored is None:
+                    break  # gone (deleted by a reader) while the mailbox was open
+                length = plain_length(stored)
                 size = entry.get("size")
                 if isinstance(size, int) and not isinstance(size, bool) and 0 <= size < length:
                     length = size

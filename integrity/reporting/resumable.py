@@ -4,15 +4,14 @@ holds. A request cut off keeps the bytes that reached the disk; the client asks 
 and sends the rest. Only a complete upload can be claimed; an unclaimed one, complete or not, is
 purged like any other (``attachments.purge_unclaimed_attachments``).
 
-The database's ``received`` is the truth: a file longer than it (a write that reached the disk
-but whose count was never committed) is cut back to it before the next append. One append at a
-time per upload: a second one while the first runs is refused with 409 (a lock on the file).
+The database's ``received`` is the truth: stored bytes past it (a write that reached the store
+but whose count was never committed) are cut back before the next append. One append at a
+time per upload: a second one while the first runs is refused with 409 (a lock on the file, or
+on PostgreSQL an advisory lock held by the append's transaction).
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 from collections.abc import Iterator
 from typing import IO
 
@@ -21,12 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import ClientDisconnected
 
+from crypto.errors import TooLargeError
 from integrity.config import Settings
 from integrity.models import utcnow
 from integrity.reporting.attachments import check_upload_length, purge_unclaimed_attachments
 from integrity.reporting.errors import ProtocolError
 from integrity.reporting.models import Attachment
-from integrity.reporting.storage import READ_SIZE, AttachmentStore, new_attachment_id
+from integrity.reporting.storage import READ_SIZE, AttachmentStore, Busy, new_attachment_id
 
 
 class OffsetMismatch(ProtocolError):
@@ -78,29 +78,13 @@ def append(session: Session, store: AttachmentStore, upload_id: str, offset: obj
         raise OffsetMismatch(held(attachment))
     if attachment.received is None:
         return attachment  # complete already: nothing more to add
-    store.root.mkdir(parents=True, exist_ok=True)
-    with os.fdopen(os.open(store.path(upload_id), os.O_RDWR | os.O_CREAT, 0o600), "r+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise ProtocolError(_l("This upload is being sent in another request."), 409) from exc
-        handle.truncate(offset)  # past what was counted: a write that was never committed
-        handle.seek(offset)
-        room = attachment.size - offset
-        written = 0
-        try:
-            for piece in _pieces(stream):
-                if written + len(piece) > room:
-                    handle.truncate(offset)  # refused: the upload stays as it was
-                    raise ProtocolError(_l("The upload is longer than the length it declared."),
-                                        413)
-                handle.write(piece)
-                written += len(piece)
-        except ClientDisconnected:
-            pass  # cut off: what reached the disk is kept, and counted below
-        finally:
-            handle.flush()
-            os.fsync(handle.fileno())
+    try:
+        written = store.append(upload_id, offset, _pieces(stream), attachment.size - offset)
+    except Busy as exc:
+        raise ProtocolError(_l("This upload is being sent in another request."), 409) from exc
+    except TooLargeError as exc:  # refused: the upload stays as it was
+        raise ProtocolError(_l("The upload is longer than the length it declared."),
+                            413) from exc
     attachment.received = offset + written
     if attachment.received == attachment.size:
         attachment.received = None  # complete: a report or message may claim it now
@@ -108,8 +92,13 @@ def append(session: Session, store: AttachmentStore, upload_id: str, offset: obj
 
 
 def _pieces(stream: IO[bytes]) -> Iterator[bytes]:
+    """The request body in 64 KiB pieces, ending where the client cut the request off: what
+    arrived until then is kept, and counted."""
     while True:
-        piece = stream.read(READ_SIZE)
+        try:
+            piece = stream.read(READ_SIZE)
+        except ClientDisconnected:
+            return
         if not piece:
             return
         yield piece

@@ -12,7 +12,6 @@ cleaned before sealing depends on the reporter's "send as it is" choice, which m
 from __future__ import annotations
 
 import io
-import os
 from typing import IO, Any
 
 import nacl.utils
@@ -33,7 +32,7 @@ SNIFF_BYTES = 1024
 
 
 class SealingSink(io.RawIOBase):
-    """A write-only file that seals what it is given into a new attachment file."""
+    """A write-only file that seals what it is given into a new attachment of the store."""
 
     def __init__(self, store: AttachmentStore, max_bytes: int) -> None:
         super().__init__()
@@ -45,9 +44,7 @@ class SealingSink(io.RawIOBase):
         self._store = store
         self._buffer = bytearray()
         self._sealer = StreamSealer(self.key)
-        store.root.mkdir(parents=True, exist_ok=True)
-        self._partial = store.root / f".{self.attachment_id}.part"
-        self._file: IO[bytes] | None = self._partial.open("xb")
+        self._writer = store.writer(self.attachment_id)
         self._emit(self._sealer.header)
         self._head: bytearray | None = bytearray()  # the first bytes, until the kind is known
         self._held: bytearray | None = None  # a file to clean: its plaintext, in memory only
@@ -105,12 +102,11 @@ class SealingSink(io.RawIOBase):
         return 0
 
     def _emit(self, sealed: bytes) -> None:
-        assert self._file is not None
-        self._file.write(sealed)
+        self._writer.write(sealed)
         self.sealed_size += len(sealed)
 
     def finish(self) -> None:
-        """Seal the last chunk and move the file into place under its id."""
+        """Seal the last chunk and keep the attachment under its id."""
         if self._head is not None or self._held is not None:
             self.clean(keep_details=False)
         # Padded with zeros to its Padmé length, as the browser does: the sealed size says
@@ -121,22 +117,14 @@ class SealingSink(io.RawIOBase):
             padding -= CHUNK_PLAIN
         self._emit(self._sealer.push(bytes(self._buffer), last=True))
         self._buffer.clear()
-        assert self._file is not None
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        self._file = None
-        self._partial.rename(self._store.path(self.attachment_id))
+        self._writer.finish()
 
     def discard(self) -> None:
-        """Remove whatever was written (a refused or abandoned upload)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Remove whatever was written (a refused or abandoned upload), finished or not."""
+        self._writer.discard()
         self._buffer.clear()
         self._held = None
-        self._partial.unlink(missing_ok=True)
-        self._store.path(self.attachment_id).unlink(missing_ok=True)
+        self._store.shred(self.attachment_id)
 
 
 def _upload_limit(endpoint: str | None) -> int | None:

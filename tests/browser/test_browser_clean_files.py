@@ -58,7 +58,7 @@ def _sent_file(app: Flask, db: Session, channel: ChannelSetup) -> tuple[dict[str
     assert document["answers"] == EXPECTED_ANSWERS
     [entry] = document["attachments"]
     out = io.BytesIO()
-    with app.extensions["integrity.attachments"].path(entry["id"]).open("rb") as sealed:
+    with app.extensions["integrity.attachments"].open(entry["id"]) as sealed:
         crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32), entry["size"])
     return entry, out.getvalue()
 
@@ -155,7 +155,7 @@ def test_a_photo_sent_from_the_mailbox_is_cleaned_too(
                                     pad_block)
     [entry] = document["attachments"]
     out = io.BytesIO()
-    with app.extensions["integrity.attachments"].path(entry["id"]).open("rb") as sealed:
+    with app.extensions["integrity.attachments"].open(entry["id"]) as sealed:
         crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32), entry["size"])
     assert out.getvalue() == clean_file(PHOTO).data and _gps(out.getvalue()) == {}
 
@@ -204,7 +204,7 @@ def test_basic_mode_chosen_in_the_page_sends_the_files_as_the_page_cleaned_them(
         stored = {}
         for entry in document["attachments"]:
             out = io.BytesIO()
-            with app.extensions["integrity.attachments"].path(entry["id"]).open("rb") as sealed:
+            with app.extensions["integrity.attachments"].open(entry["id"]) as sealed:
                 crypto.open_file(sealed, out, crypto.b64decode(entry["key"], 32), entry["size"])
             stored[entry["name"]] = out.getvalue()
         assert stored == {"lane4.jpg": clean_file(PHOTO).data, "lane4.mp4": VIDEO}

@@ -110,8 +110,11 @@ def damage_thread(app: Flask, db: Session, thread: Thread) -> None:
     document = crypto.open_document(report.payload, reporter_slot, thread.keys.secret_key,
                                     pad_block)
     broken = next(entry for entry in document["attachments"] if entry["name"] == "broken.bin")
-    path = app.extensions["integrity.attachments"].path(broken["id"])
-    path.write_bytes(_flip(path.read_bytes(), 100))
+    store = app.extensions["integrity.attachments"]
+    with store.open(broken["id"]) as stored:
+        sealed = stored.read()
+    store.shred(broken["id"])
+    store.write(broken["id"], [_flip(sealed, 100)], len(sealed))
     db.commit()
 
 

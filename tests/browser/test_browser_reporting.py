@@ -46,17 +46,17 @@ def pad_block(app: Flask) -> int:
 
 
 def open_file(app: Flask, entry: dict[str, Any]) -> bytes:
-    """An attachment blob on disk, opened with the key from its document entry. The browser
+    """An attachment blob as stored, opened with the key from its document entry. The browser
     sealed the file padded with zeros to its Padmé length; the entry's size cuts it back."""
-    path = app.extensions["integrity.attachments"].path(entry["id"])
+    store = app.extensions["integrity.attachments"]
     padded = padded_length(entry["size"], app.extensions["integrity.settings"].max_attachment_bytes)
-    assert path.stat().st_size == sealed_length(padded)
+    assert store.size(entry["id"]) == sealed_length(padded)
     whole, out = io.BytesIO(), io.BytesIO()
     key = crypto.b64decode(entry["key"], 32)
-    with path.open("rb") as sealed:
+    with store.open(entry["id"]) as sealed:
         crypto.open_file(sealed, whole, key)
     assert whole.getvalue()[entry["size"]:] == bytes(padded - entry["size"])
-    with path.open("rb") as sealed:
+    with store.open(entry["id"]) as sealed:
         crypto.open_file(sealed, out, key, entry["size"])
     return out.getvalue()
 

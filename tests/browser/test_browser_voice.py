@@ -36,6 +36,7 @@ from tests.helpers.browser import (
     sign_in_in_browser,
 )
 from tests.helpers.protocol2 import browser_key
+from tests.helpers.stored import sealed_bytes
 from tests.protocol2_client import Reporter2Client
 
 ORG = OrgKey.from_seed(bytes(range(128, 160)))
@@ -145,8 +146,7 @@ def test_a_voice_message_is_recorded_sealed_played_transcribed_and_deleted(
     report_id = _report_id(db)
     assert len(db.scalars(select(Attachment).where(Attachment.report_id == report_id)).all()) == 2
     assert not any(EBML in r.body for r in recorder.received)
-    store = app.extensions["integrity.attachments"]
-    assert not any(store.path(a).read_bytes().startswith(EBML) for a in db.scalars(
+    assert not any(sealed_bytes(app, a).startswith(EBML) for a in db.scalars(
         select(Attachment.id).where(Attachment.report_id == report_id)))
 
     page = open_page()
