@@ -153,7 +153,8 @@ def refuse_hostile_input() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Bound every ``<int:...>`` and ``<row_id:...>`` route and number, and refuse hostile input before any view."""
+    """Bound every ``<int:...>`` and ``<row_id:...>`` route and number, and refuse hostile
+    input before any view."""
     app.url_map.converters["int"] = BoundedIntConverter
     app.url_map.converters["row_id"] = RowIdConverter
     app.before_request(refuse_hostile_input)

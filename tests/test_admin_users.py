@@ -23,6 +23,7 @@ from integrity.reporting.models import KeySlot, Report, report_readers
 from integrity.schema import metadata
 from tests.conftest import TEST_PASSWORD, ChannelSetup, csrf_token, sign_in_form
 from tests.helpers.pages import post, signed_in
+from tests.helpers.reports import filed_report_id
 
 LINK = re.compile(r'id="setup-link">(https?://[^<]+)</p>')
 NEW_PASSPHRASE = "a passphrase of several words 7"
@@ -251,9 +252,8 @@ def _file_reports(db: Session, reporter, channel: ChannelSetup, inspector_id: in
     row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
     row.recipients.append(db.get(User, inspector_id))
     db.commit()
-    reporter.file(channel.slug, {"what": "first"})
-    reporter.file(channel.slug, {"what": "second"})
-    ids = list(db.scalars(select(Report.id).order_by(Report.id)))
+    ids = [filed_report_id(reporter.http.application, reporter.file(channel.slug, {"what": what}))
+           for what in ("first", "second")]
     db.execute(report_readers.delete().where(report_readers.c.report_id == ids[1],
                                              report_readers.c.user_id != inspector_id))
     db.commit()
