@@ -5,6 +5,7 @@ renumbers what was stored before, except what the audit log names."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -114,6 +115,45 @@ def test_a_threads_messages_and_key_slots_have_ids_in_no_order_and_keep_their_or
                                    current.settings(app).pad_block)["text"]
               for m in listed[:3] + listed[-1:]]
     assert opened == ["Message 0", "Message 1", "Message 2", f"Message {MESSAGES - 1}"]
+
+
+def test_two_messages_written_to_one_thread_at_once_take_the_next_two_places(
+    app: Flask, db: Session, channel
+) -> None:
+    """PostgreSQL: the second writer waits for the first's lock on the case, then counts its
+    message (SQLite has one writer at a time anyway)."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    report_id = filed_report_id(app, ReporterClient(app.test_client()).file(channel.slug,
+                                                                            ANSWERS))
+    engine = current.engine(app)
+    with Session(engine) as first, Session(engine) as second:
+        first.add(Message(report_id=report_id, sender="reporter", payload=b"first"))
+        first.flush()
+        waiting = second.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        failures: list[BaseException] = []
+
+        def write_second() -> None:
+            try:
+                second.add(Message(report_id=report_id, sender="reporter", payload=b"second"))
+                second.commit()
+            except BaseException as exc:  # noqa: BLE001 (reported by the test's thread)
+                failures.append(exc)
+
+        writer = threading.Thread(target=write_second)
+        writer.start()
+        with engine.connect() as watcher:  # until the second writer waits for the lock
+            while writer.is_alive() and watcher.execute(text(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                    {"pid": waiting}).scalar() != "Lock":
+                watcher.rollback()  # a fresh view of the activity each time
+        assert writer.is_alive(), failures
+        first.commit()
+        writer.join()
+    assert not failures
+    db.expire_all()
+    assert [(m.position, m.payload) for m in db.get(Report, report_id).messages] == [
+        (1, b"first"), (2, b"second")]
 
 
 def test_a_case_with_an_id_past_32_bits_opens_at_its_address(app: Flask, db: Session, channel,

@@ -262,7 +262,7 @@ def _place_in_thread(mapper: Mapper[Message], connection: Connection, message: M
         connection.execute(select(Report.id).where(Report.id == message.report_id)
                            .with_for_update(key_share=True))
     earlier = aliased(Message)
-    message.position = (select(func.coalesce(func.max(earlier.position), 0) + 1)  # type: ignore[assignment]
+    message.position = (select(func.coalesce(func.max(earlier.position), 0) + 1)
                         .where(earlier.report_id == message.report_id).scalar_subquery())
 
 
