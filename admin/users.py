@@ -146,7 +146,8 @@ def cases_at_stake(session: Session, user: User) -> list[CaseAtStake]:
     """Every case ``user`` reads, with the other readers who could still open it."""
     reports = session.scalars(
         select(Report).join(report_readers, report_readers.c.report_id == Report.id)
-        .where(report_readers.c.user_id == user.id).order_by(Report.id))
+        .where(report_readers.c.user_id == user.id)
+        .order_by(Report.created_on, Report.reference))
     return [CaseAtStake(report.id, report.status, report.created_on,
                         [reader for reader in report.readers
                          if reader.id != user.id and reader.active
