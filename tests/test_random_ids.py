@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask_babel import Babel
-from sqlalchemy import MetaData, Table, insert, inspect, select, text
+from sqlalchemy import MetaData, Table, delete, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from integrity import current
 from integrity.audit import AuditEntry, record, verify
 from integrity.audit_names import names_for
 from integrity.cases.history import case_history
+from integrity.dashboard.pages import data_fingerprint
 from integrity.db import LARGEST_ID, SMALLEST_ID, make_engine
 from integrity.migrate import downgrade, upgrade
 from integrity.models import Channel, Role, User
@@ -154,6 +155,40 @@ def test_two_messages_written_to_one_thread_at_once_take_the_next_two_places(
     db.expire_all()
     assert [(m.position, m.payload) for m in db.get(Report, report_id).messages] == [
         (1, b"first"), (2, b"second")]
+
+
+def test_the_dashboards_cache_sees_every_report_and_message_added_or_removed(
+    app: Flask, db: Session, channel
+) -> None:
+    """The figures' cache key moves with each row added or deleted, though the largest id
+    mostly stays where it is."""
+    seen = [data_fingerprint(db, FILED)]
+
+    def moved() -> bool:
+        seen.append(data_fingerprint(db, FILED))
+        return seen[-1] != seen[-2]
+
+    report_id = filed_report_id(app, ReporterClient(app.test_client()).file(channel.slug,
+                                                                            ANSWERS))
+    assert moved()
+    # Rows below the largest id: the largest does not move, the key must.
+    report = db.get(Report, report_id)
+    assert report is not None
+    db.add(Report(id=SMALLEST_ID, channel_id=report.channel_id, created_on=FILED,
+                  lookup_hash=os.urandom(32), payload=b"x"))
+    db.commit()
+    assert moved()
+    for message_id in (LARGEST_ID, SMALLEST_ID):
+        db.add(Message(id=message_id, report_id=report_id, sender="reporter", payload=b"x"))
+        db.commit()
+        assert moved()
+    for gone in (delete(Message).where(Message.id == SMALLEST_ID),
+                 delete(Report).where(Report.id == SMALLEST_ID), delete(Message),
+                 delete(Report)):
+        db.execute(gone)
+        db.commit()
+        assert moved()
+    assert data_fingerprint(db, FILED) == seen[-1]  # and stays while nothing changes
 
 
 def test_a_case_with_an_id_past_32_bits_opens_at_its_address(app: Flask, db: Session, channel,
