@@ -137,6 +137,7 @@ class CaseAtStake:
     """A case the inspector reads: who else can open it and share it with them again."""
 
     report_id: int
+    reference: str  # how the pages name it: ids are long random numbers
     status: str
     created_on: date
     others: list[User]
@@ -148,7 +149,7 @@ def cases_at_stake(session: Session, user: User) -> list[CaseAtStake]:
         select(Report).join(report_readers, report_readers.c.report_id == Report.id)
         .where(report_readers.c.user_id == user.id)
         .order_by(Report.created_on, Report.reference))
-    return [CaseAtStake(report.id, report.status, report.created_on,
+    return [CaseAtStake(report.id, report.reference, report.status, report.created_on,
                         [reader for reader in report.readers
                          if reader.id != user.id and reader.active
                          and reader.role == Role.INSPECTOR

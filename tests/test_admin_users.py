@@ -264,17 +264,18 @@ def test_resetting_an_inspector_names_the_cases_to_share_again(
         app, db, admin, make_account, reporter, channel: ChannelSetup) -> None:
     inspector = make_account(Role.INSPECTOR)
     shared, alone = _file_reports(db, reporter, channel, inspector.id)
+    named = {i: db.get(Report, i).reference for i in (shared, alone)}
     client = signed_in(app, admin)
     page = client.get(f"/admin/users/{inspector.id}/reset").get_data(as_text=True)
     table = page.split('id="cases-to-share"')[1].split("</table>")[0]
-    assert f"#{shared}" in table and "Inspector 1" in table and f"#{alone}" not in table
-    assert f"{alone}" in page.split('id="cases-unreadable"')[1].split("</p>")[0]
+    assert named[shared] in table and "Inspector 1" in table and named[alone] not in table
+    assert named[alone] in page.split('id="cases-unreadable"')[1].split("</p>")[0]
     # A reason is required.
     refused = post(client, f"/admin/users/{inspector.id}/reset", {"reason": "  "})
     assert "Say why" in refused.get_data(as_text=True)
     done = post(client, f"/admin/users/{inspector.id}/reset",
                 {"reason": "Phone lost, seen in person"})
-    assert done.status_code == 200 and f"#{shared}" in done.get_data(as_text=True)
+    assert done.status_code == 200 and named[shared] in done.get_data(as_text=True)
     db.expire_all()
     user = db.get(User, inspector.id)
     assert user.totp_sealed is None and user.public_key is None
