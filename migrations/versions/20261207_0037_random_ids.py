@@ -173,21 +173,39 @@ def _add_positions() -> None:
     op.create_index('uq_messages_position', 'messages', ['report_id', 'position'], unique=True)
 
 
+def _drop_foreign_keys() -> list[tuple[str, str, str]]:
+    """PostgreSQL: drop the foreign keys to reports and messages while their ids change
+    (SQLite migrates with foreign keys off, checked before the commit); what to add back."""
+    if not _postgresql():
+        return []
+    keys = _foreign_keys()
+    for table, name, _definition in keys:
+        op.execute(f'ALTER TABLE {table} DROP CONSTRAINT {name}')
+    return keys
+
+
+def _add_foreign_keys(keys: list[tuple[str, str, str]]) -> None:
+    for table, name, definition in keys:
+        op.execute(f'ALTER TABLE {table} ADD CONSTRAINT {name} {definition}')
+
+
+def _drop_sequences() -> None:
+    for table in TABLES:
+        sequence = op.get_bind().execute(
+            sa.text('SELECT pg_get_serial_sequence(:table, :column)'),
+            {'table': table, 'column': 'id'}).scalar()
+        op.execute(f'ALTER TABLE {table} ALTER COLUMN id DROP DEFAULT')
+        if sequence:
+            op.execute(f'DROP SEQUENCE {sequence}')
+
+
 def upgrade() -> None:
     _add_positions()
     referring = _referring()
-    keys = _foreign_keys() if _postgresql() else []
+    keys = _drop_foreign_keys()
     if _postgresql():
-        for table, name, _definition in keys:
-            op.execute(f'ALTER TABLE {table} DROP CONSTRAINT {name}')
         _column_types(referring, 'BIGINT')
-        for table in TABLES:
-            sequence = op.get_bind().execute(
-                sa.text('SELECT pg_get_serial_sequence(:table, :column)'),
-                {'table': table, 'column': 'id'}).scalar()
-            op.execute(f'ALTER TABLE {table} ALTER COLUMN id DROP DEFAULT')
-            if sequence:
-                op.execute(f'DROP SEQUENCE {sequence}')
+        _drop_sequences()
     named_reports, named_messages = _named_by_the_audit_log()
     reports = _random_ids([i for i in _ids('reports') if i not in named_reports],
                           set(_ids('reports')))
@@ -196,8 +214,7 @@ def upgrade() -> None:
     _renumber('messages', _random_ids([i for i in _ids('messages') if i not in named_messages],
                                       set(_ids('messages'))), referring['messages'])
     _renumber('key_slots', _random_ids(_ids('key_slots'), set(_ids('key_slots'))), [])
-    for table, name, definition in keys:
-        op.execute(f'ALTER TABLE {table} ADD CONSTRAINT {name} {definition}')
+    _add_foreign_keys(keys)
 
 
 def downgrade() -> None:
@@ -216,13 +233,11 @@ def downgrade() -> None:
     op.drop_column('messages', 'position')
     if not _postgresql():
         return
-    referring, keys = _referring(), _foreign_keys()
-    for table, name, _definition in keys:
-        op.execute(f'ALTER TABLE {table} DROP CONSTRAINT {name}')
+    referring = _referring()
+    keys = _drop_foreign_keys()
     _column_types(referring, 'INTEGER')
-    for table in TABLES:
+    for table in TABLES:  # counted again, as SERIAL columns are
         op.execute(f'CREATE SEQUENCE {table}_id_seq AS integer OWNED BY {table}.id')
         op.execute(f"ALTER TABLE {table} ALTER COLUMN id SET DEFAULT nextval('{table}_id_seq')")
         op.execute(f"SELECT setval('{table}_id_seq', max(id)) FROM {table} HAVING count(*) > 0")
-    for table, name, definition in keys:
-        op.execute(f'ALTER TABLE {table} ADD CONSTRAINT {name} {definition}')
+    _add_foreign_keys(keys)
