@@ -138,6 +138,7 @@ class CaseAtStake:
     """A case the inspector reads: who else can open it and share it with them again."""
 
     report_id: int
+    reference: str  # how the pages name it: ids are long random numbers
     status: str
     created_on: date
     others: list[User]
@@ -147,8 +148,9 @@ def cases_at_stake(session: Session, user: User) -> list[CaseAtStake]:
     """Every case ``user`` reads, with the other readers who could still open it."""
     reports = session.scalars(
         select(Report).join(report_readers, report_readers.c.report_id == Report.id)
-        .where(report_readers.c.user_id == user.id).order_by(Report.id))
-    return [CaseAtStake(report.id, report.status, report.created_on,
+        .where(report_readers.c.user_id == user.id)
+        .order_by(Report.created_on, Report.reference))
+    return [CaseAtStake(report.id, report.reference, report.status, report.created_on,
                         [reader for reader in report.readers
                          if reader.id != user.id and reader.active
                          and reader.role == Role.INSPECTOR

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -18,10 +19,26 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# Every integer column is a 32-bit INTEGER, identifiers included: a number outside this range
-# names no row and fits in none (PostgreSQL answers it with an error, not a miss).
+# Every integer column is a 32-bit INTEGER, identifiers included, except the random ids below:
+# a number outside this range names no row and fits in none (PostgreSQL answers it with an
+# error, not a miss).
 SMALLEST_INT = -(2**31)
 LARGEST_INT = 2**31 - 1
+
+# Reports, messages and key slots are numbered at random, never counted, so that their ids
+# give neither the order nor the number of filings. Drawn from [2**52, 2**53): below 2**53 a
+# JavaScript number holds them exactly, and no id counted before the upgrade (all below
+# 2**31) is ever drawn again. 64-bit on PostgreSQL; SQLite's INTEGER is already 64-bit, and
+# an INTEGER PRIMARY KEY is the table's rowid, so no hidden counter numbers the rows there.
+SMALLEST_ID = 2**52
+LARGEST_ID = 2**53 - 1
+ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def random_row_id() -> int:
+    """A fresh random id for a report, a message or a key slot. Uniqueness is the primary
+    key's to enforce: two draws are equal with a probability of 2⁻⁵²."""
+    return SMALLEST_ID + secrets.randbelow(LARGEST_ID - SMALLEST_ID + 1)
 
 
 def database_int(value: Any) -> int:

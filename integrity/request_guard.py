@@ -21,7 +21,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter, Map
 from wtforms import IntegerField as _IntegerField
 
-from integrity.db import LARGEST_INT, SMALLEST_INT
+from integrity.db import LARGEST_ID, LARGEST_INT, SMALLEST_INT
 from integrity.errors import Refused
 
 # Protocol v1 bodies nest two levels deep (an object of key slots in the body), the staff
@@ -52,6 +52,14 @@ class BoundedIntConverter(IntegerConverter):
                  max: int | None = None, signed: bool = False) -> None:
         bound = LARGEST_INT if max is None else builtins.min(max, LARGEST_INT)
         super().__init__(map, fixed_digits, min, bound, signed)
+
+
+class RowIdConverter(IntegerConverter):
+    """``<row_id:...>``: a report's id, which is random and may be past 32 bits
+    (integrity/db.py); a number past ``LARGEST_ID`` matches nothing (404)."""
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, max=LARGEST_ID)
 
 
 class BoundedParameters(ImmutableMultiDict[str, str]):
@@ -145,6 +153,8 @@ def refuse_hostile_input() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Bound every ``<int:...>`` route and number, and refuse hostile input before any view."""
+    """Bound every ``<int:...>`` and ``<row_id:...>`` route and number, and refuse hostile
+    input before any view."""
     app.url_map.converters["int"] = BoundedIntConverter
+    app.url_map.converters["row_id"] = RowIdConverter
     app.before_request(refuse_hostile_input)

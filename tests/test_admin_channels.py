@@ -15,7 +15,7 @@ from integrity.reporting.models import Report
 from tests.conftest import ChannelSetup
 from tests.helpers.channels import channel_row
 from tests.helpers.pages import post, signed_in
-from tests.helpers.reports import plain_answers_report
+from tests.helpers.reports import filed_report_id, plain_answers_report
 
 
 def _question(db: Session, slug: str, label: str) -> Question:
@@ -193,7 +193,7 @@ def test_categories_are_added_renamed_reordered_and_retired(app, db, admin, chan
     assert "already has a category of that name" in duplicate.get_data(as_text=True)
 
     first = channel_row(db, channel.slug).categories[0]
-    reporter.file(channel.slug, {"what": "x"}, category=first.slug)
+    filed = reporter.file(channel.slug, {"what": "x"}, category=first.slug)
     post(client, f"/admin/categories/{first.id}", {"name": "Bribery (renamed)"})
     post(client, f"/admin/categories/{first.id}/move", {"step": "1"}, page=page)
     ordered = [c.name for c in channel_row(db, channel.slug).categories]
@@ -207,7 +207,7 @@ def test_categories_are_added_renamed_reordered_and_retired(app, db, admin, chan
     config = app.test_client().get("/api/v1/config").get_json()
     assert first.slug not in [c["slug"] for c in config["channels"][0]["categories"]]
     # The case filed under it keeps it.
-    report = db.scalar(select(Report).order_by(Report.id.desc()))
+    report = db.get(Report, filed_report_id(app, filed))
     assert report.category_id == first.id
     listing = client.get(f"{page}?q=renamed").get_data(as_text=True)
     assert "1 category" in listing and "Retired" in listing

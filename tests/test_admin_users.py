@@ -23,6 +23,7 @@ from integrity.reporting.models import KeySlot, Report, report_readers
 from integrity.schema import metadata
 from tests.conftest import TEST_PASSWORD, ChannelSetup, csrf_token, sign_in_form
 from tests.helpers.pages import post, signed_in
+from tests.helpers.reports import filed_report_id
 
 LINK = re.compile(r'id="setup-link">(https?://[^<]+)</p>')
 NEW_PASSPHRASE = "a passphrase of several words 7"
@@ -251,9 +252,8 @@ def _file_reports(db: Session, reporter, channel: ChannelSetup, inspector_id: in
     row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
     row.recipients.append(db.get(User, inspector_id))
     db.commit()
-    reporter.file(channel.slug, {"what": "first"})
-    reporter.file(channel.slug, {"what": "second"})
-    ids = list(db.scalars(select(Report.id).order_by(Report.id)))
+    ids = [filed_report_id(reporter.http.application, reporter.file(channel.slug, {"what": what}))
+           for what in ("first", "second")]
     db.execute(report_readers.delete().where(report_readers.c.report_id == ids[1],
                                              report_readers.c.user_id != inspector_id))
     db.commit()
@@ -264,17 +264,18 @@ def test_resetting_an_inspector_names_the_cases_to_share_again(
         app, db, admin, make_account, reporter, channel: ChannelSetup) -> None:
     inspector = make_account(Role.INSPECTOR)
     shared, alone = _file_reports(db, reporter, channel, inspector.id)
+    named = {i: db.get(Report, i).reference for i in (shared, alone)}
     client = signed_in(app, admin)
     page = client.get(f"/admin/users/{inspector.id}/reset").get_data(as_text=True)
     table = page.split('id="cases-to-share"')[1].split("</table>")[0]
-    assert f"#{shared}" in table and "Inspector 1" in table and f"#{alone}" not in table
-    assert f"{alone}" in page.split('id="cases-unreadable"')[1].split("</p>")[0]
+    assert named[shared] in table and "Inspector 1" in table and named[alone] not in table
+    assert named[alone] in page.split('id="cases-unreadable"')[1].split("</p>")[0]
     # A reason is required.
     refused = post(client, f"/admin/users/{inspector.id}/reset", {"reason": "  "})
     assert "Say why" in refused.get_data(as_text=True)
     done = post(client, f"/admin/users/{inspector.id}/reset",
                 {"reason": "Phone lost, seen in person"})
-    assert done.status_code == 200 and f"#{shared}" in done.get_data(as_text=True)
+    assert done.status_code == 200 and named[shared] in done.get_data(as_text=True)
     db.expire_all()
     user = db.get(User, inspector.id)
     assert user.totp_sealed is None and user.public_key is None

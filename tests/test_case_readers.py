@@ -91,7 +91,7 @@ def test_an_inspector_who_steps_away_loses_every_key_and_the_case(app, db, chann
     assert str(first.id) not in {r["id"] for r in reporter.mailbox(receipt)["recipients"]}
     assert reporter.reply(receipt, "He also signs the inspection sheets.").status_code == 201
     latest = db.scalar(select(Message.id).where(Message.report_id == report_id)
-                       .order_by(Message.id.desc()))
+                       .order_by(Message.position.desc()))
     assert str(first.id) not in _slot_readers(db, report_id, latest)
     assert str(second.id) in _slot_readers(db, report_id, latest)
     # ...nor a colleague's note, which is sealed to the readers the server lists now.

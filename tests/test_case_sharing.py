@@ -15,7 +15,7 @@ from integrity.notifications.models import Notification
 from integrity.reporting.models import KeySlot, report_exclusions, report_readers
 from tests.conftest import csrf_token
 from tests.helpers.pages import sign_in
-from tests.helpers.reports import first_case, open_item, seal_item
+from tests.helpers.reports import filed_report_id, first_case, open_item, seal_item
 from tests.protocol_client import ReporterClient, Upload
 
 ANSWERS = {"what": "The shift chief takes cash for waving lorries through lane 2."}
@@ -183,12 +183,12 @@ def test_case_files_are_served_sealed_to_readers_of_that_case_only(app, db, chan
     (first, first_pair), _, (outsider, _) = keyed
     reporter = ReporterClient(app.test_client())
     photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 300
-    reporter.file(channel.slug, ANSWERS, uploads=[Upload("lane2.jpg", "image/jpeg", photo)])
+    first_filed = reporter.file(channel.slug, ANSWERS,
+                                uploads=[Upload("lane2.jpg", "image/jpeg", photo)])
     other = reporter.file(channel.slug, {"what": "Another case."},
                           uploads=[Upload("other.jpg", "image/jpeg", b"other")])
-    assert other.receipt
     client = _signed_in(app, first)
-    report_id = first_case(client)  # the newest: the second report
+    report_id = filed_report_id(app, other)
     data = client.get(f"/cases/{report_id}/sealed").get_json()
     entry = open_item(data, data["report"], first_pair)["attachments"][0]
     with client.get(f"/cases/{report_id}/attachments/{entry['id']}") as served:
@@ -198,7 +198,7 @@ def test_case_files_are_served_sealed_to_readers_of_that_case_only(app, db, chan
         assert served.data != b"other"
         assert _plain(served.data, entry) == b"other"
     # The first report's file is not reachable through the second case, nor by an outsider.
-    older = report_id - 1
+    older = filed_report_id(app, first_filed)
     older_data = client.get(f"/cases/{older}/sealed").get_json()
     older_entry = open_item(older_data, older_data["report"], first_pair)["attachments"][0]
     assert client.get(f"/cases/{report_id}/attachments/{older_entry['id']}").status_code == 404

@@ -72,7 +72,8 @@ def test_managers_and_admins_get_403_on_every_case_route(app, make_account, role
     for method, rule, arguments in routes:
         path = rule
         for name, value in arguments.items():
-            path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+            for form in (f"<int:{name}>", f"<row_id:{name}>", f"<{name}>"):
+                path = path.replace(form, str(value))
         response = other.open(path, method=method, data={"csrf_token": token})
         assert response.status_code == 403, (method, path)
         assert CASE_ANSWERS["what"] not in response.get_data(as_text=True)

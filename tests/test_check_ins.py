@@ -20,6 +20,7 @@ from integrity.clock import Clock
 from integrity.models import Channel
 from integrity.reporting.models import Outcome, Report, Status
 from integrity.scheduler import Scheduler
+from tests.helpers.reports import filed_report_id
 from tests.protocol_client import ReporterClient
 
 CLOSED_ON = date(2027, 1, 31)
@@ -37,7 +38,7 @@ class StoppedClock(Clock):
 
 def _closed(db: Session, reporter: ReporterClient, slug: str, on: date = CLOSED_ON):
     filed = reporter.file(slug, {"what": "Bribes at the ferry terminal."})
-    report = db.scalar(select(Report).order_by(Report.id.desc()))
+    report = db.get(Report, filed_report_id(reporter.http.application, filed))
     report.final_notice_on = on
     change_status(db, report, report.readers[0], Status.CLOSED, Outcome.UNSUBSTANTIATED, on=on)
     db.commit()

@@ -5,13 +5,12 @@ from __future__ import annotations
 import secrets
 from datetime import date, timedelta
 
-from sqlalchemy import select
-
 from integrity.dashboard.kpis import Granularity, KpiQuery
 from integrity.dashboard.retaliation import TOTAL, retaliation_table
 from integrity.models import Role, today
 from integrity.reporting.models import Report
 from surveys.suppression import Reason
+from tests.helpers.reports import filed_report_id
 from tests.protocol_client import ReporterClient
 
 JANUARY, FEBRUARY, MARCH = date(2027, 1, 10), date(2027, 2, 10), date(2027, 3, 10)
@@ -21,9 +20,8 @@ def _linked(app, db, channel, days: list[date]) -> None:
     """Reports of retaliation filed on ``days``, from as many receipts as needed."""
     reporter = ReporterClient(app.test_client())
     for start in range(0, len(days), 15):
-        reporter.file(channel.slug, {"what": "Cash at the gate."})
-        root = db.scalar(select(Report).where(Report.kind == "report")
-                         .order_by(Report.id.desc()))
+        filed = reporter.file(channel.slug, {"what": "Cash at the gate."})
+        root = db.get(Report, filed_report_id(app, filed))
         for day in days[start:start + 15]:
             report = Report(kind="retaliation", retaliation_of_id=root.id,
                             channel_id=root.channel_id, created_on=day, last_activity_on=day,

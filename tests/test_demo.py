@@ -12,6 +12,7 @@ import crypto
 from integrity.demo import DEMO_INSPECTOR_KEY
 from tests.conftest import DEMO_INSPECTOR as INSPECTOR
 from tests.conftest import csrf_token, sign_in_form, totp_now
+from tests.helpers.reports import filed_report_id
 from tests.protocol_client import ReporterClient
 
 CASE_LINK = re.compile(r'href="/cases/(\d+)"')
@@ -57,16 +58,16 @@ def _open_report(client: FlaskClient, case_id: int, secret_key: bytes) -> dict:
 def test_the_demo_inspector_opens_demo_cases_and_new_ones_after_signing_in(
         demo_app: Flask) -> None:
     text = "The night shift at Kalna waves one broker's trucks through."
-    ReporterClient(demo_app.test_client()).file("integrity", {"what": text})
+    filed = ReporterClient(demo_app.test_client()).file("integrity", {"what": text})
     client = demo_app.test_client()
     keys = _sign_in(client)
     cases = [int(n) for n in CASE_LINK.findall(client.get("/cases/").get_data(as_text=True))]
     assert len(cases) > 1
     secret_key = _secret_key(client, cases[-1], keys)
     assert secret_key == DEMO_INSPECTOR_KEY.secret_key
-    newest = max(cases)
+    newest = filed_report_id(demo_app, filed)
     assert _open_report(client, newest, secret_key)["answers"]["what"] == text
-    demo_case = min(cases)
+    demo_case = next(case for case in cases if case != newest)
     assert _open_report(client, demo_case, secret_key)["answers"]["what"]
 
 

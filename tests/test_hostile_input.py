@@ -155,10 +155,11 @@ def test_nul_in_the_plain_report_form_is_refused_and_nothing_is_stored(client, d
 
 def test_numbers_past_the_database_range_in_an_address_find_nothing(app, client, case,
                                                                     make_account) -> None:
-    inspector, _report_id, _headers = case
+    inspector, report_id, headers = case
     admin = _signed_in(app, make_account, Role.ADMIN)
     manager = _signed_in(app, make_account, Role.MANAGER)
-    checks = [(client, f"/survey/open/{BIG}"), (inspector, "/cases/2147483648"),
+    # A case's id is random below 2**53 (integrity/db.py): past that, no address matches.
+    checks = [(client, f"/survey/open/{BIG}"), (inspector, f"/cases/{2**53}"),
               (inspector, f"/cases/{BIG}/data"), (admin, f"/admin/users/{BIG}"),
               (admin, f"/admin/channels/{BIG}"), (admin, f"/admin/units/{BIG}"),
               (admin, f"/admin/categories/{BIG}"), (admin, f"/admin/questions/{BIG}"),
@@ -167,9 +168,14 @@ def test_numbers_past_the_database_range_in_an_address_find_nothing(app, client,
               (manager, f"/dashboard/campaigns/{BIG}/edit"),
               (manager, f"/dashboard/surveys/waves/{BIG}"),
               # The largest number the database holds is a number like any other.
-              (inspector, "/cases/2147483647"), (admin, "/admin/users/2147483647")]
+              (inspector, "/cases/2147483648"), (inspector, f"/cases/{2**53 - 1}"),
+              (admin, "/admin/users/2147483647")]
     for who, url in checks:
         _refused(who.get(url), 404, NOTHING_HERE)
+    for message_id in (BIG, str(2**53), str(2**64)):
+        _refused(inspector.post(f"/cases/{report_id}/messages/{message_id}/delete",
+                                headers=headers, json={"reason": "A name."}),
+                 404, "This case has no such message.")
 
 
 def test_numbers_past_the_database_range_in_a_query_are_refused(app, make_account) -> None:

@@ -17,7 +17,7 @@ from integrity.models import Channel, Role, User
 from integrity.reporting.models import Report, report_readers
 from tests.conftest import csrf_token
 from tests.helpers.pages import signed_in
-from tests.helpers.reports import seal_item
+from tests.helpers.reports import filed_report_id, seal_item
 from tests.protocol_client import ReporterClient
 
 ANSWERS = {"what": "A shift supervisor waves one haulier's lorries through at night."}
@@ -41,9 +41,7 @@ def keyed_inspectors(db, make_account, channel):
 def _file(app, channel, **kwargs):
     """File a report as a reporter would; its receipt and the case's id."""
     filed = ReporterClient(app.test_client()).file(channel.slug, ANSWERS, **kwargs)
-    engine = app.extensions["integrity.engine"]
-    with engine.connect() as connection:
-        return filed.receipt, max(connection.execute(select(Report.id)).scalars())
+    return filed.receipt, filed_report_id(app, filed)
 
 
 def _marked(client, report_id: int) -> bool:
@@ -95,7 +93,7 @@ def test_new_and_overdue_filters(app, channel, keyed_inspectors, db) -> None:
     db.commit()
     client = signed_in(app, first)
     client.get(f"/cases/{ids[1]}")  # seen
-    assert sorted(_listed(client, "/cases/?new=1")) == [ids[0], ids[2]]
+    assert sorted(_listed(client, "/cases/?new=1")) == sorted([ids[0], ids[2]])
     assert _listed(client, "/cases/?deadline=overdue") == [ids[0]]
     assert _listed(client, "/cases/?deadline=overdue&new=1") == [ids[0]]
     client.get(f"/cases/{ids[0]}")
@@ -114,8 +112,9 @@ def test_next_deadline_first_puts_cases_without_a_pending_deadline_last(
         db.execute(update(Report).where(Report.id == report_id).values(next_due_on=due))
     db.commit()
     client = signed_in(app, first)
-    assert _listed(client, "/cases/?sort=due") == [ids[2], ids[3], ids[0], ids[1]]
-    assert _listed(client, "/cases/") == list(reversed(ids))  # newest first: ties by id
+    assert _listed(client, "/cases/?sort=due") == [*sorted(ids[2:]), ids[0], ids[1]]
+    # Newest first, ties by id: random, so the order of filing within a day does not show.
+    assert _listed(client, "/cases/") == sorted(ids, reverse=True)
 
 
 def _many_cases(db, channel_slug: str, user: User, count: int) -> None:
@@ -183,7 +182,7 @@ def test_keyset_pages_visit_every_case_once_in_order_forward_and_back(
 
 @pytest.mark.parametrize("cursor", ["garbage", "2026-13-45.1", "none.abc", ".", "2026-01-01.",
                                     "2026-01-01.-4", "2026-01-01." + "9" * 40, "0001-01-01.1",
-                                    "none.999999999", "२०२६-०१-०१.१", "2026-01-01.1' OR 1=1"])
+                                    "none." + "9" * 17, "२०२६-०१-०१.१", "2026-01-01.1' OR 1=1"])
 def test_a_tampered_or_malformed_cursor_gives_the_first_page(
     app, db, make_account, channel, cursor
 ) -> None:

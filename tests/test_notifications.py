@@ -26,7 +26,13 @@ from integrity.reporting.models import Report, Status
 from tests.conftest import csrf_token, free_port
 from tests.helpers.mail import Mailbox
 from tests.helpers.pages import sign_in
-from tests.helpers.reports import CASE_ANSWERS, file_report, first_case, seal_item
+from tests.helpers.reports import (
+    CASE_ANSWERS,
+    file_report,
+    filed_report_id,
+    first_case,
+    seal_item,
+)
 from tests.protocol_client import ReporterClient
 
 
@@ -143,7 +149,7 @@ def test_a_reporter_message_tells_every_reader_and_an_inspector_reply_tells_nobo
     db.execute(update(Notification).values(sent_at=datetime(2027, 1, 1)))  # the filing's
     db.commit()
     assert reporter.reply(filed.receipt, "He is there on Tuesdays.").status_code == 201
-    readers = {u.id for u in db.scalar(select(Report).order_by(Report.id.desc())).readers}
+    readers = {u.id for u in db.get(Report, filed_report_id(app, filed)).readers}
     told = _notices(db, Kind.REPORTER_MESSAGE)
     assert {n.user_id for n in told} == readers and len(told) == len(readers)
     # An inspector's reply: no notice, but it is new for the other readers.

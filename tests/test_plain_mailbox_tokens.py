@@ -132,7 +132,7 @@ def test_a_token_lasts_a_quarter_of_an_hour_then_the_receipt_form_comes_back(
     assert expired.status_code == 400 and EXPIRED in page
     assert 'name="receipt"' in page and "mailbox_token" not in page
     assert '<input type="hidden" name="text" value="A long message, written slowly.">' in page
-    assert db.scalar(select(Message.id).where(Message.id > 1)) is None
+    assert db.scalar(select(Message.id).where(Message.position > 1)) is None
     download = client.post("/mailbox/file", data={
         "csrf_token": csrf_token(client, "/mailbox"), "mailbox_token": token, "attachment": "x"})
     assert download.status_code == 400 and EXPIRED in download.get_data(as_text=True)

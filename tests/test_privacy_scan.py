@@ -29,7 +29,7 @@ from tests.conftest import (
     drop_pg_database,
     wait_for_port,
 )
-from tests.helpers.reports import MAILBOX_TOKEN
+from tests.helpers.reports import MAILBOX_TOKEN, filed_report_id
 from tests.http_adapter import HttpClient, multipart
 from tests.protocol_client import ReporterClient, Upload
 
@@ -224,7 +224,6 @@ def test_no_person_concerned_is_readable_at_rest(app, client, login, channel, db
     """A case's persons concerned, their steps and statement file are ciphertext at rest,
     and a cleared person's data, once deleted, leaves no ciphertext either."""
     from integrity.models import Channel, Role, User
-    from integrity.reporting.models import Report
     from tests.helpers.persons import Page
 
     account = make_account(Role.INSPECTOR)
@@ -236,9 +235,9 @@ def test_no_person_concerned_is_readable_at_rest(app, client, login, channel, db
     channel_row.recipients.append(user)
     db.commit()
     reporter = ReporterClient(app.test_client())
-    reporter.file(channel.slug, {"what": API_TEXT})
+    filed = reporter.file(channel.slug, {"what": API_TEXT})
     login(account)
-    report_id = max(db.scalars(select(Report.id)))
+    report_id = filed_report_id(app, filed)
     page = Page(client, report_id, pair)
     kept, cleared = page.add(PERSON_NAME), page.add(PERSON_NAME + " (witness)")
     upload_id, entry = reporter.upload(Upload("statement.txt", "text/plain", FILE_MARKER))

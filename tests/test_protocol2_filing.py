@@ -15,6 +15,7 @@ from integrity import current
 from integrity.installation import get_installation
 from integrity.models import User
 from integrity.reporting.models import KeySlot, Report
+from tests.helpers.reports import filed_report_id
 from tests.protocol2_client import Reporter2Client
 from tests.protocol_client import ReporterClient
 
@@ -98,15 +99,13 @@ def test_the_recovery_key_is_a_reader_only_when_certified(app, db, client, chann
     row = get_installation(db, current.settings(app))
     row.recovery_public_key = recovery.public_key
     db.commit()
-    _reporter(client).file(channel.slug, ANSWERS)
-    first = db.scalars(select(Report).order_by(Report.id)).all()[-1]
+    first = db.get(Report, filed_report_id(app, _reporter(client).file(channel.slug, ANSWERS)))
     assert "recovery" not in {slot.reader for slot in first.key_slots}
 
     row = get_installation(db, current.settings(app))
     row.recovery_certificate = sign_recovery_key(ORG, recovery.public_key)
     db.commit()
-    _reporter(client).file(channel.slug, ANSWERS)
-    second = db.scalars(select(Report).order_by(Report.id)).all()[-1]
+    second = db.get(Report, filed_report_id(app, _reporter(client).file(channel.slug, ANSWERS)))
     assert "recovery" in {slot.reader for slot in second.key_slots}
 
 

@@ -10,8 +10,9 @@ from sqlalchemy import delete, insert, select
 import crypto
 from crypto.certificates import OrgKey, sign_inspector_key
 from integrity.models import Channel, Role, User
-from integrity.reporting.models import Report, report_exclusions, report_readers
+from integrity.reporting.models import report_exclusions, report_readers
 from tests.conftest import csrf_token
+from tests.helpers.reports import filed_report_id
 from tests.protocol2_client import Reporter2Client, mailbox_reader_changes, share_body
 
 ORG = OrgKey.from_seed(bytes(range(64, 96)))
@@ -49,10 +50,7 @@ def case(app, channel, people):
     reporter = Reporter2Client(app.test_client(), ORG.public_key, check_floors=False)
     filed = reporter.file(channel.slug, {"what": "Duty waived for a relative's lorries"},
                           excluded=[str(people["b"][0].id)])
-    engine = app.extensions["integrity.engine"]
-    with engine.connect() as connection:
-        report_id = max(connection.execute(select(Report.id)).scalars())
-    return reporter, filed.receipt, report_id
+    return reporter, filed.receipt, filed_report_id(app, filed)
 
 
 def _changes(case) -> list[tuple[str, str, bool]]:

@@ -11,10 +11,10 @@ import crypto
 from crypto import threads
 from crypto.certificates import OrgKey, sign_inspector_key
 from integrity.models import Channel, Role, User
-from integrity.reporting.models import KeySlot, Message, Report
+from integrity.reporting.models import KeySlot, Message
 from tests.conftest import csrf_token
 from tests.helpers.protocol2 import copy_message, thread_rows
-from tests.helpers.reports import plain_mailbox_token
+from tests.helpers.reports import filed_report_id, plain_mailbox_token
 from tests.protocol2_client import (
     Reporter2Client,
     case_links,
@@ -53,10 +53,7 @@ def case(app, client, login, channel, inspector):
     reporter = Reporter2Client(app.test_client(), ORG.public_key, check_floors=False)
     filed = reporter.file(channel.slug, ANSWERS)
     login(inspector[0])
-    engine = app.extensions["integrity.engine"]
-    with engine.connect() as connection:
-        report_id = max(connection.execute(select(Report.id)).scalars())
-    return reporter, filed, report_id
+    return reporter, filed, filed_report_id(app, filed)
 
 
 def _sealed(client, report_id: int) -> dict:
@@ -214,7 +211,7 @@ def test_a_message_moved_from_another_case_is_not_authentic(
     other = Reporter2Client(app.test_client(), ORG.public_key, check_floors=False)
     other_filed = other.file(channel.slug, {"what": "another case"})
     assert other.reply(other_filed.receipt, "From the other case").status_code == 201
-    other_id = max(db.scalars(select(Report.id)))
+    other_id = filed_report_id(app, other_filed)
     moved = copy_message(db, thread_rows(db, other_id)[0], case[2])
     moved.seq = 4
     db.commit()

@@ -179,6 +179,6 @@ def test_without_javascript_the_reporter_agrees_or_corrects_a_record(
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert "You sent a correction on" in response.get_data(as_text=True)
     states = [record_state(m) for m in db.scalars(
-        select(Message).where(Message.kind == MessageKind.RECORD).order_by(Message.id))]
+        select(Message).where(Message.kind == MessageKind.RECORD).order_by(Message.position))]
     assert states == [RecordState.AGREED, RecordState.CORRECTED]
     assert agreed_on_today(db) == 1

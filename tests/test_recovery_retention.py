@@ -18,6 +18,7 @@ from integrity.models import Channel
 from integrity.recovery import RecoveryKeyError, create_recovery_key
 from integrity.reporting.models import Attachment, KeySlot, Message, Report
 from tests.conftest import FAST_ARGON2
+from tests.helpers.reports import filed_report_id
 from tests.protocol_client import ReporterClient, Upload
 
 ANSWERS = {"what": "Seized fuel sold on by the post commander."}
@@ -112,7 +113,7 @@ def test_purge_removes_exactly_the_cases_that_are_due(app, db, client, channel) 
                                                                       name.encode() * 100)])
         assert reporter.reply(filed.receipt, name, [Upload("r.txt", "text/plain", b"r")]
                               ).status_code == 201
-        cases[name] = db.scalar(select(Report.id).order_by(Report.id.desc()))
+        cases[name] = filed_report_id(app, filed)
     _close(db, cases["due"], today - timedelta(days=retention + 30))
     _close(db, cases["due_today"], today - timedelta(days=retention))
     _close(db, cases["not_yet"], today - timedelta(days=retention - 1))

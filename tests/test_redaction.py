@@ -19,9 +19,9 @@ from integrity import current
 from integrity.audit import AuditEntry, verify
 from integrity.audit_register import check_register, write_register
 from integrity.models import Channel, Role, User, today
-from integrity.reporting.models import Attachment, KeySlot, Message, Report, Tombstone
+from integrity.reporting.models import Attachment, KeySlot, Message, Tombstone
 from tests.conftest import csrf_token
-from tests.helpers.reports import open_reason, seal_reason
+from tests.helpers.reports import filed_report_id, open_reason, seal_reason
 from tests.helpers.stored import folder, sealed_bytes
 from tests.protocol2_client import (
     Reporter2Client,
@@ -63,9 +63,7 @@ def case(app, client, login, channel, inspector):
     reporter = Reporter2Client(app.test_client(), ORG.public_key, check_floors=False)
     filed = reporter.file(channel.slug, ANSWERS, uploads=[Upload("face.jpg", "image/jpeg", FILE)])
     login(inspector[0])
-    engine = app.extensions["integrity.engine"]
-    with engine.connect() as connection:
-        report_id = max(connection.execute(select(Report.id)).scalars())
+    report_id = filed_report_id(app, filed)
     account, pair = inspector
     assert reporter.reply(filed.receipt, "My colleague Petrov saw it too.",
                           [Upload("plate.jpg", "image/jpeg", b"PLATE" * 300)]).status_code == 201

@@ -28,6 +28,7 @@ from surveys.models import Survey, Wave, WaveState
 from surveys.waves import create_wave
 from surveys.waves import open_wave as open_it
 from tests.conftest import cli_environment
+from tests.helpers.reports import filed_report_id
 from tests.helpers.results import RESULTS_DEFINITION
 from tests.helpers.stored import kept_summaries
 from tests.protocol_client import ReporterClient
@@ -175,9 +176,8 @@ class StoppedClock(Clock):
 
 
 def _closed_case(db: Session, reporter: ReporterClient, channel: str, closed_on: date) -> int:
-    reporter.file(channel, {"what": "Seized fuel sold on by the post commander."})
-    report_id = db.scalar(select(Report.id).order_by(Report.id.desc()))
-    assert report_id is not None
+    filed = reporter.file(channel, {"what": "Seized fuel sold on by the post commander."})
+    report_id = filed_report_id(reporter.http.application, filed)
     report = db.get(Report, report_id)
     assert report is not None
     report.status, report.outcome, report.closed_on = "closed", "unsubstantiated", closed_on

@@ -11,8 +11,8 @@ import crypto
 from crypto.certificates import sign_inspector_key
 from integrity.audit import AuditEntry
 from integrity.models import Channel, Role, User
-from integrity.reporting.models import Attachment, Message, MessageKind, Report
-from tests.helpers.reports import open_reason, seal_reason
+from integrity.reporting.models import Attachment, Message, MessageKind
+from tests.helpers.reports import filed_report_id, open_reason, seal_reason
 from tests.protocol2_client import Reporter2Client, inspector_message
 from tests.protocol_client import Upload
 from tests.test_redaction import ORG, _post, _report_file, _sealed
@@ -73,9 +73,7 @@ def voice_case(app, client, login, channel, inspector):
     filed = reporter.file(channel.slug, {"what": "Spoken report"},
                           uploads=[Upload("voice-message.webm", "audio/webm", VOICE)])
     login(inspector[0])
-    with app.extensions["integrity.engine"].connect() as connection:
-        report_id = max(connection.execute(select(Report.id)).scalars())
-    return reporter, filed, report_id
+    return reporter, filed, filed_report_id(app, filed)
 
 
 def test_a_voice_message_becomes_a_record_and_the_recording_is_deleted(

@@ -10,7 +10,7 @@ from integrity.cases.views import bp
 from integrity.db import get_session
 
 
-@bp.route("/<int:report_id>/history")
+@bp.route("/<row_id:report_id>/history")
 def history(report_id: int) -> str:
     """The case's audit entries, oldest first, 100 a page."""
     db = get_session()

@@ -15,7 +15,7 @@ from integrity.db import get_session
 from integrity.reporting.models import MeetingState
 
 
-@bp.route("/<int:report_id>/meeting", methods=["POST"])
+@bp.route("/<row_id:report_id>/meeting", methods=["POST"])
 def meeting(report_id: int) -> Response:
     """Record that the requested meeting or call was arranged, or held."""
     db = get_session()

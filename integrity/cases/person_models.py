@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from integrity.db import Base
+from integrity.db import ROW_ID, Base
 from integrity.models import enum_column_type, today
 
 
@@ -64,7 +64,7 @@ class Person(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"),
+    report_id: Mapped[int] = mapped_column(ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"),
                                            index=True)
     state: Mapped[PersonState] = mapped_column(enum_column_type(PersonState, 16),
                                                default=PersonState.ADDED)

@@ -33,14 +33,14 @@ def _person_or_404(report: Report, person_id: int) -> Person:
     return person
 
 
-@bp.route("/<int:report_id>/persons")
+@bp.route("/<row_id:report_id>/persons")
 def persons(report_id: int) -> Response:
     """The case's persons concerned: each entry and step with this inspector's key slots."""
     report = case_or_404(report_id)
     return jsonify(persons_json(get_session(), report, g.user, today()))
 
 
-@bp.route("/<int:report_id>/persons", methods=["POST"])
+@bp.route("/<row_id:report_id>/persons", methods=["POST"])
 def person_new(report_id: int) -> tuple[Response, int]:
     """Add a person concerned, sealed in the inspector's browser."""
     report = case_or_404(report_id)
@@ -50,7 +50,7 @@ def person_new(report_id: int) -> tuple[Response, int]:
     return jsonify(status="added", person=str(person.id)), 201
 
 
-@bp.route("/<int:report_id>/persons/<int:person_id>/steps", methods=["POST"])
+@bp.route("/<row_id:report_id>/persons/<int:person_id>/steps", methods=["POST"])
 def person_step(report_id: int, person_id: int) -> tuple[Response, int]:
     """A step of a person's history: informed, information deferred, heard, outcome
     notified, cleared."""
@@ -63,7 +63,7 @@ def person_step(report_id: int, person_id: int) -> tuple[Response, int]:
     return jsonify(status="recorded", step=str(step.id), state=person.state), 201
 
 
-@bp.route("/<int:report_id>/persons/<int:person_id>/delete", methods=["POST"])
+@bp.route("/<row_id:report_id>/persons/<int:person_id>/delete", methods=["POST"])
 def person_delete(report_id: int, person_id: int) -> Response:
     """Delete a cleared person's data now; the tombstone stays."""
     report = case_or_404(report_id)

@@ -11,7 +11,7 @@ from typing import Optional
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from integrity.db import Base
+from integrity.db import ROW_ID, Base
 from integrity.models import enum_column_type
 
 
@@ -33,9 +33,9 @@ class ProtectionRecord(Base):
     )
 
     message_id: Mapped[int] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+        ROW_ID, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
     report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+        ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     kind: Mapped[RecordKind] = mapped_column(enum_column_type(RecordKind, 16))
 
 
@@ -58,7 +58,7 @@ class CheckIn(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+        ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     months: Mapped[int] = mapped_column()  # after the closing day
     due_on: Mapped[date] = mapped_column(Date)
     state: Mapped[CheckInState] = mapped_column(enum_column_type(CheckInState, 16),

@@ -15,7 +15,7 @@ from integrity.reporting.errors import ProtocolError
 from integrity.request_guard import read_json
 
 
-@bp.route("/<int:report_id>/protection", methods=["POST"])
+@bp.route("/<row_id:report_id>/protection", methods=["POST"])
 def protection(report_id: int) -> tuple[Response, int]:
     """A risk assessment or a protective measure (form token in a header)."""
     report = case_or_404(report_id)

@@ -21,7 +21,7 @@ def _back(report_id: int) -> Response:
     return redirect(url_for("cases.case", report_id=report_id))
 
 
-@bp.route("/<int:report_id>/recuse", methods=["POST"])
+@bp.route("/<row_id:report_id>/recuse", methods=["POST"])
 def recusal(report_id: int) -> Response:
     """The signed-in inspector steps away from the case, saying why."""
     report = case_or_404(report_id)
@@ -38,7 +38,7 @@ def recusal(report_id: int) -> Response:
     return redirect(url_for("cases.inbox"))
 
 
-@bp.route("/<int:report_id>/readers/remove", methods=["POST"])
+@bp.route("/<row_id:report_id>/readers/remove", methods=["POST"])
 def reader_removal(report_id: int) -> Response:
     """A reader takes a colleague off the case, saying why."""
     report = case_or_404(report_id)
@@ -57,13 +57,13 @@ def reader_removal(report_id: int) -> Response:
     return _back(report_id)
 
 
-@bp.route("/<int:report_id>/closing/confirm", methods=["POST"])
+@bp.route("/<row_id:report_id>/closing/confirm", methods=["POST"])
 def closing_confirm(report_id: int) -> Response:
     """Confirm the closing another reader asked for: the case closes."""
     return _closing(report_id, confirm=True)
 
 
-@bp.route("/<int:report_id>/closing/decline", methods=["POST"])
+@bp.route("/<row_id:report_id>/closing/decline", methods=["POST"])
 def closing_decline(report_id: int) -> Response:
     """Decline the closing another reader asked for (or withdraw one's own request)."""
     return _closing(report_id, confirm=False)

@@ -103,7 +103,7 @@ def audit_agreements(session: Session, day: date) -> int:
     for each day it registers. Returns how many."""
     agreed = session.scalars(select(Message).where(
         Message.agreed_on == day, Message.kind == MessageKind.RECORD,
-        Message.sender == Sender.INSPECTOR).order_by(Message.report_id, Message.id)).all()
+        Message.sender == Sender.INSPECTOR).order_by(Message.report_id, Message.position)).all()
     for message in agreed:
         record(session, actor=None, actor_label="reporter", action="record_agreed",
                subject=f"report:{message.report_id}",

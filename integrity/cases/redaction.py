@@ -33,6 +33,7 @@ from crypto.framing import generichash
 from integrity.audit import record
 from integrity.cases.activity import record_activity
 from integrity.config import Settings
+from integrity.db import LARGEST_ID
 from integrity.installation import get_installation
 from integrity.models import User
 from integrity.reporting.checks import checked_key_slots, checked_payload
@@ -108,7 +109,8 @@ def file_digest(store: AttachmentStore, attachment_id: str) -> str:
 def case_message(session: Session, report: Report, message_id: object) -> Message:
     """A message or note of ``report``; 404 for any other id."""
     message = None
-    if isinstance(message_id, str) and message_id.isascii() and message_id.isdigit():
+    if isinstance(message_id, str) and message_id.isascii() and message_id.isdigit() \
+            and int(message_id) <= LARGEST_ID:  # past any id, and past what SQLite can bind
         message = session.get(Message, int(message_id))
     if message is None or message.report_id != report.id:
         raise ProtocolError(_l("This case has no such message."), 404)

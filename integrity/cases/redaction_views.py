@@ -24,7 +24,7 @@ def _body() -> object:
     return read_json() if request.mimetype == "application/json" else None
 
 
-@bp.route("/<int:report_id>/attachments/<attachment_id>/delete", methods=["POST"])
+@bp.route("/<row_id:report_id>/attachments/<attachment_id>/delete", methods=["POST"])
 def delete_file(report_id: int, attachment_id: str) -> tuple[Response, int]:
     """Delete a file of the case for good, saying why."""
     report = case_or_404(report_id)
@@ -36,7 +36,7 @@ def delete_file(report_id: int, attachment_id: str) -> tuple[Response, int]:
     return jsonify(status="deleted"), 200
 
 
-@bp.route("/<int:report_id>/messages/<message_id>/delete", methods=["POST"])
+@bp.route("/<row_id:report_id>/messages/<message_id>/delete", methods=["POST"])
 def delete_thread_message(report_id: int, message_id: str) -> tuple[Response, int]:
     """Delete a message or note of the case, and its files, saying why."""
     report = case_or_404(report_id)
@@ -48,7 +48,7 @@ def delete_thread_message(report_id: int, message_id: str) -> tuple[Response, in
     return jsonify(status="deleted"), 200
 
 
-@bp.route("/<int:report_id>/messages/<message_id>/redact", methods=["POST"])
+@bp.route("/<row_id:report_id>/messages/<message_id>/redact", methods=["POST"])
 def redact(report_id: int, message_id: str) -> tuple[Response, int]:
     """Replace a message by the one the browser sealed again, a passage marked as removed."""
     report = case_or_404(report_id)
@@ -60,7 +60,7 @@ def redact(report_id: int, message_id: str) -> tuple[Response, int]:
     return jsonify(status="redacted"), 200
 
 
-@bp.route("/<int:report_id>/voice/<attachment_id>/transcribe", methods=["POST"])
+@bp.route("/<row_id:report_id>/voice/<attachment_id>/transcribe", methods=["POST"])
 def transcribe(report_id: int, attachment_id: str) -> tuple[Response, int]:
     """Send the transcript of a voice message as a record, then delete the recording."""
     report = case_or_404(report_id)

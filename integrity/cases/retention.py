@@ -79,7 +79,7 @@ def due_for_purge(session: Session, today: date) -> list[Purged]:
                 Report.channel_id == channel.id, Report.status == Status.CLOSED,
                 Report.held.is_(False),
                 or_(Report.closed_on <= full, closed & (Report.closed_on <= short)))
-            .order_by(Report.id))
+            .order_by(Report.created_on, Report.reference))
         due.extend(Purged(rid, reference, channel.slug, closed_on, filed_on)
                    for rid, reference, closed_on, filed_on in rows if closed_on)
         if channel.max_open_days:
@@ -88,7 +88,7 @@ def due_for_purge(session: Session, today: date) -> list[Purged]:
                 select(Report.id, Report.reference, Report.created_on).where(
                     Report.channel_id == channel.id, Report.status != Status.CLOSED,
                     Report.held.is_(False), Report.created_on <= too_old)
-                .order_by(Report.id))
+                .order_by(Report.created_on, Report.reference))
             due.extend(Purged(rid, reference, channel.slug, None, filed_on, "max_age")
                        for rid, reference, filed_on in old_ones)
     return due
@@ -143,7 +143,7 @@ def warn_before_max_age(session: Session, today: date, now: datetime) -> int:
                 select(Report).options(defer(Report.payload)).where(
                     Report.channel_id == channel.id, Report.status != Status.CLOSED,
                     Report.held.is_(False), Report.created_on > first,
-                    Report.created_on <= last).order_by(Report.id)):
+                    Report.created_on <= last).order_by(Report.created_on, Report.reference)):
             day = report.created_on + timedelta(days=channel.max_open_days)
             for user in report.readers:
                 if user.active:

@@ -14,7 +14,7 @@ from integrity.changes import commit_unless, flash_form_errors
 from integrity.db import get_session
 
 
-@bp.route("/<int:report_id>/hold", methods=["POST"])
+@bp.route("/<row_id:report_id>/hold", methods=["POST"])
 def hold(report_id: int) -> Response:
     """Place the case on legal hold, or lift its hold (the form says which)."""
     db = get_session()

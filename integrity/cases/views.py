@@ -112,7 +112,7 @@ def remove_form(report: Report) -> RemoveReaderForm:
     return form
 
 
-@bp.route("/<int:report_id>")
+@bp.route("/<row_id:report_id>")
 def case(report_id: int) -> str:
     report = case_or_404(report_id)
     db = get_session()
@@ -136,7 +136,7 @@ def case(report_id: int) -> str:
     )
 
 
-@bp.route("/<int:report_id>/status", methods=["POST"])
+@bp.route("/<row_id:report_id>/status", methods=["POST"])
 def status(report_id: int) -> Response:
     report = case_or_404(report_id)
     form = StatusForm()
@@ -154,7 +154,7 @@ def status(report_id: int) -> Response:
     return redirect(url_for("cases.case", report_id=report_id))
 
 
-@bp.route("/<int:report_id>/assign", methods=["POST"])
+@bp.route("/<row_id:report_id>/assign", methods=["POST"])
 def assignment(report_id: int) -> Response:
     report = case_or_404(report_id)
     form = _assign_form(report)
@@ -175,7 +175,7 @@ def _refused(error: ProtocolError) -> tuple[Response, int]:
     return jsonify(error=str(error)), error.status
 
 
-@bp.route("/<int:report_id>/sealed")
+@bp.route("/<row_id:report_id>/sealed")
 def sealed(report_id: int) -> Response:
     """The case's ciphertext and this inspector's key slots, for the page's script."""
     report = case_or_404(report_id)
@@ -209,19 +209,19 @@ def _post(report_id: int, *, note: bool) -> tuple[Response, int]:
     return jsonify(status="received"), 201
 
 
-@bp.route("/<int:report_id>/messages", methods=["POST"])
+@bp.route("/<row_id:report_id>/messages", methods=["POST"])
 def message(report_id: int) -> tuple[Response, int]:
     """A reply to the reporter, sealed in the inspector's browser (form token in a header)."""
     return _post(report_id, note=False)
 
 
-@bp.route("/<int:report_id>/notes", methods=["POST"])
+@bp.route("/<row_id:report_id>/notes", methods=["POST"])
 def note(report_id: int) -> tuple[Response, int]:
     """An internal note, sealed to the case's inspectors only."""
     return _post(report_id, note=True)
 
 
-@bp.route("/<int:report_id>/share", methods=["POST"])
+@bp.route("/<row_id:report_id>/share", methods=["POST"])
 def share(report_id: int) -> tuple[Response, int]:
     """Add a reader: the key slots were re-sealed to them in the sharing inspector's browser."""
     report = case_or_404(report_id)
@@ -233,7 +233,7 @@ def share(report_id: int) -> tuple[Response, int]:
     return jsonify(status="shared", inspector=str(target.id), name=target.name), 201
 
 
-@bp.route("/<int:report_id>/attachments/<attachment_id>")
+@bp.route("/<row_id:report_id>/attachments/<attachment_id>")
 def attachment(report_id: int, attachment_id: str) -> Response:
     """A sealed file of this case, as stored: the browser opens it with the key in a payload."""
     report = case_or_404(report_id)

@@ -39,7 +39,8 @@ def build_export(session: Session, settings: Settings) -> dict[str, Any]:
             {"id": attachment.id, "size": attachment.size}
         )
     reports = session.scalars(
-        select(Report).options(selectinload(Report.messages)).order_by(Report.id)
+        select(Report).options(selectinload(Report.messages))
+        .order_by(Report.created_on, Report.reference)
     )
     return {
         "format": EXPORT_FORMAT, "version": 1, "exported_on": today().isoformat(),

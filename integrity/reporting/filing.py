@@ -21,6 +21,7 @@ from typing import Any, cast
 import psycopg
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    BigInteger,
     Integer,
     LargeBinary,
     String,
@@ -43,6 +44,7 @@ from integrity.cases.deadlines import acknowledge_by
 from integrity.cases.meetings import checked_flag, request_meeting
 from integrity.cases.references import new_reference
 from integrity.config import Settings
+from integrity.db import random_row_id
 from integrity.models import Installation, today, utcnow
 from integrity.notifications.models import Notification
 from integrity.notifications.outbox import Kind, activity_due, notify_activity
@@ -316,7 +318,7 @@ def _lookup_refused() -> Iterator[None]:
 def _report_values(filing: Filing) -> dict[str, Any]:
     route = filing.route
     day = today()
-    return {"channel_id": route.channel_id, "category_id": route.category_id,
+    return {"id": random_row_id(), "channel_id": route.channel_id, "category_id": route.category_id,
             "org_unit_id": route.org_unit_id, "created_on": day, "reference": new_reference(),
             "last_activity_on": day, "next_due_on": acknowledge_by(day),
             "lookup_hash": filing.lookup_hash, "reporter_public_key": filing.reporter_public_key,
@@ -341,6 +343,7 @@ def _insert_at_once(run: Callable[[Any, dict[str, Any]], Sequence[Any]], filing:
     params = _report_values(filing)
     params.update(reader_ids=",".join(map(str, filing.reader_ids)),
                   readers=",".join(filing.slots), slots=b"".join(filing.slots.values()),
+                  slot_ids=",".join(str(random_row_id()) for _ in filing.slots),
                   excluded_ids=",".join(map(str, filing.excluded_ids)),
                   challenge=challenge, now=utcnow(), routing_version=filing.route.version,
                   achieved_bits=achieved_bits, notices_due=notices_due)
@@ -356,7 +359,7 @@ def _insert_statement(with_exclusions: bool, spending: bool, confirming: bool) -
     ``spending``, the proof-of-work challenge is deleted first and the rest depends on it.
     With ``confirming``, all of it also depends on the routing version being unchanged and
     the challenge asking for no more bits than were achieved."""
-    columns = ("channel_id", "category_id", "org_unit_id", "created_on", "reference",
+    columns = ("id", "channel_id", "category_id", "org_unit_id", "created_on", "reference",
                "last_activity_on", "next_due_on", "lookup_hash", "reporter_public_key", "payload",
                "status", "protocol", "held", "oral")
     values = [bindparam(name, type_=REPORTS.c[name].type) for name in columns]
@@ -380,24 +383,28 @@ def _insert_statement(with_exclusions: bool, spending: bool, confirming: bool) -
         stored = insert(REPORTS).values(dict(zip(columns, values, strict=True)))
     report = stored.returning(REPORTS.c.id).cte("report")
 
-    def split(name: str) -> Any:  # "3,4,5" -> {3,4,5}; reader names never hold a comma
-        return func.string_to_array(bindparam(name, type_=String), literal_column("','"))
+    def split(name: str, type_: Any = None) -> Any:
+        # "3,4,5" -> {3,4,5}; reader names never hold a comma. Typed as an array to be indexed.
+        return func.string_to_array(bindparam(name, type_=String), literal_column("','"),
+                                    type_=type_)
 
     def users(table: Table, name: str) -> Any:
         ids = func.unnest(split(name).cast(ARRAY(Integer)))
         return insert(table).from_select(["report_id", "user_id"], select(report.c.id, ids))
 
-    # The n-th reader's slot is the n-th run of SLOT_BYTES in "slots".
+    # The n-th reader's slot is the n-th run of SLOT_BYTES in "slots", its id the n-th number
+    # in "slot_ids" (random, drawn in Python like every id of a key slot).
     readers = (func.unnest(split("readers"))
                .table_valued("reader", with_ordinality="n").render_derived("slot_rows"))
     size = literal_column(str(crypto.SLOT_BYTES), Integer)
     slot = func.substring(bindparam("slots", type_=LargeBinary),
                           (readers.c.n * size - size + literal_column("1")).cast(Integer), size)
+    slot_id = split("slot_ids", ARRAY(String))[readers.c.n].cast(BigInteger)
     parts = [
         users(report_readers, "reader_ids").cte("readers"),
         insert(KEY_SLOTS).from_select(
-            ["report_id", "message_id", "reader", "slot"],
-            select(report.c.id, null(), readers.c.reader, slot)
+            ["id", "report_id", "message_id", "reader", "slot"],
+            select(slot_id, report.c.id, null(), readers.c.reader, slot)
             .select_from(report.join(readers, true())),
         ).cte("slots"),
     ]

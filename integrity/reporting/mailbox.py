@@ -100,9 +100,9 @@ def mailbox_view(session: Session, report: Report) -> dict[str, Any]:
         # The questionnaire, so a client can label answers even once the channel is closed.
         "questions": texts.mailbox_questions(report.channel.questions),
         "messages": [
-            # The id is the message's place in the thread: database ids would tell how many
-            # messages the whole installation stored in between. A deleted message is listed
-            # without payload or key slot, in its place (its link still counts in the chain).
+            # The id is the message's place in the thread (1, 2, ...), never the database id,
+            # which is the server's own. A deleted message is listed without payload or key
+            # slot, in its place (its link still counts in the chain).
             {"id": places[message.id], "from": message.sender, "kind": message.kind,
              "sent_on": message.sent_on.isoformat(), "payload": crypto.b64encode(message.payload),
              "key_slot": crypto.b64encode(by_message[message.id])

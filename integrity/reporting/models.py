@@ -20,13 +20,16 @@ from sqlalchemy import (
     Table,
     event,
     false,
+    func,
+    select,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, aliased, mapped_column, relationship
 
 from integrity.cases.deadlines import next_due
 from integrity.cases.references import new_reference
-from integrity.db import Base
+from integrity.db import ROW_ID, Base, random_row_id
 from integrity.models import Category, Channel, OrgUnit, User, enum_column_type, today
 
 
@@ -75,7 +78,7 @@ class MeetingState(enum.StrEnum):
 report_readers = Table(
     "report_readers",
     Base.metadata,
-    Column("report_id", ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True),
+    Column("report_id", ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     # Activity this reader has not seen yet: a new case, a reporter's message, a share, a
     # colleague's note. Set for every reader but the one who acted; cleared when they open it.
@@ -90,7 +93,7 @@ report_readers = Table(
 report_exclusions = Table(
     "report_exclusions",
     Base.metadata,
-    Column("report_id", ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True),
+    Column("report_id", ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
 )
 
@@ -115,7 +118,10 @@ class Report(Base):
         CheckConstraint("kind IN ('report', 'retaliation')", name="kind"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, never counted (integrity/db.py: random_row_id), like the ids of messages and key
+    # slots: a copy of the database does not give the order of filing by them.
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
     # A short random name a person can say on the phone ("K7QX-2M4P"): never sequential, so it
     # gives neither the order nor the number of filings (integrity/cases/references.py).
     reference: Mapped[str] = mapped_column(String(9), unique=True, default=new_reference)
@@ -159,7 +165,7 @@ class Report(Base):
     # case is deleted first; the kind stays.
     kind: Mapped[str] = mapped_column(String(16), server_default="report")
     retaliation_of_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("reports.id", ondelete="SET NULL"), index=True
+        ROW_ID, ForeignKey("reports.id", ondelete="SET NULL"), index=True
     )
 
     channel: Mapped[Channel] = relationship()
@@ -174,7 +180,7 @@ class Report(Base):
         viewonly=True,
     )
     messages: Mapped[list[Message]] = relationship(
-        back_populates="report", order_by="Message.id", cascade="all, delete-orphan",
+        back_populates="report", order_by="Message.position", cascade="all, delete-orphan",
         passive_deletes=True,
     )
     meeting_requests: Mapped[list[MeetingRequest]] = relationship(
@@ -200,12 +206,17 @@ class Message(Base):
         CheckConstraint("kind IN ('message', 'feedback', 'final_notice', 'record')", name="kind"),
         # One message per place in a chain: a second writer at the same place gets a 409.
         Index("uq_messages_link", "report_id", "chain", "seq", unique=True),
+        Index("uq_messages_position", "report_id", "position", unique=True),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
     report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+        ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), index=True
     )
+    # The message's place in its report's thread, notes included (1, 2, 3...): the thread's
+    # order, since the ids are random. Counted within the report only (``_place_in_thread``).
+    position: Mapped[int] = mapped_column(Integer)
     sender: Mapped[Sender] = mapped_column(enum_column_type(Sender, 16))
     author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     sent_on: Mapped[date] = mapped_column(Date, default=today)
@@ -238,6 +249,23 @@ class Message(Base):
     )
 
 
+@event.listens_for(Message, "before_insert")
+def _place_in_thread(mapper: Mapper[Message], connection: Connection, message: Message) -> None:
+    """Give a new message the next place in its thread, counted by its INSERT itself, so that
+    messages stored in one flush take places one after the other."""
+    if message.position is not None:
+        return
+    if connection.dialect.name == "postgresql":
+        # One writer per thread at a time: a second waits here for the first to commit, then
+        # counts its message too. SQLite has a single writer anyway. FOR NO KEY UPDATE, as an
+        # UPDATE of the report takes, so that rows referring to the report are not held up.
+        connection.execute(select(Report.id).where(Report.id == message.report_id)
+                           .with_for_update(key_share=True))
+    earlier = aliased(Message)
+    message.position = (select(func.coalesce(func.max(earlier.position), 0) + 1)
+                        .where(earlier.report_id == message.report_id).scalar_subquery())
+
+
 class ClosingRequest(Base):
     """A reader asked to close the case; it closes when another reader confirms
     (``Channel.closing_needs_confirmation``). The outcome waits here until then."""
@@ -249,7 +277,7 @@ class ClosingRequest(Base):
     )
 
     report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+        ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
     requested_by_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
     outcome: Mapped[Outcome] = mapped_column(enum_column_type(Outcome, 24))
@@ -270,7 +298,7 @@ class MeetingRequest(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+        ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     requested_on: Mapped[date] = mapped_column(Date, default=today)
     due_on: Mapped[date] = mapped_column(Date)
     state: Mapped[MeetingState] = mapped_column(enum_column_type(MeetingState, 16),
@@ -287,12 +315,13 @@ class KeySlot(Base):
 
     __tablename__ = "key_slots"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
     report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+        ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), index=True
     )
     message_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+        ROW_ID, ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
     reader: Mapped[str] = mapped_column(String(32))
     slot: Mapped[bytes] = mapped_column(LargeBinary(80))
@@ -309,10 +338,10 @@ class Attachment(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     size: Mapped[int] = mapped_column(Integer)
     report_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+        ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), index=True
     )
     message_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE")
+        ROW_ID, ForeignKey("messages.id", ondelete="CASCADE")
     )
     # Set only while no report claims the upload, so stale uploads can be removed; cleared
     # on claim, since a filed report carries no time of day.
@@ -353,10 +382,10 @@ class Tombstone(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+        ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     # The message deleted or redacted, or the one whose file was deleted (None: the report's).
     message_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE"))
+        ROW_ID, ForeignKey("messages.id", ondelete="CASCADE"))
     # The deleted file's id, as the sealed document that lists it names it.
     attachment_id: Mapped[Optional[str]] = mapped_column(String(32))
     kind: Mapped[TombstoneKind] = mapped_column(enum_column_type(TombstoneKind, 16))

@@ -1,7 +1,7 @@
 """the reasons of tombstones sealed to the case's readers, no longer stored in clear
 
 Revision ID: 0038
-Revises: 0036
+Revises: 0037
 Create Date: 2026-12-07 15:00:00
 
 A tombstone's reason (why a reader deleted a file or a message, or removed a passage) can name
@@ -33,7 +33,7 @@ import crypto
 
 
 revision = '0038'
-down_revision = '0036'
+down_revision = '0037'
 branch_labels = None
 depends_on = None
 

@@ -90,7 +90,7 @@ def damage_thread(app: Flask, db: Session, thread: Thread) -> None:
     thread.report_id = report.id
     pad_block = int(app.extensions["integrity.settings"].pad_block)
     messages = db.scalars(select(Message).where(Message.report_id == report.id)
-                          .order_by(Message.id)).all()
+                          .order_by(Message.position)).all()
     assert len(messages) == len(THREAD)
     for message, (_text, damage) in zip(messages, THREAD, strict=True):
         slots = {s.reader: s for s in db.scalars(

@@ -21,6 +21,7 @@ from integrity.reporting.models import KeySlot, Message, Report, report_exclusio
 from tests.conftest import ChannelSetup
 from tests.helpers.browser import RecordingApp, file_with_javascript, sign_in_in_browser
 from tests.helpers.protocol2 import browser_key, certify, copy_message, thread_rows
+from tests.helpers.reports import filed_report_id
 from tests.helpers.walks import AXE_SOURCE, RUN_AXE
 from tests.protocol2_client import Reporter2Client
 
@@ -66,8 +67,9 @@ def people(db: Session, make_account, channel: ChannelSetup) -> dict[str, Any]:
 
 
 def _report_id(db: Session) -> int:
+    """The one case filed (ids are random: the newest is not the largest)."""
     db.expire_all()
-    return max(db.scalars(select(Report.id)))
+    return db.scalars(select(Report.id)).one()
 
 
 def _open_mailbox(page: Any, base_url: str, receipt: str) -> None:
@@ -167,7 +169,7 @@ def _filed(app: Flask, db: Session, channel: ChannelSetup, people) -> tuple[Any,
     filed = reporter.file(channel.slug, {"what": "Fines pocketed at the east gate. MARKER-P2-CASE"},
                           excluded=[str(people["b"][0].id)])
     assert reporter.reply(filed.receipt, "First message. MARKER-FIRST").status_code == 201
-    return reporter, filed.receipt, _report_id(db)
+    return reporter, filed.receipt, filed_report_id(app, filed)
 
 
 def _inspector_a(open_page: Any, base_url: str, people: dict[str, Any], report_id: int,
@@ -226,7 +228,7 @@ def test_what_a_database_writer_does_to_the_thread_is_shown(
     other = Reporter2Client(app.test_client(), ORG.public_key)
     other_filed = other.file(channel.slug, {"what": "another case"})
     assert other.reply(other_filed.receipt, "From the other case. MARKER-MOVED").status_code == 201
-    moved = copy_message(db, thread_rows(db, _report_id(db))[0], report_id)
+    moved = copy_message(db, thread_rows(db, filed_report_id(app, other_filed))[0], report_id)
     moved.seq = 6
     db.commit()
 

@@ -16,7 +16,7 @@ def thread_rows(db: Session, report_id: int) -> list[Message]:
     """The ``"thread"`` chain of a report as stored, in the order it was stored."""
     return list(db.scalars(select(Message).where(Message.report_id == report_id,
                                                  Message.chain == "thread")
-                           .order_by(Message.id)))
+                           .order_by(Message.position)))
 
 
 def copy_message(db: Session, message: Message, report_id: int) -> Message:

@@ -7,13 +7,16 @@ from collections.abc import Iterable
 from html.parser import HTMLParser
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import crypto
+from integrity import current
 from integrity.reporting.models import Report
 from tests.conftest import ChannelSetup, csrf_token
-from tests.protocol_client import ReporterClient
+from tests.protocol_client import Filed, ReporterClient
 
 # The receipt as the receipt page shows it.
 RECEIPT = re.compile(r'id="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4} \d{4})<')
@@ -77,13 +80,33 @@ def plain_answers_report(app: Any, slug: str, answers: dict[str, object]) -> Any
     return reporter.post(f"/report/{slug}", data=data)
 
 
+def filed_report_id(app: Flask, filed: Filed) -> int:
+    """The id of the report ``filed``, found by its lookup as the mailbox finds it (ids are
+    random: the newest report is not the one with the largest id)."""
+    digest = crypto.keyed_lookup_hash(filed.keys.lookup, current.lookup_key(app))
+    with app.extensions["integrity.engine"].connect() as connection:
+        found = connection.scalar(select(Report.id).where(Report.lookup_hash == digest))
+    assert found is not None, "no report has this receipt"
+    return int(found)
+
+
+def report_ids(db: Session) -> set[int]:
+    """The ids of the reports stored now (to tell the one filed next: ``new_report_id``)."""
+    db.expire_all()
+    return set(db.scalars(select(Report.id)))
+
+
+def new_report_id(db: Session, before: set[int]) -> int:
+    """The id of the one report filed since ``before`` was read."""
+    (found,) = report_ids(db) - before
+    return found
+
+
 def file_report(client: FlaskClient, channel: ChannelSetup, excluded: Iterable[str] = ()) -> int:
     """File a report through the API, sealed to all readers but ``excluded``; its id."""
-    ReporterClient(client).file(channel.slug, CASE_ANSWERS, category="waving-through",
-                                excluded=list(excluded))
-    engine = client.application.extensions["integrity.engine"]
-    with engine.connect() as connection:
-        return max(connection.execute(select(Report.id)).scalars())
+    filed = ReporterClient(client).file(channel.slug, CASE_ANSWERS, category="waving-through",
+                                        excluded=list(excluded))
+    return filed_report_id(client.application, filed)
 
 
 def first_case(client: FlaskClient) -> int:
