@@ -17,6 +17,7 @@ from admin.paging import Page, contains, paginate
 from integrity.audit import record
 from integrity.auth import invitations
 from integrity.auth.services import UNUSABLE_PASSWORD_HASH, AccountError
+from integrity.cases.persons import drop_reader_slots
 from integrity.models import Invitation, Role, StaffSession, User, channel_recipients, utcnow
 from integrity.reporting.models import KeySlot, Report, Status, report_readers
 from integrity.reporting.tombstones import drop_reader as drop_reason_slots
@@ -215,6 +216,7 @@ def _drop_key(session: Session, user: User, shared_ids: list[int]) -> None:
         session.execute(delete(KeySlot).where(
             KeySlot.reader == str(user.id), KeySlot.report_id.in_(shared_ids)))
         drop_reason_slots(session, shared_ids, user)
+        drop_reader_slots(session, shared_ids, user)
 
 
 def open_cases(cases: list[CaseAtStake]) -> list[CaseAtStake]:

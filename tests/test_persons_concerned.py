@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 import crypto
+from admin.users import reset_second_factor
 from integrity.audit import AuditEntry, verify
 from integrity.cases.inbox import InboxFilters, Position, inbox
 from integrity.cases.person_models import Person, PersonKeySlot, PersonStep
@@ -257,19 +258,12 @@ def test_a_cleared_persons_data_is_deleted_after_the_channels_period(app, db, ca
     assert entry.actor_id is None and entry.facts["rule"] == "after_clearing"
 
 
-def test_a_shared_colleague_reads_the_persons_and_one_taken_off_loses_them(
-        app, db, case, make_account, channel) -> None:
-    person = case.add()
-    assert case.step(person, "informed", "Told in person.").status_code == 201
-    newcomer = make_account(Role.INSPECTOR)
-    pair = crypto.KeyPair.generate()
-    db.get(User, newcomer.id).public_key = pair.public_key
-    db.commit()
+def _share_body(case, pair: crypto.KeyPair, newcomer_id: int) -> dict:
+    """A share of the whole case, persons included, with ``newcomer_id``'s key."""
     sealed = case.client.get(f"/cases/{case.report_id}/sealed").get_json()
-    mine = case.persons()
     documents = {"report": sealed["report"]["key_slot"],
                  **{m["id"]: m["key_slot"] for m in sealed["messages"] if m["key_slot"]}}
-    for entry in mine:
+    for entry in case.persons():
         documents[f"person:{entry['id']}"] = entry["key_slot"]
         for step in entry["steps"]:
             documents[f"person-step:{step['id']}"] = step["key_slot"]
@@ -278,8 +272,30 @@ def test_a_shared_colleague_reads_the_persons_and_one_taken_off_loses_them(
         key = crypto.open_key_slot(crypto.b64decode(slot), case.pair.secret_key)
         return crypto.b64encode(crypto.seal_key(key, pair.public_key))
 
-    body = {"inspector": str(newcomer.id), "reason": "Second opinion",
+    return {"inspector": str(newcomer_id), "reason": "Second opinion",
             "key_slots": {name: reseal(slot) for name, slot in documents.items()}}
+
+
+def _newcomer(db, make_account) -> tuple[object, crypto.KeyPair]:
+    newcomer = make_account(Role.INSPECTOR)
+    pair = crypto.KeyPair.generate()
+    db.get(User, newcomer.id).public_key = pair.public_key
+    db.commit()
+    return newcomer, pair
+
+
+def _slots_of(db, user_id: int) -> int:
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(PersonKeySlot).where(
+        PersonKeySlot.reader == str(user_id))) or 0
+
+
+def test_a_shared_colleague_reads_the_persons_and_one_taken_off_loses_them(
+        app, db, case, make_account, channel) -> None:
+    person = case.add()
+    assert case.step(person, "informed", "Told in person.").status_code == 201
+    newcomer, pair = _newcomer(db, make_account)
+    body = _share_body(case, pair, newcomer.id)
     # A share that leaves out the persons is refused: every document, no other.
     partial = {**body, "key_slots": {k: v for k, v in body["key_slots"].items()
                                      if not k.startswith("person")}}
@@ -299,9 +315,23 @@ def test_a_shared_colleague_reads_the_persons_and_one_taken_off_loses_them(
     case.client.post(f"/cases/{case.report_id}/readers/remove", data={
         "csrf_token": token, "remove-csrf_token": token, "remove-reader": str(newcomer.id),
         "remove-reason": "Done"})
-    db.expire_all()
-    assert db.scalar(select(func.count()).select_from(PersonKeySlot).where(
-        PersonKeySlot.reader == str(newcomer.id))) == 0
+    assert _slots_of(db, newcomer.id) == 0
+
+
+def test_a_second_factor_reset_drops_the_persons_slots_sealed_to_the_old_key(
+        db, case, make_account) -> None:
+    person = case.add()
+    assert case.step(person, "informed", "Told in person.").status_code == 201
+    newcomer, pair = _newcomer(db, make_account)
+    assert case.client.post(f"/cases/{case.report_id}/share", headers=case.headers,
+                            json=_share_body(case, pair, newcomer.id)).status_code == 201
+    assert _slots_of(db, newcomer.id) == 2  # the entry and its step
+    admin = make_account(Role.ADMIN)
+    reset_second_factor(db, db.get(User, admin.id), db.get(User, newcomer.id), "Phone lost.",
+                        passphrase_lost=False, hours=24)
+    db.commit()
+    # A colleague can share the case again: nothing sealed to the old key is left.
+    assert _slots_of(db, newcomer.id) == 0
 
 
 def test_only_the_cases_readers_reach_the_persons(app, db, case, make_account,

@@ -391,7 +391,13 @@ def is_person_document(name: str) -> bool:
 
 def drop_reader(session: Session, report: Report, user: User) -> None:
     """Delete every persons' key slot of the case sealed to ``user`` (they leave the case)."""
-    persons = select(Person.id).where(Person.report_id == report.id)
+    drop_reader_slots(session, [report.id], user)
+
+
+def drop_reader_slots(session: Session, report_ids: Iterable[int], user: User) -> None:
+    """Delete every persons' key slot of these cases sealed to ``user`` (they leave them, or
+    their key is gone)."""
+    persons = select(Person.id).where(Person.report_id.in_(list(report_ids)))
     session.execute(delete(PersonKeySlot).where(PersonKeySlot.person_id.in_(persons),
                                                 PersonKeySlot.reader == str(user.id)))
 
