@@ -1,6 +1,6 @@
 """Resumable uploads (docs/protocol.md#resumable-uploads): a sealed upload that declares its
 length first, then arrives in one or more requests, each appending at the offset the server
-holds. A request cut off keeps the bytes that reached the disk; the client asks for the offset
+holds. A request cut off keeps the bytes that reached the store; the client asks for the offset
 and sends the rest. Only a complete upload can be claimed; an unclaimed one, complete or not, is
 purged like any other (``attachments.purge_unclaimed_attachments``).
 
