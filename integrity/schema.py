@@ -10,6 +10,7 @@ def metadata() -> MetaData:
     import integrity.cases.person_models  # noqa: F401
     import integrity.cases.protection_models  # noqa: F401
     import integrity.dashboard.kept  # noqa: F401
+    import integrity.dashboard.report_builds  # noqa: F401
     import integrity.dashboard.summary_store  # noqa: F401
     import integrity.models  # noqa: F401
     import integrity.notifications.models  # noqa: F401

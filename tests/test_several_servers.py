@@ -42,6 +42,7 @@ pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="needs INTEGRITY_TEST_P
 
 INTEGRITY = str(Path(sys.executable).with_name("integrity"))
 INSPECTOR = next(a for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
+MANAGER = next(a for a in DEMO_ACCOUNTS if a.role is Role.MANAGER)
 # Cheap receipts and proofs of work; three failed mailbox look-ups an hour, wherever made.
 SETTINGS = {
     "INTEGRITY_KDF_OPSLIMIT": "1", "INTEGRITY_KDF_MEMLIMIT": "65536", "INTEGRITY_POW_BITS": "4",
@@ -154,6 +155,7 @@ def test_two_servers_and_a_scheduler_share_one_database_and_redis(tmp_path: Path
                 _a_report_filed_on_one_server_is_handled_on_the_other(
                     port_a, port_b, database, before)
                 _rate_limits_count_across_both(port_a, port_b)
+                _a_pdf_report_started_on_one_server_comes_from_the_other(port_a, port_b)
                 _jobs_run_once(database, wave_id, tmp_path)
         # Neither server wrote a sealed file or a summary into its own folder.
         for name in ("a", "b", "s"):
@@ -202,6 +204,28 @@ def _rate_limits_count_across_both(port_a: int, port_b: int) -> None:
     # Three failures an hour in all: the fourth is refused, on either server.
     assert answers == [404, 404, 404, 429]
     assert HttpClient(port_a).post("/api/v1/mailbox", json=unknown[0]).status_code == 429
+
+
+def _a_pdf_report_started_on_one_server_comes_from_the_other(port_a: int, port_b: int) -> None:
+    manager = HttpClient(port_a)
+    signed_in = manager.post("/staff/login", data=sign_in_form(
+        manager, MANAGER.email, MANAGER.password))  # type: ignore[arg-type]
+    assert signed_in.status_code == 302, signed_in.get_data(as_text=True)
+    today = date.today()
+    answer = manager.post("/dashboard/report", data={
+        "csrf_token": _csrf(manager, "/dashboard/report"), "granularity": "quarter",
+        "start": f"{today.year - 1}-{today.month:02d}", "end": f"{today.year}-{today.month:02d}",
+        "scope": "", "survey": ""})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    progress = answer.headers["Location"].split("://", 1)[-1].split("/", 1)[-1]
+    # The same session on the other server: it follows the build and hands out the file.
+    elsewhere = HttpClient(port_b)
+    elsewhere.cookie = manager.cookie
+    status = _until(lambda: (lambda s: s if s["state"] != "running" else None)(
+        elsewhere.get(f"/{progress}/status").get_json()), "the report was built")
+    assert status["state"] == "done", status
+    pdf = elsewhere.get(f"/{progress}.pdf")
+    assert pdf.status_code == 200 and pdf.get_data().startswith(b"%PDF")
 
 
 def _jobs_run_once(database: str, wave_id: int, tmp_path: Path) -> None:

@@ -1,21 +1,15 @@
 """The PDF integrity report (built in the background, its progress polled) and the posters.
 
 A report is built in a thread of the worker that was asked for it; its progress and the
-finished file are kept under the data folder, so any worker can answer the status requests
-and hand out the file. Each job belongs to the account that started it. Finished files are
-removed after an hour.
+finished file are kept in the database (``report_builds``), so any worker of any server can
+answer the progress requests and hand out the file. Each build belongs to the account that
+started it. Finished files are removed after an hour.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import secrets
 import threading
-import time
-from pathlib import Path
-from typing import Any
 
 from flask import (
     Flask,
@@ -43,6 +37,14 @@ from integrity.dashboard.blueprint import bp
 from integrity.dashboard.forms import PosterForm, ReportForm, choices
 from integrity.dashboard.kpis import Granularity, KpiQuery, Period, Scope
 from integrity.dashboard.posters import Poster, poster_pdf, poster_png, reporting_address
+from integrity.dashboard.report_builds import (
+    BuildStatus,
+    build_status,
+    built_pdf,
+    finish_build,
+    record_progress,
+    start_build,
+)
 from integrity.dashboard.report_pdf import ReportSpec, build_report
 from integrity.dashboard.services import scope_choices
 from integrity.db import get_session, new_session
@@ -52,75 +54,38 @@ from surveys.results import thresholds_from
 from surveys.services import survey_titles
 
 log = logging.getLogger(__name__)
-KEEP_SECONDS = 3600
-STALE_SECONDS = 300  # a job silent this long died with its worker
 
 
-def _folder(app: Flask | None = None) -> Path:
-    folder = Path(current.settings(app).data_dir) / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _write_status(folder: Path, token: str, status: dict[str, Any]) -> None:
-    status["updated"] = time.time()
-    temporary = folder / f"{token}.json.tmp"
-    temporary.write_text(json.dumps(status))
-    os.replace(temporary, folder / f"{token}.json")
-
-
-def _read_status(token: str) -> dict[str, Any]:
-    """The job's status if it belongs to the signed-in user; 404 otherwise."""
-    if not token.isalnum() or len(token) > 64:
+def _status(token: str) -> BuildStatus:
+    """The build's status if it belongs to the signed-in user; 404 otherwise."""
+    found = build_status(get_session(), token, g.user.id,
+                         _("The report was interrupted. Please start it again."))
+    if found is None:
         abort(404)
-    path = _folder() / f"{token}.json"
-    try:
-        status: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        abort(404)
-    if status.get("owner") != g.user.id:
-        abort(404)
-    if status["state"] == "running" and time.time() - status["updated"] > STALE_SECONDS:
-        status.update(state="failed", message=_("The report was interrupted. Please start it "
-                                                "again."))
-    return status
+    return found
 
 
-def _sweep(folder: Path) -> None:
-    cutoff = time.time() - KEEP_SECONDS
-    for path in folder.iterdir():
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:
-            continue
-
-
-def _run(app: Flask, token: str, spec: ReportSpec, owner: int, locale: str) -> None:
-    folder = _folder(app)
-    status: dict[str, Any] = {"owner": owner, "state": "running", "step": 0, "steps": 1,
-                              "message": ""}
-
-    def progress(step: int, steps: int, what: str) -> None:
-        status.update(step=step, steps=steps, message=what)
-        _write_status(folder, token, status)
-
+def _run(app: Flask, token: str, spec: ReportSpec, locale: str) -> None:
     with app.app_context():
         session = new_session(app)
+
+        def progress(step: int, steps: int, what: str) -> None:
+            record_progress(session, token, step, steps, what)
+            session.commit()
+
         try:
             with force_locale(locale):
                 data = build_report(session, spec, progress)
-                (folder / f"{token}.pdf").write_bytes(data)
-                status.update(state="done", step=status["steps"], message=_("The report is "
-                                                                             "ready."))
+                finish_build(session, token, data, _("The report is ready."))
         except Exception:  # noqa: BLE001  (any failure becomes a message, never a 500)
             log.exception("The integrity report could not be built")
+            session.rollback()
             with force_locale(locale):
-                status.update(state="failed",
-                              message=_("The report could not be built. Please try again."))
+                finish_build(session, token, None,
+                             _("The report could not be built. Please try again."))
         finally:
+            session.commit()
             session.close()
-            _write_status(folder, token, status)
 
 
 def _report_form() -> ReportForm:
@@ -157,18 +122,14 @@ def report() -> str | BaseResponse:
     settings = current.settings()
     spec = ReportSpec(query, survey_id, str(labels.get(scope_value, "")).strip(), today(),
                       pages.threshold(), thresholds_from(settings), text_direction() == "rtl")
-    folder = _folder()
-    _sweep(folder)
-    token = secrets.token_hex(16)
-    _write_status(folder, token, {"owner": g.user.id, "state": "running", "step": 0,
-                                  "steps": 1, "message": _("Starting")})
     db = get_session()
+    token = start_build(db, g.user.id, _("Starting"))
     record(db, actor=g.user, action="export", subject="dashboard:report",
            details={"start": query.start.isoformat(), "end": query.end.isoformat(),
                     "scope": scope_value or "all"})
     db.commit()
     worker = threading.Thread(target=_run, args=(current_app._get_current_object(),  # type: ignore[attr-defined]
-                                                  token, spec, g.user.id, str(get_locale())),
+                                                  token, spec, str(get_locale())),
                               name=f"report-{token[:8]}", daemon=True)
     worker.start()
     return redirect(url_for("dashboard.report_progress", token=token))
@@ -178,25 +139,24 @@ def report() -> str | BaseResponse:
 def report_progress(token: str) -> str:
     """How far the report is; refreshes itself (a module script, or a meta refresh)."""
     return render_template("dashboard/report_progress.html", token=token,
-                           status=_read_status(token))
+                           status=_status(token))
 
 
 @bp.route("/report/<token>/status")
 def report_status(token: str) -> Response:
-    status = _read_status(token)
-    return jsonify(state=status["state"], step=status["step"], steps=status["steps"],
-                   message=status["message"],
+    status = _status(token)
+    return jsonify(state=status.state, step=status.step, steps=status.steps,
+                   message=status.message,
                    download=url_for("dashboard.report_file", token=token)
-                   if status["state"] == "done" else None)
+                   if status.state == "done" else None)
 
 
 @bp.route("/report/<token>.pdf")
 def report_file(token: str) -> Response:
-    status = _read_status(token)
-    path = _folder() / f"{token}.pdf"
-    if status["state"] != "done" or not path.is_file():
+    data = built_pdf(get_session(), token, g.user.id)
+    if data is None:
         abort(404)
-    return Response(path.read_bytes(), mimetype="application/pdf", headers={
+    return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": 'attachment; filename="integrity-report.pdf"'})
 
 
