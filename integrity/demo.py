@@ -274,6 +274,7 @@ def _sealed(document: Mapping[str, object], readers: dict[str, bytes], pad_block
 FEEDBACK_TEXT = ("We have checked the shift rosters and interviewed staff; the officers "
                  "concerned are moved to other duties while the inquiry goes on.")
 FINAL_NOTICE_TEXT = "The inquiry is over. Its outcome and the measures taken are set out below."
+REPORTER_TEXT = "I can tell you more: it happens on the night shift."
 
 
 def _demo_message(session: Session, report: Report, secret: bytes, readers: dict[str, bytes],
@@ -370,7 +371,7 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
         # feedback on the day feedback was given, and the final notice on the day of closing.
         thread: list[tuple[str, str, date]] = []
         if acknowledged and rng.random() < 0.4:
-            thread.append(("message", "I can tell you more: it happens on the night shift.",
+            thread.append(("message", REPORTER_TEXT,
                            min(day, acknowledged + timedelta(days=3))))
         if feedback:
             thread.append(("feedback", FEEDBACK_TEXT, feedback))

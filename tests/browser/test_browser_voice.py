@@ -266,7 +266,7 @@ def test_a_passage_removed_and_a_message_deleted_in_the_case_page_still_verify(
 def _message_id(db: Session, report_id: int, index: int) -> int:
     db.expire_all()
     return db.scalars(select(Message.id).where(Message.report_id == report_id)
-                      .order_by(Message.id)).all()[index]
+                      .order_by(Message.position)).all()[index]
 
 
 def test_without_javascript_there_is_no_recorder(

@@ -359,8 +359,8 @@ DATA = {
     "d861 bd5d 1a91 bcca 356c",
     # What the demo case waiting for a closing confirmation says (a demo report's text).
     *demo.WHAT,
-    # What the demo cases' feedback and final notices say (demo messages).
-    demo.FEEDBACK_TEXT, demo.FINAL_NOTICE_TEXT,
+    # What the demo cases' messages say: a reporter's, feedback and final notices.
+    demo.REPORTER_TEXT, demo.FEEDBACK_TEXT, demo.FINAL_NOTICE_TEXT,
     # Paper sizes (ISO 216), named so in every language.
     "A3", "A4",
 }
