@@ -70,8 +70,14 @@ def _run(app: Flask, token: str, spec: ReportSpec, locale: str) -> None:
         session = new_session(app)
 
         def progress(step: int, steps: int, what: str) -> None:
-            record_progress(session, token, step, steps, what)
-            session.commit()
+            # A session of its own: committing the one the report reads from would expire
+            # everything it has loaded.
+            writer = new_session(app)
+            try:
+                record_progress(writer, token, step, steps, what)
+                writer.commit()
+            finally:
+                writer.close()
 
         try:
             with force_locale(locale):
