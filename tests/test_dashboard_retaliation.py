@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
 from datetime import date, timedelta
+from pathlib import Path
 
 from integrity.dashboard.kpis import Granularity, KpiQuery
 from integrity.dashboard.retaliation import TOTAL, retaliation_table
 from integrity.models import Role, today
 from integrity.reporting.models import Report
 from surveys.suppression import Reason
+from tests.helpers.dashboard import build_report, needs_poppler
 from tests.helpers.reports import filed_report_id
 from tests.protocol_client import ReporterClient
 
@@ -58,7 +61,7 @@ def test_the_dashboard_page_shows_the_retaliation_table(app, client, login, db, 
     assert 'id="retaliation-table"' in page
     table = page[page.index('id="retaliation-table"'):]
     table = table[:table.index("</table>")]
-    assert "withheld" in table and ">3<" not in table
+    assert "withheld" in table and "too few reports" in table and ">3<" not in table
 
 
 def test_the_retaliation_table_downloads_as_csv_with_the_same_cells_withheld(
@@ -79,3 +82,22 @@ def test_the_retaliation_table_downloads_as_csv_with_the_same_cells_withheld(
     # As on the page: February's 3 withheld, and March's with them; the total shown.
     assert rows["2027-02"][0] == "withheld" and rows["2027-03"][0] == "withheld"
     assert rows["All reports"][0] == "26"
+
+
+@needs_poppler
+def test_the_pdf_report_holds_the_retaliation_table_with_the_same_cells_withheld(
+        app, client, login, db, channel, make_account, tmp_path: Path) -> None:
+    _linked(app, db, channel, [JANUARY] * 12 + [FEBRUARY] * 3 + [MARCH] * 11)
+    login(make_account(Role.MANAGER))
+    _page, pdf = build_report(client, granularity="month", start="2027-01", end="2027-03")
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "report.pdf"), "-"],
+                          check=True, capture_output=True, text=True).stdout
+    table = text[text.index("Reports of retaliation that reporters made"):]
+    lines = {line.split()[0]: line.split() for line in table.splitlines()
+             if line.strip() and line.split()[0] in {"Jan", "Feb", "Mar", "Total"}}
+    assert lines["Jan"][2:5] == ["12", "100%", "(12/12)"], lines["Jan"]
+    # As on the page: February's 3 withheld ("too few"), March's 11 with them; the total shown.
+    assert lines["Feb"][2:5] == ["withheld"] * 3, lines["Feb"]
+    assert lines["Mar"][2:5] == ["withheld"] * 3, lines["Mar"]
+    assert lines["Total"][1] == "26", lines["Total"]

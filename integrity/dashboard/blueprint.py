@@ -24,6 +24,7 @@ def _survey_labels() -> dict[str, object]:
 
     return {"index_name": result_labels.index_name,
             "withheld_reason": result_labels.withheld_reason,
+            "report_withheld_reason": pages.report_withheld_reason,
             "unfit_text": result_labels.unfit_text,
             "headline_label": result_labels.headline_label,
             "answer_label": result_labels.answer_label,

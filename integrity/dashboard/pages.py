@@ -209,10 +209,15 @@ def csv_label(row: kpis.Row) -> str:
     return row.label
 
 
-def withheld_text(reason: Reason | None) -> str:
-    from surveys.result_labels import withheld_reason
+REPORTS_WITHHELD = {
+    Reason.TOO_FEW: _l("too few reports"),
+    Reason.COMPLEMENTARY: _l("withheld so that another withheld figure cannot be worked out"),
+}
 
-    return withheld_reason(reason)
+
+def report_withheld_reason(reason: Reason | None) -> str:
+    """Why a figure counted from reports is withheld (survey figures count answers)."""
+    return str(REPORTS_WITHHELD.get(reason, "")) if reason else ""
 
 
 # --- charts ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from integrity.dashboard import kpis, pages
 from integrity.dashboard.campaigns import CampaignEffects, campaign_effects
 from integrity.dashboard.charts import Chart, Span, draw_into, drawing_lock
 from integrity.dashboard.kpis import Dimension, KpiQuery, Ratio
+from integrity.dashboard.retaliation import RetaliationRow, retaliation_table
 from integrity.dashboard.trends import SurveyTrends
 from integrity.dashboard.units import UnitTree
 from integrity.models import Campaign
@@ -174,7 +175,41 @@ def _figures_pages(spec: ReportSpec, session: Session, org_units: UnitTree,
         rows = _kpi_rows(table)[:30]
         if second.room(0.022 * (len(rows) + 1)):
             second.table(_kpi_header(name), rows, size=7, widths=WIDTHS)
-    return [first.figure, second.figure]
+    return [first.figure, second.figure, _retaliation_page(spec, session)]
+
+
+def _retaliation_rows(rows: Sequence[RetaliationRow]) -> list[list[str]]:
+    """The dashboard's retaliation table (templates/dashboard/_retaliation.html) as text."""
+    def cell(value: int | None) -> str:
+        return _("withheld") if value is None else str(value)
+
+    def share(ratio: Ratio | None) -> str:
+        if ratio is None:
+            return _("withheld")
+        return f"{pages.percent(ratio)} ({ratio.part}/{ratio.whole})" if ratio.whole else "–"
+
+    lines = []
+    for row in rows:
+        # As in the report figures' tables, the reason is left to the methods page.
+        lines.append([pages.period_label(row.period) if row.period else _("Total"),
+                      cell(row.received),
+                      share(row.acknowledged_in_time), share(row.risk_assessed),
+                      cell(row.check_ins)])
+    return lines
+
+
+def _retaliation_page(spec: ReportSpec, session: Session) -> Figure:
+    """Reports of retaliation over the whole organisation, withheld as on the dashboard."""
+    page = _Page(spec.rtl)
+    page.heading(_("Retaliation"), 14)
+    page.para(_("Reports of retaliation that reporters made from their mailbox after a report, "
+                "whole organisation. Each is a case of its own and is counted among the reports "
+                "above too."))
+    rows = retaliation_table(session, spec.query, spec.today, spec.threshold)
+    page.table([_("Period"), _("Reports of retaliation"), _("Acknowledged within 7 days"),
+                _("Risk assessed"), _("Check-ins posted")],
+               _retaliation_rows(rows), widths=(0.2, 0.22, 0.2, 0.2, 0.16))
+    return page.figure
 
 
 def _trend_pages(spec: ReportSpec, trends: SurveyTrends | None,
