@@ -381,8 +381,10 @@ def test_passphrase_fields_of_the_scripted_forms_have_no_name(client, login, mak
     assert len([i for i in _inputs(page, "password-form") if i.get("type") == "password"]) == 3
 
 
-def test_managers_without_javascript_have_a_form_of_their_own(client, make_account) -> None:
-    manager = make_account(Role.MANAGER)
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.AUDITOR])
+def test_managers_and_auditors_without_javascript_have_a_form_of_their_own(
+        client, make_account, role: Role) -> None:
+    manager = make_account(role, totp=False)
     page = client.get("/staff/login?form=plain&next=/staff/account").get_data(as_text=True)
     assert _sent_names(page, "plain-login-form")["password"] == "password"
     assert "/dist/login." not in page and NEEDS_SCRIPT in page
@@ -398,6 +400,7 @@ def test_managers_without_javascript_have_a_form_of_their_own(client, make_accou
                                                   "password": manager.password,
                                                   "next": "/staff/account"})
     assert signed_in.headers["Location"].endswith("/staff/account")
+    assert "managers and auditors" in page
 
 
 def test_passphrase_pages_offer_the_form_without_javascript_to_managers_only(

@@ -1,7 +1,7 @@
 """The staff pages in real Chromium when the split of a passphrase on the device fails (the
 worker cannot load, the sign-in parameters answer 429 or 500): the page says what failed,
-clears the passphrase and sends nothing; and with JavaScript off, administrators and managers
-sign in on a form of their own while inspectors are told why they cannot."""
+clears the passphrase and sends nothing; and with JavaScript off, administrators, managers and
+auditors sign in on a form of their own while inspectors are told why they cannot."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def test_without_javascript_managers_sign_in_and_inspectors_are_told_why_not(
         notice = page.locator("#needs-script")
         expect(notice).to_be_visible()
         expect(notice).to_contain_text(NEEDS_SCRIPT)
-        page.get_by_role("link", name="Administrators and managers can sign in without "
+        page.get_by_role("link", name="Administrators, managers and auditors can sign in without "
                                        "JavaScript.").click()
         page.wait_for_url("**/staff/login?form=plain")
         page.get_by_label("E-mail address").fill(inspector.email)
