@@ -363,7 +363,8 @@ def purge_uploads() -> None:
 @main.command()
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def export(out: Path) -> None:
-    """Write every report, message and attachment as ciphertext, for offline reading."""
+    """Write every case for offline reading: what is sealed as ciphertext (reports, messages,
+    persons concerned, reasons of deletions, files), and the case's clear facts."""
     from integrity.reporting.export import attachments_folder, write_export
 
     app = command_app()

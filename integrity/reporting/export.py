@@ -15,6 +15,7 @@ import crypto
 from integrity.config import Settings
 from integrity.installation import get_installation
 from integrity.models import today
+from integrity.reporting.export_parts import CaseParts
 from integrity.reporting.models import Attachment, KeySlot, Report
 from integrity.reporting.storage import READ_SIZE, AttachmentStore
 
@@ -27,7 +28,8 @@ def attachments_folder(export_file: Path) -> Path:
 
 
 def build_export(session: Session, settings: Settings) -> dict[str, Any]:
-    """Every report with its thread, key slots and attachment references; ciphertext only."""
+    """Every report with its thread, key slots, attachment references and the other parts of
+    its case (persons concerned, tombstones, facts); ciphertext only for what is sealed."""
     slots: dict[tuple[int, int | None], dict[str, str]] = {}
     for slot in session.scalars(select(KeySlot)):
         slots.setdefault((slot.report_id, slot.message_id), {})[slot.reader] = (
@@ -38,19 +40,23 @@ def build_export(session: Session, settings: Settings) -> dict[str, Any]:
         files.setdefault(attachment.report_id or 0, []).append(
             {"id": attachment.id, "size": attachment.size}
         )
-    reports = session.scalars(
-        select(Report).options(selectinload(Report.messages))
+    reports = list(session.scalars(
+        select(Report).options(selectinload(Report.messages),
+                               selectinload(Report.meeting_requests))
         .order_by(Report.created_on, Report.reference)
-    )
+    ))
+    parts = CaseParts(session, {report.id: report.reference for report in reports})
     return {
         "format": EXPORT_FORMAT, "version": 1, "exported_on": today().isoformat(),
         "pad_block": get_installation(session, settings).pad_block,
-        "reports": [_report(report, slots, files.get(report.id, [])) for report in reports],
+        "reports": [_report(report, slots, files.get(report.id, []), parts)
+                    for report in reports],
     }
 
 
 def _report(report: Report, slots: dict[tuple[int, int | None], dict[str, str]],
-            files: list[dict[str, Any]]) -> dict[str, Any]:
+            files: list[dict[str, Any]], parts: CaseParts) -> dict[str, Any]:
+    # The thread in its order (``position``: the ids are random), as the relationship loads it.
     return {
         "id": str(report.id), "reference": report.reference, "channel": report.channel.slug,
         "category": report.category.slug if report.category else None,
@@ -61,10 +67,11 @@ def _report(report: Report, slots: dict[tuple[int, int | None], dict[str, str]],
         "messages": [
             {"id": str(m.id), "from": m.sender, "kind": m.kind, "sent_on": m.sent_on.isoformat(),
              "payload": crypto.b64encode(m.payload), "key_slots": slots.get((report.id, m.id), {})}
+            | parts.message_facts(m)
             for m in report.messages
         ],
         "attachments": files,
-    }
+    } | parts.report_facts(report)
 
 
 def write_export(session: Session, store: AttachmentStore, settings: Settings, out: Path) -> int:
