@@ -25,7 +25,8 @@ already holds them.
   be rewritten, and the previous version would find that person under no number. Every other
   row with a random id is numbered again from the largest id that fits in 32 bits, in its
   list's order (within each case or person; the cases in the order of their random ids), so
-  that the previous version, which reads the lists' order from the ids, lists them as before.
+  that the previous version, which reads the lists' order from the ids, lists them as before
+  (a person who kept their number comes before those numbered again).
 """
 import json
 import secrets
