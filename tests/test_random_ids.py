@@ -229,8 +229,8 @@ def test_the_dashboards_cache_sees_every_report_and_message_added_or_removed(
 def test_a_case_with_an_id_past_32_bits_opens_at_its_address(app: Flask, db: Session, channel,
                                                               make_account) -> None:
     account = make_account(Role.INSPECTOR)
-    db.scalar(select(Channel).where(Channel.slug == channel.slug)).recipients.append(
-        db.get(User, account.id))
+    ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    ch.recipients.append(db.get(User, account.id))  # ``ch`` held: the session keeps it weakly
     db.commit()
     filed = ReporterClient(app.test_client()).file(channel.slug, ANSWERS)
     report_id = filed_report_id(app, filed)
