@@ -6,9 +6,9 @@ import secrets
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g
-from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event, func, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapper, Session, aliased, sessionmaker
 
 # Stable constraint names so Alembic migrations can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -26,19 +26,47 @@ SMALLEST_INT = -(2**31)
 LARGEST_INT = 2**31 - 1
 
 # Reports, messages and key slots are numbered at random, never counted, so that their ids
-# give neither the order nor the number of filings. Drawn from [2**52, 2**53): below 2**53 a
-# JavaScript number holds them exactly, and no id counted before the upgrade (all below
-# 2**31) is ever drawn again. 64-bit on PostgreSQL; SQLite's INTEGER is already 64-bit, and
-# an INTEGER PRIMARY KEY is the table's rowid, so no hidden counter numbers the rows there.
+# give neither the order nor the number of filings; so are the rows made beside them (meeting
+# requests, tombstones, check-ins, persons concerned, their steps and key slots). Drawn from
+# [2**52, 2**53): below 2**53 a JavaScript number holds them exactly, and no id counted before
+# the upgrades (all below 2**31) is ever drawn again. 64-bit on PostgreSQL; SQLite's INTEGER is
+# already 64-bit, and an INTEGER PRIMARY KEY is the table's rowid, so no hidden counter numbers
+# the rows there.
 SMALLEST_ID = 2**52
 LARGEST_ID = 2**53 - 1
 ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def random_row_id() -> int:
-    """A fresh random id for a report, a message or a key slot. Uniqueness is the primary
-    key's to enforce: two draws are equal with a probability of 2⁻⁵²."""
+    """A fresh random id for a report, a message, a key slot or a row made beside them.
+    Uniqueness is the primary key's to enforce: two draws are equal with a probability of
+    2⁻⁵²."""
     return SMALLEST_ID + secrets.randbelow(LARGEST_ID - SMALLEST_ID + 1)
+
+
+def place_last(model: type[Any], parent: str, parent_model: type[Any]) -> None:
+    """Give each new row of ``model`` the next ``position`` among the rows with the same
+    ``parent`` column (1, 2, 3...): the order they were added in, which their random ids no
+    longer give.
+
+    Counted by the row's INSERT itself, so that rows stored in one flush take places one after
+    the other. On PostgreSQL one writer per parent at a time: a second waits here for the
+    first's lock on the parent row to be committed, then counts its row too (SQLite has a
+    single writer anyway). FOR NO KEY UPDATE, as an UPDATE of the parent takes, so that rows
+    referring to the parent are not held up."""
+
+    def place(_mapper: Mapper[Any], connection: Connection, row: Any) -> None:
+        if row.position is not None:
+            return
+        parent_id = getattr(row, parent)
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(parent_model.id).where(parent_model.id == parent_id)
+                               .with_for_update(key_share=True))
+        earlier = aliased(model)
+        row.position = (select(func.coalesce(func.max(earlier.position), 0) + 1)
+                        .where(getattr(earlier, parent) == parent_id).scalar_subquery())
+
+    event.listen(model, "before_insert", place)
 
 
 def database_int(value: Any) -> int:

@@ -55,8 +55,8 @@ class BoundedIntConverter(IntegerConverter):
 
 
 class RowIdConverter(IntegerConverter):
-    """``<row_id:...>``: a report's id, which is random and may be past 32 bits
-    (integrity/db.py); a number past ``LARGEST_ID`` matches nothing (404)."""
+    """``<row_id:...>``: the id of a report or of a person concerned, which is random and may
+    be past 32 bits (integrity/db.py); a number past ``LARGEST_ID`` matches nothing (404)."""
 
     def __init__(self, map: Map) -> None:
         super().__init__(map, max=LARGEST_ID)

@@ -51,7 +51,8 @@ def inspector(db, make_account, channel):
 
 def _requests(db) -> list[MeetingRequest]:
     db.expire_all()
-    return list(db.scalars(select(MeetingRequest).order_by(MeetingRequest.id)))
+    return list(db.scalars(select(MeetingRequest).order_by(MeetingRequest.requested_on,
+                                                              MeetingRequest.position)))
 
 
 def _inbox(client, **args: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +22,39 @@ import crypto
 from integrity import current
 from integrity.audit import AuditEntry, record, verify
 from integrity.audit_names import names_for
+from integrity.cases.check_ins import planned, post_due_check_ins, posted_check_ins
 from integrity.cases.history import case_history
+from integrity.cases.meetings import answer_meeting, meeting_json, request_meeting
+from integrity.cases.person_models import Person, PersonKeySlot, PersonStep
+from integrity.cases.persons import persons_of
+from integrity.cases.protection_models import CheckIn
+from integrity.cases.workflow import change_status
 from integrity.dashboard.pages import data_fingerprint
 from integrity.db import LARGEST_ID, SMALLEST_ID, make_engine
 from integrity.migrate import downgrade, upgrade
-from integrity.models import Channel, Role, User
+from integrity.models import Channel, Role, User, today
 from integrity.reporting.filing import file_report
 from integrity.reporting.mailbox import post_reporter_message
-from integrity.reporting.models import KeySlot, Message, Report
-from tests.conftest import POSTGRES_URL, _pg_url, create_pg_database, drop_pg_database
+from integrity.reporting.models import (
+    KeySlot,
+    MeetingRequest,
+    MeetingState,
+    Message,
+    Outcome,
+    Report,
+    Status,
+    Tombstone,
+)
+from tests.conftest import (
+    POSTGRES_URL,
+    _pg_url,
+    create_pg_database,
+    csrf_token,
+    drop_pg_database,
+)
 from tests.helpers.pages import signed_in
-from tests.helpers.reports import filed_report_id
+from tests.helpers.persons import Page
+from tests.helpers.reports import filed_report_id, open_reason, seal_reason
 from tests.protocol_client import ReporterClient
 
 ANSWERS = {"what": "Containers cleared without inspection at berth 7."}
@@ -118,25 +140,37 @@ def test_a_threads_messages_and_key_slots_have_ids_in_no_order_and_keep_their_or
     assert opened == ["Message 0", "Message 1", "Message 2", f"Message {MESSAGES - 1}"]
 
 
-def test_two_messages_written_to_one_thread_at_once_take_the_next_two_places(
-    app: Flask, db: Session, channel
+# Rows counted within their parent (``integrity.db.place_last``): how to make one.
+PLACED = {
+    "messages": lambda parent, payload: Message(report_id=parent, sender="reporter",
+                                                payload=payload),
+    "persons": lambda parent, payload: Person(report_id=parent, payload=payload),
+    "tombstones": lambda parent, payload: Tombstone(report_id=parent, kind="attachment",
+                                                    reason_payload=payload),
+}
+
+
+@pytest.mark.parametrize("kind", list(PLACED))
+def test_two_rows_written_to_one_list_at_once_take_the_next_two_places(
+    app: Flask, db: Session, channel, kind: str
 ) -> None:
     """PostgreSQL: the second writer waits for the first's lock on the case, then counts its
-    message (SQLite has one writer at a time anyway)."""
+    row (SQLite has one writer at a time anyway)."""
     if db.get_bind().dialect.name != "postgresql":
         pytest.skip("SQLite writes one transaction at a time")
     report_id = filed_report_id(app, ReporterClient(app.test_client()).file(channel.slug,
                                                                             ANSWERS))
+    make = PLACED[kind]
     engine = current.engine(app)
     with Session(engine) as first, Session(engine) as second:
-        first.add(Message(report_id=report_id, sender="reporter", payload=b"first"))
+        first.add(make(report_id, b"first"))
         first.flush()
         waiting = second.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
         failures: list[BaseException] = []
 
         def write_second() -> None:
             try:
-                second.add(Message(report_id=report_id, sender="reporter", payload=b"second"))
+                second.add(make(report_id, b"second"))
                 second.commit()
             except BaseException as exc:  # noqa: BLE001 (reported by the test's thread)
                 failures.append(exc)
@@ -152,9 +186,10 @@ def test_two_messages_written_to_one_thread_at_once_take_the_next_two_places(
         first.commit()
         writer.join()
     assert not failures
-    db.expire_all()
-    assert [(m.position, m.payload) for m in db.get(Report, report_id).messages] == [
-        (1, b"first"), (2, b"second")]
+    model = type(make(report_id, b""))
+    payload = model.payload if model is not Tombstone else Tombstone.reason_payload
+    assert db.execute(select(model.position, payload).where(model.report_id == report_id)
+                      .order_by(model.position)).all() == [(1, b"first"), (2, b"second")]
 
 
 def test_the_dashboards_cache_sees_every_report_and_message_added_or_removed(
@@ -194,8 +229,8 @@ def test_the_dashboards_cache_sees_every_report_and_message_added_or_removed(
 def test_a_case_with_an_id_past_32_bits_opens_at_its_address(app: Flask, db: Session, channel,
                                                               make_account) -> None:
     account = make_account(Role.INSPECTOR)
-    db.scalar(select(Channel).where(Channel.slug == channel.slug)).recipients.append(
-        db.get(User, account.id))
+    ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    ch.recipients.append(db.get(User, account.id))  # ``ch`` held: the session keeps it weakly
     db.commit()
     filed = ReporterClient(app.test_client()).file(channel.slug, ANSWERS)
     report_id = filed_report_id(app, filed)
@@ -205,6 +240,171 @@ def test_a_case_with_an_id_past_32_bits_opens_at_its_address(app: Flask, db: Ses
     for path in ("", "/sealed", "/history"):
         assert inspector.get(f"/cases/{report_id}{path}").status_code == 200
     assert inspector.get(f"/cases/{2**53}").status_code == 404  # past any id: no such case
+
+
+# ------------------------------------------------------ the rows made beside a case (0040)
+
+ROWS = 10  # enough that counted ids, or ids in the order stored, would show
+
+
+def assert_drawn(ids: Sequence[int]) -> None:
+    """``ids``, in the order their rows were stored, are drawn: in the range, distinct, and
+    neither increasing nor decreasing, as counted ids would be (for ten random ids, either
+    happens once in 1.8 million)."""
+    assert len(ids) >= ROWS
+    assert all(SMALLEST_ID <= i <= LARGEST_ID for i in ids)
+    assert len(set(ids)) == len(ids)
+    assert list(ids) != sorted(ids) and list(ids) != sorted(ids, reverse=True)
+
+
+@pytest.fixture
+def keyed_reader(db: Session, channel, make_account) -> tuple[Any, crypto.KeyPair]:
+    """An inspector with a key pair, a recipient of the channel besides its two."""
+    account = make_account(Role.INSPECTOR)
+    pair = crypto.KeyPair.generate()
+    user = db.get(User, account.id)
+    user.public_key = pair.public_key
+    ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    ch.recipients.append(user)
+    db.commit()
+    return account, pair
+
+
+def test_persons_and_their_steps_and_key_slots_have_ids_in_no_order_and_keep_their_order(
+    app: Flask, db: Session, channel, keyed_reader
+) -> None:
+    account, pair = keyed_reader
+    filed = ReporterClient(app.test_client()).file(channel.slug, ANSWERS)
+    page = Page(signed_in(app, account), filed_report_id(app, filed), pair)
+    added = [page.add(f"Witness {n}", "witness") for n in range(ROWS)]
+    assert_drawn([int(person) for person in added])
+    # The case page lists them in the order added, numbered 1, 2, 3... within the case.
+    listed = page.persons()
+    assert [p["id"] for p in listed] == added
+    assert [p["number"] for p in listed] == list(range(1, ROWS + 1))
+    assert [page.open(p)["name"] for p in listed] == [f"Witness {n}" for n in range(ROWS)]
+    # A person's steps in the order recorded, which the state went through, though the day
+    # given for a statement may be earlier than the one before it.
+    report = db.get(Report, page.report_id)
+    assert report is not None
+    report.created_on = today() - timedelta(days=7)  # filed a week ago
+    db.commit()
+    person = added[1]
+    assert page.step(person, "informed").status_code == 201
+    days = [today() - timedelta(days=(3 * n) % 7) for n in range(ROWS)]
+    for n, day in enumerate(days):
+        assert page.step(person, "heard", f"Statement {n}", on=day).status_code == 201
+    steps = page.persons()[1]["steps"]
+    assert [(s["kind"], s["done_on"]) for s in steps] == [("informed", today().isoformat())] + [
+        ("heard", day.isoformat()) for day in days]
+    assert [page.open(s)["text"] for s in steps[1:]] == [f"Statement {n}" for n in range(ROWS)]
+    assert_drawn([int(s["id"]) for s in steps])
+    assert [s.position for s in db.get(Person, int(person)).steps] == list(range(1, ROWS + 2))
+    # Their key slots, in the order each entry and step stored them.
+    slots = {(row.person_id, row.step_id, row.reader): row.id
+             for row in db.scalars(select(PersonKeySlot))}
+    readers = sorted({reader for _p, _s, reader in slots})
+    assert_drawn([slots[int(p), None, r] for p in added for r in readers]
+                 + [slots[int(person), int(s["id"]), r] for s in steps for r in readers])
+    # The history calls each person by the same number as the page.
+    history = page.client.get(f"/cases/{page.report_id}/history").get_data(as_text=True)
+    assert all(f"Added person {n} concerned by the case" in history
+               for n in range(1, ROWS + 1))
+    assert "Heard person 2" in history and "Heard person 1" not in history
+    assert not any(f"person {p}" in history for p in added)
+    # A number that is no person of this case, or past any id: 404.
+    assert page.step(str(LARGEST_ID), "informed").status_code == 404
+    assert page.step(str(LARGEST_ID + 1), "informed").status_code == 404
+
+
+def test_tombstones_have_ids_in_no_order_and_are_listed_in_the_order_made(
+    app: Flask, db: Session, channel, keyed_reader
+) -> None:
+    account, pair = keyed_reader
+    reporter = ReporterClient(app.test_client())
+    filed = reporter.file(channel.slug, ANSWERS)
+    for n in range(ROWS):
+        assert reporter.reply(filed.receipt, f"Message {n}").status_code == 201
+    client, report_id = signed_in(app, account), filed_report_id(app, filed)
+    headers = {"X-CSRFToken": csrf_token(client, f"/cases/{report_id}")}
+    sealed = client.get(f"/cases/{report_id}/sealed").get_json()
+    thread = [m["id"] for m in sealed["messages"]]
+    deleted = thread[1::2] + thread[::2]  # not in the thread's order
+    for message_id in deleted:
+        assert client.post(f"/cases/{report_id}/messages/{message_id}/delete", headers=headers,
+                           json={"reason": seal_reason(sealed, f"Reason {message_id}")}
+                           ).status_code == 200
+    tombstones = client.get(f"/cases/{report_id}/sealed").get_json()["tombstones"]
+    assert [t["message"] for t in tombstones] == deleted
+    assert_drawn([int(t["id"]) for t in tombstones])
+    # Each reason opens with its own key slot, which followed its tombstone's id.
+    assert [open_reason(sealed, t, pair) for t in tombstones] == [
+        f"Reason {message_id}" for message_id in deleted]
+    # The reporter's mailbox lists them in the same order, by each message's place.
+    places = {message_id: str(n) for n, message_id in enumerate(thread, start=1)}
+    assert [t["message"] for t in reporter.mailbox(filed.receipt)["tombstones"]] == [
+        places[message_id] for message_id in deleted]
+
+
+def test_check_ins_have_ids_in_no_order_and_are_listed_by_day(
+    app: Flask, db: Session, channel
+) -> None:
+    db.scalar(select(Channel).where(Channel.slug == channel.slug)).check_in_months = \
+        ",".join(str(months) for months in range(1, ROWS + 1))
+    db.commit()
+    report = db.get(Report, filed_report_id(app, ReporterClient(app.test_client()).file(
+        channel.slug, ANSWERS)))
+    assert report is not None
+    closed_on = date(2027, 1, 31)
+    report.final_notice_on = closed_on
+    change_status(db, report, report.readers[0], Status.CLOSED, Outcome.UNSUBSTANTIATED,
+                  on=closed_on)
+    db.commit()
+    scheduled = planned(db, report)
+    assert [c.months for c in scheduled] == list(range(1, ROWS + 1))
+    assert [c.position for c in scheduled] == list(range(1, ROWS + 1))
+    assert_drawn([c.id for c in scheduled])
+    # Reopened, then closed again a month later: the new check-ins come after, by their day,
+    # and those of the same day in the order scheduled.
+    change_status(db, report, report.readers[0], Status.IN_PROGRESS, on=date(2027, 2, 1))
+    report.final_notice_on = date(2027, 2, 28)
+    change_status(db, report, report.readers[0], Status.CLOSED, Outcome.UNSUBSTANTIATED,
+                  on=date(2027, 2, 28))
+    db.commit()
+    listed = [(c.due_on, c.position) for c in planned(db, report)]
+    assert listed == sorted(listed) and len(listed) == 2 * ROWS
+    assert post_due_check_ins(db, date(2027, 6, 30)) == 4
+    db.commit()
+    assert [(c.done_on, c.months) for c in posted_check_ins(db, report)] == [
+        (date(2027, 6, 30), months) for months in range(1, 5)]
+
+
+def test_meeting_requests_have_ids_in_no_order_and_a_cases_requests_keep_their_order(
+    app: Flask, db: Session, channel
+) -> None:
+    reporter = ReporterClient(app.test_client())
+    report_ids = []
+    for _ in range(ROWS):  # each filing asks for a meeting
+        filed = reporter.report_body(channel.slug, ANSWERS)
+        filed.body["meeting"] = True
+        reporter.send(filed)
+        assert filed.response is not None and filed.response.status_code == 201
+        report_ids.append(filed_report_id(app, filed))
+    requests = dict(db.execute(select(MeetingRequest.report_id, MeetingRequest.id)).all())
+    assert_drawn([requests[report_id] for report_id in report_ids])
+    # One case's requests, asked and answered in turn: in the order asked.
+    report = db.get(Report, report_ids[0])
+    assert report is not None
+    for _ in range(ROWS):
+        answer_meeting(db, report, report.readers[0], MeetingState.HELD)
+        request_meeting(db, report)
+        db.commit()
+    db.expire_all()
+    listed = report.meeting_requests
+    assert [r.state for r in listed] == [MeetingState.HELD] * ROWS + [MeetingState.REQUESTED]
+    assert [r.position for r in listed] == list(range(1, ROWS + 2))
+    assert_drawn([r.id for r in listed])
+    assert meeting_json(report)["meeting"]["state"] == "requested"
 
 
 # --------------------------------------------------------------- migration 0037 with data
@@ -447,5 +647,282 @@ def test_the_downgrade_numbers_key_slots_again_and_refuses_random_cases(
                 "VALUES (1, 'reporter', '2027-01-05', 'x', 'message')"))
             assert max(row.id for row in _table(connection, "messages")) == 2
         upgrade(old_database)
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------- migration 0040 with data
+
+LISTS = {"meeting_requests": "report_id", "tombstones": "report_id", "check_ins": "report_id",
+         "case_persons": "report_id", "case_person_steps": "person_id"}
+BESIDE = (*LISTS, "case_person_key_slots")
+REFERRED = ("tombstones", "case_persons", "case_person_steps")
+
+
+@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
+def database_0039(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database at 0039, the revision before 0040."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        name = create_pg_database()
+        url = _pg_url(name).replace("postgresql://", "postgresql+psycopg://", 1)
+    upgrade(url, "0039")
+    yield url
+    if request.param != "sqlite":
+        drop_pg_database(name)
+
+
+def _beside_rows() -> dict[str, list[dict[str, Any]]]:
+    """What 0039 stores beside cases 1 and 2, counted as it would: ids interleave across the
+    cases and the persons. Each row says which it was (its payload, or its case and state)."""
+    rows = _rows()
+    return {
+        **{name: rows[name] for name in ("users", "channels", "reports", "report_readers")},
+        "attachments": [{"id": "c" * 32, "size": 10, "report_id": 1, "message_id": None}],
+        "case_persons": [{"id": p, "report_id": r, "state": "heard", "added_on": FILED,
+                          "payload": f"person {p}".encode()}
+                         for p, r in ((1, 1), (2, 2), (3, 1), (4, 1))],
+        "case_person_steps": [{"id": s, "person_id": p, "kind": "heard", "done_on": FILED,
+                               "author_id": 1, "payload": f"step {s}".encode()}
+                              for s, p in ((1, 3), (2, 1), (3, 3), (4, 4))],
+        "case_person_key_slots": [{"id": n, "person_id": p, "step_id": s, "reader": "1",
+                                   "slot": f"slot {n}".encode()} for n, (p, s) in enumerate(
+                                       ((1, None), (3, None), (3, 1), (1, 2), (3, 3), (4, 4),
+                                        (2, None)), start=1)],
+        "case_person_attachments": [{"attachment_id": "c" * 32, "person_id": 3, "step_id": 3}],
+        "tombstones": [{"id": t, "report_id": r, "message_id": None,
+                        "attachment_id": str(t) * 32, "kind": "attachment", "made_on": FILED,
+                        "reason_payload": f"reason {t}".encode()} for t, r in ((1, 1), (2, 2),
+                                                                               (3, 1))],
+        "tombstone_key_slots": [{"tombstone_id": t, "reader": reader,
+                                 "slot": f"slot {t} {reader}".encode()}
+                                for t, reader in ((1, "1"), (2, "1"), (3, "1"), (3, "2"))],
+        "meeting_requests": [{"id": m, "report_id": r, "requested_on": FILED, "due_on": FILED,
+                              "state": state}
+                             for m, r, state in ((1, 1, "held"), (2, 2, "requested"),
+                                                 (3, 1, "requested"))],
+        "check_ins": [{"id": c, "report_id": r, "months": months, "due_on": FILED,
+                       "state": "scheduled"}
+                      for c, r, months in ((1, 1, 3), (2, 2, 3), (3, 1, 6), (4, 1, 12))],
+        "notifications": [{"id": n, "kind": "person_review_due", "params": {}, "attempts": 0,
+                           "due_at": datetime(2027, 1, 5),
+                           "dedup_key": f"person_review_due:{p}:1:2027-02-01:0"}
+                          for n, p in ((1, 1), (2, 3))],
+    }
+
+
+def _store_beside(url: str, named: Sequence[int]) -> None:
+    """The rows of ``_beside_rows``, and audit entries about the persons ``named``."""
+    engine = make_engine(url)
+    try:
+        tables = MetaData()
+        with engine.begin() as connection:
+            for name, values in _beside_rows().items():
+                connection.execute(insert(Table(name, tables, autoload_with=connection)), values)
+        with Session(engine) as session:
+            for person in named:
+                report_id = next(row["report_id"] for row in _beside_rows()["case_persons"]
+                                 if row["id"] == person)
+                record(session, actor=None, actor_label="i1@example.org", action="person_added",
+                       subject=f"report:{report_id}", details={"person": person})
+            record(session, actor=None, actor_label="i1@example.org", action="person_heard",
+                   subject="report:1", details={"person": 3, "on": FILED.isoformat()})
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def _beside_foreign_keys(engine: Engine) -> set[tuple[str, str, str]]:
+    """PostgreSQL: every foreign key constraint referring to the tables 0040 renumbers."""
+    referred = ", ".join(f"'{table}'::regclass" for table in REFERRED)
+    with engine.connect() as connection:
+        return set(map(tuple, connection.execute(text(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "  # noqa: S608
+            f"FROM pg_constraint WHERE contype = 'f' AND confrelid IN ({referred})")).all()))
+
+
+def _which(table: str, row: Any) -> Any:
+    """What a row of ``_beside_rows`` was, whatever its id."""
+    if table in ("case_persons", "case_person_steps"):
+        return row.payload
+    if table == "tombstones":
+        return row.reason_payload
+    if table == "case_person_key_slots":
+        return row.slot
+    return row.report_id, row.state if table == "meeting_requests" else row.months
+
+
+def _beside(connection: Connection) -> dict[str, dict[Any, Any]]:
+    """Each row beside a case by what it was."""
+    return {table: {_which(table, row): row for row in _table(connection, table)}
+            for table in BESIDE}
+
+
+def test_the_upgrade_renumbers_the_rows_beside_a_case_but_the_persons_the_audit_log_names(
+    database_0039: str,
+) -> None:
+    """0040 on stored data: every row gets a random id but a person the audit log names, every
+    reference follows, each list keeps its order in its positions, the case history still
+    finds the person, and new rows come last in their lists."""
+    _store_beside(database_0039, named=[3])
+    engine = make_engine(database_0039)
+    postgresql = engine.dialect.name == "postgresql"
+    keys_before = _beside_foreign_keys(engine) if postgresql else set()
+    try:
+        upgrade(database_0039)
+        with engine.connect() as connection:
+            new = _beside(connection)
+            attachments = _table(connection, "case_person_attachments")
+            tombstone_slots = _table(connection, "tombstone_key_slots")
+            reminders = {row.dedup_key for row in _table(connection, "notifications")}
+        person = {n: new["case_persons"][f"person {n}".encode()] for n in (1, 2, 3, 4)}
+        step = {n: new["case_person_steps"][f"step {n}".encode()] for n in (1, 2, 3, 4)}
+        # Person 3 keeps its number; everything else is drawn.
+        assert all(_renumbered(n, row.id, n == 3) for n, row in person.items())
+        assert all(SMALLEST_ID <= row.id <= LARGEST_ID for table in BESIDE
+                   if table != "case_persons" for row in new[table].values())
+        # Each row still in its case or person, in its list's former order.
+        assert {n: (row.report_id, row.position) for n, row in person.items()} == {
+            1: (1, 1), 2: (2, 1), 3: (1, 2), 4: (1, 3)}
+        assert {n: (row.person_id, row.position) for n, row in step.items()} == {
+            1: (person[3].id, 1), 2: (person[1].id, 1), 3: (person[3].id, 2),
+            4: (person[4].id, 1)}
+        for old in _beside_rows()["case_person_key_slots"]:
+            slot = new["case_person_key_slots"][old["slot"]]
+            assert (slot.person_id, slot.step_id) == (
+                person[old["person_id"]].id, step[old["step_id"]].id if old["step_id"] else None)
+        assert [(row.attachment_id, row.person_id, row.step_id) for row in attachments] == [
+            ("c" * 32, person[3].id, step[3].id)]
+        tombstone = {n: new["tombstones"][f"reason {n}".encode()] for n in (1, 2, 3)}
+        assert {n: (row.report_id, row.position) for n, row in tombstone.items()} == {
+            1: (1, 1), 2: (2, 1), 3: (1, 2)}
+        assert sorted((r.tombstone_id, r.reader, r.slot) for r in tombstone_slots) == sorted(
+            (tombstone[t].id, reader, f"slot {t} {reader}".encode())
+            for t, reader in ((1, "1"), (2, "1"), (3, "1"), (3, "2")))
+        assert {key: row.position for key, row in new["meeting_requests"].items()} == {
+            (1, "held"): 1, (2, "requested"): 1, (1, "requested"): 2}
+        assert {key: row.position for key, row in new["check_ins"].items()} == {
+            (1, 3): 1, (2, 3): 1, (1, 6): 2, (1, 12): 3}
+        # A reminder already written follows its person, so it is not written again.
+        assert reminders == {f"person_review_due:{person[1].id}:1:2027-02-01:0",
+                             "person_review_due:3:1:2027-02-01:0"}
+        columns = {table: {c["name"]: c for c in inspect(engine).get_columns(table)}
+                   for table in BESIDE}
+        assert all(not columns[table]["position"]["nullable"]
+                   and columns[table]["position"]["default"] is None for table in LISTS)
+        if postgresql:
+            assert _beside_foreign_keys(engine) == keys_before
+            assert all(str(columns[table]["id"]["type"]) == "BIGINT"
+                       and columns[table]["id"]["default"] is None for table in BESIDE)
+            assert str(columns["case_person_key_slots"]["step_id"]["type"]) == "BIGINT"
+        with Session(engine) as session:
+            assert verify(session).ok
+            assert [line.what for line in _history(session, 1)] == [
+                "Added person 2 concerned by the case", "Heard person 2"]
+            # New rows come last in their lists, with random ids.
+            later = [Person(report_id=1, added_on=FILED, payload=b"later"),
+                     PersonStep(person_id=3, kind="heard", done_on=FILED, payload=b"later"),
+                     Tombstone(report_id=1, kind="attachment", made_on=FILED),
+                     MeetingRequest(report_id=1, requested_on=FILED, due_on=FILED),
+                     CheckIn(report_id=1, months=24, due_on=FILED)]
+            session.add_all(later)
+            session.commit()
+            assert [row.position for row in later] == [4, 3, 3, 3, 4]
+            assert all(row.id >= SMALLEST_ID for row in later)
+            report = session.get(Report, 1)
+            assert [p.payload for p in persons_of(session, report)] == [
+                b"person 1", b"person 3", b"person 4", b"later"]
+            assert [s.payload for s in session.get(Person, 3).steps] == [
+                b"step 1", b"step 3", b"later"]
+            assert [m.state for m in report.meeting_requests] == [
+                MeetingState.HELD, MeetingState.REQUESTED, MeetingState.REQUESTED]
+            # Once the audit log names a person by a random id, the way down is closed.
+            record(session, actor=None, actor_label="i1@example.org", action="person_added",
+                   subject="report:1", details={"person": later[0].id})
+            session.commit()
+        with pytest.raises(RuntimeError, match="random ids"):
+            downgrade(database_0039, "0039")
+    finally:
+        engine.dispose()
+
+
+def test_the_downgrade_numbers_the_rows_beside_a_case_again_in_their_lists_order(
+    database_0039: str,
+) -> None:
+    """Back to 0039: every random id is numbered again below 2**31, each list in its order
+    (the previous version reads it from the ids), every reference follows, the positions go,
+    and new rows are counted again; then up once more."""
+    _store_beside(database_0039, named=[1, 2, 3, 4])
+    engine = make_engine(database_0039)
+    try:
+        upgrade(database_0039)
+        with Session(engine) as session:
+            session.add_all([Person(report_id=1, added_on=FILED, payload=b"person 5"),
+                             PersonStep(person_id=1, kind="heard", done_on=FILED,
+                                        payload=b"step 5"),
+                             Tombstone(report_id=2, kind="attachment", made_on=FILED,
+                                       reason_payload=b"reason 4"),
+                             MeetingRequest(report_id=2, requested_on=FILED, due_on=FILED,
+                                            state=MeetingState.HELD),
+                             CheckIn(report_id=2, months=6, due_on=FILED)])
+            session.commit()
+            fifth = session.scalar(select(Person).where(Person.payload == b"person 5"))
+            assert fifth is not None
+            session.add(PersonKeySlot(person_id=fifth.id, reader="1", slot=b"slot 8"))
+            session.commit()
+        with engine.connect() as connection:
+            before = _beside(connection)
+        downgrade(database_0039, "0039")
+        with engine.connect() as connection:
+            after = _beside(connection)
+            attachments = _table(connection, "case_person_attachments")
+            tombstone_slots = _table(connection, "tombstone_key_slots")
+        assert all(0 < row.id <= 2**31 - 1 for table in BESIDE for row in after[table].values())
+        assert {table: set(rows) for table, rows in after.items()} == {
+            table: set(rows) for table, rows in before.items()}
+        # The persons the audit log names kept their number; the new one comes after them.
+        assert {p: after["case_persons"][f"person {p}".encode()].id for p in range(1, 6)} == {
+            1: 1, 2: 2, 3: 3, 4: 4, 5: 5}
+        # Each list's order is its ids' order now, as it was its positions'.
+        for table, parent in LISTS.items():
+            new_ids = {key: row.id for key, row in after[table].items()}
+            for key, row in before[table].items():
+                for other_key, other in before[table].items():
+                    if getattr(other, parent) == getattr(row, parent):
+                        assert (row.position < other.position) == (
+                            new_ids[key] < new_ids[other_key]), (table, key, other_key)
+        # Every reference followed.
+        ids = {table: {row.id: key for key, row in before[table].items()} for table in BESIDE}
+        new = {table: {key: row.id for key, row in after[table].items()} for table in BESIDE}
+
+        def follows(table: str, old_id: Any) -> Any:
+            return None if old_id is None else new[table][ids[table][old_id]]
+
+        for key, row in before["case_person_steps"].items():
+            assert after["case_person_steps"][key].person_id == follows("case_persons",
+                                                                        row.person_id)
+        for key, row in before["case_person_key_slots"].items():
+            assert (after["case_person_key_slots"][key].person_id,
+                    after["case_person_key_slots"][key].step_id) == (
+                follows("case_persons", row.person_id), follows("case_person_steps", row.step_id))
+        assert [(row.person_id, row.step_id) for row in attachments] == [
+            (new["case_persons"][b"person 3"], new["case_person_steps"][b"step 3"])]
+        assert sorted((row.tombstone_id, row.reader) for row in tombstone_slots) == sorted(
+            (new["tombstones"][f"reason {t}".encode()], reader)
+            for t, reader in ((1, "1"), (2, "1"), (3, "1"), (3, "2")))
+        with engine.begin() as connection:
+            assert all("position" not in {c["name"] for c in inspect(connection).get_columns(
+                table)} for table in LISTS)
+            # Counted again from the largest id.
+            connection.execute(text(
+                "INSERT INTO check_ins (report_id, months, due_on, state) "
+                "VALUES (1, 24, '2027-01-04', 'scheduled')"))
+            assert max(row.id for row in _table(connection, "check_ins")) == len(
+                after["check_ins"]) + 1
+        upgrade(database_0039)
+        with engine.connect() as connection:
+            assert all(SMALLEST_ID <= row.id <= LARGEST_ID
+                       for row in _table(connection, "check_ins"))
     finally:
         engine.dispose()

@@ -121,7 +121,8 @@ def test_reasons_rest_on_the_server_sealed_and_never_reach_the_reporter(
     assert _post(client, report_id, f"messages/{message_id}/delete",
                  {"reason": seal_reason(data, MESSAGE_REASON)}).status_code == 200
     # Each tombstone holds a sealed reason with a slot for each reader, none for the reporter.
-    tombstones = db.scalars(select(Tombstone).order_by(Tombstone.id)).all()
+    tombstones = db.scalars(select(Tombstone).order_by(Tombstone.made_on,
+                                                       Tombstone.position)).all()
     assert [sorted(s.reader for s in t.key_slots) for t in tombstones] == [
         sorted([str(first.id), str(second.id)])] * 2
     needles = {"file reason": FILE_REASON.encode(), "message reason": MESSAGE_REASON.encode(),

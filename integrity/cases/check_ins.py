@@ -95,7 +95,7 @@ def post_due_check_ins(session: Session, today: date) -> int:
     posted = 0
     for check_in in session.scalars(select(CheckIn).where(
             CheckIn.state == CheckInState.SCHEDULED, CheckIn.due_on <= today)
-            .order_by(CheckIn.due_on, CheckIn.id)):
+            .order_by(CheckIn.due_on, CheckIn.report_id, CheckIn.position)):
         report = session.get(Report, check_in.report_id)
         if report is None or report.status != Status.CLOSED:
             check_in.state, check_in.done_on = CheckInState.SKIPPED, today
@@ -111,7 +111,7 @@ def posted_check_ins(session: Session, report: Report) -> list[CheckIn]:
     """The check-ins the mailbox shows for ``report``, oldest first."""
     return list(session.scalars(select(CheckIn).where(
         CheckIn.report_id == report.id, CheckIn.state == CheckInState.POSTED)
-        .order_by(CheckIn.done_on, CheckIn.id)))
+        .order_by(CheckIn.done_on, CheckIn.position)))
 
 
 def check_ins_json(session: Session, report: Report) -> list[dict[str, str]]:
@@ -131,4 +131,4 @@ def planned(session: Session, report: Report) -> list[CheckIn]:
     """Every check-in of the case, for its page: clear days only."""
     return list(session.scalars(select(CheckIn).where(
         CheckIn.report_id == report.id, CheckIn.months > 0)
-        .order_by(CheckIn.due_on, CheckIn.id)))
+        .order_by(CheckIn.due_on, CheckIn.position)))

@@ -7,7 +7,7 @@ to follow the case, and a time of day says more than needed about colleagues' ha
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from integrity.audit import AuditEntry
 from integrity.audit_names import Names, names_for
+from integrity.cases.person_models import Person
+from integrity.db import LARGEST_ID
 from integrity.formatting import day as format_day
 
 PER_PAGE = 100
@@ -261,9 +263,13 @@ NAMED_IN_DETAILS = {"assigned": ("from", "to"), "case_shared": ("with",),
                     "closing_declined": ("requested_by",)}
 
 
-def describe(entry: AuditEntry, names: Names) -> str:
-    """What ``entry`` did to the case, in the reader's language."""
+def describe(entry: AuditEntry, names: Names, persons: Mapping[int, int] | None = None) -> str:
+    """What ``entry`` did to the case, in the reader's language; a person concerned, which
+    the entry names by id, by its number in the case (``persons``: id to number)."""
     facts = entry.facts or {}
+    person = _number(facts.get("person"))
+    if person is not None and persons:
+        facts = {**facts, "person": persons.get(person, person)}
     describe_action = DESCRIPTIONS.get(entry.action)
     if describe_action is None:
         return _("Other action (%(code)s)", code=entry.action)
@@ -297,6 +303,18 @@ def _named_users(entries: list[AuditEntry]) -> set[int]:
     return found
 
 
+def _persons(session: Session, report_id: int, entries: list[AuditEntry]) -> dict[int, int]:
+    """The number in the case (``Person.position``) of each person the entries name."""
+    ids = {person for entry in entries
+           if (person := _number((entry.facts or {}).get("person"))) is not None
+           and 0 < person <= LARGEST_ID}
+    if not ids:
+        return {}
+    return {person_id: position for person_id, position in session.execute(
+        select(Person.id, Person.position).where(Person.report_id == report_id,
+                                                 Person.id.in_(ids)))}
+
+
 def case_history(session: Session, report_id: int, page: int,
                  per_page: int = PER_PAGE) -> HistoryPage:
     """One page of what was done on the case, oldest first."""
@@ -308,6 +326,7 @@ def case_history(session: Session, report_id: int, page: int,
         select(AuditEntry).where(subject).order_by(AuditEntry.seq)
         .limit(per_page).offset((page - 1) * per_page)))
     names = names_for(session, entries, _named_users(entries))
-    lines = [HistoryLine(_day_of(entry), who(entry, names), describe(entry, names))
+    persons = _persons(session, report_id, entries)
+    lines = [HistoryLine(_day_of(entry), who(entry, names), describe(entry, names, persons))
              for entry in entries]
     return HistoryPage(lines, page, pages, total)

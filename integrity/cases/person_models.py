@@ -24,8 +24,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from integrity.db import ROW_ID, Base
+from integrity.db import ROW_ID, Base, place_last, random_row_id
 from integrity.models import enum_column_type, today
+from integrity.reporting.models import Report
 
 
 class PersonState(enum.StrEnum):
@@ -61,11 +62,17 @@ class Person(Base):
         _one_of("state", PersonState),
         # The daily reminder finds the deferrals due without reading every case.
         Index("ix_case_persons_state_review_on", "state", "review_on"),
+        Index("uq_case_persons_position", "report_id", "position", unique=True),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, like every id of a case's rows (integrity/db.py: random_row_id).
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
     report_id: Mapped[int] = mapped_column(ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"),
                                            index=True)
+    # The person's place among the case's persons (1, 2, 3...): the number the case page and
+    # the case history call them by.
+    position: Mapped[int] = mapped_column(Integer)
     state: Mapped[PersonState] = mapped_column(enum_column_type(PersonState, 16),
                                                default=PersonState.ADDED)
     added_on: Mapped[date] = mapped_column(Date, default=today)
@@ -76,7 +83,7 @@ class Person(Base):
     payload: Mapped[Optional[bytes]] = mapped_column(LargeBinary)
 
     steps: Mapped[list[PersonStep]] = relationship(
-        back_populates="person", order_by="PersonStep.id", cascade="all, delete-orphan",
+        back_populates="person", order_by="PersonStep.position", cascade="all, delete-orphan",
         passive_deletes=True)
 
 
@@ -84,11 +91,19 @@ class PersonStep(Base):
     """A step of a person's history: its kind and day in clear, what was said sealed."""
 
     __tablename__ = "case_person_steps"
-    __table_args__ = (_one_of("kind", StepKind),)
+    __table_args__ = (
+        _one_of("kind", StepKind),
+        Index("uq_case_person_steps_position", "person_id", "position", unique=True),
+    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("case_persons.id", ondelete="CASCADE"),
-                                           index=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
+    person_id: Mapped[int] = mapped_column(
+        ROW_ID, ForeignKey("case_persons.id", ondelete="CASCADE"), index=True)
+    # The step's place in the person's history (1, 2, 3...), in the order steps were recorded,
+    # which is the order the person's state went through; ``done_on`` is the day the inspector
+    # gives, which may be earlier than a step recorded before.
+    position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[StepKind] = mapped_column(enum_column_type(StepKind, 16))
     done_on: Mapped[date] = mapped_column(Date)
     # A deferral's review day.
@@ -105,11 +120,12 @@ class PersonKeySlot(Base):
 
     __tablename__ = "case_person_key_slots"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("case_persons.id", ondelete="CASCADE"),
-                                           index=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
+    person_id: Mapped[int] = mapped_column(
+        ROW_ID, ForeignKey("case_persons.id", ondelete="CASCADE"), index=True)
     step_id: Mapped[Optional[int]] = mapped_column(
-        ForeignKey("case_person_steps.id", ondelete="CASCADE"), index=True)
+        ROW_ID, ForeignKey("case_person_steps.id", ondelete="CASCADE"), index=True)
     reader: Mapped[str] = mapped_column(String(32))
     slot: Mapped[bytes] = mapped_column(LargeBinary(80))
 
@@ -120,8 +136,11 @@ person_attachments = Table(
     "case_person_attachments",
     Base.metadata,
     Column("attachment_id", ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True),
-    Column("person_id", ForeignKey("case_persons.id", ondelete="CASCADE"), nullable=False,
-           index=True),
-    Column("step_id", Integer, ForeignKey("case_person_steps.id", ondelete="CASCADE"),
+    Column("person_id", ROW_ID, ForeignKey("case_persons.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("step_id", ROW_ID, ForeignKey("case_person_steps.id", ondelete="CASCADE"),
            index=True),
 )
+
+place_last(Person, "report_id", Report)
+place_last(PersonStep, "person_id", Person)

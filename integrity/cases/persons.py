@@ -102,7 +102,7 @@ def _day(value: date | None) -> str | None:
 
 def persons_of(session: Session, report: Report) -> list[Person]:
     return list(session.scalars(select(Person).where(Person.report_id == report.id)
-                                .order_by(Person.id)))
+                                .order_by(Person.added_on, Person.position)))
 
 
 def persons_json(session: Session, report: Report, user: User, today: date) -> dict[str, Any]:
@@ -115,7 +115,8 @@ def persons_json(session: Session, report: Report, user: User, today: date) -> d
             .where(Person.report_id == report.id)):
         files.setdefault(step_id, []).append(attachment_id)
     return {"persons": [{
-        "id": str(person.id), "state": person.state, "added_on": _day(person.added_on),
+        "id": str(person.id), "number": person.position, "state": person.state,
+        "added_on": _day(person.added_on),
         "review_on": _day(person.review_on), "cleared_on": _day(person.cleared_on),
         "deleted_on": _day(person.deleted_on), "review_due": review_due(person, today),
         "deletion_on": _day(automatic_deletion_day(person, report)),
@@ -323,7 +324,7 @@ def purge_cleared_persons(session: Session, store: AttachmentStore, today: date)
                 select(Person).join(Report, Report.id == Person.report_id).where(
                     Report.channel_id == channel.id, Report.held.is_(False),
                     Person.state == PersonState.CLEARED, Person.cleared_on <= last)
-                .order_by(Person.id)):
+                .order_by(Person.cleared_on, Person.report_id, Person.position)):
             report = session.get(Report, person.report_id)
             assert report is not None
             delete_person_data(session, store, report, person, None, today)
@@ -340,7 +341,7 @@ def remind_reviews(session: Session, today: date, now: datetime) -> int:
     written = 0
     for person in session.scalars(select(Person).where(
             Person.state == PersonState.DEFERRED, Person.review_on <= today)
-            .order_by(Person.id)):
+            .order_by(Person.review_on, Person.report_id, Person.position)):
         assert person.review_on is not None
         week = (today - person.review_on).days // REMINDER_WEEK
         report = session.get(Report, person.report_id)

@@ -50,7 +50,7 @@ def person_new(report_id: int) -> tuple[Response, int]:
     return jsonify(status="added", person=str(person.id)), 201
 
 
-@bp.route("/<row_id:report_id>/persons/<int:person_id>/steps", methods=["POST"])
+@bp.route("/<row_id:report_id>/persons/<row_id:person_id>/steps", methods=["POST"])
 def person_step(report_id: int, person_id: int) -> tuple[Response, int]:
     """A step of a person's history: informed, information deferred, heard, outcome
     notified, cleared."""
@@ -63,7 +63,7 @@ def person_step(report_id: int, person_id: int) -> tuple[Response, int]:
     return jsonify(status="recorded", step=str(step.id), state=person.state), 201
 
 
-@bp.route("/<row_id:report_id>/persons/<int:person_id>/delete", methods=["POST"])
+@bp.route("/<row_id:report_id>/persons/<row_id:person_id>/delete", methods=["POST"])
 def person_delete(report_id: int, person_id: int) -> Response:
     """Delete a cleared person's data now; the tombstone stays."""
     report = case_or_404(report_id)

@@ -8,11 +8,12 @@ import enum
 from datetime import date
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from integrity.db import ROW_ID, Base
+from integrity.db import ROW_ID, Base, place_last, random_row_id
 from integrity.models import enum_column_type
+from integrity.reporting.models import Report
 
 
 class RecordKind(enum.StrEnum):
@@ -54,16 +55,24 @@ class CheckIn(Base):
     __table_args__ = (
         CheckConstraint("state IN ('scheduled', 'posted', 'skipped', 'stopped')", name="state"),
         Index("ix_check_ins_state_due_on", "state", "due_on"),
+        Index("uq_check_ins_position", "report_id", "position", unique=True),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
     report_id: Mapped[int] = mapped_column(
         ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    # The check-in's place among the case's (1, 2, 3...), in the order they were scheduled:
+    # after its day, the order check-ins due or posted the same day are listed in.
+    position: Mapped[int] = mapped_column(Integer)
     months: Mapped[int] = mapped_column()  # after the closing day
     due_on: Mapped[date] = mapped_column(Date)
     state: Mapped[CheckInState] = mapped_column(enum_column_type(CheckInState, 16),
                                                 default=CheckInState.SCHEDULED)
     done_on: Mapped[Optional[date]] = mapped_column(Date)
+
+
+place_last(CheckIn, "report_id", Report)
 
 
 __all__ = ["CheckIn", "CheckInState", "ProtectionRecord", "RecordKind"]

@@ -20,16 +20,13 @@ from sqlalchemy import (
     Table,
     event,
     false,
-    func,
-    select,
     true,
 )
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, Mapper, aliased, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from integrity.cases.deadlines import next_due
 from integrity.cases.references import new_reference
-from integrity.db import ROW_ID, Base, random_row_id
+from integrity.db import ROW_ID, Base, place_last, random_row_id
 from integrity.models import Category, Channel, OrgUnit, User, enum_column_type, today
 
 
@@ -184,7 +181,8 @@ class Report(Base):
         passive_deletes=True,
     )
     meeting_requests: Mapped[list[MeetingRequest]] = relationship(
-        order_by="MeetingRequest.id", cascade="all, delete-orphan", passive_deletes=True)
+        order_by=lambda: [MeetingRequest.requested_on, MeetingRequest.position],
+        cascade="all, delete-orphan", passive_deletes=True)
     # A closing waiting for a second reader's confirmation, if any.
     closing_request: Mapped[Optional[ClosingRequest]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True)
@@ -215,7 +213,7 @@ class Message(Base):
         ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), index=True
     )
     # The message's place in its report's thread, notes included (1, 2, 3...): the thread's
-    # order, since the ids are random. Counted within the report only (``_place_in_thread``).
+    # order, since the ids are random. Counted within the report only (``place_last``).
     position: Mapped[int] = mapped_column(Integer)
     sender: Mapped[Sender] = mapped_column(enum_column_type(Sender, 16))
     author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -249,21 +247,7 @@ class Message(Base):
     )
 
 
-@event.listens_for(Message, "before_insert")
-def _place_in_thread(mapper: Mapper[Message], connection: Connection, message: Message) -> None:
-    """Give a new message the next place in its thread, counted by its INSERT itself, so that
-    messages stored in one flush take places one after the other."""
-    if message.position is not None:
-        return
-    if connection.dialect.name == "postgresql":
-        # One writer per thread at a time: a second waits here for the first to commit, then
-        # counts its message too. SQLite has a single writer anyway. FOR NO KEY UPDATE, as an
-        # UPDATE of the report takes, so that rows referring to the report are not held up.
-        connection.execute(select(Report.id).where(Report.id == message.report_id)
-                           .with_for_update(key_share=True))
-    earlier = aliased(Message)
-    message.position = (select(func.coalesce(func.max(earlier.position), 0) + 1)
-                        .where(earlier.report_id == message.report_id).scalar_subquery())
+place_last(Message, "report_id", Report)
 
 
 class ClosingRequest(Base):
@@ -294,11 +278,17 @@ class MeetingRequest(Base):
     __table_args__ = (
         CheckConstraint("state IN ('requested', 'arranged', 'held', 'declined')", name="state"),
         Index("ix_meeting_requests_state_due_on", "state", "due_on"),
+        Index("uq_meeting_requests_position", "report_id", "position", unique=True),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, like a report's id: a request made with a report would otherwise put the
+    # filings that asked for one in order.
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
     report_id: Mapped[int] = mapped_column(
         ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    # The request's place among the case's requests (1, 2, 3...), after the day it was made.
+    position: Mapped[int] = mapped_column(Integer)
     requested_on: Mapped[date] = mapped_column(Date, default=today)
     due_on: Mapped[date] = mapped_column(Date)
     state: Mapped[MeetingState] = mapped_column(enum_column_type(MeetingState, 16),
@@ -378,11 +368,15 @@ class Tombstone(Base):
     __tablename__ = "tombstones"
     __table_args__ = (
         CheckConstraint("kind IN ('attachment', 'message', 'passage')", name="kind"),
+        Index("uq_tombstones_position", "report_id", "position", unique=True),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
     report_id: Mapped[int] = mapped_column(
         ROW_ID, ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    # The tombstone's place among the case's (1, 2, 3...), after the day it was made.
+    position: Mapped[int] = mapped_column(Integer)
     # The message deleted or redacted, or the one whose file was deleted (None: the report's).
     message_id: Mapped[Optional[int]] = mapped_column(
         ROW_ID, ForeignKey("messages.id", ondelete="CASCADE"))
@@ -408,9 +402,13 @@ class TombstoneKeySlot(Base):
     __tablename__ = "tombstone_key_slots"
 
     tombstone_id: Mapped[int] = mapped_column(
-        ForeignKey("tombstones.id", ondelete="CASCADE"), primary_key=True)
+        ROW_ID, ForeignKey("tombstones.id", ondelete="CASCADE"), primary_key=True)
     reader: Mapped[str] = mapped_column(String(32), primary_key=True)
     slot: Mapped[bytes] = mapped_column(LargeBinary(80))
+
+
+place_last(MeetingRequest, "report_id", Report)
+place_last(Tombstone, "report_id", Report)
 
 
 class PowChallenge(Base):

@@ -42,7 +42,7 @@ def tombstones_json(session: Session, report: Report, *, reader: User | None = N
     slots = _slots_of(session, report, reader) if reader is not None else {}
     found = []
     for tombstone in session.scalars(select(Tombstone).where(Tombstone.report_id == report.id)
-                                     .order_by(Tombstone.id)):
+                                     .order_by(Tombstone.made_on, Tombstone.position)):
         message = tombstone.message_id
         if reader is None and message is not None and (places is None or message not in places):
             continue  # a note's, or a message the reporter never had

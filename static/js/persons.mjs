@@ -110,7 +110,7 @@ export class Persons {
     const s = this.strings;
     const item = element("li", undefined, "person");
     item.id = `person-${person.id}`;
-    const heading = element("h3", fill(s.number, { num: person.id }));
+    const heading = element("h3", fill(s.number, { num: person.number }));
     item.append(heading);
     if (person.state === "deleted") {
       item.append(element("p", fill(s.deleted, { day: formatDay(person.deleted_on) }), "notice"));

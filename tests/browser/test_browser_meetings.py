@@ -19,7 +19,8 @@ from tests.protocol_client import ReporterClient
 
 def _requests(db: Session) -> list[MeetingRequest]:
     db.expire_all()
-    return list(db.scalars(select(MeetingRequest).order_by(MeetingRequest.id)))
+    return list(db.scalars(select(MeetingRequest).order_by(MeetingRequest.requested_on,
+                                                              MeetingRequest.position)))
 
 
 def test_the_form_and_the_mailbox_ask_for_a_meeting_in_protected_mode(

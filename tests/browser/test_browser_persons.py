@@ -39,6 +39,8 @@ def test_a_person_concerned_is_recorded_sealed_and_deleted(
     page.get_by_role("button", name="Add the person").click()
     person = page.locator("#persons-list li.person").first
     expect(person).to_contain_text(NAME)
+    # Called by its number in the case, never by its (random) id.
+    expect(person.locator("h3")).to_contain_text("Person 1 · ")
     expect(page.locator("#case-announce")).to_have_text("The person was added.")
 
     def step(kind: str, text: str = "", review: date | None = None, file=None) -> None:
