@@ -17,7 +17,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 _REPORT_FACTS = ("kind", "retaliation_of", "oral", "held", "closed_on", "deletion_on",
                  "meetings", "check_ins", "check_ins_stopped")
 _MESSAGE_FACTS = ("position", "protection", "agreement")
-_PERSON_FACTS = ("id", "state", "added_on", "review_on", "cleared_on", "deleted_on")
+_PERSON_FACTS = ("id", "number", "state", "added_on", "review_on", "cleared_on", "deleted_on")
 _STEP_FACTS = ("id", "kind", "done_on", "review_on")
 _TOMBSTONE_FACTS = ("id", "kind", "message", "attachment", "made_on", "by")
 

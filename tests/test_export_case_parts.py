@@ -275,8 +275,9 @@ def test_the_export_carries_every_part_of_a_case_and_decrypt_opens_them(
     assert {t["by"] for t in first["tombstones"]} == {db.get(User, account.id).name}
     # The persons concerned: each entry and step opened, the statement's file written out.
     heard, gone = first["persons"]
-    assert (heard["id"], heard["state"], heard["added_on"], heard["review_on"]) == (
-        person, "heard", day, None)
+    assert (heard["id"], heard["number"], heard["state"], heard["added_on"],
+            heard["review_on"]) == (person, 1, "heard", day, None)
+    assert gone["number"] == 2
     assert heard["document"] == {"name": NAME, "role": "subject"}
     assert [(s["kind"], s["done_on"], s["review_on"]) for s in heard["steps"]] == [
         ("deferred", day, (today() + timedelta(days=30)).isoformat()),

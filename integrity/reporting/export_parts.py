@@ -54,11 +54,12 @@ class CaseParts:
                 select(person_attachments.c.attachment_id, person_attachments.c.step_id)):
             files.setdefault(step_id, []).append(attachment_id)
         found: dict[int, list[dict[str, Any]]] = {}
-        # Person and step ids are counted, not random: they give the order of adding.
+        # Ids are random: a case's persons in the order the case page lists them, a person's
+        # steps in the order they were recorded (Person.steps), each by its position.
         for person in session.scalars(select(Person).options(selectinload(Person.steps))
-                                      .order_by(Person.added_on, Person.id)):
+                                      .order_by(Person.added_on, Person.position)):
             found.setdefault(person.report_id, []).append({
-                "id": str(person.id), "state": person.state.value,
+                "id": str(person.id), "number": person.position, "state": person.state.value,
                 "added_on": _day(person.added_on), "review_on": _day(person.review_on),
                 "cleared_on": _day(person.cleared_on), "deleted_on": _day(person.deleted_on),
                 "payload": _b64(person.payload), "key_slots": slots.get((person.id, None), {}),
@@ -77,7 +78,7 @@ class CaseParts:
         for tombstone in session.scalars(
                 select(Tombstone).options(selectinload(Tombstone.key_slots),
                                           selectinload(Tombstone.by))
-                .order_by(Tombstone.made_on, Tombstone.id)):
+                .order_by(Tombstone.made_on, Tombstone.position)):
             found.setdefault(tombstone.report_id, []).append({
                 "id": str(tombstone.id), "kind": tombstone.kind.value,
                 "message": str(tombstone.message_id) if tombstone.message_id else None,
@@ -95,7 +96,7 @@ class CaseParts:
     def _check_ins(session: Session) -> tuple[dict[int, list[dict[str, Any]]], set[int]]:
         found: dict[int, list[dict[str, Any]]] = {}
         stopped: set[int] = set()
-        for check_in in session.scalars(select(CheckIn).order_by(CheckIn.due_on, CheckIn.id)):
+        for check_in in session.scalars(select(CheckIn).order_by(CheckIn.due_on, CheckIn.position)):
             if check_in.state == CheckInState.STOPPED:
                 stopped.add(check_in.report_id)
             if check_in.months > 0:  # months 0: only the mark that the reporter stopped them
