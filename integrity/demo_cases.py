@@ -45,7 +45,7 @@ from integrity.dashboard.kpis import KpiQuery
 from integrity.installation import get_installation
 from integrity.models import Category, Channel, OrgUnit, User, today
 from integrity.reporting.links import NOTES, THREAD
-from integrity.reporting.mailbox import post_reporter_message
+from integrity.reporting.mailbox import current_recipients, post_reporter_message
 from integrity.reporting.models import (
     KeySlot,
     Message,
@@ -174,6 +174,7 @@ class _Case:
 
     def message(self, session: Session, kind: str, text: str, day: date, *,
                 reporter: bool = False) -> Message:
+        """A message of the thread, the inspector's or the reporter's, stored as it is."""
         self.thread, message = thread_message(
             session, self.report, self.secret, self.readers, self.pad_block, self.thread,
             None if reporter else self.inspector, kind, text, day)
@@ -213,8 +214,7 @@ class _Loader:
         self.installation = get_installation(session, self.settings)
         self.pad_block = self.installation.pad_block
         recovery = self.installation.recovery_public_key
-        self.keys = {str(inspector.id): inspector.public_key or b""}
-        self.inspectors = {**self.keys, **({RECOVERY: recovery} if recovery else {})}
+        self.recovery = {RECOVERY: recovery} if recovery else {}
         self.day = today()
         self.rng = random.Random(2019)  # noqa: S311 (demo data, not secrets)
 
@@ -226,8 +226,10 @@ class _Loader:
     def report(self, reference: str, created: date, answers: dict[str, Any], *,
                category: str | None = None, org_unit: str | None = None,
                minutes: str | None = None) -> _Case:
-        """A protocol 2 report filed on ``created``, opened by its published receipt."""
+        """A protocol 2 report filed on ``created`` for the demo inspector, as the generated
+        demo cases are, opened by its published receipt."""
         installation = self.installation
+        recipients = {str(self.inspector.id): self.inspector.public_key or b""}
         keys = crypto.derive_reporter_keys(RECEIPTS[reference], installation.kdf_salt,
                                            installation.kdf_opslimit, installation.kdf_memlimit)
         found = self.session.scalar(select(Category).where(
@@ -236,9 +238,9 @@ class _Loader:
         secret = threads.new_thread_secret()
         route = (self.channel.slug, found.slug if found else None, str(unit.id) if unit else None)
         document = report_document(answers, [], LANGUAGE, secret, keys.public_key, route,
-                                   self.keys, [], installation.recovery_public_key, minutes)
-        payload, slots = sealed_document(document, {**self.inspectors, REPORTER: keys.public_key},
-                                         self.pad_block)
+                                   recipients, [], installation.recovery_public_key, minutes)
+        payload, slots = sealed_document(
+            document, {**recipients, **self.recovery, REPORTER: keys.public_key}, self.pad_block)
         report = Report(
             reference=reference, channel_id=self.channel.id,
             category_id=found.id if found else None, org_unit_id=unit.id if unit else None,
@@ -251,25 +253,27 @@ class _Loader:
                                                             user_id=self.inspector.id))
         self.session.add_all(KeySlot(report_id=report.id, reader=reader, slot=slot)
                              for reader, slot in slots.items())
-        return _Case(report, secret, keys.public_key, self.inspector, self.inspectors,
-                     self.pad_block)
+        return _Case(report, secret, keys.public_key, self.inspector,
+                     {**recipients, **self.recovery}, self.pad_block)
 
     def retaliation(self, root: Report, reporter_key: bytes, text: str, created: date,
                     reference: str | None = None) -> _Case:
-        """A report of retaliation from ``root``'s mailbox, stored as the mailbox stores one."""
+        """A report of retaliation from ``root``'s mailbox, sealed as the mailbox seals one to
+        the first case's current readers, and stored as it stores one."""
         secret = threads.new_thread_secret()
+        recipients = {str(u.id): u.public_key or b"" for u in current_recipients(root)}
         document = report_document({WHAT_HAPPENED.key: text}, [], LANGUAGE, secret, reporter_key,
-                                   (self.channel.slug, None, None), self.keys, [],
+                                   (self.channel.slug, None, None), recipients, [],
                                    self.installation.recovery_public_key)
-        payload, slots = sealed_document(document, {**self.inspectors, REPORTER: reporter_key},
-                                         self.pad_block)
+        payload, slots = sealed_document(
+            document, {**recipients, **self.recovery, REPORTER: reporter_key}, self.pad_block)
         report = store_retaliation(self.session, self.settings, self.store, root, payload, slots,
                                    [], 2)
         report.created_on = report.last_activity_on = created
         if reference is not None:
             report.reference = reference
-        return _Case(report, secret, reporter_key, self.inspector, self.inspectors,
-                     self.pad_block)
+        return _Case(report, secret, reporter_key, self.inspector,
+                     {**recipients, **self.recovery}, self.pad_block)
 
     def reporter_key(self, report: Report) -> bytes:
         """The reporter's public key of a demo report, from its sealed document."""
@@ -401,9 +405,11 @@ class _Loader:
         """Ten to thirteen reports of retaliation in each of the dashboard's default periods
         (the last four quarters), so that none is withheld for too few; each made from the
         mailbox of an earlier demo case."""
+        readable = exists().where(KeySlot.report_id == Report.id, KeySlot.message_id.is_(None),
+                                  KeySlot.reader == str(self.inspector.id))
         roots = list(self.session.scalars(select(Report).where(
-            Report.channel_id == self.channel.id, Report.kind == "report",
-            Report.reference.notin_(list(RECEIPTS))).order_by(Report.created_on)))
+            Report.channel_id == self.channel.id, Report.kind == "report", Report.protocol == 2,
+            Report.reference.notin_(list(RECEIPTS)), readable).order_by(Report.created_on)))
         used: set[int] = set()
         for period in KpiQuery.recent(self.day).periods:
             last = min(period.end, self.day)
