@@ -59,6 +59,8 @@ AUDIT_ACTIONS = {
     "person_outcome_notified": _l("Outcome notified to a person concerned"),
     "person_cleared": _l("Person concerned cleared"),
     "person_data_deleted": _l("Data of a person concerned deleted"),
+    "risk_assessed": _l("Risk to a reporter assessed"),
+    "protective_measure_recorded": _l("Protective measure recorded"),
     "export": _l("Export"),
     "case_purged": _l("Case deleted after retention"),
     "case_held": _l("Legal hold placed"),

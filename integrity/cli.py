@@ -219,6 +219,7 @@ def user_invite(role: str, email: str, name: str) -> None:
 def demo(host: str, port: int) -> None:
     """Load demo data (fixed, published credentials: never on a real installation)."""
     from integrity import demo as demo_data
+    from integrity.demo_cases import RECEIPTS
     from surveys.demo import DEMO_CODE_UNIT, DEMO_CODES
 
     app = command_app(_served_settings(host, port))
@@ -251,6 +252,10 @@ def demo(host: str, port: int) -> None:
                    "pages speak protocol 2.")
     click.echo(f"Survey respondents answer at {site}/survey with a demo access code, each "
                f"usable once (unit: {DEMO_CODE_UNIT}): {DEMO_CODES[0]} to {DEMO_CODES[-1]}")
+    click.echo(f"The reporters of the demo cases that show the case features open their "
+               f"mailbox at {site}/mailbox with these receipts (see README.md):")
+    for reference, receipt in RECEIPTS.items():
+        click.echo(f"  {receipt}  case {reference}")
 
 
 @main.group()

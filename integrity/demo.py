@@ -6,10 +6,8 @@ installation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -22,10 +20,6 @@ from integrity.channels import add_channel
 from integrity.config import Settings
 from integrity.models import Category, Channel, CrossingType, OrgUnit, Role, UnitKind, User
 from integrity.translated import default_language
-
-if TYPE_CHECKING:
-    from crypto.threads import Link
-    from integrity.reporting.models import Report
 
 
 @dataclass(frozen=True)
@@ -247,6 +241,7 @@ def load(session: Session, hasher: Hasher) -> list[DemoAccount]:
 
     load_demo_survey(session)
     load_demo_cases(session)
+    load_demo_feature_cases(session)
     load_demo_campaigns(session)
     return created
 
@@ -263,40 +258,10 @@ WHAT = (
 )
 
 
-def _sealed(document: Mapping[str, object], readers: dict[str, bytes], pad_block: int
-            ) -> tuple[bytes, dict[str, bytes]]:
-    import crypto
-
-    sealed = crypto.seal_document(document, readers, pad_block)
-    return sealed.payload, sealed.key_slots
-
-
 FEEDBACK_TEXT = ("We have checked the shift rosters and interviewed staff; the officers "
                  "concerned are moved to other duties while the inquiry goes on.")
 FINAL_NOTICE_TEXT = "The inquiry is over. Its outcome and the measures taken are set out below."
 REPORTER_TEXT = "I can tell you more: it happens on the night shift."
-
-
-def _demo_message(session: Session, report: Report, secret: bytes, readers: dict[str, bytes],
-                  pad_block: int, last: Link | None, inspector: User | None, kind: str,
-                  text: str, sent_on: date) -> Link:
-    """One message of a demo case's thread (the reporter's when ``inspector`` is None), sealed
-    and linked after ``last``; its link."""
-    from crypto import threads
-    from crypto.thread_documents import message_document
-    from integrity.reporting.models import KeySlot, Message
-
-    payload, slots = _sealed(message_document(text, []), readers, pad_block)
-    role, sender = ("reporter", "") if inspector is None else ("inspector", str(inspector.id))
-    link = threads.next_link(secret, "thread", report.payload, last, role, sender, payload)
-    message = Message(report_id=report.id, sender=role, author_id=inspector and inspector.id,
-                      kind=kind, payload=payload, sent_on=sent_on, chain="thread",
-                      seq=link.seq, prev=link.prev, auth=link.auth)
-    session.add(message)
-    session.flush()
-    session.add_all(KeySlot(report_id=report.id, message_id=message.id, reader=reader,
-                            slot=slot) for reader, slot in slots.items())
-    return link
 
 
 def load_demo_cases(session: Session, count: int = 240) -> None:
@@ -309,6 +274,7 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
 
     from crypto import threads
     from crypto.thread_documents import report_document
+    from integrity.demo_cases import sealed_document, thread_message
     from integrity.models import Installation, today
     from integrity.reporting.models import KeySlot, Report, report_readers
 
@@ -342,7 +308,7 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
                                    reporter_key, route, {str(inspector.id): inspector.public_key},
                                    [], None)
         readers = {str(inspector.id): inspector.public_key, "reporter": reporter_key}
-        payload, slots = _sealed(document, readers, pad_block)
+        payload, slots = sealed_document(document, readers, pad_block)
         acknowledged: date | None = created + timedelta(days=rng.choice([1, 2, 3, 5, 7, 9, 12]))
         if acknowledged is not None and (acknowledged > day or rng.random() > 0.95):
             acknowledged = None
@@ -379,10 +345,24 @@ def load_demo_cases(session: Session, count: int = 240) -> None:
             thread.append(("final_notice", FINAL_NOTICE_TEXT, closed))
         last = None
         for kind, text, sent_on in thread:
-            last = _demo_message(session, report, secret, readers, pad_block, last,
-                                 None if kind == "message" else inspector, kind, text, sent_on)
+            last, _message = thread_message(session, report, secret, readers, pad_block, last,
+                                            None if kind == "message" else inspector, kind, text,
+                                            sent_on)
         report.final_notice_on = closed
     session.flush()
+
+
+def load_demo_feature_cases(session: Session) -> None:
+    """The cases that show the case features (integrity/demo_cases.py), beside the demo cases
+    and linked to some of them; only while the demo inspector has the published key."""
+    from integrity.demo_cases import load_feature_cases
+
+    email = next(a.email for a in DEMO_ACCOUNTS if a.role is Role.INSPECTOR)
+    inspector = session.scalar(select(User).where(User.email == email))
+    channel = session.scalar(select(Channel).where(Channel.slug == INTEGRITY_CHANNEL))
+    if (inspector is not None and channel is not None
+            and inspector.public_key == DEMO_INSPECTOR_KEY.public_key):
+        load_feature_cases(session, inspector, channel, DEMO_INSPECTOR_KEY.secret_key)
 
 
 def load_demo_campaigns(session: Session) -> None:

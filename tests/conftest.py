@@ -319,10 +319,10 @@ def login(client: FlaskClient):
     return do
 
 
-@pytest.fixture(params=BACKENDS)
-def demo_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+@contextlib.contextmanager
+def demo_installation(data_dir: Path, backend: str) -> Iterator[Flask]:
     """An installation after `integrity init` and `integrity demo`, as `make run` makes it."""
-    with cli_environment(tmp_path / "data", request.param) as environment:
+    with cli_environment(data_dir, backend) as environment:
         for command in ("init", "demo"):
             done = subprocess.run([INTEGRITY, command], env=environment, capture_output=True,
                                   text=True, timeout=300)
@@ -330,6 +330,22 @@ def demo_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
         app = create_app(Settings.from_env(environ=environment))
         yield app
         dispose(app)
+
+
+@pytest.fixture(params=BACKENDS)
+def demo_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """An installation after `integrity init` and `integrity demo`, as `make run` makes it."""
+    with demo_installation(tmp_path / "data", request.param) as app:
+        yield app
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_demo_app(request: pytest.FixtureRequest,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """The same installation, made once for a module's tests that read the demo data and
+    change nothing the others read."""
+    with demo_installation(tmp_path_factory.mktemp("demo") / "data", request.param) as app:
+        yield app
 
 
 @dataclass

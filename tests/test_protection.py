@@ -75,5 +75,9 @@ def test_risk_assessments_and_measures_are_sealed_and_only_their_kind_is_clear(
     assert all(REASONS not in json.dumps(e.details or {}) for e in entries)
     page = client.get(f"/cases/{report_id}").get_data(as_text=True)
     assert 'id="case-risk"' in page and "Assessed on" in page and REASONS not in page
+    # The case's history says what was done, in words.
+    history = client.get(f"/cases/{report_id}/history").get_data(as_text=True)
+    assert "Assessed the risk of harm to the reporter" in history
+    assert "Recorded a protective measure" in history and "Other action" not in history
     # The reporter never sees them.
     assert reporter.mailbox(filed.receipt)["messages"] == []

@@ -251,6 +251,8 @@ DESCRIPTIONS: dict[str, Callable[[dict[str, Any], Names], str]] = {
                                               "%(day)s", person=_person(facts),
                                               day=_on(facts, "on")),
     "person_data_deleted": _person_deleted,
+    "risk_assessed": lambda _facts, _names: _("Assessed the risk of harm to the reporter"),
+    "protective_measure_recorded": lambda _facts, _names: _("Recorded a protective measure"),
     "attachment_deleted": lambda _facts, _names: _("Deleted a file"),
     "message_deleted": lambda _facts, _names: _("Deleted a message"),
     "message_redacted": lambda _facts, _names: _("Removed a passage of a message"),

@@ -32,7 +32,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from sqlalchemy import select
 
-from integrity import demo
+from integrity import demo, demo_cases
 from integrity.app import create_app
 from integrity.cases import references
 from integrity.db import new_session
@@ -361,6 +361,10 @@ DATA = {
     *demo.WHAT,
     # What the demo cases' messages say: a reporter's, feedback and final notices.
     demo.REPORTER_TEXT, demo.FEEDBACK_TEXT, demo.FINAL_NOTICE_TEXT,
+    # What the demo cases that show the case features say: their reports and messages, the
+    # persons concerned and their steps, risk assessments and measures, minutes, the reason
+    # of a deletion and of a legal hold.
+    *demo_cases.TEXTS,
     # Paper sizes (ISO 216), named so in every language.
     "A3", "A4",
 }

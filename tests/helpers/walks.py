@@ -123,7 +123,7 @@ class Site:
 
 def load_demo_site(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
     """The demo data, a second channel (so the reporter chooses) and the staff to sign in."""
-    from integrity import demo
+    from integrity import demo, demo_cases
     from integrity.channels import add_channel
     from integrity.models import (
         Campaign,
@@ -199,6 +199,10 @@ def load_demo_site(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
             "draft": draft.id,
             "draft_question": definition.sections[0].questions[0].key,
             "closing_case": closing_case,
+            # The demo cases that show the case features (integrity/demo_cases.py).
+            "feature_cases": list(db.scalars(select(Report.id).where(Report.reference.in_(
+                [*demo_cases.RECEIPTS, demo_cases.RETALIATION_CASE]))
+                .order_by(Report.reference))),
         }
         db.close()
     return people, ids
@@ -431,6 +435,13 @@ def walk_inspector_pages(walk: Walk) -> None:
     page.wait_for_selector('#case-content[data-opened="1"]')
     page.wait_for_selector("#closing-request")
     walk.check(page)
+    # The cases that show what a case holds besides its thread: persons concerned, check-ins,
+    # a legal hold and a deleted message; a report of retaliation with its protection and a
+    # request for a call; oral reports whose records wait for agreement or were agreed.
+    for case_id in walk.site.ids["feature_cases"]:
+        walk.goto(page, f"/cases/{case_id}")
+        page.wait_for_selector('#case-content[data-opened="1"]')
+        walk.check(page)
     walk.goto(page, "/cases/oral")
     walk.goto(page, "/staff/account")
     # The page that completes the key after sign-in moves on by itself; with a sign-in waiting
