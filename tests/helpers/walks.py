@@ -178,7 +178,7 @@ def load_demo_site(app: Flask) -> tuple[dict[str, Person], dict[str, Any]]:
         db.add(RecipientChange(channel_id=channel.id, user_id=inspector.id, adding=False,
                                proposed_by_id=proposer.id))
         closing_case = db.scalar(select(Report.id).where(Report.status == "in_progress")
-                                 .order_by(Report.id))
+                                 .order_by(Report.created_on, Report.reference).limit(1))
         db.execute(report_readers.insert().values(report_id=closing_case, user_id=colleague.id))
         db.add(ClosingRequest(report_id=closing_case, requested_by_id=colleague.id,
                               outcome="substantiated"))
