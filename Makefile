@@ -61,7 +61,7 @@ test-tools:
 	else echo "poppler-utils, zbar-tools, gettext or libimage-exiftool-perl is missing: install Debian's packages (PDF, poster, catalog format and file cleaning tests will be skipped)"; fi
 
 test: install chromium test-tools lint-only
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 	if compgen -G "tests/js/*.test.mjs" >/dev/null; then npm test --silent; fi
 
 lint: install lint-only
