@@ -23,6 +23,7 @@ from integrity.reporting.models import Report
 from tests.conftest import DEMO_INSPECTOR as INSPECTOR
 from tests.conftest import csrf_token, sign_in_form, totp_now
 from tests.helpers.reports import filed_report_id
+from tests.protocol2_client import listed_link
 from tests.protocol_client import ReporterClient
 
 CASE_LINK = re.compile(r'href="/cases/(\d+)"')
@@ -134,26 +135,12 @@ def test_demo_cases_are_protocol_2_with_authentic_threads_and_their_route(
             data["route"]["channel"], data["route"]["category"], data["route"]["org_unit"])
         chains: dict[str, list[threads.Link]] = {}
         for message in data["messages"]:
-            chains.setdefault(message["link"]["chain"], []).append(_link(message))
+            chains.setdefault(message["link"]["chain"], []).append(listed_link(message))
         for chain, links in chains.items():
             checks = threads.check_links(thread.secret, chain, report_payload, links)
             assert all(check.intact for check in checks), (case_id, chain)
         with_messages += bool(chains)
     assert with_messages  # some demo cases have a reporter's message
-
-
-def _link(message: dict[str, Any]) -> Any:
-    """A listed message's link as a reader checks it, with its replacement if a reader
-    deleted it."""
-    from crypto import threads
-
-    link, replaced = message["link"], message["link"].get("replaced")
-    return threads.Link(
-        link["seq"], link["role"], link["sender"], crypto.b64decode(link["prev"]),
-        crypto.b64decode(message["payload"]), crypto.b64decode(link["auth"]),
-        crypto.b64decode(replaced["payload_hash"]) if replaced else None,
-        replaced["by"] if replaced else None,
-        crypto.b64decode(replaced["auth"]) if replaced else None)
 
 
 def test_demo_cases_with_feedback_have_the_feedback_and_closed_ones_a_final_notice(
