@@ -262,6 +262,24 @@ def admin(make_account):
     return make_account(Role.ADMIN)
 
 
+@pytest.fixture
+def keyed_inspector(db: Session, make_account, channel) -> tuple[Account, KeyPair]:
+    """An inspector who signs in, with a key pair whose secret half the test holds, a
+    recipient of ``channel`` beside its two offline inspectors."""
+    from sqlalchemy import select
+
+    from integrity.models import Channel, User
+
+    row = db.scalar(select(Channel).where(Channel.slug == channel.slug))
+    account = make_account(Role.INSPECTOR)
+    pair = KeyPair.generate()
+    user = db.get(User, account.id)
+    user.public_key = pair.public_key
+    row.recipients.append(user)  # the channel held in a name until the commit
+    db.commit()
+    return account, pair
+
+
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
                         r'type="hidden" name="csrf_token" value="([^"]+)"|'
                         r'name="csrf_token" value="([^"]+)"')

@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 import crypto
@@ -23,7 +22,7 @@ from integrity import current
 from integrity.cases.check_ins import post_due_check_ins
 from integrity.cases.deadlines import add_months
 from integrity.cases.workflow import change_status
-from integrity.models import Channel, Role, User, today
+from integrity.models import User, today
 from integrity.reporting.export import build_export
 from integrity.reporting.models import Outcome, Report, Status
 from tests.conftest import csrf_token
@@ -53,19 +52,6 @@ PLAINTEXTS = (ANSWERS["what"], DELETED, "PASSAGE-PLAINTEXT", NAME, WITNESS, DEFE
 NEW_REPORT_KEYS = ("kind", "retaliation_of", "oral", "held", "closed_on", "deletion_on",
                    "meetings", "check_ins", "check_ins_stopped", "persons", "tombstones")
 NEW_MESSAGE_KEYS = ("position", "protection", "agreement")
-
-
-@pytest.fixture
-def inspector(db, make_account, channel):
-    """An inspector who signs in, with a key pair, a recipient of the channel beside its two
-    offline inspectors."""
-    ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
-    account = make_account(Role.INSPECTOR)
-    pair = crypto.KeyPair.generate()
-    db.get(User, account.id).public_key = pair.public_key
-    ch.recipients.append(db.get(User, account.id))
-    db.commit()
-    return account, pair
 
 
 def _post(client, report_id: int, path: str, body: dict[str, Any]):
@@ -195,9 +181,9 @@ def _old_format(export: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_export_carries_every_part_of_a_case_and_decrypt_opens_them(
-    app, client, login, db, channel, inspector, tmp_path: Path
+    app, client, login, db, channel, keyed_inspector, tmp_path: Path
 ) -> None:
-    account, pair = inspector
+    account, pair = keyed_inspector
     reporter = ReporterClient(app.test_client())
     filed = reporter.report_body(channel.slug, ANSWERS)
     filed.body["meeting"] = True
@@ -321,9 +307,9 @@ def test_the_export_carries_every_part_of_a_case_and_decrypt_opens_them(
 
 
 def test_an_export_made_before_the_case_parts_still_opens(
-    app, client, login, db, channel, inspector, tmp_path: Path
+    app, client, login, db, channel, keyed_inspector, tmp_path: Path
 ) -> None:
-    account, pair = inspector
+    account, pair = keyed_inspector
     reporter = ReporterClient(app.test_client())
     filed = reporter.file(channel.slug, ANSWERS)
     assert reporter.reply(filed.receipt, DELETED).status_code == 201

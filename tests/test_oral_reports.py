@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 import crypto
 from integrity.audit import AuditEntry
-from integrity.models import Channel, Role, User
+from integrity.models import Role, User
 from integrity.reporting.models import Message, MessageKind, Report
 from tests.conftest import csrf_token
 from tests.protocol_client import ReporterClient
@@ -17,14 +17,8 @@ MINUTES = "Minutes of the meeting of 2 December: the officer at gate 2 takes cas
 
 
 @pytest.fixture
-def inspector(db, make_account, channel):
-    ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
-    account = make_account(Role.INSPECTOR)
-    pair = crypto.KeyPair.generate()
-    db.get(User, account.id).public_key = pair.public_key
-    ch.recipients.append(db.get(User, account.id))
-    db.commit()
-    return account
+def inspector(keyed_inspector):
+    return keyed_inspector[0]
 
 
 def _body(app, channel, excluded=()) -> tuple[dict, str]:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import select
 
-import crypto
 from integrity.audit import AuditEntry
 from integrity.cases.protection_models import ProtectionRecord
-from integrity.models import Channel, Role, User
 from integrity.reporting.models import Message
 from tests.conftest import csrf_token
 from tests.helpers.reports import first_case, open_item, seal_item
@@ -21,20 +18,9 @@ REASONS = "The shift chief knows who was on duty at gate 3 that night."
 MEASURE = "Moved to the Kalna crossing at her request."
 
 
-@pytest.fixture
-def keyed(db, make_account, channel):
-    ch = db.scalar(select(Channel).where(Channel.slug == channel.slug))
-    account = make_account(Role.INSPECTOR)
-    pair = crypto.KeyPair.generate()
-    db.get(User, account.id).public_key = pair.public_key
-    ch.recipients.append(db.get(User, account.id))
-    db.commit()
-    return account, pair
-
-
 def test_risk_assessments_and_measures_are_sealed_and_only_their_kind_is_clear(
-        app, client, login, db, channel, keyed) -> None:
-    account, pair = keyed
+        app, client, login, db, channel, keyed_inspector) -> None:
+    account, pair = keyed_inspector
     reporter = ReporterClient(app.test_client())
     filed = reporter.file(channel.slug, {"what": "Cash for waved-through trucks."})
     login(account)
