@@ -461,6 +461,11 @@ class Scheduler:
             self._running -= 1
             self._jobs.notify_all()
 
+    def idle(self) -> bool:
+        """No job of this scheduler is under way (for tests)."""
+        with self._jobs:
+            return self._running == 0
+
     def holds_lease(self) -> bool:
         return self._held and not self._stop.is_set()
 
