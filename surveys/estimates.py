@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from scipy import stats
+from scipy.special import ndtri, stdtrit
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,13 @@ class Estimate:
 def _z(confidence: float) -> float:
     """Two-sided standard normal quantile for the confidence level."""
     _check_confidence(confidence)
-    return float(stats.norm.ppf(0.5 + confidence / 2))
+    return float(ndtri(0.5 + confidence / 2))
+
+
+def _t(confidence: float, degrees: int) -> float:
+    """Two-sided Student t quantile for the confidence level (what scipy.stats.t.ppf
+    computes, from scipy.special, which loads in a third of the time)."""
+    return float(stdtrit(degrees, 0.5 + confidence / 2))
 
 
 class OutsideDesign(ValueError):
@@ -160,7 +166,7 @@ def likert_index(
     scale = 100 / (points - 1)
     se = math.sqrt(variance / n) * _fpc(n, population) * scale
     _check_confidence(confidence)
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
+    half = _t(confidence, n - 1) * se
     value = (mean - 1) * scale
     return Estimate(value, max(0.0, value - half), min(100.0, value + half), se, n)
 
@@ -185,7 +191,7 @@ def mean(
     value = total / n
     variance = max(0.0, (total_squares - total * total / n) / (n - 1))
     se = math.sqrt(variance / n) * _fpc(n, population)
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
+    half = _t(confidence, n - 1) * se
     return Estimate(value, value - half, value + half, se, n)
 
 
