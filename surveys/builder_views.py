@@ -55,7 +55,6 @@ from surveys.definitions import DefinitionError, QuestionType, definition_json, 
 from surveys.models import Survey, Wave
 from surveys.results import shown_rates, thresholds_from
 from surveys.services import create_survey, export_survey, survey_definition
-from surveys.slips import slips_pdf
 from surveys.waves import TIME_ORDER, SurveyError, close_wave, create_wave, open_wave
 
 bp = restrict(Blueprint("survey_admin", __name__, url_prefix="/admin/surveys"), Role.ADMIN)
@@ -469,6 +468,8 @@ def codes(wave_id: int) -> WerkzeugResponse:
         issued = issue_codes(db, _secret(), wave,
                              {org_unit: form.count.data or 0 for org_unit in chosen})
         language = str(get_locale())
+        from surveys.slips import slips_pdf  # matplotlib loads with the first slips drawn
+
         pdf = slips_pdf(issued, survey_title(wave.survey, language), current.settings().public_url,
                         language)
         _audit("codes_issued", f"wave:{wave.id}", codes=len(issued),

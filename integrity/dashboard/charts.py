@@ -1,10 +1,10 @@
 """Charts for the dashboard and the PDF report: matplotlib (Agg), as SVG and PNG.
 
-A chart is described by plain data (:class:`Chart`) and drawn from that alone, so the drawing
-is cached under a fingerprint of the data, the format and the writing direction. Colours are
-the Okabe-Ito palette, which stays distinguishable with the common colour-vision deficiencies,
-and every series also has its own marker. Right-to-left pages get mirrored charts: time runs
-from right to left and the value axis stands on the right.
+A chart is described by plain data (:mod:`integrity.dashboard.chart_specs`) and drawn from that
+alone, so the drawing is cached under a fingerprint of the data, the format and the writing
+direction. Colours are the Okabe-Ito palette, which stays distinguishable with the common
+colour-vision deficiencies, and every series also has its own marker. Right-to-left pages get
+mirrored charts: time runs from right to left and the value axis stands on the right.
 
 The SVG keeps no inline ``style`` (the pages' Content-Security-Policy forbids inline styles):
 matplotlib's style attributes are rewritten as SVG presentation attributes.
@@ -17,7 +17,6 @@ import re
 import textwrap
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from xml.sax.saxutils import escape
 
@@ -29,50 +28,14 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from integrity import fonts
-from integrity.dashboard.cache import cached, fingerprint
+from integrity.dashboard.cache import cached
+from integrity.dashboard.chart_specs import Chart
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 SPAN_COLOUR = "#999999"
 SIZE_INCHES = (6.4, 3.8)
 DPI = 150  # 960 × 570 pixels: sharp on a phone held sideways, small enough to load
-
-
-@dataclass(frozen=True)
-class Series:
-    label: str
-    values: tuple[float | None, ...]
-    low: tuple[float | None, ...] | None = None
-    high: tuple[float | None, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Span:
-    label: str
-    starts_on: date
-    ends_on: date
-
-
-@dataclass(frozen=True)
-class Chart:
-    """What to draw: bars or lines over labelled x positions (each a span of days)."""
-
-    kind: str  # "bar" or "line"
-    title: str
-    y_label: str
-    x_labels: tuple[str, ...]
-    x_starts: tuple[date, ...]  # the first day each x position stands for
-    x_ends: tuple[date, ...]  # its last day
-    series: tuple[Series, ...]
-    spans: tuple[Span, ...] = ()
-    y_max: float | None = None
-    alt: str = ""
-    legend: tuple[str, ...] = field(default=())
-    decimal: str = "."  # the locale's decimal separator, for the y axis
-
-    @property
-    def key(self) -> str:
-        return fingerprint(asdict(self))
 
 
 def _position(day: date, starts: Sequence[date], ends: Sequence[date]) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from flask import (
     Flask,
@@ -36,7 +37,6 @@ from integrity.dashboard import pages
 from integrity.dashboard.blueprint import bp
 from integrity.dashboard.forms import PosterForm, ReportForm, choices
 from integrity.dashboard.kpis import Granularity, KpiQuery, Period, Scope
-from integrity.dashboard.posters import Poster, poster_pdf, poster_png, reporting_address
 from integrity.dashboard.report_builds import (
     BuildStatus,
     build_status,
@@ -45,13 +45,19 @@ from integrity.dashboard.report_builds import (
     record_progress,
     start_build,
 )
-from integrity.dashboard.report_pdf import ReportSpec, build_report
 from integrity.dashboard.services import scope_choices
 from integrity.db import get_session, new_session
 from integrity.i18n import RTL_SCRIPTS, language_choices, languages, text_direction
 from integrity.models import Channel, ChannelState, today
 from surveys.results import thresholds_from
 from surveys.services import survey_titles
+
+if TYPE_CHECKING:
+    from integrity.dashboard.report_pdf import ReportSpec
+
+# The report and the posters are drawn with matplotlib, which takes longer to load than the
+# rest of the application: it is imported when the first one is drawn, not at every start of a
+# server or a command.
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,8 @@ def _status(token: str) -> BuildStatus:
 
 
 def _run(app: Flask, token: str, spec: ReportSpec, locale: str) -> None:
+    from integrity.dashboard.report_pdf import build_report
+
     with app.app_context():
         session = new_session(app)
 
@@ -126,6 +134,8 @@ def report() -> str | BaseResponse:
     query = query.with_scope(Scope.parse(scope_value))
     survey_id = int(form.survey.data) if (form.survey.data or "").isdigit() else None
     settings = current.settings()
+    from integrity.dashboard.report_pdf import ReportSpec
+
     spec = ReportSpec(query, survey_id, str(labels.get(scope_value, "")).strip(), today(),
                       pages.threshold(), thresholds_from(settings), text_direction() == "rtl")
     db = get_session()
@@ -201,6 +211,8 @@ def poster(fmt: str) -> Response:
     if channel is None:
         abort(404)
     settings = current.settings()
+    from integrity.dashboard.posters import Poster, poster_pdf, poster_png, reporting_address
+
     address = reporting_address(settings.public_url, channel.slug, language)
     onion = (reporting_address(settings.onion_url, channel.slug, language)
              if settings.onion_url else None)

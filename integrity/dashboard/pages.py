@@ -27,7 +27,7 @@ from integrity.audit import AuditHead
 from integrity.dashboard import kpis
 from integrity.dashboard.cache import cached, fingerprint
 from integrity.dashboard.campaigns import CampaignEffects, spans
-from integrity.dashboard.charts import Chart, Series, Span
+from integrity.dashboard.chart_specs import Chart, Series, Span
 from integrity.dashboard.kpis import Dimension, Figures, KpiQuery, KpiTable, Ratio
 from integrity.dashboard.names import names, shown_name
 from integrity.dashboard.retaliation import RetaliationRow

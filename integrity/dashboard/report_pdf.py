@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from integrity import fonts, formatting
 from integrity.dashboard import kpis, pages
 from integrity.dashboard.campaigns import CampaignEffects, campaign_effects
-from integrity.dashboard.charts import Chart, Span, draw_into, drawing_lock
+from integrity.dashboard.chart_specs import Chart, Span
+from integrity.dashboard.charts import draw_into, drawing_lock
 from integrity.dashboard.kpis import Dimension, KpiQuery, Ratio
 from integrity.dashboard.retaliation import RetaliationRow, retaliation_table
 from integrity.dashboard.trends import SurveyTrends

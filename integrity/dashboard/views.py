@@ -15,7 +15,6 @@ from integrity.dashboard.blueprint import bp, campaign_figures, chosen_survey
 from integrity.dashboard.campaigns import (
     campaigns,
 )
-from integrity.dashboard.charts import render
 from integrity.dashboard.forms import FilterForm
 from integrity.dashboard.retaliation import retaliation_table
 from integrity.dashboard.services import scope_choices, staff_by_unit_kind
@@ -85,6 +84,7 @@ def _chart_response(data: bytes, fmt: str) -> Response:
 @bp.route("/charts/<name>.<fmt>")
 def chart(name: str, fmt: str) -> Response:
     """A chart as SVG or PNG; the same filters as the page it belongs to."""
+    from integrity.dashboard.charts import render  # matplotlib loads with the first chart
     from surveys.models import Survey
 
     if fmt not in ("svg", "png"):
