@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,20 +166,71 @@ def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
         drop_pg_database(templates["postgresql"])
 
 
+@dataclass(frozen=True)
+class DemoTemplate:
+    source: str  # the SQLite file, or the PostgreSQL database, that tests clone
+    ids: dict[str, object]  # what the ``demo`` fixture returns
+
+
+@pytest.fixture(scope="session")
+def demo_templates(schema_templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[Callable[[str], DemoTemplate]]:
+    """The demo data with three reports (``demo``), loaded once per backend when a test first
+    asks for it; each such test then starts from a clone, as the others do from the schema."""
+    made: dict[str, DemoTemplate] = {}
+
+    def template(backend: str) -> DemoTemplate:
+        if backend not in made:
+            folder = tmp_path_factory.mktemp(f"demo-{backend}")
+            made[backend] = _demo_template(schema_templates[backend], backend, folder)
+        return made[backend]
+
+    yield template
+    if "postgresql" in made:
+        drop_pg_database(made["postgresql"].source)
+
+
+def _clone(source: str, backend: str, folder: Path) -> tuple[str, str]:
+    """A copy of the template database ``source``: its URL, and its file or database name."""
+    if backend == "sqlite":
+        target = folder / "data" / "integrity.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        return f"sqlite:///{target}", str(target)
+    name = create_pg_database(template=source)
+    return _pg_url(name), name
+
+
+def _demo_template(source: str, backend: str, folder: Path) -> DemoTemplate:
+    from tests.helpers.dashboard import load_demo_with_reports  # it imports this module
+    from tests.protocol_client import ReporterClient
+
+    url, made = _clone(source, backend, folder)
+    app = create_app(make_settings(folder, url))
+    session = new_session(app)
+    try:
+        channel = _demo_channel(session)
+        ids = load_demo_with_reports(app, session, channel, ReporterClient(app.test_client()))
+    finally:
+        session.close()
+        dispose(app)  # no connection left: PostgreSQL clones only an unused database
+    return DemoTemplate(made, ids)
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(
-    request: pytest.FixtureRequest, schema_templates: dict[str, str], tmp_path: Path
+    request: pytest.FixtureRequest, schema_templates: dict[str, str],
+    demo_templates: Callable[[str], DemoTemplate], tmp_path: Path
 ) -> Iterator[str]:
-    """A migrated, empty database of its own for one test."""
-    if request.param == "sqlite":
-        target = tmp_path / "data" / "integrity.db"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(schema_templates["sqlite"], target)
-        yield f"sqlite:///{target}"
-        return
-    name = create_pg_database(template=schema_templates["postgresql"])
-    yield _pg_url(name)
-    drop_pg_database(name)
+    """A migrated database of its own for one test: empty, or holding the demo data when the
+    test asks for ``demo``."""
+    backend = request.param
+    source = (demo_templates(backend).source if "demo" in request.fixturenames
+              else schema_templates[backend])
+    url, made = _clone(source, backend, tmp_path)
+    yield url
+    if backend == "postgresql":
+        drop_pg_database(made)
 
 
 def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
@@ -375,6 +426,10 @@ class ChannelSetup:
 @pytest.fixture
 def channel(db: Session) -> ChannelSetup:
     """The demo channel (questionnaire, categories) with two offline inspectors as recipients."""
+    return _demo_channel(db)
+
+
+def _demo_channel(db: Session) -> ChannelSetup:
     from integrity.channels import add_offline_inspector
     from integrity.demo import load_channel, load_organisation
 
@@ -428,9 +483,7 @@ def filled(db: Session, survey_wave):
 
 
 @pytest.fixture
-def demo(app: Flask, db: Session, channel: ChannelSetup, reporter) -> dict[str, object]:
-    """The demo data and three reports with a reply (tests/helpers/dashboard.py); the ids of
-    the first campaign and the first survey wave."""
-    from tests.helpers.dashboard import load_demo_with_reports  # it imports this module
-
-    return load_demo_with_reports(app, db, channel, reporter)
+def demo(database_url: str, demo_templates: Callable[[str], DemoTemplate]) -> dict[str, object]:
+    """The test's database holds the demo data and three reports with a reply
+    (tests/helpers/dashboard.py); the ids of the first campaign and the first survey wave."""
+    return demo_templates("sqlite" if database_url.startswith("sqlite") else "postgresql").ids
