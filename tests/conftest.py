@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from crypto import KeyPair
 from integrity.app import create_app
 from integrity.auth.services import Hasher, create_user
-from integrity.config import Settings
+from integrity.config import INSTALLATION_SECRET_FILE, Settings
 from integrity.db import dispose, new_session
 from integrity.demo import DEMO_ACCOUNTS
 from integrity.migrate import upgrade
@@ -169,6 +169,7 @@ def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
 @dataclass(frozen=True)
 class DemoTemplate:
     source: str  # the SQLite file, or the PostgreSQL database, that tests clone
+    data_dir: Path  # its data folder: its installation secret keys the lookup hashes and sign-in
     ids: dict[str, object]  # what the ``demo`` fixture returns
 
 
@@ -214,7 +215,7 @@ def _demo_template(source: str, backend: str, folder: Path) -> DemoTemplate:
     finally:
         session.close()
         dispose(app)  # no connection left: PostgreSQL clones only an unused database
-    return DemoTemplate(made, ids)
+    return DemoTemplate(made, folder / "data", ids)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -225,8 +226,13 @@ def database_url(
     """A migrated database of its own for one test: empty, or holding the demo data when the
     test asks for ``demo``."""
     backend = request.param
-    source = (demo_templates(backend).source if "demo" in request.fixturenames
-              else schema_templates[backend])
+    if "demo" in request.fixturenames:
+        template = demo_templates(backend)
+        source = template.source
+        (tmp_path / "data").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(template.data_dir / INSTALLATION_SECRET_FILE, tmp_path / "data")
+    else:
+        source = schema_templates[backend]
     url, made = _clone(source, backend, tmp_path)
     yield url
     if backend == "postgresql":

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from crypto import fingerprint
 from crypto.certificates import OrgKey
 from integrity.audit import AuditEntry
+from integrity.demo import DEMO_ACCOUNTS
 from integrity.models import Campaign, Role
 from tests.conftest import csrf_token
 from tests.helpers.dashboard import DEMO_MARKER, build_report, needs_poppler, needs_zbar
@@ -326,3 +327,12 @@ def test_png_is_a_readable_image(app, make_account, demo) -> None:
     image = Image.open(io.BytesIO(client.get("/dashboard/charts/trend.png?series=awareness"
                                              ).data))
     assert image.size == (960, 570) and image.format == "PNG"
+
+
+def test_the_demo_manager_signs_in_on_the_test_s_copy_of_the_demo(app, demo) -> None:
+    # Each test starts from a copy of one demo load, with the installation secret of the data
+    # folder it was loaded in: that secret keys the sign-in, so the demo's accounts still work.
+    manager = next(a for a in DEMO_ACCOUNTS if a.role is Role.MANAGER)
+    client = app.test_client()
+    sign_in(client, manager)
+    assert client.get("/dashboard/").status_code == 200  # not sent to the sign-in page
