@@ -394,32 +394,61 @@ def login(client: FlaskClient):
     return do
 
 
+@pytest.fixture(scope="session")
+def demo_installations(tmp_path_factory: pytest.TempPathFactory
+                       ) -> Iterator[Callable[[str], dict[str, str]]]:
+    """`integrity init` and `integrity demo` run once per backend, when a test first asks for
+    the installation they make; the command's environment for it."""
+    made: dict[str, dict[str, str]] = {}
+    with contextlib.ExitStack() as stack:
+        def environment(backend: str) -> dict[str, str]:
+            if backend not in made:
+                folder = tmp_path_factory.mktemp(f"demo-installed-{backend}")
+                installed = stack.enter_context(cli_environment(folder / "data", backend))
+                for command in ("init", "demo"):
+                    done = subprocess.run([INTEGRITY, command], env=installed,
+                                          capture_output=True, text=True, timeout=300)
+                    assert done.returncode == 0, done.stderr
+                made[backend] = installed
+            return made[backend]
+
+        yield environment
+
+
 @contextlib.contextmanager
-def demo_installation(data_dir: Path, backend: str) -> Iterator[Flask]:
-    """An installation after `integrity init` and `integrity demo`, as `make run` makes it."""
-    with cli_environment(data_dir, backend) as environment:
-        for command in ("init", "demo"):
-            done = subprocess.run([INTEGRITY, command], env=environment, capture_output=True,
-                                  text=True, timeout=300)
-            assert done.returncode == 0, done.stderr
+def demo_installation(installed: dict[str, str], data_dir: Path) -> Iterator[Flask]:
+    """A copy of the installation `integrity init` and `integrity demo` made, as `make run`
+    makes it: its data folder (secrets, keys, files) and, on PostgreSQL, its database."""
+    shutil.copytree(installed["INTEGRITY_DATA_DIR"], data_dir)
+    environment = {**installed, "INTEGRITY_DATA_DIR": str(data_dir)}
+    name = None
+    if "INTEGRITY_DATABASE_URL" in installed:
+        name = create_pg_database(template=installed["INTEGRITY_DATABASE_URL"].rsplit("/", 1)[1])
+        environment["INTEGRITY_DATABASE_URL"] = _pg_url(name)
+    try:
         app = create_app(Settings.from_env(environ=environment))
         yield app
         dispose(app)
+    finally:
+        if name:
+            drop_pg_database(name)
 
 
 @pytest.fixture(params=BACKENDS)
-def demo_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+def demo_app(request: pytest.FixtureRequest, tmp_path: Path,
+             demo_installations: Callable[[str], dict[str, str]]) -> Iterator[Flask]:
     """An installation after `integrity init` and `integrity demo`, as `make run` makes it."""
-    with demo_installation(tmp_path / "data", request.param) as app:
+    with demo_installation(demo_installations(request.param), tmp_path / "data") as app:
         yield app
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def shared_demo_app(request: pytest.FixtureRequest,
-                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def shared_demo_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                    demo_installations: Callable[[str], dict[str, str]]) -> Iterator[Flask]:
     """The same installation, made once for a module's tests that read the demo data and
     change nothing the others read."""
-    with demo_installation(tmp_path_factory.mktemp("demo") / "data", request.param) as app:
+    with demo_installation(demo_installations(request.param),
+                           tmp_path_factory.mktemp("demo") / "data") as app:
         yield app
 
 
