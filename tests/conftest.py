@@ -416,9 +416,10 @@ def demo_installations(tmp_path_factory: pytest.TempPathFactory
 
 
 @contextlib.contextmanager
-def demo_installation(installed: dict[str, str], data_dir: Path) -> Iterator[Flask]:
+def copied_installation(installed: dict[str, str], data_dir: Path) -> Iterator[dict[str, str]]:
     """A copy of the installation `integrity init` and `integrity demo` made, as `make run`
-    makes it: its data folder (secrets, keys, files) and, on PostgreSQL, its database."""
+    makes it: its data folder (secrets, keys, files) and, on PostgreSQL, its database; the
+    command's environment for the copy."""
     shutil.copytree(installed["INTEGRITY_DATA_DIR"], data_dir)
     environment = {**installed, "INTEGRITY_DATA_DIR": str(data_dir)}
     name = None
@@ -426,12 +427,27 @@ def demo_installation(installed: dict[str, str], data_dir: Path) -> Iterator[Fla
         name = create_pg_database(template=installed["INTEGRITY_DATABASE_URL"].rsplit("/", 1)[1])
         environment["INTEGRITY_DATABASE_URL"] = _pg_url(name)
     try:
-        app = create_app(Settings.from_env(environ=environment))
-        yield app
-        dispose(app)
+        yield environment
     finally:
         if name:
             drop_pg_database(name)
+
+
+@contextlib.contextmanager
+def demo_installation(installed: dict[str, str], data_dir: Path) -> Iterator[Flask]:
+    """The application of a copy of the demo installation."""
+    with copied_installation(installed, data_dir) as environment:
+        app = create_app(Settings.from_env(environ=environment))
+        yield app
+        dispose(app)
+
+
+@pytest.fixture(params=BACKENDS)
+def demo_env(request: pytest.FixtureRequest, tmp_path: Path,
+             demo_installations: Callable[[str], dict[str, str]]) -> Iterator[dict[str, str]]:
+    """The ``integrity`` command's environment for a copy of the demo installation."""
+    with copied_installation(demo_installations(request.param), tmp_path / "data") as env:
+        yield env
 
 
 @pytest.fixture(params=BACKENDS)

@@ -26,7 +26,7 @@ from integrity.demo import DEMO_ACCOUNTS
 from integrity.models import User
 from integrity.reporting.chunk_store import DatabaseStore
 from surveys.demo import DEMO_CODES
-from tests.conftest import BACKENDS, cli_environment
+from tests.conftest import BACKENDS, cli_environment, copied_installation
 from tests.helpers.cli import database_url, run
 from tests.protocol_client import ReporterClient, Upload
 
@@ -238,11 +238,10 @@ def _check_restored(env: dict[str, str], filed: list[tuple[str, str | None]],
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_backup_reveals_nothing_and_restores_an_empty_installation_whole(
-        backend: str, tmp_path: Path) -> None:
-    with cli_environment(tmp_path / "data", backend) as env:
+        backend: str, tmp_path: Path, demo_installations) -> None:
+    # After `integrity init` and `integrity demo`.
+    with copied_installation(demo_installations(backend), tmp_path / "data") as env:
         env.update(FAST)
-        _ok(env, "init")
-        _ok(env, "demo")
         refused = run(env, "backup", "--out", str(tmp_path / "early.backup"))
         assert refused.returncode != 0
         _one_sentence(refused.stderr, "No recovery key is configured")

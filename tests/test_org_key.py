@@ -4,7 +4,6 @@ requests, certificates made offline and imported all or nothing, each one audite
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +26,6 @@ from integrity.org_key import (
     sign_requests,
     signing_requests,
 )
-from tests.conftest import FAST_ARGON2
 
 
 @pytest.fixture
@@ -158,18 +156,15 @@ def test_the_org_key_file_round_trips_and_refuses_a_mismatch() -> None:
         load_org_key_file(crypto.dump_key_file(crypto.KeyPair.generate(), "x"))
 
 
-def test_the_whole_ceremony_on_the_command_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("demo_env", ["sqlite"], indirect=True)  # the commands, once
+def test_the_whole_ceremony_on_the_command_line(tmp_path: Path, demo_env) -> None:
     integrity = str(Path(sys.executable).with_name("integrity"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTEGRITY_")}
-    env["INTEGRITY_DATA_DIR"] = str(tmp_path / "data")
-    env.update({f"INTEGRITY_{k.upper()}": str(v) for k, v in FAST_ARGON2.items()})
+    env = demo_env  # after `integrity init` and `integrity demo`
 
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([integrity, *args], env=env, capture_output=True, text=True,
                               timeout=120, cwd=tmp_path, input=stdin)
 
-    assert run("init").returncode == 0
-    assert run("demo").returncode == 0
     lone = run("org-key", "init", "--witness", "Ana", "--sheet", "lone.html")
     assert lone.returncode != 0 and "Two different administrators" in lone.stderr
     made = run("org-key", "init", "--witness", "Ana", "--witness", "Bilal")

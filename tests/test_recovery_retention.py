@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 
 import crypto
@@ -54,11 +54,10 @@ def test_recovery_key_is_published_and_required_on_every_new_report(
         raise AssertionError("a second recovery key was accepted")
 
 
-def test_recovery_key_init_prints_once_and_decrypt_accepts_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("demo_env", ["sqlite"], indirect=True)  # the commands, once
+def test_recovery_key_init_prints_once_and_decrypt_accepts_it(tmp_path: Path, demo_env) -> None:
     integrity = str(Path(sys.executable).with_name("integrity"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INTEGRITY_")}
-    env["INTEGRITY_DATA_DIR"] = str(tmp_path / "data")
-    env.update({f"INTEGRITY_{k.upper()}": str(v) for k, v in FAST_ARGON2.items()})
+    env = demo_env  # after `integrity init` and `integrity demo`
     env.update({"INTEGRITY_KDF_OPSLIMIT": "1", "INTEGRITY_KDF_MEMLIMIT": "65536",
                 "INTEGRITY_POW_BITS": "0"})
 
@@ -66,8 +65,6 @@ def test_recovery_key_init_prints_once_and_decrypt_accepts_it(tmp_path: Path) ->
         return subprocess.run([integrity, *args], env=env, capture_output=True, text=True,
                               timeout=120, cwd=tmp_path)
 
-    assert run("init").returncode == 0
-    assert run("demo").returncode == 0
     made = run("recovery-key", "init", "--sheet", str(tmp_path / "sheet.html"))
     assert made.returncode == 0, made.stderr
     key_text = made.stdout[made.stdout.index("{"):]

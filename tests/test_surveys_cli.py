@@ -51,8 +51,8 @@ def test_the_template_is_installed_from_the_question_bank(env) -> None:
     assert run(env, "survey", "import").returncode != 0  # neither a file nor a template
 
 
-def test_a_wave_with_printed_codes_from_the_command_line(env, tmp_path: Path) -> None:
-    assert run(env, "demo").returncode == 0
+def test_a_wave_with_printed_codes_from_the_command_line(demo_env, tmp_path: Path) -> None:
+    env = demo_env  # after `integrity init` and `integrity demo`
     source = tmp_path / "survey.json"
     source.write_text(json.dumps(EVERY_TYPE))
     assert run(env, "survey", "import", str(source)).returncode == 0
@@ -97,8 +97,8 @@ def test_a_wave_with_printed_codes_from_the_command_line(env, tmp_path: Path) ->
     assert run(env, "survey", "compact").returncode == 0
 
 
-def test_the_demo_has_a_closed_wave_with_responses_and_an_open_wave(env) -> None:
-    assert run(env, "demo").returncode == 0
+def test_the_demo_has_a_closed_wave_with_responses_and_an_open_wave(demo_env) -> None:
+    env = demo_env  # after `integrity init` and `integrity demo`
     listed = run(env, "survey", "list").stdout
     assert re.search(r"wave 1 \[id \d+\]: .* closed, \d{3} response\(s\)", listed), listed
     assert re.search(r"wave 2 \[id \d+\]: .* open, 0 response\(s\)", listed), listed
