@@ -38,7 +38,9 @@ FIRST_DAY = date(2027, 3, 1)
 SECONDS_PER_DAY = 2.5  # long enough for a loaded machine to keep to its days
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float = 20) -> bool:
+def _wait_for(condition: Callable[[], bool], seconds: float = 120) -> bool:
+    """Whether ``condition`` comes true; only a hang runs out the time, since a loaded machine
+    may take long over a job."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():

@@ -211,7 +211,9 @@ class StoppedClock(Clock):
         return self.moment
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float = 20) -> bool:
+def _wait_for(condition: Callable[[], bool], seconds: float = 120) -> bool:
+    """Whether ``condition`` comes true; only a hang runs out the time, since a loaded machine
+    may take long over a job."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
