@@ -15,7 +15,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 # The clear facts of a case and of a message that an export carries beside its ciphertext;
 # an export made before they were added lacks them, and they open as None.
 _REPORT_FACTS = ("kind", "retaliation_of", "oral", "held", "closed_on", "deletion_on",
-                 "meetings", "check_ins", "check_ins_stopped")
+                 "meetings", "check_ins", "check_ins_stopped", "closing_requested")
 _MESSAGE_FACTS = ("position", "protection", "agreement")
 _PERSON_FACTS = ("id", "number", "state", "added_on", "review_on", "cleared_on", "deleted_on")
 _STEP_FACTS = ("id", "kind", "done_on", "review_on")

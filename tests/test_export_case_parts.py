@@ -50,7 +50,8 @@ PLAINTEXTS = (ANSWERS["what"], DELETED, "PASSAGE-PLAINTEXT", NAME, WITNESS, DEFE
               MINUTES, "Petrović")
 # The keys this change added: an export made before it has none of them.
 NEW_REPORT_KEYS = ("kind", "retaliation_of", "oral", "held", "closed_on", "deletion_on",
-                   "meetings", "check_ins", "check_ins_stopped", "persons", "tombstones")
+                   "meetings", "check_ins", "check_ins_stopped", "persons", "tombstones",
+                   "closing_requested")
 NEW_MESSAGE_KEYS = ("position", "protection", "agreement")
 
 
@@ -141,6 +142,17 @@ def _retaliation(db, client, reporter, receipt: str) -> int:
     return linked
 
 
+def _closing_asked(db, report_id: int, account) -> None:
+    """Ask to close the case in a channel where a second inspector confirms: it stays open."""
+    report = db.get(Report, report_id)
+    report.channel.closing_needs_confirmation = True
+    report.final_notice_on = today()
+    change_status(db, report, db.get(User, account.id), Status.CLOSED, Outcome.UNSUBSTANTIATED,
+                  on=today())
+    db.commit()
+    assert report.status != Status.CLOSED and report.closing_request is not None
+
+
 def _close_with_check_ins(db, report_id: int, account) -> None:
     """Close the case (its final notice sent) and post its first check-in when it falls due."""
     report = db.get(Report, report_id)
@@ -201,6 +213,7 @@ def test_the_export_carries_every_part_of_a_case_and_decrypt_opens_them(
     linked = _retaliation(db, client, reporter, filed.receipt)
     oral_receipt = _oral_report(app, client, channel)
     _close_with_check_ins(db, report_id, account)
+    _closing_asked(db, linked, account)
 
     env = _cli_env(app)
     out = tmp_path / "export.json"
@@ -247,6 +260,7 @@ def test_the_export_carries_every_part_of_a_case_and_decrypt_opens_them(
         {"months": 12, "due_on": add_months(today(), 12).isoformat(), "state": "scheduled",
          "done_on": None}]
     assert first["check_ins_stopped"] is False
+    assert first["closing_requested"] is None
     # Its thread in its order: the deleted message without content, the other redacted.
     assert [(m["id"], m["position"], m["from"]) for m in first["messages"]] == [
         (deleted, 1, "reporter"), (redacted, 2, "reporter")]
@@ -282,6 +296,8 @@ def test_the_export_carries_every_part_of_a_case_and_decrypt_opens_them(
     assert linked_case["retaliation_of"] == first["reference"]
     assert linked_case["document"]["answers"] == {"what_happened": RETALIATION}
     assert (linked_case["held"], linked_case["deletion_on"]) == (True, None)
+    assert linked_case["status"] != "closed" and linked_case["closing_requested"] == {
+        "outcome": "unsubstantiated", "requested_on": day, "by": db.get(User, account.id).name}
     (risk,) = linked_case["messages"]
     assert (risk["from"], risk["protection"], risk["document"]["risk"]) == (
         "note", "risk_assessment", {"level": "high"})

@@ -1,6 +1,6 @@
 """The parts of a case the export carries beside its report and thread: the persons concerned,
-the tombstones, the protection records, the records to agree, the check-ins, the meetings and
-the retention facts (integrity/reporting/export.py).
+the tombstones, the protection records, the records to agree, the check-ins, the meetings, a
+closing waiting for confirmation and the retention facts (integrity/reporting/export.py).
 
 What is sealed in the database goes out sealed, with its key slots; what is clear in the
 database (states, days, kinds) goes out clear. Nothing else: no receipt, lookup hash or token.
@@ -19,7 +19,7 @@ from integrity.cases.person_models import Person, PersonKeySlot, person_attachme
 from integrity.cases.protection_models import CheckIn, CheckInState, ProtectionRecord
 from integrity.cases.records import is_record, record_state
 from integrity.cases.retention import deletion_day
-from integrity.reporting.models import Message, Report, Tombstone
+from integrity.reporting.models import ClosingRequest, Message, Report, Tombstone
 
 Slots = dict[str, str]
 
@@ -42,6 +42,7 @@ class CaseParts:
         self.persons = self._persons(session)
         self.tombstones = self._tombstones(session)
         self.check_ins, self.stopped = self._check_ins(session)
+        self.closings = self._closings(session)
 
     @staticmethod
     def _persons(session: Session) -> dict[int, list[dict[str, Any]]]:
@@ -93,6 +94,16 @@ class CaseParts:
         return found
 
     @staticmethod
+    def _closings(session: Session) -> dict[int, dict[str, Any]]:
+        """Each closing asked for and waiting for a second reader's confirmation: the outcome
+        it will record, the day it was asked, and who asked."""
+        return {request.report_id: {
+            "outcome": request.outcome.value, "requested_on": _day(request.requested_on),
+            "by": request.requested_by.name if request.requested_by else None}
+            for request in session.scalars(
+                select(ClosingRequest).options(selectinload(ClosingRequest.requested_by)))}
+
+    @staticmethod
     def _check_ins(session: Session) -> tuple[dict[int, list[dict[str, Any]]], set[int]]:
         found: dict[int, list[dict[str, Any]]] = {}
         stopped: set[int] = set()
@@ -118,6 +129,7 @@ class CaseParts:
                                          key=lambda m: (m.requested_on, m.id))],
             "check_ins": self.check_ins.get(report.id, []),
             "check_ins_stopped": report.id in self.stopped,
+            "closing_requested": self.closings.get(report.id),
             "persons": self.persons.get(report.id, []),
             "tombstones": self.tombstones.get(report.id, []),
         }
