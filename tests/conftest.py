@@ -92,15 +92,20 @@ def cli_environment(data_dir: Path, backend: str) -> Iterator[dict[str, str]]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("INTEGRITY_")}
     environment["INTEGRITY_DATA_DIR"] = str(data_dir)
     environment.update({f"INTEGRITY_{k.upper()}": str(v) for k, v in FAST_ARGON2.items()})
-    name = None
-    if backend == "postgresql":
-        name = create_pg_database()
-        environment["INTEGRITY_DATABASE_URL"] = _pg_url(name)
-    try:
+    with contextlib.ExitStack() as stack:
+        if backend == "postgresql":
+            environment["INTEGRITY_DATABASE_URL"] = _pg_url(stack.enter_context(pg_database()))
         yield environment
+
+
+@contextlib.contextmanager
+def pg_database(template: str | None = None) -> Iterator[str]:
+    """A PostgreSQL database of its own (a clone of ``template`` if given), dropped after."""
+    name = create_pg_database(template)
+    try:
+        yield name
     finally:
-        if name:
-            drop_pg_database(name)
+        drop_pg_database(name)
 
 
 # Under xdist, the folder where workers note the ports free_port has handed out in this run.
@@ -422,15 +427,12 @@ def copied_installation(installed: dict[str, str], data_dir: Path) -> Iterator[d
     command's environment for the copy."""
     shutil.copytree(installed["INTEGRITY_DATA_DIR"], data_dir)
     environment = {**installed, "INTEGRITY_DATA_DIR": str(data_dir)}
-    name = None
-    if "INTEGRITY_DATABASE_URL" in installed:
-        name = create_pg_database(template=installed["INTEGRITY_DATABASE_URL"].rsplit("/", 1)[1])
-        environment["INTEGRITY_DATABASE_URL"] = _pg_url(name)
-    try:
+    with contextlib.ExitStack() as stack:
+        if "INTEGRITY_DATABASE_URL" in installed:
+            template = installed["INTEGRITY_DATABASE_URL"].rsplit("/", 1)[1]
+            environment["INTEGRITY_DATABASE_URL"] = _pg_url(
+                stack.enter_context(pg_database(template)))
         yield environment
-    finally:
-        if name:
-            drop_pg_database(name)
 
 
 @contextlib.contextmanager
